@@ -1,0 +1,70 @@
+/** `rivulet serve`: the server, configured by flags > RIVULET_* > config file > defaults. */
+import { Option, type Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load-config.js';
+import { OPTIONS } from '../config/options.js';
+import { startServer } from '../runtime/server.js';
+import { StoreOpenError } from '../store/sqlite/sqlite-store.js';
+
+export function addServeCommand(program: Command): void {
+  const serve = program.command('serve').description('start the Rivulet server');
+  serve.addOption(new Option('-c, --config <file>', 'YAML or JSON config file').env('RIVULET_CONFIG'));
+  for (const spec of OPTIONS) {
+    const value = spec.type === 'boolean' ? '' : ` <${spec.type === 'integer' ? 'n' : 'value'}>`;
+    const shown = 'secret' in spec && spec.secret ? '' : spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
+    const choices = 'choices' in spec ? ` [${spec.choices.join('|')}]` : '';
+    serve.addOption(new Option(`${spec.flag}${value}`, `${spec.help}${choices}${shown}; env ${spec.env}; config key ${spec.key}`));
+  }
+  serve.action(async (flags: Record<string, unknown>) => {
+    let server;
+    try {
+      const config = loadConfig({ flags, env: process.env, file: flags.config as string | undefined });
+      server = await startServer(config);
+      announce(server.url, server.adminKey, config.dataDir);
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof StoreOpenError) {
+        process.stderr.write(`rivulet: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    installSignalHandlers(server.close, server.log);
+  });
+}
+
+function announce(url: string, adminKey: Awaited<ReturnType<typeof startServer>>['adminKey'], dataDir: string): void {
+  const lines = [``, `Rivulet is listening on ${url}`, `  API docs:  ${url}/docs`];
+  if (adminKey.kind === 'generated') {
+    lines.push(
+      `  Admin key (shown once; also saved to ${adminKey.file}, mode 0600):`,
+      `    ${adminKey.secret}`,
+      `  Try:  curl -H "Authorization: Bearer $(cat ${dataDir}/admin.key)" ${url}/v1/streams`,
+    );
+  } else if (adminKey.kind === 'configured') {
+    lines.push('  Authenticate with the admin key from RIVULET_ADMIN_KEY: "Authorization: Bearer <key>"');
+  } else {
+    lines.push(`  Authenticate with "Authorization: Bearer <key>" (a generated admin key is in ${dataDir}/admin.key if you kept it)`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+/** The one place signals are handled: the first signal drains and closes, a second exits at once. */
+function installSignalHandlers(close: () => Promise<void>, log: { info: (o: object, m: string) => void; error: (o: object, m: string) => void }): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.info({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining requests and workers');
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

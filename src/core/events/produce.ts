@@ -1,0 +1,69 @@
+/**
+ * Produce: the one path every API takes to write events. Dialects and the native API
+ * normalise their input to NewEvent[] and call `produce`; checks that other modules own
+ * (schemas, for one) run here as ingest checks, before anything is written.
+ */
+import { createHash } from 'node:crypto';
+import { RivuletError } from '../errors.js';
+import type { AppendResult, NewEvent } from './envelope.js';
+import type { Store, StreamRecord } from '../../store/port.js';
+
+/** May refuse the batch (throw) or annotate events (e.g. the schema version they matched). */
+export type IngestCheck = (stream: StreamRecord, events: NewEvent[]) => Promise<void> | void;
+
+export interface ProduceRequest {
+  stream: string;
+  events: NewEvent[];
+  producer: string | null;
+  idempotencyKey?: string;
+  /** the raw request body, fingerprinted so a reused Idempotency-Key with another body is refused */
+  body?: string | Buffer;
+}
+
+export interface ProduceLimits {
+  maxBatchEvents: number;
+}
+
+export type ProduceListener = (stream: string, result: AppendResult, events: NewEvent[]) => void;
+
+export class ProduceService {
+  private readonly checks: IngestCheck[] = [];
+  private readonly listeners: ProduceListener[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly limits: ProduceLimits,
+  ) {}
+
+  addIngestCheck(check: IngestCheck): void {
+    this.checks.push(check);
+  }
+
+  /** observers of committed writes (metrics); they never fail a produce */
+  onProduced(listener: ProduceListener): void {
+    this.listeners.push(listener);
+  }
+
+  async produce(req: ProduceRequest): Promise<AppendResult> {
+    if (req.events.length > this.limits.maxBatchEvents) {
+      throw new RivuletError('BATCH_TOO_LARGE', `a batch may hold at most ${this.limits.maxBatchEvents} events; this one has ${req.events.length}`, {
+        details: { limit: this.limits.maxBatchEvents, count: req.events.length },
+      });
+    }
+    if (req.idempotencyKey !== undefined && (req.idempotencyKey.length === 0 || req.idempotencyKey.length > 256)) {
+      throw new RivuletError('BAD_REQUEST', 'Idempotency-Key must be 1–256 characters', { details: { header: 'idempotency-key' } });
+    }
+    const stream = await this.store.streams.get(req.stream);
+    if (!stream) throw new RivuletError('STREAM_NOT_FOUND', `stream "${req.stream}" does not exist`, { details: { stream: req.stream } });
+    for (const check of this.checks) await check(stream, req.events);
+    const result = await this.store.events.append({
+      stream: req.stream,
+      events: req.events,
+      producer: req.producer,
+      idempotencyKey: req.idempotencyKey,
+      requestHash: req.body === undefined ? undefined : createHash('sha256').update(req.body).digest('base64url'),
+    });
+    if (!result.replayed) for (const listener of this.listeners) listener(req.stream, result, req.events);
+    return result;
+  }
+}

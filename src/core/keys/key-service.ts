@@ -1,0 +1,134 @@
+/**
+ * API keys. A key is shown once, when it is made; the store keeps only its SHA-256, under
+ * which it is also looked up. Keys are 256-bit random values, so a fast hash is enough:
+ * slow password hashes defend low-entropy secrets, and would only slow every request here.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { RivuletError } from '../errors.js';
+import type { Clock } from '../clock.js';
+import type { DocumentStore } from '../../store/port.js';
+import { assertScope, grantsAllow, grantsSee, parseGrants, type Action, type Grant } from './scopes.js';
+
+const COLLECTION = 'keys';
+/** in-process cache lifetime: a revoked key stops working on every process within this time */
+const CACHE_MS = 5_000;
+
+export interface KeyRecord {
+  id: string;
+  name: string;
+  owner: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+interface StoredKey extends KeyRecord {
+  [key: string]: unknown;
+}
+
+export class Principal {
+  readonly admin: boolean;
+  private readonly grants: Grant[];
+
+  constructor(readonly key: KeyRecord) {
+    const parsed = parseGrants(key.scopes);
+    this.admin = parsed.admin;
+    this.grants = parsed.grants;
+  }
+
+  get owner(): string {
+    return this.key.owner;
+  }
+
+  can(action: Action | 'admin', stream?: string): boolean {
+    if (this.admin) return true;
+    if (action === 'admin' || stream === undefined) return false;
+    return grantsAllow(this.grants, action, stream);
+  }
+
+  sees(stream: string): boolean {
+    return this.admin || grantsSee(this.grants, stream);
+  }
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export class KeyService {
+  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+
+  constructor(
+    private readonly docs: DocumentStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** answers the key's principal, or null when the secret is not a live key */
+  async authenticate(secret: string): Promise<Principal | null> {
+    const hash = hashSecret(secret);
+    const nowMs = this.clock.now().getTime();
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > nowMs) return this.live(cached.principal, nowMs);
+    const doc = await this.docs.get<StoredKey>(COLLECTION, hash);
+    const principal = doc ? new Principal(toRecord(doc.value)) : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(hash, { principal, until: nowMs + CACHE_MS });
+    return this.live(principal, nowMs);
+  }
+
+  private live(principal: Principal | null, nowMs: number): Principal | null {
+    if (principal?.key.expiresAt && Date.parse(principal.key.expiresAt) <= nowMs) return null;
+    return principal;
+  }
+
+  async create(input: { name?: string; owner: string; scopes: string[]; expiresAt?: string | null }): Promise<{ key: KeyRecord; secret: string }> {
+    input.scopes.forEach((s, i) => assertScope(s, `/scopes/${i}`));
+    if (input.scopes.length === 0) throw new RivuletError('VALIDATION_FAILED', 'a key needs at least one scope', { details: { pointer: '/scopes' } });
+    if (input.expiresAt && Number.isNaN(Date.parse(input.expiresAt))) {
+      throw new RivuletError('VALIDATION_FAILED', 'expiresAt must be an RFC 3339 timestamp', { details: { pointer: '/expiresAt' } });
+    }
+    const id = randomBytes(8).toString('hex');
+    const secret = `rvl_${randomBytes(32).toString('base64url')}`;
+    return { key: await this.store(secret, { id, name: input.name ?? '', owner: input.owner, scopes: input.scopes, expiresAt: input.expiresAt ?? null }), secret };
+  }
+
+  /** registers a secret chosen by the operator (RIVULET_ADMIN_KEY), replacing an earlier one of the same id */
+  async register(secret: string, key: Omit<KeyRecord, 'createdAt'>): Promise<KeyRecord> {
+    for (const doc of await this.docs.list<StoredKey>(COLLECTION)) {
+      if (doc.value.id === key.id && doc.key !== hashSecret(secret)) await this.docs.delete(COLLECTION, doc.key);
+    }
+    return this.store(secret, key);
+  }
+
+  private async store(secret: string, key: Omit<KeyRecord, 'createdAt'>): Promise<KeyRecord> {
+    const record: KeyRecord = { ...key, createdAt: this.clock.now().toISOString() };
+    await this.docs.put(COLLECTION, hashSecret(secret), record as StoredKey);
+    this.cache.delete(hashSecret(secret));
+    return record;
+  }
+
+  async list(): Promise<KeyRecord[]> {
+    return (await this.docs.list<StoredKey>(COLLECTION)).map((d) => toRecord(d.value)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async count(): Promise<number> {
+    return (await this.docs.list(COLLECTION, { limit: 1 })).length;
+  }
+
+  async get(id: string): Promise<KeyRecord> {
+    const found = (await this.docs.list<StoredKey>(COLLECTION)).find((d) => d.value.id === id);
+    if (!found) throw new RivuletError('KEY_NOT_FOUND', `no key has id "${id}"`);
+    return toRecord(found.value);
+  }
+
+  async revoke(id: string): Promise<void> {
+    const found = (await this.docs.list<StoredKey>(COLLECTION)).find((d) => d.value.id === id);
+    if (!found) throw new RivuletError('KEY_NOT_FOUND', `no key has id "${id}"`);
+    await this.docs.delete(COLLECTION, found.key);
+    this.cache.delete(found.key);
+  }
+}
+
+function toRecord(v: StoredKey): KeyRecord {
+  return { id: v.id, name: v.name, owner: v.owner, scopes: v.scopes, createdAt: v.createdAt, expiresAt: v.expiresAt ?? null };
+}

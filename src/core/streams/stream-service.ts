@@ -1,0 +1,109 @@
+/**
+ * Streams: create, describe, list, change and delete the named logs events live in.
+ */
+import { RivuletError } from '../errors.js';
+import type { JsonObject } from '../events/envelope.js';
+import type { Clock } from '../clock.js';
+import type { RetentionPolicy, Store, StreamRecord, StreamSettings, StreamStats } from '../../store/port.js';
+import { assertStreamName } from './stream-name.js';
+
+export interface StreamDefinition {
+  name: string;
+  description?: string;
+  retention?: RetentionPolicy;
+  exclusiveProducer?: boolean;
+  options?: JsonObject;
+}
+
+export interface StreamView extends StreamRecord {
+  stats: StreamStats;
+}
+
+export class StreamService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(def: StreamDefinition, owner: string): Promise<StreamView> {
+    assertStreamName(def.name);
+    assertRetention(def.retention);
+    const now = this.clock.now().toISOString();
+    const record = await this.store.streams.create({
+      name: def.name,
+      owner,
+      description: def.description ?? '',
+      retention: def.retention ?? {},
+      exclusiveProducer: def.exclusiveProducer ?? false,
+      options: def.options ?? {},
+      createdAt: now,
+      updatedAt: now,
+    });
+    return { ...record, stats: await this.store.events.stats(record.name) };
+  }
+
+  /** creates the stream unless it exists; answers it either way */
+  async ensure(def: StreamDefinition, owner: string): Promise<StreamRecord> {
+    const existing = await this.store.streams.get(def.name);
+    if (existing) return existing;
+    try {
+      return await this.create(def, owner);
+    } catch (err) {
+      if (err instanceof RivuletError && err.code === 'STREAM_EXISTS') return this.require(def.name);
+      throw err;
+    }
+  }
+
+  async require(name: string): Promise<StreamRecord> {
+    const record = await this.store.streams.get(name);
+    if (!record) throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
+    return record;
+  }
+
+  async describe(name: string): Promise<StreamView> {
+    const record = await this.require(name);
+    return { ...record, stats: await this.store.events.stats(name) };
+  }
+
+  async list(options: { after?: string; limit: number; prefix?: string; visible?: (name: string) => boolean }): Promise<{
+    streams: StreamView[];
+    next: string | null;
+  }> {
+    const out: StreamView[] = [];
+    let after = options.after;
+    // filter by visibility page by page so a key sees full pages of its own streams
+    while (out.length < options.limit) {
+      const page = await this.store.streams.list({ after, limit: options.limit, prefix: options.prefix });
+      for (const r of page) {
+        if (out.length >= options.limit) break;
+        if (!options.visible || options.visible(r.name)) out.push({ ...r, stats: await this.store.events.stats(r.name) });
+      }
+      if (page.length < options.limit) return { streams: out, next: null };
+      after = page[page.length - 1]!.name;
+    }
+    return { streams: out, next: out.length > 0 ? out[out.length - 1]!.name : null };
+  }
+
+  async update(name: string, patch: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamView> {
+    assertRetention(patch.retention);
+    const record = await this.store.streams.update(name, patch, expectedVersion);
+    return { ...record, stats: await this.store.events.stats(name) };
+  }
+
+  async delete(name: string): Promise<void> {
+    if (!(await this.store.streams.delete(name))) {
+      throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
+    }
+  }
+}
+
+function assertRetention(retention: RetentionPolicy | undefined): void {
+  if (!retention) return;
+  for (const [field, value] of Object.entries(retention)) {
+    if (value !== null && value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
+      throw new RivuletError('VALIDATION_FAILED', `retention.${field} must be a positive integer`, {
+        details: { pointer: `/retention/${field}` },
+      });
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * buildApp: the HTTP application, without listening. Tests drive it with `inject()`;
+ * `serve` (the composition root) listens.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TSchema } from '@sinclair/typebox';
+import type { CoreServices } from '../core/services.js';
+import { auth } from './plugins/auth.js';
+import { registerJsonParser } from './plugins/json-body.js';
+import { problemErrorHandler } from './problem.js';
+import { RivuletError } from '../core/errors.js';
+import { eventsRoutes } from './routes/events-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { keysRoutes } from './routes/keys-routes.js';
+import { streamsRoutes } from './routes/streams-routes.js';
+import { Event, Key, Problem, Stream } from './schemas.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** documents a body the route validates itself (it has several shapes) */
+    openapiBody?: TSchema;
+  }
+}
+
+export interface AppLimits {
+  bodyLimit: number;
+  maxJsonDepth: number;
+  maxReadLimit: number;
+}
+
+export interface AppDeps {
+  services: CoreServices;
+  limits: AppLimits;
+  version: string;
+  /** a pino logger; none means silent */
+  logger?: FastifyBaseLogger;
+  trustProxy?: boolean;
+  isShuttingDown?: () => boolean;
+  /** more HTTP surfaces (dialects, live, console), registered after the native API */
+  extensions?: ((app: FastifyInstance) => Promise<void>)[];
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: deps.limits.bodyLimit,
+    trustProxy: deps.trustProxy ?? false,
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    routerOptions: { maxParamLength: 512 },
+  });
+  const shuttingDown = deps.isShuttingDown ?? (() => false);
+
+  app.setErrorHandler(problemErrorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    problemErrorHandler(Object.assign(new RivuletError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), { statusCode: 404 }) as never, req, reply);
+  });
+  app.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  registerJsonParser(app, deps.limits.maxJsonDepth);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Rivulet', version: deps.version, description: 'HTTP-first event streaming: streams, events, consumers, live subscriptions, sinks, rules, schemas and specs.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'an API key' },
+          basic: { type: 'http', scheme: 'basic', description: 'any user name; the API key as password' },
+          authToken: { type: 'apiKey', in: 'header', name: 'Auth-Token' },
+        },
+      },
+      security: [{ bearer: [] }, { basic: [] }, { authToken: [] }],
+    },
+    transform: ({ schema, url, route }) => {
+      const body = route.config?.openapiBody;
+      return { schema: body ? { ...schema, body } : schema, url };
+    },
+  });
+  for (const schema of [Problem, Stream, Event, Key]) app.addSchema(schema);
+  await app.register(auth, { keys: deps.services.keys });
+
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...(route.config ?? {}), access: { scope: 'public' } };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
+  app.get('/openapi.json', { config: { access: { scope: 'public' } }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes(deps.services.store, shuttingDown));
+  await app.register(streamsRoutes(deps.services));
+  await app.register(eventsRoutes(deps.services, { maxReadLimit: deps.limits.maxReadLimit, maxJsonDepth: deps.limits.maxJsonDepth }));
+  await app.register(keysRoutes(deps.services));
+  for (const extension of deps.extensions ?? []) await app.register(extension);
+  return app;
+}

@@ -1,0 +1,110 @@
+/**
+ * Authentication and authorisation for every route of every API.
+ *
+ * A route declares its access in `config.access`; a route without one fails to register,
+ * so nothing is ever public by accident. Credentials are accepted as
+ * `Authorization: Bearer <key>`, as the password of Basic auth, or as an `Auth-Token` header.
+ * Who the caller is gets settled in onRequest (before any body is read); what they may do,
+ * in preHandler, where params and body are known.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { RivuletError } from '../../core/errors.js';
+import type { KeyService, Principal } from '../../core/keys/key-service.js';
+import type { Action } from '../../core/keys/scopes.js';
+
+export type Access =
+  | { scope: 'public' }
+  | { scope: 'authenticated' }
+  | { scope: 'admin' }
+  /** anonymous callers allowed when `allowAnonymous()` says so (iFLUX's optional anonymous posting) */
+  | { scope: Action; stream: (req: FastifyRequest) => string | undefined; allowAnonymous?: () => boolean };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function credentialsOf(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth) {
+    const space = auth.indexOf(' ');
+    const scheme = space > 0 ? auth.slice(0, space).toLowerCase() : '';
+    const value = space > 0 ? auth.slice(space + 1).trim() : '';
+    if (scheme === 'bearer' && value) return value;
+    if (scheme === 'basic' && value) {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+      if (password) return password;
+    }
+  }
+  const token = req.headers['auth-token'];
+  if (typeof token === 'string' && token) return token;
+  return undefined;
+}
+
+export interface AuthOptions {
+  keys: KeyService;
+  /** extra ways to authenticate (short-lived tokens for browsers' SSE), tried when no key is presented */
+  alternatives?: ((req: FastifyRequest) => Promise<Principal | null>)[];
+}
+
+async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void> {
+  app.decorateRequest('principal', null);
+
+  // Checked once all routes exist, so plugins that mark their own routes public (docs) can do so.
+  const routes: { method: unknown; url: string; config?: { access?: Access } }[] = [];
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
+  app.addHook('onReady', async () => {
+    const open = routes.filter((r) => !r.config?.access);
+    if (open.length > 0) {
+      throw new Error(`routes without declared access: ${open.map((r) => `${String(r.method)} ${r.url}`).join(', ')}; every route must say who may call it`);
+    }
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const access = req.routeOptions.config.access;
+    if (!access || access.scope === 'public') return;
+    const secret = credentialsOf(req);
+    if (secret !== undefined) {
+      req.principal = await opts.keys.authenticate(secret);
+      if (!req.principal) throw new RivuletError('UNAUTHENTICATED', 'the key presented is not valid (revoked, expired or mistyped)');
+      return;
+    }
+    for (const alternative of opts.alternatives ?? []) {
+      req.principal = await alternative(req);
+      if (req.principal) return;
+    }
+    if ('allowAnonymous' in access && access.allowAnonymous?.()) return;
+    throw new RivuletError('UNAUTHENTICATED', 'this route needs a key: send "Authorization: Bearer <key>"');
+  });
+
+  app.addHook('preHandler', async (req) => {
+    const access = req.routeOptions.config.access;
+    if (!access || access.scope === 'public' || access.scope === 'authenticated') return;
+    const principal = req.principal;
+    if (!principal) {
+      if ('allowAnonymous' in access && access.allowAnonymous?.()) return;
+      throw new RivuletError('UNAUTHENTICATED', 'this route needs a key');
+    }
+    if (access.scope === 'admin') {
+      if (!principal.admin) throw new RivuletError('FORBIDDEN', 'this route needs an admin key');
+      return;
+    }
+    const stream = access.stream(req);
+    if (!principal.can(access.scope, stream)) {
+      throw new RivuletError('FORBIDDEN', `this key lacks ${access.scope} access to stream "${stream ?? ''}"`, {
+        details: { needs: `${access.scope}:${stream ?? '*'}` },
+      });
+    }
+  });
+}
+
+export const auth = fp(authPlugin, { name: 'rivulet-auth', fastify: '5.x' });

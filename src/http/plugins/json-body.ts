@@ -1,0 +1,69 @@
+/**
+ * The JSON body parser every API shares: refuses invalid UTF-8 (rather than silently
+ * replacing it), nesting beyond the configured depth (checked before parsing), and
+ * `__proto__` / `constructor.prototype` keys that could poison objects later merged.
+ */
+import type { FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+import { RivuletError } from '../../core/errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export function decodeUtf8(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new RivuletError('INVALID_UTF8', 'the body is not valid UTF-8');
+  }
+}
+
+/** true when arrays/objects nest deeper than `max`; a linear scan that never recurses */
+export function nestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return false;
+}
+
+export function parseJsonText(text: string, maxDepth: number): unknown {
+  if (text.trim() === '') throw new RivuletError('INVALID_JSON', 'the body is empty; send a JSON document');
+  if (nestingExceeds(text, maxDepth)) {
+    throw new RivuletError('NESTING_TOO_DEEP', `the JSON body nests deeper than ${maxDepth} levels`, { details: { limit: maxDepth } });
+  }
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/prototype|__proto__|constructor/i.test(message) && !(err instanceof SyntaxError)) {
+      throw new RivuletError('FORBIDDEN_KEY', 'the body uses a forbidden key ("__proto__" or "constructor.prototype")');
+    }
+    throw new RivuletError('INVALID_JSON', `the body is not valid JSON: ${message}`);
+  }
+}
+
+export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
+  return parseJsonText(decodeUtf8(body), maxDepth);
+}
+
+export const JSON_TYPES = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'];
+
+/** Registers the JSON parser for the JSON media types on `app` (and the contexts it encapsulates). */
+export function registerJsonParser(app: FastifyInstance, maxDepth: number): void {
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer, maxDepth));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * RFC 9457 problem details for the native API. 5xx answers never carry the cause's
+ * message; the cause is logged with the request id the answer names as `instance`.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { RivuletError } from '../core/errors.js';
+import { toRivuletError } from './error-translation.js';
+import { STATUS_BY_CODE } from './status-map.js';
+
+export const PROBLEM_TYPE_BASE = 'https://rivulet.dev/problems/';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  code: string;
+  [extension: string]: unknown;
+}
+
+export function problemOf(err: RivuletError, requestId: string): Problem {
+  const status = STATUS_BY_CODE[err.code];
+  return {
+    type: `${PROBLEM_TYPE_BASE}${err.code.toLowerCase().replace(/_/g, '-')}`,
+    title: err.title,
+    status,
+    detail: status >= 500 && err.code === 'INTERNAL' ? 'an unexpected error occurred; it has been logged' : err.message,
+    instance: requestId,
+    code: err.code,
+    ...(err.details ?? {}),
+  };
+}
+
+/** Logs a failure at the level its status deserves: 4xx at info, 5xx at error with the cause. */
+export function logFailure(req: FastifyRequest, err: RivuletError, status: number): void {
+  if (status >= 500) req.log.error({ err: err.cause ?? err, code: err.code }, 'request failed');
+  else req.log.info({ code: err.code, detail: err.message }, 'request refused');
+}
+
+export function problemErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const err = toRivuletError(error);
+  const problem = problemOf(err, req.id);
+  logFailure(req, err, problem.status);
+  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
+  if (problem.status === 401) void reply.header('www-authenticate', 'Bearer realm="rivulet"');
+  void reply.code(problem.status).type('application/problem+json').send(problem);
+}

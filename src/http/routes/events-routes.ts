@@ -1,0 +1,170 @@
+/** Native API: produce and read events (`/v1/streams/{name}/events`). */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { v7 as uuidv7 } from 'uuid';
+import { RivuletError } from '../../core/errors.js';
+import type { JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import { parseRfc3339 } from '../../core/events/event-fields.js';
+import { eventFromBinary, eventsFromJson, toCloudEvent, type InputContext } from '../../core/events/native-input.js';
+import { decodeCursor, encodeCursor, type ReadRequest } from '../../core/events/read-events.js';
+import type { CoreServices } from '../../core/services.js';
+import { JSON_TYPES, parseJsonBody } from '../plugins/json-body.js';
+import { AppendAnswer, EventInput, StreamName, problemResponses } from '../schemas.js';
+
+const streamParam = (req: FastifyRequest) => (req.params as { name?: string }).name;
+const RAW = Symbol('raw body');
+
+export interface EventsRouteOptions {
+  maxReadLimit: number;
+  maxJsonDepth: number;
+}
+
+const ReadQuery = Type.Object({
+  after: Type.Optional(Type.Integer({ minimum: 0, description: 'return events with seq greater than this' })),
+  from: Type.Optional(Type.String({ description: 'inclusive lower bound on event time (RFC 3339)' })),
+  to: Type.Optional(Type.String({ description: 'inclusive upper bound on event time (RFC 3339)' })),
+  type: Type.Optional(Type.Array(Type.String(), { description: 'only these event types; repeat the parameter or separate with commas' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, description: 'most events to return (default 100)' })),
+  cursor: Type.Optional(Type.String({ description: 'the `next` of the previous page' })),
+}, { additionalProperties: false });
+
+export function eventsRoutes(services: CoreServices, options: EventsRouteOptions) {
+  return async function routes(app: FastifyInstance): Promise<void> {
+    // CloudEvents binary mode may carry any media type: keep such bodies raw for the route to judge.
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, { [RAW]: body as Buffer }));
+
+    app.post<{ Params: Static<typeof StreamName> }>('/v1/streams/:name/events', {
+      config: { access: { scope: 'produce', stream: streamParam }, openapiBody: Type.Union([EventInput, Type.Array(EventInput)]) },
+      schema: {
+        tags: ['events'],
+        summary: 'Produce one event or a batch (all or nothing)',
+        description: 'Plain JSON `{type, source?, time?, id?, data}`, CloudEvents 1.0 structured (`application/cloudevents+json`), batch (`application/cloudevents-batch+json`) or binary mode (`ce-*` headers). Send `Idempotency-Key` or event ids to make retries safe; `X-Producer-ID` names the producer.',
+        params: StreamName,
+        response: { 201: AppendAnswer, ...problemResponses, 409: Type.Ref('Problem'), 413: Type.Ref('Problem'), 415: Type.Ref('Problem'), 422: Type.Ref('Problem'), 423: Type.Ref('Problem') },
+      },
+    }, async (req, reply) => {
+      const producer = headerText(req, 'x-producer-id', 256);
+      const ctx: InputContext = {
+        stream: req.params.name,
+        producer: producer ?? null,
+        newId: uuidv7,
+        now: () => services.clock.now().toISOString(),
+      };
+      const events = eventsOfRequest(req, ctx, options.maxJsonDepth);
+      const result = await services.produce.produce({
+        stream: req.params.name,
+        events,
+        producer: producer ?? null,
+        idempotencyKey: headerText(req, 'idempotency-key', 256),
+        body: JSON.stringify(req.body),
+      });
+      if (result.replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.code(201).send(result);
+    });
+
+    app.get<{ Params: Static<typeof StreamName>; Querystring: Static<typeof ReadQuery> }>('/v1/streams/:name/events', {
+      config: { access: { scope: 'consume', stream: streamParam } },
+      schema: {
+        tags: ['events'],
+        summary: 'Read events in seq order, a page at a time',
+        description: 'Answers `{events, next}`; pass `next` as `cursor` for the following page (null when nothing more matched). Send `Accept: application/cloudevents-batch+json` for CloudEvents.',
+        params: StreamName,
+        querystring: ReadQuery,
+        response: { 200: Type.Object({ events: Type.Array(Type.Ref('Event')), next: Type.Union([Type.String(), Type.Null()]) }), ...problemResponses },
+      },
+    }, async (req, reply) => {
+      const query = readRequestOf(req.query, options.maxReadLimit);
+      await services.streams.require(req.params.name);
+      const cloudEvents = (req.headers.accept ?? '').includes('application/cloudevents-batch+json');
+      const events = services.read.read(req.params.name, query);
+      const body = Readable.from(renderPage(events, query, cloudEvents));
+      return reply.type(cloudEvents ? 'application/cloudevents-batch+json' : 'application/json').send(body);
+    });
+
+    app.get<{ Params: Static<typeof StreamName> & { id: string } }>('/v1/streams/:name/events/:id', {
+      config: { access: { scope: 'consume', stream: streamParam } },
+      schema: {
+        tags: ['events'],
+        summary: 'Read one event by id',
+        params: Type.Object({ name: Type.String(), id: Type.String({ minLength: 1, maxLength: 256 }) }),
+        response: { 200: Type.Ref('Event'), ...problemResponses },
+      },
+    }, async (req) => renderEvent(await services.read.get(req.params.name, req.params.id)));
+  };
+}
+
+function headerText(req: FastifyRequest, name: string, max: number): string | undefined {
+  const value = req.headers[name];
+  if (value === undefined) return undefined;
+  if (Array.isArray(value) || value.length === 0 || value.length > max) {
+    throw new RivuletError('BAD_REQUEST', `header ${name} must appear once with 1–${max} characters`, { details: { header: name } });
+  }
+  return value;
+}
+
+function eventsOfRequest(req: FastifyRequest, ctx: InputContext, maxDepth: number): NewEvent[] {
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const body = req.body as unknown;
+  const raw = typeof body === 'object' && body !== null && RAW in body ? (body as { [RAW]: Buffer })[RAW] : undefined;
+  if (req.headers['ce-specversion'] !== undefined) {
+    const headers = req.headers as Record<string, string | undefined>;
+    if (raw === undefined) return [eventFromBinary(headers, (body ?? null) as JsonValue, req.headers['content-type'], false, ctx)];
+    if (contentType.startsWith('text/')) return [eventFromBinary(headers, raw.toString('utf8'), req.headers['content-type'], false, ctx)];
+    if (contentType.endsWith('+json')) return [eventFromBinary(headers, parseJsonBody(raw, maxDepth) as JsonValue, req.headers['content-type'], false, ctx)];
+    return [eventFromBinary(headers, raw.toString('base64'), req.headers['content-type'], true, ctx)];
+  }
+  if (raw !== undefined || !JSON_TYPES.includes(contentType)) {
+    throw new RivuletError('UNSUPPORTED_MEDIA_TYPE', `send events as ${JSON_TYPES.join(', ')}, or in CloudEvents binary mode with ce-* headers; got "${contentType || 'no content type'}"`);
+  }
+  if (contentType === 'application/cloudevents-batch+json' && !Array.isArray(body)) {
+    throw new RivuletError('INVALID_EVENT', 'a CloudEvents batch must be a JSON array', { details: { pointer: '' } });
+  }
+  return eventsFromJson(body, ctx, contentType.startsWith('application/cloudevents') ? 'cloudevents' : 'auto');
+}
+
+function readRequestOf(q: Static<typeof ReadQuery>, maxLimit: number): ReadRequest {
+  const limit = q.limit ?? 100;
+  if (limit > maxLimit) {
+    throw new RivuletError('VALIDATION_FAILED', `limit may be at most ${maxLimit}`, { details: { in: 'querystring', pointer: '/limit' } });
+  }
+  if (q.cursor !== undefined) return { ...decodeCursor(q.cursor), limit };
+  const types = q.type?.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  return { afterSeq: q.after, fromTimeMs: timeParam(q.from, 'from'), toTimeMs: timeParam(q.to, 'to'), types, limit };
+}
+
+function timeParam(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseRfc3339(value) ?? (/^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : undefined);
+  if (ms === undefined || Number.isNaN(ms)) {
+    throw new RivuletError('VALIDATION_FAILED', `${name} must be an RFC 3339 timestamp or a date (YYYY-MM-DD)`, { details: { in: 'querystring', pointer: `/${name}` } });
+  }
+  return ms;
+}
+
+export function renderEvent(e: StoredEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    id: e.id, stream: e.stream, seq: e.seq, typeSeq: e.typeSeq, type: e.type, source: e.source,
+    time: e.time, received: e.received, producer: e.producer, data: e.data,
+  };
+  if (Object.keys(e.meta).length > 0) out.meta = e.meta;
+  if (e.schemaVersion !== null) out.schemaVersion = e.schemaVersion;
+  return out;
+}
+
+/** Writes the page as it is read, so a large page never sits whole in memory. */
+async function* renderPage(events: AsyncIterable<StoredEvent>, query: ReadRequest, cloudEvents: boolean): AsyncIterable<string> {
+  let count = 0;
+  let last = query.afterSeq ?? 0;
+  yield cloudEvents ? '[' : '{"events":[';
+  for await (const e of events) {
+    yield (count++ === 0 ? '' : ',') + JSON.stringify(cloudEvents ? toCloudEvent(e) : renderEvent(e));
+    last = e.seq;
+  }
+  if (cloudEvents) {
+    yield ']';
+    return;
+  }
+  const next = count === query.limit ? encodeCursor(query, last) : null;
+  yield `],"next":${JSON.stringify(next)}}`;
+}

@@ -1,0 +1,87 @@
+/**
+ * The SQLite schema and its migrations. Each migration runs once, in order, inside a
+ * transaction; `PRAGMA user_version` records how far a database has come.
+ */
+import type { Database } from 'better-sqlite3';
+
+const migrations: string[] = [
+  `
+  CREATE TABLE streams (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    retention TEXT NOT NULL DEFAULT '{}',
+    exclusive_producer INTEGER NOT NULL DEFAULT 0,
+    locked_by TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    first_seq INTEGER NOT NULL DEFAULT 1,
+    count INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE events (
+    stream_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    type_seq INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    producer TEXT,
+    data TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    schema_version INTEGER,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, seq)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX events_by_id ON events (stream_id, id);
+  CREATE INDEX events_by_time ON events (stream_id, time_ms);
+  CREATE INDEX events_by_type ON events (stream_id, type, seq);
+  CREATE TABLE stream_types (
+    stream_id INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    last_type_seq INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, type)
+  ) WITHOUT ROWID;
+  CREATE TABLE idempotency (
+    stream_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT,
+    result TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX idempotency_by_age ON idempotency (created_ms);
+  CREATE TABLE documents (
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (collection, key)
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = migrations.length;
+
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `the database was written by a newer Rivulet (schema ${current}, this one knows ${SCHEMA_VERSION}); upgrade Rivulet`,
+    );
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The embedded store: one SQLite database in the data directory, in WAL mode.
+ *
+ * Durability: with `durability: 'strict'` (the default) every commit is fsync'd
+ * (`synchronous=FULL`), and the setting is read back after it is set, because in WAL mode
+ * better-sqlite3's build defaults to NORMAL, which can lose the last commits on power loss.
+ * `relaxed` uses NORMAL: the database stays consistent, but a crash of the machine (not of
+ * the process) may lose the most recent acknowledged writes.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
+import { migrate } from './schema.js';
+import { SqliteDocumentStore } from './sqlite-document-store.js';
+import { SqliteEventLog } from './sqlite-event-log.js';
+import { SqliteStreamCatalog } from './sqlite-stream-catalog.js';
+
+export type Durability = 'strict' | 'relaxed';
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  durability?: Durability;
+  /** how long an Idempotency-Key is remembered */
+  idempotencyWindowMs?: number;
+}
+
+export const DATABASE_FILE = 'rivulet.db';
+const LOCK_FILE = 'rivulet.lock';
+
+export class StoreOpenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreOpenError';
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly capabilities: StoreCapabilities = { crossProcessWatch: false, timeIndex: true, multiProcess: false };
+  private writer!: Db;
+  private reader!: Db;
+  private eventLog!: SqliteEventLog;
+  private catalog!: SqliteStreamCatalog;
+  private docs!: SqliteDocumentStore;
+  private closed: Promise<void> | null = null;
+  private lockFd: number | null = null;
+
+  constructor(private readonly options: SqliteStoreOptions) {}
+
+  get events(): SqliteEventLog {
+    return this.eventLog;
+  }
+  get streams(): SqliteStreamCatalog {
+    return this.catalog;
+  }
+  get documents(): SqliteDocumentStore {
+    return this.docs;
+  }
+  get path(): string {
+    return join(this.options.dataDir, DATABASE_FILE);
+  }
+
+  async open(): Promise<void> {
+    mkdirSync(this.options.dataDir, { recursive: true });
+    this.takeLock();
+    try {
+      this.writer = this.openConnection(false);
+      migrate(this.writer);
+      this.reader = this.openConnection(true);
+    } catch (err) {
+      this.releaseLock();
+      throw err;
+    }
+    this.eventLog = new SqliteEventLog(this.writer, this.reader, this.options.idempotencyWindowMs ?? 24 * 3600_000);
+    this.catalog = new SqliteStreamCatalog(this.writer);
+    this.docs = new SqliteDocumentStore(this.writer);
+  }
+
+  private openConnection(readonly: boolean): Db {
+    const path = this.path;
+    let db: Db;
+    try {
+      db = new Database(path, { readonly: false, fileMustExist: readonly });
+      // Reading the schema forces SQLite to parse the header and the first pages, so a file
+      // that is not a database or is truncated fails here rather than on the first request.
+      db.pragma('schema_version');
+      db.pragma('journal_mode = WAL');
+      const wanted = this.options.durability === 'relaxed' ? 1 : 2;
+      db.pragma(`synchronous = ${wanted}`);
+      const actual = db.pragma('synchronous', { simple: true });
+      if (actual !== wanted) throw new StoreOpenError(`SQLite refused synchronous=${wanted} (it reports ${String(actual)})`);
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      if (readonly) db.pragma('query_only = ON');
+    } catch (err) {
+      if (err instanceof StoreOpenError) throw err;
+      const code = (err as { code?: string }).code ?? '';
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+        throw new StoreOpenError(
+          `${path} is not a readable Rivulet database (${code}): it is corrupted or truncated. ` +
+            'Restore it from a backup (see docs/operations.md); Rivulet will not serve a damaged store.',
+          { cause: err },
+        );
+      }
+      throw new StoreOpenError(`cannot open ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    return db;
+  }
+
+  /** One process per data directory: the group committer and in-process watchers rely on it. */
+  private takeLock(): void {
+    const path = join(this.options.dataDir, LOCK_FILE);
+    try {
+      this.lockFd = openSync(path, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) {
+        throw new StoreOpenError(`${this.options.dataDir} is in use by another Rivulet process (pid ${pid})`);
+      }
+      // a stale lock from a process that died: take it over
+      rmSync(path, { force: true });
+      this.lockFd = openSync(path, 'wx', 0o600);
+    }
+    writeSync(this.lockFd, String(process.pid));
+  }
+
+  private releaseLock(): void {
+    if (this.lockFd === null) return;
+    closeSync(this.lockFd);
+    this.lockFd = null;
+    rmSync(join(this.options.dataDir, LOCK_FILE), { force: true });
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      this.reader.prepare('SELECT 1').get();
+      return { ok: true, detail: `sqlite ${statSync(this.path).size} bytes` };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (this.eventLog) await this.eventLog.drain();
+      this.reader?.close();
+      if (this.writer?.open) {
+        // fold the WAL back into the database so a backup of the one file is complete
+        this.writer.pragma('wal_checkpoint(TRUNCATE)');
+        this.writer.close();
+      }
+      this.releaseLock();
+    })();
+    return this.closed;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
