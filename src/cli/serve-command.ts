@@ -2,8 +2,7 @@
 import { Option, type Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { OPTIONS } from '../config/options.js';
-import { startServer } from '../runtime/server.js';
-import { StoreOpenError } from '../store/sqlite/sqlite-store.js';
+import type { startServer } from '../runtime/server.js';
 
 export function addServeCommand(program: Command): void {
   const serve = program.command('serve').description('start the Rivulet server');
@@ -15,6 +14,9 @@ export function addServeCommand(program: Command): void {
     serve.addOption(new Option(`${spec.flag}${value}`, `${spec.help}${choices}${shown}; env ${spec.env}; config key ${spec.key}`));
   }
   serve.action(async (flags: Record<string, unknown>) => {
+    // loaded here so client commands do not pay for loading the whole server
+    const { startServer } = await import('../runtime/server.js');
+    const { StoreOpenError } = await import('../store/sqlite/sqlite-store.js');
     let server;
     try {
       const config = loadConfig({ flags, env: process.env, file: flags.config as string | undefined });
