@@ -1,6 +1,7 @@
 // Lint rules that guard the architecture as well as the code: `core` stays pure domain.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const driverImports = [
   'fastify', 'fastify-*', '@fastify/*', 'better-sqlite3', '@nats-io/*', 'undici', 'pino',
@@ -11,6 +12,7 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'src/console/app/**', 'src/console/dist/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ['**/*.{js,mjs}'], languageOptions: { globals: globals.node } },
   {
     files: ['**/*.ts'],
     rules: {

@@ -20,11 +20,14 @@ export const problemResponses = {
   404: Type.Ref('Problem'),
 };
 
+// One type list rather than anyOf: with type coercion on, anyOf's null branch would turn 0 into null (no limit).
+const positiveOrNull = (description: string) => Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 1, description });
+
 export const Retention = Type.Object(
   {
-    maxAgeMs: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    maxEvents: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    maxBytes: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    maxAgeMs: Type.Optional(positiveOrNull('keep events at most this many milliseconds')),
+    maxEvents: Type.Optional(positiveOrNull('keep at most this many events')),
+    maxBytes: Type.Optional(positiveOrNull('keep at most this many bytes of event data')),
   },
   { additionalProperties: false },
 );

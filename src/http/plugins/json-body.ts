@@ -43,7 +43,8 @@ export function parseJsonText(text: string, maxDepth: number): unknown {
     return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (err) {
     const message = (err as Error).message;
-    if (/prototype|__proto__|constructor/i.test(message) && !(err instanceof SyntaxError)) {
+    // secure-json-parse reports these as SyntaxErrors too; its message tells them apart
+    if (/forbidden (prototype|constructor) property/i.test(message)) {
       throw new RivuletError('FORBIDDEN_KEY', 'the body uses a forbidden key ("__proto__" or "constructor.prototype")');
     }
     throw new RivuletError('INVALID_JSON', `the body is not valid JSON: ${message}`);

@@ -1,0 +1,132 @@
+/**
+ * What a benchmark scenario gets to work with: servers as separate processes on temp dirs,
+ * a load driver, and cleanup of everything it started.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { startServerProcess, type ServerProcess } from '../test/support/server-process.js';
+
+export interface Row {
+  scenario: string;
+  case: string;
+  metric: string;
+  value: number;
+  unit: string;
+  /** the same metric measured on the ceiling */
+  ceiling?: number;
+  /** value ÷ ceiling */
+  ratio?: number;
+  /** the goal, in `unit` (or as a ratio when the goal is relative) */
+  goal?: string;
+  pass?: boolean;
+}
+
+export interface LoadOptions {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  connections?: number;
+  durationS?: number;
+}
+
+export interface LoadResult {
+  requestsPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  ok: number;
+  failed: number;
+}
+
+export interface BenchContext {
+  tempDir(label?: string): string;
+  /** Rivulet, built, with durable (strict) acks unless other flags say otherwise */
+  startRivulet(options?: { args?: string[]; nodeArgs?: string[] }): Promise<ServerProcess>;
+  /** the bare node:http ceiling server */
+  startCeiling(): Promise<{ url: string; close(): Promise<void> }>;
+  freePort(): Promise<number>;
+  load(options: LoadOptions): Promise<LoadResult>;
+}
+
+export interface Scenario {
+  name: string;
+  run(ctx: BenchContext): Promise<Row[]>;
+}
+
+const CEILING = fileURLToPath(new URL('./ceiling-server.mjs', import.meta.url));
+
+export function createContext(): { ctx: BenchContext; cleanup(): Promise<void> } {
+  const closers: (() => Promise<unknown>)[] = [];
+  const dirs: string[] = [];
+  const ctx: BenchContext = {
+    tempDir(label = 'rivulet-bench') {
+      const dir = mkdtempSync(join(tmpdir(), `${label}-`));
+      dirs.push(dir);
+      return dir;
+    },
+    async startRivulet(options = {}) {
+      const server = await startServerProcess({ dataDir: ctx.tempDir(), args: ['--durability', 'strict', ...(options.args ?? [])], nodeArgs: options.nodeArgs, logLevel: 'warn' });
+      closers.push(() => server.close());
+      return server;
+    },
+    async startCeiling() {
+      const child = spawn(process.execPath, [CEILING], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise((r) => child.once('exit', r));
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+          out += c;
+          const m = /listening on (\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        void exited.then(() => reject(new Error('the ceiling server exited before it listened')));
+      });
+      const close = async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await exited;
+      };
+      closers.push(close);
+      return { url, close };
+    },
+    freePort() {
+      return new Promise((resolve, reject) => {
+        const srv = createServer();
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+          const { port } = srv.address() as { port: number };
+          srv.close(() => resolve(port));
+        });
+      });
+    },
+    async load(options) {
+      const result = await autocannon({
+        url: options.url,
+        method: options.method ?? 'POST',
+        headers: options.headers,
+        body: options.body,
+        connections: options.connections ?? 50,
+        duration: options.durationS ?? 5,
+        timeout: 30,
+      });
+      return {
+        requestsPerS: result['2xx'] / result.duration,
+        p50Ms: result.latency.p50,
+        p99Ms: result.latency.p99,
+        ok: result['2xx'],
+        failed: result.non2xx + result.errors + result.timeouts,
+      };
+    },
+  };
+  return {
+    ctx,
+    async cleanup() {
+      for (const close of closers.reverse()) await close().catch(() => undefined);
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
