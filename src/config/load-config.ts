@@ -23,6 +23,12 @@ export interface Config {
   retentionInterval: number;
   shutdownTimeout: number;
   trustProxy: boolean;
+  liveHeartbeat: number;
+  liveBufferBytes: number;
+  liveTokenTtl: number;
+  livePollInterval: number;
+  ifluxStream: string;
+  ifluxAnonymous: boolean;
 }
 
 export class ConfigError extends Error {

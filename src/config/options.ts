@@ -40,6 +40,12 @@ export const OPTIONS = [
   { key: 'retentionInterval', flag: '--retention-interval', env: 'RIVULET_RETENTION_INTERVAL', type: 'integer', default: 60, min: 1, help: 'seconds between retention sweeps' },
   { key: 'shutdownTimeout', flag: '--shutdown-timeout', env: 'RIVULET_SHUTDOWN_TIMEOUT', type: 'integer', default: 30, min: 1, help: 'seconds to finish in-flight work on SIGTERM before closing anyway' },
   { key: 'trustProxy', flag: '--trust-proxy', env: 'RIVULET_TRUST_PROXY', type: 'boolean', default: false, help: 'trust X-Forwarded-* headers from a reverse proxy' },
+  { key: 'liveHeartbeat', flag: '--live-heartbeat', env: 'RIVULET_LIVE_HEARTBEAT', type: 'integer', default: 15, min: 1, max: 3600, help: 'seconds between heartbeats of live subscriptions (SSE comments, WebSocket pings); a WebSocket that misses one pong is closed' },
+  { key: 'liveBufferBytes', flag: '--live-buffer-bytes', env: 'RIVULET_LIVE_BUFFER_BYTES', type: 'integer', default: MiB, min: 1024, max: 256 * MiB, help: 'bytes that may wait unsent to one live subscriber before it is cut off as a slow consumer' },
+  { key: 'liveTokenTtl', flag: '--live-token-ttl', env: 'RIVULET_LIVE_TOKEN_TTL', type: 'integer', default: 300, min: 1, max: 86_400, help: 'seconds a live token (browser auth for live subscriptions) stays valid' },
+  { key: 'livePollInterval', flag: '--live-poll-interval', env: 'RIVULET_LIVE_POLL_INTERVAL', type: 'integer', default: 500, min: 10, max: 60_000, help: 'milliseconds between polls of followed streams where the store cannot notify across processes' },
+  { key: 'ifluxStream', flag: '--iflux-stream', env: 'RIVULET_IFLUX_STREAM', type: 'string', default: 'iflux', help: 'stream that events posted to the iFLUX API (POST /events) are written to; created on first use' },
+  { key: 'ifluxAnonymous', flag: '--iflux-anonymous', env: 'RIVULET_IFLUX_ANONYMOUS', type: 'boolean', default: false, help: 'accept iFLUX events (POST /events) without a key' },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTIONS)[number]['key'];

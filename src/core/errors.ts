@@ -57,6 +57,7 @@ export const ErrorCodes = {
   // capacity and state
   RATE_LIMITED: 'Too many requests',
   OVERLOADED: 'Server is overloaded',
+  SLOW_CONSUMER: 'Live subscriber did not keep up',
   STORAGE_FULL: 'Storage is full',
   STORE_UNAVAILABLE: 'Store is unavailable',
   SHUTTING_DOWN: 'Server is shutting down',

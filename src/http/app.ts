@@ -6,15 +6,24 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import type { TSchema } from '@sinclair/typebox';
 import type { CoreServices } from '../core/services.js';
+import { eventServerDialect } from '../dialects/eventserver/eventserver-plugin.js';
+import { ifluxDialect, type IfluxOptions } from '../dialects/iflux/iflux-plugin.js';
+import { DEFAULT_LIVE_HTTP, type LiveHttpOptions } from './live/live-connections.js';
+import { liveRoutes } from './live/live-routes.js';
+import { liveTokenAuth } from './live/live-token-auth.js';
 import { auth } from './plugins/auth.js';
 import { registerJsonParser } from './plugins/json-body.js';
+import { serializeRequest } from './plugins/request-log.js';
 import { problemErrorHandler } from './problem.js';
 import { RivuletError } from '../core/errors.js';
+import { consumersRoutes } from './routes/consumers-routes.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { keysRoutes } from './routes/keys-routes.js';
+import { schemasRoutes } from './routes/schemas-routes.js';
 import { streamsRoutes } from './routes/streams-routes.js';
 import { Event, Key, Problem, Stream } from './schemas.js';
 
@@ -41,11 +50,15 @@ export interface AppDeps {
   isShuttingDown?: () => boolean;
   /** more HTTP surfaces (dialects, live, console), registered after the native API */
   extensions?: ((app: FastifyInstance) => Promise<void>)[];
+  /** live subscriptions' heartbeat and per-client buffer; defaults when absent */
+  live?: Partial<LiveHttpOptions>;
+  /** settings of the seed dialects; defaults when absent */
+  dialects?: { iflux?: IfluxOptions };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    ...(deps.logger ? { loggerInstance: deps.logger.child({}, { serializers: { req: serializeRequest } }) } : { logger: false }),
     bodyLimit: deps.limits.bodyLimit,
     trustProxy: deps.trustProxy ?? false,
     genReqId: () => randomUUID(),
@@ -61,6 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
+    // a kept-alive connection would hold a draining server open until the client lets go
+    if (shuttingDown()) void reply.header('connection', 'close');
   });
   registerJsonParser(app, deps.limits.maxJsonDepth);
 
@@ -83,7 +98,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   for (const schema of [Problem, Stream, Event, Key]) app.addSchema(schema);
-  await app.register(auth, { keys: deps.services.keys });
+  await app.register(auth, { keys: deps.services.keys, alternatives: [liveTokenAuth(deps.services.liveTokens)] });
+  // upgrades are routed through fastify, so WebSocket routes pass the same auth hooks
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   await app.register(async (docs) => {
     docs.addHook('onRoute', (route) => {
@@ -97,6 +114,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(streamsRoutes(deps.services));
   await app.register(eventsRoutes(deps.services, { maxReadLimit: deps.limits.maxReadLimit, maxJsonDepth: deps.limits.maxJsonDepth }));
   await app.register(keysRoutes(deps.services));
+  await app.register(schemasRoutes(deps.services));
+  await app.register(liveRoutes(deps.services, { ...DEFAULT_LIVE_HTTP, ...deps.live }));
+  await app.register(consumersRoutes(deps.services));
+  await app.register(eventServerDialect(deps.services), { prefix: '/api/v1/streams' });
+  await app.register(ifluxDialect(deps.services, deps.dialects?.iflux));
   for (const extension of deps.extensions ?? []) await app.register(extension);
   return app;
 }

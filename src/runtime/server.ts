@@ -31,7 +31,11 @@ export async function startServer(config: Config, options: { log?: Logger } = {}
   const store = createStore(config);
   await store.open();
   let shuttingDown = false;
-  const services = createCoreServices(store, { maxBatchEvents: config.maxBatchEvents });
+  const services = createCoreServices(store, {
+    maxBatchEvents: config.maxBatchEvents,
+    live: { pollIntervalMs: config.livePollInterval },
+    liveTokenTtlMs: config.liveTokenTtl * 1000,
+  });
   let app: FastifyInstance | undefined;
   const sweeper = new RetentionSweeper(store, config.retentionInterval * 1000, log.child({ component: 'retention' }));
   try {
@@ -43,6 +47,8 @@ export async function startServer(config: Config, options: { log?: Logger } = {}
       trustProxy: config.trustProxy,
       isShuttingDown: () => shuttingDown,
       limits: { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth, maxReadLimit: config.maxReadLimit },
+      live: { heartbeatMs: config.liveHeartbeat * 1000, bufferBytes: config.liveBufferBytes },
+      dialects: { iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous } },
     });
     await app.listen({ host: config.host, port: config.port });
     sweeper.start();
@@ -60,7 +66,11 @@ export async function startServer(config: Config, options: { log?: Logger } = {}
       close: () => {
         closing ??= (async () => {
           shuttingDown = true;
+          // in-flight requests get shutdownTimeout to finish; then their connections are cut
+          const force = setTimeout(() => app!.server.closeAllConnections(), config.shutdownTimeout * 1000);
+          force.unref();
           await app!.close();
+          clearTimeout(force);
           await sweeper.close();
           await store.close();
         })();

@@ -130,6 +130,98 @@ export interface DocumentStore {
   list<T = JsonObject>(collection: string, options?: { prefix?: string; after?: string; limit?: number }): Promise<StoredDocument<T>[]>;
 }
 
+/** Where a new consumer (or a seek) starts: the first event it delivers is the first one after this. */
+export type StartPosition =
+  | { from: 'beginning' }
+  | { from: 'end' }
+  /** deliver from this seq on (inclusive) */
+  | { from: 'seq'; seq: number }
+  /** deliver from the first event whose time is at or after this (epoch ms) */
+  | { from: 'time'; timeMs: number };
+
+export interface ConsumerDefinition {
+  name: string;
+  stream: string;
+  /** only events of these types; empty means all */
+  types: string[];
+  /** default lease of a leased receive, in milliseconds */
+  leaseMs: number;
+  /** deliveries after which an unacked event goes to the dead-letter stream */
+  maxDeliveries: number;
+  /** where exhausted events go; null means `<stream>.dlq` */
+  deadLetterStream: string | null;
+}
+
+export interface ConsumerRecord extends ConsumerDefinition {
+  /** every matching event with seq <= committedSeq is acknowledged */
+  committedSeq: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One leased delivery of an event. */
+export interface Delivery {
+  event: StoredEvent;
+  /** how many times this event has been handed out, this time included */
+  deliveries: number;
+  /** names this delivery in ack / nack / release / extend; stale once the event is redelivered */
+  leaseToken: string;
+  leaseExpiresMs: number;
+}
+
+export interface ReceiveResult {
+  deliveries: Delivery[];
+  /**
+   * events whose last lease ran out after `maxDeliveries`: leased to the caller, which
+   * dead-letters and then acks them. Left alone, they come back here when the lease ends.
+   */
+  exhausted: (Delivery & { reason: 'lease-expired' | 'nacked' })[];
+}
+
+export type LeaseOutcome = 'ok' | 'not-held';
+
+export interface ConsumerLag {
+  committedSeq: number;
+  lastSeq: number;
+  /** matching events after the committed position (acked out of order ones included) */
+  pending: number;
+  /** events currently leased to a client */
+  leased: number;
+  /** receive time of the oldest matching event not yet acknowledged, epoch ms */
+  oldestUnackedMs: number | null;
+}
+
+/**
+ * Durable consumers of one stream. Two styles share one state: the cursor style reads after
+ * the committed position (`peek`) and moves it (`commit`); the leased style hands events out
+ * under leases (`receive`) and settles them one by one (`ack`, `nack`, `release`, `extend`).
+ * A store maps this to its own primitives (a JetStream durable pull consumer with explicit
+ * ack: lease = ack wait, nack delay, max deliver). All times are passed in (`nowMs`).
+ * Fails with STREAM_NOT_FOUND, CONSUMER_NOT_FOUND, CONSUMER_EXISTS.
+ */
+export interface ConsumerStore {
+  create(def: ConsumerDefinition, start: StartPosition, nowMs: number): Promise<ConsumerRecord>;
+  get(stream: string, name: string): Promise<ConsumerRecord | null>;
+  /** names in order, after `after`, at most `limit` */
+  list(stream: string, options: { after?: string; limit: number }): Promise<ConsumerRecord[]>;
+  delete(stream: string, name: string): Promise<boolean>;
+  /** matching events after the committed position, without moving it */
+  peek(stream: string, name: string, limit: number): Promise<StoredEvent[]>;
+  /** moves the committed position to `seq` (forward or back) and drops leases at or before it */
+  commit(stream: string, name: string, seq: number, nowMs: number): Promise<ConsumerRecord>;
+  receive(stream: string, name: string, options: { max: number; leaseMs: number; clientId: string | null; nowMs: number }): Promise<ReceiveResult>;
+  ack(stream: string, name: string, tokens: string[], nowMs: number): Promise<LeaseOutcome[]>;
+  /** gives the events back; they become deliverable again after `delayMs` */
+  nack(stream: string, name: string, tokens: string[], delayMs: number, nowMs: number): Promise<LeaseOutcome[]>;
+  /** gives the events back at once, without counting the delivery against `maxDeliveries` */
+  release(stream: string, name: string, tokens: string[], nowMs: number): Promise<LeaseOutcome[]>;
+  /** the leases now end `leaseMs` from now */
+  extend(stream: string, name: string, tokens: string[], leaseMs: number, nowMs: number): Promise<LeaseOutcome[]>;
+  /** the next event delivered is the first at or after the position; every lease is dropped */
+  seek(stream: string, name: string, start: StartPosition, nowMs: number): Promise<ConsumerRecord>;
+  lag(stream: string, name: string, nowMs: number): Promise<ConsumerLag>;
+}
+
 export interface StoreHealth {
   ok: boolean;
   detail?: string;
@@ -141,6 +233,7 @@ export interface Store {
   readonly streams: StreamCatalog;
   readonly events: EventLog;
   readonly documents: DocumentStore;
+  readonly consumers: ConsumerStore;
   open(): Promise<void>;
   health(): Promise<StoreHealth>;
   /** idempotent; waits for in-flight writes, then releases everything */

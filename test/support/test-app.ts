@@ -3,7 +3,7 @@
  * Close it in the test (or `await using`); a forgotten one fails the test.
  */
 import type { FastifyInstance } from 'fastify';
-import { createCoreServices, type CoreServices } from '../../src/core/services.js';
+import { createCoreServices, type CoreOptions, type CoreServices } from '../../src/core/services.js';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir, track } from './resources.js';
@@ -27,6 +27,11 @@ export interface TestAppOptions {
   limits?: Partial<AppDeps['limits']>;
   maxBatchEvents?: number;
   extensions?: AppDeps['extensions'];
+  live?: AppDeps['live'];
+  logger?: AppDeps['logger'];
+  /** core options beyond maxBatchEvents (clock, live token lifetime, …) */
+  core?: Partial<CoreOptions>;
+  dialects?: AppDeps['dialects'];
 }
 
 export async function openTestStore(dataDir = tempDir()): Promise<SqliteStore> {
@@ -44,12 +49,15 @@ export async function openTestStore(dataDir = tempDir()): Promise<SqliteStore> {
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? tempDir();
   const store = await openTestStore(dataDir);
-  const services = createCoreServices(store, { maxBatchEvents: options.maxBatchEvents ?? 10_000 });
+  const services = createCoreServices(store, { ...options.core, maxBatchEvents: options.maxBatchEvents ?? 10_000 });
   const app = await buildApp({
     services,
     version: 'test',
     limits: { bodyLimit: 5 * 1024 * 1024, maxJsonDepth: 64, maxReadLimit: 10_000, ...options.limits },
     extensions: options.extensions,
+    live: options.live,
+    logger: options.logger,
+    dialects: options.dialects,
   });
   await app.ready();
   const { secret } = await services.keys.create({ owner: 'admin', scopes: ['admin'], name: 'test admin' });

@@ -54,11 +54,25 @@ export interface AuthOptions {
   alternatives?: ((req: FastifyRequest) => Promise<Principal | null>)[];
 }
 
+export interface DeclaredRoute {
+  method: unknown;
+  url: string;
+  config?: { access?: Access };
+}
+
+const declared = new WeakMap<FastifyInstance, DeclaredRoute[]>();
+
+/** Every route registered on `app` with its declared access (tests walk it to check each refuses anonymous callers). */
+export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
+  return declared.get(app) ?? [];
+}
+
 async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void> {
   app.decorateRequest('principal', null);
 
   // Checked once all routes exist, so plugins that mark their own routes public (docs) can do so.
-  const routes: { method: unknown; url: string; config?: { access?: Access } }[] = [];
+  const routes: DeclaredRoute[] = [];
+  declared.set(app, routes);
   app.addHook('onRoute', (route) => {
     routes.push(route);
   });

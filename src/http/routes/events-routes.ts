@@ -52,12 +52,14 @@ export function eventsRoutes(services: CoreServices, options: EventsRouteOptions
         now: () => services.clock.now().toISOString(),
       };
       const events = eventsOfRequest(req, ctx, options.maxJsonDepth);
+      const idempotencyKey = headerText(req, 'idempotency-key', 256);
       const result = await services.produce.produce({
         stream: req.params.name,
         events,
         producer: producer ?? null,
-        idempotencyKey: headerText(req, 'idempotency-key', 256),
-        body: JSON.stringify(req.body),
+        idempotencyKey,
+        // only a keyed request needs its body fingerprinted
+        body: idempotencyKey === undefined ? undefined : fingerprintSource(req),
       });
       if (result.replayed) void reply.header('idempotent-replayed', 'true');
       return reply.code(201).send(result);
@@ -92,6 +94,14 @@ export function eventsRoutes(services: CoreServices, options: EventsRouteOptions
       },
     }, async (req) => renderEvent(await services.read.get(req.params.name, req.params.id)));
   };
+}
+
+/** What makes two keyed requests "the same": the body, and in binary mode the ce-* headers and raw bytes too. */
+function fingerprintSource(req: FastifyRequest): string {
+  const body = req.body as unknown;
+  const raw = typeof body === 'object' && body !== null && RAW in body ? (body as { [RAW]: Buffer })[RAW] : undefined;
+  const ce = Object.entries(req.headers).filter(([name]) => name.startsWith('ce-')).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify([ce, raw === undefined ? body : raw.toString('base64')]);
 }
 
 function headerText(req: FastifyRequest, name: string, max: number): string | undefined {

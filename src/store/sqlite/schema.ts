@@ -67,6 +67,33 @@ const migrations: string[] = [
     PRIMARY KEY (collection, key)
   ) WITHOUT ROWID;
   `,
+  // consumers: positions, and per-event delivery state of the leased style
+  `
+  CREATE TABLE consumers (
+    id INTEGER PRIMARY KEY,
+    stream_id INTEGER NOT NULL REFERENCES streams (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    types TEXT NOT NULL DEFAULT '[]',
+    lease_ms INTEGER NOT NULL,
+    max_deliveries INTEGER NOT NULL,
+    dead_letter_stream TEXT,
+    committed_seq INTEGER NOT NULL DEFAULT 0,
+    scanned_seq INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (stream_id, name)
+  );
+  CREATE TABLE consumer_leases (
+    consumer_id INTEGER NOT NULL REFERENCES consumers (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    deliveries INTEGER NOT NULL,
+    visible_ms INTEGER NOT NULL,
+    token TEXT,
+    client_id TEXT,
+    PRIMARY KEY (consumer_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX consumer_leases_by_visibility ON consumer_leases (consumer_id, visible_ms);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -11,7 +11,7 @@ import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats }
 import { GroupCommitter } from './group-commit.js';
 import { mapSqliteError } from './sqlite-errors.js';
 
-interface EventRow {
+export interface EventRow {
   seq: number;
   id: string;
   type: string;
@@ -31,7 +31,7 @@ interface StreamRow {
   locked_by: string | null;
 }
 
-const EVENT_COLUMNS = 'seq, id, type, type_seq, source, time, received_ms, producer, data, meta, schema_version';
+export const EVENT_COLUMNS = 'seq, id, type, type_seq, source, time, received_ms, producer, data, meta, schema_version';
 /** rows fetched per page of a read; small enough to keep the loop responsive */
 const READ_PAGE = 256;
 
@@ -46,6 +46,8 @@ export class SqliteEventLog implements EventLog {
     private readonly writer: Database,
     private readonly reader: Database,
     private readonly idempotencyWindowMs: number,
+    /** told when the log changes a stream's row (the producer lock), so caches can drop it */
+    private readonly onStreamChanged: (stream: string) => void = () => {},
   ) {
     this.emitter.setMaxListeners(0);
     this.w = prepareWriteStatements(writer);
@@ -91,7 +93,10 @@ export class SqliteEventLog implements EventLog {
           details: { stream: req.stream },
         });
       }
-      if (stream.locked_by === null && req.producer !== null) this.w.lock.run(req.producer, stream.id);
+      if (stream.locked_by === null && req.producer !== null) {
+        this.w.lock.run(req.producer, stream.id);
+        this.onStreamChanged(req.stream);
+      }
     }
 
     const answers: AppendedEvent[] = [];
@@ -290,7 +295,7 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
-function toEvent(stream: string, row: EventRow): StoredEvent {
+export function toEvent(stream: string, row: EventRow): StoredEvent {
   return {
     id: row.id,
     stream,

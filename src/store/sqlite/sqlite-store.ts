@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
 import { migrate } from './schema.js';
+import { SqliteConsumerStore } from './sqlite-consumer-store.js';
 import { SqliteDocumentStore } from './sqlite-document-store.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteStreamCatalog } from './sqlite-stream-catalog.js';
@@ -44,6 +45,7 @@ export class SqliteStore implements Store {
   private eventLog!: SqliteEventLog;
   private catalog!: SqliteStreamCatalog;
   private docs!: SqliteDocumentStore;
+  private consumerStore!: SqliteConsumerStore;
   private closed: Promise<void> | null = null;
   private lockFd: number | null = null;
 
@@ -57,6 +59,9 @@ export class SqliteStore implements Store {
   }
   get documents(): SqliteDocumentStore {
     return this.docs;
+  }
+  get consumers(): SqliteConsumerStore {
+    return this.consumerStore;
   }
   get path(): string {
     return join(this.options.dataDir, DATABASE_FILE);
@@ -73,9 +78,11 @@ export class SqliteStore implements Store {
       this.releaseLock();
       throw err;
     }
-    this.eventLog = new SqliteEventLog(this.writer, this.reader, this.options.idempotencyWindowMs ?? 24 * 3600_000);
     this.catalog = new SqliteStreamCatalog(this.writer);
+    const catalog = this.catalog;
+    this.eventLog = new SqliteEventLog(this.writer, this.reader, this.options.idempotencyWindowMs ?? 24 * 3600_000, (name) => catalog.forget(name));
     this.docs = new SqliteDocumentStore(this.writer);
+    this.consumerStore = new SqliteConsumerStore(this.writer, this.eventLog);
   }
 
   private openConnection(readonly: boolean): Db {

@@ -22,6 +22,8 @@ const COLUMNS = 'name, owner, description, retention, exclusive_producer, locked
 export class SqliteStreamCatalog implements StreamCatalog {
   private readonly st: ReturnType<typeof prepareStatements>;
 
+  private readonly cache = new Map<string, StreamRecord>();
+
   constructor(private readonly db: Database) {
     this.st = prepareStatements(db);
   }
@@ -36,8 +38,21 @@ export class SqliteStreamCatalog implements StreamCatalog {
   }
 
   async get(name: string): Promise<StreamRecord | null> {
+    // Every produce looks its stream up; this process is the only writer of the table, so a
+    // cache invalidated on each change here (and on a producer lock, see forget) stays exact.
+    const cached = this.cache.get(name);
+    if (cached) return structuredClone(cached);
     const row = this.st.get.get(name) as Row | undefined;
-    return row ? toRecord(row) : null;
+    if (!row) return null;
+    const record = toRecord(row);
+    if (this.cache.size >= 10_000) this.cache.clear();
+    this.cache.set(name, record);
+    return structuredClone(record);
+  }
+
+  /** drops a cached record whose row changed behind the catalog's back */
+  forget(name: string): void {
+    this.cache.delete(name);
   }
 
   async list(options: { after?: string; limit: number; prefix?: string }): Promise<StreamRecord[]> {
@@ -58,11 +73,13 @@ export class SqliteStreamCatalog implements StreamCatalog {
       next.description, JSON.stringify(next.retention), next.exclusiveProducer ? 1 : 0, JSON.stringify(next.options),
       new Date().toISOString(), next.exclusiveProducer ? 1 : 0, name, current.version,
     ) as Row | undefined;
+    this.cache.delete(name);
     if (!row) throw new RivuletError('CONFLICT', `stream "${name}" changed while it was being updated; retry`);
     return toRecord(row);
   }
 
   async delete(name: string): Promise<boolean> {
+    this.cache.delete(name);
     return this.db.transaction(() => {
       const row = this.st.id.get(name) as { id: number } | undefined;
       if (!row) return false;

@@ -1,0 +1,166 @@
+/**
+ * Live subscriptions: resolves where a subscription starts, then keeps every subscription
+ * of a stream fed. One store watch serves all of them; per followed stream, one tail cache
+ * is filled from the store after each notification and the subscriptions take from it.
+ * Where the store cannot see appends made by other processes but several processes share it
+ * (`multiProcess` without `crossProcessWatch`), followed streams are polled instead.
+ */
+import { RivuletError } from '../errors.js';
+import type { Principal } from '../keys/key-service.js';
+import type { Store } from '../../store/port.js';
+import { LiveSubscription, type LiveReset } from './live-subscription.js';
+import { TailCache } from './tail-cache.js';
+
+export type LiveStart =
+  | { at: 'tail' }
+  /** deliver events with seq > seq */
+  | { at: 'after'; seq: number }
+  /** deliver from the first event whose time is at or after this (epoch ms), then in seq order */
+  | { at: 'time'; timeMs: number };
+
+export interface LiveRequest {
+  stream: string;
+  start: LiveStart;
+  /** only these event types; empty or absent means all */
+  types?: string[];
+  principal: Principal | null;
+}
+
+export interface LiveOptions {
+  /** how often followed streams are polled where the store cannot notify across processes */
+  pollIntervalMs: number;
+  /** events kept per followed stream for subscriptions at the tail */
+  tailCacheEvents?: number;
+  /**
+   * a further say on whether a principal may follow a stream (a dialect's "subscribable"
+   * switch); key scopes are checked at the edge before this
+   */
+  mayFollow?: (stream: string, principal: Principal | null) => boolean | Promise<boolean>;
+}
+
+interface Followed {
+  subs: Set<LiveSubscription>;
+  cache: TailCache;
+  filling: boolean;
+  refill: boolean;
+  hint: number;
+  poll: ReturnType<typeof setInterval> | null;
+}
+
+export class LiveService {
+  private readonly followed = new Map<string, Followed>();
+  private unwatch: (() => void) | null = null;
+  private readonly poll: boolean;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: LiveOptions,
+  ) {
+    const caps = store.capabilities;
+    this.poll = caps.multiProcess && !caps.crossProcessWatch;
+  }
+
+  /** subscriptions currently following (for metrics and tests) */
+  get size(): number {
+    let n = 0;
+    for (const f of this.followed.values()) n += f.subs.size;
+    return n;
+  }
+
+  /**
+   * Checks the request and fixes the start position; the subscription delivers nothing
+   * until `start(sink)`. Fails with STREAM_NOT_FOUND, FORBIDDEN, VALIDATION_FAILED.
+   */
+  async subscribe(request: LiveRequest): Promise<LiveSubscription> {
+    const { stream } = request;
+    if (this.options.mayFollow && !(await this.options.mayFollow(stream, request.principal))) {
+      throw new RivuletError('FORBIDDEN', `stream "${stream}" does not allow live subscriptions`, { details: { stream } });
+    }
+    const stats = await this.store.events.stats(stream);
+    let after: number;
+    switch (request.start.at) {
+      case 'tail':
+        after = stats.lastSeq;
+        break;
+      case 'after':
+        after = request.start.seq;
+        break;
+      case 'time':
+        after = (await this.store.events.seqAtTime(stream, request.start.timeMs)) - 1;
+        break;
+    }
+    let reset: LiveReset | null = null;
+    if (after + 1 < stats.firstSeq) {
+      reset = { requestedAfter: after, firstSeq: stats.firstSeq };
+      after = stats.firstSeq - 1;
+    }
+    const types = request.types && request.types.length > 0 ? new Set(request.types) : null;
+    const followed = this.follow(stream, stats.lastSeq);
+    const sub = new LiveSubscription(this.store.events, stream, after, types, reset, () => this.followed.get(stream)?.cache, (s) => this.unfollow(s));
+    followed.subs.add(sub);
+    return sub;
+  }
+
+  private follow(stream: string, lastSeq: number): Followed {
+    let f = this.followed.get(stream);
+    if (f) return f;
+    const capacity = this.options.tailCacheEvents ?? 1024;
+    f = { subs: new Set(), cache: new TailCache(this.store.events, stream, lastSeq, capacity), filling: false, refill: false, hint: lastSeq, poll: null };
+    this.followed.set(stream, f);
+    if (this.poll) {
+      const entry = f;
+      entry.poll = setInterval(() => this.notified(stream, Number.POSITIVE_INFINITY), this.options.pollIntervalMs);
+      entry.poll.unref();
+    } else {
+      this.unwatch ??= this.store.events.watch((s, seq) => this.notified(s, seq));
+    }
+    return f;
+  }
+
+  private unfollow(sub: LiveSubscription): void {
+    const f = this.followed.get(sub.stream);
+    if (!f) return;
+    f.subs.delete(sub);
+    if (f.subs.size > 0) return;
+    if (f.poll) clearInterval(f.poll);
+    this.followed.delete(sub.stream);
+    if (this.followed.size === 0 && this.unwatch) {
+      this.unwatch();
+      this.unwatch = null;
+    }
+  }
+
+  private notified(stream: string, seq: number): void {
+    const f = this.followed.get(stream);
+    if (!f) return;
+    f.hint = Math.max(f.hint, seq);
+    if (f.filling) {
+      f.refill = true;
+      return;
+    }
+    f.filling = true;
+    void this.fill(stream, f);
+  }
+
+  /** one fill at a time per stream, so the cache stays contiguous */
+  private async fill(stream: string, f: Followed): Promise<void> {
+    try {
+      do {
+        f.refill = false;
+        const hint = f.hint;
+        f.hint = 0;
+        let added: boolean;
+        try {
+          added = await f.cache.fill(hint);
+        } catch (err) {
+          // the stream went away or the store failed: its subscriptions end with the reason
+          for (const sub of [...f.subs]) sub.fail(err);
+          return;
+        }
+        if (added) for (const sub of f.subs) sub.wake();
+      } while (f.refill && this.followed.get(stream) === f);
+    } finally {
+      f.filling = false;
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The event server's error answers (seed 002): a JSON string body, status from the seed's
+ * tables. The seed knows 400, 401, 404, 423 and 500, so every refusal maps to one of them.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { RivuletError } from '../../core/errors.js';
+import { toRivuletError } from '../../http/error-translation.js';
+import { logFailure } from '../../http/problem.js';
+
+export const JSON_UTF8 = 'application/json; charset=utf-8';
+
+export function eventServerAnswer(err: RivuletError): { status: number; body: string } {
+  switch (err.code) {
+    case 'UNAUTHENTICATED':
+    case 'FORBIDDEN':
+      return { status: 401, body: 'Unauthorized' };
+    case 'PRODUCER_LOCKED':
+      return { status: 423, body: 'Locked - Second writers not allowed' };
+    case 'NOT_FOUND':
+    case 'STREAM_NOT_FOUND':
+    case 'EVENT_NOT_FOUND':
+      return { status: 404, body: 'Not Found' };
+    case 'OFFSET_MISMATCH': {
+      const d = err.details ?? {};
+      return { status: 400, body: `Bad Request - Consumer offset mismatch: ${String(d.committedTypeSeq)}->${String(d.eventTypeSeq)}` };
+    }
+    case 'INTERNAL':
+      return { status: 500, body: 'Internal Server Error - an unexpected error occurred; it has been logged' };
+    case 'OVERLOADED':
+    case 'STORAGE_FULL':
+    case 'STORE_UNAVAILABLE':
+    case 'SHUTTING_DOWN':
+    case 'RATE_LIMITED':
+      return { status: 500, body: `Internal Server Error - ${err.message}` };
+    default:
+      return { status: 400, body: `Bad Request - ${err.message}` };
+  }
+}
+
+export function eventServerErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const err = toRivuletError(error);
+  const { status, body } = eventServerAnswer(err);
+  logFailure(req, err, status);
+  if (status === 401) void reply.header('www-authenticate', 'Basic realm="rivulet"');
+  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
+  void reply.code(status).type(JSON_UTF8).send(JSON.stringify(body));
+}
