@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { createCoreServices } from '../../src/core/services.js';
 import type { NewEvent } from '../../src/core/events/envelope.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Row, Scenario } from '../context.js';
 
 export interface BenchResult {
   name: string;
@@ -81,7 +82,19 @@ async function run(ctx: BenchContext = {}): Promise<BenchResult[]> {
   }
 }
 
-export const scenario = { name: 'consumers', run };
+/** The harness's rows: each receive+ack rate beside the raw sequential read rate. */
+function toRows(results: BenchResult[]): Row[] {
+  return results.map((r) => ({
+    scenario: 'consumers',
+    case: r.name.replace(/^consumers: /, ''),
+    metric: 'throughput',
+    value: r.value,
+    unit: r.unit,
+    ...(typeof r.extra?.ceiling === 'number' ? { ceiling: r.extra.ceiling, ratio: r.value / r.extra.ceiling } : {}),
+  }));
+}
+
+export const scenario: Scenario = { name: 'consumers', run: async () => toRows(await run()) };
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const events = process.argv[2] ? Number(process.argv[2]) : undefined;
