@@ -255,6 +255,10 @@ function reportUnproven(ctx: Ctx, at: Pointers, reason: Phrase): void {
   report(ctx, at, { rule: 'unprovable', inverse: 'unprovable', unproven: reason });
 }
 
+function plural(count: number, word: string, words = `${word}s`): string {
+  return `${count} ${count === 1 ? word : words}`;
+}
+
 function showValue(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
@@ -361,30 +365,38 @@ function isNonNegativeInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }
 
-/** An exact decimal: the number's shortest round-trip digits and a power-of-ten scale. */
-function toDecimal(n: number): { digits: bigint; scale: number } | undefined {
-  if (!Number.isFinite(n)) return undefined;
-  const [mantissa = '0', exponent = '0'] = n.toExponential().split('e');
-  const negative = mantissa.startsWith('-');
-  const [whole = '0', fraction = ''] = mantissa.replace('-', '').split('.');
-  let digits = BigInt(whole + fraction) * (negative ? -1n : 1n);
-  let scale = fraction.length - Number(exponent);
-  if (scale < 0) {
-    digits *= 10n ** BigInt(-scale);
-    scale = 0;
-  }
-  return { digits, scale };
+/**
+ * `multipleOf` as Ajv checks it: in floating point, `x / m` must print as an integer. This is
+ * not the arithmetic of exact decimals: it refuses 0.35 under 0.001 though it accepts it under
+ * 0.01, lets tiny subnormal numbers pass any divisor above 1, and refuses every value whose
+ * quotient reaches 1e21 (which prints in exponent form).
+ */
+function passesMultipleOf(value: number, divisor: number): boolean {
+  const quotient = value / divisor;
+  return quotient === Number.parseInt(String(quotient), 10);
 }
 
-/** Is `value` an exact multiple of `divisor`? Numbers are read as the decimals they print as. */
-function isMultipleOf(value: number, divisor: number): boolean | undefined {
-  const a = toDecimal(value);
-  const b = toDecimal(divisor);
-  if (!a || !b || b.digits === 0n) return undefined;
-  const scale = Math.max(a.scale, b.scale);
-  const x = a.digits * 10n ** BigInt(scale - a.scale);
-  const y = b.digits * 10n ** BigInt(scale - b.scale);
-  return x % y === 0n;
+/**
+ * Work allowed for one analysis. Every costly step (a comparison, an evaluation, an expansion,
+ * a disjointness test) spends from it; once it is spent each of them gives its conservative
+ * answer at once, so a hostile schema cannot hold the server. Analyses are synchronous, so
+ * one budget at a time is enough.
+ */
+const WORK_LIMIT = 25_000;
+let work = { remaining: Number.POSITIVE_INFINITY };
+
+function spend(): boolean {
+  return --work.remaining >= 0;
+}
+
+function withWorkBudget<T>(run: () => T): T {
+  const outer = work;
+  work = { remaining: WORK_LIMIT };
+  try {
+    return run();
+  } finally {
+    work = outer;
+  }
 }
 
 const PATTERN_CACHE_LIMIT = 500;
@@ -412,7 +424,10 @@ const UNIVERSAL_PATTERNS = new Set(['', '.*', '^.*', '[\\s\\S]*', '^[\\s\\S]*$']
 // Documents, references and keywords
 // ---------------------------------------------------------------------------------------------
 
-/** Which draft's `$ref` rules apply: legacy drafts ignore keywords next to `$ref`. */
+/**
+ * The draft a document is read in: `modern` is 2020-12 (also when `$schema` is absent, as
+ * Rivulet's validator assumes), `legacy` is draft-07 and older, `unknown` anything else.
+ */
 type Draft = 'legacy' | 'modern' | 'unknown';
 
 interface Doc {
@@ -432,6 +447,7 @@ interface SchemaRef {
 }
 
 const SYNTHETIC_DOC: Doc = { id: 0, root: true, draft: 'unknown', refsResolvable: false };
+let lastDocId = 0;
 
 const ANNOTATIONS = new Set([
   '$schema', '$id', 'id', '$anchor', '$dynamicAnchor', '$defs', 'definitions', '$comment', '$vocabulary',
@@ -459,10 +475,11 @@ function isAnnotation(key: string): boolean {
   return ANNOTATIONS.has(key) || key.startsWith('x-');
 }
 
-function makeDoc(root: unknown, id: number): Doc {
+function makeDoc(root: unknown): Doc {
+  const id = ++lastDocId;
   const dialect = asRecord(root)?.['$schema'];
   const text = typeof dialect === 'string' ? dialect : '';
-  const draft: Draft = /draft-0[3-7]/.test(text) ? 'legacy' : /2019-09|2020-12/.test(text) ? 'modern' : 'unknown';
+  const draft: Draft = text === '' || /\/draft\/2020-12\//.test(text) ? 'modern' : /draft-0[3-7]/.test(text) ? 'legacy' : 'unknown';
   return { id, root, draft, refsResolvable: !hasEmbeddedResource(root, /draft-0[34]/.test(text)) };
 }
 
@@ -479,9 +496,10 @@ function hasEmbeddedResource(root: unknown, oldIdKeyword: boolean): boolean {
   };
   pushChildren(root);
   while (stack.length > 0) {
-    const record = asRecord(stack.pop());
+    const node = stack.pop();
+    const record = asRecord(node);
     if (record && (typeof record['$id'] === 'string' || (oldIdKeyword && typeof record['id'] === 'string'))) return true;
-    pushChildren(record);
+    pushChildren(node);
   }
   return false;
 }
@@ -544,10 +562,22 @@ function refKey(ref: SchemaRef): string {
   return `${ref.doc.id}:${ref.path}${omitted}`;
 }
 
+const resolvedRefs = new WeakMap<Doc, Map<string, SchemaRef | undefined>>();
+
 /** Resolves a local `$ref` ("#", "#/$defs/x", "#/definitions/x", or the root `$id` plus a pointer). */
 function resolveRef(from: SchemaRef, target: string): SchemaRef | undefined {
   const { doc } = from;
   if (!doc.refsResolvable) return undefined;
+  let cache = resolvedRefs.get(doc);
+  if (!cache) {
+    cache = new Map();
+    resolvedRefs.set(doc, cache);
+  }
+  if (!cache.has(target)) cache.set(target, resolveInDocument(doc, target));
+  return cache.get(target);
+}
+
+function resolveInDocument(doc: Doc, target: string): SchemaRef | undefined {
   const hash = target.indexOf('#');
   const base = hash < 0 ? target : target.slice(0, hash);
   if (base !== '') {
@@ -636,54 +666,97 @@ function tighter(a: Bound, b: Bound, side: BoundSide): Bound {
   return (side === 'upper') === a.value < b.value ? a : b;
 }
 
-/** Every number on the sub side of `sub` also lies on the sub side of `sup`. */
+/** Every number inside the `sub` bound is also inside the `sup` bound. */
 function boundWithin(sub: Bound | undefined, sup: Bound, side: BoundSide): boolean {
   if (!sub) return false;
   if (sub.value === sup.value) return !sup.exclusive || sub.exclusive;
   return side === 'upper' ? sub.value < sup.value : sub.value > sup.value;
 }
 
+/**
+ * Keywords whose meaning depends on the draft. Ajv, like the drafts, ignores a keyword outside
+ * the draft's vocabulary; Ajv's 2020-12 mode also keeps draft-07's `dependencies`.
+ */
+const LEGACY_IGNORES = new Set(['prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', 'unevaluatedProperties', 'unevaluatedItems']);
+const MODERN_IGNORES = new Set(['additionalItems']);
+const DRAFT_DEPENDENT = new Set([...LEGACY_IGNORES, ...MODERN_IGNORES, 'dependencies', 'items']);
+
+type KeywordStatus = 'on' | 'off' | 'uncertain';
+
+function keywordStatus(draft: Draft, name: string): KeywordStatus {
+  if (draft === 'legacy') return LEGACY_IGNORES.has(name) ? 'off' : 'on';
+  if (draft === 'modern') return MODERN_IGNORES.has(name) ? 'off' : name === 'dependencies' ? 'uncertain' : 'on';
+  return DRAFT_DEPENDENT.has(name) ? 'uncertain' : 'on';
+}
+
+/** Does `name` constrain here? An uncertain keyword binds only the sup side (the safe reading). */
+function counts(ref: SchemaRef, name: string, side: Side): boolean {
+  const status = keywordStatus(ref.doc.draft, name);
+  return status === 'on' || (status === 'uncertain' && side === 'sup');
+}
+
+/** Whether some keyword of `ref` means different things in different readings. */
+function hasUncertainKeyword(ref: SchemaRef): boolean {
+  return ownKeys(ref).some((name) => keywordStatus(ref.doc.draft, name) === 'uncertain');
+}
+
+type Reading = 'modern' | 'legacy';
+
+function readingsOf(draft: Draft): Reading[] {
+  return draft === 'unknown' ? ['modern', 'legacy'] : [draft];
+}
+
+/** Positional item schemas: each position (and the rest) is a conjunction of schemas. */
 interface ItemLayout {
-  readonly prefix: readonly SchemaRef[];
-  readonly rest: SchemaRef | undefined;
+  readonly prefix: readonly (readonly SchemaRef[])[];
+  readonly rest: readonly SchemaRef[];
   readonly doubts: readonly Doubt[];
 }
 
-/** Positional item schemas: 2020-12 `prefixItems` + `items`, or draft-07 tuple `items` + `additionalItems`. */
-function itemLayout(ref: SchemaRef): ItemLayout {
-  const prefixItems = keyword(ref, 'prefixItems');
+/** 2020-12 `prefixItems` + `items`, or draft-07 tuple `items` + `additionalItems`, in one reading. */
+function layoutIn(ref: SchemaRef, reading: Reading): ItemLayout {
   const items = keyword(ref, 'items');
-  const additionalItems = keyword(ref, 'additionalItems');
   const doubts: Doubt[] = [];
-  let prefix: SchemaRef[] = [];
-  let rest: SchemaRef | undefined;
-  if (prefixItems !== undefined) {
-    if (Array.isArray(prefixItems)) prefix = prefixItems.map((_, i) => childRef(ref, 'prefixItems', i));
-    else doubts.push(malformed('prefixItems'));
-    if (Array.isArray(items)) doubts.push({ keyword: 'items', reason: '"items" as an array next to "prefixItems" mixes drafts' });
-    else if (items !== undefined) rest = childRef(ref, 'items');
-    if (additionalItems !== undefined) {
-      doubts.push({ keyword: 'additionalItems', reason: '"additionalItems" next to "prefixItems" means different things in different drafts' });
+  let prefix: SchemaRef[][] = [];
+  let rest: SchemaRef[] = [];
+  if (reading === 'modern') {
+    const prefixItems = keyword(ref, 'prefixItems');
+    if (Array.isArray(prefixItems)) prefix = prefixItems.map((_, i) => [childRef(ref, 'prefixItems', i)]);
+    else if (prefixItems !== undefined) doubts.push(malformed('prefixItems'));
+    if (Array.isArray(items)) doubts.push({ keyword: 'items', reason: '"items" as an array is not 2020-12' });
+    else if (items !== undefined) rest = [childRef(ref, 'items')];
+    const unevaluated = keyword(ref, 'unevaluatedItems');
+    if (unevaluated !== undefined && unevaluated !== true) {
+      if (hasInPlaceApplicators(ref)) doubts.push({ keyword: 'unevaluatedItems', reason: '"unevaluatedItems" next to in-place applicators is not analysed' });
+      else if (rest.length === 0) rest = [childRef(ref, 'unevaluatedItems')];
     }
   } else if (Array.isArray(items)) {
-    prefix = items.map((_, i) => childRef(ref, 'items', i));
-    if (additionalItems !== undefined) rest = childRef(ref, 'additionalItems');
+    prefix = items.map((_, i) => [childRef(ref, 'items', i)]);
+    if (hasKeyword(ref, 'additionalItems')) rest = [childRef(ref, 'additionalItems')];
   } else if (items !== undefined) {
-    rest = childRef(ref, 'items');
-  }
-  const unevaluated = keyword(ref, 'unevaluatedItems');
-  if (unevaluated !== undefined && unevaluated !== true) {
-    if (hasInPlaceApplicators(ref)) {
-      doubts.push({ keyword: 'unevaluatedItems', reason: '"unevaluatedItems" next to in-place applicators is not analysed' });
-    } else {
-      rest ??= childRef(ref, 'unevaluatedItems');
-    }
+    rest = [childRef(ref, 'items')];
   }
   return { prefix, rest, doubts };
 }
 
-function itemAt(layout: ItemLayout, index: number): SchemaRef | undefined {
-  return index < layout.prefix.length ? layout.prefix[index] : layout.rest;
+function itemLayout(ref: SchemaRef, side: Side): ItemLayout {
+  const layouts = readingsOf(ref.doc.draft).map((reading) => layoutIn(ref, reading));
+  const [first] = layouts;
+  if (!first || layouts.length === 1) return first ?? { prefix: [], rest: [], doubts: [] };
+  const positions = Math.max(...layouts.map((l) => l.prefix.length));
+  // sup: every reading's constraints at once; sub: only what all readings agree on.
+  const combine = (lists: (readonly SchemaRef[])[]): SchemaRef[] => side === 'sup'
+    ? lists.flat()
+    : lists.every((l) => l.map(refKey).join('&') === (lists[0] ?? []).map(refKey).join('&')) ? [...(lists[0] ?? [])] : [];
+  return {
+    prefix: Array.from({ length: positions }, (_, i) => combine(layouts.map((l) => itemAt(l, i)))),
+    rest: combine(layouts.map((l) => l.rest)),
+    doubts: side === 'sup' ? layouts.flatMap((l) => l.doubts) : [],
+  };
+}
+
+function itemAt(layout: ItemLayout, index: number): readonly SchemaRef[] {
+  return index < layout.prefix.length ? layout.prefix[index] ?? [] : layout.rest;
 }
 
 interface ArrayView extends ItemLayout {
@@ -705,8 +778,8 @@ function containsMayPassEmpty(view: ArrayView): boolean {
   return view.prefix.length > 0;
 }
 
-function arrayView(ref: SchemaRef): ArrayView {
-  const layout = itemLayout(ref);
+function arrayView(ref: SchemaRef, side: Side): ArrayView {
+  const layout = itemLayout(ref, side);
   const doubts = [...layout.doubts];
   const count = (name: string): number | undefined => {
     const value = keyword(ref, name);
@@ -718,6 +791,12 @@ function arrayView(ref: SchemaRef): ArrayView {
   const contains = hasKeyword(ref, 'contains') ? childRef(ref, 'contains') : undefined;
   const uniqueItems = keyword(ref, 'uniqueItems');
   if (uniqueItems !== undefined && typeof uniqueItems !== 'boolean') doubts.push(malformed('uniqueItems'));
+  // minContains defaults to 1 and is 1 where the draft ignores it; when unsure, sub takes the
+  // weaker demand and sup the stronger one.
+  const declaredMin = count('minContains') ?? 1;
+  const minStatus = keywordStatus(ref.doc.draft, 'minContains');
+  const minContains = minStatus === 'on' ? declaredMin : minStatus === 'off' ? 1
+    : side === 'sup' ? Math.max(declaredMin, 1) : Math.min(declaredMin, 1);
   return {
     ...layout,
     ref,
@@ -726,8 +805,8 @@ function arrayView(ref: SchemaRef): ArrayView {
     maxItems: count('maxItems'),
     uniqueItems: uniqueItems === true,
     contains,
-    minContains: count('minContains') ?? 1,
-    maxContains: count('maxContains'),
+    minContains,
+    maxContains: counts(ref, 'maxContains', side) ? count('maxContains') : undefined,
   };
 }
 
@@ -751,9 +830,10 @@ interface ObjectView {
   readonly doubts: readonly Doubt[];
 }
 
-function objectView(ref: SchemaRef): ObjectView {
+function objectView(ref: SchemaRef, side: Side): ObjectView {
   const doubts: Doubt[] = [];
   const recordOf = (name: string): Record<string, unknown> | undefined => {
+    if (!counts(ref, name, side)) return undefined;
     const value = keyword(ref, name);
     if (value === undefined) return undefined;
     const record = asRecord(value);
@@ -768,7 +848,7 @@ function objectView(ref: SchemaRef): ObjectView {
     ref: childRef(ref, 'patternProperties', source),
   }));
   let additional = hasKeyword(ref, 'additionalProperties') ? childRef(ref, 'additionalProperties') : undefined;
-  const unevaluated = keyword(ref, 'unevaluatedProperties');
+  const unevaluated = counts(ref, 'unevaluatedProperties', side) ? keyword(ref, 'unevaluatedProperties') : undefined;
   if (unevaluated !== undefined && unevaluated !== true) {
     if (hasInPlaceApplicators(ref)) {
       doubts.push({ keyword: 'unevaluatedProperties', reason: '"unevaluatedProperties" next to in-place applicators is not analysed' });
@@ -845,6 +925,17 @@ type Verdict =
 
 const YES: Verdict = { kind: 'yes' };
 const MAX_EVALUATION_DEPTH = 64;
+const EVALUATION_BUDGET = 5_000;
+
+/** Nesting depth, and a call budget shared by one evaluation: recursive schemas can branch. */
+interface Walk {
+  readonly depth: number;
+  readonly budget: { remaining: number };
+}
+
+function deeper(walk: Walk): Walk {
+  return { depth: walk.depth + 1, budget: walk.budget };
+}
 
 function refuse(ref: SchemaRef, name: string): Verdict {
   return { kind: 'no', keyword: name, at: pointerTo(ref, name) };
@@ -865,37 +956,38 @@ function firstDecisive(verdicts: Iterable<Verdict>): Verdict {
 }
 
 /** Is `value` valid under `ref`? "unknown" whenever a keyword is not understood. */
-function evaluate(ref: SchemaRef, value: unknown, depth = 0): Verdict {
+function evaluate(ref: SchemaRef, value: unknown, walk: Walk = { depth: 0, budget: { remaining: EVALUATION_BUDGET } }): Verdict {
   if (ref.schema === true) return YES;
   if (ref.schema === false) return refuse(ref, '');
-  if (!asRecord(ref.schema) || depth > MAX_EVALUATION_DEPTH) return unsure(ref, '');
-  if (hasKeyword(ref, '$ref')) return evaluateReference(ref, value, depth);
-  return firstDecisive(keywordVerdicts(ref, value, depth));
+  if (!asRecord(ref.schema) || walk.depth > MAX_EVALUATION_DEPTH || --walk.budget.remaining < 0 || !spend()) return unsure(ref, '');
+  if (hasKeyword(ref, '$ref')) return evaluateReference(ref, value, walk);
+  return firstDecisive(keywordVerdicts(ref, value, walk));
 }
 
-function evaluateReference(ref: SchemaRef, value: unknown, depth: number): Verdict {
+function evaluateReference(ref: SchemaRef, value: unknown, walk: Walk): Verdict {
   const target = keyword(ref, '$ref');
   const resolved = typeof target === 'string' ? resolveRef(ref, target) : undefined;
   if (!resolved) return unsure(ref, '$ref');
-  const viaTarget = evaluate(resolved, value, depth + 1);
-  if (ref.doc.draft === 'legacy') return viaTarget;
-  const withSiblings = firstDecisive([viaTarget, evaluate(omitting(ref, '$ref'), value, depth + 1)]);
+  const viaTarget = evaluate(resolved, value, deeper(walk));
+  const withSiblings = firstDecisive([viaTarget, evaluate(omitting(ref, '$ref'), value, deeper(walk))]);
   if (ref.doc.draft === 'modern') return withSiblings;
-  // Unknown draft: only an answer both readings agree on counts.
+  // Before 2020-12 only an answer both readings of the siblings agree on counts.
   return viaTarget.kind === withSiblings.kind ? withSiblings : unsure(ref, '$ref');
 }
 
-function* keywordVerdicts(ref: SchemaRef, value: unknown, depth: number): Generator<Verdict> {
+function* keywordVerdicts(ref: SchemaRef, value: unknown, walk: Walk): Generator<Verdict> {
   yield typeVerdict(ref, value);
   yield enumVerdict(ref, value);
+  // Formats are checked by the validator's own format library (for strings and numbers).
+  if ((typeof value === 'string' || typeof value === 'number') && hasKeyword(ref, 'format')) yield unsure(ref, 'format');
   if (typeof value === 'number') yield* numberVerdicts(ref, value);
   else if (typeof value === 'string') yield* stringVerdicts(ref, value);
-  else if (Array.isArray(value)) yield* arrayVerdicts(ref, value, depth);
+  else if (Array.isArray(value)) yield inBothReadings(ref, (side) => arrayVerdicts(ref, value, walk, side));
   else {
     const record = asRecord(value);
-    if (record) yield* objectVerdicts(ref, record, depth);
+    if (record) yield inBothReadings(ref, (side) => objectVerdicts(ref, record, walk, side));
   }
-  yield* compositionVerdicts(ref, value, depth);
+  yield* compositionVerdicts(ref, value, walk);
   for (const name of ownKeys(ref)) {
     if (!KNOWN_KEYWORDS.has(name) && !isAnnotation(name)) yield unsure(ref, name);
   }
@@ -933,9 +1025,8 @@ function* numberVerdicts(ref: SchemaRef, n: number): Generator<Verdict> {
   }
   const divisor = keyword(ref, 'multipleOf');
   if (divisor !== undefined) {
-    const multiple = typeof divisor === 'number' && divisor > 0 ? isMultipleOf(n, divisor) : undefined;
-    if (multiple === undefined) yield unsure(ref, 'multipleOf');
-    else if (!multiple) yield refuse(ref, 'multipleOf');
+    if (typeof divisor !== 'number' || divisor <= 0) yield unsure(ref, 'multipleOf');
+    else if (!passesMultipleOf(n, divisor)) yield refuse(ref, 'multipleOf');
   }
 }
 
@@ -963,16 +1054,25 @@ function* stringVerdicts(ref: SchemaRef, text: string): Generator<Verdict> {
     if (!regex) yield unsure(ref, 'pattern');
     else if (!regex.test(text)) yield refuse(ref, 'pattern');
   }
-  // Formats are checked by the validator's own format library; here they stay undecided.
-  if (hasKeyword(ref, 'format')) yield unsure(ref, 'format');
 }
 
-function* arrayVerdicts(ref: SchemaRef, items: readonly unknown[], depth: number): Generator<Verdict> {
-  const view = arrayView(ref);
+/**
+ * Keywords whose meaning depends on the draft are read strictly (as on the sup side) and
+ * leniently (as on the sub side): "yes" needs the strict reading, "no" the lenient one.
+ */
+function inBothReadings(ref: SchemaRef, group: (side: Side) => Iterable<Verdict>): Verdict {
+  const strict = firstDecisive(group('sup'));
+  if (strict.kind === 'yes' || !hasUncertainKeyword(ref)) return strict;
+  const lenient = firstDecisive(group('sub'));
+  if (lenient.kind === 'no') return lenient;
+  return strict.kind === 'unknown' ? strict : unsure(ref, strict.keyword);
+}
+
+function* arrayVerdicts(ref: SchemaRef, items: readonly unknown[], walk: Walk, side: Side): Generator<Verdict> {
+  const view = arrayView(ref, side);
   for (const doubt of view.doubts) yield unsure(ref, doubt.keyword);
   for (const [index, item] of items.entries()) {
-    const schema = itemAt(view, index);
-    if (schema) yield evaluate(schema, item, depth + 1);
+    for (const schema of itemAt(view, index)) yield evaluate(schema, item, deeper(walk));
   }
   if (items.length < view.minItems) yield refuse(ref, 'minItems');
   if (view.maxItems !== undefined && items.length > view.maxItems) yield refuse(ref, 'maxItems');
@@ -983,7 +1083,7 @@ function* arrayVerdicts(ref: SchemaRef, items: readonly unknown[], depth: number
     let matched = 0;
     let undecided = 0;
     for (const item of items) {
-      const verdict = evaluate(view.contains, item, depth + 1);
+      const verdict = evaluate(view.contains, item, deeper(walk));
       if (verdict.kind === 'yes') matched++;
       else if (verdict.kind === 'unknown') undecided++;
     }
@@ -993,8 +1093,8 @@ function* arrayVerdicts(ref: SchemaRef, items: readonly unknown[], depth: number
   }
 }
 
-function* objectVerdicts(ref: SchemaRef, object: Record<string, unknown>, depth: number): Generator<Verdict> {
-  const view = objectView(ref);
+function* objectVerdicts(ref: SchemaRef, object: Record<string, unknown>, walk: Walk, side: Side): Generator<Verdict> {
+  const view = objectView(ref, side);
   for (const doubt of view.doubts) yield unsure(ref, doubt.keyword);
   const names = Object.keys(object);
   for (const name of names) {
@@ -1003,8 +1103,8 @@ function* objectVerdicts(ref: SchemaRef, object: Record<string, unknown>, depth:
       yield unsure(ref, 'patternProperties');
       continue;
     }
-    for (const schema of schemas) yield evaluate(schema, object[name], depth + 1);
-    if (view.propertyNames) yield evaluate(view.propertyNames, name, depth + 1);
+    for (const schema of schemas) yield evaluate(schema, object[name], deeper(walk));
+    if (view.propertyNames) yield evaluate(view.propertyNames, name, deeper(walk));
   }
   for (const name of view.required) if (!Object.hasOwn(object, name)) yield refuse(ref, 'required');
   if (names.length < view.minProperties) yield refuse(ref, 'minProperties');
@@ -1013,11 +1113,11 @@ function* objectVerdicts(ref: SchemaRef, object: Record<string, unknown>, depth:
     if (Object.hasOwn(object, name) && dependents.some((d) => !Object.hasOwn(object, d))) yield refuse(ref, 'dependentRequired');
   }
   for (const [name, schemas] of view.dependentSchemas) {
-    if (Object.hasOwn(object, name)) for (const schema of schemas) yield evaluate(schema, object, depth + 1);
+    if (Object.hasOwn(object, name)) for (const schema of schemas) yield evaluate(schema, object, deeper(walk));
   }
 }
 
-function* compositionVerdicts(ref: SchemaRef, value: unknown, depth: number): Generator<Verdict> {
+function* compositionVerdicts(ref: SchemaRef, value: unknown, walk: Walk): Generator<Verdict> {
   for (const name of ['allOf', 'anyOf', 'oneOf'] as const) {
     const branches = keyword(ref, name);
     if (branches === undefined) continue;
@@ -1025,14 +1125,14 @@ function* compositionVerdicts(ref: SchemaRef, value: unknown, depth: number): Ge
       yield unsure(ref, name);
       continue;
     }
-    const verdicts = branches.map((_, i) => evaluate(childRef(ref, name, i), value, depth + 1));
+    const verdicts = branches.map((_, i) => evaluate(childRef(ref, name, i), value, deeper(walk)));
     yield combineBranches(ref, name, verdicts);
   }
   if (hasKeyword(ref, 'not')) {
-    const inner = evaluate(childRef(ref, 'not'), value, depth + 1);
+    const inner = evaluate(childRef(ref, 'not'), value, deeper(walk));
     yield inner.kind === 'yes' ? refuse(ref, 'not') : inner.kind === 'no' ? YES : unsure(ref, 'not');
   }
-  if (hasKeyword(ref, 'if')) yield conditionalVerdict(ref, value, depth);
+  if (hasKeyword(ref, 'if')) yield conditionalVerdict(ref, value, walk);
 }
 
 function combineBranches(ref: SchemaRef, name: 'allOf' | 'anyOf' | 'oneOf', verdicts: readonly Verdict[]): Verdict {
@@ -1044,9 +1144,9 @@ function combineBranches(ref: SchemaRef, name: 'allOf' | 'anyOf' | 'oneOf', verd
   return yes === 1 && undecided === 0 ? YES : unsure(ref, name);
 }
 
-function conditionalVerdict(ref: SchemaRef, value: unknown, depth: number): Verdict {
-  const branch = (name: string): Verdict => (hasKeyword(ref, name) ? evaluate(childRef(ref, name), value, depth + 1) : YES);
-  const condition = evaluate(childRef(ref, 'if'), value, depth + 1);
+function conditionalVerdict(ref: SchemaRef, value: unknown, walk: Walk): Verdict {
+  const branch = (name: string): Verdict => (hasKeyword(ref, name) ? evaluate(childRef(ref, name), value, deeper(walk)) : YES);
+  const condition = evaluate(childRef(ref, 'if'), value, deeper(walk));
   if (condition.kind === 'yes') return branch('then');
   if (condition.kind === 'no') return branch('else');
   const whenTrue = branch('then');
@@ -1072,12 +1172,12 @@ function newFlattened(): Flattened {
 }
 
 /**
- * Keywords next to `$ref` count only from draft 2019-09 on. When the draft is not declared,
- * each side takes the reading that keeps the proof sound: the sub side ignores them (a larger
- * set), the sup side applies them (a smaller set).
+ * Keywords next to `$ref` count from draft 2019-09 on; older drafts ignore them, although Ajv
+ * applies them there too. Outside 2020-12 each side takes the reading that keeps the proof
+ * sound: the sub side ignores them (a larger set), the sup side applies them (a smaller set).
  */
 function siblingsOfRefApply(draft: Draft, side: Side): boolean {
-  return draft === 'modern' || (draft === 'unknown' && side === 'sup');
+  return draft === 'modern' || side === 'sup';
 }
 
 /** Splits a schema into the conjunction it stands for, following `$ref` and `allOf`. */
@@ -1144,12 +1244,32 @@ interface Origin {
 }
 
 const DISJUNCT_LIMIT = 64;
+const EXPANSION_DEPTH = 12;
+
+const subSetCache = new WeakMap<Doc, Map<string, SubSet[]>>();
 
 /**
  * The sub side as a union of conjunctions. `anyOf`/`oneOf` branches and `if`/`then`/`else`
  * become separate disjuncts (oneOf ⊆ anyOf, so treating it as anyOf only loses precision).
+ * Memoised per document: one analysis asks for the same expansions again and again.
  */
 function subSets(refs: readonly SchemaRef[], origin: Origin): SubSet[] {
+  const doc = refs[0]?.doc ?? origin.doc;
+  const key = `${refs.map(refKey).join('&')}~${origin.typeMask ?? ALL_TYPES}~${origin.doc.id}:${origin.path}`;
+  let cache = subSetCache.get(doc);
+  if (!cache) {
+    cache = new Map();
+    subSetCache.set(doc, cache);
+  }
+  let sets = cache.get(key);
+  if (!sets) {
+    sets = expandSubSets(refs, origin);
+    cache.set(key, sets);
+  }
+  return sets;
+}
+
+function expandSubSets(refs: readonly SchemaRef[], origin: Origin): SubSet[] {
   const flat = newFlattened();
   for (const ref of refs) flattenInto(ref, 'sub', flat, new Set());
   if (flat.empty) return [];
@@ -1173,9 +1293,10 @@ function disjunctiveKeyword(ref: SchemaRef): 'anyOf' | 'oneOf' | 'if' | undefine
   return undefined;
 }
 
-function expandDisjunctions(set: SubSet, out: SubSet[]): void {
-  // Past the limit a disjunction is left unexpanded: ignoring a sub-side constraint is sound.
-  const index = out.length >= DISJUNCT_LIMIT ? -1 : set.conj.findIndex((c) => disjunctiveKeyword(c) !== undefined);
+function expandDisjunctions(set: SubSet, out: SubSet[], depth = 0): void {
+  // Past the limits a disjunction is left unexpanded: ignoring a sub-side constraint is sound.
+  const exhausted = out.length >= DISJUNCT_LIMIT || depth >= EXPANSION_DEPTH || !spend();
+  const index = exhausted ? -1 : set.conj.findIndex((c) => disjunctiveKeyword(c) !== undefined);
   const holder = index < 0 ? undefined : set.conj[index];
   const name = holder && disjunctiveKeyword(holder);
   if (!holder || !name) {
@@ -1188,7 +1309,7 @@ function expandDisjunctions(set: SubSet, out: SubSet[]): void {
     for (const ref of extra) flattenInto(ref, 'sub', flat, new Set());
     if (flat.empty) return;
     const rest = omitting(holder, ...consumed);
-    expandDisjunctions({ ...set, conj: [rest, ...others, ...flat.conj], nots: [...set.nots, ...flat.nots, ...negated] }, out);
+    expandDisjunctions({ ...set, conj: [rest, ...others, ...flat.conj], nots: [...set.nots, ...flat.nots, ...negated] }, out, depth + 1);
   };
   if (name === 'if') {
     const consumed = ['if', 'then', 'else'];
@@ -1201,10 +1322,17 @@ function expandDisjunctions(set: SubSet, out: SubSet[]): void {
   branches.forEach((_, i) => extend([childRef(holder, name, i)], [], [name]));
 }
 
+const setKeys = new WeakMap<SubSet, string>();
+
 function setKey(set: SubSet): string {
-  const conj = set.conj.map(refKey).sort().join('&');
-  const nots = set.nots.map(refKey).sort().join('&');
-  return `${conj}~${nots}~${set.typeMask}`;
+  let key = setKeys.get(set);
+  if (key === undefined) {
+    const conj = set.conj.map(refKey).sort().join('&');
+    const nots = set.nots.map(refKey).sort().join('&');
+    key = `${conj}~${nots}~${set.typeMask}`;
+    setKeys.set(set, key);
+  }
+  return key;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1228,10 +1356,9 @@ function enumerated(ref: SchemaRef): unknown[] | undefined {
   return Array.isArray(options) ? options : undefined;
 }
 
-/** A multipleOf that is a whole number rules out fractions. */
+/** `multipleOf: 1` rules out fractions; larger divisors do not (see passesMultipleOf). */
 function demandsInteger(ref: SchemaRef): boolean {
-  const divisor = keyword(ref, 'multipleOf');
-  return typeof divisor === 'number' && divisor > 0 && Number.isInteger(divisor);
+  return keyword(ref, 'multipleOf') === 1;
 }
 
 function subTypes(set: SubSet): number {
@@ -1317,8 +1444,8 @@ function subLengthRange(set: SubSet): { min: number; max: number | undefined } {
 }
 
 function objectViews(set: SubSet): ObjectView[] {
-  const views = set.conj.map(objectView);
-  return views.length > 0 ? views : [objectView({ schema: {}, doc: set.doc, path: set.path })];
+  const views = set.conj.map((ref) => objectView(ref, 'sub'));
+  return views.length > 0 ? views : [objectView({ schema: {}, doc: set.doc, path: set.path }, 'sub')];
 }
 
 /** Names every instance has: `required`, closed under the sub side's `dependentRequired`. */
@@ -1357,7 +1484,8 @@ function subPropertyPath(views: readonly ObjectView[], set: SubSet, name: string
 // ---------------------------------------------------------------------------------------------
 
 interface Shared {
-  steps: number;
+  /** Comparisons currently open on the stack. */
+  nesting: number;
   /** Pairs being compared on the current path, with the data depth they started at. */
   readonly active: Map<string, number>;
 }
@@ -1370,13 +1498,17 @@ interface Ctx {
   readonly depth: number;
 }
 
-const STEP_LIMIT = 20_000;
+const NESTING_LIMIT = 150;
 
 function analyse(sub: JsonSchema, sup: JsonSchema): Finding[] {
   if (jsonEqual(sub, sup)) return [];
-  const subDoc = makeDoc(sub, 1);
-  const supDoc = makeDoc(sup, 2);
-  const ctx: Ctx = { shared: { steps: 0, active: new Map() }, findings: [], data: [], depth: 0 };
+  return withWorkBudget(() => analyseWithin(sub, sup));
+}
+
+function analyseWithin(sub: JsonSchema, sup: JsonSchema): Finding[] {
+  const subDoc = makeDoc(sub);
+  const supDoc = makeDoc(sup);
+  const ctx: Ctx = { shared: { nesting: 0, active: new Map() }, findings: [], data: [], depth: 0 };
   subset([{ schema: sub, doc: subDoc, path: '' }], { schema: sup, doc: supDoc, path: '' }, ctx, { path: '', doc: subDoc });
   return dedupe(ctx.findings);
 }
@@ -1415,11 +1547,21 @@ function trialRefs(subRefs: readonly SchemaRef[], sup: SchemaRef, ctx: Ctx, orig
   return probe.findings;
 }
 
+const TOO_COMPLEX: Finding = {
+  subPtr: '',
+  supPtr: '',
+  rule: 'unprovable',
+  inverse: 'unprovable',
+  subject: 'the schema',
+  unproven: samePhrase('cannot prove compatibility: the schemas are too complex to compare within the work budget'),
+};
+
 function subsetOfSet(set: SubSet, sup: SchemaRef, ctx: Ctx): void {
   if (isTriviallyTrue(sup) || isEmptySet(set)) return;
   const at = { sub: set.path, sup: sup.path };
-  if (++ctx.shared.steps > STEP_LIMIT) {
-    reportUnproven(ctx, at, samePhrase('cannot prove compatibility: the schemas are too complex to compare'));
+  if (!spend() || ctx.shared.nesting >= NESTING_LIMIT) {
+    // One shared finding: once the budget is spent, every remaining step fails fast.
+    ctx.findings.push(TOO_COMPLEX);
     return;
   }
   const values = finiteValues(set);
@@ -1436,9 +1578,11 @@ function subsetOfSet(set: SubSet, sup: SchemaRef, ctx: Ctx): void {
     return;
   }
   ctx.shared.active.set(key, ctx.depth);
+  ctx.shared.nesting++;
   try {
     compareSet(set, flat, ctx);
   } finally {
+    ctx.shared.nesting--;
     ctx.shared.active.delete(key);
   }
 }
@@ -1502,6 +1646,8 @@ function compareConjunct(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   compareEnum(set, c, ctx);
   if (shared & NUMBER) compareNumbers(set, c, (shared & FRACTION) === 0, ctx);
   if (shared & STRING) compareStrings(set, c, ctx);
+  // Formats bind strings and, through ajv-formats' int32/int64/float/double, numbers.
+  if (shared & (STRING | NUMBER)) compareFormat(set, c, ctx);
   if (shared & ARRAY) compareArrays(set, c, ctx);
   if (shared & OBJECT) compareObjects(set, c, ctx);
   compareComposition(set, c, ctx);
@@ -1610,17 +1756,20 @@ function compareMultipleOf(set: SubSet, c: SchemaRef, integersOnly: boolean, ctx
     return;
   }
   const own = set.conj.map((r) => keyword(r, 'multipleOf')).filter((m): m is number => typeof m === 'number' && m > 0);
-  const candidates = integersOnly ? [...own, 1] : own;
-  if (candidates.some((m) => isMultipleOf(m, divisor) === true)) return;
+  if (own.includes(divisor)) return; // the very same computation on the very same values
+  const safe = integersOnly && withinSafeIntegers(set);
+  if (safe && (divisor === 1 || (Number.isInteger(divisor) && own.some((m) => Number.isInteger(m) && m % divisor === 0)))) return;
   const at = keywordPointers(set, c, 'multipleOf');
   const witness = where(ctx.data, `is not a multiple of ${divisor}`);
   const [previous] = own;
+  const mathematicallyFine = previous !== undefined && isExactMultiple(previous, divisor);
   if (previous === undefined) {
     report(ctx, at, {
       rule: 'multiple-of-added',
       inverse: 'multiple-of-removed',
       change: { narrow: `must now be a multiple of ${divisor}`, widen: `no longer needs to be a multiple of ${divisor}` },
       witness,
+      ...(integersOnly && divisor === 1 ? { unproven: samePhrase(FLOATING_MULTIPLE) } : {}),
     });
     return;
   }
@@ -1629,7 +1778,31 @@ function compareMultipleOf(set: SubSet, c: SchemaRef, integersOnly: boolean, ctx
     inverse: 'multiple-of-changed',
     change: { narrow: `had its multipleOf changed from ${previous} to ${divisor}`, widen: `had its multipleOf changed from ${divisor} to ${previous}` },
     witness,
+    ...(mathematicallyFine ? { unproven: samePhrase(FLOATING_MULTIPLE) } : {}),
   });
+}
+
+const FLOATING_MULTIPLE = 'cannot prove it: the validator computes multipleOf in floating point, so a new divisor is only proven for integers within ±2^53, with whole divisors where the new one divides the old one';
+
+/** Integers within ±2^53 are exact in floating point, and their quotients print as integers. */
+function withinSafeIntegers(set: SubSet): boolean {
+  const upper = subBound(set, 'upper', true);
+  const lower = subBound(set, 'lower', true);
+  return !!upper && !!lower && upper.value <= Number.MAX_SAFE_INTEGER && lower.value >= -Number.MAX_SAFE_INTEGER;
+}
+
+/** Whether `value / divisor` is a whole number in exact decimal arithmetic (for messages only). */
+function isExactMultiple(value: number, divisor: number): boolean {
+  const scale = 10 ** Math.max(decimalPlaces(value), decimalPlaces(divisor));
+  const a = Math.round(value * scale);
+  const b = Math.round(divisor * scale);
+  return Number.isSafeInteger(a) && Number.isSafeInteger(b) && b !== 0 && a % b === 0;
+}
+
+function decimalPlaces(n: number): number {
+  const [mantissa = '', exponent = '0'] = n.toExponential().split('e');
+  const fraction = mantissa.split('.')[1] ?? '';
+  return Math.max(0, fraction.length - Number(exponent));
 }
 
 // --- strings ----------------------------------------------------------------------------------
@@ -1643,13 +1816,13 @@ function compareStrings(set: SubSet, c: SchemaRef, ctx: Ctx): void {
       rule: 'min-length-raised',
       inverse: 'min-length-lowered',
       change: { narrow: `had its minLength raised from ${own.min} to ${minLength}`, widen: `had its minLength lowered from ${minLength} to ${own.min}` },
-      witness: where(ctx.data, `is shorter than ${minLength} characters`),
+      witness: where(ctx.data, `is shorter than ${plural(minLength, 'character')}`),
     });
   }
   const maxLength = keyword(c, 'maxLength');
   if (maxLength !== undefined && !isNonNegativeInteger(maxLength)) reportDoubts(set, c, [malformed('maxLength')], ctx);
   else if (maxLength !== undefined && (own.max === undefined || own.max > maxLength)) {
-    const witness = where(ctx.data, `is longer than ${maxLength} characters`);
+    const witness = where(ctx.data, `is longer than ${plural(maxLength, 'character')}`);
     const at = keywordPointers(set, c, 'maxLength');
     if (own.max === undefined) {
       report(ctx, at, {
@@ -1668,7 +1841,6 @@ function compareStrings(set: SubSet, c: SchemaRef, ctx: Ctx): void {
     }
   }
   comparePattern(set, c, ctx);
-  compareFormat(set, c, ctx);
 }
 
 function comparePattern(set: SubSet, c: SchemaRef, ctx: Ctx): void {
@@ -1731,8 +1903,8 @@ function compareFormat(set: SubSet, c: SchemaRef, ctx: Ctx): void {
 // --- arrays -----------------------------------------------------------------------------------
 
 function compareArrays(set: SubSet, c: SchemaRef, ctx: Ctx): void {
-  const views = set.conj.map(arrayView);
-  const sup = arrayView(c);
+  const views = set.conj.map((ref) => arrayView(ref, 'sub'));
+  const sup = arrayView(c, 'sup');
   reportDoubts(set, c, sup.doubts, ctx);
   const minLength = Math.max(0, ...views.map((v) => v.minItems));
   const maxLength = compareItems(set, views, sup, c, ctx);
@@ -1741,7 +1913,7 @@ function compareArrays(set: SubSet, c: SchemaRef, ctx: Ctx): void {
       rule: 'min-items-raised',
       inverse: 'min-items-lowered',
       change: { narrow: `had its minItems raised from ${minLength} to ${sup.minItems}`, widen: `had its minItems lowered from ${sup.minItems} to ${minLength}` },
-      witness: where(ctx.data, `has fewer than ${sup.minItems} items`),
+      witness: where(ctx.data, `has fewer than ${plural(sup.minItems, 'item')}`),
     });
   }
   if (sup.maxItems !== undefined && maxLength > sup.maxItems) {
@@ -1752,7 +1924,7 @@ function compareArrays(set: SubSet, c: SchemaRef, ctx: Ctx): void {
       change: finite
         ? { narrow: `had its maxItems lowered from ${maxLength} to ${sup.maxItems}`, widen: `had its maxItems raised from ${sup.maxItems} to ${maxLength}` }
         : { narrow: `now has a maxItems of ${sup.maxItems}`, widen: `no longer has a maxItems of ${sup.maxItems}` },
-      witness: where(ctx.data, `has more than ${sup.maxItems} items`),
+      witness: where(ctx.data, `has more than ${plural(sup.maxItems, 'item')}`),
     });
   }
   if (sup.uniqueItems && maxLength > 1 && !views.some((v) => v.uniqueItems)) {
@@ -1769,21 +1941,20 @@ function compareArrays(set: SubSet, c: SchemaRef, ctx: Ctx): void {
 /** Compares items position by position, then the rest; returns the longest array the sub side allows. */
 function compareItems(set: SubSet, views: readonly ArrayView[], sup: ArrayView, c: SchemaRef, ctx: Ctx): number {
   const positions = Math.max(sup.prefix.length, ...views.map((v) => v.prefix.length));
-  let maxLength = Math.min(Number.POSITIVE_INFINITY, ...views.flatMap((v) => (v.maxItems === undefined ? [] : [v.maxItems])));
+  const maxLength = Math.min(Number.POSITIVE_INFINITY, ...views.flatMap((v) => (v.maxItems === undefined ? [] : [v.maxItems])));
   for (let index = 0; index <= positions && index < maxLength; index++) {
     const isRest = index === positions;
-    const own = views.map((v) => itemAt(v, index)).filter((r): r is SchemaRef => r !== undefined);
+    const own = views.flatMap((v) => itemAt(v, index));
     if (isProvablyEmpty(own)) return index;
-    const target = itemAt(sup, index);
-    if (!target || isTriviallyTrue(target)) continue;
+    const targets = itemAt(sup, index).filter((t) => !isTriviallyTrue(t));
     const itemCtx = intoData(ctx, { kind: 'item', index: isRest ? undefined : index });
-    if (target.schema === false) {
-      reportItemsClosed(set, c, target, index, ctx);
-      maxLength = index;
-      break;
+    const closed = targets.find((t) => t.schema === false);
+    if (closed) {
+      reportItemsClosed(set, c, closed, index, ctx);
+      return index;
     }
     const origin = { path: own[0]?.path ?? `${set.path}/items`, doc: set.doc };
-    subset(own, target, itemCtx, origin);
+    for (const target of targets) subset(own, target, itemCtx, origin);
   }
   return maxLength;
 }
@@ -1792,8 +1963,8 @@ function reportItemsClosed(set: SubSet, c: SchemaRef, target: SchemaRef, index: 
   report(ctx, { sub: `${set.path}${target.path.slice(c.path.length)}`, sup: target.path }, {
     rule: 'items-closed',
     inverse: 'items-opened',
-    change: { narrow: `no longer accepts more than ${index} items`, widen: `now accepts more than ${index} items` },
-    witness: where(ctx.data, `has more than ${index} items`),
+    change: { narrow: `no longer accepts more than ${plural(index, 'item')}`, widen: `now accepts more than ${plural(index, 'item')}` },
+    witness: where(ctx.data, `has more than ${plural(index, 'item')}`),
   });
 }
 
@@ -1814,8 +1985,7 @@ function compareContains(set: SubSet, views: readonly ArrayView[], sup: ArrayVie
   // Or every item matches and there are enough of them.
   const positions = Math.max(0, ...views.map((v) => v.prefix.length));
   const everyItemMatches = minLength >= sup.minContains && Array.from({ length: positions + 1 }, (_, i) => i).every((i) => {
-    const own = views.map((v) => itemAt(v, i)).filter((r): r is SchemaRef => r !== undefined);
-    return trialRefs(own, target, ctx, origin).length === 0;
+    return trialRefs(views.flatMap((v) => itemAt(v, i)), target, ctx, origin).length === 0;
   });
   if (everyItemMatches) return;
   if (views.some((v) => v.contains !== undefined)) {
@@ -1834,7 +2004,7 @@ function compareContains(set: SubSet, views: readonly ArrayView[], sup: ArrayVie
 
 function compareObjects(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   const views = objectViews(set);
-  const sup = objectView(c);
+  const sup = objectView(c, 'sup');
   reportDoubts(set, c, sup.doubts, ctx);
   const required = requiredNames(views);
   compareNamedProperties(set, views, required, sup, c, ctx);
@@ -1968,7 +2138,7 @@ function comparePropertyCounts(set: SubSet, views: readonly ObjectView[], requir
       rule: 'min-properties-raised',
       inverse: 'min-properties-lowered',
       change: { narrow: `had its minProperties raised from ${least} to ${sup.minProperties}`, widen: `had its minProperties lowered from ${sup.minProperties} to ${least}` },
-      witness: where(ctx.data, `has fewer than ${sup.minProperties} properties`),
+      witness: where(ctx.data, `has fewer than ${plural(sup.minProperties, 'property', 'properties')}`),
     });
   }
   if (sup.maxProperties === undefined) return;
@@ -1981,7 +2151,7 @@ function comparePropertyCounts(set: SubSet, views: readonly ObjectView[], requir
     change: finite
       ? { narrow: `had its maxProperties lowered from ${most} to ${sup.maxProperties}`, widen: `had its maxProperties raised from ${sup.maxProperties} to ${most}` }
       : { narrow: `now has a maxProperties of ${sup.maxProperties}`, widen: `no longer has a maxProperties of ${sup.maxProperties}` },
-    witness: where(ctx.data, `has more than ${sup.maxProperties} properties`),
+    witness: where(ctx.data, `has more than ${plural(sup.maxProperties, 'property', 'properties')}`),
   });
 }
 
@@ -2161,7 +2331,7 @@ function refsDisjoint(a: SchemaRef, b: SchemaRef, ctx: Ctx): boolean {
 
 /** Sound: true only when no instance can be in both sets. */
 function disjoint(a: SubSet, b: SubSet, ctx: Ctx, depth: number): boolean {
-  if (depth > DISJOINT_DEPTH) return false;
+  if (depth > DISJOINT_DEPTH || !spend()) return false;
   const common = subTypes(a) & subTypes(b);
   if (common === 0) return true;
   if (valuesRefused(a, b) || valuesRefused(b, a)) return true;
