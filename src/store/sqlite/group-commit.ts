@@ -1,16 +1,17 @@
 /**
- * Group commit: appends that arrive while the event loop is busy are written in one
- * transaction with one fsync. Each request runs inside its own savepoint, so one
- * request's failure (say, a locked stream) does not fail its neighbours; a failed
- * commit fails them all, and none of them was acknowledged.
+ * Group commit, pipelined through the append worker. Requests queue here on the main thread;
+ * whenever the worker is idle, everything queued (up to a bound) goes to it as one group,
+ * written in one transaction with one fsync. While that commit runs, the next group gathers.
+ * A request is answered only after the commit holding it returned. Each request runs in its
+ * own savepoint, so one request's failure (a locked stream, say) does not fail its neighbours;
+ * a failed commit fails them all, and none of them was acknowledged.
  */
-import type { Database } from 'better-sqlite3';
-
-interface Pending<Req, Res> {
-  request: Req;
-  resolve: (result: Res) => void;
-  reject: (err: unknown) => void;
-}
+import { Worker } from 'node:worker_threads';
+import { RivuletError } from '../../core/errors.js';
+import type { AppendedEvent, AppendResult } from '../../core/events/envelope.js';
+import type { AppendRequest } from '../port.js';
+import { toWire, type FromWorker, type WireError, type WireOutcome, type WireRequest, type WorkerSettings } from './append-wire.js';
+import { mapSqliteError } from './sqlite-errors.js';
 
 export interface GroupCommitStats {
   commits: number;
@@ -19,82 +20,215 @@ export interface GroupCommitStats {
   lastCommitMs: number;
 }
 
-export class GroupCommitter<Req, Res> {
-  private pending: Pending<Req, Res>[] = [];
-  private scheduled = false;
+/** told after each group commit; `waitMs` is how long the group's oldest request queued before the worker took it */
+export interface CommitInfo {
+  requests: number;
+  events: number;
+  durationMs: number;
+  waitMs: number;
+}
+
+interface Pending {
+  request: AppendRequest;
+  wire: WireRequest;
+  resolve: (result: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface GroupCommitOptions {
+  settings: WorkerSettings;
+  onCommit?: (info: CommitInfo) => void;
+  /** most events handed to the worker in one group (a single request may exceed it) */
+  maxGroupEvents?: number;
+}
+
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private queuedSince = 0;
+  private inFlight: { batch: Pending[]; waitMs: number; events: number } | null = null;
+  private broken: unknown = null;
+  private readonly worker: Worker;
+  private readonly idleWaiters: (() => void)[] = [];
+  private closing: Promise<void> | null = null;
+  private afterCommit: (results: AppendResult[], lockedStreams: string[]) => void = () => {};
   readonly stats: GroupCommitStats = { commits: 0, requests: 0, lastBatchSize: 0, lastCommitMs: 0 };
 
-  constructor(
-    private readonly db: Database,
-    /** applies one request inside the open transaction; throws to roll back only that request */
-    private readonly apply: (request: Req, nowMs: number) => Res,
-    /** runs after a successful commit, outside the transaction */
-    private readonly afterCommit: (results: Res[]) => void,
-    /** turns a failed commit into the error every waiting request receives */
-    private readonly commitError: (err: unknown) => unknown,
-    private readonly maxBatch = 1000,
-  ) {}
+  private constructor(worker: Worker, private readonly options: GroupCommitOptions) {
+    this.worker = worker;
+    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    worker.on('error', (err) => this.fail(mapSqliteError(err, 'append')));
+    worker.on('exit', () => {
+      if (!this.closing) this.fail(new RivuletError('STORE_UNAVAILABLE', 'the store’s append worker stopped', { retryAfter: 5 }));
+    });
+    worker.unref();
+  }
 
-  submit(request: Req): Promise<Res> {
-    return new Promise<Res>((resolve, reject) => {
-      this.pending.push({ request, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate lets every request already parsed in this loop turn join the batch.
-        setImmediate(() => this.flush());
+  /** starts the worker and waits until its connection is open with the settings asked for */
+  static async start(options: GroupCommitOptions): Promise<GroupCommitter> {
+    const worker = spawnWorker(options.settings);
+    const onExit = () => settle(new Error('the append worker exited while opening'));
+    let settle!: (outcome: FromWorker | Error) => void;
+    const outcome = await new Promise<FromWorker | Error>((resolve) => {
+      settle = resolve;
+      worker.once('message', settle);
+      worker.once('error', settle);
+      worker.once('exit', onExit);
+    });
+    // only these listeners: the worker's own internal ones must stay
+    worker.off('message', settle).off('error', settle).off('exit', onExit);
+    if (outcome instanceof Error || outcome.kind !== 'ready') {
+      await worker.terminate();
+      const error = outcome instanceof Error ? outcome : outcome.kind === 'open-failed' ? fromWire(outcome.error) : new Error(`unexpected ${outcome.kind}`);
+      throw error;
+    }
+    return new GroupCommitter(worker, options);
+  }
+
+  /** sets what runs after a successful commit, before any request of the group is answered */
+  withAfterCommit(hook: (results: AppendResult[], lockedStreams: string[]) => void): this {
+    this.afterCommit = hook;
+    return this;
+  }
+
+  submit(request: AppendRequest): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      if (this.broken) return reject(this.broken);
+      if (this.closing) return reject(new RivuletError('STORE_UNAVAILABLE', 'the store is closing', { retryAfter: 5 }));
+      let wire: WireRequest;
+      try {
+        wire = toWire(request.stream, request.producer, request.idempotencyKey, request.requestHash, request.events);
+      } catch (err) {
+        // e.g. data that JSON cannot hold: only this request fails
+        return reject(err);
       }
+      if (this.queue.length === 0) this.queuedSince = performance.now();
+      this.queue.push({ request, wire, resolve, reject });
+      if (!this.inFlight) this.dispatch();
     });
   }
 
   /** resolves once everything submitted so far has been committed or failed */
-  async drain(): Promise<void> {
-    // flush() is synchronous, so nothing is half-written between loop turns.
-    while (this.pending.length > 0 || this.scheduled) {
-      await new Promise((r) => setImmediate(r));
-    }
+  drain(): Promise<void> {
+    if (!this.inFlight && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const batch = this.pending.splice(0, this.maxBatch);
-    if (this.pending.length > 0) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
-    if (batch.length === 0) return;
-    const outcomes: ({ ok: true; value: Res } | { ok: false; error: unknown })[] = [];
-    const started = performance.now();
-    const nowMs = Date.now();
-    const one = this.db.transaction((req: Req) => this.apply(req, nowMs));
-    try {
-      this.db.transaction(() => {
-        for (const item of batch) {
-          try {
-            outcomes.push({ ok: true, value: one(item.request) });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
-        }
-      })();
-    } catch (err) {
-      const error = this.commitError(err);
-      for (const item of batch) item.reject(error);
+  /** drains, then closes the worker's connection and ends the thread; safe to call twice */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.drain();
+      if (this.broken) {
+        await this.worker.terminate();
+        return;
+      }
+      const closed = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+      this.worker.ref();
+      this.worker.postMessage({ kind: 'close' });
+      await closed;
+    })();
+    return this.closing;
+  }
+
+  private dispatch(): void {
+    if (this.queue.length === 0) {
+      this.worker.unref();
+      const waiters = this.idleWaiters.splice(0);
+      for (const w of waiters) w();
       return;
     }
+    const max = this.options.maxGroupEvents ?? 10_000;
+    let take = 0;
+    let events = 0;
+    while (take < this.queue.length && (take === 0 || events + this.queue[take]!.request.events.length <= max)) {
+      events += this.queue[take]!.request.events.length;
+      take++;
+    }
+    const batch = this.queue.splice(0, take);
+    const waitMs = performance.now() - this.queuedSince;
+    this.queuedSince = performance.now();
+    this.inFlight = { batch, waitMs, events };
+    this.worker.ref();
+    this.worker.postMessage({ kind: 'group', requests: batch.map((p) => p.wire) });
+  }
+
+  private onMessage(message: FromWorker): void {
+    const flight = this.inFlight;
+    if (!flight) return;
+    this.inFlight = null;
+    if (message.kind === 'committed') {
+      this.settle(flight.batch, message.outcomes, message.durationMs);
+      try {
+        this.options.onCommit?.({ requests: flight.batch.length, events: flight.events, durationMs: message.durationMs, waitMs: flight.waitMs });
+      } catch {
+        // an observer never fails a write
+      }
+    } else if (message.kind === 'commit-failed') {
+      const error = fromWire(message.error, 'commit');
+      for (const p of flight.batch) p.reject(error);
+    }
+    this.dispatch();
+  }
+
+  private settle(batch: Pending[], outcomes: WireOutcome[], durationMs: number): void {
     this.stats.commits++;
     this.stats.requests += batch.length;
     this.stats.lastBatchSize = batch.length;
-    this.stats.lastCommitMs = performance.now() - started;
-    const committed: Res[] = [];
-    batch.forEach((item, i) => {
+    this.stats.lastCommitMs = durationMs;
+    const committed: AppendResult[] = [];
+    const answers: (AppendResult | unknown)[] = [];
+    const locked: string[] = [];
+    batch.forEach((p, i) => {
       const outcome = outcomes[i]!;
-      if (outcome.ok) {
-        committed.push(outcome.value);
-        item.resolve(outcome.value);
+      if (!outcome.ok) {
+        answers.push(fromWire(outcome.error, 'append'));
+      } else if ('replay' in outcome) {
+        answers.push({ ...(JSON.parse(outcome.replay) as AppendResult), replayed: true });
       } else {
-        item.reject(outcome.error);
+        const result = toResult(p.request, outcome.positions);
+        if (outcome.locked) locked.push(p.request.stream);
+        committed.push(result);
+        answers.push(result);
       }
     });
-    if (committed.length > 0) this.afterCommit(committed);
+    this.afterCommit(committed, locked);
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) p.resolve(answers[i] as AppendResult);
+      else p.reject(answers[i]);
+    });
   }
+
+  private fail(error: unknown): void {
+    if (this.broken) return;
+    this.broken = error;
+    const flight = this.inFlight;
+    this.inFlight = null;
+    for (const p of [...(flight?.batch ?? []), ...this.queue.splice(0)]) p.reject(error);
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}
+
+function toResult(request: AppendRequest, positions: number[]): AppendResult {
+  const events: AppendedEvent[] = new Array(request.events.length);
+  for (let i = 0; i < request.events.length; i++) {
+    events[i] = { id: request.events[i]!.id, seq: positions[i * 3]!, typeSeq: positions[i * 3 + 1]!, duplicate: positions[i * 3 + 2] === 1 };
+  }
+  return { stream: request.stream, events, replayed: false };
+}
+
+/** rebuilds an error from the worker as the error the synchronous store used to throw */
+function fromWire(error: WireError, during = 'open'): unknown {
+  if (error.rivulet) return new RivuletError(error.code as ConstructorParameters<typeof RivuletError>[0], error.message, { details: error.details });
+  const original = Object.assign(new Error(error.message), { name: 'SqliteError', code: error.code || undefined });
+  return mapSqliteError(original, during);
+}
+
+function spawnWorker(settings: WorkerSettings): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // running from source under tsx (tests): a worker does not inherit tsx's loader, so register it first
+    const entry = new URL('./append-worker.ts', here).href;
+    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: settings });
+  }
+  return new Worker(new URL('./append-worker.js', here), { workerData: settings });
 }

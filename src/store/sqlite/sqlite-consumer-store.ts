@@ -3,6 +3,8 @@
  * or before it is acknowledged) and how far the leased style has scanned the log; a lease row
  * exists for each scanned, matching event not yet acknowledged. Every change is one
  * transaction on the writer connection, so two clients can never lease the same event at once.
+ * Transactions are IMMEDIATE: appends commit on the append worker's own connection, and a
+ * deferred transaction that reads before it writes could find its snapshot outdated.
  */
 import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
@@ -58,7 +60,7 @@ export class SqliteConsumerStore implements ConsumerStore {
         throw new RivuletError('CONSUMER_EXISTS', `stream "${def.stream}" already has a consumer "${def.name}"`, { details: { stream: def.stream, consumer: def.name } });
       }
       return toRecord(def.stream, this.st.get.get(def.stream, def.name) as ConsumerRow);
-    })();
+    }).immediate();
   }
 
   async get(stream: string, name: string): Promise<ConsumerRecord | null> {
@@ -95,7 +97,7 @@ export class SqliteConsumerStore implements ConsumerStore {
         this.settle(c.id, nowMs);
       }
       return toRecord(stream, this.consumerRow(stream, name));
-    })();
+    }).immediate();
   }
 
   async receive(stream: string, name: string, options: { max: number; leaseMs: number; clientId: string | null; nowMs: number }): Promise<ReceiveResult> {
@@ -139,7 +141,7 @@ export class SqliteConsumerStore implements ConsumerStore {
       }
       result.deliveries.sort((a, b) => a.event.seq - b.event.seq);
       return result;
-    })();
+    }).immediate();
   }
 
   async ack(stream: string, name: string, tokens: string[], nowMs: number): Promise<LeaseOutcome[]> {
@@ -173,7 +175,7 @@ export class SqliteConsumerStore implements ConsumerStore {
       this.st.dropLeases.run(c.id);
       this.st.setPosition.run(position, position, new Date(nowMs).toISOString(), c.id);
       return toRecord(stream, this.consumerRow(stream, name));
-    })();
+    }).immediate();
   }
 
   async lag(stream: string, name: string, nowMs: number): Promise<ConsumerLag> {
@@ -199,7 +201,7 @@ export class SqliteConsumerStore implements ConsumerStore {
       });
       this.settle(c.id, nowMs);
       return out;
-    })();
+    }).immediate();
   }
 
   /** moves the committed position up to just before the oldest unacknowledged event */

@@ -1,15 +1,14 @@
 /**
- * The SQLite event log. Writes go through the group committer on the writer connection;
+ * The SQLite event log. Appends go through the group committer to the append worker's connection;
  * reads use a second connection (WAL lets them run beside the writer) and fetch in pages,
  * so no read transaction stays open across an await.
  */
 import { EventEmitter } from 'node:events';
 import type { Database, Statement } from 'better-sqlite3';
 import { RivuletError } from '../../core/errors.js';
-import type { AppendedEvent, AppendResult, StoredEvent } from '../../core/events/envelope.js';
+import type { AppendResult, StoredEvent } from '../../core/events/envelope.js';
 import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
-import { GroupCommitter } from './group-commit.js';
-import { mapSqliteError } from './sqlite-errors.js';
+import type { GroupCommitter } from './group-commit.js';
 
 export interface EventRow {
   seq: number;
@@ -25,18 +24,13 @@ export interface EventRow {
   schema_version: number | null;
 }
 
-interface StreamRow {
-  id: number;
-  exclusive_producer: number;
-  locked_by: string | null;
-}
 
 export const EVENT_COLUMNS = 'seq, id, type, type_seq, source, time, received_ms, producer, data, meta, schema_version';
 /** rows fetched per page of a read; small enough to keep the loop responsive */
 const READ_PAGE = 256;
 
 export class SqliteEventLog implements EventLog {
-  private readonly committer: GroupCommitter<AppendRequest, AppendResult>;
+  private readonly committer: GroupCommitter;
   private readonly emitter = new EventEmitter();
   private readonly w: ReturnType<typeof prepareWriteStatements>;
   private readonly r: ReturnType<typeof prepareReadStatements>;
@@ -46,18 +40,19 @@ export class SqliteEventLog implements EventLog {
     private readonly writer: Database,
     private readonly reader: Database,
     private readonly idempotencyWindowMs: number,
+    /** the append pipeline; built with `SqliteEventLog.afterCommit` of this log as its hook */
+    committer: (afterCommit: (results: AppendResult[], lockedStreams: string[]) => void) => GroupCommitter,
     /** told when the log changes a stream's row (the producer lock), so caches can drop it */
     private readonly onStreamChanged: (stream: string) => void = () => {},
   ) {
     this.emitter.setMaxListeners(0);
     this.w = prepareWriteStatements(writer);
     this.r = prepareReadStatements(reader);
-    this.committer = new GroupCommitter(
-      writer,
-      (req, nowMs) => this.applyAppend(req, nowMs),
-      (results) => this.notify(results),
-      (err) => mapSqliteError(err, 'commit'),
-    );
+    this.committer = committer((results, locked) => {
+      // caches drop a locked stream's record before any request of the group is answered
+      for (const stream of locked) this.onStreamChanged(stream);
+      this.notify(results);
+    });
   }
 
   get commitStats() {
@@ -72,90 +67,9 @@ export class SqliteEventLog implements EventLog {
     return this.committer.drain();
   }
 
-  /** Runs inside the group transaction, in its own savepoint. */
-  private applyAppend(req: AppendRequest, nowMs: number): AppendResult {
-    const stream = this.w.stream.get(req.stream) as StreamRow | undefined;
-    if (!stream) throw new RivuletError('STREAM_NOT_FOUND', `stream "${req.stream}" does not exist`, { details: { stream: req.stream } });
-
-    if (req.idempotencyKey !== undefined) {
-      const seen = this.w.idemGet.get(stream.id, req.idempotencyKey) as { request_hash: string | null; result: string } | undefined;
-      if (seen) {
-        if (req.requestHash !== undefined && seen.request_hash !== null && seen.request_hash !== req.requestHash) {
-          throw new RivuletError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key "${req.idempotencyKey}" was used before with a different request`);
-        }
-        return { ...(JSON.parse(seen.result) as AppendResult), replayed: true };
-      }
-    }
-
-    if (stream.exclusive_producer) {
-      if (stream.locked_by !== null && stream.locked_by !== req.producer) {
-        throw new RivuletError('PRODUCER_LOCKED', `stream "${req.stream}" is exclusive to another producer`, {
-          details: { stream: req.stream },
-        });
-      }
-      if (stream.locked_by === null && req.producer !== null) {
-        this.w.lock.run(req.producer, stream.id);
-        this.onStreamChanged(req.stream);
-      }
-    }
-
-    const answers: AppendedEvent[] = [];
-    const seenInBatch = new Map<string, AppendedEvent>();
-    // duplicates of an event earlier in the same batch get their position once it is assigned
-    const batchDuplicates: [AppendedEvent, AppendedEvent][] = [];
-    const fresh: { index: number; size: number; data: string; meta: string }[] = [];
-    let bytes = 0;
-    for (let i = 0; i < req.events.length; i++) {
-      const ev = req.events[i]!;
-      if (ev.idSupplied) {
-        const inBatch = seenInBatch.get(ev.id);
-        if (inBatch) {
-          const dup = { id: ev.id, seq: 0, typeSeq: 0, duplicate: true };
-          batchDuplicates.push([dup, inBatch]);
-          answers.push(dup);
-          continue;
-        }
-        const stored = this.w.findId.get(stream.id, ev.id) as { seq: number; type_seq: number } | undefined;
-        if (stored) {
-          answers.push({ id: ev.id, seq: stored.seq, typeSeq: stored.type_seq, duplicate: true });
-          continue;
-        }
-      }
-      const data = JSON.stringify(ev.data);
-      const meta = JSON.stringify(ev.meta);
-      const size = Buffer.byteLength(data);
-      bytes += size;
-      fresh.push({ index: i, size, data, meta });
-      answers.push({ id: ev.id, seq: 0, typeSeq: 0, duplicate: false });
-      if (ev.idSupplied) seenInBatch.set(ev.id, answers[answers.length - 1]!);
-    }
-
-    if (fresh.length > 0) {
-      const { last_seq: lastSeq } = this.w.bump.get(fresh.length, fresh.length, bytes, stream.id) as { last_seq: number };
-      let seq = lastSeq - fresh.length;
-      for (const f of fresh) {
-        const ev = req.events[f.index]!;
-        seq++;
-        const { last_type_seq: typeSeq } = this.w.typeSeq.get(stream.id, ev.type) as { last_type_seq: number };
-        const answer = answers[f.index]!;
-        answer.seq = seq;
-        answer.typeSeq = typeSeq;
-        this.w.insert.run(
-          stream.id, seq, ev.id, ev.type, typeSeq, ev.source, ev.time, Date.parse(ev.time), nowMs,
-          ev.producer, f.data, f.meta, ev.schemaVersion ?? null, f.size,
-        );
-      }
-    }
-
-    for (const [dup, original] of batchDuplicates) {
-      dup.seq = original.seq;
-      dup.typeSeq = original.typeSeq;
-    }
-    const result: AppendResult = { stream: req.stream, events: answers, replayed: false };
-    if (req.idempotencyKey !== undefined) {
-      this.w.idemPut.run(stream.id, req.idempotencyKey, req.requestHash ?? null, JSON.stringify(result), nowMs);
-    }
-    return result;
+  /** drains and ends the append worker */
+  closeWriter(): Promise<void> {
+    return this.committer.close();
   }
 
   private notify(results: AppendResult[]): void {
@@ -242,6 +156,8 @@ export class SqliteEventLog implements EventLog {
   }
 
   async enforceRetention(stream: string, policy: RetentionPolicy, nowMs: number): Promise<number> {
+    // IMMEDIATE: the append worker writes on its own connection; a deferred transaction that
+    // reads before it writes could find its snapshot outdated (SQLITE_BUSY_SNAPSHOT).
     const removed = this.writer.transaction(() => {
       const s = this.w.streamForRetention.get(stream) as
         | { id: number; first_seq: number; last_seq: number; count: number; bytes: number }
@@ -280,7 +196,7 @@ export class SqliteEventLog implements EventLog {
         .prepare('UPDATE streams SET first_seq = ?, count = count - ?, bytes = bytes - ? WHERE id = ?')
         .run(cut, gone.length, goneBytes, s.id);
       return gone.length;
-    })();
+    }).immediate();
     return removed;
   }
 
@@ -314,24 +230,6 @@ export function toEvent(stream: string, row: EventRow): StoredEvent {
 
 function prepareWriteStatements(writer: Database) {
   return {
-    stream: writer.prepare('SELECT id, exclusive_producer, locked_by FROM streams WHERE name = ?'),
-    lock: writer.prepare('UPDATE streams SET locked_by = ? WHERE id = ?'),
-    findId: writer.prepare('SELECT seq, type_seq FROM events WHERE stream_id = ? AND id = ?'),
-    bump: writer.prepare(
-      'UPDATE streams SET last_seq = last_seq + ?, count = count + ?, bytes = bytes + ? WHERE id = ? RETURNING last_seq',
-    ),
-    typeSeq: writer.prepare(
-      `INSERT INTO stream_types (stream_id, type, last_type_seq) VALUES (?, ?, 1)
-       ON CONFLICT (stream_id, type) DO UPDATE SET last_type_seq = last_type_seq + 1 RETURNING last_type_seq`,
-    ),
-    insert: writer.prepare(
-      `INSERT INTO events (stream_id, seq, id, type, type_seq, source, time, time_ms, received_ms, producer, data, meta, schema_version, size)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    idemGet: writer.prepare('SELECT request_hash, result FROM idempotency WHERE stream_id = ? AND key = ?'),
-    idemPut: writer.prepare(
-      'INSERT INTO idempotency (stream_id, key, request_hash, result, created_ms) VALUES (?, ?, ?, ?, ?)',
-    ),
     idemPurge: writer.prepare('DELETE FROM idempotency WHERE created_ms < ?'),
     streamForRetention: writer.prepare('SELECT id, first_seq, last_seq, count, bytes FROM streams WHERE name = ?'),
   };

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
+import { GroupCommitter, type CommitInfo } from './group-commit.js';
 import { migrate } from './schema.js';
 import { SqliteConsumerStore } from './sqlite-consumer-store.js';
 import { SqliteDocumentStore } from './sqlite-document-store.js';
@@ -25,10 +26,16 @@ export interface SqliteStoreOptions {
   durability?: Durability;
   /** how long an Idempotency-Key is remembered */
   idempotencyWindowMs?: number;
+  /** upper bound on the size of the database file; appends past it fail with STORAGE_FULL */
+  maxDatabaseBytes?: number;
+  /** observes each group commit of appends (metrics); it is called after the commit returned and never fails a write */
+  onCommit?: (info: CommitInfo) => void;
 }
 
 export const DATABASE_FILE = 'rivulet.db';
 const LOCK_FILE = 'rivulet.lock';
+/** how long a connection waits for another's write lock (the append worker's and the main one's) */
+const BUSY_TIMEOUT_MS = 5000;
 
 export class StoreOpenError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -78,9 +85,25 @@ export class SqliteStore implements Store {
       this.releaseLock();
       throw err;
     }
+    let committer: GroupCommitter;
+    try {
+      committer = await GroupCommitter.start({
+        settings: { path: this.path, synchronous: this.synchronous(), busyTimeoutMs: BUSY_TIMEOUT_MS, maxDatabaseBytes: this.options.maxDatabaseBytes },
+        onCommit: this.options.onCommit,
+      });
+    } catch (err) {
+      this.reader.close();
+      this.writer.close();
+      this.releaseLock();
+      throw err instanceof StoreOpenError ? err : new StoreOpenError(`cannot open ${this.path} for appends: ${(err as Error).message}`, { cause: err });
+    }
     this.catalog = new SqliteStreamCatalog(this.writer);
     const catalog = this.catalog;
-    this.eventLog = new SqliteEventLog(this.writer, this.reader, this.options.idempotencyWindowMs ?? 24 * 3600_000, (name) => catalog.forget(name));
+    this.eventLog = new SqliteEventLog(
+      this.writer, this.reader, this.options.idempotencyWindowMs ?? 24 * 3600_000,
+      (afterCommit) => committer.withAfterCommit(afterCommit),
+      (name) => catalog.forget(name),
+    );
     this.docs = new SqliteDocumentStore(this.writer);
     this.consumerStore = new SqliteConsumerStore(this.writer, this.eventLog);
   }
@@ -94,12 +117,12 @@ export class SqliteStore implements Store {
       // that is not a database or is truncated fails here rather than on the first request.
       db.pragma('schema_version');
       db.pragma('journal_mode = WAL');
-      const wanted = this.options.durability === 'relaxed' ? 1 : 2;
+      const wanted = this.synchronous();
       db.pragma(`synchronous = ${wanted}`);
       const actual = db.pragma('synchronous', { simple: true });
       if (actual !== wanted) throw new StoreOpenError(`SQLite refused synchronous=${wanted} (it reports ${String(actual)})`);
       db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       if (readonly) db.pragma('query_only = ON');
     } catch (err) {
       if (err instanceof StoreOpenError) throw err;
@@ -114,6 +137,11 @@ export class SqliteStore implements Store {
       throw new StoreOpenError(`cannot open ${path}: ${(err as Error).message}`, { cause: err });
     }
     return db;
+  }
+
+  /** 2 = FULL: every commit is fsync'd; 1 = NORMAL */
+  private synchronous(): number {
+    return this.options.durability === 'relaxed' ? 1 : 2;
   }
 
   /** One process per data directory: the group committer and in-process watchers rely on it. */
@@ -152,7 +180,7 @@ export class SqliteStore implements Store {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
-      if (this.eventLog) await this.eventLog.drain();
+      if (this.eventLog) await this.eventLog.closeWriter();
       this.reader?.close();
       if (this.writer?.open) {
         // fold the WAL back into the database so a backup of the one file is complete

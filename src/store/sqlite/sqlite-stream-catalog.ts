@@ -41,13 +41,13 @@ export class SqliteStreamCatalog implements StreamCatalog {
     // Every produce looks its stream up; this process is the only writer of the table, so a
     // cache invalidated on each change here (and on a producer lock, see forget) stays exact.
     const cached = this.cache.get(name);
-    if (cached) return structuredClone(cached);
+    if (cached) return copyOf(cached);
     const row = this.st.get.get(name) as Row | undefined;
     if (!row) return null;
     const record = toRecord(row);
     if (this.cache.size >= 10_000) this.cache.clear();
     this.cache.set(name, record);
-    return structuredClone(record);
+    return copyOf(record);
   }
 
   /** drops a cached record whose row changed behind the catalog's back */
@@ -88,8 +88,14 @@ export class SqliteStreamCatalog implements StreamCatalog {
       this.st.deleteIdem.run(row.id);
       this.st.deleteStream.run(row.id);
       return true;
-    })();
+    }).immediate();
   }
+}
+
+/** a copy the caller may change; cheaper than structuredClone on every produce (retention is flat) */
+function copyOf(record: StreamRecord): StreamRecord {
+  const options = Object.keys(record.options).length === 0 ? {} : structuredClone(record.options);
+  return { ...record, retention: { ...record.retention }, options };
 }
 
 function toRecord(row: Row): StreamRecord {

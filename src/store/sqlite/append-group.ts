@@ -1,0 +1,207 @@
+/**
+ * Applies one group of append requests in one write transaction on the worker's connection.
+ *
+ * Per-stream counters (last seq, count, bytes) and per-(stream, type) typeSeqs are read once
+ * per group, advanced in memory and written back once before the commit, so an event costs
+ * one INSERT. Each request runs in its own savepoint; a request that fails rolls back its
+ * rows and its in-memory counters, and its neighbours commit without it.
+ */
+import type { Database } from 'better-sqlite3';
+import { RivuletError } from '../../core/errors.js';
+import { EVENT_FIELDS, errorToWire, type WireOutcome, type WireRequest } from './append-wire.js';
+
+interface StreamState {
+  id: number;
+  exclusive: boolean;
+  lockedBy: string | null;
+  lastSeq: number;
+  addCount: number;
+  addBytes: number;
+}
+
+interface TypeState {
+  streamId: number;
+  type: string;
+  last: number;
+  dirty: boolean;
+}
+
+export class AppendGroupWriter {
+  private readonly st: ReturnType<typeof statements>;
+  private readonly group: (requests: WireRequest[], nowMs: number) => WireOutcome[];
+
+  constructor(private readonly db: Database) {
+    this.st = statements(db);
+    // IMMEDIATE takes the write lock before the first read, so the counters read below are
+    // the ones this transaction writes back: another connection cannot commit in between.
+    const tx = db.transaction((requests: WireRequest[], nowMs: number) => this.applyGroup(requests, nowMs));
+    this.group = (requests, nowMs) => tx.immediate(requests, nowMs);
+  }
+
+  /** runs and commits the group; throws when the commit itself fails */
+  write(requests: WireRequest[], nowMs: number): WireOutcome[] {
+    return this.group(requests, nowMs);
+  }
+
+  private applyGroup(requests: WireRequest[], nowMs: number): WireOutcome[] {
+    const streams = new Map<string, StreamState>();
+    const types = new Map<string, TypeState>();
+    const outcomes: WireOutcome[] = [];
+    for (const req of requests) {
+      const stream = this.streamState(streams, req.stream);
+      const saved = stream ? { lastSeq: stream.lastSeq, addCount: stream.addCount, addBytes: stream.addBytes, lockedBy: stream.lockedBy } : null;
+      const touched: [TypeState, number, boolean][] = [];
+      this.st.savepoint.run();
+      try {
+        outcomes.push(this.applyOne(req, stream, types, touched, nowMs));
+        this.st.release.run();
+      } catch (err) {
+        // some errors (SQLITE_FULL, SQLITE_IOERR…) roll the whole transaction back: then the
+        // group fails as one, and none of it was acknowledged
+        if (!this.db.inTransaction) throw err;
+        this.st.rollbackTo.run();
+        this.st.release.run();
+        if (stream && saved) Object.assign(stream, saved);
+        for (const [t, last, dirty] of touched) {
+          t.last = last;
+          t.dirty = dirty;
+        }
+        outcomes.push({ ok: false, error: errorToWire(err) });
+      }
+    }
+    for (const s of streams.values()) {
+      if (s.addCount > 0) this.st.bump.run(s.lastSeq, s.addCount, s.addBytes, s.id);
+    }
+    for (const t of types.values()) {
+      if (t.dirty) this.st.putType.run(t.streamId, t.type, t.last);
+    }
+    return outcomes;
+  }
+
+  private streamState(streams: Map<string, StreamState>, name: string): StreamState | undefined {
+    let s = streams.get(name);
+    if (!s) {
+      const row = this.st.stream.get(name) as { id: number; exclusive_producer: number; locked_by: string | null; last_seq: number } | undefined;
+      if (!row) return undefined;
+      s = { id: row.id, exclusive: row.exclusive_producer === 1, lockedBy: row.locked_by, lastSeq: row.last_seq, addCount: 0, addBytes: 0 };
+      streams.set(name, s);
+    }
+    return s;
+  }
+
+  private typeState(types: Map<string, TypeState>, streamId: number, type: string, touched: [TypeState, number, boolean][]): TypeState {
+    const key = `${streamId}\u0000${type}`;
+    let t = types.get(key);
+    if (!t) {
+      const row = this.st.getType.get(streamId, type) as { last_type_seq: number } | undefined;
+      t = { streamId, type, last: row?.last_type_seq ?? 0, dirty: false };
+      types.set(key, t);
+    }
+    touched.push([t, t.last, t.dirty]);
+    return t;
+  }
+
+  private applyOne(req: WireRequest, stream: StreamState | undefined, types: Map<string, TypeState>, touched: [TypeState, number, boolean][], nowMs: number): WireOutcome {
+    if (!stream) throw new RivuletError('STREAM_NOT_FOUND', `stream "${req.stream}" does not exist`, { details: { stream: req.stream } });
+
+    if (req.idempotencyKey !== undefined) {
+      const seen = this.st.idemGet.get(stream.id, req.idempotencyKey) as { request_hash: string | null; result: string } | undefined;
+      if (seen) {
+        if (req.requestHash !== undefined && seen.request_hash !== null && seen.request_hash !== req.requestHash) {
+          throw new RivuletError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key "${req.idempotencyKey}" was used before with a different request`);
+        }
+        return { ok: true, replay: seen.result };
+      }
+    }
+
+    let locked = false;
+    if (stream.exclusive) {
+      if (stream.lockedBy !== null && stream.lockedBy !== req.producer) {
+        throw new RivuletError('PRODUCER_LOCKED', `stream "${req.stream}" is exclusive to another producer`, { details: { stream: req.stream } });
+      }
+      if (stream.lockedBy === null && req.producer !== null) {
+        this.st.lock.run(req.producer, stream.id);
+        stream.lockedBy = req.producer;
+        locked = true;
+      }
+    }
+
+    const ev = req.events;
+    const count = ev.length / EVENT_FIELDS;
+    const positions: number[] = new Array(count * 3);
+    // ids supplied in this request → index of the first event that carried it
+    let inRequest: Map<string, number> | undefined;
+    for (let i = 0, o = 0; i < count; i++, o += EVENT_FIELDS) {
+      const id = ev[o] as string;
+      if (ev[o + 1] === 1) {
+        inRequest ??= new Map();
+        const first = inRequest.get(id);
+        if (first !== undefined) {
+          positions[i * 3] = positions[first * 3]!;
+          positions[i * 3 + 1] = positions[first * 3 + 1]!;
+          positions[i * 3 + 2] = 1;
+          continue;
+        }
+        const stored = this.st.findId.get(stream.id, id) as { seq: number; type_seq: number } | undefined;
+        if (stored) {
+          positions[i * 3] = stored.seq;
+          positions[i * 3 + 1] = stored.type_seq;
+          positions[i * 3 + 2] = 1;
+          continue;
+        }
+        inRequest.set(id, i);
+      }
+      const type = ev[o + 2] as string;
+      const time = ev[o + 4] as string;
+      const data = ev[o + 6] as string;
+      const t = this.typeState(types, stream.id, type, touched);
+      const seq = ++stream.lastSeq;
+      const typeSeq = ++t.last;
+      t.dirty = true;
+      const size = Buffer.byteLength(data);
+      stream.addCount++;
+      stream.addBytes += size;
+      this.st.insert.run(stream.id, seq, id, type, typeSeq, ev[o + 3], time, Date.parse(time), nowMs, ev[o + 5], data, ev[o + 7], ev[o + 8], size);
+      positions[i * 3] = seq;
+      positions[i * 3 + 1] = typeSeq;
+      positions[i * 3 + 2] = 0;
+    }
+
+    if (req.idempotencyKey !== undefined) {
+      const answer = { stream: req.stream, events: answerEvents(ev, positions), replayed: false };
+      this.st.idemPut.run(stream.id, req.idempotencyKey, req.requestHash ?? null, JSON.stringify(answer), nowMs);
+    }
+    return { ok: true, positions, locked };
+  }
+}
+
+function answerEvents(ev: (string | number | null)[], positions: number[]) {
+  const out = [];
+  for (let i = 0; i * EVENT_FIELDS < ev.length; i++) {
+    out.push({ id: ev[i * EVENT_FIELDS] as string, seq: positions[i * 3]!, typeSeq: positions[i * 3 + 1]!, duplicate: positions[i * 3 + 2] === 1 });
+  }
+  return out;
+}
+
+function statements(db: Database) {
+  return {
+    savepoint: db.prepare('SAVEPOINT append_request'),
+    release: db.prepare('RELEASE append_request'),
+    rollbackTo: db.prepare('ROLLBACK TO append_request'),
+    stream: db.prepare('SELECT id, exclusive_producer, locked_by, last_seq FROM streams WHERE name = ?'),
+    lock: db.prepare('UPDATE streams SET locked_by = ? WHERE id = ?'),
+    bump: db.prepare('UPDATE streams SET last_seq = ?, count = count + ?, bytes = bytes + ? WHERE id = ?'),
+    getType: db.prepare('SELECT last_type_seq FROM stream_types WHERE stream_id = ? AND type = ?'),
+    putType: db.prepare(
+      `INSERT INTO stream_types (stream_id, type, last_type_seq) VALUES (?, ?, ?)
+       ON CONFLICT (stream_id, type) DO UPDATE SET last_type_seq = excluded.last_type_seq`,
+    ),
+    findId: db.prepare('SELECT seq, type_seq FROM events WHERE stream_id = ? AND id = ?'),
+    insert: db.prepare(
+      `INSERT INTO events (stream_id, seq, id, type, type_seq, source, time, time_ms, received_ms, producer, data, meta, schema_version, size)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    idemGet: db.prepare('SELECT request_hash, result FROM idempotency WHERE stream_id = ? AND key = ?'),
+    idemPut: db.prepare('INSERT INTO idempotency (stream_id, key, request_hash, result, created_ms) VALUES (?, ?, ?, ?, ?)'),
+  };
+}
