@@ -1,11 +1,27 @@
 /** The one place that names concrete stores: picks one from the configuration. */
 import type { Config } from '../config/load-config.js';
+import { parseNatsUrl } from '../store/nats/nats-connection.js';
+import { NatsStore } from '../store/nats/nats-store.js';
 import type { Store } from '../store/port.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 
-export function createStore(config: Config): Store {
+export interface StoreObservers {
+  /** told of each commit (duration, requests and events it held), for metrics; the sqlite store has it */
+  onCommit?: (info: { durationMs: number; requests: number; events: number }) => void;
+}
+
+export function createStore(config: Config, observers: StoreObservers = {}): Store {
   if (config.store === 'sqlite') {
-    return new SqliteStore({ dataDir: config.dataDir, durability: config.durability, idempotencyWindowMs: config.idempotencyWindow * 1000 });
+    return new SqliteStore({ dataDir: config.dataDir, durability: config.durability, idempotencyWindowMs: config.idempotencyWindow * 1000, onCommit: observers.onCommit });
   }
-  throw new Error(`store "${config.store}" is not available in this build; use "sqlite"`);
+  // load-config accepts only "sqlite" or a nats:// (nats+tls://) URL
+  const { servers } = parseNatsUrl(config.store);
+  return new NatsStore({
+    servers,
+    credsFile: config.natsCreds,
+    tlsCaFile: config.natsTlsCa,
+    replicas: config.natsReplicas,
+    prefix: config.natsNamespace,
+    idempotencyWindowMs: config.idempotencyWindow * 1000,
+  });
 }

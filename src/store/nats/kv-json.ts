@@ -1,0 +1,73 @@
+/**
+ * JSON values in a KV bucket with compare-and-set on the entry's revision. Every change made
+ * from several processes at once goes through `casUpdate`: read, compute, write at the read
+ * revision, and on a lost race read again — JetStream's own `Nats-Expected-Last-Subject-Sequence`
+ * decides who won.
+ */
+import type { KV } from '@nats-io/kv';
+import { JetStreamApiError } from '@nats-io/jetstream';
+
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+export async function getJson<T>(kv: KV, key: string): Promise<Versioned<T> | null> {
+  const entry = await kv.get(key);
+  if (!entry || entry.operation !== 'PUT') return null;
+  return { value: entry.json<T>(), revision: entry.revision };
+}
+
+/** true when a write lost a race on the revision (or `create` found the key) */
+export function isRevisionConflict(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.code === 10071 || err.code === 10164;
+  return /wrong last sequence|key exists/i.test((err as Error)?.message ?? '');
+}
+
+export async function createJson<T>(kv: KV, key: string, value: T): Promise<number | null> {
+  try {
+    return await kv.create(key, JSON.stringify(value));
+  } catch (err) {
+    if (isRevisionConflict(err)) return null;
+    throw err;
+  }
+}
+
+/** writes at `revision`; null when another writer got there first */
+export async function updateJson<T>(kv: KV, key: string, value: T, revision: number): Promise<number | null> {
+  try {
+    return await kv.update(key, JSON.stringify(value), revision);
+  } catch (err) {
+    if (isRevisionConflict(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Applies `change` to the current value until a write at the read revision succeeds.
+ * `change` sees null for a missing key and answers the new value (or `undefined` to leave
+ * it as it is) and a result.
+ */
+export async function casUpdate<T, R>(
+  kv: KV,
+  key: string,
+  change: (current: Versioned<T> | null) => Promise<{ next?: T; result: R }> | { next?: T; result: R },
+): Promise<R> {
+  for (let attempt = 0; ; attempt++) {
+    const current = await getJson<T>(kv, key);
+    const { next, result } = await change(current);
+    if (next === undefined) return result;
+    const written = current ? await updateJson(kv, key, next, current.revision) : await createJson(kv, key, next);
+    if (written !== null) return result;
+    // lost the race: back off a little, more each time, so busy keys do not spin
+    if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
+  }
+}
+
+/** every key under `filter` (`>` for all) */
+export async function listKeys(kv: KV, filter = '>'): Promise<string[]> {
+  const keys: string[] = [];
+  const iter = await kv.keys(filter);
+  for await (const k of iter) keys.push(k);
+  return keys;
+}

@@ -1,0 +1,324 @@
+/**
+ * The event log on JetStream: appends through one StreamWriter per stream (see
+ * nats-stream-writer.ts), reads and lookups with the stream's message-get API (served by the
+ * stream leader, so a read after an ack sees the write; types and ids as subject filters), retention by purging a prefix, and cross-process watch over a core-NATS notify
+ * subject that every writer announces its new last seq on.
+ */
+import { EventEmitter } from 'node:events';
+import { type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { RivuletError } from '../../core/errors.js';
+import type { AppendResult, StoredEvent } from '../../core/events/envelope.js';
+import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
+import { createJson, getJson, listKeys } from './kv-json.js';
+import { decodeEvent, encodeBody, type RawMessage } from './nats-event-codec.js';
+import { token, type NatsNames } from './nats-names.js';
+import type { NatsStreamCatalog } from './nats-stream-catalog.js';
+import { isNoStream, StreamWriter } from './nats-stream-writer.js';
+
+interface IdempotencyRecord {
+  hash: string | null;
+  createdMs: number;
+  /** null while the first request holding the key is still being written */
+  result: AppendResult | null;
+}
+
+const READ_PAGE = 256;
+
+export interface EventLogDeps {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: NatsNames;
+  catalog: NatsStreamCatalog;
+  idem: KV;
+  idempotencyWindowMs: number;
+  /** how long a write keeps retrying through a leader election before it fails */
+  retryForMs: number;
+}
+
+export class NatsEventLog implements EventLog {
+  private readonly writers = new Map<string, StreamWriter>();
+  private readonly emitter = new EventEmitter();
+  private notifySub: Subscription | null = null;
+
+  constructor(private readonly d: EventLogDeps) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  start(): void {
+    this.notifySub = this.d.nc.subscribe(this.d.names.notifyAll(), {
+      callback: (err, msg) => {
+        if (err) return;
+        const seq = Number(msg.string());
+        if (Number.isSafeInteger(seq)) this.emitter.emit('append', this.d.names.streamOfNotify(msg.subject), seq);
+      },
+    });
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all([...this.writers.values()].map((w) => w.idle()));
+    this.notifySub?.unsubscribe();
+  }
+
+  /** forgets what this process cached about a stream that was deleted */
+  forget(stream: string): void {
+    this.writers.get(stream)?.reset();
+  }
+
+  private writer(stream: string): StreamWriter {
+    let w = this.writers.get(stream);
+    if (!w) {
+      w = new StreamWriter(stream, this.d.js, this.d.jsm, this.d.names, this.d.retryForMs, (s, seq) => {
+        this.d.nc.publish(this.d.names.notifySubject(s), String(seq));
+      });
+      this.writers.set(stream, w);
+    }
+    return w;
+  }
+
+  async append(req: AppendRequest): Promise<AppendResult> {
+    const record = await this.d.catalog.get(req.stream);
+    if (!record) throw notFound(req.stream);
+
+    const idemKey = req.idempotencyKey !== undefined ? `${token(req.stream)}.${token(req.idempotencyKey)}` : null;
+    if (idemKey !== null) {
+      const replay = await this.claimIdempotencyKey(idemKey, req);
+      if (replay) return replay;
+    }
+    try {
+      if (record.exclusiveProducer) {
+        let holder = record.lockedBy;
+        if (holder === null && req.producer !== null) holder = await this.d.catalog.lockFor(req.stream, req.producer);
+        if (holder !== null && holder !== req.producer) {
+          throw new RivuletError('PRODUCER_LOCKED', `stream "${req.stream}" is exclusive to another producer`, { details: { stream: req.stream } });
+        }
+      }
+      const bodies = req.events.map(encodeBody);
+      const events = await this.writer(req.stream).submit(req.events, bodies);
+      const result: AppendResult = { stream: req.stream, events, replayed: false };
+      if (idemKey !== null) {
+        await this.d.idem.put(idemKey, JSON.stringify({ hash: req.requestHash ?? null, createdMs: Date.now(), result } satisfies IdempotencyRecord));
+      }
+      return result;
+    } catch (err) {
+      if (idemKey !== null) await this.d.idem.delete(idemKey).catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * Reserves the key for this request, or answers the earlier request's result. A key being
+   * written by another request (here or in another process) is waited for briefly.
+   */
+  private async claimIdempotencyKey(key: string, req: AppendRequest): Promise<AppendResult | null> {
+    for (let i = 0; ; i++) {
+      const mine: IdempotencyRecord = { hash: req.requestHash ?? null, createdMs: Date.now(), result: null };
+      if ((await createJson(this.d.idem, key, mine)) !== null) return null;
+      const seen = await getJson<IdempotencyRecord>(this.d.idem, key);
+      if (!seen) continue;
+      const r = seen.value;
+      if (req.requestHash !== undefined && r.hash !== null && r.hash !== req.requestHash) {
+        throw new RivuletError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key "${req.idempotencyKey}" was used before with a different request`);
+      }
+      if (r.result) return { ...r.result, replayed: true };
+      if (i > 200) throw new RivuletError('CONFLICT', `a request with Idempotency-Key "${req.idempotencyKey}" is still being written; retry`);
+      await new Promise((res) => setTimeout(res, 25));
+    }
+  }
+
+  watch(listener: (stream: string, lastSeq: number) => void): () => void {
+    this.emitter.on('append', listener);
+    return () => this.emitter.off('append', listener);
+  }
+
+  async *read(stream: string, query: ReadQuery): AsyncIterable<StoredEvent> {
+    if (!(await this.d.catalog.get(stream))) throw notFound(stream);
+    const types = query.types && query.types.length > 0 ? new Set(query.types) : null;
+    // one type is a server-side subject filter; several are filtered here (JetStream 2.9
+    // takes one filter subject per consumer)
+    const filter = types?.size === 1 ? this.d.names.typeFilter(stream, [...types][0]!) : this.d.names.streamSubjects(stream);
+    const matches = (e: StoredEvent) =>
+      (!types || types.has(e.type)) &&
+      (query.fromTimeMs === undefined || Date.parse(e.time) >= query.fromTimeMs) &&
+      (query.toTimeMs === undefined || Date.parse(e.time) <= query.toTimeMs);
+    let remaining = query.limit;
+    if (remaining <= 0) return;
+    for await (const e of this.scan(stream, (query.afterSeq ?? 0) + 1, filter)) {
+      if (!matches(e)) continue;
+      yield e;
+      if (--remaining === 0) return;
+    }
+  }
+
+  /**
+   * Every event from `fromSeq` on that matches the subject filter, in seq order, through the
+   * stream's message-get API: no consumer is created, so a read needs only the stream leader
+   * (not the meta leader, which a cluster may be re-electing after losing a node). Unfiltered
+   * pages are fetched concurrently; a type filter walks `next_by_subj`.
+   */
+  private async *scan(stream: string, fromSeq: number, filter: string): AsyncIterable<StoredEvent> {
+    if (filter === this.d.names.streamSubjects(stream)) {
+      const s = await this.state(stream);
+      for (let seq = Math.max(fromSeq, s.first_seq, 1); seq <= s.last_seq; seq += READ_PAGE) {
+        const seqs = Array.from({ length: Math.min(READ_PAGE, s.last_seq - seq + 1) }, (_, i) => seq + i);
+        const page = await Promise.all(seqs.map((n) => this.getMessage(stream, { seq: n })));
+        for (const m of page) if (m) yield decodeEvent(stream, m);
+      }
+      return;
+    }
+    for (let seq = Math.max(1, fromSeq); ;) {
+      const m = await this.getMessage(stream, { seq, next_by_subj: filter });
+      if (!m) return;
+      yield decodeEvent(stream, m);
+      seq = m.seq + 1;
+    }
+  }
+
+  private async getMessage(stream: string, query: { seq: number } | { seq: number; next_by_subj: string } | { last_by_subj: string }): Promise<RawMessage | null> {
+    try {
+      const m = await retryThroughElection(() => this.d.jsm.streams.getMessage(this.d.names.jsStream(stream), query as never));
+      return m ? { seq: m.seq, subject: m.subject, data: m.data, header: m.header, receivedMs: m.time.getTime() } : null;
+    } catch (err) {
+      if (isNoStream(err)) throw notFound(stream);
+      throw err;
+    }
+  }
+
+  async getById(stream: string, id: string): Promise<StoredEvent | null> {
+    if (!(await this.d.catalog.get(stream))) throw notFound(stream);
+    const m = await this.getMessage(stream, { seq: 1, next_by_subj: this.d.names.idFilter(stream, id) });
+    return m ? decodeEvent(stream, m) : null;
+  }
+
+  async getBySeq(stream: string, seq: number): Promise<StoredEvent | null> {
+    if (!(await this.d.catalog.get(stream))) throw notFound(stream);
+    if (!Number.isSafeInteger(seq) || seq < 1) return null;
+    const m = await this.getMessage(stream, { seq });
+    return m ? decodeEvent(stream, m) : null;
+  }
+
+  /**
+   * `time` is the producer's timestamp, which need not grow with seq, so this is a scan.
+   * (JetStream's start-by-time indexes its own receive time; see docs/store-nats.md.)
+   */
+  async seqAtTime(stream: string, timeMs: number): Promise<number> {
+    const state = await this.state(stream);
+    for await (const e of this.scan(stream, state.first_seq, this.d.names.streamSubjects(stream))) {
+      if (Date.parse(e.time) >= timeMs) return e.seq;
+    }
+    return state.last_seq + 1;
+  }
+
+  private async state(stream: string) {
+    try {
+      return (await this.d.jsm.streams.info(this.d.names.jsStream(stream))).state;
+    } catch (err) {
+      if (isNoStream(err)) throw notFound(stream);
+      throw err;
+    }
+  }
+
+  async stats(stream: string): Promise<StreamStats> {
+    if (!(await this.d.catalog.get(stream))) throw notFound(stream);
+    const s = await this.state(stream);
+    if (s.messages === 0) return { count: 0, firstSeq: s.last_seq + 1, lastSeq: s.last_seq, firstTime: null, lastTime: null, bytes: 0 };
+    const [first, last] = await Promise.all([this.getMessage(stream, { seq: s.first_seq }), this.getMessage(stream, { seq: s.last_seq })]);
+    return {
+      count: s.messages,
+      firstSeq: s.first_seq,
+      lastSeq: s.last_seq,
+      firstTime: first ? decodeEvent(stream, first).time : null,
+      lastTime: last ? decodeEvent(stream, last).time : null,
+      bytes: s.bytes,
+    };
+  }
+
+  /**
+   * JetStream already enforces the stream's limits (set from its retention); this applies a
+   * policy at a given time, as the sweeper and the suite ask, by purging a prefix of seqs.
+   */
+  async enforceRetention(stream: string, policy: RetentionPolicy, nowMs: number): Promise<number> {
+    const s = await this.state(stream);
+    if (s.messages === 0) return 0;
+    let cut = s.first_seq;
+    if (policy.maxEvents != null && s.messages > policy.maxEvents) cut = Math.max(cut, s.last_seq - policy.maxEvents + 1);
+    if (policy.maxAgeMs != null) cut = Math.max(cut, await this.firstReceivedAtOrAfter(stream, s.first_seq, s.last_seq, nowMs - policy.maxAgeMs));
+    if (policy.maxBytes != null && s.bytes > policy.maxBytes) {
+      let kept = 0;
+      let firstKept = s.last_seq + 1;
+      for (let seq = s.last_seq; seq >= s.first_seq; seq--) {
+        const m = await this.getMessage(stream, { seq });
+        if (!m) continue;
+        const size = storedSize(m);
+        if (kept + size > policy.maxBytes) break;
+        kept += size;
+        firstKept = seq;
+      }
+      cut = Math.max(cut, firstKept);
+    }
+    if (cut <= s.first_seq) return 0;
+    const purged = await this.d.jsm.streams.purge(this.d.names.jsStream(stream), { seq: cut });
+    return purged.purged;
+  }
+
+  /** receive times grow with seq (the server stamps them), so a binary search finds the cut */
+  private async firstReceivedAtOrAfter(stream: string, lo: number, hi: number, cutMs: number): Promise<number> {
+    let answer = hi + 1;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const m = await this.getMessage(stream, { seq: mid });
+      if (!m || m.receivedMs < cutMs) lo = mid + 1;
+      else {
+        answer = mid;
+        hi = mid - 1;
+      }
+    }
+    return answer;
+  }
+
+  async purgeIdempotencyKeys(nowMs: number): Promise<number> {
+    let removed = 0;
+    for (const key of await listKeys(this.d.idem)) {
+      const r = await getJson<IdempotencyRecord>(this.d.idem, key);
+      if (r && r.value.createdMs < nowMs - this.d.idempotencyWindowMs) {
+        await this.d.idem.purge(key, { previousSeq: r.revision }).catch(() => {});
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** drops the idempotency keys of a deleted stream */
+  async forgetKeysOf(stream: string): Promise<void> {
+    for (const key of await listKeys(this.d.idem, `${token(stream)}.*`)) await this.d.idem.purge(key).catch(() => {});
+  }
+}
+
+/** what a message costs in the file store, as JetStream counts a stream's bytes */
+function storedSize(m: RawMessage): number {
+  const header = m.header ? Buffer.byteLength(m.header.toString()) : 0;
+  return 22 + Buffer.byteLength(m.subject ?? '') + header + m.data.byteLength + 8;
+}
+
+/**
+ * Right after a node is lost the cluster elects new leaders for a few seconds, during which
+ * requests time out or find no responder. Reads wait for it.
+ */
+async function retryThroughElection<T>(fn: () => Promise<T>, forMs = 15_000): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const transient = /timeout|no responders/i.test((err as Error)?.message ?? '');
+      if (!transient || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
+function notFound(stream: string): RivuletError {
+  return new RivuletError('STREAM_NOT_FOUND', `stream "${stream}" does not exist`, { details: { stream } });
+}

@@ -1,0 +1,101 @@
+/**
+ * The nats store: Rivulet on a NATS JetStream cluster, shared by any number of stateless
+ * Rivulet processes. Streams' events are JetStream streams; settings, documents,
+ * idempotency keys and consumer state are KV buckets; appends are announced on a core-NATS
+ * subject so every process's live subscriptions follow every other's writes.
+ * The mapping of each port concept, and what an acknowledged produce means, is in
+ * docs/store-nats.md.
+ */
+import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
+import { dialNats, type NatsStoreOptions } from './nats-connection.js';
+import { NatsConsumerStore } from './nats-consumer-store.js';
+import { NatsDocumentStore } from './nats-document-store.js';
+import { NatsEventLog } from './nats-event-log.js';
+import { NatsNames } from './nats-names.js';
+import { NatsStreamCatalog } from './nats-stream-catalog.js';
+
+export class NatsStore implements Store {
+  readonly kind = 'nats';
+  readonly capabilities: StoreCapabilities = { crossProcessWatch: true, timeIndex: false, multiProcess: true };
+  private nc!: NatsConnection;
+  private js!: JetStreamClient;
+  private jsm!: JetStreamManager;
+  private catalog!: NatsStreamCatalog;
+  private eventLog!: NatsEventLog;
+  private docs!: NatsDocumentStore;
+  private consumerStore!: NatsConsumerStore;
+  private closed: Promise<void> | null = null;
+  readonly names: NatsNames;
+
+  constructor(private readonly options: NatsStoreOptions) {
+    this.names = new NatsNames(options.prefix ?? 'rivulet');
+  }
+
+  get streams(): NatsStreamCatalog {
+    return this.catalog;
+  }
+  get events(): NatsEventLog {
+    return this.eventLog;
+  }
+  get documents(): NatsDocumentStore {
+    return this.docs;
+  }
+  get consumers(): NatsConsumerStore {
+    return this.consumerStore;
+  }
+
+  async open(): Promise<void> {
+    this.nc = await dialNats(this.options);
+    try {
+      this.js = jetstream(this.nc, { timeout: 10_000 });
+      this.jsm = await jetstreamManager(this.nc, { timeout: 10_000 });
+      const replicas = this.options.replicas ?? 1;
+      const kvm = new Kvm(this.js);
+      const bucket = (kind: 'streams' | 'docs' | 'idem' | 'consumers'): Promise<KV> =>
+        kvm.create(this.names.bucket(kind), { history: 1, replicas, storage: StorageType.File });
+      const [streams, docs, idem, consumers] = await Promise.all([bucket('streams'), bucket('docs'), bucket('idem'), bucket('consumers')]);
+      const windowMs = this.options.idempotencyWindowMs ?? 24 * 3600_000;
+      this.catalog = new NatsStreamCatalog({
+        kv: streams, jsm: this.jsm, names: this.names, replicas, duplicateWindowMs: windowMs,
+        onDeleted: async (name) => {
+          this.eventLog.forget(name);
+          await Promise.all([this.eventLog.forgetKeysOf(name), this.consumerStore.forgetStream(name)]);
+        },
+      });
+      this.eventLog = new NatsEventLog({
+        nc: this.nc, js: this.js, jsm: this.jsm, names: this.names, catalog: this.catalog, idem,
+        idempotencyWindowMs: windowMs, retryForMs: 30_000,
+      });
+      this.docs = new NatsDocumentStore(docs);
+      this.consumerStore = new NatsConsumerStore(consumers, this.catalog, this.eventLog);
+      await this.catalog.start();
+      this.eventLog.start();
+      await this.nc.flush();
+    } catch (err) {
+      await this.nc.close();
+      throw err;
+    }
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      const info = await this.jsm.getAccountInfo();
+      return { ok: true, detail: `nats ${this.nc.getServer()} streams=${info.streams}` };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (!this.nc) return;
+      await this.eventLog?.drain();
+      this.catalog?.stop();
+      if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+    })();
+    return this.closed;
+  }
+}

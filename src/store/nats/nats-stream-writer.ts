@@ -1,0 +1,236 @@
+/**
+ * Appends to one Rivulet stream: gap-free seqs, per-type positions and all-or-nothing
+ * requests on a JetStream 2.9 stream, which has no atomic batch.
+ *
+ * How:
+ * - The JetStream sequence is the seq. Every message is published with
+ *   `Nats-Expected-Last-Sequence` = the seq just before it, so the server itself refuses a
+ *   message that would not land right after its predecessor. Concurrent writers in other
+ *   processes therefore cannot interleave inside a request: the loser's chain breaks at its
+ *   first message, it re-reads the tail and tries again.
+ * - Requests arriving together in this process share one pipelined chain (group commit).
+ * - Every message carries `Nats-Msg-Id` = the event id. A duplicate (an id seen within the
+ *   duplicate window) is answered by the server with the ORIGINAL seq and is not stored;
+ *   retrying a message whose ack was lost is safe for the same reason.
+ * - A request's events are encoded before anything is sent, so bad input writes nothing.
+ *   Once sending began, the chain is retried (same ids) until every message is stored, for
+ *   as long as the cluster needs to elect a new leader (`retryForMs`).
+ * - typeSeq: the last one of each type is cached; on a cold cache it is read from the last
+ *   message of that type's subject. A broken chain (another writer) drops the cache.
+ */
+import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
+import { RivuletError } from '../../core/errors.js';
+import type { AppendedEvent, NewEvent } from '../../core/events/envelope.js';
+import { eventHeaders, typeSeqOf } from './nats-event-codec.js';
+import type { NatsNames } from './nats-names.js';
+
+export interface WriteRequest {
+  events: NewEvent[];
+  bodies: string[];
+  resolve: (answers: AppendedEvent[]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Item {
+  request: WriteRequest;
+  index: number;
+  subject: string;
+  /** an earlier attempt may have stored it: a duplicate answer then means "ours" */
+  uncertain: boolean;
+  answer: AppendedEvent;
+}
+
+/** most events one chain carries; more requests wait for the next chain */
+const CHAIN_EVENTS = 2000;
+
+export class StreamWriter {
+  private readonly queue: WriteRequest[] = [];
+  private running: Promise<void> | null = null;
+  private lastSeq: number | null = null;
+  private readonly typeSeqs = new Map<string, number>();
+
+  constructor(
+    private readonly stream: string,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly names: NatsNames,
+    private readonly retryForMs: number,
+    private readonly onCommitted: (stream: string, lastSeq: number) => void,
+  ) {}
+
+  submit(events: NewEvent[], bodies: string[]): Promise<AppendedEvent[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ events, bodies, resolve, reject });
+      this.running ??= this.drainQueue().finally(() => {
+        this.running = null;
+      });
+    });
+  }
+
+  /** resolves once every submitted request is settled */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** forget cached positions (the stream was deleted or re-created) */
+  reset(): void {
+    this.lastSeq = null;
+    this.typeSeqs.clear();
+  }
+
+  private async drainQueue(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group: WriteRequest[] = [];
+      let size = 0;
+      while (this.queue.length > 0 && (group.length === 0 || size + this.queue[0]!.events.length <= CHAIN_EVENTS)) {
+        const r = this.queue.shift()!;
+        size += r.events.length;
+        group.push(r);
+      }
+      try {
+        await this.writeGroup(group);
+      } catch (err) {
+        for (const r of group) r.reject(err);
+      }
+    }
+  }
+
+  private async writeGroup(group: WriteRequest[]): Promise<void> {
+    // an id repeated within the group is answered like the first one, without a second message
+    const firstOfId = new Map<string, Item>();
+    const copies: [AppendedEvent, Item][] = [];
+    const items: Item[] = [];
+    const answers = group.map((request) => request.events.map((ev, index): AppendedEvent => {
+      const answer: AppendedEvent = { id: ev.id, seq: 0, typeSeq: 0, duplicate: false };
+      const earlier = firstOfId.get(ev.id);
+      if (earlier) {
+        answer.duplicate = true;
+        copies.push([answer, earlier]);
+        return answer;
+      }
+      const item: Item = { request, index, subject: this.names.eventSubject(this.stream, ev.type, ev.id), uncertain: false, answer };
+      firstOfId.set(ev.id, item);
+      items.push(item);
+      return answer;
+    }));
+
+    let pending = items;
+    const deadline = Date.now() + this.retryForMs;
+    let round = 0;
+    while (pending.length > 0) {
+      if (this.lastSeq === null) await this.loadTail();
+      const base = this.lastSeq!;
+      const typeSeqs = new Map<string, number>();
+      for (const item of pending) {
+        const type = item.request.events[item.index]!.type;
+        if (!typeSeqs.has(type)) typeSeqs.set(type, await this.lastTypeSeq(type));
+      }
+      const sent = pending.map((item, i) => {
+        const ev = item.request.events[item.index]!;
+        const typeSeq = typeSeqs.get(ev.type)! + 1;
+        typeSeqs.set(ev.type, typeSeq);
+        return {
+          typeSeq,
+          ack: this.js.publish(item.subject, item.request.bodies[item.index]!, {
+            msgID: ev.id,
+            expect: { lastSequence: base + i },
+            headers: eventHeaders(typeSeq),
+            timeout: 5000,
+          }),
+        };
+      });
+      const settled = await Promise.allSettled(sent.map((s) => s.ack));
+      let done = 0;
+      let failure: unknown = null;
+      for (let i = 0; i < settled.length; i++) {
+        const outcome = settled[i]!;
+        const item = pending[i]!;
+        if (outcome.status === 'rejected') {
+          failure = outcome.reason;
+          break;
+        }
+        const ack: PubAck = outcome.value;
+        done++;
+        if (!ack.duplicate) {
+          item.answer.seq = ack.seq;
+          item.answer.typeSeq = sent[i]!.typeSeq;
+          this.typeSeqs.set(item.request.events[item.index]!.type, sent[i]!.typeSeq);
+          this.lastSeq = ack.seq;
+          continue;
+        }
+        // stored before: by another request (a true duplicate) or by our own lost-ack attempt
+        const original = await this.jsm.streams.getMessage(this.names.jsStream(this.stream), { seq: ack.seq });
+        item.answer.seq = ack.seq;
+        item.answer.typeSeq = typeSeqOf(original?.header);
+        item.answer.duplicate = !item.uncertain;
+        // the chain after a duplicate was refused (its expected sequence moved); resend it
+        break;
+      }
+      pending = pending.slice(done);
+      if (pending.length === 0) break;
+      if (failure !== null) {
+        if (isWrongLastSequence(failure)) {
+          // another writer appended since we last looked: re-read the tail and go again
+          if (done === 0) this.reset();
+        } else if (isNoStream(failure) && (await this.streamGone())) {
+          throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, { details: { stream: this.stream } });
+        } else {
+          // unknown outcome (timeout, leader change): it may be stored; the id makes a retry safe
+          pending[0]!.uncertain = true;
+          this.reset();
+          if (Date.now() > deadline) throw failure;
+          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** Math.min(round, 5))));
+        }
+      }
+      round++;
+    }
+
+    for (const [answer, first] of copies) {
+      answer.seq = first.answer.seq;
+      answer.typeSeq = first.answer.typeSeq;
+    }
+    if (this.lastSeq !== null) this.onCommitted(this.stream, this.lastSeq);
+    group.forEach((r, i) => r.resolve(answers[i]!));
+  }
+
+  private async loadTail(): Promise<void> {
+    try {
+      const info = await this.jsm.streams.info(this.names.jsStream(this.stream));
+      this.lastSeq = info.state.last_seq;
+    } catch (err) {
+      if (isNoStream(err)) throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, { details: { stream: this.stream } });
+      throw err;
+    }
+    this.typeSeqs.clear();
+  }
+
+  /** a publish nobody answered: the stream is gone, or its replicas are electing a leader */
+  private async streamGone(): Promise<boolean> {
+    try {
+      await this.jsm.streams.info(this.names.jsStream(this.stream));
+      return false;
+    } catch (err) {
+      return isNoStream(err) && !/no responders|not enabled/i.test((err as Error).message);
+    }
+  }
+
+  private async lastTypeSeq(type: string): Promise<number> {
+    const cached = this.typeSeqs.get(type);
+    if (cached !== undefined) return cached;
+    const last = await this.jsm.streams.getMessage(this.names.jsStream(this.stream), { last_by_subj: this.names.typeFilter(this.stream, type) });
+    const value = last ? typeSeqOf(last.header) : 0;
+    this.typeSeqs.set(type, value);
+    return value;
+  }
+}
+
+export function isWrongLastSequence(err: unknown): boolean {
+  return err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10164);
+}
+
+/** no JetStream stream listens on the subject (or the stream is gone) */
+export function isNoStream(err: unknown): boolean {
+  if (err instanceof JetStreamApiError && err.code === 10059) return true;
+  const name = (err as Error)?.constructor?.name ?? '';
+  return name === 'StreamNotFoundError' || name === 'JetStreamNotEnabled' || /stream not found|no responders/i.test((err as Error)?.message ?? '');
+}

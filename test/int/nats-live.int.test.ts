@@ -1,0 +1,12 @@
+/**
+ * The live-subscription tests (test/int/live.int.test.ts), unchanged, on the nats store: this
+ * file starts a nats-server, points buildTestApp at it, and imports the shared definitions.
+ */
+import { after } from 'node:test';
+import { startNatsServer } from '../support/nats-server.js';
+
+const nats = await startNatsServer();
+process.env.RIVULET_TEST_NATS_URL = nats.servers;
+after(() => nats.close());
+
+await import('./live.int.test.js');

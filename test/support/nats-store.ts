@@ -1,0 +1,29 @@
+/**
+ * A nats store for tests: opened on a running nats-server (see ./nats-server.ts) under a
+ * fresh namespace, so every test starts empty on one shared server. Tracked: a store left
+ * open fails the test.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { NatsStore } from '../../src/store/nats/nats-store.js';
+import { track } from './resources.js';
+
+export function freshNamespace(): string {
+  return `t${randomBytes(6).toString('hex')}`;
+}
+
+/** a namespace of its own for each data dir, the same one each time the dir is opened */
+export function namespaceOf(dataDir: string): string {
+  return `t${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
+}
+
+export async function openNatsTestStore(servers: string, prefix = freshNamespace(), replicas = 1): Promise<NatsStore> {
+  const store = new NatsStore({ servers: servers.split(','), prefix, replicas });
+  await store.open();
+  let closed = false;
+  const close = store.close.bind(store);
+  store.close = async () => {
+    closed = true;
+    await close();
+  };
+  return track(`nats store ${prefix} on ${servers}`, store, () => closed);
+}
