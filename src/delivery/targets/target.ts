@@ -17,7 +17,8 @@ import type { JsonObject, JsonValue, StoredEvent } from '../../core/events/envel
 import type { ProduceService } from '../../core/events/produce.js';
 import type { UrlGuard } from '../url-guard.js';
 
-export type TargetKind = 'http' | 's3' | 'opensearch' | 'stream';
+/** `rule` and `rule-action` are the two halves of a rule (docs/rules.md); rules create them */
+export type TargetKind = 'http' | 's3' | 'opensearch' | 'stream' | 'rule' | 'rule-action';
 
 /** One event as the engine hands it to a target. */
 export interface DeliveryItem {
@@ -91,6 +92,13 @@ export interface TargetFactory<C extends JsonObject = JsonObject> {
   check(config: unknown): C;
   redact(config: C): JsonObject;
   create(config: C, deps: TargetDeps): DeliveryTarget;
+  /**
+   * Optional checks that need the running server (the URL guard, DNS) when a sink is saved,
+   * e.g. TARGET_URL_FORBIDDEN for a fixed URL on a refused address. Runs after `check`.
+   */
+  verify?(config: C, deps: TargetDeps): Promise<void>;
+  /** streams the target writes into (the `stream` target's), for access checks and loops */
+  writesTo?(config: C): string[];
 }
 
 /** What targets may use from the running server. Kept small so targets stay testable alone. */

@@ -1,0 +1,12 @@
+/** The sink checks of a core without a delivery layer: every target is refused. */
+import { RivuletError } from '../errors.js';
+import type { SinkChecks } from './sink-model.js';
+
+export const noTargets: SinkChecks = {
+  target: async (kind) => {
+    throw new RivuletError('VALIDATION_FAILED', `no sink targets are available here, so "${kind}" cannot be used`, { details: { pointer: '/target/kind' } });
+  },
+  redact: (kind) => ({ kind }),
+  writesTo: () => [],
+  mapping: () => undefined,
+};

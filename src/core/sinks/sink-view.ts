@@ -1,0 +1,70 @@
+/** A sink as the API shows it: secrets redacted, status, stats summed across processes, lag. */
+import type { ConsumerService } from '../consumers/consumer-service.js';
+import type { Clock } from '../clock.js';
+import type { DocumentStore, StoredDocument } from '../../store/port.js';
+import {
+  EMPTY_STATS, OWNERS_COLLECTION, STATS_COLLECTION, sinkConsumerName,
+  type OwnerLease, type SinkChecks, type SinkRecord, type SinkStats, type SinkStatus,
+} from './sink-model.js';
+
+export interface StreamLag {
+  stream: string;
+  committedSeq: number;
+  lastSeq: number;
+  /** events after the sink's position not yet delivered (or dead-lettered) */
+  pending: number;
+  oldestUnackedAgeMs: number | null;
+}
+
+export interface SinkView extends SinkRecord {
+  version: number;
+  status: SinkStatus;
+  stats: SinkStats;
+  lag: { pending: number; streams: StreamLag[] };
+  /** the process delivering the sink, while it holds the ownership lease */
+  deliveredBy: string | null;
+}
+
+export interface SinkViewDeps {
+  documents: DocumentStore;
+  consumers: ConsumerService;
+  clock: Clock;
+  checks: SinkChecks;
+}
+
+export async function describeSink(deps: SinkViewDeps, doc: StoredDocument<SinkRecord>): Promise<SinkView> {
+  const sink = doc.value;
+  const [statsDoc, ownerDoc] = await Promise.all([
+    deps.documents.get<SinkStats>(STATS_COLLECTION, sink.id),
+    deps.documents.get<OwnerLease>(OWNERS_COLLECTION, sink.id),
+  ]);
+  const stats = { ...EMPTY_STATS, ...(statsDoc?.value ?? {}) };
+  const now = deps.clock.now().getTime();
+  const holder = ownerDoc !== null && ownerDoc.value.expiresAtMs > now ? ownerDoc.value.holder : null;
+  const streams: StreamLag[] = [];
+  for (const stream of sink.streams) {
+    try {
+      const lag = await deps.consumers.lag(stream, sinkConsumerName(sink.id));
+      streams.push({ stream, committedSeq: lag.committedSeq, lastSeq: lag.lastSeq, pending: lag.pending, oldestUnackedAgeMs: lag.oldestUnackedAgeMs });
+    } catch {
+      // the stream (and with it the consumer) was deleted: nothing is pending there
+      streams.push({ stream, committedSeq: 0, lastSeq: 0, pending: 0, oldestUnackedAgeMs: null });
+    }
+  }
+  return {
+    ...sink,
+    target: { ...deps.checks.redact(sink.target.kind, sink.target), kind: sink.target.kind },
+    version: doc.version,
+    status: statusOf(sink, stats, holder),
+    stats,
+    lag: { pending: streams.reduce((n, s) => n + s.pending, 0), streams },
+    deliveredBy: holder,
+  };
+}
+
+export function statusOf(sink: Pick<SinkRecord, 'state'>, stats: SinkStats, holder: string | null): SinkStatus {
+  if (sink.state === 'paused') return 'paused';
+  if (holder === null) return 'stopped';
+  if (stats.lastErrorAt !== null && (stats.lastSuccessAt === null || stats.lastErrorAt > stats.lastSuccessAt)) return 'failing';
+  return 'running';
+}

@@ -1,0 +1,34 @@
+/**
+ * The checks the core's SinkService runs when a sink is saved, built from the target registry,
+ * the URL guard and the mapping layer (filter and transform compiled once, then dropped).
+ */
+import { RivuletError } from '../core/errors.js';
+import type { SinkChecks, SinkTarget } from '../core/sinks/sink-model.js';
+import { compileEventFilter } from '../mapping/event-filter.js';
+import { compileTransform } from '../mapping/transform.js';
+import type { TargetRegistry } from './targets/registry.js';
+import type { TargetDeps } from './targets/target.js';
+
+export function createSinkChecks(registry: TargetRegistry, deps: TargetDeps): SinkChecks {
+  const factory = (kind: string) => {
+    const found = registry.get(kind);
+    if (found === undefined) {
+      throw new RivuletError('VALIDATION_FAILED', `target kind must be one of ${[...registry.keys()].join(', ')}; got ${JSON.stringify(kind)}`, { details: { pointer: '/target/kind' } });
+    }
+    return found;
+  };
+  return {
+    async target(kind, config) {
+      const f = factory(kind);
+      const checked = f.check(config);
+      await f.verify?.(checked, deps);
+      return { ...checked, kind } as SinkTarget;
+    },
+    redact: (kind, config) => factory(kind).redact(config),
+    writesTo: (kind, config) => factory(kind).writesTo?.(config) ?? [],
+    mapping(filter, transform) {
+      compileEventFilter(filter, { pointer: '/filter' });
+      compileTransform(transform ?? undefined, { pointer: '/transform' });
+    },
+  };
+}
