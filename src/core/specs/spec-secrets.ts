@@ -1,0 +1,36 @@
+/**
+ * Secrets in a spec (a sink target's token, an action target's password) are stored with the
+ * revision, because applying it again needs them, but never answered: revisions are shown with
+ * each kind's `shown` applied to its entries, and plans show values the kinds redacted.
+ */
+import type { JsonObject, JsonValue } from '../events/envelope.js';
+import type { SpecResourceKind } from './resource-kind.js';
+import { isPlainObject } from './spec-invalid.js';
+
+export const REDACTED = '[redacted]';
+
+/** field names that hold credentials, whatever the target kind (`token`, `pw`, `secretAccessKey`, `Authorization`, …) */
+const SECRET_NAME = /auth|key|token|secret|password|^pw$|cookie|signature|credential/i;
+
+/**
+ * A copy of `value` with every field whose name looks like a credential replaced: a
+ * conservative rule for configurations as uploaded, which have no checked shape yet.
+ */
+export function redactByName(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(redactByName);
+  if (!isPlainObject(value)) return value;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(value as JsonObject)) out[k] = SECRET_NAME.test(k) && v !== null ? REDACTED : redactByName(v);
+  return out;
+}
+
+/** The spec with every kind's entries as `shown` makes them. */
+export function shownSpec(spec: JsonObject, kinds: readonly SpecResourceKind[]): JsonObject {
+  const out: JsonObject = { ...spec };
+  for (const kind of kinds) {
+    const entries = spec[kind.section];
+    if (kind.shown === undefined || !Array.isArray(entries)) continue;
+    out[kind.section] = entries.map((e) => (isPlainObject(e) ? kind.shown!(e as JsonObject) : e));
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+/**
+ * The specstore dialect (seed 003), mounted at `/source`:
+ *   POST /source/upload                          a spec → its next revision, queued (`Auth-Token`)
+ *   POST /source/update                          an external runner's pipeline event
+ *   GET  /source/:owner/:dataset/:N|latest|successful   a revision
+ * Upload and update answer 200 with `success` and `errors`, as the seed does, except that a
+ * request without a valid key gets 401 (with the same body); a GET that finds nothing answers 404. Keys authenticate as `Auth-Token` (or any Rivulet form);
+ * a key acts for its own owner, an admin key for any.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RivuletError } from '../../core/errors.js';
+import type { CoreServices } from '../../core/services.js';
+import { parsePipelineReport } from '../../core/specs/pipeline-report.js';
+import { stateOf } from '../../core/specs/revision-model.js';
+import { assertOwner } from '../../core/specs/spec-service.js';
+import { toRivuletError } from '../../http/error-translation.js';
+import { logFailure } from '../../http/problem.js';
+import { STATUS_BY_CODE } from '../../http/status-map.js';
+import { MESSAGES, revisionAnswer, updateErrors, updateSuccess, uploadErrors } from './specstore-format.js';
+
+const JSON_UTF8 = 'application/json; charset=utf-8';
+
+interface RevisionParams {
+  owner: string;
+  dataset: string;
+  revision: string;
+}
+
+/** errors raised before a handler ran (auth, body parsing) answer in the route's own shape */
+function specstoreErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const err = toRivuletError(error);
+  const url = req.routeOptions.url ?? '';
+  // a request without a valid key gets 401 (every Rivulet route does), in the route's own shape
+  const code = err.code === 'UNAUTHENTICATED' ? 401 : 200;
+  if (code === 401) void reply.header('www-authenticate', 'Bearer realm="rivulet"');
+  if (url.endsWith('/upload')) {
+    logFailure(req, err, code);
+    void reply.code(code).type(JSON_UTF8).send({ success: false, dataset_id: null, flow_id: null, errors: uploadErrors(err) });
+    return;
+  }
+  if (url.endsWith('/update')) {
+    logFailure(req, err, code);
+    void reply.code(code).type(JSON_UTF8).send({ success: 'fail', id: null, errors: updateErrors(err) });
+    return;
+  }
+  const status = STATUS_BY_CODE[err.code];
+  logFailure(req, err, status);
+  const message = err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN' ? MESSAGES.notAuthorised : status >= 500 ? 'an unexpected error occurred; it has been logged' : err.message;
+  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
+  void reply.code(status).type(JSON_UTF8).send({ errors: [message] });
+}
+
+export function specstoreDialect(services: CoreServices) {
+  const { specs } = services;
+  return async function specstore(app: FastifyInstance): Promise<void> {
+    app.setErrorHandler(specstoreErrorHandler);
+
+    app.post('/upload', { config: { access: { scope: 'authenticated' } }, schema: { hide: true } }, async (req, reply) => {
+      const body = req.body;
+      if (body === undefined || body === null || body === '') {
+        return reply.code(200).type(JSON_UTF8).send({ success: false, dataset_id: null, flow_id: null, errors: [MESSAGES.empty] });
+      }
+      try {
+        const revision = await specs.upload(body, req.principal!, { prune: false });
+        return reply.code(200).type(JSON_UTF8).send({ success: true, dataset_id: `${revision.owner}/${revision.dataset}`, flow_id: revision.id, errors: [] });
+      } catch (error) {
+        const err = toRivuletError(error);
+        logFailure(req, err, STATUS_BY_CODE[err.code]);
+        return reply.code(200).type(JSON_UTF8).send({ success: false, dataset_id: null, flow_id: null, errors: uploadErrors(err) });
+      }
+    });
+
+    app.post('/update', { config: { access: { scope: 'authenticated' } }, schema: { hide: true } }, async (req, reply) => {
+      try {
+        const report = parsePipelineReport(req.body);
+        const revision = await specs.report(report, req.principal!);
+        return reply.code(200).type(JSON_UTF8).send({ success: updateSuccess(stateOf(revision)), id: revision.id, errors: report.errors ?? [] });
+      } catch (error) {
+        const err = toRivuletError(error);
+        logFailure(req, err, STATUS_BY_CODE[err.code]);
+        return reply.code(200).type(JSON_UTF8).send({ success: 'fail', id: null, errors: updateErrors(err) });
+      }
+    });
+
+    app.get<{ Params: RevisionParams }>('/:owner/:dataset/:revision', { config: { access: { scope: 'authenticated' } }, schema: { hide: true } }, async (req, reply) => {
+      const { owner, dataset, revision } = req.params;
+      const which = revision === 'latest' || revision === 'successful' ? revision : /^[1-9][0-9]{0,9}$/.test(revision) ? Number(revision) : null;
+      if (which === null) throw new RivuletError('SPEC_NOT_FOUND', `"${revision}" is not a revision: use a number, latest or successful`);
+      assertOwner(req.principal!, owner);
+      const doc = await specs.get(owner, dataset, which);
+      return reply.code(200).type(JSON_UTF8).send(revisionAnswer(specs.shown(doc)));
+    });
+  };
+}
