@@ -38,6 +38,16 @@ describe('JSON body parser', () => {
     assert.throws(() => parseJsonText('{"a":{"b":{"c":{}}}}', 3), code('NESTING_TOO_DEEP'));
   });
 
+  it('refuses escaped lone surrogates in values and keys, keeps pairs and escaped backslashes', () => {
+    const refused = (text: string) => assert.throws(() => parseJsonText(text, 32), (err: unknown) => err instanceof RivuletError && err.code === 'INVALID_JSON' && /surrogate/.test(err.message));
+    refused('{"type":"\\ud800"}');
+    refused('["ok", {"a": ["\\udfff"]}]');
+    refused('{"\\uDBFFx": 1}');
+    refused('"\\udc00\\ud800"');
+    assert.deepEqual(parseJsonText('{"smile":"\\ud83d\\ude00"}', 32), { smile: '\u{1F600}' });
+    assert.deepEqual(parseJsonText('{"path":"\\\\ud800"}', 32), { path: '\\ud800' });
+  });
+
   it('refuses __proto__ and constructor.prototype keys', () => {
     assert.throws(() => parseJsonText('{"__proto__":{"admin":true}}', 10), code('FORBIDDEN_KEY'));
     assert.throws(() => parseJsonText('[{"x":{"__proto__":{}}}]', 10), code('FORBIDDEN_KEY'));

@@ -1,7 +1,9 @@
 /**
  * The JSON body parser every API shares: refuses invalid UTF-8 (rather than silently
  * replacing it), nesting beyond the configured depth (checked before parsing), and
- * `__proto__` / `constructor.prototype` keys that could poison objects later merged.
+ * `__proto__` / `constructor.prototype` keys that could poison objects later merged, and
+ * `\uD800`-style escapes of lone surrogates, which are not text (RFC 8259 §8.2; I-JSON,
+ * RFC 7493 §2.1) and make later encoding steps (URLs, UTF-8 storage) throw.
  */
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
@@ -39,8 +41,9 @@ export function parseJsonText(text: string, maxDepth: number): unknown {
   if (nestingExceeds(text, maxDepth)) {
     throw new RivuletError('NESTING_TOO_DEEP', `the JSON body nests deeper than ${maxDepth} levels`, { details: { limit: maxDepth } });
   }
+  let value: unknown;
   try {
-    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (err) {
     const message = (err as Error).message;
     // secure-json-parse reports these as SyntaxErrors too; its message tells them apart
@@ -49,6 +52,32 @@ export function parseJsonText(text: string, maxDepth: number): unknown {
     }
     throw new RivuletError('INVALID_JSON', `the body is not valid JSON: ${message}`);
   }
+  // valid UTF-8 cannot carry a surrogate, so only a \u escape can: skip the walk without one
+  if (/\\u[dD][89a-fA-F]/.test(text) && holdsLoneSurrogate(value)) {
+    throw new RivuletError('INVALID_JSON', 'the body escapes a lone surrogate (e.g. "\\ud800"); strings must be valid Unicode');
+  }
+  return value;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** true when any string or key in the parsed value holds an unpaired surrogate; never recurses */
+function holdsLoneSurrogate(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        stack.push(item);
+      }
+    }
+  }
+  return false;
 }
 
 export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
