@@ -1,0 +1,271 @@
+/**
+ * The console's one way to the API: same origin, the key from this tab's session storage as
+ * a Bearer header (never in a URL), problem details turned into ApiError. A 401 signs out.
+ */
+const STORAGE = 'rivulet.key';
+
+export const session = {
+  key(): string | null {
+    return sessionStorage.getItem(STORAGE);
+  },
+  signIn(key: string): void {
+    sessionStorage.setItem(STORAGE, key);
+  },
+  signOut(reason?: string): void {
+    sessionStorage.removeItem(STORAGE);
+    window.dispatchEvent(new CustomEvent('rivulet:signed-out', { detail: reason ?? '' }));
+  },
+};
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiOptions {
+  method?: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** a key to use instead of the stored one (signing in) */
+  key?: string;
+}
+
+export async function api<T>(path: string, options: ApiOptions = {}): Promise<T> {
+  const key = options.key ?? session.key();
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, {
+    method: options.method ?? 'GET',
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: options.signal,
+    cache: 'no-store',
+    credentials: 'omit',
+  });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    const problem = (body ?? {}) as { code?: string; detail?: string; title?: string };
+    const error = new ApiError(res.status, problem.code ?? `HTTP_${res.status}`, problem.detail ?? problem.title ?? res.statusText);
+    if (res.status === 401 && options.key === undefined) session.signOut(error.message);
+    throw error;
+  }
+  return body as T;
+}
+
+export const enc = encodeURIComponent;
+
+/** The API's shapes the console reads (see /openapi.json). */
+export interface StreamStats {
+  count: number;
+  firstSeq: number;
+  lastSeq: number;
+  firstTime: string | null;
+  lastTime: string | null;
+  bytes: number;
+}
+
+export interface Stream {
+  name: string;
+  owner: string;
+  description: string;
+  retention: Record<string, number | null | undefined>;
+  exclusiveProducer: boolean;
+  createdAt: string;
+  stats: StreamStats;
+}
+
+export interface RivuletEvent {
+  id: string;
+  stream: string;
+  seq: number;
+  typeSeq: number;
+  type: string;
+  source: string;
+  time: string;
+  received: string;
+  producer: string | null;
+  data: unknown;
+  meta?: Record<string, unknown>;
+  schemaVersion?: number;
+}
+
+export interface RateSeries {
+  stream: string;
+  start: string;
+  stepSeconds: number;
+  counts: number[];
+  perSecond: number[];
+}
+
+export interface Consumer {
+  name: string;
+  stream: string;
+  types: string[];
+  committedSeq: number;
+  deadLetterStream: string | null;
+}
+
+export interface Lag {
+  committedSeq: number;
+  lastSeq: number;
+  pending: number;
+  leased: number;
+  oldestUnackedAgeMs: number | null;
+}
+
+export interface KeyInfo {
+  id: string;
+  name: string;
+  owner: string;
+  scopes: string[];
+}
+
+export type SinkStatus = 'running' | 'paused' | 'failing' | 'stopped';
+
+export interface SinkStats {
+  delivered: number;
+  failed: number;
+  retried: number;
+  deadLettered: number;
+  filtered: number;
+  bytes: number;
+  lastError: string | null;
+  lastStatus: number | null;
+  lastErrorAt: string | null;
+  lastSuccessAt: string | null;
+}
+
+export interface SinkStreamLag {
+  stream: string;
+  committedSeq: number;
+  lastSeq: number;
+  pending: number;
+  oldestUnackedAgeMs: number | null;
+}
+
+export interface Sink {
+  id: string;
+  description: string;
+  owner: string;
+  streams: string[];
+  filter: unknown;
+  transform: string | null;
+  target: { kind: string } & Record<string, unknown>;
+  policy: Record<string, unknown>;
+  deadLetterStream: string | null;
+  state: 'running' | 'paused';
+  jobs: Record<string, unknown>[];
+  status: SinkStatus;
+  stats: SinkStats;
+  lag: { pending: number; streams: SinkStreamLag[] };
+  deliveredBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface Attempt {
+  sink: string;
+  stream: string;
+  seq: number;
+  eventId: string;
+  deliveryId: string;
+  attempt: number;
+  outcome: string;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+  action: string;
+  at: string;
+}
+
+export interface SinkRateSeries {
+  sink: string;
+  start: string;
+  stepSeconds: number;
+  delivered: number[];
+  failed: number[];
+}
+
+export type PipelineStatus = 'QUEUED' | 'INPROGRESS' | 'SUCCEEDED' | 'FAILED';
+
+export interface Dataset {
+  owner: string;
+  dataset: string;
+  latest: number;
+  managed: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Pipeline {
+  id: string;
+  title: string;
+  runner: 'rivulet' | 'external';
+  kind: string | null;
+  key: string | null;
+  action: string | null;
+  changes: { path: string; from?: unknown; to?: unknown }[];
+  dependencies: string[];
+  status: PipelineStatus;
+  stats: Record<string, unknown> | null;
+  errors: string[];
+  log: string[];
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface RevisionSummary {
+  id: string;
+  owner: string;
+  dataset: string;
+  revision: number;
+  state: PipelineStatus;
+  hash: string;
+  prune: boolean;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface Revision extends RevisionSummary {
+  spec: Record<string, unknown>;
+  pipelines: Pipeline[];
+  logs: string[];
+  errors: string[];
+  stats: { bytes: number; countOfRows: number; datasetName: string; hash: string } | null;
+  orphans: string[];
+}
+
+export interface Rule {
+  id: string;
+  name: string;
+  description: string;
+  owner: string;
+  enabled: boolean;
+  streams: string[];
+  conditions: Record<string, unknown>[];
+  actions: Record<string, unknown>[];
+  delivery: Record<string, unknown> | null;
+  status: 'running' | 'disabled' | 'failing' | 'stopped';
+  version: number;
+  actionsStream: string;
+  sinks: { rule: string; actions: string };
+  stats: { events: SinkStats; actions: SinkStats };
+  lag: { events: number; actions: number };
+  createdAt: string;
+  updatedAt: string;
+}

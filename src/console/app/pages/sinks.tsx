@@ -1,0 +1,158 @@
+/**
+ * Sinks: the list, and one sink with its figures, a chart of deliveries and failures, the
+ * controls (pause, resume, seek), and tabs for the attempt log, dead letters and settings.
+ */
+import type { ComponentChild } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, enc, type Sink, type SinkRateSeries } from '../api';
+import { AttemptLog } from '../components/attempt-log';
+import { DeadLetters } from '../components/dead-letters';
+import { ErrorNote } from '../components/error-note';
+import { JsonView } from '../components/json-view';
+import { SeekForm } from '../components/seek-form';
+import { SinkChart } from '../components/sink-chart';
+import { SinkStatusBadge } from '../components/sink-status';
+import { errorRate, SinksTable } from '../components/sinks-table';
+import { ago, bytes, count, duration } from '../format';
+import { href } from '../router';
+import { usePoll } from '../use-poll';
+
+export function SinksPage() {
+  return (
+    <div class="sinks-page">
+      <h2>Sinks</h2>
+      <SinksTable />
+    </div>
+  );
+}
+
+interface Tab {
+  id: string;
+  label: string;
+  render: (sink: Sink, reload: () => void) => ComponentChild;
+}
+
+const tabs: Tab[] = [
+  { id: 'attempts', label: 'Attempts', render: (s) => <AttemptLog sink={s.id} /> },
+  { id: 'dead-letters', label: 'Dead letters', render: (s, reload) => <DeadLetters sink={s} onRetried={reload} /> },
+  { id: 'settings', label: 'Settings', render: (s) => <SinkSettings sink={s} /> },
+];
+
+function SinkSettings({ sink }: { sink: Sink }) {
+  const { id, streams, filter, transform, target, policy, deadLetterStream, jobs, owner, createdAt, updatedAt, version } = sink;
+  return (
+    <div class="json-box">
+      <JsonView value={{ id, owner, streams, filter, transform, target, policy, deadLetterStream, jobs, createdAt, updatedAt, version }} />
+    </div>
+  );
+}
+
+export function SinkPage({ id, tab }: { id: string; tab: string | undefined }) {
+  const sink = usePoll((signal) => api<Sink>(`/v1/sinks/${enc(id)}`, { signal }), [id], 2000);
+  const rates = usePoll((signal) => api<SinkRateSeries>(`/v1/sinks/${enc(id)}/rates?window=3600&step=60`, { signal }), [id], 5000);
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<Error | undefined>(undefined);
+  const current = tabs.find((t) => t.id === tab) ?? tabs[0]!;
+  const s = sink.data;
+
+  const act = async (path: string, body?: unknown) => {
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      await api(`/v1/sinks/${enc(id)}/${path}`, { method: 'POST', body });
+      sink.reload();
+    } catch (err) {
+      setActionError(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="sink-page">
+      <h2>
+        <a href="#/sinks">Sinks</a> / {id}
+      </h2>
+      <ErrorNote error={sink.error} />
+      {s ? (
+        <>
+          {s.description ? <p>{s.description}</p> : null}
+          <div class="controls">
+            <SinkStatusBadge status={s.status} />
+            {s.state === 'paused' ? (
+              <button type="button" disabled={busy} onClick={() => void act('resume')}>
+                Resume
+              </button>
+            ) : (
+              <button type="button" disabled={busy} onClick={() => void act('pause')}>
+                Pause
+              </button>
+            )}
+            <SeekForm sink={s} busy={busy} onSeek={(body) => act('seek', body)} />
+          </div>
+          <ErrorNote error={actionError} />
+          <div class="stream-head">
+            <dl class="figures">
+              <dt>target</dt>
+              <dd>{s.target.kind}</dd>
+              <dt>streams</dt>
+              <dd>
+                {s.streams.map((name, i) => (
+                  <span key={name}>
+                    {i > 0 ? ', ' : ''}
+                    <a href={href('streams', name)}>{name}</a>
+                  </span>
+                ))}
+              </dd>
+              <dt>delivered</dt>
+              <dd data-figure="delivered">{count(s.stats.delivered)}</dd>
+              <dt>failed attempts</dt>
+              <dd>
+                {count(s.stats.failed)} ({errorRate(s.stats)})
+              </dd>
+              <dt>retried / dead letters</dt>
+              <dd>
+                {count(s.stats.retried)} / {count(s.stats.deadLettered)}
+              </dd>
+              <dt>filtered out</dt>
+              <dd>{count(s.stats.filtered)}</dd>
+              <dt>bytes</dt>
+              <dd>{bytes(s.stats.bytes)}</dd>
+              <dt>lag</dt>
+              <dd data-figure="lag">
+                {count(s.lag.pending)}
+                {s.lag.streams.map((l) => (
+                  <div key={l.stream} class="muted small-text">
+                    {l.stream}: at {l.committedSeq} of {l.lastSeq}, oldest unacked {duration(l.oldestUnackedAgeMs)}
+                  </div>
+                ))}
+              </dd>
+              <dt>last success</dt>
+              <dd title={s.stats.lastSuccessAt ?? ''}>{ago(s.stats.lastSuccessAt)}</dd>
+              <dt>last error</dt>
+              <dd class={s.stats.lastError ? 'error' : ''} title={s.stats.lastErrorAt ?? ''}>
+                {s.stats.lastError ? `${ago(s.stats.lastErrorAt)}: ${s.stats.lastError}` : '—'}
+              </dd>
+              <dt>delivered by</dt>
+              <dd>{s.deliveredBy ?? <span class="muted">no process</span>}</dd>
+            </dl>
+            <div>
+              <SinkChart series={rates.data} width={520} height={170} />
+              <p class="muted small-text">Per minute, counted by this server process since it started.</p>
+            </div>
+          </div>
+          <nav class="tabs">
+            {tabs.map((t) => (
+              <a key={t.id} href={href('sinks', id, t.id)} class={t === current ? 'active' : ''}>
+                {t.label}
+              </a>
+            ))}
+          </nav>
+          <div class="tab-body">{current.render(s, sink.reload)}</div>
+        </>
+      ) : sink.error ? null : (
+        <p class="muted">Loading…</p>
+      )}
+    </div>
+  );
+}
