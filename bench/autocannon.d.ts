@@ -9,6 +9,8 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     timeout?: number;
+    /** requests per second across all connections (the soak's fixed load) */
+    overallRate?: number;
   }
   interface Histogram {
     average: number;

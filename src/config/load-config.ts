@@ -13,6 +13,10 @@ export interface Config {
   dataDir: string;
   store: string;
   durability: 'strict' | 'relaxed';
+  natsCreds: string | undefined;
+  natsTlsCa: string | undefined;
+  natsReplicas: number;
+  natsNamespace: string;
   adminKey: string | undefined;
   logLevel: string;
   bodyLimit: number;
@@ -29,6 +33,30 @@ export interface Config {
   livePollInterval: number;
   ifluxStream: string;
   ifluxAnonymous: boolean;
+  sinkAllowLoopback: boolean;
+  sinkAllowPrivate: boolean;
+  sinkOwnerLease: number;
+  okdataS3Bucket: string | undefined;
+  okdataS3Region: string;
+  okdataS3Endpoint: string | undefined;
+  okdataS3ForcePathStyle: boolean;
+  okdataS3AccessKeyId: string | undefined;
+  okdataS3SecretAccessKey: string | undefined;
+  okdataS3BufferSeconds: number;
+  okdataOpensearchNode: string[] | undefined;
+  okdataOpensearchUsername: string | undefined;
+  okdataOpensearchPassword: string | undefined;
+  okdataOpensearchApiKey: string | undefined;
+  metricsPublic: boolean;
+  maxInflightProduce: number;
+  maxEventLoopDelay: number;
+  rateLimit: number;
+  rateLimitBurst: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  specsDir: string | undefined;
+  specPlanLimit: number;
+  aetherJobsDir: string | undefined;
 }
 
 export class ConfigError extends Error {

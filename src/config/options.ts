@@ -29,6 +29,10 @@ export const OPTIONS = [
   { key: 'port', flag: '--port', env: 'RIVULET_PORT', type: 'integer', default: 8080, min: 0, max: 65535, help: 'port to listen on (0 picks a free one)' },
   { key: 'dataDir', flag: '--data-dir', env: 'RIVULET_DATA_DIR', type: 'string', default: './data', help: 'directory of the embedded store and the generated admin key' },
   { key: 'store', flag: '--store', env: 'RIVULET_STORE', type: 'string', default: 'sqlite', help: 'where events live: sqlite (embedded, in --data-dir) or nats://host:4222[,host2:4222]' },
+  { key: 'natsCreds', flag: '--nats-creds', env: 'RIVULET_NATS_CREDS', type: 'string', default: undefined, help: 'nats store: a NATS .creds file (user JWT and NKey seed) to connect with' },
+  { key: 'natsTlsCa', flag: '--nats-tls-ca', env: 'RIVULET_NATS_TLS_CA', type: 'string', default: undefined, help: 'nats store: PEM file of the CAs that signed the servers\' certificates; turns TLS on' },
+  { key: 'natsReplicas', flag: '--nats-replicas', env: 'RIVULET_NATS_REPLICAS', type: 'integer', default: 1, min: 1, max: 5, help: 'nats store: copies of every JetStream stream and KV bucket Rivulet creates (3 in a 3-node cluster)' },
+  { key: 'natsNamespace', flag: '--nats-namespace', env: 'RIVULET_NATS_NAMESPACE', type: 'string', default: 'rivulet', help: 'nats store: prefix of every stream, subject and KV bucket; deployments sharing a cluster use different ones' },
   { key: 'durability', flag: '--durability', env: 'RIVULET_DURABILITY', type: 'string', default: 'strict', choices: ['strict', 'relaxed'], help: 'strict: fsync every commit before acknowledging; relaxed: faster, a machine crash may lose the last acknowledged writes' },
   { key: 'adminKey', flag: '--admin-key', env: 'RIVULET_ADMIN_KEY', type: 'string', default: undefined, secret: true, help: 'the admin key; when unset, one is generated on first start and written to <data-dir>/admin.key' },
   { key: 'logLevel', flag: '--log-level', env: 'RIVULET_LOG_LEVEL', type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
@@ -46,6 +50,34 @@ export const OPTIONS = [
   { key: 'livePollInterval', flag: '--live-poll-interval', env: 'RIVULET_LIVE_POLL_INTERVAL', type: 'integer', default: 500, min: 10, max: 60_000, help: 'milliseconds between polls of followed streams where the store cannot notify across processes' },
   { key: 'ifluxStream', flag: '--iflux-stream', env: 'RIVULET_IFLUX_STREAM', type: 'string', default: 'iflux', help: 'stream that events posted to the iFLUX API (POST /events) are written to; created on first use' },
   { key: 'ifluxAnonymous', flag: '--iflux-anonymous', env: 'RIVULET_IFLUX_ANONYMOUS', type: 'boolean', default: false, help: 'accept iFLUX events (POST /events) without a key' },
+  { key: 'sinkAllowLoopback', flag: '--sink-allow-loopback', env: 'RIVULET_SINK_ALLOW_LOOPBACK', type: 'boolean', default: false, help: 'let sinks call loopback addresses (127.0.0.0/8, ::1, localhost)' },
+  { key: 'sinkAllowPrivate', flag: '--sink-allow-private', env: 'RIVULET_SINK_ALLOW_PRIVATE', type: 'boolean', default: false, help: 'let sinks call private network addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)' },
+  { key: 'sinkOwnerLease', flag: '--sink-owner-lease', env: 'RIVULET_SINK_OWNER_LEASE', type: 'integer', default: 15, min: 3, max: 3600, help: 'seconds a process holds a sink without renewing; another process takes the sink over after that' },
+  // okdata sinks (docs/dialects/okdata.md): where `s3` and `elasticsearch` sinks enabled through the okdata API deliver
+  { key: 'okdataS3Bucket', flag: '--okdata-s3-bucket', env: 'RIVULET_OKDATA_S3_BUCKET', type: 'string', default: undefined, help: 'okdata: bucket of s3 sinks (objects under processed/{confidentiality}/{dataset}/version={version}/); unset: the s3 sink type is not offered' },
+  { key: 'okdataS3Region', flag: '--okdata-s3-region', env: 'RIVULET_OKDATA_S3_REGION', type: 'string', default: 'us-east-1', help: 'okdata: region of that bucket' },
+  { key: 'okdataS3Endpoint', flag: '--okdata-s3-endpoint', env: 'RIVULET_OKDATA_S3_ENDPOINT', type: 'string', default: undefined, help: 'okdata: URL of an S3-compatible store (MinIO, Ceph, …); unset: AWS S3' },
+  { key: 'okdataS3ForcePathStyle', flag: '--okdata-s3-force-path-style', env: 'RIVULET_OKDATA_S3_FORCE_PATH_STYLE', type: 'boolean', default: false, help: 'okdata: endpoint/bucket/key addressing (most S3-compatible stores need it)' },
+  { key: 'okdataS3AccessKeyId', flag: '--okdata-s3-access-key-id', env: 'RIVULET_OKDATA_S3_ACCESS_KEY_ID', type: 'string', default: undefined, secret: true, help: 'okdata: access key id for the bucket (prefer the environment); unset: the server\'s own AWS identity' },
+  { key: 'okdataS3SecretAccessKey', flag: '--okdata-s3-secret-access-key', env: 'RIVULET_OKDATA_S3_SECRET_ACCESS_KEY', type: 'string', default: undefined, secret: true, help: 'okdata: secret access key for the bucket (prefer the environment)' },
+  { key: 'okdataS3BufferSeconds', flag: '--okdata-s3-buffer-seconds', env: 'RIVULET_OKDATA_S3_BUFFER_SECONDS', type: 'integer', default: 60, min: 0, max: 900, help: 'okdata: longest an event waits before its s3 object is written (objects hold up to 10000 events)' },
+  { key: 'okdataOpensearchNode', flag: '--okdata-opensearch-node', env: 'RIVULET_OKDATA_OPENSEARCH_NODE', type: 'list', default: undefined, help: 'okdata: Elasticsearch/OpenSearch node URLs (comma-separated) of elasticsearch sinks; unset: the elasticsearch sink type is not offered' },
+  { key: 'okdataOpensearchUsername', flag: '--okdata-opensearch-username', env: 'RIVULET_OKDATA_OPENSEARCH_USERNAME', type: 'string', default: undefined, help: 'okdata: Basic auth user for those nodes' },
+  { key: 'okdataOpensearchPassword', flag: '--okdata-opensearch-password', env: 'RIVULET_OKDATA_OPENSEARCH_PASSWORD', type: 'string', default: undefined, secret: true, help: 'okdata: Basic auth password for those nodes (prefer the environment)' },
+  { key: 'okdataOpensearchApiKey', flag: '--okdata-opensearch-api-key', env: 'RIVULET_OKDATA_OPENSEARCH_API_KEY', type: 'string', default: undefined, secret: true, help: 'okdata: API key for those nodes, sent as Authorization: ApiKey (instead of user and password)' },
+  // observability and overload protection (docs/observability.md, docs/operations.md)
+  { key: 'metricsPublic', flag: '--metrics-public', env: 'RIVULET_METRICS_PUBLIC', type: 'boolean', default: false, help: 'serve /metrics without a key (it needs the admin key otherwise)' },
+  { key: 'maxInflightProduce', flag: '--max-inflight-produce', env: 'RIVULET_MAX_INFLIGHT_PRODUCE', type: 'integer', default: 1024, min: 0, max: 1_000_000, help: 'most produce requests in flight at once; beyond, 503 OVERLOADED with Retry-After (0: no bound)' },
+  { key: 'maxEventLoopDelay', flag: '--max-event-loop-delay', env: 'RIVULET_MAX_EVENT_LOOP_DELAY', type: 'integer', default: 1000, min: 0, max: 60_000, help: 'milliseconds of p99 event-loop delay beyond which requests get 503 OVERLOADED with Retry-After (0: off)' },
+  { key: 'rateLimit', flag: '--rate-limit', env: 'RIVULET_RATE_LIMIT', type: 'integer', default: 0, min: 0, max: 1_000_000, help: 'requests per second each key may send; beyond, 429 RATE_LIMITED with Retry-After (0: off)' },
+  { key: 'rateLimitBurst', flag: '--rate-limit-burst', env: 'RIVULET_RATE_LIMIT_BURST', type: 'integer', default: 0, min: 0, max: 1_000_000, help: 'requests a key may send at once after being idle (0: the same as --rate-limit)' },
+  { key: 'headersTimeout', flag: '--headers-timeout', env: 'RIVULET_HEADERS_TIMEOUT', type: 'integer', default: 20, min: 1, max: 3600, help: 'seconds a client has to send a request\'s headers before its connection is closed' },
+  { key: 'requestTimeout', flag: '--request-timeout', env: 'RIVULET_REQUEST_TIMEOUT', type: 'integer', default: 60, min: 1, max: 3600, help: 'seconds a client has to send a whole request, body included' },
+  // specs (docs/specs.md)
+  { key: 'specsDir', flag: '--specs-dir', env: 'RIVULET_SPECS_DIR', type: 'string', default: undefined, help: 'folder of spec files (*.yaml, *.yml, *.json) applied at start-up, as the admin; a file whose spec is already the latest revision is skipped' },
+  { key: 'specPlanLimit', flag: '--spec-plan-limit', env: 'RIVULET_SPEC_PLAN_LIMIT', type: 'integer', default: 0, min: 0, max: 1_000_000, help: 'most datasets with specs per owner; uploads that would add one more are refused (0: no limit)' },
+  // aether jobs (docs/dialects/aether.md)
+  { key: 'aetherJobsDir', flag: '--aether-jobs-dir', env: 'RIVULET_AETHER_JOBS_DIR', type: 'string', default: undefined, help: 'folder of aether job files (*.json, *.yaml, *.yml; one job or a list each) loaded at start-up, as the admin; an existing job with the same id wins' },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTIONS)[number]['key'];

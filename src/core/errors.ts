@@ -30,6 +30,7 @@ export const ErrorCodes = {
   EVENT_NOT_FOUND: 'Event not found',
   KEY_NOT_FOUND: 'Key not found',
   CONFLICT: 'Conflicting change',
+  INVALID_STATE: 'Resource is not in a state that allows this',
   PRODUCER_LOCKED: 'Stream is exclusive to another producer',
   IDEMPOTENCY_KEY_REUSED: 'Idempotency key reused with a different request',
   // consumers

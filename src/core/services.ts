@@ -7,9 +7,21 @@ import { ReadService } from './events/read-events.js';
 import { KeyService } from './keys/key-service.js';
 import { LiveService, type LiveOptions } from './live/live-service.js';
 import { LiveTokenService } from './live/live-tokens.js';
+import { OkdataService } from './okdata/okdata-service.js';
+import type { OkdataSinkOptions } from './okdata/okdata-sinks.js';
 import { SchemaEnforcer } from './schemas/schema-enforcement.js';
 import { SchemaRegistry } from './schemas/schema-registry.js';
 import { StreamService } from './streams/stream-service.js';
+import type { SinkChecks } from './sinks/sink-model.js';
+import { SinkService } from './sinks/sink-service.js';
+import { SinkRates } from './sinks/sink-rates.js';
+import { noTargets } from './sinks/no-targets.js';
+import { ProduceRates } from './streams/produce-rates.js';
+import { SpecService } from './specs/spec-service.js';
+import { ActionTargetService } from './rules/action-target-service.js';
+import { EventSourceService } from './rules/event-source-service.js';
+import { EventTypeService } from './rules/event-type-service.js';
+import { RuleService } from './rules/rule-service.js';
 
 export interface CoreOptions {
   maxBatchEvents: number;
@@ -18,6 +30,14 @@ export interface CoreOptions {
   live?: Partial<LiveOptions>;
   /** how long a live token (browsers' SSE/WebSocket auth) stays valid */
   liveTokenTtlMs?: number;
+  /** the delivery layer's checks of sink targets and expressions (none: every sink is refused) */
+  sinkChecks?: SinkChecks;
+  /** specs: most datasets per owner (0 = no limit) */
+  specPlanLimit?: number;
+  /** okdata sinks: where the s3 and elasticsearch types deliver (none: not offered) and their policies */
+  okdata?: Partial<OkdataSinkOptions>;
+  /** the stream rules read by default and event types register their schemas on (the iFLUX stream; default `iflux`) */
+  rulesStream?: string;
 }
 
 export interface CoreServices {
@@ -25,6 +45,8 @@ export interface CoreServices {
   clock: Clock;
   streams: StreamService;
   produce: ProduceService;
+  /** per-process events-per-minute of each stream, for the console */
+  rates: ProduceRates;
   read: ReadService;
   keys: KeyService;
   consumers: ConsumerService;
@@ -32,6 +54,18 @@ export interface CoreServices {
   liveTokens: LiveTokenService;
   schemas: SchemaRegistry;
   schemaEnforcer: SchemaEnforcer;
+  sinks: SinkService;
+  /** per-process deliveries and failures per minute of each sink, for the console */
+  sinkRates: SinkRates;
+  /** okdata event streams (seed 000): raw/processed stream pairs, lifecycle, subscribable switch, history */
+  okdata: OkdataService;
+  /** specs (declarative streams, schemas, sinks and rules) as numbered revisions; applied by SpecApplier */
+  specs: SpecService;
+  /** iFLUX's model: event sources, event types, action targets and rules (docs/rules.md) */
+  eventSources: EventSourceService;
+  eventTypes: EventTypeService;
+  actionTargets: ActionTargetService;
+  rules: RuleService;
 }
 
 export function createCoreServices(store: Store, options: CoreOptions): CoreServices {
@@ -41,17 +75,40 @@ export function createCoreServices(store: Store, options: CoreOptions): CoreServ
   const schemas = new SchemaRegistry(store, clock);
   const schemaEnforcer = new SchemaEnforcer(schemas);
   produce.addIngestCheck(schemaEnforcer.ingestCheck);
+  const rates = new ProduceRates(clock);
+  produce.onProduced((stream, result) => rates.record(stream, result.events.length));
+  const consumers = new ConsumerService(store, streams, produce, clock);
+  const read = new ReadService(store);
+  const live = new LiveService(store, { pollIntervalMs: 500, ...options.live });
+  const sinks = new SinkService({ documents: store.documents, events: store.events, streams, consumers, clock, checks: options.sinkChecks ?? noTargets });
+  const okdata = new OkdataService({ store, streams, produce, read, live, clock, sinks, sinkOptions: options.okdata });
+  // okdata's subscribable switch governs live following of its streams, on every API
+  live.addFollowCheck(okdata.mayFollow);
+  const rulesStream = options.rulesStream ?? 'iflux';
+  const rules = new RuleService({ documents: store.documents, streams, sinks, clock, stream: rulesStream });
+  const actionTargets = new ActionTargetService({ documents: store.documents, clock, checks: options.sinkChecks ?? noTargets });
+  actionTargets.onChange((id) => rules.refreshActionTarget(id));
+  const eventSources = new EventSourceService(store.documents, clock);
   return {
     store,
     clock,
     streams,
     produce,
-    read: new ReadService(store),
+    rates,
+    read,
     keys: new KeyService(store.documents, clock),
-    consumers: new ConsumerService(store, streams, produce, clock),
-    live: new LiveService(store, { pollIntervalMs: 500, ...options.live }),
+    consumers,
+    live,
     liveTokens: new LiveTokenService(store.documents, clock, options.liveTokenTtlMs ?? 300_000),
     schemas,
     schemaEnforcer,
+    okdata,
+    specs: new SpecService(store, streams, schemas, clock, { planLimit: options.specPlanLimit ?? 0 }, { sinks, rules, eventSources, actionTargets }),
+    sinks,
+    sinkRates: new SinkRates(clock),
+    eventSources,
+    eventTypes: new EventTypeService({ documents: store.documents, streams, schemas, clock, stream: rulesStream }),
+    actionTargets,
+    rules,
   };
 }

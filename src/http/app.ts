@@ -2,7 +2,6 @@
  * buildApp: the HTTP application, without listening. Tests drive it with `inject()`;
  * `serve` (the composition root) listens.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -10,20 +9,40 @@ import websocket from '@fastify/websocket';
 import type { TSchema } from '@sinclair/typebox';
 import type { CoreServices } from '../core/services.js';
 import { eventServerDialect } from '../dialects/eventserver/eventserver-plugin.js';
+import { aetherDialect } from '../dialects/aether/aether-plugin.js';
+import type { AetherOptions } from '../dialects/aether/aether-jobs.js';
 import { ifluxDialect, type IfluxOptions } from '../dialects/iflux/iflux-plugin.js';
+import { ROOT_DATASET_SEGMENT, okdataDialect } from '../dialects/okdata/okdata-plugin.js';
 import { DEFAULT_LIVE_HTTP, type LiveHttpOptions } from './live/live-connections.js';
 import { liveRoutes } from './live/live-routes.js';
 import { liveTokenAuth } from './live/live-token-auth.js';
+import { admission, type AdmissionOptions } from './plugins/admission.js';
 import { auth } from './plugins/auth.js';
+import { consoleRoutes, type ConsoleOptions } from './plugins/console.js';
 import { registerJsonParser } from './plugins/json-body.js';
+import { metricsRoutes } from './plugins/metrics.js';
+import { rateLimit, type RateLimitOptions } from './plugins/rate-limit.js';
 import { serializeRequest } from './plugins/request-log.js';
+import { childLoggerWithTrace, tracing } from './plugins/tracing.js';
+import { serverTimeoutOptions, type ServerTimeouts } from './server-timeouts.js';
+import { RivuletMetrics } from '../observability/metrics.js';
+import { requestIdOf } from '../observability/request-id.js';
+import type { RequestSpanHook } from '../observability/trace-context.js';
 import { problemErrorHandler } from './problem.js';
 import { RivuletError } from '../core/errors.js';
 import { consumersRoutes } from './routes/consumers-routes.js';
+import { sinksRoutes } from './routes/sinks-routes.js';
+import { actionTargetsRoutes } from './routes/action-targets-routes.js';
+import { eventSourcesRoutes } from './routes/event-sources-routes.js';
+import { eventTypesRoutes } from './routes/event-types-routes.js';
+import { rulesRoutes } from './routes/rules-routes.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { keysRoutes } from './routes/keys-routes.js';
+import { ratesRoutes } from './routes/rates-routes.js';
 import { schemasRoutes } from './routes/schemas-routes.js';
+import { specsRoutes } from './routes/specs-routes.js';
+import { specstoreDialect } from '../dialects/specstore/specstore-plugin.js';
 import { streamsRoutes } from './routes/streams-routes.js';
 import { Event, Key, Problem, Stream } from './schemas.js';
 
@@ -53,7 +72,15 @@ export interface AppDeps {
   /** live subscriptions' heartbeat and per-client buffer; defaults when absent */
   live?: Partial<LiveHttpOptions>;
   /** settings of the seed dialects; defaults when absent */
-  dialects?: { iflux?: IfluxOptions };
+  dialects?: { iflux?: IfluxOptions; aether?: AetherOptions };
+  /** the web console's built files; dist/console/ when absent */
+  console?: ConsoleOptions;
+  /** metrics (a fresh registry per app when absent), /metrics access and the tracing hook; see docs/observability.md */
+  observability?: { metrics?: RivuletMetrics; metricsPublic?: boolean; onRequestSpan?: RequestSpanHook };
+  /** overload protection (admission control, per-key rate limits); off when absent */
+  protection?: { admission?: Omit<AdmissionOptions, 'metrics'>; rateLimit?: Omit<RateLimitOptions, 'metrics'> };
+  /** how long the server waits on slow clients; defaults when absent */
+  timeouts?: Partial<ServerTimeouts>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -61,7 +88,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.logger ? { loggerInstance: deps.logger.child({}, { serializers: { req: serializeRequest } }) } : { logger: false }),
     bodyLimit: deps.limits.bodyLimit,
     trustProxy: deps.trustProxy ?? false,
-    genReqId: () => randomUUID(),
+    genReqId: (raw) => requestIdOf(raw.headers['x-request-id']),
+    childLoggerFactory: childLoggerWithTrace as never,
+    ...serverTimeoutOptions(deps.timeouts),
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { maxParamLength: 512 },
@@ -78,6 +107,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (shuttingDown()) void reply.header('connection', 'close');
   });
   registerJsonParser(app, deps.limits.maxJsonDepth);
+  const metrics = deps.observability?.metrics ?? new RivuletMetrics();
+  // shedding runs before authentication (it must cost less than serving), rate limits after it
+  if (deps.protection?.admission) await app.register(admission, { ...deps.protection.admission, metrics });
+  await app.register(tracing, { onRequestSpan: deps.observability?.onRequestSpan });
 
   await app.register(swagger, {
     openapi: {
@@ -99,6 +132,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   for (const schema of [Problem, Stream, Event, Key]) app.addSchema(schema);
   await app.register(auth, { keys: deps.services.keys, alternatives: [liveTokenAuth(deps.services.liveTokens)] });
+  if (deps.protection?.rateLimit) await app.register(rateLimit, { ...deps.protection.rateLimit, metrics });
+  await app.register(metricsRoutes, { metrics, services: deps.services, public: deps.observability?.metricsPublic });
   // upgrades are routed through fastify, so WebSocket routes pass the same auth hooks
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
@@ -115,10 +150,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(eventsRoutes(deps.services, { maxReadLimit: deps.limits.maxReadLimit, maxJsonDepth: deps.limits.maxJsonDepth }));
   await app.register(keysRoutes(deps.services));
   await app.register(schemasRoutes(deps.services));
+  await app.register(specsRoutes(deps.services, { maxJsonDepth: deps.limits.maxJsonDepth }));
   await app.register(liveRoutes(deps.services, { ...DEFAULT_LIVE_HTTP, ...deps.live }));
   await app.register(consumersRoutes(deps.services));
+  await app.register(sinksRoutes(deps.services));
+  await app.register(eventSourcesRoutes(deps.services));
+  await app.register(eventTypesRoutes(deps.services));
+  await app.register(actionTargetsRoutes(deps.services));
+  await app.register(rulesRoutes(deps.services));
+  await app.register(ratesRoutes(deps.services));
+  await app.register(consoleRoutes(deps.console));
   await app.register(eventServerDialect(deps.services), { prefix: '/api/v1/streams' });
   await app.register(ifluxDialect(deps.services, deps.dialects?.iflux));
+  await app.register(specstoreDialect(deps.services), { prefix: '/source' });
+  await app.register(aetherDialect(deps.services, deps.dialects?.aether));
+  // okdata at the root (the seed's curl examples) and under /streams (as in production); static routes keep precedence
+  await app.register(okdataDialect(deps.services, { datasetSegment: ROOT_DATASET_SEGMENT, ownNotFound: false }));
+  await app.register(okdataDialect(deps.services, { datasetSegment: '/:dataset', ownNotFound: true }), { prefix: '/streams' });
   for (const extension of deps.extensions ?? []) await app.register(extension);
   return app;
 }

@@ -6,11 +6,19 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/load-config.js';
 import { createCoreServices, type CoreServices } from '../core/services.js';
+import { createDelivery } from '../delivery/delivery-setup.js';
 import { buildApp } from '../http/app.js';
+import { RivuletMetrics } from '../observability/metrics.js';
+import type { RequestSpanHook } from '../observability/trace-context.js';
 import type { Store } from '../store/port.js';
 import { ensureAdminKey, type AdminKeyOutcome } from './admin-key.js';
 import { createStore } from './create-store.js';
 import { RetentionSweeper } from './retention-sweeper.js';
+import { SpecApplier } from '../core/specs/spec-applier.js';
+import { applySpecsDir } from './specs-dir.js';
+import { okdataSinkOptions } from './okdata-sink-config.js';
+import { defaultTargets } from '../delivery/targets/registry.js';
+import { loadAetherJobsDir } from './aether-jobs-dir.js';
 import { readVersion } from './version.js';
 
 export interface RunningServer {
@@ -20,26 +28,52 @@ export interface RunningServer {
   log: Logger;
   url: string;
   adminKey: AdminKeyOutcome;
+  /** the process's metrics; `metrics.sinks` is the recorder the delivery engine reports to */
+  metrics: RivuletMetrics;
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, options: { log?: Logger } = {}): Promise<RunningServer> {
+export interface StartOptions {
+  log?: Logger;
+  /** a tracer's hook, called for every request with its W3C trace context (docs/observability.md) */
+  onRequestSpan?: RequestSpanHook;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? pino({
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', 'req.headers["auth-token"]', 'req.headers.cookie', '*.secret', '*.password', '*.token'], censor: '[redacted]' },
   });
-  const store = createStore(config);
+  // checked before anything is opened, so a mistake stops the start-up cleanly
+  const okdataSinks = okdataSinkOptions(config, defaultTargets());
+  const metrics = new RivuletMetrics();
+  const store = createStore(config, { onCommit: (info) => metrics.commit(info) });
   await store.open();
   let shuttingDown = false;
+  const delivery = createDelivery({ allowLoopback: config.sinkAllowLoopback, allowPrivate: config.sinkAllowPrivate });
   const services = createCoreServices(store, {
+    sinkChecks: delivery.checks,
     maxBatchEvents: config.maxBatchEvents,
     live: { pollIntervalMs: config.livePollInterval },
     liveTokenTtlMs: config.liveTokenTtl * 1000,
+    specPlanLimit: config.specPlanLimit,
+    rulesStream: config.ifluxStream,
+    okdata: okdataSinks,
   });
   let app: FastifyInstance | undefined;
   const sweeper = new RetentionSweeper(store, config.retentionInterval * 1000, log.child({ component: 'retention' }));
+  const engine = delivery.engine(services, log.child({ component: 'delivery' }), { ownerLeaseMs: config.sinkOwnerLease * 1000 });
+  const applier = new SpecApplier(services.specs, log.child({ component: 'specs' }));
   try {
     const adminKey = await ensureAdminKey(services.keys, { adminKey: config.adminKey, dataDir: config.dataDir });
+    applier.start();
+    if (config.specsDir) {
+      for (const outcome of await applySpecsDir(config.specsDir, services.specs)) log.info(outcome, outcome.revision ? 'spec applied from --specs-dir' : 'spec in --specs-dir is already the latest revision');
+    }
+    // after the specs, which may create the streams the jobs read
+    if (config.aetherJobsDir) {
+      for (const outcome of await loadAetherJobsDir(config.aetherJobsDir, services)) log.info(outcome, outcome.outcome === 'created' ? 'aether job created from --aether-jobs-dir' : 'aether job exists already; the file is ignored');
+    }
     app = await buildApp({
       services,
       version: readVersion(),
@@ -49,9 +83,16 @@ export async function startServer(config: Config, options: { log?: Logger } = {}
       limits: { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth, maxReadLimit: config.maxReadLimit },
       live: { heartbeatMs: config.liveHeartbeat * 1000, bufferBytes: config.liveBufferBytes },
       dialects: { iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous } },
+      observability: { metrics, metricsPublic: config.metricsPublic, onRequestSpan: options.onRequestSpan },
+      protection: {
+        admission: { maxInflightProduce: config.maxInflightProduce, maxEventLoopDelayMs: config.maxEventLoopDelay },
+        rateLimit: { perSecond: config.rateLimit, ...(config.rateLimitBurst > 0 ? { burst: config.rateLimitBurst } : {}) },
+      },
+      timeouts: { headersTimeoutMs: config.headersTimeout * 1000, requestTimeoutMs: config.requestTimeout * 1000 },
     });
     await app.listen({ host: config.host, port: config.port });
     sweeper.start();
+    engine.start();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -63,6 +104,7 @@ export async function startServer(config: Config, options: { log?: Logger } = {}
       log,
       url: `http://${host}:${port}`,
       adminKey,
+      metrics,
       close: () => {
         closing ??= (async () => {
           shuttingDown = true;
@@ -72,6 +114,8 @@ export async function startServer(config: Config, options: { log?: Logger } = {}
           await app!.close();
           clearTimeout(force);
           await sweeper.close();
+          await engine.close();
+          await applier.close();
           await store.close();
         })();
         return closing;
@@ -81,6 +125,7 @@ export async function startServer(config: Config, options: { log?: Logger } = {}
   } catch (err) {
     await app?.close();
     await sweeper.close();
+    await applier.close();
     await store.close();
     throw err;
   }

@@ -5,13 +5,16 @@
 import type { FastifyInstance } from 'fastify';
 import { createCoreServices, type CoreOptions, type CoreServices } from '../../src/core/services.js';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
+import type { Store } from '../../src/store/port.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { namespaceOf, openNatsTestStore } from './nats-store.js';
 import { tempDir, track } from './resources.js';
 
 export interface TestApp {
   app: FastifyInstance;
   services: CoreServices;
-  store: SqliteStore;
+  /** SQLite by default; the nats store when RIVULET_TEST_NATS_URL names a running server */
+  store: Store;
   dataDir: string;
   /** an admin key's secret */
   adminKey: string;
@@ -32,6 +35,12 @@ export interface TestAppOptions {
   /** core options beyond maxBatchEvents (clock, live token lifetime, …) */
   core?: Partial<CoreOptions>;
   dialects?: AppDeps['dialects'];
+  /** metrics, tracing hook, overload protection and server timeouts, as buildApp takes them */
+  observability?: AppDeps['observability'];
+  protection?: AppDeps['protection'];
+  timeouts?: AppDeps['timeouts'];
+  /** where the web console's built files are */
+  console?: AppDeps['console'];
 }
 
 export async function openTestStore(dataDir = tempDir()): Promise<SqliteStore> {
@@ -48,7 +57,10 @@ export async function openTestStore(dataDir = tempDir()): Promise<SqliteStore> {
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? tempDir();
-  const store = await openTestStore(dataDir);
+  // A wiring file (e.g. test/int/nats-live.int.test.ts) points the shared tests at a nats-server.
+  const natsUrl = process.env.RIVULET_TEST_NATS_URL;
+  // on nats the namespace follows the data dir, so reopening a dataDir (a restart) finds its data
+  const store: Store = natsUrl ? await openNatsTestStore(natsUrl, namespaceOf(dataDir)) : await openTestStore(dataDir);
   const services = createCoreServices(store, { ...options.core, maxBatchEvents: options.maxBatchEvents ?? 10_000 });
   const app = await buildApp({
     services,
@@ -58,6 +70,10 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     live: options.live,
     logger: options.logger,
     dialects: options.dialects,
+    observability: options.observability,
+    protection: options.protection,
+    timeouts: options.timeouts,
+    console: options.console,
   });
   await app.ready();
   const { secret } = await services.keys.create({ owner: 'admin', scopes: ['admin'], name: 'test admin' });

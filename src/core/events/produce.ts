@@ -39,9 +39,13 @@ export class ProduceService {
     this.checks.push(check);
   }
 
-  /** observers of committed writes (metrics); they never fail a produce */
-  onProduced(listener: ProduceListener): void {
+  /** observers of committed writes (metrics); they never fail a produce. Answers an unsubscribe. */
+  onProduced(listener: ProduceListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   async produce(req: ProduceRequest): Promise<AppendResult> {

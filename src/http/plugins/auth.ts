@@ -5,7 +5,8 @@
  * so nothing is ever public by accident. Credentials are accepted as
  * `Authorization: Bearer <key>`, as the password of Basic auth, or as an `Auth-Token` header.
  * Who the caller is gets settled in onRequest (before any body is read); what they may do,
- * in preHandler, where params and body are known.
+ * in preValidation, where params and the parsed body are known but before the route's schema
+ * is checked, so a key without the scope learns nothing about what the route would accept.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -100,7 +101,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
     throw new RivuletError('UNAUTHENTICATED', 'this route needs a key: send "Authorization: Bearer <key>"');
   });
 
-  app.addHook('preHandler', async (req) => {
+  app.addHook('preValidation', async (req) => {
     const access = req.routeOptions.config.access;
     if (!access || access.scope === 'public' || access.scope === 'authenticated') return;
     const principal = req.principal;
@@ -112,7 +113,9 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
       if (!principal.admin) throw new RivuletError('FORBIDDEN', 'this route needs an admin key');
       return;
     }
-    const stream = access.stream(req);
+    // the body is not validated yet: a stream named by something other than a string names none
+    const named: unknown = access.stream(req);
+    const stream = typeof named === 'string' ? named : undefined;
     if (!principal.can(access.scope, stream)) {
       throw new RivuletError('FORBIDDEN', `this key lacks ${access.scope} access to stream "${stream ?? ''}"`, {
         details: { needs: `${access.scope}:${stream ?? '*'}` },

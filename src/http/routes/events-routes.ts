@@ -45,11 +45,13 @@ export function eventsRoutes(services: CoreServices, options: EventsRouteOptions
       },
     }, async (req, reply) => {
       const producer = headerText(req, 'x-producer-id', 256);
+      let receivedAt: string | undefined;
       const ctx: InputContext = {
         stream: req.params.name,
         producer: producer ?? null,
         newId: uuidv7,
-        now: () => services.clock.now().toISOString(),
+        // one receive time per request: a batch of events without `time` need not read the clock per event
+        now: () => (receivedAt ??= services.clock.now().toISOString()),
       };
       const events = eventsOfRequest(req, ctx, options.maxJsonDepth);
       const idempotencyKey = headerText(req, 'idempotency-key', 256);
