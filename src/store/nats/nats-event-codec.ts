@@ -29,9 +29,13 @@ export function encodeBody(ev: NewEvent): string {
   return JSON.stringify(body);
 }
 
-export function eventHeaders(typeSeq: number): MsgHdrs {
+/** on every message of a request but its last: another process's writer waits for the request's end */
+export const MORE_HEADER = 'Rivulet-More';
+
+export function eventHeaders(typeSeq: number, more = false): MsgHdrs {
   const h = headers();
   h.set(TYPE_SEQ_HEADER, String(typeSeq));
+  if (more) h.set(MORE_HEADER, '1');
   return h;
 }
 

@@ -21,7 +21,7 @@
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import { RivuletError } from '../../core/errors.js';
 import type { AppendedEvent, NewEvent } from '../../core/events/envelope.js';
-import { eventHeaders, typeSeqOf } from './nats-event-codec.js';
+import { MORE_HEADER, eventHeaders, typeSeqOf } from './nats-event-codec.js';
 import type { NatsNames } from './nats-names.js';
 
 export interface WriteRequest {
@@ -42,6 +42,8 @@ interface Item {
 
 /** most events one chain carries; more requests wait for the next chain */
 const CHAIN_EVENTS = 2000;
+/** how long a tail left mid-request may stand still before its writer is taken for dead */
+const TAIL_WAIT_MS = 2000;
 
 export class StreamWriter {
   private readonly queue: WriteRequest[] = [];
@@ -129,12 +131,16 @@ export class StreamWriter {
         const ev = item.request.events[item.index]!;
         const typeSeq = typeSeqs.get(ev.type)! + 1;
         typeSeqs.set(ev.type, typeSeq);
+        // After the first message, each also expects its predecessor's id: a pipelined message
+        // must not land behind another writer's message once ours before it was refused.
+        const previous = i > 0 ? pending[i - 1]! : null;
+        const more = i + 1 < pending.length && pending[i + 1]!.request === item.request;
         return {
           typeSeq,
           ack: this.js.publish(item.subject, item.request.bodies[item.index]!, {
             msgID: ev.id,
-            expect: { lastSequence: base + i },
-            headers: eventHeaders(typeSeq),
+            expect: previous === null ? { lastSequence: base } : { lastSequence: base + i, lastMsgID: previous.request.events[previous.index]!.id },
+            headers: eventHeaders(typeSeq, more),
             timeout: 5000,
           }),
         };
@@ -193,10 +199,31 @@ export class StreamWriter {
     group.forEach((r, i) => r.resolve(answers[i]!));
   }
 
+  /**
+   * Reads where the stream ends. While the last message says another request goes on
+   * (`Rivulet-More`), its writer — another process — is mid-request: wait for the end rather
+   * than cut in, so requests stay contiguous. A tail that stops moving for TAIL_WAIT_MS belongs
+   * to a writer that died mid-request (see docs/store-nats.md); then append after it.
+   */
   private async loadTail(): Promise<void> {
+    const js = this.names.jsStream(this.stream);
+    let seen = -1;
+    let since = Date.now();
     try {
-      const info = await this.jsm.streams.info(this.names.jsStream(this.stream));
-      this.lastSeq = info.state.last_seq;
+      for (;;) {
+        const last = (await this.jsm.streams.info(js)).state.last_seq;
+        this.lastSeq = last;
+        if (last === 0) break;
+        const message = await this.jsm.streams.getMessage(js, { seq: last }).catch(() => null);
+        if (message?.header?.get(MORE_HEADER) !== '1') break;
+        if (last !== seen) {
+          seen = last;
+          since = Date.now();
+        } else if (Date.now() - since > TAIL_WAIT_MS) {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
     } catch (err) {
       if (isNoStream(err)) throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, { details: { stream: this.stream } });
       throw err;
