@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startServerProcess, type ServerProcess } from '../test/support/server-process.js';
+import { pacedLoader, type PacedOptions, type PacedResult } from './paced-load.js';
 
 export interface Row {
   scenario: string;
@@ -47,10 +48,15 @@ export interface BenchContext {
   tempDir(label?: string): string;
   /** Rivulet, built, with durable (strict) acks unless other flags say otherwise */
   startRivulet(options?: { args?: string[]; nodeArgs?: string[] }): Promise<ServerProcess>;
-  /** the bare node:http ceiling server */
-  startCeiling(): Promise<{ url: string; close(): Promise<void> }>;
+  /** the bare node:http ceiling server, or another ceiling script that prints `listening on <url>` */
+  startCeiling(script?: string): Promise<{ url: string; close(): Promise<void> }>;
   freePort(): Promise<number>;
+  /** closed-loop load: a fixed number of connections, as fast as answers come */
   load(options: LoadOptions): Promise<LoadResult>;
+  /** open-loop load: POSTs at a fixed rate; answers how many were sent and how fast they were answered (see paced-load.ts) */
+  pace(options: PacedOptions): Promise<PacedResult>;
+  /** one POST for setup steps; answers the JSON body */
+  post<T = unknown>(url: string, headers: Record<string, string>, body: unknown): Promise<T>;
 }
 
 export interface Scenario {
@@ -63,6 +69,7 @@ const CEILING = fileURLToPath(new URL('./ceiling-server.mjs', import.meta.url));
 export function createContext(): { ctx: BenchContext; cleanup(): Promise<void> } {
   const closers: (() => Promise<unknown>)[] = [];
   const dirs: string[] = [];
+  const paced = pacedLoader();
   const ctx: BenchContext = {
     tempDir(label = 'rivulet-bench') {
       const dir = mkdtempSync(join(tmpdir(), `${label}-`));
@@ -74,8 +81,8 @@ export function createContext(): { ctx: BenchContext; cleanup(): Promise<void> }
       closers.push(() => server.close());
       return server;
     },
-    async startCeiling() {
-      const child = spawn(process.execPath, [CEILING], { stdio: ['ignore', 'pipe', 'inherit'] });
+    async startCeiling(script = CEILING) {
+      const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
       const exited = new Promise((r) => child.once('exit', r));
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -121,12 +128,16 @@ export function createContext(): { ctx: BenchContext; cleanup(): Promise<void> }
         failed: result.non2xx + result.errors + result.timeouts,
       };
     },
+    // closures, not methods: they need no `this`
+    pace: paced.pace,
+    post: paced.post,
   };
   return {
     ctx,
     async cleanup() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+      await paced.close();
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Live subscriptions: resolves where a subscription starts, then keeps every subscription
  * of a stream fed. One store watch serves all of them; per followed stream, one tail cache
- * is filled from the store after each notification and the subscriptions take from it.
+ * is filled from the store after the notifications of an event-loop turn and the
+ * subscriptions take from it.
  * Where the store cannot see appends made by other processes but several processes share it
  * (`multiProcess` without `crossProcessWatch`), followed streams are polled instead.
  */
@@ -35,12 +36,17 @@ export interface LiveOptions {
    * a further say on whether a principal may follow a stream (a dialect's "subscribable"
    * switch); key scopes are checked at the edge before this
    */
-  mayFollow?: (stream: string, principal: Principal | null) => boolean | Promise<boolean>;
+  mayFollow?: FollowCheck;
 }
+
+/** a module's say on whether a principal may follow a stream; every check must agree */
+export type FollowCheck = (stream: string, principal: Principal | null) => boolean | Promise<boolean>;
 
 interface Followed {
   subs: Set<LiveSubscription>;
   cache: TailCache;
+  /** a fill is due at the end of this turn of the event loop */
+  scheduled: boolean;
   filling: boolean;
   refill: boolean;
   hint: number;
@@ -51,6 +57,7 @@ export class LiveService {
   private readonly followed = new Map<string, Followed>();
   private unwatch: (() => void) | null = null;
   private readonly poll: boolean;
+  private readonly followChecks: FollowCheck[] = [];
 
   constructor(
     private readonly store: Store,
@@ -58,6 +65,19 @@ export class LiveService {
   ) {
     const caps = store.capabilities;
     this.poll = caps.multiProcess && !caps.crossProcessWatch;
+    if (options.mayFollow) this.followChecks.push(options.mayFollow);
+  }
+
+  /** adds a follow check (a dialect's switch); consulted after the key's scopes, at every subscribe */
+  addFollowCheck(check: FollowCheck): void {
+    this.followChecks.push(check);
+  }
+
+  /** ends every subscription of `stream` with `error` (a follow check that now says no) */
+  endFollowers(stream: string, error: RivuletError): void {
+    const f = this.followed.get(stream);
+    if (!f) return;
+    for (const sub of [...f.subs]) sub.fail(error);
   }
 
   /** subscriptions currently following (for metrics and tests) */
@@ -73,8 +93,10 @@ export class LiveService {
    */
   async subscribe(request: LiveRequest): Promise<LiveSubscription> {
     const { stream } = request;
-    if (this.options.mayFollow && !(await this.options.mayFollow(stream, request.principal))) {
-      throw new RivuletError('FORBIDDEN', `stream "${stream}" does not allow live subscriptions`, { details: { stream } });
+    for (const check of this.followChecks) {
+      if (!(await check(stream, request.principal))) {
+        throw new RivuletError('FORBIDDEN', `stream "${stream}" does not allow live subscriptions`, { details: { stream } });
+      }
     }
     const stats = await this.store.events.stats(stream);
     let after: number;
@@ -105,7 +127,7 @@ export class LiveService {
     let f = this.followed.get(stream);
     if (f) return f;
     const capacity = this.options.tailCacheEvents ?? 1024;
-    f = { subs: new Set(), cache: new TailCache(this.store.events, stream, lastSeq, capacity), filling: false, refill: false, hint: lastSeq, poll: null };
+    f = { subs: new Set(), cache: new TailCache(this.store.events, stream, lastSeq, capacity), scheduled: false, filling: false, refill: false, hint: lastSeq, poll: null };
     this.followed.set(stream, f);
     if (this.poll) {
       const entry = f;
@@ -138,8 +160,21 @@ export class LiveService {
       f.refill = true;
       return;
     }
-    f.filling = true;
-    void this.fill(stream, f);
+    if (f.scheduled) return;
+    // Commits that land in the same turn of the event loop (several commit groups answered
+    // while the loop was busy writing) become one read and one write per subscriber. When the
+    // loop is idle this waits only for the rest of the current turn.
+    f.scheduled = true;
+    setImmediate(() => {
+      f.scheduled = false;
+      if (this.followed.get(stream) !== f) return;
+      if (f.filling) {
+        f.refill = true;
+        return;
+      }
+      f.filling = true;
+      void this.fill(stream, f);
+    });
   }
 
   /** one fill at a time per stream, so the cache stays contiguous */

@@ -21,6 +21,8 @@ export interface LiveSink {
   /** hands one event over; false means the client cannot take more and the subscription stops */
   event(event: StoredEvent): boolean;
   reset(reset: LiveReset): boolean;
+  /** the end of a batch of events handed over together: a sink may write them out as one */
+  flush?(): void;
   /** the subscription stopped on an error (the stream was deleted, the store failed) */
   failed(error: RivuletError): void;
 }
@@ -71,6 +73,17 @@ export class LiveSubscription {
     if (!this.active) return;
     if (this.pumping) {
       this.again = true;
+      return;
+    }
+    // at the tail, the shared cache holds everything after the position: hand it over now,
+    // without the promise a pump costs (this runs once per subscriber for every commit)
+    const cached = this.fresh ? undefined : this.cache()?.after(this.position);
+    if (cached !== undefined) {
+      try {
+        this.deliverAll(cached);
+      } catch (err) {
+        this.fail(err);
+      }
       return;
     }
     this.pumping = true;
@@ -135,16 +148,21 @@ export class LiveSubscription {
 
   /** answers false when the sink refused an event and the subscription stopped */
   private deliverAll(events: StoredEvent[]): boolean {
-    for (const e of events) {
-      if (!this.active) return false;
-      if (e.seq <= this.position) continue;
-      this.position = e.seq;
-      if (this.types && !this.types.has(e.type)) continue;
-      if (!this.sink!.event(e)) {
-        this.stop();
-        return false;
+    const sink = this.sink!;
+    try {
+      for (const e of events) {
+        if (!this.active) return false;
+        if (e.seq <= this.position) continue;
+        this.position = e.seq;
+        if (this.types && !this.types.has(e.type)) continue;
+        if (!sink.event(e)) {
+          this.stop();
+          return false;
+        }
       }
+      return true;
+    } finally {
+      sink.flush?.();
     }
-    return true;
   }
 }

@@ -4,11 +4,11 @@
  * events are `rivulet:reset` and `rivulet:error`; they carry no id, so resuming is unaffected.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RivuletError } from '../../core/errors.js';
-import type { LiveSink, LiveSubscription } from '../../core/live/live-subscription.js';
-import { renderEvent } from '../routes/events-routes.js';
-import { CLOSE_GRACE_MS, type LiveConnections, type LiveHttpOptions } from './live-connections.js';
-import { sseComment, sseEventName, sseFrame } from './sse-framing.js';
+import type { LiveSubscription } from '../../core/live/live-subscription.js';
+import type { LiveConnections, LiveHttpOptions } from './live-connections.js';
+import { sseEventBytes } from './live-frames.js';
+import { runLiveSession, type LiveTransport } from './live-session.js';
+import { sseComment, sseFrame } from './sse-framing.js';
 
 /** how long EventSource waits before reconnecting */
 const RETRY_MS = 1000;
@@ -28,76 +28,29 @@ export function serveSse(req: FastifyRequest, reply: FastifyReply, sub: LiveSubs
   socket.setNoDelay(true);
   res.write(`retry: ${RETRY_MS}\n${sseComment('connected')}`);
 
-  let ended = false;
-  let graceTimer: NodeJS.Timeout | null = null;
-  let closed: () => void = () => {};
-  const whenClosed = new Promise<void>((resolve) => {
-    closed = resolve;
-  });
-  const overLimit = () => res.writableLength > options.bufferBytes;
-
-  /** the last word, then the end; a client that does not read it is cut after a grace period */
-  const end = (last?: string) => {
-    if (ended) return;
-    ended = true;
-    clearInterval(heartbeat);
-    sub.stop();
-    if (last && !res.destroyed) res.write(last);
-    res.end();
-    graceTimer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
-  };
   const control = (name: string, body: Record<string, unknown>) => sseFrame({ event: name, data: JSON.stringify(body) });
-  const cutSlow = () => {
-    req.log.info({ stream: sub.stream, lastSeq: sub.lastSeq }, 'live subscriber cut off: slow consumer');
-    end(control('rivulet:error', {
-      kind: 'error',
-      code: 'SLOW_CONSUMER',
-      message: `slow consumer: resume from seq ${sub.lastSeq}`,
-      lastSeq: sub.lastSeq,
-    }));
-  };
-
-  const sink: LiveSink = {
-    event(e) {
-      if (ended) return false;
-      res.write(sseFrame({ id: String(e.seq), event: sseEventName(e.type), data: JSON.stringify(renderEvent(e)) }));
-      if (overLimit()) {
-        cutSlow();
-        return false;
-      }
+  const transport: LiveTransport = {
+    buffered: () => res.writableLength,
+    event: (e) => res.write(sseEventBytes(e)),
+    reset: (r) => res.write(control('rivulet:reset', { kind: 'reset', requestedAfter: r.requestedAfter, firstSeq: r.firstSeq })),
+    cork: () => res.cork(),
+    uncork: () => res.uncork(),
+    // a client that stopped reading is found by the buffer limit, which the pings fill
+    heartbeat: () => {
+      res.write(sseComment('ping'));
       return true;
     },
-    reset(r) {
-      if (ended) return false;
-      res.write(control('rivulet:reset', { kind: 'reset', requestedAfter: r.requestedAfter, firstSeq: r.firstSeq }));
-      return true;
+    end(why) {
+      const last = why.kind === 'shutdown'
+        ? sseComment('server shutting down')
+        : why.kind === 'slow'
+          ? control('rivulet:error', { kind: 'error', code: 'SLOW_CONSUMER', message: why.message, lastSeq: why.lastSeq })
+          : control('rivulet:error', { kind: 'error', code: why.error.code, message: why.error.message, lastSeq: why.lastSeq });
+      if (!res.destroyed) res.write(last);
+      res.end();
     },
-    failed(err: RivuletError) {
-      req.log.info({ stream: sub.stream, code: err.code }, 'live subscription ended');
-      end(control('rivulet:error', { kind: 'error', code: err.code, message: err.message, lastSeq: sub.lastSeq }));
-    },
+    destroy: () => socket.destroy(),
+    onClose: (listener) => socket.once('close', listener),
   };
-
-  const heartbeat = setInterval(() => {
-    if (ended) return;
-    res.write(sseComment('ping'));
-    if (overLimit()) cutSlow();
-  }, options.heartbeatMs);
-
-  const connection = {
-    shutdown: () => {
-      end(sseComment('server shutting down'));
-      return whenClosed;
-    },
-  };
-  connections.add(connection);
-  socket.once('close', () => {
-    ended = true;
-    clearInterval(heartbeat);
-    if (graceTimer) clearTimeout(graceTimer);
-    sub.stop();
-    connections.delete(connection);
-    closed();
-  });
-  sub.start(sink);
+  runLiveSession(req, sub, transport, options, connections);
 }
