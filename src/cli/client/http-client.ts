@@ -16,6 +16,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** answer 5xx/429 as a response instead of throwing, for callers that retry */
   allowFailure?: boolean;
+  /** hints for refusals, by status, where the generic ones would point the wrong way */
+  hints?: Partial<Record<number, string>>;
 }
 
 export interface ApiResponse<T> {
@@ -51,6 +53,38 @@ export class ApiClient {
   }
 
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+    const { url, init } = this.prepare(method, path, options);
+    let res: Response;
+    try {
+      res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      throw new UnreachableError(this.connection.url, err);
+    }
+    const parsed = parseBody(await res.text());
+    if (res.ok || (options.allowFailure && (res.status === 429 || res.status >= 500))) {
+      return { status: res.status, headers: res.headers, body: parsed as T };
+    }
+    throw failureOf(res.status, parsed, method, path, options.hints);
+  }
+
+  /**
+   * Opens a response whose body the caller reads as it arrives (Server-Sent Events). A
+   * refusal is thrown like `request`'s; `signal` ends the request.
+   */
+  async open(method: string, path: string, options: RequestOptions & { signal?: AbortSignal } = {}): Promise<Response> {
+    const { url, init } = this.prepare(method, path, options);
+    let res: Response;
+    try {
+      res = await fetch(url, { ...init, signal: options.signal });
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw new UnreachableError(this.connection.url, err);
+    }
+    if (res.ok) return res;
+    throw failureOf(res.status, parseBody(await res.text().catch(() => '')), method, path, options.hints);
+  }
+
+  private prepare(method: string, path: string, options: RequestOptions): { url: URL; init: RequestInit } {
     const url = new URL(this.connection.url + path);
     for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value === undefined) continue;
@@ -61,36 +95,27 @@ export class ApiClient {
     if (this.connection.key) headers.authorization = `Bearer ${this.connection.key}`;
     const body = options.body ?? (options.json === undefined ? undefined : JSON.stringify(options.json));
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    let res: Response;
-    try {
-      res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (err) {
-      throw new UnreachableError(this.connection.url, err);
-    }
-    const text = await res.text();
-    let parsed: unknown = undefined;
-    if (text.length > 0) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-    }
-    if (res.ok || (options.allowFailure && (res.status === 429 || res.status >= 500))) {
-      return { status: res.status, headers: res.headers, body: parsed as T };
-    }
-    throw failureOf(res.status, parsed, method, path);
+    return { url, init: { method, headers, body } };
+  }
+}
+
+function parseBody(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 
 /** Turns a refused or failed answer into an error saying what went wrong and what to do. */
-export function failureOf(status: number, body: unknown, method: string, path: string): CliError {
+export function failureOf(status: number, body: unknown, method: string, path: string, hints: Partial<Record<number, string>> = {}): CliError {
   const problem = (typeof body === 'object' && body !== null ? body : {}) as ProblemBody;
   const detail = problem.detail ?? (typeof body === 'string' && body.length > 0 ? body.slice(0, 500) : problem.title ?? 'no details');
   const code = problem.code ? ` ${problem.code}` : '';
   const message = `${method} ${path} → ${status}${code}: ${detail}`;
   if (status >= 500) return new CliError(EXIT.SERVER, message, 'the server failed; try again later, and look in its log for the request id', status);
-  return new CliError(EXIT.REFUSED, message, HINTS[status], status);
+  return new CliError(EXIT.REFUSED, message, hints[status] ?? HINTS[status], status);
 }
 
 const HINTS: Record<number, string> = {

@@ -1,5 +1,6 @@
 /** Questions asked on a terminal: a yes/no confirmation and a secret typed without echo. */
 import { createInterface } from 'node:readline';
+import { usageError } from './cli-error.js';
 
 export async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -29,4 +30,14 @@ export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Asks before deleting on a terminal; refuses (exit 2) without `--yes` when stdin is not a
+ * terminal, so a script never deletes by accident.
+ */
+export async function confirmDeletion(what: string, yes: boolean | undefined): Promise<void> {
+  if (yes) return;
+  if (!process.stdin.isTTY) throw usageError(`refusing to delete ${what} without confirmation`, 'pass --yes to delete from a script');
+  if (!(await confirm(`Delete ${what}?`))) throw usageError('not deleted');
 }

@@ -1,10 +1,9 @@
 /** `rivulet streams ls|create|describe|delete`. */
 import type { Command } from 'commander';
-import { usageError } from './cli-error.js';
 import { clientFor, runAction } from './command-context.js';
 import type { ApiClient } from './http-client.js';
 import { addOutputOptions, formatBytes, formatCount, outputMode, printJson, printList, renderFields, type Column, type OutputFlags } from './output.js';
-import { confirm } from './prompt.js';
+import { confirmDeletion } from './prompt.js';
 import { parseDuration, parsePositiveInt, parseSize } from './quantities.js';
 
 export interface StreamView {
@@ -107,10 +106,7 @@ export function addStreamsCommands(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation (needed when stdin is not a terminal)')
     .action(runAction(async (name: string, flags: { yes?: boolean }, cmd: Command) => {
       const client = clientFor(cmd);
-      if (!flags.yes) {
-        if (!process.stdin.isTTY) throw usageError(`refusing to delete "${name}" without confirmation`, 'pass --yes to delete from a script');
-        if (!(await confirm(`Delete stream "${name}" and all its events?`))) throw usageError('not deleted');
-      }
+      await confirmDeletion(`stream "${name}" and all its events`, flags.yes);
       await client.request('DELETE', path(name));
       process.stdout.write(`Stream "${name}" deleted.\n`);
     }));
