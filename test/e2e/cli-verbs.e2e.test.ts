@@ -4,7 +4,6 @@
  * real HTTP receiver on port 0 for sinks. JSON outputs are parsed and checked.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -12,62 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { tempDir, track } from '../support/resources.js';
-import { SERVER_MAIN, startServerProcess, type ServerProcess } from '../support/server-process.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  stdout: () => string;
-  stderr: () => string;
-  closed: Promise<Run>;
-}
+import { ndjsonLines, parseJson, startCli, waitFor, type CliRun, type RunningCli } from '../support/cli-runner.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 // Not under `track`: the server lives for the whole file and is closed in `after`.
 let server: ServerProcess;
 let home: string;
 let dataDir: string;
 
-/** Starts `rivulet <args>` with its own config home, so no developer profile leaks in. */
-function start(args: string[], input = ''): Running {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RIVULET_') && v !== undefined) env[k] = v;
-  Object.assign(env, { HOME: home, XDG_CONFIG_HOME: join(home, 'config') });
-  const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let exited = false;
-  track(`cli ${args.join(' ')}`, child, () => exited);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  child.stdin.end(input);
-  const closed = new Promise<Run>((resolve) => child.once('close', (code) => {
-    exited = true;
-    resolve({ code, stdout, stderr });
-  }));
-  return { child, stdout: () => stdout, stderr: () => stderr, closed };
-}
-
-const cli = (args: string[], input?: string): Promise<Run> => start(args, input).closed;
-
-const parse = <T>(run: Run): T => {
-  assert.equal(run.code, 0, `exit ${run.code}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-};
-
-const lines = <T>(text: string): T[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** Starts `rivulet <args>` with the file's config home, so no developer profile leaks in. */
+const start = (args: string[], input = ''): RunningCli => startCli(home, args, { input });
+const cli = (args: string[], input?: string): Promise<CliRun> => start(args, input).closed;
+const parse = parseJson;
+const lines = ndjsonLines;
 
 async function produce(stream: string, count: number, type = 't'): Promise<void> {
   const input = Array.from({ length: count }, (_, i) => JSON.stringify({ type, data: { i } })).join('\n');

@@ -3,51 +3,19 @@
  * process against it, its JSON outputs parsed and its exit codes checked.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, readFileSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { readVersion } from '../../src/runtime/version.js';
 import { tempDir, track } from '../support/resources.js';
-import { SERVER_MAIN, startServerProcess, type ServerProcess } from '../support/server-process.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface CliOptions {
-  env?: Record<string, string>;
-  /** text for stdin */
-  input?: string;
-  /** a file piped to stdin */
-  inputFile?: string;
-}
+import { parseJson, runCli } from '../support/cli-runner.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 /** Runs `rivulet <args>` with its own config home, so no developer profile leaks in. */
-function cli(home: string, args: string[], options: CliOptions = {}): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RIVULET_') && v !== undefined) env[k] = v;
-  Object.assign(env, { HOME: home, XDG_CONFIG_HOME: join(home, 'config') }, options.env);
-  const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let exited = false;
-  track(`cli ${args.join(' ')}`, child, () => exited);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  if (options.inputFile !== undefined) createReadStream(options.inputFile).pipe(child.stdin);
-  else child.stdin.end(options.input ?? '');
-  return new Promise((resolve) => {
-    child.once('close', (code) => {
-      exited = true;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = runCli;
 
 async function withServer(fn: (server: ServerProcess, home: string) => Promise<void>): Promise<void> {
   const server = await startServerProcess({ dataDir: join(tempDir('rivulet-cli'), 'data'), track });
@@ -61,10 +29,7 @@ async function withServer(fn: (server: ServerProcess, home: string) => Promise<v
   }
 }
 
-const parse = <T>(run: Run): T => {
-  assert.equal(run.code, 0, `exit ${run.code}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-};
+const parse = parseJson;
 
 test('login keeps a private profile, status reports the server, logout forgets it', async () => {
   await withServer(async (server, home) => {
