@@ -136,6 +136,8 @@ interface CompiledJob {
   constant: JsonObject;
   headers: Record<string, string>;
   fixedNotes: string[];
+  /** without a datamap the URL depends on nothing in the event (requireNoMappedKeys): rendered once */
+  fixedUrl?: string;
 }
 
 function planCompiled(job: CompiledJob, event: StoredEvent, schemaName: string | undefined): JobRequestPlan {
@@ -145,11 +147,17 @@ function planCompiled(job: CompiledJob, event: StoredEvent, schemaName: string |
   for (const key of job.datamap?.keys ?? []) {
     if (mapped !== null && !Object.hasOwn(mapped, key)) notes.push(`datamap key "${key}" matched nothing, so it is left out`);
   }
-  const url = renderedUrl(job.template, mapped ?? {});
-  appendQuery(url, job.queryKeys, mapped ?? {}, notes);
+  let url: string;
+  if (mapped === null) {
+    url = job.fixedUrl ??= renderedUrl(job.template, {}).toString();
+  } else {
+    const rendered = renderedUrl(job.template, mapped);
+    appendQuery(rendered, job.queryKeys, mapped, notes);
+    url = rendered.toString();
+  }
   const body = requestBody(job, event, mapped, notes);
   if (body !== undefined && !Object.hasOwn(headers, 'content-type')) headers['content-type'] = 'application/json';
-  return { method: job.method, url: url.toString(), headers, ...(body === undefined ? {} : { body }), mapped, notes };
+  return { method: job.method, url, headers, ...(body === undefined ? {} : { body }), mapped, notes };
 }
 
 function renderedUrl(template: CompiledUrlTemplate, values: Record<string, unknown>): URL {

@@ -1,7 +1,9 @@
 /**
- * Writes attempt records into each sink's internal stream `_sink.<id>.attempts` (count
- * retention ATTEMPT_LOG_EVENTS), buffered and appended in batches so the log costs one write
- * per flush rather than one per attempt.
+ * Writes attempt records into each sink's internal stream `_sink.<id>.attempts`, buffered and
+ * packed: each flush appends one event per sink carrying its records (`data.records`, up to
+ * RECORDS_PER_EVENT), so the log costs one small append per flush rather than an event per
+ * attempt. Retention bounds it by events (ATTEMPT_LOG_EVENTS: at least that many records) and
+ * by bytes (ATTEMPT_LOG_BYTES: a few thousand records at a high rate).
  */
 import { randomUUID } from 'node:crypto';
 import type { JsonObject, NewEvent } from '../../core/events/envelope.js';
@@ -9,7 +11,11 @@ import type { ProduceService } from '../../core/events/produce.js';
 import { ATTEMPT_LOG_EVENTS, attemptStreamName, type AttemptRecord } from '../../core/sinks/sink-model.js';
 import type { StreamService } from '../../core/streams/stream-service.js';
 
-const MAX_BUFFERED = 5000;
+/** records of one sink waiting for a flush, at most */
+const MAX_BUFFERED = 20_000;
+const RECORDS_PER_EVENT = 1000;
+/** about 10 000 records of the usual size */
+const ATTEMPT_LOG_BYTES = 4 * 1024 * 1024;
 
 export class AttemptLog {
   private readonly buffers = new Map<string, { owner: string; records: AttemptRecord[] }>();
@@ -23,8 +29,9 @@ export class AttemptLog {
       entry = { owner: sinkOwner, records: [] };
       this.buffers.set(record.sink, entry);
     }
-    // the log is a diagnostic: under a flood, the oldest unwritten records give way
-    if (entry.records.length >= MAX_BUFFERED) entry.records.shift();
+    // the log is a diagnostic: under a flood, the oldest unwritten records give way (a tenth
+    // at a time, so a flood does not cost a shift of the whole buffer per record)
+    if (entry.records.length >= MAX_BUFFERED) entry.records.splice(0, MAX_BUFFERED / 10);
     entry.records.push(record);
   }
 
@@ -35,14 +42,18 @@ export class AttemptLog {
       const stream = attemptStreamName(sinkId);
       try {
         if (!this.ensured.has(stream)) {
-          await this.streams.ensure({ name: stream, description: `delivery attempts of sink "${sinkId}"`, retention: { maxEvents: ATTEMPT_LOG_EVENTS } }, owner);
+          await this.streams.ensure({ name: stream, description: `delivery attempts of sink "${sinkId}"`, retention: { maxEvents: ATTEMPT_LOG_EVENTS, maxBytes: ATTEMPT_LOG_BYTES } }, owner);
           this.ensured.add(stream);
         }
-        const events: NewEvent[] = records.map((r) => ({
-          id: randomUUID(), idSupplied: false, type: 'sink.attempt', source: `/sinks/${sinkId}`,
-          time: r.at, producer: null, data: r as unknown as JsonObject, meta: {},
-        }));
-        for (let i = 0; i < events.length; i += 1000) await this.produce.produce({ stream, events: events.slice(i, i + 1000), producer: null });
+        const events: NewEvent[] = [];
+        for (let i = 0; i < records.length; i += RECORDS_PER_EVENT) {
+          const packed = records.slice(i, i + RECORDS_PER_EVENT);
+          events.push({
+            id: randomUUID(), idSupplied: false, type: 'sink.attempts', source: `/sinks/${sinkId}`,
+            time: packed[packed.length - 1]!.at, producer: null, data: { records: packed } as unknown as JsonObject, meta: {},
+          });
+        }
+        await this.produce.produce({ stream, events, producer: null });
       } catch {
         this.ensured.delete(stream);
       }

@@ -124,6 +124,8 @@ class HttpTarget implements DeliveryTarget {
   private readonly planner: JobRequestPlanner;
   private readonly agent: Agent;
   private readonly literalChecks = new Map<string, Promise<unknown>>();
+  /** the last URL sent to, parsed: most sinks send every event to the same one */
+  private lastUrl: { text: string; url: URL; literal: boolean } | null = null;
   private closed: Promise<void> | null = null;
 
   constructor(private readonly config: HttpTargetConfig, private readonly guard: UrlGuard) {
@@ -138,8 +140,8 @@ class HttpTarget implements DeliveryTarget {
     try {
       const event: StoredEvent = { ...item.event, data: item.payload };
       const plan = this.planner.plan(event);
-      const url = new URL(plan.url);
-      if (isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0) await this.checkLiteral(url);
+      const { url, literal } = this.parsed(plan.url);
+      if (literal) await this.checkLiteral(url);
       const body = plan.body ?? '';
       bytes = Buffer.byteLength(body);
       const headers: Record<string, string> = { 'user-agent': 'Rivulet', ...plan.headers };
@@ -159,6 +161,14 @@ class HttpTarget implements DeliveryTarget {
     } catch (err) {
       return { items: [{ outcome: classifyError(err), error: describeError(err) }], latencyMs: performance.now() - started, bytes };
     }
+  }
+
+  private parsed(text: string): { url: URL; literal: boolean } {
+    if (this.lastUrl?.text !== text) {
+      const url = new URL(text);
+      this.lastUrl = { text, url, literal: isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0 };
+    }
+    return this.lastUrl;
   }
 
   private checkLiteral(url: URL): Promise<unknown> {
