@@ -9,8 +9,9 @@ import type { JsonObject, JsonValue, NewEvent, StoredEvent } from '../../core/ev
 import { deadLetterStreamFor, type AttemptRecord, type SinkJob } from '../../core/sinks/sink-model.js';
 import type { Delivery } from '../../store/port.js';
 import { decideRetry } from '../backoff.js';
-import type { DeliveryItem, ItemOutcome } from '../targets/target.js';
+import type { BatchOutcome, DeliveryItem, ItemOutcome } from '../targets/target.js';
 import { describeError } from '../targets/http-target.js';
+import { AttemptDeadlines } from './attempt-deadlines.js';
 import type { RunnerContext } from './runner-context.js';
 import { sleep } from './token-bucket.js';
 
@@ -23,6 +24,21 @@ interface Prepared {
 }
 
 const MAX_LEASE_MS = 12 * 3600_000;
+/** events leased and buffered ahead of delivery, at most (the most one receive may ask for) */
+const PREFETCH = 1000;
+/**
+ * Acks are durable writes whose cost is mostly per transaction (a commit, with strict
+ * durability an fsync), so they are gathered: sent when this many are waiting, or ACK_DELAY_MS
+ * after the first. Delaying an ack only widens what a crash would deliver again.
+ */
+const ACK_BATCH = 1000;
+const ACK_DELAY_MS = 100;
+/**
+ * Nacks are gathered the same way, grouped by their delay rounded up to this step: a receiver
+ * that fails every request would otherwise cost a durable write per failed attempt, and those
+ * writes queue with every other sink's and with ingest.
+ */
+const NACK_STEP_MS = 50;
 
 export interface SourceSpec {
   stream: string;
@@ -34,6 +50,9 @@ export class SourceLoop {
   private readonly stop = new AbortController();
   private readonly hardStop = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
+  /** wakes dispatchReady when an in-flight batch ends (one waiter, instead of a Promise.race per dispatch) */
+  private slotFreed: (() => void) | null = null;
+  private readonly deadlines: AttemptDeadlines;
   private readonly buffer: Prepared[] = [];
   private bufferSince = 0;
   private toAck: string[] = [];
@@ -42,13 +61,17 @@ export class SourceLoop {
   private renewTimer: NodeJS.Timeout | null = null;
   private renewing = false;
   private ackTimer: NodeJS.Timeout | null = null;
+  private toNack = new Map<number, { tokens: string[]; since: number }>();
+  private nackTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private wakeTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
   private readonly firstAttempt = new Map<number, number>();
 
-  constructor(private readonly ctx: RunnerContext, readonly source: SourceSpec) {}
+  constructor(private readonly ctx: RunnerContext, readonly source: SourceSpec) {
+    this.deadlines = new AttemptDeadlines(ctx.sink.policy.timeoutMs, this.hardStop.signal);
+  }
 
   private get policy() {
     return this.ctx.sink.policy;
@@ -90,6 +113,7 @@ export class SourceLoop {
       const unsent = this.buffer.splice(0).map((p) => p.delivery.leaseToken);
       if (unsent.length > 0) await this.release(unsent);
       await this.flushAcks();
+      await this.flushNacks();
       if (this.renewTimer) clearInterval(this.renewTimer);
     })();
     return this.closing;
@@ -97,11 +121,15 @@ export class SourceLoop {
 
   private async run(): Promise<void> {
     const concurrency = this.policy.ordering === 'ordered' ? 1 : this.policy.concurrency;
-    // receives and acks are durable writes: fetch and settle in bulk rather than per event
-    const prefetch = Math.min(1000, Math.max(256, this.maxBatch * concurrency * 2));
+    // receives and acks are durable writes: fetch and settle in bulk rather than per event.
+    // dispatchReady sends the whole buffer before it returns, so each receive asks for about
+    // PREFETCH less what is in flight. With nothing in flight, a first small receive gets
+    // requests going before the next large one is leased and prepared.
+    const ramp = Math.max(32, this.maxBatch * concurrency * 2);
     let reachedEnd = false;
     while (!this.stop.signal.aborted) {
-      const room = prefetch - this.buffer.length - this.inflight.size * this.maxBatch;
+      const free = PREFETCH - this.buffer.length - this.inflight.size * this.maxBatch;
+      const room = this.inflight.size === 0 && this.buffer.length === 0 ? Math.min(free, ramp) : free;
       let received = 0;
       if (room > 0 && !reachedEnd) {
         let got: Delivery[] = [];
@@ -155,7 +183,8 @@ export class SourceLoop {
       await this.settle({ delivery: d, item, bytes: 0, localRetries: 0 }, { outcome: 'permanent', error: `transform failed: ${describeError(err)}` }, null, 0);
       return;
     }
-    const bytes = Buffer.byteLength(JSON.stringify(item.payload));
+    // sizes only split batches; a one-event batch is sized by the target as it sends it
+    const bytes = this.maxBatch === 1 ? 0 : Buffer.byteLength(JSON.stringify(item.payload));
     if (this.buffer.length === 0) this.bufferSince = Date.now();
     this.buffer.push({ delivery: d, item, bytes, localRetries: 0 });
   }
@@ -174,7 +203,9 @@ export class SourceLoop {
     let sent = false;
     for (;;) {
       while (this.inflight.size >= concurrency) {
-        await Promise.race(this.inflight);
+        await new Promise<void>((resolve) => {
+          this.slotFreed = resolve;
+        });
       }
       // once stopping, what is buffered is given back (close), not sent
       if (this.stop.signal.aborted) return sent;
@@ -182,6 +213,9 @@ export class SourceLoop {
       if (batch === null) return sent;
       const p: Promise<void> = this.runBatch(batch).catch((err: unknown) => this.ctx.log.error({ err }, 'sink batch failed unexpectedly')).finally(() => {
         this.inflight.delete(p);
+        const freed = this.slotFreed;
+        this.slotFreed = null;
+        freed?.();
         this.wake?.();
       });
       this.inflight.add(p);
@@ -211,8 +245,13 @@ export class SourceLoop {
     while (batch.length > 0) {
       if (this.ctx.bucket !== null) await this.ctx.bucket.take(batch.length, this.hardStop.signal);
       for (const p of batch) p.item.attempt = p.delivery.deliveries + p.localRetries;
-      const signal = AbortSignal.any([this.hardStop.signal, AbortSignal.timeout(this.policy.timeoutMs)]);
-      const outcome = await this.ctx.target.deliver(batch.map((p) => p.item), { signal, sinkId: this.ctx.sink.id });
+      const deadline = this.deadlines.begin();
+      let outcome: BatchOutcome;
+      try {
+        outcome = await this.ctx.target.deliver(batch.map((p) => p.item), { signal: deadline.signal, sinkId: this.ctx.sink.id });
+      } finally {
+        deadline.done();
+      }
       if (this.hardStop.signal.aborted) {
         // cut by shutdown: not an attempt that says anything about the receiver
         await this.release(batch.map((p) => p.delivery.leaseToken));
@@ -250,19 +289,22 @@ export class SourceLoop {
     const now = new Date();
     const attempt = p.item.attempt;
     const seq = p.delivery.event.seq;
-    const base = {
-      sink: sinkId, stream: p.item.event.stream, seq: p.item.event.seq, eventId: p.item.event.id, deliveryId: p.item.deliveryId, attempt,
-      latencyMs: Math.round(latencyMs), at: now.toISOString(),
-    };
+    const { event, deliveryId } = p.item;
+    const at = now.toISOString();
     if (o.outcome === 'success') {
-      this.firstAttempt.delete(seq);
+      if (this.firstAttempt.size > 0) this.firstAttempt.delete(seq);
       this.ctx.stats.add(sinkId, 'delivered');
       this.ctx.stats.add(sinkId, 'bytes', bytes);
       this.ctx.stats.success(sinkId, status, now);
-      this.log({ ...base, outcome: 'success', status, error: null, action: 'delivered' });
+      // built whole rather than spread from a base: this is the path every delivery takes
+      this.log({
+        sink: sinkId, stream: event.stream, seq: event.seq, eventId: event.id, deliveryId, attempt,
+        latencyMs: Math.round(latencyMs), at, outcome: 'success', status, error: null, action: 'delivered',
+      });
       this.ack(p.delivery.leaseToken);
       return null;
     }
+    const base = { sink: sinkId, stream: event.stream, seq: event.seq, eventId: event.id, deliveryId, attempt, latencyMs: Math.round(latencyMs), at };
     const itemStatus = o.status ?? status;
     this.ctx.stats.add(sinkId, 'failed');
     this.ctx.stats.error(sinkId, o.error, itemStatus, now);
@@ -275,8 +317,7 @@ export class SourceLoop {
       this.ctx.stats.add(sinkId, 'retried');
       this.log({ ...base, outcome: o.outcome, status: itemStatus, error: o.error, action: `retry in ${decision.delayMs} ms` });
       if (this.policy.ordering === 'ordered') return decision.delayMs;
-      this.held.delete(p.delivery.leaseToken);
-      await this.ctx.consumers.nack(this.source.stream, this.source.consumer, [p.delivery.leaseToken], Math.min(decision.delayMs, MAX_LEASE_MS)).catch(() => undefined);
+      this.nack(p.delivery.leaseToken, decision.delayMs);
       this.wakeAt(decision.delayMs);
       return null;
     }
@@ -318,8 +359,33 @@ export class SourceLoop {
   private ack(token: string): void {
     this.held.delete(token);
     this.toAck.push(token);
-    if (this.toAck.length >= 256) void this.flushAcks();
-    else this.ackTimer ??= setTimeout(() => void this.flushAcks(), 20);
+    if (this.toAck.length >= ACK_BATCH) void this.flushAcks();
+    else this.ackTimer ??= setTimeout(() => void this.flushAcks(), ACK_DELAY_MS);
+  }
+
+  /** the event comes again after `delayMs`; sent with others within ACK_DELAY_MS, the wait counted in */
+  private nack(token: string, delayMs: number): void {
+    this.held.delete(token);
+    const step = Math.ceil(Math.min(delayMs, MAX_LEASE_MS) / NACK_STEP_MS) * NACK_STEP_MS;
+    let group = this.toNack.get(step);
+    if (group === undefined) {
+      group = { tokens: [], since: Date.now() };
+      this.toNack.set(step, group);
+    }
+    group.tokens.push(token);
+    if (group.tokens.length >= ACK_BATCH) void this.flushNacks();
+    else this.nackTimer ??= setTimeout(() => void this.flushNacks(), ACK_DELAY_MS);
+  }
+
+  private async flushNacks(): Promise<void> {
+    if (this.nackTimer) clearTimeout(this.nackTimer);
+    this.nackTimer = null;
+    const groups = this.toNack;
+    this.toNack = new Map();
+    for (const [delayMs, group] of groups) {
+      // a nack that fails leaves the lease to run out: the event comes again, at least once
+      await this.ctx.consumers.nack(this.source.stream, this.source.consumer, group.tokens, Math.max(0, delayMs - (Date.now() - group.since))).catch(() => undefined);
+    }
   }
 
   private async release(tokens: string[]): Promise<void> {
