@@ -62,7 +62,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   let app: FastifyInstance | undefined;
   const sweeper = new RetentionSweeper(store, config.retentionInterval * 1000, log.child({ component: 'retention' }));
-  const engine = delivery.engine(services, log.child({ component: 'delivery' }), { ownerLeaseMs: config.sinkOwnerLease * 1000 });
+  const engine = delivery.engine(services, log.child({ component: 'delivery' }), { ownerLeaseMs: config.sinkOwnerLease * 1000, metrics: metrics.sinks });
   const applier = new SpecApplier(services.specs, log.child({ component: 'specs' }));
   try {
     const adminKey = await ensureAdminKey(services.keys, { adminKey: config.adminKey, dataDir: config.dataDir });

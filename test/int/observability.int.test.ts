@@ -6,6 +6,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config/load-config.js';
 import { RivuletMetrics } from '../../src/observability/metrics.js';
 import { startServer } from '../../src/runtime/server.js';
+import { startReceiver } from '../support/receiver.js';
 import { tempDir } from '../support/resources.js';
 import type { RequestSpanEnd, RequestSpanStart } from '../../src/observability/trace-context.js';
 import { buildTestApp, type TestApp, type TestAppOptions } from '../support/test-app.js';
@@ -129,6 +130,37 @@ describe('the composition root', () => {
       assert.equal(sample(text, 'rivulet_produce_inflight'), 0);
     } finally {
       await server.close();
+    }
+  });
+
+  it('counts what the running delivery engine delivers, fails and retries, per sink', async () => {
+    const adminKey = 'rvl_observability-sink-admin-key';
+    // the first two requests fail: one retried delivery, then every event arrives
+    const receiver = await startReceiver((_req, res, n) => { res.statusCode = n <= 2 ? 503 : 200; res.end(); });
+    const config = loadConfig({ flags: { port: 0, dataDir: tempDir(), metricsPublic: true, logLevel: 'silent', adminKey, sinkAllowLoopback: true } });
+    const server = await startServer(config);
+    try {
+      const post = (url: string, body: unknown) => fetch(`${server.url}${url}`, {
+        method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+      }).then(async (r) => { assert.ok(r.status < 300, `${url}: ${r.status} ${await r.text()}`); });
+      await post('/v1/streams', { name: 'm' });
+      await post('/v1/sinks', {
+        id: 'hook', streams: ['m'], target: { kind: 'http', url: receiver.url },
+        policy: { ordering: 'ordered', retry: { maxAttempts: 5, initialDelayMs: 10, maxDelayMs: 20, multiplier: 2, jitter: 'none' } },
+      });
+      await post('/v1/streams/m/events', [{ type: 'a' }, { type: 'b' }, { type: 'c' }]);
+      let text = '';
+      for (let i = 0; i < 200 && (sample(text, 'rivulet_sink_events_delivered_total', { sink: 'hook' }) ?? 0) < 3; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        text = await (await fetch(`${server.url}/metrics`)).text();
+      }
+      assert.equal(sample(text, 'rivulet_sink_events_delivered_total', { sink: 'hook' }), 3, text.split('\n').filter((l) => l.includes('sink')).join('\n'));
+      assert.equal(sample(text, 'rivulet_sink_failures_total', { sink: 'hook', reason: 'status_503' }), 2);
+      assert.equal(sample(text, 'rivulet_sink_retries_total', { sink: 'hook' }), 2);
+      assert.equal(sample(text, 'rivulet_sink_delivery_seconds_count', { sink: 'hook' }), 3);
+    } finally {
+      await server.close();
+      await receiver.close();
     }
   });
 });

@@ -12,6 +12,7 @@ import type { StoredDocument } from '../../store/port.js';
 import type { TargetRegistry } from '../targets/registry.js';
 import type { TargetDeps } from '../targets/target.js';
 import { AttemptLog } from './attempt-log.js';
+import type { SinkMetricsRecorder } from '../../observability/sink-metrics.js';
 import { OwnerLeases } from './owner-lease.js';
 import { StatsRecorder } from './sink-stats.js';
 import { SinkRunner, deliveryFingerprint } from './sink-runner.js';
@@ -29,6 +30,8 @@ export interface SinkEngineOptions {
   closeGraceMs: number;
   /** this process's name in leases; random by default */
   holder?: string;
+  /** where deliveries, failures, retries and dead letters are reported (`/metrics`) */
+  metrics?: SinkMetricsRecorder;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Readonly<SinkEngineOptions> = Object.freeze({
@@ -65,7 +68,7 @@ export class SinkEngine {
     this.options.scanIntervalMs = Math.max(1, Math.min(this.options.scanIntervalMs, Math.floor(this.options.ownerLeaseMs / 4)));
     this.holder = this.options.holder ?? `rivulet-${randomUUID().slice(0, 8)}`;
     this.leases = new OwnerLeases(services.store.documents, this.holder, this.options.ownerLeaseMs);
-    this.stats = new StatsRecorder(services.store.documents, services.sinkRates);
+    this.stats = new StatsRecorder(services.store.documents, services.sinkRates, this.options.metrics);
     this.attempts = new AttemptLog(services.streams, services.produce);
   }
 

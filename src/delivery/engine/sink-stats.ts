@@ -1,11 +1,13 @@
 /**
  * Sink counters: kept per process in memory and added into the document `sink-stats/<id>`
  * periodically (read-modify-write with optimistic concurrency), so they survive restarts and
- * sum across processes. The latest error and success times win by time.
+ * sum across processes. The latest error and success times win by time. The same counts go
+ * to the console's per-minute rates and to the process metrics (`/metrics`).
  */
 import { RivuletError } from '../../core/errors.js';
 import { EMPTY_STATS, STATS_COLLECTION, type SinkStats } from '../../core/sinks/sink-model.js';
 import type { SinkRates } from '../../core/sinks/sink-rates.js';
+import { NO_SINK_METRICS, type SinkMetricsRecorder } from '../../observability/sink-metrics.js';
 import type { DocumentStore } from '../../store/port.js';
 
 type Counter = 'delivered' | 'failed' | 'retried' | 'deadLettered' | 'filtered' | 'bytes';
@@ -17,12 +19,23 @@ export class StatsRecorder {
     private readonly documents: DocumentStore,
     /** per-minute deliveries and failures for the console's charts (in memory, this process) */
     private readonly rates?: SinkRates,
+    private readonly metrics: SinkMetricsRecorder = NO_SINK_METRICS,
   ) {}
 
   add(sinkId: string, counter: Counter, n = 1): void {
     const s = this.entry(sinkId);
     s[counter] += n;
     if (counter === 'delivered' || counter === 'failed') this.rates?.record(sinkId, counter, n);
+    if (counter === 'retried') this.metrics.retried(sinkId);
+    else if (counter === 'deadLettered') this.metrics.deadLettered(sinkId, n);
+  }
+
+  /** one event delivered by an attempt that took `latencyMs` */
+  delivered(sinkId: string, bytes: number, status: number | null, latencyMs: number, at: Date): void {
+    this.add(sinkId, 'delivered');
+    this.add(sinkId, 'bytes', bytes);
+    this.success(sinkId, status, at);
+    this.metrics.delivered(sinkId, 1, latencyMs);
   }
 
   error(sinkId: string, error: string, status: number | null, at: Date): void {
@@ -30,6 +43,7 @@ export class StatsRecorder {
     s.lastError = error;
     s.lastStatus = status;
     s.lastErrorAt = at.toISOString();
+    this.metrics.failed(sinkId, failureReason(error, status));
   }
 
   success(sinkId: string, status: number | null, at: Date): void {
@@ -91,4 +105,12 @@ export class StatsRecorder {
     }
     return s;
   }
+}
+
+/** a short, bounded label for a failed attempt: the status, else the kind of error */
+function failureReason(error: string, status: number | null): string {
+  if (status !== null) return `status_${status}`;
+  if (/timed? ?out|timeout|abort/i.test(error)) return 'timeout';
+  if (/ECONNRESET|ECONNREFUSED|EPIPE|ENOTFOUND|EAI_AGAIN|socket|network/i.test(error)) return 'network';
+  return 'other';
 }

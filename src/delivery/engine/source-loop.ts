@@ -293,9 +293,7 @@ export class SourceLoop {
     const at = now.toISOString();
     if (o.outcome === 'success') {
       if (this.firstAttempt.size > 0) this.firstAttempt.delete(seq);
-      this.ctx.stats.add(sinkId, 'delivered');
-      this.ctx.stats.add(sinkId, 'bytes', bytes);
-      this.ctx.stats.success(sinkId, status, now);
+      this.ctx.stats.delivered(sinkId, bytes, status, latencyMs, now);
       // built whole rather than spread from a base: this is the path every delivery takes
       this.log({
         sink: sinkId, stream: event.stream, seq: event.seq, eventId: event.id, deliveryId, attempt,
