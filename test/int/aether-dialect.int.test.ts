@@ -7,58 +7,30 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import pino from 'pino';
 import { ConfigError } from '../../src/config/load-config.js';
-import { createDelivery } from '../../src/delivery/delivery-setup.js';
-import type { SinkEngine } from '../../src/delivery/engine/sink-engine.js';
 import { loadAetherJobsDir } from '../../src/runtime/aether-jobs-dir.js';
-import { buildTestApp, type TestApp } from '../support/test-app.js';
-import { tempDir, track } from '../support/resources.js';
+import { startDeliveryApp, until, type DeliveryApp } from '../support/delivery-app.js';
+import type { TestApp } from '../support/test-app.js';
+import { tempDir } from '../support/resources.js';
 import { startReceiver } from '../support/receiver.js';
 
 const FAST_RETRY = { maxAttempts: 4, initialDelayMs: 20, maxDelayMs: 50, multiplier: 2, jitter: 'none' as const };
 
-interface Harness {
-  t: TestApp;
-  engine: SinkEngine;
+interface Harness extends DeliveryApp {
   /** Basic auth with the admin key as password, as aether clients send it */
   basic: Record<string, string>;
-  close(): Promise<void>;
 }
 
 const basicOf = (secret: string) => ({ authorization: `Basic ${Buffer.from(`aether:${secret}`).toString('base64')}` });
 
 async function start(): Promise<Harness> {
-  const delivery = createDelivery({ allowLoopback: true });
-  const t = await buildTestApp({ core: { sinkChecks: delivery.checks }, dialects: { aether: { policy: { retry: FAST_RETRY } } } });
-  const engine = delivery.engine(t.services, pino({ level: 'silent' }), { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 500 });
-  engine.start();
-  let closed = false;
-  const h: Harness = {
-    t, engine, basic: basicOf(t.adminKey),
-    async close() {
-      if (closed) return;
-      closed = true;
-      await engine.close();
-      await t.close();
-    },
-  };
-  return track('aether harness', h, () => closed);
+  const h = await startDeliveryApp('aether harness', { dialects: { aether: { policy: { retry: FAST_RETRY } } } });
+  return Object.assign(h, { basic: basicOf(h.t.adminKey) });
 }
 
 async function produce(t: TestApp, stream: string, events: unknown[]): Promise<void> {
   const res = await t.app.inject({ method: 'POST', url: `/v1/streams/${stream}/events`, headers: t.admin, payload: events });
   assert.equal(res.statusCode, 201, res.body);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const order = (n: number) => ({ type: 'order.placed', data: { id: `o${n}`, n, customer: { name: `c${n}` } } });

@@ -5,38 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import pino from 'pino';
-import { createDelivery } from '../../src/delivery/delivery-setup.js';
-import type { SinkEngine } from '../../src/delivery/engine/sink-engine.js';
 import { verifyWebhook, generateWebhookSecret } from '../../src/delivery/signing.js';
-import { buildTestApp, type TestApp } from '../support/test-app.js';
-import { tempDir, track } from '../support/resources.js';
+import { startDeliveryApp, until, type DeliveryApp } from '../support/delivery-app.js';
+import type { TestApp } from '../support/test-app.js';
+import { tempDir } from '../support/resources.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 
 const FAST_RETRY = { maxAttempts: 4, initialDelayMs: 20, maxDelayMs: 50, multiplier: 2, jitter: 'none' };
 
-interface Harness {
-  t: TestApp;
-  engine: SinkEngine;
-  close(): Promise<void>;
-}
+type Harness = DeliveryApp;
 
-async function start(dataDir = tempDir('rivulet-sinks'), allowLoopback = true): Promise<Harness> {
-  const delivery = createDelivery({ allowLoopback });
-  const t = await buildTestApp({ dataDir, core: { sinkChecks: delivery.checks } });
-  const engine = delivery.engine(t.services, pino({ level: 'silent' }), { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 500 });
-  engine.start();
-  let closed = false;
-  const h = {
-    t, engine,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await engine.close();
-      await t.close();
-    },
-  };
-  return track('sink harness', h, () => closed);
+function start(dataDir = tempDir('rivulet-sinks'), allowLoopback = true): Promise<Harness> {
+  return startDeliveryApp('sink harness', { dataDir, allowLoopback });
 }
 
 async function produce(t: TestApp, stream: string, count: number, from = 0): Promise<void> {
@@ -48,16 +28,6 @@ async function createSink(t: TestApp, body: Record<string, unknown>, headers = t
   const res = await t.app.inject({ method: 'POST', url: '/v1/sinks', headers, payload: { start: { from: 'beginning' }, ...body } });
   assert.equal(res.statusCode, 201, res.body);
   return res.json();
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const bodies = (r: Receiver) => r.requests.map((q) => JSON.parse(q.body) as { seq: number; data: { n: number } });

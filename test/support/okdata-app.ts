@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import pino from 'pino';
 import type { OkdataSinkOptions } from '../../src/core/okdata/okdata-sinks.js';
-import { createDelivery } from '../../src/delivery/delivery-setup.js';
 import type { SinkEngine } from '../../src/delivery/engine/sink-engine.js';
-import { buildTestApp, type TestApp } from './test-app.js';
+import { buildDeliveryApp, until } from './delivery-app.js';
+import type { TestApp } from './test-app.js';
+
+export { until };
 
 const run = promisify(execFile);
 
@@ -31,15 +32,10 @@ export interface OkdataAppOptions {
 export const FAST_POLICY = { retry: { maxAttempts: 3, initialDelayMs: 20, maxDelayMs: 50, multiplier: 2, jitter: 'none' as const } };
 
 export async function listening(options: OkdataAppOptions = {}): Promise<Listening> {
-  const delivery = createDelivery({ allowLoopback: true });
-  const t = await buildTestApp({
-    core: {
-      sinkChecks: delivery.checks,
-      okdata: { targets: options.okdata?.targets ?? {}, policies: { processing: FAST_POLICY, ...options.okdata?.policies } },
-    },
+  const { t, engine } = await buildDeliveryApp({
+    core: { okdata: { targets: options.okdata?.targets ?? {}, policies: { processing: FAST_POLICY, ...options.okdata?.policies } } },
+    startEngine: options.engine !== false,
   });
-  const engine = delivery.engine(t.services, pino({ level: 'silent' }), { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 500 });
-  if (options.engine !== false) engine.start();
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const address = t.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -90,16 +86,6 @@ export async function call(t: Listening, method: string, path: string, options: 
 export function expect(res: Call, status: number, body?: unknown): void {
   assert.equal(res.status, status, JSON.stringify(res.body));
   if (body !== undefined) assert.deepEqual(res.body, body);
-}
-
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** waits until GET `path` answers a body whose status is `status` */

@@ -1,5 +1,7 @@
 /** `rivulet consumers ls|create|describe|delete|seek <stream> …`: a stream's durable consumers. */
 import type { Command } from 'commander';
+import type { ConsumerLagView } from '../../core/consumers/consumer-service.js';
+import type { ConsumerRecord } from '../../store/port.js';
 import { clientFor, runAction } from './command-context.js';
 import type { ApiClient } from './http-client.js';
 import { addOutputOptions, formatCount, outputMode, printJson, printList, renderFields, type Column, type OutputFlags } from './output.js';
@@ -7,25 +9,9 @@ import { confirmDeletion } from './prompt.js';
 import { collect, parseDuration, parsePositiveInt } from './quantities.js';
 import { describeStart, parseStartPosition, type StartPosition } from './start-position.js';
 
-export interface ConsumerView {
-  name: string;
-  stream: string;
-  types: string[];
-  leaseMs: number;
-  maxDeliveries: number;
-  deadLetterStream: string | null;
-  committedSeq: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface LagView {
-  committedSeq: number;
-  lastSeq: number;
-  pending: number;
-  leased: number;
-  oldestUnackedAgeMs: number | null;
-}
+// the API answers these as the core declares them; type-only imports, nothing of the server loads
+export type ConsumerView = ConsumerRecord;
+export type LagView = ConsumerLagView;
 
 export const consumerPath = (stream: string, consumer?: string) =>
   `/v1/streams/${encodeURIComponent(stream)}/consumers${consumer === undefined ? '' : `/${encodeURIComponent(consumer)}`}`;

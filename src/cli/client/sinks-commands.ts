@@ -4,6 +4,7 @@
  * seek, replay, retry-dead-letters, attempts.
  */
 import { Option, type Command } from 'commander';
+import type { SinkStats } from '../../core/sinks/sink-model.js';
 import { usageError } from './cli-error.js';
 import { clientFor, runAction } from './command-context.js';
 import { ageText } from './consumers-commands.js';
@@ -13,19 +14,6 @@ import { addOutputOptions, formatBytes, formatCount, outputMode, printJson, prin
 import { confirmDeletion } from './prompt.js';
 import { collect, parsePositiveInt } from './quantities.js';
 import { describeStart, parseStartPosition, type StartPosition } from './start-position.js';
-
-interface SinkStats {
-  delivered: number;
-  failed: number;
-  retried: number;
-  deadLettered: number;
-  filtered: number;
-  bytes: number;
-  lastError: string | null;
-  lastStatus: number | null;
-  lastErrorAt: string | null;
-  lastSuccessAt: string | null;
-}
 
 export interface SinkView {
   id: string;

@@ -67,15 +67,17 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<T>
 
 export const enc = encodeURIComponent;
 
-/** The API's shapes the console reads (see /openapi.json). */
-export interface StreamStats {
-  count: number;
-  firstSeq: number;
-  lastSeq: number;
-  firstTime: string | null;
-  lastTime: string | null;
-  bytes: number;
-}
+/**
+ * The API's shapes the console reads (see /openapi.json). Those the server answers exactly as
+ * its core declares them come from there as types only: esbuild erases them, nothing of the
+ * server is bundled.
+ */
+import type { StreamStats } from '../../store/port.js';
+import type { SinkStats, SinkStatus } from '../../core/sinks/sink-model.js';
+
+export type { StreamStats, SinkStats, SinkStatus };
+export type { RateSeries } from '../../core/streams/produce-rates.js';
+export type { SinkRateSeries } from '../../core/sinks/sink-rates.js';
 
 export interface Stream {
   name: string;
@@ -102,14 +104,6 @@ export interface RivuletEvent {
   schemaVersion?: number;
 }
 
-export interface RateSeries {
-  stream: string;
-  start: string;
-  stepSeconds: number;
-  counts: number[];
-  perSecond: number[];
-}
-
 export interface Consumer {
   name: string;
   stream: string;
@@ -131,21 +125,6 @@ export interface KeyInfo {
   name: string;
   owner: string;
   scopes: string[];
-}
-
-export type SinkStatus = 'running' | 'paused' | 'failing' | 'stopped';
-
-export interface SinkStats {
-  delivered: number;
-  failed: number;
-  retried: number;
-  deadLettered: number;
-  filtered: number;
-  bytes: number;
-  lastError: string | null;
-  lastStatus: number | null;
-  lastErrorAt: string | null;
-  lastSuccessAt: string | null;
 }
 
 export interface SinkStreamLag {
@@ -190,14 +169,6 @@ export interface Attempt {
   error: string | null;
   action: string;
   at: string;
-}
-
-export interface SinkRateSeries {
-  sink: string;
-  start: string;
-  stepSeconds: number;
-  delivered: number[];
-  failed: number[];
 }
 
 export type PipelineStatus = 'QUEUED' | 'INPROGRESS' | 'SUCCEEDED' | 'FAILED';

@@ -1,28 +1,19 @@
 /** Delivers one sink in this process: one source loop per source stream and per side job. */
-import type { Logger } from 'pino';
 import type { CoreServices } from '../../core/services.js';
 import { jobConsumerName, sinkConsumerName, type SinkJob, type SinkRecord } from '../../core/sinks/sink-model.js';
 import { compileEventFilter } from '../../mapping/event-filter.js';
 import { compileTransform } from '../../mapping/transform.js';
 import type { TargetRegistry } from '../targets/registry.js';
 import type { DeliveryTarget, TargetDeps } from '../targets/target.js';
-import type { AttemptLog } from './attempt-log.js';
 import type { RunnerContext } from './runner-context.js';
-import type { StatsRecorder } from './sink-stats.js';
 import { SourceLoop } from './source-loop.js';
 import { TokenBucket } from './token-bucket.js';
 
-export interface RunnerDeps {
+/** the engine's services and settings a runner passes on to its loops as they are */
+export interface RunnerDeps extends Pick<RunnerContext, 'stats' | 'attempts' | 'log' | 'holder' | 'idlePollMs' | 'closeGraceMs' | 'ownerLeaseMs'> {
   services: CoreServices;
   registry: TargetRegistry;
   targetDeps: TargetDeps;
-  stats: StatsRecorder;
-  attempts: AttemptLog;
-  log: Logger;
-  holder: string;
-  idlePollMs: number;
-  closeGraceMs: number;
-  ownerLeaseMs: number;
 }
 
 /** what decides whether a running sink must restart after a change (jobs and state are handled in place) */

@@ -8,7 +8,7 @@ import type { JsonObject, JsonValue, StoredEvent } from '../../core/events/envel
 import { compileDataMap } from '../../mapping/datamap.js';
 import { mappingDocument, planJobRequest } from '../../mapping/job-request.js';
 import type { AetherJob } from './aether-job.js';
-import { REDACTED } from './aether-job.js';
+import { REDACTED, requestFieldsOf } from './aether-job.js';
 import { redactHeaders } from './aether-view.js';
 
 export interface DryRunAnswer {
@@ -65,16 +65,7 @@ export function sampleEvent(body: Record<string, unknown>): { event: StoredEvent
 
 /** The request `job` gives for the sample; secrets shown as "[redacted]". */
 export function dryRunJob(job: AetherJob, event: StoredEvent, schema: string | undefined): DryRunAnswer {
-  const plan = planJobRequest({
-    type: job.type, url: job.url,
-    ...(job.datamap === undefined ? {} : { datamap: job.datamap }),
-    ...(job.constant === undefined ? {} : { constant: job.constant }),
-    ...(job.query_params === undefined ? {} : { query_params: job.query_params }),
-    ...(job.json_body === undefined ? {} : { json_body: job.json_body }),
-    ...(job.basic_auth === undefined ? {} : { basic_auth: job.basic_auth }),
-    ...(job.token === undefined ? {} : { token: job.token }),
-    ...(job.headers === undefined ? {} : { headers: job.headers }),
-  }, event, schema);
+  const plan = planJobRequest({ type: job.type, url: job.url, ...requestFieldsOf(job) }, event, schema);
   const headers = redactHeaders(plan.headers);
   if (headers['authorization'] !== undefined) headers['authorization'] = REDACTED;
   return {

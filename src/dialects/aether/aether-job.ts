@@ -186,10 +186,9 @@ export function hashJob(job: AetherJob, key: Buffer): string {
   return createHmac('sha256', key).update(canonical({ ...job, ...(headers === undefined ? {} : { headers }) })).digest('hex');
 }
 
-/** The sink a job is: defaults of `base` first, then what the job says. */
-export function sinkInputOf(job: AetherJob, label: AetherLabel, base: PolicyInput = {}): SinkInput & { id: string } {
-  const target: SinkTarget = {
-    kind: 'http', method: job.type, url: job.url,
+/** The job's optional request fields the http target's planner reads, those it gives. */
+export function requestFieldsOf(job: AetherJob): Pick<AetherJob, 'datamap' | 'constant' | 'query_params' | 'json_body' | 'basic_auth' | 'token' | 'headers'> {
+  return {
     ...(job.datamap === undefined ? {} : { datamap: job.datamap }),
     ...(job.constant === undefined ? {} : { constant: job.constant }),
     ...(job.query_params === undefined ? {} : { query_params: job.query_params }),
@@ -198,6 +197,11 @@ export function sinkInputOf(job: AetherJob, label: AetherLabel, base: PolicyInpu
     ...(job.token === undefined ? {} : { token: job.token }),
     ...(job.headers === undefined ? {} : { headers: job.headers }),
   };
+}
+
+/** The sink a job is: defaults of `base` first, then what the job says. */
+export function sinkInputOf(job: AetherJob, label: AetherLabel, base: PolicyInput = {}): SinkInput & { id: string } {
+  const target: SinkTarget = { kind: 'http', method: job.type, url: job.url, ...requestFieldsOf(job) };
   return {
     id: sinkIdOf(job.id),
     description: `aether job ${job.id}`,

@@ -1,13 +1,12 @@
 /** Native API: consumers of a stream (`/v1/streams/{name}/consumers/...`), cursor and leased style. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
-import { parseRfc3339 } from '../../core/events/event-fields.js';
 import type { TokenOutcome } from '../../core/consumers/consumer-service.js';
 import type { CoreServices } from '../../core/services.js';
-import type { Delivery, StartPosition } from '../../store/port.js';
+import type { Delivery } from '../../store/port.js';
 import { problemResponses } from '../schemas.js';
 import { renderEvent } from './events-routes.js';
+import { startOf } from './start-of.js';
 
 const streamParam = (req: FastifyRequest) => (req.params as { name?: string }).name;
 const consume = { scope: 'consume' as const, stream: streamParam };
@@ -162,22 +161,6 @@ export function consumersRoutes(services: CoreServices) {
       schema: { tags, summary: 'Move the consumer to a seq or a time (drops its leases)', params: Params, body: Start, response: { 200: Type.Ref('Consumer'), ...problemResponses } },
     }, async (req) => consumers.seek(req.params.name, req.params.consumer, startOf(req.body)));
   };
-}
-
-function startOf(body: Static<typeof Start>): StartPosition {
-  switch (body.from) {
-    case 'beginning':
-    case 'end':
-      return { from: body.from };
-    case 'seq':
-      if (body.seq === undefined) throw new RivuletError('VALIDATION_FAILED', 'from=seq needs "seq"', { details: { pointer: '/seq' } });
-      return { from: 'seq', seq: body.seq };
-    case 'time': {
-      const ms = body.time === undefined ? undefined : parseRfc3339(body.time);
-      if (ms === undefined) throw new RivuletError('VALIDATION_FAILED', 'from=time needs "time" as an RFC 3339 timestamp', { details: { pointer: '/time' } });
-      return { from: 'time', timeMs: ms };
-    }
-  }
 }
 
 function renderDelivery(d: Delivery): Record<string, unknown> {

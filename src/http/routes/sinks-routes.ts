@@ -6,13 +6,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { RivuletError } from '../../core/errors.js';
-import { parseRfc3339 } from '../../core/events/event-fields.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import type { CoreServices } from '../../core/services.js';
 import { assertPublicTargetKind, assertSinkUnmanaged } from '../../core/sinks/sink-management.js';
 import type { SinkInput, SinkPatch, SinkRecord } from '../../core/sinks/sink-model.js';
-import type { StartPosition } from '../../store/port.js';
 import { problemResponses } from '../schemas.js';
+import { startOf } from './start-of.js';
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const AnyObject = Type.Object({}, { additionalProperties: true });
@@ -259,20 +258,4 @@ export function sinksRoutes(services: CoreServices) {
 
 function forbidden(needs: string, message: string): RivuletError {
   return new RivuletError('FORBIDDEN', message, { details: { needs } });
-}
-
-function startOf(body: Static<typeof Start>): StartPosition {
-  switch (body.from) {
-    case 'beginning':
-    case 'end':
-      return { from: body.from };
-    case 'seq':
-      if (body.seq === undefined) throw new RivuletError('VALIDATION_FAILED', 'from=seq needs "seq"', { details: { pointer: '/seq' } });
-      return { from: 'seq', seq: body.seq };
-    case 'time': {
-      const ms = body.time === undefined ? undefined : parseRfc3339(body.time);
-      if (ms === undefined) throw new RivuletError('VALIDATION_FAILED', 'from=time needs "time" as an RFC 3339 timestamp', { details: { pointer: '/time' } });
-      return { from: 'time', timeMs: ms };
-    }
-  }
 }

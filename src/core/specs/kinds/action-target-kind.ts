@@ -5,7 +5,6 @@
  * ActionTargetService; one still used by a rule cannot be deleted (the rule's deletion, when
  * pruned together, goes first).
  */
-import { RivuletError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../events/envelope.js';
 import { redactActionTarget } from '../../rules/action-target-service.js';
 import type { ActionTargetRecord, Actor } from '../../rules/rule-model.js';
@@ -14,6 +13,7 @@ import { canonicalJson } from '../canonical-json.js';
 import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
 import { checkedEntry, isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
 import { REDACTED, redactByName } from '../spec-secrets.js';
+import { assertSpecOwns, deleteById, readById } from './owned-by-id.js';
 
 export interface ActionTargetSpec extends JsonObject {
   id: string;
@@ -28,8 +28,6 @@ export interface ActionTargetSpec extends JsonObject {
 
 const FIELDS = ['id', 'name', 'description', 'url', 'method', 'auth', 'headers', 'signing'] as const;
 const COMPARED = ['name', 'description', 'url', 'method', 'auth', 'headers', 'signing'] as const;
-/** reads see every owner's targets, so another owner's is found (and refused) rather than created twice */
-const READER: Actor = { owner: '', admin: true };
 
 function parse(entry: unknown, pointer: string): ActionTargetSpec {
   if (!isPlainObject(entry)) throw specInvalid('an action target is an object with "id", "name" and "url"', pointer);
@@ -46,13 +44,8 @@ function parse(entry: unknown, pointer: string): ActionTargetSpec {
   }), pointer);
 }
 
-async function read(key: string, ctx: KindContext): Promise<ActionTargetRecord | null> {
-  try {
-    return await ctx.actionTargets.get(key, READER);
-  } catch (err) {
-    if (err instanceof RivuletError && err.code === 'NOT_FOUND') return null;
-    throw err;
-  }
+function read(key: string, ctx: KindContext): Promise<ActionTargetRecord | null> {
+  return readById((reader) => ctx.actionTargets.get(key, reader), 'NOT_FOUND');
 }
 
 const shown = (t: Pick<ActionTargetRecord, 'auth' | 'headers' | 'signing'>) => redactActionTarget(t as ActionTargetRecord) as unknown as Record<string, JsonValue>;
@@ -83,9 +76,7 @@ async function apply(desired: ActionTargetSpec, current: ActionTargetRecord | nu
     await ctx.actionTargets.create({ id: desired.id, ...settings }, actor);
     return { log: [`created action target "${desired.id}"`] };
   }
-  if (current.owner !== ctx.owner) {
-    throw new RivuletError('CONFLICT', `action target "${desired.id}" exists and belongs to owner "${current.owner}"; a spec of "${ctx.owner}" cannot manage it`, { details: { actionTarget: desired.id, owner: current.owner } });
-  }
+  assertSpecOwns('action target', 'actionTarget', desired.id, current.owner, ctx.owner);
   const { action, changes } = diff(desired, current);
   if (action === 'unchanged') return { log: [`action target "${desired.id}" already as declared`] };
   await ctx.actionTargets.update(desired.id, settings, actor);
@@ -94,11 +85,7 @@ async function apply(desired: ActionTargetSpec, current: ActionTargetRecord | nu
 
 async function remove(key: string, current: ActionTargetRecord | null, ctx: KindContext): Promise<ApplyOutcome> {
   if (!current) return { log: [`action target "${key}" already gone`] };
-  try {
-    await ctx.actionTargets.delete(key, READER);
-  } catch (err) {
-    if (!(err instanceof RivuletError && err.code === 'NOT_FOUND')) throw err;
-  }
+  await deleteById((reader) => ctx.actionTargets.delete(key, reader), 'NOT_FOUND');
   return { log: [`deleted action target "${key}"`] };
 }
 

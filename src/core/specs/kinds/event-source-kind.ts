@@ -10,6 +10,7 @@ import type { Actor, EventSourceRecord } from '../../rules/rule-model.js';
 import { checkId, checkPublicId, checkText } from '../../rules/rule-validation.js';
 import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
 import { checkedEntry, isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
+import { assertSpecOwns, deleteById, readById } from './owned-by-id.js';
 
 export interface EventSourceSpec extends JsonObject {
   id: string;
@@ -18,8 +19,6 @@ export interface EventSourceSpec extends JsonObject {
   /** null: generated at creation, and not compared */
   publicId: string | null;
 }
-
-const READER: Actor = { owner: '', admin: true };
 
 function parse(entry: unknown, pointer: string): EventSourceSpec {
   if (!isPlainObject(entry)) throw specInvalid('an event source is an object with "id" and "name"', pointer);
@@ -32,13 +31,8 @@ function parse(entry: unknown, pointer: string): EventSourceSpec {
   }), pointer);
 }
 
-async function read(key: string, ctx: KindContext): Promise<EventSourceRecord | null> {
-  try {
-    return await ctx.eventSources.get(key, READER);
-  } catch (err) {
-    if (err instanceof RivuletError && err.code === 'NOT_FOUND') return null;
-    throw err;
-  }
+function read(key: string, ctx: KindContext): Promise<EventSourceRecord | null> {
+  return readById((reader) => ctx.eventSources.get(key, reader), 'NOT_FOUND');
 }
 
 function diff(desired: EventSourceSpec | null, current: EventSourceRecord | null): Diff {
@@ -62,9 +56,7 @@ async function apply(desired: EventSourceSpec, current: EventSourceRecord | null
     const created = await ctx.eventSources.create({ id: desired.id, name: desired.name, description: desired.description, ...(desired.publicId === null ? {} : { publicId: desired.publicId }) }, actor);
     return { log: [`created event source "${desired.id}" (source "${created.source}")`] };
   }
-  if (current.owner !== ctx.owner) {
-    throw new RivuletError('CONFLICT', `event source "${desired.id}" exists and belongs to owner "${current.owner}"; a spec of "${ctx.owner}" cannot manage it`, { details: { eventSource: desired.id, owner: current.owner } });
-  }
+  assertSpecOwns('event source', 'eventSource', desired.id, current.owner, ctx.owner);
   if (desired.publicId !== null && desired.publicId !== current.publicId) {
     throw new RivuletError('CONFLICT', `event source "${desired.id}" has the public identifier "${current.publicId}", which never changes; declare that one or none`, { details: { eventSource: desired.id } });
   }
@@ -76,11 +68,7 @@ async function apply(desired: EventSourceSpec, current: EventSourceRecord | null
 
 async function remove(key: string, current: EventSourceRecord | null, ctx: KindContext): Promise<ApplyOutcome> {
   if (!current) return { log: [`event source "${key}" already gone`] };
-  try {
-    await ctx.eventSources.delete(key, READER);
-  } catch (err) {
-    if (!(err instanceof RivuletError && err.code === 'NOT_FOUND')) throw err;
-  }
+  await deleteById((reader) => ctx.eventSources.delete(key, reader), 'NOT_FOUND');
   return { log: [`deleted event source "${key}"`] };
 }
 

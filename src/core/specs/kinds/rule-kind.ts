@@ -6,7 +6,6 @@
  * that owner, and to existing event types. A changed rule is updated in place through
  * RuleService: its sinks keep their positions; `enabled: false → true` starts from the tail.
  */
-import { RivuletError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../events/envelope.js';
 import { compileRule } from '../../rules/match.js';
 import type { Actor, RuleActionRef, RuleConditionRef, RuleRecord } from '../../rules/rule-model.js';
@@ -14,6 +13,7 @@ import { actionRefs, checkDelivery, checkId, checkStreams, checkText, conditionR
 import { canonicalJson } from '../canonical-json.js';
 import type { ApplyOutcome, Diff, FieldChange, KindContext, ResourceRef, SpecResourceKind } from '../resource-kind.js';
 import { checkedEntry, isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
+import { assertSpecOwns, deleteById, readById } from './owned-by-id.js';
 import { parseStart, startPosition } from './start-position.js';
 
 export interface RuleSpec extends JsonObject {
@@ -30,7 +30,6 @@ export interface RuleSpec extends JsonObject {
 
 const FIELDS = ['id', 'name', 'description', 'enabled', 'streams', 'conditions', 'actions', 'delivery', 'start'] as const;
 const COMPARED = ['name', 'description', 'enabled', 'streams', 'conditions', 'actions', 'delivery'] as const;
-const READER: Actor = { owner: '', admin: true };
 
 function parse(entry: unknown, pointer: string): RuleSpec {
   if (!isPlainObject(entry)) throw specInvalid('a rule is an object with "id", "streams", "conditions" and "actions"', pointer);
@@ -55,13 +54,8 @@ function parse(entry: unknown, pointer: string): RuleSpec {
   }, pointer);
 }
 
-async function read(key: string, ctx: KindContext): Promise<RuleRecord | null> {
-  try {
-    return await ctx.rules.get(key, READER);
-  } catch (err) {
-    if (err instanceof RivuletError && err.code === 'RULE_NOT_FOUND') return null;
-    throw err;
-  }
+function read(key: string, ctx: KindContext): Promise<RuleRecord | null> {
+  return readById((reader) => ctx.rules.get(key, reader), 'RULE_NOT_FOUND');
 }
 
 function diff(desired: RuleSpec | null, current: RuleRecord | null): Diff {
@@ -88,9 +82,7 @@ async function apply(desired: RuleSpec, current: RuleRecord | null, ctx: KindCon
     await ctx.rules.create({ id: desired.id, ...definition, enabled: desired.enabled, start: startPosition(desired.start) }, actor);
     return { log: [`created rule "${desired.id}" reading ${desired.streams.join(', ')}`] };
   }
-  if (current.owner !== ctx.owner) {
-    throw new RivuletError('CONFLICT', `rule "${desired.id}" exists and belongs to owner "${current.owner}"; a spec of "${ctx.owner}" cannot manage it`, { details: { rule: desired.id, owner: current.owner } });
-  }
+  assertSpecOwns('rule', 'rule', desired.id, current.owner, ctx.owner);
   const { action, changes } = diff(desired, current);
   if (action === 'unchanged') return { log: [`rule "${desired.id}" already as declared`] };
   const fields = changes.map((c) => c.path.slice(1));
@@ -101,11 +93,7 @@ async function apply(desired: RuleSpec, current: RuleRecord | null, ctx: KindCon
 
 async function remove(key: string, current: RuleRecord | null, ctx: KindContext): Promise<ApplyOutcome> {
   if (!current) return { log: [`rule "${key}" already gone`] };
-  try {
-    await ctx.rules.delete(key, READER);
-  } catch (err) {
-    if (!(err instanceof RivuletError && err.code === 'RULE_NOT_FOUND')) throw err;
-  }
+  await deleteById((reader) => ctx.rules.delete(key, reader), 'RULE_NOT_FOUND');
   return { log: [`deleted rule "${key}" with its sinks and actions stream`] };
 }
 
