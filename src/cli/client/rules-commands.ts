@@ -24,7 +24,8 @@ interface RuleView {
   status: string;
   version: number;
   stats: { events?: { delivered?: number; deadLettered?: number }; actions?: { delivered?: number; failed?: number; deadLettered?: number; lastError?: string | null } };
-  lag: { pending?: number };
+  /** events waiting for the rule, and rendered actions waiting for delivery */
+  lag: { events: number; actions: number };
   sinks: Record<string, unknown>;
   actionsStream: string;
   createdAt?: string;
@@ -75,7 +76,8 @@ function describeText(r: RuleView): string {
     ['Events evaluated', formatCount(r.stats.events?.delivered ?? 0)],
     ['Actions sent', `${formatCount(actions.delivered ?? 0)} (failed attempts ${formatCount(actions.failed ?? 0)}, dead-lettered ${formatCount(actions.deadLettered ?? 0)})`],
     ['Last error', actions.lastError ?? '-'],
-    ['Pending', formatCount(r.lag.pending ?? 0)],
+    ['Pending events', formatCount(r.lag.events)],
+    ['Pending actions', formatCount(r.lag.actions)],
     ['Actions stream', r.actionsStream],
     ['Version', String(r.version)],
   ]);
