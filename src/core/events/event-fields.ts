@@ -35,6 +35,15 @@ export function textField(
   return value;
 }
 
+/**
+ * `textField` for the field `name` of an event at `base` (pointer `${base}/${name}`), with
+ * the pointer built only when the value is refused: batches check thousands of fields.
+ */
+export function eventTextField(value: unknown, name: keyof typeof FIELD_LIMITS, index: number | undefined, base: string, required: boolean): string | undefined {
+  if (typeof value === 'string' && value.length > 0 && value.length <= FIELD_LIMITS[name] && !CONTROL.test(value)) return value;
+  return textField(value, name, { index, pointer: `${base}/${name}` }, required);
+}
+
 /** Parses an RFC 3339 timestamp; answers epoch milliseconds or undefined when it is not one. */
 export function parseRfc3339(value: string): number | undefined {
   if (!RFC3339.test(value)) return undefined;
@@ -48,6 +57,13 @@ export function timeField(value: unknown, at: { index?: number; pointer: string 
     throw invalidField(at.index, at.pointer, `"time" must be an RFC 3339 timestamp like 2024-05-01T12:00:00Z`);
   }
   return value;
+}
+
+/** `timeField` for an event at `base`, the pointer built only when the value is refused */
+export function eventTimeField(value: unknown, index: number | undefined, base: string, fallback: () => string): string {
+  if (value === undefined || value === null) return fallback();
+  if (typeof value === 'string' && parseRfc3339(value) !== undefined) return value;
+  return timeField(value, { index, pointer: `${base}/time` }, fallback);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -7,7 +7,7 @@
  * Everything a producer sent beyond the envelope's fields is kept in `meta`.
  */
 import type { JsonObject, JsonValue, NewEvent } from './envelope.js';
-import { invalidField, isPlainObject, textField, timeField } from './event-fields.js';
+import { eventTextField, eventTimeField, invalidField, isPlainObject, textField, timeField } from './event-fields.js';
 
 export interface InputContext {
   /** the stream written to; the default `source` when a plain event has none */
@@ -35,12 +35,12 @@ export function eventsFromJson(body: unknown, ctx: InputContext, mode: 'auto' | 
 }
 
 function fromPlain(item: Record<string, unknown>, ctx: InputContext, index: number | undefined, base: string): NewEvent {
-  const type = textField(item.type, 'type', { index, pointer: `${base}/type` }, true)!;
-  const source = textField(item.source, 'source', { index, pointer: `${base}/source` }, false) ?? `/streams/${ctx.stream}`;
-  const id = textField(item.id, 'id', { index, pointer: `${base}/id` }, false);
-  const time = timeField(item.time, { index, pointer: `${base}/time` }, ctx.now);
+  const type = eventTextField(item.type, 'type', index, base, true)!;
+  const source = eventTextField(item.source, 'source', index, base, false) ?? `/streams/${ctx.stream}`;
+  const id = eventTextField(item.id, 'id', index, base, false);
+  const time = eventTimeField(item.time, index, base, ctx.now);
   const meta: JsonObject = {};
-  for (const [k, v] of Object.entries(item)) if (!PLAIN_FIELDS.has(k)) meta[k] = v as JsonValue;
+  for (const k of Object.keys(item)) if (!PLAIN_FIELDS.has(k)) meta[k] = item[k] as JsonValue;
   return {
     id: id ?? ctx.newId(),
     idSupplied: id !== undefined,

@@ -3,7 +3,7 @@
  * which it is also looked up. Keys are 256-bit random values, so a fast hash is enough:
  * slow password hashes defend low-entropy secrets, and would only slow every request here.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { RivuletError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { DocumentStore } from '../../store/port.js';
@@ -52,7 +52,8 @@ export class Principal {
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  // the one-shot form: no Hash object per request
+  return hash('sha256', secret, 'hex');
 }
 
 export class KeyService {

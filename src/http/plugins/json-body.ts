@@ -19,17 +19,27 @@ export function decodeUtf8(body: Buffer): string {
   }
 }
 
-/** true when arrays/objects nest deeper than `max`; a linear scan that never recurses */
+/**
+ * true when arrays/objects nest deeper than `max`; a linear scan that never recurses. Strings
+ * are skipped with `indexOf` to their closing quote rather than a character at a time: most
+ * of an event body is keys and string values.
+ */
 export function nestingExceeds(text: string, max: number): boolean {
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
+    if (c === 34 /* " */) {
+      // to the closing quote: one preceded by an even run of backslashes
+      for (;;) {
+        const q = text.indexOf('"', i + 1);
+        if (q < 0) return false; // unterminated: the parser refuses it
+        let backslashes = 0;
+        while (text.charCodeAt(q - 1 - backslashes) === 92 /* \ */) backslashes++;
+        i = q;
+        if (backslashes % 2 === 0) break;
+      }
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
       if (++depth > max) return true;
     } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
   }

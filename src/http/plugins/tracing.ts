@@ -22,15 +22,83 @@ export function traceOf(raw: IncomingMessage): TraceContext {
   return trace;
 }
 
-/** fastify's `childLoggerFactory`: the request's logger carries its trace and span ids */
+/**
+ * fastify's `childLoggerFactory`: the request's logger carries its request, trace and span ids.
+ * The pino child is made on the first line the request actually logs: building one per
+ * request (bindings serialised, serializers copied) cost ~6 % of the produce path, while at
+ * the usual levels most requests log nothing.
+ */
 export function childLoggerWithTrace(
   logger: FastifyBaseLogger,
   bindings: Record<string, unknown>,
   options: Record<string, unknown>,
   raw: IncomingMessage,
 ): FastifyBaseLogger {
+  // a route's own level or serializers: rare, made at once
+  for (const _ in options) return logger.child({ ...bindings, ...traceBindings(raw) }, options);
+  return new LazyRequestLogger(logger, bindings, raw) as unknown as FastifyBaseLogger;
+}
+
+function traceBindings(raw: IncomingMessage): { trace_id: string; span_id: string } {
   const trace = traceOf(raw);
-  return logger.child({ ...bindings, trace_id: trace.traceId, span_id: trace.spanId }, options);
+  return { trace_id: trace.traceId, span_id: trace.spanId };
+}
+
+type LogMethod = (...args: unknown[]) => void;
+
+function levelEnabled(logger: FastifyBaseLogger, level: string): boolean {
+  const check = (logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  return check ? check.call(logger, level) : true;
+}
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** a request's logger whose pino child is made when it first writes (or is asked for its level) */
+class LazyRequestLogger {
+  private made: FastifyBaseLogger | null = null;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly own: Record<string, unknown>,
+    private readonly raw: IncomingMessage,
+  ) {}
+
+  private get real(): FastifyBaseLogger {
+    return (this.made ??= this.parent.child({ ...this.own, ...traceBindings(this.raw) }));
+  }
+
+  private write(level: Level, args: unknown[]): void {
+    // pino replaces a disabled level's method with a no-op: nothing to make then
+    if (!this.made && !levelEnabled(this.parent, level)) return;
+    (this.real[level] as LogMethod)(...args);
+  }
+
+  fatal(...args: unknown[]): void { this.write('fatal', args); }
+  error(...args: unknown[]): void { this.write('error', args); }
+  warn(...args: unknown[]): void { this.write('warn', args); }
+  info(...args: unknown[]): void { this.write('info', args); }
+  debug(...args: unknown[]): void { this.write('debug', args); }
+  trace(...args: unknown[]): void { this.write('trace', args); }
+  silent(): void {}
+
+  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): FastifyBaseLogger {
+    return this.real.child(bindings, options);
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return levelEnabled(this.made ?? this.parent, level);
+  }
+
+  get level(): string {
+    return (this.made ?? this.parent).level;
+  }
+
+  set level(level: string) {
+    this.real.level = level;
+  }
+
+  bindings(): Record<string, unknown> {
+    return (this.real as unknown as { bindings(): Record<string, unknown> }).bindings();
+  }
 }
 
 export interface TracingOptions {

@@ -2,12 +2,12 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { v7 as uuidv7 } from 'uuid';
 import { RivuletError } from '../../core/errors.js';
 import type { JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
 import { eventFromBinary, eventsFromJson, toCloudEvent, type InputContext } from '../../core/events/native-input.js';
 import { decodeCursor, encodeCursor, type ReadRequest } from '../../core/events/read-events.js';
+import { uuidv7 } from '../../core/events/uuid-v7.js';
 import type { CoreServices } from '../../core/services.js';
 import { JSON_TYPES, parseJsonBody } from '../plugins/json-body.js';
 import { AppendAnswer, EventInput, StreamName, problemResponses } from '../schemas.js';
@@ -49,7 +49,7 @@ export function eventsRoutes(services: CoreServices, options: EventsRouteOptions
       const ctx: InputContext = {
         stream: req.params.name,
         producer: producer ?? null,
-        newId: uuidv7,
+        newId: () => uuidv7(),
         // one receive time per request: a batch of events without `time` need not read the clock per event
         now: () => (receivedAt ??= services.clock.now().toISOString()),
       };

@@ -8,7 +8,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { RivuletError } from '../../core/errors.js';
-import { EVENT_FIELDS, errorToWire, type WireOutcome, type WireRequest } from './append-wire.js';
+import { EVENT_INTS, IDX_SCHEMA, IDX_SUPPLIED, errorToWire, wireIds, type WireOutcome, type WireRequest } from './append-wire.js';
 
 interface StreamState {
   id: number;
@@ -126,14 +126,21 @@ export class AppendGroupWriter {
       }
     }
 
-    const ev = req.events;
-    const count = ev.length / EVENT_FIELDS;
+    const { text, ints, count } = req;
     const positions: number[] = new Array(count * 3);
     // ids supplied in this request → index of the first event that carried it
     let inRequest: Map<string, number> | undefined;
-    for (let i = 0, o = 0; i < count; i++, o += EVENT_FIELDS) {
-      const id = ev[o] as string;
-      if (ev[o + 1] === 1) {
+    let at = 0;
+    for (let i = 0, o = 0; i < count; i++, o += EVENT_INTS) {
+      const id = text.slice(at, (at += ints[o]!));
+      const type = text.slice(at, (at += ints[o + 1]!));
+      const source = text.slice(at, (at += ints[o + 2]!));
+      const time = text.slice(at, (at += ints[o + 3]!));
+      const producerLength = ints[o + 4]!;
+      const producer = producerLength < 0 ? null : text.slice(at, (at += producerLength));
+      const data = text.slice(at, (at += ints[o + 5]!));
+      const meta = text.slice(at, (at += ints[o + 6]!));
+      if (ints[o + IDX_SUPPLIED] === 1) {
         inRequest ??= new Map();
         const first = inRequest.get(id);
         if (first !== undefined) {
@@ -151,9 +158,7 @@ export class AppendGroupWriter {
         }
         inRequest.set(id, i);
       }
-      const type = ev[o + 2] as string;
-      const time = ev[o + 4] as string;
-      const data = ev[o + 6] as string;
+      const schemaVersion = ints[o + IDX_SCHEMA]!;
       const t = this.typeState(types, stream.id, type, touched);
       const seq = ++stream.lastSeq;
       const typeSeq = ++t.last;
@@ -161,26 +166,22 @@ export class AppendGroupWriter {
       const size = Buffer.byteLength(data);
       stream.addCount++;
       stream.addBytes += size;
-      this.st.insert.run(stream.id, seq, id, type, typeSeq, ev[o + 3], time, Date.parse(time), nowMs, ev[o + 5], data, ev[o + 7], ev[o + 8], size);
+      this.st.insert.run(stream.id, seq, id, type, typeSeq, source, time, Date.parse(time), nowMs, producer, data, meta, schemaVersion < 0 ? null : schemaVersion, size);
       positions[i * 3] = seq;
       positions[i * 3 + 1] = typeSeq;
       positions[i * 3 + 2] = 0;
     }
 
     if (req.idempotencyKey !== undefined) {
-      const answer = { stream: req.stream, events: answerEvents(ev, positions), replayed: false };
+      const answer = { stream: req.stream, events: answerEvents(wireIds(req), positions), replayed: false };
       this.st.idemPut.run(stream.id, req.idempotencyKey, req.requestHash ?? null, JSON.stringify(answer), nowMs);
     }
     return { ok: true, positions, locked };
   }
 }
 
-function answerEvents(ev: (string | number | null)[], positions: number[]) {
-  const out = [];
-  for (let i = 0; i * EVENT_FIELDS < ev.length; i++) {
-    out.push({ id: ev[i * EVENT_FIELDS] as string, seq: positions[i * 3]!, typeSeq: positions[i * 3 + 1]!, duplicate: positions[i * 3 + 2] === 1 });
-  }
-  return out;
+function answerEvents(ids: string[], positions: number[]) {
+  return ids.map((id, i) => ({ id, seq: positions[i * 3]!, typeSeq: positions[i * 3 + 1]!, duplicate: positions[i * 3 + 2] === 1 }));
 }
 
 function statements(db: Database) {
