@@ -42,6 +42,8 @@ export interface LoadResult {
   p99Ms: number;
   ok: number;
   failed: number;
+  /** answers per HTTP status, e.g. `{ "201": 900, "503": 12 }` (errors and timeouts are in `failed` only) */
+  statuses: Record<string, number>;
 }
 
 export interface BenchContext {
@@ -126,6 +128,7 @@ export function createContext(): { ctx: BenchContext; cleanup(): Promise<void> }
         p99Ms: result.latency.p99,
         ok: result['2xx'],
         failed: result.non2xx + result.errors + result.timeouts,
+        statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count])),
       };
     },
     // closures, not methods: they need no `this`

@@ -25,7 +25,9 @@ const oneEvent = (i: number) => ({ type: 'bench.reading', source: '/bench', data
 
 /** async publish of envelope-sized messages for `seconds`, `WINDOW` acks in flight; answers events/s */
 async function rawPublish(servers: string, replicas: number, seconds: number): Promise<number> {
-  const nc = await connect({ servers: servers.split(',') });
+  // noAsyncTraces as Rivulet connects: otherwise each publish builds Error objects with
+  // captured stacks, and the ceiling would measure that instead of the server
+  const nc = await connect({ servers: servers.split(','), noAsyncTraces: true });
   try {
     const jsm = await jetstreamManager(nc);
     const name = `raw_${randomUUID().slice(0, 8)}`;
@@ -64,16 +66,27 @@ async function produceLoad(ctx: BenchContext, processes: ServerProcess[], body: 
     durationS: seconds,
   })));
   const failed = runs.reduce((n, r) => n + r.failed, 0);
-  if (failed > 0) process.stderr.write(`nats: ${failed} produce requests failed\n`);
+  if (failed > 0) {
+    const statuses: Record<string, number> = {};
+    for (const r of runs) for (const [code, n] of Object.entries(r.statuses)) if (!code.startsWith('2')) statuses[code] = (statuses[code] ?? 0) + n;
+    process.stderr.write(`nats: ${failed} produce requests failed (non-2xx by status: ${JSON.stringify(statuses)}; the rest are connection errors or timeouts)\n`);
+  }
   return { eventsPerS: runs.reduce((n, r) => n + r.requestsPerS, 0) * events, p50Ms: Math.max(...runs.map((r) => r.p50Ms)), p99Ms: Math.max(...runs.map((r) => r.p99Ms)) };
 }
 
-/** on nats the admin key is not written to the data dir, so it is given */
+/**
+ * On nats the admin key is not written to the data dir, so it is given — the same one to every
+ * process: each process registers its RIVULET_ADMIN_KEY as the one `admin` key of the shared
+ * store at start, so a different key per process would revoke the earlier processes' keys
+ * (their requests turn 401 once their 5 s key cache expires).
+ */
+const ADMIN_KEY = `bench-${randomUUID()}`;
+
 async function startOn(ctx: BenchContext, cluster: NatsCluster, replicas: number): Promise<ServerProcess> {
   return startServerProcess({
     dataDir: ctx.tempDir(),
     args: ['--store', `nats://${cluster.servers.replaceAll('nats://', '')}`, '--nats-replicas', String(replicas)],
-    env: { RIVULET_ADMIN_KEY: `bench-${randomUUID()}` },
+    env: { RIVULET_ADMIN_KEY: ADMIN_KEY },
     logLevel: 'warn',
     startTimeoutMs: 30_000,
   });

@@ -12,8 +12,25 @@ export interface Versioned<T> {
   revision: number;
 }
 
+/**
+ * While a bucket's stream has no leader (a node was lost and its replicas are electing one,
+ * which on a busy cluster takes seconds), the server answers "no responders": nothing was
+ * read or written, so the operation is tried again for up to `forMs`.
+ */
+async function throughElection<T>(fn: () => Promise<T>, forMs = 15_000): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!/no responders/i.test((err as Error)?.message ?? '') || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+    }
+  }
+}
+
 export async function getJson<T>(kv: KV, key: string): Promise<Versioned<T> | null> {
-  const entry = await kv.get(key);
+  const entry = await throughElection(() => kv.get(key));
   if (!entry || entry.operation !== 'PUT') return null;
   return { value: entry.json<T>(), revision: entry.revision };
 }
@@ -26,7 +43,7 @@ export function isRevisionConflict(err: unknown): boolean {
 
 export async function createJson<T>(kv: KV, key: string, value: T): Promise<number | null> {
   try {
-    return await kv.create(key, JSON.stringify(value));
+    return await throughElection(() => kv.create(key, JSON.stringify(value)));
   } catch (err) {
     if (isRevisionConflict(err)) return null;
     throw err;
@@ -36,7 +53,7 @@ export async function createJson<T>(kv: KV, key: string, value: T): Promise<numb
 /** writes at `revision`; null when another writer got there first */
 export async function updateJson<T>(kv: KV, key: string, value: T, revision: number): Promise<number | null> {
   try {
-    return await kv.update(key, JSON.stringify(value), revision);
+    return await throughElection(() => kv.update(key, JSON.stringify(value), revision));
   } catch (err) {
     if (isRevisionConflict(err)) return null;
     throw err;

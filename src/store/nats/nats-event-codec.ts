@@ -4,6 +4,7 @@
  * stream sequence IS the event's seq; the message timestamp is its `received` time; the
  * per-type position rides in a header because JetStream has no per-subject counter.
  */
+import { PubHeaders } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { JsonObject, JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
 
@@ -29,11 +30,19 @@ export function encodeBody(ev: NewEvent): string {
   return JSON.stringify(body);
 }
 
-/** on every message of a request but its last: another process's writer waits for the request's end */
+/** on every message of a chain but its last: another process's writer waits for the chain's end */
 export const MORE_HEADER = 'Rivulet-More';
 
-export function eventHeaders(typeSeq: number, more = false): MsgHdrs {
+/**
+ * The headers of one event's message: its id (JetStream's de-duplication), where it must land
+ * (right after seq `lastSeq` and, after a chain's first message, after the message with id
+ * `lastMsgId`), its typeSeq and whether its request goes on.
+ */
+export function eventHeaders(id: string, lastSeq: number, lastMsgId: string | null, typeSeq: number, more: boolean): MsgHdrs {
   const h = headers();
+  h.set(PubHeaders.MsgIdHdr, id);
+  h.set(PubHeaders.ExpectedLastSeqHdr, String(lastSeq));
+  if (lastMsgId !== null) h.set(PubHeaders.ExpectedLastMsgIdHdr, lastMsgId);
   h.set(TYPE_SEQ_HEADER, String(typeSeq));
   if (more) h.set(MORE_HEADER, '1');
   return h;

@@ -5,7 +5,7 @@
  * subject that every writer announces its new last seq on.
  */
 import { EventEmitter } from 'node:events';
-import { type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
@@ -16,6 +16,7 @@ import { decodeEvent, encodeBody, type RawMessage } from './nats-event-codec.js'
 import { token, type NatsNames } from './nats-names.js';
 import type { NatsStreamCatalog } from './nats-stream-catalog.js';
 import { isNoStream, StreamWriter } from './nats-stream-writer.js';
+import { PubAckInbox } from './pub-ack-inbox.js';
 
 interface IdempotencyRecord {
   hash: string | null;
@@ -28,7 +29,6 @@ const READ_PAGE = 256;
 
 export interface EventLogDeps {
   nc: NatsConnection;
-  js: JetStreamClient;
   jsm: JetStreamManager;
   names: NatsNames;
   catalog: NatsStreamCatalog;
@@ -42,12 +42,15 @@ export class NatsEventLog implements EventLog {
   private readonly writers = new Map<string, StreamWriter>();
   private readonly emitter = new EventEmitter();
   private notifySub: Subscription | null = null;
+  private readonly inbox: PubAckInbox;
 
   constructor(private readonly d: EventLogDeps) {
     this.emitter.setMaxListeners(0);
+    this.inbox = new PubAckInbox(d.nc);
   }
 
   start(): void {
+    this.inbox.start();
     this.notifySub = this.d.nc.subscribe(this.d.names.notifyAll(), {
       callback: (err, msg) => {
         if (err) return;
@@ -60,6 +63,7 @@ export class NatsEventLog implements EventLog {
   async drain(): Promise<void> {
     await Promise.all([...this.writers.values()].map((w) => w.idle()));
     this.notifySub?.unsubscribe();
+    this.inbox.stop();
   }
 
   /** forgets what this process cached about a stream that was deleted */
@@ -70,7 +74,7 @@ export class NatsEventLog implements EventLog {
   private writer(stream: string): StreamWriter {
     let w = this.writers.get(stream);
     if (!w) {
-      w = new StreamWriter(stream, this.d.js, this.d.jsm, this.d.names, this.d.retryForMs, (s, seq) => {
+      w = new StreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, (s, seq) => {
         this.d.nc.publish(this.d.names.notifySubject(s), String(seq));
       });
       this.writers.set(stream, w);

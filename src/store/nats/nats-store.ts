@@ -66,7 +66,7 @@ export class NatsStore implements Store {
         },
       });
       this.eventLog = new NatsEventLog({
-        nc: this.nc, js: this.js, jsm: this.jsm, names: this.names, catalog: this.catalog, idem,
+        nc: this.nc, jsm: this.jsm, names: this.names, catalog: this.catalog, idem,
         idempotencyWindowMs: windowMs, retryForMs: 30_000,
       });
       this.docs = new NatsDocumentStore(docs);

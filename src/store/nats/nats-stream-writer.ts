@@ -8,7 +8,9 @@
  *   message that would not land right after its predecessor. Concurrent writers in other
  *   processes therefore cannot interleave inside a request: the loser's chain breaks at its
  *   first message, it re-reads the tail and tries again.
- * - Requests arriving together in this process share one pipelined chain (group commit).
+ * - Requests arriving together in this process share one pipelined chain (group commit);
+ *   its PubAcks are gathered per chain (pub-ack-inbox.ts). While another process writes the
+ *   stream too, a chain's first message goes alone (see `publish`).
  * - Every message carries `Nats-Msg-Id` = the event id. A duplicate (an id seen within the
  *   duplicate window) is answered by the server with the ORIGINAL seq and is not stored;
  *   retrying a message whose ack was lost is safe for the same reason.
@@ -18,11 +20,12 @@
  * - typeSeq: the last one of each type is cached; on a cold cache it is read from the last
  *   message of that type's subject. A broken chain (another writer) drops the cache.
  */
-import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { RivuletError } from '../../core/errors.js';
 import type { AppendedEvent, NewEvent } from '../../core/events/envelope.js';
 import { MORE_HEADER, eventHeaders, typeSeqOf } from './nats-event-codec.js';
 import type { NatsNames } from './nats-names.js';
+import type { OutgoingMessage, PubAckInbox, PubOutcome } from './pub-ack-inbox.js';
 
 export interface WriteRequest {
   events: NewEvent[];
@@ -42,18 +45,26 @@ interface Item {
 
 /** most events one chain carries; more requests wait for the next chain */
 const CHAIN_EVENTS = 2000;
-/** how long a tail left mid-request may stand still before its writer is taken for dead */
+/** how long a tail left mid-chain may stand still before its writer is taken for dead */
 const TAIL_WAIT_MS = 2000;
+/** how long after the last sign of another writer chains keep starting with a lone message */
+const CONTENDED_MS = 10_000;
+/** how long a chain waits for its acknowledgements before their outcome counts as unknown */
+const ACK_TIMEOUT_MS = 5000;
+/** JetStream's refusals of an expected last sequence (10071) or last msg id (10164) */
+const WRONG_LAST = new Set([10071, 10164]);
 
 export class StreamWriter {
   private readonly queue: WriteRequest[] = [];
   private running: Promise<void> | null = null;
   private lastSeq: number | null = null;
+  /** until when chains start with their first message alone (another process writes too) */
+  private contendedUntil = 0;
   private readonly typeSeqs = new Map<string, number>();
 
   constructor(
     private readonly stream: string,
-    private readonly js: JetStreamClient,
+    private readonly inbox: PubAckInbox,
     private readonly jsm: JetStreamManager,
     private readonly names: NatsNames,
     private readonly retryForMs: number,
@@ -127,46 +138,45 @@ export class StreamWriter {
         const type = item.request.events[item.index]!.type;
         if (!typeSeqs.has(type)) typeSeqs.set(type, await this.lastTypeSeq(type));
       }
-      const sent = pending.map((item, i) => {
+      const typeSeqOfSent: number[] = [];
+      const messages: OutgoingMessage[] = pending.map((item, i) => {
         const ev = item.request.events[item.index]!;
         const typeSeq = typeSeqs.get(ev.type)! + 1;
         typeSeqs.set(ev.type, typeSeq);
+        typeSeqOfSent.push(typeSeq);
         // After the first message, each also expects its predecessor's id: a pipelined message
         // must not land behind another writer's message once ours before it was refused.
         const previous = i > 0 ? pending[i - 1]! : null;
-        const more = i + 1 < pending.length && pending[i + 1]!.request === item.request;
+        // every message of the chain but its last: other processes wait for the chain's end
+        // rather than cut in between two of its requests and break the rest of it
+        const more = i + 1 < pending.length;
         return {
-          typeSeq,
-          ack: this.js.publish(item.subject, item.request.bodies[item.index]!, {
-            msgID: ev.id,
-            expect: previous === null ? { lastSequence: base } : { lastSequence: base + i, lastMsgID: previous.request.events[previous.index]!.id },
-            headers: eventHeaders(typeSeq, more),
-            timeout: 5000,
-          }),
+          subject: item.subject,
+          body: item.request.bodies[item.index]!,
+          headers: eventHeaders(ev.id, base + i, previous === null ? null : previous.request.events[previous.index]!.id, typeSeq, more),
         };
       });
-      const settled = await Promise.allSettled(sent.map((s) => s.ack));
+      const outcomes = await this.publish(messages);
       let done = 0;
-      let failure: unknown = null;
-      for (let i = 0; i < settled.length; i++) {
-        const outcome = settled[i]!;
+      let failure: PubOutcome | null = null;
+      for (let i = 0; i < outcomes.length; i++) {
+        const outcome = outcomes[i]!;
         const item = pending[i]!;
-        if (outcome.status === 'rejected') {
-          failure = outcome.reason;
+        if (outcome.kind !== 'stored') {
+          failure = outcome;
           break;
         }
-        const ack: PubAck = outcome.value;
         done++;
-        if (!ack.duplicate) {
-          item.answer.seq = ack.seq;
-          item.answer.typeSeq = sent[i]!.typeSeq;
-          this.typeSeqs.set(item.request.events[item.index]!.type, sent[i]!.typeSeq);
-          this.lastSeq = ack.seq;
+        if (!outcome.duplicate) {
+          item.answer.seq = outcome.seq;
+          item.answer.typeSeq = typeSeqOfSent[i]!;
+          this.typeSeqs.set(item.request.events[item.index]!.type, typeSeqOfSent[i]!);
+          this.lastSeq = outcome.seq;
           continue;
         }
         // stored before: by another request (a true duplicate) or by our own lost-ack attempt
-        const original = await this.jsm.streams.getMessage(this.names.jsStream(this.stream), { seq: ack.seq });
-        item.answer.seq = ack.seq;
+        const original = await this.jsm.streams.getMessage(this.names.jsStream(this.stream), { seq: outcome.seq });
+        item.answer.seq = outcome.seq;
         item.answer.typeSeq = typeSeqOf(original?.header);
         item.answer.duplicate = !item.uncertain;
         // the chain after a duplicate was refused (its expected sequence moved); resend it
@@ -175,16 +185,22 @@ export class StreamWriter {
       pending = pending.slice(done);
       if (pending.length === 0) break;
       if (failure !== null) {
-        if (isWrongLastSequence(failure)) {
-          // another writer appended since we last looked: re-read the tail and go again
-          if (done === 0) this.reset();
-        } else if (isNoStream(failure) && (await this.streamGone())) {
+        if (failure.kind === 'refused' && WRONG_LAST.has(failure.errCode)) {
+          // another writer appended since we last looked (if a message of ours before the
+          // refused one was stored, another writer's landed right after it): re-read the tail
+          // and go again, first message alone for a while
+          this.reset();
+          this.contendedUntil = Date.now() + CONTENDED_MS;
+        } else if (failure.kind === 'no-stream' && (await this.streamGone())) {
           throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, { details: { stream: this.stream } });
         } else {
-          // unknown outcome (timeout, leader change): it may be stored; the id makes a retry safe
+          // unknown outcome (timeout, leader change, a refusal of another kind): it may be
+          // stored; the id makes a retry safe
           pending[0]!.uncertain = true;
           this.reset();
-          if (Date.now() > deadline) throw failure;
+          if (Date.now() > deadline) {
+            throw new RivuletError('STORE_UNAVAILABLE', `appending to stream "${this.stream}" failed: ${describe(failure)}`, { retryAfter: 5 });
+          }
           await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** Math.min(round, 5))));
         }
       }
@@ -200,10 +216,23 @@ export class StreamWriter {
   }
 
   /**
-   * Reads where the stream ends. While the last message says another request goes on
-   * (`Rivulet-More`), its writer — another process — is mid-request: wait for the end rather
+   * Sends a chain. While other processes write to the stream too, its first message goes
+   * alone: the writers race for the tail with one message each, and the loser's whole chain
+   * is not sent only to be refused (refused messages cost the server about what stored ones
+   * do). The winner's chain carries `Rivulet-More` to its end, so the loser waits for it.
+   */
+  private async publish(messages: OutgoingMessage[]): Promise<PubOutcome[]> {
+    if (messages.length < 2 || Date.now() > this.contendedUntil) return this.inbox.publishChain(messages, ACK_TIMEOUT_MS);
+    const [first] = await this.inbox.publishChain(messages.slice(0, 1), ACK_TIMEOUT_MS);
+    if (first!.kind !== 'stored' || first!.duplicate) return [first!];
+    return [first!, ...(await this.inbox.publishChain(messages.slice(1), ACK_TIMEOUT_MS))];
+  }
+
+  /**
+   * Reads where the stream ends. While the last message says another message follows
+   * (`Rivulet-More`), its writer — another process — is mid-chain: wait for the end rather
    * than cut in, so requests stay contiguous. A tail that stops moving for TAIL_WAIT_MS belongs
-   * to a writer that died mid-request (see docs/store-nats.md); then append after it.
+   * to a writer that died mid-chain (see docs/store-nats.md); then append after it.
    */
   private async loadTail(): Promise<void> {
     const js = this.names.jsStream(this.stream);
@@ -216,6 +245,7 @@ export class StreamWriter {
         if (last === 0) break;
         const message = await this.jsm.streams.getMessage(js, { seq: last }).catch(() => null);
         if (message?.header?.get(MORE_HEADER) !== '1') break;
+        this.contendedUntil = Date.now() + CONTENDED_MS;
         if (last !== seen) {
           seen = last;
           since = Date.now();
@@ -251,8 +281,17 @@ export class StreamWriter {
   }
 }
 
-export function isWrongLastSequence(err: unknown): boolean {
-  return err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10164);
+function describe(outcome: PubOutcome): string {
+  switch (outcome.kind) {
+    case 'refused':
+      return `refused (${outcome.errCode}: ${outcome.description})`;
+    case 'unknown':
+      return outcome.description;
+    case 'no-stream':
+      return 'no stream answered';
+    default:
+      return 'stored';
+  }
 }
 
 /** no JetStream stream listens on the subject (or the stream is gone) */
