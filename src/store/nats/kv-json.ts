@@ -6,6 +6,7 @@
  */
 import type { KV } from '@nats-io/kv';
 import { JetStreamApiError } from '@nats-io/jetstream';
+import { RivuletError } from '../../core/errors.js';
 
 export interface Versioned<T> {
   value: T;
@@ -15,7 +16,8 @@ export interface Versioned<T> {
 /**
  * While a bucket's stream has no leader (a node was lost and its replicas are electing one,
  * which on a busy cluster takes seconds), the server answers "no responders": nothing was
- * read or written, so the operation is tried again for up to `forMs`.
+ * read or written, so the operation is tried again for up to `forMs`, then STORE_UNAVAILABLE
+ * (503 with Retry-After) rather than an internal error.
  */
 async function throughElection<T>(fn: () => Promise<T>, forMs = 15_000): Promise<T> {
   const deadline = Date.now() + forMs;
@@ -23,10 +25,24 @@ async function throughElection<T>(fn: () => Promise<T>, forMs = 15_000): Promise
     try {
       return await fn();
     } catch (err) {
-      if (!/no responders/i.test((err as Error)?.message ?? '') || Date.now() > deadline) throw err;
+      if (!isNoResponders(err)) throw err;
+      if (Date.now() > deadline) {
+        throw new RivuletError('STORE_UNAVAILABLE', 'the nats cluster answered no metadata request in time (no leader); try again shortly', { cause: err, retryAfter: 5 });
+      }
       await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
     }
   }
+}
+
+/**
+ * "no responders" anywhere in the error's chain: the client reports it as JetStreamNotEnabled
+ * ("jetstream is not enabled") with the NoResponders error as its cause
+ */
+function isNoResponders(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.name === 'NoResponders' || e.name === 'JetStreamNotEnabled' || /no responders/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 export async function getJson<T>(kv: KV, key: string): Promise<Versioned<T> | null> {
