@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../core/events/uuid-v7.js';
 import { RivuletError } from '../../core/errors.js';
 import { eventFromEventServer, eventServerView } from '../../core/events/eventserver-input.js';
 import type { CoreServices } from '../../core/services.js';

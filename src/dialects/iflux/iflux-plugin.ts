@@ -6,7 +6,7 @@
  * `{"error": message, "index"?: n, "field"?: "properties"}` with the native API's statuses.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../core/events/uuid-v7.js';
 import { eventsFromIflux } from '../../core/events/iflux-input.js';
 import type { CoreServices } from '../../core/services.js';
 import { toRivuletError } from '../../http/error-translation.js';

@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../core/events/uuid-v7.js';
 import { RivuletError } from '../../core/errors.js';
 import { ACCESS_RIGHTS } from '../../core/okdata/okdata-settings.js';
 import { MAX_PAGE_SIZE } from '../../core/okdata/okdata-service.js';

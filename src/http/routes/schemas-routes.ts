@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../core/events/uuid-v7.js';
 import { RivuletError } from '../../core/errors.js';
 import type { JsonValue, NewEvent } from '../../core/events/envelope.js';
 import { eventFromBinary, eventsFromJson, type InputContext } from '../../core/events/native-input.js';
