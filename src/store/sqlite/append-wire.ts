@@ -47,15 +47,13 @@ export type WireOutcome =
   | { ok: true; replay: string }
   | { ok: false; error: WireError };
 
-export type ToWorker =
-  | { kind: 'group'; requests: WireRequest[] }
-  | { kind: 'close' };
-
 export type FromWorker =
   | { kind: 'ready' }
   | { kind: 'open-failed'; error: WireError }
-  | { kind: 'committed'; outcomes: WireOutcome[]; durationMs: number }
-  | { kind: 'commit-failed'; error: WireError }
+  /** one outcome per request taken, in ring order; `startedAt` on the performance.timeOrigin-based clock */
+  | { kind: 'committed'; outcomes: WireOutcome[]; durationMs: number; startedAt: number }
+  /** the group's `requests` oldest requests all failed */
+  | { kind: 'commit-failed'; error: WireError; requests: number }
   | { kind: 'closed' };
 
 export interface WorkerSettings {

@@ -3,16 +3,20 @@
  * better-sqlite3 is synchronous, so a commit (and its fsync) here blocks only this thread;
  * the main thread keeps serving requests and gathers the next group meanwhile.
  * It handles one group at a time and answers each with its outcomes after the commit returned.
+ * Requests arrive through a ring in shared memory (append-channel.ts); the thread takes
+ * everything there as its next group, and sleeps in Atomics.wait (not its event loop) while
+ * the ring is empty.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { AppendGroupWriter } from './append-group.js';
-import { errorToWire, type FromWorker, type ToWorker, type WorkerSettings } from './append-wire.js';
+import { RingReader, type AppendWorkerData } from './append-channel.js';
+import { errorToWire, type FromWorker } from './append-wire.js';
 
 const port = parentPort;
-if (port) run(port, workerData as WorkerSettings);
+if (port) run(port, workerData as AppendWorkerData);
 
-function run(channel: NonNullable<typeof parentPort>, settings: WorkerSettings): void {
+function run(channel: NonNullable<typeof parentPort>, { settings, channel: buffers, maxGroupEvents }: AppendWorkerData): void {
   const send = (message: FromWorker) => channel.postMessage(message);
   let db: Database.Database;
   let writer: AppendGroupWriter;
@@ -33,20 +37,22 @@ function run(channel: NonNullable<typeof parentPort>, settings: WorkerSettings):
     send({ kind: 'open-failed', error: errorToWire(err) });
     return;
   }
-  channel.on('message', (message: ToWorker) => {
-    if (message.kind === 'close') {
+  const ring = new RingReader(channel, buffers);
+  send({ kind: 'ready' });
+  for (;;) {
+    const taken = ring.take(maxGroupEvents);
+    if (taken.kind === 'close') {
       db.close();
       send({ kind: 'closed' });
       channel.close();
       return;
     }
-    const started = performance.now();
+    const startedAt = performance.timeOrigin + performance.now();
     try {
-      const outcomes = writer.write(message.requests, Date.now());
-      send({ kind: 'committed', outcomes, durationMs: performance.now() - started });
+      const outcomes = writer.write(taken.requests, Date.now());
+      send({ kind: 'committed', outcomes, durationMs: performance.timeOrigin + performance.now() - startedAt, startedAt });
     } catch (err) {
-      send({ kind: 'commit-failed', error: errorToWire(err) });
+      send({ kind: 'commit-failed', error: errorToWire(err), requests: taken.requests.length });
     }
-  });
-  send({ kind: 'ready' });
+  }
 }

@@ -1,15 +1,17 @@
 /**
- * Group commit, pipelined through the append worker. Requests queue here on the main thread;
- * whenever the worker is idle, everything queued (up to a bound) goes to it as one group,
- * written in one transaction with one fsync. While that commit runs, the next group gathers.
- * A request is answered only after the commit holding it returned. Each request runs in its
- * own savepoint, so one request's failure (a locked stream, say) does not fail its neighbours;
- * a failed commit fails them all, and none of them was acknowledged.
+ * Group commit, pipelined through the append worker. Each request goes into a shared ring as
+ * it is submitted (append-channel.ts); whenever the worker is free it takes everything there
+ * (up to a bound) as one group, written in one transaction with one fsync. While that commit
+ * runs, the next group gathers in the ring. A request is answered only after the commit
+ * holding it returned. Each request runs in its own savepoint, so one request's failure (a
+ * locked stream, say) does not fail its neighbours; a failed commit fails them all, and none
+ * of them was acknowledged.
  */
 import { Worker } from 'node:worker_threads';
 import { RivuletError } from '../../core/errors.js';
 import type { AppendedEvent, AppendResult } from '../../core/events/envelope.js';
 import type { AppendRequest } from '../port.js';
+import { allocateChannel, RingWriter, type AppendWorkerData } from './append-channel.js';
 import { toWire, type FromWorker, type WireError, type WireOutcome, type WireRequest, type WorkerSettings } from './append-wire.js';
 import { mapSqliteError } from './sqlite-errors.js';
 
@@ -20,7 +22,7 @@ export interface GroupCommitStats {
   lastCommitMs: number;
 }
 
-/** told after each group commit; `waitMs` is how long the group's oldest request queued before the worker took it */
+/** told after each group commit; `waitMs` is how long the group's oldest request waited before the worker took it */
 export interface CommitInfo {
   requests: number;
   events: number;
@@ -30,7 +32,8 @@ export interface CommitInfo {
 
 interface Pending {
   request: AppendRequest;
-  wire: WireRequest;
+  /** when it was submitted, on the clock both threads share (performance.timeOrigin-based ms) */
+  submittedAt: number;
   resolve: (result: AppendResult) => void;
   reject: (err: unknown) => void;
 }
@@ -38,23 +41,24 @@ interface Pending {
 export interface GroupCommitOptions {
   settings: WorkerSettings;
   onCommit?: (info: CommitInfo) => void;
-  /** most events handed to the worker in one group (a single request may exceed it) */
+  /** most events the worker takes into one group (a single request may exceed it) */
   maxGroupEvents?: number;
 }
 
 export class GroupCommitter {
-  private queue: Pending[] = [];
-  private queuedSince = 0;
-  private inFlight: { batch: Pending[]; waitMs: number; events: number } | null = null;
+  /** submitted and not yet answered, oldest first: the worker answers them in this order */
+  private pending: Pending[] = [];
   private broken: unknown = null;
   private readonly worker: Worker;
+  private readonly ring: RingWriter;
   private readonly idleWaiters: (() => void)[] = [];
   private closing: Promise<void> | null = null;
   private afterCommit: (results: AppendResult[], lockedStreams: string[]) => void = () => {};
   readonly stats: GroupCommitStats = { commits: 0, requests: 0, lastBatchSize: 0, lastCommitMs: 0 };
 
-  private constructor(worker: Worker, private readonly options: GroupCommitOptions) {
+  private constructor(worker: Worker, data: AppendWorkerData, private readonly options: GroupCommitOptions) {
     this.worker = worker;
+    this.ring = new RingWriter(worker, data.channel);
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => this.fail(mapSqliteError(err, 'append')));
     worker.on('exit', () => {
@@ -65,7 +69,8 @@ export class GroupCommitter {
 
   /** starts the worker and waits until its connection is open with the settings asked for */
   static async start(options: GroupCommitOptions): Promise<GroupCommitter> {
-    const worker = spawnWorker(options.settings);
+    const data: AppendWorkerData = { settings: options.settings, channel: allocateChannel(), maxGroupEvents: options.maxGroupEvents ?? 10_000 };
+    const worker = spawnWorker(data);
     const onExit = () => settle(new Error('the append worker exited while opening'));
     let settle!: (outcome: FromWorker | Error) => void;
     const outcome = await new Promise<FromWorker | Error>((resolve) => {
@@ -81,7 +86,7 @@ export class GroupCommitter {
       const error = outcome instanceof Error ? outcome : outcome.kind === 'open-failed' ? fromWire(outcome.error) : new Error(`unexpected ${outcome.kind}`);
       throw error;
     }
-    return new GroupCommitter(worker, options);
+    return new GroupCommitter(worker, data, options);
   }
 
   /** sets what runs after a successful commit, before any request of the group is answered */
@@ -101,15 +106,16 @@ export class GroupCommitter {
         // e.g. data that JSON cannot hold: only this request fails
         return reject(err);
       }
-      if (this.queue.length === 0) this.queuedSince = performance.now();
-      this.queue.push({ request, wire, resolve, reject });
-      if (!this.inFlight) this.dispatch();
+      // keeps the process alive while a write is outstanding
+      if (this.pending.length === 0) this.worker.ref();
+      this.pending.push({ request, submittedAt: performance.timeOrigin + performance.now(), resolve, reject });
+      this.ring.write(wire);
     });
   }
 
   /** resolves once everything submitted so far has been committed or failed */
   drain(): Promise<void> {
-    if (!this.inFlight && this.queue.length === 0) return Promise.resolve();
+    if (this.pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -123,50 +129,36 @@ export class GroupCommitter {
       }
       const closed = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
       this.worker.ref();
-      this.worker.postMessage({ kind: 'close' });
+      this.ring.close();
       await closed;
     })();
     return this.closing;
   }
 
-  private dispatch(): void {
-    if (this.queue.length === 0) {
-      this.worker.unref();
-      const waiters = this.idleWaiters.splice(0);
-      for (const w of waiters) w();
-      return;
-    }
-    const max = this.options.maxGroupEvents ?? 10_000;
-    let take = 0;
-    let events = 0;
-    while (take < this.queue.length && (take === 0 || events + this.queue[take]!.request.events.length <= max)) {
-      events += this.queue[take]!.request.events.length;
-      take++;
-    }
-    const batch = this.queue.splice(0, take);
-    const waitMs = performance.now() - this.queuedSince;
-    this.queuedSince = performance.now();
-    this.inFlight = { batch, waitMs, events };
-    this.worker.ref();
-    this.worker.postMessage({ kind: 'group', requests: batch.map((p) => p.wire) });
-  }
-
   private onMessage(message: FromWorker): void {
-    const flight = this.inFlight;
-    if (!flight) return;
-    this.inFlight = null;
     if (message.kind === 'committed') {
-      this.settle(flight.batch, message.outcomes, message.durationMs);
+      const batch = this.pending.splice(0, message.outcomes.length);
+      const events = batch.reduce((n, p) => n + p.request.events.length, 0);
+      const waitMs = batch.length > 0 ? Math.max(0, message.startedAt - batch[0]!.submittedAt) : 0;
+      this.settle(batch, message.outcomes, message.durationMs);
       try {
-        this.options.onCommit?.({ requests: flight.batch.length, events: flight.events, durationMs: message.durationMs, waitMs: flight.waitMs });
+        this.options.onCommit?.({ requests: batch.length, events, durationMs: message.durationMs, waitMs });
       } catch {
         // an observer never fails a write
       }
     } else if (message.kind === 'commit-failed') {
       const error = fromWire(message.error, 'commit');
-      for (const p of flight.batch) p.reject(error);
+      for (const p of this.pending.splice(0, message.requests)) p.reject(error);
+    } else {
+      return;
     }
-    this.dispatch();
+    this.ring.flush();
+    if (this.pending.length === 0) this.becameIdle();
+  }
+
+  private becameIdle(): void {
+    this.worker.unref();
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private settle(batch: Pending[], outcomes: WireOutcome[], durationMs: number): void {
@@ -201,9 +193,7 @@ export class GroupCommitter {
   private fail(error: unknown): void {
     if (this.broken) return;
     this.broken = error;
-    const flight = this.inFlight;
-    this.inFlight = null;
-    for (const p of [...(flight?.batch ?? []), ...this.queue.splice(0)]) p.reject(error);
+    for (const p of this.pending.splice(0)) p.reject(error);
     for (const w of this.idleWaiters.splice(0)) w();
   }
 }
@@ -223,12 +213,12 @@ function fromWire(error: WireError, during = 'open'): unknown {
   return mapSqliteError(original, during);
 }
 
-function spawnWorker(settings: WorkerSettings): Worker {
+function spawnWorker(workerData: AppendWorkerData): Worker {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     // running from source under tsx (tests): a worker does not inherit tsx's loader, so register it first
     const entry = new URL('./append-worker.ts', here).href;
-    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: settings });
+    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData });
   }
-  return new Worker(new URL('./append-worker.js', here), { workerData: settings });
+  return new Worker(new URL('./append-worker.js', here), { workerData });
 }
