@@ -60,6 +60,9 @@ export class RivuletMetrics {
   private readonly streams = new BoundedLabel();
   private readonly sinkNames = new BoundedLabel();
   private readonly includeProcess: boolean;
+  /** prom-client hashes a labels object on every call; children bound once per label set do not */
+  private readonly requestChildren = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
+  private readonly producedChildren = new Map<string, { inc(value: number): void }>();
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -89,9 +92,28 @@ export class RivuletMetrics {
     };
   }
 
+  /** counts one answered request; `route` is the route template, so the label sets stay few */
+  request(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      const labels = { method, route, status: String(status) };
+      child = { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
+      this.requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.duration.observe(seconds);
+  }
+
   /** counts committed events; called from ProduceService.onProduced */
   produced(stream: string, events: number): void {
-    this.eventsProduced.inc({ stream: this.streams.of(stream) }, events);
+    const label = this.streams.of(stream);
+    let child = this.producedChildren.get(label);
+    if (!child) {
+      child = this.eventsProduced.labels({ stream: label });
+      this.producedChildren.set(label, child);
+    }
+    child.inc(events);
   }
 
   /** records one store commit; wired to the store's commit observer where it has one */

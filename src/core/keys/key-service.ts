@@ -64,6 +64,13 @@ export class KeyService {
     private readonly clock: Clock,
   ) {}
 
+  /** the key's principal or null when the answer is cached, undefined when the store must be asked (authenticate) */
+  cached(secret: string): Principal | null | undefined {
+    const nowMs = this.clock.now().getTime();
+    const cached = this.cache.get(hashSecret(secret));
+    return cached && cached.until > nowMs ? this.live(cached.principal, nowMs) : undefined;
+  }
+
   /** answers the key's principal, or null when the secret is not a live key */
   async authenticate(secret: string): Promise<Principal | null> {
     const hash = hashSecret(secret);

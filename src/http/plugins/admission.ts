@@ -44,29 +44,37 @@ async function admissionPlugin(app: FastifyInstance, opts: AdmissionOptions): Pr
 
   let inflight = 0;
   const counted = new WeakSet<FastifyRequest>();
-  const done = async (req: FastifyRequest) => {
+  const release = (req: FastifyRequest) => {
     if (counted.delete(req)) inflight--;
   };
-  app.addHook('onResponse', done);
-  app.addHook('onRequestAbort', done);
+  app.addHook('onResponse', (req, _reply, done) => {
+    release(req);
+    done();
+  });
+  app.addHook('onRequestAbort', (req, done) => {
+    release(req);
+    done();
+  });
 
   opts.metrics?.gauge('rivulet_produce_inflight', 'produce requests in flight', () => inflight);
   if (delay) opts.metrics?.gauge('rivulet_event_loop_delay_seconds', `p99 event-loop delay over the last ${opts.eventLoopWindowMs ?? 500} ms, as admission control sees it`, () => delay.current / 1000);
 
-  app.addHook('onRequest', async (req) => {
-    if (exempt(req)) return;
+  const admit = (req: FastifyRequest): RivuletError | undefined => {
+    if (exempt(req)) return undefined;
     if (delay && delay.current > opts.maxEventLoopDelayMs) {
       opts.metrics?.shed.inc({ reason: 'event_loop_delay' });
-      throw new RivuletError('OVERLOADED', `the server is overloaded (event-loop delay ${Math.round(delay.current)} ms); retry after ${retryAfter} s`, { retryAfter });
+      return new RivuletError('OVERLOADED', `the server is overloaded (event-loop delay ${Math.round(delay.current)} ms); retry after ${retryAfter} s`, { retryAfter });
     }
-    if (!isProduce(req)) return;
+    if (!isProduce(req)) return undefined;
     if (opts.maxInflightProduce > 0 && inflight >= opts.maxInflightProduce) {
       opts.metrics?.shed.inc({ reason: 'inflight_produce' });
-      throw new RivuletError('OVERLOADED', `the server is overloaded (${inflight} writes in flight); retry after ${retryAfter} s`, { retryAfter });
+      return new RivuletError('OVERLOADED', `the server is overloaded (${inflight} writes in flight); retry after ${retryAfter} s`, { retryAfter });
     }
     inflight++;
     counted.add(req);
-  });
+    return undefined;
+  };
+  app.addHook('onRequest', (req, _reply, done) => done(admit(req)));
 }
 
 export const admission = fp(admissionPlugin, { name: 'rivulet-admission', fastify: '5.x' });

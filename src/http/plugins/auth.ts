@@ -84,44 +84,51 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
     }
   });
 
-  app.addHook('onRequest', async (req) => {
+  const invalidKey = () => new RivuletError('UNAUTHENTICATED', 'the key presented is not valid (revoked, expired or mistyped)');
+  // a key seen in the last few seconds is answered without a promise: this runs on every request
+  app.addHook('onRequest', (req, _reply, done) => {
+    const access = req.routeOptions.config.access;
+    const secret = access && access.scope !== 'public' ? credentialsOf(req) : undefined;
+    if (secret === undefined) return void authenticateOtherwise(req).then(() => done(), done);
+    const known = opts.keys.cached(secret);
+    if (known !== undefined) {
+      req.principal = known;
+      return done(known ? undefined : invalidKey());
+    }
+    opts.keys.authenticate(secret).then((principal) => {
+      req.principal = principal;
+      done(principal ? undefined : invalidKey());
+    }, done);
+  });
+  const authenticateOtherwise = async (req: FastifyRequest): Promise<void> => {
     const access = req.routeOptions.config.access;
     if (!access || access.scope === 'public') return;
-    const secret = credentialsOf(req);
-    if (secret !== undefined) {
-      req.principal = await opts.keys.authenticate(secret);
-      if (!req.principal) throw new RivuletError('UNAUTHENTICATED', 'the key presented is not valid (revoked, expired or mistyped)');
-      return;
-    }
     for (const alternative of opts.alternatives ?? []) {
       req.principal = await alternative(req);
       if (req.principal) return;
     }
     if ('allowAnonymous' in access && access.allowAnonymous?.()) return;
     throw new RivuletError('UNAUTHENTICATED', 'this route needs a key: send "Authorization: Bearer <key>"');
-  });
+  };
 
-  app.addHook('preValidation', async (req) => {
+  const authorize = (req: FastifyRequest): RivuletError | undefined => {
     const access = req.routeOptions.config.access;
-    if (!access || access.scope === 'public' || access.scope === 'authenticated') return;
+    if (!access || access.scope === 'public' || access.scope === 'authenticated') return undefined;
     const principal = req.principal;
     if (!principal) {
-      if ('allowAnonymous' in access && access.allowAnonymous?.()) return;
-      throw new RivuletError('UNAUTHENTICATED', 'this route needs a key');
+      if ('allowAnonymous' in access && access.allowAnonymous?.()) return undefined;
+      return new RivuletError('UNAUTHENTICATED', 'this route needs a key');
     }
-    if (access.scope === 'admin') {
-      if (!principal.admin) throw new RivuletError('FORBIDDEN', 'this route needs an admin key');
-      return;
-    }
+    if (access.scope === 'admin') return principal.admin ? undefined : new RivuletError('FORBIDDEN', 'this route needs an admin key');
     // the body is not validated yet: a stream named by something other than a string names none
     const named: unknown = access.stream(req);
     const stream = typeof named === 'string' ? named : undefined;
-    if (!principal.can(access.scope, stream)) {
-      throw new RivuletError('FORBIDDEN', `this key lacks ${access.scope} access to stream "${stream ?? ''}"`, {
-        details: { needs: `${access.scope}:${stream ?? '*'}` },
-      });
-    }
-  });
+    if (principal.can(access.scope, stream)) return undefined;
+    return new RivuletError('FORBIDDEN', `this key lacks ${access.scope} access to stream "${stream ?? ''}"`, {
+      details: { needs: `${access.scope}:${stream ?? '*'}` },
+    });
+  };
+  app.addHook('preValidation', (req, _reply, done) => done(authorize(req)));
 }
 
 export const auth = fp(authPlugin, { name: 'rivulet-auth', fastify: '5.x' });

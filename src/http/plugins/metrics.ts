@@ -29,10 +29,9 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
   const { metrics, services } = opts;
   const maxLag = opts.maxLagConsumers ?? 100;
 
-  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
-    const labels = { method: METHODS.has(req.method) ? req.method : 'other', route: routeOf(req), status: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done) => {
+    metrics.request(METHODS.has(req.method) ? req.method : 'other', routeOf(req), reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   const unsubscribe = services.produce.onProduced((stream, result) => {

@@ -76,18 +76,19 @@ async function rateLimitPlugin(app: FastifyInstance, opts: RateLimitOptions): Pr
   if (opts.perSecond <= 0) return;
   const burst = opts.burst ?? Math.max(1, opts.perSecond);
   const buckets = new TokenBuckets(opts.perSecond, burst, opts.now ?? Date.now);
-  app.addHook('onRequest', async (req) => {
+  const admit = (req: FastifyRequest): RivuletError | undefined => {
     const caller = callerOf(req);
-    if (caller === null) return;
+    if (caller === null) return undefined;
     const wait = buckets.take(caller);
-    if (wait === 0) return;
+    if (wait === 0) return undefined;
     const retryAfter = Math.max(1, Math.ceil(wait));
     opts.metrics?.shed.inc({ reason: 'rate_limited' });
-    throw new RivuletError('RATE_LIMITED', `this key may send ${opts.perSecond} requests per second (bursts of ${burst}); retry after ${retryAfter} s`, {
+    return new RivuletError('RATE_LIMITED', `this key may send ${opts.perSecond} requests per second (bursts of ${burst}); retry after ${retryAfter} s`, {
       retryAfter,
       details: { limit: opts.perSecond, burst },
     });
-  });
+  };
+  app.addHook('onRequest', (req, _reply, done) => done(admit(req)));
 }
 
 export const rateLimit = fp(rateLimitPlugin, { name: 'rivulet-rate-limit', fastify: '5.x' });
