@@ -53,5 +53,8 @@ describe('JSON body parser', () => {
     assert.throws(() => parseJsonText('[{"x":{"__proto__":{}}}]', 10), code('FORBIDDEN_KEY'));
     assert.throws(() => parseJsonText('{"constructor":{"prototype":{"admin":true}}}', 10), code('FORBIDDEN_KEY'));
     assert.deepEqual(parseJsonText('{"constructor":"ok","proto":1}', 10), { constructor: 'ok', proto: 1 });
+    // spelled with escapes, the keys are still refused
+    assert.throws(() => parseJsonText('{"\\u005f_proto__":{"admin":true}}', 10), code('FORBIDDEN_KEY'));
+    assert.throws(() => parseJsonText('{"\\u0063onstructor":{"prototype":{}}}', 10), code('FORBIDDEN_KEY'));
   });
 });

@@ -53,7 +53,9 @@ export function parseJsonText(text: string, maxDepth: number): unknown {
   }
   let value: unknown;
   try {
-    value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    // secure-json-parse scans the text with its own patterns after parsing; a body that holds
+    // neither word nor any \u escape (which could spell them) cannot carry a forbidden key
+    value = mayHoldForbiddenKey(text) ? secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) : JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message;
     // secure-json-parse reports these as SyntaxErrors too; its message tells them apart
@@ -67,6 +69,10 @@ export function parseJsonText(text: string, maxDepth: number): unknown {
     throw new RivuletError('INVALID_JSON', 'the body escapes a lone surrogate (e.g. "\\ud800"); strings must be valid Unicode');
   }
   return value;
+}
+
+function mayHoldForbiddenKey(text: string): boolean {
+  return text.includes('\\u') || text.includes('__proto__') || text.includes('constructor');
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -2,6 +2,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { isoTime } from '../../core/clock.js';
 import { RivuletError } from '../../core/errors.js';
 import type { JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
@@ -51,7 +52,7 @@ export function eventsRoutes(services: CoreServices, options: EventsRouteOptions
         producer: producer ?? null,
         newId: () => uuidv7(),
         // one receive time per request: a batch of events without `time` need not read the clock per event
-        now: () => (receivedAt ??= services.clock.now().toISOString()),
+        now: () => (receivedAt ??= isoTime(services.clock.now())),
       };
       const events = eventsOfRequest(req, ctx, options.maxJsonDepth);
       const idempotencyKey = headerText(req, 'idempotency-key', 256);
