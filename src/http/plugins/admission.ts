@@ -26,6 +26,14 @@ export interface AdmissionOptions {
   metrics?: RivuletMetrics;
 }
 
+const COUNTED = Symbol('rivulet.admission.counted');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    [COUNTED]?: boolean;
+  }
+}
+
 function exempt(req: FastifyRequest): boolean {
   const access = req.routeOptions.config?.access;
   return !access || access.scope === 'public' || req.routeOptions.url === METRICS_PATH;
@@ -43,9 +51,14 @@ async function admissionPlugin(app: FastifyInstance, opts: AdmissionOptions): Pr
   app.addHook('onClose', async () => delay?.close());
 
   let inflight = 0;
-  const counted = new WeakSet<FastifyRequest>();
+  // a mark on the request rather than a WeakSet: weak collections cost the GC per entry;
+  // declared up front so every request object keeps one shape
+  app.decorateRequest(COUNTED, false);
   const release = (req: FastifyRequest) => {
-    if (counted.delete(req)) inflight--;
+    if (req[COUNTED] === true) {
+      req[COUNTED] = false;
+      inflight--;
+    }
   };
   app.addHook('onResponse', (req, _reply, done) => {
     release(req);
@@ -71,7 +84,7 @@ async function admissionPlugin(app: FastifyInstance, opts: AdmissionOptions): Pr
       return new RivuletError('OVERLOADED', `the server is overloaded (${inflight} writes in flight); retry after ${retryAfter} s`, { retryAfter });
     }
     inflight++;
-    counted.add(req);
+    req[COUNTED] = true;
     return undefined;
   };
   app.addHook('onRequest', (req, _reply, done) => done(admit(req)));
