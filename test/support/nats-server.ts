@@ -68,28 +68,49 @@ export async function freePort(): Promise<number> {
 /** One JetStream node, ready to take clients. */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsCluster> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rivulet-nats-'));
-  const port = await freePort();
-  const node = await spawnNode({ name: 'n1', port, dir, options, cluster: null });
+  const node = await withFreshPorts(async () => spawnNode({ name: 'n1', port: await freePort(), dir, options, cluster: null }));
   return clusterOf([node], options.dir === undefined ? dir : null);
+}
+
+/**
+ * A port found free can be taken by another process before nats-server binds it (tests run
+ * files in parallel): such a start is tried again on new ports, a few times.
+ */
+async function withFreshPorts<T>(start: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts || !/address already in use/.test(String((err as Error).message))) throw err;
+    }
+  }
 }
 
 /** Three JetStream nodes routed into one cluster, with a JetStream meta leader elected. */
 export async function startNatsCluster(options: NatsServerOptions = {}): Promise<NatsCluster> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rivulet-nats-'));
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const routePorts = [await freePort(), await freePort(), await freePort()];
-  const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(',');
-  const nodes: NatsNode[] = [];
-  try {
-    const started = await Promise.all(
+  const nodes = await withFreshPorts(async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const routePorts = [await freePort(), await freePort(), await freePort()];
+    const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(',');
+    // every node's outcome, so the ones that did start are stopped when another did not:
+    // a node left running would also keep the test process from ever exiting
+    const outcomes = await Promise.allSettled(
       ports.map((port, i) => spawnNode({ name: `n${i + 1}`, port, dir, options, cluster: { port: routePorts[i]!, routes } })),
     );
-    nodes.push(...started);
-    await waitForMetaLeader(nodes, options.startTimeoutMs ?? 20_000);
-  } catch (err) {
-    await Promise.all(nodes.map((n) => n.kill()));
-    throw err;
-  }
+    const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    try {
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
+      await waitForMetaLeader(started, options.startTimeoutMs ?? 20_000);
+      return started;
+    } catch (err) {
+      await Promise.all(started.map((n) => n.kill()));
+      // a fresh attempt starts from empty store directories
+      for (const n of started) rmSync(n.storeDir, { recursive: true, force: true });
+      throw err;
+    }
+  });
   return clusterOf(nodes, options.dir === undefined ? dir : null);
 }
 
