@@ -15,6 +15,12 @@ export interface StoreCapabilities {
   timeIndex: boolean;
   /** several Rivulet processes may share this store at once */
   multiProcess: boolean;
+  /**
+   * `documents.watch` reports document changes made through any process sharing the store, so
+   * per-process caches of documents (keys, schemas) drop a changed entry at once instead of
+   * waiting for it to expire
+   */
+  documentWatch: boolean;
 }
 
 export interface RetentionPolicy {
@@ -128,6 +134,15 @@ export interface DocumentStore {
   put<T = JsonObject>(collection: string, key: string, value: T, options?: { expectedVersion?: number }): Promise<number>;
   delete(collection: string, key: string, options?: { expectedVersion?: number }): Promise<boolean>;
   list<T = JsonObject>(collection: string, options?: { prefix?: string; after?: string; limit?: number }): Promise<StoredDocument<T>[]>;
+  /**
+   * Present when the store declares `documentWatch`. Calls `listener(key)` after a document of
+   * `collection` is written or deleted through any process sharing the store, this one
+   * included (a key may be reported more than once). Calls `listener(null)` when changes may
+   * have gone unreported — once the watch is in place, and again whenever it had to be set up
+   * anew — so the listener then drops everything it cached from the collection. Answers an
+   * unsubscribe function; closing the store ends every watch.
+   */
+  watch?(collection: string, listener: (key: string | null) => void): () => void;
 }
 
 /** Where a new consumer (or a seek) starts: the first event it delivers is the first one after this. */

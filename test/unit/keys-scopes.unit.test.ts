@@ -99,4 +99,20 @@ describe('keys', () => {
       await store.close();
     }
   });
+
+  it('stops accepting a registered secret at once when another replaces it', async () => {
+    const store = await openTestStore();
+    try {
+      const keys = new KeyService(store.documents, { now: () => new Date() });
+      const admin = { id: 'admin', name: 'admin', owner: 'admin', scopes: ['admin'], expiresAt: null };
+      await keys.register('rvl_first-secret', admin);
+      assert.ok(await keys.authenticate('rvl_first-secret'), 'cached as valid');
+      await keys.register('rvl_second-secret', admin);
+      assert.equal(await keys.authenticate('rvl_first-secret'), null, 'the replaced secret is not served from the cache');
+      assert.equal(keys.cached('rvl_first-secret'), null);
+      assert.ok(await keys.authenticate('rvl_second-secret'));
+    } finally {
+      await store.close();
+    }
+  });
 });

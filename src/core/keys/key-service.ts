@@ -10,7 +10,11 @@ import type { DocumentStore } from '../../store/port.js';
 import { assertScope, grantsAllow, grantsSee, parseGrants, type Action, type Grant } from './scopes.js';
 
 const COLLECTION = 'keys';
-/** in-process cache lifetime: a revoked key stops working on every process within this time */
+/**
+ * in-process cache lifetime. Where the store reports document changes (`documentWatch`), another
+ * process's revoke drops the entry at once; otherwise this bounds how long a revoked key keeps
+ * working on the other processes.
+ */
 const CACHE_MS = 5_000;
 
 export interface KeyRecord {
@@ -58,11 +62,23 @@ export function hashSecret(secret: string): string {
 
 export class KeyService {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  /** counts drops, so a look-up that raced one does not cache what it read before it */
+  private drops = 0;
 
   constructor(
     private readonly docs: DocumentStore,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    // the service lives as long as its store, whose close ends the watch
+    docs.watch?.(COLLECTION, (hash) => this.drop(hash));
+  }
+
+  /** forgets a cached key (by the hash it is stored under), or every key (null) */
+  private drop(hash: string | null): void {
+    this.drops++;
+    if (hash === null) this.cache.clear();
+    else this.cache.delete(hash);
+  }
 
   /** the key's principal or null when the answer is cached, undefined when the store must be asked (authenticate) */
   cached(secret: string): Principal | null | undefined {
@@ -77,10 +93,13 @@ export class KeyService {
     const nowMs = this.clock.now().getTime();
     const cached = this.cache.get(hash);
     if (cached && cached.until > nowMs) return this.live(cached.principal, nowMs);
+    const drops = this.drops;
     const doc = await this.docs.get<StoredKey>(COLLECTION, hash);
     const principal = doc ? new Principal(toRecord(doc.value)) : null;
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { principal, until: nowMs + CACHE_MS });
+    if (drops === this.drops) {
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(hash, { principal, until: nowMs + CACHE_MS });
+    }
     return this.live(principal, nowMs);
   }
 
@@ -103,7 +122,11 @@ export class KeyService {
   /** registers a secret chosen by the operator (RIVULET_ADMIN_KEY), replacing an earlier one of the same id */
   async register(secret: string, key: Omit<KeyRecord, 'createdAt'>): Promise<KeyRecord> {
     for (const doc of await this.docs.list<StoredKey>(COLLECTION)) {
-      if (doc.value.id === key.id && doc.key !== hashSecret(secret)) await this.docs.delete(COLLECTION, doc.key);
+      if (doc.value.id === key.id && doc.key !== hashSecret(secret)) {
+        await this.docs.delete(COLLECTION, doc.key);
+        // the replaced secret stops working here at once, as a revoked one does
+        this.drop(doc.key);
+      }
     }
     return this.store(secret, key);
   }
@@ -111,7 +134,7 @@ export class KeyService {
   private async store(secret: string, key: Omit<KeyRecord, 'createdAt'>): Promise<KeyRecord> {
     const record: KeyRecord = { ...key, createdAt: this.clock.now().toISOString() };
     await this.docs.put(COLLECTION, hashSecret(secret), record as StoredKey);
-    this.cache.delete(hashSecret(secret));
+    this.drop(hashSecret(secret));
     return record;
   }
 
@@ -133,7 +156,7 @@ export class KeyService {
     const found = (await this.docs.list<StoredKey>(COLLECTION)).find((d) => d.value.id === id);
     if (!found) throw new RivuletError('KEY_NOT_FOUND', `no key has id "${id}"`);
     await this.docs.delete(COLLECTION, found.key);
-    this.cache.delete(found.key);
+    this.drop(found.key);
   }
 }
 

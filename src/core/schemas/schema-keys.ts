@@ -26,3 +26,17 @@ export function typeKey(stream: string, type: string): string {
 export function versionKey(stream: string, type: string, version: number): string {
   return `${typeKey(stream, type)}/${String(version).padStart(VERSION_DIGITS, '0')}`;
 }
+
+/** the parts of a `versionKey`; null for a key of another shape */
+export function parseVersionKey(key: string): { stream: string; type: string; version: number } | null {
+  const first = key.indexOf('/');
+  const last = key.lastIndexOf('/');
+  if (first < 0 || last <= first) return null;
+  const version = Number(key.slice(last + 1));
+  if (!Number.isSafeInteger(version)) return null;
+  try {
+    return { stream: key.slice(0, first), type: decodeURIComponent(key.slice(first + 1, last)), version };
+  } catch {
+    return null;
+  }
+}

@@ -9,9 +9,11 @@
  *
  * Caching: compiled validators are kept per (stream, type, version) — versions are immutable,
  * so an entry only goes when its version is deleted — and each stream's index (which versions
- * exist, which is latest) is dropped whenever a version is added or deleted. Both caches are
- * per process: with several processes on one store, another process's registration is seen
- * only after its caches are dropped (a change feed on `schemas` would do it; not built yet).
+ * exist, which is latest) is dropped whenever a version is added or deleted. A validator is
+ * used only for a version its stream's index holds, so a dropped index is enough to stop a
+ * deleted version. Both caches are per process; where the store reports document changes
+ * (`documentWatch`), a version registered or deleted through another process drops them here
+ * as well, so it is enforced by the next write.
  */
 import { RivuletError } from '../errors.js';
 import type { JsonObject } from '../events/envelope.js';
@@ -20,7 +22,7 @@ import type { Clock } from '../clock.js';
 import type { Store, StreamRecord } from '../../store/port.js';
 import { checkCompatibility, isCompatibilityMode, COMPATIBILITY_MODES, type CompatibilityMode, type JsonSchema } from './compatibility.js';
 import { compileSchema, type CompiledSchema, type SchemaDraft } from './schema-compiler.js';
-import { SCHEMAS, SCHEMA_SETTINGS, streamPrefix, typeKey, versionKey } from './schema-keys.js';
+import { SCHEMAS, SCHEMA_SETTINGS, parseVersionKey, streamPrefix, typeKey, versionKey } from './schema-keys.js';
 
 export const DEFAULT_COMPATIBILITY: CompatibilityMode = 'BACKWARD';
 
@@ -82,7 +84,23 @@ export class SchemaRegistry {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    // the registry lives as long as its store, whose close ends the watch
+    if (store.capabilities.documentWatch) store.documents.watch?.(SCHEMAS, (key) => this.dropCached(key));
+  }
+
+  /** forgets what is cached of one version document's stream (by its key), or of every stream (null) */
+  private dropCached(key: string | null): void {
+    if (key === null) {
+      this.indexes.clear();
+      this.compiled.clear();
+      return;
+    }
+    const version = parseVersionKey(key);
+    if (!version) return this.dropCached(null);
+    this.indexes.delete(version.stream);
+    this.compiled.delete(cacheKey(version.stream, version.type, version.version));
+  }
 
   /**
    * Registers `schema` as the next version of (stream, type). Registering the schema the
@@ -200,11 +218,12 @@ export class SchemaRegistry {
       const t = index.get(type);
       if (!t) return null;
       const wanted = version ?? t.latest;
+      // the index decides which versions exist: a validator cached before a delete is not used
+      const registered = t.versions.get(wanted);
+      if (!registered) throw notFound(streamName, type, wanted);
       const key = cacheKey(streamName, type, wanted);
       const cached = this.compiled.get(key);
       if (cached) return { version: wanted, compiled: cached };
-      const registered = t.versions.get(wanted);
-      if (!registered) throw notFound(streamName, type, wanted);
       const compiled = compileSchema(registered.schema);
       this.compiled.set(key, compiled);
       return { version: wanted, compiled };

@@ -452,6 +452,24 @@ export function defineStoreSuite(name: string, factory: StoreFactory): void {
         assert.deepEqual((await docs.list('two')).map((d) => d.value), [{ k: 'other' }]);
         assert.deepEqual(await docs.list('none'), []);
       }));
+
+      it('reports the keys written and deleted in one collection to its watchers, until unsubscribed', { skip: !caps.documentWatch && 'store lacks documentWatch' }, withStore(async ({ store }) => {
+        const docs = store.documents;
+        const seen: (string | null)[] = [];
+        const stop = docs.watch!('watched', (key) => seen.push(key));
+        // null says the watch is in place: what is written from now on is reported
+        await waitFor(() => seen.includes(null));
+        await docs.put('watched', 'a/1', { v: 1 });
+        await docs.put('other', 'x', { v: 1 });
+        await docs.put('watched', 'b', { v: 1 }, { expectedVersion: 0 });
+        await docs.delete('watched', 'a/1');
+        await waitFor(() => seen.filter((k) => k !== null).length >= 3);
+        assert.deepEqual(seen.filter((k) => k !== null), ['a/1', 'b', 'a/1'], 'in order, other collections left out');
+        stop();
+        await docs.put('watched', 'late', { v: 1 });
+        await new Promise((r) => setTimeout(r, 50));
+        assert.ok(!seen.includes('late'), 'nothing is reported after unsubscribing');
+      }));
     });
 
     describe('durability', () => {

@@ -4,8 +4,16 @@
  * the value, and every conditional write is a compare-and-set on the entry's KV revision —
  * so `put` with `expectedVersion` is a real CAS across processes, which ownership leases
  * built on the DocumentStore rely on.
+ *
+ * `watch` follows one collection with a KV watch (an ordered consumer filtered to
+ * `<collection>.*`, new changes only): the server pushes every process's writes to it, so puts
+ * do no extra work, and writes to other collections (sinks' leases and stats) never reach it.
+ * An ordered consumer resumes after a gap or a reconnect by itself, but may notice the gap
+ * late; so after a reconnect, and whenever a watch has to be set up again, listeners are told
+ * to drop everything (`null`).
  */
-import type { KV } from '@nats-io/kv';
+import { KvWatchInclude, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { QueuedIterator } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 import type { DocumentStore, StoredDocument } from '../port.js';
 import { casUpdate, createJson, getJson, isRevisionConflict, listKeys, updateJson } from './kv-json.js';
@@ -17,8 +25,47 @@ interface Entry<T> {
   updatedAt: string;
 }
 
+type ChangeListener = (key: string | null) => void;
+
 export class NatsDocumentStore implements DocumentStore {
+  private readonly watches = new Map<string, CollectionWatch>();
+  private watchesStopped = false;
+
   constructor(private readonly kv: KV) {}
+
+  watch(collection: string, listener: ChangeListener): () => void {
+    // a closed store has nothing left to report
+    if (this.watchesStopped) return () => {};
+    let w = this.watches.get(collection);
+    if (!w) {
+      w = new CollectionWatch(this.kv, `${token(collection)}.*`);
+      this.watches.set(collection, w);
+    }
+    const watch = w;
+    watch.listeners.add(listener);
+    return () => {
+      watch.listeners.delete(listener);
+      if (watch.listeners.size > 0 || this.watches.get(collection) !== watch) return;
+      this.watches.delete(collection);
+      watch.stop();
+    };
+  }
+
+  /**
+   * Tells every listener that changes may have gone unreported. Called on a reconnect: the
+   * ordered consumer notices changes pushed while the connection was down only at its next
+   * message or missed heartbeat, which may be long after.
+   */
+  resync(): void {
+    for (const w of this.watches.values()) w.emit(null);
+  }
+
+  /** ends every watch (the store is closing) */
+  stopWatches(): void {
+    this.watchesStopped = true;
+    for (const w of this.watches.values()) w.stop();
+    this.watches.clear();
+  }
 
   private key(collection: string, key: string): string {
     return `${token(collection)}.${token(key)}`;
@@ -78,5 +125,68 @@ export class NatsDocumentStore implements DocumentStore {
       .slice(0, options?.limit ?? Number.MAX_SAFE_INTEGER);
     const docs = await Promise.all(keys.map((k) => this.get<T>(collection, k)));
     return docs.filter((d): d is StoredDocument<T> => d !== null);
+  }
+}
+
+/** One collection's KV watch, shared by every listener of that collection in this process. */
+class CollectionWatch {
+  readonly listeners = new Set<ChangeListener>();
+  private iter: QueuedIterator<KvWatchEntry> | null = null;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly kv: KV,
+    private readonly filter: string,
+  ) {
+    void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.iter?.stop();
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        const iter = await this.kv.watch({ key: this.filter, include: KvWatchInclude.UpdatesOnly });
+        if (this.stopped) {
+          iter.stop();
+          return;
+        }
+        this.iter = iter;
+        attempt = 0;
+        // whatever changed before the watch was in place went unreported
+        this.emit(null);
+        for await (const e of iter) this.emit(fromToken(e.key.slice(e.key.indexOf('.') + 1)));
+      } catch {
+        // the watch could not be set up or failed: try again below
+      } finally {
+        this.iter = null;
+      }
+      if (!this.stopped) await this.pause(Math.min(5_000, 100 * 2 ** attempt));
+    }
+  }
+
+  emit(key: string | null): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(key);
+      } catch {
+        // one listener's failure must not starve the others
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 }

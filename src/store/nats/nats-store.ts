@@ -2,7 +2,9 @@
  * The nats store: Rivulet on a NATS JetStream cluster, shared by any number of stateless
  * Rivulet processes. Streams' events are JetStream streams; settings, documents,
  * idempotency keys and consumer state are KV buckets; appends are announced on a core-NATS
- * subject so every process's live subscriptions follow every other's writes.
+ * subject so every process's live subscriptions follow every other's writes, and document
+ * changes are followed through KV watches so every process's caches of keys and schemas drop
+ * what another process changed.
  * The mapping of each port concept, and what an acknowledged produce means, is in
  * docs/store-nats.md.
  */
@@ -19,7 +21,7 @@ import { NatsStreamCatalog } from './nats-stream-catalog.js';
 
 export class NatsStore implements Store {
   readonly kind = 'nats';
-  readonly capabilities: StoreCapabilities = { crossProcessWatch: true, timeIndex: false, multiProcess: true };
+  readonly capabilities: StoreCapabilities = { crossProcessWatch: true, timeIndex: false, multiProcess: true, documentWatch: true };
   private nc!: NatsConnection;
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;
@@ -70,6 +72,10 @@ export class NatsStore implements Store {
         idempotencyWindowMs: windowMs, retryForMs: 30_000,
       });
       this.docs = new NatsDocumentStore(docs);
+      // changes made while the connection was down may reach the document watches late
+      void (async () => {
+        for await (const s of this.nc.status()) if (s.type === 'reconnect') this.docs.resync();
+      })().catch(() => {});
       this.consumerStore = new NatsConsumerStore(consumers, this.catalog, this.eventLog);
       await this.catalog.start();
       this.eventLog.start();
@@ -94,6 +100,7 @@ export class NatsStore implements Store {
       if (!this.nc) return;
       await this.eventLog?.drain();
       this.catalog?.stop();
+      this.docs?.stopWatches();
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     })();
     return this.closed;

@@ -46,7 +46,8 @@ export class StoreOpenError extends Error {
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
-  readonly capabilities: StoreCapabilities = { crossProcessWatch: false, timeIndex: true, multiProcess: false };
+  // one process: every document write goes through this process's services, which drop their own cache entries
+  readonly capabilities: StoreCapabilities = { crossProcessWatch: false, timeIndex: true, multiProcess: false, documentWatch: false };
   private writer!: Db;
   private reader!: Db;
   private eventLog!: SqliteEventLog;
