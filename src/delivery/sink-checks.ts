@@ -18,9 +18,11 @@ export function createSinkChecks(registry: TargetRegistry, deps: TargetDeps): Si
     return found;
   };
   return {
-    async target(kind, config) {
+    async target(kind, config, secrets) {
       const f = factory(kind);
-      const checked = f.check(config);
+      const stored = secrets?.stored?.kind === kind ? secrets.stored : null;
+      const given = secrets === undefined || f.resolveSecrets === undefined ? config : f.resolveSecrets(config, stored, secrets.omitted);
+      const checked = f.check(given);
       await f.verify?.(checked, deps);
       return { ...checked, kind } as SinkTarget;
     },

@@ -142,6 +142,15 @@ describe('specs: sinks and rules as resource kinds', () => {
       assert.equal(rx1.requests.length, 4);
       assert.equal(afterUpdate.createdAt, sink.createdAt, 'the same sink');
 
+      // the sink as the revision was answered (token "[redacted]") uploaded again: the placeholder stands for the stored token
+      const answered = { ...v3, sinks: (r3.doc.spec as { sinks: Json[] }).sinks };
+      assert.equal((answered.sinks[0]!.target as Json).token, '[redacted]');
+      assert.deepEqual((await plan(c, answered)).changes, []);
+      assert.equal((await c.h.t.services.sinks.get('orders-hook')).target.token, SINK_TOKEN_2);
+      const nothingToKeep = await call(c, 'POST', '/v1/specs/plan', { ...v3, sinks: [{ ...answered.sinks[0], id: 'new-hook' }] });
+      assert.equal(nothingToKeep.statusCode, 400, nothingToKeep.body);
+      assert.equal(nothingToKeep.json().pointer, '/sinks/0/target/token');
+
       // the sink, the rule and the action target leave the spec: kept without prune
       const smaller = { meta: { owner: 'alice', dataset: 'shop' }, streams: [{ name: 'orders' }], eventSources: [{ id: 'web-shop', name: 'Web shop' }] };
       const p4 = await plan(c, smaller);

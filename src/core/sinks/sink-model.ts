@@ -151,10 +151,28 @@ export interface PolicyInput {
 
 export type SinkPatch = Partial<Omit<SinkInput, 'id' | 'start' | 'state'>>;
 
+/**
+ * What a secret field left out of a target given on a change means: `keep` the stored value
+ * (a PATCH), or `remove` it (create, a spec, an aether job: each gives the whole target).
+ */
+export type OmittedSecrets = 'keep' | 'remove';
+
+/** The stored target a given one's secrets are resolved against (see `SinkChecks.target`). */
+export interface SecretsFrom {
+  /** null: none (a new sink): the redaction placeholder in a secret field is refused */
+  stored: SinkTarget | null;
+  omitted: OmittedSecrets;
+}
+
 /** The injected checks of the delivery and mapping layers. */
 export interface SinkChecks {
-  /** refuses a bad target configuration (pointer under /target); answers it normalised, `kind` included; may resolve hosts */
-  target(kind: string, config: unknown): Promise<SinkTarget>;
+  /**
+   * refuses a bad target configuration (pointer under /target); answers it normalised, `kind`
+   * included; may resolve hosts. With `secrets`, its secret fields are first resolved against
+   * the stored target (of the same kind): the placeholder answers show keeps the stored secret,
+   * null removes it, an omitted one is kept or removed as `secrets.omitted` says.
+   */
+  target(kind: string, config: unknown, secrets?: SecretsFrom): Promise<SinkTarget>;
   /** the configuration as it may be shown: secrets replaced */
   redact(kind: string, config: JsonObject): JsonObject;
   /** streams the target writes into (the `stream` target's), for access checks and loops */

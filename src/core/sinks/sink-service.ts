@@ -12,7 +12,8 @@ import type { ConsumerService } from '../consumers/consumer-service.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { DocumentStore, EventLog, StartPosition, StoredDocument } from '../../store/port.js';
 import {
-  SINKS_COLLECTION, STATS_COLLECTION, attemptStreamName, jobConsumerName, sinkConsumerName, type SinkChecks, type SinkInput, type SinkJob, type SinkPatch, type SinkRecord,
+  SINKS_COLLECTION, STATS_COLLECTION, attemptStreamName, jobConsumerName, sinkConsumerName,
+  type OmittedSecrets, type SecretsFrom, type SinkChecks, type SinkInput, type SinkJob, type SinkPatch, type SinkRecord,
 } from './sink-model.js';
 import { DEFAULT_POLICY, assertSinkId, checkDeadLetterStream, checkFilter, checkPolicy, checkSources } from './sink-policy.js';
 import { describeSink, type SinkView } from './sink-view.js';
@@ -54,7 +55,7 @@ export class SinkService {
     if (typeof input !== 'object' || input === null) throw new RivuletError('VALIDATION_FAILED', 'a sink must be an object', { details: { pointer: '' } });
     const id = input.id ?? randomUUID();
     assertSinkId(id);
-    const record = await this.checked(false, {
+    const record = await this.checked({ stored: null, omitted: 'remove' }, {
       id, owner, description: input.description ?? '', streams: input.streams, filter: input.filter ?? null,
       transform: input.transform ?? null, target: input.target, policy: checkPolicy(input.policy, DEFAULT_POLICY),
       deadLetterStream: input.deadLetterStream ?? null, state: input.state ?? 'running', jobs: [], deadLetterGeneration: 0,
@@ -107,13 +108,19 @@ export class SinkService {
     }
   }
 
-  async update(id: string, patch: SinkPatch, expectedVersion?: number): Promise<SinkView> {
+  /**
+   * A given `target` replaces the stored one; its secret fields are resolved against the stored
+   * target first (SinkChecks.target): the redaction placeholder keeps a secret, null removes
+   * it, and one left out is kept with `omittedSecrets: 'keep'` (the native PATCH) or removed
+   * (the default: callers that give the whole target, a spec or an aether job).
+   */
+  async update(id: string, patch: SinkPatch, expectedVersion?: number, options: { omittedSecrets?: OmittedSecrets } = {}): Promise<SinkView> {
     const doc = await this.document(id);
     if (expectedVersion !== undefined && doc.version !== expectedVersion) {
       throw new RivuletError('CONFLICT', `sink "${id}" is at version ${doc.version}, not ${expectedVersion}`, { details: { version: doc.version } });
     }
     const current = doc.value;
-    const next = await this.checked(patch.target === undefined, {
+    const next = await this.checked(patch.target === undefined ? 'stored' : { stored: current.target, omitted: options.omittedSecrets ?? 'remove' }, {
       ...current,
       ...(patch.description === undefined ? {} : { description: patch.description }),
       ...(patch.streams === undefined ? {} : { streams: patch.streams }),
@@ -234,8 +241,8 @@ export class SinkService {
     }
   }
 
-  /** `targetChecked`: the target is the stored, already normalised one */
-  private async checked(targetChecked: boolean, record: SinkRecord): Promise<SinkRecord> {
+  /** `secrets`: what the given target's secrets resolve against; 'stored': the target is the stored, already normalised one */
+  private async checked(secrets: SecretsFrom | 'stored', record: SinkRecord): Promise<SinkRecord> {
     const streams = checkSources(record.streams);
     const deadLetterStream = checkDeadLetterStream(record.deadLetterStream, streams);
     const filter = checkFilter(record.filter);
@@ -248,7 +255,7 @@ export class SinkService {
       throw new RivuletError('VALIDATION_FAILED', 'target needs a "kind" (http, stream, s3, opensearch) and its settings', { details: { pointer: '/target/kind' } });
     }
     const kind = (given as { kind: string }).kind;
-    const target = targetChecked ? record.target : { ...(await this.deps.checks.target(kind, given)), kind };
+    const target = secrets === 'stored' ? record.target : { ...(await this.deps.checks.target(kind, given, secrets)), kind };
     const writes = this.deps.checks.writesTo(kind, target);
     const loop = writes.find((s) => streams.includes(s));
     if (loop !== undefined) {

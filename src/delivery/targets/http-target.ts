@@ -15,11 +15,13 @@ import { Agent, request } from 'undici';
 import { isIP } from 'node:net';
 import { RivuletError, isRivuletError } from '../../core/errors.js';
 import type { JsonObject, StoredEvent } from '../../core/events/envelope.js';
+import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { compileJobRequest, type JobRequestPlanner, type JobRequestSpec } from '../../mapping/job-request.js';
 import { classifyError, classifyResponse, parseRetryAfter } from '../backoff.js';
 import { parseWebhookSecret, signWebhook } from '../signing.js';
 import type { UrlGuard } from '../url-guard.js';
 import { REDACTED, invalidTarget } from './target-config.js';
+import { configCopy, isConfigObject, nothingToKeep, resolveSecret, secretGroup } from './target-secrets.js';
 import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, TargetDeps, TargetFactory } from './target.js';
 
 export interface HttpTargetConfig extends JsonObject {
@@ -104,6 +106,72 @@ function redact(config: HttpTargetConfig): JsonObject {
     token: config.token === null ? null : REDACTED,
     signing: config.signing === null ? null : { secrets: config.signing.secrets.map(() => REDACTED) },
   };
+}
+
+/**
+ * The secrets of a configuration given on a change, against the stored one (target-secrets.ts):
+ * `token`, `basic_auth.pw`, secret-looking headers and `signing.secrets`. Headers match by name
+ * whatever its case, and a null header is dropped. Signing secrets line up by position with the
+ * list answers show: the placeholder at position i keeps the i-th stored secret, null drops it,
+ * a new secret takes its place (or is added), so a rotation is `["[redacted]", "whsec_new"]`
+ * and retiring the old secret later `[null, "[redacted]"]`.
+ */
+function resolveSecrets(given: unknown, stored: HttpTargetConfig | null, omitted: OmittedSecrets): unknown {
+  const config = configCopy(given);
+  if (config === undefined) return given;
+  resolveSecret(config, 'token', stored?.token, omitted, []);
+  const basic = secretGroup(config, 'basic_auth', stored?.basic_auth, omitted);
+  if (basic !== undefined) {
+    const field = basic['pw'] === undefined && basic['password'] !== undefined ? 'password' : 'pw';
+    resolveSecret(basic, field, stored?.basic_auth?.pw, omitted, ['basic_auth']);
+  }
+  resolveHeaders(config, stored?.headers ?? {}, omitted);
+  const signing = secretGroup(config, 'signing', stored?.signing, omitted);
+  if (signing !== undefined) {
+    const kept = stored?.signing?.secrets ?? [];
+    const list = signing['secrets'];
+    if (list === undefined && omitted === 'keep' && kept.length > 0) signing['secrets'] = [...kept];
+    if (list === REDACTED) {
+      if (kept.length === 0) throw nothingToKeep(['signing', 'secrets']);
+      signing['secrets'] = [...kept];
+    }
+    if (Array.isArray(list)) {
+      signing['secrets'] = list.flatMap((secret: unknown, i) => {
+        if (secret === null) return [];
+        if (secret !== REDACTED) return [secret];
+        if (kept[i] === undefined) throw nothingToKeep(['signing', 'secrets', String(i)]);
+        return [kept[i]];
+      });
+    }
+  }
+  return config;
+}
+
+function resolveHeaders(config: Record<string, unknown>, stored: Record<string, string>, omitted: OmittedSecrets): void {
+  if (config['headers'] === null) {
+    // no headers at all: the secret ones go too
+    delete config['headers'];
+    return;
+  }
+  const given = config['headers'] ?? {};
+  if (!isConfigObject(given)) return;
+  const storedValue = (name: string): string | undefined => Object.entries(stored).find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+  const headers: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(given)) {
+    if (value === null) continue;
+    if (value === REDACTED && SECRET_HEADER.test(name)) {
+      const kept = storedValue(name);
+      if (kept === undefined) throw nothingToKeep(['headers', name]);
+      headers[name] = kept;
+    } else {
+      headers[name] = value;
+    }
+  }
+  if (omitted === 'keep') {
+    const named = new Set(Object.keys(given).map((n) => n.toLowerCase()));
+    for (const [name, value] of Object.entries(stored)) if (SECRET_HEADER.test(name) && !named.has(name.toLowerCase())) headers[name] = value;
+  }
+  if (config['headers'] !== undefined || Object.keys(headers).length > 0) config['headers'] = headers;
 }
 
 /** At save time: a URL whose host the template does not fill is checked against the guard now. */
@@ -203,10 +271,11 @@ export function describeError(err: unknown): string {
   return (parts.join(' ← ') || String(err)).slice(0, 500);
 }
 
-export const httpTarget: TargetFactory<HttpTargetConfig> & { verify: typeof verify } = {
+export const httpTarget: TargetFactory<HttpTargetConfig> & { verify: typeof verify; resolveSecrets: typeof resolveSecrets } = {
   kind: 'http',
   check,
   redact,
   verify,
+  resolveSecrets,
   create: (config, deps) => new HttpTarget(config, deps.urlGuard),
 };

@@ -17,9 +17,11 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@opensearch-project/opensearch';
 import type { JsonObject, JsonValue } from '../../core/events/envelope.js';
+import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { parseRetryAfter } from '../backoff.js';
 import { ConfigReader, REDACTED, checkServiceUrl, guardRefusal, invalidTarget, pointerOf, verifyServiceUrl } from './target-config.js';
 import { DATE_SUFFIXES, indexName, indexTemplateProblem } from './opensearch-index-name.js';
+import { configCopy, resolveSecret, secretGroup } from './target-secrets.js';
 import type { DateSuffix } from './opensearch-index-name.js';
 import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, ItemOutcome, TargetDeps, TargetFactory } from './target.js';
 
@@ -94,6 +96,26 @@ function redact(config: OpenSearchTargetConfig): JsonObject {
   if (refresh !== undefined) shown['refresh'] = refresh;
   if (auth !== undefined) shown['auth'] = 'apiKey' in auth ? { apiKey: REDACTED } : { username: auth.username, password: REDACTED };
   return shown;
+}
+
+/**
+ * `auth.password` or `auth.apiKey` of a configuration given on a change (target-secrets.ts); a
+ * stored secret is kept only for the same way of authenticating (a password for a password).
+ */
+function resolveSecrets(given: unknown, stored: OpenSearchTargetConfig | null, omitted: OmittedSecrets): unknown {
+  const config = configCopy(given);
+  if (config === undefined) return given;
+  const auth = secretGroup(config, 'auth', stored?.auth, omitted);
+  if (auth !== undefined) {
+    const storedKey = stored?.auth !== undefined && 'apiKey' in stored.auth ? stored.auth.apiKey : undefined;
+    const storedPassword = stored?.auth !== undefined && 'password' in stored.auth ? stored.auth.password : undefined;
+    if (auth['apiKey'] !== undefined && auth['apiKey'] !== null) resolveSecret(auth, 'apiKey', storedKey, omitted, ['auth']);
+    else {
+      if (auth['apiKey'] === null) delete auth['apiKey'];
+      resolveSecret(auth, 'password', storedPassword, omitted, ['auth']);
+    }
+  }
+  return config;
 }
 
 interface BulkItemResult {
@@ -275,4 +297,4 @@ function describe(err: unknown): string {
   return typeof e.message === 'string' && e.message !== '' ? `${name}: ${e.message}` : name;
 }
 
-export const opensearchTarget: TargetFactory<OpenSearchTargetConfig> = { kind: 'opensearch', check, redact, verify, create };
+export const opensearchTarget: TargetFactory<OpenSearchTargetConfig> = { kind: 'opensearch', check, redact, verify, resolveSecrets, create };

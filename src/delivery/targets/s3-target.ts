@@ -15,8 +15,10 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { JsonObject } from '../../core/events/envelope.js';
+import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { parseRetryAfter } from '../backoff.js';
 import { ConfigReader, REDACTED, checkServiceUrl, guardRefusal, verifyServiceUrl } from './target-config.js';
+import { configCopy, resolveSecret, secretGroup } from './target-secrets.js';
 import { groupByStream, objectKey } from './s3-object-key.js';
 import type { StreamGroup } from './s3-object-key.js';
 import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, ItemOutcome, TargetDeps, TargetFactory } from './target.js';
@@ -103,6 +105,18 @@ function redact(config: S3TargetConfig): JsonObject {
   const shown: JsonObject = { accessKeyId: credentials.accessKeyId, secretAccessKey: REDACTED };
   if (credentials.sessionToken !== undefined) shown['sessionToken'] = REDACTED;
   return { ...rest, credentials: shown };
+}
+
+/** `credentials.secretAccessKey` and `sessionToken` of a configuration given on a change (target-secrets.ts). */
+function resolveSecrets(given: unknown, stored: S3TargetConfig | null, omitted: OmittedSecrets): unknown {
+  const config = configCopy(given);
+  if (config === undefined) return given;
+  const credentials = secretGroup(config, 'credentials', stored?.credentials, omitted);
+  if (credentials !== undefined) {
+    resolveSecret(credentials, 'secretAccessKey', stored?.credentials?.secretAccessKey, omitted, ['credentials']);
+    resolveSecret(credentials, 'sessionToken', stored?.credentials?.sessionToken, omitted, ['credentials']);
+  }
+  return config;
 }
 
 /** When the sink is saved: an endpoint on a refused address is refused then, not at delivery. */
@@ -267,4 +281,4 @@ function describe(err: unknown): string {
   return message === '' || message.startsWith(code) ? message || code : `${code}: ${message}`;
 }
 
-export const s3Target: TargetFactory<S3TargetConfig> = { kind: 's3', check, redact, verify, create };
+export const s3Target: TargetFactory<S3TargetConfig> = { kind: 's3', check, redact, verify, resolveSecrets, create };

@@ -15,6 +15,7 @@
  */
 import type { JsonObject, JsonValue, StoredEvent } from '../../core/events/envelope.js';
 import type { ProduceService } from '../../core/events/produce.js';
+import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import type { UrlGuard } from '../url-guard.js';
 
 /** `rule` and `rule-action` are the two halves of a rule (docs/rules.md); rules create them */
@@ -99,6 +100,12 @@ export interface TargetFactory<C extends JsonObject = JsonObject> {
   verify?(config: C, deps: TargetDeps): Promise<void>;
   /** streams the target writes into (the `stream` target's), for access checks and loops */
   writesTo?(config: C): string[];
+  /**
+   * For a target with secrets: the configuration as given (unchecked) with its secret fields
+   * resolved against `stored` (this kind's, or null) as target-secrets.ts describes; runs
+   * before `check`. Without it a configuration is checked as given.
+   */
+  resolveSecrets?(given: unknown, stored: C | null, omitted: OmittedSecrets): unknown;
 }
 
 /** What targets may use from the running server. Kept small so targets stay testable alone. */

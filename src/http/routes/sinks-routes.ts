@@ -62,7 +62,12 @@ const SinkUpdate = Type.Object({
   streams: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 20 })),
   filter: Type.Optional(Filter),
   transform: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 20_000 })])),
-  target: Type.Optional(Type.Object({ kind: Type.String() }, { additionalProperties: true, description: 'the whole target, secrets included' })),
+  target: Type.Optional(Type.Object({ kind: Type.String() }, {
+    additionalProperties: true,
+    description: 'the whole target: its settings replace the stored ones, but a secret field (token, basic_auth pw, secret-looking headers, '
+      + 'signing secrets, credentials, auth) that is left out keeps its stored value; "[redacted]", as answers show it, keeps it too; '
+      + 'null removes it; a new value replaces it. Signing secrets line up by position with the stored list.',
+  })),
   policy: Type.Optional(Policy),
   deadLetterStream: Type.Optional(Type.Union([Type.Null(), Type.String()])),
   labels: Type.Optional(AnyObject),
@@ -153,14 +158,17 @@ export function sinksRoutes(services: CoreServices) {
 
     app.patch<ById & { Body: Static<typeof SinkUpdate> }>('/v1/sinks/:id', {
       config: { access: authenticated },
-      schema: { tags, summary: 'Change a sink (a target is replaced whole, secrets included)', params: Id, body: SinkUpdate, response: { ...one, 409: Type.Ref('Problem') } },
+      schema: {
+        tags, summary: 'Change a sink (a target replaces the stored one, but secrets left out or sent as "[redacted]" are kept)',
+        params: Id, body: SinkUpdate, response: { ...one, 409: Type.Ref('Problem') },
+      },
     }, async (req) => {
       const sink = await owned(req);
       assertSinkUnmanaged(sink, 'change');
       const { version, ...patch } = req.body;
       if (patch.target) assertPublicTargetKind(patch.target.kind);
       assertMayManage(req.principal!, patch.streams ?? sink.streams, patch.target ?? sink.target);
-      return sinks.update(req.params.id, patch as SinkPatch, version);
+      return sinks.update(req.params.id, patch as SinkPatch, version, { omittedSecrets: 'keep' });
     });
 
     app.delete<ById>('/v1/sinks/:id', {

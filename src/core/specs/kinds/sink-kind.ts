@@ -69,15 +69,27 @@ function parse(entry: unknown, pointer: string): SinkSpec {
   };
 }
 
-/** the delivery layer's checks: the target normalised (and its URL guarded), filter and transform compiled */
+/**
+ * the delivery layer's checks: the target normalised (and its URL guarded), filter and transform
+ * compiled. The spec gives the whole target, so a secret it leaves out is removed; a secret
+ * written as the placeholder revisions are answered with keeps the sink's stored one (of the
+ * spec's own owner), so a spec read back and uploaded again neither changes nor stores it.
+ */
 async function prepare(desired: SinkSpec, pointer: string, ctx: KindContext): Promise<SinkSpec> {
   const checks = ctx.sinks.checks;
   const kind = desired.target.kind;
-  const target = { ...(await checkedEntryAsync(() => checks.target(kind, desired.target), pointer)), kind };
+  const existing = await ctx.sinks.get(desired.id).catch(notFoundAsNull);
+  const stored = existing !== null && existing.owner === ctx.owner ? existing.target : null;
+  const target = { ...(await checkedEntryAsync(() => checks.target(kind, desired.target, { stored, omitted: 'remove' }), pointer)), kind };
   checkedEntry(() => checks.mapping(desired.filter, desired.transform), pointer);
   const loop = checks.writesTo(kind, target).find((s) => desired.streams.includes(s));
   if (loop !== undefined) throw specInvalid(`the sink would write into "${loop}", which it reads`, `${pointer}/target/stream`);
   return { ...desired, target, shownTarget: { ...checks.redact(kind, target), kind } };
+}
+
+function notFoundAsNull(err: unknown): null {
+  if (err instanceof RivuletError && err.code === 'SINK_NOT_FOUND') return null;
+  throw err;
 }
 
 async function read(key: string, ctx: KindContext): Promise<CurrentSink | null> {
