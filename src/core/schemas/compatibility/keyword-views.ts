@@ -168,16 +168,19 @@ export function containsMayPassEmpty(view: ArrayView): boolean {
   return view.prefix.length > 0;
 }
 
+/** a count keyword (`minItems`, `maxProperties`, ...); a malformed one is a doubt, read as absent */
+function countKeyword(ref: SchemaRef, name: string, doubts: Doubt[]): number | undefined {
+  const value = keyword(ref, name);
+  if (value === undefined) return undefined;
+  if (isNonNegativeInteger(value)) return value;
+  doubts.push(malformed(name));
+  return undefined;
+}
+
 export function arrayView(ref: SchemaRef, side: Side): ArrayView {
   const layout = itemLayout(ref, side);
   const doubts = [...layout.doubts];
-  const count = (name: string): number | undefined => {
-    const value = keyword(ref, name);
-    if (value === undefined) return undefined;
-    if (isNonNegativeInteger(value)) return value;
-    doubts.push(malformed(name));
-    return undefined;
-  };
+  const count = (name: string): number | undefined => countKeyword(ref, name, doubts);
   const contains = hasKeyword(ref, 'contains') ? childRef(ref, 'contains') : undefined;
   const uniqueItems = keyword(ref, 'uniqueItems');
   if (uniqueItems !== undefined && typeof uniqueItems !== 'boolean') doubts.push(malformed('uniqueItems'));
@@ -251,13 +254,7 @@ export function objectView(ref: SchemaRef, side: Side): ObjectView {
   const required = new Set<string>();
   if (Array.isArray(requiredValue) && requiredValue.every((r) => typeof r === 'string')) for (const r of requiredValue) required.add(r);
   else if (requiredValue !== undefined) doubts.push(malformed('required'));
-  const count = (name: string): number | undefined => {
-    const value = keyword(ref, name);
-    if (value === undefined) return undefined;
-    if (isNonNegativeInteger(value)) return value;
-    doubts.push(malformed(name));
-    return undefined;
-  };
+  const count = (name: string): number | undefined => countKeyword(ref, name, doubts);
   const dependentRequired = new Map<string, string[]>();
   const dependentSchemas = new Map<string, SchemaRef[]>();
   const addRequired = (name: string, list: unknown, source: string): void => {
