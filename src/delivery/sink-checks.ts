@@ -6,6 +6,7 @@ import { RivuletError } from '../core/errors.js';
 import type { SinkChecks, SinkTarget } from '../core/sinks/sink-model.js';
 import { compileEventFilter } from '../mapping/event-filter.js';
 import { compileTransform } from '../mapping/transform.js';
+import { resolveActionTargetSecrets } from './rules/action-target-secrets.js';
 import type { TargetRegistry } from './targets/registry.js';
 import type { TargetDeps } from './targets/target.js';
 
@@ -26,6 +27,7 @@ export function createSinkChecks(registry: TargetRegistry, deps: TargetDeps): Si
       await f.verify?.(checked, deps);
       return { ...checked, kind } as SinkTarget;
     },
+    actionTargetSecrets: resolveActionTargetSecrets,
     redact: (kind, config) => factory(kind).redact(config),
     writesTo: (kind, config) => factory(kind).writesTo?.(config) ?? [],
     mapping(filter, transform) {

@@ -15,7 +15,7 @@ import { httpTarget, type HttpTargetConfig } from '../../src/delivery/targets/ht
 import { opensearchTarget, type OpenSearchTargetConfig } from '../../src/delivery/targets/opensearch-target.js';
 import { defaultTargets } from '../../src/delivery/targets/registry.js';
 import { s3Target, type S3TargetConfig } from '../../src/delivery/targets/s3-target.js';
-import { REDACTED } from '../../src/delivery/targets/target-config.js';
+import { REDACTED } from '../../src/core/secret-names.js';
 import { createUrlGuard } from '../../src/delivery/url-guard.js';
 
 const S1 = generateWebhookSecret();

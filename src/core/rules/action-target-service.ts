@@ -3,19 +3,21 @@
  * (basic or bearer), extra headers and Standard Webhooks signing secrets. They are delivered by
  * the `http` target machinery, so the same checks apply when one is saved (the URL guard
  * refuses loopback and private addresses unless the operator allowed them). Secrets are never
- * answered: views carry `[redacted]` in their place.
+ * answered: views carry `[redacted]` in their place, and that placeholder given back on a save
+ * stands for the stored secret (resolved by the delivery layer like a sink target's, see
+ * `resolveSecrets`), so it is never stored as one.
  */
 import type { Clock } from '../clock.js';
 import { RivuletError } from '../errors.js';
-import type { SinkChecks } from '../sinks/sink-model.js';
+import { REDACTED, redactedHeaders } from '../secret-names.js';
+import type { OmittedSecrets, SinkChecks } from '../sinks/sink-model.js';
 import type { DocumentStore } from '../../store/port.js';
-import { ACTION_TARGETS_COLLECTION, endpointOf, type Actor, type ActionTargetRecord } from './rule-model.js';
+import { ACTION_TARGETS_COLLECTION, endpointOf, type Actor, type ActionTargetRecord, type ActionTargetSecrets, type GivenActionTargetSecrets } from './rule-model.js';
 import { listOwned } from './owned-list.js';
 import { assertUnused } from './rule-references.js';
 import { checkActionUrl, checkAuth, checkHeaders, checkId, checkMethod, checkSigning, checkText, newResourceId } from './rule-validation.js';
 
-export const REDACTED = '[redacted]';
-const SECRET_HEADER = /auth|key|token|secret|cookie|signature|password/i;
+/** headers whose values are answered as the placeholder, and so resolved when it comes back */
 
 export interface ActionTargetInput {
   id?: string;
@@ -49,6 +51,7 @@ export class ActionTargetService {
 
   async create(input: ActionTargetInput, actor: Actor): Promise<ActionTargetRecord> {
     const id = input.id === undefined ? newResourceId() : checkId(input.id, 'an action target');
+    const secrets = this.resolveSecrets(input, null, 'remove');
     const now = this.deps.clock.now().toISOString();
     const record = await this.checked({
       id,
@@ -57,9 +60,9 @@ export class ActionTargetService {
       owner: actor.owner,
       url: checkActionUrl(input.url),
       method: checkMethod(input.method),
-      auth: checkAuth(input.auth),
-      headers: checkHeaders(input.headers),
-      signing: checkSigning(input.signing),
+      auth: checkAuth(secrets.auth),
+      headers: checkHeaders(secrets.headers),
+      signing: checkSigning(secrets.signing),
       createdAt: now,
       updatedAt: now,
     });
@@ -83,18 +86,24 @@ export class ActionTargetService {
     return listOwned<ActionTargetRecord>(this.deps.documents, ACTION_TARGETS_COLLECTION, actor, options);
   }
 
-  /** Fields given replace the stored ones (auth, headers and signing whole); the rules using it are refreshed. */
-  async update(id: string, patch: Partial<Omit<ActionTargetInput, 'id'>>, actor: Actor): Promise<ActionTargetRecord> {
+  /**
+   * Fields given replace the stored ones; the secrets in a given auth, headers or signing are
+   * resolved against the stored ones first (`resolveSecrets`), one left out kept with
+   * `omittedSecrets: 'keep'` (the native PATCH) or removed (the default: a spec gives them
+   * whole). The rules using it are refreshed.
+   */
+  async update(id: string, patch: Partial<Omit<ActionTargetInput, 'id'>>, actor: Actor, options: { omittedSecrets?: OmittedSecrets } = {}): Promise<ActionTargetRecord> {
     const current = await this.get(id, actor);
+    const secrets = this.resolveSecrets(patch, current, options.omittedSecrets ?? 'remove');
     const next = await this.checked({
       ...current,
       ...(patch.name === undefined ? {} : { name: checkText(patch.name, '/name', { max: 200, required: true }) }),
       ...(patch.description === undefined ? {} : { description: checkText(patch.description, '/description', { max: 2000 }) }),
       ...(patch.url === undefined ? {} : { url: checkActionUrl(patch.url) }),
       ...(patch.method === undefined ? {} : { method: checkMethod(patch.method) }),
-      ...(patch.auth === undefined ? {} : { auth: checkAuth(patch.auth) }),
-      ...(patch.headers === undefined ? {} : { headers: checkHeaders(patch.headers) }),
-      ...(patch.signing === undefined ? {} : { signing: checkSigning(patch.signing) }),
+      ...(patch.auth === undefined ? {} : { auth: checkAuth(secrets.auth) }),
+      ...(patch.headers === undefined ? {} : { headers: checkHeaders(secrets.headers) }),
+      ...(patch.signing === undefined ? {} : { signing: checkSigning(secrets.signing) }),
       updatedAt: this.deps.clock.now().toISOString(),
     });
     await this.deps.documents.put(ACTION_TARGETS_COLLECTION, id, next);
@@ -109,17 +118,38 @@ export class ActionTargetService {
     await this.deps.documents.delete(ACTION_TARGETS_COLLECTION, id);
   }
 
+  /**
+   * `auth`, `headers` and `signing` as given (unchecked), their secrets resolved against
+   * `stored` (null: none, as on create) like a sink target's: `[redacted]` keeps the stored
+   * secret (VALIDATION_FAILED naming the field when there is none, or it is of another auth
+   * type), null removes, a new value replaces, one left out is kept or removed as `omitted`
+   * says. Answers them unchecked, for the caller's checks.
+   */
+  resolveSecrets(given: GivenActionTargetSecrets, stored: ActionTargetSecrets | null, omitted: OmittedSecrets): GivenActionTargetSecrets {
+    const { auth, headers, signing } = given;
+    try {
+      return this.deps.checks.actionTargetSecrets({ auth, headers, signing }, stored, omitted);
+    } catch (err) {
+      throw inOwnTerms(err);
+    }
+  }
+
   /** Runs the http target's checks (signing secrets, the URL guard), pointers mapped to this resource. */
   private async checked(record: ActionTargetRecord): Promise<ActionTargetRecord> {
     try {
       await this.deps.checks.target('http', { kind: 'http', ...endpointOf(record) });
     } catch (err) {
-      if (!(err instanceof RivuletError)) throw err;
-      const pointer = typeof err.details?.pointer === 'string' ? err.details.pointer : '';
-      throw new RivuletError(err.code, err.message, { details: { ...err.details, pointer: ownPointer(pointer) }, cause: err });
+      throw inOwnTerms(err);
     }
     return record;
   }
+}
+
+/** an error of the delivery layer's checks, its pointer (under `/target`) mapped to this resource */
+function inOwnTerms(err: unknown): unknown {
+  if (!(err instanceof RivuletError)) return err;
+  const pointer = typeof err.details?.pointer === 'string' ? err.details.pointer : '';
+  return new RivuletError(err.code, err.message, { details: { ...err.details, pointer: ownPointer(pointer) }, cause: err });
 }
 
 /** The action target as it may be shown: secrets replaced. */
@@ -127,7 +157,7 @@ export function redactActionTarget(target: ActionTargetRecord): ActionTargetReco
   return {
     ...target,
     auth: target.auth === null ? null : target.auth.type === 'basic' ? { ...target.auth, password: REDACTED } : { ...target.auth, token: REDACTED },
-    headers: Object.fromEntries(Object.entries(target.headers).map(([k, v]) => [k, SECRET_HEADER.test(k) ? REDACTED : v])),
+    headers: redactedHeaders(target.headers),
     signing: target.signing === null ? null : { secrets: target.signing.secrets.map(() => REDACTED) },
   };
 }

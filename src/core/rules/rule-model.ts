@@ -76,6 +76,16 @@ export interface ActionTargetRecord {
   updatedAt: string;
 }
 
+/** The settings of an action target that hold secrets. */
+export type ActionTargetSecrets = Pick<ActionTargetRecord, 'auth' | 'headers' | 'signing'>;
+
+/** Those settings as given on a save, unchecked: absent, null, or anything a client sent. */
+export interface GivenActionTargetSecrets {
+  auth?: unknown;
+  headers?: unknown;
+  signing?: unknown;
+}
+
 /** A condition as stored: references to an event source and an event type by id. */
 export interface RuleConditionRef {
   eventSourceId?: string;

@@ -6,6 +6,8 @@ export const noTargets: SinkChecks = {
   target: async (kind) => {
     throw new RivuletError('VALIDATION_FAILED', `no sink targets are available here, so "${kind}" cannot be used`, { details: { pointer: '/target/kind' } });
   },
+  // nothing to resolve against: without targets no action target can be saved either
+  actionTargetSecrets: (given) => given,
   redact: (kind) => ({ kind }),
   writesTo: () => [],
   mapping: () => undefined,

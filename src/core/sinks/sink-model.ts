@@ -6,6 +6,7 @@
  */
 import type { JsonObject } from '../events/envelope.js';
 import type { StartPosition } from '../../store/port.js';
+import type { ActionTargetSecrets, GivenActionTargetSecrets } from '../rules/rule-model.js';
 
 export type SinkState = 'running' | 'paused';
 /** running: a process delivers it; paused: stopped on purpose; failing: the last attempt failed; stopped: no process holds it */
@@ -173,6 +174,11 @@ export interface SinkChecks {
    * null removes it, an omitted one is kept or removed as `secrets.omitted` says.
    */
   target(kind: string, config: unknown, secrets?: SecretsFrom): Promise<SinkTarget>;
+  /**
+   * an action target's secret settings as given (unchecked), resolved against the stored ones
+   * (null: none) as a target's secrets are (see `target`); the result is checked by the caller
+   */
+  actionTargetSecrets(given: GivenActionTargetSecrets, stored: ActionTargetSecrets | null, omitted: OmittedSecrets): GivenActionTargetSecrets;
   /** the configuration as it may be shown: secrets replaced */
   redact(kind: string, config: JsonObject): JsonObject;
   /** streams the target writes into (the `stream` target's), for access checks and loops */

@@ -4,13 +4,10 @@
  * each kind's `shown` applied to its entries, and plans show values the kinds redacted.
  */
 import type { JsonObject, JsonValue } from '../events/envelope.js';
+import { REDACTED, isSecretName } from '../secret-names.js';
 import type { SpecResourceKind } from './resource-kind.js';
 import { isPlainObject } from './spec-invalid.js';
 
-export const REDACTED = '[redacted]';
-
-/** field names that hold credentials, whatever the target kind (`token`, `pw`, `secretAccessKey`, `Authorization`, …) */
-const SECRET_NAME = /auth|key|token|secret|password|^pw$|cookie|signature|credential/i;
 
 /**
  * A copy of `value` with every field whose name looks like a credential replaced: a
@@ -20,7 +17,7 @@ export function redactByName(value: JsonValue): JsonValue {
   if (Array.isArray(value)) return value.map(redactByName);
   if (!isPlainObject(value)) return value;
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value as JsonObject)) out[k] = SECRET_NAME.test(k) && v !== null ? REDACTED : redactByName(v);
+  for (const [k, v] of Object.entries(value as JsonObject)) out[k] = isSecretName(k) && v !== null ? REDACTED : redactByName(v);
   return out;
 }
 

@@ -20,8 +20,9 @@ import { compileJobRequest, type JobRequestPlanner, type JobRequestSpec } from '
 import { classifyError, classifyResponse, parseRetryAfter } from '../backoff.js';
 import { parseWebhookSecret, signWebhook } from '../signing.js';
 import type { UrlGuard } from '../url-guard.js';
-import { REDACTED, invalidTarget } from './target-config.js';
-import { configCopy, isConfigObject, nothingToKeep, resolveSecret, secretGroup } from './target-secrets.js';
+import { REDACTED, redactedHeaders } from '../../core/secret-names.js';
+import { invalidTarget } from './target-config.js';
+import { configCopy, resolveHeaders, resolveSecret, resolveSigning, secretGroup } from './target-secrets.js';
 import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, TargetDeps, TargetFactory } from './target.js';
 
 export interface HttpTargetConfig extends JsonObject {
@@ -39,7 +40,6 @@ export interface HttpTargetConfig extends JsonObject {
 }
 
 const FIELDS = new Set(['kind', 'method', 'type', 'url', 'datamap', 'constant', 'query_params', 'json_body', 'basic_auth', 'token', 'headers', 'signing']);
-const SECRET_HEADER = /auth|key|token|secret|cookie|signature|password/i;
 
 function jobSpec(config: HttpTargetConfig): JobRequestSpec {
   return {
@@ -98,7 +98,7 @@ function check(input: unknown): HttpTargetConfig {
 }
 
 function redact(config: HttpTargetConfig): JsonObject {
-  const headers = Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k, SECRET_HEADER.test(k) ? REDACTED : v]));
+  const headers = redactedHeaders(config.headers);
   return {
     ...config,
     headers,
@@ -110,11 +110,8 @@ function redact(config: HttpTargetConfig): JsonObject {
 
 /**
  * The secrets of a configuration given on a change, against the stored one (target-secrets.ts):
- * `token`, `basic_auth.pw`, secret-looking headers and `signing.secrets`. Headers match by name
- * whatever its case, and a null header is dropped. Signing secrets line up by position with the
- * list answers show: the placeholder at position i keeps the i-th stored secret, null drops it,
- * a new secret takes its place (or is added), so a rotation is `["[redacted]", "whsec_new"]`
- * and retiring the old secret later `[null, "[redacted]"]`.
+ * `token`, `basic_auth.pw`, secret-looking headers and `signing.secrets` (by position, see
+ * `resolveSigning`).
  */
 function resolveSecrets(given: unknown, stored: HttpTargetConfig | null, omitted: OmittedSecrets): unknown {
   const config = configCopy(given);
@@ -126,52 +123,8 @@ function resolveSecrets(given: unknown, stored: HttpTargetConfig | null, omitted
     resolveSecret(basic, field, stored?.basic_auth?.pw, omitted, ['basic_auth']);
   }
   resolveHeaders(config, stored?.headers ?? {}, omitted);
-  const signing = secretGroup(config, 'signing', stored?.signing, omitted);
-  if (signing !== undefined) {
-    const kept = stored?.signing?.secrets ?? [];
-    const list = signing['secrets'];
-    if (list === undefined && omitted === 'keep' && kept.length > 0) signing['secrets'] = [...kept];
-    if (list === REDACTED) {
-      if (kept.length === 0) throw nothingToKeep(['signing', 'secrets']);
-      signing['secrets'] = [...kept];
-    }
-    if (Array.isArray(list)) {
-      signing['secrets'] = list.flatMap((secret: unknown, i) => {
-        if (secret === null) return [];
-        if (secret !== REDACTED) return [secret];
-        if (kept[i] === undefined) throw nothingToKeep(['signing', 'secrets', String(i)]);
-        return [kept[i]];
-      });
-    }
-  }
+  resolveSigning(config, stored?.signing, omitted);
   return config;
-}
-
-function resolveHeaders(config: Record<string, unknown>, stored: Record<string, string>, omitted: OmittedSecrets): void {
-  if (config['headers'] === null) {
-    // no headers at all: the secret ones go too
-    delete config['headers'];
-    return;
-  }
-  const given = config['headers'] ?? {};
-  if (!isConfigObject(given)) return;
-  const storedValue = (name: string): string | undefined => Object.entries(stored).find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
-  const headers: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(given)) {
-    if (value === null) continue;
-    if (value === REDACTED && SECRET_HEADER.test(name)) {
-      const kept = storedValue(name);
-      if (kept === undefined) throw nothingToKeep(['headers', name]);
-      headers[name] = kept;
-    } else {
-      headers[name] = value;
-    }
-  }
-  if (omitted === 'keep') {
-    const named = new Set(Object.keys(given).map((n) => n.toLowerCase()));
-    for (const [name, value] of Object.entries(stored)) if (SECRET_HEADER.test(name) && !named.has(name.toLowerCase())) headers[name] = value;
-  }
-  if (config['headers'] !== undefined || Object.keys(headers).length > 0) config['headers'] = headers;
 }
 
 /** At save time: a URL whose host the template does not fill is checked against the guard now. */

@@ -8,7 +8,6 @@ import type { UrlGuard } from '../url-guard.js';
 import type { TargetKind } from './target.js';
 
 /** Shown instead of a secret by `redact`. */
-export const REDACTED = '[redacted]';
 
 export function invalidTarget(message: string, pointer: string): RivuletError {
   return new RivuletError('VALIDATION_FAILED', message, { details: { pointer } });

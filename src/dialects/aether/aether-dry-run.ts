@@ -8,7 +8,8 @@ import type { JsonObject, JsonValue, StoredEvent } from '../../core/events/envel
 import { compileDataMap } from '../../mapping/datamap.js';
 import { mappingDocument, planJobRequest } from '../../mapping/job-request.js';
 import type { AetherJob } from './aether-job.js';
-import { REDACTED, requestFieldsOf } from './aether-job.js';
+import { REDACTED } from '../../core/secret-names.js';
+import { requestFieldsOf } from './aether-job.js';
 import { redactHeaders } from './aether-view.js';
 
 export interface DryRunAnswer {

@@ -11,7 +11,7 @@ import type { JsonObject, JsonValue } from '../../core/events/envelope.js';
 import type { PolicyInput, SinkInput, SinkRecord, SinkTarget } from '../../core/sinks/sink-model.js';
 
 /** Shown instead of a secret; posted back, it keeps the stored secret (see docs/dialects/aether.md). */
-export const REDACTED = '[redacted]';
+import { REDACTED } from '../../core/secret-names.js';
 export const SINK_PREFIX = 'aether-';
 /** The sink id is `aether-<job id>`, and sink ids are 1–100 of letters, digits, `_`, `-`. */
 const JOB_ID = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,92}$/;

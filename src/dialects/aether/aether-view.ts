@@ -1,8 +1,8 @@
 /** A job as the aether API answers it: the seed's fields, secrets redacted, plus `status`. */
 import type { SinkView } from '../../core/sinks/sink-view.js';
-import { REDACTED, jobOf, labelOf } from './aether-job.js';
+import { REDACTED, redactedHeaders } from '../../core/secret-names.js';
+import { jobOf, labelOf } from './aether-job.js';
 
-const SECRET_HEADER = /auth|key|token|secret|cookie|signature|password/i;
 
 export interface JobView {
   id: string;
@@ -41,5 +41,5 @@ export function jobView(sink: SinkView): JobView {
 }
 
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, SECRET_HEADER.test(k) ? REDACTED : v]));
+  return redactedHeaders(headers);
 }

@@ -1,8 +1,10 @@
 /**
  * Native API: action targets (`/v1/action-targets`), where iFLUX rules send actions
  * (docs/rules.md). Secrets (auth password or token, secret-looking headers, signing secrets)
- * are never answered. Every route needs `manage` on the rules' stream (the iFLUX stream), or
- * admin; a non-admin sees only its owner's. Deleting one a rule uses is refused (409 naming it).
+ * are never answered; sent back as answered (`[redacted]`) they keep the stored ones, and a
+ * PATCH keeps those it leaves out. Every route needs `manage` on the rules' stream (the iFLUX
+ * stream), or admin; a non-admin sees only its owner's. Deleting one a rule uses is refused
+ * (409 naming it).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
@@ -19,6 +21,23 @@ const Auth = Type.Union([
 const Headers = Type.Record(Type.String(), Type.String());
 const Signing = Type.Union([Type.Null(), Type.Object({ secrets: Type.Array(Type.String(), { minItems: 1, maxItems: 5 }) }, { additionalProperties: false })]);
 
+/**
+ * On a PATCH a secret may be left out (kept), null (removed: a header, a signing secret by
+ * position) or `[redacted]` (kept); the service resolves them before its checks. A type list,
+ * not a union, so the coercion of types leaves null and "" as sent.
+ */
+const StringOrNull = Type.Unsafe<string | null>({ type: ['string', 'null'] });
+const AuthChange = Type.Union([
+  Type.Null(),
+  Type.Object({ type: Type.Literal('basic'), user: Type.String(), password: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('bearer'), token: Type.Optional(Type.String()) }, { additionalProperties: false }),
+]);
+const HeadersChange = Type.Record(Type.String(), StringOrNull);
+const SigningChange = Type.Union([
+  Type.Null(),
+  Type.Object({ secrets: Type.Array(StringOrNull, { minItems: 1, maxItems: 5 }) }, { additionalProperties: false }),
+]);
+
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.Optional(Type.String({ maxLength: 2000 })),
@@ -32,7 +51,7 @@ const fields = {
 const ActionTargetCreate = Type.Object({ id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })), ...fields }, { additionalProperties: false });
 const ActionTargetUpdate = Type.Object({
   name: Type.Optional(fields.name), description: fields.description, url: Type.Optional(fields.url), method: fields.method,
-  auth: fields.auth, headers: fields.headers, signing: fields.signing,
+  auth: Type.Optional(AuthChange), headers: Type.Optional(HeadersChange), signing: Type.Optional(SigningChange),
 }, { additionalProperties: false });
 
 const ActionTarget = Type.Object({
@@ -78,8 +97,12 @@ export function actionTargetsRoutes(services: CoreServices) {
 
     app.patch<ById & { Body: Static<typeof ActionTargetUpdate> }>('/v1/action-targets/:id', {
       config: { access },
-      schema: { tags, summary: 'Change an action target (auth, headers and signing are replaced whole); rules using it follow', params: Id, body: ActionTargetUpdate, response: one },
-    }, async (req) => redactActionTarget(await targets.update(req.params.id, req.body, req.principal!)));
+      schema: {
+        tags, summary: 'Change an action target; rules using it follow',
+        description: 'Fields given replace the stored ones. Secrets (auth password or token, secret-looking headers, signing secrets) left out of a given auth, headers or signing are kept, "[redacted]" keeps the stored one, null removes.',
+        params: Id, body: ActionTargetUpdate, response: one,
+      },
+    }, async (req) => redactActionTarget(await targets.update(req.params.id, req.body, req.principal!, { omittedSecrets: 'keep' })));
 
     app.delete<ById>('/v1/action-targets/:id', {
       config: { access },

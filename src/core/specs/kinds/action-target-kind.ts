@@ -1,7 +1,8 @@
 /**
  * `actionTargets:` in a spec: where the spec's rules send actions (docs/rules.md), by id. Every
  * field is declarative. Credentials (auth, signing secrets, secret-looking headers) are compared
- * as stored and shown redacted. A changed target is pushed to the rules using it by the
+ * as stored and shown redacted; one written as `[redacted]`, as revisions are answered, stands
+ * for the stored one (`prepare`). A changed target is pushed to the rules using it by the
  * ActionTargetService; one still used by a rule cannot be deleted (the rule's deletion, when
  * pruned together, goes first).
  */
@@ -11,8 +12,9 @@ import type { ActionTargetRecord, Actor } from '../../rules/rule-model.js';
 import { checkActionUrl, checkAuth, checkHeaders, checkId, checkMethod, checkSigning, checkText } from '../../rules/rule-validation.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
-import { checkedEntry, isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
-import { REDACTED, redactByName } from '../spec-secrets.js';
+import { checkedEntry, checkedEntryAsync, isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
+import { REDACTED } from '../../secret-names.js';
+import { redactByName } from '../spec-secrets.js';
 import { assertSpecOwns, deleteById, readById } from './owned-by-id.js';
 
 export interface ActionTargetSpec extends JsonObject {
@@ -21,6 +23,7 @@ export interface ActionTargetSpec extends JsonObject {
   description: string;
   url: string;
   method: string;
+  /** auth, headers and signing: as written until `prepare`, then resolved and checked */
   auth: JsonObject | null;
   headers: Record<string, string>;
   signing: { secrets: string[] } | null;
@@ -38,10 +41,25 @@ function parse(entry: unknown, pointer: string): ActionTargetSpec {
     description: checkText(entry.description, '/description', { max: 2000 }),
     url: checkActionUrl(entry.url),
     method: checkMethod(entry.method),
-    auth: checkAuth(entry.auth) as JsonObject | null,
-    headers: checkHeaders(entry.headers),
-    signing: checkSigning(entry.signing),
+    auth: (entry.auth ?? null) as JsonObject | null,
+    headers: (entry.headers ?? {}) as Record<string, string>,
+    signing: (entry.signing ?? null) as { secrets: string[] } | null,
   }), pointer);
+}
+
+/**
+ * The secrets resolved against the action target's stored ones (of the spec's own owner) and
+ * checked. The spec gives auth, headers and signing whole, so a secret it leaves out is removed;
+ * one written as the placeholder revisions are answered with keeps the stored secret, so a spec
+ * read back and uploaded again neither changes nor stores it.
+ */
+async function prepare(desired: ActionTargetSpec, pointer: string, ctx: KindContext): Promise<ActionTargetSpec> {
+  const existing = await read(desired.id, ctx);
+  const stored = existing !== null && existing.owner === ctx.owner ? existing : null;
+  return checkedEntryAsync(async () => {
+    const secrets = ctx.actionTargets.resolveSecrets(desired, stored, 'remove');
+    return { ...desired, auth: checkAuth(secrets.auth) as JsonObject | null, headers: checkHeaders(secrets.headers), signing: checkSigning(secrets.signing) };
+  }, pointer);
 }
 
 function read(key: string, ctx: KindContext): Promise<ActionTargetRecord | null> {
@@ -102,6 +120,7 @@ export const actionTargetKind: SpecResourceKind<ActionTargetSpec, ActionTargetRe
   section: 'actionTargets',
   noun: 'action target',
   parse,
+  prepare,
   shown: shownEntry,
   key: (d) => d.id,
   read,
