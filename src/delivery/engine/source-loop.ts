@@ -424,8 +424,14 @@ export class SourceLoop {
   private async jobDone(reachedEnd: boolean): Promise<boolean> {
     const job = this.source.job!;
     await this.flushAcks();
-    const lag = await this.ctx.consumers.lag(this.source.stream, this.source.consumer).catch(() => null);
-    if (!reachedEnd && lag !== null && lag.committedSeq < job.toSeq && lag.pending > 0) return false;
+    if (!reachedEnd) {
+      // a lag that cannot be read says nothing: the job goes on (finishing it would drop what is left)
+      const lag = await this.ctx.consumers.lag(this.source.stream, this.source.consumer).catch((err: unknown) => {
+        this.ctx.log.warn({ err, stream: this.source.stream }, 'sink job: could not read its progress; trying again');
+        return null;
+      });
+      if (lag === null || (lag.committedSeq < job.toSeq && lag.pending > 0)) return false;
+    }
     await this.ctx.finishJob(job);
     return true;
   }
