@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { jobConsumerName } from '../../src/core/sinks/sink-model.js';
 import { verifyWebhook, generateWebhookSecret } from '../../src/delivery/signing.js';
 import { startDeliveryApp, until, type DeliveryApp } from '../support/delivery-app.js';
 import type { TestApp } from '../support/test-app.js';
@@ -151,6 +152,34 @@ describe('sinks: http target against failing receivers', () => {
       const ids = new Set(rx.requests.map((q) => q.headers['webhook-id']));
       assert.equal(ids.size, 2, 'a retried dead letter keeps its delivery id');
       await until('the retry job finishes', async () => ((await h.t.services.sinks.get('dl')).jobs.length === 0 ? true : undefined));
+    } finally {
+      await rx.close();
+      await h.close();
+    }
+  });
+
+  it('a replay job delivers what a stopped loop still held, even after it has seen past its end', async () => {
+    const h = await start();
+    const rx = await startReceiver();
+    try {
+      await h.t.services.streams.create({ name: 'orders' }, 'admin');
+      await createSink(h.t, { id: 'rj', streams: ['orders'], target: { kind: 'http', url: rx.url }, policy: { ordering: 'ordered' } });
+      await produce(h.t, 'orders', 4);
+      await until('4 delivered', () => rx.requests.length === 4);
+      // paused, the job is planned but no loop runs it yet
+      await h.t.app.inject({ method: 'POST', url: '/v1/sinks/rj/pause', headers: h.t.admin });
+      await until('engine let go', () => !h.engine.owned().includes('rj'));
+      const replay = await h.t.app.inject({ method: 'POST', url: '/v1/sinks/rj/replay', headers: h.t.admin, payload: { stream: 'orders', fromSeq: 1, toSeq: 2 } });
+      assert.equal(replay.statusCode, 202, replay.body);
+      const jobId = (replay.json() as { job: { id: string } }).job.id;
+      // as a loop that stopped without giving its leases back (a crash) would leave them
+      const held = await h.t.services.consumers.receive('orders', jobConsumerName('rj', jobId), { max: 2, leaseMs: 1500, clientId: 'stopped-loop' });
+      assert.deepEqual(held.map((d) => d.event.seq), [1, 2]);
+      await h.t.app.inject({ method: 'POST', url: '/v1/sinks/rj/resume', headers: h.t.admin });
+      // the job's loop first sees only seqs 3 and 4, past its end; 1 and 2 come back when the lease runs out
+      await until('replayed 1..2', () => rx.requests.length === 6);
+      assert.deepEqual(bodies(rx).slice(4).map((b) => b.seq).sort(), [1, 2]);
+      await until('the replay job finishes', async () => ((await h.t.services.sinks.get('rj')).jobs.length === 0 ? true : undefined));
     } finally {
       await rx.close();
       await h.close();

@@ -155,7 +155,11 @@ export class SourceLoop {
       }
       const dispatched = await this.dispatchReady(concurrency, received === 0);
       if (received === 0 && !dispatched) {
-        if (this.source.job !== undefined && this.inflight.size === 0 && this.buffer.length === 0 && (await this.jobDone(reachedEnd))) return;
+        if (this.source.job !== undefined && this.inflight.size === 0 && this.buffer.length === 0) {
+          if (await this.jobDone(reachedEnd)) return;
+          // events up to toSeq are still out (leased by a loop that stopped): receive again
+          reachedEnd = false;
+        }
         await this.idle(this.buffer.length > 0 ? Math.max(1, this.bufferSince + this.policy.batch.maxAgeMs - Date.now()) : this.ctx.idlePollMs);
       }
     }
@@ -421,17 +425,22 @@ export class SourceLoop {
     }
   }
 
+  /**
+   * A job is done once its consumer's committed position reaches toSeq, or, when nothing past
+   * toSeq was seen, once nothing is pending (the stream ends before toSeq). Seeing an event past
+   * toSeq is not enough: an earlier one may still be leased by a loop that stopped (a restart),
+   * and comes back when that lease ends.
+   */
   private async jobDone(reachedEnd: boolean): Promise<boolean> {
     const job = this.source.job!;
     await this.flushAcks();
-    if (!reachedEnd) {
-      // a lag that cannot be read says nothing: the job goes on (finishing it would drop what is left)
-      const lag = await this.ctx.consumers.lag(this.source.stream, this.source.consumer).catch((err: unknown) => {
-        this.ctx.log.warn({ err, stream: this.source.stream }, 'sink job: could not read its progress; trying again');
-        return null;
-      });
-      if (lag === null || (lag.committedSeq < job.toSeq && lag.pending > 0)) return false;
-    }
+    // a lag that cannot be read says nothing: the job goes on (finishing it would drop what is left)
+    const lag = await this.ctx.consumers.lag(this.source.stream, this.source.consumer).catch((err: unknown) => {
+      this.ctx.log.warn({ err, stream: this.source.stream }, 'sink job: could not read its progress; trying again');
+      return null;
+    });
+    if (lag === null) return false;
+    if (lag.committedSeq < job.toSeq && (reachedEnd || lag.pending > 0)) return false;
     await this.ctx.finishJob(job);
     return true;
   }
