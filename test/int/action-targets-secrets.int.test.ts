@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SpecApplier } from '../../src/core/specs/spec-applier.js';
-import { generateWebhookSecret, verifyWebhook } from '../../src/delivery/signing.js';
-import { startReceiver, type Received, type Receiver } from '../support/receiver.js';
+import { generateWebhookSecret } from '../../src/delivery/signing.js';
+import { signaturesOn, signedWith, startReceiver, type Received, type Receiver } from '../support/receiver.js';
 import { startRules, until, type RulesHarness } from '../support/rules-harness.js';
 
 const S1 = generateWebhookSecret();
@@ -56,15 +56,6 @@ async function fireAfter(h: RulesHarness, rx: Receiver, step: number, patch: Jso
   return { target, request };
 }
 
-const signedWith = (q: Received, secret: string): boolean => {
-  try {
-    verifyWebhook({ headers: q.headers, body: q.body, secrets: [secret] });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const signatures = (q: Received) => String(q.headers['webhook-signature']).split(' ').length;
 const stored = (h: RulesHarness, id = 'lamp') => h.t.services.actionTargets.get(id, ADMIN);
 
 describe('action targets: secrets when one changes', () => {
@@ -90,7 +81,7 @@ describe('action targets: secrets when one changes', () => {
       assert.equal(edited.request.headers['x-api-key'], KEY_1, 'the stored value, not the placeholder');
       assert.equal(edited.request.headers['x-trace'], 'again');
       assert.ok(signedWith(edited.request, S1));
-      assert.equal(signatures(edited.request), 1);
+      assert.equal(signaturesOn(edited.request), 1);
       assert.deepEqual(edited.target['auth'], { type: 'basic', user: 'u', password: '[redacted]' });
       assert.doesNotMatch(JSON.stringify(await stored(h)), /\[redacted\]/, 'the placeholder is never stored');
       assert.deepEqual((await stored(h)).headers, { 'x-api-key': KEY_1, 'x-trace': 'again' });
@@ -107,7 +98,7 @@ describe('action targets: secrets when one changes', () => {
       const replaced = await fireAfter(h, rx, 3, { auth: { type: 'bearer', token: TOKEN }, headers: { 'x-api-key': KEY_2 }, signing: { secrets: ['[redacted]', S2] } });
       assert.equal(replaced.request.headers.authorization, `Bearer ${TOKEN}`);
       assert.equal(replaced.request.headers['x-api-key'], KEY_2);
-      assert.equal(signatures(replaced.request), 2);
+      assert.equal(signaturesOn(replaced.request), 2);
       assert.ok(signedWith(replaced.request, S1) && signedWith(replaced.request, S2));
       assert.deepEqual(replaced.target['signing'], { secrets: ['[redacted]', '[redacted]'] });
 
@@ -133,7 +124,7 @@ describe('action targets: secrets when one changes', () => {
       const removed = await fireAfter(h, rx, 4, { auth: null, headers: { 'x-api-key': null, 'x-trace': 'on' }, signing: { secrets: [null, '[redacted]'] } });
       assert.equal(removed.request.headers.authorization, undefined);
       assert.equal(removed.request.headers['x-api-key'], undefined);
-      assert.equal(signatures(removed.request), 1);
+      assert.equal(signaturesOn(removed.request), 1);
       assert.ok(signedWith(removed.request, S2) && !signedWith(removed.request, S1));
       const unsigned = await fireAfter(h, rx, 5, { signing: null });
       assert.equal(unsigned.request.headers['webhook-signature'], undefined);

@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generateWebhookSecret, verifyWebhook } from '../../src/delivery/signing.js';
+import { generateWebhookSecret } from '../../src/delivery/signing.js';
 import { startDeliveryApp, until, type DeliveryApp } from '../support/delivery-app.js';
 import { tempDir } from '../support/resources.js';
-import { startReceiver, type Received, type Receiver } from '../support/receiver.js';
+import { signaturesOn, signedWith, startReceiver, type Received, type Receiver } from '../support/receiver.js';
 
 const S1 = generateWebhookSecret();
 const S2 = generateWebhookSecret();
@@ -45,15 +45,6 @@ async function deliverAfter(h: DeliveryApp, rx: Receiver, step: number, patch: J
   return { sink: patched.json, request };
 }
 
-const signedWith = (q: Received, secret: string): boolean => {
-  try {
-    verifyWebhook({ headers: q.headers, body: q.body, secrets: [secret] });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const signatures = (q: Received) => String(q.headers['webhook-signature']).split(' ').length;
 const targetOf = (sink: Json) => sink['target'] as Json & { headers: Json; signing: { secrets: string[] } | null };
 
 describe('sinks: secrets when a sink changes', () => {
@@ -84,7 +75,7 @@ describe('sinks: secrets when a sink changes', () => {
       const edited = await deliverAfter(h, rx, 2, { target: { ...shown, url: `${rx.url}/three`, headers: { ...shown.headers, 'x-trace': 'again' } } });
       assert.equal(edited.request.url, '/three');
       assert.ok(signedWith(edited.request, S1));
-      assert.equal(signatures(edited.request), 1);
+      assert.equal(signaturesOn(edited.request), 1);
       assert.equal(edited.request.headers['x-api-key'], KEY_1, 'the header is the stored value, not the placeholder');
       assert.equal(edited.request.headers['x-trace'], 'again');
       const stored = (await h.t.services.sinks.get('hook')).target;
@@ -98,11 +89,11 @@ describe('sinks: secrets when a sink changes', () => {
 
       // rotation: add a secret beside the stored one, then retire the old one by its position
       const rotating = await deliverAfter(h, rx, 4, { target: { kind: 'http', url: `${rx.url}/three`, signing: { secrets: ['[redacted]', S3] } } });
-      assert.equal(signatures(rotating.request), 2);
+      assert.equal(signaturesOn(rotating.request), 2);
       assert.ok(signedWith(rotating.request, S2) && signedWith(rotating.request, S3));
       assert.deepEqual(targetOf(rotating.sink).signing, { secrets: ['[redacted]', '[redacted]'] });
       const rotated = await deliverAfter(h, rx, 5, { target: { kind: 'http', url: `${rx.url}/three`, signing: { secrets: [null, '[redacted]'] } } });
-      assert.equal(signatures(rotated.request), 1);
+      assert.equal(signaturesOn(rotated.request), 1);
       assert.ok(signedWith(rotated.request, S3) && !signedWith(rotated.request, S2));
       assert.equal(rotated.request.headers['x-api-key'], KEY_2, 'still kept through every change');
 

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { verifyWebhook } from '../../src/delivery/signing.js';
 import { track } from './resources.js';
 
 export interface Received {
@@ -49,4 +50,19 @@ export async function startReceiver(handle: Handler = (_r, res) => res.end('ok')
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return track(`receiver ${receiver.url}`, receiver, () => closed);
+}
+
+/** whether a received webhook carries a valid Standard Webhooks signature made with `secret` */
+export function signedWith(q: Received, secret: string): boolean {
+  try {
+    verifyWebhook({ headers: q.headers, body: q.body, secrets: [secret] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** how many signatures a received webhook carries (one per signing secret) */
+export function signaturesOn(q: Received): number {
+  return String(q.headers['webhook-signature']).split(' ').length;
 }
