@@ -80,19 +80,19 @@ export class KeyService {
     else this.cache.delete(hash);
   }
 
-  /** the key's principal or null when the answer is cached, undefined when the store must be asked (authenticate) */
-  cached(secret: string): Principal | null | undefined {
-    const nowMs = this.clock.now().getTime();
-    const cached = this.cache.get(hashSecret(secret));
-    return cached && cached.until > nowMs ? this.live(cached.principal, nowMs) : undefined;
-  }
-
-  /** answers the key's principal, or null when the secret is not a live key */
-  async authenticate(secret: string): Promise<Principal | null> {
+  /**
+   * answers the key's principal, or null when the secret is not a live key: at once when the
+   * answer is cached (this runs on every request), else once the store has been asked
+   */
+  authenticate(secret: string): Principal | null | Promise<Principal | null> {
     const hash = hashSecret(secret);
     const nowMs = this.clock.now().getTime();
     const cached = this.cache.get(hash);
     if (cached && cached.until > nowMs) return this.live(cached.principal, nowMs);
+    return this.lookUp(hash, nowMs);
+  }
+
+  private async lookUp(hash: string, nowMs: number): Promise<Principal | null> {
     const drops = this.drops;
     const doc = await this.docs.get<StoredKey>(COLLECTION, hash);
     const principal = doc ? new Principal(toRecord(doc.value)) : null;

@@ -90,15 +90,13 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
     const access = req.routeOptions.config.access;
     const secret = access && access.scope !== 'public' ? credentialsOf(req) : undefined;
     if (secret === undefined) return void authenticateOtherwise(req).then(() => done(), done);
-    const known = opts.keys.cached(secret);
-    if (known !== undefined) {
-      req.principal = known;
-      return done(known ? undefined : invalidKey());
-    }
-    opts.keys.authenticate(secret).then((principal) => {
+    const settle = (principal: Principal | null) => {
       req.principal = principal;
       done(principal ? undefined : invalidKey());
-    }, done);
+    };
+    const known = opts.keys.authenticate(secret);
+    if (known instanceof Promise) known.then(settle, done);
+    else settle(known);
   });
   const authenticateOtherwise = async (req: FastifyRequest): Promise<void> => {
     const access = req.routeOptions.config.access;
