@@ -6,7 +6,7 @@ import { isRivuletError } from '../../src/core/errors.js';
 import type { NewEvent } from '../../src/core/events/envelope.js';
 import type { CommitInfo } from '../../src/store/sqlite/group-commit.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { tempDir, track } from '../support/resources.js';
+import { openTracked, tempDir } from '../support/resources.js';
 
 const stream = (name: string) => ({ name, owner: 'o', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: '', updatedAt: '' });
 const event = (data: unknown, id?: string): NewEvent => ({
@@ -14,15 +14,7 @@ const event = (data: unknown, id?: string): NewEvent => ({
 });
 
 async function open(options: Partial<ConstructorParameters<typeof SqliteStore>[0]> = {}): Promise<SqliteStore> {
-  const store = new SqliteStore({ dataDir: tempDir('rivulet-worker'), ...options });
-  await store.open();
-  let closed = false;
-  const close = store.close.bind(store);
-  store.close = async () => {
-    closed = true;
-    await close();
-  };
-  return track('sqlite store', store, () => closed);
+  return openTracked('sqlite store', new SqliteStore({ dataDir: tempDir('rivulet-worker'), ...options }));
 }
 
 const workerOf = (store: SqliteStore) => (store.events as unknown as { committer: { worker: Worker } }).committer.worker;

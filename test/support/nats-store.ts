@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { NatsStore } from '../../src/store/nats/nats-store.js';
-import { track } from './resources.js';
+import { openTracked } from './resources.js';
 
 export function freshNamespace(): string {
   return `t${randomBytes(6).toString('hex')}`;
@@ -17,13 +17,5 @@ export function namespaceOf(dataDir: string): string {
 }
 
 export async function openNatsTestStore(servers: string, prefix = freshNamespace(), replicas = 1): Promise<NatsStore> {
-  const store = new NatsStore({ servers: servers.split(','), prefix, replicas });
-  await store.open();
-  let closed = false;
-  const close = store.close.bind(store);
-  store.close = async () => {
-    closed = true;
-    await close();
-  };
-  return track(`nats store ${prefix} on ${servers}`, store, () => closed);
+  return openTracked(`nats store ${prefix} on ${servers}`, new NatsStore({ servers: servers.split(','), prefix, replicas }));
 }

@@ -41,3 +41,15 @@ afterEach((t) => {
   }
   if (leaked.length > 0) throw new Error(`test leaked resources it did not close: ${leaked.map((r) => r.name).join(', ')}`);
 });
+
+/** opens a store and tracks it until its own close() has run, so a test that leaves it open fails */
+export async function openTracked<S extends { open(): Promise<void>; close(): Promise<void> }>(name: string, store: S): Promise<S> {
+  await store.open();
+  let closed = false;
+  const close = store.close.bind(store);
+  store.close = async () => {
+    closed = true;
+    await close();
+  };
+  return track(name, store, () => closed);
+}

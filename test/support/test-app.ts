@@ -8,7 +8,7 @@ import { buildApp, type AppDeps } from '../../src/http/app.js';
 import type { Store } from '../../src/store/port.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { namespaceOf, openNatsTestStore } from './nats-store.js';
-import { tempDir, track } from './resources.js';
+import { openTracked, tempDir, track } from './resources.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -44,15 +44,7 @@ export interface TestAppOptions {
 }
 
 export async function openTestStore(dataDir = tempDir()): Promise<SqliteStore> {
-  const store = new SqliteStore({ dataDir, durability: 'strict' });
-  await store.open();
-  let closed = false;
-  const close = store.close.bind(store);
-  store.close = async () => {
-    closed = true;
-    await close();
-  };
-  return track(`sqlite store in ${dataDir}`, store, () => closed);
+  return openTracked(`sqlite store in ${dataDir}`, new SqliteStore({ dataDir, durability: 'strict' }));
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {

@@ -6,20 +6,12 @@
  */
 import { PubHeaders } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
-import type { JsonObject, JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import type { NewEvent, StoredEvent } from '../../core/events/envelope.js';
 
 export const TYPE_SEQ_HEADER = 'Rivulet-Type-Seq';
 
-interface Body {
-  id: string;
-  type: string;
-  source: string;
-  time: string;
-  producer: string | null;
-  data: JsonValue;
-  meta: JsonObject;
-  schemaVersion: number | null;
-}
+/** what a message's body holds: the event as produced (the store adds seqs and times) */
+type Body = Omit<NewEvent, 'idSupplied' | 'schemaVersion'> & { schemaVersion: number | null };
 
 /** throws (e.g. on a BigInt) before anything is sent, which keeps a failed batch all-or-nothing */
 export function encodeBody(ev: NewEvent): string {
