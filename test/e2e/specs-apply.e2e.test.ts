@@ -4,34 +4,12 @@
  * failed revision's exit code.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runCli } from '../support/cli-runner.js';
 import { tempDir, track } from '../support/resources.js';
-import { SERVER_MAIN, startServerProcess } from '../support/server-process.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(home: string, env: Record<string, string>, args: string[]): Promise<Run> {
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RIVULET_') && v !== undefined) clean[k] = v;
-  const child = spawn(process.execPath, [SERVER_MAIN, ...args], { env: { ...clean, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let exited = false;
-  track(`cli ${args.join(' ')}`, child, () => exited);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise((resolve) => child.once('close', (code) => {
-    exited = true;
-    resolve({ code, stdout, stderr });
-  }));
-}
+import { startServerProcess } from '../support/server-process.js';
 
 test('--specs-dir at start-up, then rivulet apply: dry-run diff, apply, prune, a failed revision exits 1', async () => {
   const root = tempDir('rivulet-specs');
@@ -77,7 +55,7 @@ test('--specs-dir at start-up, then rivulet apply: dry-run diff, apply, prune, a
       '',
     ].join('\n'));
 
-    const dry = await cli(home, env, ['apply', '-f', file, '--dry-run']);
+    const dry = await runCli(home, ['apply', '-f', file, '--dry-run'], { env });
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /^Plan for acme\/shop:/);
     assert.match(dry.stdout, /^~ streams\/orders\n {4}description: "" → "web shop orders"$/m);
@@ -89,10 +67,10 @@ test('--specs-dir at start-up, then rivulet apply: dry-run diff, apply, prune, a
     assert.match(dry.stdout, /Plan: 3 to create, 1 to update, 0 to delete, 0 unchanged\./);
     assert.equal((await get('/v1/streams/refunds')).status, 404, 'a dry run changes nothing');
 
-    const pruneDry = await cli(home, env, ['apply', '-f', file, '--dry-run', '--prune']);
+    const pruneDry = await runCli(home, ['apply', '-f', file, '--dry-run', '--prune'], { env });
     assert.match(pruneDry.stdout, /^- streams\/returns$/m);
 
-    const applied = await cli(home, env, ['apply', '-f', file, '--prune']);
+    const applied = await runCli(home, ['apply', '-f', file, '--prune'], { env });
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /Revision acme\/shop\/2: SUCCEEDED/);
     assert.match(applied.stdout, /SUCCEEDED {2}Deleting stream returns/);
@@ -102,7 +80,7 @@ test('--specs-dir at start-up, then rivulet apply: dry-run diff, apply, prune, a
     assert.equal((await get('/v1/sinks/orders-hook')).body.owner, 'acme');
     assert.ok(!applied.stdout.includes('e2e-sink-secret'));
 
-    const again = await cli(home, env, ['apply', '-f', file, '--json']);
+    const again = await runCli(home, ['apply', '-f', file, '--json'], { env });
     assert.equal(again.code, 0, again.stderr);
     const doc = JSON.parse(again.stdout) as { id: string; state: string; pipelines: unknown[] };
     assert.deepEqual([doc.id, doc.state, doc.pipelines.length], ['acme/shop/3', 'SUCCEEDED', 0]);
@@ -110,7 +88,7 @@ test('--specs-dir at start-up, then rivulet apply: dry-run diff, apply, prune, a
 
     // an incompatible schema: the revision fails, the CLI exits 1 and says why
     writeFileSync(file, 'meta: { owner: acme, dataset: shop }\nstreams: [{ name: orders, description: web shop orders }, { name: refunds }]\nschemas:\n  - { stream: orders, type: order.created, schema: { type: object, required: [total, currency] } }\n');
-    const failed = await cli(home, env, ['apply', '-f', file]);
+    const failed = await runCli(home, ['apply', '-f', file], { env });
     assert.equal(failed.code, 1, failed.stdout + failed.stderr);
     assert.match(failed.stdout, /Revision acme\/shop\/4: FAILED/);
     assert.match(failed.stdout, /BACKWARD/);
@@ -118,12 +96,12 @@ test('--specs-dir at start-up, then rivulet apply: dry-run diff, apply, prune, a
 
     // the plan limit (1): a second dataset of acme is refused, 403 → exit 1
     writeFileSync(file, 'meta: { owner: acme, dataset: other }\n');
-    const limited = await cli(home, env, ['apply', '-f', file]);
+    const limited = await runCli(home, ['apply', '-f', file], { env });
     assert.equal(limited.code, 1);
     assert.match(limited.stderr, /PLAN_LIMIT/);
     // a broken file is a usage error
     writeFileSync(file, 'meta: [');
-    assert.equal((await cli(home, env, ['apply', '-f', file])).code, 2);
+    assert.equal((await runCli(home, ['apply', '-f', file], { env })).code, 2);
   } finally {
     await server.close();
   }
