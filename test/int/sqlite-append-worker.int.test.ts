@@ -69,6 +69,33 @@ describe('sqlite append worker', () => {
     }
   });
 
+  it('fails only the failing requests of a group: their neighbours commit with gap-free seqs and typeSeqs', async () => {
+    const groups: number[] = [];
+    const store = await open({ onCommit: (info) => groups.push(info.requests) });
+    try {
+      await store.streams.create(stream('s'));
+      await store.streams.create({ ...stream('solo'), exclusiveProducer: true });
+      await store.events.append({ stream: 'solo', producer: 'owner', events: [event(0)] });
+      groups.length = 0;
+      const results = await Promise.allSettled([
+        store.events.append({ stream: 's', producer: null, events: [event(1), event(2)] }),
+        store.events.append({ stream: 'missing', producer: null, events: [event(3)] }),
+        store.events.append({ stream: 's', producer: null, events: [event(4)] }),
+        store.events.append({ stream: 'solo', producer: 'intruder', events: [event(5)] }),
+        store.events.append({ stream: 'solo', producer: 'owner', events: [event(6)] }),
+        store.events.append({ stream: 's', producer: null, events: [event(7)] }),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      const seqs = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.events.map((e) => [r.value.stream, e.seq, e.typeSeq]) : []));
+      assert.deepEqual(seqs, [['s', 1, 1], ['s', 2, 2], ['s', 3, 3], ['solo', 2, 2], ['s', 4, 4]]);
+      assert.ok(groups.some((n) => n > 2), `the requests shared a group (${groups.join(', ')})`);
+      assert.equal((await store.events.stats('s')).count, 4);
+      assert.equal((await store.events.stats('solo')).lastSeq, 2);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('turns a full store into STORAGE_FULL, writes nothing of what did not fit, and keeps serving', async () => {
     const store = await open({ maxDatabaseBytes: 256 * 1024 });
     try {
