@@ -179,6 +179,11 @@ export interface Delivery {
   event: StoredEvent;
   /** how many times this event has been handed out, this time included */
   deliveries: number;
+  /**
+   * when this consumer first handed the event out (ms since the epoch), kept across
+   * redeliveries, restarts and processes; a sink's retry `maxAgeMs` counts from it
+   */
+  firstDeliveredMs: number;
   /** names this delivery in ack / nack / release / extend; stale once the event is redelivered */
   leaseToken: string;
   leaseExpiresMs: number;

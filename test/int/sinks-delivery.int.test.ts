@@ -34,6 +34,15 @@ async function createSink(t: TestApp, body: Record<string, unknown>, headers = t
 const bodies = (r: Receiver) => r.requests.map((q) => JSON.parse(q.body) as { seq: number; data: { n: number } });
 const distinctSeqs = (r: Receiver) => new Set(bodies(r).map((b) => b.seq));
 
+/**
+ * Waits until the receiver has at least `n` requests, then checks it has exactly `n`: a
+ * delivery too many fails here, naming what arrived, rather than as a timeout.
+ */
+async function receivedExactly(r: Receiver, n: number, what: string, timeoutMs?: number): Promise<void> {
+  await until(what, () => r.requests.length >= n, timeoutMs);
+  assert.equal(r.requests.length, n, `${what}: ${r.requests.length} requests (seqs ${bodies(r).map((b) => b.seq).join(', ')})`);
+}
+
 async function sinkView(t: TestApp, id: string) {
   const res = await t.app.inject({ method: 'GET', url: `/v1/sinks/${id}`, headers: t.admin });
   assert.equal(res.statusCode, 200, res.body);
@@ -148,10 +157,44 @@ describe('sinks: http target against failing receivers', () => {
       healthy = true;
       const retry = await h.t.app.inject({ method: 'POST', url: '/v1/sinks/dl/dead-letters/retry', headers: h.t.admin });
       assert.equal(retry.statusCode, 202, retry.body);
-      await until('both redelivered', () => rx.requests.length === 6);
+      await receivedExactly(rx, 6, 'both redelivered');
       const ids = new Set(rx.requests.map((q) => q.headers['webhook-id']));
       assert.equal(ids.size, 2, 'a retried dead letter keeps its delivery id');
       await until('the retry job finishes', async () => ((await h.t.services.sinks.get('dl')).jobs.length === 0 ? true : undefined));
+    } finally {
+      await rx.close();
+      await h.close();
+    }
+  });
+
+  it('counts a retry policy\'s maxAgeMs from the first delivery, across a restart', async () => {
+    const dataDir = tempDir('rivulet-sinks-max-age');
+    let h = await start(dataDir);
+    const rx = await startReceiver((_req, res) => {
+      res.statusCode = 503;
+      res.end();
+    });
+    try {
+      await h.t.services.streams.create({ name: 'orders' }, 'admin');
+      // never out of attempts: only the age can end it
+      await createSink(h.t, { id: 'aged', streams: ['orders'], target: { kind: 'http', url: rx.url }, policy: { retry: { maxAttempts: 1000, maxAgeMs: 2000, initialDelayMs: 100, maxDelayMs: 100, multiplier: 1, jitter: 'none' } } });
+      await produce(h.t, 'orders', 1);
+      await until('a few failed attempts', () => rx.requests.length >= 12);
+      const firstAt = rx.requests[0]!.at;
+      // stopped and started again, as a restart (or another process taking the sink over) would
+      await h.close();
+      h = await start(dataDir);
+      // read from the store: the dead-letter stream is created while this polls
+      const dlq = await until('the event dead-lettered', async () => {
+        if ((await h.t.store.events.stats('orders.dlq').catch(() => null))?.count !== 1) return undefined;
+        for await (const e of h.t.store.events.read('orders.dlq', { limit: 1 })) return e;
+        return undefined;
+      });
+      assert.equal((dlq.meta.deadLetter as Record<string, unknown>)['reason'], 'max-age');
+      const lastAt = rx.requests.at(-1)!.at;
+      // a clock started again at the restart would have gone on for another 2 s after it (3.1 s or
+      // more in all, 12 attempts having come first); the allowance is for the retry timer firing late on a busy machine
+      assert.ok(lastAt - firstAt < 2700, `attempts spanned ${lastAt - firstAt} ms, more than maxAgeMs (2000) and its allowance`);
     } finally {
       await rx.close();
       await h.close();
@@ -165,7 +208,7 @@ describe('sinks: http target against failing receivers', () => {
       await h.t.services.streams.create({ name: 'orders' }, 'admin');
       await createSink(h.t, { id: 'rj', streams: ['orders'], target: { kind: 'http', url: rx.url }, policy: { ordering: 'ordered' } });
       await produce(h.t, 'orders', 4);
-      await until('4 delivered', () => rx.requests.length === 4);
+      await receivedExactly(rx, 4, '4 delivered');
       // paused, the job is planned but no loop runs it yet
       await h.t.app.inject({ method: 'POST', url: '/v1/sinks/rj/pause', headers: h.t.admin });
       await until('engine let go', () => !h.engine.owned().includes('rj'));
@@ -177,7 +220,7 @@ describe('sinks: http target against failing receivers', () => {
       assert.deepEqual(held.map((d) => d.event.seq), [1, 2]);
       await h.t.app.inject({ method: 'POST', url: '/v1/sinks/rj/resume', headers: h.t.admin });
       // the job's loop first sees only seqs 3 and 4, past its end; 1 and 2 come back when the lease runs out
-      await until('replayed 1..2', () => rx.requests.length === 6);
+      await receivedExactly(rx, 6, 'replayed 1..2', 15_000);
       assert.deepEqual(bodies(rx).slice(4).map((b) => b.seq).sort(), [1, 2]);
       await until('the replay job finishes', async () => ((await h.t.services.sinks.get('rj')).jobs.length === 0 ? true : undefined));
     } finally {
@@ -193,7 +236,7 @@ describe('sinks: http target against failing receivers', () => {
       await h.t.services.streams.create({ name: 'orders' }, 'admin');
       await createSink(h.t, { id: 'ctl', streams: ['orders'], target: { kind: 'http', url: rx.url }, policy: { ordering: 'ordered' } });
       await produce(h.t, 'orders', 3);
-      await until('3 delivered', () => rx.requests.length === 3);
+      await receivedExactly(rx, 3, '3 delivered');
       assert.deepEqual(bodies(rx).map((b) => b.seq), [1, 2, 3]);
 
       const paused = await h.t.app.inject({ method: 'POST', url: '/v1/sinks/ctl/pause', headers: h.t.admin });
@@ -204,16 +247,16 @@ describe('sinks: http target against failing receivers', () => {
       assert.equal(rx.requests.length, 3, 'a paused sink delivers nothing');
       assert.equal((await sinkView(h.t, 'ctl')).lag.pending, 2);
       await h.t.app.inject({ method: 'POST', url: '/v1/sinks/ctl/resume', headers: h.t.admin });
-      await until('resumed', () => rx.requests.length === 5);
+      await receivedExactly(rx, 5, 'resumed');
 
       const seek = await h.t.app.inject({ method: 'POST', url: '/v1/sinks/ctl/seek', headers: h.t.admin, payload: { from: 'seq', seq: 4 } });
       assert.equal(seek.statusCode, 200, seek.body);
-      await until('seq 4 and 5 again', () => rx.requests.length === 7);
+      await receivedExactly(rx, 7, 'seq 4 and 5 again');
       assert.deepEqual(bodies(rx).slice(5).map((b) => b.seq), [4, 5]);
 
       const replay = await h.t.app.inject({ method: 'POST', url: '/v1/sinks/ctl/replay', headers: h.t.admin, payload: { stream: 'orders', fromSeq: 1, toSeq: 2 } });
       assert.equal(replay.statusCode, 202, replay.body);
-      await until('replayed 1..2', () => rx.requests.length === 9);
+      await receivedExactly(rx, 9, 'replayed 1..2');
       assert.deepEqual(bodies(rx).slice(7).map((b) => b.seq).sort(), [1, 2]);
       await until('the replay job finishes', async () => ((await h.t.services.sinks.get('ctl')).jobs.length === 0 ? true : undefined));
       assert.equal(rx.requests.length, 9);

@@ -67,7 +67,6 @@ export class SourceLoop {
   private wakeTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
-  private readonly firstAttempt = new Map<number, number>();
 
   constructor(private readonly ctx: RunnerContext, readonly source: SourceSpec) {
     this.deadlines = new AttemptDeadlines(ctx.sink.policy.timeoutMs, this.hardStop.signal);
@@ -296,7 +295,6 @@ export class SourceLoop {
     const { event, deliveryId } = p.item;
     const at = now.toISOString();
     if (o.outcome === 'success') {
-      if (this.firstAttempt.size > 0) this.firstAttempt.delete(seq);
       this.ctx.stats.delivered(sinkId, bytes, status, latencyMs, now);
       // built whole rather than spread from a base: this is the path every delivery takes
       this.log({
@@ -310,10 +308,9 @@ export class SourceLoop {
     const itemStatus = o.status ?? status;
     this.ctx.stats.add(sinkId, 'failed');
     this.ctx.stats.error(sinkId, o.error, itemStatus, now);
-    const firstAt = this.firstAttempt.get(seq) ?? now.getTime() - latencyMs;
-    this.firstAttempt.set(seq, firstAt);
+    // kept by the consumer, so the age survives a restart or a move to another process
     const decision = decideRetry(this.policy.retry, {
-      outcome: o.outcome, attempt, firstAttemptAt: firstAt, now: now.getTime(), ...(o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs }),
+      outcome: o.outcome, attempt, firstAttemptAt: p.delivery.firstDeliveredMs, now: now.getTime(), ...(o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs }),
     });
     if (decision.retry) {
       this.ctx.stats.add(sinkId, 'retried');
@@ -323,7 +320,6 @@ export class SourceLoop {
       this.wakeAt(decision.delayMs);
       return null;
     }
-    this.firstAttempt.delete(seq);
     this.log({ ...base, outcome: o.outcome, status: itemStatus, error: o.error, action: `dead-lettered (${decision.reason})` });
     try {
       await this.deadLetter(p, o.error, itemStatus, attempt, decision.reason);

@@ -57,6 +57,7 @@ const Outcomes = Type.Object({ outcomes: Type.Array(Type.Object({ token: Type.St
 const DeliveryView = Type.Object({
   event: Type.Ref('Event'),
   deliveries: Type.Integer(),
+  firstDeliveredAt: Type.String({ description: 'when this consumer first handed the event out; kept across redeliveries' }),
   leaseToken: Type.String(),
   leaseExpiresAt: Type.String(),
 });
@@ -164,5 +165,5 @@ export function consumersRoutes(services: CoreServices) {
 }
 
 function renderDelivery(d: Delivery): Record<string, unknown> {
-  return { event: renderEvent(d.event), deliveries: d.deliveries, leaseToken: d.leaseToken, leaseExpiresAt: new Date(d.leaseExpiresMs).toISOString() };
+  return { event: renderEvent(d.event), deliveries: d.deliveries, firstDeliveredAt: new Date(d.firstDeliveredMs).toISOString(), leaseToken: d.leaseToken, leaseExpiresAt: new Date(d.leaseExpiresMs).toISOString() };
 }

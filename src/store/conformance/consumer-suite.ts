@@ -164,7 +164,10 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
         await streamWith(f, 's', ['t']);
         const c = f.services.consumers;
         await c.create('s', { name: 'w', leaseMs: 60_000, maxDeliveries: 2 });
+        const before = Date.now();
         const [d1] = await c.receive('s', 'w', { max: 1 });
+        assert.ok(d1!.firstDeliveredMs >= before && d1!.firstDeliveredMs <= Date.now(), 'the first hand-out is dated');
+        await new Promise((r) => setTimeout(r, 5));
         assert.deepEqual((await c.extend('s', 'w', [d1!.leaseToken, '1.bogus'])).map((o) => o.outcome), ['ok', 'not-held']);
         await c.release('s', 'w', [d1!.leaseToken]);
         const [d2] = await c.receive('s', 'w', { max: 1 });
@@ -172,6 +175,7 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
         await c.nack('s', 'w', [d2!.leaseToken], 0);
         const [d3] = await c.receive('s', 'w', { max: 1 });
         assert.equal(d3!.deliveries, 2);
+        assert.deepEqual([d2!.firstDeliveredMs, d3!.firstDeliveredMs], [d1!.firstDeliveredMs, d1!.firstDeliveredMs], 'redeliveries keep the first hand-out time');
         await c.nack('s', 'w', [d3!.leaseToken], 60_000);
         assert.deepEqual(await c.receive('s', 'w', { max: 1 }), [], 'a nack delay holds the event back');
       });
@@ -227,10 +231,18 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
         await f.services.consumers.create('s', { name: 'w', leaseMs: 60_000 });
         await f.services.consumers.commit('s', 'cur', 2);
         const leased = await f.services.consumers.receive('s', 'w', { max: 2 });
+        await f.services.consumers.nack('s', 'w', [leased[0]!.leaseToken], 0);
+        const [back] = await f.services.consumers.receive('s', 'w', { max: 1 });
+        leased[0] = back!;
         const reopened = await options.reopen!(f.store);
         const again = createCoreServices(reopened, { maxBatchEvents: 10 }).consumers;
         assert.deepEqual((await again.peek('s', 'cur', 10)).map((e) => e.seq), [3]);
         assert.deepEqual((await again.receive('s', 'w', { max: 10 })).map((d) => d.event.seq), [3, 4], 'leases held across the restart');
+        await again.nack('s', 'w', [leased[0]!.leaseToken], 0);
+        const [redelivered] = await again.receive('s', 'w', { max: 1 });
+        assert.equal(redelivered!.event.seq, 1);
+        assert.equal(redelivered!.firstDeliveredMs, back!.firstDeliveredMs, 'the first hand-out time survives the restart');
+        leased[0] = redelivered!;
         assert.deepEqual((await again.ack('s', 'w', leased.map((d) => d.leaseToken))).map((o) => o.outcome), ['ok', 'ok']);
         return reopened;
       });

@@ -29,6 +29,8 @@ interface Lease {
   visibleMs: number;
   /** null once given back (nack, release) or never handed out since */
   token: string | null;
+  /** when it was first handed out (absent on leases written before this was kept) */
+  firstMs?: number;
 }
 
 interface State {
@@ -130,11 +132,12 @@ export class NatsConsumerStore implements ConsumerStore {
         }
         const leaseToken = newToken(lease.seq);
         const reason = lease.token === null ? 'nacked' : 'lease-expired';
+        const firstDeliveredMs = (lease.firstMs ??= nowMs);
         if (lease.deliveries >= c.def.maxDeliveries) {
-          result.exhausted.push({ event, deliveries: lease.deliveries, leaseToken, leaseExpiresMs: until, reason });
+          result.exhausted.push({ event, deliveries: lease.deliveries, firstDeliveredMs, leaseToken, leaseExpiresMs: until, reason });
         } else {
           lease.deliveries++;
-          result.deliveries.push({ event, deliveries: lease.deliveries, leaseToken, leaseExpiresMs: until });
+          result.deliveries.push({ event, deliveries: lease.deliveries, firstDeliveredMs, leaseToken, leaseExpiresMs: until });
         }
         lease.visibleMs = until;
         lease.token = leaseToken;
@@ -146,8 +149,8 @@ export class NatsConsumerStore implements ConsumerStore {
         const fresh = await this.readAfter(stream, c, c.scannedSeq, room);
         for (const event of fresh) {
           const leaseToken = newToken(event.seq);
-          c.leases.push({ seq: event.seq, deliveries: 1, visibleMs: until, token: leaseToken });
-          result.deliveries.push({ event, deliveries: 1, leaseToken, leaseExpiresMs: until });
+          c.leases.push({ seq: event.seq, deliveries: 1, visibleMs: until, token: leaseToken, firstMs: nowMs });
+          result.deliveries.push({ event, deliveries: 1, firstDeliveredMs: nowMs, leaseToken, leaseExpiresMs: until });
         }
         // a short page means the log was read to its end; the frontier moves past skipped types
         const scanned = fresh.length === room ? fresh[fresh.length - 1]!.seq : Math.max(lastSeq, fresh.at(-1)?.seq ?? 0);

@@ -94,6 +94,10 @@ const migrations: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX consumer_leases_by_visibility ON consumer_leases (consumer_id, visible_ms);
   `,
+  // when each leased event was first handed out (leases from before have none: read as "now")
+  `
+  ALTER TABLE consumer_leases ADD COLUMN first_ms INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

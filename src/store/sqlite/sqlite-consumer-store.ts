@@ -33,6 +33,7 @@ interface LeaseRow {
   seq: number;
   deliveries: number;
   token: string | null;
+  first_ms: number | null;
 }
 
 const CONSUMER_COLUMNS = 'c.id, c.stream_id, c.name, c.types, c.lease_ms, c.max_deliveries, c.dead_letter_stream, c.committed_seq, c.scanned_seq, c.created_at, c.updated_at';
@@ -115,12 +116,13 @@ export class SqliteConsumerStore implements ConsumerStore {
           continue;
         }
         const token = newToken(row.seq);
+        const firstDeliveredMs = row.first_ms ?? nowMs;
         if (row.deliveries >= c.max_deliveries) {
-          this.st.lease.run(row.deliveries, until, token, clientId, c.id, row.seq);
-          result.exhausted.push({ event, deliveries: row.deliveries, leaseToken: token, leaseExpiresMs: until, reason: row.token === null ? 'nacked' : 'lease-expired' });
+          this.st.lease.run(row.deliveries, until, token, clientId, firstDeliveredMs, c.id, row.seq);
+          result.exhausted.push({ event, deliveries: row.deliveries, firstDeliveredMs, leaseToken: token, leaseExpiresMs: until, reason: row.token === null ? 'nacked' : 'lease-expired' });
         } else {
-          this.st.lease.run(row.deliveries + 1, until, token, clientId, c.id, row.seq);
-          result.deliveries.push({ event, deliveries: row.deliveries + 1, leaseToken: token, leaseExpiresMs: until });
+          this.st.lease.run(row.deliveries + 1, until, token, clientId, firstDeliveredMs, c.id, row.seq);
+          result.deliveries.push({ event, deliveries: row.deliveries + 1, firstDeliveredMs, leaseToken: token, leaseExpiresMs: until });
         }
       }
       const room = options.max - due.length;
@@ -129,8 +131,8 @@ export class SqliteConsumerStore implements ConsumerStore {
         const rows = this.scan(types?.length ?? 0).all(c.stream_id, c.scanned_seq, ...(types ?? []), room) as EventRow[];
         for (const row of rows) {
           const token = newToken(row.seq);
-          this.st.newLease.run(c.id, row.seq, until, token, clientId);
-          result.deliveries.push({ event: toEvent(stream, row), deliveries: 1, leaseToken: token, leaseExpiresMs: until });
+          this.st.newLease.run(c.id, row.seq, until, token, clientId, nowMs);
+          result.deliveries.push({ event: toEvent(stream, row), deliveries: 1, firstDeliveredMs: nowMs, leaseToken: token, leaseExpiresMs: until });
         }
         // a short page means the log was read to its end; the frontier can move past skipped types
         const scanned = rows.length === room ? rows[rows.length - 1]!.seq : (this.st.lastSeq.get(c.stream_id) as { last_seq: number }).last_seq;
@@ -329,9 +331,9 @@ function prepareStatements(db: Database) {
          committed_seq = COALESCE((SELECT MIN(seq) - 1 FROM consumer_leases WHERE consumer_id = consumers.id), scanned_seq)
        WHERE id = ?`,
     ),
-    due: db.prepare('SELECT seq, deliveries, token FROM consumer_leases WHERE consumer_id = ? AND visible_ms <= ? ORDER BY seq LIMIT ?'),
-    lease: db.prepare('UPDATE consumer_leases SET deliveries = ?, visible_ms = ?, token = ?, client_id = ? WHERE consumer_id = ? AND seq = ?'),
-    newLease: db.prepare('INSERT INTO consumer_leases (consumer_id, seq, deliveries, visible_ms, token, client_id) VALUES (?, ?, 1, ?, ?, ?)'),
+    due: db.prepare('SELECT seq, deliveries, token, first_ms FROM consumer_leases WHERE consumer_id = ? AND visible_ms <= ? ORDER BY seq LIMIT ?'),
+    lease: db.prepare('UPDATE consumer_leases SET deliveries = ?, visible_ms = ?, token = ?, client_id = ?, first_ms = ? WHERE consumer_id = ? AND seq = ?'),
+    newLease: db.prepare('INSERT INTO consumer_leases (consumer_id, seq, deliveries, visible_ms, token, client_id, first_ms) VALUES (?, ?, 1, ?, ?, ?, ?)'),
     leaseOf: db.prepare('SELECT token FROM consumer_leases WHERE consumer_id = ? AND seq = ?'),
     dropLease: db.prepare('DELETE FROM consumer_leases WHERE consumer_id = ? AND seq = ?'),
     dropLeases: db.prepare('DELETE FROM consumer_leases WHERE consumer_id = ?'),
