@@ -15,6 +15,7 @@ import { ensureAdminKey, type AdminKeyOutcome } from './admin-key.js';
 import { createStore } from './create-store.js';
 import { RetentionSweeper } from './retention-sweeper.js';
 import { SpecApplier } from '../core/specs/spec-applier.js';
+import { SpecScheduler } from '../core/specs/spec-scheduler.js';
 import { applySpecsDir } from './specs-dir.js';
 import { okdataSinkOptions } from './okdata-sink-config.js';
 import { defaultTargets } from '../delivery/targets/registry.js';
@@ -64,9 +65,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const sweeper = new RetentionSweeper(store, config.retentionInterval * 1000, log.child({ component: 'retention' }));
   const engine = delivery.engine(services, log.child({ component: 'delivery' }), { ownerLeaseMs: config.sinkOwnerLease * 1000, metrics: metrics.sinks });
   const applier = new SpecApplier(services.specs, log.child({ component: 'specs' }));
+  const scheduler = new SpecScheduler(services.specs, log.child({ component: 'specs' }));
   try {
     const adminKey = await ensureAdminKey(services.keys, { adminKey: config.adminKey, dataDir: config.dataDir });
     applier.start();
+    scheduler.start();
     if (config.specsDir) {
       for (const outcome of await applySpecsDir(config.specsDir, services.specs)) log.info(outcome, outcome.revision ? 'spec applied from --specs-dir' : 'spec in --specs-dir is already the latest revision');
     }
@@ -88,6 +91,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         admission: { maxInflightProduce: config.maxInflightProduce, maxEventLoopDelayMs: config.maxEventLoopDelay },
         rateLimit: { perSecond: config.rateLimit, ...(config.rateLimitBurst > 0 ? { burst: config.rateLimitBurst } : {}) },
       },
+      produceLane: config.produceLane === 'on',
       timeouts: { headersTimeoutMs: config.headersTimeout * 1000, requestTimeoutMs: config.requestTimeout * 1000 },
     });
     await app.listen({ host: config.host, port: config.port });
@@ -115,6 +119,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           clearTimeout(force);
           await sweeper.close();
           await engine.close();
+          await scheduler.close();
           await applier.close();
           await store.close();
         })();
@@ -125,6 +130,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   } catch (err) {
     await app?.close();
     await sweeper.close();
+    await scheduler.close();
     await applier.close();
     await store.close();
     throw err;

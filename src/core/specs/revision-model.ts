@@ -48,6 +48,8 @@ export interface RevisionDoc {
   spec: JsonObject;
   hash: string;
   prune: boolean;
+  /** what queued it: an upload, or a scheduled check that found the world drifted (absent on revisions stored before schedules ran) */
+  trigger?: 'upload' | 'schedule';
   createdAt: string;
   updatedAt: string;
   /** set when the applier took the revision up (its resource pipelines are then final) */

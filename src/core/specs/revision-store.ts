@@ -27,6 +27,8 @@ export interface DatasetDoc {
   latest: number;
   /** refs (`streams/orders`) of the resources this dataset's revisions created or adopted */
   managed: string[];
+  /** when a scheduled check last compared the latest revision with the world (`meta.schedule`) */
+  scheduleCheckedAt?: string;
   createdAt: string;
   updatedAt: string;
 }

@@ -34,6 +34,12 @@ export interface SpecDeliveryServices {
 
 export type RevisionSelector = number | 'latest' | 'successful';
 
+/** what a scheduled check found or did */
+export type ScheduledCheck =
+  | { outcome: 'not-scheduled' | 'running' | 'checked-elsewhere' | 'unchanged' }
+  | { outcome: 'not-due'; dueAt: string }
+  | { outcome: 'queued'; revision: RevisionDoc };
+
 export interface SpecServiceOptions {
   /** most datasets per owner; 0 = no limit */
   planLimit: number;
@@ -134,15 +140,58 @@ export class SpecService {
   async upload(contents: unknown, principal: Principal, options: { prune: boolean }): Promise<RevisionDoc> {
     const spec = this.parse(contents);
     this.authorize(principal, spec);
+    const now = this.clock.now().toISOString();
+    await this.revisions.reserveDataset(spec.meta.owner, spec.meta.dataset, this.options.planLimit, now);
+    // planned now so the revision shows its pipelines at once; planned again when it starts
+    return this.queueRevision(spec, options.prune, await this.planFor(spec, options.prune), 'upload');
+  }
+
+  /**
+   * The scheduled check of a dataset whose latest revision has `meta.schedule`: when the
+   * schedule is due (its interval since the revision finished or since the last check), the
+   * latest revision is planned against the world again; if anything drifted (a resource
+   * changed or deleted outside the spec, a pipeline that failed), the same document is queued
+   * as the next revision (`trigger: "schedule"`) to put it back. Each due check is claimed by
+   * compare-and-set on the dataset, so of several processes one does it.
+   */
+  async scheduledCheck(owner: string, dataset: string): Promise<ScheduledCheck> {
+    const known = await this.revisions.dataset(owner, dataset);
+    if (!known) return { outcome: 'not-scheduled' };
+    const latest = await this.revisions.revision(owner, dataset, await this.revisions.latestNumber(owner, dataset));
+    if (!latest) return { outcome: 'not-scheduled' };
+    let spec: ParsedSpec;
+    try {
+      spec = this.parse(latest.spec);
+    } catch {
+      // stored before a rule that now refuses it: nothing to re-apply on a schedule
+      return { outcome: 'not-scheduled' };
+    }
+    const seconds = spec.meta.scheduleSeconds;
+    if (seconds === null) return { outcome: 'not-scheduled' };
+    if (latest.finishedAt === null) return { outcome: 'running' };
+    const nowMs = this.clock.now().getTime();
+    const since = Math.max(Date.parse(latest.finishedAt), known.scheduleCheckedAt ? Date.parse(known.scheduleCheckedAt) : 0);
+    if (nowMs - since < seconds * 1000) return { outcome: 'not-due', dueAt: new Date(since + seconds * 1000).toISOString() };
+    let claimed = false;
+    const checkedAt = new Date(nowMs).toISOString();
+    await this.revisions.updateDataset(owner, dataset, (doc) => {
+      // another process checked first: its check stands for this one
+      claimed = doc.scheduleCheckedAt === known.scheduleCheckedAt;
+      return claimed ? { ...doc, scheduleCheckedAt: checkedAt } : null;
+    });
+    if (!claimed) return { outcome: 'checked-elsewhere' };
+    const plan = await this.planFor(spec, latest.prune);
+    if (plan.changes.length === 0) return { outcome: 'unchanged' };
+    return { outcome: 'queued', revision: await this.queueRevision(spec, latest.prune, plan, 'schedule') };
+  }
+
+  private async queueRevision(spec: ParsedSpec, prune: boolean, plan: Plan, trigger: RevisionDoc['trigger']): Promise<RevisionDoc> {
     const { owner, dataset } = spec.meta;
     const now = this.clock.now().toISOString();
-    await this.revisions.reserveDataset(owner, dataset, this.options.planLimit, now);
-    // planned now so the revision shows its pipelines at once; planned again when it starts
-    const plan = await this.planFor(spec, options.prune);
     const doc = await this.revisions.createRevision(owner, dataset, (n) => {
       const id = `${owner}/${dataset}/${n}`;
       return {
-        owner, dataset, revision: n, id, spec: spec.contents, hash: spec.hash, prune: options.prune,
+        owner, dataset, revision: n, id, spec: spec.contents, hash: spec.hash, prune, trigger,
         createdAt: now, updatedAt: now, startedAt: null, finishedAt: null,
         pipelines: buildPipelines(id, plan, spec.external), logs: [], errors: [], stats: null, orphans: plan.orphans,
       };

@@ -31,9 +31,10 @@ const Revision = Type.Object({
   dataset: Type.String(),
   revision: Type.Integer(),
   state: Type.String({ description: 'QUEUED, INPROGRESS, SUCCEEDED or FAILED, derived from the pipelines' }),
+  trigger: Type.Optional(Type.Union([Type.Literal('upload'), Type.Literal('schedule')], { description: 'upload, or a scheduled check that found the world drifted from the latest revision (meta.schedule)' })),
 }, { additionalProperties: true });
 const Plan = Type.Object({ dataset: Type.String(), prune: Type.Boolean() }, { additionalProperties: true });
-const Dataset = Type.Object({ owner: Type.String(), dataset: Type.String(), latest: Type.Integer(), managed: Type.Array(Type.String()), createdAt: Type.String(), updatedAt: Type.String() });
+const Dataset = Type.Object({ owner: Type.String(), dataset: Type.String(), latest: Type.Integer(), managed: Type.Array(Type.String()), scheduleCheckedAt: Type.Optional(Type.String({ description: 'when meta.schedule last compared the latest revision with the world' })), createdAt: Type.String(), updatedAt: Type.String() });
 
 export function revisionView(doc: RevisionDoc): Record<string, unknown> {
   return { ...doc, state: stateOf(doc) };
