@@ -37,6 +37,12 @@ export interface LiveOptions {
    * switch); key scopes are checked at the edge before this
    */
   mayFollow?: FollowCheck;
+  /**
+   * on a store shared by several processes, how often open subscriptions are checked again
+   * against the follow checks, so a switch turned off through another process ends them too
+   * (default 5000)
+   */
+  recheckIntervalMs?: number;
 }
 
 /** a module's say on whether a principal may follow a stream; every check must agree */
@@ -51,6 +57,7 @@ interface Followed {
   refill: boolean;
   hint: number;
   poll: ReturnType<typeof setInterval> | null;
+  recheck: ReturnType<typeof setInterval> | null;
 }
 
 export class LiveService {
@@ -58,6 +65,8 @@ export class LiveService {
   private unwatch: (() => void) | null = null;
   private readonly poll: boolean;
   private readonly followChecks: FollowCheck[] = [];
+  /** who opened each subscription, for the follow checks asked again later */
+  private readonly principals = new WeakMap<LiveSubscription, Principal | null>();
 
   constructor(
     private readonly store: Store,
@@ -93,11 +102,8 @@ export class LiveService {
    */
   async subscribe(request: LiveRequest): Promise<LiveSubscription> {
     const { stream } = request;
-    for (const check of this.followChecks) {
-      if (!(await check(stream, request.principal))) {
-        throw new RivuletError('FORBIDDEN', `stream "${stream}" does not allow live subscriptions`, { details: { stream } });
-      }
-    }
+    const refused = await this.refusal(stream, request.principal);
+    if (refused) throw refused;
     const stats = await this.store.events.stats(stream);
     let after: number;
     switch (request.start.at) {
@@ -120,15 +126,42 @@ export class LiveService {
     const followed = this.follow(stream, stats.lastSeq);
     const sub = new LiveSubscription(this.store.events, stream, after, types, reset, () => this.followed.get(stream)?.cache, (s) => this.unfollow(s));
     followed.subs.add(sub);
+    this.principals.set(sub, request.principal);
     return sub;
+  }
+
+  private async refusal(stream: string, principal: Principal | null): Promise<RivuletError | null> {
+    for (const check of this.followChecks) {
+      if (!(await check(stream, principal))) {
+        return new RivuletError('FORBIDDEN', `stream "${stream}" does not allow live subscriptions`, { details: { stream } });
+      }
+    }
+    return null;
+  }
+
+  /** asks the follow checks again for every open subscription of `stream`, ending those refused now */
+  private async recheck(stream: string, f: Followed): Promise<void> {
+    for (const sub of [...f.subs]) {
+      try {
+        const refused = await this.refusal(stream, this.principals.get(sub) ?? null);
+        if (refused) sub.fail(refused);
+      } catch {
+        // the check could not be answered (the store is unreachable): ask again next time
+      }
+    }
   }
 
   private follow(stream: string, lastSeq: number): Followed {
     let f = this.followed.get(stream);
     if (f) return f;
     const capacity = this.options.tailCacheEvents ?? 1024;
-    f = { subs: new Set(), cache: new TailCache(this.store.events, stream, lastSeq, capacity), scheduled: false, filling: false, refill: false, hint: lastSeq, poll: null };
+    f = { subs: new Set(), cache: new TailCache(this.store.events, stream, lastSeq, capacity), scheduled: false, filling: false, refill: false, hint: lastSeq, poll: null, recheck: null };
     this.followed.set(stream, f);
+    if (this.store.capabilities.multiProcess && this.followChecks.length > 0) {
+      const entry = f;
+      entry.recheck = setInterval(() => void this.recheck(stream, entry), this.options.recheckIntervalMs ?? 5000);
+      entry.recheck.unref();
+    }
     if (this.poll) {
       const entry = f;
       entry.poll = setInterval(() => this.notified(stream, Number.POSITIVE_INFINITY), this.options.pollIntervalMs);
@@ -145,6 +178,7 @@ export class LiveService {
     f.subs.delete(sub);
     if (f.subs.size > 0) return;
     if (f.poll) clearInterval(f.poll);
+    if (f.recheck) clearInterval(f.recheck);
     this.followed.delete(sub.stream);
     if (this.followed.size === 0 && this.unwatch) {
       this.unwatch();
