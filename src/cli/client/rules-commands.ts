@@ -7,30 +7,11 @@ import type { Command } from 'commander';
 import { usageError } from './cli-error.js';
 import { clientFor, runAction } from './command-context.js';
 import { parseJsonArgument, readDocumentFile } from './document-file.js';
+import type { RuleView } from '../../core/rules/rule-model.js';
 import type { ApiClient } from './http-client.js';
 import { addOutputOptions, formatCount, outputMode, printJson, printList, renderFields, truncate, type Column, type OutputFlags } from './output.js';
 import { confirmDeletion } from './prompt.js';
 import { parseStartPosition, type StartPosition } from './start-position.js';
-
-interface RuleView {
-  id: string;
-  name: string;
-  description: string;
-  owner: string;
-  enabled: boolean;
-  streams: string[];
-  conditions: Record<string, unknown>[];
-  actions: Record<string, unknown>[];
-  status: string;
-  version: number;
-  stats: { events?: { delivered?: number; deadLettered?: number }; actions?: { delivered?: number; failed?: number; deadLettered?: number; lastError?: string | null } };
-  /** events waiting for the rule, and rendered actions waiting for delivery */
-  lag: { events: number; actions: number };
-  sinks: Record<string, unknown>;
-  actionsStream: string;
-  createdAt?: string;
-  updatedAt?: string;
-}
 
 interface ValidateAnswer {
   matchedConditions: Record<string, unknown>[];

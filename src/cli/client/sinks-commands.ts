@@ -4,7 +4,7 @@
  * seek, replay, retry-dead-letters, attempts.
  */
 import { Option, type Command } from 'commander';
-import type { SinkStats } from '../../core/sinks/sink-model.js';
+import type { AttemptRecord, SinkStats } from '../../core/sinks/sink-model.js';
 import { usageError } from './cli-error.js';
 import { clientFor, runAction } from './command-context.js';
 import { ageText } from './consumers-commands.js';
@@ -33,18 +33,6 @@ export interface SinkView {
   createdAt: string;
   updatedAt: string;
   version: number;
-}
-
-interface AttemptView {
-  stream: string;
-  seq: number;
-  attempt: number;
-  outcome: string;
-  status: number | null;
-  latencyMs: number;
-  error: string | null;
-  action: string;
-  at: string;
 }
 
 interface CreateFlags extends OutputFlags {
@@ -81,7 +69,7 @@ const COLUMNS: Column<SinkView>[] = [
   { header: 'PENDING', value: (s) => formatCount(s.lag.pending), align: 'right' },
 ];
 
-const ATTEMPT_COLUMNS: Column<AttemptView>[] = [
+const ATTEMPT_COLUMNS: Column<AttemptRecord>[] = [
   { header: 'AT', value: (a) => a.at },
   { header: 'STREAM', value: (a) => a.stream },
   { header: 'SEQ', value: (a) => String(a.seq), align: 'right' },
@@ -277,7 +265,7 @@ export function addSinksCommands(program: Command): void {
   ).action(runAction(async (id: string, flags: OutputFlags & { stream?: string; seq?: number; limit: number }, cmd: Command) => {
     if (flags.limit > 1000) throw usageError('--limit is at most 1000');
     const query = { stream: flags.stream, seq: flags.seq, limit: flags.limit };
-    const attempts = (await clientFor(cmd).request<{ attempts: AttemptView[] }>('GET', path(id, '/attempts'), { query, hints: HINTS })).body.attempts;
+    const attempts = (await clientFor(cmd).request<{ attempts: AttemptRecord[] }>('GET', path(id, '/attempts'), { query, hints: HINTS })).body.attempts;
     printList(process.stdout, outputMode(flags), attempts, ATTEMPT_COLUMNS, 'No attempts yet.');
   }));
 }

@@ -73,7 +73,9 @@ export const enc = encodeURIComponent;
  * server is bundled.
  */
 import type { StreamStats } from '../../store/port.js';
-import type { SinkStats, SinkStatus } from '../../core/sinks/sink-model.js';
+import type { AttemptRecord, SinkStats, SinkStatus } from '../../core/sinks/sink-model.js';
+import type { EventAnswer } from '../../core/events/envelope.js';
+import type { RuleView } from '../../core/rules/rule-model.js';
 
 export type { StreamStats, SinkStats, SinkStatus };
 export type { RateSeries } from '../../core/streams/produce-rates.js';
@@ -89,20 +91,7 @@ export interface Stream {
   stats: StreamStats;
 }
 
-export interface RivuletEvent {
-  id: string;
-  stream: string;
-  seq: number;
-  typeSeq: number;
-  type: string;
-  source: string;
-  time: string;
-  received: string;
-  producer: string | null;
-  data: unknown;
-  meta?: Record<string, unknown>;
-  schemaVersion?: number;
-}
+export type RivuletEvent = EventAnswer;
 
 export interface Consumer {
   name: string;
@@ -156,20 +145,7 @@ export interface Sink {
   version: number;
 }
 
-export interface Attempt {
-  sink: string;
-  stream: string;
-  seq: number;
-  eventId: string;
-  deliveryId: string;
-  attempt: number;
-  outcome: string;
-  status: number | null;
-  latencyMs: number;
-  error: string | null;
-  action: string;
-  at: string;
-}
+export type Attempt = AttemptRecord;
 
 export type PipelineStatus = 'QUEUED' | 'INPROGRESS' | 'SUCCEEDED' | 'FAILED';
 
@@ -221,22 +197,4 @@ export interface Revision extends RevisionSummary {
   orphans: string[];
 }
 
-export interface Rule {
-  id: string;
-  name: string;
-  description: string;
-  owner: string;
-  enabled: boolean;
-  streams: string[];
-  conditions: Record<string, unknown>[];
-  actions: Record<string, unknown>[];
-  delivery: Record<string, unknown> | null;
-  status: 'running' | 'disabled' | 'failing' | 'stopped';
-  version: number;
-  actionsStream: string;
-  sinks: { rule: string; actions: string };
-  stats: { events: SinkStats; actions: SinkStats };
-  lag: { events: number; actions: number };
-  createdAt: string;
-  updatedAt: string;
-}
+export type Rule = RuleView;

@@ -61,3 +61,6 @@ export interface AppendResult {
   /** true when the whole answer is a replay of an earlier request with the same Idempotency-Key */
   replayed: boolean;
 }
+
+/** An event as the native API answers it: `meta` only when it holds something, `schemaVersion` only when set. */
+export type EventAnswer = Omit<StoredEvent, 'meta' | 'schemaVersion'> & { meta?: JsonObject; schemaVersion?: number };

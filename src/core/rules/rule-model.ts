@@ -15,7 +15,7 @@
  * layer's `rule` and `rule-action` targets (src/delivery/rules/).
  */
 import type { JsonObject } from '../events/envelope.js';
-import type { PolicyInput } from '../sinks/sink-model.js';
+import type { PolicyInput, SinkStats, SinkStatus } from '../sinks/sink-model.js';
 import type { RuleAction, RuleCondition } from './match.js';
 
 export const EVENT_SOURCES_COLLECTION = 'rule-event-sources';
@@ -116,6 +116,19 @@ export interface RuleRecord {
   generation: number;
   createdAt: string;
   updatedAt: string;
+}
+
+export type RuleStatus = 'disabled' | Exclude<SinkStatus, 'paused'>;
+
+/** A rule as the API answers it: its record with its sinks' state. */
+export interface RuleView extends RuleRecord {
+  version: number;
+  status: RuleStatus;
+  actionsStream: string;
+  sinks: { rule: string; actions: string };
+  /** `events`: the rule's sink (events evaluated); `actions`: the action deliveries */
+  stats: { events: SinkStats; actions: SinkStats };
+  lag: { events: number; actions: number };
 }
 
 /** The `rule` target's configuration: the rule with every reference resolved to what events carry. */

@@ -12,7 +12,7 @@ import { RivuletError } from '../errors.js';
 import type { JsonValue, StoredEvent } from '../events/envelope.js';
 import { eventsFromIflux } from '../events/iflux-input.js';
 import { eventsFromJson } from '../events/native-input.js';
-import { EMPTY_STATS, type AttemptRecord, type PolicyInput, type SinkStats, type SinkStatus } from '../sinks/sink-model.js';
+import { EMPTY_STATS, type AttemptRecord, type PolicyInput } from '../sinks/sink-model.js';
 import type { SinkService } from '../sinks/sink-service.js';
 import type { SinkView } from '../sinks/sink-view.js';
 import type { StreamService } from '../streams/stream-service.js';
@@ -22,7 +22,7 @@ import {
   ACTION_TARGETS_COLLECTION, EVENT_SOURCES_COLLECTION, EVENT_TYPES_COLLECTION, RULES_COLLECTION, actionSinkId, actionsStreamOf, asJson, endpointOf,
   ruleDeadLetterStreamOf, ruleSinkId,
   type ActionDispatchConfig, type ActionEndpoint, type ActionTargetRecord, type Actor, type EventSourceRecord, type EventTypeRecord,
-  type RuleActionRef, type RuleConditionRef, type RuleRecord, type RuleTargetConfig,
+  type RuleActionRef, type RuleConditionRef, type RuleRecord, type RuleStatus, type RuleTargetConfig, type RuleView,
 } from './rule-model.js';
 import { listOwned } from './owned-list.js';
 import { rulesUsing } from './rule-references.js';
@@ -42,18 +42,6 @@ export interface RuleInput {
 }
 
 export type RulePatch = Partial<Pick<RuleInput, 'name' | 'description' | 'streams' | 'conditions' | 'actions' | 'delivery'>>;
-
-export type RuleStatus = 'disabled' | Exclude<SinkStatus, 'paused'>;
-
-export interface RuleView extends RuleRecord {
-  version: number;
-  status: RuleStatus;
-  actionsStream: string;
-  sinks: { rule: string; actions: string };
-  /** `events`: the rule's sink (events evaluated); `actions`: the action deliveries */
-  stats: { events: SinkStats; actions: SinkStats };
-  lag: { events: number; actions: number };
-}
 
 /** One matched action as a dry run shows it: the body that would be sent, and where. */
 export interface RenderedActionView {

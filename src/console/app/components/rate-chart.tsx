@@ -1,7 +1,10 @@
-/** Events per second over the last hour, drawn with uPlot: a bare sparkline, or a chart with axes. */
-import { useEffect, useRef } from 'preact/hooks';
-import uPlot from 'uplot';
+/** Events per second over the last hour: a bare sparkline, or a chart with axes. */
+import { useMemo } from 'preact/hooks';
+import type uPlot from 'uplot';
 import type { RateSeries } from '../api';
+import { TimeChart } from './time-chart';
+
+const SERIES: uPlot.Series[] = [{ label: 'events/s', stroke: '#1f6fb2', fill: 'rgba(31,111,178,0.15)', width: 1.5, points: { show: false } }];
 
 export interface RateChartProps {
   series: RateSeries | undefined;
@@ -18,29 +21,6 @@ function dataOf(series: RateSeries | undefined): uPlot.AlignedData {
 }
 
 export function RateChart({ series, width, height, axes = false }: RateChartProps) {
-  const host = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
-
-  useEffect(() => {
-    const options: uPlot.Options = {
-      width,
-      height,
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
-      axes: axes ? [{ stroke: '#667', grid: { stroke: '#eef' } }, { stroke: '#667', grid: { stroke: '#eef' }, size: 48, label: 'events/s' }] : [{ show: false }, { show: false }],
-      legend: { show: axes },
-      cursor: axes ? {} : { show: false },
-      series: [{}, { label: 'events/s', stroke: '#1f6fb2', fill: 'rgba(31,111,178,0.15)', width: 1.5, points: { show: false } }],
-    };
-    plot.current = new uPlot(options, dataOf(series), host.current!);
-    return () => {
-      plot.current?.destroy();
-      plot.current = null;
-    };
-  }, [width, height, axes]);
-
-  useEffect(() => {
-    plot.current?.setData(dataOf(series));
-  }, [series]);
-
-  return <div class={axes ? 'rate-chart' : 'sparkline'} ref={host} />;
+  const data = useMemo(() => dataOf(series), [series]);
+  return <TimeChart data={data} series={SERIES} width={width} height={height} {...(axes ? { yLabel: 'events/s' } : {})} className={axes ? 'rate-chart' : 'sparkline'} />;
 }
