@@ -50,6 +50,7 @@ export interface Config {
   metricsPublic: boolean;
   maxInflightProduce: number;
   maxEventLoopDelay: number;
+  produceLane: 'on' | 'off';
   rateLimit: number;
   rateLimitBurst: number;
   headersTimeout: number;

@@ -16,15 +16,17 @@ import { ROOT_DATASET_SEGMENT, okdataDialect } from '../dialects/okdata/okdata-p
 import { DEFAULT_LIVE_HTTP, type LiveHttpOptions } from './live/live-connections.js';
 import { liveRoutes } from './live/live-routes.js';
 import { liveTokenAuth } from './live/live-token-auth.js';
-import { admission, type AdmissionOptions } from './plugins/admission.js';
+import { admission, AdmissionGate, type AdmissionOptions } from './plugins/admission.js';
 import { auth } from './plugins/auth.js';
 import { consoleRoutes, type ConsoleOptions } from './plugins/console.js';
 import { registerJsonParser } from './plugins/json-body.js';
 import { metricsRoutes } from './plugins/metrics.js';
-import { rateLimit, type RateLimitOptions } from './plugins/rate-limit.js';
+import { rateGateOf, rateLimit, type RateLimitOptions } from './plugins/rate-limit.js';
 import { serializeRequest } from './plugins/request-log.js';
 import { childLoggerWithTrace, tracing } from './plugins/tracing.js';
 import { serverTimeoutOptions, type ServerTimeouts } from './server-timeouts.js';
+import { serverWithLane } from './lane-server.js';
+import { produceLane } from './produce-lane.js';
 import { RivuletMetrics } from '../observability/metrics.js';
 import { requestIdOf } from '../observability/request-id.js';
 import type { RequestSpanHook } from '../observability/trace-context.js';
@@ -81,11 +83,34 @@ export interface AppDeps {
   protection?: { admission?: Omit<AdmissionOptions, 'metrics'>; rateLimit?: Omit<RateLimitOptions, 'metrics'> };
   /** how long the server waits on slow clients; defaults when absent */
   timeouts?: Partial<ServerTimeouts>;
+  /** answer common produce requests in the produce lane, outside fastify's pipeline (on unless false) */
+  produceLane?: boolean;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const shuttingDown = deps.isShuttingDown ?? (() => false);
+  const metrics = deps.observability?.metrics ?? new RivuletMetrics();
+  const logger = deps.logger?.child({}, { serializers: { req: serializeRequest } });
+  // the gates are shared by fastify's hooks and the produce lane
+  const admissionGate = deps.protection?.admission ? new AdmissionGate({ ...deps.protection.admission, metrics }) : undefined;
+  const rateGate = rateGateOf(deps.protection?.rateLimit && { ...deps.protection.rateLimit, metrics });
+  const lane = deps.produceLane !== false
+    ? produceLane({
+      services: deps.services,
+      bodyLimit: deps.limits.bodyLimit,
+      maxJsonDepth: deps.limits.maxJsonDepth,
+      metrics,
+      admission: admissionGate,
+      rateLimit: rateGate,
+      logger,
+      trustProxy: deps.trustProxy ?? false,
+      isShuttingDown: shuttingDown,
+      onRequestSpan: deps.observability?.onRequestSpan,
+    })
+    : undefined;
   const app = Fastify({
-    ...(deps.logger ? { loggerInstance: deps.logger.child({}, { serializers: { req: serializeRequest } }) } : { logger: false }),
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    ...(lane ? { serverFactory: serverWithLane(lane) } : {}),
     bodyLimit: deps.limits.bodyLimit,
     trustProxy: deps.trustProxy ?? false,
     genReqId: (raw) => requestIdOf(raw.headers['x-request-id']),
@@ -95,7 +120,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { maxParamLength: 512 },
   });
-  const shuttingDown = deps.isShuttingDown ?? (() => false);
 
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((req, reply) => {
@@ -109,9 +133,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done(null, payload);
   });
   registerJsonParser(app, deps.limits.maxJsonDepth);
-  const metrics = deps.observability?.metrics ?? new RivuletMetrics();
   // shedding runs before authentication (it must cost less than serving), rate limits after it
-  if (deps.protection?.admission) await app.register(admission, { ...deps.protection.admission, metrics });
+  if (admissionGate) await app.register(admission, { gate: admissionGate });
   await app.register(tracing, { onRequestSpan: deps.observability?.onRequestSpan });
 
   await app.register(swagger, {
@@ -134,7 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   for (const schema of [Problem, Stream, Event, Key]) app.addSchema(schema);
   await app.register(auth, { keys: deps.services.keys, alternatives: [liveTokenAuth(deps.services.liveTokens)] });
-  if (deps.protection?.rateLimit) await app.register(rateLimit, { ...deps.protection.rateLimit, metrics });
+  if (rateGate) await app.register(rateLimit, { gate: rateGate });
   await app.register(metricsRoutes, { metrics, services: deps.services, public: deps.observability?.metricsPublic });
   // upgrades are routed through fastify, so WebSocket routes pass the same auth hooks
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });

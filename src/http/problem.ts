@@ -2,7 +2,7 @@
  * RFC 9457 problem details for the native API. 5xx answers never carry the cause's
  * message; the cause is logged with the request id the answer names as `instance`.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { RivuletError } from '../core/errors.js';
 import { toRivuletError } from './error-translation.js';
 import { STATUS_BY_CODE } from './status-map.js';
@@ -33,16 +33,22 @@ export function problemOf(err: RivuletError, requestId: string): Problem {
 }
 
 /** Logs a failure at the level its status deserves: 4xx at info, 5xx at error with the cause. */
-export function logFailure(req: FastifyRequest, err: RivuletError, status: number): void {
+export function logFailure(req: { log: FastifyBaseLogger }, err: RivuletError, status: number): void {
   if (status >= 500) req.log.error({ err: err.cause ?? err, code: err.code }, 'request failed');
   else req.log.info({ code: err.code, detail: err.message }, 'request refused');
+}
+
+/** the headers a problem answer carries besides its content type */
+export function problemHeaders(err: RivuletError, status: number): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+  if (status === 401) headers['www-authenticate'] = 'Bearer realm="rivulet"';
+  return headers;
 }
 
 export function problemErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const err = toRivuletError(error);
   const problem = problemOf(err, req.id);
   logFailure(req, err, problem.status);
-  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
-  if (problem.status === 401) void reply.header('www-authenticate', 'Bearer realm="rivulet"');
-  void reply.code(problem.status).type('application/problem+json').send(problem);
+  void reply.headers(problemHeaders(err, problem.status)).code(problem.status).type('application/problem+json').send(problem);
 }

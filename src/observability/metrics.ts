@@ -56,6 +56,8 @@ export class RivuletMetrics {
   readonly storeCommitRequests: Histogram;
   readonly storeCommitEvents: Histogram;
   readonly shed: Counter<'reason'>;
+  /** produce requests the produce lane answered (the rest of `rivulet_http_requests_total` took fastify's pipeline) */
+  readonly produceLane: Counter;
   readonly sinks: SinkMetricsRecorder;
   private readonly streams = new BoundedLabel();
   private readonly sinkNames = new BoundedLabel();
@@ -74,6 +76,7 @@ export class RivuletMetrics {
     this.storeCommitRequests = new Histogram({ name: 'rivulet_store_commit_batch_requests', help: 'append requests sharing one commit (group commit)', buckets: BATCH_BUCKETS, registers });
     this.storeCommitEvents = new Histogram({ name: 'rivulet_store_commit_batch_events', help: 'events written by one commit', buckets: [1, 10, 100, 1000, 10_000, 100_000], registers });
     this.shed = new Counter({ name: 'rivulet_requests_shed_total', help: 'requests refused to protect the server: overloaded (in-flight or event-loop delay) or rate limited', labelNames: ['reason'], registers });
+    this.produceLane = new Counter({ name: 'rivulet_produce_lane_requests_total', help: 'produce requests answered by the produce lane rather than the general HTTP pipeline (also counted in rivulet_http_requests_total)', registers });
     const delivered = new Counter({ name: 'rivulet_sink_events_delivered_total', help: 'events delivered by each sink', labelNames: ['sink'], registers });
     const attempts = new Histogram({ name: 'rivulet_sink_delivery_seconds', help: 'time of successful delivery attempts, by sink', labelNames: ['sink'], buckets: LATENCY_BUCKETS, registers });
     const failures = new Counter({ name: 'rivulet_sink_failures_total', help: 'failed delivery attempts, by sink and reason', labelNames: ['sink', 'reason'], registers });

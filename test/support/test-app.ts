@@ -41,6 +41,9 @@ export interface TestAppOptions {
   timeouts?: AppDeps['timeouts'];
   /** where the web console's built files are */
   console?: AppDeps['console'];
+  /** the produce lane (on unless false; it only sees requests that come over a real socket) */
+  produceLane?: AppDeps['produceLane'];
+  trustProxy?: AppDeps['trustProxy'];
 }
 
 export async function openTestStore(dataDir = tempDir()): Promise<SqliteStore> {
@@ -66,6 +69,8 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     protection: options.protection,
     timeouts: options.timeouts,
     console: options.console,
+    produceLane: options.produceLane,
+    trustProxy: options.trustProxy,
   });
   await app.ready();
   const { secret } = await services.keys.create({ owner: 'admin', scopes: ['admin'], name: 'test admin' });

@@ -43,21 +43,65 @@ function isProduce(req: FastifyRequest): boolean {
   return req.method !== 'GET' && req.method !== 'HEAD' && req.routeOptions.config?.access?.scope === 'produce';
 }
 
-async function admissionPlugin(app: FastifyInstance, opts: AdmissionOptions): Promise<void> {
-  const retryAfter = opts.retryAfterSeconds ?? 1;
-  const delay = opts.maxEventLoopDelayMs > 0 ? new EventLoopDelay(opts.eventLoopWindowMs ?? 500) : null;
-  // measured from when the app is ready: building it (compiling schemas, loading plugins) blocks the loop by design
-  app.addHook('onReady', async () => delay?.start());
-  app.addHook('onClose', async () => delay?.close());
+/**
+ * The admission decision, shared by the plugin and the produce lane (which answers common
+ * produce requests outside fastify's pipeline) so both count the same writes in flight.
+ */
+export class AdmissionGate {
+  private inflight = 0;
+  private readonly retryAfter: number;
+  private readonly delay: EventLoopDelay | null;
 
-  let inflight = 0;
+  constructor(private readonly opts: AdmissionOptions) {
+    this.retryAfter = opts.retryAfterSeconds ?? 1;
+    this.delay = opts.maxEventLoopDelayMs > 0 ? new EventLoopDelay(opts.eventLoopWindowMs ?? 500) : null;
+    opts.metrics?.gauge('rivulet_produce_inflight', 'produce requests in flight', () => this.inflight);
+    const delay = this.delay;
+    if (delay) opts.metrics?.gauge('rivulet_event_loop_delay_seconds', `p99 event-loop delay over the last ${opts.eventLoopWindowMs ?? 500} ms, as admission control sees it`, () => delay.current / 1000);
+  }
+
+  /** measured from when the app is ready: building it (compiling schemas, loading plugins) blocks the loop by design */
+  start(): void {
+    this.delay?.start();
+  }
+
+  close(): void {
+    this.delay?.close();
+  }
+
+  /** undefined when admitted; an admitted produce request holds a place until `release()` */
+  admit(produce: boolean): RivuletError | undefined {
+    const { opts, delay, retryAfter } = this;
+    if (delay && delay.current > opts.maxEventLoopDelayMs) {
+      opts.metrics?.shed.inc({ reason: 'event_loop_delay' });
+      return new RivuletError('OVERLOADED', `the server is overloaded (event-loop delay ${Math.round(delay.current)} ms); retry after ${retryAfter} s`, { retryAfter });
+    }
+    if (!produce) return undefined;
+    if (opts.maxInflightProduce > 0 && this.inflight >= opts.maxInflightProduce) {
+      opts.metrics?.shed.inc({ reason: 'inflight_produce' });
+      return new RivuletError('OVERLOADED', `the server is overloaded (${this.inflight} writes in flight); retry after ${retryAfter} s`, { retryAfter });
+    }
+    this.inflight++;
+    return undefined;
+  }
+
+  release(): void {
+    this.inflight--;
+  }
+}
+
+async function admissionPlugin(app: FastifyInstance, opts: { gate: AdmissionGate }): Promise<void> {
+  const { gate } = opts;
+  app.addHook('onReady', async () => gate.start());
+  app.addHook('onClose', async () => gate.close());
+
   // a mark on the request rather than a WeakSet: weak collections cost the GC per entry;
   // declared up front so every request object keeps one shape
   app.decorateRequest(COUNTED, false);
   const release = (req: FastifyRequest) => {
     if (req[COUNTED] === true) {
       req[COUNTED] = false;
-      inflight--;
+      gate.release();
     }
   };
   app.addHook('onResponse', (req, _reply, done) => {
@@ -69,23 +113,12 @@ async function admissionPlugin(app: FastifyInstance, opts: AdmissionOptions): Pr
     done();
   });
 
-  opts.metrics?.gauge('rivulet_produce_inflight', 'produce requests in flight', () => inflight);
-  if (delay) opts.metrics?.gauge('rivulet_event_loop_delay_seconds', `p99 event-loop delay over the last ${opts.eventLoopWindowMs ?? 500} ms, as admission control sees it`, () => delay.current / 1000);
-
   const admit = (req: FastifyRequest): RivuletError | undefined => {
     if (exempt(req)) return undefined;
-    if (delay && delay.current > opts.maxEventLoopDelayMs) {
-      opts.metrics?.shed.inc({ reason: 'event_loop_delay' });
-      return new RivuletError('OVERLOADED', `the server is overloaded (event-loop delay ${Math.round(delay.current)} ms); retry after ${retryAfter} s`, { retryAfter });
-    }
-    if (!isProduce(req)) return undefined;
-    if (opts.maxInflightProduce > 0 && inflight >= opts.maxInflightProduce) {
-      opts.metrics?.shed.inc({ reason: 'inflight_produce' });
-      return new RivuletError('OVERLOADED', `the server is overloaded (${inflight} writes in flight); retry after ${retryAfter} s`, { retryAfter });
-    }
-    inflight++;
-    req[COUNTED] = true;
-    return undefined;
+    const produce = isProduce(req);
+    const refused = gate.admit(produce);
+    if (produce && !refused) req[COUNTED] = true;
+    return refused;
   };
   app.addHook('onRequest', (req, _reply, done) => done(admit(req)));
 }

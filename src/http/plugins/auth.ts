@@ -8,6 +8,7 @@
  * in preValidation, where params and the parsed body are known but before the route's schema
  * is checked, so a key without the scope learns nothing about what the route would accept.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { RivuletError } from '../../core/errors.js';
@@ -30,7 +31,7 @@ declare module 'fastify' {
   }
 }
 
-export function credentialsOf(req: FastifyRequest): string | undefined {
+export function credentialsOf(req: { headers: IncomingHttpHeaders }): string | undefined {
   const auth = req.headers.authorization;
   if (auth) {
     const space = auth.indexOf(' ');

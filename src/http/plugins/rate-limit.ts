@@ -65,28 +65,48 @@ export class TokenBuckets {
   }
 }
 
+/** the bucket a key's requests share */
+export const keyCaller = (keyId: string) => `key:${keyId}`;
+
 function callerOf(req: FastifyRequest): string | null {
   const access = req.routeOptions.config?.access;
   // a scraper must see the server even while its key is busy elsewhere
   if (!access || access.scope === 'public' || req.routeOptions.url === METRICS_PATH) return null;
-  return req.principal ? `key:${req.principal.key.id}` : `ip:${req.ip}`;
+  return req.principal ? keyCaller(req.principal.key.id) : `ip:${req.ip}`;
 }
 
-async function rateLimitPlugin(app: FastifyInstance, opts: RateLimitOptions): Promise<void> {
-  if (opts.perSecond <= 0) return;
-  const burst = opts.burst ?? Math.max(1, opts.perSecond);
-  const buckets = new TokenBuckets(opts.perSecond, burst, opts.now ?? Date.now);
-  const admit = (req: FastifyRequest): RivuletError | undefined => {
-    const caller = callerOf(req);
-    if (caller === null) return undefined;
-    const wait = buckets.take(caller);
+/** The rate-limit decision, shared by the plugin and the produce lane so a key has one bucket. */
+export class RateGate {
+  private readonly buckets: TokenBuckets;
+  private readonly burst: number;
+
+  constructor(private readonly opts: RateLimitOptions) {
+    this.burst = opts.burst ?? Math.max(1, opts.perSecond);
+    this.buckets = new TokenBuckets(opts.perSecond, this.burst, opts.now ?? Date.now);
+  }
+
+  /** undefined when `caller` may go ahead (a token is taken), else the refusal */
+  admit(caller: string): RivuletError | undefined {
+    const wait = this.buckets.take(caller);
     if (wait === 0) return undefined;
     const retryAfter = Math.max(1, Math.ceil(wait));
-    opts.metrics?.shed.inc({ reason: 'rate_limited' });
-    return new RivuletError('RATE_LIMITED', `this key may send ${opts.perSecond} requests per second (bursts of ${burst}); retry after ${retryAfter} s`, {
+    this.opts.metrics?.shed.inc({ reason: 'rate_limited' });
+    return new RivuletError('RATE_LIMITED', `this key may send ${this.opts.perSecond} requests per second (bursts of ${this.burst}); retry after ${retryAfter} s`, {
       retryAfter,
-      details: { limit: opts.perSecond, burst },
+      details: { limit: this.opts.perSecond, burst: this.burst },
     });
+  }
+}
+
+/** a gate when limits are on (`perSecond` > 0); none otherwise */
+export function rateGateOf(opts: RateLimitOptions | undefined): RateGate | undefined {
+  return opts && opts.perSecond > 0 ? new RateGate(opts) : undefined;
+}
+
+async function rateLimitPlugin(app: FastifyInstance, opts: { gate: RateGate }): Promise<void> {
+  const admit = (req: FastifyRequest): RivuletError | undefined => {
+    const caller = callerOf(req);
+    return caller === null ? undefined : opts.gate.admit(caller);
   };
   app.addHook('onRequest', (req, _reply, done) => done(admit(req)));
 }

@@ -46,7 +46,8 @@ function traceBindings(raw: IncomingMessage): { trace_id: string; span_id: strin
 
 type LogMethod = (...args: unknown[]) => void;
 
-function levelEnabled(logger: FastifyBaseLogger, level: string): boolean {
+/** whether `logger` writes at `level` (pino's isLevelEnabled where it has one) */
+export function levelEnabled(logger: FastifyBaseLogger, level: string): boolean {
   const check = (logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
   return check ? check.call(logger, level) : true;
 }

@@ -2,14 +2,13 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { isoTime } from '../../core/clock.js';
 import { RivuletError } from '../../core/errors.js';
-import type { JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import type { EventAnswer, JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
-import { eventFromBinary, eventsFromJson, toCloudEvent, type InputContext } from '../../core/events/native-input.js';
+import { eventFromBinary, toCloudEvent, type InputContext } from '../../core/events/native-input.js';
 import { decodeCursor, encodeCursor, type ReadRequest } from '../../core/events/read-events.js';
-import { uuidv7 } from '../../core/events/uuid-v7.js';
 import type { CoreServices } from '../../core/services.js';
+import { appendAnswerText, eventsOfJsonBody, fingerprintOf, mediaTypeOf, produceNative } from '../native-produce.js';
 import { JSON_TYPES, parseJsonBody } from '../plugins/json-body.js';
 import { AppendAnswer, EventInput, StreamName, problemResponses } from '../schemas.js';
 
@@ -45,27 +44,14 @@ export function eventsRoutes(services: CoreServices, options: EventsRouteOptions
         response: { 201: AppendAnswer, ...problemResponses, 409: Type.Ref('Problem'), 413: Type.Ref('Problem'), 415: Type.Ref('Problem'), 422: Type.Ref('Problem'), 423: Type.Ref('Problem') },
       },
     }, async (req, reply) => {
-      const producer = headerText(req, 'x-producer-id', 256);
-      let receivedAt: string | undefined;
-      const ctx: InputContext = {
+      const result = await produceNative(services, {
         stream: req.params.name,
-        producer: producer ?? null,
-        newId: () => uuidv7(),
-        // one receive time per request: a batch of events without `time` need not read the clock per event
-        now: () => (receivedAt ??= isoTime(services.clock.now())),
-      };
-      const events = eventsOfRequest(req, ctx, options.maxJsonDepth);
-      const idempotencyKey = headerText(req, 'idempotency-key', 256);
-      const result = await services.produce.produce({
-        stream: req.params.name,
-        events,
-        producer: producer ?? null,
-        idempotencyKey,
-        // only a keyed request needs its body fingerprinted
-        body: idempotencyKey === undefined ? undefined : fingerprintSource(req),
+        headers: req.headers,
+        events: (ctx) => eventsOfRequest(req, ctx, options.maxJsonDepth),
+        fingerprint: () => fingerprintSource(req),
       });
       if (result.replayed) void reply.header('idempotent-replayed', 'true');
-      return reply.code(201).send(result);
+      return reply.code(201).type('application/json; charset=utf-8').send(appendAnswerText(result));
     });
 
     app.get<{ Params: Static<typeof StreamName>; Querystring: Static<typeof ReadQuery> }>('/v1/streams/:name/events', {
@@ -82,8 +68,11 @@ export function eventsRoutes(services: CoreServices, options: EventsRouteOptions
       const query = readRequestOf(req.query, options.maxReadLimit);
       await services.streams.require(req.params.name);
       const cloudEvents = (req.headers.accept ?? '').includes('application/cloudevents-batch+json');
-      const events = services.read.read(req.params.name, query);
-      const body = Readable.from(renderPage(events, query, cloudEvents));
+      // the first page is read before anything is sent, so a read that cannot start (the stream
+      // went away meanwhile) is answered with its problem rather than a cut-off body
+      const events = services.read.read(req.params.name, query)[Symbol.asyncIterator]();
+      const first = await events.next();
+      const body = Readable.from(renderPage(first, events, query, cloudEvents));
       return reply.type(cloudEvents ? 'application/cloudevents-batch+json' : 'application/json').send(body);
     });
 
@@ -103,21 +92,11 @@ export function eventsRoutes(services: CoreServices, options: EventsRouteOptions
 function fingerprintSource(req: FastifyRequest): string {
   const body = req.body as unknown;
   const raw = typeof body === 'object' && body !== null && RAW in body ? (body as { [RAW]: Buffer })[RAW] : undefined;
-  const ce = Object.entries(req.headers).filter(([name]) => name.startsWith('ce-')).sort(([a], [b]) => a.localeCompare(b));
-  return JSON.stringify([ce, raw === undefined ? body : raw.toString('base64')]);
-}
-
-function headerText(req: FastifyRequest, name: string, max: number): string | undefined {
-  const value = req.headers[name];
-  if (value === undefined) return undefined;
-  if (Array.isArray(value) || value.length === 0 || value.length > max) {
-    throw new RivuletError('BAD_REQUEST', `header ${name} must appear once with 1–${max} characters`, { details: { header: name } });
-  }
-  return value;
+  return fingerprintOf(req.headers, body, raw);
 }
 
 function eventsOfRequest(req: FastifyRequest, ctx: InputContext, maxDepth: number): NewEvent[] {
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const contentType = mediaTypeOf(req.headers['content-type']);
   const body = req.body as unknown;
   const raw = typeof body === 'object' && body !== null && RAW in body ? (body as { [RAW]: Buffer })[RAW] : undefined;
   if (req.headers['ce-specversion'] !== undefined) {
@@ -130,10 +109,7 @@ function eventsOfRequest(req: FastifyRequest, ctx: InputContext, maxDepth: numbe
   if (raw !== undefined || !JSON_TYPES.includes(contentType)) {
     throw new RivuletError('UNSUPPORTED_MEDIA_TYPE', `send events as ${JSON_TYPES.join(', ')}, or in CloudEvents binary mode with ce-* headers; got "${contentType || 'no content type'}"`);
   }
-  if (contentType === 'application/cloudevents-batch+json' && !Array.isArray(body)) {
-    throw new RivuletError('INVALID_EVENT', 'a CloudEvents batch must be a JSON array', { details: { pointer: '' } });
-  }
-  return eventsFromJson(body, ctx, contentType.startsWith('application/cloudevents') ? 'cloudevents' : 'auto');
+  return eventsOfJsonBody(contentType, body, ctx);
 }
 
 function readRequestOf(q: Static<typeof ReadQuery>, maxLimit: number): ReadRequest {
@@ -155,8 +131,8 @@ function timeParam(value: string | undefined, name: string): number | undefined 
   return ms;
 }
 
-export function renderEvent(e: StoredEvent): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+export function renderEvent(e: StoredEvent): EventAnswer {
+  const out: EventAnswer = {
     id: e.id, stream: e.stream, seq: e.seq, typeSeq: e.typeSeq, type: e.type, source: e.source,
     time: e.time, received: e.received, producer: e.producer, data: e.data,
   };
@@ -166,11 +142,12 @@ export function renderEvent(e: StoredEvent): Record<string, unknown> {
 }
 
 /** Writes the page as it is read, so a large page never sits whole in memory. */
-async function* renderPage(events: AsyncIterable<StoredEvent>, query: ReadRequest, cloudEvents: boolean): AsyncIterable<string> {
+async function* renderPage(first: IteratorResult<StoredEvent>, rest: AsyncIterator<StoredEvent>, query: ReadRequest, cloudEvents: boolean): AsyncIterable<string> {
   let count = 0;
   let last = query.afterSeq ?? 0;
   yield cloudEvents ? '[' : '{"events":[';
-  for await (const e of events) {
+  for (let next = first; !next.done; next = await rest.next()) {
+    const e = next.value;
     yield (count++ === 0 ? '' : ',') + JSON.stringify(cloudEvents ? toCloudEvent(e) : renderEvent(e));
     last = e.seq;
   }
