@@ -28,7 +28,10 @@ interface Body {
 const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
 
 async function call(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Body }> {
-  const res = await request(`${base}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+  // short timeouts: a call to a process that has just been stopped must not wait undici's 300 s
+  const res = await request(`${base}${path}`, {
+    method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body), headersTimeout: 10_000, bodyTimeout: 10_000,
+  });
   const text = await res.body.text();
   return { status: res.statusCode, json: (text ? JSON.parse(text) : null) as Body };
 }

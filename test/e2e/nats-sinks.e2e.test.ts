@@ -33,7 +33,10 @@ interface Hit {
 }
 
 async function call(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await request(`${base}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+  // short timeouts: a call to a process that has just been killed must not wait undici's 300 s
+  const res = await request(`${base}${path}`, {
+    method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body), headersTimeout: 10_000, bodyTimeout: 10_000,
+  });
   const text = await res.body.text();
   return { status: res.statusCode, json: (text ? JSON.parse(text) : null) as Record<string, unknown> };
 }
@@ -46,6 +49,21 @@ async function startRivulet(servers: string): Promise<ServerProcess> {
     track,
     startTimeoutMs: 30_000,
   });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** the one candidate no longer running, if exactly one is */
+function onlyDead(pids: number[]): number | null {
+  const dead = pids.filter((pid) => !alive(pid));
+  return dead.length === 1 ? dead[0]! : null;
 }
 
 /** a receiver that answers after `delayMs`, recording per request the sending process and overlaps across processes */
@@ -72,7 +90,13 @@ async function startTracingReceiver(pids: () => number[], delayMs: number) {
     });
   });
   server.on('connection', (socket: Socket) => {
-    owners.set(socket, socketOwner(socket.remotePort!, (server.address() as AddressInfo).port, pids()));
+    const candidates = pids();
+    // a connection opened just before its process was killed is in no live process's fd table
+    // by the time it is looked up: it can only be the dead candidate's (the live one's sockets
+    // are found), and the "sent nothing after its death" check below still applies to it
+    const owner = socketOwner(socket.remotePort!, (server.address() as AddressInfo).port, candidates)
+      .then((pid) => pid ?? onlyDead(candidates));
+    owners.set(socket, owner);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   let closed = false;
