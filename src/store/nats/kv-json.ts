@@ -3,6 +3,13 @@
  * from several processes at once goes through `casUpdate`: read, compute, write at the read
  * revision, and on a lost race read again — JetStream's own `Nats-Expected-Last-Subject-Sequence`
  * decides who won.
+ *
+ * Reads are direct gets, which any replica may answer: cheap, and they keep working while the
+ * bucket elects a leader, but a replica may not have applied a write yet. So each bucket
+ * remembers, for a few seconds, the revision of every write this process made; a direct read
+ * older than that is read again from the stream's leader. A process therefore always reads
+ * its own writes (a sink created and then shown, a consumer's lease taken and then acked),
+ * while reads of keys it has not just written stay on the replicas.
  */
 import type { KV } from '@nats-io/kv';
 import { JetStreamApiError } from '@nats-io/jetstream';
@@ -45,62 +52,113 @@ function isNoResponders(err: unknown): boolean {
   return false;
 }
 
-export async function getJson<T>(kv: KV, key: string): Promise<Versioned<T> | null> {
-  const entry = await throughElection(() => kv.get(key));
-  if (!entry || entry.operation !== 'PUT') return null;
-  return { value: entry.json<T>(), revision: entry.revision };
+/** how long a write's revision is remembered: far beyond any replica's lag on a live cluster */
+const READ_YOUR_WRITES_MS = 10_000;
+
+export class JsonBucket {
+  /** key → least revision a read must see, in the order written (oldest first) */
+  private readonly written = new Map<string, { revision: number; atMs: number }>();
+
+  /** `kv`: the bucket as opened (direct gets); `leader`: the same bucket bound without them */
+  constructor(readonly kv: KV, private readonly leader: KV) {}
+
+  async get<T>(key: string): Promise<Versioned<T> | null> {
+    let entry = await throughElection(() => this.kv.get(key));
+    const least = this.written.get(key);
+    if (least !== undefined && (entry?.revision ?? 0) < least.revision) {
+      if (Date.now() - least.atMs < READ_YOUR_WRITES_MS) entry = await throughElection(() => this.leader.get(key));
+      else this.written.delete(key);
+    }
+    if (!entry || entry.operation !== 'PUT') return null;
+    return { value: entry.json<T>(), revision: entry.revision };
+  }
+
+  /** creates the key; null when it exists */
+  async create<T>(key: string, value: T): Promise<number | null> {
+    try {
+      return this.wrote(key, await throughElection(() => this.kv.create(key, JSON.stringify(value))));
+    } catch (err) {
+      if (isRevisionConflict(err)) return null;
+      throw err;
+    }
+  }
+
+  /** writes at `revision`; null when another writer got there first */
+  async update<T>(key: string, value: T, revision: number): Promise<number | null> {
+    try {
+      return this.wrote(key, await throughElection(() => this.kv.update(key, JSON.stringify(value), revision)));
+    } catch (err) {
+      if (isRevisionConflict(err)) return null;
+      throw err;
+    }
+  }
+
+  /** writes whatever is there */
+  async put<T>(key: string, value: T): Promise<number> {
+    return this.wrote(key, await throughElection(() => this.kv.put(key, JSON.stringify(value))));
+  }
+
+  /**
+   * deletes the key (at `revision` when given: false when it has moved on since). The delete's
+   * own revision is not answered; any later than `revision` shows it.
+   */
+  async delete(key: string, revision?: number): Promise<boolean> {
+    try {
+      await throughElection(() => this.kv.delete(key, revision === undefined ? undefined : { previousSeq: revision }));
+    } catch (err) {
+      if (revision !== undefined && isRevisionConflict(err)) return false;
+      throw err;
+    }
+    if (revision !== undefined) this.wrote(key, revision + 1);
+    return true;
+  }
+
+  /** removes the key and its history */
+  async purge(key: string, revision?: number): Promise<void> {
+    await throughElection(() => this.kv.purge(key, revision === undefined ? undefined : { previousSeq: revision }));
+    if (revision !== undefined) this.wrote(key, revision + 1);
+  }
+
+  /**
+   * Applies `change` to the current value until a write at the read revision succeeds.
+   * `change` sees null for a missing key and answers the new value (or `undefined` to leave
+   * it as it is) and a result.
+   */
+  async casUpdate<T, R>(key: string, change: (current: Versioned<T> | null) => Promise<{ next?: T; result: R }> | { next?: T; result: R }): Promise<R> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.get<T>(key);
+      const { next, result } = await change(current);
+      if (next === undefined) return result;
+      const written = current ? await this.update(key, next, current.revision) : await this.create(key, next);
+      if (written !== null) return result;
+      // lost the race: back off a little, more each time, so busy keys do not spin
+      if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
+    }
+  }
+
+  /** every key under `filter` (`>` for all) */
+  async keys(filter = '>'): Promise<string[]> {
+    const keys: string[] = [];
+    const iter = await this.kv.keys(filter);
+    for await (const k of iter) keys.push(k);
+    return keys;
+  }
+
+  private wrote(key: string, revision: number): number {
+    const now = Date.now();
+    this.written.delete(key);
+    this.written.set(key, { revision, atMs: now });
+    // forget what is old enough that every replica has it, oldest first
+    for (const [k, w] of this.written) {
+      if (now - w.atMs < READ_YOUR_WRITES_MS) break;
+      this.written.delete(k);
+    }
+    return revision;
+  }
 }
 
 /** true when a write lost a race on the revision (or `create` found the key) */
 export function isRevisionConflict(err: unknown): boolean {
   if (err instanceof JetStreamApiError) return err.code === 10071 || err.code === 10164;
   return /wrong last sequence|key exists/i.test((err as Error)?.message ?? '');
-}
-
-export async function createJson<T>(kv: KV, key: string, value: T): Promise<number | null> {
-  try {
-    return await throughElection(() => kv.create(key, JSON.stringify(value)));
-  } catch (err) {
-    if (isRevisionConflict(err)) return null;
-    throw err;
-  }
-}
-
-/** writes at `revision`; null when another writer got there first */
-export async function updateJson<T>(kv: KV, key: string, value: T, revision: number): Promise<number | null> {
-  try {
-    return await throughElection(() => kv.update(key, JSON.stringify(value), revision));
-  } catch (err) {
-    if (isRevisionConflict(err)) return null;
-    throw err;
-  }
-}
-
-/**
- * Applies `change` to the current value until a write at the read revision succeeds.
- * `change` sees null for a missing key and answers the new value (or `undefined` to leave
- * it as it is) and a result.
- */
-export async function casUpdate<T, R>(
-  kv: KV,
-  key: string,
-  change: (current: Versioned<T> | null) => Promise<{ next?: T; result: R }> | { next?: T; result: R },
-): Promise<R> {
-  for (let attempt = 0; ; attempt++) {
-    const current = await getJson<T>(kv, key);
-    const { next, result } = await change(current);
-    if (next === undefined) return result;
-    const written = current ? await updateJson(kv, key, next, current.revision) : await createJson(kv, key, next);
-    if (written !== null) return result;
-    // lost the race: back off a little, more each time, so busy keys do not spin
-    if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
-  }
-}
-
-/** every key under `filter` (`>` for all) */
-export async function listKeys(kv: KV, filter = '>'): Promise<string[]> {
-  const keys: string[] = [];
-  const iter = await kv.keys(filter);
-  for await (const k of iter) keys.push(k);
-  return keys;
 }

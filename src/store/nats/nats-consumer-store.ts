@@ -11,13 +11,12 @@
  * — see docs/store-nats.md.
  */
 import { randomBytes } from 'node:crypto';
-import type { KV } from '@nats-io/kv';
 import { RivuletError } from '../../core/errors.js';
 import type { StoredEvent } from '../../core/events/envelope.js';
 import type {
   ConsumerDefinition, ConsumerLag, ConsumerRecord, ConsumerStore, LeaseOutcome, ReceiveResult, StartPosition,
 } from '../port.js';
-import { casUpdate, createJson, getJson, listKeys, type Versioned } from './kv-json.js';
+import type { JsonBucket, Versioned } from './kv-json.js';
 import { fromToken, token } from './nats-names.js';
 import type { NatsEventLog } from './nats-event-log.js';
 import type { NatsStreamCatalog } from './nats-stream-catalog.js';
@@ -46,7 +45,7 @@ type Change<R> = (s: State) => Promise<R> | R;
 
 export class NatsConsumerStore implements ConsumerStore {
   constructor(
-    private readonly kv: KV,
+    private readonly bucket: JsonBucket,
     private readonly catalog: NatsStreamCatalog,
     private readonly events: NatsEventLog,
   ) {}
@@ -60,21 +59,21 @@ export class NatsConsumerStore implements ConsumerStore {
     const position = await this.positionOf(def.stream, start);
     const now = new Date(nowMs).toISOString();
     const state: State = { def, committedSeq: position, scannedSeq: position, createdAt: now, updatedAt: now, leases: [] };
-    if ((await createJson(this.kv, this.key(def.stream, def.name), state)) === null) {
+    if ((await this.bucket.create(this.key(def.stream, def.name), state)) === null) {
       throw new RivuletError('CONSUMER_EXISTS', `stream "${def.stream}" already has a consumer "${def.name}"`, { details: { stream: def.stream, consumer: def.name } });
     }
     return toRecord(state);
   }
 
   async get(stream: string, name: string): Promise<ConsumerRecord | null> {
-    const found = await getJson<State>(this.kv, this.key(stream, name));
+    const found = await this.bucket.get<State>(this.key(stream, name));
     return found ? toRecord(found.value) : null;
   }
 
   async list(stream: string, options: { after?: string; limit: number }): Promise<ConsumerRecord[]> {
     await this.requireStream(stream);
     const after = options.after ?? '';
-    const names = (await listKeys(this.kv, `${token(stream)}.*`))
+    const names = (await this.bucket.keys(`${token(stream)}.*`))
       .map((k) => fromToken(k.slice(k.indexOf('.') + 1)))
       .filter((n) => n > after)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
@@ -85,15 +84,15 @@ export class NatsConsumerStore implements ConsumerStore {
 
   async delete(stream: string, name: string): Promise<boolean> {
     await this.requireStream(stream);
-    const found = await getJson<State>(this.kv, this.key(stream, name));
+    const found = await this.bucket.get<State>(this.key(stream, name));
     if (!found) return false;
-    await this.kv.delete(this.key(stream, name));
+    await this.bucket.delete(this.key(stream, name), found.revision);
     return true;
   }
 
   /** drops every consumer of a deleted stream */
   async forgetStream(stream: string): Promise<void> {
-    for (const key of await listKeys(this.kv, `${token(stream)}.*`)) await this.kv.purge(key).catch(() => {});
+    for (const key of await this.bucket.keys(`${token(stream)}.*`)) await this.bucket.purge(key).catch(() => {});
   }
 
   async peek(stream: string, name: string, limit: number): Promise<StoredEvent[]> {
@@ -234,7 +233,7 @@ export class NatsConsumerStore implements ConsumerStore {
 
   /** one read-modify-write of the consumer's entry, retried when another process won the race */
   private async change<R>(stream: string, name: string, nowMs: number, fn: Change<R>): Promise<R> {
-    return casUpdate<State, R>(this.kv, this.key(stream, name), async (current) => {
+    return this.bucket.casUpdate<State, R>(this.key(stream, name), async (current) => {
       if (!current) throw await this.missing(stream, name);
       const c = structuredClone(current.value);
       const result = await fn(c);
@@ -244,7 +243,7 @@ export class NatsConsumerStore implements ConsumerStore {
   }
 
   private async state(stream: string, name: string): Promise<Versioned<State>> {
-    const found = await getJson<State>(this.kv, this.key(stream, name));
+    const found = await this.bucket.get<State>(this.key(stream, name));
     if (!found) throw await this.missing(stream, name);
     return found;
   }

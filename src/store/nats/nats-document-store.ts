@@ -16,7 +16,7 @@ import { KvWatchInclude, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 import type { DocumentStore, StoredDocument } from '../port.js';
-import { casUpdate, createJson, getJson, isRevisionConflict, listKeys, updateJson } from './kv-json.js';
+import type { JsonBucket } from './kv-json.js';
 import { fromToken, token } from './nats-names.js';
 
 interface Entry<T> {
@@ -31,14 +31,14 @@ export class NatsDocumentStore implements DocumentStore {
   private readonly watches = new Map<string, CollectionWatch>();
   private watchesStopped = false;
 
-  constructor(private readonly kv: KV) {}
+  constructor(private readonly bucket: JsonBucket) {}
 
   watch(collection: string, listener: ChangeListener): () => void {
     // a closed store has nothing left to report
     if (this.watchesStopped) return () => {};
     let w = this.watches.get(collection);
     if (!w) {
-      w = new CollectionWatch(this.kv, `${token(collection)}.*`);
+      w = new CollectionWatch(this.bucket.kv, `${token(collection)}.*`);
       this.watches.set(collection, w);
     }
     const watch = w;
@@ -72,7 +72,7 @@ export class NatsDocumentStore implements DocumentStore {
   }
 
   async get<T>(collection: string, key: string): Promise<StoredDocument<T> | null> {
-    const found = await getJson<Entry<T>>(this.kv, this.key(collection, key));
+    const found = await this.bucket.get<Entry<T>>(this.key(collection, key));
     return found ? { key, value: found.value.value, version: found.value.version, updatedAt: found.value.updatedAt } : null;
   }
 
@@ -81,21 +81,21 @@ export class NatsDocumentStore implements DocumentStore {
     const updatedAt = new Date().toISOString();
     const expected = options?.expectedVersion;
     if (expected === undefined) {
-      return casUpdate<Entry<T>, number>(this.kv, k, (current) => {
+      return this.bucket.casUpdate<Entry<T>, number>(k, (current) => {
         const version = (current?.value.version ?? 0) + 1;
         return { next: { value, version, updatedAt }, result: version };
       });
     }
     if (expected === 0) {
-      if ((await createJson(this.kv, k, { value, version: 1, updatedAt })) === null) {
+      if ((await this.bucket.create(k, { value, version: 1, updatedAt })) === null) {
         throw new RivuletError('CONFLICT', `${collection}/${key} already exists`);
       }
       return 1;
     }
-    const current = await getJson<Entry<T>>(this.kv, k);
+    const current = await this.bucket.get<Entry<T>>(k);
     if (!current || current.value.version !== expected) throw new RivuletError('CONFLICT', `${collection}/${key} is not at version ${expected}`);
     const version = expected + 1;
-    if ((await updateJson(this.kv, k, { value, version, updatedAt }, current.revision)) === null) {
+    if ((await this.bucket.update(k, { value, version, updatedAt }, current.revision)) === null) {
       throw new RivuletError('CONFLICT', `${collection}/${key} is not at version ${expected}`);
     }
     return version;
@@ -103,22 +103,16 @@ export class NatsDocumentStore implements DocumentStore {
 
   async delete(collection: string, key: string, options?: { expectedVersion?: number }): Promise<boolean> {
     const k = this.key(collection, key);
-    const current = await getJson<Entry<unknown>>(this.kv, k);
+    const current = await this.bucket.get<Entry<unknown>>(k);
     if (!current) return false;
     if (options?.expectedVersion !== undefined && current.value.version !== options.expectedVersion) return false;
-    try {
-      await this.kv.delete(k, { previousSeq: current.revision });
-      return true;
-    } catch (err) {
-      if (isRevisionConflict(err)) return false;
-      throw err;
-    }
+    return this.bucket.delete(k, current.revision);
   }
 
   async list<T>(collection: string, options?: { prefix?: string; after?: string; limit?: number }): Promise<StoredDocument<T>[]> {
     const prefix = options?.prefix ?? '';
     const after = options?.after ?? '';
-    const keys = (await listKeys(this.kv, `${token(collection)}.*`))
+    const keys = (await this.bucket.keys(`${token(collection)}.*`))
       .map((k) => fromToken(k.slice(k.indexOf('.') + 1)))
       .filter((k) => k.startsWith(prefix) && k > after)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))

@@ -6,12 +6,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { type JetStreamManager } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 import type { AppendResult, StoredEvent } from '../../core/events/envelope.js';
 import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
-import { createJson, getJson, listKeys } from './kv-json.js';
+import type { JsonBucket } from './kv-json.js';
 import { decodeEvent, encodeBody, type RawMessage } from './nats-event-codec.js';
 import { token, type NatsNames } from './nats-names.js';
 import type { NatsStreamCatalog } from './nats-stream-catalog.js';
@@ -32,7 +31,7 @@ export interface EventLogDeps {
   jsm: JetStreamManager;
   names: NatsNames;
   catalog: NatsStreamCatalog;
-  idem: KV;
+  idem: JsonBucket;
   idempotencyWindowMs: number;
   /** how long a write keeps retrying through a leader election before it fails */
   retryForMs: number;
@@ -103,7 +102,7 @@ export class NatsEventLog implements EventLog {
       const events = await this.writer(req.stream).submit(req.events, bodies);
       const result: AppendResult = { stream: req.stream, events, replayed: false };
       if (idemKey !== null) {
-        await this.d.idem.put(idemKey, JSON.stringify({ hash: req.requestHash ?? null, createdMs: Date.now(), result } satisfies IdempotencyRecord));
+        await this.d.idem.put(idemKey, { hash: req.requestHash ?? null, createdMs: Date.now(), result } satisfies IdempotencyRecord);
       }
       return result;
     } catch (err) {
@@ -119,8 +118,8 @@ export class NatsEventLog implements EventLog {
   private async claimIdempotencyKey(key: string, req: AppendRequest): Promise<AppendResult | null> {
     for (let i = 0; ; i++) {
       const mine: IdempotencyRecord = { hash: req.requestHash ?? null, createdMs: Date.now(), result: null };
-      if ((await createJson(this.d.idem, key, mine)) !== null) return null;
-      const seen = await getJson<IdempotencyRecord>(this.d.idem, key);
+      if ((await this.d.idem.create(key, mine)) !== null) return null;
+      const seen = await this.d.idem.get<IdempotencyRecord>(key);
       if (!seen) continue;
       const r = seen.value;
       if (req.requestHash !== undefined && r.hash !== null && r.hash !== req.requestHash) {
@@ -284,10 +283,10 @@ export class NatsEventLog implements EventLog {
 
   async purgeIdempotencyKeys(nowMs: number): Promise<number> {
     let removed = 0;
-    for (const key of await listKeys(this.d.idem)) {
-      const r = await getJson<IdempotencyRecord>(this.d.idem, key);
+    for (const key of await this.d.idem.keys()) {
+      const r = await this.d.idem.get<IdempotencyRecord>(key);
       if (r && r.value.createdMs < nowMs - this.d.idempotencyWindowMs) {
-        await this.d.idem.purge(key, { previousSeq: r.revision }).catch(() => {});
+        await this.d.idem.purge(key, r.revision).catch(() => {});
         removed++;
       }
     }
@@ -296,7 +295,7 @@ export class NatsEventLog implements EventLog {
 
   /** drops the idempotency keys of a deleted stream */
   async forgetKeysOf(stream: string): Promise<void> {
-    for (const key of await listKeys(this.d.idem, `${token(stream)}.*`)) await this.d.idem.purge(key).catch(() => {});
+    for (const key of await this.d.idem.keys(`${token(stream)}.*`)) await this.d.idem.purge(key).catch(() => {});
   }
 }
 

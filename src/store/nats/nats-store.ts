@@ -9,9 +9,10 @@
  * docs/store-nats.md.
  */
 import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
+import { JsonBucket } from './kv-json.js';
 import { dialNats, type NatsStoreOptions } from './nats-connection.js';
 import { NatsConsumerStore } from './nats-consumer-store.js';
 import { NatsDocumentStore } from './nats-document-store.js';
@@ -56,12 +57,16 @@ export class NatsStore implements Store {
       this.jsm = await jetstreamManager(this.nc, { timeout: 10_000 });
       const replicas = this.options.replicas ?? 1;
       const kvm = new Kvm(this.js);
-      const bucket = (kind: 'streams' | 'docs' | 'idem' | 'consumers'): Promise<KV> =>
-        kvm.create(this.names.bucket(kind), { history: 1, replicas, storage: StorageType.File });
+      const bucket = async (kind: 'streams' | 'docs' | 'idem' | 'consumers'): Promise<JsonBucket> => {
+        const name = this.names.bucket(kind);
+        const kv = await kvm.create(name, { history: 1, replicas, storage: StorageType.File });
+        // the same bucket read through its leader: what a read-your-writes read falls back on
+        return new JsonBucket(kv, await kvm.open(name, { allow_direct: false }));
+      };
       const [streams, docs, idem, consumers] = await Promise.all([bucket('streams'), bucket('docs'), bucket('idem'), bucket('consumers')]);
       const windowMs = this.options.idempotencyWindowMs ?? 24 * 3600_000;
       this.catalog = new NatsStreamCatalog({
-        kv: streams, jsm: this.jsm, names: this.names, replicas, duplicateWindowMs: windowMs,
+        bucket: streams, jsm: this.jsm, names: this.names, replicas, duplicateWindowMs: windowMs,
         onDeleted: async (name) => {
           this.eventLog.forget(name);
           await Promise.all([this.eventLog.forgetKeysOf(name), this.consumerStore.forgetStream(name)]);

@@ -6,15 +6,15 @@
  * process and the cache is kept true by watching the bucket, which every process writes to.
  */
 import { DiscardPolicy, RetentionPolicy as JsRetention, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { KvWatchInclude, type KV, type KvWatchEntry } from '@nats-io/kv';
+import { KvWatchInclude, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 import type { RetentionPolicy, StreamCatalog, StreamRecord, StreamSettings } from '../port.js';
-import { casUpdate, createJson, getJson, listKeys } from './kv-json.js';
+import type { JsonBucket } from './kv-json.js';
 import { fromToken, token, type NatsNames } from './nats-names.js';
 
 export interface CatalogDeps {
-  kv: KV;
+  bucket: JsonBucket;
   jsm: JetStreamManager;
   names: NatsNames;
   replicas: number;
@@ -31,7 +31,7 @@ export class NatsStreamCatalog implements StreamCatalog {
   constructor(private readonly d: CatalogDeps) {}
 
   async start(): Promise<void> {
-    this.watcher = await this.d.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
+    this.watcher = await this.d.bucket.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
     void (async () => {
       for await (const e of this.watcher!) this.cache.delete(fromToken(e.key));
     })().catch(() => {});
@@ -45,7 +45,7 @@ export class NatsStreamCatalog implements StreamCatalog {
   async create(record: Omit<StreamRecord, 'version' | 'lockedBy'>): Promise<StreamRecord> {
     const full: StreamRecord = { ...record, lockedBy: null, version: 1 };
     const key = token(record.name);
-    if ((await createJson(this.d.kv, key, full)) === null) {
+    if ((await this.d.bucket.create(key, full)) === null) {
       throw new RivuletError('STREAM_EXISTS', `stream "${record.name}" already exists`, { details: { stream: record.name } });
     }
     try {
@@ -53,7 +53,7 @@ export class NatsStreamCatalog implements StreamCatalog {
       await this.d.jsm.streams.delete(this.d.names.jsStream(record.name)).catch(() => false);
       await this.d.jsm.streams.add(this.jsConfig(record.name, record.retention));
     } catch (err) {
-      await this.d.kv.delete(key).catch(() => {});
+      await this.d.bucket.delete(key).catch(() => {});
       throw err;
     }
     return full;
@@ -62,7 +62,7 @@ export class NatsStreamCatalog implements StreamCatalog {
   async get(name: string): Promise<StreamRecord | null> {
     const cached = this.cache.get(name);
     if (cached) return copyOf(cached);
-    const found = await getJson<StreamRecord>(this.d.kv, token(name));
+    const found = await this.d.bucket.get<StreamRecord>(token(name));
     if (!found) return null;
     if (this.cache.size >= 10_000) this.cache.clear();
     this.cache.set(name, found.value);
@@ -78,7 +78,7 @@ export class NatsStreamCatalog implements StreamCatalog {
   async list(options: { after?: string; limit: number; prefix?: string }): Promise<StreamRecord[]> {
     const prefix = options.prefix ?? '';
     const after = options.after ?? '';
-    const names = (await listKeys(this.d.kv)).map(fromToken)
+    const names = (await this.d.bucket.keys()).map(fromToken)
       .filter((n) => n.startsWith(prefix) && n > after)
       .sort(compareCodeUnits)
       .slice(0, options.limit);
@@ -87,7 +87,7 @@ export class NatsStreamCatalog implements StreamCatalog {
   }
 
   async update(name: string, settings: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamRecord> {
-    const updated = await casUpdate<StreamRecord, StreamRecord>(this.d.kv, token(name), (current) => {
+    const updated = await this.d.bucket.casUpdate<StreamRecord, StreamRecord>(token(name), (current) => {
       if (!current) throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
       const now = current.value;
       if (expectedVersion !== undefined && expectedVersion !== now.version) {
@@ -109,7 +109,7 @@ export class NatsStreamCatalog implements StreamCatalog {
    * holds it afterwards; the compare-and-set makes two processes' first writers agree.
    */
   async lockFor(name: string, producer: string): Promise<string | null> {
-    const holder = await casUpdate<StreamRecord, string | null>(this.d.kv, token(name), (current) => {
+    const holder = await this.d.bucket.casUpdate<StreamRecord, string | null>(token(name), (current) => {
       if (!current) throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
       const r = current.value;
       if (!r.exclusiveProducer || r.lockedBy !== null) return { result: r.lockedBy };
@@ -122,9 +122,9 @@ export class NatsStreamCatalog implements StreamCatalog {
   async delete(name: string): Promise<boolean> {
     this.cache.delete(name);
     const key = token(name);
-    const current = await getJson<StreamRecord>(this.d.kv, key);
+    const current = await this.d.bucket.get<StreamRecord>(key);
     if (!current) return false;
-    await this.d.kv.delete(key, { previousSeq: current.revision }).catch(() => {});
+    await this.d.bucket.delete(key, current.revision).catch(() => {});
     await this.d.jsm.streams.delete(this.d.names.jsStream(name)).catch(() => false);
     await this.d.onDeleted(name);
     this.cache.delete(name);
