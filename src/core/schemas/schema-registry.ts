@@ -13,7 +13,9 @@
  * used only for a version its stream's index holds, so a dropped index is enough to stop a
  * deleted version. Both caches are per process; where the store reports document changes
  * (`documentWatch`), a version registered or deleted through another process drops them here
- * as well, so it is enforced by the next write.
+ * as well, so it is enforced by the next write. On a store shared by several processes an
+ * index is also read again once it is INDEX_TTL_MS old, so a change whose notice was lost
+ * (or a store without a watch) is enforced within that time rather than never.
  */
 import { RivuletError } from '../errors.js';
 import type { JsonObject } from '../events/envelope.js';
@@ -77,8 +79,11 @@ interface TypeIndex {
   latest: number;
 }
 
+/** how long a stream's index is used on a store shared by several processes before it is read again */
+export const INDEX_TTL_MS = 30_000;
+
 export class SchemaRegistry {
-  private readonly indexes = new Map<string, Promise<Map<string, TypeIndex>>>();
+  private readonly indexes = new Map<string, { index: Promise<Map<string, TypeIndex>>; loadedMs: number }>();
   private readonly compiled = new Map<string, CompiledSchema>();
 
   constructor(
@@ -255,14 +260,16 @@ export class SchemaRegistry {
   }
 
   private index(stream: string): Promise<Map<string, TypeIndex>> {
-    let index = this.indexes.get(stream);
-    if (!index) {
-      index = this.loadIndex(stream);
-      this.indexes.set(stream, index);
-      // a failed load is not cached
-      index.catch(() => this.indexes.delete(stream));
-    }
-    return index;
+    const cached = this.indexes.get(stream);
+    // on one process every change passes through here: only a shared store needs the clock
+    if (cached && !(this.store.capabilities.multiProcess && this.clock.now().getTime() - cached.loadedMs >= INDEX_TTL_MS)) return cached.index;
+    const entry = { index: this.loadIndex(stream), loadedMs: this.clock.now().getTime() };
+    this.indexes.set(stream, entry);
+    // a failed load is not cached
+    entry.index.catch(() => {
+      if (this.indexes.get(stream) === entry) this.indexes.delete(stream);
+    });
+    return entry.index;
   }
 
   private async loadIndex(stream: string): Promise<Map<string, TypeIndex>> {
