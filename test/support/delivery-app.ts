@@ -49,8 +49,12 @@ export async function startDeliveryApp(name: string, options: DeliveryAppOptions
   return track(name, h, () => closed);
 }
 
-/** polls `probe` every 20 ms until it answers something other than undefined or false */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 8000): Promise<T> {
+/**
+ * polls `probe` every 20 ms until it answers something other than undefined or false. The
+ * bound only keeps a stuck test from hanging: it is generous, because on a loaded machine a
+ * sink's lease hand-overs (3 s each in these tests) can stack up, and it is never a speed check.
+ */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
