@@ -107,8 +107,9 @@ export class RevisionStore {
     throw new RivuletError('CONFLICT', `too many concurrent uploads for ${owner}/${dataset}; retry`);
   }
 
-  async latestNumber(owner: string, dataset: string): Promise<number> {
-    let n = (await this.dataset(owner, dataset))?.latest ?? 0;
+  /** the latest revision's number; `known`: the dataset document when the caller has just read it */
+  async latestNumber(owner: string, dataset: string, known?: DatasetDoc | null): Promise<number> {
+    let n = (known === undefined ? await this.dataset(owner, dataset) : known)?.latest ?? 0;
     // the hint may lag behind (a process stopped between the two writes): probe past it
     while (await this.docs.get(REVISIONS, revisionKey(owner, dataset, n + 1))) n++;
     return n;

@@ -157,7 +157,7 @@ export class SpecService {
   async scheduledCheck(owner: string, dataset: string): Promise<ScheduledCheck> {
     const known = await this.revisions.dataset(owner, dataset);
     if (!known) return { outcome: 'not-scheduled' };
-    const latest = await this.revisions.revision(owner, dataset, await this.revisions.latestNumber(owner, dataset));
+    const latest = await this.revisions.revision(owner, dataset, await this.revisions.latestNumber(owner, dataset, known));
     if (!latest) return { outcome: 'not-scheduled' };
     let spec: ParsedSpec;
     try {
