@@ -12,7 +12,8 @@
  * while reads of keys it has not just written stay on the replicas.
  */
 import type { KV } from '@nats-io/kv';
-import { JetStreamApiError } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 
 export interface Versioned<T> {
@@ -59,8 +60,21 @@ export class JsonBucket {
   /** key → least revision a read must see, in the order written (oldest first) */
   private readonly written = new Map<string, { revision: number; atMs: number }>();
 
-  /** `kv`: the bucket as opened (direct gets); `leader`: the same bucket bound without them */
-  constructor(readonly kv: KV, private readonly leader: KV) {}
+  private readonly stream: string;
+  private readonly subjectPrefix: string;
+
+  /**
+   * `kv`: the bucket as opened (direct gets); `leader`: the same bucket bound without them;
+   * `name`: the bucket's name, and the JetStream handles its key listings use
+   */
+  constructor(
+    readonly kv: KV,
+    private readonly leader: KV,
+    private readonly d: { name: string; js: JetStreamClient; jsm: JetStreamManager },
+  ) {
+    this.stream = `KV_${d.name}`;
+    this.subjectPrefix = `$KV.${d.name}.`;
+  }
 
   async get<T>(key: string): Promise<Versioned<T> | null> {
     let entry = await throughElection(() => this.kv.get(key));
@@ -136,12 +150,44 @@ export class JsonBucket {
     }
   }
 
-  /** every key under `filter` (`>` for all) */
+  /**
+   * every live key under `filter` (`>` for all). The client's own `kv.keys()` leaves an
+   * ordered consumer behind on the server for 5 minutes each time, and sinks' scans list every
+   * few seconds: hundreds of idle consumers per process. This reads the latest message header
+   * of each subject through a consumer of its own and deletes it at once.
+   */
   async keys(filter = '>'): Promise<string[]> {
-    const keys: string[] = [];
-    const iter = await this.kv.keys(filter);
-    for await (const k of iter) keys.push(k);
-    return keys;
+    const info = await throughElection(() => this.d.jsm.consumers.add(this.stream, {
+      filter_subject: this.subjectPrefix + filter,
+      deliver_policy: DeliverPolicy.LastPerSubject,
+      ack_policy: AckPolicy.None,
+      headers_only: true,
+      mem_storage: true,
+      num_replicas: 1,
+      // gone by itself should this process die before deleting it
+      inactive_threshold: nanos(30_000),
+    }));
+    try {
+      const keys: string[] = [];
+      let pending = info.num_pending;
+      if (pending === 0) return keys;
+      const consumer = await this.d.js.consumers.get(this.stream, info.name);
+      while (pending > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(pending, 10_000), expires: 5_000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          pending = m.info.pending;
+          const op = m.headers?.get('KV-Operation');
+          if (op !== 'DEL' && op !== 'PURGE') keys.push(m.subject.slice(this.subjectPrefix.length));
+        }
+        // nothing came before the fetch expired: what was pending has been purged meanwhile
+        if (got === 0) break;
+      }
+      return keys;
+    } finally {
+      await this.d.jsm.consumers.delete(this.stream, info.name).catch(() => false);
+    }
   }
 
   private wrote(key: string, revision: number): number {
