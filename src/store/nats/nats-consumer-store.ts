@@ -84,10 +84,13 @@ export class NatsConsumerStore implements ConsumerStore {
 
   async delete(stream: string, name: string): Promise<boolean> {
     await this.requireStream(stream);
-    const found = await this.bucket.get<State>(this.key(stream, name));
-    if (!found) return false;
-    await this.bucket.delete(this.key(stream, name), found.revision);
-    return true;
+    // at the revision read, so a read after it sees the delete; a receive or ack that moved the
+    // entry on meanwhile only means reading it again
+    for (;;) {
+      const found = await this.bucket.get<State>(this.key(stream, name));
+      if (!found) return false;
+      if (await this.bucket.delete(this.key(stream, name), found.revision)) return true;
+    }
   }
 
   /** drops every consumer of a deleted stream */
