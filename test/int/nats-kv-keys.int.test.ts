@@ -1,18 +1,29 @@
 /**
  * Listing the keys of a KV bucket (every documents, consumers and streams list on the nats
  * store) must not leave anything behind on the server: the client's own `kv.keys()` left an
- * ordered consumer per call for 5 minutes, and sinks' scans list every few seconds. A real
+ * ordered consumer per call for 5 minutes, and sinks' scans list every few seconds. Nor may a
+ * closed store's watches (its stream catalog's, its document collections'). A real
  * nats-server; the consumers are counted through JetStream's own API.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../support/nats-server.js';
 import { freshNamespace, openNatsTestStore } from '../support/nats-store.js';
 
 const nats = await startNatsServer();
 after(() => nats.close());
+
+/** consumer names on the namespace's buckets whose kind (`docs`, `streams`, …) is in `kinds` */
+async function consumersOn(jsm: JetStreamManager, prefix: string, kinds: string[]): Promise<string[]> {
+  const names: string[] = [];
+  for await (const si of jsm.streams.list()) {
+    if (!kinds.some((k) => si.config.name === `KV_${prefix}_${k}`)) continue;
+    for await (const c of jsm.consumers.list(si.config.name)) names.push(`${si.config.name}/${c.name}`);
+  }
+  return names;
+}
 
 describe('nats store: listing KV keys', () => {
   it('answers live keys only, in pages, and leaves no consumer on the bucket', async () => {
@@ -30,15 +41,35 @@ describe('nats store: listing KV keys', () => {
       assert.deepEqual(await store.documents.list('nothing'), []);
 
       const jsm = await jetstreamManager(nc);
-      const left: string[] = [];
-      for await (const si of jsm.streams.list()) {
-        if (!si.config.name.startsWith(`KV_${prefix}_docs`)) continue;
-        for await (const c of jsm.consumers.list(si.config.name)) left.push(c.name);
-      }
-      assert.deepEqual(left, [], 'consumers left on the documents bucket');
+      assert.deepEqual(await consumersOn(jsm, prefix, ['docs']), [], 'consumers left on the documents bucket');
     } finally {
       await nc.close();
       await store.close();
+    }
+  });
+
+  it('a closed store leaves none of its watches\' consumers behind, and a watch reports other processes\' changes', async () => {
+    const prefix = freshNamespace();
+    const nc = await connect({ servers: nats.servers.split(',') });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const a = await openNatsTestStore(nats.servers, prefix);
+      const b = await openNatsTestStore(nats.servers, prefix);
+      const seen: (string | null)[] = [];
+      try {
+        a.documents.watch?.('things', (key) => seen.push(key));
+        // the watch reports null once it is in place
+        for (const deadline = Date.now() + 5_000; !seen.includes(null); await new Promise((r) => setTimeout(r, 20))) assert.ok(Date.now() < deadline, 'the watch never came up');
+        await b.documents.put('things', 'k', { v: 1 });
+        for (const deadline = Date.now() + 5_000; !seen.includes('k'); await new Promise((r) => setTimeout(r, 20))) assert.ok(Date.now() < deadline, 'a change through the other store was not reported');
+        assert.ok((await consumersOn(jsm, prefix, ['docs', 'streams'])).length >= 3, 'two catalog watches and a document watch are up');
+      } finally {
+        await b.close();
+        await a.close();
+      }
+      assert.deepEqual(await consumersOn(jsm, prefix, ['docs', 'streams', 'consumers', 'idem']), [], 'consumers left by closed stores');
+    } finally {
+      await nc.close();
     }
   });
 });

@@ -11,11 +11,10 @@ import { newEvent } from '../../src/store/conformance/store-suite.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsCluster } from '../support/nats-server.js';
 import { openNatsTestStore } from '../support/nats-store.js';
-import { tempDir } from '../support/resources.js';
 
 const ROUNDS = 300;
 
-const cluster = await startNatsCluster({ dir: tempDir('rivulet-nats-ryw') });
+const cluster = await startNatsCluster();
 after(() => cluster.close());
 
 /** a store on the cluster with every bucket and stream at 3 replicas, closed after `fn` */

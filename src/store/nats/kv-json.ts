@@ -53,6 +53,15 @@ function isNoResponders(err: unknown): boolean {
   return false;
 }
 
+/** what a watch reads: changed keys, until `stop()` (which also removes its consumer) */
+export interface KeyFeed {
+  keys: AsyncIterable<string>;
+  stop(): Promise<void>;
+}
+
+/** how long the server keeps a watch's or a listing's consumer once nobody reads it (a process died) */
+const WATCH_INACTIVE_MS = 30_000;
+
 /** how long a write's revision is remembered: far beyond any replica's lag on a live cluster */
 const READ_YOUR_WRITES_MS = 10_000;
 
@@ -165,7 +174,7 @@ export class JsonBucket {
       mem_storage: true,
       num_replicas: 1,
       // gone by itself should this process die before deleting it
-      inactive_threshold: nanos(30_000),
+      inactive_threshold: nanos(WATCH_INACTIVE_MS),
     }));
     try {
       const keys: string[] = [];
@@ -190,6 +199,30 @@ export class JsonBucket {
     }
   }
 
+  /** the keys under `filter` as they change from now on (see kv-watch.ts) */
+  async watchKeys(filter: string): Promise<KeyFeed> {
+    const consumer = await throughElection(() => this.d.js.consumers.get(this.stream, {
+      filter_subjects: this.subjectPrefix + filter,
+      deliver_policy: DeliverPolicy.New,
+      headers_only: true,
+      inactive_threshold: WATCH_INACTIVE_MS,
+    }));
+    const messages = await consumer.consume();
+    const prefixLength = this.subjectPrefix.length;
+    let stopped: Promise<void> | null = null;
+    return {
+      keys: (async function* () {
+        for await (const m of messages) yield m.subject.slice(prefixLength);
+      })(),
+      stop: () => (stopped ??= (async () => {
+        messages.stop();
+        // a close while the server is unreachable must not wait out a request timeout: the
+        // server drops the consumer by itself once it has been idle WATCH_INACTIVE_MS
+        await withinMs(consumer.delete().catch(() => false), 2_000);
+      })()),
+    };
+  }
+
   private wrote(key: string, revision: number): number {
     const now = Date.now();
     this.written.delete(key);
@@ -201,6 +234,13 @@ export class JsonBucket {
     }
     return revision;
   }
+}
+
+/** waits for `p`, but no longer than `ms` */
+async function withinMs(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** true when a write lost a race on the revision (or `create` found the key) */

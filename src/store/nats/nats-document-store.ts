@@ -5,18 +5,17 @@
  * so `put` with `expectedVersion` is a real CAS across processes, which ownership leases
  * built on the DocumentStore rely on.
  *
- * `watch` follows one collection with a KV watch (an ordered consumer filtered to
+ * `watch` follows one collection with a KV watch (kv-watch.ts: an ordered consumer filtered to
  * `<collection>.*`, new changes only): the server pushes every process's writes to it, so puts
  * do no extra work, and writes to other collections (sinks' leases and stats) never reach it.
  * An ordered consumer resumes after a gap or a reconnect by itself, but may notice the gap
  * late; so after a reconnect, and whenever a watch has to be set up again, listeners are told
  * to drop everything (`null`).
  */
-import { KvWatchInclude, type KV, type KvWatchEntry } from '@nats-io/kv';
-import type { QueuedIterator } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 import type { DocumentStore, StoredDocument } from '../port.js';
 import type { JsonBucket } from './kv-json.js';
+import { KeyWatch } from './kv-watch.js';
 import { fromToken, token } from './nats-names.js';
 
 interface Entry<T> {
@@ -38,7 +37,7 @@ export class NatsDocumentStore implements DocumentStore {
     if (this.watchesStopped) return () => {};
     let w = this.watches.get(collection);
     if (!w) {
-      w = new CollectionWatch(this.bucket.kv, `${token(collection)}.*`);
+      w = new CollectionWatch(this.bucket, `${token(collection)}.*`);
       this.watches.set(collection, w);
     }
     const watch = w;
@@ -47,7 +46,7 @@ export class NatsDocumentStore implements DocumentStore {
       watch.listeners.delete(listener);
       if (watch.listeners.size > 0 || this.watches.get(collection) !== watch) return;
       this.watches.delete(collection);
-      watch.stop();
+      void watch.stop();
     };
   }
 
@@ -60,11 +59,12 @@ export class NatsDocumentStore implements DocumentStore {
     for (const w of this.watches.values()) w.emit(null);
   }
 
-  /** ends every watch (the store is closing) */
-  stopWatches(): void {
+  /** ends every watch and removes their consumers (the store is closing) */
+  async stopWatches(): Promise<void> {
     this.watchesStopped = true;
-    for (const w of this.watches.values()) w.stop();
+    const stopping = [...this.watches.values()].map((w) => w.stop());
     this.watches.clear();
+    await Promise.all(stopping);
   }
 
   private key(collection: string, key: string): string {
@@ -125,43 +125,14 @@ export class NatsDocumentStore implements DocumentStore {
 /** One collection's KV watch, shared by every listener of that collection in this process. */
 class CollectionWatch {
   readonly listeners = new Set<ChangeListener>();
-  private iter: QueuedIterator<KvWatchEntry> | null = null;
-  private stopped = false;
-  private wake: (() => void) | null = null;
+  private readonly watch: KeyWatch;
 
-  constructor(
-    private readonly kv: KV,
-    private readonly filter: string,
-  ) {
-    void this.run();
+  constructor(bucket: JsonBucket, filter: string) {
+    this.watch = new KeyWatch(bucket, filter, (key) => this.emit(key === null ? null : fromToken(key.slice(key.indexOf('.') + 1))));
   }
 
-  stop(): void {
-    this.stopped = true;
-    this.iter?.stop();
-    this.wake?.();
-  }
-
-  private async run(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
-        const iter = await this.kv.watch({ key: this.filter, include: KvWatchInclude.UpdatesOnly });
-        if (this.stopped) {
-          iter.stop();
-          return;
-        }
-        this.iter = iter;
-        attempt = 0;
-        // whatever changed before the watch was in place went unreported
-        this.emit(null);
-        for await (const e of iter) this.emit(fromToken(e.key.slice(e.key.indexOf('.') + 1)));
-      } catch {
-        // the watch could not be set up or failed: try again below
-      } finally {
-        this.iter = null;
-      }
-      if (!this.stopped) await this.pause(Math.min(5_000, 100 * 2 ** attempt));
-    }
+  stop(): Promise<void> {
+    return this.watch.stop();
   }
 
   emit(key: string | null): void {
@@ -172,15 +143,5 @@ class CollectionWatch {
         // one listener's failure must not starve the others
       }
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

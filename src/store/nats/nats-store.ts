@@ -77,12 +77,16 @@ export class NatsStore implements Store {
         idempotencyWindowMs: windowMs, retryForMs: 30_000,
       });
       this.docs = new NatsDocumentStore(docs);
-      // changes made while the connection was down may reach the document watches late
+      // changes made while the connection was down may reach the watches late
       void (async () => {
-        for await (const s of this.nc.status()) if (s.type === 'reconnect') this.docs.resync();
+        for await (const s of this.nc.status()) {
+          if (s.type !== 'reconnect') continue;
+          this.docs.resync();
+          this.catalog.resync();
+        }
       })().catch(() => {});
       this.consumerStore = new NatsConsumerStore(consumers, this.catalog, this.eventLog);
-      await this.catalog.start();
+      this.catalog.start();
       this.eventLog.start();
       await this.nc.flush();
     } catch (err) {
@@ -104,8 +108,8 @@ export class NatsStore implements Store {
     this.closed ??= (async () => {
       if (!this.nc) return;
       await this.eventLog?.drain();
-      this.catalog?.stop();
-      this.docs?.stopWatches();
+      // their consumers go with them, rather than linger on the server
+      await Promise.all([this.catalog?.stop(), this.docs?.stopWatches()]);
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     })();
     return this.closed;

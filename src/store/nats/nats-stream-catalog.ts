@@ -6,11 +6,10 @@
  * process and the cache is kept true by watching the bucket, which every process writes to.
  */
 import { DiscardPolicy, RetentionPolicy as JsRetention, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { KvWatchInclude, type KvWatchEntry } from '@nats-io/kv';
-import type { QueuedIterator } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 import type { RetentionPolicy, StreamCatalog, StreamRecord, StreamSettings } from '../port.js';
 import type { JsonBucket } from './kv-json.js';
+import { KeyWatch } from './kv-watch.js';
 import { fromToken, token, type NatsNames } from './nats-names.js';
 
 export interface CatalogDeps {
@@ -26,19 +25,30 @@ export interface CatalogDeps {
 
 export class NatsStreamCatalog implements StreamCatalog {
   private readonly cache = new Map<string, StreamRecord>();
-  private watcher: QueuedIterator<KvWatchEntry> | null = null;
+  private watch: KeyWatch | null = null;
+  /** counts invalidations, so a read that raced one does not cache what it read before it */
+  private drops = 0;
 
   constructor(private readonly d: CatalogDeps) {}
 
-  async start(): Promise<void> {
-    this.watcher = await this.d.bucket.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
-    void (async () => {
-      for await (const e of this.watcher!) this.cache.delete(fromToken(e.key));
-    })().catch(() => {});
+  start(): void {
+    // a record changed through another process drops this one's copy; while the watch is
+    // being set up again (null), nothing cached can be trusted
+    this.watch = new KeyWatch(this.d.bucket, '>', (key) => {
+      this.drops++;
+      if (key === null) this.cache.clear();
+      else this.cache.delete(fromToken(key));
+    });
   }
 
-  stop(): void {
-    this.watcher?.stop();
+  /** drops every cached record: changes made while the connection was down may reach the watch late */
+  resync(): void {
+    this.drops++;
+    this.cache.clear();
+  }
+
+  async stop(): Promise<void> {
+    await this.watch?.stop();
     this.cache.clear();
   }
 
@@ -62,10 +72,13 @@ export class NatsStreamCatalog implements StreamCatalog {
   async get(name: string): Promise<StreamRecord | null> {
     const cached = this.cache.get(name);
     if (cached) return copyOf(cached);
+    const drops = this.drops;
     const found = await this.d.bucket.get<StreamRecord>(token(name));
     if (!found) return null;
-    if (this.cache.size >= 10_000) this.cache.clear();
-    this.cache.set(name, found.value);
+    if (drops === this.drops) {
+      if (this.cache.size >= 10_000) this.cache.clear();
+      this.cache.set(name, found.value);
+    }
     return copyOf(found.value);
   }
 
