@@ -139,11 +139,19 @@ export class LiveService {
     return null;
   }
 
-  /** asks the follow checks again for every open subscription of `stream`, ending those refused now */
+  /**
+   * asks the follow checks again for every open subscription of `stream`, ending those refused
+   * now. The answer depends on the stream and the principal only, so each principal is asked
+   * about once however many subscriptions it holds.
+   */
   private async recheck(stream: string, f: Followed): Promise<void> {
+    const answers = new Map<Principal | null, Promise<RivuletError | null>>();
     for (const sub of [...f.subs]) {
+      const principal = this.principals.get(sub) ?? null;
+      let answer = answers.get(principal);
+      if (!answer) answers.set(principal, (answer = this.refusal(stream, principal)));
       try {
-        const refused = await this.refusal(stream, this.principals.get(sub) ?? null);
+        const refused = await answer;
         if (refused) sub.fail(refused);
       } catch {
         // the check could not be answered (the store is unreachable): ask again next time

@@ -39,11 +39,12 @@ export class SpecScheduler {
       this.log.error({ err }, 'could not list spec datasets for their schedules');
       return found;
     }
-    for (const { owner, dataset } of datasets) {
+    for (const doc of datasets) {
       if (this.closed) break;
+      const { owner, dataset } = doc;
       const id = `${owner}/${dataset}`;
       try {
-        const check = await this.specs.scheduledCheck(owner, dataset);
+        const check = await this.specs.scheduledCheck(owner, dataset, doc);
         if (check.outcome === 'queued') this.log.info({ dataset: id, revision: check.revision.id }, 'the world drifted from a scheduled spec: its latest revision is applied again');
         found.push({ dataset: id, check });
       } catch (err) {

@@ -154,8 +154,9 @@ export class SpecService {
    * as the next revision (`trigger: "schedule"`) to put it back. Each due check is claimed by
    * compare-and-set on the dataset, so of several processes one does it.
    */
-  async scheduledCheck(owner: string, dataset: string): Promise<ScheduledCheck> {
-    const known = await this.revisions.dataset(owner, dataset);
+  async scheduledCheck(owner: string, dataset: string, listed?: DatasetDoc): Promise<ScheduledCheck> {
+    // a document just listed will do: the claim below is a compare-and-set on it anyway
+    const known = listed ?? (await this.revisions.dataset(owner, dataset));
     if (!known) return { outcome: 'not-scheduled' };
     const latest = await this.revisions.revision(owner, dataset, await this.revisions.latestNumber(owner, dataset, known));
     if (!latest) return { outcome: 'not-scheduled' };
