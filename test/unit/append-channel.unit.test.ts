@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { MessageChannel } from 'node:worker_threads';
+import { after, describe, it } from 'node:test';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { allocateChannel, RingReader, RingWriter } from '../../src/store/sqlite/append-channel.js';
 import { toWire, type WireRequest } from '../../src/store/sqlite/append-wire.js';
 import type { NewEvent } from '../../src/core/events/envelope.js';
@@ -111,12 +111,10 @@ describe('append ring', () => {
 });
 
 describe('append ring across threads', () => {
-  it('wakes a sleeping reader for every burst, with nothing lost or reordered', async () => {
-    const { Worker } = await import('node:worker_threads');
-    const buffers = allocateChannel(8192);
+  // the reader answers each group with the first event id of every request in it
+  function startReader(buffers: ReturnType<typeof allocateChannel>) {
     const module = new URL('../../src/store/sqlite/append-channel.ts', import.meta.url).href;
-    // the reader answers each group with the first event id of every request in it
-    const worker = new Worker(`
+    return new Worker(`
       const { parentPort, workerData } = require('node:worker_threads');
       import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(module)}); }).then(({ RingReader }) => {
         const reader = new RingReader(parentPort, workerData);
@@ -126,6 +124,11 @@ describe('append ring across threads', () => {
           parentPort.postMessage({ ids: t.requests.map((r) => r.text.slice(0, r.ints[0])) });
         }
       });`, { eval: true, workerData: buffers });
+  }
+
+  it('wakes a sleeping reader for every burst, with nothing lost or reordered', async () => {
+    const buffers = allocateChannel(8192);
+    const worker = startReader(buffers);
     const writer = new RingWriter(worker, buffers);
     const seen: string[] = [];
     const closed = new Promise<void>((resolve, reject) => {
@@ -147,5 +150,43 @@ describe('append ring across threads', () => {
     await closed;
     await worker.terminate();
     assert.deepEqual(seen, Array.from({ length: next }, (_, i) => `id-${i}`));
+  });
+
+  it('lets a sleeping reader sleep until the turn that wrote a burst ends, then takes the burst as one group', async () => {
+    const buffers = allocateChannel(8192);
+    const ctrl = new Int32Array(buffers.ctrl);
+    const worker = startReader(buffers);
+    const writer = new RingWriter(worker, buffers);
+    after(() => worker.terminate());
+    const groups: string[][] = [];
+    worker.on('message', (m: { ids?: string[] }) => m.ids && groups.push(m.ids));
+    const asleep = async () => {
+      // SLEEPING (ctrl[2]) is 1 just before the reader waits: give it time to be inside the wait
+      while (Atomics.load(ctrl, 2) !== 1) await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    const until = async (count: number) => {
+      while (groups.flat().length < count) await new Promise((r) => setTimeout(r, 2));
+    };
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    await asleep();
+    // five requests in one turn, the first well ahead of the others: none wakes the reader, the end of the turn does
+    writer.write(request(0));
+    Atomics.wait(pause, 0, 0, 30);
+    for (let i = 1; i < 5; i++) writer.write(request(i));
+    await until(5);
+    assert.deepEqual(groups, [['id-0', 'id-1', 'id-2', 'id-3', 'id-4']]);
+    // a long turn does not hold a full group back: the eighth request wakes the reader at once
+    await asleep();
+    groups.length = 0;
+    const tail = Atomics.load(ctrl, 1);
+    for (let i = 5; i < 13; i++) writer.write(request(i));
+    // still in the writing turn: the reader must take the group now (TAIL, ctrl[1], moves)
+    const started = Date.now();
+    while (Atomics.load(ctrl, 1) === tail && Date.now() - started < 5000) Atomics.wait(pause, 0, 0, 1);
+    assert.notEqual(Atomics.load(ctrl, 1), tail, 'the reader took the group before the turn ended');
+    await until(8);
+    // seven: this reader takes at most seven events a group
+    assert.deepEqual(groups[0], ['id-5', 'id-6', 'id-7', 'id-8', 'id-9', 'id-10', 'id-11']);
   });
 });
