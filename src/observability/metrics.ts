@@ -5,6 +5,7 @@
  * prom-client's collectors start monitors that are never stopped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RequestMetrics } from './request-metrics.js';
 import type { SinkMetricsRecorder } from './sink-metrics.js';
 
 /** distinct label values kept per metric before further ones are counted under `_other` */
@@ -49,8 +50,7 @@ export interface MetricsOptions {
 
 export class RivuletMetrics {
   readonly registry = new Registry();
-  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  private readonly requests: RequestMetrics;
   readonly eventsProduced: Counter<'stream'>;
   readonly storeCommitSeconds: Histogram;
   readonly storeCommitRequests: Histogram;
@@ -62,16 +62,30 @@ export class RivuletMetrics {
   private readonly streams = new BoundedLabel();
   private readonly sinkNames = new BoundedLabel();
   private readonly includeProcess: boolean;
-  /** prom-client hashes a labels object on every call; children bound once per label set do not */
-  private readonly requestChildren = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
-  private readonly producedChildren = new Map<string, { inc(value: number): void }>();
+  /** events produced per stream label since the last scrape; prom-client's `inc` costs more than a produce's other bookkeeping */
+  private readonly producedPending = new Map<string, number>();
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
     this.includeProcess = options.process ?? true;
-    this.httpRequests = new Counter({ name: 'rivulet_http_requests_total', help: 'HTTP requests answered, by route template, method and status', labelNames: ['method', 'route', 'status'], registers });
-    this.httpDuration = new Histogram({ name: 'rivulet_http_request_duration_seconds', help: 'time from request to the end of its answer', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers });
-    this.eventsProduced = new Counter({ name: 'rivulet_events_produced_total', help: 'events committed, by stream (idempotent replays not counted)', labelNames: ['stream'], registers });
+    this.requests = new RequestMetrics(
+      this.registry,
+      { count: 'rivulet_http_requests_total', duration: 'rivulet_http_request_duration_seconds' },
+      { count: 'HTTP requests answered, by route template, method and status', duration: 'time from request to the end of its answer' },
+      LATENCY_BUCKETS,
+    );
+    const pending = this.producedPending;
+    this.eventsProduced = new Counter({
+      name: 'rivulet_events_produced_total',
+      help: 'events committed, by stream (idempotent replays not counted)',
+      labelNames: ['stream'],
+      registers,
+      // runs on every scrape, before the values are read
+      collect() {
+        for (const [stream, events] of pending) this.inc({ stream }, events);
+        pending.clear();
+      },
+    });
     this.storeCommitSeconds = new Histogram({ name: 'rivulet_store_commit_seconds', help: 'time one store commit (transaction and fsync) took', buckets: LATENCY_BUCKETS, registers });
     this.storeCommitRequests = new Histogram({ name: 'rivulet_store_commit_batch_requests', help: 'append requests sharing one commit (group commit)', buckets: BATCH_BUCKETS, registers });
     this.storeCommitEvents = new Histogram({ name: 'rivulet_store_commit_batch_events', help: 'events written by one commit', buckets: [1, 10, 100, 1000, 10_000, 100_000], registers });
@@ -97,26 +111,13 @@ export class RivuletMetrics {
 
   /** counts one answered request; `route` is the route template, so the label sets stay few */
   request(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let child = this.requestChildren.get(key);
-    if (!child) {
-      const labels = { method, route, status: String(status) };
-      child = { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
-      this.requestChildren.set(key, child);
-    }
-    child.count.inc();
-    child.duration.observe(seconds);
+    this.requests.record(method, route, status, seconds);
   }
 
   /** counts committed events; called from ProduceService.onProduced */
   produced(stream: string, events: number): void {
     const label = this.streams.of(stream);
-    let child = this.producedChildren.get(label);
-    if (!child) {
-      child = this.eventsProduced.labels({ stream: label });
-      this.producedChildren.set(label, child);
-    }
-    child.inc(events);
+    this.producedPending.set(label, (this.producedPending.get(label) ?? 0) + events);
   }
 
   /** records one store commit; wired to the store's commit observer where it has one */
