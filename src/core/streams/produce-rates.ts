@@ -34,6 +34,8 @@ export interface RateSeries {
 
 export class ProduceRates {
   private readonly rings = new Map<string, Ring>();
+  /** the stream written last, already at the Map's end: writing it again needs no re-insert */
+  private last: string | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -44,14 +46,17 @@ export class ProduceRates {
   readonly record = (stream: string, count: number): void => {
     const minute = Math.floor(this.clock.now().getTime() / BUCKET_MS);
     let ring = this.rings.get(stream);
-    if (ring) {
-      // re-insert: Map order is then least recently written first
-      this.rings.delete(stream);
-    } else {
-      ring = { counts: new Float64Array(RATE_BUCKETS), minutes: new Float64Array(RATE_BUCKETS).fill(-1) };
-      if (this.rings.size >= this.maxStreams) this.rings.delete(this.rings.keys().next().value!);
+    if (!ring || stream !== this.last) {
+      if (ring) {
+        // re-insert: Map order is then least recently written first
+        this.rings.delete(stream);
+      } else {
+        ring = { counts: new Float64Array(RATE_BUCKETS), minutes: new Float64Array(RATE_BUCKETS).fill(-1) };
+        if (this.rings.size >= this.maxStreams) this.rings.delete(this.rings.keys().next().value!);
+      }
+      this.rings.set(stream, ring);
+      this.last = stream;
     }
-    this.rings.set(stream, ring);
     const i = minute % RATE_BUCKETS;
     if (ring.minutes[i] !== minute) {
       ring.minutes[i] = minute;
