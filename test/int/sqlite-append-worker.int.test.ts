@@ -96,6 +96,36 @@ describe('sqlite append worker', () => {
     }
   });
 
+  it('answers every kind of outcome in one group: new, duplicate ids, a replay, a lock taken, a refusal', async () => {
+    const groups: number[] = [];
+    const store = await open({ onCommit: (info) => groups.push(info.requests) });
+    try {
+      await store.streams.create(stream('s'));
+      await store.streams.create({ ...stream('solo'), exclusiveProducer: true });
+      const first = await store.events.append({ stream: 's', producer: null, idempotencyKey: 'k1', requestHash: 'h1', events: [event(0, 'id-0')] });
+      groups.length = 0;
+      const results = await Promise.allSettled([
+        store.events.append({ stream: 's', producer: null, events: [event(1, 'id-1'), event(2, 'id-0'), event(3, 'id-1'), event(4)] }),
+        store.events.append({ stream: 's', producer: null, idempotencyKey: 'k1', requestHash: 'h1', events: [event(0, 'id-0')] }),
+        store.events.append({ stream: 'solo', producer: 'owner', events: [event(5)] }),
+        store.events.append({ stream: 'solo', producer: 'intruder', events: [event(6)] }),
+        store.events.append({ stream: 's', producer: null, events: [event(7)] }),
+      ]);
+      assert.deepEqual(groups, [5], 'one group');
+      const value = (i: number) => (results[i] as PromiseFulfilledResult<Awaited<ReturnType<typeof store.events.append>>>).value;
+      assert.deepEqual(value(0).events.map((e) => [e.id, e.seq, e.typeSeq, e.duplicate]), [['id-1', 2, 2, false], ['id-0', 1, 1, true], ['id-1', 2, 2, true], [value(0).events[3]!.id, 3, 3, false]]);
+      assert.deepEqual(value(1), { ...first, replayed: true });
+      assert.deepEqual(value(2).events.map((e) => e.seq), [1]);
+      assert.equal((await store.streams.get('solo'))?.lockedBy, 'owner');
+      assert.equal(results[3]!.status, 'rejected');
+      const refused: unknown = (results[3] as PromiseRejectedResult).reason;
+      assert.ok(isRivuletError(refused) && refused.code === 'PRODUCER_LOCKED', String(refused));
+      assert.deepEqual(value(4).events.map((e) => [e.seq, e.typeSeq]), [[4, 4]]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('turns a full store into STORAGE_FULL, writes nothing of what did not fit, and keeps serving', async () => {
     const store = await open({ maxDatabaseBytes: 256 * 1024 });
     try {

@@ -47,11 +47,52 @@ export type WireOutcome =
   | { ok: true; replay: string }
   | { ok: false; error: WireError };
 
+/** WireOutcomes.codes */
+export const OUTCOME_OK = 0;
+export const OUTCOME_OK_LOCKED = 1;
+export const OUTCOME_REPLAY = 2;
+export const OUTCOME_FAILED = 3;
+
+/**
+ * A group's outcomes as they cross to the main thread: two typed arrays and a list of the rare
+ * ones, not an object and an array per request. Cloning an object per request cost the main
+ * thread ~0.55 µs per request to read back; this costs ~0.17 µs.
+ */
+export interface WireOutcomes {
+  /** one code per request, in ring order */
+  codes: Uint8Array;
+  /** [seq, typeSeq, duplicate (0|1)] per event of each OK request, in order */
+  positions: Float64Array;
+  /** per REPLAY (its stored answer) or FAILED (its error) request, in order */
+  others: (string | WireError)[];
+}
+
+export function packOutcomes(outcomes: WireOutcome[]): WireOutcomes {
+  let count = 0;
+  for (const o of outcomes) if (o.ok && 'positions' in o) count += o.positions.length;
+  const packed: WireOutcomes = { codes: new Uint8Array(outcomes.length), positions: new Float64Array(count), others: [] };
+  let at = 0;
+  outcomes.forEach((o, i) => {
+    if (!o.ok) {
+      packed.codes[i] = OUTCOME_FAILED;
+      packed.others.push(o.error);
+    } else if ('replay' in o) {
+      packed.codes[i] = OUTCOME_REPLAY;
+      packed.others.push(o.replay);
+    } else {
+      packed.codes[i] = o.locked ? OUTCOME_OK_LOCKED : OUTCOME_OK;
+      packed.positions.set(o.positions, at);
+      at += o.positions.length;
+    }
+  });
+  return packed;
+}
+
 export type FromWorker =
   | { kind: 'ready' }
   | { kind: 'open-failed'; error: WireError }
   /** one outcome per request taken, in ring order; `startedAt` on the performance.timeOrigin-based clock */
-  | { kind: 'committed'; outcomes: WireOutcome[]; durationMs: number; startedAt: number }
+  | { kind: 'committed'; outcomes: WireOutcomes; durationMs: number; startedAt: number }
   /** the group's `requests` oldest requests all failed */
   | { kind: 'commit-failed'; error: WireError; requests: number }
   | { kind: 'closed' };

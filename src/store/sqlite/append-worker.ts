@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { AppendGroupWriter } from './append-group.js';
 import { RingReader, type AppendWorkerData } from './append-channel.js';
-import { errorToWire, type FromWorker } from './append-wire.js';
+import { errorToWire, packOutcomes, type FromWorker } from './append-wire.js';
 
 const port = parentPort;
 if (port) run(port, workerData as AppendWorkerData);
@@ -49,7 +49,7 @@ function run(channel: NonNullable<typeof parentPort>, { settings, channel: buffe
     }
     const startedAt = performance.timeOrigin + performance.now();
     try {
-      const outcomes = writer.write(taken.requests, Date.now());
+      const outcomes = packOutcomes(writer.write(taken.requests, Date.now()));
       send({ kind: 'committed', outcomes, durationMs: performance.timeOrigin + performance.now() - startedAt, startedAt });
     } catch (err) {
       send({ kind: 'commit-failed', error: errorToWire(err), requests: taken.requests.length });

@@ -12,7 +12,7 @@ import { RivuletError } from '../../core/errors.js';
 import type { AppendedEvent, AppendResult } from '../../core/events/envelope.js';
 import type { AppendRequest } from '../port.js';
 import { allocateChannel, RingWriter, type AppendWorkerData } from './append-channel.js';
-import { toWire, type FromWorker, type WireError, type WireOutcome, type WireRequest, type WorkerSettings } from './append-wire.js';
+import { OUTCOME_FAILED, OUTCOME_OK_LOCKED, OUTCOME_REPLAY, toWire, type FromWorker, type WireError, type WireOutcomes, type WireRequest, type WorkerSettings } from './append-wire.js';
 import { mapSqliteError } from './sqlite-errors.js';
 
 export interface GroupCommitStats {
@@ -137,7 +137,7 @@ export class GroupCommitter {
 
   private onMessage(message: FromWorker): void {
     if (message.kind === 'committed') {
-      const batch = this.pending.splice(0, message.outcomes.length);
+      const batch = this.pending.splice(0, message.outcomes.codes.length);
       const events = batch.reduce((n, p) => n + p.request.events.length, 0);
       const waitMs = batch.length > 0 ? Math.max(0, message.startedAt - batch[0]!.submittedAt) : 0;
       this.settle(batch, message.outcomes, message.durationMs);
@@ -161,32 +161,35 @@ export class GroupCommitter {
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  private settle(batch: Pending[], outcomes: WireOutcome[], durationMs: number): void {
+  private settle(batch: Pending[], outcomes: WireOutcomes, durationMs: number): void {
     this.stats.commits++;
     this.stats.requests += batch.length;
     this.stats.lastBatchSize = batch.length;
     this.stats.lastCommitMs = durationMs;
     const committed: AppendResult[] = [];
-    const answers: (AppendResult | unknown)[] = [];
+    const answers: unknown[] = new Array(batch.length);
     const locked: string[] = [];
+    const { codes, positions, others } = outcomes;
+    let at = 0;
+    let other = 0;
     batch.forEach((p, i) => {
-      const outcome = outcomes[i]!;
-      if (!outcome.ok) {
-        answers.push(fromWire(outcome.error, 'append'));
-      } else if ('replay' in outcome) {
-        answers.push({ ...(JSON.parse(outcome.replay) as AppendResult), replayed: true });
+      const code = codes[i];
+      if (code === OUTCOME_FAILED) {
+        answers[i] = fromWire(others[other++] as WireError, 'append');
+      } else if (code === OUTCOME_REPLAY) {
+        answers[i] = { ...(JSON.parse(others[other++] as string) as AppendResult), replayed: true };
       } else {
-        const result = toResult(p.request, outcome.positions);
-        if (outcome.locked) locked.push(p.request.stream);
+        const result = toResult(p.request, positions, at);
+        at += p.request.events.length * 3;
+        if (code === OUTCOME_OK_LOCKED) locked.push(p.request.stream);
         committed.push(result);
-        answers.push(result);
+        answers[i] = result;
       }
     });
     this.afterCommit(committed, locked);
     batch.forEach((p, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) p.resolve(answers[i] as AppendResult);
-      else p.reject(answers[i]);
+      if (codes[i] === OUTCOME_FAILED) p.reject(answers[i]);
+      else p.resolve(answers[i] as AppendResult);
     });
   }
 
@@ -198,10 +201,11 @@ export class GroupCommitter {
   }
 }
 
-function toResult(request: AppendRequest, positions: number[]): AppendResult {
+/** the request's result, from its events' positions starting at `at` */
+function toResult(request: AppendRequest, positions: Float64Array, at: number): AppendResult {
   const events: AppendedEvent[] = new Array(request.events.length);
-  for (let i = 0; i < request.events.length; i++) {
-    events[i] = { id: request.events[i]!.id, seq: positions[i * 3]!, typeSeq: positions[i * 3 + 1]!, duplicate: positions[i * 3 + 2] === 1 };
+  for (let i = 0, o = at; i < request.events.length; i++, o += 3) {
+    events[i] = { id: request.events[i]!.id, seq: positions[o]!, typeSeq: positions[o + 1]!, duplicate: positions[o + 2] === 1 };
   }
   return { stream: request.stream, events, replayed: false };
 }
