@@ -17,6 +17,15 @@ async function open(options: Partial<ConstructorParameters<typeof SqliteStore>[0
   return openTracked('sqlite store', new SqliteStore({ dataDir: tempDir('rivulet-worker'), ...options }));
 }
 
+/** a store with stream `s` and the exclusive stream `solo`, and the size of each group it commits */
+async function openWithTwoStreams(): Promise<{ store: SqliteStore; groups: number[] }> {
+  const groups: number[] = [];
+  const store = await open({ onCommit: (info) => groups.push(info.requests) });
+  await store.streams.create(stream('s'));
+  await store.streams.create({ ...stream('solo'), exclusiveProducer: true });
+  return { store, groups };
+}
+
 const workerOf = (store: SqliteStore) => (store.events as unknown as { committer: { worker: Worker } }).committer.worker;
 
 describe('sqlite append worker', () => {
@@ -70,11 +79,8 @@ describe('sqlite append worker', () => {
   });
 
   it('fails only the failing requests of a group: their neighbours commit with gap-free seqs and typeSeqs', async () => {
-    const groups: number[] = [];
-    const store = await open({ onCommit: (info) => groups.push(info.requests) });
+    const { store, groups } = await openWithTwoStreams();
     try {
-      await store.streams.create(stream('s'));
-      await store.streams.create({ ...stream('solo'), exclusiveProducer: true });
       await store.events.append({ stream: 'solo', producer: 'owner', events: [event(0)] });
       groups.length = 0;
       const results = await Promise.allSettled([
@@ -97,11 +103,8 @@ describe('sqlite append worker', () => {
   });
 
   it('answers every kind of outcome in one group: new, duplicate ids, a replay, a lock taken, a refusal', async () => {
-    const groups: number[] = [];
-    const store = await open({ onCommit: (info) => groups.push(info.requests) });
+    const { store, groups } = await openWithTwoStreams();
     try {
-      await store.streams.create(stream('s'));
-      await store.streams.create({ ...stream('solo'), exclusiveProducer: true });
       const first = await store.events.append({ stream: 's', producer: null, idempotencyKey: 'k1', requestHash: 'h1', events: [event(0, 'id-0')] });
       groups.length = 0;
       const results = await Promise.allSettled([
