@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../support/nats-server.js';
-import { freshNamespace, openNatsTestStore } from '../support/nats-store.js';
+import { openNatsTestStore, openSharedNatsTestStores } from '../support/nats-store.js';
 
 const nats = await startNatsServer();
 after(() => nats.close());
@@ -25,9 +25,7 @@ const changes = (seen: (string | null)[]) => seen.filter((k): k is string => k !
 
 describe('nats document watch', () => {
   it('reports writes and deletes made through another process, and stops when the store closes', async () => {
-    const prefix = freshNamespace();
-    const writer = await openNatsTestStore(nats.servers, prefix);
-    const reader = await openNatsTestStore(nats.servers, prefix);
+    const [writer, reader] = await openSharedNatsTestStores(nats.servers);
     try {
       assert.equal(reader.capabilities.documentWatch, true);
       const seen: (string | null)[] = [];

@@ -11,7 +11,7 @@ import { newEvent } from '../../src/store/conformance/store-suite.js';
 import type { AppendResult, StoredEvent } from '../../src/core/events/envelope.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsServer } from '../support/nats-server.js';
-import { freshNamespace, openNatsTestStore } from '../support/nats-store.js';
+import { openSharedNatsTestStores } from '../support/nats-store.js';
 
 const nats = await startNatsServer();
 after(() => nats.close());
@@ -25,8 +25,7 @@ async function readAll(store: NatsStore, stream: string): Promise<StoredEvent[]>
 }
 
 test('three writers on one stream: seqs 1..N, every request contiguous, typeSeqs gap-free, no false duplicates', async () => {
-  const prefix = freshNamespace();
-  const stores = [await openNatsTestStore(nats.servers, prefix), await openNatsTestStore(nats.servers, prefix), await openNatsTestStore(nats.servers, prefix)];
+  const stores = await openSharedNatsTestStores(nats.servers, 3);
   try {
     const now = new Date().toISOString();
     await stores[0]!.streams.create({ name: 'shared', owner: 'test', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
@@ -68,8 +67,7 @@ test('three writers on one stream: seqs 1..N, every request contiguous, typeSeqs
 });
 
 test('a retried request across writers: ids already stored come back as duplicates with their seqs', async () => {
-  const prefix = freshNamespace();
-  const [a, b] = [await openNatsTestStore(nats.servers, prefix), await openNatsTestStore(nats.servers, prefix)];
+  const [a, b] = await openSharedNatsTestStores(nats.servers);
   try {
     const now = new Date().toISOString();
     await a.streams.create({ name: 'retry', owner: 'test', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { INDEX_TTL_MS, SchemaRegistry } from '../../src/core/schemas/schema-registry.js';
 import type { Store } from '../../src/store/port.js';
 import { startNatsServer } from '../support/nats-server.js';
-import { freshNamespace, openNatsTestStore } from '../support/nats-store.js';
+import { openSharedNatsTestStores } from '../support/nats-store.js';
 
 const nats = await startNatsServer();
 after(() => nats.close());
@@ -23,9 +23,7 @@ function withoutWatch(store: Store): Store {
 
 describe('schema registry on a store shared by several processes', () => {
   it('reads a stream\'s index again once it is INDEX_TTL_MS old, so a version registered elsewhere is enforced', async () => {
-    const prefix = freshNamespace();
-    const a = await openNatsTestStore(nats.servers, prefix);
-    const b = await openNatsTestStore(nats.servers, prefix);
+    const [a, b] = await openSharedNatsTestStores(nats.servers);
     try {
       let nowMs = Date.parse('2026-01-01T00:00:00Z');
       const clock = { now: () => new Date(nowMs) };
