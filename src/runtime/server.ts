@@ -13,6 +13,8 @@ import type { RequestSpanHook } from '../observability/trace-context.js';
 import type { Store } from '../store/port.js';
 import { ensureAdminKey, type AdminKeyOutcome } from './admin-key.js';
 import { createStore } from './create-store.js';
+import { openStoreWhenReachable } from './open-store.js';
+import { listenWhileStarting } from './starting-server.js';
 import { RetentionSweeper } from './retention-sweeper.js';
 import { SpecApplier } from '../core/specs/spec-applier.js';
 import { SpecScheduler } from '../core/specs/spec-scheduler.js';
@@ -49,7 +51,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const okdataSinks = okdataSinkOptions(config, defaultTargets());
   const metrics = new RivuletMetrics();
   const store = createStore(config, { onCommit: (info) => metrics.commit(info) });
-  await store.open();
+  // the port is taken first: a port in use ends the start-up before anything is opened or
+  // written, and probes get an answer while an unreachable cluster is waited for
+  const starting = await listenWhileStarting(config.host, config.port, store.kind);
+  try {
+    await openStoreWhenReachable(store, { log, onWaiting: (reason) => starting.setReason(reason) });
+  } catch (err) {
+    await starting.close();
+    throw err;
+  }
+  starting.setReason('the store is open; starting the services');
   let shuttingDown = false;
   const delivery = createDelivery({ allowLoopback: config.sinkAllowLoopback, allowPrivate: config.sinkAllowPrivate });
   const services = createCoreServices(store, {
@@ -94,7 +105,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       produceLane: config.produceLane === 'on',
       timeouts: { headersTimeoutMs: config.headersTimeout * 1000, requestTimeoutMs: config.requestTimeout * 1000 },
     });
-    await app.listen({ host: config.host, port: config.port });
+    await starting.close();
+    await app.listen({ host: config.host, port: starting.port });
     sweeper.start();
     engine.start();
     const address = app.server.address();
@@ -128,6 +140,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     };
     return running;
   } catch (err) {
+    await starting.close();
     await app?.close();
     await sweeper.close();
     await scheduler.close();

@@ -8,7 +8,7 @@ export function healthRoutes(store: Store, isShuttingDown: () => boolean) {
     app.get('/readyz', { config: { access: { scope: 'public' } }, schema: { tags: ['health'], summary: 'The server can take traffic' } }, async (_req, reply) => {
       if (isShuttingDown()) return reply.code(503).send({ status: 'shutting-down' });
       const health = await store.health();
-      return reply.code(health.ok ? 200 : 503).send({ status: health.ok ? 'ready' : 'unavailable', store: store.kind });
+      return reply.code(health.ok ? 200 : 503).send(health.ok ? { status: 'ready', store: store.kind } : { status: 'unavailable', store: store.kind, reason: health.detail });
     });
   };
 }

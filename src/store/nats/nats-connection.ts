@@ -42,6 +42,9 @@ export async function dialNats(options: NatsStoreOptions): Promise<NatsConnectio
     // a Rivulet process outlives any one node: keep reconnecting, the cluster will be back
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // a first connection that hangs (a stalled node) is given up early and tried again by the
+    // runtime, which reports why meanwhile; the client's own default waits 20 s
+    timeout: 5000,
     // every request would otherwise build an Error with a captured stack up front, in case it
     // fails: a large share of the CPU of a busy process (errors still carry their own stacks)
     noAsyncTraces: true,

@@ -11,6 +11,7 @@
 import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { RivuletError, isRivuletError } from '../../core/errors.js';
 import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
 import { JsonBucket } from './kv-json.js';
 import { dialNats, type NatsStoreOptions } from './nats-connection.js';
@@ -19,6 +20,8 @@ import { NatsDocumentStore } from './nats-document-store.js';
 import { NatsEventLog } from './nats-event-log.js';
 import { NatsNames } from './nats-names.js';
 import { NatsStreamCatalog } from './nats-stream-catalog.js';
+
+const HEALTH_TIMEOUT_MS = 2000;
 
 export class NatsStore implements Store {
   readonly kind = 'nats';
@@ -50,8 +53,17 @@ export class NatsStore implements Store {
     return this.consumerStore;
   }
 
+  /**
+   * Dials the cluster and sets up the buckets. A cluster that cannot be reached or does not
+   * answer in time is STORE_UNAVAILABLE (the caller may try again); refused credentials are
+   * not, since trying again cannot help.
+   */
   async open(): Promise<void> {
-    this.nc = await dialNats(this.options);
+    try {
+      this.nc = await dialNats(this.options);
+    } catch (err) {
+      throw unavailable(err, `cannot reach the nats cluster at ${this.options.servers.join(', ')}`);
+    }
     try {
       this.js = jetstream(this.nc, { timeout: 10_000 });
       this.jsm = await jetstreamManager(this.nc, { timeout: 10_000 });
@@ -90,17 +102,24 @@ export class NatsStore implements Store {
       this.eventLog.start();
       await this.nc.flush();
     } catch (err) {
-      await this.nc.close();
-      throw err;
+      await this.nc.close().catch(() => {});
+      throw unavailable(err, 'the nats cluster did not set up the store in time');
     }
   }
 
   async health(): Promise<StoreHealth> {
+    // a probe answers within a load balancer's health-check timeout, even on a stalled cluster
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the nats cluster did not answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+    });
     try {
-      const info = await this.jsm.getAccountInfo();
+      const info = await Promise.race([this.jsm.getAccountInfo(), late]);
       return { ok: true, detail: `nats ${this.nc.getServer()} streams=${info.streams}` };
     } catch (err) {
       return { ok: false, detail: (err as Error).message };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -114,4 +133,13 @@ export class NatsStore implements Store {
     })();
     return this.closed;
   }
+}
+
+/** A failure to reach or set up the cluster, as the error the runtime retries on. */
+function unavailable(err: unknown, what: string): unknown {
+  if (isRivuletError(err)) return err;
+  const message = (err as Error | null)?.message ?? String(err);
+  // refused credentials or permissions: retrying cannot help, so it stays a start-up failure
+  if (/authorization|authentication|permissions violation/i.test(message)) return err;
+  return new RivuletError('STORE_UNAVAILABLE', `${what}: ${message}`, { cause: err, retryAfter: 5 });
 }
