@@ -13,7 +13,7 @@ import type { RequestSpanHook } from '../observability/trace-context.js';
 import type { Store } from '../store/port.js';
 import { ensureAdminKey, type AdminKeyOutcome } from './admin-key.js';
 import { createStore } from './create-store.js';
-import { openStoreWhenReachable } from './open-store.js';
+import { openStoreWhenReachable, whileStoreUnavailable } from './open-store.js';
 import { listenWhileStarting } from './starting-server.js';
 import { RetentionSweeper } from './retention-sweeper.js';
 import { SpecApplier } from '../core/specs/spec-applier.js';
@@ -54,8 +54,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // the port is taken first: a port in use ends the start-up before anything is opened or
   // written, and probes get an answer while an unreachable cluster is waited for
   const starting = await listenWhileStarting(config.host, config.port, store.kind);
+  const waiting = { log, onWaiting: (reason: string) => starting.setReason(reason) };
   try {
-    await openStoreWhenReachable(store, { log, onWaiting: (reason) => starting.setReason(reason) });
+    await openStoreWhenReachable(store, waiting);
   } catch (err) {
     await starting.close();
     throw err;
@@ -78,15 +79,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const applier = new SpecApplier(services.specs, log.child({ component: 'specs' }));
   const scheduler = new SpecScheduler(services.specs, log.child({ component: 'specs' }));
   try {
-    const adminKey = await ensureAdminKey(services.keys, { adminKey: config.adminKey, dataDir: config.dataDir });
+    const adminKey = await whileStoreUnavailable('registering the admin key', () => ensureAdminKey(services.keys, { adminKey: config.adminKey, dataDir: config.dataDir }), waiting);
     applier.start();
     scheduler.start();
     if (config.specsDir) {
-      for (const outcome of await applySpecsDir(config.specsDir, services.specs)) log.info(outcome, outcome.revision ? 'spec applied from --specs-dir' : 'spec in --specs-dir is already the latest revision');
+      for (const outcome of await whileStoreUnavailable('applying --specs-dir', () => applySpecsDir(config.specsDir!, services.specs), waiting)) log.info(outcome, outcome.revision ? 'spec applied from --specs-dir' : 'spec in --specs-dir is already the latest revision');
     }
     // after the specs, which may create the streams the jobs read
     if (config.aetherJobsDir) {
-      for (const outcome of await loadAetherJobsDir(config.aetherJobsDir, services)) log.info(outcome, outcome.outcome === 'created' ? 'aether job created from --aether-jobs-dir' : 'aether job exists already; the file is ignored');
+      for (const outcome of await whileStoreUnavailable('loading --aether-jobs-dir', () => loadAetherJobsDir(config.aetherJobsDir!, services), waiting)) log.info(outcome, outcome.outcome === 'created' ? 'aether job created from --aether-jobs-dir' : 'aether job exists already; the file is ignored');
     }
     app = await buildApp({
       services,

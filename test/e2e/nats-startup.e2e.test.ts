@@ -91,7 +91,7 @@ describe('nats cluster paused and resumed', () => {
       pause(cluster, 'SIGCONT');
       const [a, b] = (await Promise.all(processes)) as [ServerProcess, ServerProcess];
       for (const p of [a, b]) {
-        assert.match(p.output().stdout, /store unavailable at start-up; trying again/, 'each failed attempt is logged with the next try');
+        assert.match(p.output().stdout, /store unavailable at start-up \(opening the store\); trying again/, 'each failed attempt is logged with the next try');
         assert.doesNotMatch(p.output().stderr, /TimeoutError|Unhandled/);
       }
       await until('the stream to be created', 30_000, async () => (await call(a.url, 'POST', '/v1/streams', { name: 'orders' })).status === 201);

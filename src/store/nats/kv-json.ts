@@ -25,21 +25,34 @@ export interface Versioned<T> {
  * While a bucket's stream has no leader (a node was lost and its replicas are electing one,
  * which on a busy cluster takes seconds), the server answers "no responders": nothing was
  * read or written, so the operation is tried again for up to `forMs`, then STORE_UNAVAILABLE
- * (503 with Retry-After) rather than an internal error.
+ * (503 with Retry-After) rather than an internal error. A read that timed out (a stalled or
+ * just-formed cluster) is tried again the same way; a write that timed out may or may not have
+ * been made, so it is not repeated here but reported as STORE_UNAVAILABLE for the caller to retry.
  */
-async function throughElection<T>(fn: () => Promise<T>, forMs = 15_000): Promise<T> {
-  const deadline = Date.now() + forMs;
+async function throughElection<T>(fn: () => Promise<T>, options: { read?: boolean; forMs?: number } = {}): Promise<T> {
+  const deadline = Date.now() + (options.forMs ?? 15_000);
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (!isNoResponders(err)) throw err;
+      const timedOut = isTimeout(err);
+      if (timedOut && !options.read) {
+        throw new RivuletError('STORE_UNAVAILABLE', 'the nats cluster did not answer a metadata change in time; it may or may not have been made: try again shortly', { cause: err, retryAfter: 5 });
+      }
+      if (!timedOut && !isNoResponders(err)) throw err;
       if (Date.now() > deadline) {
         throw new RivuletError('STORE_UNAVAILABLE', 'the nats cluster answered no metadata request in time (no leader); try again shortly', { cause: err, retryAfter: 5 });
       }
       await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
     }
   }
+}
+
+function isTimeout(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.name === 'TimeoutError') return true;
+  }
+  return false;
 }
 
 /**
@@ -86,10 +99,10 @@ export class JsonBucket {
   }
 
   async get<T>(key: string): Promise<Versioned<T> | null> {
-    let entry = await throughElection(() => this.kv.get(key));
+    let entry = await throughElection(() => this.kv.get(key), { read: true });
     const least = this.written.get(key);
     if (least !== undefined && (entry?.revision ?? 0) < least.revision) {
-      if (Date.now() - least.atMs < READ_YOUR_WRITES_MS) entry = await throughElection(() => this.leader.get(key));
+      if (Date.now() - least.atMs < READ_YOUR_WRITES_MS) entry = await throughElection(() => this.leader.get(key), { read: true });
       else this.written.delete(key);
     }
     if (!entry || entry.operation !== 'PUT') return null;
