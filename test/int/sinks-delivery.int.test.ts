@@ -269,6 +269,53 @@ describe('sinks: http target against failing receivers', () => {
     }
   });
 
+  it('waits for source streams that do not exist yet and delivers each from its beginning once it appears', async () => {
+    const h = await start();
+    const rx = await startReceiver();
+    const fromStream = (name: string) => rx.requests.map((q) => JSON.parse(q.body) as { stream: string; seq: number }).filter((b) => b.stream === name).map((b) => b.seq);
+    try {
+      await h.t.services.streams.create({ name: 'orders' }, 'admin');
+      const input = { id: 'wait', streams: ['orders', 'later'], target: { kind: 'http', url: rx.url }, policy: { ordering: 'ordered' as const }, start: { from: 'beginning' as const } };
+      // without waiting, a missing source is refused as before
+      await assert.rejects(h.t.services.sinks.create(input, 'admin'), /stream "later" does not exist/);
+      const created = await h.t.services.sinks.create(input, 'admin', { waitForStreams: true });
+      assert.deepEqual(created.waitingFor, ['later']);
+      assert.equal(created.status, 'waiting');
+      await produce(h.t, 'orders', 2);
+      await receivedExactly(rx, 2, 'the existing source is delivered meanwhile');
+      const waiting = await sinkView(h.t, 'wait') as { status: string; waitingFor: string[] };
+      assert.equal(waiting.status, 'waiting');
+      assert.deepEqual(waiting.waitingFor, ['later']);
+
+      // the stream appears, with events at once: the sink reads it from seq 1
+      const made = await h.t.app.inject({ method: 'POST', url: '/v1/streams', headers: h.t.admin, payload: { name: 'later' } });
+      assert.equal(made.statusCode, 201, made.body);
+      await produce(h.t, 'later', 3);
+      await receivedExactly(rx, 5, 'the new stream delivered');
+      assert.deepEqual(fromStream('later'), [1, 2, 3]);
+      const running = await until('no longer waiting', async () => {
+        const view = await sinkView(h.t, 'wait') as { status: string; waitingFor: string[] };
+        return view.waitingFor.length === 0 ? view : undefined;
+      });
+      assert.equal(running.status, 'running');
+
+      // a source added by a change waits too; events written while the sink was paused are not missed
+      const doc = await h.t.services.sinks.getDocument('wait');
+      const changed = await h.t.services.sinks.update('wait', { streams: ['orders', 'later', 'more'] }, doc.version, { waitForStreams: true });
+      assert.deepEqual(changed.waitingFor, ['more']);
+      await h.t.services.sinks.pause('wait');
+      await until('engine let go', () => !h.engine.owned().includes('wait'));
+      await h.t.services.streams.create({ name: 'more' }, 'admin');
+      await produce(h.t, 'more', 2);
+      await h.t.services.sinks.resume('wait');
+      await receivedExactly(rx, 7, 'the stream made while paused delivered');
+      assert.deepEqual(fromStream('more'), [1, 2]);
+    } finally {
+      await rx.close();
+      await h.close();
+    }
+  });
+
   it('a restart mid-delivery loses nothing and keeps the ids', async () => {
     const dataDir = tempDir('rivulet-sinks-restart');
     let h = await start(dataDir);
