@@ -46,7 +46,7 @@ async function receivedExactly(r: Receiver, n: number, what: string, timeoutMs?:
 async function sinkView(t: TestApp, id: string) {
   const res = await t.app.inject({ method: 'GET', url: `/v1/sinks/${id}`, headers: t.admin });
   assert.equal(res.statusCode, 200, res.body);
-  return res.json() as { status: string; stats: Record<string, number | string | null>; lag: { pending: number }; target: Record<string, unknown> };
+  return res.json() as { status: string; stats: Record<string, number | string | null>; lag: { pending: number }; target: Record<string, unknown>; waitingFor: string[] };
 }
 
 describe('sinks: http target against failing receivers', () => {
@@ -283,7 +283,7 @@ describe('sinks: http target against failing receivers', () => {
       assert.equal(created.status, 'waiting');
       await produce(h.t, 'orders', 2);
       await receivedExactly(rx, 2, 'the existing source is delivered meanwhile');
-      const waiting = await sinkView(h.t, 'wait') as { status: string; waitingFor: string[] };
+      const waiting = await sinkView(h.t, 'wait');
       assert.equal(waiting.status, 'waiting');
       assert.deepEqual(waiting.waitingFor, ['later']);
 
@@ -294,7 +294,7 @@ describe('sinks: http target against failing receivers', () => {
       await receivedExactly(rx, 5, 'the new stream delivered');
       assert.deepEqual(fromStream('later'), [1, 2, 3]);
       const running = await until('no longer waiting', async () => {
-        const view = await sinkView(h.t, 'wait') as { status: string; waitingFor: string[] };
+        const view = await sinkView(h.t, 'wait');
         return view.waitingFor.length === 0 ? view : undefined;
       });
       assert.equal(running.status, 'running');
