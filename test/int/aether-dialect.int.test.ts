@@ -227,6 +227,12 @@ describe('aether dialect: jobs', () => {
         return view.waiting_for === undefined ? view : undefined;
       });
       assert.equal(now.status, 'running');
+
+      // a topic added by a change that does not exist yet is waited for in the same way
+      const changed = await h.t.app.inject({ method: 'POST', url: '/job/early', headers: h.basic, payload: { ...job, topic: ['orders', 'refunds', 'returns'] } });
+      assert.equal(changed.statusCode, 200, changed.body);
+      assert.deepEqual(changed.json().waiting_for, ['returns']);
+      assert.equal(changed.json().status, 'waiting');
     } finally {
       await rx.close();
       await h.close();
