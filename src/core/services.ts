@@ -18,6 +18,7 @@ import { SinkRates } from './sinks/sink-rates.js';
 import { noTargets } from './sinks/no-targets.js';
 import { ProduceRates } from './streams/produce-rates.js';
 import { SpecService } from './specs/spec-service.js';
+import type { SpecSection } from './specs/spec-section.js';
 import { ActionTargetService } from './rules/action-target-service.js';
 import { EventSourceService } from './rules/event-source-service.js';
 import { EventTypeService } from './rules/event-type-service.js';
@@ -34,6 +35,8 @@ export interface CoreOptions {
   sinkChecks?: SinkChecks;
   /** specs: most datasets per owner (0 = no limit) */
   specPlanLimit?: number;
+  /** specs: top-level sections the dialects add, kept as uploaded (the specstore's Flow-Spec) */
+  specSections?: readonly SpecSection[];
   /** okdata sinks: where the s3 and elasticsearch types deliver (none: not offered) and their policies */
   okdata?: Partial<OkdataSinkOptions>;
   /** the stream rules read by default and event types register their schemas on (the iFLUX stream; default `iflux`) */
@@ -103,7 +106,7 @@ export function createCoreServices(store: Store, options: CoreOptions): CoreServ
     schemas,
     schemaEnforcer,
     okdata,
-    specs: new SpecService(store, streams, schemas, clock, { planLimit: options.specPlanLimit ?? 0 }, { sinks, rules, eventSources, actionTargets }),
+    specs: new SpecService(store, streams, schemas, clock, { planLimit: options.specPlanLimit ?? 0, sections: options.specSections ?? [] }, { sinks, rules, eventSources, actionTargets }),
     sinks,
     sinkRates: new SinkRates(clock),
     eventSources,

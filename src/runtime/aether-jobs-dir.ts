@@ -2,7 +2,8 @@
  * `--aether-jobs-dir`: aether job declarations (seed 001) loaded at start-up, as the admin, in
  * file-name order. A file holds one job or a list of jobs (JSON or YAML). As the seed says, an
  * existing job with the same id takes precedence: the folder only creates jobs that are not
- * there, it never changes one. A file that does not parse or holds a refused job stops the
+ * there, it never changes one. A job may name topics that do not exist yet: it waits for them
+ * (docs/dialects/aether.md). A file that does not parse or holds a refused job stops the
  * start with an error naming it.
  */
 import { readdirSync, readFileSync } from 'node:fs';

@@ -22,6 +22,7 @@ import { applySpecsDir } from './specs-dir.js';
 import { okdataSinkOptions } from './okdata-sink-config.js';
 import { defaultTargets } from '../delivery/targets/registry.js';
 import { loadAetherJobsDir } from './aether-jobs-dir.js';
+import { DIALECT_SPEC_SECTIONS } from './dialect-spec-sections.js';
 import { readVersion } from './version.js';
 
 export interface RunningServer {
@@ -72,6 +73,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     specPlanLimit: config.specPlanLimit,
     rulesStream: config.ifluxStream,
     okdata: okdataSinks,
+    specSections: DIALECT_SPEC_SECTIONS,
   });
   let app: FastifyInstance | undefined;
   const sweeper = new RetentionSweeper(store, config.retentionInterval * 1000, log.child({ component: 'retention' }));

@@ -141,10 +141,15 @@ describe('aether dialect: jobs', () => {
       assert.equal(started.statusCode, 200, started.body);
       await until('resumed', () => rx.requests.length === 5);
 
-      const offset = await h.t.app.inject({ method: 'POST', url: '/job/ctl/set_offset/2', headers: h.basic });
+      // offsets are Kafka's: 1 is the second event (seq 2), 0 the first
+      const offset = await h.t.app.inject({ method: 'POST', url: '/job/ctl/set_offset/1', headers: h.basic });
       assert.equal(offset.statusCode, 200, offset.body);
       await until('seq 2..5 again', () => rx.requests.length === 9);
       assert.deepEqual(rx.requests.slice(5).map((r) => r.url.split('?')[0]), ['/orders/o2', '/orders/o3', '/orders/o4', '/orders/o5']);
+      const zero = await h.t.app.inject({ method: 'GET', url: '/job/ctl/set_offset/0', headers: h.basic });
+      assert.equal(zero.statusCode, 200, zero.body);
+      await until('all again', () => rx.requests.length === 14);
+      assert.deepEqual(rx.requests.slice(9).map((r) => r.url.split('?')[0]), ['/orders/o1', '/orders/o2', '/orders/o3', '/orders/o4', '/orders/o5']);
     } finally {
       await rx.close();
       await h.close();
@@ -187,6 +192,53 @@ describe('aether dialect: jobs', () => {
     }
   });
 
+  it('a job may name topics that do not exist yet: it waits for them and reads each from its first event', async () => {
+    const h = await start();
+    const rx = await startReceiver();
+    const paths = () => rx.requests.map((r) => r.url);
+    try {
+      await h.t.services.streams.create({ name: 'orders' }, 'admin');
+      await produce(h.t, 'orders', [order(1)]);
+      const job = { owner: 'admin', type: 'POST', topic: ['orders', 'refunds'], url: `${rx.url}/{topic}/{id}`, datamap: { id: '$.msg.id', topic: '$.event.stream' } };
+      const created = await h.t.app.inject({ method: 'POST', url: '/job/early', headers: h.basic, payload: job });
+      assert.equal(created.statusCode, 201, created.body);
+      assert.equal(created.json().status, 'waiting');
+      assert.deepEqual(created.json().waiting_for, ['refunds']);
+      await until('the existing topic is delivered meanwhile', () => rx.requests.length === 1);
+      assert.deepEqual(paths(), ['/orders/o1']);
+      const shown = (await h.t.app.inject({ method: 'GET', url: '/job/early', headers: h.basic })).json();
+      assert.equal(shown.status, 'waiting');
+      assert.deepEqual(shown.waiting_for, ['refunds']);
+      // an offset on a topic that is not there yet: it will be read from its first event anyway
+      const early = await h.t.app.inject({ method: 'POST', url: '/job/early/set_offset/0?topic=refunds', headers: h.basic });
+      assert.equal(early.statusCode, 404, early.body);
+      assert.equal(early.json().code, 'STREAM_NOT_FOUND');
+      // without a topic, the offset moves the topics that exist
+      assert.equal((await h.t.app.inject({ method: 'POST', url: '/job/early/set_offset/0', headers: h.basic })).statusCode, 200);
+      await until('orders again', () => rx.requests.length === 2);
+
+      // the topic appears with events already in it: all of them are delivered, first to last
+      assert.equal((await h.t.app.inject({ method: 'POST', url: '/v1/streams', headers: h.t.admin, payload: { name: 'refunds' } })).statusCode, 201);
+      await produce(h.t, 'refunds', [order(7), order(8)]);
+      await until('the new topic is delivered', () => rx.requests.length === 4);
+      assert.deepEqual(paths().slice(2), ['/refunds/o7', '/refunds/o8']);
+      const now = await until('no longer waiting', async () => {
+        const view = (await h.t.app.inject({ method: 'GET', url: '/job/early', headers: h.basic })).json();
+        return view.waiting_for === undefined ? view : undefined;
+      });
+      assert.equal(now.status, 'running');
+
+      // a topic added by a change that does not exist yet is waited for in the same way
+      const changed = await h.t.app.inject({ method: 'POST', url: '/job/early', headers: h.basic, payload: { ...job, topic: ['orders', 'refunds', 'returns'] } });
+      assert.equal(changed.statusCode, 200, changed.body);
+      assert.deepEqual(changed.json().waiting_for, ['returns']);
+      assert.equal(changed.json().status, 'waiting');
+    } finally {
+      await rx.close();
+      await h.close();
+    }
+  });
+
   it('loads a jobs folder at start-up; an existing job with the same id wins', async () => {
     const h = await start();
     try {
@@ -206,9 +258,16 @@ describe('aether dialect: jobs', () => {
       // loading again changes nothing
       assert.deepEqual((await loadAetherJobsDir(dir, h.t.services)).map((o) => o.outcome), ['kept', 'kept']);
 
-      writeFileSync(join(dir, '03-bad.json'), JSON.stringify({ id: 'bad', owner: 'admin', type: 'POST', topic: ['nope'], url: 'https://api.example.com' }));
-      await assert.rejects(loadAetherJobsDir(dir, h.t.services), (err: unknown) => err instanceof ConfigError && /03-bad\.json/.test(err.message) && /nope/.test(err.message));
-      writeFileSync(join(dir, '03-bad.json'), '{ not json');
+      // a job whose topic does not exist yet is loaded, and waits for it
+      writeFileSync(join(dir, '03-later.json'), JSON.stringify({ id: 'later', owner: 'admin', type: 'POST', topic: ['not-yet'], url: 'https://api.example.com' }));
+      assert.deepEqual((await loadAetherJobsDir(dir, h.t.services)).map((o) => o.outcome), ['kept', 'kept', 'created']);
+      const later = (await h.t.app.inject({ method: 'GET', url: '/job/later', headers: h.basic })).json();
+      assert.equal(later.status, 'waiting');
+      assert.deepEqual(later.waiting_for, ['not-yet']);
+
+      writeFileSync(join(dir, '04-bad.json'), JSON.stringify({ id: 'bad', owner: 'admin', type: 'POST', topic: ['orders'], url: 'https://api.example.com', datamap: { nope: '$.msg[' } }));
+      await assert.rejects(loadAetherJobsDir(dir, h.t.services), (err: unknown) => err instanceof ConfigError && /04-bad\.json/.test(err.message) && /nope/.test(err.message));
+      writeFileSync(join(dir, '04-bad.json'), '{ not json');
       await assert.rejects(loadAetherJobsDir(dir, h.t.services), (err: unknown) => err instanceof ConfigError && /does not parse/.test(err.message));
     } finally {
       await h.close();
@@ -330,11 +389,11 @@ describe('aether dialect: mapping dry-run', () => {
         ['a bad rate_limit', { method: 'POST', url: '/job/x', payload: { ...base, rate_limit: -1 } }, 400, 'VALIDATION_FAILED', '/rate_limit'],
         ['a body id unlike the path', { method: 'POST', url: '/job/x', payload: { ...base, id: 'y' } }, 400, 'VALIDATION_FAILED', '/id'],
         ['a bad job id', { method: 'POST', url: '/job/a.b', payload: base }, 400, 'VALIDATION_FAILED', '/id'],
-        ['an unknown topic', { method: 'POST', url: '/job/x', payload: { ...base, topic: ['nope'] } }, 404, 'STREAM_NOT_FOUND'],
         ['a placeholder without a datamap', { method: 'POST', url: '/job/x', payload: { ...base, url: 'https://api.example.com/{id}' } }, 400, 'VALIDATION_FAILED', '/url'],
         ['a redacted secret with nothing stored', { method: 'POST', url: '/job/x', payload: { ...base, token: '[redacted]' } }, 400, 'VALIDATION_FAILED', '/token'],
         ['an unknown job', { method: 'GET', url: '/job/nope' }, 404, 'NOT_FOUND'],
         ['a bad offset', { method: 'POST', url: '/job/nope/set_offset/-3' }, 400, 'VALIDATION_FAILED', '/offset'],
+        ['an offset with a leading zero', { method: 'POST', url: '/job/nope/set_offset/01' }, 400, 'VALIDATION_FAILED', '/offset'],
         ['a dry-run without a sample', { method: 'POST', url: '/jobs/dry-run', payload: { job: base } }, 400, 'VALIDATION_FAILED', '/event'],
         ['a dry-run without a job', { method: 'POST', url: '/jobs/dry-run', payload: { msg: {} } }, 400, 'VALIDATION_FAILED', '/job'],
       ];

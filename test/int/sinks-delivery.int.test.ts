@@ -46,7 +46,7 @@ async function receivedExactly(r: Receiver, n: number, what: string, timeoutMs?:
 async function sinkView(t: TestApp, id: string) {
   const res = await t.app.inject({ method: 'GET', url: `/v1/sinks/${id}`, headers: t.admin });
   assert.equal(res.statusCode, 200, res.body);
-  return res.json() as { status: string; stats: Record<string, number | string | null>; lag: { pending: number }; target: Record<string, unknown> };
+  return res.json() as { status: string; stats: Record<string, number | string | null>; lag: { pending: number }; target: Record<string, unknown>; waitingFor: string[] };
 }
 
 describe('sinks: http target against failing receivers', () => {
@@ -263,6 +263,53 @@ describe('sinks: http target against failing receivers', () => {
       assert.deepEqual(bodies(rx).slice(7).map((b) => b.seq).sort(), [1, 2]);
       await until('the replay job finishes', async () => ((await h.t.services.sinks.get('ctl')).jobs.length === 0 ? true : undefined));
       assert.equal(rx.requests.length, 9);
+    } finally {
+      await rx.close();
+      await h.close();
+    }
+  });
+
+  it('waits for source streams that do not exist yet and delivers each from its beginning once it appears', async () => {
+    const h = await start();
+    const rx = await startReceiver();
+    const fromStream = (name: string) => rx.requests.map((q) => JSON.parse(q.body) as { stream: string; seq: number }).filter((b) => b.stream === name).map((b) => b.seq);
+    try {
+      await h.t.services.streams.create({ name: 'orders' }, 'admin');
+      const input = { id: 'wait', streams: ['orders', 'later'], target: { kind: 'http', url: rx.url }, policy: { ordering: 'ordered' as const }, start: { from: 'beginning' as const } };
+      // without waiting, a missing source is refused as before
+      await assert.rejects(h.t.services.sinks.create(input, 'admin'), /stream "later" does not exist/);
+      const created = await h.t.services.sinks.create(input, 'admin', { waitForStreams: true });
+      assert.deepEqual(created.waitingFor, ['later']);
+      assert.equal(created.status, 'waiting');
+      await produce(h.t, 'orders', 2);
+      await receivedExactly(rx, 2, 'the existing source is delivered meanwhile');
+      const waiting = await sinkView(h.t, 'wait');
+      assert.equal(waiting.status, 'waiting');
+      assert.deepEqual(waiting.waitingFor, ['later']);
+
+      // the stream appears, with events at once: the sink reads it from seq 1
+      const made = await h.t.app.inject({ method: 'POST', url: '/v1/streams', headers: h.t.admin, payload: { name: 'later' } });
+      assert.equal(made.statusCode, 201, made.body);
+      await produce(h.t, 'later', 3);
+      await receivedExactly(rx, 5, 'the new stream delivered');
+      assert.deepEqual(fromStream('later'), [1, 2, 3]);
+      const running = await until('no longer waiting', async () => {
+        const view = await sinkView(h.t, 'wait');
+        return view.waitingFor.length === 0 ? view : undefined;
+      });
+      assert.equal(running.status, 'running');
+
+      // a source added by a change waits too; events written while the sink was paused are not missed
+      const doc = await h.t.services.sinks.getDocument('wait');
+      const changed = await h.t.services.sinks.update('wait', { streams: ['orders', 'later', 'more'] }, doc.version, { waitForStreams: true });
+      assert.deepEqual(changed.waitingFor, ['more']);
+      await h.t.services.sinks.pause('wait');
+      await until('engine let go', () => !h.engine.owned().includes('wait'));
+      await h.t.services.streams.create({ name: 'more' }, 'admin');
+      await produce(h.t, 'more', 2);
+      await h.t.services.sinks.resume('wait');
+      await receivedExactly(rx, 7, 'the stream made while paused delivered');
+      assert.deepEqual(fromStream('more'), [1, 2]);
     } finally {
       await rx.close();
       await h.close();

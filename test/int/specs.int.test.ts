@@ -203,6 +203,88 @@ describe('specstore dialect (seed 003)', () => {
     assert.equal((await revision(c, alice, 'alice/shop/successful')).json().id, 'alice/shop/1');
   }));
 
+  it('a Flow-Spec (inputs, processing, outputs) is kept verbatim; each output is a pipeline its runner drives through /source/update', () => withSpecs(async (c) => {
+    const alice = await c.token('alice');
+    const flow = {
+      meta: { owner: 'alice', ownerid: 'u-7f3a', dataset: 'gdp', version: 1, findability: 'published' },
+      inputs: [{ kind: 'datapackage', url: 'https://pkgstore.example.com/alice/gdp/datapackage.json', parameters: { 'resource-mapping': { gdp: 'https://data.example.com/gdp.csv' } } }],
+      processing: [{ input: 'gdp', tabulator: { headers: 2 }, output: 'gdp', schema: { primaryKey: ['year'] } }],
+      outputs: [{ kind: 'csv' }, { kind: 'json' }, { kind: 'zip', parameters: { 'out-file': 'gdp.zip' } }],
+    };
+    assert.deepEqual(await upload(c, alice, flow), { success: true, dataset_id: 'alice/gdp', flow_id: 'alice/gdp/1', errors: [] });
+    await c.applier.idle();
+    const ids = ['alice/gdp/1/outputs/csv', 'alice/gdp/1/outputs/json', 'alice/gdp/1/outputs/zip'];
+    let r = (await revision(c, alice, 'alice/gdp/latest')).json();
+    assert.deepEqual(r.spec_contents, flow);
+    assert.equal(r.state, 'QUEUED');
+    assert.deepEqual(Object.keys(r.pipelines), ids);
+    assert.deepEqual(Object.values(r.pipelines).map((p) => (p as { title: string }).title), ['Creating CSV', 'Creating JSON', 'Creating ZIP']);
+    assert.deepEqual(r.pipelines[ids[0]!], { title: 'Creating CSV', status: 'QUEUED', stats: null, error_log: [] });
+
+    const update = async (body: object) => (await c.t.app.inject({ method: 'POST', url: '/source/update', headers: alice, payload: body })).json();
+    const states = async () => {
+      const doc = (await revision(c, alice, 'alice/gdp/1')).json();
+      return [doc.state, ...ids.map((id) => doc.pipelines[id].status)];
+    };
+    assert.deepEqual(await update({ pipeline: ids[0], event: 'start' }), { success: 'pending', id: 'alice/gdp/1', errors: [] });
+    assert.deepEqual(await states(), ['INPROGRESS', 'INPROGRESS', 'QUEUED', 'QUEUED']);
+    await update({ pipeline: ids[0], event: 'finish', success: true, stats: { 'count_of_rows': 40 } });
+    assert.deepEqual(await states(), ['INPROGRESS', 'SUCCEEDED', 'QUEUED', 'QUEUED']);
+    await update({ pipeline: ids[1], event: 'queue' });
+    await update({ pipeline: ids[1], event: 'finish', success: true });
+    await update({ pipeline: ids[2], event: 'progress', log: ['zipped 2 files'] });
+    assert.equal((await revision(c, alice, 'alice/gdp/successful')).statusCode, 404);
+    assert.deepEqual(await update({ pipeline: ids[2], event: 'finish', success: true }), { success: 'success', id: 'alice/gdp/1', errors: [] });
+    assert.deepEqual(await states(), ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    r = (await revision(c, alice, 'alice/gdp/successful')).json();
+    assert.equal(r.id, 'alice/gdp/1');
+    assert.equal(r.stats.dataset_name, 'gdp');
+    assert.match(r.stats.hash, /^[0-9a-f]{64}$/);
+    assert.deepEqual(r.pipelines[ids[0]!].stats, { count_of_rows: 40 });
+    assert.ok(r.logs.some((l: string) => l.endsWith('alice/gdp/1/outputs/zip: zipped 2 files')));
+
+    // revision 2: Rivulet's own sections beside the Flow-Spec's; a failed output fails the revision
+    const both = {
+      ...flow,
+      inputs: [{ kind: 'datapackage', url: 'https://alice:hunter2@pkgstore.example.com/gdp/datapackage.json' }],
+      outputs: [{ kind: 'csv' }, { kind: 'csv', parameters: { delimiter: ';' } }],
+      streams: [{ name: 'gdp-events' }],
+    };
+    assert.equal((await upload(c, alice, both)).flow_id, 'alice/gdp/2');
+    await c.applier.idle();
+    r = (await revision(c, alice, 'alice/gdp/2')).json();
+    assert.deepEqual(Object.keys(r.pipelines), ['alice/gdp/2/streams/gdp-events', 'alice/gdp/2/outputs/csv', 'alice/gdp/2/outputs/csv-2']);
+    assert.equal(r.pipelines['alice/gdp/2/streams/gdp-events'].status, 'SUCCEEDED');
+    assert.equal(r.state, 'INPROGRESS');
+    // a password in an input's URL is not answered; the rest is as uploaded
+    assert.equal(r.spec_contents.inputs[0].url, 'https://alice:[redacted]@pkgstore.example.com/gdp/datapackage.json');
+    assert.ok(!JSON.stringify(r).includes('hunter2'));
+    assert.deepEqual({ ...r.spec_contents, inputs: both.inputs }, both);
+    assert.equal((await c.t.app.inject({ method: 'GET', url: '/v1/streams/gdp-events', headers: c.t.admin })).statusCode, 200);
+    await update({ pipeline: 'alice/gdp/2/outputs/csv', event: 'finish', success: true });
+    assert.deepEqual(await update({ pipeline: 'alice/gdp/2/outputs/csv-2', event: 'finish', success: false, errors: ['bad delimiter'] }), { success: 'fail', id: 'alice/gdp/2', errors: ['bad delimiter'] });
+    r = (await revision(c, alice, 'alice/gdp/latest')).json();
+    assert.equal(r.state, 'FAILED');
+    assert.deepEqual(r.pipelines['alice/gdp/2/outputs/csv-2'].error_log, ['bad delimiter']);
+    assert.deepEqual(r.error_log, ['bad delimiter']);
+    assert.equal((await revision(c, alice, 'alice/gdp/successful')).json().id, 'alice/gdp/1');
+
+    // a Flow-Spec that does not hold together: the seed's sentence, then the field at fault
+    for (const [bad, field] of [
+      [{ ...flow, outputs: [{ kind: 'csv' }, { kind: 5 }] }, '/outputs/1/kind'],
+      [{ ...flow, outputs: [{ kind: 'csv', format: 'tsv' }] }, '/outputs/0/format'],
+      [{ ...flow, inputs: { kind: 'datapackage' } }, '/inputs'],
+      [{ ...flow, inputs: [{ kind: 'datapackage', parameters: [] }] }, '/inputs/0/parameters'],
+      [{ ...flow, processing: ['tabulate'] }, '/processing/0'],
+    ] as const) {
+      const answer = await upload(c, alice, bad);
+      assert.equal(answer.success, false, field);
+      assert.equal(answer.errors[0], 'Validation failed for contents');
+      assert.ok(answer.errors[1]!.startsWith(`${field}:`), `${field}: ${answer.errors[1]}`);
+    }
+    assert.equal((await revision(c, alice, 'alice/gdp/latest')).json().id, 'alice/gdp/2');
+  }));
+
   it('a stream failing (another owner’s) fails the schema and the external pipeline depending on it, transitively', () => withSpecs(async (c) => {
     const bob = await c.token('bob');
     assert.equal((await c.t.app.inject({ method: 'POST', url: '/v1/streams', headers: { authorization: `Bearer ${bob['auth-token']}` }, payload: { name: 'shared' } })).statusCode, 201);

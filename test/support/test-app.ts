@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createCoreServices, type CoreOptions, type CoreServices } from '../../src/core/services.js';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
+import { DIALECT_SPEC_SECTIONS } from '../../src/runtime/dialect-spec-sections.js';
 import type { Store } from '../../src/store/port.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { namespaceOf, openNatsTestStore } from './nats-store.js';
@@ -56,7 +57,8 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const natsUrl = process.env.RIVULET_TEST_NATS_URL;
   // on nats the namespace follows the data dir, so reopening a dataDir (a restart) finds its data
   const store: Store = natsUrl ? await openNatsTestStore(natsUrl, namespaceOf(dataDir)) : await openTestStore(dataDir);
-  const services = createCoreServices(store, { ...options.core, maxBatchEvents: options.maxBatchEvents ?? 10_000 });
+  // the dialects' spec sections, as the server wires them
+  const services = createCoreServices(store, { specSections: DIALECT_SPEC_SECTIONS, ...options.core, maxBatchEvents: options.maxBatchEvents ?? 10_000 });
   const app = await buildApp({
     services,
     version: 'test',

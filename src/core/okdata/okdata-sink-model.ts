@@ -69,6 +69,8 @@ export function okdataSinkStatus(view: SinkView): OkdataStatus {
       return 'OPERATION_FAILED';
     case 'running':
       return 'ACTIVE';
+    // okdata's sinks read streams it made: a missing one is being set up again
+    case 'waiting':
     case 'stopped': {
       const s = view.stats;
       const worked = s.delivered + s.failed + s.filtered + s.deadLettered > 0 || s.lastSuccessAt !== null;

@@ -9,8 +9,12 @@ import type { StartPosition } from '../../store/port.js';
 import type { ActionTargetSecrets, GivenActionTargetSecrets } from '../rules/rule-model.js';
 
 export type SinkState = 'running' | 'paused';
-/** running: a process delivers it; paused: stopped on purpose; failing: the last attempt failed; stopped: no process holds it */
-export type SinkStatus = 'running' | 'paused' | 'failing' | 'stopped';
+/**
+ * running: a process delivers it; paused: stopped on purpose; waiting: a source stream does not
+ * exist yet (the others are delivered meanwhile); failing: the last attempt failed; stopped: no
+ * process holds it
+ */
+export type SinkStatus = 'running' | 'paused' | 'waiting' | 'failing' | 'stopped';
 export type Ordering = 'ordered' | 'parallel';
 
 export interface BatchPolicy {

@@ -4,6 +4,10 @@
  * collection `sinks`; each source stream gets a leased consumer `sink.<id>` created here, so
  * no event produced after the sink was created can be missed before a process picks it up.
  * Delivering is the engine's job (src/delivery/engine): it watches these documents.
+ *
+ * A sink may be made to wait for source streams that do not exist yet (`waitForStreams`):
+ * it is stored without a consumer on them, and the engine creates the consumer, from the
+ * beginning of the new stream, once the stream appears (`ensureSourceConsumer`).
  */
 import { randomUUID } from 'node:crypto';
 import { RivuletError } from '../errors.js';
@@ -21,6 +25,14 @@ import { readAttempts, type AttemptQuery } from './sink-attempts.js';
 import type { AttemptRecord } from './sink-model.js';
 
 export type SinkChangeListener = (id: string) => void;
+
+export interface SinkSourceOptions {
+  /** a source stream that does not exist yet is waited for rather than refused (STREAM_NOT_FOUND) */
+  waitForStreams?: boolean;
+}
+
+/** where a source of a sink stands: its consumer is in place, its stream is missing, or it is no longer the sink's source */
+export type SourceReadiness = 'ready' | 'waiting' | 'gone';
 
 export interface SinkServiceDeps {
   documents: DocumentStore;
@@ -51,7 +63,7 @@ export class SinkService {
     return this.deps.checks;
   }
 
-  async create(input: SinkInput, owner: string): Promise<SinkView> {
+  async create(input: SinkInput, owner: string, options: SinkSourceOptions = {}): Promise<SinkView> {
     if (typeof input !== 'object' || input === null) throw new RivuletError('VALIDATION_FAILED', 'a sink must be an object', { details: { pointer: '' } });
     const id = input.id ?? randomUUID();
     assertSinkId(id);
@@ -61,9 +73,9 @@ export class SinkService {
       deadLetterStream: input.deadLetterStream ?? null, state: input.state ?? 'running', jobs: [], deadLetterGeneration: 0,
       labels: input.labels ?? {}, createdAt: this.now(), updatedAt: this.now(),
     });
-    for (const stream of record.streams) await this.deps.streams.require(stream);
+    const present = await this.presentSources(record.streams, options);
     if (await this.deps.documents.get(SINKS_COLLECTION, id)) throw exists(id);
-    await this.ensureConsumers(record, input.start ?? { from: 'end' });
+    await this.ensureConsumers(record, input.start ?? { from: 'end' }, present);
     try {
       await this.deps.documents.put(SINKS_COLLECTION, id, record, { expectedVersion: 0 });
     } catch (err) {
@@ -114,7 +126,7 @@ export class SinkService {
    * it, and one left out is kept with `omittedSecrets: 'keep'` (the native PATCH) or removed
    * (the default: callers that give the whole target, a spec or an aether job).
    */
-  async update(id: string, patch: SinkPatch, expectedVersion?: number, options: { omittedSecrets?: OmittedSecrets } = {}): Promise<SinkView> {
+  async update(id: string, patch: SinkPatch, expectedVersion?: number, options: { omittedSecrets?: OmittedSecrets } & SinkSourceOptions = {}): Promise<SinkView> {
     const doc = await this.document(id);
     if (expectedVersion !== undefined && doc.version !== expectedVersion) {
       throw new RivuletError('CONFLICT', `sink "${id}" is at version ${doc.version}, not ${expectedVersion}`, { details: { version: doc.version } });
@@ -132,8 +144,9 @@ export class SinkService {
       policy: patch.policy === undefined ? current.policy : checkPolicy(patch.policy, current.policy),
       updatedAt: this.now(),
     });
-    for (const stream of next.streams) if (!current.streams.includes(stream)) await this.deps.streams.require(stream);
-    await this.ensureConsumers(next, { from: 'end' });
+    // a source read before keeps its consumer (one still awaited gets it from the engine)
+    const added = await this.presentSources(next.streams.filter((s) => !current.streams.includes(s)), options);
+    await this.ensureConsumers(next, { from: 'end' }, added);
     await this.deps.documents.put(SINKS_COLLECTION, id, next, { expectedVersion: doc.version });
     for (const stream of current.streams) {
       if (!next.streams.includes(stream)) await this.deps.consumers.delete(stream, sinkConsumerName(id)).catch(ignoreMissing);
@@ -232,8 +245,38 @@ export class SinkService {
     return job;
   }
 
-  private async ensureConsumers(sink: SinkRecord, start: StartPosition): Promise<void> {
-    for (const stream of sink.streams) {
+  /**
+   * Puts the consumer of a source stream in place once the stream exists, starting at its
+   * beginning: everything in a stream that appeared after the sink was made is for the sink.
+   * Re-reads the sink first, so a source removed (or a sink deleted) meanwhile is not given
+   * a consumer again. The engine calls it for a source whose consumer is missing.
+   */
+  async ensureSourceConsumer(id: string, stream: string): Promise<SourceReadiness> {
+    const doc = await this.deps.documents.get<SinkRecord>(SINKS_COLLECTION, id);
+    if (!doc || !doc.value.streams.includes(stream)) return 'gone';
+    if (!(await this.deps.streams.exists(stream))) return 'waiting';
+    try {
+      await this.ensureConsumers(doc.value, { from: 'beginning' }, [stream]);
+    } catch (err) {
+      // deleted again between the check and the consumer
+      if (err instanceof RivuletError && err.code === 'STREAM_NOT_FOUND') return 'waiting';
+      throw err;
+    }
+    return 'ready';
+  }
+
+  /** the streams of `streams` that exist; a missing one is refused unless waited for */
+  private async presentSources(streams: string[], options: SinkSourceOptions): Promise<string[]> {
+    const present: string[] = [];
+    for (const stream of streams) {
+      if (await this.deps.streams.exists(stream)) present.push(stream);
+      else if (!options.waitForStreams) await this.deps.streams.require(stream);
+    }
+    return present;
+  }
+
+  private async ensureConsumers(sink: SinkRecord, start: StartPosition, streams: string[] = sink.streams): Promise<void> {
+    for (const stream of streams) {
       await this.deps.consumers.ensure(stream, {
         name: sinkConsumerName(sink.id), start, leaseMs: 60_000, maxDeliveries: 1000,
         deadLetterStream: sink.deadLetterStream ?? `${stream}.dlq`,

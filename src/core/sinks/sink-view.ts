@@ -1,4 +1,5 @@
 /** A sink as the API shows it: secrets redacted, status, stats summed across processes, lag. */
+import { RivuletError } from '../errors.js';
 import type { ConsumerService } from '../consumers/consumer-service.js';
 import type { Clock } from '../clock.js';
 import type { DocumentStore, StoredDocument } from '../../store/port.js';
@@ -23,6 +24,8 @@ export interface SinkView extends SinkRecord {
   lag: { pending: number; streams: StreamLag[] };
   /** the process delivering the sink, while it holds the ownership lease */
   deliveredBy: string | null;
+  /** source streams that do not exist (yet): the sink starts on each once it appears */
+  waitingFor: string[];
 }
 
 export interface SinkViewDeps {
@@ -42,12 +45,15 @@ export async function describeSink(deps: SinkViewDeps, doc: StoredDocument<SinkR
   const now = deps.clock.now().getTime();
   const holder = ownerDoc !== null && ownerDoc.value.expiresAtMs > now ? ownerDoc.value.holder : null;
   const streams: StreamLag[] = [];
+  const waitingFor: string[] = [];
   for (const stream of sink.streams) {
     try {
       const lag = await deps.consumers.lag(stream, sinkConsumerName(sink.id));
       streams.push({ stream, committedSeq: lag.committedSeq, lastSeq: lag.lastSeq, pending: lag.pending, oldestUnackedAgeMs: lag.oldestUnackedAgeMs });
-    } catch {
-      // the stream (and with it the consumer) was deleted: nothing is pending there
+    } catch (err) {
+      // the stream does not exist (yet, or any more), or it appeared and the engine has not
+      // given the sink its consumer yet: the sink waits for it, and nothing is pending there
+      if (err instanceof RivuletError && (err.code === 'STREAM_NOT_FOUND' || err.code === 'CONSUMER_NOT_FOUND')) waitingFor.push(stream);
       streams.push({ stream, committedSeq: 0, lastSeq: 0, pending: 0, oldestUnackedAgeMs: null });
     }
   }
@@ -55,15 +61,17 @@ export async function describeSink(deps: SinkViewDeps, doc: StoredDocument<SinkR
     ...sink,
     target: { ...deps.checks.redact(sink.target.kind, sink.target), kind: sink.target.kind },
     version: doc.version,
-    status: statusOf(sink, stats, holder),
+    status: statusOf(sink, stats, holder, waitingFor),
     stats,
     lag: { pending: streams.reduce((n, s) => n + s.pending, 0), streams },
     deliveredBy: holder,
+    waitingFor,
   };
 }
 
-export function statusOf(sink: Pick<SinkRecord, 'state'>, stats: SinkStats, holder: string | null): SinkStatus {
+export function statusOf(sink: Pick<SinkRecord, 'state'>, stats: SinkStats, holder: string | null, waitingFor: readonly string[] = []): SinkStatus {
   if (sink.state === 'paused') return 'paused';
+  if (waitingFor.length > 0) return 'waiting';
   if (holder === null) return 'stopped';
   if (stats.lastErrorAt !== null && (stats.lastSuccessAt === null || stats.lastErrorAt > stats.lastSuccessAt)) return 'failing';
   return 'running';

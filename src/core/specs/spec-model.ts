@@ -1,6 +1,7 @@
 /**
  * The spec document: `meta` (owner, dataset, optional schedule), one section per resource
- * kind, and `external` pipelines (work done outside Rivulet that a runner reports on).
+ * kind, `external` pipelines (work done outside Rivulet that a runner reports on), and the
+ * sections dialects add (`spec-section.ts`), kept as uploaded, whose pipelines are external too.
  *
  *   meta: { owner: acme, dataset: shop, schedule: every 1d }
  *   streams: [ { name: orders, retention: { maxAgeMs: 604800000 } } ]
@@ -12,6 +13,7 @@
  */
 import type { JsonObject } from '../events/envelope.js';
 import type { ResourceRef, SpecResourceKind } from './resource-kind.js';
+import type { SpecSection } from './spec-section.js';
 import { isPlainObject, onlyFields, specInvalid } from './spec-invalid.js';
 import { specHash } from './canonical-json.js';
 
@@ -35,6 +37,8 @@ export interface DesiredResource {
 }
 
 export interface ExternalPipeline {
+  /** the section that declares it: `external`, or a kept section's (`outputs`) */
+  section: string;
   id: string;
   title: string;
   /** refs: `streams/orders`, `schemas/orders/order.created`, `external/<id>` */
@@ -50,10 +54,10 @@ export interface ParsedSpec {
   hash: string;
 }
 
-export function parseSpec(contents: unknown, kinds: readonly SpecResourceKind[]): ParsedSpec {
+export function parseSpec(contents: unknown, kinds: readonly SpecResourceKind[], kept: readonly SpecSection[] = []): ParsedSpec {
   if (!isPlainObject(contents)) throw specInvalid('a spec is an object with "meta" and resource sections', '');
   const sections = kinds.map((k) => k.section);
-  onlyFields(contents, ['meta', ...sections, EXTERNAL_SECTION], '');
+  onlyFields(contents, ['meta', ...sections, EXTERNAL_SECTION, ...kept.map((k) => k.section)], '');
   const meta = parseMeta(contents.meta);
   const resources: DesiredResource[] = [];
   for (const kind of kinds) {
@@ -72,6 +76,11 @@ export function parseSpec(contents: unknown, kinds: readonly SpecResourceKind[])
     });
   }
   const external = parseExternal(contents[EXTERNAL_SECTION], resources);
+  for (const k of kept) {
+    const value = contents[k.section];
+    if (value === undefined || value === null) continue;
+    for (const p of k.pipelines(value)) external.push({ section: k.section, id: p.key, title: p.title, dependencies: [] });
+  }
   return { meta, resources, external, contents: contents as JsonObject, hash: specHash(contents) };
 }
 
@@ -132,7 +141,7 @@ function parseExternal(value: unknown, resources: DesiredResource[]): ExternalPi
       if (!known) throw specInvalid(`"${String(d)}" is not declared ${ref.kind === EXTERNAL_SECTION ? 'earlier in this list' : 'in this spec'}`, at);
       return ref;
     });
-    out.push({ id: entry.id, title: (entry.title as string | undefined) ?? entry.id, dependencies });
+    out.push({ section: EXTERNAL_SECTION, id: entry.id, title: (entry.title as string | undefined) ?? entry.id, dependencies });
   });
   return out;
 }

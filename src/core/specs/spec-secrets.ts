@@ -6,6 +6,7 @@
 import type { JsonObject, JsonValue } from '../events/envelope.js';
 import { REDACTED, isSecretName } from '../secret-names.js';
 import type { SpecResourceKind } from './resource-kind.js';
+import type { SpecSection } from './spec-section.js';
 import { isPlainObject } from './spec-invalid.js';
 
 
@@ -21,9 +22,13 @@ export function redactByName(value: JsonValue): JsonValue {
   return out;
 }
 
-/** The spec with every kind's entries as `shown` makes them. */
-export function shownSpec(spec: JsonObject, kinds: readonly SpecResourceKind[]): JsonObject {
+/** The spec with every kind's entries, and every kept section, as their `shown` makes them. */
+export function shownSpec(spec: JsonObject, kinds: readonly SpecResourceKind[], kept: readonly SpecSection[] = []): JsonObject {
   const out: JsonObject = { ...spec };
+  for (const section of kept) {
+    const value = spec[section.section];
+    if (section.shown !== undefined && value !== undefined) out[section.section] = section.shown(value);
+  }
   for (const kind of kinds) {
     const entries = spec[kind.section];
     if (kind.shown === undefined || !Array.isArray(entries)) continue;

@@ -23,6 +23,7 @@ import { dependencyFailure, failWithDependents, isFinished, stateOf, type Revisi
 import { RevisionStore, type DatasetDoc } from './revision-store.js';
 import { NAME, parseSpec, type ParsedSpec } from './spec-model.js';
 import { shownSpec } from './spec-secrets.js';
+import type { SpecSection } from './spec-section.js';
 
 /** The services the sink and rule kinds change the world through. */
 export interface SpecDeliveryServices {
@@ -44,6 +45,8 @@ export interface SpecServiceOptions {
   /** most datasets per owner; 0 = no limit */
   planLimit: number;
   kinds?: readonly SpecResourceKind[];
+  /** top-level sections kept as uploaded, whose pipelines external runners report on (a dialect's) */
+  sections?: readonly SpecSection[];
 }
 
 export interface PipelineReport {
@@ -76,6 +79,7 @@ export function assertOwner(principal: Principal, owner: string): void {
 export class SpecService {
   readonly revisions: RevisionStore;
   readonly kinds: readonly SpecResourceKind[];
+  readonly sections: readonly SpecSection[];
   private readonly listeners = new Set<(revision: RevisionDoc) => void>();
 
   constructor(
@@ -88,6 +92,7 @@ export class SpecService {
   ) {
     this.revisions = new RevisionStore(store.documents);
     this.kinds = options.kinds ?? DEFAULT_KINDS;
+    this.sections = options.sections ?? [];
   }
 
   now(): string {
@@ -99,7 +104,7 @@ export class SpecService {
   }
 
   parse(contents: unknown): ParsedSpec {
-    return parseSpec(contents, this.kinds);
+    return parseSpec(contents, this.kinds, this.sections);
   }
 
   contextFor(owner: string): KindContext {
@@ -108,7 +113,7 @@ export class SpecService {
 
   /** the revision as answers show it: secrets in the spec (a sink's token, …) replaced */
   shown(doc: RevisionDoc): RevisionDoc {
-    return { ...doc, spec: shownSpec(doc.spec, this.kinds) };
+    return { ...doc, spec: shownSpec(doc.spec, this.kinds, this.sections) };
   }
 
   /** the owner must match, and a key that is not admin needs `manage` on every stream the spec touches */

@@ -54,6 +54,10 @@ export class StreamService {
     }
   }
 
+  async exists(name: string): Promise<boolean> {
+    return (await this.store.streams.get(name)) !== null;
+  }
+
   async require(name: string): Promise<StreamRecord> {
     const record = await this.store.streams.get(name);
     if (!record) throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ConsumerService } from '../../core/consumers/consumer-service.js';
 import type { ProduceService } from '../../core/events/produce.js';
 import type { SinkJob, SinkRecord } from '../../core/sinks/sink-model.js';
+import type { SourceReadiness } from '../../core/sinks/sink-service.js';
 import type { CompiledEventFilter } from '../../mapping/event-filter.js';
 import type { CompiledTransform } from '../../mapping/transform.js';
 import type { DeliveryTarget } from '../targets/target.js';
@@ -28,5 +29,7 @@ export interface RunnerContext {
   /** the ownership lease; events this process holds are leased for as long and renewed, so they outlive it by little */
   ownerLeaseMs: number;
   ensureStream(name: string, description: string): Promise<void>;
+  /** gives the sink its consumer on a source stream that appeared; 'waiting' while it is missing */
+  sourceReady(stream: string): Promise<SourceReadiness>;
   finishJob(job: SinkJob): Promise<void>;
 }

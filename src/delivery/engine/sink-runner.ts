@@ -57,6 +57,7 @@ export class SinkRunner {
         await deps.services.streams.ensure({ name, description }, sink.owner);
         this.ensured.add(name);
       },
+      sourceReady: (stream) => deps.services.sinks.ensureSourceConsumer(sink.id, stream),
       finishJob: async (job) => {
         await deps.services.sinks.finishJob(sink.id, job.id);
       },

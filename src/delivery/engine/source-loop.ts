@@ -5,6 +5,7 @@
  * the backoff delay for parallel delivery), or dead-letter with the last error and ack.
  */
 import { createHash } from 'node:crypto';
+import { RivuletError } from '../../core/errors.js';
 import type { JsonObject, JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
 import { deadLetterStreamFor, type AttemptRecord, type SinkJob } from '../../core/sinks/sink-model.js';
 import type { Delivery } from '../../store/port.js';
@@ -135,6 +136,10 @@ export class SourceLoop {
         try {
           got = await this.ctx.consumers.receive(this.source.stream, this.source.consumer, { max: room, leaseMs: this.leaseMs, clientId: this.ctx.holder });
         } catch (err) {
+          if (this.source.job === undefined && isMissingSource(err)) {
+            if (!(await this.awaitSource())) break;
+            continue;
+          }
           this.ctx.log.warn({ err, stream: this.source.stream }, 'sink receive failed');
           await this.idle(this.ctx.idlePollMs * 4);
           continue;
@@ -441,6 +446,35 @@ export class SourceLoop {
     return true;
   }
 
+  /**
+   * The source stream does not exist (not yet, or not any more) or the sink has no consumer on
+   * it: wait until it exists and the consumer is in place (from the stream's beginning). The
+   * stream is looked for every few idle polls, and at once when the store announces events on
+   * it. Answers false when the loop should end: it was closed, or the stream is no longer the
+   * sink's source (a newer record of the sink is on its way to the engine).
+   */
+  private async awaitSource(): Promise<boolean> {
+    let announced = false;
+    while (!this.stop.signal.aborted) {
+      let readiness;
+      try {
+        readiness = await this.ctx.sourceReady(this.source.stream);
+      } catch (err) {
+        this.ctx.log.warn({ err, stream: this.source.stream }, 'sink could not check its source stream');
+        readiness = 'waiting' as const;
+      }
+      if (readiness === 'gone') return false;
+      if (readiness === 'ready') {
+        if (announced) this.ctx.log.info({ stream: this.source.stream }, 'source stream appeared; sink delivers it from its beginning');
+        return true;
+      }
+      if (!announced) this.ctx.log.info({ stream: this.source.stream }, 'sink waits for its source stream to be created');
+      announced = true;
+      await this.idle(this.ctx.idlePollMs * 4);
+    }
+    return false;
+  }
+
   private wakeAt(ms: number): void {
     if (this.wakeTimer) return;
     this.wakeTimer = setTimeout(() => {
@@ -461,6 +495,10 @@ export class SourceLoop {
       if (this.stop.signal.aborted) done();
     });
   }
+}
+
+function isMissingSource(err: unknown): boolean {
+  return err instanceof RivuletError && (err.code === 'STREAM_NOT_FOUND' || err.code === 'CONSUMER_NOT_FOUND');
 }
 
 /** Stable across retries, redeliveries and restarts: the receivers' de-duplication key. */

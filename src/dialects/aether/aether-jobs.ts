@@ -3,6 +3,10 @@
  * set_offset (seek) and the mapping dry-run. Who may do what: a key acts for its own owner and
  * needs `manage` on each of the job's topics (as for any sink); an admin key acts for anyone.
  * Another owner's job is "not found" to a key, so its existence does not leak.
+ *
+ * A job may name topics that do not exist yet, as the original subscribed to topics before
+ * they appeared: its sink waits for them (`waitForStreams`) and reads each from its beginning
+ * once it is created.
  */
 import { randomBytes } from 'node:crypto';
 import { RivuletError, isRivuletError } from '../../core/errors.js';
@@ -64,7 +68,7 @@ export class AetherJobs {
       if (hash === label.hash) return { job: await this.view(sinkId), changed: false, created: false };
       const input = sinkInputOf(job, { id: job.id, modified: this.now(), hash, rate_limit: job.rate_limit ?? null }, this.options.policy);
       const { streams, target, policy, labels, description } = input;
-      await this.services.sinks.update(sinkId, { streams, target, policy, labels, description }, existing.version);
+      await this.services.sinks.update(sinkId, { streams, target, policy, labels, description }, existing.version, { waitForStreams: true });
       return { job: await this.view(sinkId), changed: true, created: false };
     }
     const job = keepStoredSecrets(parsed, null);
@@ -72,7 +76,7 @@ export class AetherJobs {
     const input = sinkInputOf(job, { id: job.id, modified: this.now(), hash, rate_limit: job.rate_limit ?? null }, this.options.policy);
     // a new job reads its topics from the beginning, as the original's consumers did (earliest)
     try {
-      await this.services.sinks.create({ ...input, start: { from: 'beginning' } }, job.owner);
+      await this.services.sinks.create({ ...input, start: { from: 'beginning' } }, job.owner, { waitForStreams: true });
     } catch (err) {
       // another request created it meanwhile: the caller may simply post again
       if (isRivuletError(err) && err.code === 'SINK_EXISTS') throw new RivuletError('CONFLICT', `job "${job.id}" was created meanwhile; post again to replace it`, { details: { pointer: '/id' } });
@@ -130,7 +134,14 @@ export class AetherJobs {
     if (topic !== undefined && !sink.streams.includes(topic)) {
       throw new RivuletError('VALIDATION_FAILED', `job "${id}" does not read topic "${topic}"`, { details: { pointer: '/topic' } });
     }
-    for (const stream of topic === undefined ? sink.streams : [topic]) await this.services.sinks.seek(sink.id, position, stream);
+    for (const stream of topic === undefined ? sink.streams : [topic]) {
+      // a topic that does not exist yet is read from its beginning once it appears: nothing to move
+      const readiness = await this.services.sinks.ensureSourceConsumer(sink.id, stream);
+      if (readiness === 'ready') await this.services.sinks.seek(sink.id, position, stream);
+      else if (topic !== undefined) {
+        throw new RivuletError('STREAM_NOT_FOUND', `topic "${topic}" does not exist yet; job "${id}" reads it from its first event once it is created`, { details: { stream: topic } });
+      }
+    }
     return this.view(sink.id);
   }
 

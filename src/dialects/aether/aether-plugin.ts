@@ -5,7 +5,7 @@
  *   POST /job/{id}                        upsert; `modified` and `hash` generated
  *   DELETE /job/{id}                      delete the job
  *   GET|POST /job/{id}/start | /stop      resume | pause delivery
- *   GET|POST /job/{id}/set_offset/{offset}  next event delivered: seq `offset` (or beginning, end)
+ *   GET|POST /job/{id}/set_offset/{offset}  next event delivered: Kafka offset `offset` = seq offset+1 (or beginning, end)
  *   POST /job/{id}/dry-run                the request the stored job would send for a sample event
  *   POST /jobs/dry-run                    the same for a job (or a datamap) in the body
  * and the original implementation's routes: POST /jobs/add, POST /jobs/update, GET /jobs/get?id=,
@@ -40,11 +40,15 @@ function queryId(req: FastifyRequest): string {
   return assertJobId(id);
 }
 
+/**
+ * A Kafka offset, as the original's consumers used them: 0 is a topic's first event. Rivulet's
+ * seqs start at 1, so offset N is seq N + 1 (both count every event, gap-free).
+ */
 export function parseOffset(text: string): StartPosition {
   if (text === 'beginning' || text === 'earliest') return { from: 'beginning' };
   if (text === 'end' || text === 'latest') return { from: 'end' };
-  if (/^[1-9][0-9]{0,15}$/.test(text) && Number.isSafeInteger(Number(text))) return { from: 'seq', seq: Number(text) };
-  throw new RivuletError('VALIDATION_FAILED', `offset must be a seq (1, 2, …), "beginning" or "end"; got ${JSON.stringify(text.slice(0, 40))}`, { details: { pointer: '/offset' } });
+  if (/^(0|[1-9][0-9]{0,15})$/.test(text) && Number.isSafeInteger(Number(text) + 1)) return { from: 'seq', seq: Number(text) + 1 };
+  throw new RivuletError('VALIDATION_FAILED', `offset must be a Kafka offset (0 = the first event, 1, 2, …), "beginning" or "end"; got ${JSON.stringify(text.slice(0, 40))}`, { details: { pointer: '/offset' } });
 }
 
 export function aetherDialect(services: CoreServices, options: AetherOptions = {}) {

@@ -1,4 +1,7 @@
-/** A job as the aether API answers it: the seed's fields, secrets redacted, plus `status`. */
+/**
+ * A job as the aether API answers it: the seed's fields, secrets redacted, plus `status` and,
+ * while some of its topics do not exist yet, `waiting_for` (those topics).
+ */
 import type { SinkView } from '../../core/sinks/sink-view.js';
 import { REDACTED, redactedHeaders } from '../../core/secret-names.js';
 import { jobOf, labelOf } from './aether-job.js';
@@ -37,6 +40,7 @@ export function jobView(sink: SinkView): JobView {
     ...(job.headers === undefined ? {} : { headers: redactHeaders(job.headers) }),
     ...(job.rate_limit === undefined ? {} : { rate_limit: job.rate_limit }),
     status: sink.status,
+    ...(sink.waitingFor.length === 0 ? {} : { waiting_for: sink.waitingFor }),
   };
 }
 

@@ -78,8 +78,8 @@ const Sink = Type.Object({
   filter: Type.Unknown(), transform: Type.Union([Type.String(), Type.Null()]), target: AnyObject, policy: AnyObject,
   deadLetterStream: Type.Union([Type.String(), Type.Null()]), state: Type.String(), jobs: Type.Array(AnyObject),
   deadLetterGeneration: Type.Integer(), labels: AnyObject, createdAt: Type.String(), updatedAt: Type.String(), version: Type.Integer(),
-  status: Type.Union([Type.Literal('running'), Type.Literal('paused'), Type.Literal('failing'), Type.Literal('stopped')]),
-  stats: AnyObject, lag: AnyObject, deliveredBy: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('running'), Type.Literal('paused'), Type.Literal('waiting'), Type.Literal('failing'), Type.Literal('stopped')]),
+  stats: AnyObject, lag: AnyObject, deliveredBy: Type.Union([Type.String(), Type.Null()]), waitingFor: Type.Array(Type.String()),
 }, { $id: 'Sink', additionalProperties: true });
 
 const Attempt = Type.Object({

@@ -3,6 +3,7 @@ import type { SinkStatus } from '../api';
 const TITLES: Record<SinkStatus, string> = {
   running: 'delivering',
   paused: 'paused: the position is kept',
+  waiting: 'a source stream does not exist yet; delivery starts on it once it is created',
   failing: 'the latest attempt failed after the latest success',
   stopped: 'running, but no server process holds the sink',
 };
