@@ -33,6 +33,7 @@ export interface Config {
   livePollInterval: number;
   ifluxStream: string;
   ifluxAnonymous: boolean;
+  durableStreamsAnonymous: boolean;
   sinkAllowLoopback: boolean;
   sinkAllowPrivate: boolean;
   sinkOwnerLease: number;

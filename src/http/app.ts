@@ -12,6 +12,7 @@ import { eventServerDialect } from '../dialects/eventserver/eventserver-plugin.j
 import { aetherDialect } from '../dialects/aether/aether-plugin.js';
 import type { AetherOptions } from '../dialects/aether/aether-jobs.js';
 import { ifluxDialect, type IfluxOptions } from '../dialects/iflux/iflux-plugin.js';
+import { durableStreamsDialect, type DsOptions } from '../dialects/durable-streams/ds-plugin.js';
 import { ROOT_DATASET_SEGMENT, okdataDialect } from '../dialects/okdata/okdata-plugin.js';
 import { DEFAULT_LIVE_HTTP, type LiveHttpOptions } from './live/live-connections.js';
 import { liveRoutes } from './live/live-routes.js';
@@ -74,7 +75,7 @@ export interface AppDeps {
   /** live subscriptions' heartbeat and per-client buffer; defaults when absent */
   live?: Partial<LiveHttpOptions>;
   /** settings of the seed dialects; defaults when absent */
-  dialects?: { iflux?: IfluxOptions; aether?: AetherOptions };
+  dialects?: { iflux?: IfluxOptions; aether?: AetherOptions; durableStreams?: Partial<DsOptions> };
   /** the web console's built files; dist/console/ when absent */
   console?: ConsoleOptions;
   /** metrics (a fresh registry per app when absent), /metrics access and the tracing hook; see docs/observability.md */
@@ -189,6 +190,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ifluxDialect(deps.services, deps.dialects?.iflux));
   await app.register(specstoreDialect(deps.services), { prefix: '/source' });
   await app.register(aetherDialect(deps.services, deps.dialects?.aether));
+  await app.register(durableStreamsDialect(deps.services, deps.dialects?.durableStreams, { maxJsonDepth: deps.limits.maxJsonDepth }));
   // okdata at the root (the seed's curl examples) and under /streams (as in production); static routes keep precedence
   await app.register(okdataDialect(deps.services, { datasetSegment: ROOT_DATASET_SEGMENT, ownNotFound: false }));
   await app.register(okdataDialect(deps.services, { datasetSegment: '/:dataset', ownNotFound: true }), { prefix: '/streams' });

@@ -99,7 +99,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       isShuttingDown: () => shuttingDown,
       limits: { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth, maxReadLimit: config.maxReadLimit },
       live: { heartbeatMs: config.liveHeartbeat * 1000, bufferBytes: config.liveBufferBytes },
-      dialects: { iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous } },
+      dialects: { iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous }, durableStreams: { anonymous: config.durableStreamsAnonymous } },
       observability: { metrics, metricsPublic: config.metricsPublic, onRequestSpan: options.onRequestSpan },
       protection: {
         admission: { maxInflightProduce: config.maxInflightProduce, maxEventLoopDelayMs: config.maxEventLoopDelay },

@@ -1,0 +1,181 @@
+/**
+ * GET: catch-up reads, long-poll and SSE. A read answers the events after the offset, in
+ * pages bounded by count and bytes; the next offset is the last event's seq.
+ */
+import type { ServerResponse } from 'node:http';
+import type { StoredEvent } from '../../core/events/envelope.js';
+import type { Principal } from '../../core/keys/key-service.js';
+import { DsProblem, type DsContext, type OpenStream } from './ds-context.js';
+import { bodyOf, bytesOf, messageText } from './ds-events.js';
+import { isJsonMode, isTextual, type DsMeta } from './ds-meta.js';
+import { offsetOf, parseOffset, responseCursor, type OffsetParam } from './ds-offsets.js';
+
+const PAGE_EVENTS = 1000;
+/** how often an idle SSE connection gets a control event */
+const SSE_KEEPALIVE_MS = 15_000;
+
+export interface ReadRequest {
+  name: string;
+  principal: Principal | null;
+  /** every value of `offset` in the query */
+  offsets: string[];
+  live: string | undefined;
+  cursor: string | undefined;
+  ifNoneMatch: string | undefined;
+}
+
+export interface ReadAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body?: Buffer;
+}
+
+function offsetParam(offsets: string[]): OffsetParam | null {
+  if (offsets.length === 0) return null;
+  if (offsets.length > 1) throw new DsProblem(400, 'send one offset');
+  const parsed = parseOffset(offsets[0]!);
+  if (!parsed) throw new DsProblem(400, `"${offsets[0]!.slice(0, 64)}" is not an offset: use -1, now, or a Stream-Next-Offset this server answered`);
+  return parsed;
+}
+
+interface Page {
+  events: StoredEvent[];
+  /** seq the page ends at (the start position when empty) */
+  endSeq: number;
+  upToDate: boolean;
+}
+
+async function readPage(ctx: DsContext, name: string, afterSeq: number): Promise<Page> {
+  const { lastSeq } = await ctx.services.store.events.stats(name);
+  const events: StoredEvent[] = [];
+  let bytes = 0;
+  if (afterSeq < lastSeq) {
+    for await (const e of ctx.services.store.events.read(name, { afterSeq, limit: PAGE_EVENTS })) {
+      events.push(e);
+      bytes += typeof e.data === 'string' ? e.data.length : 64;
+      if (bytes >= ctx.options.maxReadBytes) break;
+    }
+  }
+  const endSeq = events.length > 0 ? events[events.length - 1]!.seq : Math.min(afterSeq, lastSeq);
+  return { events, endSeq, upToDate: endSeq >= lastSeq };
+}
+
+/** where a read starts: 410 when the offset is before what retention kept */
+async function startSeq(ctx: DsContext, name: string, offset: OffsetParam): Promise<number> {
+  const stats = await ctx.services.store.events.stats(name);
+  if (offset.at === 'now') return stats.lastSeq;
+  if (offset.at === 'start') return Math.max(0, stats.firstSeq - 1);
+  if (offset.seq + 1 < stats.firstSeq) throw new DsProblem(410, 'the offset is before the oldest retained data: read again from -1');
+  return Math.min(offset.seq, stats.lastSeq);
+}
+
+function etagOf(name: string, start: string, end: string, closed: boolean): string {
+  return `"${Buffer.from(name).toString('base64url')}:${start}:${end}${closed ? ':c' : ''}"`;
+}
+
+export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer> {
+  const offset = offsetParam(req.offsets);
+  if (req.live !== undefined && req.live !== 'long-poll' && req.live !== 'sse') throw new DsProblem(400, 'live is long-poll or sse');
+  if (req.live !== undefined && offset === null) throw new DsProblem(400, `live=${req.live} needs an offset`);
+  const opened = await ctx.open(req.name, req.principal);
+  ctx.access.touch(req.name, ctx.nowMs());
+  const { meta } = opened;
+  const contentType = meta.contentType;
+  if (offset?.at === 'now' && req.live === undefined) {
+    const tail = offsetOf((await ctx.services.store.events.stats(req.name)).lastSeq);
+    const headers: Record<string, string> = { 'content-type': contentType, 'stream-next-offset': tail, 'stream-up-to-date': 'true', 'cache-control': 'no-store' };
+    if (meta.closed) headers['stream-closed'] = 'true';
+    return { status: 200, headers, body: Buffer.from(isJsonMode(meta) ? '[]' : '') };
+  }
+  const from = await startSeq(ctx, req.name, offset ?? { at: 'start' });
+  let page = await readPage(ctx, req.name, from);
+  let state = opened;
+  if (req.live === 'long-poll' && page.events.length === 0) {
+    if (!meta.closed) {
+      await ctx.tail.wait(req.name, from, ctx.options.longPollTimeoutMs);
+      state = await ctx.open(req.name, req.principal);
+      ctx.access.touch(req.name, ctx.nowMs());
+      page = await readPage(ctx, req.name, from);
+    }
+    if (page.events.length === 0) {
+      const headers: Record<string, string> = { 'stream-next-offset': offsetOf(page.endSeq), 'stream-up-to-date': 'true' };
+      if (state.meta.closed) headers['stream-closed'] = 'true';
+      else headers['stream-cursor'] = responseCursor(req.cursor, ctx.nowMs());
+      return { status: 204, headers };
+    }
+  }
+  const end = offsetOf(page.endSeq);
+  const closedAtTail = (state.meta.closed ?? false) && page.upToDate;
+  const headers: Record<string, string> = { 'content-type': contentType, 'stream-next-offset': end };
+  if (page.upToDate) headers['stream-up-to-date'] = 'true';
+  if (closedAtTail) headers['stream-closed'] = 'true';
+  if (req.live === 'long-poll') headers['stream-cursor'] = responseCursor(req.cursor, ctx.nowMs());
+  // history is immutable, so a full page before the tail may be cached; the tail may not
+  headers['cache-control'] = page.upToDate ? 'no-store' : 'private, max-age=60, stale-while-revalidate=300';
+  const etag = etagOf(req.name, req.offsets[0] ?? '-1', end, closedAtTail);
+  headers.etag = etag;
+  if (req.ifNoneMatch !== undefined && req.ifNoneMatch === etag) return { status: 304, headers: { etag } };
+  return { status: 200, headers, body: bodyOf(meta, page.events) };
+}
+
+/** the SSE framing of a payload: one `data:` line per line, so no payload can end an event early */
+function sseData(payload: string): string {
+  return payload.split(/\r\n|\r|\n/).map((line) => `data:${line}`).join('\n') + '\n\n';
+}
+
+function dataEvent(meta: DsMeta, events: StoredEvent[]): string {
+  let payload: string;
+  if (isJsonMode(meta)) payload = `[${events.map(messageText).join(',')}]`;
+  else if (isTextual(meta)) payload = Buffer.concat(events.map(bytesOf)).toString('utf8');
+  else payload = Buffer.concat(events.map(bytesOf)).toString('base64');
+  return `event: data\n${sseData(payload)}`;
+}
+
+function controlEvent(fields: Record<string, string | boolean>): string {
+  return `event: control\n${sseData(JSON.stringify(fields))}`;
+}
+
+/** checks an SSE request; the caller then hands the raw response to `followSse` */
+export async function openSse(ctx: DsContext, req: ReadRequest): Promise<{ opened: OpenStream; from: number; headers: Record<string, string> }> {
+  const offset = offsetParam(req.offsets);
+  if (offset === null) throw new DsProblem(400, 'live=sse needs an offset');
+  const opened = await ctx.open(req.name, req.principal);
+  ctx.access.touch(req.name, ctx.nowMs());
+  const from = await startSeq(ctx, req.name, offset);
+  const headers: Record<string, string> = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
+  if (!isTextual(opened.meta)) headers['stream-sse-data-encoding'] = 'base64';
+  return { opened, from, headers };
+}
+
+export async function followSse(ctx: DsContext, req: ReadRequest, from: number, opened: OpenStream, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  const deadline = ctx.nowMs() + ctx.options.sseMaxMs;
+  let position = from;
+  let meta = opened.meta;
+  const write = (text: string) => !res.destroyed && res.write(text);
+  while (!signal.aborted && !res.destroyed) {
+    const page = await readPage(ctx, req.name, position);
+    if (page.events.length > 0) {
+      write(dataEvent(meta, page.events));
+      position = page.endSeq;
+    }
+    const control: Record<string, string | boolean> = { streamNextOffset: offsetOf(position) };
+    if (meta.closed && page.upToDate) {
+      control.streamClosed = true;
+      write(controlEvent(control));
+      return;
+    }
+    control.streamCursor = responseCursor(req.cursor, ctx.nowMs());
+    if (page.upToDate) control.upToDate = true;
+    write(controlEvent(control));
+    if (!page.upToDate) continue;
+    const left = deadline - ctx.nowMs();
+    if (left <= 0) return;
+    // a quiet wait ends in a keep-alive control event at the top of the loop
+    await ctx.tail.wait(req.name, position, Math.min(SSE_KEEPALIVE_MS, left), signal);
+    if (signal.aborted) return;
+    const now = await ctx.find(req.name, req.principal);
+    if (!now || now.meta.deleted) return;
+    meta = now.meta;
+    ctx.access.touch(req.name, ctx.nowMs());
+  }
+}
