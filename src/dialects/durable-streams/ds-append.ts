@@ -20,6 +20,8 @@ export interface AppendRequest {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
   maxJsonDepth: number;
+  /** the mount's absolute URL, for Location */
+  base: string;
 }
 
 export interface Answer {

@@ -8,6 +8,7 @@ import type { StreamRecord } from '../../store/port.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import { AccessClock, metaOf, optionsWith, type DsMeta } from './ds-meta.js';
 import { DsTail } from './ds-tail.js';
+import { streamOfPath } from './ds-names.js';
 
 /** owner of streams made by callers without a key, when the mount is open to them */
 export const ANONYMOUS_OWNER = 'durable-streams';
@@ -128,8 +129,9 @@ export class DsContext {
     await this.services.store.streams.delete(name);
     this.access.forget(name);
     this.tail.poke(name);
-    if (meta.forkedFrom) {
-      const parent = meta.forkedFrom;
+    const named = meta.forkedFrom === undefined ? null : streamOfPath(meta.forkedFrom.replace(/^\/+/, ''));
+    if (named && 'name' in named) {
+      const parent = named.name;
       const exists = await this.services.store.streams.get(parent);
       if (!exists) return;
       const { meta: parentMeta } = await this.updateMeta(parent, (m) => ({ ...m, forks: Math.max(0, (m.forks ?? 0) - 1) }));

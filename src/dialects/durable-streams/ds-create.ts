@@ -157,7 +157,7 @@ async function createNew(ctx: DsContext, req: AppendRequest, s: CreateSettings):
     lastSeq = result.events[result.events.length - 1]!.seq;
   }
   if (s.closed && copies.length + initial.length > 0) await ctx.updateMeta(req.name, (m) => ({ ...m, closed: true }));
-  const headers: Record<string, string> = { 'content-type': meta.contentType, 'stream-next-offset': offsetOf(lastSeq), location: `/ds/${req.path}` };
+  const headers: Record<string, string> = { 'content-type': meta.contentType, 'stream-next-offset': offsetOf(lastSeq), location: `${req.base}/${req.path}` };
   if (s.closed) headers['stream-closed'] = 'true';
   return { status: 201, headers, created: true };
 }

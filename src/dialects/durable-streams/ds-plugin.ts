@@ -96,6 +96,7 @@ export function durableStreamsDialect(services: CoreServices, options: Partial<D
       headers: req.headers,
       body: bodyOf(req),
       maxJsonDepth: limits.maxJsonDepth,
+      base: `${req.protocol}://${req.host}${DS_MOUNT}`,
     });
     const url = `${DS_MOUNT}/*`;
     const hide = { hide: true };

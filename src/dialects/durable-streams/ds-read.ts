@@ -46,18 +46,20 @@ interface Page {
 }
 
 async function readPage(ctx: DsContext, name: string, afterSeq: number): Promise<Page> {
-  const { lastSeq } = await ctx.services.store.events.stats(name);
+  // the events themselves say where the stream ends: a store's stats may trail its log
   const events: StoredEvent[] = [];
   let bytes = 0;
-  if (afterSeq < lastSeq) {
-    for await (const e of ctx.services.store.events.read(name, { afterSeq, limit: PAGE_EVENTS })) {
-      events.push(e);
-      bytes += typeof e.data === 'string' ? e.data.length : 64;
-      if (bytes >= ctx.options.maxReadBytes) break;
+  let cut = false;
+  for await (const e of ctx.services.store.events.read(name, { afterSeq, limit: PAGE_EVENTS })) {
+    events.push(e);
+    bytes += typeof e.data === 'string' ? e.data.length : 64;
+    if (bytes >= ctx.options.maxReadBytes) {
+      cut = true;
+      break;
     }
   }
-  const endSeq = events.length > 0 ? events[events.length - 1]!.seq : Math.min(afterSeq, lastSeq);
-  return { events, endSeq, upToDate: endSeq >= lastSeq };
+  const endSeq = events.length > 0 ? events[events.length - 1]!.seq : afterSeq;
+  return { events, endSeq, upToDate: !cut && events.length < PAGE_EVENTS };
 }
 
 /** where a read starts: 410 when the offset is before what retention kept */
