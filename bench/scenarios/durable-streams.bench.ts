@@ -1,0 +1,158 @@
+/**
+ * Durable Streams: Rivulet's /ds mount (SQLite, strict durability, built server) side by side
+ * with the protocol's reference server (@durable-streams/server, file-backed), both as their
+ * own processes, driven alike over HTTP. Cases: single-message appends (16 connections),
+ * batched appends (100 JSON messages a request), catch-up reads of a 10,000-message stream,
+ * and append → live long-poll reader latency (one writer, one reader, one message at a time).
+ * Rounds alternate between the servers; the median round of each is reported, with the ratio
+ * Rivulet ÷ reference (for latency, reference ÷ Rivulet). Goals: appends ≥ 10×, the rest ≥ 2×.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { BenchContext, Row, Scenario } from '../context.js';
+
+const ROUNDS = 5;
+const REFERENCE = fileURLToPath(new URL('../ds-reference-server.mjs', import.meta.url));
+
+interface Target {
+  name: 'rivulet' | 'reference';
+  /** the base URL streams live under */
+  base: string;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function startReference(ctx: BenchContext): Promise<{ url: string; close(): Promise<void> }> {
+  const child = spawn(process.execPath, [REFERENCE, ctx.tempDir('ds-reference')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => child.once('exit', r));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then(() => reject(new Error('the reference server exited before it listened')));
+  });
+  return {
+    url,
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function put(url: string, contentType: string, body?: string): Promise<void> {
+  const res = await fetch(url, { method: 'PUT', headers: { 'content-type': contentType }, body });
+  if (res.status !== 201 && res.status !== 200) throw new Error(`PUT ${url}: ${res.status} ${await res.text()}`);
+}
+
+async function catchUp(url: string): Promise<number> {
+  let offset = '-1';
+  let messages = 0;
+  for (;;) {
+    const res = await fetch(`${url}?offset=${encodeURIComponent(offset)}`);
+    const items = (await res.json()) as unknown[];
+    messages += items.length;
+    offset = res.headers.get('stream-next-offset')!;
+    if (res.headers.get('stream-up-to-date') === 'true') return messages;
+  }
+}
+
+/** one writer, one long-poll reader: milliseconds from sending each append to the reader having it */
+async function latencies(url: string, count: number): Promise<number[]> {
+  const tail = await fetch(`${url}?offset=now`);
+  await tail.arrayBuffer();
+  let offset = tail.headers.get('stream-next-offset')!;
+  const sentAt: number[] = [];
+  const out: number[] = [];
+  let received = 0;
+  const reader = (async () => {
+    while (received < count) {
+      const res = await fetch(`${url}?offset=${encodeURIComponent(offset)}&live=long-poll`);
+      if (res.status === 204) {
+        offset = res.headers.get('stream-next-offset') ?? offset;
+        continue;
+      }
+      const items = (await res.json()) as { n: number }[];
+      const now = performance.now();
+      for (const item of items) out.push(now - sentAt[item.n]!);
+      received += items.length;
+      offset = res.headers.get('stream-next-offset')!;
+    }
+  })();
+  for (let n = 0; n < count; n++) {
+    // the next append waits until the reader has the last one: each is measured alone
+    while (received < n) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 2));
+    sentAt[n] = performance.now();
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) });
+    await res.arrayBuffer();
+  }
+  await reader;
+  return out;
+}
+
+export const scenario: Scenario = {
+  name: 'durable-streams',
+  async run(ctx) {
+    const rivulet = await ctx.startRivulet({ args: ['--durable-streams-anonymous', '--max-event-loop-delay', '0', '--max-inflight-produce', '0'] });
+    const reference = await startReference(ctx);
+    const targets: Target[] = [
+      { name: 'rivulet', base: `${rivulet.url}/ds/bench` },
+      { name: 'reference', base: `${reference.url}/bench` },
+    ];
+    const results: Record<string, Record<Target['name'], number[]>> = {};
+    const record = (key: string, target: Target['name'], value: number) => {
+      results[key] ??= { rivulet: [], reference: [] };
+      results[key]![target].push(value);
+    };
+    try {
+      for (const t of targets) {
+        await put(`${t.base}/single`, 'application/octet-stream');
+        await put(`${t.base}/batched`, 'application/json');
+        await put(`${t.base}/history`, 'application/json');
+        const batch = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ order: i, item: 'widget', qty: 1 + (i % 5) })));
+        for (let i = 0; i < 100; i++) {
+          const res = await fetch(`${t.base}/history`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batch });
+          await res.arrayBuffer();
+        }
+      }
+      const single = 'x'.repeat(100);
+      const batched = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ order: i, item: 'widget' })));
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? targets : [...targets].reverse();
+        for (const t of order) {
+          const one = await ctx.load({ url: `${t.base}/single`, headers: { 'content-type': 'application/octet-stream' }, body: single, connections: 16, durationS: 3 });
+          if (one.failed > 0) throw new Error(`${t.name} single appends: ${JSON.stringify(one.statuses)}`);
+          record('single-message appends', t.name, one.requestsPerS);
+          const many = await ctx.load({ url: `${t.base}/batched`, headers: { 'content-type': 'application/json' }, body: batched, connections: 8, durationS: 3 });
+          if (many.failed > 0) throw new Error(`${t.name} batched appends: ${JSON.stringify(many.statuses)}`);
+          record('batched appends (100 messages)', t.name, many.requestsPerS * 100);
+          const started = performance.now();
+          let read = 0;
+          for (let i = 0; i < 3; i++) read += await catchUp(`${t.base}/history`);
+          record('catch-up reads (10,000 messages)', t.name, read / ((performance.now() - started) / 1000));
+          await put(`${t.base}/live-${round}`, 'application/json');
+          record('append → live reader p50', t.name, median(await latencies(`${t.base}/live-${round}`, 200)));
+        }
+      }
+    } finally {
+      await reference.close();
+    }
+    const rows: Row[] = [];
+    for (const [name, r] of Object.entries(results)) {
+      const riv = median(r.rivulet);
+      const ref = median(r.reference);
+      const latency = name.includes('p50');
+      const ratio = latency ? ref / riv : riv / ref;
+      const goal = name.includes('appends') ? 10 : 2;
+      rows.push({ scenario: 'durable-streams', case: name, metric: latency ? 'median latency' : 'throughput', value: riv, unit: latency ? 'ms' : 'messages/s', ceiling: ref, ratio, goal: `≥ ${goal}× reference`, pass: ratio >= goal });
+    }
+    return rows;
+  },
+};
