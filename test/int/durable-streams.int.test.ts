@@ -106,6 +106,23 @@ describe('durable streams dialect', () => {
     }
   });
 
+  it('holds JSON messages to the schemas registered on the stream', async () => {
+    const t = await buildTestApp();
+    try {
+      await t.app.inject({ method: 'PUT', url: '/ds/orders', headers: { ...t.admin, 'content-type': 'application/json' } });
+      const schema = { type: 'object', required: ['order'], properties: { order: { type: 'integer' } } };
+      const registered = await t.app.inject({ method: 'POST', url: '/v1/streams/orders/schemas/ds.message', headers: t.admin, payload: schema });
+      assert.equal(registered.statusCode, 201, registered.body);
+      const bad = await t.app.inject({ method: 'POST', url: '/ds/orders', headers: { ...t.admin, 'content-type': 'application/json' }, payload: '[{"order":1},{"order":"two"}]' });
+      assert.equal(bad.statusCode, 422, bad.body);
+      assert.match(bad.body, /order/);
+      assert.equal((await t.app.inject({ method: 'POST', url: '/ds/orders', headers: { ...t.admin, 'content-type': 'application/json' }, payload: '[{"order":1},{"order":2}]' })).statusCode, 204);
+      assert.deepEqual((await t.app.inject({ method: 'GET', url: '/ds/orders', headers: t.admin })).json(), [{ order: 1 }, { order: 2 }]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('answers 410 for an offset before what retention kept, and reads on from -1', async () => {
     const t = await buildTestApp();
     try {
