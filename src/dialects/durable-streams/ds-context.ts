@@ -8,6 +8,7 @@ import type { StreamRecord } from '../../store/port.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import { AccessClock, metaOf, optionsWith, type DsMeta } from './ds-meta.js';
 import { DsTail } from './ds-tail.js';
+import { PageCache } from './ds-page-cache.js';
 import { streamOfPath } from './ds-names.js';
 
 /** owner of streams made by callers without a key, when the mount is open to them */
@@ -22,9 +23,11 @@ export interface DsOptions {
   sseMaxMs: number;
   /** most bytes of events in one catch-up answer */
   maxReadBytes: number;
+  /** memory for rendered catch-up pages before the tail (0: none) */
+  pageCacheBytes: number;
 }
 
-export const DS_DEFAULTS: DsOptions = { anonymous: false, longPollTimeoutMs: 30_000, sseMaxMs: 60_000, maxReadBytes: 1024 * 1024 };
+export const DS_DEFAULTS: DsOptions = { anonymous: false, longPollTimeoutMs: 30_000, sseMaxMs: 60_000, maxReadBytes: 4 * 1024 * 1024, pageCacheBytes: 64 * 1024 * 1024 };
 
 /** An answer other than success, in the protocol's terms: a status, headers and a reason. */
 export class DsProblem extends Error {
@@ -45,6 +48,7 @@ export interface OpenStream {
 export class DsContext {
   readonly access = new AccessClock();
   readonly tail: DsTail;
+  readonly pages: PageCache;
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -52,6 +56,7 @@ export class DsContext {
     readonly options: DsOptions,
   ) {
     this.tail = new DsTail(services.store.events);
+    this.pages = new PageCache(options.pageCacheBytes);
   }
 
   nowMs(): number {
@@ -128,6 +133,7 @@ export class DsContext {
     }
     await this.services.store.streams.delete(name);
     this.access.forget(name);
+    this.pages.forget(name);
     this.tail.poke(name);
     const named = meta.forkedFrom === undefined ? null : streamOfPath(meta.forkedFrom.replace(/^\/+/, ''));
     if (named && 'name' in named) {

@@ -5,7 +5,7 @@
  */
 import type { JsonObject, JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
-import { isJsonMode, mediaType, type DsMeta } from './ds-meta.js';
+import { mediaType } from './ds-meta.js';
 
 export const BYTES_TYPE = 'ds.bytes';
 export const MESSAGE_TYPE = 'ds.message';
@@ -57,10 +57,4 @@ export function messageText(event: Pick<StoredEvent, 'data'>): string {
 /** a copy of a stored event for another stream (forks) */
 export function copyOf(event: StoredEvent): NewEvent {
   return { id: uuidv7(), idSupplied: false, type: event.type, source: event.source, time: event.time, producer: event.producer, data: event.data, meta: event.meta };
-}
-
-/** the body of a read: JSON mode answers an array of messages, other modes the bytes in order */
-export function bodyOf(meta: DsMeta, events: StoredEvent[]): Buffer {
-  if (isJsonMode(meta)) return Buffer.from(`[${events.map(messageText).join(',')}]`);
-  return Buffer.concat(events.map(bytesOf));
 }

@@ -6,11 +6,11 @@ import type { ServerResponse } from 'node:http';
 import type { StoredEvent } from '../../core/events/envelope.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import { DsProblem, type DsContext, type OpenStream } from './ds-context.js';
-import { bodyOf, bytesOf, messageText } from './ds-events.js';
+import { bytesOf, messageText } from './ds-events.js';
 import { isJsonMode, isTextual, type DsMeta } from './ds-meta.js';
 import { offsetOf, parseOffset, responseCursor, type OffsetParam } from './ds-offsets.js';
 
-const PAGE_EVENTS = 1000;
+const PAGE_EVENTS = 5000;
 /** how often an idle SSE connection gets a control event */
 const SSE_KEEPALIVE_MS = 15_000;
 
@@ -40,26 +40,45 @@ function offsetParam(offsets: string[]): OffsetParam | null {
 
 interface Page {
   events: StoredEvent[];
+  /** the rendered body of a catch-up answer */
+  body: Buffer;
   /** seq the page ends at (the start position when empty) */
   endSeq: number;
   upToDate: boolean;
 }
 
-async function readPage(ctx: DsContext, name: string, afterSeq: number): Promise<Page> {
+async function readPage(ctx: DsContext, name: string, meta: DsMeta, afterSeq: number): Promise<Page> {
   // the events themselves say where the stream ends: a store's stats may trail its log
   const events: StoredEvent[] = [];
+  const json = isJsonMode(meta);
+  const parts: Buffer[] = [];
   let bytes = 0;
   let cut = false;
   for await (const e of ctx.services.store.events.read(name, { afterSeq, limit: PAGE_EVENTS })) {
     events.push(e);
-    bytes += typeof e.data === 'string' ? e.data.length : 64;
+    const part = json ? Buffer.from(messageText(e)) : bytesOf(e);
+    parts.push(part);
+    bytes += part.length + 1;
     if (bytes >= ctx.options.maxReadBytes) {
       cut = true;
       break;
     }
   }
+  const body = json ? Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), Buffer.from(']')]) : Buffer.concat(parts);
   const endSeq = events.length > 0 ? events[events.length - 1]!.seq : afterSeq;
-  return { events, endSeq, upToDate: !cut && events.length < PAGE_EVENTS };
+  return { events, body, endSeq, upToDate: !cut && events.length < PAGE_EVENTS };
+}
+
+const COMMA = Buffer.from(',');
+
+/** a catch-up page: from the page cache when an earlier reader rendered it, else from the store */
+async function catchUpPage(ctx: DsContext, opened: OpenStream, afterSeq: number): Promise<Omit<Page, 'events'>> {
+  const name = opened.record.name;
+  const cached = ctx.pages.get(name, opened.record.createdAt, afterSeq);
+  if (cached) return { body: cached.body, endSeq: cached.endSeq, upToDate: false };
+  const page = await readPage(ctx, name, opened.meta, afterSeq);
+  if (!page.upToDate) ctx.pages.set(name, opened.record.createdAt, afterSeq, { body: page.body, endSeq: page.endSeq });
+  return page;
 }
 
 /** where a read starts: 410 when the offset is before what retention kept */
@@ -90,16 +109,16 @@ export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer
     return { status: 200, headers, body: Buffer.from(isJsonMode(meta) ? '[]' : '') };
   }
   const from = await startSeq(ctx, req.name, offset ?? { at: 'start' });
-  let page = await readPage(ctx, req.name, from);
+  let page = await catchUpPage(ctx, opened, from);
   let state = opened;
-  if (req.live === 'long-poll' && page.events.length === 0) {
+  if (req.live === 'long-poll' && page.endSeq === from) {
     if (!meta.closed) {
       await ctx.tail.wait(req.name, from, ctx.options.longPollTimeoutMs);
       state = await ctx.open(req.name, req.principal);
       ctx.access.touch(req.name, ctx.nowMs());
-      page = await readPage(ctx, req.name, from);
+      page = await catchUpPage(ctx, state, from);
     }
-    if (page.events.length === 0) {
+    if (page.endSeq === from) {
       const headers: Record<string, string> = { 'stream-next-offset': offsetOf(page.endSeq), 'stream-up-to-date': 'true' };
       if (state.meta.closed) headers['stream-closed'] = 'true';
       else headers['stream-cursor'] = responseCursor(req.cursor, ctx.nowMs());
@@ -117,7 +136,7 @@ export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer
   const etag = etagOf(req.name, req.offsets[0] ?? '-1', end, closedAtTail);
   headers.etag = etag;
   if (req.ifNoneMatch !== undefined && req.ifNoneMatch === etag) return { status: 304, headers: { etag } };
-  return { status: 200, headers, body: bodyOf(meta, page.events) };
+  return { status: 200, headers, body: page.body };
 }
 
 /** the SSE framing of a payload: one `data:` line per line, so no payload can end an event early */
@@ -155,7 +174,7 @@ export async function followSse(ctx: DsContext, req: ReadRequest, from: number, 
   let meta = opened.meta;
   const write = (text: string) => !res.destroyed && res.write(text);
   while (!signal.aborted && !res.destroyed) {
-    const page = await readPage(ctx, req.name, position);
+    const page = await readPage(ctx, req.name, meta, position);
     if (page.events.length > 0) {
       write(dataEvent(meta, page.events));
       position = page.endSeq;
