@@ -53,13 +53,15 @@ async function put(url: string, contentType: string, body?: string): Promise<voi
   if (res.status !== 201 && res.status !== 200) throw new Error(`PUT ${url}: ${res.status} ${await res.text()}`);
 }
 
-async function catchUp(url: string): Promise<number> {
+/** reads a stream from the start to the tail; parses the messages only when asked to count them */
+async function catchUp(url: string, count = false): Promise<number> {
   let offset = '-1';
   let messages = 0;
   for (;;) {
     const res = await fetch(`${url}?offset=${encodeURIComponent(offset)}`);
-    const items = (await res.json()) as unknown[];
-    messages += items.length;
+    // the driver does not parse what it measures: JSON parsing here would bound both servers alike
+    if (count) messages += ((await res.json()) as unknown[]).length;
+    else await res.arrayBuffer();
     offset = res.headers.get('stream-next-offset')!;
     if (res.headers.get('stream-up-to-date') === 'true') return messages;
   }
@@ -126,6 +128,10 @@ export const scenario: Scenario = {
           }
         }
       }
+      for (const t of targets) {
+        const n = await catchUp(`${t.base}/history`, true);
+        if (n !== 10_000) throw new Error(`${t.name} history holds ${n} messages, not 10,000`);
+      }
       const single = 'x'.repeat(100);
       const batched = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ order: i, item: 'widget' })));
       for (let round = 0; round < ROUNDS; round++) {
@@ -138,12 +144,11 @@ export const scenario: Scenario = {
           if (many.failed > 0) throw new Error(`${t.name} batched appends: ${JSON.stringify(many.statuses)}`);
           record('batched appends (100 messages)', t.name, many.requestsPerS * 100);
           const started = performance.now();
-          let read = 0;
-          for (let i = 0; i < 3; i++) read += await catchUp(`${t.base}/history`);
-          record('catch-up reads, warm (10,000 messages)', t.name, read / ((performance.now() - started) / 1000));
+          for (let i = 0; i < 3; i++) await catchUp(`${t.base}/history`);
+          record('catch-up reads, warm (10,000 messages)', t.name, 30_000 / ((performance.now() - started) / 1000));
           const coldStarted = performance.now();
-          const cold = await catchUp(`${t.base}/cold-${round}`);
-          record('catch-up reads, cold (10,000 messages)', t.name, cold / ((performance.now() - coldStarted) / 1000));
+          await catchUp(`${t.base}/cold-${round}`);
+          record('catch-up reads, cold (10,000 messages)', t.name, 10_000 / ((performance.now() - coldStarted) / 1000));
           await put(`${t.base}/live-${round}`, 'application/json');
           record('append → live reader p50', t.name, median(await latencies(`${t.base}/live-${round}`, 200)));
         }

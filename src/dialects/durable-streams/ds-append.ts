@@ -118,7 +118,7 @@ export async function append(ctx: DsContext, req: AppendRequest): Promise<Answer
   const close = header(req.headers, 'stream-closed') === 'true';
   const streamSeq = header(req.headers, 'stream-seq');
   const opened = await ctx.open(req.name, req.principal);
-  ctx.access.touch(req.name, ctx.nowMs());
+  ctx.access.touch(req.name, ctx.nowMs(), opened.meta);
   if (req.body.length === 0 && !close) throw new DsProblem(400, 'the body is empty: an append needs at least one byte');
   let payload: JsonValue[] | Buffer | null = null;
   if (req.body.length > 0) {

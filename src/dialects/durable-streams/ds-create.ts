@@ -86,7 +86,7 @@ export async function create(ctx: DsContext, req: AppendRequest): Promise<Answer
   if (existing) {
     if (existing.meta.deleted) throw new DsProblem(409, 'the stream was deleted but forks of it remain: the path cannot be reused until they are deleted');
     if (!sameSettings(existing.meta, settings)) throw new DsProblem(409, 'the stream exists with other settings (content type, TTL, expiry, closure or fork)');
-    ctx.access.touch(req.name, ctx.nowMs());
+    ctx.access.touch(req.name, ctx.nowMs(), existing.meta);
     const headers: Record<string, string> = {
       'content-type': existing.meta.contentType,
       'stream-next-offset': offsetOf((await ctx.services.store.events.stats(req.name)).lastSeq),
@@ -149,7 +149,7 @@ async function createNew(ctx: DsContext, req: AppendRequest, s: CreateSettings):
     if (isRivuletError(err) && err.code === 'STREAM_EXISTS') throw new DsProblem(409, 'the stream was created by another request meanwhile');
     throw err;
   }
-  ctx.access.touch(req.name, ctx.nowMs());
+  ctx.access.touch(req.name, ctx.nowMs(), meta);
   let lastSeq = 0;
   for (const batch of [...copies, ...chunks(initial)]) {
     if (batch.length === 0) continue;

@@ -67,7 +67,9 @@ export function isTextual(meta: DsMeta): boolean {
 export class AccessClock {
   private readonly lastAccess = new Map<string, number>();
 
-  touch(stream: string, nowMs: number): void {
+  /** a read or append of the stream; only streams with a sliding TTL are remembered */
+  touch(stream: string, nowMs: number, meta: DsMeta): void {
+    if (meta.ttlSeconds === undefined) return;
     this.lastAccess.set(stream, nowMs);
   }
 

@@ -83,7 +83,8 @@ export function durableStreamsDialect(services: CoreServices, options: Partial<D
       void reply.headers(SECURITY_HEADERS);
       done(null, payload);
     });
-    app.addHook('onClose', async () => {
+    // before the server waits for open requests: long-polls and SSE connections end now
+    app.addHook('preClose', async () => {
       for (const c of sse) c.abort();
       ctx.tail.close();
     });

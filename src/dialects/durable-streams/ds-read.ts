@@ -99,7 +99,7 @@ export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer
   if (req.live !== undefined && req.live !== 'long-poll' && req.live !== 'sse') throw new DsProblem(400, 'live is long-poll or sse');
   if (req.live !== undefined && offset === null) throw new DsProblem(400, `live=${req.live} needs an offset`);
   const opened = await ctx.open(req.name, req.principal);
-  ctx.access.touch(req.name, ctx.nowMs());
+  ctx.access.touch(req.name, ctx.nowMs(), opened.meta);
   const { meta } = opened;
   const contentType = meta.contentType;
   if (offset?.at === 'now' && req.live === undefined) {
@@ -115,7 +115,7 @@ export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer
     if (!meta.closed) {
       await ctx.tail.wait(req.name, from, ctx.options.longPollTimeoutMs);
       state = await ctx.open(req.name, req.principal);
-      ctx.access.touch(req.name, ctx.nowMs());
+      ctx.access.touch(req.name, ctx.nowMs(), state.meta);
       page = await catchUpPage(ctx, state, from);
     }
     if (page.endSeq === from) {
@@ -161,7 +161,7 @@ export async function openSse(ctx: DsContext, req: ReadRequest): Promise<{ opene
   const offset = offsetParam(req.offsets);
   if (offset === null) throw new DsProblem(400, 'live=sse needs an offset');
   const opened = await ctx.open(req.name, req.principal);
-  ctx.access.touch(req.name, ctx.nowMs());
+  ctx.access.touch(req.name, ctx.nowMs(), opened.meta);
   const from = await startSeq(ctx, req.name, offset);
   const headers: Record<string, string> = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
   if (!isTextual(opened.meta)) headers['stream-sse-data-encoding'] = 'base64';
@@ -197,6 +197,6 @@ export async function followSse(ctx: DsContext, req: ReadRequest, from: number, 
     const now = await ctx.find(req.name, req.principal);
     if (!now || now.meta.deleted) return;
     meta = now.meta;
-    ctx.access.touch(req.name, ctx.nowMs());
+    ctx.access.touch(req.name, ctx.nowMs(), meta);
   }
 }
