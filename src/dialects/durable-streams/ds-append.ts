@@ -10,7 +10,7 @@ import type { Principal } from '../../core/keys/key-service.js';
 import { parseJsonBody } from '../../http/plugins/json-body.js';
 import { DsProblem, type DsContext, type OpenStream } from './ds-context.js';
 import { bytesEvent, messageEvents, type EventOrigin } from './ds-events.js';
-import { isJsonMode, mediaType, type DsMeta } from './ds-meta.js';
+import { isJsonMode, mediaType, PRODUCER_STATE_TTL_MS, type DsMeta } from './ds-meta.js';
 import { offsetOf } from './ds-offsets.js';
 
 export interface AppendRequest {
@@ -181,7 +181,11 @@ async function statefulAppend(
   }
   await ctx.updateMeta(req.name, (m) => {
     const next: DsMeta = { ...m };
-    if (producer) next.producers = { ...m.producers, [producer.id]: { epoch: producer.epoch, seq: producer.seq } };
+    if (producer) {
+      const now = ctx.nowMs();
+      const kept = Object.entries(m.producers ?? {}).filter(([, s]) => s.at === undefined || now - s.at < PRODUCER_STATE_TTL_MS);
+      next.producers = { ...Object.fromEntries(kept), [producer.id]: { epoch: producer.epoch, seq: producer.seq, at: now } };
+    }
     if (streamSeq !== undefined) next.streamSeq = streamSeq;
     if (close) {
       next.closed = true;

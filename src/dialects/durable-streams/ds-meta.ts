@@ -9,7 +9,12 @@ import type { StreamRecord } from '../../store/port.js';
 export interface ProducerState {
   epoch: number;
   seq: number;
+  /** when the producer last wrote (epoch ms); states idle for PRODUCER_STATE_TTL_MS are forgotten */
+  at?: number;
 }
+
+/** a producer silent this long is treated as new, as the protocol allows (7 days) */
+export const PRODUCER_STATE_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export interface DsMeta {
   contentType: string;
