@@ -45,39 +45,49 @@ interface Page {
   /** seq the page ends at (the start position when empty) */
   endSeq: number;
   upToDate: boolean;
+  /** as many events or bytes as a page holds: its content is settled */
+  full: boolean;
 }
 
 async function readPage(ctx: DsContext, name: string, meta: DsMeta, afterSeq: number): Promise<Page> {
-  // the events themselves say where the stream ends: a store's stats may trail its log
+  // the events themselves say where the stream ends (a store's stats may trail its log): one
+  // event past a full page tells whether the page reaches the tail
   const events: StoredEvent[] = [];
   const json = isJsonMode(meta);
   const parts: Buffer[] = [];
   let bytes = 0;
-  let cut = false;
-  for await (const e of ctx.services.store.events.read(name, { afterSeq, limit: PAGE_EVENTS })) {
+  let more = false;
+  for await (const e of ctx.services.store.events.read(name, { afterSeq, limit: PAGE_EVENTS + 1 })) {
+    if (events.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes) {
+      more = true;
+      break;
+    }
     events.push(e);
     const part = json ? Buffer.from(messageText(e)) : bytesOf(e);
     parts.push(part);
     bytes += part.length + 1;
-    if (bytes >= ctx.options.maxReadBytes) {
-      cut = true;
-      break;
-    }
+    // a long page lets other requests run between slices
+    if (events.length % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   const body = json ? Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), Buffer.from(']')]) : Buffer.concat(parts);
   const endSeq = events.length > 0 ? events[events.length - 1]!.seq : afterSeq;
-  return { events, body, endSeq, upToDate: !cut && events.length < PAGE_EVENTS };
+  return { events, body, endSeq, upToDate: !more, full: events.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes };
 }
 
 const COMMA = Buffer.from(',');
 
 /** a catch-up page: from the page cache when an earlier reader rendered it, else from the store */
-async function catchUpPage(ctx: DsContext, opened: OpenStream, afterSeq: number): Promise<Omit<Page, 'events'>> {
+async function catchUpPage(ctx: DsContext, opened: OpenStream, afterSeq: number): Promise<Omit<Page, 'events' | 'full'>> {
   const name = opened.record.name;
   const cached = ctx.pages.get(name, opened.record.createdAt, afterSeq);
-  if (cached) return { body: cached.body, endSeq: cached.endSeq, upToDate: false };
+  if (cached) {
+    let next = false;
+    for await (const e of ctx.services.store.events.read(name, { afterSeq: cached.endSeq, limit: 1 })) next = e.seq > cached.endSeq;
+    return { body: cached.body, endSeq: cached.endSeq, upToDate: !next };
+  }
   const page = await readPage(ctx, name, opened.meta, afterSeq);
-  if (!page.upToDate) ctx.pages.set(name, opened.record.createdAt, afterSeq, { body: page.body, endSeq: page.endSeq });
+  // a full page never changes: only whether more follows it does
+  if (page.full) ctx.pages.set(name, opened.record.createdAt, afterSeq, { body: page.body, endSeq: page.endSeq });
   return page;
 }
 
