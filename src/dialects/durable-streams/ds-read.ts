@@ -10,7 +10,7 @@ import { bytesOf, messageText } from './ds-events.js';
 import { isJsonMode, isTextual, type DsMeta } from './ds-meta.js';
 import { offsetOf, parseOffset, responseCursor, type OffsetParam } from './ds-offsets.js';
 
-const PAGE_EVENTS = 5000;
+const PAGE_EVENTS = 10_000;
 /** how often an idle SSE connection gets a control event */
 const SSE_KEEPALIVE_MS = 15_000;
 
