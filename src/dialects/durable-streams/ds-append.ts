@@ -184,9 +184,12 @@ async function statefulAppend(
     if (producer) {
       const now = ctx.nowMs();
       const kept = Object.entries(m.producers ?? {}).filter(([, s]) => s.at === undefined || now - s.at < PRODUCER_STATE_TTL_MS);
-      next.producers = { ...Object.fromEntries(kept), [producer.id]: { epoch: producer.epoch, seq: producer.seq, at: now } };
+      const old = m.producers?.[producer.id];
+      // another process may have recorded a later request meanwhile: state only moves forward
+      const ahead = old !== undefined && (old.epoch > producer.epoch || (old.epoch === producer.epoch && old.seq > producer.seq));
+      next.producers = { ...Object.fromEntries(kept), [producer.id]: ahead ? old : { epoch: producer.epoch, seq: producer.seq, at: now } };
     }
-    if (streamSeq !== undefined) next.streamSeq = streamSeq;
+    if (streamSeq !== undefined && (m.streamSeq === undefined || streamSeq > m.streamSeq)) next.streamSeq = streamSeq;
     if (close) {
       next.closed = true;
       if (producer) next.closedBy = { id: producer.id, epoch: producer.epoch, seq: producer.seq };
