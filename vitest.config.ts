@@ -7,7 +7,8 @@ export default defineConfig({
     include: ['test/conformance/**/*.conformance.ts'],
     // one store per file, files one after another: the machine is small
     fileParallelism: false,
-    testTimeout: 10_000,
+    // generous: some of the suite's tests check 100 KiB byte by byte, slow on a busy machine
+    testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['dot'],
   },

@@ -67,6 +67,9 @@ describe('durable streams dialect', () => {
         assert.match(res.body, /segment|server|too long|stream/);
       }
       assert.equal((await put('tenant-1/orders~eu/v2')).statusCode, 201);
+      // the same PUT at once from several clients: one creates, the others find it
+      const racing = await Promise.all(Array.from({ length: 6 }, () => put('raced')));
+      assert.deepEqual(racing.map((r) => r.statusCode).sort(), [200, 200, 200, 200, 200, 201]);
       const stream = await t.app.inject({ method: 'GET', url: '/v1/streams/tenant-1.orders~eu.v2', headers: t.admin });
       assert.equal(stream.statusCode, 200);
       assert.equal(stream.json().options.durableStreams.contentType, 'text/plain');

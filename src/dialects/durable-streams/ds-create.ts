@@ -146,7 +146,8 @@ async function createNew(ctx: DsContext, req: AppendRequest, s: CreateSettings):
     await ctx.services.streams.create({ name: req.name, description: `Durable Streams stream /${req.path}`, options: { [META_KEY]: (copies.length + initial.length > 0 ? meta : settled) as never } }, req.principal?.owner ?? ANONYMOUS_OWNER);
   } catch (err) {
     if (parentName) await ctx.updateMeta(parentName, (m) => ({ ...m, forks: Math.max(0, (m.forks ?? 0) - 1) }));
-    if (isRivuletError(err) && err.code === 'STREAM_EXISTS') throw new DsProblem(409, 'the stream was created by another request meanwhile');
+    // made meanwhile by another request (or process): answered as a PUT that found it
+    if (isRivuletError(err) && err.code === 'STREAM_EXISTS' && (await ctx.find(req.name, req.principal))) return create(ctx, req);
     throw err;
   }
   ctx.access.touch(req.name, ctx.nowMs(), meta);
