@@ -40,7 +40,7 @@ async function readAll(stream: DurableStream, offset?: string): Promise<{ items:
 
 describe('Durable Streams with the official client', () => {
   it('an idempotent producer retried through lost answers writes every message once, in order; readers catch up and follow over SSE and long-poll', async () => {
-    const server = await startServerProcess({ dataDir: tempDir('rivulet-ds-e2e'), track });
+    const server = await startServerProcess({ dataDir: tempDir('rivulet-ds-e2e'), startTimeoutMs: 30_000, track });
     try {
       const stream = await DurableStream.create({ url: `${server.url}/ds/orders/eu`, headers: { Authorization: `Bearer ${server.adminKey}` }, contentType: 'application/json' });
       const net = lossyFetch();
@@ -83,7 +83,7 @@ describe('Durable Streams with the official client', () => {
 
   it('resumes across a restart: offsets and producer state survive', async () => {
     const dataDir = tempDir('rivulet-ds-e2e-restart');
-    let server = await startServerProcess({ dataDir, track });
+    let server = await startServerProcess({ dataDir, startTimeoutMs: 30_000, track });
     let offset: string;
     try {
       const stream = await DurableStream.create({ url: `${server.url}/ds/journal`, headers: { Authorization: `Bearer ${server.adminKey}` }, contentType: 'text/plain' });
@@ -99,7 +99,7 @@ describe('Durable Streams with the official client', () => {
     } finally {
       await server.close();
     }
-    server = await startServerProcess({ dataDir, track });
+    server = await startServerProcess({ dataDir, startTimeoutMs: 30_000, track });
     try {
       const stream = new DurableStream({ url: `${server.url}/ds/journal`, headers: { Authorization: `Bearer ${server.adminKey}` } });
       const res = await stream.stream({ offset, live: false });
@@ -120,7 +120,7 @@ describe('Durable Streams with the official client', () => {
 
   it('a stream made through /ds is a Rivulet stream: a consumer receives its messages and a sink delivers them', async () => {
     const receiver = await startReceiver();
-    const server = await startServerProcess({ dataDir: tempDir('rivulet-ds-e2e-sink'), args: ['--sink-allow-loopback'], track });
+    const server = await startServerProcess({ dataDir: tempDir('rivulet-ds-e2e-sink'), args: ['--sink-allow-loopback'], startTimeoutMs: 30_000, track });
     try {
       const auth = { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' };
       const call = async (method: string, path: string, body: unknown, status: number) => {
