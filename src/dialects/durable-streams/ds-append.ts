@@ -37,7 +37,8 @@ interface ProducerHeaders {
 
 const STRICT_INT = /^\d{1,16}$/;
 
-function header(h: AppendRequest['headers'], name: string): string | undefined {
+/** one value of a request header */
+export function header(h: AppendRequest['headers'], name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 }

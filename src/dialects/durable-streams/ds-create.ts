@@ -10,7 +10,7 @@ import type { JsonValue, NewEvent, StoredEvent } from '../../core/events/envelop
 import { isRivuletError } from '../../core/errors.js';
 import { ANONYMOUS_OWNER, DsProblem, type DsContext } from './ds-context.js';
 import { BATCH_FIELD, bytesEvent, bytesOf, copyOf, messageEvents, type EventOrigin } from './ds-events.js';
-import { messagesOf, type Answer, type AppendRequest } from './ds-append.js';
+import { header, messagesOf, type Answer, type AppendRequest } from './ds-append.js';
 import { isJsonMode, mediaType, META_KEY, type DsMeta } from './ds-meta.js';
 import { offsetOf, parseOffset } from './ds-offsets.js';
 import { streamOfPath } from './ds-names.js';
@@ -19,11 +19,6 @@ const TTL = /^(0|[1-9]\d{0,15})$/;
 const SUB_OFFSET = /^(0|[1-9]\d{0,15})$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const COPY_BATCH = 1000;
-
-function header(h: AppendRequest['headers'], name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 interface CreateSettings {
   contentType: string | undefined;
