@@ -11,6 +11,8 @@ export interface ReadRequest {
   fromTimeMs?: number;
   toTimeMs?: number;
   types?: string[];
+  /** a content filter (JSONata condition over the envelope), evaluated by the route's search */
+  filter?: string;
   limit: number;
 }
 
@@ -19,6 +21,7 @@ interface CursorState {
   f?: number;
   t?: number;
   y?: string[];
+  x?: string;
 }
 
 export function encodeCursor(query: ReadRequest, lastSeq: number): string {
@@ -26,6 +29,7 @@ export function encodeCursor(query: ReadRequest, lastSeq: number): string {
   if (query.fromTimeMs !== undefined) state.f = query.fromTimeMs;
   if (query.toTimeMs !== undefined) state.t = query.toTimeMs;
   if (query.types && query.types.length > 0) state.y = query.types;
+  if (query.filter !== undefined) state.x = query.filter;
   return Buffer.from(JSON.stringify(state)).toString('base64url');
 }
 
@@ -34,7 +38,8 @@ export function decodeCursor(cursor: string): Omit<ReadRequest, 'limit'> {
     const state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorState;
     if (!Number.isSafeInteger(state.a) || state.a < 0) throw new Error('bad position');
     if (state.y !== undefined && (!Array.isArray(state.y) || !state.y.every((t) => typeof t === 'string'))) throw new Error('bad types');
-    return { afterSeq: state.a, fromTimeMs: state.f, toTimeMs: state.t, types: state.y };
+    if (state.x !== undefined && typeof state.x !== 'string') throw new Error('bad filter');
+    return { afterSeq: state.a, fromTimeMs: state.f, toTimeMs: state.t, types: state.y, ...(state.x === undefined ? {} : { filter: state.x }) };
   } catch {
     throw new RivuletError('INVALID_CURSOR', 'the cursor is not one this server issued; start again without it', {
       details: { pointer: '/query/cursor' },

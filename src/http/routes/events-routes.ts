@@ -7,6 +7,7 @@ import type { EventAnswer, JsonValue, NewEvent, StoredEvent } from '../../core/e
 import { parseRfc3339 } from '../../core/events/event-fields.js';
 import { eventFromBinary, toCloudEvent, type InputContext } from '../../core/events/native-input.js';
 import { decodeCursor, encodeCursor, type ReadRequest } from '../../core/events/read-events.js';
+import { compileReadFilter, searchEvents, SCAN_LIMIT, type ScanState } from '../../core/events/search-events.js';
 import type { CoreServices } from '../../core/services.js';
 import { appendAnswerText, eventsOfJsonBody, fingerprintOf, mediaTypeOf, produceNative } from '../native-produce.js';
 import { JSON_TYPES, parseJsonBody } from '../plugins/json-body.js';
@@ -26,6 +27,11 @@ const ReadQuery = Type.Object({
   to: Type.Optional(Type.String({ description: 'inclusive upper bound on event time (RFC 3339)' })),
   type: Type.Optional(Type.Array(Type.String(), { description: 'only these event types; repeat the parameter or separate with commas' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, description: 'most events to return (default 100)' })),
+  filter: Type.Optional(Type.String({
+    maxLength: 10_000,
+    description: 'only events for which this JSONata condition over the event envelope is true (the language of sink filters, docs/expressions.md), '
+      + `e.g. \`data.amount > 100\`; a page scans at most ${SCAN_LIMIT} events, so it may come back short or empty with a \`next\` to search on. Invalid → 400 INVALID_EXPRESSION`,
+  })),
   cursor: Type.Optional(Type.String({ description: 'the `next` of the previous page' })),
 }, { additionalProperties: false });
 
@@ -66,13 +72,18 @@ export function eventsRoutes(services: CoreServices, options: EventsRouteOptions
       },
     }, async (req, reply) => {
       const query = readRequestOf(req.query, options.maxReadLimit);
+      const filter = query.filter === undefined ? undefined : compileReadFilter(query.filter);
       await services.streams.require(req.params.name);
       const cloudEvents = (req.headers.accept ?? '').includes('application/cloudevents-batch+json');
+      const scan: ScanState | undefined = filter === undefined ? undefined : { lastSeq: query.afterSeq ?? 0, more: false };
+      const source = filter === undefined || scan === undefined
+        ? services.read.read(req.params.name, query)
+        : searchEvents((r) => services.read.read(req.params.name, r), query, filter, scan);
       // the first page is read before anything is sent, so a read that cannot start (the stream
       // went away meanwhile) is answered with its problem rather than a cut-off body
-      const events = services.read.read(req.params.name, query)[Symbol.asyncIterator]();
+      const events = source[Symbol.asyncIterator]();
       const first = await events.next();
-      const body = Readable.from(renderPage(first, events, query, cloudEvents));
+      const body = Readable.from(renderPage(first, events, query, cloudEvents, scan));
       return reply.type(cloudEvents ? 'application/cloudevents-batch+json' : 'application/json').send(body);
     });
 
@@ -119,7 +130,7 @@ function readRequestOf(q: Static<typeof ReadQuery>, maxLimit: number): ReadReque
   }
   if (q.cursor !== undefined) return { ...decodeCursor(q.cursor), limit };
   const types = q.type?.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
-  return { afterSeq: q.after, fromTimeMs: timeParam(q.from, 'from'), toTimeMs: timeParam(q.to, 'to'), types, limit };
+  return { afterSeq: q.after, fromTimeMs: timeParam(q.from, 'from'), toTimeMs: timeParam(q.to, 'to'), types, limit, ...(q.filter === undefined ? {} : { filter: q.filter }) };
 }
 
 function timeParam(value: string | undefined, name: string): number | undefined {
@@ -141,8 +152,11 @@ export function renderEvent(e: StoredEvent): EventAnswer {
   return out;
 }
 
-/** Writes the page as it is read, so a large page never sits whole in memory. */
-async function* renderPage(first: IteratorResult<StoredEvent>, rest: AsyncIterator<StoredEvent>, query: ReadRequest, cloudEvents: boolean): AsyncIterable<string> {
+/**
+ * Writes the page as it is read, so a large page never sits whole in memory. With a filter,
+ * `scan` says where the search stopped: the next page resumes after the last event scanned.
+ */
+async function* renderPage(first: IteratorResult<StoredEvent>, rest: AsyncIterator<StoredEvent>, query: ReadRequest, cloudEvents: boolean, scan?: ScanState): AsyncIterable<string> {
   let count = 0;
   let last = query.afterSeq ?? 0;
   yield cloudEvents ? '[' : '{"events":[';
@@ -155,6 +169,6 @@ async function* renderPage(first: IteratorResult<StoredEvent>, rest: AsyncIterat
     yield ']';
     return;
   }
-  const next = count === query.limit ? encodeCursor(query, last) : null;
+  const next = scan !== undefined ? (scan.more ? encodeCursor(query, scan.lastSeq) : null) : count === query.limit ? encodeCursor(query, last) : null;
   yield `],"next":${JSON.stringify(next)}}`;
 }
