@@ -11,4 +11,7 @@ export const noTargets: SinkChecks = {
   redact: (kind) => ({ kind }),
   writesTo: () => [],
   mapping: () => undefined,
+  dryRun: async (_filter, _transform, target) => {
+    throw new RivuletError('VALIDATION_FAILED', `no sink targets are available here, so "${target.kind}" cannot be used`, { details: { pointer: '/target/kind' } });
+  },
 };

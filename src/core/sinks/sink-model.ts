@@ -4,7 +4,7 @@
  * configuration and the expressions are checked by functions the composition root injects
  * (`SinkChecks`), because they live in the delivery and mapping layers.
  */
-import type { JsonObject } from '../events/envelope.js';
+import type { JsonObject, JsonValue, StoredEvent } from '../events/envelope.js';
 import type { StartPosition } from '../../store/port.js';
 import type { ActionTargetSecrets, GivenActionTargetSecrets } from '../rules/rule-model.js';
 
@@ -189,6 +189,25 @@ export interface SinkChecks {
   writesTo(kind: string, config: JsonObject): string[];
   /** compiles the filter and the transform, refusing mistakes (INVALID_EXPRESSION with a pointer) */
   mapping(filter: SinkFilter | null, transform: string | null): void;
+  /**
+   * A dry run of one event through the filter, the transform and the target's mapping, with
+   * the code the engine delivers with; nothing is sent. `target` has passed `target` above.
+   */
+  dryRun(filter: SinkFilter | null, transform: string | null, target: SinkTarget, event: StoredEvent): Promise<SinkDryRun>;
+}
+
+/** What a sink would do with one event (SinkChecks.dryRun). */
+export interface SinkDryRun {
+  /** the filter let the event through */
+  matched: boolean;
+  /** the filter's condition failed to evaluate (which counts as no match) */
+  filterError: string | null;
+  /** the transform's result (the event's data without one); null when filtered out or failed */
+  payload: JsonValue | null;
+  transformError: string | null;
+  /** what the target would send (the http target: the request, secrets redacted); null for targets without a preview */
+  delivery: JsonObject | null;
+  deliveryError: string | null;
 }
 
 // Names the core and the engine share.

@@ -12,12 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import { RivuletError } from '../errors.js';
 import type { Clock } from '../clock.js';
+import type { StoredEvent } from '../events/envelope.js';
 import type { ConsumerService } from '../consumers/consumer-service.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { DocumentStore, EventLog, StartPosition, StoredDocument } from '../../store/port.js';
 import {
   SINKS_COLLECTION, STATS_COLLECTION, attemptStreamName, jobConsumerName, sinkConsumerName,
-  type OmittedSecrets, type SecretsFrom, type SinkChecks, type SinkInput, type SinkJob, type SinkPatch, type SinkRecord,
+  type OmittedSecrets, type SecretsFrom, type SinkChecks, type SinkDryRun, type SinkInput, type SinkJob, type SinkPatch, type SinkRecord,
 } from './sink-model.js';
 import { DEFAULT_POLICY, assertSinkId, checkDeadLetterStream, checkFilter, checkPolicy, checkSources } from './sink-policy.js';
 import { describeSink, type SinkView } from './sink-view.js';
@@ -282,6 +283,20 @@ export class SinkService {
         deadLetterStream: sink.deadLetterStream ?? `${stream}.dlq`,
       });
     }
+  }
+
+  /**
+   * A sink definition (new, or `stored` being edited: its secrets fill those left out or
+   * redacted) checked as a save would check it, then one event run through it; nothing is
+   * saved or sent.
+   */
+  async dryRun(input: Pick<SinkInput, 'streams' | 'filter' | 'transform' | 'target'>, event: StoredEvent, stored: SinkRecord | null): Promise<SinkDryRun> {
+    const record = await this.checked({ stored: stored?.target ?? null, omitted: stored === null ? 'remove' : 'keep' }, {
+      id: stored?.id ?? 'dry-run', owner: stored?.owner ?? '', description: '', streams: input.streams, filter: input.filter ?? null,
+      transform: input.transform ?? null, target: input.target, policy: DEFAULT_POLICY, deadLetterStream: null, state: 'paused',
+      jobs: [], deadLetterGeneration: 0, labels: {}, createdAt: this.now(), updatedAt: this.now(),
+    });
+    return this.deps.checks.dryRun(record.filter, record.transform, record.target, event);
   }
 
   /** `secrets`: what the given target's secrets resolve against; 'stored': the target is the stored, already normalised one */

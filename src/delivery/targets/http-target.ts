@@ -139,6 +139,15 @@ async function verify(config: HttpTargetConfig, deps: TargetDeps): Promise<void>
   }
 }
 
+/** The request `deliver` would make for an event whose data is the payload; secrets redacted. */
+function preview(config: HttpTargetConfig, event: StoredEvent): JsonObject {
+  const plan = compileJobRequest(jobSpec(config)).plan(event);
+  const headers = redactedHeaders({ 'user-agent': 'Rivulet', ...plan.headers });
+  if (headers['authorization'] !== undefined) headers['authorization'] = REDACTED;
+  if (config.signing !== null) headers['webhook-signature'] = REDACTED;
+  return { method: plan.method, url: plan.url, headers, body: plan.body ?? null, notes: plan.notes };
+}
+
 class HttpTarget implements DeliveryTarget {
   readonly kind = 'http' as const;
   readonly maxBatchEvents = 1;
@@ -230,5 +239,6 @@ export const httpTarget: TargetFactory<HttpTargetConfig> & { verify: typeof veri
   redact,
   verify,
   resolveSecrets,
+  preview,
   create: (config, deps) => new HttpTarget(config, deps.urlGuard),
 };

@@ -106,6 +106,11 @@ export interface TargetFactory<C extends JsonObject = JsonObject> {
    * before `check`. Without it a configuration is checked as given.
    */
   resolveSecrets?(given: unknown, stored: C | null, omitted: OmittedSecrets): unknown;
+  /**
+   * For a dry run: what one `deliver` would send for `event` (its `data` already the sink's
+   * payload), built by the same code as the delivery, secrets redacted; nothing is sent.
+   */
+  preview?(config: C, event: StoredEvent): JsonObject;
 }
 
 /** What targets may use from the running server. Kept small so targets stay testable alone. */

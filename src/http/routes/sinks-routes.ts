@@ -10,7 +10,9 @@ import type { Principal } from '../../core/keys/key-service.js';
 import type { CoreServices } from '../../core/services.js';
 import { assertPublicTargetKind, assertSinkUnmanaged } from '../../core/sinks/sink-management.js';
 import type { SinkInput, SinkPatch, SinkRecord } from '../../core/sinks/sink-model.js';
+import type { StoredEvent } from '../../core/events/envelope.js';
 import { problemResponses } from '../schemas.js';
+import { renderEvent } from './events-routes.js';
 import { startOf } from './start-of.js';
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -88,6 +90,28 @@ const Attempt = Type.Object({
   action: Type.String(), at: Type.String(),
 });
 
+const DryRunBody = Type.Object({
+  id: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'the sink being edited, whose stored secrets fill those left out or redacted' })),
+  streams: SinkCreate.properties.streams,
+  filter: Type.Optional(Filter),
+  transform: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 20_000 })])),
+  target: SinkCreate.properties.target,
+  event: Type.Optional(Type.Object({
+    stream: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'one of `streams` (default: the first)' })),
+    seq: Type.Optional(Type.Integer({ minimum: 1, description: 'default: the stream’s latest event' })),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+const DryRunAnswer = Type.Object({
+  event: Type.Ref('Event'),
+  matched: Type.Boolean({ description: 'the filter let the event through' }),
+  filterError: Type.Union([Type.String(), Type.Null()], { description: 'the condition failed to evaluate (no match)' }),
+  payload: Type.Unknown({ description: 'what the transform made (the event’s data without one); null when filtered out or failed' }),
+  transformError: Type.Union([Type.String(), Type.Null()]),
+  delivery: Type.Union([AnyObject, Type.Null()], { description: 'what the target would send: for http `{method, url, headers, body, notes}`; null for other targets' }),
+  deliveryError: Type.Union([Type.String(), Type.Null()]),
+});
+
 type ById = { Params: Static<typeof Id> };
 
 export function sinksRoutes(services: CoreServices) {
@@ -111,12 +135,24 @@ export function sinksRoutes(services: CoreServices) {
   };
 
   /** the sink, when the caller may see and manage it; SINK_NOT_FOUND for others' sinks */
-  const owned = async (req: FastifyRequest<ById>): Promise<SinkRecord> => {
-    const principal = req.principal!;
-    const sink = await sinks.get(req.params.id);
-    if (!principal.admin && sink.owner !== principal.owner) throw new RivuletError('SINK_NOT_FOUND', `there is no sink "${req.params.id}"`, { details: { sink: req.params.id } });
+  const ownedBy = async (principal: Principal, id: string): Promise<SinkRecord> => {
+    const sink = await sinks.get(id);
+    if (!principal.admin && sink.owner !== principal.owner) throw new RivuletError('SINK_NOT_FOUND', `there is no sink "${id}"`, { details: { sink: id } });
     assertMayManage(principal, sink.streams, sink.target);
     return sink;
+  };
+  const owned = (req: FastifyRequest<ById>): Promise<SinkRecord> => ownedBy(req.principal!, req.params.id);
+
+  /** the event a dry run tries: the given seq of one of the sink's streams, or that stream's latest */
+  const sampleOf = async (streams: string[], given: { stream?: string; seq?: number } | undefined): Promise<StoredEvent> => {
+    const stream = given?.stream ?? streams[0]!;
+    if (!streams.includes(stream)) throw new RivuletError('VALIDATION_FAILED', `event.stream must be one of the sink's streams (${streams.join(', ')})`, { details: { pointer: '/event/stream' } });
+    const seq = given?.seq ?? (await services.streams.describe(stream)).stats.lastSeq;
+    if (seq < 1) throw new RivuletError('EVENT_NOT_FOUND', `stream "${stream}" has no events to try the sink on yet`, { details: { stream } });
+    for await (const event of services.read.read(stream, { afterSeq: seq - 1, limit: 1 })) {
+      if (event.seq === seq) return event;
+    }
+    throw new RivuletError('EVENT_NOT_FOUND', `stream "${stream}" has no event at seq ${seq}`, { details: { stream, seq } });
   };
 
   return async function routes(app: FastifyInstance): Promise<void> {
@@ -134,6 +170,26 @@ export function sinksRoutes(services: CoreServices) {
       assertMayManage(req.principal!, rest.streams, rest.target);
       const view = await sinks.create({ ...(rest as SinkInput), ...(start ? { start: startOf(start) } : {}) }, req.principal!.owner);
       return reply.code(201).header('location', `/v1/sinks/${encodeURIComponent(view.id)}`).send(view);
+    });
+
+    app.post<{ Body: Static<typeof DryRunBody> }>('/v1/sinks/dry-run', {
+      config: { access: authenticated },
+      schema: {
+        tags,
+        summary: 'Dry run: one event of a source stream through a sink definition’s filter, transform and target mapping; nothing is saved or sent',
+        description: 'The definition is checked as a save would check it (400 with a pointer otherwise). With `id`, an existing sink is being edited: '
+          + 'secrets left out or sent as "[redacted]" are its stored ones. The event is `event.seq` of `event.stream` (default: the first stream, its latest event). '
+          + 'Answers the event, whether the filter matched, the payload the transform made and, for an http target, the request (secrets redacted).',
+        body: DryRunBody,
+        response: { 200: DryRunAnswer, ...problemResponses },
+      },
+    }, async (req) => {
+      const { id, event: given, ...definition } = req.body;
+      assertPublicTargetKind(definition.target.kind);
+      assertMayManage(req.principal!, definition.streams, definition.target);
+      const stored = id === undefined ? null : await ownedBy(req.principal!, id);
+      const event = await sampleOf(definition.streams, given);
+      return { event: renderEvent(event), ...(await sinks.dryRun(definition as SinkInput, event, stored)) };
     });
 
     app.get<{ Querystring: { after?: string; limit?: number } }>('/v1/sinks', {
