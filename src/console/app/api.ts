@@ -22,8 +22,14 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** the problem's other fields: `pointer` says where in the request the fault is */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
+  }
+
+  get pointer(): string | undefined {
+    return typeof this.details['pointer'] === 'string' ? this.details['pointer'] : undefined;
   }
 }
 
@@ -58,7 +64,7 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<T>
   }
   if (!res.ok) {
     const problem = (body ?? {}) as { code?: string; detail?: string; title?: string };
-    const error = new ApiError(res.status, problem.code ?? `HTTP_${res.status}`, problem.detail ?? problem.title ?? res.statusText);
+    const error = new ApiError(res.status, problem.code ?? `HTTP_${res.status}`, problem.detail ?? problem.title ?? res.statusText, (body ?? {}) as Record<string, unknown>);
     if (res.status === 401 && options.key === undefined) session.signOut(error.message);
     throw error;
   }
@@ -81,13 +87,20 @@ export type { StreamStats, SinkStats, SinkStatus };
 export type { RateSeries } from '../../core/streams/produce-rates.js';
 export type { SinkRateSeries } from '../../core/sinks/sink-rates.js';
 
+export interface Retention {
+  maxAgeMs?: number | null;
+  maxEvents?: number | null;
+  maxBytes?: number | null;
+}
+
 export interface Stream {
   name: string;
   owner: string;
   description: string;
-  retention: Record<string, number | null | undefined>;
+  retention: Retention;
   exclusiveProducer: boolean;
   createdAt: string;
+  version: number;
   stats: StreamStats;
 }
 
@@ -114,6 +127,8 @@ export interface KeyInfo {
   name: string;
   owner: string;
   scopes: string[];
+  createdAt?: string;
+  expiresAt?: string | null;
 }
 
 export interface SinkStreamLag {

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, enc, type Attempt } from '../api';
 import { usePoll } from '../use-poll';
 import { ErrorNote } from './error-note';
+import { Time } from './time';
 
 function statusClass(a: Attempt): string {
   if (a.outcome === 'success') return 'ok';
@@ -50,7 +51,9 @@ export function AttemptLog({ sink, path = `/v1/sinks/${enc(sink)}/attempts` }: {
           <tbody>
             {attempts.map((a, i) => (
               <tr key={`${a.deliveryId}-${a.attempt}-${i}`} data-seq={a.seq} data-outcome={a.outcome}>
-                <td title={a.at}>{new Date(a.at).toLocaleTimeString()}</td>
+                <td>
+                  <Time iso={a.at} />
+                </td>
                 <td>{a.stream}</td>
                 <td class="num">{a.seq}</td>
                 <td class="num">{a.attempt}</td>

@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type RivuletEvent, type Sink, type Stream } from '../api';
 import { usePoll } from '../use-poll';
 import { ErrorNote } from './error-note';
+import { Time } from './time';
 
 interface DeadLetter {
   sink: string;
@@ -105,7 +106,9 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
           <tbody>
             {rows.data.map(({ dlq, event, dead }) => (
               <tr key={`${dlq}-${event.seq}`} data-dead-seq={dead.seq}>
-                <td title={dead.at}>{new Date(dead.at).toLocaleString()}</td>
+                <td>
+                  <Time iso={dead.at} />
+                </td>
                 <td>{dead.stream}</td>
                 <td class="num">{dead.seq}</td>
                 <td>{event.type}</td>

@@ -1,4 +1,7 @@
-/** The event browser: pages of a stream's events by seq, time range and type. */
+/**
+ * The event browser: pages of a stream's events from a seq or a time, by type, and by content
+ * (`filter=`, a JSONata condition the server evaluates, as a sink's filter).
+ */
 import { useState } from 'preact/hooks';
 import { api, enc, type RivuletEvent, type Stream } from '../api';
 import { curlGet } from '../curl';
@@ -12,6 +15,7 @@ interface Query {
   from?: string;
   to?: string;
   type?: string;
+  filter?: string;
   limit: number;
   cursor?: string;
 }
@@ -29,6 +33,7 @@ function pathOf(stream: string, q: Query): string {
     if (q.from) params.set('from', q.from);
     if (q.to) params.set('to', q.to);
     if (q.type) params.set('type', q.type);
+    if (q.filter) params.set('filter', q.filter);
   }
   params.set('limit', String(q.limit));
   return `/v1/streams/${enc(stream)}/events?${params}`;
@@ -57,6 +62,7 @@ export function EventBrowser({ stream }: { stream: Stream }) {
       from: isoOf(text('from')),
       to: isoOf(text('to')),
       type: text('type') || undefined,
+      filter: text('filter') || undefined,
       limit: Number(text('limit')) || 50,
     });
   };
@@ -69,13 +75,16 @@ export function EventBrowser({ stream }: { stream: Stream }) {
           from seq <input name="seq" type="number" min="1" placeholder="1" />
         </label>
         <label>
-          time from <input name="from" type="datetime-local" step="1" />
+          from time <input name="from" type="datetime-local" step="1" />
         </label>
         <label>
           to <input name="to" type="datetime-local" step="1" />
         </label>
         <label>
           types <input name="type" placeholder="a.b, c.d" />
+        </label>
+        <label class="filter-field">
+          content <input name="filter" placeholder='data.amount > 100 and $contains(data.order, "A-")' size={36} aria-describedby="filter-help" />
         </label>
         <label>
           limit
@@ -94,10 +103,14 @@ export function EventBrowser({ stream }: { stream: Stream }) {
           Refresh
         </button>
       </form>
+      <p id="filter-help" class="muted small-text">
+        Content is a JSONata condition over the event (<code>type</code>, <code>source</code>, <code>time</code>, <code>data</code>, …), as in a sink's filter; the server searches up to 10,000
+        events per page. Times are local.
+      </p>
       <ErrorNote error={page.error} />
       <div class="browser-body">
         <div class="browser-list">
-          {page.data && events.length === 0 ? <p class="muted">No events match.</p> : <EventRows events={events} selected={selected?.id} onSelect={setSelected} />}
+          {page.data && events.length === 0 ? <p class="muted">{page.data.next ? 'No matches in the events searched so far: search on with the next page.' : 'No events match.'}</p> : <EventRows events={events} selected={selected?.id} onSelect={setSelected} />}
           <div class="pager">
             <span class="muted">
               {events.length > 0 ? `seq ${events[0]!.seq}–${events[events.length - 1]!.seq}` : ''}

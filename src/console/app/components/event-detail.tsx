@@ -3,6 +3,7 @@ import { enc, type RivuletEvent } from '../api';
 import { curlGet } from '../curl';
 import { CopyBox } from './copy-box';
 import { JsonView } from './json-view';
+import { Time } from './time';
 
 export function EventDetail({ event, onClose }: { event: RivuletEvent; onClose: () => void }) {
   return (
@@ -39,7 +40,9 @@ export function EventRows({ events, selected, onSelect }: { events: RivuletEvent
             <td>
               <code>{e.type}</code>
             </td>
-            <td title={`received ${e.received}`}>{e.time}</td>
+            <td>
+              <Time iso={e.time} />
+            </td>
             <td class="id">{e.id}</td>
           </tr>
         ))}

@@ -4,6 +4,7 @@ import { api, enc } from '../api';
 import { usePoll } from '../use-poll';
 import { ErrorNote } from './error-note';
 import { JsonView } from './json-view';
+import { Time } from './time';
 
 interface TypeSummary {
   type: string;
@@ -79,7 +80,7 @@ export function SchemasPanel({ stream }: { stream: string }) {
           {version.data ? (
             <>
               <p class="muted">
-                JSON Schema {version.data.draft}, registered {version.data.createdAt}
+                JSON Schema {version.data.draft}, registered <Time iso={version.data.createdAt} />
                 <br />
                 <code>{version.data.urn}</code>
               </p>

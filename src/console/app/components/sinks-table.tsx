@@ -1,10 +1,11 @@
 /** Sinks with status, deliveries, error rate and lag; all of them, or those reading some streams. */
 import { api, type Sink } from '../api';
-import { ago, count } from '../format';
+import { count } from '../format';
 import { href } from '../router';
 import { usePoll } from '../use-poll';
 import { ErrorNote } from './error-note';
 import { SinkStatusBadge } from './sink-status';
+import { Time } from './time';
 
 /** failed attempts among all attempts, as a percentage */
 export function errorRate(stats: Sink['stats']): string {
@@ -54,7 +55,13 @@ export function SinksTable({ stream }: { stream?: string }) {
             <td class="num">{count(s.stats.deadLettered)}</td>
             <td class={`num lag${s.lag.pending > 0 ? ' behind' : ''}`}>{count(s.lag.pending)}</td>
             <td class="small-text" title={s.stats.lastError ?? ''}>
-              {s.stats.lastErrorAt ? `${ago(s.stats.lastErrorAt)}: ${clip(s.stats.lastError ?? '', 60)}` : <span class="muted">none</span>}
+              {s.stats.lastErrorAt ? (
+                <>
+                  <Time iso={s.stats.lastErrorAt} />: {clip(s.stats.lastError ?? '', 60)}
+                </>
+              ) : (
+                <span class="muted">none</span>
+              )}
             </td>
           </tr>
         ))}

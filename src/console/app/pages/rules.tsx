@@ -10,9 +10,10 @@ import { AttemptLog } from '../components/attempt-log';
 import { ErrorNote } from '../components/error-note';
 import { JsonView } from '../components/json-view';
 import { errorRate } from '../components/sinks-table';
-import { ago, count } from '../format';
+import { count } from '../format';
 import { href } from '../router';
 import { usePoll } from '../use-poll';
+import { Time } from '../components/time';
 
 function RuleStatus({ rule }: { rule: Rule }) {
   // `disabled` reads like a paused sink
@@ -65,7 +66,9 @@ export function RulesPage() {
                 <td class="num">{count(r.stats.events.delivered)}</td>
                 <td class="num">{count(r.stats.actions.delivered)}</td>
                 <td class="num">{errorRate(r.stats.actions)}</td>
-                <td title={r.updatedAt}>{ago(r.updatedAt)}</td>
+                <td>
+                  <Time iso={r.updatedAt} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -129,10 +132,16 @@ export function RulePage({ id }: { id: string }) {
               {count(r.stats.actions.deadLettered)} (lag {count(r.lag.actions)}) · <a href={href('sinks', r.sinks.actions)}>sink {r.sinks.actions}</a>
             </dd>
             <dt>last action error</dt>
-            <dd class={r.stats.actions.lastError ? 'error' : ''}>{r.stats.actions.lastError ? `${ago(r.stats.actions.lastErrorAt)}: ${r.stats.actions.lastError}` : '—'}</dd>
+            <dd class={r.stats.actions.lastError ? 'error' : ''}>{r.stats.actions.lastError ? (
+                <>
+                  <Time iso={r.stats.actions.lastErrorAt} />: {r.stats.actions.lastError}
+                </>
+              ) : (
+                '—'
+              )}</dd>
             <dt>version</dt>
             <dd>
-              {r.version}, updated {ago(r.updatedAt)}
+              {r.version}, updated <Time iso={r.updatedAt} />
             </dd>
           </dl>
           <div class="rule-parts">

@@ -13,9 +13,10 @@ import { SeekForm } from '../components/seek-form';
 import { SinkChart } from '../components/sink-chart';
 import { SinkStatusBadge } from '../components/sink-status';
 import { errorRate, SinksTable } from '../components/sinks-table';
-import { ago, bytes, count, duration } from '../format';
+import { bytes, chartWidth, count, duration } from '../format';
 import { href } from '../router';
 import { usePoll } from '../use-poll';
+import { Time } from '../components/time';
 
 export function SinksPage() {
   return (
@@ -128,16 +129,24 @@ export function SinkPage({ id, tab }: { id: string; tab: string | undefined }) {
                 ))}
               </dd>
               <dt>last success</dt>
-              <dd title={s.stats.lastSuccessAt ?? ''}>{ago(s.stats.lastSuccessAt)}</dd>
+              <dd>
+                <Time iso={s.stats.lastSuccessAt} />
+              </dd>
               <dt>last error</dt>
-              <dd class={s.stats.lastError ? 'error' : ''} title={s.stats.lastErrorAt ?? ''}>
-                {s.stats.lastError ? `${ago(s.stats.lastErrorAt)}: ${s.stats.lastError}` : '—'}
+              <dd class={s.stats.lastError ? 'error' : ''}>
+                {s.stats.lastError ? (
+                  <>
+                    <Time iso={s.stats.lastErrorAt} />: {s.stats.lastError}
+                  </>
+                ) : (
+                  '—'
+                )}
               </dd>
               <dt>delivered by</dt>
               <dd>{s.deliveredBy ?? <span class="muted">no process</span>}</dd>
             </dl>
             <div>
-              <SinkChart series={rates.data} width={520} height={170} />
+              <SinkChart series={rates.data} width={chartWidth()} height={170} />
               <p class="muted small-text">Per minute, counted by this server process since it started.</p>
             </div>
           </div>

@@ -6,9 +6,10 @@ import { api, enc, type Dataset, type Revision, type RevisionSummary } from '../
 import { ErrorNote } from '../components/error-note';
 import { JsonView } from '../components/json-view';
 import { PipelineState } from '../components/pipeline-state';
-import { ago, bytes, count } from '../format';
+import { bytes, count } from '../format';
 import { href } from '../router';
 import { usePoll } from '../use-poll';
+import { Time } from '../components/time';
 
 export function SpecsPage() {
   const list = usePoll((signal) => api<{ datasets: Dataset[] }>('/v1/specs', { signal }), [], 5000);
@@ -40,7 +41,9 @@ export function SpecsPage() {
                 <td>{d.owner}</td>
                 <td class="num">{d.latest}</td>
                 <td class="small-text">{d.managed.length > 0 ? d.managed.join(', ') : <span class="muted">nothing</span>}</td>
-                <td title={d.updatedAt}>{ago(d.updatedAt)}</td>
+                <td>
+                  <Time iso={d.updatedAt} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -61,8 +64,12 @@ function RevisionDetail({ owner, dataset, revision }: { owner: string; dataset: 
         Revision {r.revision} <PipelineState state={r.state} />
       </h3>
       <p class="muted small-text">
-        uploaded {new Date(r.createdAt).toLocaleString()}
-        {r.finishedAt ? `, finished ${new Date(r.finishedAt).toLocaleString()}` : ''}
+        uploaded <Time iso={r.createdAt} />
+        {r.finishedAt ? (
+          <>
+            , finished <Time iso={r.finishedAt} />
+          </>
+        ) : null}
         {r.prune ? ', with prune' : ''} · hash <code>{r.hash.slice(0, 12)}</code>
         {r.stats ? ` · ${count(r.stats.countOfRows)} events, ${bytes(r.stats.bytes)} in the dataset's streams` : ''}
       </p>
@@ -149,7 +156,9 @@ export function SpecPage({ owner, dataset, revision }: { owner: string; dataset:
                   <td>
                     <PipelineState state={r.state} />
                   </td>
-                  <td title={r.createdAt}>{ago(r.createdAt)}</td>
+                  <td>
+                    <Time iso={r.createdAt} />
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -9,32 +9,31 @@ import { ErrorNote } from '../components/error-note';
 import { EventBrowser } from '../components/event-browser';
 import { LiveTail } from '../components/live-tail';
 import { RateChart } from '../components/rate-chart';
+import { ProduceForm } from '../components/produce-form';
 import { SchemasPanel } from '../components/schemas-panel';
 import { SinksTable } from '../components/sinks-table';
-import { ago, bytes, count } from '../format';
+import { StreamSettings } from '../components/stream-settings';
+import { bytes, chartWidth, count, retentionText } from '../format';
 import { href } from '../router';
 import { usePoll } from '../use-poll';
+import { Time } from '../components/time';
 
 interface Tab {
   id: string;
   label: string;
-  render: (stream: Stream) => ComponentChild;
+  render: (stream: Stream, reload: () => void) => ComponentChild;
 }
 
 export const tabs: Tab[] = [
   { id: 'events', label: 'Events', render: (s) => <EventBrowser key={s.name} stream={s} /> },
   { id: 'live', label: 'Live tail', render: (s) => <LiveTail stream={s.name} /> },
   { id: 'schemas', label: 'Schemas', render: (s) => <SchemasPanel stream={s.name} /> },
-  { id: 'consumers', label: 'Consumers', render: (s) => <ConsumersTable streams={[s.name]} showStream={false} /> },
+  { id: 'produce', label: 'Produce', render: (s, reload) => <ProduceForm stream={s} onProduced={reload} /> },
+  { id: 'consumers', label: 'Consumers', render: (s) => <ConsumersTable streams={[s.name]} showStream={false} manage /> },
   { id: 'sinks', label: 'Sinks', render: (s) => <SinksTable stream={s.name} /> },
+  { id: 'settings', label: 'Settings', render: (s, reload) => <StreamSettings stream={s} onChanged={reload} /> },
 ];
 
-function retentionText(retention: Stream['retention']): string {
-  const parts = Object.entries(retention)
-    .filter(([, v]) => v !== null && v !== undefined)
-    .map(([k, v]) => `${k} ${count(v as number)}`);
-  return parts.length > 0 ? parts.join(', ') : 'keep all';
-}
 
 export function StreamPage({ name, tab }: { name: string; tab: string | undefined }) {
   const stream = usePoll((signal) => api<Stream>(`/v1/streams/${enc(name)}`, { signal }), [name], 3000);
@@ -59,13 +58,15 @@ export function StreamPage({ name, tab }: { name: string; tab: string | undefine
               <dt>bytes</dt>
               <dd>{bytes(s.stats.bytes)}</dd>
               <dt>last event</dt>
-              <dd title={s.stats.lastTime ?? ''}>{ago(s.stats.lastTime)}</dd>
+              <dd>
+                <Time iso={s.stats.lastTime} />
+              </dd>
               <dt>retention</dt>
               <dd>{retentionText(s.retention)}</dd>
               <dt>owner</dt>
               <dd>{s.owner}</dd>
             </dl>
-            <RateChart series={rates.data} width={520} height={150} axes />
+            <RateChart series={rates.data} width={chartWidth()} height={150} axes />
           </div>
           <nav class="tabs">
             {tabs.map((t) => (
@@ -74,7 +75,7 @@ export function StreamPage({ name, tab }: { name: string; tab: string | undefine
               </a>
             ))}
           </nav>
-          <div class="tab-body">{current.render(s)}</div>
+          <div class="tab-body">{current.render(s, stream.reload)}</div>
         </>
       ) : stream.error ? null : (
         <p class="muted">Loading…</p>
