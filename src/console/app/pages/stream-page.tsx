@@ -62,7 +62,7 @@ export function StreamPage({ name, tab }: { name: string; tab: string | undefine
                 <Time iso={s.stats.lastTime} />
               </dd>
               <dt>retention</dt>
-              <dd>{retentionText(s.retention)}</dd>
+              <dd data-figure="retention">{retentionText(s.retention)}</dd>
               <dt>owner</dt>
               <dd>{s.owner}</dd>
             </dl>
