@@ -1,12 +1,15 @@
 /**
  * What a sink dead-lettered: the latest events of its dead-letter streams whose
- * `meta.deadLetter.sink` is this sink, and the button that delivers them again (a side job of
- * the sink, `POST /v1/sinks/{id}/dead-letters/retry`).
+ * `meta.deadLetter.sink` is this sink. A row opens the dead letter as stored; **Retry** on a
+ * row delivers its source event once more (a replay of that one seq,
+ * `POST /v1/sinks/{id}/replay`); **Retry all** delivers everything dead-lettered again (a side
+ * job of the sink, `POST /v1/sinks/{id}/dead-letters/retry`).
  */
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type RivuletEvent, type Sink, type Stream } from '../api';
 import { usePoll } from '../use-poll';
 import { ErrorNote } from './error-note';
+import { EventDetail } from './event-detail';
 import { Time } from './time';
 
 interface DeadLetter {
@@ -57,6 +60,17 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
   const rows = usePoll((signal) => load(sink, signal), [sink.id, sink.stats.deadLettered], 5000);
   const [note, setNote] = useState('');
   const [error, setError] = useState<Error | undefined>(undefined);
+  const [open, setOpen] = useState<Row | undefined>(undefined);
+  const retryOne = async (dead: DeadLetter) => {
+    setError(undefined);
+    try {
+      await api(`/v1/sinks/${enc(sink.id)}/replay`, { method: 'POST', body: { stream: dead.stream, fromSeq: dead.seq, toSeq: dead.seq } });
+      setNote(`Retrying ${dead.stream} seq ${dead.seq}: it is delivered once more; if it fails again it is dead-lettered again.`);
+      onRetried();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
   const retry = async () => {
     setError(undefined);
     try {
@@ -72,7 +86,7 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
     <div class="dead-letters">
       <div class="controls">
         <button type="button" class="retry-dead-letters" disabled={!rows.data || rows.data.length === 0} onClick={() => void retry()}>
-          Retry dead letters
+          Retry all
         </button>
         <span class="muted small-text">
           from {deadLetterStreams(sink).join(', ')} · {sink.stats.deadLettered} dead-lettered in all
@@ -101,11 +115,12 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
               <th class="num">status</th>
               <th>reason</th>
               <th>error</th>
+              <th />
             </tr>
           </thead>
           <tbody>
             {rows.data.map(({ dlq, event, dead }) => (
-              <tr key={`${dlq}-${event.seq}`} data-dead-seq={dead.seq}>
+              <tr key={`${dlq}-${event.seq}`} data-dead-seq={dead.seq} class={open?.event.id === event.id ? 'selected' : ''}>
                 <td>
                   <Time iso={dead.at} />
                 </td>
@@ -116,11 +131,20 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
                 <td class="num code bad">{dead.status ?? '—'}</td>
                 <td>{dead.reason}</td>
                 <td class="small-text error-text">{dead.error ?? ''}</td>
+                <td class="row-actions">
+                  <button type="button" class="small inspect" onClick={() => setOpen({ dlq, event, dead })}>
+                    Inspect
+                  </button>
+                  <button type="button" class="small retry-one" onClick={() => void retryOne(dead)}>
+                    Retry
+                  </button>
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {open ? <EventDetail event={open.event} onClose={() => setOpen(undefined)} /> : null}
       <p class="muted small-text">The latest {LATEST} events of each dead-letter stream are searched; the stream keeps every copy, retried or not.</p>
     </div>
   );

@@ -1,11 +1,11 @@
 /** A refused request's error shown beside the field its `pointer` names; elsewhere as a note. */
-import { ApiError } from '../api';
 import { ErrorNote } from './error-note';
 
 /** the error when it points at or under `pointer` */
 export function errorAt(error: Error | undefined, pointer: string): Error | undefined {
-  if (!(error instanceof ApiError)) return undefined;
-  const at = error.pointer;
+  // an ApiError's problem pointer, or a form's own check
+  const at = (error as { pointer?: unknown } | undefined)?.pointer;
+  if (typeof at !== 'string') return undefined;
   return at !== undefined && (at === pointer || at.startsWith(`${pointer}/`)) ? error : undefined;
 }
 

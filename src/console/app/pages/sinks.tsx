@@ -10,6 +10,7 @@ import { DeadLetters } from '../components/dead-letters';
 import { ErrorNote } from '../components/error-note';
 import { JsonView } from '../components/json-view';
 import { SeekForm } from '../components/seek-form';
+import { SinkEditor } from '../components/sink-editor';
 import { SinkChart } from '../components/sink-chart';
 import { SinkStatusBadge } from '../components/sink-status';
 import { errorRate, SinksTable } from '../components/sinks-table';
@@ -19,9 +20,16 @@ import { usePoll } from '../use-poll';
 import { Time } from '../components/time';
 
 export function SinksPage() {
+  const [creating, setCreating] = useState(false);
   return (
     <div class="sinks-page">
-      <h2>Sinks</h2>
+      <div class="toolbar">
+        <h2>Sinks</h2>
+        <button type="button" class="new-sink" onClick={() => setCreating(!creating)} aria-expanded={creating}>
+          New sink
+        </button>
+      </div>
+      {creating ? <SinkEditor onSaved={(s) => (location.hash = href('sinks', s.id, 'settings'))} onCancel={() => setCreating(false)} /> : null}
       <SinksTable />
     </div>
   );
@@ -36,15 +44,68 @@ interface Tab {
 const tabs: Tab[] = [
   { id: 'attempts', label: 'Attempts', render: (s) => <AttemptLog sink={s.id} /> },
   { id: 'dead-letters', label: 'Dead letters', render: (s, reload) => <DeadLetters sink={s} onRetried={reload} /> },
-  { id: 'settings', label: 'Settings', render: (s) => <SinkSettings sink={s} /> },
+  { id: 'settings', label: 'Settings', render: (s, reload) => <SinkSettings sink={s} onSaved={reload} /> },
 ];
 
-function SinkSettings({ sink }: { sink: Sink }) {
+function SinkSettings({ sink, onSaved }: { sink: Sink; onSaved: () => void }) {
+  // the editor works on the sink as it was when opened (or last saved), so a refresh does not undo typing
+  const [snapshot, setSnapshot] = useState(sink);
+  const [saved, setSaved] = useState(false);
   const { id, streams, filter, transform, target, policy, deadLetterStream, jobs, owner, createdAt, updatedAt, version } = sink;
   return (
-    <div class="json-box">
-      <JsonView value={{ id, owner, streams, filter, transform, target, policy, deadLetterStream, jobs, createdAt, updatedAt, version }} />
-    </div>
+    <>
+      <SinkEditor
+        key={snapshot.version}
+        sink={snapshot}
+        onSaved={(s) => {
+          setSnapshot(s);
+          setSaved(true);
+          onSaved();
+        }}
+      />
+      {saved ? (
+        <p class="note" data-note="saved">
+          Saved as version {snapshot.version}.
+        </p>
+      ) : null}
+      <details>
+        <summary>As the API answers it</summary>
+        <div class="json-box">
+          <JsonView value={{ id, owner, streams, filter, transform, target, policy, deadLetterStream, jobs, createdAt, updatedAt, version }} />
+        </div>
+      </details>
+    </>
+  );
+}
+
+/** Delivers a range of one source stream again, beside the normal progress (POST …/replay). */
+function ReplayForm({ sink, busy, onReplay }: { sink: Sink; busy: boolean; onReplay: (body: Record<string, unknown>) => Promise<void> }) {
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    const text = (name: string) => String(form.get(name) ?? '').trim();
+    void onReplay({ stream: text('stream') || sink.streams[0], fromSeq: Number(text('fromSeq')), ...(text('toSeq') ? { toSeq: Number(text('toSeq')) } : {}) });
+  };
+  return (
+    <form class="filters replay" onSubmit={submit}>
+      <label>
+        replay
+        {sink.streams.length > 1 ? (
+          <select name="stream">
+            {sink.streams.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        ) : null}
+        seq <input name="fromSeq" type="number" min="1" required aria-label="replay from seq" />
+      </label>
+      <label>
+        to <input name="toSeq" type="number" min="1" placeholder="latest" aria-label="replay to seq" />
+      </label>
+      <button type="submit" disabled={busy}>
+        Replay
+      </button>
+    </form>
   );
 }
 
@@ -56,11 +117,14 @@ export function SinkPage({ id, tab }: { id: string; tab: string | undefined }) {
   const current = tabs.find((t) => t.id === tab) ?? tabs[0]!;
   const s = sink.data;
 
+  const [note, setNote] = useState('');
   const act = async (path: string, body?: unknown) => {
     setBusy(true);
     setActionError(undefined);
+    setNote('');
     try {
-      await api(`/v1/sinks/${enc(id)}/${path}`, { method: 'POST', body });
+      const answer = await api<{ job?: { fromSeq?: number; toSeq?: number; stream?: string } }>(`/v1/sinks/${enc(id)}/${path}`, { method: 'POST', body });
+      if (path === 'replay') setNote(`Replaying ${answer.job?.stream ?? ''} seq ${answer.job?.fromSeq ?? ''}–${answer.job?.toSeq ?? ''} beside the normal progress.`);
       sink.reload();
     } catch (err) {
       setActionError(err as Error);
@@ -90,7 +154,13 @@ export function SinkPage({ id, tab }: { id: string; tab: string | undefined }) {
               </button>
             )}
             <SeekForm sink={s} busy={busy} onSeek={(body) => act('seek', body)} />
+            <ReplayForm sink={s} busy={busy} onReplay={(body) => act('replay', body)} />
           </div>
+          {note ? (
+            <p class="note" data-note="replay">
+              {note}
+            </p>
+          ) : null}
           <ErrorNote error={actionError} />
           <div class="stream-head">
             <dl class="figures">
