@@ -170,6 +170,26 @@ describe('schema registry over the native API', () => {
     assert.equal(await registerOk(t, 'orders', 'none', { type: 'string' }), 2);
   }));
 
+  it('reports the compatibility of a registration without registering (POST …/compatibility)', () => withApp(async (t) => {
+    await createStream(t, 'orders');
+    const check = (body: unknown) => t.app.inject({ method: 'POST', url: '/v1/streams/orders/schemas/o/compatibility', headers: t.admin, payload: body as object });
+    const first = await check(ORDER_V1);
+    assert.equal(first.statusCode, 200, first.body);
+    assert.deepEqual(first.json(), { type: 'o', mode: 'BACKWARD', compatible: true, unchanged: false, latest: null, nextVersion: 1, incompatibilities: [] });
+    await registerOk(t, 'orders', 'o', ORDER_V1);
+    const breaking = (await check({ ...ORDER_V2, required: ['orderId', 'price', 'note'] })).json();
+    assert.equal(breaking.compatible, false);
+    assert.equal(breaking.latest, 1);
+    assert.ok(breaking.incompatibilities.some((i: { rule: string }) => i.rule === 'required-added'));
+    assert.deepEqual({ ...(await check(ORDER_V2)).json(), incompatibilities: undefined }, { type: 'o', mode: 'BACKWARD', compatible: true, unchanged: false, latest: 1, nextVersion: 2, incompatibilities: undefined });
+    assert.equal((await check(ORDER_V1)).json().unchanged, true);
+    // under another mode given with the schema
+    assert.equal((await check({ schema: ORDER_V2, compatibility: 'FORWARD' })).json().compatible, false);
+    // nothing was registered; a schema that is not one is a 400
+    assert.deepEqual((await t.app.inject({ method: 'GET', url: '/v1/streams/orders/schemas/o', headers: t.admin })).json().versions.map((v: { version: number }) => v.version), [1]);
+    assert.equal((await check({ type: 'nonsense' })).statusCode, 400);
+  }));
+
   it('checks every earlier version in the transitive modes, only the latest otherwise', () => withApp(async (t) => {
     await createStream(t, 'orders');
     const status = (values: string[]) => ({ type: 'object', properties: { s: { enum: values } }, required: ['s'], additionalProperties: false });

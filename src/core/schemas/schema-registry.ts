@@ -22,7 +22,7 @@ import type { JsonObject } from '../events/envelope.js';
 import { FIELD_LIMITS } from '../events/event-fields.js';
 import type { Clock } from '../clock.js';
 import type { Store, StreamRecord } from '../../store/port.js';
-import { checkCompatibility, isCompatibilityMode, COMPATIBILITY_MODES, type CompatibilityMode, type JsonSchema } from './compatibility.js';
+import { checkCompatibility, isCompatibilityMode, COMPATIBILITY_MODES, type CompatibilityMode, type CompatibilityReport, type JsonSchema } from './compatibility.js';
 import { compileSchema, type CompiledSchema, type SchemaDraft } from './schema-compiler.js';
 import { SCHEMAS, SCHEMA_SETTINGS, parseVersionKey, streamPrefix, typeKey, versionKey } from './schema-keys.js';
 
@@ -114,20 +114,11 @@ export class SchemaRegistry {
    * type's mode once the version is registered.
    */
   async register(streamName: string, type: string, schema: unknown, options: { compatibility?: CompatibilityMode } = {}): Promise<{ schema: RegisteredSchema; created: boolean; mode: CompatibilityMode }> {
-    assertType(type);
-    const stream = await this.requireStream(streamName);
-    const compiled = compileSchema(schema);
-    const body = schema as JsonObject;
-    if (options.compatibility !== undefined && !isCompatibilityMode(options.compatibility)) throw badMode(options.compatibility, '/compatibility');
-    const mode = options.compatibility ?? (await this.modeOf(stream, type));
-    const docs = await this.versionDocs(streamName, type);
-    const live = docs.filter((d): d is VersionDoc & { schema: JsonObject; draft: SchemaDraft } => d.schema !== undefined);
-    const latest = live[live.length - 1];
-    if (latest && canonical(latest.schema) === canonical(body)) {
+    const { compiled, body, mode, docs, unchanged, report } = await this.assess(streamName, type, schema, options);
+    if (unchanged) {
       if (options.compatibility !== undefined) await this.setCompatibility(streamName, type, options.compatibility);
-      return { schema: toRegistered(latest), created: false, mode };
+      return { schema: toRegistered(unchanged), created: false, mode };
     }
-    const report = checkCompatibility(body as JsonSchema, live.map((d) => ({ version: d.version, schema: d.schema as JsonSchema })), mode);
     if (!report.compatible) {
       const first = report.incompatibilities[0]!;
       throw new RivuletError('SCHEMA_INCOMPATIBLE', `the new schema for "${type}" breaks ${mode} compatibility: ${first.direction} against version ${first.againstVersion} at ${first.pointer || '(root)'}: ${first.message}`, {
@@ -148,6 +139,41 @@ export class SchemaRegistry {
     this.indexes.delete(streamName);
     if (options.compatibility !== undefined) await this.setCompatibility(streamName, type, options.compatibility);
     return { schema: toRegistered(doc as VersionDoc & { schema: JsonObject; draft: SchemaDraft }), created: true, mode };
+  }
+
+  /**
+   * What registering `schema` would do, without registering it: the compatibility report
+   * under the mode the registration would use (a report with no findings when it would be
+   * accepted), and whether it is the latest version's schema again.
+   */
+  async checkCompatibility(streamName: string, type: string, schema: unknown, options: { compatibility?: CompatibilityMode } = {}): Promise<{
+    type: string; mode: CompatibilityMode; compatible: boolean; unchanged: boolean; latest: number | null; nextVersion: number; incompatibilities: CompatibilityReport['incompatibilities'];
+  }> {
+    const { mode, docs, live, unchanged, report } = await this.assess(streamName, type, schema, options);
+    return {
+      type, mode, compatible: report.compatible, unchanged: unchanged !== undefined,
+      latest: live[live.length - 1]?.version ?? null,
+      nextVersion: unchanged ? unchanged.version : (docs[docs.length - 1]?.version ?? 0) + 1,
+      incompatibilities: report.incompatibilities,
+    };
+  }
+
+  /** the steps of a registration up to its decision, shared by `register` and `checkCompatibility` */
+  private async assess(streamName: string, type: string, schema: unknown, options: { compatibility?: CompatibilityMode }) {
+    assertType(type);
+    const stream = await this.requireStream(streamName);
+    const compiled = compileSchema(schema);
+    const body = schema as JsonObject;
+    if (options.compatibility !== undefined && !isCompatibilityMode(options.compatibility)) throw badMode(options.compatibility, '/compatibility');
+    const mode = options.compatibility ?? (await this.modeOf(stream, type));
+    const docs = await this.versionDocs(streamName, type);
+    const live = docs.filter((d): d is VersionDoc & { schema: JsonObject; draft: SchemaDraft } => d.schema !== undefined);
+    const latest = live[live.length - 1];
+    const unchanged = latest && canonical(latest.schema) === canonical(body) ? latest : undefined;
+    const report: CompatibilityReport = unchanged
+      ? { compatible: true, mode, incompatibilities: [] }
+      : checkCompatibility(body as JsonSchema, live.map((d) => ({ version: d.version, schema: d.schema as JsonSchema })), mode);
+    return { compiled, body, mode, docs, live, unchanged, report };
   }
 
   /** the types of a stream that have at least one live version */

@@ -61,6 +61,15 @@ const VersionList = Type.Object({
 });
 const CompatibilityBody = Type.Object({ compatibility: Type.Union([Mode, Type.Null()], { description: 'null falls back to the stream’s mode' }) }, { additionalProperties: false });
 const CompatibilityAnswer = Type.Object({ type: Type.String(), compatibility: Mode, compatibilityOverride: Type.Union([Mode, Type.Null()]) });
+const CompatibilityReportAnswer = Type.Object({
+  type: Type.String(),
+  mode: Mode,
+  compatible: Type.Boolean({ description: 'true when registering would be accepted' }),
+  unchanged: Type.Boolean({ description: 'the latest version already has this schema (registering answers that version)' }),
+  latest: Type.Union([Type.Integer(), Type.Null()], { description: 'the latest version now' }),
+  nextVersion: Type.Integer({ description: 'the version registering would create (or answer, when unchanged)' }),
+  incompatibilities: Type.Array(Type.Object({}, { additionalProperties: true, description: '`direction`, `againstVersion`, `pointer`, `rule`, `message`' })),
+});
 const DryRunAnswer = Type.Object({
   valid: Type.Boolean({ description: 'true when the batch would be accepted' }),
   validation: Type.String({ description: 'the stream’s validation mode: strict, known or off' }),
@@ -124,6 +133,20 @@ export function schemasRoutes(services: CoreServices) {
     }, async (req, reply) => {
       await schemas.delete(req.params.name, req.params.type, Number(req.params.version));
       return reply.code(204).send();
+    });
+
+    app.post<{ Params: Static<typeof TypeParams> }>('/v1/streams/:name/schemas/:type/compatibility', {
+      config: { access: { scope: 'manage', stream: streamParam }, openapiBody: RegisterBody },
+      schema: {
+        tags: ['schemas'],
+        summary: 'Dry run of a registration: the compatibility report of a schema against the registered versions; nothing is registered',
+        description: 'The body is what POST /v1/streams/{name}/schemas/{type} takes. Answers whether it would be registered (`compatible`), under which mode, as which version, and every incompatibility found. An invalid schema is a 400 as on registration.',
+        params: TypeParams,
+        response: { 200: CompatibilityReportAnswer, ...problemResponses },
+      },
+    }, async (req) => {
+      const { schema, compatibility } = registrationOf(req.body);
+      return schemas.checkCompatibility(req.params.name, req.params.type, schema, { compatibility });
     });
 
     app.put<{ Params: Static<typeof TypeParams>; Body: Static<typeof CompatibilityBody> }>('/v1/streams/:name/schemas/:type/compatibility', {
