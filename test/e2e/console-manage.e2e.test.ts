@@ -162,6 +162,82 @@ describe('web console: managing sinks, schemas, rules and keys (chromium)', { sk
       await new Promise((resolve) => setTimeout(resolve, 500));
       assert.ok(!receiver.received.some((r) => r.body['order'] === 'A-5'), 'only the one retried');
 
+      // a schema version: the compatibility report first, registered only when compatible
+      assert.equal((await call('POST', '/v1/streams/orders/schemas/order.placed', { type: 'object', properties: { order: { type: 'string' } }, required: ['order'] })).status, 201);
+      await page.goto(`${server.url}/console/#/streams/orders/schemas`);
+      await page.click('button.new-schema');
+      const schemaForm = page.locator('form.schema-register');
+      await schemaForm.locator('#schema-type').fill('order.placed');
+      await schemaForm.locator('#schema-text').fill(JSON.stringify({ type: 'object', properties: { order: { type: 'string' }, total: { type: 'number' } }, required: ['order', 'total'] }));
+      await schemaForm.locator('button.check-compatibility').click();
+      await schemaForm.locator('.dry-run[data-compatible="false"] tr[data-rule="required-added"]').first().waitFor();
+      assert.equal(await schemaForm.locator('button.register-schema').isDisabled(), true);
+      await shot('schema-compatibility');
+      // widening a field is backward compatible
+      await schemaForm.locator('#schema-text').fill(JSON.stringify({ type: 'object', properties: { order: { type: ['string', 'number'] } }, required: ['order'] }));
+      await schemaForm.locator('button.check-compatibility').click();
+      await schemaForm.locator('.dry-run[data-compatible="true"]').waitFor();
+      assert.equal(await schemaForm.locator('button.register-schema').innerText(), 'Register as v2');
+      await schemaForm.locator('button.register-schema').click();
+      await page.locator('table.schemas button.active:text("v2")').waitFor();
+      assert.deepEqual(((await call('GET', '/v1/streams/orders/schemas/order.placed')).json.versions as { version: number }[]).map((v) => v.version), [1, 2]);
+
+      // a rule: created (disabled) in the page, tried on a sample event, changed
+      assert.equal((await call('POST', '/v1/action-targets', { id: 'shop-hook', name: 'Shop backend', url: `${receiver.base}/actions` })).status, 201);
+      await page.click('header.top nav a:text("Rules")');
+      await page.click('button.new-rule');
+      const ruleForm = page.locator('form.rule-editor');
+      await ruleForm.locator('#rule-id').fill('big');
+      await ruleForm.locator('#rule-streams').fill('orders');
+      await ruleForm.locator('#rule-conditions').fill('[{ "expression": "data.total > 100" }]');
+      await ruleForm.locator('#rule-actions').fill('[{ "actionTargetId": "shop-hook", "actionTypeId": "notify" }]');
+      await ruleForm.locator('button[type="submit"]').click();
+      await page.waitForURL(/#\/rules\/big$/);
+      const rule = await call('GET', '/v1/rules/big');
+      assert.equal(rule.json.enabled, false);
+      assert.deepEqual(rule.json.streams, ['orders']);
+      await page.fill('#rule-sample', '{ "type": "order.placed", "data": { "total": 150 } }');
+      await page.click('button.rule-dry-run-button');
+      await page.locator('.rule-dry-run .dry-run[data-matched="true"]').waitFor();
+      assert.match(await page.locator('.rule-dry-run .dry-run').innerText(), /shop-hook/);
+      await shot('rule-dry-run');
+      await page.fill('#rule-sample', '{ "type": "order.placed", "data": { "total": 50 } }');
+      await page.click('button.rule-dry-run-button');
+      await page.locator('.rule-dry-run .dry-run[data-matched="false"]').waitFor();
+      await page.click('button.edit-rule');
+      await page.locator('form.rule-editor #rule-conditions').fill('[{ "expression": "data.total > 10" }]');
+      await page.click('form.rule-editor button[type="submit"]');
+      await page.locator('form.rule-editor').waitFor({ state: 'detached' });
+      assert.deepEqual(((await call('GET', '/v1/rules/big')).json.conditions as { expression: string }[]).map((c) => c.expression), ['data.total > 10']);
+      await page.click('button.rule-dry-run-button');
+      await page.locator('.rule-dry-run .dry-run[data-matched="true"]').waitFor();
+
+      // a key: created with scopes, its secret shown once and working; revoked
+      await page.click('header.top nav a:text("Keys")');
+      const keyForm = page.locator('form.new-key');
+      await keyForm.locator('#key-name').fill('billing service');
+      await keyForm.locator('#key-owner').fill('shop');
+      await keyForm.locator('#key-consume').fill('orders');
+      await keyForm.locator('#key-produce').fill('orders, returns.*');
+      await keyForm.locator('button[type="submit"]').click();
+      const once = page.locator('.secret-once');
+      await once.waitFor();
+      const secret = (await once.locator('.copy-text').innerText()).trim();
+      const keyId = await once.getAttribute('data-key');
+      assert.ok(keyId);
+      const whoami = await call('GET', '/v1/whoami', undefined, secret);
+      assert.equal(whoami.status, 200);
+      assert.deepEqual(whoami.json.scopes, ['produce:orders', 'produce:returns.*', 'consume:orders']);
+      await once.locator('button:text("Copy")').waitFor();
+      await shot('keys');
+      await page.locator('.secret-once button:text("Done, hide it")').click();
+      await once.waitFor({ state: 'detached' });
+      assert.ok(!(await page.content()).includes(secret), 'the secret is shown once only');
+      await page.locator(`tr[data-key-id="${keyId}"] button.revoke`).click();
+      await page.locator('dialog.confirm button.danger').click();
+      await page.locator(`tr[data-key-id="${keyId}"]`).waitFor({ state: 'detached' });
+      assert.equal((await call('GET', '/v1/whoami', undefined, secret)).status, 401);
+
       assert.deepEqual(problems, [], 'the console logged errors');
     } finally {
       await browser?.close();

@@ -181,7 +181,7 @@ describe('schema registry over the native API', () => {
     assert.equal(breaking.compatible, false);
     assert.equal(breaking.latest, 1);
     assert.ok(breaking.incompatibilities.some((i: { rule: string }) => i.rule === 'required-added'));
-    assert.deepEqual({ ...(await check(ORDER_V2)).json(), incompatibilities: undefined }, { type: 'o', mode: 'BACKWARD', compatible: true, unchanged: false, latest: 1, nextVersion: 2, incompatibilities: undefined });
+    assert.deepEqual({ ...((await check(ORDER_V2)).json() as Record<string, unknown>), incompatibilities: undefined }, { type: 'o', mode: 'BACKWARD', compatible: true, unchanged: false, latest: 1, nextVersion: 2, incompatibilities: undefined });
     assert.equal((await check(ORDER_V1)).json().unchanged, true);
     // under another mode given with the schema
     assert.equal((await check({ schema: ORDER_V2, compatibility: 'FORWARD' })).json().compatible, false);

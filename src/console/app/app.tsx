@@ -41,7 +41,7 @@ export function App() {
         </a>
         <nav>
           {routes
-            .filter((r) => r.nav)
+            .filter((r) => r.nav && (!r.admin || who.scopes.includes('admin')))
             .map((r) => (
               <a key={r.pattern} href={`#${r.pattern}`} class={found?.route === r ? 'active' : ''}>
                 {r.nav}

@@ -4,6 +4,7 @@
  */
 import type { ComponentChild } from 'preact';
 import { compile, type Params } from './router';
+import { KeysPage } from './pages/keys';
 import { OverviewPage } from './pages/overview';
 import { RulePage, RulesPage } from './pages/rules';
 import { SinkPage, SinksPage } from './pages/sinks';
@@ -16,6 +17,8 @@ export interface RouteDef {
   render: (params: Params) => ComponentChild;
   /** a header link to this page (patterns without parameters only) */
   nav?: string;
+  /** the header link only for admin keys */
+  admin?: boolean;
 }
 
 export const routes: RouteDef[] = [
@@ -25,6 +28,7 @@ export const routes: RouteDef[] = [
   { pattern: '/sinks/:id/:tab?', title: (p) => `Sink ${p.id ?? ''}`, render: (p) => <SinkPage id={p.id!} tab={p.tab} /> },
   { pattern: '/rules', title: () => 'Rules', nav: 'Rules', render: () => <RulesPage /> },
   { pattern: '/rules/:id', title: (p) => `Rule ${p.id ?? ''}`, render: (p) => <RulePage id={p.id!} /> },
+  { pattern: '/keys', title: () => 'Keys', nav: 'Keys', admin: true, render: () => <KeysPage /> },
   { pattern: '/specs', title: () => 'Specs', nav: 'Specs', render: () => <SpecsPage /> },
   { pattern: '/specs/:owner/:dataset/:revision?', title: (p) => `Spec ${p.owner ?? ''}/${p.dataset ?? ''}`, render: (p) => <SpecPage owner={p.owner!} dataset={p.dataset!} revision={p.revision} /> },
 ];

@@ -1,9 +1,13 @@
-/** A stream's schemas: each event type with its versions and compatibility; a version opens as JSON. */
+/**
+ * A stream's schemas: each event type with its versions and compatibility; a version opens as
+ * JSON; a new version is registered after its compatibility report.
+ */
 import { useState } from 'preact/hooks';
 import { api, enc } from '../api';
 import { usePoll } from '../use-poll';
 import { ErrorNote } from './error-note';
 import { JsonView } from './json-view';
+import { SchemaRegister } from './schema-register';
 import { Time } from './time';
 
 interface TypeSummary {
@@ -26,6 +30,7 @@ interface SchemaVersion {
 export function SchemasPanel({ stream }: { stream: string }) {
   const types = usePoll((signal) => api<{ types: TypeSummary[] }>(`/v1/streams/${enc(stream)}/schemas`, { signal }), [stream], 0);
   const [open, setOpen] = useState<{ type: string; version: number } | undefined>(undefined);
+  const [registering, setRegistering] = useState(false);
   const version = usePoll(
     (signal) => (open ? api<SchemaVersion>(`/v1/streams/${enc(stream)}/schemas/${enc(open.type)}/versions/${open.version}`, { signal }) : Promise.resolve(undefined)),
     [stream, open?.type, open?.version],
@@ -33,8 +38,36 @@ export function SchemasPanel({ stream }: { stream: string }) {
   );
   if (types.error) return <ErrorNote error={types.error} />;
   if (!types.data) return <p class="muted">Loading…</p>;
-  if (types.data.types.length === 0) return <p class="muted">No schemas registered on this stream.</p>;
+  const form = registering ? (
+    <SchemaRegister
+      stream={stream}
+      {...(open ? { type: open.type } : {})}
+      onRegistered={(type, v) => {
+        setRegistering(false);
+        types.reload();
+        setOpen({ type, version: v });
+      }}
+    />
+  ) : null;
+  const toggle = (
+    <div class="toolbar">
+      <button type="button" class="new-schema" onClick={() => setRegistering(!registering)} aria-expanded={registering}>
+        Register a version
+      </button>
+    </div>
+  );
+  if (types.data.types.length === 0)
+    return (
+      <>
+        {toggle}
+        {form}
+        <p class="muted">No schemas registered on this stream.</p>
+      </>
+    );
   return (
+    <>
+    {toggle}
+    {form}
     <div class="browser-body">
       <table class="schemas">
         <thead>
@@ -90,5 +123,6 @@ export function SchemasPanel({ stream }: { stream: string }) {
         </section>
       ) : null}
     </div>
+    </>
   );
 }

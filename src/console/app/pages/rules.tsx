@@ -9,6 +9,7 @@ import { api, enc, type Rule } from '../api';
 import { AttemptLog } from '../components/attempt-log';
 import { ErrorNote } from '../components/error-note';
 import { JsonView } from '../components/json-view';
+import { RuleDryRun, RuleEditor } from '../components/rule-editor';
 import { errorRate } from '../components/sinks-table';
 import { count } from '../format';
 import { href } from '../router';
@@ -27,9 +28,16 @@ function RuleStatus({ rule }: { rule: Rule }) {
 
 export function RulesPage() {
   const list = usePoll((signal) => api<{ rules: Rule[] }>('/v1/rules?limit=1000', { signal }), [], 3000);
+  const [creating, setCreating] = useState(false);
   return (
     <div class="rules-page">
-      <h2>Rules</h2>
+      <div class="toolbar">
+        <h2>Rules</h2>
+        <button type="button" class="new-rule" onClick={() => setCreating(!creating)} aria-expanded={creating}>
+          New rule
+        </button>
+      </div>
+      {creating ? <RuleEditor onSaved={(r) => (location.hash = href('rules', r.id))} onCancel={() => setCreating(false)} /> : null}
       <ErrorNote error={list.error} />
       {!list.data ? (
         list.error ? null : <p class="muted">Loading…</p>
@@ -83,6 +91,7 @@ export function RulePage({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState('');
   const [actionError, setActionError] = useState<Error | undefined>(undefined);
+  const [editing, setEditing] = useState(false);
   const act = async (path: string, done?: (answer: unknown) => string) => {
     setBusy(true);
     setActionError(undefined);
@@ -114,7 +123,22 @@ export function RulePage({ id }: { id: string }) {
             <button type="button" disabled={busy || r.stats.actions.deadLettered === 0} onClick={() => void act('dead-letters/retry', (a) => `Retrying dead-lettered actions: ${(a as { jobs: number }).jobs} job(s) started.`)}>
               Retry dead-lettered actions
             </button>
+            <button type="button" class="edit-rule" onClick={() => setEditing(!editing)} aria-expanded={editing}>
+              Change
+            </button>
           </div>
+          {editing ? (
+            <RuleEditor
+              rule={r}
+              onSaved={() => {
+                setEditing(false);
+                setNote('Saved.');
+                rule.reload();
+              }}
+              onCancel={() => setEditing(false)}
+            />
+          ) : null}
+          <RuleDryRun rule={r} />
           {note ? <p class="note">{note}</p> : null}
           <ErrorNote error={actionError} />
           <dl class="figures">
