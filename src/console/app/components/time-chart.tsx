@@ -5,6 +5,12 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { localTime } from '../format';
+
+// the console's one time format (24-hour, local) on the axis and in the legend
+const clock = new Intl.DateTimeFormat('sv-SE', { hour: '2-digit', minute: '2-digit', hour12: false });
+const axisTimes = (_u: uPlot, splits: number[]) => splits.map((s) => clock.format(s * 1000));
+const legendTime = (_u: uPlot, v: number | null) => (v === null ? '—' : localTime(new Date(v * 1000).toISOString()));
 
 export interface TimeChartProps {
   /** x (epoch seconds), then one array per series */
@@ -28,10 +34,10 @@ export function TimeChart({ data, series, width, height, yLabel, className }: Ti
       width,
       height,
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
-      axes: axes ? [{ stroke: '#667', grid: { stroke: '#eef' } }, { stroke: '#667', grid: { stroke: '#eef' }, size: 48, label: yLabel }] : [{ show: false }, { show: false }],
+      axes: axes ? [{ stroke: '#889', grid: { stroke: 'rgba(128,128,160,0.18)' }, values: axisTimes }, { stroke: '#889', grid: { stroke: 'rgba(128,128,160,0.18)' }, size: 48, label: yLabel }] : [{ show: false }, { show: false }],
       legend: { show: axes },
       cursor: axes ? {} : { show: false },
-      series: [{}, ...series],
+      series: [{ value: legendTime }, ...series],
     };
     plot.current = new uPlot(options, data, host.current!);
     return () => {
