@@ -122,6 +122,10 @@ describe('web console: operating streams and consumers (chromium)', { skip: !exi
       await page.click('form.filters button[type="submit"]');
       await waitForSeqs(seqs, [8, 9]);
       await shot('stream-search');
+      // a row opens from the keyboard
+      await page.locator('table.events tr[data-seq="8"]').focus();
+      await page.keyboard.press('Enter');
+      assert.match(await page.locator('.event-detail').innerText(), /"A-8"/);
       // a bad expression is the server's 400, shown
       await page.fill('form.filters input[name="filter"]', 'data.amount >');
       await page.click('form.filters button[type="submit"]');

@@ -35,7 +35,20 @@ export function EventRows({ events, selected, onSelect }: { events: RivuletEvent
       </thead>
       <tbody>
         {events.map((e) => (
-          <tr key={e.id} data-seq={e.seq} class={e.id === selected ? 'selected' : ''} onClick={() => onSelect(e)}>
+          <tr
+            key={e.id}
+            data-seq={e.seq}
+            class={e.id === selected ? 'selected' : ''}
+            tabIndex={0}
+            aria-selected={e.id === selected}
+            onClick={() => onSelect(e)}
+            onKeyDown={(k) => {
+              if (k.key === 'Enter' || k.key === ' ') {
+                k.preventDefault();
+                onSelect(e);
+              }
+            }}
+          >
             <td class="num">{e.seq}</td>
             <td>
               <code>{e.type}</code>
