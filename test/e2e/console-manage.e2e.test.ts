@@ -238,6 +238,16 @@ describe('web console: managing sinks, schemas, rules and keys (chromium)', { sk
       await page.locator(`tr[data-key-id="${keyId}"]`).waitFor({ state: 'detached' });
       assert.equal((await call('GET', '/v1/whoami', undefined, secret)).status, 401);
 
+      // at 400 px the sink page, its editor and the keys page do not scroll sideways
+      await page.setViewportSize({ width: 400, height: 800 });
+      for (const path of ['#/sinks/big-orders/settings', '#/keys', '#/rules/big']) {
+        await page.goto(`${server.url}/console/${path}`);
+        await page.locator('main h2').first().waitFor();
+        await page.waitForTimeout(200);
+        assert.equal(await page.evaluate('document.documentElement.scrollWidth'), 400, `${path} fits 400 px`);
+      }
+      await shot('sink-narrow');
+
       assert.deepEqual(problems, [], 'the console logged errors');
     } finally {
       await browser?.close();

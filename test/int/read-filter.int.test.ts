@@ -48,6 +48,11 @@ describe('reading with filter=', () => {
       assert.equal(bad.status, 400);
       assert.equal(bad.body.code, 'INVALID_EXPRESSION');
       assert.match(bad.body.detail ?? '', /query parameter "filter"/);
+      // documented in the OpenAPI schema
+      const spec = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { get?: { parameters?: { name: string; in: string; description?: string }[] } }> };
+      const param = spec.paths['/v1/streams/{name}/events']?.get?.parameters?.find((p) => p.name === 'filter');
+      assert.equal(param?.in, 'query');
+      assert.match(param?.description ?? '', /JSONata/);
       const empty = await get('filter=');
       assert.equal(empty.status, 400);
       assert.match(empty.body.detail ?? '', /"filter"/);
