@@ -206,11 +206,13 @@ describe('web console: managing sinks, schemas, rules and keys (chromium)', { sk
       await page.locator('.rule-dry-run .dry-run[data-matched="false"]').waitFor();
       await page.click('button.edit-rule');
       await page.locator('form.rule-editor #rule-conditions').fill('[{ "expression": "data.total > 10" }]');
+      // the change is tried before it is saved
+      await page.click('button.rule-dry-run-button');
+      await page.locator('.rule-dry-run .dry-run[data-matched="true"]').waitFor();
+      assert.deepEqual(((await call('GET', '/v1/rules/big')).json.conditions as { expression: string }[]).map((c) => c.expression), ['data.total > 100'], 'a dry run saves nothing');
       await page.click('form.rule-editor button[type="submit"]');
       await page.locator('form.rule-editor').waitFor({ state: 'detached' });
       assert.deepEqual(((await call('GET', '/v1/rules/big')).json.conditions as { expression: string }[]).map((c) => c.expression), ['data.total > 10']);
-      await page.click('button.rule-dry-run-button');
-      await page.locator('.rule-dry-run .dry-run[data-matched="true"]').waitFor();
 
       // a key: created with scopes, its secret shown once and working; revoked
       await page.click('header.top nav a:text("Keys")');

@@ -56,6 +56,20 @@ describe('rules API: dry run', () => {
       assert.equal(bad.status, 422);
       assert.equal(bad.body.code, 'INVALID_EVENT');
       assert.equal((await call(h, 'POST', '/v1/rules/nope/validate', sample)).status, 404);
+
+      // a change tried before it is saved: the draft's conditions and actions stand in
+      const draft = await call(h, 'POST', '/v1/rules/r1/validate', {
+        sample: { ...sample, properties: { temperature: 20, location: 'cellar' } },
+        conditions: [{ expression: 'data.temperature > 15' }],
+        actions: [{ actionTargetId: 'lamp', actionTypeId: '/actionTypes/dim' }],
+      });
+      assert.equal(draft.status, 200, JSON.stringify(draft.body));
+      assert.deepEqual(draft.body.matchedConditions, [{ index: 0, expression: 'data.temperature > 15' }]);
+      assert.equal(draft.body.matchedActions[0].type, '/actionTypes/dim');
+      assert.deepEqual((await call(h, 'GET', '/v1/rules/r1')).body.conditions.map((c: { expression: string }) => c.expression), ['data.temperature > 25', 'data.location = "roof"'], 'nothing saved');
+      const badDraft = await call(h, 'POST', '/v1/rules/r1/validate', { sample, conditions: [{ expression: 'data.temperature >' }] });
+      assert.equal(badDraft.status, 400);
+      assert.equal((await call(h, 'POST', '/v1/rules/r1/validate', { sample, actions: [{ actionTargetId: 'nope', actionTypeId: 'x' }] })).status, 400);
     } finally {
       await h.close();
     }

@@ -209,10 +209,14 @@ export class RuleService {
    * A dry run: evaluates the rule against a sample event (iFLUX `{timestamp, source, type,
    * properties}` or native `{type, source?, time?, data}`) and answers the matched conditions
    * and the actions that would be sent, rendered; RULE_NOT_MATCHED when no condition matched.
+   * With `draft`, its conditions and actions (checked as a change would check them) stand in
+   * for the stored ones, so a change is tried before it is saved; nothing is saved.
    */
-  async validate(id: string, sample: unknown, actor: Actor): Promise<{ matchedConditions: (RuleConditionRef & { index: number })[]; matchedActions: RenderedActionView[] }> {
-    const rule = await this.get(id, actor);
-    const resolved = await this.resolve(rule, SYSTEM);
+  async validate(id: string, sample: unknown, actor: Actor, draft?: { conditions?: RuleConditionRef[]; actions?: RuleActionRef[] }): Promise<{ matchedConditions: (RuleConditionRef & { index: number })[]; matchedActions: RenderedActionView[] }> {
+    const stored = await this.get(id, actor);
+    const rule = draft === undefined ? stored : { ...stored, ...this.checkedDefinition(draft.conditions ?? stored.conditions, draft.actions ?? stored.actions) };
+    // a draft's references are resolved as its owner would resolve them on saving
+    const resolved = await this.resolve(rule, draft === undefined ? SYSTEM : actor.admin && stored.owner !== actor.owner ? { owner: stored.owner, admin: false } : actor);
     const event = sampleEvent(sample, rule.streams[0]!, this.now());
     const compiled = compileRule({ conditions: resolved.target.conditions, actions: resolved.target.actions });
     const result = await dryRun(compiled, event);

@@ -155,14 +155,22 @@ export function rulesRoutes(services: CoreServices) {
     });
 
     app.post<ById>('/v1/rules/:id/validate', {
-      config: { access, openapiBody: Type.Object({}, { additionalProperties: true, description: 'a sample event: iFLUX {timestamp, source, type, properties} or native {type, source, time, data}' }) },
+      config: { access, openapiBody: Type.Object({}, { additionalProperties: true, description: 'a sample event: iFLUX {timestamp, source, type, properties} or native {type, source, time, data}; or {sample, conditions?, actions?} to try a change before saving it' }) },
       schema: {
         tags, summary: 'Dry run: the conditions a sample event matches and the actions that would be sent (422 when none)', params: Id,
+        description: 'The body is the sample event, tried on the saved rule; or `{"sample": {...}, "conditions": [...], "actions": [...]}`, where the conditions and actions given (checked as a change would check them) stand in for the saved ones. Nothing is saved.',
         response: { 200: Type.Object({ matchedConditions: Type.Array(AnyObject), matchedActions: Type.Array(AnyObject) }), ...problemResponses, 422: Type.Ref('Problem') },
       },
     }, async (req) => {
       await owned(req);
-      return rules.validate(req.params.id, req.body, req.principal!);
+      const body = req.body as Record<string, unknown> | null;
+      const drafted = body !== null && typeof body === 'object' && !Array.isArray(body) && Object.hasOwn(body, 'sample')
+        && Object.keys(body).every((k) => k === 'sample' || k === 'conditions' || k === 'actions');
+      if (!drafted) return rules.validate(req.params.id, req.body, req.principal!);
+      const { sample, conditions, actions } = body as { sample: unknown; conditions?: unknown; actions?: unknown };
+      if (conditions !== undefined && !Array.isArray(conditions)) throw new RivuletError('VALIDATION_FAILED', 'conditions must be an array', { details: { pointer: '/conditions' } });
+      if (actions !== undefined && !Array.isArray(actions)) throw new RivuletError('VALIDATION_FAILED', 'actions must be an array', { details: { pointer: '/actions' } });
+      return rules.validate(req.params.id, sample, req.principal!, { conditions: conditions as never, actions: actions as never });
     });
 
     app.get<ById & { Querystring: { limit?: number } }>('/v1/rules/:id/attempts', {

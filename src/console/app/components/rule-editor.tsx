@@ -1,8 +1,10 @@
 /**
  * Rules: a form that creates a rule (disabled, so it can be tried before it acts) or changes
- * one, and the dry run of the saved rule against a sample event (`POST /v1/rules/{id}/validate`):
- * the conditions it matches and the actions that would be sent, rendered.
+ * one, and the dry run against a sample event (`POST /v1/rules/{id}/validate`): the
+ * conditions it matches and the actions that would be sent, rendered — of the saved rule, or,
+ * while a change is being edited, of the change before it is saved.
  */
+import type { RefObject } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type Rule } from '../api';
 import { useAction } from '../use-action';
@@ -27,7 +29,7 @@ function json(text: string, pointer: string): unknown {
 const NEW_CONDITIONS = '[\n  { "expression": "data.total > 100" }\n]';
 const NEW_ACTIONS = '[\n  { "actionTargetId": "", "actionTypeId": "notify" }\n]';
 
-export function RuleEditor({ rule, onSaved, onCancel }: { rule?: Rule; onSaved: (r: Rule) => void; onCancel?: () => void }) {
+export function RuleEditor({ rule, onSaved, onCancel, formRef }: { rule?: Rule; onSaved: (r: Rule) => void; onCancel?: () => void; formRef?: RefObject<HTMLFormElement | null> }) {
   const action = useAction();
   const [local, setLocal] = useState<FormError | undefined>(undefined);
   const error = local ?? action.error;
@@ -57,7 +59,7 @@ export function RuleEditor({ rule, onSaved, onCancel }: { rule?: Rule; onSaved: 
     if (saved) onSaved(saved);
   };
   return (
-    <form class="panel rule-editor" onSubmit={submit} aria-label={rule ? 'change rule' : 'new rule'}>
+    <form class="panel rule-editor" ref={formRef} onSubmit={submit} aria-label={rule ? 'change rule' : 'new rule'}>
       <h3>{rule ? `Change ${rule.name || rule.id}` : 'New rule (created disabled: try it, then enable it)'}</h3>
       {rule ? null : (
         <>
@@ -99,27 +101,35 @@ interface Validation {
   matchedActions: { target: string; type: string; properties: unknown; url: string; method: string }[];
 }
 
-export function RuleDryRun({ rule }: { rule: Rule }) {
+/** the conditions and actions being edited, as a dry run's draft */
+function draftOf(form: HTMLFormElement): { conditions: unknown; actions: unknown } {
+  const data = new FormData(form);
+  return { conditions: json(String(data.get('conditions') ?? ''), '/conditions'), actions: json(String(data.get('actions') ?? ''), '/actions') };
+}
+
+export function RuleDryRun({ rule, draftForm }: { rule: Rule; draftForm?: RefObject<HTMLFormElement | null> | undefined }) {
   const action = useAction();
   const [local, setLocal] = useState<FormError | undefined>(undefined);
   const [answer, setAnswer] = useState<Validation | undefined>(undefined);
   const submit = async (e: Event) => {
     e.preventDefault();
-    let sample: unknown;
+    let body: unknown;
     try {
-      sample = json(String(new FormData(e.currentTarget as HTMLFormElement).get('sample') ?? ''), '/sample');
+      const sample = json(String(new FormData(e.currentTarget as HTMLFormElement).get('sample') ?? ''), '/sample');
+      const form = draftForm?.current;
+      body = form ? { sample, ...draftOf(form) } : sample;
       setLocal(undefined);
     } catch (err) {
       setLocal(err as FormError);
       return;
     }
     setAnswer(undefined);
-    const got = await action.run(() => api<Validation>(`/v1/rules/${enc(rule.id)}/validate`, { method: 'POST', body: sample }));
+    const got = await action.run(() => api<Validation>(`/v1/rules/${enc(rule.id)}/validate`, { method: 'POST', body }));
     if (got) setAnswer(got);
   };
   return (
     <form class="panel rule-dry-run" onSubmit={submit} aria-label="dry run">
-      <h3>Dry run (the saved rule)</h3>
+      <h3>{draftForm ? 'Dry run of the change (not saved yet)' : 'Dry run of the saved rule'}</h3>
       <label for="rule-sample" class="wide">
         a sample event: native <code>{'{type, source?, time?, data}'}</code> or iFLUX <code>{'{timestamp, source, type, properties}'}</code>
       </label>

@@ -4,7 +4,7 @@
  * action deliveries' attempt log and a retry of dead-lettered actions. A rule runs as two
  * sinks, linked from its page.
  */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, enc, type Rule } from '../api';
 import { AttemptLog } from '../components/attempt-log';
 import { ErrorNote } from '../components/error-note';
@@ -92,6 +92,7 @@ export function RulePage({ id }: { id: string }) {
   const [note, setNote] = useState('');
   const [actionError, setActionError] = useState<Error | undefined>(undefined);
   const [editing, setEditing] = useState(false);
+  const editorForm = useRef<HTMLFormElement>(null);
   const act = async (path: string, done?: (answer: unknown) => string) => {
     setBusy(true);
     setActionError(undefined);
@@ -130,6 +131,7 @@ export function RulePage({ id }: { id: string }) {
           {editing ? (
             <RuleEditor
               rule={r}
+              formRef={editorForm}
               onSaved={() => {
                 setEditing(false);
                 setNote('Saved.');
@@ -138,7 +140,7 @@ export function RulePage({ id }: { id: string }) {
               onCancel={() => setEditing(false)}
             />
           ) : null}
-          <RuleDryRun rule={r} />
+          <RuleDryRun rule={r} draftForm={editing ? editorForm : undefined} />
           {note ? <p class="note">{note}</p> : null}
           <ErrorNote error={actionError} />
           <dl class="figures">
