@@ -259,7 +259,7 @@ describe('web console: managing sinks, schemas, rules and keys (chromium)', { sk
   });
 });
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
@@ -267,7 +267,7 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): 
   }
 }
 
-async function waitForText(locator: Locator, expected: string | RegExp, timeoutMs = 10_000): Promise<void> {
+async function waitForText(locator: Locator, expected: string | RegExp, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {

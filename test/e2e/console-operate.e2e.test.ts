@@ -246,7 +246,7 @@ async function signIn(page: Page, url: string, key: string): Promise<void> {
 
 async function waitForSeqs(seqs: () => Promise<number[]>, expected: number[]): Promise<void> {
   let last: number[] = [];
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     last = await seqs();
     if (JSON.stringify(last) === JSON.stringify(expected)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -254,7 +254,7 @@ async function waitForSeqs(seqs: () => Promise<number[]>, expected: number[]): P
   assert.deepEqual(last, expected);
 }
 
-async function waitForText(locator: Locator, expected: string | RegExp, timeoutMs = 10_000): Promise<void> {
+async function waitForText(locator: Locator, expected: string | RegExp, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {

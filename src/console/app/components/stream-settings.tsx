@@ -12,18 +12,22 @@ import { ErrorNote } from './error-note';
 import { StreamForm } from './stream-form';
 
 interface Dependents {
+  /** the stream as it is now, for its current counts */
+  stream: Stream;
   consumers: string[];
   sinks: string[];
   schemaTypes: string[];
 }
 
 async function dependentsOf(stream: string): Promise<Dependents> {
-  const [consumers, sinks, schemas] = await Promise.all([
+  const [now, consumers, sinks, schemas] = await Promise.all([
+    api<Stream>(`/v1/streams/${enc(stream)}`),
     api<{ consumers: Consumer[] }>(`/v1/streams/${enc(stream)}/consumers?limit=1000`),
     api<{ sinks: Sink[] }>('/v1/sinks?limit=1000'),
     api<{ types: { type: string }[] }>(`/v1/streams/${enc(stream)}/schemas`),
   ]);
   return {
+    stream: now,
     // a sink reads through a consumer of its own; those are named with the sinks
     consumers: consumers.consumers.map((c) => c.name).filter((n) => !n.startsWith('sink.')),
     sinks: sinks.sinks.filter((s) => s.streams.includes(stream)).map((s) => s.id),
@@ -82,7 +86,7 @@ export function StreamSettings({ stream, onChanged }: { stream: Stream; onChange
           <p>Goes with it:</p>
           <ul>
             <li data-goes="events">
-              {count(stream.stats.count)} events ({bytes(stream.stats.bytes)})
+              {count(confirm.stream.stats.count)} events ({bytes(confirm.stream.stats.bytes)})
             </li>
             <li data-goes="consumers">{confirm.consumers.length > 0 ? `consumers ${names(confirm.consumers)}, with their positions and leases` : 'no consumers'}</li>
             {confirm.sinks.length > 0 ? <li data-goes="sink-positions">the positions of the sinks reading it</li> : null}
