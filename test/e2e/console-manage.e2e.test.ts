@@ -248,7 +248,7 @@ describe('web console: managing sinks, schemas, rules and keys (chromium)', { sk
         await page.waitForTimeout(200);
         assert.equal(await page.evaluate('document.documentElement.scrollWidth'), 400, `${path} fits 400 px`);
       }
-      await shot('sink-narrow');
+      await shot('rule-narrow');
 
       assert.deepEqual(problems, [], 'the console logged errors');
     } finally {
