@@ -78,20 +78,18 @@ export const enc = encodeURIComponent;
  * its core declares them come from there as types only: esbuild erases them, nothing of the
  * server is bundled.
  */
-import type { StreamStats } from '../../store/port.js';
-import type { AttemptRecord, SinkStats, SinkStatus } from '../../core/sinks/sink-model.js';
+import type { RetentionPolicy, StreamStats } from '../../store/port.js';
+import type { AttemptRecord, SinkDryRun, SinkStats, SinkStatus } from '../../core/sinks/sink-model.js';
 import type { EventAnswer } from '../../core/events/envelope.js';
 import type { RuleView } from '../../core/rules/rule-model.js';
 
 export type { StreamStats, SinkStats, SinkStatus };
+/** `POST /v1/sinks/dry-run` answers the core's dry run with the event it was run on */
+export type SinkDryRunAnswer = SinkDryRun & { event: EventAnswer };
 export type { RateSeries } from '../../core/streams/produce-rates.js';
 export type { SinkRateSeries } from '../../core/sinks/sink-rates.js';
 
-export interface Retention {
-  maxAgeMs?: number | null;
-  maxEvents?: number | null;
-  maxBytes?: number | null;
-}
+export type Retention = RetentionPolicy;
 
 export interface Stream {
   name: string;

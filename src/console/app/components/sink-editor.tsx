@@ -5,20 +5,21 @@
  * Secrets of an edited sink read "[redacted]": left so, they keep their stored values.
  */
 import { useState } from 'preact/hooks';
-import { api, enc, type RivuletEvent, type Sink } from '../api';
+import { api, enc, type Sink, type SinkDryRunAnswer } from '../api';
 import { href } from '../router';
 import { useAction } from '../use-action';
 import { FieldError, OtherError } from './field-error';
 import { JsonView } from './json-view';
 
-interface DryRunAnswer {
-  event: RivuletEvent;
-  matched: boolean;
-  filterError: string | null;
-  payload: unknown;
-  transformError: string | null;
-  delivery: { method?: string; url?: string; headers?: Record<string, string>; body?: string | null; notes?: string[] } | null;
-  deliveryError: string | null;
+type DryRunAnswer = SinkDryRunAnswer;
+
+/** the http target's preview (src/delivery/targets/http-target.ts) */
+interface RequestPreview {
+  method?: string;
+  url?: string;
+  headers?: Record<string, string>;
+  body?: string | null;
+  notes?: string[];
 }
 
 interface Definition {
@@ -68,7 +69,7 @@ function definitionOf(form: HTMLFormElement, editing: boolean): Definition {
 }
 
 function DryRunResult({ answer }: { answer: DryRunAnswer }) {
-  const d = answer.delivery;
+  const d = answer.delivery as RequestPreview | null;
   return (
     <div class="dry-run" data-matched={String(answer.matched)}>
       <h4>
