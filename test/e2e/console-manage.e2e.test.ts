@@ -3,7 +3,7 @@
  * playwright-core) against the built server as a process (with --sink-allow-loopback and a real
  * HTTP receiver on a loopback port). Each action is taken in the page and checked through the
  * API or at the receiver: a sink created and changed after a dry run on a real event, a range
- * replayed, a dead letter inspected and retried alone; a schema version registered after its
+ * replayed, paused, moved and resumed, a dead letter inspected and retried alone; a schema version registered after its
  * compatibility report; a rule created and tried; a key created (its secret shown once) and
  * revoked.
  *
@@ -146,6 +146,21 @@ describe('web console: managing sinks, schemas, rules and keys (chromium)', { sk
       await page.locator('[data-note="replay"]').waitFor();
       await waitFor(() => receiver.received.filter((r) => r.body['order'] === 'A-2').length === 2 && receiver.received.some((r) => r.body['order'] === 'A-1'), 'the replayed range');
 
+      // pause, seek (to the beginning, then to seq 3) and resume: seq 3 is delivered again
+      await page.click('.sink-page .controls button:text("Pause")');
+      await page.locator('.sink-page .controls [data-sink-status="paused"]').waitFor();
+      assert.equal((await call('GET', '/v1/sinks/big-orders')).json.state, 'paused');
+      const sinkLag = async () => ((await call('GET', '/v1/sinks/big-orders')).json.lag as { pending: number }).pending;
+      await page.selectOption('form.seek select[name="from"]', 'beginning');
+      await page.click('form.seek button[type="submit"]');
+      await waitForAsync(async () => (await sinkLag()) === 3, 'lag 3 after seeking to the beginning');
+      await page.selectOption('form.seek select[name="from"]', 'seq');
+      await page.fill('form.seek input[name="seq"]', '3');
+      await page.click('form.seek button[type="submit"]');
+      await waitForAsync(async () => (await sinkLag()) === 1, 'lag 1 after seeking to seq 3');
+      await page.click('.sink-page .controls button:text("Resume")');
+      await waitFor(() => receiver.received.filter((r) => r.body['order'] === 'A-3').length === 2, 'seq 3 delivered again after the seek');
+
       // a dead letter: inspected, then retried alone once the receiver takes it
       await produce({ order: 'A-4', amount: 40, reject: true }, { order: 'A-5', amount: 60, reject: true });
       await page.click('nav.tabs a:text("Dead letters")');
@@ -264,6 +279,14 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): 
   while (!check()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function waitForAsync(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
