@@ -117,6 +117,7 @@ describe('web console: operating streams and consumers (chromium)', { skip: !exi
       await page.click('nav.tabs a:text("Events")');
       const seqs = () => page.locator('table.events tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
       await page.locator('table.events tr[data-seq="10"]').waitFor();
+      await waitForText(page.locator('[data-figure="count"]'), '10');
       await page.fill('form.filters input[name="filter"]', 'data.amount >= 400 and data.amount < 500');
       await page.fill('form.filters input[name="seq"]', '1');
       await page.click('form.filters button[type="submit"]');
