@@ -3,7 +3,8 @@
  * playwright-core) against the built server as a process (with --sink-allow-loopback and a real
  * HTTP receiver on a loopback port). Each action is taken in the page and checked through the
  * API or at the receiver: a sink created and changed after a dry run on a real event, a range
- * replayed, paused, moved and resumed, a dead letter inspected and retried alone; a schema version registered after its
+ * replayed, paused, moved and resumed, a dead letter inspected and retried alone, the sink
+ * deleted; a schema version registered after its
  * compatibility report; a rule created and tried; a key created (its secret shown once) and
  * revoked.
  *
@@ -159,7 +160,8 @@ describe('web console: managing sinks, schemas, rules and keys (chromium)', { sk
       await page.click('form.seek button[type="submit"]');
       await waitForAsync(async () => (await sinkLag()) === 1, 'lag 1 after seeking to seq 3');
       await page.click('.sink-page .controls button:text("Resume")');
-      await waitFor(() => receiver.received.filter((r) => r.body['order'] === 'A-3').length === 2, 'seq 3 delivered again after the seek');
+      await waitForAsync(async () => (await call('GET', '/v1/sinks/big-orders')).json.state === 'running', 'the sink running again');
+      await waitFor(() => receiver.received.filter((r) => r.body['order'] === 'A-3').length === 2, 'seq 3 delivered again after the seek', 30_000);
 
       // a dead letter: inspected, then retried alone once the receiver takes it
       await produce({ order: 'A-4', amount: 40, reject: true }, { order: 'A-5', amount: 60, reject: true });
@@ -264,6 +266,15 @@ describe('web console: managing sinks, schemas, rules and keys (chromium)', { sk
         assert.equal(await page.evaluate('document.documentElement.scrollWidth'), 400, `${path} fits 400 px`);
       }
       await shot('rule-narrow');
+
+      // the sink deleted after a confirmation naming what goes with it (at 400 px too)
+      await page.goto(`${server.url}/console/#/sinks/big-orders/settings`);
+      await page.click('button.delete-sink');
+      const confirm = page.locator('dialog.confirm');
+      assert.match(await confirm.locator('[data-goes="stats"]').innerText(), /attempt log/);
+      await confirm.locator('button.danger').click();
+      await page.waitForURL(/#\/sinks$/);
+      assert.equal((await call('GET', '/v1/sinks/big-orders')).status, 404);
 
       assert.deepEqual(problems, [], 'the console logged errors');
     } finally {

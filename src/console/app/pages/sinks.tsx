@@ -6,7 +6,8 @@ import type { ComponentChild } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type Sink, type SinkRateSeries } from '../api';
 import { AttemptLog } from '../components/attempt-log';
-import { DeadLetters } from '../components/dead-letters';
+import { ConfirmDialog } from '../components/confirm-dialog';
+import { DeadLetters, deadLetterStreams } from '../components/dead-letters';
 import { ErrorNote } from '../components/error-note';
 import { JsonView } from '../components/json-view';
 import { SeekForm } from '../components/seek-form';
@@ -16,6 +17,7 @@ import { SinkStatusBadge } from '../components/sink-status';
 import { errorRate, SinksTable } from '../components/sinks-table';
 import { bytes, chartWidth, count, duration } from '../format';
 import { href } from '../router';
+import { useAction } from '../use-action';
 import { usePoll } from '../use-poll';
 import { Time } from '../components/time';
 
@@ -68,12 +70,49 @@ function SinkSettings({ sink, onSaved }: { sink: Sink; onSaved: () => void }) {
           Saved as version {snapshot.version}.
         </p>
       ) : null}
+      <DeleteSink sink={sink} />
       <details>
         <summary>As the API answers it</summary>
         <div class="json-box">
           <JsonView value={{ id, owner, streams, filter, transform, target, policy, deadLetterStream, jobs, createdAt, updatedAt, version }} />
         </div>
       </details>
+    </>
+  );
+}
+
+/**
+ * Deleting a sink after a confirmation naming what goes with it (its positions, stats and
+ * attempt log) and what stays (the events it read and its dead-letter streams).
+ */
+function DeleteSink({ sink }: { sink: Sink }) {
+  const [asking, setAsking] = useState(false);
+  const action = useAction();
+  const remove = async () => {
+    const done = await action.run(async () => {
+      await api(`/v1/sinks/${enc(sink.id)}`, { method: 'DELETE' });
+      return true;
+    });
+    if (done) location.hash = '#/sinks';
+  };
+  return (
+    <>
+      <p>
+        <button type="button" class="danger delete-sink" onClick={() => setAsking(true)}>
+          Delete sink…
+        </button>
+      </p>
+      <ErrorNote error={action.error} />
+      {asking ? (
+        <ConfirmDialog title={`Delete sink ${sink.id}?`} confirmLabel={`Delete ${sink.id}`} busy={action.busy} onConfirm={() => void remove()} onCancel={() => setAsking(false)}>
+          <p>Goes with it:</p>
+          <ul>
+            <li data-goes="positions">its positions on {sink.streams.join(', ')} ({count(sink.lag.pending)} events not yet delivered) and its side jobs</li>
+            <li data-goes="stats">its figures ({count(sink.stats.delivered)} delivered) and its attempt log</li>
+          </ul>
+          <p>Stays: the events of {sink.streams.join(', ')} and the dead letters in {deadLetterStreams(sink).join(', ')}.</p>
+        </ConfirmDialog>
+      ) : null}
     </>
   );
 }
