@@ -213,6 +213,8 @@ export interface SinkDryRun {
 // Names the core and the engine share.
 export const SINKS_COLLECTION = 'sinks';
 export const OWNERS_COLLECTION = 'sink-owners';
+/** one entry per running delivery engine, so each takes a fair share of the sinks */
+export const ENGINES_COLLECTION = 'sink-engines';
 export const STATS_COLLECTION = 'sink-stats';
 export const ATTEMPT_LOG_EVENTS = 10_000;
 

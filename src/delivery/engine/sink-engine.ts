@@ -3,6 +3,11 @@
  * lease so exactly one process delivers it, and runs a SinkRunner per claimed sink. It
  * rescans on a timer (changes made by other processes, leases of dead ones) and at once on
  * changes made in this process. Counters and the attempt log are flushed periodically.
+ *
+ * Processes sharing a store split the sinks: each registers in `sink-engines` and holds at
+ * most its share, ceil(running sinks ÷ live engines). A process that joins lowers everyone's
+ * share, and the others give up their extras (after their in-flight attempts, as a pause
+ * does); one that leaves raises it, and the others take its sinks over.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -13,6 +18,7 @@ import type { TargetRegistry } from '../targets/registry.js';
 import type { TargetDeps } from '../targets/target.js';
 import { AttemptLog } from './attempt-log.js';
 import type { SinkMetricsRecorder } from '../../observability/sink-metrics.js';
+import { EnginePresence, preference } from './engine-presence.js';
 import { OwnerLeases } from './owner-lease.js';
 import { StatsRecorder } from './sink-stats.js';
 import { SinkRunner, deliveryFingerprint } from './sink-runner.js';
@@ -42,6 +48,9 @@ export class SinkEngine {
   readonly holder: string;
   private readonly options: SinkEngineOptions;
   private readonly leases: OwnerLeases;
+  private readonly presence: EnginePresence;
+  /** how many sinks this process may hold: its fair share, from the last scan */
+  private share = Number.POSITIVE_INFINITY;
   private readonly stats: StatsRecorder;
   private readonly attempts: AttemptLog;
   private readonly runners = new Map<string, { runner: SinkRunner; version: number; claimedAt: number }>();
@@ -68,6 +77,7 @@ export class SinkEngine {
     this.options.scanIntervalMs = Math.max(1, Math.min(this.options.scanIntervalMs, Math.floor(this.options.ownerLeaseMs / 4)));
     this.holder = this.options.holder ?? `rivulet-${randomUUID().slice(0, 8)}`;
     this.leases = new OwnerLeases(services.store.documents, this.holder, this.options.ownerLeaseMs);
+    this.presence = new EnginePresence(services.store.documents, this.holder, this.options.ownerLeaseMs);
     this.stats = new StatsRecorder(services.store.documents, services.sinkRates, this.options.metrics);
     this.attempts = new AttemptLog(services.streams, services.produce);
   }
@@ -101,6 +111,7 @@ export class SinkEngine {
       for (const u of this.unsubscribe.splice(0)) u();
       await this.scanning;
       await Promise.all([...this.runners.keys()].map((id) => this.stopRunner(id)));
+      await this.presence.leave();
       await this.flush();
     })();
     return this.closing;
@@ -127,16 +138,24 @@ export class SinkEngine {
   }
 
   private async scan(): Promise<void> {
-    const seen = new Set<string>();
+    const docs: StoredDocument<SinkRecord>[] = [];
     let after: string | undefined;
     for (;;) {
       const page = await this.services.sinks.listRecords({ after, limit: 500 });
-      for (const doc of page) {
-        seen.add(doc.key);
-        await this.reconcile(doc);
-      }
+      docs.push(...page);
       if (page.length < 500) break;
       after = page[page.length - 1]!.key;
+    }
+    const engines = await this.presence.beat();
+    const runnable = docs.filter((d) => d.value.state === 'running' && this.broken.get(d.key) !== d.version).length;
+    this.share = Math.max(1, Math.ceil(runnable / engines));
+    const rank = (id: string) => preference(this.holder, id);
+    // the sinks held here are renewed first, so a full share never skips a renewal
+    docs.sort((a, b) => Number(this.runners.has(b.key)) - Number(this.runners.has(a.key)) || rank(a.key) - rank(b.key));
+    const seen = new Set<string>();
+    for (const doc of docs) {
+      seen.add(doc.key);
+      await this.reconcile(doc);
     }
     for (const id of [...this.runners.keys()]) {
       if (!seen.has(id)) {
@@ -144,6 +163,11 @@ export class SinkEngine {
         this.stats.forget(id);
       }
     }
+    // more than the share (another process joined): give up the ones ranked last; their
+    // leases are released only after the in-flight attempts end, so no event goes out twice
+    const extras = [...this.runners.keys()].sort((a, b) => rank(b) - rank(a)).slice(0, Math.max(0, this.runners.size - this.share));
+    if (extras.length > 0) this.log.info({ sinks: extras, share: this.share, engines }, 'giving sinks up to other processes');
+    await Promise.all(extras.map((id) => this.stopRunner(id)));
   }
 
   /**
@@ -180,8 +204,9 @@ export class SinkEngine {
     if (this.broken.get(sink.id) === doc.version) return;
     const now = Date.now();
     const running = this.runners.get(sink.id);
-    // renew after a quarter of the lease; claim when not running here
+    // renew after a quarter of the lease; claim when not running here and below the share
     if (running && now - running.claimedAt < this.options.ownerLeaseMs / 4) return;
+    if (!running && this.runners.size >= this.share) return;
     const held = await this.leases.claim(sink.id);
     if (!held) {
       if (running) await this.stopRunner(sink.id, false);

@@ -206,7 +206,8 @@ export class JsonBucket {
         // nothing came before the fetch expired: what was pending has been purged meanwhile
         if (got === 0) break;
       }
-      return keys;
+      // a key written while the listing runs comes again (the consumer delivers new messages too)
+      return [...new Set(keys)];
     } finally {
       await this.d.jsm.consumers.delete(this.stream, info.name).catch(() => false);
     }
