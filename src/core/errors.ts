@@ -49,6 +49,7 @@ export const ErrorCodes = {
   SINK_EXISTS: 'Sink already exists',
   TARGET_URL_FORBIDDEN: 'Target URL is not allowed',
   INVALID_EXPRESSION: 'Invalid expression',
+  UNSUPPORTED_REGEX: 'Regular expression is not supported',
   RULE_NOT_FOUND: 'Rule not found',
   RULE_NOT_MATCHED: 'The event was not matched by the rule.',
   RESOURCE_IN_USE: 'Resource is referenced by another resource',

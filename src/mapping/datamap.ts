@@ -49,7 +49,9 @@ function compileEntry(key: string, expression: unknown): CompiledPath {
     return compileJsonPath(expression);
   } catch (err) {
     if (!isRivuletError(err)) throw err;
-    throw new RivuletError('INVALID_EXPRESSION', `datamap key "${key}": ${err.message}`, {
+    // a pattern RE2 cannot run keeps its own code; everything else is a bad expression
+    const code = err.code === 'UNSUPPORTED_REGEX' ? err.code : 'INVALID_EXPRESSION';
+    throw new RivuletError(code, `datamap key "${key}": ${err.message}`, {
       details: { ...err.details, key, pointer },
       cause: err,
     });

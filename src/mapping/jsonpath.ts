@@ -1,23 +1,24 @@
 /**
  * JSONPath (RFC 9535) for mappings: compile once, query many times.
  *
- * A thin layer over `jsonpath-rfc9535` that makes three things true which the library alone
+ * A thin layer over `jsonpath-rfc9535` that makes four things true which the library alone
  * does not (version 1.3):
  * - a bad expression fails when it is compiled, with the expression, the column and the
  *   reason, instead of silently matching nothing: syntax is checked by the library's parser,
  *   and RFC 9535's well-typedness rules for function extensions (§2.4.3) and the I-JSON
  *   range of indexes and slice bounds (§2.1) are checked here;
+ * - `match()` and `search()` run in linear time (RE2, see jsonpath-evaluator.ts), and a
+ *   literal pattern RE2 cannot run (a backreference, lookaround) is refused when compiled;
  * - `a && b && c` means what it says: the library folds a conjunction of three or more
  *   operands into `a && (b || c)` (upstream issue P0lip/jsonpath-rfc9535#5), so such chains
  *   are bracketed pairwise before evaluation — see `groupConjunctions`;
- * - compiled paths are cached, so a datamap compiled per sink or per dry-run is cheap.
- * The library has no public way to evaluate a parsed tree, so `query` hands the (possibly
- * rewritten) text back to it; the cache saves the checks, not the library's own parse.
+ * - compiled paths are cached and parsed once, so a datamap compiled per sink or per dry-run
+ *   is cheap.
  */
-import { query as evaluate } from 'jsonpath-rfc9535';
-import type { JsonValue } from 'jsonpath-rfc9535';
 import parse from 'jsonpath-rfc9535/parser';
 import { RivuletError } from '../core/errors.js';
+import { compileLinearRegex } from '../core/linear-regex.js';
+import { evaluateJsonPath, iRegexpSource } from './jsonpath-evaluator.js';
 
 export interface CompiledPath {
   /** the expression as written */
@@ -47,11 +48,13 @@ function compileUncached(expression: string): CompiledPath {
   if (typeof expression !== 'string' || expression.length === 0) {
     throw invalid(String(expression), 'the expression is empty');
   }
-  checkTree(expression, parseOrFail(expression));
-  const evaluated = groupConjunctions(expression);
+  const parsed = parseOrFail(expression);
+  checkTree(expression, parsed);
+  const rewritten = groupConjunctions(expression);
+  const tree = rewritten === expression ? parsed : parseOrFail(rewritten);
   return Object.freeze({
     expression,
-    query: (doc: unknown): unknown[] => evaluate(doc as JsonValue, evaluated),
+    query: (doc: unknown): unknown[] => evaluateJsonPath(tree, doc),
   });
 }
 
@@ -156,6 +159,7 @@ function checkCall(expression: string, call: Node): void {
   const name = String(call['name']);
   const { params } = declaration(expression, call);
   const args = Array.isArray(call['arguments']) ? (call['arguments'] as unknown[]) : [];
+  if (name === 'match' || name === 'search') checkLiteralPattern(expression, args[1]);
   if (args.length !== params.length) {
     const plural = params.length === 1 ? 'argument' : 'arguments';
     throw invalid(expression, `${name}() takes ${params.length} ${plural}, got ${args.length}`);
@@ -165,6 +169,19 @@ function checkCall(expression: string, call: Node): void {
       throw invalid(expression, `argument ${i + 1} of ${name}() must be ${describeType(param)}`);
     }
   });
+}
+
+/** A pattern written in the expression is compiled now, so what RE2 cannot run is refused now. */
+function checkLiteralPattern(expression: string, arg: unknown): void {
+  if (!isNode(arg) || arg.type !== 'Literal' || typeof arg['value'] !== 'string') return;
+  try {
+    compileLinearRegex(iRegexpSource(arg['value']));
+  } catch (err) {
+    if (!(err instanceof RivuletError)) throw err;
+    throw new RivuletError(err.code, `Invalid JSONPath expression ${JSON.stringify(expression)}: ${err.message}`, {
+      details: { expression, ...err.details, pattern: arg['value'] },
+    });
+  }
 }
 
 function describeType(type: FnType): string {

@@ -38,7 +38,7 @@ export async function checkedEntryAsync<T>(check: () => Promise<T>, pointer: str
   }
 }
 
-const ENTRY_ERRORS = new Set(['VALIDATION_FAILED', 'INVALID_EXPRESSION', 'INVALID_STREAM_NAME', 'BAD_REQUEST', 'SCHEMA_INVALID']);
+const ENTRY_ERRORS = new Set(['VALIDATION_FAILED', 'INVALID_EXPRESSION', 'INVALID_STREAM_NAME', 'BAD_REQUEST', 'SCHEMA_INVALID', 'UNSUPPORTED_REGEX']);
 
 function asSpecInvalid(err: unknown, pointer: string): unknown {
   if (!(err instanceof RivuletError) || !ENTRY_ERRORS.has(err.code)) return err;

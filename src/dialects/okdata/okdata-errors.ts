@@ -27,6 +27,7 @@ declare module 'fastify' {
 const UNPROCESSABLE = new Set<RivuletError['code']>([
   'VALIDATION_FAILED', 'INVALID_JSON', 'INVALID_UTF8', 'INVALID_EVENT', 'FORBIDDEN_KEY', 'NESTING_TOO_DEEP',
   'SCHEMA_VIOLATION', 'UNKNOWN_EVENT_TYPE', 'INVALID_STREAM_NAME', 'INVALID_EXPRESSION',
+  'UNSUPPORTED_REGEX',
 ]);
 
 export interface OkdataAnswer {

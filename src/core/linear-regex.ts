@@ -1,0 +1,154 @@
+/**
+ * Regular expressions that users supply (JSON Schema `pattern`, JSONPath `match()`/`search()`,
+ * JSONata `/…/` literals, key scopes), compiled for RE2 semantics with `re2js`.
+ *
+ * A backtracking engine (V8's RegExp) can take exponential time on patterns such as
+ * `(a+)+b`; RE2 matches in time linear in the input, whatever the pattern. The price is the
+ * constructs that need backtracking, which RE2 does not run: backreferences (`\1`, `\k<name>`)
+ * and lookaround (`(?=…)`, `(?!…)`, `(?<=…)`, `(?<!…)`). They are refused with
+ * UNSUPPORTED_REGEX when the pattern is defined, naming the field. Patterns arrive in
+ * ECMAScript syntax (what JSON Schema, I-Regexp and JSONata use) and are translated to RE2's.
+ * Internal regexes written by us over fixed inputs do not come here. See docs/expressions.md.
+ */
+import { RE2JS } from 're2js';
+import { RivuletError } from './errors.js';
+
+export interface LinearRegexFlags {
+  ignoreCase?: boolean;
+  /** `^` and `$` match at line breaks too */
+  multiline?: boolean;
+  /** `.` matches line breaks too */
+  dotAll?: boolean;
+}
+
+export interface LinearRegexOptions extends LinearRegexFlags {
+  /** JSON Pointer of the field that holds the pattern; copied into the error's details */
+  pointer?: string;
+}
+
+export interface LinearMatch {
+  /** UTF-16 offset where the match starts */
+  index: number;
+  /** UTF-16 offset just after the match */
+  end: number;
+  /** the matched text, then each capturing group's text (undefined when it took no part) */
+  captures: (string | undefined)[];
+}
+
+export interface LinearRegex {
+  /** the pattern as the user wrote it */
+  readonly source: string;
+  /** true when the pattern matches somewhere in `input` */
+  test(input: string): boolean;
+  /** true when the pattern matches all of `input` */
+  testWhole(input: string): boolean;
+  /** the leftmost match that starts at or after `from` */
+  exec(input: string, from?: number): LinearMatch | null;
+  /** `/source/flags`, for caches and messages */
+  toString(): string;
+}
+
+export type RegexRefusal = 'backreference' | 'lookaround' | 'syntax';
+
+export const MAX_PATTERN_LENGTH = 10_000;
+
+const CACHE_LIMIT = 1000;
+const cache = new Map<string, LinearRegex | RivuletError>();
+
+/** Compiles `source` for linear-time matching, or throws UNSUPPORTED_REGEX saying why not. */
+export function compileLinearRegex(source: string, opts: LinearRegexOptions = {}): LinearRegex {
+  const flags = flagBits(opts);
+  const key = `${flags}/${source}`;
+  let compiled = cache.get(key);
+  if (compiled === undefined) {
+    compiled = compileUncached(source, flags);
+    // insertion order: dropping the oldest entry keeps the cache bounded
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    cache.set(key, compiled);
+  }
+  if (compiled instanceof RivuletError) throw withPointer(compiled, opts.pointer);
+  return compiled;
+}
+
+/** Like `compileLinearRegex`, but answers undefined for a pattern that cannot be compiled. */
+export function tryLinearRegex(source: string, flags: LinearRegexFlags = {}): LinearRegex | undefined {
+  try {
+    return compileLinearRegex(source, flags);
+  } catch {
+    return undefined;
+  }
+}
+
+function flagBits(opts: LinearRegexFlags): number {
+  return (opts.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | (opts.multiline ? RE2JS.MULTILINE : 0) | (opts.dotAll ? RE2JS.DOTALL : 0);
+}
+
+function compileUncached(source: string, flags: number): LinearRegex | RivuletError {
+  if (typeof source !== 'string') return refusal('a regular expression must be a string', String(source), 'syntax');
+  if (source.length > MAX_PATTERN_LENGTH) {
+    return refusal(`regular expression is ${source.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`, source.slice(0, 100), 'syntax');
+  }
+  const unsupported = unsupportedConstruct(source);
+  if (unsupported !== undefined) {
+    const what = unsupported === 'backreference' ? 'backreferences (\\1, \\k<name>)' : 'lookaround ((?=…), (?!…), (?<=…), (?<!…))';
+    return refusal(`regular expression ${JSON.stringify(source)} uses ${what}, which linear-time (RE2) matching does not support`, source, unsupported);
+  }
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(RE2JS.translateRegExp(source), flags);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.replace(/^error parsing regexp: /, '') : String(err);
+    return refusal(`regular expression ${JSON.stringify(source)} is not supported by linear-time (RE2) matching: ${reason}`, source, 'syntax');
+  }
+  return wrap(source, flags, re);
+}
+
+function wrap(source: string, flags: number, re: RE2JS): LinearRegex {
+  const text = `/${source}/${flags & RE2JS.CASE_INSENSITIVE ? 'i' : ''}${flags & RE2JS.MULTILINE ? 'm' : ''}${flags & RE2JS.DOTALL ? 's' : ''}`;
+  return Object.freeze({
+    source,
+    test: (input: string) => re.test(input),
+    testWhole: (input: string) => re.testExact(input),
+    exec(input: string, from = 0): LinearMatch | null {
+      if (from > input.length) return null;
+      const m = re.matcher(input);
+      if (!m.find(from)) return null;
+      const captures: (string | undefined)[] = [];
+      for (let g = 0; g <= m.groupCount(); g++) captures.push(m.group(g) ?? undefined);
+      return { index: m.start(), end: m.end(), captures };
+    },
+    toString: () => text,
+  });
+}
+
+/**
+ * Finds what RE2 cannot run, so the refusal names it (RE2's own message for `\1` reads
+ * "invalid escape", and the translation step would read `\k<n>` as a literal `k<n>`).
+ */
+export function unsupportedConstruct(source: string): RegexRefusal | undefined {
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === '\\') {
+      const next = source[i + 1] ?? '';
+      if (!inClass && (/[1-9]/.test(next) || (next === 'k' && source[i + 2] === '<'))) return 'backreference';
+      i++;
+    } else if (inClass) {
+      if (ch === ']') inClass = false;
+    } else if (ch === '[') {
+      inClass = true;
+    } else if (ch === '(' && source[i + 1] === '?') {
+      const kind = source.slice(i + 2, i + 4);
+      if (kind[0] === '=' || kind[0] === '!' || kind === '<=' || kind === '<!') return 'lookaround';
+    }
+  }
+  return undefined;
+}
+
+function refusal(message: string, pattern: string, reason: RegexRefusal): RivuletError {
+  return new RivuletError('UNSUPPORTED_REGEX', message, { details: { pattern, reason } });
+}
+
+function withPointer(err: RivuletError, pointer: string | undefined): RivuletError {
+  return new RivuletError(err.code, err.message, { details: pointer === undefined ? { ...err.details } : { ...err.details, pointer } });
+}
