@@ -5,12 +5,15 @@
  * language over JSON: it cannot reach the host, the file system or the network. What it can
  * do is spend time and memory, so every compiled expression runs with:
  * - a source length limit, checked before parsing;
- * - a time budget and an evaluation depth limit (JSONata's own per-evaluation guardrails,
- *   checked each time an expression node is entered);
+ * - a time budget and an evaluation depth limit, checked each time an expression node is
+ *   entered; the evaluation also yields to the event loop every few milliseconds, so no
+ *   evaluation holds the process longer than that, whatever it does;
  * - a sequence size limit (ranges like `[1..10000000]` and large intermediate results);
  * - a string length limit on every intermediate result, and on `$pad`'s width;
- * - regular expressions checked for catastrophic backtracking at compile time, and a cap on
- *   the length of the strings they are run against;
+ * - regular expression literals matched in linear time (RE2, src/core/linear-regex.ts):
+ *   what RE2 cannot run is refused at compile time, and the strings they are run against
+ *   are capped;
+ * - built-ins whose cost grows faster than their input replaced (`$distinct`);
  * - `$eval` refused, as it would compile unchecked source at evaluation time.
  * Input is handed over as a JSON copy, so JSONata only ever sees plain data.
  *
@@ -19,11 +22,12 @@
 
 import jsonata from 'jsonata';
 import { RivuletError, isRivuletError, type ErrorDetails } from '../core/errors.js';
+import { compileLinearRegex, type LinearRegex } from '../core/linear-regex.js';
 
 export interface ExpressionLimits {
   /** longest accepted source, in characters */
   maxLength: number;
-  /** wall-clock budget of one evaluation, in milliseconds */
+  /** running time of one evaluation, in milliseconds (time spent yielding does not count) */
   timeoutMs: number;
   /** deepest nesting of expression evaluation (recursion included) */
   maxDepth: number;
@@ -79,6 +83,9 @@ interface JsonataFailure {
   message?: string;
 }
 
+const ENTRY_HOOK = Symbol.for('jsonata.__evaluate_entry');
+/** longest stretch an evaluation runs before it lets the event loop turn */
+const SLICE_MS = 4;
 const EXIT_HOOK = Symbol.for('jsonata.__evaluate_exit');
 
 export function compileExpression(source: string, opts: ExpressionOptions = {}): CompiledExpression {
@@ -171,17 +178,16 @@ function parse(source: string, limits: ExpressionLimits, pointer: string | undef
   let expr: JsonataExpression;
   try {
     expr = jsonata(source, {
-      timeout: limits.timeoutMs,
       stack: limits.maxDepth,
       sequence: limits.maxSequence,
-      RegexEngine: boundedRegExp(limits.maxRegexInput),
+      RegexEngine: linearRegExp(limits.maxRegexInput),
     });
   } catch (err) {
     // the parser recurses per nesting level, so absurd nesting ends in a native RangeError
     if (err instanceof RangeError) throw fail('expression is nested too deeply');
     throw withPointer(syntaxError(err), pointer);
   }
-  checkRegexes(expr.ast(), fail);
+  checkRegexes(expr.ast(), pointer);
   return expr;
 }
 
@@ -195,17 +201,23 @@ function syntaxError(err: unknown): RivuletError {
   });
 }
 
-/** Walks the syntax tree for regular expression literals; the only way to build a regex in JSONata. */
-function checkRegexes(ast: unknown, fail: (message: string, details?: ErrorDetails) => RivuletError): void {
+/**
+ * Walks the syntax tree for regular expression literals (the only way to build a regex in
+ * JSONata) and compiles each for RE2, so what RE2 cannot run is refused before it is saved.
+ */
+function checkRegexes(ast: unknown, pointer: string | undefined): void {
   const seen = new WeakSet<object>();
   const visit = (node: unknown): void => {
     if (node === null || typeof node !== 'object' || seen.has(node) || node instanceof RegExp) return;
     seen.add(node);
     const { type, value, position } = node as { type?: unknown; value?: unknown; position?: unknown };
     if (type === 'regex' && value instanceof RegExp) {
-      const problem = unsafeRegexConstruct(value.source);
-      if (problem !== undefined) {
-        throw fail(`regular expression /${value.source}/ is refused: ${problem}`, { position: typeof position === 'number' ? position : 0, token: value.source });
+      try {
+        compileLiteral(value);
+      } catch (err) {
+        if (!isRivuletError(err)) throw err;
+        const details = { ...err.details, position: typeof position === 'number' ? position : 0, ...(pointer === undefined ? {} : { pointer }) };
+        throw new RivuletError(err.code, err.message, { details });
       }
     }
     for (const child of Object.values(node)) visit(child);
@@ -213,104 +225,42 @@ function checkRegexes(ast: unknown, fail: (message: string, details?: ErrorDetai
   visit(ast);
 }
 
-interface RegexGroup {
-  /** a quantifier (any, `?` included) appears inside */
-  quantified: boolean;
-  /** an alternation appears inside */
-  alternates: boolean;
-}
-
-/**
- * Finds the constructs that make a backtracking engine take exponential time: a repeated
- * group that itself contains a quantifier or an alternation (`(a+)+`, `(a|a)*`, `(a?){20}`),
- * and back-references. Deliberately conservative: such patterns can nearly always be
- * rewritten with character classes. Returns a reason, or undefined when the pattern is safe.
- */
-export function unsafeRegexConstruct(pattern: string): string | undefined {
-  const stack: RegexGroup[] = [{ quantified: false, alternates: false }];
-  const top = () => stack[stack.length - 1] as RegexGroup;
-  let i = 0;
-  while (i < pattern.length) {
-    const ch = pattern[i];
-    if (ch === '\\') {
-      if (/^\\([1-9]|k<)/.test(pattern.slice(i, i + 3))) return 'back-references are not supported';
-      i = afterQuantifier(pattern, i + 2, top());
-    } else if (ch === '[') {
-      i = afterQuantifier(pattern, endOfClass(pattern, i), top());
-    } else if (ch === '(') {
-      stack.push({ quantified: false, alternates: false });
-      i = afterGroupPrefix(pattern, i + 1);
-    } else if (ch === ')') {
-      const group = stack.length > 1 ? (stack.pop() as RegexGroup) : { quantified: false, alternates: false };
-      const quantifier = readQuantifier(pattern, i + 1);
-      if (quantifier?.repeats && (group.quantified || group.alternates)) {
-        return 'a repeated group contains a quantifier or an alternation (catastrophic backtracking)';
-      }
-      top().quantified ||= group.quantified || quantifier !== undefined;
-      top().alternates ||= group.alternates;
-      i = quantifier === undefined ? i + 1 : quantifier.end;
-    } else if (ch === '|') {
-      top().alternates = true;
-      i += 1;
-    } else {
-      i = afterQuantifier(pattern, i + 1, top());
-    }
-  }
-  return undefined;
-}
-
-/** Skips the quantifier (if any) following an atom that ends before `from`, noting it in `group`. */
-function afterQuantifier(pattern: string, from: number, group: RegexGroup): number {
-  const quantifier = readQuantifier(pattern, from);
-  if (quantifier === undefined) return from;
-  group.quantified = true;
-  return quantifier.end;
-}
-
-function readQuantifier(pattern: string, at: number): { repeats: boolean; end: number } | undefined {
-  const ch = pattern[at];
-  let end: number;
-  let repeats: boolean;
-  if (ch === '*' || ch === '+' || ch === '?') {
-    end = at + 1;
-    repeats = ch !== '?';
-  } else {
-    const braces = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at));
-    if (braces === null) return undefined;
-    end = at + braces[0].length;
-    const max = braces[2] === undefined ? Number(braces[1]) : braces[3] === '' ? Infinity : Number(braces[3]);
-    repeats = max > 1;
-  }
-  if (pattern[end] === '?') end += 1; // lazy modifier
-  return { repeats, end };
-}
-
-function endOfClass(pattern: string, open: number): number {
-  let i = open + 1;
-  while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
-  return i + 1;
-}
-
-function afterGroupPrefix(pattern: string, at: number): number {
-  const prefix = /^\?(:|=|!|<=|<!|<[A-Za-z_$][\w$]*>)/.exec(pattern.slice(at));
-  return prefix === null ? at : at + prefix[0].length;
+/** JSONata's literal flags are `i` and `m` (plus the `g` it adds itself). */
+function compileLiteral(literal: RegExp): LinearRegex {
+  return compileLinearRegex(literal.source, { ignoreCase: literal.ignoreCase, multiline: literal.multiline });
 }
 
 // ---------------------------------------------------------------------------------------------
 // evaluation
 
-/** The RegExp JSONata builds for regex literals: refuses over-long subject strings. */
-function boundedRegExp(maxInput: number): RegExpConstructor {
-  class BoundedRegExp extends RegExp {
-    override exec(subject: string): RegExpExecArray | null {
+/**
+ * The engine JSONata builds for regex literals (`new RegexEngine(literal)`, then `lastIndex`
+ * and `exec` as on a global RegExp): RE2 underneath, and a cap on the subject's length.
+ */
+function linearRegExp(maxInput: number): RegExpConstructor {
+  class LinearRegExp {
+    lastIndex = 0;
+    private readonly re: LinearRegex;
+
+    constructor(literal: RegExp) {
+      this.re = compileLiteral(literal);
+    }
+
+    exec(subject: string): RegExpExecArray | null {
       if (subject.length > maxInput) {
         throw limitError(`a regular expression was applied to a string of ${subject.length} characters; the limit is ${maxInput}`, 'maxRegexInput', maxInput);
       }
-      return super.exec(subject);
+      const found = this.re.exec(subject, this.lastIndex);
+      if (found === null) {
+        this.lastIndex = 0;
+        return null;
+      }
+      this.lastIndex = found.end;
+      return Object.assign(found.captures, { index: found.index, input: subject }) as unknown as RegExpExecArray;
     }
   }
-  // JSONata only ever calls it with `new`, so the callable half of RegExpConstructor is unused
-  return BoundedRegExp as unknown as RegExpConstructor;
+  // JSONata only ever calls it with `new` and uses `lastIndex` and `exec`
+  return LinearRegExp as unknown as RegExpConstructor;
 }
 
 /** Replaces the few built-ins whose cost is not bounded by the size of their input. */
@@ -319,6 +269,31 @@ function harden(expr: JsonataExpression, limits: ExpressionLimits): void {
     throw new RivuletError('INVALID_EXPRESSION', '$eval is not available: expressions are compiled and checked before they run');
   });
   expr.registerFunction('pad', (str: string | undefined, width: number, char?: string) => boundedPad(str, width, char, limits.maxStringLength), '<s-ns?:s>');
+  // JSONata's own $distinct compares every pair: quadratic in a sequence of up to maxSequence items
+  expr.registerFunction('distinct', linearDistinct, '<x:x>');
+  // the time budget: JSONata awaits its entry hook at every node, so the hook can both stop
+  // an evaluation and let the event loop turn; each evaluation has its own base frame
+  const runs = new WeakMap<object, { busy: number; sliceStart: number }>();
+  const entryHook = (_node: unknown, _input: unknown, env: { base?: object }): Promise<void> | undefined => {
+    const base = env.base ?? env;
+    const now = performance.now();
+    const run = runs.get(base);
+    if (run === undefined) {
+      runs.set(base, { busy: 0, sliceStart: now });
+      return undefined;
+    }
+    const slice = now - run.sliceStart;
+    if (run.busy + slice > limits.timeoutMs) {
+      throw limitError(`expression exceeded its time budget of ${limits.timeoutMs} ms`, 'timeoutMs', limits.timeoutMs);
+    }
+    if (slice < SLICE_MS) return undefined;
+    run.busy += slice;
+    return new Promise((resolve) => setImmediate(() => {
+      run.sliceStart = performance.now();
+      resolve();
+    }));
+  };
+  expr.assign(ENTRY_HOOK as unknown as string, entryHook);
   // a per-node check catches strings that grow step by step (`$s & $s` in a loop)
   const exitHook = (_node: unknown, _input: unknown, _env: unknown, result: unknown) => {
     if (typeof result === 'string' && result.length > limits.maxStringLength) {
@@ -327,6 +302,34 @@ function harden(expr: JsonataExpression, limits: ExpressionLimits): void {
   };
   // JSONata looks its hooks up by symbol in the expression's environment
   expr.assign(EXIT_HOOK as unknown as string, exitHook);
+}
+
+/**
+ * JSONata's `$distinct` in linear time: items are told apart by a canonical JSON text (keys
+ * sorted, as JSONata's deep equality ignores key order), the first of equal items is kept.
+ */
+function linearDistinct(arr: unknown): unknown {
+  if (!Array.isArray(arr) || arr.length <= 1) return arr;
+  const seen = new Set<string>();
+  const kept: unknown[] = [];
+  for (const [i, item] of arr.entries()) {
+    const key = isJsonataFunction(item) ? `function:${i}` : canonicalKey(item);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    kept.push(item);
+  }
+  // a JSONata sequence (a path's result) stays a sequence, so one item still collapses to itself
+  if ((arr as { sequence?: boolean }).sequence === true) Object.defineProperty(kept, 'sequence', { value: true, enumerable: false, writable: true });
+  return kept;
+}
+
+function canonicalKey(value: unknown): string {
+  if (value === undefined) return 'u';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return `${typeof value}:${String(value)}`;
+  if (Array.isArray(value)) return `[${value.map(canonicalKey).join(',')}]`;
+  const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalKey((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
 }
 
 /** JSONata's `$pad` (width in code points, multi-character padding cut to fit), with a width cap. */
