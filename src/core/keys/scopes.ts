@@ -6,13 +6,14 @@
  *   manage:<pattern>   create, change and delete streams and what hangs off them; implies both above
  */
 import { RivuletError } from '../errors.js';
+import { compileLinearRegex, type LinearRegex } from '../linear-regex.js';
 
 export type Action = 'produce' | 'consume' | 'manage';
 export const ACTIONS: readonly Action[] = ['produce', 'consume', 'manage'];
 
 export interface Grant {
   action: Action;
-  pattern: RegExp;
+  pattern: LinearRegex;
   source: string;
 }
 
@@ -37,7 +38,8 @@ export function parseGrants(scopes: string[]): { admin: boolean; grants: Grant[]
     const m = SCOPE.exec(scope);
     if (!m) continue;
     const escaped = m[2]!.replace(/[.+?^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*');
-    grants.push({ action: m[1] as Action, pattern: new RegExp(`^${escaped}$`), source: scope });
+    // RE2: a scope with many `*` would make a backtracking engine polynomial in the name's length
+    grants.push({ action: m[1] as Action, pattern: compileLinearRegex(`^${escaped}$`), source: scope });
   }
   return { admin, grants };
 }

@@ -1,13 +1,15 @@
 /**
  * Compiles a registered JSON Schema into a validator. The draft is chosen by `$schema`:
  * draft 2020-12 (the default when `$schema` is absent) or draft-07; anything else is refused.
- * Formats (`date-time`, `email`, `uuid`, …) are checked, via ajv-formats.
+ * Formats (`date-time`, `email`, `uuid`, …) are checked, via ajv-formats. Patterns run on
+ * RE2, in linear time (schema-patterns.ts).
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { RivuletError } from '../errors.js';
+import { RivuletError, isRivuletError } from '../errors.js';
 import type { JsonValue } from '../events/envelope.js';
+import { checkSchemaPatterns, linearRegExpEngine } from './schema-patterns.js';
 
 export type SchemaDraft = '2020-12' | 'draft-07';
 
@@ -33,7 +35,7 @@ export interface SchemaFailure {
 
 // Annotations and vendor keywords (`x-…`) are allowed, as JSON Schema says; `allErrors` stays
 // off so a refusal costs one failed keyword, not a full scan of a large event.
-const OPTIONS: Options = { strict: false, allErrors: false, logger: false, validateFormats: true };
+const OPTIONS: Options = { strict: false, allErrors: false, logger: false, validateFormats: true, code: { regExp: linearRegExpEngine } };
 
 export function draftOf(schema: Record<string, unknown>): SchemaDraft {
   const declared = schema.$schema;
@@ -52,6 +54,7 @@ export function compileSchema(schema: unknown): CompiledSchema {
     throw invalid('a schema must be a JSON object', '');
   }
   const draft = draftOf(schema as Record<string, unknown>);
+  checkSchemaPatterns(schema);
   // A fresh Ajv per schema: registered schemas may share an `$id` (versions of one type do),
   // which a shared instance refuses, and nothing is left behind in a long-lived cache.
   const ajv = draft === '2020-12' ? new Ajv2020(OPTIONS) : new Ajv(OPTIONS);
@@ -59,6 +62,8 @@ export function compileSchema(schema: unknown): CompiledSchema {
   try {
     return { draft, validate: ajv.compile(schema as Record<string, unknown>) };
   } catch (err) {
+    // a pattern the walk above could not see (none known) still comes back as what it is
+    if (isRivuletError(err)) throw err;
     const message = err instanceof Error ? err.message : String(err);
     throw new RivuletError('SCHEMA_INVALID', `not a valid JSON Schema (${draft}): ${message}`, { details: { draft } });
   }

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError, isRivuletError } from '../../core/errors.js';
 import type { JsonValue, NewEvent } from '../../core/events/envelope.js';
 import { eventFromBinary, eventsFromJson, type InputContext } from '../../core/events/native-input.js';
 import { COMPATIBILITY_MODES, type CompatibilityMode } from '../../core/schemas/compatibility.js';
@@ -101,7 +101,7 @@ export function schemasRoutes(services: CoreServices) {
       },
     }, async (req, reply) => {
       const { schema, compatibility } = registrationOf(req.body);
-      const { schema: registered, created, mode } = await schemas.register(req.params.name, req.params.type, schema, { compatibility });
+      const { schema: registered, created, mode } = await inBody(req.body !== schema, () => schemas.register(req.params.name, req.params.type, schema, { compatibility }));
       const answer = { ...withUrn(registered), compatibility: mode, created };
       if (!created) return reply.code(200).send(answer);
       const location = `/v1/streams/${encodeURIComponent(registered.stream)}/schemas/${encodeURIComponent(registered.type)}/versions/${registered.version}`;
@@ -181,6 +181,17 @@ export function schemasRoutes(services: CoreServices) {
       };
     });
   };
+}
+
+/** Pointers into a schema sent as `{"schema": …}` are pointers into the body's `/schema`. */
+async function inBody<T>(wrapped: boolean, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const pointer = isRivuletError(err) ? err.details?.pointer : undefined;
+    if (!wrapped || !isRivuletError(err) || typeof pointer !== 'string' || (err.code !== 'SCHEMA_INVALID' && err.code !== 'UNSUPPORTED_REGEX')) throw err;
+    throw new RivuletError(err.code, err.message, { details: { ...err.details, pointer: `/schema${pointer}` }, cause: err.cause });
+  }
 }
 
 /** `{schema, compatibility?}` when the body has exactly that form; otherwise the body is the schema. */

@@ -3,6 +3,8 @@
  * computes them, regular expressions as Ajv compiles them, and the work budget of one analysis.
  */
 
+import { tryLinearRegex, type LinearRegex } from '../../linear-regex.js';
+
 export type JsonSchema = boolean | Record<string, unknown>;
 
 // Type atoms as bits; "number" is integer | fraction, so integer ⊂ number falls out of set logic.
@@ -126,22 +128,9 @@ export function withWorkBudget<T>(run: () => T): T {
   }
 }
 
-const PATTERN_CACHE_LIMIT = 500;
-const patternCache = new Map<string, RegExp | null>();
-
-/** Compiles a JSON Schema pattern the way Ajv does (ECMA-262 with the `u` flag). */
-export function compilePattern(source: string): RegExp | undefined {
-  let compiled = patternCache.get(source);
-  if (compiled === undefined) {
-    try {
-      compiled = new RegExp(source, 'u');
-    } catch {
-      compiled = null;
-    }
-    if (patternCache.size >= PATTERN_CACHE_LIMIT) patternCache.clear();
-    patternCache.set(source, compiled);
-  }
-  return compiled ?? undefined;
+/** Compiles a JSON Schema pattern the way Ajv runs it here (RE2, linear time); undefined when it cannot. */
+export function compilePattern(source: string): LinearRegex | undefined {
+  return tryLinearRegex(source);
 }
 
 /** Patterns that every string matches (an unanchored search always finds them). */

@@ -3,6 +3,7 @@
  * the draft-dependent meaning of keywords, and array and object keywords as one view each.
  */
 
+import type { LinearRegex } from '../../linear-regex.js';
 import { asRecord, compilePattern, isNonNegativeInteger } from './json.js';
 import { childRef, type Draft, hasInPlaceApplicators, hasKeyword, keyword, ownKeys, refKey, type SchemaRef } from './documents.js';
 
@@ -205,7 +206,7 @@ export function arrayView(ref: SchemaRef, side: Side): ArrayView {
 
 interface PatternEntry {
   readonly source: string;
-  readonly regex: RegExp | undefined;
+  readonly regex: LinearRegex | undefined;
   readonly ref: SchemaRef;
 }
 

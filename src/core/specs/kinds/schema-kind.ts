@@ -54,7 +54,9 @@ function parse(entry: unknown, pointer: string): SchemaSpec {
   try {
     compileSchema(entry.schema);
   } catch (err) {
-    if (err instanceof RivuletError) throw specInvalid(err.message, `${pointer}/schema`);
+    // the failing keyword's pointer inside the schema, when the compiler names one
+    const inner = err instanceof RivuletError && typeof err.details?.pointer === 'string' ? err.details.pointer : '';
+    if (err instanceof RivuletError) throw specInvalid(err.message, `${pointer}/schema${inner}`);
     throw err;
   }
   const compatibility = entry.compatibility ?? null;
