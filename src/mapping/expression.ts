@@ -13,7 +13,8 @@
  * - regular expression literals matched in linear time (RE2, src/core/linear-regex.ts):
  *   what RE2 cannot run is refused at compile time, and the strings they are run against
  *   are capped;
- * - built-ins whose cost grows faster than their input replaced (`$distinct`);
+ * - built-ins whose cost grows faster than their input replaced (`$distinct`, `$toMillis`
+ *   with a picture; see expression-builtins.ts);
  * - `$eval` refused, as it would compile unchecked source at evaluation time.
  * Input is handed over as a JSON copy, so JSONata only ever sees plain data.
  *
@@ -23,6 +24,9 @@
 import jsonata from 'jsonata';
 import { RivuletError, isRivuletError, type ErrorDetails } from '../core/errors.js';
 import { compileLinearRegex, type LinearRegex } from '../core/linear-regex.js';
+import { isJsonataFunction, linearDistinct, linearToMillis } from './expression-builtins.js';
+
+export { isJsonataFunction };
 
 export interface ExpressionLimits {
   /** longest accepted source, in characters */
@@ -135,14 +139,6 @@ export function isTruthy(value: unknown): boolean {
     default:
       return false;
   }
-}
-
-/** JSONata represents lambdas and built-in functions as objects with marker properties. */
-export function isJsonataFunction(value: unknown): boolean {
-  if (typeof value === 'function') return true;
-  if (value === null || typeof value !== 'object') return false;
-  const marked = value as { _jsonata_lambda?: unknown; _jsonata_function?: unknown };
-  return marked._jsonata_lambda === true || marked._jsonata_function === true;
 }
 
 /** Returns `err` with `pointer` added to its details (a new error, as errors are immutable). */
@@ -271,9 +267,13 @@ function harden(expr: JsonataExpression, limits: ExpressionLimits): void {
   expr.registerFunction('pad', (str: string | undefined, width: number, char?: string) => boundedPad(str, width, char, limits.maxStringLength), '<s-ns?:s>');
   // JSONata's own $distinct compares every pair: quadratic in a sequence of up to maxSequence items
   expr.registerFunction('distinct', linearDistinct, '<x:x>');
+  // with a picture, JSONata's $toMillis matches the timestamp with a backtracking regex it builds
+  expr.registerFunction('toMillis', linearToMillis, '<s-s?:n>');
   // the time budget: JSONata awaits its entry hook at every node, so the hook can both stop
   // an evaluation and let the event loop turn; each evaluation has its own base frame
-  const runs = new WeakMap<object, { busy: number; sliceStart: number }>();
+  // (JSONata evaluates array items and object members side by side, so several branches of one
+  // evaluation share its slice and wait on the same turn of the loop)
+  const runs = new WeakMap<object, { busy: number; sliceStart: number; turn?: Promise<void> }>();
   const entryHook = (_node: unknown, _input: unknown, env: { base?: object }): Promise<void> | undefined => {
     const base = env.base ?? env;
     const now = performance.now();
@@ -282,16 +282,19 @@ function harden(expr: JsonataExpression, limits: ExpressionLimits): void {
       runs.set(base, { busy: 0, sliceStart: now });
       return undefined;
     }
+    if (run.turn !== undefined) return run.turn;
     const slice = now - run.sliceStart;
     if (run.busy + slice > limits.timeoutMs) {
       throw limitError(`expression exceeded its time budget of ${limits.timeoutMs} ms`, 'timeoutMs', limits.timeoutMs);
     }
     if (slice < SLICE_MS) return undefined;
     run.busy += slice;
-    return new Promise((resolve) => setImmediate(() => {
+    run.turn = new Promise((resolve) => setImmediate(() => {
       run.sliceStart = performance.now();
+      run.turn = undefined;
       resolve();
     }));
+    return run.turn;
   };
   expr.assign(ENTRY_HOOK as unknown as string, entryHook);
   // a per-node check catches strings that grow step by step (`$s & $s` in a loop)
@@ -302,34 +305,6 @@ function harden(expr: JsonataExpression, limits: ExpressionLimits): void {
   };
   // JSONata looks its hooks up by symbol in the expression's environment
   expr.assign(EXIT_HOOK as unknown as string, exitHook);
-}
-
-/**
- * JSONata's `$distinct` in linear time: items are told apart by a canonical JSON text (keys
- * sorted, as JSONata's deep equality ignores key order), the first of equal items is kept.
- */
-function linearDistinct(arr: unknown): unknown {
-  if (!Array.isArray(arr) || arr.length <= 1) return arr;
-  const seen = new Set<string>();
-  const kept: unknown[] = [];
-  for (const [i, item] of arr.entries()) {
-    const key = isJsonataFunction(item) ? `function:${i}` : canonicalKey(item);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    kept.push(item);
-  }
-  // a JSONata sequence (a path's result) stays a sequence, so one item still collapses to itself
-  if ((arr as { sequence?: boolean }).sequence === true) Object.defineProperty(kept, 'sequence', { value: true, enumerable: false, writable: true });
-  return kept;
-}
-
-function canonicalKey(value: unknown): string {
-  if (value === undefined) return 'u';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return `${typeof value}:${String(value)}`;
-  if (Array.isArray(value)) return `[${value.map(canonicalKey).join(',')}]`;
-  const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalKey((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
 }
 
 /** JSONata's `$pad` (width in code points, multi-character padding cut to fit), with a width cap. */

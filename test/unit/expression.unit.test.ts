@@ -154,7 +154,8 @@ describe('compileExpression: limits', () => {
   });
 
   it('stops deep recursion at the depth limit', async () => {
-    const err = await rejectsInvalid(() => evaluate('($f := function($x){1 + $f($x)}; $f(1))'), /recursion depth limit of 200/);
+    // a generous time budget, so a busy machine cannot make the time budget trip first
+    const err = await rejectsInvalid(() => evaluate('($f := function($x){1 + $f($x)}; $f(1))', {}, { timeoutMs: 10_000 }), /recursion depth limit of 200/);
     assert.equal(err.details?.limit, 'maxDepth');
     await evaluate('($f := function($n){$n = 0 ? 0 : 1 + $f($n - 1)}; $f(5))');
   });
@@ -229,6 +230,15 @@ describe('compileExpression: limits', () => {
     }
     // the evaluation yielded: timers ran while it worked
     assert.ok(turns > 0);
+  });
+
+  it('parses $toMillis pictures with RE2 and caps the timestamp', async () => {
+    assert.equal(await evaluate('$toMillis("2024-05-01", "[Y0001]-[M01]-[D01]")'), Date.UTC(2024, 4, 1));
+    assert.equal(await evaluate('$toMillis("1 May 2024", "[D1] [MNn] [Y0001]")'), Date.UTC(2024, 4, 1));
+    // adjacent word components: polynomial backtracking for V8, linear for RE2
+    assert.equal(await evaluate(`$toMillis("${'one'.repeat(300)}x", "[Yw][Mw][Dw][Hw][mw][sw]")`), undefined);
+    await rejectsInvalid(() => evaluate(`$toMillis("${'1'.repeat(2000)}", "[Y]")`), /timestamp of 2000 characters/);
+    assert.equal(RegExp.name, 'RegExp');
   });
 
   it('has a $distinct that is linear and keeps JSONata\'s deep equality', async () => {
