@@ -86,6 +86,11 @@ describe('linear-time regular expressions through the HTTP routes', () => {
       assert.equal(planned.json().code, 'SPEC_INVALID');
       assert.equal(planned.json().pointer, '/schemas/0/schema/properties/s/pattern');
       assert.match(planned.json().detail, /lookaround/);
+      // the specstore dialect answers its own upload format, naming the same field
+      const uploaded = await t.app.inject({ method: 'POST', url: '/source/upload', headers: { 'auth-token': t.adminKey, 'content-type': 'application/json' }, payload: JSON.stringify(spec) });
+      assert.equal(uploaded.statusCode, 200, uploaded.body);
+      assert.equal(uploaded.json().success, false);
+      assert.match(uploaded.json().errors.join(' '), /\/schemas\/0\/schema\/properties\/s\/pattern: .*lookaround/);
     } finally {
       await h.close();
     }
