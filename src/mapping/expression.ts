@@ -334,8 +334,6 @@ function evaluationError(err: unknown, limits: ExpressionLimits): RivuletError {
   }
   const f = asFailure(err);
   switch (f.code) {
-    case 'D1012':
-      return limitError(`expression exceeded its time budget of ${limits.timeoutMs} ms`, 'timeoutMs', limits.timeoutMs);
     case 'D1011':
       return limitError(`expression exceeded its recursion depth limit of ${limits.maxDepth}`, 'maxDepth', limits.maxDepth);
     case 'D2014':
