@@ -4,7 +4,9 @@
  * customer, address and line items; formats, patterns, enums, ranges). Goal: validation costs
  * at most 10% of throughput. Rounds alternate off/on so drift (page cache, WAL growth) hits both
  * alike; the median round of each is reported. The validator alone (no store) is measured too,
- * as the cost per event that the ingest numbers hide behind the commit.
+ * as the cost per event that the ingest numbers hide behind the commit, and the pattern engine:
+ * the schema's validator with Ajv's default (V8 RegExp) against the one Rivulet uses (RE2,
+ * linear time), rounds alternating.
  *
  * Run alone: node --import tsx bench/scenarios/schemas.bench.ts [eventsPerRound]
  */
@@ -16,6 +18,9 @@ import { pathToFileURL } from 'node:url';
 import { createCoreServices } from '../../src/core/services.js';
 import type { NewEvent } from '../../src/core/events/envelope.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { linearRegExpEngine } from '../../src/core/schemas/schema-patterns.js';
 
 import type { Row, Scenario } from '../context.js';
 
@@ -110,6 +115,13 @@ function batches(count: number, start: number): NewEvent[][] {
   return out;
 }
 
+/** The bench schema's validator as Ajv builds it, with its default pattern engine or with RE2. */
+function validatorWith(re2: boolean): (data: unknown) => boolean {
+  const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, validateFormats: true, ...(re2 ? { code: { regExp: linearRegExpEngine } } : {}) });
+  addFormats.default(ajv);
+  return ajv.compile(ORDER_SCHEMA);
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -163,12 +175,29 @@ async function measure(options: Options): Promise<Row[]> {
     const implied = off / validateRate;
     log(`validation alone: ${Math.round(validateRate)} events/s (${(1e6 / validateRate).toFixed(2)} µs/event; ${(implied * 100).toFixed(1)}% of an unvalidated ingest's time per event)`);
 
+    // the pattern engine: the same schema compiled with V8's RegExp and with RE2, rounds alternating
+    const engines = { v8: validatorWith(false), re2: validatorWith(true) };
+    const engineTimes: Record<'v8' | 're2', number[]> = { v8: [], re2: [] };
+    const sample = Array.from({ length: perRound }, (_, i) => order(next + i));
+    for (let round = -1; round < ROUNDS; round++) {
+      for (const engine of ['v8', 're2'] as const) {
+        const validate = engines[engine];
+        const start = performance.now();
+        for (const data of sample) if (!validate(data)) throw new Error(`the ${engine} validator refused a valid order`);
+        if (round >= 0) engineTimes[engine].push(((performance.now() - start) * 1000) / perRound);
+      }
+    }
+    const v8 = median(engineTimes.v8);
+    const re2 = median(engineTimes.re2);
+    log(`validator alone, patterns on V8 RegExp: ${v8.toFixed(2)} µs/event; on RE2: ${re2.toFixed(2)} µs/event (${(re2 / v8).toFixed(2)}×)`);
+
     const ratio = on / off;
     return [
       { scenario: 'schemas', case: 'ingest, validation off (batches of 100)', metric: 'throughput', value: off, unit: 'events/s' },
       { scenario: 'schemas', case: 'ingest, validation on (batches of 100)', metric: 'throughput', value: on, unit: 'events/s', ceiling: off, ratio, goal: '>= 0.90× of off', pass: ratio >= 0.9 },
       { scenario: 'schemas', case: 'validation alone (no store)', metric: 'time per event', value: 1e6 / validateRate, unit: 'µs' },
       { scenario: 'schemas', case: 'validation alone ÷ ingest time per event', metric: 'implied cost', value: implied * 100, unit: '%' },
+      { scenario: 'schemas', case: 'validator alone, patterns on RE2 vs V8 RegExp', metric: 'time per event', value: re2, unit: 'µs', ceiling: v8, ratio: re2 / v8 },
     ];
   } finally {
     await store.close();
