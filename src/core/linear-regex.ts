@@ -95,7 +95,7 @@ function compileUncached(source: string, flags: number): LinearRegex | RivuletEr
   }
   let re: RE2JS;
   try {
-    re = RE2JS.compile(RE2JS.translateRegExp(source), flags);
+    re = RE2JS.compile(RE2JS.translateRegExp(ecmaScriptClasses(source, (flags & RE2JS.DOTALL) !== 0)), flags);
   } catch (err) {
     const reason = err instanceof Error ? err.message.replace(/^error parsing regexp: /, '') : String(err);
     return refusal(`regular expression ${JSON.stringify(source)} is not supported by linear-time (RE2) matching: ${reason}`, source, 'syntax');
@@ -119,6 +119,48 @@ function wrap(source: string, flags: number, re: RE2JS): LinearRegex {
     },
     toString: () => text,
   });
+}
+
+/** ECMAScript's `\s`: Unicode white space and line terminators, where RE2's is ASCII only. */
+const ECMA_SPACE = '\\t\\n\\x0B\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
+
+/**
+ * Gives `.` and `\s`/`\S` their ECMAScript meaning: `.` stops at all four line terminators
+ * (RE2's at `\n` only) unless `dotAll`, and `\s` includes Unicode spaces (RE2's is ASCII).
+ * Inside a class only `\s` can be spelt out; `[\S]` keeps RE2's meaning.
+ */
+export function ecmaScriptClasses(source: string, dotAll: boolean): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i] as string;
+    if (ch === '\\') {
+      const next = source[i + 1] ?? '';
+      if (next === 's') out += inClass ? ECMA_SPACE : `[${ECMA_SPACE}]`;
+      else if (next === 'S' && !inClass) out += `[^${ECMA_SPACE}]`;
+      else out += ch + next;
+      i++;
+    } else if (inClass) {
+      if (ch === ']') inClass = false;
+      out += ch;
+    } else if (ch === '[') {
+      inClass = true;
+      out += ch;
+      // `[^]` and `[]` are ECMAScript's "anything" and "nothing": the bracket after them is no literal
+      if (source[i + 1] === '^' && source[i + 2] === ']') {
+        out += '^]';
+        i += 2;
+        inClass = false;
+      } else if (source[i + 1] === ']') {
+        out += ']';
+        i += 1;
+        inClass = false;
+      }
+    } else {
+      out += ch === '.' && !dotAll ? '[^\\n\\r\\x{2028}\\x{2029}]' : ch;
+    }
+  }
+  return out;
 }
 
 /**

@@ -28,6 +28,17 @@ describe('linear-time regular expressions (RE2)', () => {
     assert.equal(compileLinearRegex('a|b').testWhole('b'), true);
   });
 
+  it('keeps ECMAScript\'s meaning of `.`, `\\s`, `\\S` and `[^]` where RE2\'s differs', () => {
+    const cases: Array<[string, string, boolean?]> = [
+      ['^a.b$', 'a\rb'], ['^a.b$', 'a\u2028b'], ['^a.b$', 'a\rb', true], ['^a.b$', 'axb'],
+      ['^\\s+$', '\u00a0\u2003\v\ufeff'], ['^[\\s,]+$', '\u00a0,'], ['^\\S+$', 'a\u00a0'], ['^[^\\s]+$', 'ab'],
+      ['^[^]$', '\n'], ['^[.]$', 'x'], ['^\\.$', '.'], ['\\\\s', '\\s'],
+    ];
+    for (const [pattern, input, dotAll = false] of cases) {
+      assert.equal(compileLinearRegex(pattern, { dotAll }).test(input), new RegExp(pattern, dotAll ? 'us' : 'u').test(input), `${pattern} on ${JSON.stringify(input)}`);
+    }
+  });
+
   it('answers matches with UTF-16 offsets and groups', () => {
     const m = compileLinearRegex('(é)(x)?').exec('😀aé', 0);
     assert.deepEqual(m, { index: 3, end: 4, captures: ['é', 'é', undefined] });
