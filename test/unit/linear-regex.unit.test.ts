@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { RivuletError } from '../../src/core/errors.js';
 import { compileLinearRegex, tryLinearRegex, unsupportedConstruct } from '../../src/core/linear-regex.js';
 import { compileJsonPath } from '../../src/mapping/jsonpath.js';
@@ -37,6 +38,28 @@ describe('linear-time regular expressions (RE2)', () => {
     for (const [pattern, input, dotAll = false] of cases) {
       assert.equal(compileLinearRegex(pattern, { dotAll }).test(input), new RegExp(pattern, dotAll ? 'us' : 'u').test(input), `${pattern} on ${JSON.stringify(input)}`);
     }
+  });
+
+  it('agrees with ECMAScript on where generated patterns match (seeded)', () => {
+    // patterns from pieces both engines read alike; subjects from the same small alphabet
+    const atom = fc.constantFrom('a', 'b', '.', '\\d', '\\w', '\\s', '[ab]', '[^a]', '[a-c\\s]', '(?:ab|b)', '(a|bb?)', '\\.', 'é');
+    const quantifier = fc.constantFrom('', '', '*', '+', '?', '{2}', '{1,3}', '*?', '+?');
+    const pattern = fc.tuple(fc.constantFrom('', '^'), fc.array(fc.tuple(atom, quantifier), { minLength: 1, maxLength: 6 }), fc.constantFrom('', '$'))
+      .map(([start, parts, end]) => `${start}${parts.map(([a, q]) => a + q).join('')}${end}`);
+    const subject = fc.array(fc.constantFrom('a', 'b', 'c', '1', ' ', '.', '\n', '\u00a0', 'é'), { maxLength: 12 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(pattern, subject, fc.boolean(), (source, input, ignoreCase) => {
+        const ours = compileLinearRegex(source, { ignoreCase }).exec(input, 0);
+        const theirs = new RegExp(source, ignoreCase ? 'iu' : 'u').exec(input);
+        assert.equal(ours === null, theirs === null, `${source} on ${JSON.stringify(input)}`);
+        if (ours !== null && theirs !== null) {
+          // leftmost match and its text agree (RE2 and ECMAScript both prefer the leftmost, first alternative)
+          assert.equal(ours.index, theirs.index, `${source} on ${JSON.stringify(input)}`);
+          assert.equal(ours.captures[0], theirs[0], `${source} on ${JSON.stringify(input)}`);
+        }
+      }),
+      { seed: 21, numRuns: 2000 },
+    );
   });
 
   it('answers matches with UTF-16 offsets and groups', () => {
