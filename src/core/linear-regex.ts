@@ -24,6 +24,8 @@ export interface LinearRegexFlags {
 export interface LinearRegexOptions extends LinearRegexFlags {
   /** JSON Pointer of the field that holds the pattern; copied into the error's details */
   pointer?: string;
+  /** largest program accepted, for patterns we generate and bound otherwise; MAX_PROGRAM_SIZE by default */
+  maxSize?: number;
 }
 
 export interface LinearMatch {
@@ -38,6 +40,8 @@ export interface LinearMatch {
 export interface LinearRegex {
   /** the pattern as the user wrote it */
   readonly source: string;
+  /** RE2 program size (instructions): matching with groups costs up to size × input length steps */
+  readonly size: number;
   /** true when the pattern matches somewhere in `input` */
   test(input: string): boolean;
   /** true when the pattern matches all of `input` */
@@ -48,9 +52,15 @@ export interface LinearRegex {
   toString(): string;
 }
 
-export type RegexRefusal = 'backreference' | 'lookaround' | 'syntax';
+export type RegexRefusal = 'backreference' | 'lookaround' | 'syntax' | 'size';
 
 export const MAX_PATTERN_LENGTH = 10_000;
+/**
+ * Largest RE2 program accepted. Matching is linear in the input, but with groups (JSONata's
+ * `$match`) the factor is the program size: counted repetitions such as `(\w+\s?){1000}`
+ * compile to thousands of instructions and would make one match take seconds.
+ */
+export const MAX_PROGRAM_SIZE = 1_000;
 
 const CACHE_LIMIT = 1000;
 const cache = new Map<string, LinearRegex | RivuletError>();
@@ -58,10 +68,11 @@ const cache = new Map<string, LinearRegex | RivuletError>();
 /** Compiles `source` for linear-time matching, or throws UNSUPPORTED_REGEX saying why not. */
 export function compileLinearRegex(source: string, opts: LinearRegexOptions = {}): LinearRegex {
   const flags = flagBits(opts);
-  const key = `${flags}/${source}`;
+  const maxSize = opts.maxSize ?? MAX_PROGRAM_SIZE;
+  const key = `${flags}/${maxSize}/${source}`;
   let compiled = cache.get(key);
   if (compiled === undefined) {
-    compiled = compileUncached(source, flags);
+    compiled = compileUncached(source, flags, maxSize);
     // insertion order: dropping the oldest entry keeps the cache bounded
     if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
     cache.set(key, compiled);
@@ -83,7 +94,7 @@ function flagBits(opts: LinearRegexFlags): number {
   return (opts.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | (opts.multiline ? RE2JS.MULTILINE : 0) | (opts.dotAll ? RE2JS.DOTALL : 0);
 }
 
-function compileUncached(source: string, flags: number): LinearRegex | RivuletError {
+function compileUncached(source: string, flags: number, maxSize: number): LinearRegex | RivuletError {
   if (typeof source !== 'string') return refusal('a regular expression must be a string', String(source), 'syntax');
   if (source.length > MAX_PATTERN_LENGTH) {
     return refusal(`regular expression is ${source.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`, source.slice(0, 100), 'syntax');
@@ -100,13 +111,18 @@ function compileUncached(source: string, flags: number): LinearRegex | RivuletEr
     const reason = err instanceof Error ? err.message.replace(/^error parsing regexp: /, '') : String(err);
     return refusal(`regular expression ${JSON.stringify(source)} is not supported by linear-time (RE2) matching: ${reason}`, source, 'syntax');
   }
-  return wrap(source, flags, re);
+  const size = re.programSize();
+  if (size > maxSize) {
+    return refusal(`regular expression ${JSON.stringify(source.length > 100 ? `${source.slice(0, 100)}…` : source)} compiles to ${size} instructions; the limit is ${maxSize} (use smaller repetition counts)`, source, 'size');
+  }
+  return wrap(source, flags, re, size);
 }
 
-function wrap(source: string, flags: number, re: RE2JS): LinearRegex {
+function wrap(source: string, flags: number, re: RE2JS, size: number): LinearRegex {
   const text = `/${source}/${flags & RE2JS.CASE_INSENSITIVE ? 'i' : ''}${flags & RE2JS.MULTILINE ? 'm' : ''}${flags & RE2JS.DOTALL ? 's' : ''}`;
   return Object.freeze({
     source,
+    size,
     test: (input: string) => re.test(input),
     testWhole: (input: string) => re.testExact(input),
     exec(input: string, from = 0): LinearMatch | null {

@@ -8,6 +8,10 @@ import { compileLinearRegex, type LinearRegex } from '../core/linear-regex.js';
 
 /** Longest timestamp `$toMillis` parses with a picture: dates are short, and the match is one uninterrupted call. */
 export const MAX_PICTURE_TIMESTAMP = 1000;
+/** Largest program a picture may compile to (a word component alone is ~2,700 instructions). */
+const MAX_PICTURE_PROGRAM = 50_000;
+/** Most program-size × timestamp-length steps of one picture match (about a hundred milliseconds). */
+const MAX_PICTURE_WORK = 2_000_000;
 
 /**
  * JSONata's `$distinct` in linear time: items are told apart by a canonical JSON text (keys
@@ -80,15 +84,26 @@ export async function linearToMillis(this: unknown, timestamp: string | undefine
   }
 }
 
+function pictureLimit(message: string): RivuletError {
+  return new RivuletError('INVALID_EXPRESSION', message, { details: { limit: 'maxRegexInput', value: MAX_PICTURE_WORK } });
+}
+
 /** The part of RegExp JSONata's picture parser uses: `new RegExp(source, 'i').exec(timestamp)`. */
 class PictureRegExp {
   private readonly re: LinearRegex;
 
   constructor(source: string, flags = '') {
-    this.re = compileLinearRegex(source, { ignoreCase: flags.includes('i') });
+    try {
+      this.re = compileLinearRegex(source, { ignoreCase: flags.includes('i'), maxSize: MAX_PICTURE_PROGRAM });
+    } catch {
+      throw pictureLimit(`$toMillis picture is too large to match in bounded time`);
+    }
   }
 
   exec(subject: string): RegExpExecArray | null {
+    if (this.re.size * subject.length > MAX_PICTURE_WORK) {
+      throw pictureLimit(`$toMillis picture of ${this.re.size} instructions against a timestamp of ${subject.length} characters exceeds ${MAX_PICTURE_WORK} steps`);
+    }
     const found = this.re.exec(subject, 0);
     return found === null ? null : (Object.assign(found.captures, { index: found.index, input: subject }) as unknown as RegExpExecArray);
   }

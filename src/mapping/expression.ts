@@ -90,6 +90,8 @@ interface JsonataFailure {
 const ENTRY_HOOK = Symbol.for('jsonata.__evaluate_entry');
 /** longest stretch an evaluation runs before it lets the event loop turn */
 const SLICE_MS = 4;
+/** most RE2 program-size × subject-length steps one regex match may take (tens of milliseconds) */
+const MAX_MATCH_WORK = 500_000;
 const EXIT_HOOK = Symbol.for('jsonata.__evaluate_exit');
 
 export function compileExpression(source: string, opts: ExpressionOptions = {}): CompiledExpression {
@@ -245,6 +247,11 @@ function linearRegExp(maxInput: number): RegExpConstructor {
     exec(subject: string): RegExpExecArray | null {
       if (subject.length > maxInput) {
         throw limitError(`a regular expression was applied to a string of ${subject.length} characters; the limit is ${maxInput}`, 'maxRegexInput', maxInput);
+      }
+      // with groups RE2 steps through its whole program per character: bound size × length
+      const work = this.re.size * (subject.length - this.lastIndex);
+      if (work > MAX_MATCH_WORK) {
+        throw limitError(`a regular expression of ${this.re.size} instructions was applied to ${subject.length - this.lastIndex} characters; size × length may be at most ${MAX_MATCH_WORK}`, 'maxRegexInput', maxInput);
       }
       const found = this.re.exec(subject, this.lastIndex);
       if (found === null) {

@@ -87,6 +87,9 @@ describe('linear-time regular expressions (RE2)', () => {
       ['(?<!a)b', 'lookaround'],
       ['(', 'syntax'],
       ['a++', 'syntax'],
+      // linear, but with a factor of thousands of instructions per character
+      ['(\\w+\\s?){1000}', 'size'],
+      ['.{1000}', 'size'],
     ] as const) {
       const err = refused(source);
       assert.equal(err.code, 'UNSUPPORTED_REGEX', source);
