@@ -39,7 +39,8 @@ export function parseGrants(scopes: string[]): { admin: boolean; grants: Grant[]
     if (!m) continue;
     const escaped = m[2]!.replace(/[.+?^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*');
     // RE2: a scope with many `*` would make a backtracking engine polynomial in the name's length
-    grants.push({ action: m[1] as Action, pattern: compileLinearRegex(`^${escaped}$`), source: scope });
+    // (a scope is at most 200 characters, so its program stays far below the raised size limit)
+    grants.push({ action: m[1] as Action, pattern: compileLinearRegex(`^${escaped}$`, { maxSize: 10_000 }), source: scope });
   }
   return { admin, grants };
 }
