@@ -97,7 +97,7 @@ function flagBits(opts: LinearRegexFlags): number {
 function compileUncached(source: string, flags: number, maxSize: number): LinearRegex | RivuletError {
   if (typeof source !== 'string') return refusal('a regular expression must be a string', String(source), 'syntax');
   if (source.length > MAX_PATTERN_LENGTH) {
-    return refusal(`regular expression is ${source.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`, source.slice(0, 100), 'syntax');
+    return refusal(`regular expression is ${source.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`, source.slice(0, 100), 'size');
   }
   const unsupported = unsupportedConstruct(source);
   if (unsupported !== undefined) {
