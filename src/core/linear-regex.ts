@@ -62,7 +62,13 @@ export const MAX_PATTERN_LENGTH = 10_000;
  */
 export const MAX_PROGRAM_SIZE = 1_000;
 
-const CACHE_LIMIT = 1000;
+const CACHE_LIMIT = 256;
+/**
+ * Characters matched after which a pattern's lazily built DFA is dropped: its states grow with
+ * the input (to ~6 MB for a pattern such as `[ab]*a[ab]{20}` over a megabyte), and compiled
+ * patterns live long (in caches, in schema validators).
+ */
+const RESET_AFTER_CHARS = 100_000;
 const cache = new Map<string, LinearRegex | RivuletError>();
 
 /** Compiles `source` for linear-time matching, or throws UNSUPPORTED_REGEX saying why not. */
@@ -105,8 +111,10 @@ function compileUncached(source: string, flags: number, maxSize: number): Linear
     return refusal(`regular expression ${JSON.stringify(source)} uses ${what}, which linear-time (RE2) matching does not support`, source, unsupported);
   }
   let re: RE2JS;
+  let translated: string;
   try {
-    re = RE2JS.compile(RE2JS.translateRegExp(ecmaScriptClasses(source, (flags & RE2JS.DOTALL) !== 0)), flags);
+    translated = RE2JS.translateRegExp(ecmaScriptClasses(source, (flags & RE2JS.DOTALL) !== 0));
+    re = RE2JS.compile(translated, flags);
   } catch (err) {
     const reason = err instanceof Error ? err.message.replace(/^error parsing regexp: /, '') : String(err);
     return refusal(`regular expression ${JSON.stringify(source)} is not supported by linear-time (RE2) matching: ${reason}`, source, 'syntax');
@@ -115,23 +123,42 @@ function compileUncached(source: string, flags: number, maxSize: number): Linear
   if (size > maxSize) {
     return refusal(`regular expression ${JSON.stringify(source.length > 100 ? `${source.slice(0, 100)}…` : source)} compiles to ${size} instructions; the limit is ${maxSize} (use smaller repetition counts)`, source, 'size');
   }
-  return wrap(source, flags, re, size);
+  return wrap(source, flags, translated, re, size);
 }
 
-function wrap(source: string, flags: number, re: RE2JS, size: number): LinearRegex {
+function wrap(source: string, flags: number, translated: string, compiled: RE2JS, size: number): LinearRegex {
+  let re = compiled;
   const text = `/${source}/${flags & RE2JS.CASE_INSENSITIVE ? 'i' : ''}${flags & RE2JS.MULTILINE ? 'm' : ''}${flags & RE2JS.DOTALL ? 's' : ''}`;
+  let matched = 0;
+  // after the match: the states it built are dropped once enough input has gone through
+  const spend = (chars: number): void => {
+    matched += chars;
+    if (matched <= RESET_AFTER_CHARS) return;
+    matched = 0;
+    // a fresh compile is the public way to drop the DFA (RE2JS's reset() keeps it)
+    re = RE2JS.compile(translated, flags);
+  };
   return Object.freeze({
     source,
     size,
-    test: (input: string) => re.test(input),
-    testWhole: (input: string) => re.testExact(input),
+    test(input: string): boolean {
+      const found = re.test(input);
+      spend(input.length);
+      return found;
+    },
+    testWhole(input: string): boolean {
+      const found = re.testExact(input);
+      spend(input.length);
+      return found;
+    },
     exec(input: string, from = 0): LinearMatch | null {
       if (from > input.length) return null;
       const m = re.matcher(input);
-      if (!m.find(from)) return null;
+      const found = m.find(from);
       const captures: (string | undefined)[] = [];
-      for (let g = 0; g <= m.groupCount(); g++) captures.push(m.group(g) ?? undefined);
-      return { index: m.start(), end: m.end(), captures };
+      if (found) for (let g = 0; g <= m.groupCount(); g++) captures.push(m.group(g) ?? undefined);
+      spend(input.length - from);
+      return found ? { index: m.start(), end: m.end(), captures } : null;
     },
     toString: () => text,
   });
