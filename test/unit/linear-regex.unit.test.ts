@@ -77,6 +77,16 @@ describe('linear-time regular expressions (RE2)', () => {
     assert.equal(compileLinearRegex('(a|aa)*c').exec(long, 0), null);
   });
 
+  it('keeps matching the same after it drops its DFA (every 100,000 characters)', () => {
+    const re = compileLinearRegex('^[ab]*a[ab]{20}$');
+    const long = 'ab'.repeat(60_000);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(re.test(long), false);
+      assert.equal(re.test(`b${'a'.repeat(21)}`), true);
+      assert.deepEqual(re.exec(`${'a'.repeat(21)}`)?.captures, ['a'.repeat(21)]);
+    }
+  });
+
   it('refuses backreferences and lookaround with a typed error naming the field', () => {
     for (const [source, reason] of [
       ['(a)\\1', 'backreference'],
