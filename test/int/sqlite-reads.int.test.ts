@@ -22,7 +22,7 @@ const awkward: unknown[] = [
   'lone \ud800 surrogate and 🦀 crab',
   { ['__proto__']: { polluted: true }, 'ключ': 'значение' },
   null,
-  12345678901234567890,
+  2 ** 64,
   [],
   '',
 ];
