@@ -8,7 +8,8 @@
  * alone; RSS ≤ 150 MiB.
  *
  * Each case runs ROUNDS interleaved rounds (ceiling then Rivulet, or alone then with readers)
- * and reports medians of the rounds' ratios. BENCH_READS_EVENTS sets the stream's size.
+ * and reports medians of the rounds' ratios. BENCH_READS_EVENTS sets the stream's size;
+ * BENCH_READS_CASES=catch-up (or produce) runs one part.
  */
 import { readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import type { BenchContext, LoadResult, Row, Scenario } from '../context.js';
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const EVENTS = Number(process.env.BENCH_READS_EVENTS ?? 50_000);
+const CASES = process.env.BENCH_READS_CASES ?? 'catch-up,produce';
 const READ_CONNECTIONS = 8;
 const PRODUCE_CONNECTIONS = 8;
 const CEILING = fileURLToPath(new URL('../reads-ceiling.mjs', import.meta.url));
@@ -44,7 +46,7 @@ export const scenario: Scenario = {
     const rows: Row[] = [];
 
     // (a) catch-up pages
-    for (const limit of [100, 1000]) {
+    for (const limit of CASES.includes('catch-up') ? [100, 1000] : []) {
       const rivulet = (after: number) => `/v1/streams/bench/events?after=${after}&limit=${limit}`;
       const bare = (after: number) => `/?after=${after}&limit=${limit}`;
       await readLoad(server.url, rivulet, headers, limit, 1);
@@ -67,10 +69,10 @@ export const scenario: Scenario = {
 
     // (b) single-event produce alone, beside 4 and beside 16 clients reading 1000-event pages
     const produce = { url: `${server.url}/v1/streams/produce/events`, headers, body: JSON.stringify(oneEvent(1)), connections: PRODUCE_CONNECTIONS };
-    const readers = [0, 4, 16];
-    await ctx.load({ ...produce, durationS: 1 });
+    const readers = CASES.includes('produce') ? [0, 4, 16] : [];
+    if (readers.length > 0) await ctx.load({ ...produce, durationS: 1 });
     const produceRounds: LoadResult[][] = [];
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < ROUNDS && readers.length > 0; r++) {
       const round: LoadResult[] = [];
       for (const n of readers) {
         const reading = n === 0 ? Promise.resolve(undefined) : readLoad(server.url, (after) => `/v1/streams/bench/events?after=${after}&limit=1000`, headers, 1000, DURATION_S + 1, n);

@@ -5,12 +5,15 @@
  * leases handed out once, missing streams refused, a lost reader thread replaced.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import type { NewEvent, StoredEvent } from '../../src/core/events/envelope.js';
 import { eventJson } from '../../src/core/events/event-json.js';
 import { renderEvent } from '../../src/http/routes/events-routes.js';
 import type { ReadQuery } from '../../src/store/port.js';
-import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { DATABASE_FILE, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { tempDir } from '../support/resources.js';
 import { openTestStore } from '../support/test-app.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -40,13 +43,14 @@ function eventsFor(n: number): NewEvent[] {
   }) as NewEvent);
 }
 
-async function withStream<T>(count: number, body: (store: SqliteStore) => Promise<T>): Promise<T> {
-  const store = await openTestStore();
+async function withStream<T>(count: number, body: (store: SqliteStore) => Promise<T>, dir = tempDir()): Promise<T> {
+  const store = await openTestStore(dir);
   try {
     const now = new Date().toISOString();
     await store.streams.create({ name: 'orders', owner: 'o', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
+    const events = eventsFor(count);
     for (let at = 0; at < count; at += 500) {
-      await store.events.append({ stream: 'orders', producer: null, events: eventsFor(count).slice(at, at + 500) });
+      await store.events.append({ stream: 'orders', producer: null, events: events.slice(at, at + 500) });
     }
     return await body(store);
   } finally {
@@ -95,6 +99,42 @@ describe('sqlite reads on reader threads', () => {
       }
       assert.equal((await eventsOf(store, { limit: 2600 })).length, 2600);
     });
+  });
+
+  it('opens a data dir written before events kept their answer, upgrades it in place and answers old and new events alike', async () => {
+    const dir = tempDir();
+    let before: StoredEvent[] = [];
+    await withStream(1200, async (store) => {
+      before = await eventsOf(store, { limit: 5000 });
+    }, dir);
+    // turn it into what the previous version wrote: schema 3, data and meta in their columns, no json column
+    const db = new Database(join(dir, DATABASE_FILE));
+    db.transaction(() => {
+      const rows = db.prepare('SELECT stream_id, seq, json FROM events').all() as { stream_id: number; seq: number; json: string }[];
+      const put = db.prepare('UPDATE events SET data = ?, meta = ? WHERE stream_id = ? AND seq = ?');
+      for (const r of rows) {
+        const answer = JSON.parse(r.json) as { data: unknown; meta?: unknown };
+        put.run(JSON.stringify(answer.data), JSON.stringify(answer.meta ?? {}), r.stream_id, r.seq);
+      }
+      db.exec('ALTER TABLE events DROP COLUMN json');
+      db.pragma('user_version = 3');
+    })();
+    db.close();
+
+    const store = await openTestStore(dir);
+    try {
+      const old = await eventsOf(store, { limit: 5000 });
+      assert.deepEqual(old, before);
+      await store.events.append({ stream: 'orders', producer: null, events: eventsFor(1300).slice(1200) });
+      for (const query of [{ limit: 5000 }, { afterSeq: 1100, limit: 150 }, { types: ['order.paid'], afterSeq: 1000, limit: 1000 }] as ReadQuery[]) {
+        const events = await eventsOf(store, query);
+        assert.equal((await textOf(store, query)).text, events.map((e) => JSON.stringify(renderEvent(e))).join(','), JSON.stringify(query));
+      }
+      assert.equal((await eventsOf(store, { limit: 5000 })).length, 1300);
+      assert.deepEqual(await eventsOf(store, { limit: 1200 }), before);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses a stream that does not exist, from either kind of read and a time seek', async () => {
