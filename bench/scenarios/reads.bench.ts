@@ -9,7 +9,8 @@
  *
  * Each case runs ROUNDS interleaved rounds (ceiling then Rivulet, or alone then with readers)
  * and reports medians of the rounds' ratios. BENCH_READS_EVENTS sets the stream's size;
- * BENCH_READS_CASES=catch-up (or produce) runs one part.
+ * BENCH_READS_CASES=catch-up (or produce, or size) runs one part; BENCH_READS_BIG sets the
+ * size of the big stream of the size case.
  */
 import { readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,9 @@ import type { BenchContext, LoadResult, Row, Scenario } from '../context.js';
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const EVENTS = Number(process.env.BENCH_READS_EVENTS ?? 50_000);
-const CASES = process.env.BENCH_READS_CASES ?? 'catch-up,produce';
+const CASES = process.env.BENCH_READS_CASES ?? 'catch-up,produce,size';
+/** the big stream of the size case (the goal speaks of 10M; this machine builds far fewer in a run) */
+const BIG = Number(process.env.BENCH_READS_BIG ?? 500_000);
 const READ_CONNECTIONS = 8;
 const PRODUCE_CONNECTIONS = 8;
 const CEILING = fileURLToPath(new URL('../reads-ceiling.mjs', import.meta.url));
@@ -97,6 +100,10 @@ export const scenario: Scenario = {
       );
     }
 
+    // (e) a big stream against a 1k-event one: appends, 100-event pages at the head, middle
+    // and tail, and a seek by time, each on both streams in the same round
+    if (CASES.includes('size')) rows.push(...(await sizeCase(ctx, server.url, headers)));
+
     // (c) memory and disk
     rss.stop();
     rows.push({ scenario: 'reads', case: 'server during all of the above', metric: 'peak RSS', value: rss.peakMiB, unit: 'MiB', goal: '≤ 150 MiB', pass: rss.peakMiB <= 150 });
@@ -104,6 +111,41 @@ export const scenario: Scenario = {
     return rows;
   },
 };
+
+async function sizeCase(ctx: BenchContext, url: string, headers: Record<string, string>): Promise<Row[]> {
+  const T0 = Date.parse('2026-01-01T00:00:00Z');
+  const timed = (i: number) => ({ ...oneEvent(i), time: new Date(T0 + i * 1000).toISOString() });
+  for (const [name, n] of [['small', 1000], ['big', BIG]] as const) {
+    await ctx.post(`${url}/v1/streams`, headers, { name });
+    for (let at = 0; at < n; at += 1000) {
+      await ctx.post(`${url}/v1/streams/${name}/events`, headers, Array.from({ length: Math.min(1000, n - at) }, (_, i) => timed(at + i)));
+    }
+  }
+  const sizes = { small: 1000, big: BIG };
+  const probes: { label: string; path: (name: 'small' | 'big') => string; produce?: boolean }[] = [
+    { label: 'appends (single events)', path: (name) => `/v1/streams/${name}/events`, produce: true },
+    { label: '100-event page at the head', path: () => '/events?limit=100' },
+    { label: '100-event page in the middle', path: (name) => `/events?after=${sizes[name] >> 1}&limit=100` },
+    { label: '100-event page at the tail', path: (name) => `/events?after=${sizes[name] - 100}&limit=100` },
+    { label: 'seek by time, mid-stream', path: (name) => `/events?from=${new Date(T0 + (sizes[name] >> 1) * 1000).toISOString()}&limit=1` },
+  ];
+  const rows: Row[] = [];
+  for (const p of probes) {
+    const run = async (name: 'small' | 'big', durationS: number) => p.produce
+      ? ctx.load({ url: `${url}${p.path(name)}`, headers, body: JSON.stringify(oneEvent(1)), connections: PRODUCE_CONNECTIONS, durationS })
+      : ctx.load({ url: `${url}/v1/streams/${name}${p.path(name)}`, method: 'GET', headers: { authorization: headers.authorization! }, connections: READ_CONNECTIONS, durationS });
+    await run('small', 1);
+    await run('big', 1);
+    const rounds: [LoadResult, LoadResult][] = [];
+    for (let r = 0; r < ROUNDS; r++) rounds.push([await run('small', DURATION_S), await run('big', DURATION_S)]);
+    const ratio = median(rounds.map(([s, b]) => b.requestsPerS / s.requestsPerS));
+    rows.push({
+      scenario: 'reads', case: `${BIG.toLocaleString('en-US')}-event stream vs 1,000: ${p.label}`, metric: 'requests/s',
+      value: median(rounds.map(([, b]) => b.requestsPerS)), unit: 'req/s', ceiling: median(rounds.map(([s]) => s.requestsPerS)), ratio, goal: '≥ 0.9× small', pass: ratio >= 0.9,
+    });
+  }
+  return rows;
+}
 
 /** closed-loop reads; each request asks for a page at a position spread over the stream */
 async function readLoad(base: string, path: (after: number) => string, headers: Record<string, string>, limit: number, durationS: number, connections = READ_CONNECTIONS): Promise<LoadResult> {
