@@ -25,7 +25,7 @@ const HEALTH_TIMEOUT_MS = 2000;
 
 export class NatsStore implements Store {
   readonly kind = 'nats';
-  readonly capabilities: StoreCapabilities = { crossProcessWatch: true, timeIndex: false, multiProcess: true, documentWatch: true };
+  readonly capabilities: StoreCapabilities = { crossProcessWatch: true, timeIndex: false, multiProcess: true, documentWatch: true, eventJson: false };
   private nc!: NatsConnection;
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;
