@@ -20,6 +20,7 @@ import { liveTokenAuth } from './live/live-token-auth.js';
 import { admission, AdmissionGate, type AdmissionOptions } from './plugins/admission.js';
 import { auth } from './plugins/auth.js';
 import { consoleRoutes, type ConsoleOptions } from './plugins/console.js';
+import { registerCors, type CorsOptions } from './plugins/cors.js';
 import { registerJsonParser } from './plugins/json-body.js';
 import { metricsRoutes } from './plugins/metrics.js';
 import { rateGateOf, rateLimit, type RateLimitOptions } from './plugins/rate-limit.js';
@@ -86,6 +87,8 @@ export interface AppDeps {
   timeouts?: Partial<ServerTimeouts>;
   /** answer common produce requests in the produce lane, outside fastify's pipeline (on unless false) */
   produceLane?: boolean;
+  /** cross-origin access for web pages; none when absent */
+  cors?: CorsOptions;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -107,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       trustProxy: deps.trustProxy ?? false,
       isShuttingDown: shuttingDown,
       onRequestSpan: deps.observability?.onRequestSpan,
+      cors: deps.cors,
     })
     : undefined;
   const app = Fastify({
@@ -134,6 +138,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done(null, payload);
   });
   registerJsonParser(app, deps.limits.maxJsonDepth);
+  // first of all hooks: a preflight carries no credentials and costs nothing to answer
+  if (deps.cors) await registerCors(app, deps.cors);
   // shedding runs before authentication (it must cost less than serving), rate limits after it
   if (admissionGate) await app.register(admission, { gate: admissionGate });
   await app.register(tracing, { onRequestSpan: deps.observability?.onRequestSpan });

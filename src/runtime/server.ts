@@ -106,6 +106,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         rateLimit: { perSecond: config.rateLimit, ...(config.rateLimitBurst > 0 ? { burst: config.rateLimitBurst } : {}) },
       },
       produceLane: config.produceLane === 'on',
+      ...(config.corsOrigin ? { cors: { origins: config.corsOrigin } } : {}),
       timeouts: { headersTimeoutMs: config.headersTimeout * 1000, requestTimeoutMs: config.requestTimeout * 1000 },
     });
     await starting.close();
