@@ -42,6 +42,7 @@ import { eventTypesRoutes } from './routes/event-types-routes.js';
 import { rulesRoutes } from './routes/rules-routes.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { rootRoutes } from './routes/root-routes.js';
 import { keysRoutes } from './routes/keys-routes.js';
 import { ratesRoutes } from './routes/rates-routes.js';
 import { schemasRoutes } from './routes/schemas-routes.js';
@@ -192,6 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rulesRoutes(deps.services));
   await app.register(ratesRoutes(deps.services));
   await app.register(consoleRoutes(deps.console));
+  await app.register(rootRoutes);
   await app.register(eventServerDialect(deps.services), { prefix: '/api/v1/streams' });
   await app.register(ifluxDialect(deps.services, deps.dialects?.iflux));
   await app.register(specstoreDialect(deps.services), { prefix: '/source' });
