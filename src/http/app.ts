@@ -33,6 +33,7 @@ import { RivuletMetrics } from '../observability/metrics.js';
 import { requestIdOf } from '../observability/request-id.js';
 import type { RequestSpanHook } from '../observability/trace-context.js';
 import { problemErrorHandler } from './problem.js';
+import { documentObject, documentRoute, TAGS } from './openapi.js';
 import { RivuletError } from '../core/errors.js';
 import { consumersRoutes } from './routes/consumers-routes.js';
 import { sinksRoutes } from './routes/sinks-routes.js';
@@ -148,7 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Rivulet', version: deps.version, description: 'HTTP-first event streaming: streams, events, consumers, live subscriptions, sinks, rules, schemas and specs.' },
+      info: { title: 'Rivulet', version: deps.version, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' }, description: 'HTTP-first event streaming: streams, events, consumers, live subscriptions, sinks, rules, schemas and specs.' },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'an API key' },
@@ -157,11 +158,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
       },
       security: [{ bearer: [] }, { basic: [] }, { authToken: [] }],
+      servers: [{
+        url: '{scheme}://{host}',
+        description: 'a Rivulet server (rivulet serve listens on 127.0.0.1:8080 by default)',
+        variables: { scheme: { default: 'http', enum: ['http', 'https'] }, host: { default: '127.0.0.1:8080' } },
+      }],
+      tags: TAGS,
     },
-    transform: ({ schema, url, route }) => {
-      const body = route.config?.openapiBody;
-      return { schema: body ? { ...schema, body } : schema, url };
-    },
+    transform: documentRoute as never,
+    transformObject: ((input: { openapiObject: never }) => documentObject(input.openapiObject)) as never,
   });
   for (const schema of [Problem, Stream, Event, Key]) app.addSchema(schema);
   await app.register(auth, { keys: deps.services.keys, alternatives: [liveTokenAuth(deps.services.liveTokens)] });

@@ -153,10 +153,11 @@ describe('rivulet serve (built, as a process)', () => {
       assert.equal(root.headers.get('location'), '/console/');
       assert.equal((await fetch(`${server.url}/v1/streams`, { headers: { 'x-request-id': 'pretty-1' } })).status, 401);
       const deadline = Date.now() + 10_000;
-      while (!server.output().stdout.includes('pretty-1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const answered = () => server.output().stdout.split('\n').some((l) => l.includes('pretty-1') && l.includes('GET /v1/streams'));
+      while (!answered() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const lines = server.output().stdout.split('\n').filter((l) => l.includes('pretty-1'));
       assert.equal(lines.length, 1, server.output().stdout);
-      assert.match(lines[0]!, /INFO.*GET \/v1\/streams 401 [\d.]+ ms/);
+      assert.match(lines[0]!, /INFO.*GET \/v1\/streams 401 [\d.]+ ms UNAUTHENTICATED: this route needs a key/);
       assert.doesNotMatch(server.output().stdout, /^\{"level"/m);
     } finally {
       await server.kill();

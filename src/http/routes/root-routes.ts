@@ -1,6 +1,5 @@
 /** `GET /`: a person who opens the server's address in a browser lands on the console. */
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
 
 export async function rootRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', {
@@ -8,8 +7,6 @@ export async function rootRoutes(app: FastifyInstance): Promise<void> {
     schema: {
       tags: ['meta'],
       summary: 'Redirect to the web console',
-      security: [],
-      response: { 302: Type.Null({ description: 'to /console/' }) },
     },
   }, async (_req, reply) => reply.redirect('/console/', 302));
 }
