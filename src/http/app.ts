@@ -158,7 +158,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
       },
       security: [{ bearer: [] }, { basic: [] }, { authToken: [] }],
-      servers: [{
+      // first the server that answered (so the docs UI tries requests against it), then any by address
+      servers: [{ url: '/', description: 'the server that answered this document' }, {
         url: '{scheme}://{host}',
         description: 'a Rivulet server (rivulet serve listens on 127.0.0.1:8080 by default)',
         variables: { scheme: { default: 'http', enum: ['http', 'https'] }, host: { default: '127.0.0.1:8080' } },
