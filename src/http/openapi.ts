@@ -121,6 +121,7 @@ const DIALECTS: { tag: string; prefix: RegExp; description: string }[] = [
   { tag: 'dialect: specstore', prefix: /^\/source\//, description: 'The spec store\'s API (`Auth-Token`). See docs/dialects/specstore.md.' },
   { tag: 'dialect: aether', prefix: /^\/jobs?\//, description: 'Aether jobs (Basic auth). See docs/dialects/aether.md.' },
   { tag: 'dialect: okdata', prefix: /^\/streams\//, description: 'okdata datasets and their events and sinks (Bearer); also mounted at the root. See docs/dialects/okdata.md.' },
+  { tag: 'dialect: durable-streams', prefix: /^\/ds\//, description: 'The Durable Streams protocol: a stream per path under /ds; create, append, catch-up, long-poll and SSE reads. See docs/dialects/durable-streams.md.' },
 ];
 
 export const TAGS: { name: string; description: string }[] = [
@@ -155,19 +156,24 @@ function dialectOf(url: string): (typeof DIALECTS)[number] | undefined {
   return DIALECTS.find((d) => d.prefix.test(url));
 }
 
-/** `/job/:id/set_offset/:offset` → `/job/{id}/set_offset/{offset}` */
+/** `/job/:id/set_offset/:offset` → `/job/{id}/set_offset/{offset}`; a trailing wildcard (`/ds/*`) is the `{path}` parameter */
 function openApiPath(url: string): string {
-  return url.replace(/:(\w+)/g, '{$1}');
+  return url.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{path}');
 }
 
-/** `aether` + `POST /job/:id/start` → `aetherPostJobIdStart` */
+/** `aether` + `POST /job/:id/start` → `aetherPostJobIdStart`; `durable-streams` → `durableStreams…` */
 function derivedOperationId(prefix: string, method: string, url: string): string {
-  const words = url.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1));
-  return `${prefix}${method[0]!.toUpperCase()}${method.slice(1).toLowerCase()}${words.join('')}`;
+  const camel = (w: string) => w[0]!.toUpperCase() + w.slice(1);
+  const words = url.split(/[^A-Za-z0-9]+/).filter(Boolean).map(camel);
+  const head = prefix.split('-').map((w, i) => (i === 0 ? w : camel(w))).join('');
+  return `${head}${method[0]!.toUpperCase()}${method.slice(1).toLowerCase()}${words.join('')}`;
 }
 
+/** a route's methods as the document shows them: a HEAD beside a GET is fastify's and left out; a HEAD of its own is kept */
 function methodsOf(route: { method: string | string[] }): string[] {
-  return (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
+  const all = Array.isArray(route.method) ? route.method : [route.method];
+  const shown = all.filter((m) => m !== 'HEAD');
+  return shown.length > 0 ? shown : all;
 }
 
 /** hidden from the document on purpose: the docs UI, the document itself, the console's files, okdata's root mount, the CORS preflights */
@@ -186,6 +192,7 @@ export function documentRoute(input: { schema: Schema | undefined; url: string; 
   if (body) schema.body = body;
   if (keptOut(url, input.schema)) return { schema, url };
   schema.hide = false;
+  const documentedUrl = url.endsWith('/*') ? openApiPath(url) : url;
   const methods = methodsOf(route);
   const method = methods[0] ?? 'GET';
   const dialect = dialectOf(url);
@@ -227,7 +234,7 @@ export function documentRoute(input: { schema: Schema | undefined; url: string; 
     response[method === 'POST' ? 201 : 200] = { description: 'success', type: 'null' };
   }
   schema.response = response;
-  return { schema, url };
+  return { schema, url: documentedUrl };
 }
 
 const CLOUDEVENTS = 'application/cloudevents+json';

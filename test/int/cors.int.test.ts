@@ -38,6 +38,7 @@ const PREFLIGHTS: [string, string][] = [
   ['/source/alice/shop/1', 'PUT'],
   ['/jobs/alice', 'GET'],
   ['/streams/orders/1/events', 'POST'],
+  ['/ds/orders', 'PUT'],
   ['/no/such/route', 'PATCH'],
 ];
 

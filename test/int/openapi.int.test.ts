@@ -69,7 +69,7 @@ describe('the OpenAPI document', () => {
       }
 
       // every dialect is documented, public routes are marked public, /metrics is there
-      for (const dialect of ['eventserver', 'iflux', 'specstore', 'aether', 'okdata']) {
+      for (const dialect of ['eventserver', 'iflux', 'specstore', 'aether', 'okdata', 'durable-streams']) {
         assert.ok(operations.some(({ op }) => op.tags?.includes(`dialect: ${dialect}`)), `no ${dialect} operation`);
       }
       assert.deepEqual(doc.paths['/healthz']!.get!.security, []);
