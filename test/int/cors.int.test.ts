@@ -49,11 +49,12 @@ describe('CORS', () => {
       for (const [path, method] of PREFLIGHTS) {
         const res = await preflight(t.base, path, method);
         assert.equal(res.status, 204, `${method} ${path}`);
-        assert.equal(res.headers.get('access-control-allow-origin'), ORIGIN, path);
+        // the Durable Streams mount answers as its protocol says: any origin
+        assert.equal(res.headers.get('access-control-allow-origin'), path.startsWith('/ds/') ? '*' : ORIGIN, path);
         assert.match(res.headers.get('access-control-allow-methods') ?? '', new RegExp(method), path);
         assert.match(res.headers.get('access-control-allow-headers') ?? '', /authorization/i, path);
-        assert.equal(res.headers.get('access-control-allow-credentials'), 'true', path);
         assert.ok(Number(res.headers.get('access-control-max-age')) > 0, path);
+        if (!path.startsWith('/ds/')) assert.equal(res.headers.get('access-control-allow-credentials'), 'true', path);
       }
       // an origin not listed gets no grant
       const stranger = await preflight(t.base, '/v1/streams', 'POST', 'https://evil.example');
