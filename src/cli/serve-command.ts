@@ -17,6 +17,7 @@ export function addServeCommand(program: Command): void {
     // loaded here so client commands do not pay for loading the whole server
     const { startServer } = await import('../runtime/server.js');
     const { StoreOpenError } = await import('../store/sqlite/sqlite-store.js');
+    const { ListenError } = await import('../runtime/server.js');
     let server;
     try {
       const config = loadConfig({ flags, env: process.env, file: flags.config as string | undefined });
@@ -27,6 +28,10 @@ export function addServeCommand(program: Command): void {
         process.stderr.write(`rivulet: ${err.message}\n`);
         process.exit(2);
       }
+      if (err instanceof ListenError) {
+        process.stderr.write(`rivulet: ${err.message}\n`);
+        process.exit(1);
+      }
       throw err;
     }
     installSignalHandlers(server.close, server.log);
@@ -34,7 +39,7 @@ export function addServeCommand(program: Command): void {
 }
 
 function announce(url: string, adminKey: Awaited<ReturnType<typeof startServer>>['adminKey'], dataDir: string): void {
-  const lines = [``, `Rivulet is listening on ${url}`, `  API docs:  ${url}/docs`];
+  const lines = [``, `Rivulet is listening on ${url}`, `  Console:   ${url}/console/`, `  API docs:  ${url}/docs`];
   if (adminKey.kind === 'generated') {
     lines.push(
       `  Admin key (shown once; also saved to ${adminKey.file}, mode 0600):`,

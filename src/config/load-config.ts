@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { OPTIONS, type OptionSpec } from './options.js';
+import { parseCorsOrigins } from './cors-origins.js';
 
 export interface Config {
   host: string;
@@ -19,6 +20,7 @@ export interface Config {
   natsNamespace: string;
   adminKey: string | undefined;
   logLevel: string;
+  logFormat: 'auto' | 'pretty' | 'json';
   bodyLimit: number;
   maxBatchEvents: number;
   maxJsonDepth: number;
@@ -26,6 +28,7 @@ export interface Config {
   idempotencyWindow: number;
   retentionInterval: number;
   shutdownTimeout: number;
+  corsOrigin: string[] | undefined;
   trustProxy: boolean;
   liveHeartbeat: number;
   liveBufferBytes: number;
@@ -95,6 +98,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const config = out as unknown as Config;
   if (config.store !== 'sqlite' && !/^nats(\+tls)?:\/\//.test(config.store)) {
     throw new ConfigError(`store must be "sqlite" or a nats:// URL, not "${config.store}"`);
+  }
+  if (config.corsOrigin) {
+    try {
+      config.corsOrigin = parseCorsOrigins(config.corsOrigin.join(','));
+    } catch (err) {
+      throw new ConfigError(`cors origin: ${(err as Error).message}`);
+    }
   }
   return config;
 }

@@ -20,6 +20,7 @@ import { liveTokenAuth } from './live/live-token-auth.js';
 import { admission, AdmissionGate, type AdmissionOptions } from './plugins/admission.js';
 import { auth } from './plugins/auth.js';
 import { consoleRoutes, type ConsoleOptions } from './plugins/console.js';
+import { registerCors, type CorsOptions } from './plugins/cors.js';
 import { registerJsonParser } from './plugins/json-body.js';
 import { metricsRoutes } from './plugins/metrics.js';
 import { rateGateOf, rateLimit, type RateLimitOptions } from './plugins/rate-limit.js';
@@ -32,6 +33,7 @@ import { RivuletMetrics } from '../observability/metrics.js';
 import { requestIdOf } from '../observability/request-id.js';
 import type { RequestSpanHook } from '../observability/trace-context.js';
 import { problemErrorHandler } from './problem.js';
+import { documentObject, documentRoute, TAGS } from './openapi.js';
 import { RivuletError } from '../core/errors.js';
 import { consumersRoutes } from './routes/consumers-routes.js';
 import { sinksRoutes } from './routes/sinks-routes.js';
@@ -41,6 +43,7 @@ import { eventTypesRoutes } from './routes/event-types-routes.js';
 import { rulesRoutes } from './routes/rules-routes.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { rootRoutes } from './routes/root-routes.js';
 import { keysRoutes } from './routes/keys-routes.js';
 import { ratesRoutes } from './routes/rates-routes.js';
 import { schemasRoutes } from './routes/schemas-routes.js';
@@ -86,6 +89,8 @@ export interface AppDeps {
   timeouts?: Partial<ServerTimeouts>;
   /** answer common produce requests in the produce lane, outside fastify's pipeline (on unless false) */
   produceLane?: boolean;
+  /** cross-origin access for web pages; none when absent */
+  cors?: CorsOptions;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -107,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       trustProxy: deps.trustProxy ?? false,
       isShuttingDown: shuttingDown,
       onRequestSpan: deps.observability?.onRequestSpan,
+      cors: deps.cors,
     })
     : undefined;
   const app = Fastify({
@@ -134,6 +140,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done(null, payload);
   });
   registerJsonParser(app, deps.limits.maxJsonDepth);
+  // first of all hooks: a preflight carries no credentials and costs nothing to answer
+  if (deps.cors) await registerCors(app, deps.cors);
   // shedding runs before authentication (it must cost less than serving), rate limits after it
   if (admissionGate) await app.register(admission, { gate: admissionGate });
   await app.register(tracing, { onRequestSpan: deps.observability?.onRequestSpan });
@@ -141,7 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Rivulet', version: deps.version, description: 'HTTP-first event streaming: streams, events, consumers, live subscriptions, sinks, rules, schemas and specs.' },
+      info: { title: 'Rivulet', version: deps.version, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' }, description: 'HTTP-first event streaming: streams, events, consumers, live subscriptions, sinks, rules, schemas and specs.' },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'an API key' },
@@ -150,11 +158,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
       },
       security: [{ bearer: [] }, { basic: [] }, { authToken: [] }],
+      // first the server that answered (so the docs UI tries requests against it), then any by address
+      servers: [{ url: '/', description: 'the server that answered this document' }, {
+        url: '{scheme}://{host}',
+        description: 'a Rivulet server (rivulet serve listens on 127.0.0.1:8080 by default)',
+        variables: { scheme: { default: 'http', enum: ['http', 'https'] }, host: { default: '127.0.0.1:8080' } },
+      }],
+      tags: TAGS,
     },
-    transform: ({ schema, url, route }) => {
-      const body = route.config?.openapiBody;
-      return { schema: body ? { ...schema, body } : schema, url };
-    },
+    transform: documentRoute as never,
+    transformObject: ((input: { openapiObject: never }) => documentObject(input.openapiObject)) as never,
   });
   for (const schema of [Problem, Stream, Event, Key]) app.addSchema(schema);
   await app.register(auth, { keys: deps.services.keys, alternatives: [liveTokenAuth(deps.services.liveTokens)] });
@@ -186,6 +199,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rulesRoutes(deps.services));
   await app.register(ratesRoutes(deps.services));
   await app.register(consoleRoutes(deps.console));
+  await app.register(rootRoutes);
   await app.register(eventServerDialect(deps.services), { prefix: '/api/v1/streams' });
   await app.register(ifluxDialect(deps.services, deps.dialects?.iflux));
   await app.register(specstoreDialect(deps.services), { prefix: '/source' });

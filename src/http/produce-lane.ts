@@ -31,6 +31,7 @@ import { toRivuletError } from './error-translation.js';
 import { appendAnswerText, eventsOfJsonBody, fingerprintOf, mediaTypeOf, produceNative } from './native-produce.js';
 import type { AdmissionGate } from './plugins/admission.js';
 import { credentialsOf } from './plugins/auth.js';
+import { corsHeadersOf, type CorsOptions } from './plugins/cors.js';
 import { JSON_TYPES, parseJsonBody } from './plugins/json-body.js';
 import { keyCaller, type RateGate } from './plugins/rate-limit.js';
 import type { LoggedRequest } from './plugins/request-log.js';
@@ -50,6 +51,8 @@ export interface ProduceLaneDeps {
   isShuttingDown(): boolean;
   /** a tracer's hook (docs/observability.md) */
   onRequestSpan?: RequestSpanHook;
+  /** cross-origin access: the lane's answers carry the headers fastify's would */
+  cors?: CorsOptions;
 }
 
 /** takes a request and answers true, or leaves it (unread) to the next handler and answers false */
@@ -124,6 +127,7 @@ function serve(deps: ProduceLaneDeps, req: IncomingMessage, res: ServerResponse,
   });
 
   const send = (status: number, headers: Record<string, string | number>, text: string, close = false) => {
+    if (deps.cors) Object.assign(headers, corsHeadersOf(deps.cors, req.headers.origin));
     headers['x-request-id'] = id;
     headers['content-length'] = Buffer.byteLength(text);
     // a kept-alive connection would hold a draining server open until the client lets go

@@ -24,6 +24,14 @@ import { defaultTargets } from '../delivery/targets/registry.js';
 import { loadAetherJobsDir } from './aether-jobs-dir.js';
 import { DIALECT_SPEC_SECTIONS } from './dialect-spec-sections.js';
 import { readVersion } from './version.js';
+import { prettyLogDestination } from '../observability/pretty-log.js';
+import pc from 'picocolors';
+
+/** `auto`: readable lines on a terminal, JSON for whatever collects the logs otherwise */
+export function logFormatOf(config: Pick<Config, 'logFormat'>, stdout: { isTTY?: boolean } = process.stdout): 'pretty' | 'json' {
+  if (config.logFormat !== 'auto') return config.logFormat;
+  return stdout.isTTY ? 'pretty' : 'json';
+}
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -43,18 +51,39 @@ export interface StartOptions {
   onRequestSpan?: RequestSpanHook;
 }
 
+/** The server could not take its address; `message` is one line saying which and what to do. */
+export class ListenError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
+
+async function explainListenError<T>(host: string, port: number, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    if (code === 'EADDRINUSE') throw new ListenError(`cannot listen on ${address}: another process is using it; stop that process or choose another port with --port (RIVULET_PORT)`, code);
+    if (code === 'EACCES') throw new ListenError(`cannot listen on ${address}: not permitted (ports below 1024 need privileges); choose a port above 1023 with --port`, code);
+    if (code === 'EADDRNOTAVAIL') throw new ListenError(`cannot listen on ${address}: this machine has no such address; choose one of its addresses with --host (0.0.0.0 for all)`, code);
+    throw err;
+  }
+}
+
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? pino({
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', 'req.headers["auth-token"]', 'req.headers.cookie', '*.secret', '*.password', '*.token'], censor: '[redacted]' },
-  });
+  }, logFormatOf(config) === 'pretty' ? prettyLogDestination({ colour: pc.isColorSupported, write: (text) => process.stdout.write(text) }) : undefined);
   // checked before anything is opened, so a mistake stops the start-up cleanly
   const okdataSinks = okdataSinkOptions(config, defaultTargets());
   const metrics = new RivuletMetrics();
   const store = createStore(config, { onCommit: (info) => metrics.commit(info) });
   // the port is taken first: a port in use ends the start-up before anything is opened or
   // written, and probes get an answer while an unreachable cluster is waited for
-  const starting = await listenWhileStarting(config.host, config.port, store.kind);
+  const starting = await explainListenError(config.host, config.port, () => listenWhileStarting(config.host, config.port, store.kind));
   const waiting = { log, onWaiting: (reason: string) => starting.setReason(reason) };
   try {
     await openStoreWhenReachable(store, waiting);
@@ -106,10 +135,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         rateLimit: { perSecond: config.rateLimit, ...(config.rateLimitBurst > 0 ? { burst: config.rateLimitBurst } : {}) },
       },
       produceLane: config.produceLane === 'on',
+      ...(config.corsOrigin ? { cors: { origins: config.corsOrigin } } : {}),
       timeouts: { headersTimeoutMs: config.headersTimeout * 1000, requestTimeoutMs: config.requestTimeout * 1000 },
     });
     await starting.close();
-    await app.listen({ host: config.host, port: starting.port });
+    await explainListenError(config.host, starting.port, () => app!.listen({ host: config.host, port: starting.port }));
     sweeper.start();
     engine.start();
     const address = app.server.address();

@@ -116,12 +116,12 @@ test('consumers create, ls, describe, seek, delete; consume with acks brings the
 });
 
 test('sinks against a real receiver: create, pause, resume, replay, attempts, seek, delete', async () => {
-  const received: { seq: number; webhookId: string }[] = [];
+  const received: { seq: number; webhookId: string; signature?: string; path?: string }[] = [];
   const receiver = createServer((req: IncomingMessage, res) => {
     let body = '';
     req.setEncoding('utf8').on('data', (c: string) => (body += c));
     req.on('end', () => {
-      received.push({ seq: (JSON.parse(body) as { seq: number }).seq, webhookId: String(req.headers['webhook-id']) });
+      received.push({ seq: (JSON.parse(body) as { seq: number }).seq, webhookId: String(req.headers['webhook-id']), signature: req.headers['webhook-signature'] as string | undefined, path: req.url });
       res.writeHead(204).end();
     });
   });
@@ -133,10 +133,16 @@ test('sinks against a real receiver: create, pause, resume, replay, attempts, se
   try {
     assert.equal((await cli(['streams', 'create', 'payments'])).code, 0);
     await produce('payments', 3);
-    const created = parse<{ id: string; streams: string[]; target: { kind: string; url: string }; state: string }>(
+    const created = parse<{ id: string; streams: string[]; target: { kind: string; url: string }; state: string; status: string }>(
       await cli(['sinks', 'create', '--id', 'hook', '--stream', 'payments', '--http', url, '--from', 'beginning', '--json']),
     );
     assert.deepEqual([created.id, created.streams, created.target.kind, created.target.url, created.state], ['hook', ['payments'], 'http', url, 'running']);
+    // the status it settles in once a server process holds it, not "stopped"
+    assert.equal(created.status, 'running');
+    // the sink's internal streams are listed only with --all
+    await waitFor('the attempt log stream', async () => parse<{ name: string }[]>(await cli(['streams', 'ls', '--all', '--json'])).some((x) => x.name.startsWith('_sink.hook')));
+    assert.ok(!parse<{ name: string }[]>(await cli(['streams', 'ls', '--json'])).some((x) => x.name.startsWith('_')));
+    assert.match((await cli(['streams', 'ls'])).stderr, /internal streams? not shown; --all lists them/);
     await waitFor('3 deliveries', () => received.length === 3);
     assert.deepEqual(received.map((r) => r.seq).sort(), [1, 2, 3]);
 
@@ -153,7 +159,8 @@ test('sinks against a real receiver: create, pause, resume, replay, attempts, se
     assert.match(table[0]!, /^ID\s+STATUS\s+STREAMS\s+TARGET\s+DELIVERED\s+FAILED\s+DEAD\s+PENDING$/);
     assert.match(table[1]!, /^hook\s+paused\s+payments\s+http http:\/\/127\.0\.0\.1:\d+\/hook\s+3\s+0\s+0\s+2$/);
 
-    assert.equal(parse<Sink>(await cli(['sinks', 'resume', 'hook', '--json'])).state, 'running');
+    const resumed = await cli(['sinks', 'resume', 'hook']);
+    assert.match(resumed.stdout, /Sink "hook" resumed \(running; \d+ pending\)/);
     await waitFor('5 deliveries', () => received.length === 5);
     await waitFor('stats and lag to settle', async () => {
       const s = parse<Sink>(await cli(['sinks', 'describe', 'hook', '--json']));
@@ -181,6 +188,22 @@ test('sinks against a real receiver: create, pause, resume, replay, attempts, se
     const fromFile = parse<{ id: string; target: { kind: string; stream: string }; status: string }>(await cli(['sinks', 'create', '-f', file, '--json']));
     assert.deepEqual([fromFile.id, fromFile.target.kind, fromFile.target.stream, fromFile.status], ['copy', 'stream', 'payments.copy', 'paused']);
     assert.equal((await cli(['sinks', 'create', '-f', file, '--stream', 'x'])).code, 2, 'file and flags do not mix');
+
+    // `start: end` in YAML as --from takes it, and a signing secret by flag: only new events, signed
+    const signed = join(tempDir('rivulet-cli-verbs-input'), 'signed.yaml');
+    writeFileSync(signed, `id: signed\nstreams: [payments]\ntarget:\n  kind: http\n  url: ${url}/signed\nstart: end\n`);
+    const secret = `whsec_${Buffer.from('a signing secret of 32 bytes....').toString('base64')}`;
+    const made = await cli(['sinks', 'create', '-f', signed, '--signing-secret', secret]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /Sink "signed" created \(running\)/);
+    assert.doesNotMatch(made.stdout, new RegExp(secret.slice(6, 20)));
+    await produce('payments', 1);
+    await waitFor('a signed delivery', () => received.some((r) => r.path === '/hook/signed'));
+    const delivered = received.filter((r) => r.path === '/hook/signed');
+    assert.equal(delivered.length, 1, 'start: end skipped the earlier events');
+    assert.match(delivered[0]!.signature ?? '', /^v1,/);
+    assert.equal((await cli(['sinks', 'create', '--stream', 'payments', '--to-stream', 'x', '--signing-secret', secret])).code, 2, '--signing-secret goes with --http');
+    assert.equal((await cli(['sinks', 'delete', 'signed', '--yes'])).code, 0);
     assert.equal((await cli(['sinks', 'create', '--stream', 'payments'])).code, 2, 'a target is needed');
 
     assert.equal((await cli(['sinks', 'delete', 'hook', '--yes'])).code, 0);
@@ -287,6 +310,7 @@ test('tail follows live, reconnects across a server restart without gaps or repe
   const tail = start(['tail', 'live', '--from', '2', '--ndjson', '--resume', state, '--max-backoff', '300ms']);
   const seqs = () => lines<{ seq: number }>(tail.stdout()).map((e) => e.seq);
   await waitFor('the backlog', () => seqs().length === 2);
+  assert.match(tail.stderr(), /Following "live" after seq 1 \(from .*live\.seq\); waiting for events/);
   await produce('live', 2);
   await waitFor('live events', () => seqs().length === 4);
 

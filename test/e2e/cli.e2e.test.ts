@@ -110,13 +110,13 @@ test('produce from arguments and CloudEvents from stdin, read back as JSON', asy
     assert.equal((await cli(home, ['streams', 'create', 'orders'])).code, 0);
     const one = await cli(home, ['produce', 'orders', '--type', 'order.placed', '--data', '{"total":9.5}', '--source', '/shop']);
     assert.equal(one.code, 0, one.stderr);
-    assert.match(one.stdout, /Produced 1 event/);
+    assert.match(one.stdout, /Produced 1 new event \(/);
     const ce = [
       { specversion: '1.0', id: 'ce-1', source: '/ce', type: 'order.paid', data: { n: 1 } },
       { specversion: '1.0', id: 'ce-2', source: '/ce', type: 'order.shipped', data: { n: 2 } },
     ];
-    const summary = parse<{ events: number; failed: number }>(await cli(home, ['produce', 'orders', '--json'], { input: JSON.stringify(ce, null, 2) }));
-    assert.deepEqual([summary.events, summary.failed], [2, 0]);
+    const summary = parse<{ events: number; new: number; duplicates: number; failed: number }>(await cli(home, ['produce', 'orders', '--json'], { input: JSON.stringify(ce, null, 2) }));
+    assert.deepEqual([summary.events, summary.new, summary.duplicates, summary.failed], [2, 2, 0, 0]);
 
     const events = parse<{ seq: number; id: string; type: string; source: string; data: unknown }[]>(await cli(home, ['read', 'orders', '--json']));
     assert.deepEqual(events.map((e) => [e.seq, e.type, e.source, e.data]), [
@@ -130,6 +130,10 @@ test('produce from arguments and CloudEvents from stdin, read back as JSON', asy
     const table = (await cli(home, ['read', 'orders', '--limit', '2'])).stdout.trim().split('\n');
     assert.equal(table.length, 3);
     assert.match(table[0]!, /^SEQ\s+TIME\s+TYPE\s+ID\s+DATA$/);
+    // sent again: the stream already holds them, and the summary says so
+    const again = await cli(home, ['produce', 'orders'], { input: JSON.stringify(ce) });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /Produced 0 new events and 2 duplicates \(already in the stream, not stored again\)/);
 
     const badData = await cli(home, ['produce', 'orders', '--type', 't', '--data', '{oops']);
     assert.equal(badData.code, 2);
@@ -171,7 +175,7 @@ test('a large NDJSON file piped through produce reads back whole and in order', 
     writeFileSync(arrayFile, JSON.stringify(Array.from({ length: 3000 }, (_, k) => ({ type: 't', data: { i: k } }))));
     const ordered = await cli(home, ['produce', 'ordered', '-f', arrayFile, '--ordered', '--batch-events', '250']);
     assert.equal(ordered.code, 0, ordered.stderr);
-    assert.match(ordered.stderr, /Produced 3,000 events/);
+    assert.match(ordered.stderr, /Produced 3,000 new events/);
     const back = parse<{ data: { i: number } }[]>(await cli(home, ['read', 'ordered', '--all', '--json']));
     assert.deepEqual(back.map((e) => e.data.i), Array.from({ length: 3000 }, (_, k) => k));
   });

@@ -118,6 +118,63 @@ describe('rivulet serve (built, as a process)', () => {
     }
   });
 
+  it('a port in use: one line naming the address and what to do, exit 1, and no admin key made', async () => {
+    const { createServer } = await import('node:net');
+    const { existsSync } = await import('node:fs');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    const dataDir = tempDir('rivulet-e2e');
+    try {
+      const run = spawnSync(process.execPath, [SERVER_MAIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], { encoding: 'utf8' });
+      assert.equal(run.status, 1, run.stderr);
+      assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+      assert.match(run.stderr, new RegExp(`^rivulet: cannot listen on 127\\.0\\.0\\.1:${port}: .*another process.*--port`));
+      assert.doesNotMatch(run.stdout, /Admin key/);
+      assert.equal(existsSync(`${dataDir}/admin.key`), false);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    // no key was stored either: the next start on the same data dir generates the first one
+    const server = await startServerProcess({ dataDir, track, startTimeoutMs: 60_000 });
+    try {
+      assert.match(server.output().stdout, /Admin key \(shown once/);
+    } finally {
+      await server.kill();
+    }
+  });
+
+  it('names the console in the banner, sends / to it, and logs one readable line per request with --log-format pretty', async () => {
+    const server = await startServerProcess({ dataDir: tempDir('rivulet-e2e'), args: ['--log-format', 'pretty'], logLevel: 'info', track, startTimeoutMs: 60_000 });
+    try {
+      assert.match(server.output().stdout, new RegExp(`Console: +${server.url}/console/`));
+      const root = await fetch(`${server.url}/`, { redirect: 'manual' });
+      assert.equal(root.status, 302);
+      assert.equal(root.headers.get('location'), '/console/');
+      assert.equal((await fetch(`${server.url}/v1/streams`, { headers: { 'x-request-id': 'pretty-1' } })).status, 401);
+      const deadline = Date.now() + 10_000;
+      const answered = () => server.output().stdout.split('\n').some((l) => l.includes('pretty-1') && l.includes('GET /v1/streams'));
+      while (!answered() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const lines = server.output().stdout.split('\n').filter((l) => l.includes('pretty-1'));
+      assert.equal(lines.length, 1, server.output().stdout);
+      assert.match(lines[0]!, /INFO.*GET \/v1\/streams 401 [\d.]+ ms UNAUTHENTICATED: this route needs a key/);
+      assert.doesNotMatch(server.output().stdout, /^\{"level"/m);
+    } finally {
+      await server.kill();
+    }
+    // not a terminal and no --log-format: JSON lines for a collector
+    const json = await startServerProcess({ dataDir: tempDir('rivulet-e2e'), logLevel: 'info', track, startTimeoutMs: 60_000 });
+    try {
+      assert.equal((await fetch(`${json.url}/healthz`, { headers: { 'x-request-id': 'json-1' } })).status, 200);
+      const deadline = Date.now() + 10_000;
+      while (!json.output().stdout.includes('"json-1"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const line = json.output().stdout.split('\n').find((l) => l.includes('"json-1"'));
+      assert.equal((JSON.parse(line!) as { reqId: string }).reqId, 'json-1');
+    } finally {
+      await json.kill();
+    }
+  });
+
   it('exits with a clear message on a bad setting', () => {
     const run = spawnSync(process.execPath, [SERVER_MAIN, 'serve', '--port', 'eighty', '--data-dir', tempDir('rivulet-e2e')], { encoding: 'utf8' });
     assert.equal(run.status, 2);

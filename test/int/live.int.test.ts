@@ -129,7 +129,7 @@ function assertExactly(seqs: number[], from: number, to: number): void {
 describe('live subscriptions', () => {
   it('SSE: backlog then tail under concurrent producers, every seq exactly once and in order', async () => {
     const t = await listening();
-    const es = sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['tick']);
+    const es = sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['message']);
     try {
       await createStream(t, 'orders');
       await produce(t, 'orders', ticks(300));
@@ -150,12 +150,40 @@ describe('live subscriptions', () => {
     }
   });
 
+  it('SSE: events are unnamed by default (onmessage sees every type, id = seq, the type in the data); ?events=named names them', async () => {
+    const t = await listening();
+    await createStream(t, 'orders');
+    await produce(t, 'orders', [{ type: 'order.placed', data: 1 }, { type: 'order.paid', data: 2 }]);
+    const plain = new EventSource(`${t.base}/v1/streams/orders/live?after=0`, {
+      fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...t.admin } }),
+    });
+    const named = sseClient(`${t.base}/v1/streams/orders/live?after=0&events=named`, t.admin, ['message', 'order.placed', 'order.paid']);
+    try {
+      const got: { id: string; type: string; data: LiveMessage }[] = [];
+      await new Promise<void>((resolve) => {
+        plain.onmessage = (e) => {
+          got.push({ id: e.lastEventId, type: e.type, data: JSON.parse(e.data) as LiveMessage });
+          if (got.length === 2) resolve();
+        };
+      });
+      assert.deepEqual(got.map((e) => [e.id, e.type, e.data.type, e.data.data]), [['1', 'message', 'order.placed', 1], ['2', 'message', 'order.paid', 2]]);
+      await named.until(() => named.received.length >= 2);
+      assert.deepEqual(named.received.map((e) => [e.id, e.type]), [['1', 'order.placed'], ['2', 'order.paid']]);
+      const bad = await t.app.inject({ method: 'GET', url: '/v1/streams/orders/live?events=typed', headers: t.admin });
+      assert.equal(bad.statusCode, 400, bad.body);
+    } finally {
+      plain.close();
+      named.source.close();
+      await t.close();
+    }
+  });
+
   it('SSE: EventSource resumes after a forced disconnect with Last-Event-ID, without gap or duplicate', async () => {
     const t = await listening();
     const sockets = new Set<Socket>();
     t.app.server.on('connection', (s: Socket) => sockets.add(s));
     await createStream(t, 'orders');
-    const es = sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['tick']);
+    const es = sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['message']);
     try {
       await produce(t, 'orders', ticks(20));
       await es.until(() => es.received.length >= 20);
@@ -213,7 +241,7 @@ describe('live subscriptions', () => {
       await createStream(t, 'orders');
       await produce(t, 'orders', ticks(10));
       await t.store.events.enforceRetention('orders', { maxEvents: 4 }, Date.now());
-      es.client = sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['tick', 'rivulet:reset']);
+      es.client = sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['message', 'rivulet:reset']);
       ws.client = wsClient(`${t.ws}/v1/streams/orders/live?after=0`, t.admin);
       await ws.client.until(() => ws.client!.events().length >= 4, 'the retained events');
       assert.deepEqual(ws.client.messages[0], { kind: 'reset', requestedAfter: 0, firstSeq: 7 });
@@ -294,7 +322,7 @@ describe('live subscriptions', () => {
     const clients = Array.from({ length: 50 }, (_, i) =>
       i % 2 === 0 ? wsClient(`${t.ws}/v1/streams/orders/live`, t.admin) : null,
     );
-    const sse = Array.from({ length: 25 }, () => sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['tick']));
+    const sse = Array.from({ length: 25 }, () => sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['message']));
     try {
       await Promise.all(clients.map((c) => c?.opened));
       await eventually(() => t.services.live.size === 50, '50 subscriptions');
@@ -358,7 +386,7 @@ describe('live subscriptions', () => {
       const { token, expiresAt } = issued.json();
       assert.equal(expiresAt, '2025-01-01T00:01:00.000Z');
 
-      es.client = sseClient(`${t.base}/v1/streams/orders/live?token=${encodeURIComponent(token)}`, {}, ['tick']);
+      es.client = sseClient(`${t.base}/v1/streams/orders/live?token=${encodeURIComponent(token)}`, {}, ['message']);
       await eventually(() => t.services.live.size === 1, 'the token subscription');
       await produce(t, 'orders', ticks(2));
       await es.client.until(() => es.client!.received.length >= 2);

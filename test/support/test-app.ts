@@ -45,6 +45,7 @@ export interface TestAppOptions {
   /** the produce lane (on unless false; it only sees requests that come over a real socket) */
   produceLane?: AppDeps['produceLane'];
   trustProxy?: AppDeps['trustProxy'];
+  cors?: AppDeps['cors'];
 }
 
 export async function openTestStore(dataDir = tempDir()): Promise<SqliteStore> {
@@ -73,6 +74,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     console: options.console,
     produceLane: options.produceLane,
     trustProxy: options.trustProxy,
+    cors: options.cors,
   });
   await app.ready();
   const { secret } = await services.keys.create({ owner: 'admin', scopes: ['admin'], name: 'test admin' });

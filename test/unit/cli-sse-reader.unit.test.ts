@@ -35,12 +35,15 @@ const text = [
   sseFrame({ id: '41', event: 'order.placed', data: JSON.stringify({ seq: 41, note: 'two\nlines' }) }),
   sseFrame({ id: '42', event: 'order.paid', data: 'first line\nsecond line\n' }),
   sseComment('ping'),
+  sseFrame({ id: '43', data: '{"seq":43}' }),
   sseFrame({ event: 'rivulet:reset', data: '{"kind":"reset","requestedAfter":0,"firstSeq":7}' }),
 ].join('');
 
 const expected: SseMessage[] = [
   { id: '41', event: 'order.placed', data: JSON.stringify({ seq: 41, note: 'two\nlines' }) },
   { id: '42', event: 'order.paid', data: 'first line\nsecond line\n' },
+  // unnamed, as the server sends events unless asked for named ones
+  { id: '43', event: 'message', data: '{"seq":43}' },
   { event: 'rivulet:reset', data: '{"kind":"reset","requestedAfter":0,"firstSeq":7}' },
 ];
 

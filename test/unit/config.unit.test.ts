@@ -15,6 +15,17 @@ function file(name: string, text: string): string {
 const configError = (pattern: RegExp) => (e: unknown) => e instanceof ConfigError && pattern.test(e.message);
 
 describe('config loading', () => {
+  it('cors origins: a list or *, each a bare origin; log format: auto, pretty or json', () => {
+    assert.equal(loadConfig({}).corsOrigin, undefined);
+    assert.deepEqual(loadConfig({ env: { RIVULET_CORS_ORIGIN: 'https://app.example.com, http://localhost:5173' } }).corsOrigin, ['https://app.example.com', 'http://localhost:5173']);
+    assert.deepEqual(loadConfig({ flags: { corsOrigin: '*' } }).corsOrigin, ['*']);
+    assert.throws(() => loadConfig({ env: { RIVULET_CORS_ORIGIN: 'https://app.example.com/' } }), /no path or trailing slash/);
+    assert.throws(() => loadConfig({ env: { RIVULET_CORS_ORIGIN: 'app.example.com' } }), ConfigError);
+    assert.equal(loadConfig({}).logFormat, 'auto');
+    assert.equal(loadConfig({ env: { RIVULET_LOG_FORMAT: 'json' } }).logFormat, 'json');
+    assert.throws(() => loadConfig({ flags: { logFormat: 'xml' } }), /not one of auto, pretty, json/);
+  });
+
   it('uses the defaults when nothing is set', () => {
     const config = loadConfig();
     for (const spec of OPTIONS) assert.deepEqual(config[spec.key], spec.default, spec.key);

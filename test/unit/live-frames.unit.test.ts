@@ -33,7 +33,10 @@ describe('live frames', () => {
     assert.deepEqual(json.data, { note: 'é\nline' });
     const sse = sseEventBytes(e);
     assert.equal(sseEventBytes(e), sse);
-    assert.equal(sse.toString('utf8'), `id: 7\nevent: order placed\ndata: ${text}\n\n`);
+    assert.equal(sse.toString('utf8'), `id: 7\ndata: ${text}\n\n`);
+    const named = sseEventBytes(e, true);
+    assert.equal(sseEventBytes(e, true), named);
+    assert.equal(named.toString('utf8'), `id: 7\nevent: order placed\ndata: ${text}\n\n`);
     // another object with the same seq is framed on its own (frames follow objects, not seqs)
     assert.notEqual(wsEventFrame(event(7, 1)), ws);
   });

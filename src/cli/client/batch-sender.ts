@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { CliError, EXIT } from './cli-error.js';
 import { failureOf, UnreachableError, type ApiClient } from './http-client.js';
+import { nextDelayMs, parseRetryAfter, type RetryPolicy } from '../../delivery/backoff.js';
 
 export interface Batch {
   number: number;
@@ -19,7 +20,8 @@ export interface SenderOptions {
   inFlight: number;
   maxAttempts: number;
   producer?: string;
-  onSent: (batch: Batch) => void;
+  /** `duplicates`: events the stream already held (their ids were sent before), so not stored again */
+  onSent: (batch: Batch, duplicates: number) => void;
   onRetry?: (batch: Batch, attempt: number, reason: string) => void;
 }
 
@@ -40,7 +42,7 @@ export class BatchSender {
     }
     while (this.running.size >= this.options.inFlight) await Promise.race(this.running);
     const task = this.deliver(batch).then(
-      () => this.options.onSent(batch),
+      (duplicates) => this.options.onSent(batch, duplicates),
       (err: unknown) => {
         this.failedEvents += batch.events.length;
         this.failure ??= err instanceof CliError ? err : new CliError(EXIT.SERVER, (err as Error).message);
@@ -54,7 +56,7 @@ export class BatchSender {
     await Promise.all(this.running);
   }
 
-  private async deliver(batch: Batch): Promise<void> {
+  private async deliver(batch: Batch): Promise<number> {
     const path = `/v1/streams/${encodeURIComponent(this.options.stream)}/events`;
     const headers: Record<string, string> = { 'idempotency-key': `${this.runId}-${batch.number}` };
     if (this.options.producer) headers['x-producer-id'] = this.options.producer;
@@ -63,27 +65,23 @@ export class BatchSender {
       let retryAfterMs: number | undefined;
       let reason: string;
       try {
-        const res = await this.client.request('POST', path, { body, headers, allowFailure: true });
-        if (res.status < 300) return;
+        const res = await this.client.request<{ events?: { duplicate?: boolean }[] }>('POST', path, { body, headers, allowFailure: true });
+        if (res.status < 300) return res.body?.events?.filter((e) => e.duplicate === true).length ?? 0;
         const retryable = res.status === 429 || res.status === 503;
         if (!retryable || attempt >= this.options.maxAttempts) throw failureOf(res.status, res.body, 'POST', path);
-        const after = Number(res.headers.get('retry-after'));
-        if (Number.isFinite(after) && after > 0) retryAfterMs = Math.min(after * 1000, 60_000);
+        retryAfterMs = parseRetryAfter(res.headers.get('retry-after') ?? undefined, new Date(), 60_000);
         reason = `status ${res.status}`;
       } catch (err) {
         if (!(err instanceof UnreachableError) || attempt >= this.options.maxAttempts) throw err;
         reason = err.message;
       }
       this.options.onRetry?.(batch, attempt, reason);
-      await sleep(retryAfterMs ?? backoffMs(attempt));
+      await sleep(retryAfterMs ?? nextDelayMs(attempt, RETRY));
     }
   }
 }
 
-/** Equal jitter: half the exponential delay, plus up to as much again at random. */
-function backoffMs(attempt: number): number {
-  const delay = Math.min(250 * 2 ** (attempt - 1), 10_000);
-  return delay / 2 + Math.random() * (delay / 2);
-}
+/** the sinks' backoff (docs/architecture.md says why it is not a library): 250 ms doubling to 10 s, equal jitter */
+const RETRY: RetryPolicy = { maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: 250, maxDelayMs: 10_000, multiplier: 2, jitter: 'equal' };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,9 @@
  * else; messages for people go to stderr when a machine format was asked for.
  */
 import { Option, type Command } from 'commander';
+import Table from 'cli-table3';
 import { usageError } from './cli-error.js';
+import { colourFor, type Colours } from './colour.js';
 
 export type OutputMode = 'table' | 'json' | 'ndjson';
 
@@ -30,15 +32,23 @@ export interface Column<T> {
   align?: 'left' | 'right';
 }
 
-export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
-  const cells = rows.map((row) => columns.map((c) => oneLine(c.value(row))));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => (columns[i]!.align === 'right' ? v.padStart(widths[i]!) : i === values.length - 1 ? v : v.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n') + '\n';
+/** cli-table3 without borders: columns two spaces apart, headers bold on a terminal */
+const BORDERLESS = {
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+};
+
+export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], colours: Colours = colourFor(process.stdout)): string {
+  const table = new Table({
+    head: columns.map((c) => colours.bold(c.header)),
+    colAligns: columns.map((c) => c.align ?? 'left'),
+    chars: BORDERLESS,
+    style: { 'padding-left': 0, 'padding-right': 0, head: [], border: [], compact: true },
+    wordWrap: false,
+  });
+  for (const row of rows) table.push(columns.map((c) => oneLine(c.value(row))));
+  return `${table.toString().split('\n').map((line) => line.trimEnd()).join('\n')}\n`;
 }
 
 /** Label/value pairs, aligned, for `describe` and `status`. */

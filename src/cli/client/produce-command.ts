@@ -7,6 +7,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { usageError } from './cli-error.js';
+import { colourFor } from './colour.js';
 import { BatchSender, type Batch } from './batch-sender.js';
 import { clientFor, runAction } from './command-context.js';
 import { eventsOfText, type InputEvent } from './event-input.js';
@@ -72,6 +73,7 @@ export function addProduceCommand(program: Command): void {
     let sentEvents = 0;
     let sentBytes = 0;
     let retries = 0;
+    let duplicates = 0;
     let batches = 0;
     let readBytes = 0;
     const sender = new BatchSender(client, {
@@ -79,8 +81,9 @@ export function addProduceCommand(program: Command): void {
       inFlight: flags.ordered ? 1 : flags.inFlight,
       maxAttempts: flags.retries,
       producer: flags.producer,
-      onSent: (b) => {
+      onSent: (b, dup) => {
         sentEvents += b.events.length;
+        duplicates += dup;
         sentBytes += b.bytes;
         batches++;
         progress?.update(totalBytes === undefined ? sentEvents : readBytes, { events: formatCount(sentEvents) });
@@ -111,6 +114,8 @@ export function addProduceCommand(program: Command): void {
     const summary = {
       stream,
       events: sentEvents,
+      new: sentEvents - duplicates,
+      duplicates,
       bytes: sentBytes,
       seconds: Math.round(seconds * 1000) / 1000,
       eventsPerSecond: seconds > 0 ? Math.round(sentEvents / seconds) : sentEvents,
@@ -121,7 +126,10 @@ export function addProduceCommand(program: Command): void {
     if (outputMode(flags) === 'json') printJson(process.stdout, 'json', summary);
     else {
       const failed = summary.failed > 0 ? `, ${formatCount(summary.failed)} failed` : '';
-      const line = `Produced ${formatCount(summary.events)} event${summary.events === 1 ? '' : 's'} (${formatBytes(summary.bytes)}) to "${stream}" in ${seconds.toFixed(2)} s, ${formatCount(summary.eventsPerSecond)} events/s${failed}${retries > 0 ? `, ${retries} retries` : ''}.\n`;
+      // events whose ids the stream already held were accepted but not stored again: say how many
+      const dups = summary.duplicates > 0 ? ` and ${formatCount(summary.duplicates)} duplicate${summary.duplicates === 1 ? '' : 's'} (already in the stream, not stored again)` : '';
+      const colour = colourFor(fromArgs ? process.stdout : process.stderr);
+      const line = `${colour.green('Produced')} ${formatCount(summary.new)} new event${summary.new === 1 ? '' : 's'}${dups} (${formatBytes(summary.bytes)} sent) to "${stream}" in ${seconds.toFixed(2)} s, ${formatCount(summary.eventsPerSecond)} events/s${failed}${retries > 0 ? `, ${retries} retries` : ''}.\n`;
       (fromArgs ? process.stdout : process.stderr).write(line);
     }
     if (interrupted) throw interrupted;

@@ -1,32 +1,32 @@
-/** Parsers for command-line quantities: durations (7d), sizes (1GB, 512MiB), counts. */
+/** Parsers for command-line quantities: durations (7d, with parse-duration), sizes (1GB, 512MiB, with bytes-iec), counts. */
 import { InvalidArgumentError } from 'commander';
+import parseDurationText from 'parse-duration';
+import bytesIec from 'bytes-iec';
 
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const parseBytes = (text: string): number | null => bytesIec.parse(text);
 
-/** `90s`, `30m`, `12h`, `7d`, `2w`, `500ms`; several parts add up (`1d12h`). */
+/** `90s`, `30m`, `12h`, `7d`, `2w`, `500ms`; several parts add up (`1d12h`, `1h 30m`). A unit is required. */
 export function parseDuration(text: string): number {
-  const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text.trim()) {
+  const ms = /[a-z]/i.test(text) ? parseDurationText(text.trim()) : null;
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) {
     throw new InvalidArgumentError(`"${text}" is not a duration; use e.g. 90s, 30m, 12h, 7d, 2w`);
   }
-  const ms = parts.reduce((sum, p) => sum + Number(p[1]) * DURATION_MS[p[2]!]!, 0);
   if (ms < 1) throw new InvalidArgumentError('a duration must be at least 1ms');
   return Math.round(ms);
 }
 
-const SIZE: Record<string, number> = {
-  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
-  k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tib: 1024 ** 4,
-};
+/** `k`, `m`, `g`, `t` alone are the binary units (as in `ulimit` and `dd`) */
+const SHORT_BINARY: Record<string, string> = { k: 'KiB', m: 'MiB', g: 'GiB', t: 'TiB' };
 
-/** `1048576`, `500KB` (decimal), `512MiB` (binary), `1GB`. */
+/** `1048576`, `500KB` (decimal), `512MiB` (binary), `1GB`, `64k` (binary). */
 export function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const factor = m ? (m[2] === '' ? 1 : SIZE[m[2]!.toLowerCase()]) : undefined;
-  if (!m || factor === undefined) throw new InvalidArgumentError(`"${text}" is not a size; use e.g. 1048576, 500KB, 512MiB, 1GB`);
-  const bytes = Math.round(Number(m[1]) * factor);
+  const short = /^(\d+(?:\.\d+)?)\s*([kmgt])$/i.exec(text.trim());
+  const bytes = parseBytes(short ? `${short[1]}${SHORT_BINARY[short[2]!.toLowerCase()]}` : text.trim());
+  if (bytes === null || !Number.isFinite(bytes) || !/^\d/.test(text.trim())) {
+    throw new InvalidArgumentError(`"${text}" is not a size; use e.g. 1048576, 500KB, 512MiB, 1GB`);
+  }
   if (bytes < 1) throw new InvalidArgumentError('a size must be at least 1 byte');
-  return bytes;
+  return Math.round(bytes);
 }
 
 export function parsePositiveInt(text: string): number {

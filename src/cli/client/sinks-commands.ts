@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import type { AttemptRecord, SinkStats } from '../../core/sinks/sink-model.js';
 import { usageError } from './cli-error.js';
+import { colourFor } from './colour.js';
 import { clientFor, runAction } from './command-context.js';
 import { ageText } from './consumers-commands.js';
 import { readDocumentFile } from './document-file.js';
@@ -48,6 +49,7 @@ interface CreateFlags extends OutputFlags {
   from?: StartPosition;
   paused?: boolean;
   description?: string;
+  signingSecret?: string[];
 }
 
 const HINTS = { 404: 'check the sink id (`rivulet sinks ls`)' };
@@ -97,11 +99,13 @@ function createBody(flags: CreateFlags): Record<string, unknown> {
   const built = [flags.id, flags.stream, flags.http, flags.toStream, flags.type, flags.condition, flags.transform, flags.from, flags.paused, flags.description, flags.method];
   if (flags.file !== undefined) {
     if (built.some((v) => v !== undefined)) throw usageError('give the sink in a file (-f) or with flags, not both');
-    return readDocumentFile(flags.file, 'a sink') as Record<string, unknown>;
+    const sink = readDocumentFile(flags.file, 'a sink') as Record<string, unknown>;
+    return withSigningSecrets(withStartShorthand(sink), flags.signingSecret);
   }
   if (!flags.stream || flags.stream.length === 0) throw usageError('a sink needs at least one --stream (or a file: -f sink.yaml)');
   if ((flags.http === undefined) === (flags.toStream === undefined)) throw usageError('give one target: --http <url> or --to-stream <name>', 'other targets (s3, opensearch) and mappings: write the sink in a file and use -f');
   if (flags.method !== undefined && flags.http === undefined) throw usageError('--method goes with --http');
+  if (flags.signingSecret !== undefined && flags.http === undefined) throw usageError('--signing-secret goes with --http');
   const filter = {
     ...(flags.type && { types: flags.type }),
     ...(flags.condition !== undefined && { condition: flags.condition }),
@@ -113,11 +117,54 @@ function createBody(flags: CreateFlags): Record<string, unknown> {
     ...(Object.keys(filter).length > 0 && { filter }),
     ...(flags.transform !== undefined && { transform: flags.transform }),
     target: flags.http !== undefined
-      ? { kind: 'http', url: flags.http, ...(flags.method !== undefined && { method: flags.method.toUpperCase() }) }
+      ? { kind: 'http', url: flags.http, ...(flags.method !== undefined && { method: flags.method.toUpperCase() }), ...(flags.signingSecret && { signing: { secrets: flags.signingSecret } }) }
       : { kind: 'stream', stream: flags.toStream },
     ...(flags.from && { start: flags.from }),
     ...(flags.paused && { state: 'paused' }),
   };
+}
+
+/**
+ * `start: end` (or beginning, a seq, a time) in a file, as `--from` takes it, becomes the
+ * API's `{ from: … }`; the object form passes as it is.
+ */
+export function withStartShorthand(sink: Record<string, unknown>): Record<string, unknown> {
+  const start = sink['start'];
+  if (typeof start !== 'string' && typeof start !== 'number') return sink;
+  try {
+    return { ...sink, start: parseStartPosition(String(start)) };
+  } catch (err) {
+    throw usageError(`start: ${(err as Error).message}`);
+  }
+}
+
+/** `--signing-secret` with a file: the secrets join the file's http target */
+function withSigningSecrets(sink: Record<string, unknown>, secrets: string[] | undefined): Record<string, unknown> {
+  if (!secrets) return sink;
+  const target = sink['target'] as Record<string, unknown> | undefined;
+  if (target?.['kind'] !== 'http') throw usageError('--signing-secret goes with an http target');
+  return { ...sink, target: { ...target, signing: { secrets } } };
+}
+
+/**
+ * A sink just created or resumed is not held by a server process for a moment, and reads as
+ * "stopped" though it is about to run. Ask again for a little while, so the status shown is
+ * the one it settles in; one that stays unheld is said to be waiting.
+ */
+async function settled(client: ApiClient, sink: SinkView): Promise<SinkView> {
+  let current = sink;
+  for (let i = 0; i < 20 && current.state !== 'paused' && current.deliveredBy === null; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    current = (await client.request<SinkView>('GET', path(current.id), { hints: HINTS })).body;
+  }
+  return current;
+}
+
+function statusText(s: SinkView): string {
+  const colour = colourFor(process.stdout);
+  if (s.status === 'stopped' && s.state !== 'paused') return colour.yellow('waiting for a server process to deliver it');
+  const paint = s.status === 'running' ? colour.green : s.status === 'failing' ? colour.red : colour.yellow;
+  return paint(s.status);
 }
 
 function describeText(s: SinkView): string {
@@ -148,7 +195,8 @@ function describeText(s: SinkView): string {
 function controlVerb(sinks: Command, name: string, description: string, verb: string, done: (s: SinkView) => string): void {
   addOutputOptions(sinks.command(name).description(description).argument('<id>', 'sink id'), false)
     .action(runAction(async (id: string, flags: OutputFlags, cmd: Command) => {
-      const sink = (await clientFor(cmd).request<SinkView>('POST', path(id, verb), { hints: HINTS })).body;
+      const client = clientFor(cmd);
+      const sink = await settled(client, (await client.request<SinkView>('POST', path(id, verb), { hints: HINTS })).body);
       if (outputMode(flags) === 'json') return printJson(process.stdout, 'json', sink);
       process.stdout.write(`${done(sink)}\n`);
     }));
@@ -177,6 +225,7 @@ export function addSinksCommands(program: Command): void {
       .option('--transform <expr>', 'JSONata over the event building what is delivered')
       .option('--from <position>', 'first event: end (default), beginning, a seq, or a time', parseStartPosition)
       .option('--paused', 'create it paused')
+      .addOption(new Option('--signing-secret <whsec>', 'with --http (or an http target in -f): sign each request (Standard Webhooks) with this secret, "whsec_" + base64; repeat to rotate').env('RIVULET_SIGNING_SECRET').argParser(collect))
       .option('--description <text>', 'what the sink is for')
       .addHelpText('after', [
         '',
@@ -187,9 +236,10 @@ export function addSinksCommands(program: Command): void {
       ].join('\n')),
     false,
   ).action(runAction(async (flags: CreateFlags, cmd: Command) => {
-    const created = (await clientFor(cmd).request<SinkView>('POST', '/v1/sinks', { json: createBody(flags), hints: { 404: 'check the stream names (`rivulet streams ls`)' } })).body;
+    const client = clientFor(cmd);
+    const created = await settled(client, (await client.request<SinkView>('POST', '/v1/sinks', { json: createBody(flags), hints: { 404: 'check the stream names (`rivulet streams ls`)' } })).body);
     if (outputMode(flags) === 'json') return printJson(process.stdout, 'json', created);
-    process.stdout.write(`Sink "${created.id}" created (${created.status}): ${created.streams.join(', ')} → ${targetText(created.target)}.\n`);
+    process.stdout.write(`Sink "${created.id}" created (${statusText(created)}): ${created.streams.join(', ')} → ${targetText(created.target)}.\n`);
   }));
 
   addOutputOptions(sinks.command('describe').description('show a sink: settings (secrets redacted), status, stats, lag').argument('<id>', 'sink id'), false)
@@ -212,7 +262,7 @@ export function addSinksCommands(program: Command): void {
     }));
 
   controlVerb(sinks, 'pause', 'stop delivering after the in-flight attempt; the position is kept', '/pause', (s) => `Sink "${s.id}" paused.`);
-  controlVerb(sinks, 'resume', 'deliver again from where the sink stopped', '/resume', (s) => `Sink "${s.id}" resumed (${s.status}; ${formatCount(s.lag.pending)} pending).`);
+  controlVerb(sinks, 'resume', 'deliver again from where the sink stopped', '/resume', (s) => `Sink "${s.id}" resumed (${statusText(s)}; ${formatCount(s.lag.pending)} pending).`);
 
   addOutputOptions(
     sinks

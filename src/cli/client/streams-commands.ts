@@ -41,14 +41,26 @@ const COLUMNS: Column<StreamView>[] = [
   { header: 'LAST EVENT', value: (s) => s.stats.lastTime ?? '-' },
 ];
 
+/** streams the server writes for itself: a sink's or rule's dead letters and state */
+function isInternalStream(name: string): boolean {
+  return name.startsWith('_sink.') || name.startsWith('_rule.');
+}
+
 export function addStreamsCommands(program: Command): void {
   const streams = program.command('streams').description('list, create, describe and delete streams');
 
-  addOutputOptions(streams.command('ls').alias('list').description('list the streams this key can see').option('--prefix <p>', 'only names starting with this'))
-    .action(runAction(async (flags: OutputFlags & { prefix?: string }, cmd: Command) => {
-      const all = await listAllStreams(clientFor(cmd), flags.prefix);
-      printList(process.stdout, outputMode(flags), all, COLUMNS, 'No streams.');
-    }));
+  addOutputOptions(
+    streams.command('ls').alias('list').description('list the streams this key can see')
+      .option('--prefix <p>', 'only names starting with this')
+      .option('--all', 'include the server\'s internal streams (_sink.*, _rule.*: dead letters and the like)'),
+  ).action(runAction(async (flags: OutputFlags & { prefix?: string; all?: boolean }, cmd: Command) => {
+    const listed = await listAllStreams(clientFor(cmd), flags.prefix);
+    // internal streams are listed when asked for by name (--prefix _sink.) or with --all
+    const shown = flags.all || flags.prefix?.startsWith('_') ? listed : listed.filter((s) => !isInternalStream(s.name));
+    const hidden = listed.length - shown.length;
+    printList(process.stdout, outputMode(flags), shown, COLUMNS, 'No streams.');
+    if (hidden > 0 && outputMode(flags) === 'table') process.stderr.write(`(${formatCount(hidden)} internal stream${hidden === 1 ? '' : 's'} not shown; --all lists them)\n`);
+  }));
 
   addOutputOptions(
     streams

@@ -8,6 +8,8 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CliError, EXIT, usageError } from './cli-error.js';
 import { sleepUnlessAborted } from './abortable-sleep.js';
+import { colourFor } from './colour.js';
+import { nextDelayMs, type RetryPolicy } from '../../delivery/backoff.js';
 import { clientFor, runAction } from './command-context.js';
 import { EventWriter, ReaderGone, type EventView } from './event-output.js';
 import type { ApiClient, Query } from './http-client.js';
@@ -27,6 +29,7 @@ interface TailFlags extends OutputFlags {
 
 /** Backoff between reconnections: doubling from 250 ms, with full jitter, up to --max-backoff. */
 const FIRST_BACKOFF_MS = 250;
+const RECONNECT: RetryPolicy = { maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: FIRST_BACKOFF_MS, maxDelayMs: 10_000, multiplier: 2, jitter: 'full' };
 /** State writes at most this often while events flow; always on exit. */
 const SAVE_EVERY_MS = 250;
 /** Errors in `rivulet:error` after which reconnecting cannot help. */
@@ -134,8 +137,8 @@ class Follower {
         process.stderr.write(`rivulet: ${err instanceof Error ? err.message : String(err)}; reconnecting${this.resumeText()}\n`);
       }
       failures++;
-      const cap = Math.min(this.flags.maxBackoff, FIRST_BACKOFF_MS * 2 ** Math.min(failures - 1, 20));
-      await sleepUnlessAborted(FIRST_BACKOFF_MS / 2 + Math.random() * cap, this.stop);
+      const policy = { ...RECONNECT, maxDelayMs: this.flags.maxBackoff };
+      await sleepUnlessAborted(FIRST_BACKOFF_MS / 2 + nextDelayMs(failures, policy), this.stop);
     }
   }
 
@@ -166,6 +169,11 @@ class Follower {
         headers: { accept: 'text/event-stream', ...(this.lastSeq !== undefined && { 'last-event-id': String(this.lastSeq) }) },
         signal: connection.signal,
       });
+      if (!this.connectedOnce) {
+        // a quiet stream would otherwise look like a hung command
+        const where = this.lastSeq === undefined ? `from ${fromTime ?? 'now'}` : `after seq ${this.lastSeq}${this.state ? ` (from ${this.flags.resume})` : ''}`;
+        process.stderr.write(`${colourFor(process.stderr).dim(`Following "${this.stream}" ${where}; waiting for events (Ctrl-C stops).`)}\n`);
+      }
       this.connectedOnce = true;
       if (!res.body) return false;
       let savedAt = 0;

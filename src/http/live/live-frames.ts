@@ -11,6 +11,7 @@ import { sseEventName, sseFrame } from './sse-framing.js';
 interface Frames {
   json: string;
   sse?: Buffer;
+  sseNamed?: Buffer;
   ws?: Buffer;
 }
 
@@ -26,10 +27,18 @@ function framesOf(e: StoredEvent): Frames {
   return f;
 }
 
-/** the event as an SSE message: `id:` seq, `event:` type, `data:` the JSON */
-export function sseEventBytes(e: StoredEvent): Buffer {
+/**
+ * The event as an SSE message: `id:` seq, `data:` the JSON (which holds the type). Unnamed,
+ * so EventSource's `onmessage` sees every event; `named` adds `event:` the type, for clients
+ * that listen per type.
+ */
+export function sseEventBytes(e: StoredEvent, named = false): Buffer {
   const f = framesOf(e);
-  f.sse ??= Buffer.from(sseFrame({ id: String(e.seq), event: sseEventName(e.type), data: f.json }), 'utf8');
+  if (named) {
+    f.sseNamed ??= Buffer.from(sseFrame({ id: String(e.seq), event: sseEventName(e.type), data: f.json }), 'utf8');
+    return f.sseNamed;
+  }
+  f.sse ??= Buffer.from(sseFrame({ id: String(e.seq), data: f.json }), 'utf8');
   return f.sse;
 }
 

@@ -10,6 +10,7 @@ export const LiveQuery = Type.Object({
   from: Type.Optional(Type.String({ description: 'deliver from the first event whose time is at or after this (RFC 3339), then in seq order' })),
   type: Type.Optional(Type.Array(Type.String(), { description: 'only these event types; repeat the parameter or separate with commas' })),
   token: Type.Optional(Type.String({ maxLength: 256, description: 'a live token from POST /v1/live-tokens, for clients that cannot send headers' })),
+  events: Type.Optional(Type.Union([Type.Literal('unnamed'), Type.Literal('named')], { description: 'SSE only. unnamed (default): every event is an unnamed message (EventSource onmessage); named: each carries `event:` its type (addEventListener per type)' })),
 }, { additionalProperties: false });
 
 export type LiveQueryParams = Static<typeof LiveQuery>;

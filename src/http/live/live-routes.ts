@@ -65,7 +65,7 @@ export function liveRoutes(services: CoreServices, options: LiveHttpOptions) {
         req.raw.socket.once('close', () => sub.stop());
       },
       handler: async (req, reply) => {
-        serveSse(req, reply, pending.get(req)!, options, connections);
+        serveSse(req, reply, pending.get(req)!, options, connections, req.query.events === 'named');
       },
       wsHandler: (socket, req) => {
         upgraded.add(req.raw.socket);

@@ -1,8 +1,12 @@
 /**
  * A live subscription over Server-Sent Events: `id:` is the seq (what EventSource sends back
- * as Last-Event-ID on reconnect), `event:` the event type, data the event as JSON. Control
- * events are `rivulet:reset` and `rivulet:error`; they carry no id, so resuming is unaffected.
+ * as Last-Event-ID on reconnect), data the event as JSON (its type inside). Events are
+ * unnamed, so a plain EventSource's `onmessage` receives them all; `?events=named` names each
+ * after its type. Control events are `rivulet:reset` and `rivulet:error`, always named (a
+ * client handling only events never mistakes one for an event); they carry no id, so resuming
+ * is unaffected.
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LiveSubscription } from '../../core/live/live-subscription.js';
 import type { LiveConnections, LiveHttpOptions } from './live-connections.js';
@@ -13,10 +17,12 @@ import { sseComment, sseFrame } from './sse-framing.js';
 /** how long EventSource waits before reconnecting */
 const RETRY_MS = 1000;
 
-export function serveSse(req: FastifyRequest, reply: FastifyReply, sub: LiveSubscription, options: LiveHttpOptions, connections: LiveConnections): void {
+export function serveSse(req: FastifyRequest, reply: FastifyReply, sub: LiveSubscription, options: LiveHttpOptions, connections: LiveConnections, named: boolean): void {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
+    // what hooks set (CORS) before the answer was taken over
+    ...(reply.getHeaders() as OutgoingHttpHeaders),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no',
@@ -31,7 +37,7 @@ export function serveSse(req: FastifyRequest, reply: FastifyReply, sub: LiveSubs
   const control = (name: string, body: Record<string, unknown>) => sseFrame({ event: name, data: JSON.stringify(body) });
   const transport: LiveTransport = {
     buffered: () => res.writableLength,
-    event: (e) => res.write(sseEventBytes(e)),
+    event: (e) => res.write(sseEventBytes(e, named)),
     reset: (r) => res.write(control('rivulet:reset', { kind: 'reset', requestedAfter: r.requestedAfter, firstSeq: r.firstSeq })),
     cork: () => res.cork(),
     uncork: () => res.uncork(),
