@@ -87,7 +87,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   let url: string;
   try {
     url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the server did not start within ${options.startTimeoutMs ?? 15_000} ms`)), options.startTimeoutMs ?? 15_000);
+      const timer = setTimeout(() => reject(new Error(`the server did not start within ${options.startTimeoutMs ?? 60_000} ms`)), options.startTimeoutMs ?? 60_000);
       const onData = () => {
         const m = READY.exec(stdout);
         if (m) {
