@@ -34,6 +34,7 @@ import { requestIdOf } from '../observability/request-id.js';
 import type { RequestSpanHook } from '../observability/trace-context.js';
 import { problemErrorHandler } from './problem.js';
 import { documentObject, documentRoute, TAGS } from './openapi.js';
+import { parseSchemaNumbers } from './request-params.js';
 import { RivuletError } from '../core/errors.js';
 import { consumersRoutes } from './routes/consumers-routes.js';
 import { sinksRoutes } from './routes/sinks-routes.js';
@@ -142,6 +143,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerJsonParser(app, deps.limits.maxJsonDepth);
   // first of all hooks: a preflight carries no credentials and costs nothing to answer
   if (deps.cors) await registerCors(app, deps.cors);
+  // numbers in URLs pass one strict parser before Ajv coerces them (it lets Infinity through)
+  app.addHook('preValidation', parseSchemaNumbers);
   // shedding runs before authentication (it must cost less than serving), rate limits after it
   if (admissionGate) await app.register(admission, { gate: admissionGate });
   await app.register(tracing, { onRequestSpan: deps.observability?.onRequestSpan });

@@ -38,6 +38,8 @@ export function decodeCursor(cursor: string): Omit<ReadRequest, 'limit'> {
   try {
     const state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorState;
     if (!Number.isSafeInteger(state.a) || state.a < 0) throw new Error('bad position');
+    // a cursor is client-held text: its times reach the store only as whole numbers
+    for (const ms of [state.f, state.t]) if (ms !== undefined && !Number.isSafeInteger(ms)) throw new Error('bad time');
     if (state.y !== undefined && (!Array.isArray(state.y) || !state.y.every((t) => typeof t === 'string'))) throw new Error('bad types');
     if (state.x !== undefined && typeof state.x !== 'string') throw new Error('bad filter');
     return { afterSeq: state.a, fromTimeMs: state.f, toTimeMs: state.t, types: state.y, ...(state.x === undefined ? {} : { filter: state.x }) };

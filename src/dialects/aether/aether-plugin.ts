@@ -21,6 +21,7 @@ import { AetherJobs, type AetherOptions } from './aether-jobs.js';
 import { dryRunDataMap, dryRunJob, sampleEvent } from './aether-dry-run.js';
 import { aetherAnswer, aetherErrorHandler } from './aether-errors.js';
 import { assertJobId, parseJob, sinkInputOf } from './aether-job.js';
+import { parseIntegerParam } from '../../http/request-params.js';
 
 interface IdParams { id: string }
 interface OffsetParams { id: string; offset: string }
@@ -47,8 +48,8 @@ function queryId(req: FastifyRequest): string {
 export function parseOffset(text: string): StartPosition {
   if (text === 'beginning' || text === 'earliest') return { from: 'beginning' };
   if (text === 'end' || text === 'latest') return { from: 'end' };
-  if (/^(0|[1-9][0-9]{0,15})$/.test(text) && Number.isSafeInteger(Number(text) + 1)) return { from: 'seq', seq: Number(text) + 1 };
-  throw new RivuletError('VALIDATION_FAILED', `offset must be a Kafka offset (0 = the first event, 1, 2, …), "beginning" or "end"; got ${JSON.stringify(text.slice(0, 40))}`, { details: { pointer: '/offset' } });
+  if (!/^-?[0-9]+$/.test(text)) throw new RivuletError('VALIDATION_FAILED', 'offset must be a Kafka offset (0 = the first event, 1, 2, …), "beginning" or "end"', { details: { in: 'params', pointer: '/offset' } });
+  return { from: 'seq', seq: parseIntegerParam(text, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER - 1, in: 'params' }) + 1 };
 }
 
 export function aetherDialect(services: CoreServices, options: AetherOptions = {}) {

@@ -13,6 +13,7 @@ import { RivuletError } from '../../core/errors.js';
 import { eventFromEventServer, eventServerView } from '../../core/events/eventserver-input.js';
 import type { CoreServices } from '../../core/services.js';
 import { MAX_RECEIVE } from '../../core/consumers/consumer-service.js';
+import { parseIntegerParam } from '../../http/request-params.js';
 import { JSON_UTF8, eventServerErrorHandler } from './eventserver-errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -69,10 +70,8 @@ export function eventServerDialect(services: CoreServices) {
       const consumerId = uuidHeader(req, 'x-consumer-id');
       const eventName = req.query.eventName;
       if (typeof eventName !== 'string' || eventName.length === 0) throw badRequest('eventName is mandatory');
-      const limitText = req.query.limit;
-      if (typeof limitText !== 'string' || !/^\d+$/.test(limitText)) throw badRequest('limit is mandatory and must be an integer');
-      const limit = Number(limitText);
-      if (limit < 1 || limit > MAX_RECEIVE) throw badRequest(`limit must be 1–${MAX_RECEIVE}`);
+      if (req.query.limit === undefined) throw badRequest('limit is mandatory and must be an integer');
+      const limit = parseIntegerParam(req.query.limit, 'limit', { min: 1, max: MAX_RECEIVE });
       const stream = req.params.stream;
       await services.streams.require(stream);
       const name = consumerNameOf(consumerId, eventName);

@@ -17,6 +17,7 @@ import { toRivuletError } from '../../http/error-translation.js';
 import { logFailure } from '../../http/problem.js';
 import { STATUS_BY_CODE } from '../../http/status-map.js';
 import { MESSAGES, revisionAnswer, updateErrors, updateSuccess, uploadErrors } from './specstore-format.js';
+import { parseIntegerParam } from '../../http/request-params.js';
 
 const JSON_UTF8 = 'application/json; charset=utf-8';
 
@@ -84,8 +85,8 @@ export function specstoreDialect(services: CoreServices) {
 
     app.get<{ Params: RevisionParams }>('/:owner/:dataset/:revision', { config: { access: { scope: 'authenticated' } }, schema: { hide: true } }, async (req, reply) => {
       const { owner, dataset, revision } = req.params;
-      const which = revision === 'latest' || revision === 'successful' ? revision : /^[1-9][0-9]{0,9}$/.test(revision) ? Number(revision) : null;
-      if (which === null) throw new RivuletError('SPEC_NOT_FOUND', `"${revision}" is not a revision: use a number, latest or successful`);
+      const which = revision === 'latest' || revision === 'successful' ? revision : /^[0-9]{1,10}$/.test(revision) ? parseIntegerParam(revision, 'revision', { min: 1, in: 'params' }) : null;
+      if (which === null) throw new RivuletError('SPEC_NOT_FOUND', 'that is not a revision: use a number, latest or successful');
       assertOwner(req.principal!, owner);
       const doc = await specs.get(owner, dataset, which);
       return reply.code(200).type(JSON_UTF8).send(revisionAnswer(specs.shown(doc)));

@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RivuletError } from '../../core/errors.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
 import type { LiveStart } from '../../core/live/live-service.js';
+import { parseIntegerParam } from '../request-params.js';
 
 export const LiveQuery = Type.Object({
   after: Type.Optional(Type.Integer({ minimum: 0, description: 'deliver events with seq greater than this' })),
@@ -19,10 +20,7 @@ export type LiveQueryParams = Static<typeof LiveQuery>;
 export function liveStartOf(req: FastifyRequest<{ Querystring: LiveQueryParams }>): LiveStart {
   const lastEventId = req.headers['last-event-id'];
   if (typeof lastEventId === 'string' && lastEventId !== '') {
-    if (!/^\d{1,15}$/.test(lastEventId)) {
-      throw new RivuletError('VALIDATION_FAILED', 'Last-Event-ID must be the seq of the last event received', { details: { header: 'last-event-id' } });
-    }
-    return { at: 'after', seq: Number(lastEventId) };
+    return { at: 'after', seq: parseIntegerParam(lastEventId, 'Last-Event-ID', { in: 'header' }) };
   }
   const q = req.query;
   if (q.after !== undefined && q.from !== undefined) {
