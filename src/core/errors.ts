@@ -20,6 +20,8 @@ export const ErrorCodes = {
   INVALID_EVENT: 'Invalid event',
   INVALID_STREAM_NAME: 'Invalid stream name',
   INVALID_CURSOR: 'Invalid cursor',
+  URI_TOO_LONG: 'Path segment too long',
+  METHOD_NOT_ALLOWED: 'Method not allowed on this path',
   // auth
   UNAUTHENTICATED: 'Missing or invalid credentials',
   FORBIDDEN: 'Key lacks the required scope',

@@ -8,12 +8,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { TSchema } from '@sinclair/typebox';
 import type { CoreServices } from '../core/services.js';
-import { eventServerDialect } from '../dialects/eventserver/eventserver-plugin.js';
-import { aetherDialect } from '../dialects/aether/aether-plugin.js';
+import { EVENTSERVER_PREFIX, eventServerDialect, eventServerMount } from '../dialects/eventserver/eventserver-plugin.js';
+import { aetherDialect, aetherMount } from '../dialects/aether/aether-plugin.js';
 import type { AetherOptions } from '../dialects/aether/aether-jobs.js';
-import { ifluxDialect, type IfluxOptions } from '../dialects/iflux/iflux-plugin.js';
+import { ifluxDialect, ifluxMount, type IfluxOptions } from '../dialects/iflux/iflux-plugin.js';
 import { durableStreamsDialect, type DsOptions } from '../dialects/durable-streams/ds-plugin.js';
-import { ROOT_DATASET_SEGMENT, okdataDialect } from '../dialects/okdata/okdata-plugin.js';
+import { ROOT_DATASET_SEGMENT, okdataApiMount, okdataDialect } from '../dialects/okdata/okdata-plugin.js';
 import { DEFAULT_LIVE_HTTP, type LiveHttpOptions } from './live/live-connections.js';
 import { liveRoutes } from './live/live-routes.js';
 import { liveTokenAuth } from './live/live-token-auth.js';
@@ -35,7 +35,7 @@ import type { RequestSpanHook } from '../observability/trace-context.js';
 import { problemErrorHandler } from './problem.js';
 import { documentObject, documentRoute, TAGS } from './openapi.js';
 import { parseSchemaNumbers } from './request-params.js';
-import { RivuletError } from '../core/errors.js';
+import { ApiMounts, RouteTable, trackRoutes } from './unrouted.js';
 import { consumersRoutes } from './routes/consumers-routes.js';
 import { sinksRoutes } from './routes/sinks-routes.js';
 import { actionTargetsRoutes } from './routes/action-targets-routes.js';
@@ -49,7 +49,7 @@ import { keysRoutes } from './routes/keys-routes.js';
 import { ratesRoutes } from './routes/rates-routes.js';
 import { schemasRoutes } from './routes/schemas-routes.js';
 import { specsRoutes } from './routes/specs-routes.js';
-import { specstoreDialect } from '../dialects/specstore/specstore-plugin.js';
+import { specstoreDialect, specstoreMount } from '../dialects/specstore/specstore-plugin.js';
 import { streamsRoutes } from './routes/streams-routes.js';
 import { Event, Key, Problem, Stream } from './schemas.js';
 
@@ -116,6 +116,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       cors: deps.cors,
     })
     : undefined;
+  // paths no route takes are answered by the API whose mount they hit
+  const mounts = new ApiMounts([eventServerMount, ifluxMount, specstoreMount, aetherMount, okdataApiMount], problemErrorHandler, new RouteTable());
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     ...(lane ? { serverFactory: serverWithLane(lane) } : {}),
@@ -127,12 +129,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { maxParamLength: 512 },
+    frameworkErrors: mounts.frameworkErrors,
   });
+  trackRoutes(app, mounts.table);
 
   app.setErrorHandler(problemErrorHandler);
-  app.setNotFoundHandler((req, reply) => {
-    problemErrorHandler(Object.assign(new RivuletError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), { statusCode: 404 }) as never, req, reply);
-  });
+  app.setNotFoundHandler(mounts.notFound);
   // the hot-path hooks take callbacks rather than being async: a promise per hook per request is measurable at ingest rates
   app.addHook('onSend', (req, reply, payload, done) => {
     void reply.header('x-request-id', req.id);
@@ -203,7 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ratesRoutes(deps.services));
   await app.register(consoleRoutes(deps.console));
   await app.register(rootRoutes);
-  await app.register(eventServerDialect(deps.services), { prefix: '/api/v1/streams' });
+  await app.register(eventServerDialect(deps.services), { prefix: EVENTSERVER_PREFIX });
   await app.register(ifluxDialect(deps.services, deps.dialects?.iflux));
   await app.register(specstoreDialect(deps.services), { prefix: '/source' });
   await app.register(aetherDialect(deps.services, deps.dialects?.aether));

@@ -22,6 +22,7 @@ import { dryRunDataMap, dryRunJob, sampleEvent } from './aether-dry-run.js';
 import { aetherAnswer, aetherErrorHandler } from './aether-errors.js';
 import { assertJobId, parseJob, sinkInputOf } from './aether-job.js';
 import { parseIntegerParam } from '../../http/request-params.js';
+import type { ApiMount } from '../../http/unrouted.js';
 
 interface IdParams { id: string }
 interface OffsetParams { id: string; offset: string }
@@ -51,6 +52,12 @@ export function parseOffset(text: string): StartPosition {
   if (!/^-?[0-9]+$/.test(text)) throw new RivuletError('VALIDATION_FAILED', 'offset must be a Kafka offset (0 = the first event, 1, 2, …), "beginning" or "end"', { details: { in: 'params', pointer: '/offset' } });
   return { from: 'seq', seq: parseIntegerParam(text, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER - 1, in: 'params' }) + 1 };
 }
+
+export const aetherMount: ApiMount = {
+  name: 'aether',
+  claims: (path) => path.startsWith('/job/') || path === '/jobs' || path.startsWith('/jobs/'),
+  errorHandler: aetherErrorHandler,
+};
 
 export function aetherDialect(services: CoreServices, options: AetherOptions = {}) {
   const jobs = new AetherJobs(services, options);

@@ -1,6 +1,7 @@
 /**
  * The event server's error answers (seed 002): a JSON string body, status from the seed's
- * tables. The seed knows 400, 401, 404, 423 and 500, so every refusal maps to one of them.
+ * tables. The seed knows 400, 401, 404, 423 and 500, so every refusal maps to one of them, but
+ * for a wrong method (405, with Allow) and a full disk (507), which HTTP clients tell apart.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { RivuletError } from '../../core/errors.js';
@@ -20,14 +21,17 @@ export function eventServerAnswer(err: RivuletError): { status: number; body: st
     case 'STREAM_NOT_FOUND':
     case 'EVENT_NOT_FOUND':
       return { status: 404, body: 'Not Found' };
+    case 'METHOD_NOT_ALLOWED':
+      return { status: 405, body: 'Method Not Allowed' };
     case 'OFFSET_MISMATCH': {
       const d = err.details ?? {};
       return { status: 400, body: `Bad Request - Consumer offset mismatch: ${String(d.committedTypeSeq)}->${String(d.eventTypeSeq)}` };
     }
     case 'INTERNAL':
       return { status: 500, body: 'Internal Server Error - an unexpected error occurred; it has been logged' };
-    case 'OVERLOADED':
     case 'STORAGE_FULL':
+      return { status: 507, body: `Insufficient Storage - ${err.message}` };
+    case 'OVERLOADED':
     case 'STORE_UNAVAILABLE':
     case 'SHUTTING_DOWN':
     case 'RATE_LIMITED':

@@ -14,6 +14,7 @@ import { eventFromEventServer, eventServerView } from '../../core/events/eventse
 import type { CoreServices } from '../../core/services.js';
 import { MAX_RECEIVE } from '../../core/consumers/consumer-service.js';
 import { parseIntegerParam } from '../../http/request-params.js';
+import { notFoundWith, type ApiMount } from '../../http/unrouted.js';
 import { JSON_UTF8, eventServerErrorHandler } from './eventserver-errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -40,12 +41,19 @@ export function consumerNameOf(consumerId: string, eventName: string): string {
   return `eventserver.${consumerId}.${part}`;
 }
 
+export const EVENTSERVER_PREFIX = '/api/v1/streams';
+
+/** the event server answers for every path under its prefix */
+export const eventServerMount: ApiMount = {
+  name: 'eventserver',
+  claims: (path) => path === EVENTSERVER_PREFIX || path.startsWith(`${EVENTSERVER_PREFIX}/`),
+  errorHandler: eventServerErrorHandler,
+};
+
 export function eventServerDialect(services: CoreServices) {
   return async function eventServer(app: FastifyInstance): Promise<void> {
     app.setErrorHandler(eventServerErrorHandler);
-    app.setNotFoundHandler((req, reply) => {
-      eventServerErrorHandler(new RivuletError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`) as never, req, reply);
-    });
+    app.setNotFoundHandler(notFoundWith(eventServerErrorHandler));
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });

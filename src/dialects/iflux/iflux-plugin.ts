@@ -12,6 +12,7 @@ import type { CoreServices } from '../../core/services.js';
 import { toRivuletError } from '../../http/error-translation.js';
 import { logFailure } from '../../http/problem.js';
 import { STATUS_BY_CODE } from '../../http/status-map.js';
+import type { ApiMount } from '../../http/unrouted.js';
 
 export interface IfluxOptions {
   /** the stream iFLUX events are written to */
@@ -33,6 +34,12 @@ function ifluxErrorHandler(error: FastifyError, req: FastifyRequest, reply: Fast
   if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
   void reply.code(status).type('application/json; charset=utf-8').send(body);
 }
+
+export const ifluxMount: ApiMount = {
+  name: 'iflux',
+  claims: (path) => path === '/events' || path.startsWith('/events/'),
+  errorHandler: ifluxErrorHandler,
+};
 
 export function ifluxDialect(services: CoreServices, options: IfluxOptions = IFLUX_DEFAULTS) {
   return async function iflux(app: FastifyInstance): Promise<void> {

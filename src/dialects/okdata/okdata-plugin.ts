@@ -21,6 +21,7 @@ import { processedStreamName, rawStreamName, type OkdataId } from '../../core/ok
 import { parseOkdataTime, type OkdataTime } from '../../core/okdata/okdata-time.js';
 import type { CoreServices } from '../../core/services.js';
 import { okdataErrorHandler } from './okdata-errors.js';
+import { notFoundWith, type ApiMount } from '../../http/unrouted.js';
 import { historyOut, streamOut, streamWithAccessOut, subscribableOut } from './okdata-mapping.js';
 import { okdataSinkRoutes } from './okdata-sinks-routes.js';
 
@@ -75,6 +76,13 @@ function dateParam(value: string, name: string): OkdataTime {
   return parsed;
 }
 
+/** okdata answers under /streams/, and at the root for the paths its routes match */
+export const okdataApiMount: ApiMount = {
+  name: 'okdata',
+  claims: (path, routeUrl) => path.startsWith('/streams/') || (routeUrl?.startsWith('/:dataset') ?? false),
+  errorHandler: okdataErrorHandler,
+};
+
 export interface OkdataMount {
   /** the path before `/{version}`: the dataset segment, constrained at the root */
   datasetSegment: string;
@@ -92,9 +100,7 @@ export function okdataDialect(services: CoreServices, mount: OkdataMount) {
       if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) delete req.headers['content-type'];
     });
     if (mount.ownNotFound) {
-      app.setNotFoundHandler((req, reply) => {
-        okdataErrorHandler(new RivuletError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`) as never, req, reply);
-      });
+      app.setNotFoundHandler(notFoundWith(okdataErrorHandler));
     }
     const base = `${mount.datasetSegment}/:version`;
     const okdata = services.okdata;

@@ -16,8 +16,8 @@ import { assertOwner } from '../../core/specs/spec-service.js';
 import { toRivuletError } from '../../http/error-translation.js';
 import { logFailure } from '../../http/problem.js';
 import { STATUS_BY_CODE } from '../../http/status-map.js';
+import type { ApiMount } from '../../http/unrouted.js';
 import { MESSAGES, revisionAnswer, updateErrors, updateSuccess, uploadErrors } from './specstore-format.js';
-import { parseIntegerParam } from '../../http/request-params.js';
 
 const JSON_UTF8 = 'application/json; charset=utf-8';
 
@@ -27,12 +27,18 @@ interface RevisionParams {
   revision: string;
 }
 
+/** upload and update answer refusals with 200 and a list of errors, as the seed did; a server that cannot serve (a full disk) says so with its 5xx */
+function answerStatus(err: RivuletError): number {
+  const status = STATUS_BY_CODE[err.code];
+  return status >= 500 ? status : 200;
+}
+
 /** errors raised before a handler ran (auth, body parsing) answer in the route's own shape */
 function specstoreErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const err = toRivuletError(error);
   const url = req.routeOptions.url ?? '';
   // a request without a valid key gets 401 (every Rivulet route does), in the route's own shape
-  const code = err.code === 'UNAUTHENTICATED' ? 401 : 200;
+  const code = err.code === 'UNAUTHENTICATED' ? 401 : answerStatus(err);
   if (code === 401) void reply.header('www-authenticate', 'Bearer realm="rivulet"');
   if (url.endsWith('/upload')) {
     logFailure(req, err, code);
@@ -51,6 +57,12 @@ function specstoreErrorHandler(error: FastifyError, req: FastifyRequest, reply: 
   void reply.code(status).type(JSON_UTF8).send({ errors: [message] });
 }
 
+export const specstoreMount: ApiMount = {
+  name: 'specstore',
+  claims: (path) => path === '/source' || path.startsWith('/source/'),
+  errorHandler: specstoreErrorHandler,
+};
+
 export function specstoreDialect(services: CoreServices) {
   const { specs } = services;
   return async function specstore(app: FastifyInstance): Promise<void> {
@@ -67,7 +79,7 @@ export function specstoreDialect(services: CoreServices) {
       } catch (error) {
         const err = toRivuletError(error);
         logFailure(req, err, STATUS_BY_CODE[err.code]);
-        return reply.code(200).type(JSON_UTF8).send({ success: false, dataset_id: null, flow_id: null, errors: uploadErrors(err) });
+        return reply.code(answerStatus(err)).type(JSON_UTF8).send({ success: false, dataset_id: null, flow_id: null, errors: uploadErrors(err) });
       }
     });
 
@@ -79,14 +91,14 @@ export function specstoreDialect(services: CoreServices) {
       } catch (error) {
         const err = toRivuletError(error);
         logFailure(req, err, STATUS_BY_CODE[err.code]);
-        return reply.code(200).type(JSON_UTF8).send({ success: 'fail', id: null, errors: updateErrors(err) });
+        return reply.code(answerStatus(err)).type(JSON_UTF8).send({ success: 'fail', id: null, errors: updateErrors(err) });
       }
     });
 
     app.get<{ Params: RevisionParams }>('/:owner/:dataset/:revision', { config: { access: { scope: 'authenticated' } }, schema: { hide: true } }, async (req, reply) => {
       const { owner, dataset, revision } = req.params;
-      const which = revision === 'latest' || revision === 'successful' ? revision : /^[0-9]{1,10}$/.test(revision) ? parseIntegerParam(revision, 'revision', { min: 1, in: 'params' }) : null;
-      if (which === null) throw new RivuletError('SPEC_NOT_FOUND', 'that is not a revision: use a number, latest or successful');
+      const which = revision === 'latest' || revision === 'successful' ? revision : /^[1-9][0-9]{0,9}$/.test(revision) ? Number(revision) : null;
+      if (which === null) throw new RivuletError('SPEC_NOT_FOUND', `"${revision}" is not a revision: use a number, latest or successful`);
       assertOwner(req.principal!, owner);
       const doc = await specs.get(owner, dataset, which);
       return reply.code(200).type(JSON_UTF8).send(revisionAnswer(specs.shown(doc)));
