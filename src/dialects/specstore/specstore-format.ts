@@ -54,6 +54,11 @@ export function uploadErrors(err: RivuletError): string[] {
       return [MESSAGES.invalid, err.message];
     case 'INTERNAL':
       return ['Unexpected error: an unexpected error occurred; it has been logged'];
+    case 'STORAGE_FULL':
+    case 'STORE_UNAVAILABLE':
+    case 'OVERLOADED':
+    case 'SHUTTING_DOWN':
+      return [`Unexpected error: ${err.message}`];
     default:
       return [MESSAGES.invalid, err.message];
   }

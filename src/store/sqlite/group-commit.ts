@@ -15,6 +15,7 @@ import { allocateChannel, RingWriter, type AppendWorkerData } from './append-cha
 import { OUTCOME_FAILED, OUTCOME_OK_LOCKED, OUTCOME_REPLAY, toWire, type FromWorker, type WireError, type WireOutcomes, type WireRequest, type WorkerSettings } from './append-wire.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import { spawnStoreWorker } from './store-worker.js';
+import type { WriteHealth } from './write-health.js';
 
 export interface GroupCommitStats {
   commits: number;
@@ -44,6 +45,8 @@ export interface GroupCommitOptions {
   onCommit?: (info: CommitInfo) => void;
   /** most events the worker takes into one group (a single request may exceed it) */
   maxGroupEvents?: number;
+  /** told whether each group could be written (readiness) */
+  writeHealth?: WriteHealth;
 }
 
 export class GroupCommitter {
@@ -139,6 +142,7 @@ export class GroupCommitter {
   private onMessage(message: FromWorker): void {
     if (message.kind === 'committed') {
       const batch = this.pending.splice(0, message.outcomes.codes.length);
+      this.options.writeHealth?.succeeded();
       const events = batch.reduce((n, p) => n + p.request.events.length, 0);
       const waitMs = batch.length > 0 ? Math.max(0, message.startedAt - batch[0]!.submittedAt) : 0;
       this.settle(batch, message.outcomes, message.durationMs);
@@ -149,6 +153,7 @@ export class GroupCommitter {
       }
     } else if (message.kind === 'commit-failed') {
       const error = fromWire(message.error, 'commit');
+      this.options.writeHealth?.failed(error);
       for (const p of this.pending.splice(0, message.requests)) p.reject(error);
     } else {
       return;
@@ -189,7 +194,10 @@ export class GroupCommitter {
     });
     this.afterCommit(committed, locked);
     batch.forEach((p, i) => {
-      if (codes[i] === OUTCOME_FAILED) p.reject(answers[i]);
+      if (codes[i] === OUTCOME_FAILED) {
+        this.options.writeHealth?.failed(answers[i]);
+        p.reject(answers[i]);
+      }
       else p.resolve(answers[i] as AppendResult);
     });
   }

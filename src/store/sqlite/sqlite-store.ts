@@ -19,6 +19,7 @@ import { SqliteConsumerStore } from './sqlite-consumer-store.js';
 import { SqliteDocumentStore } from './sqlite-document-store.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteStreamCatalog } from './sqlite-stream-catalog.js';
+import { WriteHealth, guardWrites } from './write-health.js';
 
 export type Durability = 'strict' | 'relaxed';
 
@@ -66,6 +67,7 @@ export class SqliteStore implements Store {
   private consumerStore!: SqliteConsumerStore;
   private closed: Promise<void> | null = null;
   private lockFd: number | null = null;
+  private writeHealth!: WriteHealth;
 
   constructor(private readonly options: SqliteStoreOptions) {}
 
@@ -88,8 +90,10 @@ export class SqliteStore implements Store {
   async open(): Promise<void> {
     mkdirSync(this.options.dataDir, { recursive: true });
     this.takeLock();
+    this.writeHealth = new WriteHealth(this.options.dataDir);
     try {
-      this.writer = this.openConnection(false);
+      // every write of the main connection answers a full disk as STORAGE_FULL and is seen by readiness
+      this.writer = guardWrites(this.openConnection(false), this.writeHealth);
       migrate(this.writer);
       this.reader = this.openConnection(true);
     } catch (err) {
@@ -114,6 +118,7 @@ export class SqliteStore implements Store {
       committer = await GroupCommitter.start({
         settings: { path: this.path, synchronous: this.synchronous(), busyTimeoutMs: BUSY_TIMEOUT_MS, maxDatabaseBytes: this.options.maxDatabaseBytes },
         onCommit: this.options.onCommit,
+        writeHealth: this.writeHealth,
       });
     } catch (err) {
       await readers.close();
@@ -198,10 +203,20 @@ export class SqliteStore implements Store {
   async health(): Promise<StoreHealth> {
     try {
       this.reader.prepare('SELECT 1').get();
+      if (!this.writeHealth.ready(() => this.probeWrite())) return { ok: false, detail: 'writes fail: the disk is full or failing' };
       return { ok: true, detail: `sqlite ${statSync(this.path).size} bytes` };
     } catch (err) {
       return { ok: false, detail: (err as Error).message };
     }
+  }
+
+  /** one small committed write, to learn whether writes work again */
+  private probeWrite(): void {
+    const now = new Date().toISOString();
+    this.writer.prepare(
+      `INSERT INTO documents (collection, key, value, version, updated_at) VALUES ('_store', 'write-probe', ?, 1, ?)
+       ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value, version = version + 1, updated_at = excluded.updated_at`,
+    ).run(JSON.stringify({ at: now }), now);
   }
 
   close(): Promise<void> {
@@ -210,8 +225,13 @@ export class SqliteStore implements Store {
       await this.readers?.close();
       this.reader?.close();
       if (this.writer?.open) {
-        // fold the WAL back into the database so a backup of the one file is complete
-        this.writer.pragma('wal_checkpoint(TRUNCATE)');
+        // fold the WAL back into the database so a backup of the one file is complete; on a full
+        // disk that may fail, and the WAL (already durable) is folded in at the next open instead
+        try {
+          this.writer.pragma('wal_checkpoint(TRUNCATE)');
+        } catch {
+          // the WAL stays beside the database; SQLite replays it when it opens the file
+        }
         this.writer.close();
       }
       this.releaseLock();
