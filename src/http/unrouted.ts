@@ -69,6 +69,12 @@ export class RouteTable {
     }
     return { allow: allow.sort(), routeUrl };
   }
+
+  /** the pattern of the route that takes `method` on this path, if one does */
+  routeFor(method: string, url: string): string | undefined {
+    const found = this.router.find(method as never, routablePath(url));
+    return found ? (found.store as { url: string }).url : undefined;
+  }
 }
 
 /** Which API answers for a path: the first mount that claims it, else the native API. */

@@ -1,10 +1,17 @@
 /**
  * Hostile input against every route of every API the app mounts (native, dialects, console):
- * requests generated from the OpenAPI document and the route table with fast-check (random
- * and invalid params, queries, bodies and content types), then a corpus of known-nasty inputs
- * (malformed JSON, invalid UTF-8, huge and deeply nested bodies, prototype-poisoning keys),
- * and, over a real socket, huge headers and slowloris clients. Nothing may answer 5xx or crash
- * the server; refusals are 4xx with a reason; the heap does not grow without bound.
+ * requests generated with fast-check from the OpenAPI document and the route table (random
+ * and invalid params, queries, bodies and content types; hostile strings, odd numbers, wrong
+ * types, huge and deeply nested values) under keys of several owners, then a corpus of
+ * known-nasty inputs (malformed JSON, invalid UTF-8, huge and deeply nested bodies,
+ * prototype-poisoning keys), and, over a real socket, huge headers and slowloris clients.
+ * Nothing may answer 5xx or crash the server; refusals are 4xx with a reason, in the format of
+ * the API that answered; /healthz answers throughout; one owner never sees or changes
+ * another's data; the heap does not grow without bound.
+ *
+ * `FUZZ_RUNS` sets how many generated requests the first test sends (spread over the routes;
+ * a bounded default keeps `npm test` short) and `FUZZ_SEED` its seed: the same seed replays
+ * the same requests. A long run prints every 5xx it met with the request that caused it.
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -12,7 +19,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { createDelivery } from '../../src/delivery/delivery-setup.js';
 import { declaredRoutes } from '../../src/http/plugins/auth.js';
+import { apiOf, assertApiError, type Api } from '../support/api-format.js';
 import { buildTestApp, type TestApp } from '../support/test-app.js';
 
 const BODY_LIMIT = 64 * 1024;
@@ -55,22 +64,49 @@ function targetsOf(t: TestApp, spec: OpenApi): Target[] {
 
 const isLive = (url: string) => url.endsWith('/live');
 
-/** a path param: sometimes the seeded stream, mostly hostile text */
+/** percent-encoded; a lone surrogate is sent as U+FFFD, the only way it can travel in a URL */
+const encoded = (text: string) => encodeURIComponent(wellFormed(text));
+const wellFormed = (text: string) => text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+
+/** what an owner's key may aim at: its own names and the other owner's (the target of the test) */
+const WORLD_NAMES = ['fz', 'bob.orders', 'alice.orders', 'c1', 'bob-hook', 'alice-hook', 'bob-rule', 'bob-src', 'bob-type', 'bob-lamp', 'bob-job', 'bobset', 'bob', 'shop', '1', 'latest', 'order.placed'];
+
+/** a path param: sometimes a real name, mostly hostile text */
 const paramArb = (live: boolean) => fc.oneof(
-  live ? fc.constant('no-such-stream') : fc.constant('fz'),
-  fc.string({ maxLength: 40 }).map(encodeURIComponent),
-  fc.constantFrom('..', '%2e%2e', '%00', '%ff%fe', 'a'.repeat(600), '%3Cscript%3E', '-1', '1e999', '%E2%80%AE', 'x%0d%0aSet-Cookie:%20a=b'),
+  live ? fc.constant('no-such-stream') : fc.constantFrom(...WORLD_NAMES),
+  fc.string({ maxLength: 40 }).map(encoded),
+  fc.constantFrom('..', '%2e%2e', '%00', '%ff%fe', '%zz', '%', 'a'.repeat(600), '%3Cscript%3E', '-1', '1e999', '1e309', '-0', '1.5', '0x10', '9007199254740993', '%E2%80%AE', 'x%0d%0aSet-Cookie:%20a=b', '_sink.bob-hook.attempts', '%F0%9F%92%A9'),
 );
 
-const scalarArb = fc.oneof(fc.string({ maxLength: 30 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom('-1', '1e309', 'NaN', '', '9'.repeat(40)));
-const valueArb = fc.oneof(scalarArb, fc.array(scalarArb, { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 8 }), scalarArb, { maxKeys: 4 }));
+/** strings an attacker tries: control characters, huge, markup, paths, formats, injection */
+const hostileString = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.string({ unit: 'binary', maxLength: 30 }),
+  fc.constantFrom('', ' ', '\u0000', '\ud800', '../../etc/passwd', '<script>alert(1)</script>', "' OR 1=1 --", '${7*7}', '{{7*7}}', '%s%n', 'a'.repeat(70_000),
+    '1e309', '-1e309', 'NaN', 'Infinity', '-0', '9'.repeat(40), '2026-13-45T99:99:99Z', 'http://169.254.169.254/', 'file:///etc/passwd', '$..*', '(a+)+$'),
+);
+/** numbers at the edges */
+const oddNumber = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, -1, 1.5, 2 ** 53 + 1, -(2 ** 53) - 1, Number.MAX_VALUE, Number.MIN_VALUE, 1e308, -1e308));
+const scalarArb = fc.oneof(hostileString, oddNumber, fc.boolean(), fc.constant(null));
+/** values of any JSON type, some huge or deeply nested */
+const valueArb = fc.oneof(
+  { weight: 6, arbitrary: scalarArb },
+  { weight: 2, arbitrary: fc.array(scalarArb, { maxLength: 4 }) },
+  { weight: 2, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), scalarArb, { maxKeys: 4 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 50, max: 400 }).map((depth) => JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`) as unknown) },
+  { weight: 1, arbitrary: fc.integer({ min: 1000, max: 20_000 }).map((n) => Array.from({ length: n }, (_, i) => i)) },
+);
 
 const contentTypeArb = fc.constantFrom('application/json', 'application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded',
-  'application/cloudevents+json', 'application/cloudevents-batch+json', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'garbage/☃', 'application/xml');
+  'application/cloudevents+json', 'application/cloudevents-batch+json', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'garbage/☃', 'application/xml',
+  'application/yaml');
+
+type Who = 'admin' | 'alice' | 'none' | 'basic';
 
 function requestArb(target: Target) {
   const params = (target.url.match(/:[^/]+/g) ?? []).map(() => paramArb(isLive(target.url)));
-  const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom(...(target.queryNames.length ? target.queryNames : ['x'])), fc.string({ maxLength: 10 })), fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('-1', '0', '1e9', 'true', '%ff'))), { maxLength: 4 });
+  const queryValue = fc.oneof(hostileString.map(wellFormed), fc.constantFrom('-1', '0', '1e9', '1e309', '-1e309', '1.5', 'true', '%ff', '%zz', 'NaN'));
+  const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom(...(target.queryNames.length ? target.queryNames : ['x'])), fc.string({ maxLength: 10 }).map(wellFormed)), queryValue), { maxLength: 4 });
   const fields = target.bodyFields.length ? target.bodyFields : ['type', 'name'];
   const body = fc.oneof(
     fc.dictionary(fc.constantFrom(...fields), valueArb, { maxKeys: fields.length }).map((o) => JSON.stringify(o)),
@@ -79,7 +115,10 @@ function requestArb(target: Target) {
     fc.string({ maxLength: 100 }),
     fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
   );
-  return fc.record({ params: fc.tuple(...params), query, body, contentType: contentTypeArb, auth: fc.constantFrom('admin', 'admin', 'admin', 'none', 'basic') });
+  return fc.record({
+    params: fc.tuple(...params), query, body, contentType: contentTypeArb,
+    who: fc.constantFrom<Who>('admin', 'alice', 'alice', 'alice', 'none', 'basic'),
+  });
 }
 
 function urlOf(template: string, params: string[], query: [string, string][]): string {
@@ -106,15 +145,6 @@ function assertSane(res: { statusCode: number; body: string }, what: string, doc
   if (res.statusCode >= 400) assert.ok(res.body.length > 2, `${what} answered ${res.statusCode} without a reason`);
 }
 
-/** runs the property for one route; a failure names the route and how to replay it */
-async function assertRoute(target: Target, property: fc.IAsyncProperty<[unknown]>, seed: number): Promise<void> {
-  const details = await fc.check(property, { numRuns: 15, seed });
-  if (details.failed) {
-    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-    assert.fail(`${target.method} ${target.url} (seed ${seed}, path ${details.counterexamplePath}): ${cause}\ncounterexample: ${JSON.stringify(details.counterexample)}`);
-  }
-}
-
 async function seeded(): Promise<TestApp> {
   const t = await buildTestApp({ limits: { bodyLimit: BODY_LIMIT } });
   const res = await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'fz' } });
@@ -122,28 +152,134 @@ async function seeded(): Promise<TestApp> {
   return t;
 }
 
+/** the API a route pattern belongs to (the route that took the request) */
+function apiOfRoute(pattern: string): Api {
+  if (pattern.startsWith('/:dataset') || pattern.startsWith('/streams/:dataset')) return 'okdata';
+  return apiOf(pattern.replace(/:[^/]+/g, 'x'));
+}
+
+/** the API that answers a request: the route that took it, or the mount whose path it hit */
+function answeringApi(t: TestApp, method: string, sent: string): Api {
+  // inject() sends the URL as a URL parser leaves it: dot segments (also %2e%2e) resolved
+  const parsed = sent.startsWith('//') ? new URL(`http://rivulet.test${sent}`) : new URL(sent, 'http://rivulet.test');
+  const url = parsed.pathname + parsed.search;
+  const pattern = t.app.routeTable.routeFor(method, url);
+  if (pattern) return apiOfRoute(pattern);
+  return apiOf(url, t.app.routeTable.lookup(url).routeUrl);
+}
+
+interface World {
+  t: TestApp;
+  alice: Record<string, string>;
+  bob: Record<string, string>;
+  /** a string in every one of bob's resources; alice must never be shown it */
+  bobMark: string;
+}
+
+const call = (t: TestApp, headers: Record<string, string>, method: string, url: string, payload?: unknown) =>
+  t.app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+
+/** two owners with a little of everything; bob's things carry a mark alice must never see */
+async function world(): Promise<World> {
+  const delivery = createDelivery({ allowLoopback: true });
+  const t = await buildTestApp({ limits: { bodyLimit: BODY_LIMIT }, core: { sinkChecks: delivery.checks, rulesStream: 'iflux' } });
+  const scopes = (who: string) => [`manage:${who}.*`, `manage:okdata.${who}set.*`, 'manage:iflux'];
+  const alice = await t.keyWith(scopes('alice'), 'alice');
+  const bob = await t.keyWith(scopes('bob'), 'bob');
+  const bobMark = `bobmark${Math.random().toString(36).slice(2, 10)}`;
+  const ok = async (key: Record<string, string>, method: string, url: string, payload?: unknown) => {
+    const res = await call(t, key, method, url, payload);
+    assert.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode} ${res.body}`);
+  };
+  assert.equal((await call(t, t.admin, 'POST', '/v1/streams', { name: 'fz' })).statusCode, 201);
+  for (const [who, key, mark] of [['bob', bob, bobMark], ['alice', alice, 'alicemark']] as const) {
+    const s = `${who}.orders`;
+    await ok(key, 'POST', '/v1/streams', { name: s, description: mark });
+    await ok(key, 'POST', `/v1/streams/${s}/events`, [{ id: `${who}-e1`, type: 'order.placed', data: { note: mark } }]);
+    await ok(key, 'POST', `/v1/streams/${s}/schemas/order.placed`, { schema: { type: 'object', description: mark } });
+    await ok(key, 'POST', `/v1/streams/${s}/consumers`, { name: 'c1', start: { from: 'beginning' } });
+    await ok(key, 'POST', '/v1/sinks', { id: `${who}-hook`, description: mark, streams: [s], target: { kind: 'http', url: `http://127.0.0.1:9/${mark}` }, state: 'paused' });
+    await ok(key, 'POST', '/v1/event-sources', { id: `${who}-src`, name: mark, publicId: `${who}-public` });
+    await ok(key, 'POST', '/v1/event-types', { id: `${who}-type`, type: `/eventTypes/${who}Type`, name: mark });
+    await ok(key, 'POST', '/v1/action-targets', { id: `${who}-lamp`, name: mark, url: `http://127.0.0.1:9/${mark}` });
+    await ok(key, 'POST', '/v1/rules', { id: `${who}-rule`, name: mark, conditions: [{ eventTypeId: `${who}-type` }], actions: [{ actionTargetId: `${who}-lamp`, actionTypeId: 'blink' }] });
+    await ok(key, 'POST', `/job/${who}-job`, { type: 'post', topic: [s], url: `http://127.0.0.1:9/${mark}/{id}`, datamap: { id: '$.msg.id' } });
+    await ok(key, 'POST', `/streams/${who}set/1`, { confidentiality: 'green' });
+    await ok(key, 'POST', `/${who}set/1/events`, [{ note: mark }]);
+  }
+  return { t, alice, bob, bobMark };
+}
+
+/** everything of bob's, as bob sees it: compared before and after the fuzzing */
+async function bobsWorld(w: World): Promise<string> {
+  const urls = ['/v1/streams/bob.orders', '/v1/streams/bob.orders/events?limit=1000', '/v1/streams/bob.orders/schemas/order.placed', '/v1/streams/bob.orders/consumers/c1',
+    '/v1/sinks/bob-hook', '/v1/event-sources/bob-src', '/v1/event-types/bob-type', '/v1/action-targets/bob-lamp', '/v1/rules/bob-rule', '/job/bob-job', '/streams/bobset/1'];
+  const parts: string[] = [];
+  for (const url of urls) {
+    const res = await call(w.t, w.bob, 'GET', url);
+    assert.equal(res.statusCode, 200, `bob reads ${url}: ${res.body.slice(0, 200)}`);
+    // what changes by itself (stats, lag, timestamps of reads) is left out
+    parts.push(`${url} ${JSON.stringify(JSON.parse(res.body), (k, v: unknown) => (['stats', 'lag', 'status', 'state', 'health', 'lastError', 'checkedAt'].includes(k) ? undefined : v))}`);
+  }
+  return parts.join('\n');
+}
+
+interface Finding {
+  status: number;
+  request: string;
+  body: string;
+}
+
 describe('hostile input', () => {
-  it('random requests generated from the OpenAPI document and route table: never a 5xx', async () => {
-    const t = await seeded();
+  it('random requests generated from the OpenAPI document and route table, under several owners\' keys: never a 5xx, each API\'s own error format, /healthz answers, owners stay apart', async (ctx) => {
+    const w = await world();
+    const { t } = w;
     try {
       const spec = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as OpenApi;
       const targets = targetsOf(t, spec);
       assert.ok(targets.length >= 30, `only ${targets.length} routes`);
+      const seed = Number(process.env.FUZZ_SEED ?? 20240601);
+      const total = Number(process.env.FUZZ_RUNS ?? targets.length * 5);
+      const perRoute = Math.max(1, Math.ceil(total / targets.length));
+      const before = await bobsWorld(w);
       gc();
       const heapBefore = process.memoryUsage().heapUsed;
       const basic = `Basic ${Buffer.from(`fuzz:${t.adminKey}`).toString('base64')}`;
-      for (const target of targets) {
-        await assertRoute(target, fc.asyncProperty(requestArb(target), async (r) => {
-          const url = urlOf(target.url, r.params, r.query);
-          const headers: Record<string, string> = r.auth === 'admin' ? { ...t.admin } : r.auth === 'basic' ? { authorization: basic } : {};
+      const findings: Finding[] = [];
+      const started = performance.now();
+      let sent = 0;
+      for (const [n, target] of targets.entries()) {
+        const samples = fc.sample(requestArb(target), { numRuns: perRoute, seed: seed + n });
+        for (const r of samples) {
+          // the admin key may touch anything, so it aims only at the neutral stream; alice aims at bob's names too
+          const params = r.who === 'admin' ? r.params.map((p) => (WORLD_NAMES.includes(p) ? 'fz' : p)) : r.params;
+          const url = urlOf(target.url, params, r.query);
+          const headers: Record<string, string> = r.who === 'admin' ? { ...t.admin } : r.who === 'alice' ? { ...w.alice } : r.who === 'basic' ? { authorization: basic } : {};
           // a live route would stream forever once accepted: ask it for something it refuses
           if (isLive(target.url)) headers.accept = 'application/json';
           const withBody = BODY_METHODS.has(target.method);
           if (withBody) headers['content-type'] = r.contentType;
           const res = await t.app.inject({ method: target.method as 'GET', url, headers, ...(withBody ? { payload: r.body } : {}) });
-          assertSane(res, `${target.method} ${url}`, documented5xx(target.method, url, res.statusCode));
-        }), 20240601 + targets.indexOf(target));
+          sent++;
+          const what = `${target.method} ${url.slice(0, 200)} as ${r.who}`;
+          const reproduce = () => `${what} ${withBody ? `(${r.contentType}) ${String(r.body).slice(0, 300)}` : ''}`;
+          if (res.statusCode >= 500 && !documented5xx(target.method, url, res.statusCode)) {
+            findings.push({ status: res.statusCode, request: reproduce(), body: res.body.slice(0, 300) });
+            continue;
+          }
+          if (res.statusCode >= 400) {
+            assert.ok(res.body.length > 2, `${what} answered ${res.statusCode} without a reason`);
+            if (!documented5xx(target.method, url, res.statusCode)) assertApiError(res, answeringApi(t, target.method, url), reproduce());
+          }
+          if (r.who === 'alice') assert.ok(!res.body.includes(w.bobMark), `alice was shown bob's data: ${reproduce()} → ${res.body.slice(0, 300)}`);
+          if (sent % 50 === 0) assert.equal((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, `/healthz after ${sent} requests`);
+        }
       }
+      const seconds = (performance.now() - started) / 1000;
+      ctx.diagnostic(`fuzz: ${sent} requests over ${targets.length} routes, seed ${seed}, ${seconds.toFixed(1)} s, ${findings.length} answered 5xx`);
+      for (const f of findings.slice(0, 50)) ctx.diagnostic(`5xx ${f.status}: ${f.request} → ${f.body}`);
+      assert.deepEqual(findings, [], `${findings.length} requests answered 5xx (seed ${seed})`);
+      assert.equal(await bobsWorld(w), before, 'bob\'s data is as it was');
       gc();
       const grownMb = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
       assert.ok(grownMb < 64, `heap grew by ${grownMb.toFixed(1)} MiB`);
