@@ -43,6 +43,8 @@ export interface NatsServerOptions {
   dir?: string;
   /** `always` fsyncs every write before the ack (nats-server 2.10 and later; see docs/store-nats.md) */
   syncInterval?: string;
+  /** JetStream's disk limit (`max_file_store`, e.g. `2MB`): a tiny one makes a full store cheaply */
+  maxFileStore?: string;
   startTimeoutMs?: number;
 }
 
@@ -142,6 +144,7 @@ async function spawnNode({ name, port, dir, options, cluster }: SpawnArgs): Prom
     'jetstream {',
     `  store_dir: ${JSON.stringify(storeDir)}`,
     ...(options.syncInterval ? [`  sync_interval: ${options.syncInterval}`] : []),
+    ...(options.maxFileStore ? [`  max_file_store: ${options.maxFileStore}`] : []),
     '}',
     ...(cluster
       ? ['cluster {', '  name: rivulet-test', `  listen: 127.0.0.1:${cluster.port}`, `  routes: [${cluster.routes.split(',').map((r) => JSON.stringify(r)).join(', ')}]`, '}']

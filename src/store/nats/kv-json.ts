@@ -13,6 +13,7 @@
  */
 import type { KV } from '@nats-io/kv';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { mapStorageError } from './nats-storage-errors.js';
 import { nanos } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 
@@ -39,7 +40,7 @@ async function throughElection<T>(fn: () => Promise<T>, options: { read?: boolea
       if (timedOut && !options.read) {
         throw new RivuletError('STORE_UNAVAILABLE', 'the nats cluster did not answer a metadata change in time; it may or may not have been made: try again shortly', { cause: err, retryAfter: 5 });
       }
-      if (!timedOut && !isNoResponders(err)) throw err;
+      if (!timedOut && !isNoResponders(err)) throw mapStorageError(err);
       if (Date.now() > deadline) {
         throw new RivuletError('STORE_UNAVAILABLE', 'the nats cluster answered no metadata request in time (no leader); try again shortly', { cause: err, retryAfter: 5 });
       }

@@ -5,6 +5,7 @@
  * revision, so two processes updating one stream cannot both win. Records are cached per
  * process and the cache is kept true by watching the bucket, which every process writes to.
  */
+import { mapStorageError } from './nats-storage-errors.js';
 import { DiscardPolicy, RetentionPolicy as JsRetention, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { RivuletError } from '../../core/errors.js';
 import type { RetentionPolicy, StreamCatalog, StreamRecord, StreamSettings } from '../port.js';
@@ -64,7 +65,7 @@ export class NatsStreamCatalog implements StreamCatalog {
       await this.d.jsm.streams.add(this.jsConfig(record.name, record.retention));
     } catch (err) {
       await this.d.bucket.delete(key).catch(() => {});
-      throw err;
+      throw mapStorageError(err);
     }
     return full;
   }

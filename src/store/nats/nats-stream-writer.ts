@@ -21,6 +21,7 @@
  *   message of that type's subject. A broken chain (another writer) drops the cache.
  */
 import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
+import { isStorageRefusal, storageFull } from './nats-storage-errors.js';
 import { RivuletError } from '../../core/errors.js';
 import type { AppendedEvent, NewEvent } from '../../core/events/envelope.js';
 import { MORE_HEADER, eventHeaders, typeSeqOf } from './nats-event-codec.js';
@@ -191,6 +192,9 @@ export class StreamWriter {
           // and go again, first message alone for a while
           this.reset();
           this.contendedUntil = Date.now() + CONTENDED_MS;
+        } else if (failure.kind === 'refused' && isStorageRefusal(failure.errCode, failure.description)) {
+          // out of storage: refused, not stored, and a retry soon would only be refused again
+          throw storageFull();
         } else if (failure.kind === 'no-stream' && (await this.streamGone())) {
           throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, { details: { stream: this.stream } });
         } else {
