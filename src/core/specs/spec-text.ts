@@ -11,7 +11,7 @@ export function parseSpecText(text: string, maxDepth = 64): unknown {
   if (text.trim() === '') throw new RivuletError('INVALID_JSON', 'the body is empty; send a spec (YAML or JSON)');
   let value: unknown;
   try {
-    value = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: false });
+    value = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
   } catch (err) {
     throw specInvalid(`not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`, '');
   }
