@@ -142,7 +142,6 @@ export class GroupCommitter {
   private onMessage(message: FromWorker): void {
     if (message.kind === 'committed') {
       const batch = this.pending.splice(0, message.outcomes.codes.length);
-      this.options.writeHealth?.succeeded();
       const events = batch.reduce((n, p) => n + p.request.events.length, 0);
       const waitMs = batch.length > 0 ? Math.max(0, message.startedAt - batch[0]!.submittedAt) : 0;
       this.settle(batch, message.outcomes, message.durationMs);
@@ -192,6 +191,8 @@ export class GroupCommitter {
         answers[i] = result;
       }
     });
+    // a group that wrote events shows the disk takes writes again (one of failures or replays shows nothing)
+    if (committed.length > 0) this.options.writeHealth?.succeeded();
     this.afterCommit(committed, locked);
     batch.forEach((p, i) => {
       if (codes[i] === OUTCOME_FAILED) {
