@@ -133,7 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   trackRoutes(app, mounts.table);
 
-  app.setErrorHandler(problemErrorHandler);
+  app.setErrorHandler(mounts.errorHandler);
   app.setNotFoundHandler(mounts.notFound);
   // the hot-path hooks take callbacks rather than being async: a promise per hook per request is measurable at ingest rates
   app.addHook('onSend', (req, reply, payload, done) => {

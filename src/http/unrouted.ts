@@ -9,7 +9,11 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
-import { RivuletError } from '../core/errors.js';
+import { RivuletError, type ErrorCode } from '../core/errors.js';
+import { toRivuletError } from './error-translation.js';
+
+/** what reading a body can fail with */
+const BODY_ERRORS = new Set<ErrorCode>(['BAD_REQUEST', 'INVALID_JSON', 'INVALID_UTF8', 'UNSUPPORTED_MEDIA_TYPE', 'BODY_TOO_LARGE', 'NESTING_TOO_DEEP', 'FORBIDDEN_KEY']);
 
 export type ErrorHandler = (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => void;
 
@@ -93,6 +97,18 @@ export class ApiMounts {
       ? new RivuletError('URI_TOO_LONG', 'a segment of the path is too long', { cause: error })
       : new RivuletError('BAD_REQUEST', 'the path is not validly percent-encoded', { cause: error });
     this.handlerFor(req.url)(refusal as never, req, reply);
+  };
+
+  /**
+   * The root error handler. fastify reads the body of a request no route takes before its
+   * not-found handler runs, so a bad body there fails first: such a request is still answered
+   * as one no route takes (404 or 405), by its mount.
+   */
+  readonly errorHandler = (error: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
+    if (!req.is404) return this.native(error, req, reply);
+    if (BODY_ERRORS.has(toRivuletError(error).code)) return this.notFound(req, reply);
+    // shedding, rate limits and the like keep their answer, in the mount's format
+    this.handlerFor(req.url)(error, req, reply);
   };
 
   /** the root not-found handler: answered by the API whose mount the path hits */

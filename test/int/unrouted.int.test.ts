@@ -55,6 +55,10 @@ describe('requests no route takes', () => {
       const rootWrong = await t.app.inject({ method: 'PATCH', url: '/sales/1', headers: t.admin });
       assert.equal(rootWrong.statusCode, 405);
       assertApiError(rootWrong, apiOf('/sales/1', '/:dataset'), 'PATCH /sales/1');
+      // a bad body on a path no route takes: still 404/405 by the mount, not a body error in another format
+      const badBody = await t.app.inject({ method: 'POST', url: '/job/j1/', headers: { ...t.admin, 'content-type': 'application/json' }, payload: Buffer.from([0x7b, 0xff, 0xfe]) });
+      assert.equal(badBody.statusCode, 404, badBody.body);
+      assertApiError(badBody, 'aether', 'POST /job/j1/ with a bad body');
       // an unknown path is 404 in its mount's format, not naming the path
       for (const [url, api] of [['/v1/nowhere-at-all', 'native'], ['/job/j1/nowhere-at-all', 'aether'], ['/api/v1/streams/fz/nowhere-at-all', 'eventserver']] as const) {
         const res = await t.app.inject({ method: 'GET', url, headers: t.admin });
