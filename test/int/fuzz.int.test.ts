@@ -263,8 +263,8 @@ describe('hostile input', () => {
       for (const [n, target] of targets.entries()) {
         const samples = fc.sample(requestArb(target), { numRuns: perRoute, seed: seed + n });
         for (const r of samples) {
-          // the admin key may touch anything, so it aims only at the neutral stream; alice aims at bob's names too
-          const params = r.who === 'admin' ? r.params.map((p) => (WORLD_NAMES.includes(p) ? 'fz' : p)) : r.params;
+          // the admin key (also as a Basic password) may touch anything, so it aims only at the neutral stream; alice aims at bob's names too
+          const params = r.who === 'admin' || r.who === 'basic' ? r.params.map((p) => (WORLD_NAMES.includes(p) ? 'fz' : p)) : r.params;
           const url = urlOf(target.url, params, r.query);
           const headers: Record<string, string> = r.who === 'admin' ? { ...t.admin } : r.who === 'alice' ? { ...w.alice } : r.who === 'basic' ? { authorization: basic } : {};
           // a live route would stream forever once accepted: ask it for something it refuses
