@@ -1,7 +1,7 @@
 /**
  * The one parser of numbers that arrive in a URL: query parameters, path parameters and the
  * few headers that carry a position. Every API (native and dialects) reads them through here,
- * so `1e309`, `-1`, `1.5`, `0x10`, ` 5` or a 40-digit number is refused the same way
+ * so `1e309`, `-1`, `1.5`, `0x10`, ` 5`, `007` or a 40-digit number is refused the same way
  * everywhere: a VALIDATION_FAILED naming the parameter, which each API renders in its own
  * error format. The value itself is never echoed back.
  *
@@ -24,9 +24,10 @@ export interface IntegerBounds {
   in?: ParamPlace;
 }
 
-// at most 16 digits: anything longer is beyond a safe integer anyway, and never parsed
-const INTEGER_TEXT = /^-?[0-9]{1,16}$/;
-const DECIMAL_TEXT = /^-?[0-9]{1,16}(\.[0-9]{1,16})?$/;
+// canonical decimal text only (no sign but '-', no leading zeros), at most 16 digits: anything
+// longer is beyond a safe integer anyway, and never parsed
+const INTEGER_TEXT = /^-?(0|[1-9][0-9]{0,15})$/;
+const DECIMAL_TEXT = /^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,16})?$/;
 
 export function paramError(name: string, place: ParamPlace, message: string): RivuletError {
   const details = place === 'header' ? { header: name.toLowerCase() } : { in: place, pointer: `/${name}` };

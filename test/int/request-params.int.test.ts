@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { apiOf, assertApiError, type Api } from '../support/api-format.js';
 import { buildTestApp, type TestApp } from '../support/test-app.js';
 
-const HOSTILE = ['1e309', '-1e309', 'Infinity', 'NaN', '-1', '1.5', '0x10', '%201', '99999999999999999999', '1e3'];
+const HOSTILE = ['1e309', '-1e309', 'Infinity', 'NaN', '-1', '1.5', '0x10', '%201', '99999999999999999999', '1e3', '007'];
 
 interface OpenApi {
   paths: Record<string, Record<string, { parameters?: { name: string; in: string; schema?: { type?: string } }[] }>>;
