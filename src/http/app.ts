@@ -12,7 +12,7 @@ import { EVENTSERVER_PREFIX, eventServerDialect, eventServerMount } from '../dia
 import { aetherDialect, aetherMount } from '../dialects/aether/aether-plugin.js';
 import type { AetherOptions } from '../dialects/aether/aether-jobs.js';
 import { ifluxDialect, ifluxMount, type IfluxOptions } from '../dialects/iflux/iflux-plugin.js';
-import { durableStreamsDialect, type DsOptions } from '../dialects/durable-streams/ds-plugin.js';
+import { dsMount, durableStreamsDialect, type DsOptions } from '../dialects/durable-streams/ds-plugin.js';
 import { ROOT_DATASET_SEGMENT, okdataApiMount, okdataDialect } from '../dialects/okdata/okdata-plugin.js';
 import { DEFAULT_LIVE_HTTP, type LiveHttpOptions } from './live/live-connections.js';
 import { liveRoutes } from './live/live-routes.js';
@@ -117,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     })
     : undefined;
   // paths no route takes are answered by the API whose mount they hit
-  const mounts = new ApiMounts([eventServerMount, ifluxMount, specstoreMount, aetherMount, okdataApiMount], problemErrorHandler, new RouteTable());
+  const mounts = new ApiMounts([eventServerMount, ifluxMount, specstoreMount, aetherMount, dsMount, okdataApiMount], problemErrorHandler, new RouteTable());
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     ...(lane ? { serverFactory: serverWithLane(lane) } : {}),

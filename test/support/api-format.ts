@@ -2,11 +2,11 @@
  * Which API a path belongs to, and whether a refusal is in that API's own error format:
  * problem+json on the native API, a JSON string on the event server, `{"error"}` on iFLUX,
  * `{"message"}` on okdata, `{"error", "code"}` (or a 401 text) on aether, `{"errors": []}`
- * (or an upload/update answer) on the spec store.
+ * (or an upload/update answer) on the spec store, plain text on durable streams.
  */
 import assert from 'node:assert/strict';
 
-export type Api = 'native' | 'eventserver' | 'iflux' | 'okdata' | 'aether' | 'specstore' | 'console';
+export type Api = 'native' | 'eventserver' | 'iflux' | 'okdata' | 'aether' | 'specstore' | 'durable-streams' | 'console';
 
 export interface Answer {
   statusCode: number;
@@ -21,6 +21,7 @@ export function apiOf(path: string, routePattern?: string): Api {
   if (p === '/events' || p === '/events/') return 'iflux';
   if (p === '/source' || p.startsWith('/source/')) return 'specstore';
   if (p.startsWith('/job/') || p === '/jobs' || p.startsWith('/jobs/')) return 'aether';
+  if (p === '/ds' || p.startsWith('/ds/')) return 'durable-streams';
   if (p.startsWith('/streams/')) return 'okdata';
   if (p === '/console' || p.startsWith('/console/')) return 'console';
   if (routePattern?.startsWith('/:dataset')) return 'okdata';
@@ -63,6 +64,9 @@ export function assertApiError(res: Answer, api: Api, what: string): void {
         return;
       }
       if (typeof (body as Record<string, unknown>)?.error !== 'string' || typeof (body as Record<string, unknown>)?.code !== 'string') fail('no "error" and "code"');
+      return;
+    case 'durable-streams':
+      if (!type.startsWith('text/plain') || res.body.length === 0) fail('not plain text with a reason');
       return;
     case 'specstore': {
       const o = body as Record<string, unknown>;

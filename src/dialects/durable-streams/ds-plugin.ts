@@ -12,6 +12,7 @@ import type { Action } from '../../core/keys/scopes.js';
 import { toRivuletError } from '../../http/error-translation.js';
 import { logFailure } from '../../http/problem.js';
 import { STATUS_BY_CODE } from '../../http/status-map.js';
+import type { ApiMount } from '../../http/unrouted.js';
 import { append, type AppendRequest } from './ds-append.js';
 import { DsContext, DsProblem, DS_DEFAULTS, type DsOptions } from './ds-context.js';
 import { create } from './ds-create.js';
@@ -48,6 +49,13 @@ function dsErrorHandler(error: FastifyError, req: FastifyRequest, reply: Fastify
   const text = status >= 500 && err.code === 'INTERNAL' ? 'an unexpected error occurred; it has been logged' : err.message;
   void reply.code(status).type('text/plain; charset=utf-8').send(text);
 }
+
+/** paths under the mount that no route takes are answered as plain text too */
+export const dsMount: ApiMount = {
+  name: 'durable-streams',
+  claims: (path) => path === DS_MOUNT || path.startsWith(`${DS_MOUNT}/`),
+  errorHandler: dsErrorHandler,
+};
 
 function pathOf(req: FastifyRequest): string {
   return (req.params as { '*'?: string })['*'] ?? '';
