@@ -7,7 +7,8 @@ import { hash, randomBytes } from 'node:crypto';
 import { RivuletError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { DocumentStore } from '../../store/port.js';
-import { assertScope, grantsAllow, grantsSee, parseGrants, type Action, type Grant } from './scopes.js';
+import { isInternalStream } from '../streams/internal-streams.js';
+import { assertScope, grantsAllow, grantsMatch, grantsSee, parseGrants, type Action, type Grant } from './scopes.js';
 
 const COLLECTION = 'keys';
 /**
@@ -44,10 +45,21 @@ export class Principal {
     return this.key.owner;
   }
 
+  /**
+   * whether the key may do `action` on the stream by its scopes alone. Internal streams: never
+   * produce (no API writes them), and otherwise admins only; their owner's access is decided
+   * with the stream's record at hand (`canAsOwner`).
+   */
   can(action: Action | 'admin', stream?: string): boolean {
-    if (this.admin) return true;
+    if (this.admin) return !(action === 'produce' && stream !== undefined && isInternalStream(stream));
     if (action === 'admin' || stream === undefined) return false;
     return grantsAllow(this.grants, action, stream);
+  }
+
+  /** an internal stream owned by `owner`: its owner reads and manages it within the key's patterns */
+  canAsOwner(action: Action, stream: string, owner: string): boolean {
+    if (action === 'produce') return false;
+    return this.admin || (owner === this.owner && grantsMatch(this.grants, action, stream));
   }
 
   sees(stream: string): boolean {

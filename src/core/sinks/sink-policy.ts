@@ -1,6 +1,7 @@
 /** Checks a sink's input and fills the defaults: ids, sources, policy, dead-letter stream. */
 import { RivuletError } from '../errors.js';
 import { assertStreamName } from '../streams/stream-name.js';
+import { assertDeadLetterName } from '../streams/internal-streams.js';
 import type { DeliveryPolicy, PolicyInput, RetrySettings, SinkFilter } from './sink-model.js';
 
 /** Sink ids are path segments and part of stream and consumer names: no dots. */
@@ -44,6 +45,7 @@ export function checkDeadLetterStream(name: unknown, sources: string[]): string 
   if (name === undefined || name === null) return null;
   if (typeof name !== 'string') throw invalid('deadLetterStream must be a stream name', '/deadLetterStream');
   assertStreamName(name);
+  assertDeadLetterName(name);
   if (sources.includes(name)) throw invalid('a sink cannot dead-letter into a stream it reads', '/deadLetterStream');
   return name;
 }

@@ -14,6 +14,7 @@ import fp from 'fastify-plugin';
 import { RivuletError } from '../../core/errors.js';
 import type { KeyService, Principal } from '../../core/keys/key-service.js';
 import type { Action } from '../../core/keys/scopes.js';
+import { internalStreamError, isInternalStream } from '../../core/streams/internal-streams.js';
 
 export type Access =
   | { scope: 'public' }
@@ -54,6 +55,8 @@ export interface AuthOptions {
   keys: KeyService;
   /** extra ways to authenticate (short-lived tokens for browsers' SSE), tried when no key is presented */
   alternatives?: ((req: FastifyRequest) => Promise<Principal | null>)[];
+  /** the owner recorded on a stream (null: none such): decides who may read an internal stream */
+  streamOwner?: (name: string) => Promise<string | null>;
 }
 
 export interface DeclaredRoute {
@@ -110,7 +113,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
     throw new RivuletError('UNAUTHENTICATED', 'this route needs a key: send "Authorization: Bearer <key>"');
   };
 
-  const authorize = (req: FastifyRequest): RivuletError | undefined => {
+  const authorize = (req: FastifyRequest): RivuletError | undefined | Promise<RivuletError | undefined> => {
     const access = req.routeOptions.config.access;
     if (!access || access.scope === 'public' || access.scope === 'authenticated') return undefined;
     const principal = req.principal;
@@ -123,11 +126,21 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
     const named: unknown = access.stream(req);
     const stream = typeof named === 'string' ? named : undefined;
     if (principal.can(access.scope, stream)) return undefined;
+    if (stream !== undefined && isInternalStream(stream)) return authorizeInternal(principal, access.scope, stream);
     return new RivuletError('FORBIDDEN', `this key lacks ${access.scope} access to stream "${stream ?? ''}"`, {
       details: { needs: `${access.scope}:${stream ?? '*'}` },
     });
   };
-  app.addHook('preValidation', (req, _reply, done) => done(authorize(req)));
+  // internal streams: no scope reaches them; the owner recorded on the stream may read it
+  const authorizeInternal = async (principal: Principal, action: Action, stream: string): Promise<RivuletError | undefined> => {
+    const owner = action === 'produce' ? null : await opts.streamOwner?.(stream);
+    return owner && principal.canAsOwner(action, stream, owner) ? undefined : internalStreamError(stream, action === 'produce' ? 'written' : 'used with this key');
+  };
+  app.addHook('preValidation', (req, _reply, done) => {
+    const refusal = authorize(req);
+    if (refusal instanceof Promise) refusal.then(done, done);
+    else done(refusal);
+  });
 }
 
 export const auth = fp(authPlugin, { name: 'rivulet-auth', fastify: '5.x' });

@@ -48,14 +48,14 @@ export function streamsRoutes(services: CoreServices) {
       schema: { tags: ['streams'], summary: 'Change a stream’s settings', params: StreamName, body: StreamUpdate, response: { 200: Type.Ref('Stream'), ...problemResponses, 409: Type.Ref('Problem') } },
     }, async (req) => {
       const { version, ...patch } = req.body;
-      return services.streams.update(req.params.name, patch, version);
+      return services.streams.change(req.params.name, patch, version);
     });
 
     app.delete<{ Params: Static<typeof StreamName> }>('/v1/streams/:name', {
       config: { access: { scope: 'manage', stream: streamParam } },
       schema: { tags: ['streams'], summary: 'Delete a stream and all its events', params: StreamName, response: { 204: Type.Null(), ...problemResponses } },
     }, async (req, reply) => {
-      await services.streams.delete(req.params.name);
+      await services.streams.remove(req.params.name);
       return reply.code(204).send();
     });
   };
