@@ -75,6 +75,8 @@ describe('keys', () => {
       now += 2 * 3600_000;
       assert.equal(await keys.authenticate(secret), null, 'expired, even while cached');
       await assert.rejects(keys.create({ owner: 'o', scopes: ['admin'], expiresAt: 'soon' }), (e: unknown) => e instanceof RivuletError && e.details?.pointer === '/expiresAt');
+      // the clock now stands at 02:00: an hour ago is the past, and a key cannot be made expired
+      await assert.rejects(keys.create({ owner: 'o', scopes: ['admin'], expiresAt: '2024-01-01T01:00:00Z' }), (e: unknown) => e instanceof RivuletError && e.code === 'VALIDATION_FAILED' && e.details?.pointer === '/expiresAt');
     } finally {
       await store.close();
     }

@@ -139,6 +139,10 @@ export class KeyService {
     if (input.expiresAt && Number.isNaN(Date.parse(input.expiresAt))) {
       throw new RivuletError('VALIDATION_FAILED', 'expiresAt must be an RFC 3339 timestamp', { details: { pointer: '/expiresAt' } });
     }
+    // a key born expired would answer 201 and then fail every request as "not valid"
+    if (input.expiresAt && Date.parse(input.expiresAt) <= this.clock.now().getTime()) {
+      throw new RivuletError('VALIDATION_FAILED', `expiresAt (${input.expiresAt.slice(0, 40)}) lies in the past: a key must expire in the future`, { details: { pointer: '/expiresAt' } });
+    }
     const id = randomBytes(8).toString('hex');
     const secret = `rvl_${randomBytes(32).toString('base64url')}`;
     return { key: await this.store(secret, { id, name: input.name ?? '', owner: input.owner, scopes: input.scopes, expiresAt: input.expiresAt ?? null }), secret };

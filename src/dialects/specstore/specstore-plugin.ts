@@ -30,8 +30,8 @@ interface RevisionParams {
 function specstoreErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const err = toRivuletError(error);
   const url = req.routeOptions.url ?? '';
-  // a request without a valid key gets 401 (every Rivulet route does), in the route's own shape
-  const code = err.code === 'UNAUTHENTICATED' ? 401 : 200;
+  // a request without a valid key gets 401 (every Rivulet route does), one with two keys 400, in the route's own shape
+  const code = err.code === 'UNAUTHENTICATED' ? 401 : err.code === 'AMBIGUOUS_CREDENTIALS' ? 400 : 200;
   if (code === 401) void reply.header('www-authenticate', 'Bearer realm="rivulet"');
   if (url.endsWith('/upload')) {
     logFailure(req, err, code);

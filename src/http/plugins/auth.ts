@@ -32,22 +32,58 @@ declare module 'fastify' {
   }
 }
 
-export function credentialsOf(req: { headers: IncomingHttpHeaders }): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth) {
-    const space = auth.indexOf(' ');
-    const scheme = space > 0 ? auth.slice(0, space).toLowerCase() : '';
-    const value = space > 0 ? auth.slice(space + 1).trim() : '';
-    if (scheme === 'bearer' && value) return value;
-    if (scheme === 'basic' && value) {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const password = colon >= 0 ? decoded.slice(colon + 1) : '';
-      if (password) return password;
-    }
+/**
+ * The key a request presents, or undefined when it presents none, or presents more than one
+ * (see `credentialConflict`, which refuses such a request before anything else).
+ */
+export function credentialsOf(req: { headers: IncomingHttpHeaders; rawHeaders?: string[] }): string | undefined {
+  const presented = presentedCredentials(req);
+  return presented.length === 1 ? presented[0] : undefined;
+}
+
+/**
+ * AMBIGUOUS_CREDENTIALS when a request carries two credentials: two `Authorization` headers
+ * (Node keeps only the first in `headers`, so `rawHeaders` is read), two `Auth-Token` headers,
+ * or an `Authorization` and an `Auth-Token` naming different keys. Picking one would let a
+ * proxy or client that adds its own header act with a key nobody meant.
+ */
+export function credentialConflict(req: { headers: IncomingHttpHeaders; rawHeaders?: string[] }): RivuletError | undefined {
+  if (presentedCredentials(req).length <= 1) return undefined;
+  return new RivuletError('AMBIGUOUS_CREDENTIALS', 'the request carries more than one credential (two Authorization headers, or Authorization and Auth-Token naming different keys); send exactly one');
+}
+
+/** every credential presented, the same key given twice (Authorization and Auth-Token) counted once */
+function presentedCredentials(req: { headers: IncomingHttpHeaders; rawHeaders?: string[] }): string[] {
+  let authorizations = 0;
+  let tokens = 0;
+  const raw = req.rawHeaders ?? [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // most headers are neither: compare lengths before the case-blind comparison
+    if (name.length === 13 && name.toLowerCase() === 'authorization') authorizations++;
+    else if (name.length === 10 && name.toLowerCase() === 'auth-token') tokens++;
   }
+  if (authorizations > 1 || tokens > 1) return ['', ''];
+  const out: string[] = [];
+  const fromAuthorization = secretOfAuthorization(req.headers.authorization);
+  if (fromAuthorization !== undefined) out.push(fromAuthorization);
   const token = req.headers['auth-token'];
-  if (typeof token === 'string' && token) return token;
+  if (typeof token === 'string' && token && token !== fromAuthorization) out.push(token);
+  return out;
+}
+
+function secretOfAuthorization(auth: string | undefined): string | undefined {
+  if (!auth) return undefined;
+  const space = auth.indexOf(' ');
+  const scheme = space > 0 ? auth.slice(0, space).toLowerCase() : '';
+  const value = space > 0 ? auth.slice(space + 1).trim() : '';
+  if (scheme === 'bearer' && value) return value;
+  if (scheme === 'basic' && value) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+    if (password) return password;
+  }
   return undefined;
 }
 
@@ -92,7 +128,11 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
   // a key seen in the last few seconds is answered without a promise: this runs on every request
   app.addHook('onRequest', (req, _reply, done) => {
     const access = req.routeOptions.config.access;
-    const secret = access && access.scope !== 'public' ? credentialsOf(req) : undefined;
+    if (access && access.scope !== 'public') {
+      const conflict = credentialConflict(req.raw);
+      if (conflict) return done(conflict);
+    }
+    const secret = access && access.scope !== 'public' ? credentialsOf(req.raw) : undefined;
     if (secret === undefined) return void authenticateOtherwise(req).then(() => done(), done);
     const settle = (principal: Principal | null) => {
       req.principal = principal;
