@@ -125,13 +125,6 @@ export class StreamService {
     return this.update(name, patch, expectedVersion);
   }
 
-  /** a deletion a user asks for: refused for a managed stream, as `change` is */
-  async remove(name: string): Promise<void> {
-    const record = await this.store.streams.get(name);
-    if (record) assertStreamUnmanaged(record, 'delete');
-    await this.delete(name);
-  }
-
   async update(name: string, patch: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamView> {
     assertRetention(patch.retention);
     const record = await this.store.streams.update(name, patch, expectedVersion);

@@ -55,7 +55,7 @@ export function streamsRoutes(services: CoreServices) {
       config: { access: { scope: 'manage', stream: streamParam } },
       schema: { tags: ['streams'], summary: 'Delete a stream and all its events', params: StreamName, response: { 204: Type.Null(), ...problemResponses } },
     }, async (req, reply) => {
-      await services.streams.remove(req.params.name);
+      await services.streams.delete(req.params.name);
       return reply.code(204).send();
     });
   };

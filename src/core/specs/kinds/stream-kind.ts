@@ -117,7 +117,7 @@ async function apply(desired: StreamSpec, current: StreamRecord | null, ctx: Kin
 async function remove(key: string, current: StreamRecord | null, ctx: KindContext): Promise<ApplyOutcome> {
   if (!current) return { log: [`stream "${key}" already gone`] };
   try {
-    await ctx.streams.remove(key);
+    await ctx.streams.delete(key);
   } catch (err) {
     if (!(err instanceof RivuletError && err.code === 'STREAM_NOT_FOUND')) throw err;
   }
