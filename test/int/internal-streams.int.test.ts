@@ -108,6 +108,8 @@ describe('internal streams', () => {
       refusedAsInternal(await inject(h, bob, 'DELETE', `/v1/streams/${attempts}`), 'bob deletes the log');
       const listed = (await inject(h, bob, 'GET', '/v1/streams?limit=100')).json().streams as { name: string }[];
       assert.deepEqual(listed.map((s) => s.name).filter((n) => n.startsWith('_')), [], 'bob\'s listing leaves internal streams out');
+      const own = (await inject(h, alice, 'GET', '/v1/streams?limit=100')).json().streams as { name: string }[];
+      assert.ok(own.some((s) => s.name === attempts), 'alice\'s listing shows her sink\'s attempt log');
 
       // alice's attempt log answers; her receiver got no injected action
       const log = await inject(h, alice, 'GET', '/v1/sinks/alice-hook/attempts');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RivuletError } from '../../src/core/errors.js';
 import { redactedUrl, redactedUrlsIn, restoredUrl } from '../../src/core/secret-urls.js';
+import { errWithoutUrlSecrets } from '../../src/observability/log-redaction.js';
 
 describe('secrets in URLs', () => {
   it('redacts the userinfo password and secret-named query values, and nothing else', () => {
@@ -30,5 +31,19 @@ describe('secrets in URLs', () => {
       assert.throws(() => restoredUrl(given, 'http://host/x?token=a&token=b', '/target/url'), (e: unknown) => e instanceof RivuletError && e.code === 'VALIDATION_FAILED' && e.details?.pointer === '/target/url', given);
     }
     assert.throws(() => restoredUrl('http://host/x?token=[redacted]', null, '/url'), RivuletError);
+  });
+
+  it('the logger\'s error serializer leaves no URL secret in an error, its message or its properties', () => {
+    let err: Error | undefined;
+    try {
+      new URL('http://user:hunter2@[bad/x?api_key=tok');
+    } catch (e) {
+      err = e as Error;
+    }
+    assert.ok(err && JSON.stringify({ ...err }).includes('hunter2'), 'the URL error carries its input');
+    const wrapped = new Error('delivery to http://user:hunter2@host/x?api_key=tok failed', { cause: err });
+    const logged = JSON.stringify(errWithoutUrlSecrets(wrapped));
+    assert.ok(!logged.includes('hunter2') && !logged.includes('=tok'), logged);
+    assert.ok(logged.includes('http://user:[redacted]@host/x?api_key=[redacted]'), logged);
   });
 });

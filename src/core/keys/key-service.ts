@@ -62,8 +62,10 @@ export class Principal {
     return this.admin || (owner === this.owner && grantsMatch(this.grants, action, stream));
   }
 
-  sees(stream: string): boolean {
-    return this.admin || grantsSee(this.grants, stream);
+  /** for listings: `owner` (the stream's) shows an internal stream to its owner, within the key's patterns */
+  sees(stream: string, owner?: string): boolean {
+    if (this.admin || grantsSee(this.grants, stream)) return true;
+    return owner !== undefined && owner === this.owner && isInternalStream(stream) && grantsMatch(this.grants, 'consume', stream);
   }
 }
 

@@ -91,7 +91,7 @@ export class StreamService {
     return { ...record, stats: await this.store.events.stats(name) };
   }
 
-  async list(options: { after?: string; limit: number; prefix?: string; visible?: (name: string) => boolean }): Promise<{
+  async list(options: { after?: string; limit: number; prefix?: string; visible?: (name: string, owner: string) => boolean }): Promise<{
     streams: StreamView[];
     next: string | null;
   }> {
@@ -102,7 +102,7 @@ export class StreamService {
       const page = await this.store.streams.list({ after, limit: options.limit, prefix: options.prefix });
       for (const r of page) {
         if (out.length >= options.limit) break;
-        if (!options.visible || options.visible(r.name)) out.push({ ...r, stats: await this.store.events.stats(r.name) });
+        if (!options.visible || options.visible(r.name, r.owner)) out.push({ ...r, stats: await this.store.events.stats(r.name) });
       }
       if (page.length < options.limit) return { streams: out, next: null };
       after = page[page.length - 1]!.name;

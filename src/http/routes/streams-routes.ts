@@ -34,7 +34,7 @@ export function streamsRoutes(services: CoreServices) {
         after: req.query.after,
         limit: req.query.limit ?? 100,
         prefix: req.query.prefix,
-        visible: (name) => principal.sees(name),
+        visible: (name, owner) => principal.sees(name, owner),
       });
     });
 
