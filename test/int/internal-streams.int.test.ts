@@ -111,6 +111,12 @@ describe('internal streams', () => {
       const own = (await inject(h, alice, 'GET', '/v1/streams?limit=100')).json().streams as { name: string }[];
       assert.ok(own.some((s) => s.name === attempts), 'alice\'s listing shows her sink\'s attempt log');
 
+      // her rule's sinks read and write its internal actions stream: hers to see, not bob's
+      for (const sink of ['rule-alice-rule', 'rule-alice-rule-actions']) {
+        assert.equal((await inject(h, alice, 'GET', `/v1/sinks/${sink}`)).status, 200, `alice reads ${sink}`);
+        assert.equal((await inject(h, bob, 'GET', `/v1/sinks/${sink}`)).status, 404, `bob reads ${sink}`);
+      }
+
       // alice's attempt log answers; her receiver got no injected action
       const log = await inject(h, alice, 'GET', '/v1/sinks/alice-hook/attempts');
       assert.equal(log.status, 200, log.body);
