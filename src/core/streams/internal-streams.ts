@@ -16,18 +16,18 @@
  */
 import { RivuletError } from '../errors.js';
 
-const SERVER_PREFIXES = ['_sink.', '_rule.'] as const;
-const DEAD_LETTER_SUFFIXES = ['.dlq', '.retry-dlq'] as const;
-const OKDATA_FAILED = /^okdata\.[a-z0-9-]+\.failed\.[A-Za-z0-9_-]+$/;
+/** one expression for the hot path (every produce and every scope check asks) */
+const INTERNAL = /^_(?:sink|rule)\.|\.(?:dlq|retry-dlq)$|^okdata\.[a-z0-9-]+\.failed\.[A-Za-z0-9_-]+$/;
+const DEAD_LETTER = /\.(?:dlq|retry-dlq)$|^okdata\.[a-z0-9-]+\.failed\.[A-Za-z0-9_-]+$/;
 
 /** true for a name the server keeps for itself: `_sink.*`, `_rule.*` and dead letters */
 export function isInternalStream(name: string): boolean {
-  return SERVER_PREFIXES.some((p) => name.startsWith(p)) || isDeadLetterStream(name);
+  return INTERNAL.test(name);
 }
 
 /** true for a dead-letter name: `<stream>.dlq`, `<stream>.retry-dlq`, okdata's failed streams */
 export function isDeadLetterStream(name: string): boolean {
-  return DEAD_LETTER_SUFFIXES.some((s) => name.endsWith(s)) || OKDATA_FAILED.test(name);
+  return DEAD_LETTER.test(name);
 }
 
 /** 403 INTERNAL_STREAM: `what` says what was refused ("written", "created", …) */
