@@ -33,8 +33,8 @@ declare module 'fastify' {
 }
 
 /**
- * The key a request presents, or undefined when it presents none, or presents more than one
- * (see `credentialConflict`, which refuses such a request before anything else).
+ * The key a request presents, or undefined when it presents none, or more than one (which the
+ * auth hook refuses with AMBIGUOUS_CREDENTIALS before anything else).
  */
 export function credentialsOf(req: { headers: IncomingHttpHeaders; rawHeaders?: string[] }): string | undefined {
   const presented = presentedCredentials(req);
@@ -42,13 +42,12 @@ export function credentialsOf(req: { headers: IncomingHttpHeaders; rawHeaders?: 
 }
 
 /**
- * AMBIGUOUS_CREDENTIALS when a request carries two credentials: two `Authorization` headers
- * (Node keeps only the first in `headers`, so `rawHeaders` is read), two `Auth-Token` headers,
- * or an `Authorization` and an `Auth-Token` naming different keys. Picking one would let a
- * proxy or client that adds its own header act with a key nobody meant.
+ * A request carrying two credentials: two `Authorization` headers (Node keeps only the first in
+ * `headers`, so `rawHeaders` is read), two `Auth-Token` headers, or an `Authorization` and an
+ * `Auth-Token` naming different keys. Picking one would let a proxy or client that adds its own
+ * header act with a key nobody meant.
  */
-export function credentialConflict(req: { headers: IncomingHttpHeaders; rawHeaders?: string[] }): RivuletError | undefined {
-  if (presentedCredentials(req).length <= 1) return undefined;
+function ambiguousCredentials(): RivuletError {
   return new RivuletError('AMBIGUOUS_CREDENTIALS', 'the request carries more than one credential (two Authorization headers, or Authorization and Auth-Token naming different keys); send exactly one');
 }
 
@@ -128,11 +127,9 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
   // a key seen in the last few seconds is answered without a promise: this runs on every request
   app.addHook('onRequest', (req, _reply, done) => {
     const access = req.routeOptions.config.access;
-    if (access && access.scope !== 'public') {
-      const conflict = credentialConflict(req.raw);
-      if (conflict) return done(conflict);
-    }
-    const secret = access && access.scope !== 'public' ? credentialsOf(req.raw) : undefined;
+    const presented = access && access.scope !== 'public' ? presentedCredentials(req.raw) : [];
+    if (presented.length > 1) return done(ambiguousCredentials());
+    const secret = presented[0];
     if (secret === undefined) return void authenticateOtherwise(req).then(() => done(), done);
     const settle = (principal: Principal | null) => {
       req.principal = principal;
