@@ -41,11 +41,12 @@ export function checkSources(streams: unknown): string[] {
   return unique;
 }
 
-export function checkDeadLetterStream(name: unknown, sources: string[]): string | null {
+/** `stored`: the sink's dead-letter stream so far, which an older version may have named otherwise and which stays allowed */
+export function checkDeadLetterStream(name: unknown, sources: string[], stored: string | null = null): string | null {
   if (name === undefined || name === null) return null;
   if (typeof name !== 'string') throw invalid('deadLetterStream must be a stream name', '/deadLetterStream');
   assertStreamName(name);
-  assertDeadLetterName(name);
+  if (name !== stored) assertDeadLetterName(name);
   if (sources.includes(name)) throw invalid('a sink cannot dead-letter into a stream it reads', '/deadLetterStream');
   return name;
 }
