@@ -74,6 +74,10 @@ describe('secrets in URLs', () => {
       assert.equal(moved.status, 400, moved.body);
       assert.equal(moved.json().pointer, '/target/url');
 
+      // a refused URL is quoted back without its secrets
+      const bad = await call('POST', '/v1/sinks', { id: 'bad', streams: ['orders'], target: { kind: 'http', url: `http://hook:${PW}@${host}/x?api_key=${KEY}&{oops` } });
+      assert.equal(bad.status, 400, bad.body);
+
       // an action target
       const lamp = `${rx.url}/lamp?access_token=${ACTION_TOKEN}&room=2`;
       const target = await call('POST', '/v1/action-targets', { id: 'lamp', name: 'lamp', url: lamp });
