@@ -73,6 +73,12 @@ describe('internal streams', () => {
           assert.equal(es.status, 401, `${who} writes ${stream} through the event server: ${es.status} ${es.body}`);
         }
       }
+      // the Durable Streams mount names `alice.orders.dlq` by the path /ds/alice/orders/dlq
+      for (const key of [bob, t.admin]) {
+        const ds = await inject(h, key, 'POST', '/ds/alice/orders/dlq', JSON.stringify(injected), { 'content-type': 'application/json' });
+        assert.equal(ds.status, 403, `an append through the Durable Streams mount: ${ds.status} ${ds.body}`);
+        assert.match(ds.body, /internal stream/, ds.body);
+      }
       // the produce lane, over a real socket, with keys it has seen (so it would take them)
       await t.app.listen({ host: '127.0.0.1', port: 0 });
       const { port } = t.app.server.address() as { port: number };
