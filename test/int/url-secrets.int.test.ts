@@ -69,6 +69,10 @@ describe('secrets in URLs', () => {
       assert.equal((await call('POST', '/v1/streams/orders/events', { type: 't', data: {} })).status, 201);
       const delivered = await until('the delivery', () => rx.requests.find((q) => q.url.startsWith('/x')));
       assert.equal(delivered.url, `/x?api_key=${KEY}&n=1`);
+      // a dry run of the sink as answered: the request it would make, its URL redacted too
+      const dry = await call('POST', '/v1/sinks/dry-run', { id: 'hook', streams: ['orders'], target: got.json().target });
+      assert.equal(dry.status, 200, dry.body);
+      assert.equal((dry.json().delivery as { url: string }).url, shownUrl, dry.body);
       // a new secret replaces the stored one; a placeholder where none is stored is refused
       const moved = await call('PATCH', '/v1/sinks/hook', { target: { kind: 'http', url: `http://${host}/y?token=[redacted]` } });
       assert.equal(moved.status, 400, moved.body);

@@ -148,7 +148,7 @@ function preview(config: HttpTargetConfig, event: StoredEvent): JsonObject {
   const headers = redactedHeaders({ 'user-agent': 'Rivulet', ...plan.headers });
   if (headers['authorization'] !== undefined) headers['authorization'] = REDACTED;
   if (config.signing !== null) headers['webhook-signature'] = REDACTED;
-  return { method: plan.method, url: plan.url, headers, body: plan.body ?? null, notes: plan.notes };
+  return { method: plan.method, url: redactedUrl(plan.url), headers, body: plan.body ?? null, notes: plan.notes };
 }
 
 class HttpTarget implements DeliveryTarget {
