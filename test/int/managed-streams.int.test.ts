@@ -23,8 +23,11 @@ describe('managed streams', () => {
       assert.equal(created.status, 201, created.body);
       const processed = 'okdata.aliceset.processed.1';
       const raw = 'okdata.aliceset.raw.1';
-      const okdataView = await call('GET', '/aliceset/1');
-      assert.equal(okdataView.status, 200, okdataView.body);
+      // okdata finishes creating it in the background: its settings settle once ACTIVE
+      const okdataView = await until('the okdata stream to be ACTIVE', async () => {
+        const view = await call('GET', '/aliceset/1');
+        return view.status === 200 && view.json().status === 'ACTIVE' ? view : undefined;
+      });
       const optionsBefore = (await t.store.streams.get(processed))!.options;
       assert.ok(optionsBefore['okdata'], 'okdata keeps its settings on the processed stream');
 
