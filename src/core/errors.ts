@@ -25,6 +25,8 @@ export const ErrorCodes = {
   // auth
   UNAUTHENTICATED: 'Missing or invalid credentials',
   FORBIDDEN: 'Key lacks the required scope',
+  AMBIGUOUS_CREDENTIALS: 'More than one credential in one request',
+  INTERNAL_STREAM: 'Stream is internal to the server',
   // resources
   NOT_FOUND: 'Not found',
   STREAM_NOT_FOUND: 'Stream not found',

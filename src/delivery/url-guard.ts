@@ -22,6 +22,7 @@ import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { RivuletError } from '../core/errors.js';
+import { redactedUrl } from '../core/secret-urls.js';
 
 export interface UrlGuardOptions {
   /** private networks: 10/8, 172.16/12, 192.168/16, 100.64/10 (carrier-grade NAT), fc00::/7 */
@@ -138,11 +139,11 @@ function parseTarget(raw: string): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new RivuletError('BAD_REQUEST', `${JSON.stringify(raw)} is not a valid URL`, { details: { url: raw } });
+    throw new RivuletError('BAD_REQUEST', `${JSON.stringify(redactedUrl(raw))} is not a valid URL`, { details: { url: redactedUrl(raw) } });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new RivuletError('TARGET_URL_FORBIDDEN', `Target URL scheme ${url.protocol} is not allowed; use http or https`, {
-      details: { url: raw, scheme: url.protocol.replace(/:$/, '') },
+      details: { url: redactedUrl(raw), scheme: url.protocol.replace(/:$/, '') },
     });
   }
   return url;

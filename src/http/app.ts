@@ -175,7 +175,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transformObject: ((input: { openapiObject: never }) => documentObject(input.openapiObject)) as never,
   });
   for (const schema of [Problem, Stream, Event, Key]) app.addSchema(schema);
-  await app.register(auth, { keys: deps.services.keys, alternatives: [liveTokenAuth(deps.services.liveTokens)] });
+  await app.register(auth, {
+    keys: deps.services.keys,
+    alternatives: [liveTokenAuth(deps.services.liveTokens)],
+    streamOwner: (name) => deps.services.streams.ownerOf(name),
+  });
   if (rateGate) await app.register(rateLimit, { gate: rateGate });
   await app.register(metricsRoutes, { metrics, services: deps.services, public: deps.observability?.metricsPublic });
   // upgrades are routed through fastify, so WebSocket routes pass the same auth hooks

@@ -8,6 +8,7 @@
  * encoded, so a comma inside one is `%2C`), objects as JSON, other values as JSON text.
  */
 import { RivuletError } from '../core/errors.js';
+import { redactedUrl } from '../core/secret-urls.js';
 
 type Piece = { text: string } | { key: string };
 
@@ -34,8 +35,10 @@ export function renderUrlTemplate(template: string, values: Record<string, unkno
 }
 
 function templateError(template: string, problem: string, offset: number): RivuletError {
-  return new RivuletError('BAD_REQUEST', `URL template ${JSON.stringify(template)}: ${problem} at offset ${offset}`, {
-    details: { template, offset, pointer: '/url' },
+  // the template is quoted back without the secrets it may hold (secret-urls.ts)
+  const shown = redactedUrl(template);
+  return new RivuletError('BAD_REQUEST', `URL template ${JSON.stringify(shown)}: ${problem} at offset ${offset}`, {
+    details: { template: shown, offset, pointer: '/url' },
   });
 }
 

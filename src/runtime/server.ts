@@ -9,6 +9,7 @@ import { createCoreServices, type CoreServices } from '../core/services.js';
 import { createDelivery } from '../delivery/delivery-setup.js';
 import { buildApp } from '../http/app.js';
 import { RivuletMetrics } from '../observability/metrics.js';
+import { errWithoutUrlSecrets } from '../observability/log-redaction.js';
 import type { RequestSpanHook } from '../observability/trace-context.js';
 import type { Store } from '../store/port.js';
 import { ensureAdminKey, type AdminKeyOutcome } from './admin-key.js';
@@ -76,6 +77,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const log = options.log ?? pino({
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', 'req.headers["auth-token"]', 'req.headers.cookie', '*.secret', '*.password', '*.token'], censor: '[redacted]' },
+    serializers: { err: errWithoutUrlSecrets },
   }, logFormatOf(config) === 'pretty' ? prettyLogDestination({ colour: pc.isColorSupported, write: (text) => process.stdout.write(text) }) : undefined);
   // checked before anything is opened, so a mistake stops the start-up cleanly
   const okdataSinks = okdataSinkOptions(config, defaultTargets());

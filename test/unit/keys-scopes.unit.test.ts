@@ -1,11 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RivuletError } from '../../src/core/errors.js';
-import { KeyService, hashSecret } from '../../src/core/keys/key-service.js';
+import { KeyService, Principal, hashSecret } from '../../src/core/keys/key-service.js';
 import { assertScope, grantsAllow, grantsSee, parseGrants } from '../../src/core/keys/scopes.js';
 import { openTestStore } from '../support/test-app.js';
 
 describe('scopes', () => {
+  it('never reach an internal stream; its owner does within the key\'s patterns, and nobody produces into it', () => {
+    const key = (owner: string, scopes: string[]) => new Principal({ id: owner, name: '', owner, scopes, createdAt: '', expiresAt: null });
+    const bob = key('bob', ['manage:*']);
+    const alice = key('alice', ['consume:*', 'manage:orders*']);
+    const admin = key('admin', ['admin']);
+    for (const stream of ['_sink.s1.attempts', '_rule.r1.actions', 'orders.dlq', 'orders.retry-dlq', 'okdata.set.failed.1']) {
+      for (const action of ['produce', 'consume', 'manage'] as const) assert.equal(bob.can(action, stream), false, `bob ${action} ${stream}`);
+      assert.equal(bob.sees(stream), false);
+      assert.equal(bob.canAsOwner('consume', stream, 'alice'), false, 'another owner\'s');
+      assert.equal(alice.canAsOwner('consume', stream, 'alice'), true, `alice reads her ${stream}`);
+      assert.equal(alice.canAsOwner('produce', stream, 'alice'), false, 'nobody produces');
+      assert.equal(alice.sees(stream, 'alice'), true);
+      assert.equal(admin.can('consume', stream), true);
+      assert.equal(admin.can('produce', stream), false, 'not even an admin');
+    }
+    assert.equal(alice.canAsOwner('manage', 'orders.dlq', 'alice'), true);
+    assert.equal(alice.canAsOwner('manage', '_sink.s1.attempts', 'alice'), false, 'outside her manage pattern');
+    assert.equal(bob.can('produce', 'orders'), true, 'ordinary streams as before');
+    assert.equal(bob.can('produce', 'okdata.set.processed.1'), true);
+  });
+
   it('matches stream patterns with * and escapes everything else', () => {
     const { admin, grants } = parseGrants(['produce:orders.*', 'consume:audit', 'manage:team-a*']);
     assert.equal(admin, false);
@@ -75,6 +96,8 @@ describe('keys', () => {
       now += 2 * 3600_000;
       assert.equal(await keys.authenticate(secret), null, 'expired, even while cached');
       await assert.rejects(keys.create({ owner: 'o', scopes: ['admin'], expiresAt: 'soon' }), (e: unknown) => e instanceof RivuletError && e.details?.pointer === '/expiresAt');
+      // the clock now stands at 02:00: an hour ago is the past, and a key cannot be made expired
+      await assert.rejects(keys.create({ owner: 'o', scopes: ['admin'], expiresAt: '2024-01-01T01:00:00Z' }), (e: unknown) => e instanceof RivuletError && e.code === 'VALIDATION_FAILED' && e.details?.pointer === '/expiresAt');
     } finally {
       await store.close();
     }

@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkPolicy, assertSinkId, DEFAULT_POLICY } from '../../src/core/sinks/sink-policy.js';
+import { checkPolicy, assertSinkId, checkDeadLetterStream, DEFAULT_POLICY } from '../../src/core/sinks/sink-policy.js';
 import { statusOf } from '../../src/core/sinks/sink-view.js';
 import { EMPTY_STATS } from '../../src/core/sinks/sink-model.js';
 import { TokenBucket } from '../../src/delivery/engine/token-bucket.js';
 import { deliveryIdOf } from '../../src/delivery/engine/source-loop.js';
 
 describe('sink policy', () => {
+  it('takes a dead-letter stream named as one (internal), and a name stored before that rule as it is', () => {
+    assert.equal(checkDeadLetterStream('orders.parked.dlq', ['orders']), 'orders.parked.dlq');
+    assert.equal(checkDeadLetterStream('okdata.set.failed.1', ['orders']), 'okdata.set.failed.1');
+    assert.throws(() => checkDeadLetterStream('parked', ['orders']), /must end in "\.dlq"/);
+    assert.equal(checkDeadLetterStream('parked', ['orders'], 'parked'), 'parked');
+    assert.throws(() => checkDeadLetterStream('other', ['orders'], 'parked'), /must end in "\.dlq"/);
+  });
+
   it('fills defaults and names the failing field', () => {
     assert.deepEqual(checkPolicy(undefined), DEFAULT_POLICY);
     const p = checkPolicy({ concurrency: 3, retry: { maxAttempts: 2 }, batch: { maxEvents: 10 } });

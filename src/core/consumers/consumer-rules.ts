@@ -1,6 +1,7 @@
 /** What makes a consumer definition acceptable, and the defaults it gets. */
 import { RivuletError } from '../errors.js';
 import { assertStreamName } from '../streams/stream-name.js';
+import { assertDeadLetterName } from '../streams/internal-streams.js';
 import type { ConsumerDefinition, StartPosition } from '../../store/port.js';
 
 /**
@@ -60,6 +61,7 @@ export function consumerDefinition(stream: string, input: ConsumerInput): Consum
   const deadLetterStream = input.deadLetterStream ?? null;
   if (deadLetterStream !== null) {
     assertStreamName(deadLetterStream);
+    assertDeadLetterName(deadLetterStream);
     if (deadLetterStream === stream) {
       throw new RivuletError('VALIDATION_FAILED', 'a consumer cannot dead-letter into the stream it reads', { details: { pointer: '/deadLetterStream' } });
     }

@@ -178,7 +178,7 @@ export class ConsumerService {
   private async deadLetter(consumer: ConsumerRecord, exhausted: (Delivery & { reason: string })[]): Promise<void> {
     const target = deadLetterStreamOf(consumer);
     const source = await this.streams.require(consumer.stream);
-    await this.streams.ensure({ name: target, description: `dead letters of stream "${consumer.stream}"` }, source.owner);
+    await this.streams.ensureInternal({ name: target, description: `dead letters of stream "${consumer.stream}"` }, source.owner);
     const events: NewEvent[] = exhausted.map(({ event, deliveries, reason }) => {
       const deadLetter: JsonObject = {
         stream: event.stream, seq: event.seq, id: event.id, consumer: consumer.name, reason, deliveries,
@@ -195,7 +195,7 @@ export class ConsumerService {
         meta: { ...event.meta, deadLetter },
       };
     });
-    await this.produce.produce({ stream: target, events, producer: null });
+    await this.produce.produceInternal({ stream: target, events, producer: null });
     await this.store.consumers.ack(consumer.stream, consumer.name, exhausted.map((d) => d.leaseToken), this.now());
   }
 }

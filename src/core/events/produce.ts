@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RivuletError } from '../errors.js';
+import { internalStreamError, isInternalStream } from '../streams/internal-streams.js';
 import type { AppendResult, NewEvent } from './envelope.js';
 import type { Store, StreamRecord } from '../../store/port.js';
 
@@ -48,7 +49,21 @@ export class ProduceService {
     };
   }
 
+  /**
+   * Writes events a client sent, on any API. Internal streams (`_sink.*`, `_rule.*`, dead
+   * letters) are refused here, for every key and every API at once.
+   */
   async produce(req: ProduceRequest): Promise<AppendResult> {
+    if (isInternalStream(req.stream)) throw internalStreamError(req.stream, 'written');
+    return this.append(req);
+  }
+
+  /** The server's own writers (attempt logs, rule actions, dead letters): internal streams allowed. */
+  async produceInternal(req: ProduceRequest): Promise<AppendResult> {
+    return this.append(req);
+  }
+
+  private async append(req: ProduceRequest): Promise<AppendResult> {
     if (req.events.length > this.limits.maxBatchEvents) {
       throw new RivuletError('BATCH_TOO_LARGE', `a batch may hold at most ${this.limits.maxBatchEvents} events; this one has ${req.events.length}`, {
         details: { limit: this.limits.maxBatchEvents, count: req.events.length },

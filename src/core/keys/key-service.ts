@@ -7,7 +7,8 @@ import { hash, randomBytes } from 'node:crypto';
 import { RivuletError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { DocumentStore } from '../../store/port.js';
-import { assertScope, grantsAllow, grantsSee, parseGrants, type Action, type Grant } from './scopes.js';
+import { isInternalStream } from '../streams/internal-streams.js';
+import { assertScope, grantsAllow, grantsMatch, grantsSee, parseGrants, type Action, type Grant } from './scopes.js';
 
 const COLLECTION = 'keys';
 /**
@@ -44,14 +45,27 @@ export class Principal {
     return this.key.owner;
   }
 
+  /**
+   * whether the key may do `action` on the stream by its scopes alone. Internal streams: never
+   * produce (no API writes them), and otherwise admins only; their owner's access is decided
+   * with the stream's record at hand (`canAsOwner`).
+   */
   can(action: Action | 'admin', stream?: string): boolean {
-    if (this.admin) return true;
+    if (this.admin) return !(action === 'produce' && stream !== undefined && isInternalStream(stream));
     if (action === 'admin' || stream === undefined) return false;
     return grantsAllow(this.grants, action, stream);
   }
 
-  sees(stream: string): boolean {
-    return this.admin || grantsSee(this.grants, stream);
+  /** an internal stream owned by `owner`: its owner reads and manages it within the key's patterns */
+  canAsOwner(action: Action, stream: string, owner: string): boolean {
+    if (action === 'produce') return false;
+    return this.admin || (owner === this.owner && grantsMatch(this.grants, action, stream));
+  }
+
+  /** for listings: `owner` (the stream's) shows an internal stream to its owner, within the key's patterns */
+  sees(stream: string, owner?: string): boolean {
+    if (this.admin || grantsSee(this.grants, stream)) return true;
+    return owner !== undefined && owner === this.owner && isInternalStream(stream) && grantsMatch(this.grants, 'consume', stream);
   }
 }
 
@@ -126,6 +140,10 @@ export class KeyService {
     if (input.scopes.length === 0) throw new RivuletError('VALIDATION_FAILED', 'a key needs at least one scope', { details: { pointer: '/scopes' } });
     if (input.expiresAt && Number.isNaN(Date.parse(input.expiresAt))) {
       throw new RivuletError('VALIDATION_FAILED', 'expiresAt must be an RFC 3339 timestamp', { details: { pointer: '/expiresAt' } });
+    }
+    // a key born expired would answer 201 and then fail every request as "not valid"
+    if (input.expiresAt && Date.parse(input.expiresAt) <= this.clock.now().getTime()) {
+      throw new RivuletError('VALIDATION_FAILED', `expiresAt (${input.expiresAt.slice(0, 40)}) lies in the past: a key must expire in the future`, { details: { pointer: '/expiresAt' } });
     }
     const id = randomBytes(8).toString('hex');
     const secret = `rvl_${randomBytes(32).toString('base64url')}`;

@@ -4,9 +4,12 @@
  *   produce:<pattern>  write events
  *   consume:<pattern>  read events, consumers, live subscriptions
  *   manage:<pattern>   create, change and delete streams and what hangs off them; implies both above
+ * No pattern reaches an internal stream (`_sink.*`, `_rule.*`, dead letters: see
+ * internal-streams.ts): those are for admins and the owner of what they serve.
  */
 import { RivuletError } from '../errors.js';
 import { compileLinearRegex, type LinearRegex } from '../linear-regex.js';
+import { isInternalStream } from '../streams/internal-streams.js';
 
 export type Action = 'produce' | 'consume' | 'manage';
 export const ACTIONS: readonly Action[] = ['produce', 'consume', 'manage'];
@@ -46,10 +49,15 @@ export function parseGrants(scopes: string[]): { admin: boolean; grants: Grant[]
 }
 
 export function grantsAllow(grants: Grant[], action: Action, stream: string): boolean {
+  return !isInternalStream(stream) && grantsMatch(grants, action, stream);
+}
+
+/** the patterns alone, internal streams included: for the owner of an internal stream */
+export function grantsMatch(grants: Grant[], action: Action, stream: string): boolean {
   return grants.some((g) => (g.action === action || g.action === 'manage') && g.pattern.test(stream));
 }
 
 /** true when some grant of the key reaches this stream at all (for listings) */
 export function grantsSee(grants: Grant[], stream: string): boolean {
-  return grants.some((g) => g.pattern.test(stream));
+  return !isInternalStream(stream) && grants.some((g) => g.pattern.test(stream));
 }

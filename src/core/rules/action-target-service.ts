@@ -10,6 +10,7 @@
 import type { Clock } from '../clock.js';
 import { RivuletError } from '../errors.js';
 import { REDACTED, redactedHeaders } from '../secret-names.js';
+import { redactedUrl, restoredUrl } from '../secret-urls.js';
 import type { OmittedSecrets, SinkChecks } from '../sinks/sink-model.js';
 import type { DocumentStore } from '../../store/port.js';
 import { ACTION_TARGETS_COLLECTION, endpointOf, type Actor, type ActionTargetRecord, type ActionTargetSecrets, type GivenActionTargetSecrets } from './rule-model.js';
@@ -58,7 +59,7 @@ export class ActionTargetService {
       name: checkText(input.name, '/name', { max: 200, required: true }),
       description: checkText(input.description, '/description', { max: 2000 }),
       owner: actor.owner,
-      url: checkActionUrl(input.url),
+      url: checkActionUrl(restoredActionUrl(input.url, null)),
       method: checkMethod(input.method),
       auth: checkAuth(secrets.auth),
       headers: checkHeaders(secrets.headers),
@@ -99,7 +100,7 @@ export class ActionTargetService {
       ...current,
       ...(patch.name === undefined ? {} : { name: checkText(patch.name, '/name', { max: 200, required: true }) }),
       ...(patch.description === undefined ? {} : { description: checkText(patch.description, '/description', { max: 2000 }) }),
-      ...(patch.url === undefined ? {} : { url: checkActionUrl(patch.url) }),
+      ...(patch.url === undefined ? {} : { url: checkActionUrl(restoredActionUrl(patch.url, current.url)) }),
       ...(patch.method === undefined ? {} : { method: checkMethod(patch.method) }),
       ...(patch.auth === undefined ? {} : { auth: checkAuth(secrets.auth) }),
       ...(patch.headers === undefined ? {} : { headers: checkHeaders(secrets.headers) }),
@@ -156,10 +157,16 @@ function inOwnTerms(err: unknown): unknown {
 export function redactActionTarget(target: ActionTargetRecord): ActionTargetRecord {
   return {
     ...target,
+    url: typeof target.url === 'string' ? redactedUrl(target.url) : target.url,
     auth: target.auth === null ? null : target.auth.type === 'basic' ? { ...target.auth, password: REDACTED } : { ...target.auth, token: REDACTED },
     headers: redactedHeaders(target.headers),
     signing: target.signing === null ? null : { secrets: target.signing.secrets.map(() => REDACTED) },
   };
+}
+
+/** a URL given on a save: `[redacted]` where the stored URL had a secret keeps it (secret-urls.ts) */
+function restoredActionUrl(given: unknown, stored: string | null): unknown {
+  return typeof given === 'string' ? restoredUrl(given, stored, '/url') : given;
 }
 
 function ownPointer(pointer: string): string {

@@ -106,7 +106,7 @@ export class RuleService {
     }
     try {
       const state = record.enabled ? 'running' : 'paused';
-      await this.deps.streams.ensure({ name: actionsStreamOf(id), description: `actions of rule "${id}"` }, actor.owner);
+      await this.deps.streams.ensureInternal({ name: actionsStreamOf(id), description: `actions of rule "${id}"` }, actor.owner);
       await this.deps.sinks.create({
         id: actionSinkId(id), description: `delivers the actions of rule "${id}"`, streams: [actionsStreamOf(id)],
         target: asJson(resolved.dispatch), policy: record.delivery ?? {}, start: { from: 'beginning' }, state, labels: { rule: id, role: 'actions' },

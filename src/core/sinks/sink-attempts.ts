@@ -36,8 +36,26 @@ export async function readAttempts(deps: { events: EventLog }, sinkId: string, q
   return found.reverse().slice(0, query.limit);
 }
 
-/** the records one event of the log carries (a lone record: the form before records were packed) */
+/**
+ * the records one event of the log carries (a lone record: the form before records were
+ * packed). Anything not shaped as a record is skipped: the log is read back as an answer, and
+ * one odd event (from an older version, or written before internal streams were closed to the
+ * API) must not fail the whole answer.
+ */
 function recordsOf(data: JsonValue): AttemptRecord[] {
   const records = (data as { records?: unknown } | null)?.records;
-  return Array.isArray(records) ? (records as AttemptRecord[]) : [data as unknown as AttemptRecord];
+  const candidates: unknown[] = Array.isArray(records) ? records : [data];
+  return candidates.filter(isAttemptRecord);
+}
+
+const STRINGS = ['sink', 'stream', 'eventId', 'deliveryId', 'outcome', 'action', 'at'] as const;
+const INTEGERS = ['seq', 'attempt', 'latencyMs'] as const;
+
+function isAttemptRecord(value: unknown): value is AttemptRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const r = value as Record<string, unknown>;
+  return STRINGS.every((f) => typeof r[f] === 'string')
+    && INTEGERS.every((f) => Number.isSafeInteger(r[f]))
+    && (r['status'] === null || Number.isSafeInteger(r['status']))
+    && (r['error'] === null || typeof r['error'] === 'string');
 }

@@ -1,6 +1,7 @@
 /** Checks a sink's input and fills the defaults: ids, sources, policy, dead-letter stream. */
 import { RivuletError } from '../errors.js';
 import { assertStreamName } from '../streams/stream-name.js';
+import { assertDeadLetterName } from '../streams/internal-streams.js';
 import type { DeliveryPolicy, PolicyInput, RetrySettings, SinkFilter } from './sink-model.js';
 
 /** Sink ids are path segments and part of stream and consumer names: no dots. */
@@ -40,10 +41,12 @@ export function checkSources(streams: unknown): string[] {
   return unique;
 }
 
-export function checkDeadLetterStream(name: unknown, sources: string[]): string | null {
+/** `stored`: the sink's dead-letter stream so far, which an older version may have named otherwise and which stays allowed */
+export function checkDeadLetterStream(name: unknown, sources: string[], stored: string | null = null): string | null {
   if (name === undefined || name === null) return null;
   if (typeof name !== 'string') throw invalid('deadLetterStream must be a stream name', '/deadLetterStream');
   assertStreamName(name);
+  if (name !== stored) assertDeadLetterName(name);
   if (sources.includes(name)) throw invalid('a sink cannot dead-letter into a stream it reads', '/deadLetterStream');
   return name;
 }

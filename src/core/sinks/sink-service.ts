@@ -144,7 +144,7 @@ export class SinkService {
       ...(patch.labels === undefined ? {} : { labels: patch.labels }),
       policy: patch.policy === undefined ? current.policy : checkPolicy(patch.policy, current.policy),
       updatedAt: this.now(),
-    });
+    }, current.deadLetterStream);
     // a source read before keeps its consumer (one still awaited gets it from the engine)
     const added = await this.presentSources(next.streams.filter((s) => !current.streams.includes(s)), options);
     await this.ensureConsumers(next, { from: 'end' }, added);
@@ -300,9 +300,9 @@ export class SinkService {
   }
 
   /** `secrets`: what the given target's secrets resolve against; 'stored': the target is the stored, already normalised one */
-  private async checked(secrets: SecretsFrom | 'stored', record: SinkRecord): Promise<SinkRecord> {
+  private async checked(secrets: SecretsFrom | 'stored', record: SinkRecord, storedDeadLetterStream: string | null = null): Promise<SinkRecord> {
     const streams = checkSources(record.streams);
-    const deadLetterStream = checkDeadLetterStream(record.deadLetterStream, streams);
+    const deadLetterStream = checkDeadLetterStream(record.deadLetterStream, streams, storedDeadLetterStream);
     const filter = checkFilter(record.filter);
     if (record.transform !== null && typeof record.transform !== 'string') {
       throw new RivuletError('VALIDATION_FAILED', 'transform must be a JSONata expression', { details: { pointer: '/transform' } });

@@ -5,6 +5,7 @@
  */
 import type { JsonObject, JsonValue } from '../events/envelope.js';
 import { REDACTED, isSecretName } from '../secret-names.js';
+import { redactedUrl } from '../secret-urls.js';
 import type { SpecResourceKind } from './resource-kind.js';
 import type { SpecSection } from './spec-section.js';
 import { isPlainObject } from './spec-invalid.js';
@@ -15,6 +16,8 @@ import { isPlainObject } from './spec-invalid.js';
  * conservative rule for configurations as uploaded, which have no checked shape yet.
  */
 export function redactByName(value: JsonValue): JsonValue {
+  // a URL's own secrets (userinfo password, secret-named parameters) go too
+  if (typeof value === 'string') return value.includes('://') ? redactedUrl(value) : value;
   if (Array.isArray(value)) return value.map(redactByName);
   if (!isPlainObject(value)) return value;
   const out: JsonObject = {};

@@ -5,6 +5,8 @@ import { RivuletError } from '../errors.js';
 import type { JsonObject } from '../events/envelope.js';
 import type { Clock } from '../clock.js';
 import type { RetentionPolicy, Store, StreamRecord, StreamSettings, StreamStats } from '../../store/port.js';
+import { assertUserStreamName } from './internal-streams.js';
+import { assertStreamUnmanaged } from './stream-management.js';
 import { assertStreamName } from './stream-name.js';
 
 export interface StreamDefinition {
@@ -25,7 +27,14 @@ export class StreamService {
     private readonly clock: Clock,
   ) {}
 
+  /** a stream a user names: none in the server's internal namespaces (internal-streams.ts) */
   async create(def: StreamDefinition, owner: string): Promise<StreamView> {
+    assertStreamName(def.name);
+    assertUserStreamName(def.name);
+    return this.createRecord(def, owner);
+  }
+
+  private async createRecord(def: StreamDefinition, owner: string): Promise<StreamView> {
     assertStreamName(def.name);
     assertRetention(def.retention);
     const now = this.clock.now().toISOString();
@@ -42,12 +51,25 @@ export class StreamService {
     return { ...record, stats: await this.store.events.stats(record.name) };
   }
 
-  /** creates the stream unless it exists; answers it either way */
+  /** creates the stream unless it exists; answers it either way. A name a user gave: none internal. */
   async ensure(def: StreamDefinition, owner: string): Promise<StreamRecord> {
+    assertUserStreamName(def.name);
+    return this.ensureAny(def, owner);
+  }
+
+  /**
+   * `ensure` for the server's own writers (attempt logs, rule actions, dead letters): the one
+   * way to make an internal stream. `owner` is the owner of what it serves, who may read it.
+   */
+  async ensureInternal(def: StreamDefinition, owner: string): Promise<StreamRecord> {
+    return this.ensureAny(def, owner);
+  }
+
+  private async ensureAny(def: StreamDefinition, owner: string): Promise<StreamRecord> {
     const existing = await this.store.streams.get(def.name);
     if (existing) return existing;
     try {
-      return await this.create(def, owner);
+      return await this.createRecord(def, owner);
     } catch (err) {
       if (err instanceof RivuletError && err.code === 'STREAM_EXISTS') return this.require(def.name);
       throw err;
@@ -69,7 +91,7 @@ export class StreamService {
     return { ...record, stats: await this.store.events.stats(name) };
   }
 
-  async list(options: { after?: string; limit: number; prefix?: string; visible?: (name: string) => boolean }): Promise<{
+  async list(options: { after?: string; limit: number; prefix?: string; visible?: (name: string, owner: string) => boolean }): Promise<{
     streams: StreamView[];
     next: string | null;
   }> {
@@ -80,12 +102,27 @@ export class StreamService {
       const page = await this.store.streams.list({ after, limit: options.limit, prefix: options.prefix });
       for (const r of page) {
         if (out.length >= options.limit) break;
-        if (!options.visible || options.visible(r.name)) out.push({ ...r, stats: await this.store.events.stats(r.name) });
+        if (!options.visible || options.visible(r.name, r.owner)) out.push({ ...r, stats: await this.store.events.stats(r.name) });
       }
       if (page.length < options.limit) return { streams: out, next: null };
       after = page[page.length - 1]!.name;
     }
     return { streams: out, next: out.length > 0 ? out[out.length - 1]!.name : null };
+  }
+
+  /** the owner recorded on the stream; null when there is no such stream */
+  async ownerOf(name: string): Promise<string | null> {
+    return (await this.store.streams.get(name))?.owner ?? null;
+  }
+
+  /**
+   * A change a user asks for (native PATCH, a spec): refused for a stream another resource
+   * manages (okdata's streams, a sink's or a rule's internal streams), whose settings the
+   * server keeps. `update` is the managing resource's own way.
+   */
+  async change(name: string, patch: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamView> {
+    assertStreamUnmanaged(await this.require(name), 'change');
+    return this.update(name, patch, expectedVersion);
   }
 
   async update(name: string, patch: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamView> {

@@ -42,7 +42,7 @@ export class AttemptLog {
       const stream = attemptStreamName(sinkId);
       try {
         if (!this.ensured.has(stream)) {
-          await this.streams.ensure({ name: stream, description: `delivery attempts of sink "${sinkId}"`, retention: { maxEvents: ATTEMPT_LOG_EVENTS, maxBytes: ATTEMPT_LOG_BYTES } }, owner);
+          await this.streams.ensureInternal({ name: stream, description: `delivery attempts of sink "${sinkId}"`, retention: { maxEvents: ATTEMPT_LOG_EVENTS, maxBytes: ATTEMPT_LOG_BYTES } }, owner);
           this.ensured.add(stream);
         }
         const events: NewEvent[] = [];
@@ -53,7 +53,7 @@ export class AttemptLog {
             time: packed[packed.length - 1]!.at, producer: null, data: { records: packed } as unknown as JsonObject, meta: {},
           });
         }
-        await this.produce.produce({ stream, events, producer: null });
+        await this.produce.produceInternal({ stream, events, producer: null });
       } catch {
         this.ensured.delete(stream);
       }

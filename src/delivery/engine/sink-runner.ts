@@ -54,7 +54,7 @@ export class SinkRunner {
       ownerLeaseMs: deps.ownerLeaseMs,
       ensureStream: async (name, description) => {
         if (this.ensured.has(name)) return;
-        await deps.services.streams.ensure({ name, description }, sink.owner);
+        await deps.services.streams.ensureInternal({ name, description }, sink.owner);
         this.ensured.add(name);
       },
       sourceReady: (stream) => deps.services.sinks.ensureSourceConsumer(sink.id, stream),

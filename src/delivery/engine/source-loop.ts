@@ -352,7 +352,7 @@ export class SourceLoop {
         deadLetter: { sink: sink.id, stream: event.stream, seq: event.seq, id: event.id, error, status, attempts, reason, at: new Date().toISOString() },
       },
     };
-    await this.ctx.produce.produce({ stream: target, events: [dl], producer: null });
+    await this.ctx.produce.produceInternal({ stream: target, events: [dl], producer: null });
   }
 
   private log(record: Omit<AttemptRecord, 'status' | 'error'> & { status: number | null; error: string | null }): void {

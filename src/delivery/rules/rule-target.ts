@@ -87,7 +87,7 @@ class RuleTarget implements DeliveryTarget {
 
   private async write(events: NewEvent[]): Promise<ItemOutcome | null> {
     try {
-      await this.produce.produce({ stream: this.config.actionsStream, events, producer: null });
+      await this.produce.produceInternal({ stream: this.config.actionsStream, events, producer: null });
       return null;
     } catch (err) {
       const error = isRivuletError(err) ? `${err.code}: ${err.message}` : describeError(err);

@@ -21,7 +21,8 @@ import { classifyError, classifyResponse, parseRetryAfter } from '../backoff.js'
 import { parseWebhookSecret, signWebhook } from '../signing.js';
 import type { UrlGuard } from '../url-guard.js';
 import { REDACTED, redactedHeaders } from '../../core/secret-names.js';
-import { invalidTarget } from './target-config.js';
+import { redactedUrl, redactedUrlsIn, restoredUrl } from '../../core/secret-urls.js';
+import { invalidTarget, pointerOf } from './target-config.js';
 import { configCopy, resolveHeaders, resolveSecret, resolveSigning, secretGroup } from './target-secrets.js';
 import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, TargetDeps, TargetFactory } from './target.js';
 
@@ -101,6 +102,7 @@ function redact(config: HttpTargetConfig): JsonObject {
   const headers = redactedHeaders(config.headers);
   return {
     ...config,
+    url: redactedUrl(config.url),
     headers,
     basic_auth: config.basic_auth === null ? null : { user: config.basic_auth.user, pw: REDACTED },
     token: config.token === null ? null : REDACTED,
@@ -116,6 +118,7 @@ function redact(config: HttpTargetConfig): JsonObject {
 function resolveSecrets(given: unknown, stored: HttpTargetConfig | null, omitted: OmittedSecrets): unknown {
   const config = configCopy(given);
   if (config === undefined) return given;
+  if (typeof config['url'] === 'string') config['url'] = restoredUrl(config['url'], stored?.url, pointerOf(['url']));
   resolveSecret(config, 'token', stored?.token, omitted, []);
   const basic = secretGroup(config, 'basic_auth', stored?.basic_auth, omitted);
   if (basic !== undefined) {
@@ -145,7 +148,7 @@ function preview(config: HttpTargetConfig, event: StoredEvent): JsonObject {
   const headers = redactedHeaders({ 'user-agent': 'Rivulet', ...plan.headers });
   if (headers['authorization'] !== undefined) headers['authorization'] = REDACTED;
   if (config.signing !== null) headers['webhook-signature'] = REDACTED;
-  return { method: plan.method, url: plan.url, headers, body: plan.body ?? null, notes: plan.notes };
+  return { method: plan.method, url: redactedUrl(plan.url), headers, body: plan.body ?? null, notes: plan.notes };
 }
 
 class HttpTarget implements DeliveryTarget {
@@ -230,7 +233,8 @@ export function describeError(err: unknown): string {
     parts.push(typeof e.message === 'string' && e.message !== '' ? `${label}: ${e.message}` : label);
     current = e.cause;
   }
-  return (parts.join(' ← ') || String(err)).slice(0, 500);
+  // a transport error may quote the URL it was given: its secrets never reach the attempt log
+  return redactedUrlsIn(parts.join(' ← ') || String(err)).slice(0, 500);
 }
 
 export const httpTarget: TargetFactory<HttpTargetConfig> & { verify: typeof verify; resolveSecrets: typeof resolveSecrets } = {

@@ -20,6 +20,7 @@ import type { JsonObject, JsonValue } from '../../core/events/envelope.js';
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { parseRetryAfter } from '../backoff.js';
 import { REDACTED } from '../../core/secret-names.js';
+import { redactedUrl, restoredUrl } from '../../core/secret-urls.js';
 import { ConfigReader, checkServiceUrl, guardRefusal, invalidTarget, pointerOf, verifyServiceUrl } from './target-config.js';
 import { DATE_SUFFIXES, indexName, indexTemplateProblem } from './opensearch-index-name.js';
 import { configCopy, resolveSecret, secretGroup } from './target-secrets.js';
@@ -93,7 +94,7 @@ function checkAuth(r: ConfigReader): OpenSearchTargetConfig['auth'] {
 
 function redact(config: OpenSearchTargetConfig): JsonObject {
   const { auth, refresh, ...rest } = config;
-  const shown: JsonObject = { ...rest, node: [...config.node] };
+  const shown: JsonObject = { ...rest, node: config.node.map(redactedUrl) };
   if (refresh !== undefined) shown['refresh'] = refresh;
   if (auth !== undefined) shown['auth'] = 'apiKey' in auth ? { apiKey: REDACTED } : { username: auth.username, password: REDACTED };
   return shown;
@@ -106,6 +107,10 @@ function redact(config: OpenSearchTargetConfig): JsonObject {
 function resolveSecrets(given: unknown, stored: OpenSearchTargetConfig | null, omitted: OmittedSecrets): unknown {
   const config = configCopy(given);
   if (config === undefined) return given;
+  // node URLs carry no userinfo (checkServiceUrl), but may carry a secret-named parameter
+  const node = config['node'];
+  if (typeof node === 'string') config['node'] = restoredUrl(node, stored?.node[0], pointerOf(['node']));
+  if (Array.isArray(node)) config['node'] = node.map((u: unknown, i) => (typeof u === 'string' ? restoredUrl(u, stored?.node[i], pointerOf(['node', String(i)])) : u));
   const auth = secretGroup(config, 'auth', stored?.auth, omitted);
   if (auth !== undefined) {
     const storedKey = stored?.auth !== undefined && 'apiKey' in stored.auth ? stored.auth.apiKey : undefined;

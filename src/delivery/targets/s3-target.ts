@@ -18,7 +18,8 @@ import type { JsonObject } from '../../core/events/envelope.js';
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { parseRetryAfter } from '../backoff.js';
 import { REDACTED } from '../../core/secret-names.js';
-import { ConfigReader, checkServiceUrl, guardRefusal, verifyServiceUrl } from './target-config.js';
+import { redactedUrl, restoredUrl } from '../../core/secret-urls.js';
+import { ConfigReader, checkServiceUrl, guardRefusal, verifyServiceUrl, pointerOf } from './target-config.js';
 import { configCopy, resolveSecret, secretGroup } from './target-secrets.js';
 import { groupByStream, objectKey } from './s3-object-key.js';
 import type { StreamGroup } from './s3-object-key.js';
@@ -101,6 +102,7 @@ function checkCredentials(r: ConfigReader): S3TargetConfig['credentials'] {
 
 function redact(config: S3TargetConfig): JsonObject {
   const { credentials, ...rest } = config;
+  if (rest.endpoint !== undefined) rest.endpoint = redactedUrl(rest.endpoint);
   if (credentials === undefined) return { ...rest };
   // The key id names the identity (useful when debugging AccessDenied); the secret never shows.
   const shown: JsonObject = { accessKeyId: credentials.accessKeyId, secretAccessKey: REDACTED };
@@ -112,6 +114,7 @@ function redact(config: S3TargetConfig): JsonObject {
 function resolveSecrets(given: unknown, stored: S3TargetConfig | null, omitted: OmittedSecrets): unknown {
   const config = configCopy(given);
   if (config === undefined) return given;
+  if (typeof config['endpoint'] === 'string') config['endpoint'] = restoredUrl(config['endpoint'], stored?.endpoint, pointerOf(['endpoint']));
   const credentials = secretGroup(config, 'credentials', stored?.credentials, omitted);
   if (credentials !== undefined) {
     resolveSecret(credentials, 'secretAccessKey', stored?.credentials?.secretAccessKey, omitted, ['credentials']);

@@ -10,6 +10,7 @@ import { isRivuletError } from '../../core/errors.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { JsonObject, NewEvent } from '../../core/events/envelope.js';
 import type { ProduceService } from '../../core/events/produce.js';
+import { isInternalStream } from '../../core/streams/internal-streams.js';
 import { isStreamName } from '../../core/streams/stream-name.js';
 import { ConfigReader } from './target-config.js';
 import type { BatchOutcome, DeliveryItem, DeliveryTarget, ItemOutcome, TargetFactory } from './target.js';
@@ -26,6 +27,7 @@ export interface StreamTargetConfig extends JsonObject {
 /** Errors that the same write will meet again: the event goes to the dead-letter stream. */
 const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'SCHEMA_VIOLATION', 'UNKNOWN_EVENT_TYPE', 'INVALID_EVENT', 'PRODUCER_LOCKED', 'BATCH_TOO_LARGE', 'VALIDATION_FAILED', 'BAD_REQUEST', 'FORBIDDEN_KEY', 'NESTING_TOO_DEEP',
+  'INTERNAL_STREAM',
 ]);
 
 function check(input: unknown): StreamTargetConfig {
@@ -35,6 +37,7 @@ function check(input: unknown): StreamTargetConfig {
   r.only(['kind', 'stream', 'type', 'producer']);
   const stream = r.string('stream', { required: true, max: 200 });
   if (!isStreamName(stream)) throw r.fail('stream', 'must be a stream name');
+  if (isInternalStream(stream)) throw r.fail('stream', 'is an internal stream (attempt logs, rule actions, dead letters), which only the server writes');
   return { kind: 'stream', stream, type: r.string('type', { max: 256 }) ?? null, producer: r.string('producer', { max: 200 }) ?? null };
 }
 

@@ -4,6 +4,7 @@
  * fields refused (a misspelt `gzip` must not silently mean "no gzip").
  */
 import { RivuletError } from '../../core/errors.js';
+import { redactedUrl } from '../../core/secret-urls.js';
 import type { UrlGuard } from '../url-guard.js';
 import type { TargetKind } from './target.js';
 
@@ -108,7 +109,7 @@ export function checkServiceUrl(value: unknown, at: readonly string[]): string {
   try {
     url = new URL(value);
   } catch {
-    throw where(`is not a valid URL: ${JSON.stringify(value)}`);
+    throw where(`is not a valid URL: ${JSON.stringify(redactedUrl(value))}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw where('must use http or https');
   if (url.username !== '' || url.password !== '') throw where('must not carry credentials; give them in the target\'s own credentials field');

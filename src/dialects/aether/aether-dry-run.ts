@@ -10,6 +10,7 @@ import { mappingDocument, planJobRequest } from '../../mapping/job-request.js';
 import type { AetherJob } from './aether-job.js';
 import { REDACTED } from '../../core/secret-names.js';
 import { requestFieldsOf } from './aether-job.js';
+import { redactedUrl } from '../../core/secret-urls.js';
 import { redactHeaders } from './aether-view.js';
 
 export interface DryRunAnswer {
@@ -70,7 +71,7 @@ export function dryRunJob(job: AetherJob, event: StoredEvent, schema: string | u
   const headers = redactHeaders(plan.headers);
   if (headers['authorization'] !== undefined) headers['authorization'] = REDACTED;
   return {
-    request: { method: plan.method, url: plan.url, headers, body: plan.body ?? null },
+    request: { method: plan.method, url: redactedUrl(plan.url), headers, body: plan.body ?? null },
     mapped: plan.mapped,
     notes: [...plan.notes, ...(job.rate_limit === undefined ? [] : [`rate_limit: the job waits ${job.rate_limit} s between requests`])],
   };

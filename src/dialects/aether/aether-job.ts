@@ -12,6 +12,7 @@ import type { PolicyInput, SinkInput, SinkRecord, SinkTarget } from '../../core/
 
 /** Shown instead of a secret; posted back, it keeps the stored secret (see docs/dialects/aether.md). */
 import { REDACTED } from '../../core/secret-names.js';
+import { restoredUrl } from '../../core/secret-urls.js';
 export const SINK_PREFIX = 'aether-';
 /** The sink id is `aether-<job id>`, and sink ids are 1–100 of letters, digits, `_`, `-`. */
 const JOB_ID = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,92}$/;
@@ -151,6 +152,8 @@ export function jobOf(sink: SinkRecord): AetherJob {
  */
 export function keepStoredSecrets(job: AetherJob, stored: AetherJob | null): AetherJob {
   const out: AetherJob = { ...job };
+  // the URL's own secrets (userinfo password, secret-named parameters) as every other secret
+  if (typeof out.url === 'string') out.url = restoredUrl(out.url, stored?.url, '/url');
   if (out.basic_auth?.pw === REDACTED) {
     if (stored?.basic_auth === undefined) throw invalid(`basic_auth.pw is "${REDACTED}" but there is no stored password to keep`, '/basic_auth/pw');
     out.basic_auth = { user: out.basic_auth.user, pw: stored.basic_auth.pw };

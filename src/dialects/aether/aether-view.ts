@@ -4,6 +4,7 @@
  */
 import type { SinkView } from '../../core/sinks/sink-view.js';
 import { REDACTED, redactedHeaders } from '../../core/secret-names.js';
+import { redactedUrl } from '../../core/secret-urls.js';
 import { jobOf, labelOf } from './aether-job.js';
 
 
@@ -30,7 +31,7 @@ export function jobView(sink: SinkView): JobView {
     hash: label?.hash ?? '',
     type: job.type,
     topic: job.topic,
-    url: job.url,
+    url: redactedUrl(job.url),
     ...(job.datamap === undefined ? {} : { datamap: job.datamap }),
     ...(job.constant === undefined ? {} : { constant: job.constant }),
     ...(job.query_params === undefined ? {} : { query_params: job.query_params }),

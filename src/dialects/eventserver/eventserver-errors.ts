@@ -14,6 +14,7 @@ export function eventServerAnswer(err: RivuletError): { status: number; body: st
   switch (err.code) {
     case 'UNAUTHENTICATED':
     case 'FORBIDDEN':
+    case 'INTERNAL_STREAM':
       return { status: 401, body: 'Unauthorized' };
     case 'PRODUCER_LOCKED':
       return { status: 423, body: 'Locked - Second writers not allowed' };

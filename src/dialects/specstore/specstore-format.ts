@@ -41,6 +41,8 @@ export function uploadErrors(err: RivuletError): string[] {
     case 'UNAUTHENTICATED':
     case 'FORBIDDEN':
       return [MESSAGES.notAuthorised];
+    case 'AMBIGUOUS_CREDENTIALS':
+      return [err.message];
     case 'PLAN_LIMIT':
       return [MESSAGES.planLimit(Number(err.details?.limit ?? 0))];
     case 'UNSUPPORTED_MEDIA_TYPE':

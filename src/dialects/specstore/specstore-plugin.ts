@@ -37,8 +37,8 @@ function answerStatus(err: RivuletError): number {
 function specstoreErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const err = toRivuletError(error);
   const url = req.routeOptions.url ?? '';
-  // a request without a valid key gets 401 (every Rivulet route does), in the route's own shape
-  const code = err.code === 'UNAUTHENTICATED' ? 401 : answerStatus(err);
+  // a request without a valid key gets 401 (every Rivulet route does), one with two keys 400, in the route's own shape
+  const code = err.code === 'UNAUTHENTICATED' ? 401 : err.code === 'AMBIGUOUS_CREDENTIALS' ? 400 : answerStatus(err);
   if (code === 401) void reply.header('www-authenticate', 'Bearer realm="rivulet"');
   if (url.endsWith('/upload')) {
     logFailure(req, err, code);

@@ -14,6 +14,7 @@ import fp from 'fastify-plugin';
 import { RivuletError } from '../../core/errors.js';
 import type { KeyService, Principal } from '../../core/keys/key-service.js';
 import type { Action } from '../../core/keys/scopes.js';
+import { internalStreamError, isInternalStream } from '../../core/streams/internal-streams.js';
 
 export type Access =
   | { scope: 'public' }
@@ -31,22 +32,57 @@ declare module 'fastify' {
   }
 }
 
-export function credentialsOf(req: { headers: IncomingHttpHeaders }): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth) {
-    const space = auth.indexOf(' ');
-    const scheme = space > 0 ? auth.slice(0, space).toLowerCase() : '';
-    const value = space > 0 ? auth.slice(space + 1).trim() : '';
-    if (scheme === 'bearer' && value) return value;
-    if (scheme === 'basic' && value) {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const password = colon >= 0 ? decoded.slice(colon + 1) : '';
-      if (password) return password;
-    }
+/**
+ * The key a request presents, or undefined when it presents none, or more than one (which the
+ * auth hook refuses with AMBIGUOUS_CREDENTIALS before anything else).
+ */
+export function credentialsOf(req: { headers: IncomingHttpHeaders; rawHeaders?: string[] }): string | undefined {
+  const presented = presentedCredentials(req);
+  return presented.length === 1 ? presented[0] : undefined;
+}
+
+/**
+ * A request carrying two credentials: two `Authorization` headers (Node keeps only the first in
+ * `headers`, so `rawHeaders` is read), two `Auth-Token` headers, or an `Authorization` and an
+ * `Auth-Token` naming different keys. Picking one would let a proxy or client that adds its own
+ * header act with a key nobody meant.
+ */
+function ambiguousCredentials(): RivuletError {
+  return new RivuletError('AMBIGUOUS_CREDENTIALS', 'the request carries more than one credential (two Authorization headers, or Authorization and Auth-Token naming different keys); send exactly one');
+}
+
+/** every credential presented, the same key given twice (Authorization and Auth-Token) counted once */
+function presentedCredentials(req: { headers: IncomingHttpHeaders; rawHeaders?: string[] }): string[] {
+  let authorizations = 0;
+  let tokens = 0;
+  const raw = req.rawHeaders ?? [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // most headers are neither: compare lengths before the case-blind comparison
+    if (name.length === 13 && name.toLowerCase() === 'authorization') authorizations++;
+    else if (name.length === 10 && name.toLowerCase() === 'auth-token') tokens++;
   }
+  if (authorizations > 1 || tokens > 1) return ['', ''];
+  const out: string[] = [];
+  const fromAuthorization = secretOfAuthorization(req.headers.authorization);
+  if (fromAuthorization !== undefined) out.push(fromAuthorization);
   const token = req.headers['auth-token'];
-  if (typeof token === 'string' && token) return token;
+  if (typeof token === 'string' && token && token !== fromAuthorization) out.push(token);
+  return out;
+}
+
+function secretOfAuthorization(auth: string | undefined): string | undefined {
+  if (!auth) return undefined;
+  const space = auth.indexOf(' ');
+  const scheme = space > 0 ? auth.slice(0, space).toLowerCase() : '';
+  const value = space > 0 ? auth.slice(space + 1).trim() : '';
+  if (scheme === 'bearer' && value) return value;
+  if (scheme === 'basic' && value) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+    if (password) return password;
+  }
   return undefined;
 }
 
@@ -54,6 +90,8 @@ export interface AuthOptions {
   keys: KeyService;
   /** extra ways to authenticate (short-lived tokens for browsers' SSE), tried when no key is presented */
   alternatives?: ((req: FastifyRequest) => Promise<Principal | null>)[];
+  /** the owner recorded on a stream (null: none such): decides who may read an internal stream */
+  streamOwner?: (name: string) => Promise<string | null>;
 }
 
 export interface DeclaredRoute {
@@ -89,7 +127,9 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
   // a key seen in the last few seconds is answered without a promise: this runs on every request
   app.addHook('onRequest', (req, _reply, done) => {
     const access = req.routeOptions.config.access;
-    const secret = access && access.scope !== 'public' ? credentialsOf(req) : undefined;
+    const presented = access && access.scope !== 'public' ? presentedCredentials(req.raw) : [];
+    if (presented.length > 1) return done(ambiguousCredentials());
+    const secret = presented[0];
     if (secret === undefined) return void authenticateOtherwise(req).then(() => done(), done);
     const settle = (principal: Principal | null) => {
       req.principal = principal;
@@ -110,7 +150,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
     throw new RivuletError('UNAUTHENTICATED', 'this route needs a key: send "Authorization: Bearer <key>"');
   };
 
-  const authorize = (req: FastifyRequest): RivuletError | undefined => {
+  const authorize = (req: FastifyRequest): RivuletError | undefined | Promise<RivuletError | undefined> => {
     const access = req.routeOptions.config.access;
     if (!access || access.scope === 'public' || access.scope === 'authenticated') return undefined;
     const principal = req.principal;
@@ -123,11 +163,21 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
     const named: unknown = access.stream(req);
     const stream = typeof named === 'string' ? named : undefined;
     if (principal.can(access.scope, stream)) return undefined;
+    if (stream !== undefined && isInternalStream(stream)) return authorizeInternal(principal, access.scope, stream);
     return new RivuletError('FORBIDDEN', `this key lacks ${access.scope} access to stream "${stream ?? ''}"`, {
       details: { needs: `${access.scope}:${stream ?? '*'}` },
     });
   };
-  app.addHook('preValidation', (req, _reply, done) => done(authorize(req)));
+  // internal streams: no scope reaches them; the owner recorded on the stream may read it
+  const authorizeInternal = async (principal: Principal, action: Action, stream: string): Promise<RivuletError | undefined> => {
+    const owner = action === 'produce' ? null : await opts.streamOwner?.(stream);
+    return owner && principal.canAsOwner(action, stream, owner) ? undefined : internalStreamError(stream, action === 'produce' ? 'written' : 'used with this key');
+  };
+  app.addHook('preValidation', (req, _reply, done) => {
+    const refusal = authorize(req);
+    if (refusal instanceof Promise) refusal.then(done, done);
+    else done(refusal);
+  });
 }
 
 export const auth = fp(authPlugin, { name: 'rivulet-auth', fastify: '5.x' });

@@ -47,7 +47,7 @@ export function ratesRoutes(services: CoreServices) {
       },
     }, async (req) => {
       const principal = req.principal!;
-      const { streams } = await services.streams.list({ limit: 1000, prefix: req.query.prefix, visible: (name) => principal.sees(name) });
+      const { streams } = await services.streams.list({ limit: 1000, prefix: req.query.prefix, visible: (name, owner) => principal.sees(name, owner) });
       return { streams: streams.map((s) => services.rates.series(s.name, req.query.window ?? 3600, req.query.step ?? 60)) };
     });
   };

@@ -11,6 +11,7 @@ import type { CoreServices } from '../../core/services.js';
 import { assertPublicTargetKind, assertSinkUnmanaged } from '../../core/sinks/sink-management.js';
 import type { SinkInput, SinkPatch, SinkRecord } from '../../core/sinks/sink-model.js';
 import type { StoredEvent } from '../../core/events/envelope.js';
+import { isInternalStream } from '../../core/streams/internal-streams.js';
 import { problemResponses } from '../schemas.js';
 import { renderEvent } from './events-routes.js';
 import { startOf } from './start-of.js';
@@ -117,11 +118,16 @@ type ById = { Params: Static<typeof Id> };
 export function sinksRoutes(services: CoreServices) {
   const sinks = services.sinks;
 
-  /** the caller may manage a sink with these sources and this target */
-  const assertMayManage = (principal: Principal, streams: string[], target: { kind: string } & Record<string, unknown>): void => {
+  /**
+   * the caller may manage a sink with these sources and this target. An internal stream (a
+   * rule's actions, a dead-letter stream) is reached by no scope: its owner's key reaches it
+   * within its own patterns (internal-streams.ts), as it reads it.
+   */
+  const assertMayManage = async (principal: Principal, streams: string[], target: { kind: string } & Record<string, unknown>): Promise<void> => {
     if (principal.admin) return;
+    const ownsInternal = async (stream: string) => isInternalStream(stream) && principal.canAsOwner('manage', stream, (await services.streams.ownerOf(stream)) ?? '');
     for (const stream of streams) {
-      if (!principal.can('manage', stream)) throw forbidden(`manage:${stream}`, `this key lacks manage access to stream "${stream}"`);
+      if (!principal.can('manage', stream) && !(await ownsInternal(stream))) throw forbidden(`manage:${stream}`, `this key lacks manage access to stream "${stream}"`);
     }
     let writes: string[] = [];
     try {
@@ -130,7 +136,7 @@ export function sinksRoutes(services: CoreServices) {
       writes = typeof target['stream'] === 'string' ? [target['stream']] : [];
     }
     for (const stream of writes) {
-      if (!principal.can('produce', stream)) throw forbidden(`produce:${stream}`, `this key lacks produce access to stream "${stream}"`);
+      if (!principal.can('produce', stream) && !(await ownsInternal(stream))) throw forbidden(`produce:${stream}`, `this key lacks produce access to stream "${stream}"`);
     }
   };
 
@@ -138,7 +144,7 @@ export function sinksRoutes(services: CoreServices) {
   const ownedBy = async (principal: Principal, id: string): Promise<SinkRecord> => {
     const sink = await sinks.get(id);
     if (!principal.admin && sink.owner !== principal.owner) throw new RivuletError('SINK_NOT_FOUND', `there is no sink "${id}"`, { details: { sink: id } });
-    assertMayManage(principal, sink.streams, sink.target);
+    await assertMayManage(principal, sink.streams, sink.target);
     return sink;
   };
   const owned = (req: FastifyRequest<ById>): Promise<SinkRecord> => ownedBy(req.principal!, req.params.id);
@@ -167,7 +173,7 @@ export function sinksRoutes(services: CoreServices) {
     }, async (req, reply) => {
       const { start, ...rest } = req.body;
       assertPublicTargetKind(rest.target.kind);
-      assertMayManage(req.principal!, rest.streams, rest.target);
+      await assertMayManage(req.principal!, rest.streams, rest.target);
       const view = await sinks.create({ ...(rest as SinkInput), ...(start ? { start: startOf(start) } : {}) }, req.principal!.owner);
       return reply.code(201).header('location', `/v1/sinks/${encodeURIComponent(view.id)}`).send(view);
     });
@@ -186,7 +192,7 @@ export function sinksRoutes(services: CoreServices) {
     }, async (req) => {
       const { id, event: given, ...definition } = req.body;
       assertPublicTargetKind(definition.target.kind);
-      assertMayManage(req.principal!, definition.streams, definition.target);
+      await assertMayManage(req.principal!, definition.streams, definition.target);
       const stored = id === undefined ? null : await ownedBy(req.principal!, id);
       const event = await sampleOf(definition.streams, given);
       return { event: renderEvent(event), ...(await sinks.dryRun(definition as SinkInput, event, stored)) };
@@ -223,7 +229,7 @@ export function sinksRoutes(services: CoreServices) {
       assertSinkUnmanaged(sink, 'change');
       const { version, ...patch } = req.body;
       if (patch.target) assertPublicTargetKind(patch.target.kind);
-      assertMayManage(req.principal!, patch.streams ?? sink.streams, patch.target ?? sink.target);
+      await assertMayManage(req.principal!, patch.streams ?? sink.streams, patch.target ?? sink.target);
       return sinks.update(req.params.id, patch as SinkPatch, version, { omittedSecrets: 'keep' });
     });
 

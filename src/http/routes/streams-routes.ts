@@ -34,7 +34,7 @@ export function streamsRoutes(services: CoreServices) {
         after: req.query.after,
         limit: req.query.limit ?? 100,
         prefix: req.query.prefix,
-        visible: (name) => principal.sees(name),
+        visible: (name, owner) => principal.sees(name, owner),
       });
     });
 
@@ -48,7 +48,7 @@ export function streamsRoutes(services: CoreServices) {
       schema: { tags: ['streams'], summary: 'Change a stream’s settings', params: StreamName, body: StreamUpdate, response: { 200: Type.Ref('Stream'), ...problemResponses, 409: Type.Ref('Problem') } },
     }, async (req) => {
       const { version, ...patch } = req.body;
-      return services.streams.update(req.params.name, patch, version);
+      return services.streams.change(req.params.name, patch, version);
     });
 
     app.delete<{ Params: Static<typeof StreamName> }>('/v1/streams/:name', {

@@ -210,14 +210,14 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
       await withStore(async (f) => {
         await streamWith(f, 's', ['t']);
         const c = f.services.consumers;
-        await c.create('s', { name: 'w', leaseMs: 100, maxDeliveries: 1, deadLetterStream: 'parked' });
+        await c.create('s', { name: 'w', leaseMs: 100, maxDeliveries: 1, deadLetterStream: 'parked.dlq' });
         await c.receive('s', 'w', { max: 1 });
-        for (let i = 0; i < 500 && (await f.store.events.stats('parked').catch(() => null))?.count !== 1; i++) {
+        for (let i = 0; i < 500 && (await f.store.events.stats('parked.dlq').catch(() => null))?.count !== 1; i++) {
           assert.deepEqual(await c.receive('s', 'w', { max: 1 }), []);
           await new Promise((r) => setTimeout(r, 20));
         }
         const parked = [];
-        for await (const e of f.store.events.read('parked', { limit: 10 })) parked.push(e);
+        for await (const e of f.store.events.read('parked.dlq', { limit: 10 })) parked.push(e);
         assert.equal(parked.length, 1);
         assert.equal((parked[0]!.meta.deadLetter as Record<string, unknown>).reason, 'lease-expired');
         assert.equal((await c.lag('s', 'w')).committedSeq, 1);

@@ -14,6 +14,7 @@ import { canonicalJson } from '../canonical-json.js';
 import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
 import { checkedEntry, checkedEntryAsync, isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
 import { REDACTED } from '../../secret-names.js';
+import { redactedUrl, restoredUrl } from '../../secret-urls.js';
 import { redactByName } from '../spec-secrets.js';
 import { assertSpecOwns, deleteById, readById } from './owned-by-id.js';
 
@@ -58,7 +59,8 @@ async function prepare(desired: ActionTargetSpec, pointer: string, ctx: KindCont
   const stored = existing !== null && existing.owner === ctx.owner ? existing : null;
   return checkedEntryAsync(async () => {
     const secrets = ctx.actionTargets.resolveSecrets(desired, stored, 'remove');
-    return { ...desired, auth: checkAuth(secrets.auth) as JsonObject | null, headers: checkHeaders(secrets.headers), signing: checkSigning(secrets.signing) };
+    const url = typeof desired.url === 'string' ? restoredUrl(desired.url, stored?.url, '/url') : desired.url;
+    return { ...desired, url, auth: checkAuth(secrets.auth) as JsonObject | null, headers: checkHeaders(secrets.headers), signing: checkSigning(secrets.signing) };
   }, pointer);
 }
 
@@ -110,6 +112,7 @@ async function remove(key: string, current: ActionTargetRecord | null, ctx: Kind
 /** the entry as uploaded with its credentials replaced; header names stay, their values go when secret-looking */
 function shownEntry(entry: JsonObject): JsonObject {
   const out: JsonObject = { ...entry };
+  if (typeof entry.url === 'string') out.url = redactedUrl(entry.url);
   if (entry.auth !== undefined && entry.auth !== null) out.auth = redactByName(entry.auth);
   if (isPlainObject(entry.signing) && Array.isArray(entry.signing.secrets)) out.signing = { secrets: entry.signing.secrets.map(() => REDACTED) };
   if (entry.headers !== undefined) out.headers = redactByName(entry.headers);

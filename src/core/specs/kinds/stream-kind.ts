@@ -6,6 +6,8 @@
  */
 import { RivuletError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../events/envelope.js';
+import { assertUserStreamName } from '../../streams/internal-streams.js';
+import { assertStreamUnmanaged } from '../../streams/stream-management.js';
 import { assertStreamName } from '../../streams/stream-name.js';
 import type { StreamRecord } from '../../../store/port.js';
 import { canonicalJson } from '../canonical-json.js';
@@ -29,6 +31,7 @@ function parse(entry: unknown, pointer: string): StreamSpec {
   if (typeof entry.name !== 'string') throw specInvalid('"name" is required and is a string', `${pointer}/name`);
   try {
     assertStreamName(entry.name);
+    assertUserStreamName(entry.name, `${pointer}/name`);
   } catch (err) {
     if (err instanceof RivuletError) throw specInvalid(err.message, `${pointer}/name`);
     throw err;
@@ -68,6 +71,8 @@ function settingsOf(record: StreamRecord): Omit<StreamSpec, 'name'> {
 }
 
 function diff(desired: StreamSpec | null, current: StreamRecord | null): Diff {
+  // okdata's streams and the internal streams of sinks and rules keep the settings their owner gave
+  if (desired && current) assertStreamUnmanaged(current, 'change');
   if (!desired) return current ? { action: 'delete', changes: [{ path: '', from: current.name }] } : { action: 'unchanged', changes: [] };
   const want = { ...desired } as Partial<StreamSpec>;
   delete want.name;
@@ -105,7 +110,7 @@ async function apply(desired: StreamSpec, current: StreamRecord | null, ctx: Kin
   const { action, changes } = diff(desired, current);
   if (action === 'unchanged') return { log: [`stream "${desired.name}" already as declared`], stats: await statsOf(desired.name, ctx) };
   // the version read just before guards against a change made meanwhile by someone else
-  await ctx.streams.update(desired.name, settings, current.version);
+  await ctx.streams.change(desired.name, settings, current.version);
   return { log: [`updated stream "${desired.name}": ${changes.map((c) => c.path.slice(1)).join(', ')}`], stats: await statsOf(desired.name, ctx) };
 }
 

@@ -1,0 +1,12 @@
+/**
+ * The managed stream tests (test/int/managed-streams.int.test.ts), unchanged, on the nats
+ * store: this file starts a nats-server, points buildTestApp at it, and imports them.
+ */
+import { after } from 'node:test';
+import { startNatsServer } from '../support/nats-server.js';
+
+const nats = await startNatsServer();
+process.env.RIVULET_TEST_NATS_URL = nats.servers;
+after(() => nats.close());
+
+await import('./managed-streams.int.test.js');
