@@ -26,6 +26,10 @@ import { RivuletError, isRivuletError, type ErrorDetails } from '../core/errors.
 import { compileLinearRegex, type LinearRegex } from '../core/linear-regex.js';
 import { isJsonataFunction, linearDistinct, linearToMillis } from './expression-builtins.js';
 
+// Node's global, declared here because the console's type check (which reaches this file through
+// the rule views it imports) has no Node types
+declare function setImmediate(callback: () => void): unknown;
+
 export { isJsonataFunction };
 
 export interface ExpressionLimits {
