@@ -2,7 +2,8 @@
  * A full store on nats: a real nats-server whose JetStream may use 2 MB of disk
  * (`max_file_store`). Once it is used up, produce (native and iFLUX) and creating a stream are
  * refused with 507 STORAGE_FULL, each API in its format, at once rather than after the retry
- * deadline; every event acknowledged before is still there.
+ * deadline; every event acknowledged before is still there; /readyz is 503 while writes fail and
+ * 200 again once space is freed.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -37,6 +38,15 @@ describe('a full JetStream store', { skip: !available && 'no nats-server binary 
       const read = await t.app.inject({ method: 'GET', url: '/v1/streams/orders/events?limit=1000', headers: t.admin });
       assert.equal(read.statusCode, 200);
       assert.deepEqual((read.json().events as { id: string }[]).map((e) => e.id), acked, 'every acknowledged event is there, nothing refused is');
+      const unready = await t.app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(unready.statusCode, 503, 'not ready while JetStream refuses writes');
+      assert.match(String(unready.json().reason), /out of storage/);
+
+      // space comes back (the filling stream goes): ready again, and writes work, by themselves
+      assert.equal((await t.app.inject({ method: 'DELETE', url: '/v1/streams/orders', headers: t.admin })).statusCode, 204);
+      const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(ready.statusCode, 200, ready.body);
+      assert.equal((await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'again' } })).statusCode, 201);
     } finally {
       await t.close();
       delete process.env.RIVULET_TEST_NATS_URL;

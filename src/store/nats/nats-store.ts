@@ -22,6 +22,8 @@ import { NatsNames } from './nats-names.js';
 import { NatsStreamCatalog } from './nats-stream-catalog.js';
 
 const HEALTH_TIMEOUT_MS = 2000;
+/** the one key every process's readiness probe overwrites */
+const READINESS_KEY = '_readiness';
 
 export class NatsStore implements Store {
   readonly kind = 'nats';
@@ -32,6 +34,8 @@ export class NatsStore implements Store {
   private catalog!: NatsStreamCatalog;
   private eventLog!: NatsEventLog;
   private docs!: NatsDocumentStore;
+  /** where readiness writes its probe */
+  private probeBucket!: JsonBucket;
   private consumerStore!: NatsConsumerStore;
   private closed: Promise<void> | null = null;
   readonly names: NatsNames;
@@ -89,6 +93,7 @@ export class NatsStore implements Store {
         idempotencyWindowMs: windowMs, retryForMs: 30_000,
       });
       this.docs = new NatsDocumentStore(docs);
+      this.probeBucket = docs;
       // changes made while the connection was down may reach the watches late
       void (async () => {
         for await (const s of this.nc.status()) {
@@ -115,6 +120,9 @@ export class NatsStore implements Store {
     });
     try {
       const info = await Promise.race([this.jsm.getAccountInfo(), late]);
+      // a real (tiny, overwritten) write: JetStream out of storage refuses it, so readiness is
+      // off while writes fail and back as soon as one succeeds, as on the sqlite store
+      await Promise.race([this.probeBucket.put(READINESS_KEY, { at: Date.now() }), late]);
       return { ok: true, detail: `nats ${this.nc.getServer()} streams=${info.streams}` };
     } catch (err) {
       return { ok: false, detail: (err as Error).message };
