@@ -47,7 +47,7 @@ describe('live fan-out', () => {
         const source = new EventSource(`http://127.0.0.1:${port}/v1/streams/orders/live`, {
           fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.admin } }),
         });
-        source.addEventListener('sized', (e) => got.push(e.data));
+        source.addEventListener('message', (e) => got.push(e.data));
         sources.push(source);
       }
       await waitFor(() => t.services.live.size === 5, 'five subscriptions');
