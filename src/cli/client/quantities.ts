@@ -7,7 +7,8 @@ const parseBytes = (text: string): number | null => bytesIec.parse(text);
 
 /** `90s`, `30m`, `12h`, `7d`, `2w`, `500ms`; several parts add up (`1d12h`, `1h 30m`). A unit is required. */
 export function parseDuration(text: string): number {
-  const ms = /[a-z]/i.test(text) ? parseDurationText(text.trim()) : null;
+  // parse-duration skips words it does not know ("7d junk" is 7d): only number-unit parts pass
+  const ms = /^(?:\s*\d+(?:\.\d+)?\s*[a-zµ]+)+\s*$/i.test(text) ? parseDurationText(text.trim()) : null;
   if (ms === null || ms === undefined || !Number.isFinite(ms)) {
     throw new InvalidArgumentError(`"${text}" is not a duration; use e.g. 90s, 30m, 12h, 7d, 2w`);
   }
