@@ -14,11 +14,7 @@ import type { AppendRequest } from '../port.js';
 import { allocateChannel, RingWriter, type AppendWorkerData } from './append-channel.js';
 import { OUTCOME_FAILED, OUTCOME_OK_LOCKED, OUTCOME_REPLAY, toWire, type FromWorker, type WireError, type WireOutcomes, type WireRequest, type WorkerSettings } from './append-wire.js';
 import { mapSqliteError } from './sqlite-errors.js';
-<<<<<<< HEAD
-import { spawnStoreWorker } from './store-worker.js';
 import type { WriteHealth } from './write-health.js';
-=======
->>>>>>> parent of f58b1c0 (Merge branch 'h22-reads')
 
 export interface GroupCommitStats {
   commits: number;
