@@ -50,8 +50,8 @@ export interface BenchContext {
   tempDir(label?: string): string;
   /** Rivulet, built, with durable (strict) acks unless other flags say otherwise */
   startRivulet(options?: { args?: string[]; nodeArgs?: string[] }): Promise<ServerProcess>;
-  /** the bare node:http ceiling server, or another ceiling script that prints `listening on <url>` */
-  startCeiling(script?: string): Promise<{ url: string; close(): Promise<void> }>;
+  /** the bare node:http ceiling server, or another server script (with its arguments) that prints `listening on <url>` */
+  startCeiling(script?: string, args?: string[]): Promise<{ url: string; close(): Promise<void> }>;
   freePort(): Promise<number>;
   /** closed-loop load: a fixed number of connections, as fast as answers come */
   load(options: LoadOptions): Promise<LoadResult>;
@@ -83,8 +83,8 @@ export function createContext(): { ctx: BenchContext; cleanup(): Promise<void> }
       closers.push(() => server.close());
       return server;
     },
-    async startCeiling(script = CEILING) {
-      const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    async startCeiling(script = CEILING, args: string[] = []) {
+      const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
       const exited = new Promise((r) => child.once('exit', r));
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -93,7 +93,7 @@ export function createContext(): { ctx: BenchContext; cleanup(): Promise<void> }
           const m = /listening on (\S+)/.exec(out);
           if (m) resolve(m[1]!);
         });
-        void exited.then(() => reject(new Error('the ceiling server exited before it listened')));
+        void exited.then(() => reject(new Error(`${script} exited before it listened`)));
       });
       const close = async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -9,9 +9,8 @@
  * Rounds alternate between the servers; the median round of each is reported, with the ratio
  * Rivulet ÷ reference (for latency, reference ÷ Rivulet). Goals: appends ≥ 10×, the rest ≥ 2×.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BenchContext, Row, Scenario } from '../context.js';
+import type { Row, Scenario } from '../context.js';
 
 const ROUNDS = 5;
 const REFERENCE = fileURLToPath(new URL('../ds-reference-server.mjs', import.meta.url));
@@ -25,27 +24,6 @@ interface Target {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function startReference(ctx: BenchContext): Promise<{ url: string; close(): Promise<void> }> {
-  const child = spawn(process.execPath, [REFERENCE, ctx.tempDir('ds-reference')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((r) => child.once('exit', r));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    void exited.then(() => reject(new Error('the reference server exited before it listened')));
-  });
-  return {
-    url,
-    close: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 async function put(url: string, contentType: string, body?: string): Promise<void> {
@@ -105,7 +83,7 @@ export const scenario: Scenario = {
   name: 'durable-streams',
   async run(ctx) {
     const rivulet = await ctx.startRivulet({ args: ['--durable-streams-anonymous', '--max-event-loop-delay', '0', '--max-inflight-produce', '0'] });
-    const reference = await startReference(ctx);
+    const reference = await ctx.startCeiling(REFERENCE, [ctx.tempDir('ds-reference')]);
     const targets: Target[] = [
       { name: 'rivulet', base: `${rivulet.url}/ds/bench` },
       { name: 'reference', base: `${reference.url}/bench` },
