@@ -11,6 +11,7 @@ import { useAction } from '../use-action';
 import { ErrorNote } from './error-note';
 import { FieldError } from './field-error';
 import { JsonView } from './json-view';
+import { FormActions } from './form-actions';
 
 class FormError extends Error {
   constructor(message: string, readonly pointer: string) {
@@ -81,16 +82,7 @@ export function RuleEditor({ rule, onSaved, onCancel, formRef }: { rule?: Rule; 
         <textarea id="rule-actions" name="actions" rows={5} spellcheck={false} defaultValue={rule ? JSON.stringify(rule.actions, null, 2) : NEW_ACTIONS} />
         <FieldError error={error} pointer="/actions" />
       </div>
-      <div class="actions">
-        <button type="submit" disabled={action.busy}>
-          {rule ? 'Save' : 'Create rule'}
-        </button>
-        {onCancel ? (
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <FormActions busy={action.busy} label={rule ? 'Save' : 'Create rule'} onCancel={onCancel} />
       <div class="result">{(error as { pointer?: string } | undefined)?.pointer?.match(/^\/(conditions|actions)/) ? null : <ErrorNote error={error} />}</div>
     </form>
   );

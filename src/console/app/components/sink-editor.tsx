@@ -10,6 +10,7 @@ import { href } from '../router';
 import { useAction } from '../use-action';
 import { FieldError, OtherError } from './field-error';
 import { JsonView } from './json-view';
+import { FormActions } from './form-actions';
 
 type DryRunAnswer = SinkDryRunAnswer;
 
@@ -229,16 +230,7 @@ export function SinkEditor({ sink, onSaved, onCancel }: { sink?: Sink; onSaved: 
           <DryRunResult answer={dryRun} />
         </div>
       ) : null}
-      <div class="actions">
-        <button type="submit" disabled={action.busy}>
-          {sink ? 'Save' : 'Create sink'}
-        </button>
-        {onCancel ? (
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <FormActions busy={action.busy} label={sink ? 'Save' : 'Create sink'} onCancel={onCancel} />
       <div class="result">
         <OtherError error={error} pointers={pointers} />
       </div>

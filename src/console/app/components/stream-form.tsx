@@ -6,6 +6,7 @@ import { useState } from 'preact/hooks';
 import { api, enc, type Retention, type Stream } from '../api';
 import { useAction } from '../use-action';
 import { FieldError, OtherError } from './field-error';
+import { FormActions } from './form-actions';
 
 const AGE_UNITS = { hours: 3_600_000, days: 86_400_000 } as const;
 const SIZE_UNITS = { MiB: 1024 ** 2, GiB: 1024 ** 3 } as const;
@@ -103,16 +104,7 @@ export function StreamForm({ stream, onSaved, onCancel }: { stream?: Stream; onS
         <input id="stream-events" name="events" type="number" min="0" step="1" placeholder="no limit" defaultValue={String(stream?.retention.maxEvents ?? '')} /> events
         {localAt('/retention/maxEvents')}
       </div>
-      <div class="actions">
-        <button type="submit" disabled={action.busy}>
-          {stream ? 'Save' : 'Create stream'}
-        </button>
-        {onCancel ? (
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <FormActions busy={action.busy} label={stream ? 'Save' : 'Create stream'} onCancel={onCancel} />
       <div class="result">
         <OtherError error={action.error} pointers={['/name', '/retention/maxAgeMs', '/retention/maxBytes']} />
       </div>
