@@ -19,6 +19,11 @@ export interface ProduceRequest {
   idempotencyKey?: string;
   /** the raw request body, fingerprinted so a reused Idempotency-Key with another body is refused */
   body?: string | Buffer;
+  /**
+   * the stream's record as the caller read it for this request, so it is not read (and copied)
+   * again; the store still refuses a stream deleted meanwhile
+   */
+  record?: StreamRecord;
 }
 
 export interface ProduceLimits {
@@ -72,7 +77,7 @@ export class ProduceService {
     if (req.idempotencyKey !== undefined && (req.idempotencyKey.length === 0 || req.idempotencyKey.length > 256)) {
       throw new RivuletError('BAD_REQUEST', 'Idempotency-Key must be 1–256 characters', { details: { header: 'idempotency-key' } });
     }
-    const stream = await this.store.streams.get(req.stream);
+    const stream = req.record?.name === req.stream ? req.record : await this.store.streams.get(req.stream);
     if (!stream) throw new RivuletError('STREAM_NOT_FOUND', `stream "${req.stream}" does not exist`, { details: { stream: req.stream } });
     for (const check of this.checks) await check(stream, req.events);
     const result = await this.store.events.append({

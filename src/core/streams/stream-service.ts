@@ -6,7 +6,7 @@ import type { JsonObject } from '../events/envelope.js';
 import type { Clock } from '../clock.js';
 import type { RetentionPolicy, Store, StreamRecord, StreamSettings, StreamStats } from '../../store/port.js';
 import { assertUserStreamName } from './internal-streams.js';
-import { assertStreamUnmanaged } from './stream-management.js';
+import { assertStreamUnmanaged, hasManagedOptions, withManagedOptions } from './stream-management.js';
 import { assertStreamName } from './stream-name.js';
 
 export interface StreamDefinition {
@@ -29,6 +29,14 @@ export class StreamService {
 
   /** a stream a user names: none in the server's internal namespaces (internal-streams.ts) */
   async create(def: StreamDefinition, owner: string): Promise<StreamView> {
+    assertStreamName(def.name);
+    assertUserStreamName(def.name);
+    if (def.options) withManagedOptions(null, def.options, def.name);
+    return this.createRecord(def, owner);
+  }
+
+  /** `create` for a dialect that keeps settings of its own in the stream's options (stream-management.ts) */
+  async createManaged(def: StreamDefinition, owner: string): Promise<StreamView> {
     assertStreamName(def.name);
     assertUserStreamName(def.name);
     return this.createRecord(def, owner);
@@ -121,8 +129,21 @@ export class StreamService {
    * server keeps. `update` is the managing resource's own way.
    */
   async change(name: string, patch: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamView> {
-    assertStreamUnmanaged(await this.require(name), 'change');
-    return this.update(name, patch, expectedVersion);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.require(name);
+      assertStreamUnmanaged(current, 'change');
+      if (patch.options === undefined) return this.update(name, patch, expectedVersion);
+      // managed options are carried over as read: the write is conditional on that version, so
+      // a change the managing dialect made meanwhile is never rolled back
+      const options = withManagedOptions(current, patch.options);
+      if (!hasManagedOptions(current)) return this.update(name, patch, expectedVersion);
+      try {
+        return await this.update(name, { ...patch, options }, expectedVersion ?? current.version);
+      } catch (err) {
+        if (expectedVersion === undefined && attempt < 8 && err instanceof RivuletError && err.code === 'CONFLICT') continue;
+        throw err;
+      }
+    }
   }
 
   async update(name: string, patch: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamView> {

@@ -146,7 +146,7 @@ function eventsOf(ctx: DsContext, req: AppendRequest, meta: DsMeta, payload: Jso
 
 async function plainAppend(ctx: DsContext, req: AppendRequest, opened: OpenStream, payload: JsonValue[] | Buffer): Promise<Answer> {
   if (opened.meta.closed) throw await closedConflict(ctx, req.name);
-  const result = await ctx.services.produce.produce({ stream: req.name, events: eventsOf(ctx, req, opened.meta, payload, null), producer: null });
+  const result = await ctx.services.produce.produce({ stream: req.name, events: eventsOf(ctx, req, opened.meta, payload, null), producer: null, record: opened.record });
   return { status: 204, headers: { 'stream-next-offset': offsetOf(result.events[result.events.length - 1]!.seq) } };
 }
 
@@ -159,7 +159,7 @@ async function statefulAppend(
   payload: JsonValue[] | Buffer | null,
 ): Promise<Answer> {
   // read again inside the lock: an earlier request may have changed the state
-  const { meta } = await ctx.open(req.name, req.principal);
+  const { meta, record } = await ctx.open(req.name, req.principal);
   const verdict = producer ? judge(meta, producer) : null;
   const producerAnswer = (seq: number): Record<string, string> => (producer ? { 'producer-epoch': String(producer.epoch), 'producer-seq': String(seq) } : {});
   if (meta.closed) {
@@ -177,7 +177,7 @@ async function statefulAppend(
   }
   let lastSeq: number | null = null;
   if (payload !== null) {
-    const result = await ctx.services.produce.produce({ stream: req.name, events: eventsOf(ctx, req, meta, payload, producer), producer: producer?.id ?? null });
+    const result = await ctx.services.produce.produce({ stream: req.name, events: eventsOf(ctx, req, meta, payload, producer), producer: producer?.id ?? null, record });
     lastSeq = result.events[result.events.length - 1]!.seq;
   }
   await ctx.updateMeta(req.name, (m) => {

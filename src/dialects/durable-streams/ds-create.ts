@@ -138,7 +138,7 @@ async function createNew(ctx: DsContext, req: AppendRequest, s: CreateSettings):
   const settled: DsMeta = { ...meta };
   if (s.closed) settled.closed = true;
   try {
-    await ctx.services.streams.create({ name: req.name, description: `Durable Streams stream /${req.path}`, options: { [META_KEY]: (copies.length + initial.length > 0 ? meta : settled) as never } }, req.principal?.owner ?? ANONYMOUS_OWNER);
+    await ctx.services.streams.createManaged({ name: req.name, description: `Durable Streams stream /${req.path}`, options: { [META_KEY]: (copies.length + initial.length > 0 ? meta : settled) as never } }, req.principal?.owner ?? ANONYMOUS_OWNER);
   } catch (err) {
     if (parentName) await ctx.updateMeta(parentName, (m) => ({ ...m, forks: Math.max(0, (m.forks ?? 0) - 1) }));
     // made meanwhile by another request (or process): answered as a PUT that found it

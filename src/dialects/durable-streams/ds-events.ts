@@ -22,24 +22,32 @@ export interface EventOrigin {
   nowIso: string;
 }
 
-function base(origin: EventOrigin, index: number, type: string, data: JsonValue, meta: JsonObject): NewEvent {
+function base(origin: EventOrigin, source: string, index: number, type: string, data: JsonValue, meta: JsonObject): NewEvent {
   const id = origin.ids?.(index);
-  return { id: id ?? uuidv7(), idSupplied: id !== undefined, type, source: `/ds/${origin.path}`, time: origin.nowIso, producer: origin.producer, data, meta };
+  return { id: id ?? uuidv7(), idSupplied: id !== undefined, type, source, time: origin.nowIso, producer: origin.producer, data, meta };
+}
+
+function sourceOf(origin: EventOrigin): string {
+  return `/ds/${origin.path}`;
 }
 
 export function bytesEvent(bytes: Buffer, contentType: string, origin: EventOrigin): NewEvent {
   if (mediaType(contentType).startsWith('text/')) {
     try {
-      return base(origin, 0, BYTES_TYPE, utf8.decode(bytes), { datacontenttype: contentType });
+      return base(origin, sourceOf(origin), 0, BYTES_TYPE, utf8.decode(bytes), { datacontenttype: contentType });
     } catch {
       // not UTF-8: kept as bytes below
     }
   }
-  return base(origin, 0, BYTES_TYPE, bytes.toString('base64'), { datacontenttype: contentType, data_base64: true });
+  return base(origin, sourceOf(origin), 0, BYTES_TYPE, bytes.toString('base64'), { datacontenttype: contentType, data_base64: true });
 }
 
 export function messageEvents(messages: JsonValue[], origin: EventOrigin): NewEvent[] {
-  return messages.map((m, i) => base(origin, i, MESSAGE_TYPE, m, i === 0 && messages.length > 1 ? { [BATCH_FIELD]: messages.length } : {}));
+  // one source string for the whole append: it is stored with every event
+  const source = sourceOf(origin);
+  const events: NewEvent[] = new Array(messages.length);
+  for (let i = 0; i < messages.length; i++) events[i] = base(origin, source, i, MESSAGE_TYPE, messages[i]!, i === 0 && messages.length > 1 ? { [BATCH_FIELD]: messages.length } : {});
+  return events;
 }
 
 /** the bytes an event carries in a byte-mode stream */

@@ -7,7 +7,7 @@
 import { RivuletError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../events/envelope.js';
 import { assertUserStreamName } from '../../streams/internal-streams.js';
-import { assertStreamUnmanaged } from '../../streams/stream-management.js';
+import { assertStreamUnmanaged, withManagedOptions } from '../../streams/stream-management.js';
 import { assertStreamName } from '../../streams/stream-name.js';
 import type { StreamRecord } from '../../../store/port.js';
 import { canonicalJson } from '../canonical-json.js';
@@ -73,6 +73,8 @@ function settingsOf(record: StreamRecord): Omit<StreamSpec, 'name'> {
 function diff(desired: StreamSpec | null, current: StreamRecord | null): Diff {
   // okdata's streams and the internal streams of sinks and rules keep the settings their owner gave
   if (desired && current) assertStreamUnmanaged(current, 'change');
+  // settings a dialect keeps (the Durable Streams mount's) cannot be declared, and are kept as they are
+  if (desired) desired = { ...desired, options: withManagedOptions(current, desired.options, desired.name) };
   if (!desired) return current ? { action: 'delete', changes: [{ path: '', from: current.name }] } : { action: 'unchanged', changes: [] };
   const want = { ...desired } as Partial<StreamSpec>;
   delete want.name;
@@ -97,7 +99,8 @@ async function statsOf(name: string, ctx: KindContext): Promise<JsonObject> {
 }
 
 async function apply(desired: StreamSpec, current: StreamRecord | null, ctx: KindContext): Promise<ApplyOutcome> {
-  const settings = { description: desired.description, retention: desired.retention, exclusiveProducer: desired.exclusiveProducer, options: desired.options };
+  const options = withManagedOptions(current, desired.options, desired.name);
+  const settings = { description: desired.description, retention: desired.retention, exclusiveProducer: desired.exclusiveProducer, options };
   if (!current) {
     await ctx.streams.create({ name: desired.name, ...settings }, ctx.owner);
     return { log: [`created stream "${desired.name}"`], stats: await statsOf(desired.name, ctx) };
