@@ -51,7 +51,7 @@ const TAIL_WAIT_MS = 2000;
 /** how long after the last sign of another writer chains keep starting with a lone message */
 const CONTENDED_MS = 10_000;
 /** how long a chain waits for its acknowledgements before their outcome counts as unknown */
-const ACK_TIMEOUT_MS = 5000;
+export const ACK_TIMEOUT_MS = 5000;
 /** JetStream's refusals of an expected last sequence (10071) or last msg id (10164) */
 const WRONG_LAST = new Set([10071, 10164]);
 
@@ -203,7 +203,7 @@ export class StreamWriter {
           pending[0]!.uncertain = true;
           this.reset();
           if (Date.now() > deadline) {
-            throw new RivuletError('STORE_UNAVAILABLE', `appending to stream "${this.stream}" failed: ${describe(failure)}`, { retryAfter: 5 });
+            throw new RivuletError('STORE_UNAVAILABLE', `appending to stream "${this.stream}" failed: ${describeOutcome(failure)}`, { retryAfter: 5 });
           }
           await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** Math.min(round, 5))));
         }
@@ -265,14 +265,8 @@ export class StreamWriter {
     this.typeSeqs.clear();
   }
 
-  /** a publish nobody answered: the stream is gone, or its replicas are electing a leader */
-  private async streamGone(): Promise<boolean> {
-    try {
-      await this.jsm.streams.info(this.names.jsStream(this.stream));
-      return false;
-    } catch (err) {
-      return isNoStream(err) && !/no responders|not enabled/i.test((err as Error).message);
-    }
+  private streamGone(): Promise<boolean> {
+    return streamGone(this.jsm, this.names, this.stream);
   }
 
   private async lastTypeSeq(type: string): Promise<number> {
@@ -285,7 +279,7 @@ export class StreamWriter {
   }
 }
 
-function describe(outcome: PubOutcome): string {
+export function describeOutcome(outcome: PubOutcome): string {
   switch (outcome.kind) {
     case 'refused':
       return `refused (${outcome.errCode}: ${outcome.description})`;
@@ -295,6 +289,16 @@ function describe(outcome: PubOutcome): string {
       return 'no stream answered';
     default:
       return 'stored';
+  }
+}
+
+/** a publish nobody answered: the stream is gone, or its replicas are electing a leader */
+export async function streamGone(jsm: JetStreamManager, names: NatsNames, stream: string): Promise<boolean> {
+  try {
+    await jsm.streams.info(names.jsStream(stream));
+    return false;
+  } catch (err) {
+    return isNoStream(err) && !/no responders|not enabled/i.test((err as Error).message);
   }
 }
 
