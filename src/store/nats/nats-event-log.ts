@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 import type { AppendResult, StoredEvent } from '../../core/events/envelope.js';
 import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
@@ -44,6 +44,8 @@ export class NatsEventLog implements EventLog {
   private readonly emitter = new EventEmitter();
   private notifySub: Subscription | null = null;
   private readonly inbox: PubAckInbox;
+  /** the reply subject this process's announcements carry, so it can skip them when they come back */
+  private readonly origin = createInbox();
 
   constructor(private readonly d: EventLogDeps) {
     this.emitter.setMaxListeners(0);
@@ -54,7 +56,8 @@ export class NatsEventLog implements EventLog {
     this.inbox.start();
     this.notifySub = this.d.nc.subscribe(this.d.names.notifyAll(), {
       callback: (err, msg) => {
-        if (err) return;
+        // our own announcements were emitted here when they were made
+        if (err || msg.reply === this.origin) return;
         const seq = Number(msg.string());
         if (Number.isSafeInteger(seq)) this.emitter.emit('append', this.d.names.streamOfNotify(msg.subject), seq);
       },
@@ -76,7 +79,10 @@ export class NatsEventLog implements EventLog {
     let w = this.writers.get(stream);
     // a stream deleted and created again may have changed its mode
     if (!w || (w instanceof ConcurrentStreamWriter) !== (mode === 'concurrent')) {
-      const notify = (s: string, seq: number) => this.d.nc.publish(this.d.names.notifySubject(s), String(seq));
+      const notify = (s: string, seq: number) => {
+        this.d.nc.publish(this.d.names.notifySubject(s), String(seq), { reply: this.origin });
+        queueMicrotask(() => this.emitter.emit('append', s, seq));
+      };
       w = mode === 'concurrent'
         ? new ConcurrentStreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, notify)
         : new StreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, notify);
