@@ -67,7 +67,7 @@ export const scenario: Scenario = {
         args: ['--store', node.servers, '--nats-replicas', '1', '--nats-namespace', main === undefined ? 'rivulet' : 'base'],
         env: { RIVULET_ADMIN_KEY: ADMIN_KEY },
         logLevel: 'warn',
-        startTimeoutMs: 30_000,
+        startTimeoutMs: 120_000,
       });
       const nats = await onNats();
       const base = BASE_MAIN === undefined ? null : await onNats(BASE_MAIN);
