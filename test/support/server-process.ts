@@ -25,6 +25,8 @@ export interface ServerProcessOptions {
   /** more `serve` flags, e.g. ['--durability', 'relaxed'] */
   args?: string[];
   env?: Record<string, string>;
+  /** another build's dist/cli/main.js (a benchmark comparing two builds); this tree's by default */
+  main?: string;
   /** node flags, e.g. ['--cpu-prof'] */
   nodeArgs?: string[];
   /** log level; requests are logged at info, which costs time in benchmarks */
@@ -49,10 +51,11 @@ export interface ServerProcess {
 }
 
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  if (!existsSync(SERVER_MAIN)) throw new Error(`${SERVER_MAIN} is missing: run "npm run build" first`);
+  const main = options.main ?? SERVER_MAIN;
+  if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first`);
   const args = [
     ...(options.nodeArgs ?? []),
-    SERVER_MAIN, 'serve',
+    main, 'serve',
     '--host', '127.0.0.1', '--port', '0',
     '--data-dir', options.dataDir,
     '--log-level', options.logLevel ?? 'warn',

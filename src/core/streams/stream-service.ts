@@ -8,6 +8,7 @@ import type { RetentionPolicy, Store, StreamRecord, StreamSettings, StreamStats 
 import { assertUserStreamName } from './internal-streams.js';
 import { assertStreamUnmanaged, hasManagedOptions, withManagedOptions } from './stream-management.js';
 import { assertStreamName } from './stream-name.js';
+import { assertWriteMode, keepWriteMode } from './write-mode.js';
 
 export interface StreamDefinition {
   name: string;
@@ -45,6 +46,7 @@ export class StreamService {
   private async createRecord(def: StreamDefinition, owner: string): Promise<StreamView> {
     assertStreamName(def.name);
     assertRetention(def.retention);
+    assertWriteMode(def.options);
     const now = this.clock.now().toISOString();
     const record = await this.store.streams.create({
       name: def.name,
@@ -148,6 +150,11 @@ export class StreamService {
 
   async update(name: string, patch: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamView> {
     assertRetention(patch.retention);
+    if (patch.options !== undefined) {
+      const current = (await this.require(name)).options;
+      assertWriteMode(patch.options, current);
+      patch = { ...patch, options: keepWriteMode(patch.options, current) };
+    }
     const record = await this.store.streams.update(name, patch, expectedVersion);
     return { ...record, stats: await this.store.events.stats(name) };
   }

@@ -11,7 +11,7 @@ import { parseJsonBody } from '../../http/plugins/json-body.js';
 import { DsProblem, type DsContext, type OpenStream } from './ds-context.js';
 import { bytesEvent, messageEvents, type EventOrigin } from './ds-events.js';
 import { isJsonMode, mediaType, PRODUCER_STATE_TTL_MS, type DsMeta } from './ds-meta.js';
-import { offsetOf } from './ds-offsets.js';
+import { endSeqOf, offsetOf } from './ds-offsets.js';
 
 export interface AppendRequest {
   name: string;
@@ -147,7 +147,7 @@ function eventsOf(ctx: DsContext, req: AppendRequest, meta: DsMeta, payload: Jso
 async function plainAppend(ctx: DsContext, req: AppendRequest, opened: OpenStream, payload: JsonValue[] | Buffer): Promise<Answer> {
   if (opened.meta.closed) throw await closedConflict(ctx, req.name);
   const result = await ctx.services.produce.produce({ stream: req.name, events: eventsOf(ctx, req, opened.meta, payload, null), producer: null, record: opened.record });
-  return { status: 204, headers: { 'stream-next-offset': offsetOf(result.events[result.events.length - 1]!.seq) } };
+  return { status: 204, headers: { 'stream-next-offset': offsetOf(endSeqOf(result.events)) } };
 }
 
 async function statefulAppend(
@@ -178,7 +178,7 @@ async function statefulAppend(
   let lastSeq: number | null = null;
   if (payload !== null) {
     const result = await ctx.services.produce.produce({ stream: req.name, events: eventsOf(ctx, req, meta, payload, producer), producer: producer?.id ?? null, record });
-    lastSeq = result.events[result.events.length - 1]!.seq;
+    lastSeq = endSeqOf(result.events);
   }
   await ctx.updateMeta(req.name, (m) => {
     const next: DsMeta = { ...m };

@@ -12,7 +12,7 @@ import { ANONYMOUS_OWNER, DsProblem, type DsContext } from './ds-context.js';
 import { BATCH_FIELD, bytesEvent, bytesOf, copyOf, messageEvents, type EventOrigin } from './ds-events.js';
 import { header, messagesOf, type Answer, type AppendRequest } from './ds-append.js';
 import { isJsonMode, mediaType, META_KEY, type DsMeta } from './ds-meta.js';
-import { offsetOf, parseOffset } from './ds-offsets.js';
+import { endSeqOf, offsetOf, parseOffset } from './ds-offsets.js';
 import { streamOfPath } from './ds-names.js';
 
 const TTL = /^(0|[1-9]\d{0,15})$/;
@@ -150,7 +150,7 @@ async function createNew(ctx: DsContext, req: AppendRequest, s: CreateSettings):
   for (const batch of [...copies, ...chunks(initial)]) {
     if (batch.length === 0) continue;
     const result = await ctx.services.produce.produce({ stream: req.name, events: batch, producer: null });
-    lastSeq = result.events[result.events.length - 1]!.seq;
+    lastSeq = endSeqOf(result.events);
   }
   if (s.closed && copies.length + initial.length > 0) await ctx.updateMeta(req.name, (m) => ({ ...m, closed: true }));
   const headers: Record<string, string> = { 'content-type': meta.contentType, 'stream-next-offset': offsetOf(lastSeq), location: `${req.base}/${req.path}` };

@@ -11,6 +11,17 @@ export function offsetOf(seq: number): string {
   return `${String(seq).padStart(16, '0')}_${ZEROS}`;
 }
 
+/**
+ * The seq after which every event of an append lies: its highest. In a stream's concurrent
+ * write mode (docs/store-nats.md) an event re-sent after a lost leader can land behind the
+ * later events of its own append, so the last event's seq is not always the highest.
+ */
+export function endSeqOf(events: readonly { seq: number }[]): number {
+  let end = 0;
+  for (const e of events) if (e.seq > end) end = e.seq;
+  return end;
+}
+
 export type OffsetParam = { at: 'start' } | { at: 'now' } | { at: 'after'; seq: number };
 
 /** null when the text is not an offset this server could have issued */

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { RivuletError } from '../../core/errors.js';
 import type { AppendResult, StoredEvent } from '../../core/events/envelope.js';
 import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
@@ -14,6 +14,8 @@ import type { JsonBucket } from './kv-json.js';
 import { decodeEvent, encodeBody, type RawMessage } from './nats-event-codec.js';
 import { token, type NatsNames } from './nats-names.js';
 import type { NatsStreamCatalog } from './nats-stream-catalog.js';
+import { writeModeOf, type WriteMode } from '../../core/streams/write-mode.js';
+import { ConcurrentStreamWriter } from './nats-concurrent-writer.js';
 import { isNoStream, StreamWriter } from './nats-stream-writer.js';
 import { PubAckInbox } from './pub-ack-inbox.js';
 
@@ -38,10 +40,12 @@ export interface EventLogDeps {
 }
 
 export class NatsEventLog implements EventLog {
-  private readonly writers = new Map<string, StreamWriter>();
+  private readonly writers = new Map<string, StreamWriter | ConcurrentStreamWriter>();
   private readonly emitter = new EventEmitter();
   private notifySub: Subscription | null = null;
   private readonly inbox: PubAckInbox;
+  /** the reply subject this process's announcements carry, so it can skip them when they come back */
+  private readonly origin = createInbox();
 
   constructor(private readonly d: EventLogDeps) {
     this.emitter.setMaxListeners(0);
@@ -52,7 +56,8 @@ export class NatsEventLog implements EventLog {
     this.inbox.start();
     this.notifySub = this.d.nc.subscribe(this.d.names.notifyAll(), {
       callback: (err, msg) => {
-        if (err) return;
+        // our own announcements were emitted here when they were made
+        if (err || msg.reply === this.origin) return;
         const seq = Number(msg.string());
         if (Number.isSafeInteger(seq)) this.emitter.emit('append', this.d.names.streamOfNotify(msg.subject), seq);
       },
@@ -70,12 +75,17 @@ export class NatsEventLog implements EventLog {
     this.writers.get(stream)?.reset();
   }
 
-  private writer(stream: string): StreamWriter {
+  private writer(stream: string, mode: WriteMode): StreamWriter | ConcurrentStreamWriter {
     let w = this.writers.get(stream);
-    if (!w) {
-      w = new StreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, (s, seq) => {
-        this.d.nc.publish(this.d.names.notifySubject(s), String(seq));
-      });
+    // a stream deleted and created again may have changed its mode
+    if (!w || (w instanceof ConcurrentStreamWriter) !== (mode === 'concurrent')) {
+      const notify = (s: string, seq: number) => {
+        this.d.nc.publish(this.d.names.notifySubject(s), String(seq), { reply: this.origin });
+        queueMicrotask(() => this.emitter.emit('append', s, seq));
+      };
+      w = mode === 'concurrent'
+        ? new ConcurrentStreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, notify)
+        : new StreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, notify);
       this.writers.set(stream, w);
     }
     return w;
@@ -99,7 +109,7 @@ export class NatsEventLog implements EventLog {
         }
       }
       const bodies = req.events.map(encodeBody);
-      const events = await this.writer(req.stream).submit(req.events, bodies);
+      const events = await this.writer(req.stream, writeModeOf(record.options)).submit(req.events, bodies);
       const result: AppendResult = { stream: req.stream, events, replayed: false };
       if (idemKey !== null) {
         await this.d.idem.put(idemKey, { hash: req.requestHash ?? null, createdMs: Date.now(), result } satisfies IdempotencyRecord);

@@ -33,7 +33,12 @@ export class NatsNames {
   }
 
   eventSubject(stream: string, type: string, id: string): string {
-    return `${this.prefix}.e.${token(stream)}.${token(type)}.${token(id)}`;
+    return `${this.typeSubjectPrefix(stream, type)}${token(id)}`;
+  }
+
+  /** an event's subject up to its id's token (`<prefix>.e.<stream>.<type>.`), which writers cache per type */
+  typeSubjectPrefix(stream: string, type: string): string {
+    return `${this.prefix}.e.${token(stream)}.${token(type)}.`;
   }
 
   /** the events of one type (a consumer filter or a `next_by_subj`) */

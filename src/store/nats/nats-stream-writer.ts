@@ -25,7 +25,7 @@ import { isStorageRefusal, storageFull } from './nats-storage-errors.js';
 import { RivuletError } from '../../core/errors.js';
 import type { AppendedEvent, NewEvent } from '../../core/events/envelope.js';
 import { MORE_HEADER, eventHeaders, typeSeqOf } from './nats-event-codec.js';
-import type { NatsNames } from './nats-names.js';
+import { token, type NatsNames } from './nats-names.js';
 import type { OutgoingMessage, PubAckInbox, PubOutcome } from './pub-ack-inbox.js';
 
 export interface WriteRequest {
@@ -51,7 +51,7 @@ const TAIL_WAIT_MS = 2000;
 /** how long after the last sign of another writer chains keep starting with a lone message */
 const CONTENDED_MS = 10_000;
 /** how long a chain waits for its acknowledgements before their outcome counts as unknown */
-const ACK_TIMEOUT_MS = 5000;
+export const ACK_TIMEOUT_MS = 5000;
 /** JetStream's refusals of an expected last sequence (10071) or last msg id (10164) */
 const WRONG_LAST = new Set([10071, 10164]);
 
@@ -62,6 +62,10 @@ export class StreamWriter {
   /** until when chains start with their first message alone (another process writes too) */
   private contendedUntil = 0;
   private readonly typeSeqs = new Map<string, number>();
+  /** `<prefix>.e.<stream>.<type>.` per type: an event's subject is this and its id's token */
+  private readonly typeSubjects = new Map<string, string>();
+  /** the new last seq, announced to other processes with the next chain's messages (one socket write) */
+  private unannounced: number | null = null;
 
   constructor(
     private readonly stream: string,
@@ -107,6 +111,7 @@ export class StreamWriter {
         for (const r of group) r.reject(err);
       }
     }
+    this.announceNow();
   }
 
   private async writeGroup(group: WriteRequest[]): Promise<void> {
@@ -122,7 +127,7 @@ export class StreamWriter {
         copies.push([answer, earlier]);
         return answer;
       }
-      const item: Item = { request, index, subject: this.names.eventSubject(this.stream, ev.type, ev.id), uncertain: false, answer };
+      const item: Item = { request, index, subject: this.subjectOf(ev.type, ev.id), uncertain: false, answer };
       firstOfId.set(ev.id, item);
       items.push(item);
       return answer;
@@ -137,7 +142,10 @@ export class StreamWriter {
       const typeSeqs = new Map<string, number>();
       for (const item of pending) {
         const type = item.request.events[item.index]!.type;
-        if (!typeSeqs.has(type)) typeSeqs.set(type, await this.lastTypeSeq(type));
+        if (typeSeqs.has(type)) continue;
+        // a cached typeSeq is taken without an await: one less turn of the microtask queue per chain
+        const cached = this.typeSeqs.get(type);
+        typeSeqs.set(type, cached ?? (await this.lastTypeSeq(type)));
       }
       const typeSeqOfSent: number[] = [];
       const messages: OutgoingMessage[] = pending.map((item, i) => {
@@ -203,7 +211,7 @@ export class StreamWriter {
           pending[0]!.uncertain = true;
           this.reset();
           if (Date.now() > deadline) {
-            throw new RivuletError('STORE_UNAVAILABLE', `appending to stream "${this.stream}" failed: ${describe(failure)}`, { retryAfter: 5 });
+            throw new RivuletError('STORE_UNAVAILABLE', `appending to stream "${this.stream}" failed: ${describeOutcome(failure)}`, { retryAfter: 5 });
           }
           await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** Math.min(round, 5))));
         }
@@ -215,8 +223,36 @@ export class StreamWriter {
       answer.seq = first.answer.seq;
       answer.typeSeq = first.answer.typeSeq;
     }
-    if (this.lastSeq !== null) this.onCommitted(this.stream, this.lastSeq);
+    if (this.lastSeq !== null) this.announce(this.lastSeq);
     group.forEach((r, i) => r.resolve(answers[i]!));
+  }
+
+  /**
+   * Tells other processes about the new last seq. While more requests wait, the announcement
+   * goes out with the next chain, in the same socket write (the client flushes once per turn of
+   * the microtask queue): under load that halves the writes to NATS, each of which wakes the
+   * server. Nothing waits on the network in between (see `announceNow`).
+   */
+  private announce(lastSeq: number): void {
+    this.unannounced = lastSeq;
+    if (this.queue.length === 0) this.announceNow();
+  }
+
+  private announceNow(): void {
+    if (this.unannounced === null) return;
+    const seq = this.unannounced;
+    this.unannounced = null;
+    this.onCommitted(this.stream, seq);
+  }
+
+  private subjectOf(type: string, id: string): string {
+    let prefix = this.typeSubjects.get(type);
+    if (prefix === undefined) {
+      prefix = this.names.typeSubjectPrefix(this.stream, type);
+      if (this.typeSubjects.size > 1000) this.typeSubjects.clear();
+      this.typeSubjects.set(type, prefix);
+    }
+    return prefix + token(id);
   }
 
   /**
@@ -226,6 +262,7 @@ export class StreamWriter {
    * do). The winner's chain carries `Rivulet-More` to its end, so the loser waits for it.
    */
   private async publish(messages: OutgoingMessage[]): Promise<PubOutcome[]> {
+    this.announceNow();
     if (messages.length < 2 || Date.now() > this.contendedUntil) return this.inbox.publishChain(messages, ACK_TIMEOUT_MS);
     const [first] = await this.inbox.publishChain(messages.slice(0, 1), ACK_TIMEOUT_MS);
     if (first!.kind !== 'stored' || first!.duplicate) return [first!];
@@ -239,6 +276,7 @@ export class StreamWriter {
    * to a writer that died mid-chain (see docs/store-nats.md); then append after it.
    */
   private async loadTail(): Promise<void> {
+    this.announceNow();
     const js = this.names.jsStream(this.stream);
     let seen = -1;
     let since = Date.now();
@@ -265,19 +303,14 @@ export class StreamWriter {
     this.typeSeqs.clear();
   }
 
-  /** a publish nobody answered: the stream is gone, or its replicas are electing a leader */
-  private async streamGone(): Promise<boolean> {
-    try {
-      await this.jsm.streams.info(this.names.jsStream(this.stream));
-      return false;
-    } catch (err) {
-      return isNoStream(err) && !/no responders|not enabled/i.test((err as Error).message);
-    }
+  private streamGone(): Promise<boolean> {
+    return streamGone(this.jsm, this.names, this.stream);
   }
 
   private async lastTypeSeq(type: string): Promise<number> {
     const cached = this.typeSeqs.get(type);
     if (cached !== undefined) return cached;
+    this.announceNow();
     const last = await this.jsm.streams.getMessage(this.names.jsStream(this.stream), { last_by_subj: this.names.typeFilter(this.stream, type) });
     const value = last ? typeSeqOf(last.header) : 0;
     this.typeSeqs.set(type, value);
@@ -285,7 +318,7 @@ export class StreamWriter {
   }
 }
 
-function describe(outcome: PubOutcome): string {
+export function describeOutcome(outcome: PubOutcome): string {
   switch (outcome.kind) {
     case 'refused':
       return `refused (${outcome.errCode}: ${outcome.description})`;
@@ -295,6 +328,16 @@ function describe(outcome: PubOutcome): string {
       return 'no stream answered';
     default:
       return 'stored';
+  }
+}
+
+/** a publish nobody answered: the stream is gone, or its replicas are electing a leader */
+export async function streamGone(jsm: JetStreamManager, names: NatsNames, stream: string): Promise<boolean> {
+  try {
+    await jsm.streams.info(names.jsStream(stream));
+    return false;
+  } catch (err) {
+    return isNoStream(err) && !/no responders|not enabled/i.test((err as Error).message);
   }
 }
 

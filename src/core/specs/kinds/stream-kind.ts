@@ -13,6 +13,7 @@ import type { StreamRecord } from '../../../store/port.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
 import { isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
+import { keepWriteMode } from '../../streams/write-mode.js';
 
 export interface StreamSpec extends JsonObject {
   name: string;
@@ -81,6 +82,8 @@ function diff(desired: StreamSpec | null, current: StreamRecord | null): Diff {
   if (!current) {
     return { action: 'create', changes: Object.entries(want).filter(([, v]) => !isEmpty(v)).map(([k, v]) => ({ path: `/${k}`, to: v as JsonValue })) };
   }
+  // a spec that leaves the write mode out keeps the stream's (it is fixed at creation)
+  if (want.options !== undefined) want.options = keepWriteMode(want.options, current.options);
   const have = settingsOf(current) as Record<string, JsonValue>;
   const changes: FieldChange[] = [];
   for (const [field, value] of Object.entries(want) as [string, JsonValue][]) {
