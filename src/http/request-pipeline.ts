@@ -4,7 +4,9 @@
  * request straight off node:http) call the same steps here, so neither can do them otherwise:
  * request ids, the headers every answer carries (request id, `Connection: close` while
  * draining, CORS), admission, the tracing span (499 for an answer cut off), request metrics,
- * both request log lines and the client a trusted proxy names.
+ * both request log lines and the client a trusted proxy names. Two of these fastify does
+ * itself (its request logging, and CORS through @fastify/cors); the lane does them here in
+ * the same form, and the test below compares the lines and headers.
  *
  * Every global request hook is registered as a named step (`step`, or `registerSteps` for a
  * plugin's own hooks). `requestHooksOf` lists the app's hooks with their steps, and a test
