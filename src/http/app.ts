@@ -17,7 +17,7 @@ import { ROOT_DATASET_SEGMENT, okdataApiMount, okdataDialect } from '../dialects
 import { DEFAULT_LIVE_HTTP, type LiveHttpOptions } from './live/live-connections.js';
 import { liveRoutes } from './live/live-routes.js';
 import { liveTokenAuth } from './live/live-token-auth.js';
-import { admission, AdmissionGate, type AdmissionOptions } from './plugins/admission.js';
+import { AdmissionGate, type AdmissionOptions } from './plugins/admission.js';
 import { auth } from './plugins/auth.js';
 import { consoleRoutes, type ConsoleOptions } from './plugins/console.js';
 import { registerCors, type CorsOptions } from './plugins/cors.js';
@@ -25,12 +25,12 @@ import { registerJsonParser } from './plugins/json-body.js';
 import { metricsRoutes } from './plugins/metrics.js';
 import { rateGateOf, rateLimit, type RateLimitOptions } from './plugins/rate-limit.js';
 import { serializeRequest } from './plugins/request-log.js';
-import { childLoggerWithTrace, tracing } from './plugins/tracing.js';
+import { childLoggerWithTrace } from './plugins/tracing.js';
+import { RequestPipeline, registerSteps, step } from './request-pipeline.js';
 import { serverTimeoutOptions, type ServerTimeouts } from './server-timeouts.js';
 import { serverWithLane } from './lane-server.js';
 import { produceLane } from './produce-lane.js';
 import { RivuletMetrics } from '../observability/metrics.js';
-import { requestIdOf } from '../observability/request-id.js';
 import type { RequestSpanHook } from '../observability/trace-context.js';
 import { problemErrorHandler } from './problem.js';
 import { documentObject, documentRoute, TAGS } from './openapi.js';
@@ -101,20 +101,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // the gates are shared by fastify's hooks and the produce lane
   const admissionGate = deps.protection?.admission ? new AdmissionGate({ ...deps.protection.admission, metrics }) : undefined;
   const rateGate = rateGateOf(deps.protection?.rateLimit && { ...deps.protection.rateLimit, metrics });
+  // one set of per-request steps for fastify's hooks and the produce lane
+  const pipeline = new RequestPipeline({
+    metrics,
+    admission: admissionGate,
+    logger,
+    trustProxy: deps.trustProxy ?? false,
+    isShuttingDown: shuttingDown,
+    onRequestSpan: deps.observability?.onRequestSpan,
+    cors: deps.cors,
+  });
   const lane = deps.produceLane !== false
-    ? produceLane({
-      services: deps.services,
-      bodyLimit: deps.limits.bodyLimit,
-      maxJsonDepth: deps.limits.maxJsonDepth,
-      metrics,
-      admission: admissionGate,
-      rateLimit: rateGate,
-      logger,
-      trustProxy: deps.trustProxy ?? false,
-      isShuttingDown: shuttingDown,
-      onRequestSpan: deps.observability?.onRequestSpan,
-      cors: deps.cors,
-    })
+    ? produceLane({ services: deps.services, bodyLimit: deps.limits.bodyLimit, maxJsonDepth: deps.limits.maxJsonDepth, pipeline, rateLimit: rateGate })
     : undefined;
   // paths no route takes are answered by the API whose mount they hit
   const mounts = new ApiMounts([eventServerMount, ifluxMount, specstoreMount, aetherMount, dsMount, okdataApiMount], problemErrorHandler, new RouteTable());
@@ -123,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(lane ? { serverFactory: serverWithLane(lane) } : {}),
     bodyLimit: deps.limits.bodyLimit,
     trustProxy: deps.trustProxy ?? false,
-    genReqId: (raw) => requestIdOf(raw.headers['x-request-id']),
+    genReqId: (raw) => pipeline.requestId(raw),
     childLoggerFactory: childLoggerWithTrace as never,
     ...serverTimeoutOptions(deps.timeouts),
     return503OnClosing: true,
@@ -135,21 +133,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(mounts.errorHandler);
   app.setNotFoundHandler(mounts.notFound);
-  // the hot-path hooks take callbacks rather than being async: a promise per hook per request is measurable at ingest rates
-  app.addHook('onSend', (req, reply, payload, done) => {
-    void reply.header('x-request-id', req.id);
-    // a kept-alive connection would hold a draining server open until the client lets go
-    if (shuttingDown()) void reply.header('connection', 'close');
-    done(null, payload);
-  });
   registerJsonParser(app, deps.limits.maxJsonDepth);
+  // every global request hook is a named step of the pipeline (request-pipeline.ts)
   // first of all hooks: a preflight carries no credentials and costs nothing to answer
-  if (deps.cors) await registerCors(app, deps.cors);
+  const cors = deps.cors;
+  if (cors) await registerSteps(app, 'cors', () => registerCors(app, cors));
   // numbers in URLs pass one strict parser before Ajv coerces them (it lets Infinity through)
-  app.addHook('preValidation', parseSchemaNumbers);
-  // shedding runs before authentication (it must cost less than serving), rate limits after it
-  if (admissionGate) await app.register(admission, { gate: admissionGate });
-  await app.register(tracing, { onRequestSpan: deps.observability?.onRequestSpan });
+  app.addHook('preValidation', step('numbers in URLs', parseSchemaNumbers));
+  // answer headers, admission (shedding runs before authentication: it must cost less than serving), tracing, metrics
+  pipeline.registerHooks(app);
 
   await app.register(swagger, {
     openapi: {
@@ -175,15 +167,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transformObject: ((input: { openapiObject: never }) => documentObject(input.openapiObject)) as never,
   });
   for (const schema of [Problem, Stream, Event, Key]) app.addSchema(schema);
-  await app.register(auth, {
+  await registerSteps(app, 'auth', () => app.register(auth, {
     keys: deps.services.keys,
     alternatives: [liveTokenAuth(deps.services.liveTokens)],
     streamOwner: (name) => deps.services.streams.ownerOf(name),
-  });
-  if (rateGate) await app.register(rateLimit, { gate: rateGate });
+  }));
+  if (rateGate) await registerSteps(app, 'rate limit', () => app.register(rateLimit, { gate: rateGate }));
   await app.register(metricsRoutes, { metrics, services: deps.services, public: deps.observability?.metricsPublic });
   // upgrades are routed through fastify, so WebSocket routes pass the same auth hooks
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await registerSteps(app, 'websocket', () => app.register(websocket, { options: { maxPayload: 64 * 1024 } }));
 
   await app.register(async (docs) => {
     docs.addHook('onRoute', (route) => {

@@ -6,53 +6,39 @@
  * checks, reply serialisation) cost more main-thread CPU than the produce itself, and the
  * main thread is what bounds single-event ingest (docs/benchmarks.md). The lane does the same
  * work with none of that machinery:
- * - the same gates: admission control (AdmissionGate) and per-key rate limits (RateGate);
+ * - the same per-request steps as fastify's hooks, from the same module (request-pipeline.ts):
+ *   request id, answer headers (draining, CORS), admission, tracing span, metrics, both log lines;
+ * - the same checks: credentials (one, unambiguous: auth.ts), scope, per-key rate limit (RateGate);
  * - the same body parser (json-body.ts), produce code and answer text (native-produce.ts);
- * - the same problem answers, request ids, request logs and metrics.
- * A test sends the same requests both ways and compares the answers.
+ * - the same problem answers.
+ * Tests send the same requests both ways and compare the answers, and list every global hook
+ * of the app to prove the lane applies each (test/int/request-pipeline.int.test.ts).
  *
  * Anything else goes to fastify untouched, before a byte of the body is read: other routes
  * and methods, a query string or an escaped stream name, CloudEvents binary mode, another
  * media type, a body without a length (chunked) or beyond the body limit, a missing, unknown,
  * unauthorised or not-yet-cached key, and requests arriving while the server shuts down.
  * Those are the rare and the failing cases; fastify answers them as it always has.
- * A tracing hook (`onRequestSpan`) sees the lane's requests as it sees fastify's: a span from
- * admission on, ended with the status, route and error code.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import proxyAddr from '@fastify/proxy-addr';
-import type { FastifyBaseLogger } from 'fastify';
 import type { CoreServices } from '../core/services.js';
 import type { Principal } from '../core/keys/key-service.js';
-import type { RivuletMetrics } from '../observability/metrics.js';
-import type { RequestSpanEnd, RequestSpanHook } from '../observability/trace-context.js';
-import { requestIdOf } from '../observability/request-id.js';
 import { toRivuletError } from './error-translation.js';
 import { appendAnswerText, eventsOfJsonBody, fingerprintOf, mediaTypeOf, produceNative } from './native-produce.js';
-import type { AdmissionGate } from './plugins/admission.js';
 import { credentialsOf } from './plugins/auth.js';
-import { corsHeadersOf, type CorsOptions } from './plugins/cors.js';
 import { JSON_TYPES, parseJsonBody } from './plugins/json-body.js';
 import { keyCaller, type RateGate } from './plugins/rate-limit.js';
-import type { LoggedRequest } from './plugins/request-log.js';
-import { childLoggerWithTrace, levelEnabled, traceOf } from './plugins/tracing.js';
+import { childLoggerWithTrace } from './plugins/tracing.js';
 import { logFailure, problemHeaders, problemOf } from './problem.js';
+import type { RequestPipeline, SpanEnd } from './request-pipeline.js';
 
 export interface ProduceLaneDeps {
   services: CoreServices;
   bodyLimit: number;
   maxJsonDepth: number;
-  metrics: RivuletMetrics;
-  admission?: AdmissionGate;
+  /** the per-request steps fastify's hooks take too: ids, answer headers, admission, tracing, metrics, logs */
+  pipeline: RequestPipeline;
   rateLimit?: RateGate;
-  /** the app's logger (with its request serializer); none means silent */
-  logger?: FastifyBaseLogger;
-  trustProxy: boolean;
-  isShuttingDown(): boolean;
-  /** a tracer's hook (docs/observability.md) */
-  onRequestSpan?: RequestSpanHook;
-  /** cross-origin access: the lane's answers carry the headers fastify's would */
-  cors?: CorsOptions;
 }
 
 /** takes a request and answers true, or leaves it (unread) to the next handler and answers false */
@@ -68,7 +54,7 @@ export function produceLane(deps: ProduceLaneDeps): RequestLane {
   return (req, res) => {
     if (req.method !== 'POST') return false;
     const stream = streamOf(req.url ?? '');
-    if (stream === undefined || deps.isShuttingDown()) return false;
+    if (stream === undefined || deps.pipeline.isShuttingDown()) return false;
     const headers = req.headers;
     const mediaType = mediaTypeOf(headers['content-type']);
     if (!JSON_TYPES.includes(mediaType) || headers['ce-specversion'] !== undefined) return false;
@@ -98,40 +84,37 @@ function streamOf(url: string): string | undefined {
 }
 
 function serve(deps: ProduceLaneDeps, req: IncomingMessage, res: ServerResponse, stream: string, mediaType: string, principal: Principal): void {
+  const pipeline = deps.pipeline;
   const startedAt = performance.now();
-  const id = requestIdOf(req.headers['x-request-id']);
-  const log = deps.logger ? childLoggerWithTrace(deps.logger, { reqId: id }, {}, req) : undefined;
+  const id = pipeline.requestId(req);
+  const log = pipeline.logger ? childLoggerWithTrace(pipeline.logger, { reqId: id }, {}, req) : undefined;
   // fastify's request logging: a line as the request comes and one as it is answered
-  const logRequests = log !== undefined && levelEnabled(log, 'info');
-  if (logRequests) log.info({ req: loggedRequest(req, deps.trustProxy) }, 'incoming request');
+  const logRequests = pipeline.logsRequests(log);
+  if (logRequests) pipeline.logIncoming(log, pipeline.loggedRequest(req, 'POST'));
   let counted = false;
-  let endSpan: ((end: RequestSpanEnd) => void) | undefined;
+  // set once admitted (the span starts after admission, as in fastify)
+  let endSpan: SpanEnd | undefined = undefined;
   let errorCode: string | undefined;
 
   res.once('close', () => {
-    if (counted) deps.admission!.release();
+    if (counted) pipeline.admission!.release();
     const ms = performance.now() - startedAt;
-    if (endSpan) {
-      try {
-        endSpan({ statusCode: res.writableFinished ? res.statusCode : 499, route: ROUTE, durationMs: ms, ...(errorCode ? { errorCode } : {}) });
-      } catch (err) {
-        log?.warn({ err }, 'onRequestSpan end hook failed');
-      }
-    }
+    if (endSpan) pipeline.endSpan(endSpan, res.writableFinished, res.statusCode, ROUTE, ms, errorCode, log);
     // an answer cut off by the client is not an answered request (as in fastify)
     if (!res.writableFinished) return;
-    const seconds = ms / 1000;
-    deps.metrics.request('POST', ROUTE, res.statusCode, seconds);
-    deps.metrics.produceLane.inc();
-    if (logRequests) log.info({ res: { statusCode: res.statusCode }, responseTime: seconds * 1000 }, 'request completed');
+    pipeline.recordRequest('POST', ROUTE, res.statusCode, ms / 1000);
+    pipeline.metrics.produceLane.inc();
+    if (logRequests) pipeline.logCompleted(log, res.statusCode, ms);
   });
 
   const send = (status: number, headers: Record<string, string | number>, text: string, close = false) => {
-    if (deps.cors) Object.assign(headers, corsHeadersOf(deps.cors, req.headers.origin));
-    headers['x-request-id'] = id;
+    const cors = pipeline.corsHeaders(req.headers.origin);
+    if (cors) Object.assign(headers, cors);
+    pipeline.setAnswerHeaders(id, (name, value) => {
+      headers[name] = value;
+    });
     headers['content-length'] = Buffer.byteLength(text);
-    // a kept-alive connection would hold a draining server open until the client lets go
-    if (close || deps.isShuttingDown()) headers.connection = 'close';
+    if (close) headers.connection = 'close';
     res.writeHead(status, headers).end(text);
   };
   // `close`: after a body that did not parse, as fastify does (it cannot know where that body ended)
@@ -143,18 +126,11 @@ function serve(deps: ProduceLaneDeps, req: IncomingMessage, res: ServerResponse,
     send(problem.status, { 'content-type': 'application/problem+json; charset=utf-8', ...problemHeaders(error, problem.status) }, JSON.stringify(problem), close);
   };
 
-  const refused = deps.admission?.admit(true);
+  const refused = pipeline.admission?.admit(true);
   if (refused) return fail(refused);
-  counted = deps.admission !== undefined;
+  counted = pipeline.admission !== undefined;
   // after admission, as in fastify, where shedding comes before the tracing hook
-  if (deps.onRequestSpan) {
-    try {
-      const end = deps.onRequestSpan({ trace: traceOf(req), requestId: id, method: 'POST', path: req.url ?? '', startedAt: new Date() });
-      if (typeof end === 'function') endSpan = end;
-    } catch (err) {
-      log?.warn({ err }, 'onRequestSpan hook failed');
-    }
-  }
+  endSpan = pipeline.startSpan(req, id, 'POST', req.url ?? '', log);
   const limited = deps.rateLimit?.admit(keyCaller(principal.key.id));
   if (limited) return fail(limited);
 
@@ -180,15 +156,4 @@ function serve(deps: ProduceLaneDeps, req: IncomingMessage, res: ServerResponse,
       send(201, headers, appendAnswerText(result));
     }, fail);
   });
-}
-
-/** the request as its log line shows it; `--trust-proxy` reads the client from X-Forwarded-* as fastify does */
-function loggedRequest(req: IncomingMessage, trustProxy: boolean): LoggedRequest {
-  const socket = req.socket;
-  const base = { method: 'POST', url: req.url ?? '', socket };
-  if (!trustProxy) return { ...base, host: req.headers.host ?? '', ip: socket.remoteAddress };
-  const addresses = proxyAddr.all(req, () => true);
-  const forwardedHost = req.headers['x-forwarded-host'];
-  const host = typeof forwardedHost === 'string' && forwardedHost ? forwardedHost.slice(forwardedHost.lastIndexOf(',') + 1).trim() : req.headers.host ?? '';
-  return { ...base, host, ip: addresses[addresses.length - 1] };
 }

@@ -46,6 +46,7 @@ export interface TestAppOptions {
   produceLane?: AppDeps['produceLane'];
   trustProxy?: AppDeps['trustProxy'];
   cors?: AppDeps['cors'];
+  isShuttingDown?: AppDeps['isShuttingDown'];
 }
 
 export async function openTestStore(dataDir = tempDir()): Promise<SqliteStore> {
@@ -75,6 +76,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     produceLane: options.produceLane,
     trustProxy: options.trustProxy,
     cors: options.cors,
+    isShuttingDown: options.isShuttingDown,
   });
   await app.ready();
   const { secret } = await services.keys.create({ owner: 'admin', scopes: ['admin'], name: 'test admin' });

@@ -7,7 +7,8 @@
  * Processes sharing a store split the sinks: each registers in `sink-engines` and holds at
  * most its share, ceil(running sinks ÷ live engines). A process that joins lowers everyone's
  * share, and the others give up their extras (after their in-flight attempts, as a pause
- * does); one that leaves raises it, and the others take its sinks over.
+ * does); one that leaves raises it, and the others take its sinks over. A store only one
+ * process opens (SQLite) keeps no registry.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -48,7 +49,8 @@ export class SinkEngine {
   readonly holder: string;
   private readonly options: SinkEngineOptions;
   private readonly leases: OwnerLeases;
-  private readonly presence: EnginePresence;
+  /** none on a store only one process opens: there is no one to share with, and no write to pay for at every scan */
+  private readonly presence: EnginePresence | null;
   /** how many sinks this process may hold: its fair share, from the last scan */
   private share = Number.POSITIVE_INFINITY;
   private readonly stats: StatsRecorder;
@@ -77,7 +79,7 @@ export class SinkEngine {
     this.options.scanIntervalMs = Math.max(1, Math.min(this.options.scanIntervalMs, Math.floor(this.options.ownerLeaseMs / 4)));
     this.holder = this.options.holder ?? `rivulet-${randomUUID().slice(0, 8)}`;
     this.leases = new OwnerLeases(services.store.documents, this.holder, this.options.ownerLeaseMs);
-    this.presence = new EnginePresence(services.store.documents, this.holder, this.options.ownerLeaseMs);
+    this.presence = services.store.capabilities.multiProcess ? new EnginePresence(services.store.documents, this.holder, this.options.ownerLeaseMs) : null;
     this.stats = new StatsRecorder(services.store.documents, services.sinkRates, this.options.metrics);
     this.attempts = new AttemptLog(services.streams, services.produce);
   }
@@ -111,7 +113,7 @@ export class SinkEngine {
       for (const u of this.unsubscribe.splice(0)) u();
       await this.scanning;
       await Promise.all([...this.runners.keys()].map((id) => this.stopRunner(id)));
-      await this.presence.leave();
+      await this.presence?.leave();
       await this.flush();
     })();
     return this.closing;
@@ -146,7 +148,7 @@ export class SinkEngine {
       if (page.length < 500) break;
       after = page[page.length - 1]!.key;
     }
-    const engines = await this.presence.beat();
+    const engines = this.presence ? await this.presence.beat() : 1;
     const runnable = docs.filter((d) => d.value.state === 'running' && this.broken.get(d.key) !== d.version).length;
     this.share = Math.max(1, Math.ceil(runnable / engines));
     const rank = (id: string) => preference(this.holder, id);

@@ -5,10 +5,10 @@
  *   `maxInflightProduce`: the store is not keeping up with the writers;
  * - event-loop delay beyond `maxEventLoopDelayMs`: the process cannot serve what it took.
  * Public routes (health, docs) and /metrics are never refused, so the server stays observable.
- * Runs before authentication: shedding must cost less than serving.
+ * Runs before authentication: shedding must cost less than serving. The hooks that apply it
+ * are steps of the request pipeline (request-pipeline.ts), which the produce lane shares.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
 import { RivuletError } from '../../core/errors.js';
 import { EventLoopDelay } from '../../observability/event-loop-delay.js';
 import type { RivuletMetrics } from '../../observability/metrics.js';
@@ -26,20 +26,14 @@ export interface AdmissionOptions {
   metrics?: RivuletMetrics;
 }
 
-const COUNTED = Symbol('rivulet.admission.counted');
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    [COUNTED]?: boolean;
-  }
-}
-
-function exempt(req: FastifyRequest): boolean {
+/** routes admission never refuses: public ones (health, docs) and /metrics, so the server stays observable */
+export function exemptFromAdmission(req: FastifyRequest): boolean {
   const access = req.routeOptions.config?.access;
   return !access || access.scope === 'public' || req.routeOptions.url === METRICS_PATH;
 }
 
-function isProduce(req: FastifyRequest): boolean {
+/** a write to a produce route: it holds a place in flight until answered */
+export function isProduceRequest(req: FastifyRequest): boolean {
   return req.method !== 'GET' && req.method !== 'HEAD' && req.routeOptions.config?.access?.scope === 'produce';
 }
 
@@ -89,38 +83,3 @@ export class AdmissionGate {
     this.inflight--;
   }
 }
-
-async function admissionPlugin(app: FastifyInstance, opts: { gate: AdmissionGate }): Promise<void> {
-  const { gate } = opts;
-  app.addHook('onReady', async () => gate.start());
-  app.addHook('onClose', async () => gate.close());
-
-  // a mark on the request rather than a WeakSet: weak collections cost the GC per entry;
-  // declared up front so every request object keeps one shape
-  app.decorateRequest(COUNTED, false);
-  const release = (req: FastifyRequest) => {
-    if (req[COUNTED] === true) {
-      req[COUNTED] = false;
-      gate.release();
-    }
-  };
-  app.addHook('onResponse', (req, _reply, done) => {
-    release(req);
-    done();
-  });
-  app.addHook('onRequestAbort', (req, done) => {
-    release(req);
-    done();
-  });
-
-  const admit = (req: FastifyRequest): RivuletError | undefined => {
-    if (exempt(req)) return undefined;
-    const produce = isProduce(req);
-    const refused = gate.admit(produce);
-    if (produce && !refused) req[COUNTED] = true;
-    return refused;
-  };
-  app.addHook('onRequest', (req, _reply, done) => done(admit(req)));
-}
-
-export const admission = fp(admissionPlugin, { name: 'rivulet-admission', fastify: '5.x' });

@@ -1,10 +1,10 @@
 /**
- * `/metrics` in the Prometheus text format, and the hooks that feed it: every answered
- * request (by route template, method, status and latency), events produced per stream,
- * live subscriptions, and consumer lag read at scrape time. Needs the admin key unless the
+ * `/metrics` in the Prometheus text format, and what feeds it: events produced per stream,
+ * live subscriptions, and consumer lag read at scrape time (answered requests
+ * are counted by the request pipeline, request-pipeline.ts). Needs the admin key unless the
  * server runs with `--metrics-public`.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { CoreServices } from '../../core/services.js';
 import type { RivuletMetrics } from '../../observability/metrics.js';
@@ -19,20 +19,10 @@ export interface MetricsPluginOptions {
 }
 
 export const METRICS_PATH = '/metrics';
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-
-function routeOf(req: FastifyRequest): string {
-  return req.routeOptions.url ?? 'unmatched';
-}
 
 async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): Promise<void> {
   const { metrics, services } = opts;
   const maxLag = opts.maxLagConsumers ?? 100;
-
-  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done) => {
-    metrics.request(METHODS.has(req.method) ? req.method : 'other', routeOf(req), reply.statusCode, reply.elapsedTime / 1000);
-    done();
-  });
 
   const unsubscribe = services.produce.onProduced((stream, result) => {
     metrics.produced(stream, result.events.reduce((n, e) => n + (e.duplicate ? 0 : 1), 0));

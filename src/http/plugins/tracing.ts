@@ -2,13 +2,12 @@
  * Trace context for every request: the caller's W3C `traceparent` is accepted (a missing or
  * malformed one starts a new trace), the request gets its own span id, and both go into every
  * log line of the request (`trace_id`, `span_id`). A deployment that runs a tracer wires
- * `onRequestSpan` (see docs/observability.md); Rivulet itself exports nothing.
+ * `onRequestSpan` (see docs/observability.md); Rivulet itself exports nothing. The span's
+ * hooks are steps of the request pipeline (request-pipeline.ts).
  */
 import type { IncomingMessage } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import fp from 'fastify-plugin';
-import { toRivuletError } from '../error-translation.js';
-import { traceContextOf, type RequestSpanEnd, type RequestSpanHook, type TraceContext } from '../../observability/trace-context.js';
+import type { FastifyBaseLogger } from 'fastify';
+import { traceContextOf, type TraceContext } from '../../observability/trace-context.js';
 
 const traces = new WeakMap<IncomingMessage, TraceContext>();
 
@@ -101,54 +100,3 @@ class LazyRequestLogger {
     return (this.real as unknown as { bindings(): Record<string, unknown> }).bindings();
   }
 }
-
-export interface TracingOptions {
-  onRequestSpan?: RequestSpanHook;
-}
-
-async function tracingPlugin(app: FastifyInstance, opts: TracingOptions): Promise<void> {
-  const hook = opts.onRequestSpan;
-  if (!hook) return;
-  const ends = new WeakMap<FastifyRequest, (end: RequestSpanEnd) => void>();
-  const started = new WeakMap<FastifyRequest, number>();
-  const failures = new WeakMap<FastifyRequest, string>();
-
-  app.addHook('onRequest', async (req) => {
-    try {
-      const end = hook({ trace: traceOf(req.raw), requestId: req.id, method: req.method, path: req.url.split('?')[0]!, startedAt: new Date() });
-      if (typeof end === 'function') {
-        ends.set(req, end);
-        started.set(req, performance.now());
-      }
-    } catch (err) {
-      req.log.warn({ err }, 'onRequestSpan hook failed');
-    }
-  });
-  app.addHook('onError', async (req, _reply, error) => {
-    failures.set(req, toRivuletError(error).code);
-  });
-  const finish = async (req: FastifyRequest, reply: FastifyReply) => {
-    const end = ends.get(req);
-    if (!end) return;
-    ends.delete(req);
-    try {
-      const errorCode = failures.get(req);
-      end({ statusCode: reply.raw.headersSent || reply.sent ? reply.statusCode : 499, route: req.routeOptions.url ?? null, durationMs: reply.elapsedTime, ...(errorCode ? { errorCode } : {}) });
-    } catch (err) {
-      req.log.warn({ err }, 'onRequestSpan end hook failed');
-    }
-  };
-  app.addHook('onResponse', finish);
-  app.addHook('onRequestAbort', async (req) => {
-    const end = ends.get(req);
-    if (!end) return;
-    ends.delete(req);
-    try {
-      end({ statusCode: 499, route: req.routeOptions.url ?? null, durationMs: performance.now() - (started.get(req) ?? performance.now()) });
-    } catch (err) {
-      req.log.warn({ err }, 'onRequestSpan end hook failed');
-    }
-  });
-}
-
-export const tracing = fp(tracingPlugin, { name: 'rivulet-tracing', fastify: '5.x' });
