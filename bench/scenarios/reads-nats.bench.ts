@@ -56,6 +56,24 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
+/** the process's CPU time so far, in clock ticks (user + system) */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Waits (up to 60 s) until the process is about idle: requests a load run gave up on may still
+ * be read by the server, and would be measured as part of the next run otherwise.
+ */
+async function settle(pid: number): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    const before = cpuTicks(pid);
+    await new Promise((r) => setTimeout(r, 500));
+    if (cpuTicks(pid) - before <= 5) return;
+  }
+}
+
 /** a random `after` that leaves a whole page in the stream */
 const randomAfter = (limit: number) => Math.floor(Math.random() * (EVENTS - limit));
 
@@ -94,7 +112,9 @@ export const scenario: Scenario = {
         const mine: Run[] = [];
         const ref: Run[] = [];
         for (let round = 0; round < ROUNDS; round++) {
+          await settle(r.pid);
           mine.push(await load(rivuletPage(limit), READ_CONNECTIONS, 'GET', auth));
+          await settle(r.pid);
           ref.push(await load(referencePage(limit), READ_CONNECTIONS, 'GET', {}));
         }
         const value = median(mine.map((m) => m.rps)) * limit;
@@ -112,10 +132,13 @@ export const scenario: Scenario = {
       // produce alone vs beside readers of 1000-event pages, interleaved
       const produce = () => load(() => `${r.url}/v1/streams/bench/events`, PRODUCE_CONNECTIONS, 'POST', { ...auth, 'content-type': 'application/json' }, JSON.stringify(event(1)));
       const results: Record<string, Run[]> = { alone: [], '4 readers': [], '16 readers': [] };
+      await settle(r.pid);
       await produce(); // warm-up
       for (let round = 0; round < ROUNDS; round++) {
+        await settle(r.pid);
         results.alone!.push(await produce());
         for (const readers of [4, 16]) {
+          await settle(r.pid);
           const [p] = await Promise.all([produce(), load(rivuletPage(1000), readers, 'GET', auth)]);
           results[`${readers} readers`]!.push(p);
         }
