@@ -19,6 +19,7 @@ import { ConcurrentStreamWriter } from './nats-concurrent-writer.js';
 import { isNoStream, StreamWriter } from './nats-stream-writer.js';
 import { JetStreamApiError, NatsPageReader } from './nats-page-reader.js';
 import { PubAckInbox } from './pub-ack-inbox.js';
+import { ReadTurns } from './read-turns.js';
 
 interface IdempotencyRecord {
   hash: string | null;
@@ -51,6 +52,7 @@ export class NatsEventLog implements EventLog {
   /** the reply subject this process's announcements carry, so it can skip them when they come back */
   private readonly origin = createInbox();
   private readonly pages: NatsPageReader;
+  private readonly turns = new ReadTurns();
 
   constructor(private readonly d: EventLogDeps) {
     this.emitter.setMaxListeners(0);
@@ -177,8 +179,9 @@ export class NatsEventLog implements EventLog {
 
   /**
    * Every event from `fromSeq` on that matches the subject filter, in seq order, at most `max`:
-   * batches of one short-lived consumer (nats-page-reader.ts), decoded a slice at a time with a
-   * turn for other work between slices, so a large page never holds the event loop for long.
+   * batches of one short-lived consumer (nats-page-reader.ts), decoded a slice at a time, each
+   * slice on a turn of the event loop shared by all reads (read-turns.ts), so a large page never
+   * holds the loop for long and reads, however many, leave room for writes.
    * Should the cluster be unable to create a consumer (a meta leader being elected after a node
    * was lost), the read goes on with message gets, which need only the stream's leader.
    */
@@ -186,9 +189,10 @@ export class NatsEventLog implements EventLog {
     let next = Math.max(1, fromSeq);
     let left = max;
     try {
-      for await (const batch of this.pages.batches({ jsStream: this.d.names.jsStream(stream), fromSeq: next, filter, max })) {
+      const whole = filter === this.d.names.streamSubjects(stream);
+      for await (const batch of this.pages.batches({ jsStream: this.d.names.jsStream(stream), fromSeq: next, filter: whole ? null : filter, max })) {
         for (let i = 0; i < batch.length; i++) {
-          if (i > 0 && i % DECODE_SLICE === 0) await new Promise((r) => setImmediate(r));
+          if (i % DECODE_SLICE === 0) await this.turns.take();
           const m = batch[i]!;
           next = m.seq + 1;
           left--;
