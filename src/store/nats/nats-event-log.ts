@@ -52,7 +52,9 @@ export class NatsEventLog implements EventLog {
   /** the reply subject this process's announcements carry, so it can skip them when they come back */
   private readonly origin = createInbox();
   private readonly pages: NatsPageReader;
-  private readonly turns = new ReadTurns();
+  /** appends between their start and their answer: reads step back while there are any */
+  private appending = 0;
+  private readonly turns = new ReadTurns(() => this.appending > 0);
 
   constructor(private readonly d: EventLogDeps) {
     this.emitter.setMaxListeners(0);
@@ -102,6 +104,15 @@ export class NatsEventLog implements EventLog {
   }
 
   async append(req: AppendRequest): Promise<AppendResult> {
+    this.appending++;
+    try {
+      return await this.appendNow(req);
+    } finally {
+      this.appending--;
+    }
+  }
+
+  private async appendNow(req: AppendRequest): Promise<AppendResult> {
     const record = await this.d.catalog.get(req.stream);
     if (!record) throw notFound(req.stream);
 

@@ -19,7 +19,7 @@ import { createInbox, type Msg, type NatsConnection, type Subscription } from '@
 import type { RawMessage } from './nats-event-codec.js';
 
 /** the first pull asks for 100 messages, later ones for up to MAX_BATCH or ~BATCH_BYTES by the sizes seen */
-const MAX_BATCH = 1000;
+const MAX_BATCH = 250;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const MAX_PULLS = 4;
 const PULL_TIMEOUT_MS = 5000;
