@@ -28,7 +28,7 @@ const S = 'reads-nats';
 
 const event = (i: number) => ({ type: `bench.reading.${i % 4}`, source: '/bench', data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true } });
 
-interface Run { rps: number; p50Ms: number; p99Ms: number; failed: number }
+interface Run { rps: number; p50Ms: number; p99Ms: number; failed: number; statuses: Record<string, number> }
 
 async function load(url: (i: number) => string, connections: number, method: 'GET' | 'POST', headers: Record<string, string>, body?: string): Promise<Run> {
   let i = 0;
@@ -43,7 +43,7 @@ async function load(url: (i: number) => string, connections: number, method: 'GE
     timeout: 30,
     ...(method === 'GET' ? { requests: [{ setupRequest: (req) => { const u = new URL(url(i++)); return { ...req, path: u.pathname + u.search }; } }] } : {}),
   });
-  return { rps: result['2xx'] / result.duration, p50Ms: result.latency.p50, p99Ms: result.latency.p99, failed: result.non2xx + result.errors + result.timeouts };
+  return { rps: result['2xx'] / result.duration, p50Ms: result.latency.p50, p99Ms: result.latency.p99, failed: result.non2xx + result.errors + result.timeouts, statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).filter(([code]) => !code.startsWith('2')).map(([code, st]) => [code, st.count])) };
 }
 
 const median = (xs: number[]) => {
@@ -142,6 +142,10 @@ export const scenario: Scenario = {
           const [p] = await Promise.all([produce(), load(rivuletPage(1000), readers, 'GET', auth)]);
           results[`${readers} readers`]!.push(p);
         }
+      }
+      for (const [name, runs] of Object.entries(results)) {
+        const failed = runs.reduce((n, m) => n + m.failed, 0);
+        if (failed > 0) process.stderr.write(`${S}: produce ${name}: ${failed} requests failed (non-2xx by status: ${JSON.stringify(runs.map((m) => m.statuses))})\n`);
       }
       const alone = { rps: median(results.alone!.map((m) => m.rps)), p99: median(results.alone!.map((m) => m.p99Ms)) };
       rows.push({ scenario: S, case: 'single-event produce alone, 8 connections', metric: 'events/s (p99 ms in the next row)', value: alone.rps, unit: 'events/s' });
