@@ -24,7 +24,7 @@ const seen: { subject: string; body: string }[] = [];
 before(async () => {
   spy = await connect({ servers: nats.servers.split(',') });
   jsm = await jetstreamManager(spy);
-  spy.subscribe('$JS.API.>', { callback: (_err, msg) => seen.push({ subject: msg.subject, body: msg.string() }) });
+  spy.subscribe('$JS.API.>', { callback: (_err, msg) => { seen.push({ subject: msg.subject, body: msg.string() }); } });
   await spy.flush();
 });
 after(async () => {
