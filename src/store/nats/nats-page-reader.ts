@@ -189,7 +189,7 @@ export class NatsPageReader {
  * A delivered message's reply subject: `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ns>.<pending>`,
  * or with a domain and account hash before the stream (12 tokens or more).
  */
-function ackInfo(reply: string): { consumer: string; seq: number; receivedMs: number } | null {
+export function ackInfo(reply: string): { consumer: string; seq: number; receivedMs: number } | null {
   const t = reply.split('.');
   if (t[0] !== '$JS' || t[1] !== 'ACK') return null;
   const at = t.length === 9 ? 4 : t.length >= 12 ? 6 : -1;
