@@ -1,5 +1,5 @@
 /**
- * The dialect tests (aether, eventserver, iflux, okdata, durable streams) and the native read
+ * The dialect tests (aether, eventserver, iflux, okdata, durable streams) and the read-filter
  * tests, unchanged, on the nats store: this file starts a nats-server, points buildTestApp at
  * it, and imports the shared definitions.
  */
@@ -15,5 +15,4 @@ await import('./eventserver-dialect.int.test.js');
 await import('./iflux-dialect.int.test.js');
 await import('./okdata-dialect.int.test.js');
 await import('./durable-streams.int.test.js');
-await import('./streams-events.int.test.js');
 await import('./read-filter.int.test.js');
