@@ -11,6 +11,8 @@ declare module 'autocannon' {
     timeout?: number;
     /** requests per second across all connections (the soak's fixed load) */
     overallRate?: number;
+    /** per-request changes, e.g. a path chosen per request */
+    requests?: { setupRequest?: (req: { path: string; method?: string }) => { path: string; method?: string } }[];
   }
   interface Histogram {
     average: number;

@@ -125,8 +125,9 @@ export class NatsConsumerStore implements ConsumerStore {
       const result: ReceiveResult = { deliveries: [], exhausted: [] };
       const due = c.leases.filter((l) => l.visibleMs <= nowMs).sort((a, b) => a.seq - b.seq).slice(0, max);
       const gone = new Set<number>();
+      const dueEvents = new Map((await this.events.getBySeqs(stream, due.map((l) => l.seq))).map((e) => [e.seq, e]));
       for (const lease of due) {
-        const event = await this.events.getBySeq(stream, lease.seq);
+        const event = dueEvents.get(lease.seq);
         if (!event) {
           // removed by retention while unacknowledged: nothing left to deliver
           gone.add(lease.seq);
@@ -147,7 +148,7 @@ export class NatsConsumerStore implements ConsumerStore {
       if (gone.size > 0) c.leases = c.leases.filter((l) => !gone.has(l.seq));
       const room = max - due.length;
       if (room > 0) {
-        const lastSeq = (await this.events.stats(stream)).lastSeq;
+        const lastSeq = await this.events.lastSeq(stream);
         const fresh = await this.readAfter(stream, c, c.scannedSeq, room);
         for (const event of fresh) {
           const leaseToken = newToken(event.seq);

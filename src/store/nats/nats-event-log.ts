@@ -17,7 +17,9 @@ import type { NatsStreamCatalog } from './nats-stream-catalog.js';
 import { writeModeOf, type WriteMode } from '../../core/streams/write-mode.js';
 import { ConcurrentStreamWriter } from './nats-concurrent-writer.js';
 import { isNoStream, StreamWriter } from './nats-stream-writer.js';
+import { JetStreamApiError, NatsPageReader } from './nats-page-reader.js';
 import { PubAckInbox } from './pub-ack-inbox.js';
+import { ReadTurns } from './read-turns.js';
 
 interface IdempotencyRecord {
   hash: string | null;
@@ -26,7 +28,10 @@ interface IdempotencyRecord {
   result: AppendResult | null;
 }
 
-const READ_PAGE = 256;
+/** events decoded between two turns of the event loop */
+const DECODE_SLICE = 64;
+/** message gets in flight at once on the fallback path */
+const GET_WINDOW = 256;
 
 export interface EventLogDeps {
   nc: NatsConnection;
@@ -46,14 +51,20 @@ export class NatsEventLog implements EventLog {
   private readonly inbox: PubAckInbox;
   /** the reply subject this process's announcements carry, so it can skip them when they come back */
   private readonly origin = createInbox();
+  private readonly pages: NatsPageReader;
+  /** appends between their start and their answer: reads step back while there are any */
+  private appending = 0;
+  private readonly turns = new ReadTurns(() => this.appending > 0);
 
   constructor(private readonly d: EventLogDeps) {
     this.emitter.setMaxListeners(0);
     this.inbox = new PubAckInbox(d.nc);
+    this.pages = new NatsPageReader(d.nc);
   }
 
   start(): void {
     this.inbox.start();
+    this.pages.start();
     this.notifySub = this.d.nc.subscribe(this.d.names.notifyAll(), {
       callback: (err, msg) => {
         // our own announcements were emitted here when they were made
@@ -68,6 +79,7 @@ export class NatsEventLog implements EventLog {
     await Promise.all([...this.writers.values()].map((w) => w.idle()));
     this.notifySub?.unsubscribe();
     this.inbox.stop();
+    this.pages.stop();
   }
 
   /** forgets what this process cached about a stream that was deleted */
@@ -92,6 +104,15 @@ export class NatsEventLog implements EventLog {
   }
 
   async append(req: AppendRequest): Promise<AppendResult> {
+    this.appending++;
+    try {
+      return await this.appendNow(req);
+    } finally {
+      this.appending--;
+    }
+  }
+
+  private async appendNow(req: AppendRequest): Promise<AppendResult> {
     const record = await this.d.catalog.get(req.stream);
     if (!record) throw notFound(req.stream);
 
@@ -158,7 +179,9 @@ export class NatsEventLog implements EventLog {
       (query.toTimeMs === undefined || Date.parse(e.time) <= query.toTimeMs);
     let remaining = query.limit;
     if (remaining <= 0) return;
-    for await (const e of this.scan(stream, (query.afterSeq ?? 0) + 1, filter)) {
+    // with no filtering here, the page's size bounds what the server is asked for
+    const exact = (!types || types.size === 1) && query.fromTimeMs === undefined && query.toTimeMs === undefined;
+    for await (const e of this.scan(stream, (query.afterSeq ?? 0) + 1, filter, exact ? remaining : Number.POSITIVE_INFINITY)) {
       if (!matches(e)) continue;
       yield e;
       if (--remaining === 0) return;
@@ -166,27 +189,74 @@ export class NatsEventLog implements EventLog {
   }
 
   /**
-   * Every event from `fromSeq` on that matches the subject filter, in seq order, through the
-   * stream's message-get API: no consumer is created, so a read needs only the stream leader
-   * (not the meta leader, which a cluster may be re-electing after losing a node). Unfiltered
-   * pages are fetched concurrently; a type filter walks `next_by_subj`.
+   * Every event from `fromSeq` on that matches the subject filter, in seq order, at most `max`:
+   * batches of one short-lived consumer (nats-page-reader.ts), decoded a slice at a time, each
+   * slice on a turn of the event loop shared by all reads (read-turns.ts), so a large page never
+   * holds the loop for long and reads, however many, leave room for writes.
+   * Should the cluster be unable to create a consumer (a meta leader being elected after a node
+   * was lost), the read goes on with message gets, which need only the stream's leader.
    */
-  private async *scan(stream: string, fromSeq: number, filter: string): AsyncIterable<StoredEvent> {
+  private async *scan(stream: string, fromSeq: number, filter: string, max = Number.POSITIVE_INFINITY): AsyncIterable<StoredEvent> {
+    let next = Math.max(1, fromSeq);
+    let left = max;
+    try {
+      const whole = filter === this.d.names.streamSubjects(stream);
+      for await (const batch of this.pages.batches({ jsStream: this.d.names.jsStream(stream), fromSeq: next, filter: whole ? null : filter, max })) {
+        for (let i = 0; i < batch.length; i++) {
+          if (i % DECODE_SLICE === 0) await this.turns.take();
+          const m = batch[i]!;
+          next = m.seq + 1;
+          left--;
+          yield decodeEvent(stream, m);
+        }
+      }
+      return;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.errCode === 10059) throw notFound(stream);
+      if (!unavailable(err)) throw err;
+    }
+    yield* this.scanByGets(stream, next, filter, left);
+  }
+
+  /** the same by one message-get per event: the fallback while consumers cannot be created */
+  private async *scanByGets(stream: string, fromSeq: number, filter: string, max: number): AsyncIterable<StoredEvent> {
+    let left = max;
     if (filter === this.d.names.streamSubjects(stream)) {
       const s = await this.state(stream);
-      for (let seq = Math.max(fromSeq, s.first_seq, 1); seq <= s.last_seq; seq += READ_PAGE) {
-        const seqs = Array.from({ length: Math.min(READ_PAGE, s.last_seq - seq + 1) }, (_, i) => seq + i);
+      for (let seq = Math.max(fromSeq, s.first_seq, 1); seq <= s.last_seq && left > 0; seq += GET_WINDOW) {
+        const seqs = Array.from({ length: Math.min(GET_WINDOW, s.last_seq - seq + 1) }, (_, i) => seq + i);
         const page = await Promise.all(seqs.map((n) => this.getMessage(stream, { seq: n })));
-        for (const m of page) if (m) yield decodeEvent(stream, m);
+        for (const m of page) {
+          if (!m) continue;
+          yield decodeEvent(stream, m);
+          if (--left <= 0) return;
+        }
       }
       return;
     }
-    for (let seq = Math.max(1, fromSeq); ;) {
+    for (let seq = Math.max(1, fromSeq); left > 0;) {
       const m = await this.getMessage(stream, { seq, next_by_subj: filter });
       if (!m) return;
       yield decodeEvent(stream, m);
+      left--;
       seq = m.seq + 1;
     }
+  }
+
+  /** the events at these seqs (those still stored), in seq order: one read when they are close together */
+  async getBySeqs(stream: string, seqs: number[]): Promise<StoredEvent[]> {
+    if (seqs.length === 0) return [];
+    const sorted = [...new Set(seqs)].sort((a, b) => a - b);
+    const lo = sorted[0]!;
+    const span = sorted.at(-1)! - lo + 1;
+    if (sorted.length > 1 && span <= 4 * sorted.length + 64) {
+      const wanted = new Set(sorted);
+      const out: StoredEvent[] = [];
+      for await (const e of this.scan(stream, lo, this.d.names.streamSubjects(stream), span)) if (wanted.has(e.seq)) out.push(e);
+      return out;
+    }
+    const found = await Promise.all(sorted.map((seq) => this.getMessage(stream, { seq })));
+    return found.filter((m): m is RawMessage => m !== null).map((m) => decodeEvent(stream, m));
   }
 
   private async getMessage(stream: string, query: { seq: number } | { seq: number; next_by_subj: string } | { last_by_subj: string }): Promise<RawMessage | null> {
@@ -231,6 +301,11 @@ export class NatsEventLog implements EventLog {
       if (isNoStream(err)) throw notFound(stream);
       throw err;
     }
+  }
+
+  /** the stream's last seq (0 when nothing was ever written), without reading any event */
+  async lastSeq(stream: string): Promise<number> {
+    return (await this.state(stream)).last_seq;
   }
 
   async stats(stream: string): Promise<StreamStats> {
@@ -330,6 +405,12 @@ async function retryThroughElection<T>(fn: () => Promise<T>, forMs = 15_000): Pr
       await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
     }
   }
+}
+
+/** the cluster cannot serve the consumer API just now (no meta leader, a timeout) */
+function unavailable(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.code === 503 || err.code === 500;
+  return /timeout|no responders|unavailable/i.test((err as Error)?.message ?? '');
 }
 
 function notFound(stream: string): RivuletError {
