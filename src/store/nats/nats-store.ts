@@ -77,7 +77,7 @@ export class NatsStore implements Store {
         const name = this.names.bucket(kind);
         const kv = await kvm.create(name, { history: 1, replicas, storage: StorageType.File });
         // the same bucket read through its leader: what a read-your-writes read falls back on
-        return new JsonBucket(kv, await kvm.open(name, { allow_direct: false }), { name, js: this.js, jsm: this.jsm });
+        return new JsonBucket(kv, await kvm.open(name, { allow_direct: false }), { name, js: this.js, jsm: this.jsm, replicas });
       };
       const [streams, docs, idem, consumers] = await Promise.all([bucket('streams'), bucket('docs'), bucket('idem'), bucket('consumers')]);
       const windowMs = this.options.idempotencyWindowMs ?? 24 * 3600_000;
