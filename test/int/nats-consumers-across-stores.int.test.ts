@@ -74,11 +74,11 @@ describe('nats store: one consumer through several stores', () => {
       await Promise.all(stores.flatMap((_, s) => [0, 1, 2].map((c) => client(`s${s}c${c}`, s))));
       assert.equal(handed.size, total);
       assert.equal(acked, total);
-      const lag = await stores[2].consumers.lag('s', 'work', Date.now());
+      const lag = await stores[2]!.consumers.lag('s', 'work', Date.now());
       assert.equal(lag.committedSeq, total);
       assert.equal(lag.pending, 0);
       assert.equal(lag.leased, 0);
-      assert.equal((await stores[1].consumers.get('s', 'work'))?.committedSeq, total);
+      assert.equal((await stores[1]!.consumers.get('s', 'work'))?.committedSeq, total);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
