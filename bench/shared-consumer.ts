@@ -37,6 +37,18 @@ async function open(srcDir: string, servers: string, prefix: string): Promise<St
 async function worker(): Promise<void> {
   const [srcDir, servers, prefix, consumer] = process.argv.slice(3);
   const store = await open(srcDir!, servers!, prefix!);
+  // counts the consumers bucket's compare-and-set writes and those lost to another writer
+  // (a bench's look inside: the store keeps no such count)
+  const bucket = (store as unknown as { consumerStore: { bucket: { update: (...a: unknown[]) => Promise<number | null> } } }).consumerStore.bucket;
+  const update = bucket.update.bind(bucket);
+  let writes = 0;
+  let lost = 0;
+  bucket.update = async (...a: unknown[]) => {
+    const revision = await update(...a);
+    writes++;
+    if (revision === null) lost++;
+    return revision;
+  };
   process.stdout.write('ready\n');
   const untilMs = await new Promise<number>((resolveGo) => {
     process.stdin.once('data', (d: Buffer) => resolveGo(Number(d.toString().trim().split(' ')[1])));
@@ -55,15 +67,22 @@ async function worker(): Promise<void> {
       }
     }
   }));
-  process.stdout.write(JSON.stringify({ acked, failures }) + '\n');
+  process.stdout.write(JSON.stringify({ acked, failures, writes, lost }) + '\n');
   process.stdin.destroy();
   await store.close();
+}
+
+interface WorkerResult {
+  acked: number;
+  failures: number;
+  writes: number;
+  lost: number;
 }
 
 interface Worker {
   ready: Promise<void>;
   go(untilMs: number): void;
-  done: Promise<{ acked: number; failures: number }>;
+  done: Promise<WorkerResult>;
 }
 
 function startWorker(args: string[]): Worker {
@@ -75,7 +94,7 @@ function startWorker(args: string[]): Worker {
     out += d.toString();
     if (out.includes('ready\n')) markReady();
   });
-  const done = new Promise<{ acked: number; failures: number }>((resolveRun, reject) => {
+  const done = new Promise<WorkerResult>((resolveRun, reject) => {
     child.on('exit', (code) => (code === 0 ? resolveRun(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`worker exited with ${code}`))));
   });
   return { ready, done, go: (untilMs) => child.stdin!.write(`go ${untilMs}\n`) };
@@ -93,6 +112,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_COMPARE_SRC) variants.push(['compared', resolve(process.env.BENCH_COMPARE_SRC)]);
   const nats = await startNatsServer();
   const results = new Map<string, number[]>();
+  const lostShare = new Map<string, number[]>();
   try {
     for (const [variant, srcDir] of variants) {
       const prefix = `b${variant}`;
@@ -123,10 +143,13 @@ async function main(): Promise<void> {
           const got = await Promise.all(workers.map((w) => w.done));
           const acked = got.reduce((s, g) => s + g.acked, 0);
           const failures = got.reduce((s, g) => s + g.failures, 0);
+          const lost = got.reduce((s, g) => s + g.lost, 0);
+          const writes = got.reduce((s, g) => s + g.writes, 0);
           const rate = acked / seconds;
           if (acked >= BACKLOG) console.log('  (the backlog ran out: the rate is a lower bound)');
           results.set(`${variant} n${n}`, [...(results.get(`${variant} n${n}`) ?? []), rate]);
-          console.log(`round ${round + 1} ${variant} N=${n}: ${Math.round(rate)} events/s${failures ? ` (${failures} failed calls)` : ''}`);
+          lostShare.set(`${variant} n${n}`, [...(lostShare.get(`${variant} n${n}`) ?? []), writes ? lost / writes : 0]);
+          console.log(`round ${round + 1} ${variant} N=${n}: ${Math.round(rate)} events/s, ${writes} compare-and-set writes, ${lost} lost${failures ? ` (${failures} failed calls)` : ''}`);
         }
       }
     }
@@ -136,7 +159,8 @@ async function main(): Promise<void> {
   for (const [variant] of variants) {
     const one = median(results.get(`${variant} n1`)!);
     const three = median(results.get(`${variant} n3`)!);
-    console.log(`${variant}: N=1 ${Math.round(one)} events/s, N=3 ${Math.round(three)} events/s, ratio ${(three / one).toFixed(2)}× (medians of ${rounds} rounds)`);
+    const lost = (n: number) => `${Math.round(median(lostShare.get(`${variant} n${n}`)!) * 100)} %`;
+    console.log(`${variant}: N=1 ${Math.round(one)} events/s, N=3 ${Math.round(three)} events/s, ratio ${(three / one).toFixed(2)}× (medians of ${rounds} rounds); compare-and-sets lost ${lost(1)} at N=1, ${lost(3)} at N=3`);
   }
 }
 

@@ -37,6 +37,16 @@ import type { NatsStreamCatalog } from './nats-stream-catalog.js';
 
 type Exhausted = ReceiveResult['exhausted'][number];
 
+/** a consumer's head changes waiting for this process's next write of it */
+interface HeadChanges {
+  stream: string;
+  name: string;
+  /** receives waiting for a claim of their own */
+  wishes: ClaimWish[];
+  /** claims left with no lease */
+  retired: Set<string>;
+}
+
 interface ClaimWish {
   room: number;
   until: number;
@@ -46,13 +56,10 @@ interface ClaimWish {
 }
 
 export class NatsConsumerStore implements ConsumerStore {
-  /** receives of this process waiting for the next claim round, per consumer (head key) */
-  private readonly wishes = new Map<string, ClaimWish[]>();
-  /** consumers whose claim round is running */
-  private readonly claiming = new Set<string>();
-  /** claims with no lease left, to drop from their heads (see retireLater) */
-  private readonly retiring = new Map<string, { stream: string; name: string; claims: Set<string> }>();
-  private retired: Promise<void> | null = null;
+  /** what this process has to write into consumers' heads next, per head key */
+  private readonly pending = new Map<string, HeadChanges>();
+  /** the heads being written, per head key */
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly bucket: JsonBucket,
@@ -203,56 +210,84 @@ export class NatsConsumerStore implements ConsumerStore {
    * their clients, are what take turns.
    */
   private claimRange(stream: string, name: string, room: number, until: number, nowMs: number): Promise<{ ref: ClaimRef; events?: StoredEvent[] } | null> {
-    const key = headKey(stream, name);
     return new Promise((resolve, reject) => {
       const wish: ClaimWish = { room, until, nowMs, resolve: (ref) => resolve(ref ? { ref } : null), reject };
-      const queued = this.wishes.get(key);
-      if (queued) queued.push(wish);
-      else this.wishes.set(key, [wish]);
-      if (!this.claiming.has(key)) void this.claimRounds(stream, name);
+      this.pendingOf(stream, name).wishes.push(wish);
+      this.kick(stream, name);
     });
   }
 
-  /** one compare-and-set of the head for every wish queued, until none is left */
-  private async claimRounds(stream: string, name: string): Promise<void> {
-    const key = headKey(stream, name);
-    this.claiming.add(key);
-    try {
-      for (;;) {
-        const batch = this.wishes.get(key);
-        if (!batch) break;
-        this.wishes.delete(key);
-        try {
-          const refs = await this.claimFor(stream, name, batch);
-          batch.forEach((w, i) => w.resolve(refs[i] ?? null));
-        } catch (err) {
-          for (const w of batch) w.reject(err);
-        }
-      }
-    } finally {
-      this.claiming.delete(key);
-    }
+  /**
+   * Retires the claim after the call that emptied it has answered, in the next write of the
+   * head this process makes (with the claims of receives waiting, and whatever else it
+   * emptied meanwhile): one write for all. Nothing waits on it — an empty claim holds no
+   * lease, so positions and lag are the same before and after — and should it not happen
+   * (the process stops first), the next receive that finds the claim due and empty retires it.
+   */
+  private retireLater(stream: string, name: string, claim: string): void {
+    this.pendingOf(stream, name).retired.add(claim);
+    this.kick(stream, name);
   }
 
-  private async claimFor(stream: string, name: string, batch: ClaimWish[]): Promise<(ClaimRef | null)[]> {
+  private pendingOf(stream: string, name: string): HeadChanges {
+    const key = headKey(stream, name);
+    let pending = this.pending.get(key);
+    if (!pending) this.pending.set(key, (pending = { stream, name, wishes: [], retired: new Set() }));
+    return pending;
+  }
+
+  /** one write of the head at a time per consumer in this process, each taking all that waits */
+  private kick(stream: string, name: string): void {
+    const key = headKey(stream, name);
+    if (this.writing.has(key)) return;
+    const rounds = (async () => {
+      for (;;) {
+        const changes = this.pending.get(key);
+        if (!changes) {
+          // at once, not in a later callback: a change queued from here on starts a round of its own
+          this.writing.delete(key);
+          return;
+        }
+        this.pending.delete(key);
+        try {
+          const refs = await this.headRound(changes);
+          changes.wishes.forEach((w, i) => w.resolve(refs[i] ?? null));
+          await Promise.all([...changes.retired].map((c) => this.bucket.delete(claimKey(stream, name, c)).catch(() => {})));
+        } catch (err) {
+          // retirements are hints, found again when the claims come due
+          for (const w of changes.wishes) w.reject(err);
+        }
+      }
+    })();
+    this.writing.set(key, rounds);
+  }
+
+  private async headRound(changes: HeadChanges): Promise<(ClaimRef | null)[]> {
+    const { stream, name, wishes, retired } = changes;
     const key = headKey(stream, name);
     for (let attempt = 0; ; attempt++) {
-      // lost the frontier to another process: back off a little, more each time
+      // lost the head to another process: back off a little, more each time
       if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
-      const found = await this.requireHead(stream, name, attempt > 0);
+      const found = await this.head(stream, name, attempt > 0);
+      if (!found) {
+        if (wishes.length === 0) return [];
+        throw await this.missing(stream, name);
+      }
       const h = found.value;
-      const { firstSeq, lastSeq } = await this.bounds(stream);
-      let next = Math.max(h.scannedSeq + 1, firstSeq);
-      const refs = batch.map((w): ClaimRef | null => {
-        if (next > lastSeq) return null;
-        const ref: ClaimRef = { claim: newClaimId(), from: next, to: Math.min(lastSeq, next + w.room - 1), dueMs: w.until };
+      const bounds = wishes.length > 0 ? await this.bounds(stream) : { firstSeq: 0, lastSeq: -1 };
+      let next = Math.max(h.scannedSeq + 1, bounds.firstSeq);
+      const refs = wishes.map((w): ClaimRef | null => {
+        if (next > bounds.lastSeq) return null;
+        const ref: ClaimRef = { claim: newClaimId(), from: next, to: Math.min(bounds.lastSeq, next + w.room - 1), dueMs: w.until };
         next = ref.to + 1;
         return ref;
       });
       const taken = refs.filter((r): r is ClaimRef => r !== null);
-      if (taken.length === 0) return refs;
-      const head: Head = { ...h, claims: [...h.claims, ...taken], scannedSeq: taken.at(-1)!.to, updatedAt: new Date(batch[0]!.nowMs).toISOString() };
-      head.committedSeq = head.claims[0]!.from - 1;
+      const kept = h.claims.filter((r) => !retired.has(r.claim));
+      if (taken.length === 0 && kept.length === h.claims.length) return refs;
+      const head: Head = { ...h, claims: [...kept, ...taken], scannedSeq: taken.at(-1)?.to ?? h.scannedSeq };
+      if (taken.length > 0) head.updatedAt = new Date(wishes[0]!.nowMs).toISOString();
+      head.committedSeq = head.claims[0] ? head.claims[0].from - 1 : head.scannedSeq;
       if ((await this.bucket.update(key, head, found.revision)) !== null) return refs;
     }
   }
@@ -462,34 +497,9 @@ export class NatsConsumerStore implements ConsumerStore {
     await Promise.all([...claims].map((c) => this.bucket.delete(claimKey(stream, name, c)).catch(() => {})));
   }
 
-  /**
-   * Retires the claim after the call that emptied it has answered, together with whatever
-   * else this process emptied meanwhile: one write of the head for many claims. Nothing waits
-   * on it — an empty claim holds no lease, so positions and lag are the same before and after
-   * — and should it not happen (the process stops first), the next receive that finds the
-   * claim due and empty retires it. `drain` waits for it.
-   */
-  private retireLater(stream: string, name: string, claim: string): void {
-    const key = headKey(stream, name);
-    const pending = this.retiring.get(key);
-    if (pending) pending.claims.add(claim);
-    else this.retiring.set(key, { stream, name, claims: new Set([claim]) });
-    this.retired ??= (async () => {
-      try {
-        while (this.retiring.size > 0) {
-          const round = [...this.retiring.values()];
-          this.retiring.clear();
-          await Promise.all(round.map((r) => this.retire(r.stream, r.name, r.claims).catch(() => {})));
-        }
-      } finally {
-        this.retired = null;
-      }
-    })();
-  }
-
-  /** waits for the claims being retired */
+  /** waits for this process's writes of consumers' heads */
   async drain(): Promise<void> {
-    while (this.retired) await this.retired;
+    while (this.writing.size > 0) await Promise.all(this.writing.values());
   }
 
   /** an event of the claim was given back: receives look at the claim again from `dueMs` */
