@@ -318,7 +318,7 @@ export class NatsConsumerStore implements ConsumerStore {
     }
   }
 
-  async ack(stream: string, name: string, tokens: string[], nowMs: number): Promise<LeaseOutcome[]> {
+  async ack(stream: string, name: string, tokens: string[], _nowMs: number): Promise<LeaseOutcome[]> {
     return this.settleTokens(stream, name, tokens, (c, lease) => {
       c.leases = c.leases.filter((l) => l !== lease);
     });
