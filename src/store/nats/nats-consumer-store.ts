@@ -383,7 +383,8 @@ export class NatsConsumerStore implements ConsumerStore {
       const deliveries: Delivery[] = [];
       const exhausted: Exhausted[] = [];
       const due = c.leases.filter((l) => l.visibleMs <= nowMs).sort((a, b) => a.seq - b.seq).slice(0, room);
-      const events = await Promise.all(due.map((l) => this.events.getBySeq(stream, l.seq)));
+      const bySeq = new Map((await this.events.getBySeqs(stream, due.map((l) => l.seq))).map((e) => [e.seq, e]));
+      const events = due.map((l) => bySeq.get(l.seq));
       const gone = new Set<number>();
       due.forEach((lease, i) => {
         const event = events[i];
