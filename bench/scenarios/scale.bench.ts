@@ -160,7 +160,7 @@ async function produce(processes: ServerProcess[], streams: string[], body: stri
 /** receive + ack loops on every process, one consumer shared by all; answers events/s */
 async function consume(processes: ServerProcess[], consumer: string, call: <T>(p: ServerProcess, path: string, body: unknown, method?: string) => Promise<T>): Promise<number> {
   await call(processes[0]!, '/v1/streams/work/consumers', { name: consumer, start: { from: 'beginning' } });
-  // a process may answer CONSUMER_NOT_FOUND for a consumer another created a moment ago: wait until each knows it
+  // every process must find the consumer before the timed run starts
   for (const p of processes) {
     for (let i = 0; ; i++) {
       try {

@@ -71,4 +71,33 @@ describe('nats store: listing KV keys', () => {
       await nc.close();
     }
   });
+
+  it('a key rewritten while the keys are listed is still listed', async () => {
+    // each rewrite removes the key's old message (one value of history), which the listing's
+    // consumer may not have reached yet; a key that exists throughout must be listed every time
+    const store = await openNatsTestStore(nats.servers);
+    try {
+      const total = 300;
+      for (let i = 0; i < total; i++) await store.documents.put('things', `k${i}`, { i });
+      let stop = false;
+      const rewriter = (async () => {
+        for (let round = 0; !stop; round++) {
+          await Promise.all(Array.from({ length: 20 }, (_, j) => store.documents.put('things', `k${(round * 20 + j) % total}`, { round })));
+        }
+      })();
+      try {
+        for (let round = 0; round < 30; round++) {
+          const listed = await store.documents.list('things', { limit: 10_000 });
+          assert.equal(listed.length, total, `listing ${round} answered ${listed.length} of ${total} keys`);
+        }
+      } finally {
+        stop = true;
+        await rewriter;
+      }
+      await store.documents.delete('things', 'k0');
+      assert.equal((await store.documents.list('things', { limit: 10_000 })).length, total - 1, 'a deleted key is not listed');
+    } finally {
+      await store.close();
+    }
+  });
 });

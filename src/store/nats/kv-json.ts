@@ -93,18 +93,31 @@ export class JsonBucket {
   constructor(
     readonly kv: KV,
     private readonly leader: KV,
-    private readonly d: { name: string; js: JetStreamClient; jsm: JetStreamManager },
+    private readonly d: { name: string; js: JetStreamClient; jsm: JetStreamManager; replicas?: number },
   ) {
     this.stream = `KV_${d.name}`;
     this.subjectPrefix = `$KV.${d.name}.`;
   }
 
-  async get<T>(key: string): Promise<Versioned<T> | null> {
-    let entry = await throughElection(() => this.kv.get(key), { read: true });
+  /**
+   * The key's value. `fromLeader` skips the replicas (after a lost compare-and-set: the replica
+   * that answered may be behind the write that won). A replica's "not there" is confirmed by
+   * the leader: a key another process has just created (a consumer, a sink) is not yet on
+   * every follower, and answering null would tell a client it does not exist.
+   */
+  async get<T>(key: string, options: { fromLeader?: boolean } = {}): Promise<Versioned<T> | null> {
+    const replicated = (this.d.replicas ?? 1) > 1;
+    let fromLeader = options.fromLeader === true && replicated;
+    let entry = await throughElection(() => (fromLeader ? this.leader : this.kv).get(key), { read: true });
     const least = this.written.get(key);
-    if (least !== undefined && (entry?.revision ?? 0) < least.revision) {
-      if (Date.now() - least.atMs < READ_YOUR_WRITES_MS) entry = await throughElection(() => this.leader.get(key), { read: true });
-      else this.written.delete(key);
+    if (!fromLeader && least !== undefined && (entry?.revision ?? 0) < least.revision) {
+      if (Date.now() - least.atMs < READ_YOUR_WRITES_MS) {
+        entry = await throughElection(() => this.leader.get(key), { read: true });
+        fromLeader = true;
+      } else this.written.delete(key);
+    }
+    if (!fromLeader && replicated && (!entry || entry.operation !== 'PUT')) {
+      entry = await throughElection(() => this.leader.get(key), { read: true });
     }
     if (!entry || entry.operation !== 'PUT') return null;
     return { value: entry.json<T>(), revision: entry.revision };
@@ -163,7 +176,8 @@ export class JsonBucket {
    */
   async casUpdate<T, R>(key: string, change: (current: Versioned<T> | null) => Promise<{ next?: T; result: R }> | { next?: T; result: R }): Promise<R> {
     for (let attempt = 0; ; attempt++) {
-      const current = await this.get<T>(key);
+      // after a lost race the replica that answered may still be behind the winner's write
+      const current = await this.get<T>(key, { fromLeader: attempt > 0 });
       const { next, result } = await change(current);
       if (next === undefined) return result;
       const written = current ? await this.update(key, next, current.revision) : await this.create(key, next);
@@ -178,8 +192,18 @@ export class JsonBucket {
    * ordered consumer behind on the server for 5 minutes each time, and sinks' scans list every
    * few seconds: hundreds of idle consumers per process. This reads the latest message header
    * of each subject through a consumer of its own and deletes it at once.
+   *
+   * A key rewritten while that consumer runs can slip through it: its old message is gone
+   * before the consumer reaches it, and the new one may come after the consumer reported
+   * nothing pending. So the bucket's subjects are first taken as one snapshot from the stream
+   * (`subjects_filter`, which the server answers at one instant, deleted keys included), and
+   * any subject of the snapshot the consumer did not report is read again by itself.
    */
   async keys(filter = '>'): Promise<string[]> {
+    const snapshot = await throughElection(
+      () => this.d.jsm.streams.info(this.stream, { subjects_filter: this.subjectPrefix + filter }),
+      { read: true },
+    );
     const info = await throughElection(() => this.d.jsm.consumers.add(this.stream, {
       filter_subject: this.subjectPrefix + filter,
       deliver_policy: DeliverPolicy.LastPerSubject,
@@ -190,28 +214,36 @@ export class JsonBucket {
       // gone by itself should this process die before deleting it
       inactive_threshold: nanos(WATCH_INACTIVE_MS),
     }));
+    /** key → whether its latest message (as the consumer saw it) is a live value */
+    const seen = new Map<string, boolean>();
     try {
-      const keys: string[] = [];
       let pending = info.num_pending;
-      if (pending === 0) return keys;
-      const consumer = await this.d.js.consumers.get(this.stream, info.name);
-      while (pending > 0) {
+      const consumer = pending === 0 ? null : await this.d.js.consumers.get(this.stream, info.name);
+      while (consumer && pending > 0) {
         const batch = await consumer.fetch({ max_messages: Math.min(pending, 10_000), expires: 5_000 });
         let got = 0;
         for await (const m of batch) {
           got++;
           pending = m.info.pending;
           const op = m.headers?.get('KV-Operation');
-          if (op !== 'DEL' && op !== 'PURGE') keys.push(m.subject.slice(this.subjectPrefix.length));
+          // a key written while the listing runs comes again (the consumer delivers new messages too)
+          seen.set(m.subject.slice(this.subjectPrefix.length), op !== 'DEL' && op !== 'PURGE');
         }
         // nothing came before the fetch expired: what was pending has been purged meanwhile
         if (got === 0) break;
       }
-      // a key written while the listing runs comes again (the consumer delivers new messages too)
-      return [...new Set(keys)];
     } finally {
       await this.d.jsm.consumers.delete(this.stream, info.name).catch(() => false);
     }
+    const missed = Object.keys(snapshot.state.subjects ?? {})
+      .map((subject) => subject.slice(this.subjectPrefix.length))
+      .filter((key) => !seen.has(key));
+    for (let i = 0; i < missed.length; i += 64) {
+      const page = missed.slice(i, i + 64);
+      const live = await Promise.all(page.map(async (key) => (await this.get(key)) !== null));
+      page.forEach((key, j) => seen.set(key, live[j]!));
+    }
+    return [...seen].filter(([, live]) => live).map(([key]) => key);
   }
 
   /** the keys under `filter` as they change from now on (see kv-watch.ts) */

@@ -77,7 +77,7 @@ export class NatsStore implements Store {
         const name = this.names.bucket(kind);
         const kv = await kvm.create(name, { history: 1, replicas, storage: StorageType.File });
         // the same bucket read through its leader: what a read-your-writes read falls back on
-        return new JsonBucket(kv, await kvm.open(name, { allow_direct: false }), { name, js: this.js, jsm: this.jsm });
+        return new JsonBucket(kv, await kvm.open(name, { allow_direct: false }), { name, js: this.js, jsm: this.jsm, replicas });
       };
       const [streams, docs, idem, consumers] = await Promise.all([bucket('streams'), bucket('docs'), bucket('idem'), bucket('consumers')]);
       const windowMs = this.options.idempotencyWindowMs ?? 24 * 3600_000;
@@ -102,7 +102,7 @@ export class NatsStore implements Store {
           this.catalog.resync();
         }
       })().catch(() => {});
-      this.consumerStore = new NatsConsumerStore(consumers, this.catalog, this.eventLog);
+      this.consumerStore = new NatsConsumerStore(consumers, this.catalog, this.eventLog, this.jsm, this.names);
       this.catalog.start();
       this.eventLog.start();
       await this.nc.flush();
@@ -134,7 +134,7 @@ export class NatsStore implements Store {
   close(): Promise<void> {
     this.closed ??= (async () => {
       if (!this.nc) return;
-      await this.eventLog?.drain();
+      await Promise.all([this.eventLog?.drain(), this.consumerStore?.drain()]);
       // their consumers go with them, rather than linger on the server
       await Promise.all([this.catalog?.stop(), this.docs?.stopWatches()]);
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
