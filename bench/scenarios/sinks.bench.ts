@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { Agent, request } from 'undici';
 import { createCoreServices } from '../../src/core/services.js';
-import type { NewEvent } from '../../src/core/events/envelope.js';
+import type { NewEvent } from '../../src/kernel/envelope.js';
 import { createDelivery } from '../../src/delivery/delivery-setup.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Row, Scenario } from '../context.js';

@@ -1,6 +1,6 @@
 /** The core services, wired over one store. The composition root and tests build them here. */
 import type { Store } from '../store/port.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../kernel/clock.js';
 import { ConsumerService } from './consumers/consumer-service.js';
 import { ProduceService } from './events/produce.js';
 import { ReadService } from './events/read-events.js';

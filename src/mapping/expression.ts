@@ -22,8 +22,8 @@
  */
 
 import jsonata from 'jsonata';
-import { RivuletError, isRivuletError, type ErrorDetails } from '../core/errors.js';
-import { compileLinearRegex, type LinearRegex } from '../core/linear-regex.js';
+import { RivuletError, isRivuletError, type ErrorDetails } from '../kernel/errors.js';
+import { compileLinearRegex, type LinearRegex } from './linear-regex.js';
 import { isJsonataFunction, linearDistinct, linearToMillis } from './expression-builtins.js';
 
 // Node's global, declared here because the console's type check (which reaches this file through

@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { tryLinearRegex, type LinearRegex } from '../core/linear-regex.js';
+import { tryLinearRegex, type LinearRegex } from './linear-regex.js';
 
 type Visit = (ctx: unknown, root: unknown, input: unknown, tree: unknown, cb: (value: unknown) => void) => void;
 

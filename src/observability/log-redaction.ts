@@ -5,7 +5,7 @@
  * message) would otherwise write a sink's URL secrets into the log.
  */
 import pino from 'pino';
-import { redactedUrlsIn } from '../core/secret-urls.js';
+import { redactedUrlsIn } from '../kernel/secret-urls.js';
 
 export function errWithoutUrlSecrets(err: Error): unknown {
   return scrub(pino.stdSerializers.err(err), 0);

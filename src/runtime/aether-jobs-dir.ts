@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/load-config.js';
-import { isRivuletError } from '../core/errors.js';
+import { isRivuletError } from '../kernel/errors.js';
 import { Principal } from '../core/keys/key-service.js';
 import type { CoreServices } from '../core/services.js';
 import { AetherJobs, type AetherOptions } from '../dialects/aether/aether-jobs.js';

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { RivuletError } from '../../src/core/errors.js';
+import type { RivuletError } from '../../src/kernel/errors.js';
 import { createCoreServices } from '../../src/core/services.js';
 import { startNatsServer } from '../support/nats-server.js';
 import { freshNamespace, openNatsTestStore } from '../support/nats-store.js';

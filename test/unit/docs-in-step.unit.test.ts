@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ErrorCodes } from '../../src/core/errors.js';
+import { ErrorCodes } from '../../src/kernel/errors.js';
 import { OPTIONS } from '../../src/config/options.js';
 import { STATUS_BY_CODE } from '../../src/http/status-map.js';
 

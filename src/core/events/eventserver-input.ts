@@ -4,7 +4,7 @@
  * type = event.name, time = system.time read in system.timezone, data = payload, and
  * everything but the payload kept in `meta`, so the event can be given back as it came.
  */
-import type { JsonObject, JsonValue, NewEvent } from './envelope.js';
+import type { JsonObject, JsonValue, NewEvent } from '../../kernel/envelope.js';
 import { invalidField, isPlainObject, parseRfc3339, textField } from './event-fields.js';
 import { isTimeZone, zonedToEpochMs } from './zoned-time.js';
 

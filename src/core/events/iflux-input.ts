@@ -3,7 +3,7 @@
  * `{timestamp, source, type, properties}` → time = timestamp, data = properties; other
  * fields are kept in `meta`. Errors name the index and the field.
  */
-import type { JsonObject, JsonValue, NewEvent } from './envelope.js';
+import type { JsonObject, JsonValue, NewEvent } from '../../kernel/envelope.js';
 import { invalidField, isPlainObject, parseRfc3339, textField } from './event-fields.js';
 
 const FIELDS = new Set(['timestamp', 'source', 'type', 'properties']);

@@ -5,9 +5,9 @@
  * half-way leaves CREATE_IN_PROGRESS / DELETE_IN_PROGRESS behind, and a missing raw stream
  * reads as OPERATION_FAILED. A deleted stream leaves a tombstone (INACTIVE).
  */
-import { RivuletError } from '../errors.js';
-import type { Clock } from '../clock.js';
-import type { AppendResult, JsonObject, JsonValue } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { AppendResult, JsonObject, JsonValue } from '../../kernel/envelope.js';
 import { eventsFromOkdata } from '../events/okdata-input.js';
 import type { ProduceService } from '../events/produce.js';
 import type { ReadService } from '../events/read-events.js';

@@ -2,7 +2,7 @@
  * okdata's settings of one stream, kept in the processed stream's `options.okdata` (and a
  * pointer back in the raw stream's), plus the tombstone a deleted stream leaves behind.
  */
-import type { JsonObject } from '../events/envelope.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { StreamRecord } from '../../store/port.js';
 import type { SinkFilter } from '../sinks/sink-model.js';
 import type { OkdataId } from './okdata-names.js';

@@ -8,9 +8,9 @@
  * handed in as `targets`; a type the server has no configuration for is refused.
  * Their status is read from the real sink (okdata-sink-model.ts).
  */
-import { RivuletError } from '../errors.js';
-import type { Clock } from '../clock.js';
-import type { JsonObject } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { PolicyInput, SinkFilter } from '../sinks/sink-model.js';
 import type { SinkService } from '../sinks/sink-service.js';
 import type { SinkView } from '../sinks/sink-view.js';

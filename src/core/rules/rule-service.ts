@@ -7,9 +7,9 @@
  * carry each time the rule is saved, and action target changes are pushed to the rules using them.
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.js';
-import { RivuletError } from '../errors.js';
-import type { JsonValue, StoredEvent } from '../events/envelope.js';
+import type { Clock } from '../../kernel/clock.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonValue, StoredEvent } from '../../kernel/envelope.js';
 import { eventsFromIflux } from '../events/iflux-input.js';
 import { eventsFromJson } from '../events/native-input.js';
 import { EMPTY_STATS, type AttemptRecord, type PolicyInput } from '../sinks/sink-model.js';

@@ -6,7 +6,7 @@
  * refused at registration with the pointer of the keyword that holds it.
  */
 import type { Options } from 'ajv';
-import { compileLinearRegex } from '../linear-regex.js';
+import { compileLinearRegex } from '../../mapping/linear-regex.js';
 
 type RegExpEngine = NonNullable<NonNullable<Options['code']>['regExp']>;
 

@@ -9,7 +9,7 @@
  * once it is created.
  */
 import { randomBytes } from 'node:crypto';
-import { RivuletError, isRivuletError } from '../../core/errors.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import type { CoreServices } from '../../core/services.js';
 import type { PolicyInput, SinkRecord } from '../../core/sinks/sink-model.js';

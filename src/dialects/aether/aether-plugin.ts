@@ -14,7 +14,7 @@
  * See docs/dialects/aether.md.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { RivuletError, isRivuletError } from '../../core/errors.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
 import type { CoreServices } from '../../core/services.js';
 import type { StartPosition } from '../../store/port.js';
 import { AetherJobs, type AetherOptions } from './aether-jobs.js';

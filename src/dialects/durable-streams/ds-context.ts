@@ -3,7 +3,7 @@
  * stream settings, sliding-TTL clocks, per-stream locks and the waiters of live reads.
  */
 import type { CoreServices } from '../../core/services.js';
-import { isRivuletError } from '../../core/errors.js';
+import { isRivuletError } from '../../kernel/errors.js';
 import type { StreamRecord } from '../../store/port.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import { AccessClock, metaOf, optionsWith, type DsMeta } from './ds-meta.js';

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { eventFromEventServer, eventServerView } from '../../core/events/eventserver-input.js';
 import type { CoreServices } from '../../core/services.js';
 import { MAX_RECEIVE } from '../../core/consumers/consumer-service.js';

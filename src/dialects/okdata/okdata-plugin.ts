@@ -14,7 +14,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { ACCESS_RIGHTS } from '../../core/okdata/okdata-settings.js';
 import { MAX_PAGE_SIZE } from '../../core/okdata/okdata-service.js';
 import { processedStreamName, rawStreamName, type OkdataId } from '../../core/okdata/okdata-names.js';

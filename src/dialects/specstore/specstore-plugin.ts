@@ -8,7 +8,7 @@
  * a key acts for its own owner, an admin key for any.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { CoreServices } from '../../core/services.js';
 import { parsePipelineReport } from '../../core/specs/pipeline-report.js';
 import { stateOf } from '../../core/specs/revision-model.js';

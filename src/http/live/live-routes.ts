@@ -7,7 +7,7 @@
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { LiveSubscription } from '../../core/live/live-subscription.js';
 import type { CoreServices } from '../../core/services.js';
 import { StreamName, problemResponses } from '../schemas.js';

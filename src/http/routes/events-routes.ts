@@ -2,8 +2,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
-import type { EventAnswer, JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { EventAnswer, JsonValue, NewEvent, StoredEvent } from '../../kernel/envelope.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
 import { eventFromBinary, toCloudEvent, type InputContext } from '../../core/events/native-input.js';
 import { decodeCursor, encodeCursor, type ReadRequest } from '../../core/events/read-events.js';

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import type { RuleInput, RulePatch } from '../../core/rules/rule-service.js';

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { CoreServices } from '../../core/services.js';
 import { parsePipelineReport } from '../../core/specs/pipeline-report.js';
 import { stateOf, type RevisionDoc } from '../../core/specs/revision-model.js';
