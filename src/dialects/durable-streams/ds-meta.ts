@@ -4,7 +4,7 @@
  * through another API has none and reads as a JSON-mode stream of its events' data.
  */
 import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
-import type { StreamRecord } from '../../store/port.js';
+import type { StreamRecord } from '../../core/ports.js';
 
 export interface ProducerState {
   epoch: number;

@@ -63,7 +63,7 @@ export const specstoreMount: ApiMount = {
   errorHandler: specstoreErrorHandler,
 };
 
-export function specstoreDialect(services: CoreServices) {
+export function specstoreDialect(services: Pick<CoreServices, 'specs'>) {
   const { specs } = services;
   return async function specstore(app: FastifyInstance): Promise<void> {
     app.setErrorHandler(specstoreErrorHandler);
