@@ -40,7 +40,6 @@ export interface CoreOptions {
 }
 
 export interface CoreServices {
-  store: Store;
   clock: Clock;
   streams: StreamService;
   produce: ProduceService;
@@ -84,7 +83,6 @@ export function createCoreServices(store: Store, options: CoreOptions): CoreServ
   actionTargets.onChange((id) => rules.refreshActionTarget(id));
   const eventSources = new EventSourceService(store.documents, clock);
   return {
-    store,
     clock,
     streams,
     produce,

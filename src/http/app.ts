@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { TSchema } from '@sinclair/typebox';
 import type { CoreServices } from '../core/services.js';
+import type { Store } from '../store/port.js';
 import type { Dialect } from './dialect.js';
 import { DEFAULT_LIVE_HTTP, type LiveHttpOptions } from './live/live-connections.js';
 import { liveRoutes } from './live/live-routes.js';
@@ -62,6 +63,8 @@ export interface AppLimits {
 
 export interface AppDeps {
   services: CoreServices;
+  /** the store's health (readiness) and listings (the consumer lag gauge) */
+  store: Pick<Store, 'kind' | 'health' | 'streams' | 'consumers'>;
   limits: AppLimits;
   version: string;
   /** a pino logger; none means silent */
@@ -167,7 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     streamOwner: (name) => deps.services.streams.ownerOf(name),
   }));
   if (rateGate) await registerSteps(app, 'rate limit', () => app.register(rateLimit, { gate: rateGate }));
-  await app.register(metricsRoutes, { metrics, services: deps.services, public: deps.observability?.metricsPublic });
+  await app.register(metricsRoutes, { metrics, services: deps.services, store: deps.store, public: deps.observability?.metricsPublic });
   // upgrades are routed through fastify, so WebSocket routes pass the same auth hooks
   await registerSteps(app, 'websocket', () => app.register(websocket, { options: { maxPayload: 64 * 1024 } }));
 
@@ -179,7 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { config: { access: { scope: 'public' } }, schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoutes(deps.services.store, shuttingDown));
+  await app.register(healthRoutes(deps.store, shuttingDown));
   await app.register(streamsRoutes(deps.services));
   await app.register(eventsRoutes(deps.services, { maxReadLimit: deps.limits.maxReadLimit, maxJsonDepth: deps.limits.maxJsonDepth }));
   await app.register(keysRoutes(deps.services));

@@ -20,7 +20,7 @@ export interface NativeProduce {
   fingerprint(): string;
 }
 
-export async function produceNative(services: CoreServices, req: NativeProduce): Promise<AppendResult> {
+export async function produceNative(services: Pick<CoreServices, 'clock' | 'produce'>, req: NativeProduce): Promise<AppendResult> {
   const producer = headerText(req.headers, 'x-producer-id', 256);
   let receivedAt: string | undefined;
   const events = req.events({

@@ -1,6 +1,6 @@
 /**
  * Evaluates a parsed JSONPath query with `jsonpath-rfc9535`'s own visitors, but with
- * `match()` and `search()` matching through RE2 (src/core/linear-regex.ts) instead of V8's
+ * `match()` and `search()` matching through RE2 (src/mapping/linear-regex.ts) instead of V8's
  * backtracking RegExp, on which `(a+)+b` against a long string holds the process for minutes.
  *
  * The library fixes its function table inside `query()` and exports no way to evaluate a

@@ -108,7 +108,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   let app: FastifyInstance | undefined;
   const sweeper = new RetentionSweeper(store, config.retentionInterval * 1000, log.child({ component: 'retention' }));
-  const engine = delivery.engine(services, log.child({ component: 'delivery' }), { ownerLeaseMs: config.sinkOwnerLease * 1000, metrics: metrics.sinks });
+  const engine = delivery.engine(services, store, log.child({ component: 'delivery' }), { ownerLeaseMs: config.sinkOwnerLease * 1000, metrics: metrics.sinks });
   const applier = new SpecApplier(services.specs, log.child({ component: 'specs' }));
   const scheduler = new SpecScheduler(services.specs, log.child({ component: 'specs' }));
   try {
@@ -124,6 +124,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     app = await buildApp({
       services,
+      store,
       version: readVersion(),
       logger: log.child({ component: 'http' }),
       trustProxy: config.trustProxy,

@@ -36,6 +36,7 @@ export async function startDsServer(kind: 'sqlite' | 'nats'): Promise<DsServer> 
   const limits = { bodyLimit: 5 * 1024 * 1024, maxJsonDepth: 64, maxReadLimit: 10_000 };
   const app: FastifyInstance = await buildApp({
     services,
+    store,
     version: 'test',
     limits,
     dialects: composeDialects(services, store, { durableStreams: { anonymous: true, longPollTimeoutMs: 2_000, sseMaxMs: 60_000 } }, limits).dialects,

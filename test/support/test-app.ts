@@ -70,6 +70,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const dialects = composeDialects(services, store, options.dialects ?? {}, limits);
   const app = await buildApp({
     services,
+    store,
     version: 'test',
     limits,
     extensions: options.extensions,

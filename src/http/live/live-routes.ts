@@ -21,7 +21,7 @@ type LiveRoute = { Params: Static<typeof StreamName>; Querystring: LiveQueryPara
 
 const TokenRequest = Type.Object({ stream: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
-export function liveRoutes(services: CoreServices, options: LiveHttpOptions) {
+export function liveRoutes(services: Pick<CoreServices, 'live' | 'liveTokens' | 'streams'>, options: LiveHttpOptions) {
   return async function routes(app: FastifyInstance): Promise<void> {
     const connections = new LiveConnections();
     const pending = new WeakMap<FastifyRequest, LiveSubscription>();

@@ -35,7 +35,7 @@ const ReadQuery = Type.Object({
   cursor: Type.Optional(Type.String({ description: 'the `next` of the previous page' })),
 }, { additionalProperties: false });
 
-export function eventsRoutes(services: CoreServices, options: EventsRouteOptions) {
+export function eventsRoutes(services: Pick<CoreServices, 'clock' | 'produce' | 'read' | 'streams'>, options: EventsRouteOptions) {
   return async function routes(app: FastifyInstance): Promise<void> {
     // CloudEvents binary mode may carry any media type: keep such bodies raw for the route to judge.
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, { [RAW]: body as Buffer }));

@@ -67,7 +67,7 @@ const Rule = Type.Object({
 
 type ById = { Params: Static<typeof Id> };
 
-export function rulesRoutes(services: CoreServices) {
+export function rulesRoutes(services: Pick<CoreServices, 'rules'>) {
   const rules = services.rules;
   const access = { scope: 'manage' as const, stream: () => rules.defaultStream };
 

@@ -82,7 +82,7 @@ const DryRunAnswer = Type.Object({
   })),
 });
 
-export function schemasRoutes(services: CoreServices) {
+export function schemasRoutes(services: Pick<CoreServices, 'clock' | 'schemaEnforcer' | 'schemas' | 'streams'>) {
   const { schemas } = services;
   return async function routes(app: FastifyInstance): Promise<void> {
     app.get<{ Params: Static<typeof StreamParams> }>('/v1/streams/:name/schemas', {

@@ -115,7 +115,7 @@ const DryRunAnswer = Type.Object({
 
 type ById = { Params: Static<typeof Id> };
 
-export function sinksRoutes(services: CoreServices) {
+export function sinksRoutes(services: Pick<CoreServices, 'read' | 'sinkRates' | 'sinks' | 'streams'>) {
   const sinks = services.sinks;
 
   /**

@@ -44,7 +44,7 @@ function selector(text: string): RevisionSelector {
   return text === 'latest' || text === 'successful' ? text : Number(text);
 }
 
-export function specsRoutes(services: CoreServices, options: { maxJsonDepth: number }) {
+export function specsRoutes(services: Pick<CoreServices, 'specs'>, options: { maxJsonDepth: number }) {
   const { specs } = services;
   return async function routes(app: FastifyInstance): Promise<void> {
     app.addContentTypeParser(YAML_TYPES, { parseAs: 'buffer' }, (_req, body, done) => {
