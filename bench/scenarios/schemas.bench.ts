@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createCoreServices } from '../../src/core/services.js';
-import type { NewEvent } from '../../src/core/events/envelope.js';
+import type { NewEvent } from '../../src/kernel/envelope.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';

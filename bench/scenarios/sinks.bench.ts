@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { Agent, request } from 'undici';
 import { createCoreServices } from '../../src/core/services.js';
-import type { NewEvent } from '../../src/core/events/envelope.js';
+import type { NewEvent } from '../../src/kernel/envelope.js';
 import { createDelivery } from '../../src/delivery/delivery-setup.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Row, Scenario } from '../context.js';
@@ -70,7 +70,7 @@ async function engineRun(latencyMs: number, total: number): Promise<number> {
   const rx = await receiver(latencyMs);
   const delivery = createDelivery({ allowLoopback: true });
   const services = createCoreServices(store, { maxBatchEvents: 10_000, sinkChecks: delivery.checks });
-  const engine = delivery.engine(services, pino({ level: 'silent' }), { scanIntervalMs: 200, idlePollMs: 20 });
+  const engine = delivery.engine(services, store, pino({ level: 'silent' }), { scanIntervalMs: 200, idlePollMs: 20 });
   try {
     await services.streams.create({ name: 'bench' }, 'bench');
     for (let i = 0; i < total; i += 1000) {

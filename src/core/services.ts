@@ -1,14 +1,12 @@
 /** The core services, wired over one store. The composition root and tests build them here. */
 import type { Store } from '../store/port.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../kernel/clock.js';
 import { ConsumerService } from './consumers/consumer-service.js';
 import { ProduceService } from './events/produce.js';
 import { ReadService } from './events/read-events.js';
 import { KeyService } from './keys/key-service.js';
 import { LiveService, type LiveOptions } from './live/live-service.js';
 import { LiveTokenService } from './live/live-tokens.js';
-import { OkdataService } from './okdata/okdata-service.js';
-import type { OkdataSinkOptions } from './okdata/okdata-sinks.js';
 import { SchemaEnforcer } from './schemas/schema-enforcement.js';
 import { SchemaRegistry } from './schemas/schema-registry.js';
 import { StreamService } from './streams/stream-service.js';
@@ -37,14 +35,11 @@ export interface CoreOptions {
   specPlanLimit?: number;
   /** specs: top-level sections the dialects add, kept as uploaded (the specstore's Flow-Spec) */
   specSections?: readonly SpecSection[];
-  /** okdata sinks: where the s3 and elasticsearch types deliver (none: not offered) and their policies */
-  okdata?: Partial<OkdataSinkOptions>;
   /** the stream rules read by default and event types register their schemas on (the iFLUX stream; default `iflux`) */
   rulesStream?: string;
 }
 
 export interface CoreServices {
-  store: Store;
   clock: Clock;
   streams: StreamService;
   produce: ProduceService;
@@ -60,8 +55,6 @@ export interface CoreServices {
   sinks: SinkService;
   /** per-process deliveries and failures per minute of each sink, for the console */
   sinkRates: SinkRates;
-  /** okdata event streams (seed 000): raw/processed stream pairs, lifecycle, subscribable switch, history */
-  okdata: OkdataService;
   /** specs (declarative streams, schemas, sinks and rules) as numbered revisions; applied by SpecApplier */
   specs: SpecService;
   /** iFLUX's model: event sources, event types, action targets and rules (docs/rules.md) */
@@ -84,16 +77,12 @@ export function createCoreServices(store: Store, options: CoreOptions): CoreServ
   const read = new ReadService(store);
   const live = new LiveService(store, { pollIntervalMs: 500, ...options.live });
   const sinks = new SinkService({ documents: store.documents, events: store.events, streams, consumers, clock, checks: options.sinkChecks ?? noTargets });
-  const okdata = new OkdataService({ store, streams, produce, read, live, clock, sinks, sinkOptions: options.okdata });
-  // okdata's subscribable switch governs live following of its streams, on every API
-  live.addFollowCheck(okdata.mayFollow);
   const rulesStream = options.rulesStream ?? 'iflux';
   const rules = new RuleService({ documents: store.documents, streams, sinks, clock, stream: rulesStream });
   const actionTargets = new ActionTargetService({ documents: store.documents, clock, checks: options.sinkChecks ?? noTargets });
   actionTargets.onChange((id) => rules.refreshActionTarget(id));
   const eventSources = new EventSourceService(store.documents, clock);
   return {
-    store,
     clock,
     streams,
     produce,
@@ -105,7 +94,6 @@ export function createCoreServices(store: Store, options: CoreOptions): CoreServ
     liveTokens: new LiveTokenService(store.documents, clock, options.liveTokenTtlMs ?? 300_000),
     schemas,
     schemaEnforcer,
-    okdata,
     specs: new SpecService(store, streams, schemas, clock, { planLimit: options.specPlanLimit ?? 0, sections: options.specSections ?? [] }, { sinks, rules, eventSources, actionTargets }),
     sinks,
     sinkRates: new SinkRates(clock),

@@ -13,7 +13,7 @@
  * redirect could send the event (and its credentials) to an address that was never checked,
  * and because 301/302 would turn a POST into a body-less GET.
  */
-import { RivuletError, isRivuletError } from '../core/errors.js';
+import { RivuletError, isRivuletError } from '../kernel/errors.js';
 
 export type Jitter = 'full' | 'equal' | 'none';
 export type Outcome = 'success' | 'retry' | 'permanent';

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { CoreServices } from '../core/services.js';
+import type { Store } from '../store/port.js';
 import type { SinkChecks } from '../core/sinks/sink-model.js';
 import { SinkEngine, type SinkEngineOptions } from './engine/sink-engine.js';
 import { createSinkChecks } from './sink-checks.js';
@@ -15,8 +16,8 @@ export interface Delivery {
   registry: TargetRegistry;
   targetDeps: TargetDeps;
   checks: SinkChecks;
-  /** builds the engine over the services (which were built with `checks`) */
-  engine(services: CoreServices, log: Logger, options?: Partial<SinkEngineOptions>): SinkEngine;
+  /** builds the engine over the services (which were built with `checks`) and their store */
+  engine(services: CoreServices, store: Pick<Store, 'capabilities' | 'documents' | 'events'>, log: Logger, options?: Partial<SinkEngineOptions>): SinkEngine;
 }
 
 export function createDelivery(guard: UrlGuardOptions, registry: TargetRegistry = defaultTargets()): Delivery {
@@ -25,10 +26,10 @@ export function createDelivery(guard: UrlGuardOptions, registry: TargetRegistry 
     registry,
     targetDeps,
     checks: createSinkChecks(registry, targetDeps),
-    engine(services, log, options) {
+    engine(services, store, log, options) {
       // the stream target writes through the same produce path as the API
       targetDeps.produce = services.produce;
-      return new SinkEngine(services, registry, targetDeps, log, options);
+      return new SinkEngine(services, store, registry, targetDeps, log, options);
     },
   };
 }

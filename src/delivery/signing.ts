@@ -12,7 +12,7 @@
  * receivers.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { RivuletError } from '../core/errors.js';
+import { RivuletError } from '../kernel/errors.js';
 
 const SECRET_PREFIX = 'whsec_';
 const MIN_SECRET_BYTES = 24;

@@ -2,7 +2,7 @@
  * The checks the core's SinkService runs when a sink is saved, built from the target registry,
  * the URL guard and the mapping layer (filter and transform compiled once, then dropped).
  */
-import { RivuletError, isRivuletError } from '../core/errors.js';
+import { RivuletError, isRivuletError } from '../kernel/errors.js';
 import type { SinkChecks, SinkDryRun, SinkTarget } from '../core/sinks/sink-model.js';
 import { compileEventFilter } from '../mapping/event-filter.js';
 import { compileTransform } from '../mapping/transform.js';

@@ -21,8 +21,8 @@ import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { RivuletError } from '../core/errors.js';
-import { redactedUrl } from '../core/secret-urls.js';
+import { RivuletError } from '../kernel/errors.js';
+import { redactedUrl } from '../kernel/secret-urls.js';
 
 export interface UrlGuardOptions {
   /** private networks: 10/8, 172.16/12, 192.168/16, 100.64/10 (carrier-grade NAT), fc00::/7 */

@@ -8,12 +8,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { TSchema } from '@sinclair/typebox';
 import type { CoreServices } from '../core/services.js';
-import { EVENTSERVER_PREFIX, eventServerDialect, eventServerMount } from '../dialects/eventserver/eventserver-plugin.js';
-import { aetherDialect, aetherMount } from '../dialects/aether/aether-plugin.js';
-import type { AetherOptions } from '../dialects/aether/aether-jobs.js';
-import { ifluxDialect, ifluxMount, type IfluxOptions } from '../dialects/iflux/iflux-plugin.js';
-import { dsMount, durableStreamsDialect, type DsOptions } from '../dialects/durable-streams/ds-plugin.js';
-import { ROOT_DATASET_SEGMENT, okdataApiMount, okdataDialect } from '../dialects/okdata/okdata-plugin.js';
+import type { Store } from '../store/port.js';
+import type { Dialect } from './dialect.js';
 import { DEFAULT_LIVE_HTTP, type LiveHttpOptions } from './live/live-connections.js';
 import { liveRoutes } from './live/live-routes.js';
 import { liveTokenAuth } from './live/live-token-auth.js';
@@ -49,7 +45,6 @@ import { keysRoutes } from './routes/keys-routes.js';
 import { ratesRoutes } from './routes/rates-routes.js';
 import { schemasRoutes } from './routes/schemas-routes.js';
 import { specsRoutes } from './routes/specs-routes.js';
-import { specstoreDialect, specstoreMount } from '../dialects/specstore/specstore-plugin.js';
 import { streamsRoutes } from './routes/streams-routes.js';
 import { Event, Key, Problem, Stream } from './schemas.js';
 
@@ -68,6 +63,8 @@ export interface AppLimits {
 
 export interface AppDeps {
   services: CoreServices;
+  /** the store's health (readiness) and listings (the consumer lag gauge) */
+  store: Pick<Store, 'kind' | 'health' | 'streams' | 'consumers'>;
   limits: AppLimits;
   version: string;
   /** a pino logger; none means silent */
@@ -78,8 +75,8 @@ export interface AppDeps {
   extensions?: ((app: FastifyInstance) => Promise<void>)[];
   /** live subscriptions' heartbeat and per-client buffer; defaults when absent */
   live?: Partial<LiveHttpOptions>;
-  /** settings of the seed dialects; defaults when absent */
-  dialects?: { iflux?: IfluxOptions; aether?: AetherOptions; durableStreams?: Partial<DsOptions> };
+  /** the seed systems' APIs, registered after the native API in this order (the runtime composes them); none when absent */
+  dialects?: readonly Dialect[];
   /** the web console's built files; dist/console/ when absent */
   console?: ConsoleOptions;
   /** metrics (a fresh registry per app when absent), /metrics access and the tracing hook; see docs/observability.md */
@@ -115,7 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ? produceLane({ services: deps.services, bodyLimit: deps.limits.bodyLimit, maxJsonDepth: deps.limits.maxJsonDepth, pipeline, rateLimit: rateGate })
     : undefined;
   // paths no route takes are answered by the API whose mount they hit
-  const mounts = new ApiMounts([eventServerMount, ifluxMount, specstoreMount, aetherMount, dsMount, okdataApiMount], problemErrorHandler, new RouteTable());
+  const mounts = new ApiMounts((deps.dialects ?? []).flatMap((dialect) => dialect.mounts), problemErrorHandler, new RouteTable());
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     ...(lane ? { serverFactory: serverWithLane(lane) } : {}),
@@ -173,7 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     streamOwner: (name) => deps.services.streams.ownerOf(name),
   }));
   if (rateGate) await registerSteps(app, 'rate limit', () => app.register(rateLimit, { gate: rateGate }));
-  await app.register(metricsRoutes, { metrics, services: deps.services, public: deps.observability?.metricsPublic });
+  await app.register(metricsRoutes, { metrics, services: deps.services, store: deps.store, public: deps.observability?.metricsPublic });
   // upgrades are routed through fastify, so WebSocket routes pass the same auth hooks
   await registerSteps(app, 'websocket', () => app.register(websocket, { options: { maxPayload: 64 * 1024 } }));
 
@@ -185,7 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { config: { access: { scope: 'public' } }, schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoutes(deps.services.store, shuttingDown));
+  await app.register(healthRoutes(deps.store, shuttingDown));
   await app.register(streamsRoutes(deps.services));
   await app.register(eventsRoutes(deps.services, { maxReadLimit: deps.limits.maxReadLimit, maxJsonDepth: deps.limits.maxJsonDepth }));
   await app.register(keysRoutes(deps.services));
@@ -201,14 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ratesRoutes(deps.services));
   await app.register(consoleRoutes(deps.console));
   await app.register(rootRoutes);
-  await app.register(eventServerDialect(deps.services), { prefix: EVENTSERVER_PREFIX });
-  await app.register(ifluxDialect(deps.services, deps.dialects?.iflux));
-  await app.register(specstoreDialect(deps.services), { prefix: '/source' });
-  await app.register(aetherDialect(deps.services, deps.dialects?.aether));
-  await app.register(durableStreamsDialect(deps.services, deps.dialects?.durableStreams, { maxJsonDepth: deps.limits.maxJsonDepth }));
-  // okdata at the root (the seed's curl examples) and under /streams (as in production); static routes keep precedence
-  await app.register(okdataDialect(deps.services, { datasetSegment: ROOT_DATASET_SEGMENT, ownNotFound: false }));
-  await app.register(okdataDialect(deps.services, { datasetSegment: '/:dataset', ownNotFound: true }), { prefix: '/streams' });
+  for (const dialect of deps.dialects ?? []) await dialect.register(app);
   for (const extension of deps.extensions ?? []) await app.register(extension);
   return app;
 }

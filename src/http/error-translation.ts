@@ -2,7 +2,7 @@
  * Turns whatever a request failed with into a catalogue error. Every HTTP surface (native
  * API and dialects) starts from this, then formats the result its own way.
  */
-import { RivuletError, isRivuletError } from '../core/errors.js';
+import { RivuletError, isRivuletError } from '../kernel/errors.js';
 
 interface FastifyLikeError {
   code?: string;

@@ -4,9 +4,9 @@
  * The produce route and the produce lane both use it, so the two cannot drift apart.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { isoTime } from '../core/clock.js';
-import { RivuletError } from '../core/errors.js';
-import type { AppendResult, NewEvent } from '../core/events/envelope.js';
+import { isoTime } from '../kernel/clock.js';
+import { RivuletError } from '../kernel/errors.js';
+import type { AppendResult, NewEvent } from '../kernel/envelope.js';
 import { eventsFromJson, type InputContext } from '../core/events/native-input.js';
 import { uuidv7 } from '../core/events/uuid-v7.js';
 import type { CoreServices } from '../core/services.js';
@@ -20,7 +20,7 @@ export interface NativeProduce {
   fingerprint(): string;
 }
 
-export async function produceNative(services: CoreServices, req: NativeProduce): Promise<AppendResult> {
+export async function produceNative(services: Pick<CoreServices, 'clock' | 'produce'>, req: NativeProduce): Promise<AppendResult> {
   const producer = headerText(req.headers, 'x-producer-id', 256);
   let receivedAt: string | undefined;
   const events = req.events({

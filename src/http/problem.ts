@@ -3,7 +3,7 @@
  * message; the cause is logged with the request id the answer names as `instance`.
  */
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { RivuletError } from '../core/errors.js';
+import type { RivuletError } from '../kernel/errors.js';
 import { toRivuletError } from './error-translation.js';
 import { STATUS_BY_CODE } from './status-map.js';
 

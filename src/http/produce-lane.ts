@@ -33,7 +33,7 @@ import { logFailure, problemHeaders, problemOf } from './problem.js';
 import type { RequestPipeline, SpanEnd } from './request-pipeline.js';
 
 export interface ProduceLaneDeps {
-  services: CoreServices;
+  services: Pick<CoreServices, 'clock' | 'keys' | 'produce'>;
   bodyLimit: number;
   maxJsonDepth: number;
   /** the per-request steps fastify's hooks take too: ids, answer headers, admission, tracing, metrics, logs */

@@ -11,7 +11,7 @@
  * `"1e309"` into `Infinity` and then skips `minimum`/`maximum` for non-finite numbers.
  */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { RivuletError } from '../core/errors.js';
+import { RivuletError } from '../kernel/errors.js';
 
 export type ParamPlace = 'querystring' | 'params' | 'header';
 

@@ -1,5 +1,5 @@
 /** The native API's HTTP status for each catalogue code; the only place statuses meet codes. */
-import type { ErrorCode } from '../core/errors.js';
+import type { ErrorCode } from '../kernel/errors.js';
 
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,

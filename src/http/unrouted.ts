@@ -9,7 +9,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
-import { RivuletError, type ErrorCode } from '../core/errors.js';
+import { RivuletError, type ErrorCode } from '../kernel/errors.js';
 import { toRivuletError } from './error-translation.js';
 
 /** what reading a body can fail with */

@@ -6,7 +6,7 @@
  * one match gives that value, several matches give the list of them. (So a single match that
  * is itself an array stays that array; write `$.msg.tags[*]` when you want the elements.)
  */
-import { RivuletError, isRivuletError } from '../core/errors.js';
+import { RivuletError, isRivuletError } from '../kernel/errors.js';
 import { compileJsonPath } from './jsonpath.js';
 import type { CompiledPath } from './jsonpath.js';
 

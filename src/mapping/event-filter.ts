@@ -7,8 +7,8 @@
  * See docs/expressions.md.
  */
 
-import { RivuletError } from '../core/errors.js';
-import type { StoredEvent } from '../core/events/envelope.js';
+import { RivuletError } from '../kernel/errors.js';
+import type { StoredEvent } from '../kernel/envelope.js';
 import { compileCondition, type ConditionOutcome, type ExpressionLimits } from './expression.js';
 
 export interface EventFilterSpec {

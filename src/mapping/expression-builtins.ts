@@ -3,8 +3,8 @@
  * Registered on every compiled expression by expression.ts.
  */
 import jsonata from 'jsonata';
-import { RivuletError } from '../core/errors.js';
-import { compileLinearRegex, type LinearRegex } from '../core/linear-regex.js';
+import { RivuletError } from '../kernel/errors.js';
+import { compileLinearRegex, type LinearRegex } from './linear-regex.js';
 
 /** Longest timestamp `$toMillis` parses with a picture: dates are short, and the match is one uninterrupted call. */
 export const MAX_PICTURE_TIMESTAMP = 1000;

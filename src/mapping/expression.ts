@@ -10,7 +10,7 @@
  *   evaluation holds the process longer than that, whatever it does;
  * - a sequence size limit (ranges like `[1..10000000]` and large intermediate results);
  * - a string length limit on every intermediate result, and on `$pad`'s width;
- * - regular expression literals matched in linear time (RE2, src/core/linear-regex.ts):
+ * - regular expression literals matched in linear time (RE2, src/mapping/linear-regex.ts):
  *   what RE2 cannot run is refused at compile time, and the strings they are run against
  *   are capped;
  * - built-ins whose cost grows faster than their input replaced (`$distinct`, `$toMillis`
@@ -22,8 +22,8 @@
  */
 
 import jsonata from 'jsonata';
-import { RivuletError, isRivuletError, type ErrorDetails } from '../core/errors.js';
-import { compileLinearRegex, type LinearRegex } from '../core/linear-regex.js';
+import { RivuletError, isRivuletError, type ErrorDetails } from '../kernel/errors.js';
+import { compileLinearRegex, type LinearRegex } from './linear-regex.js';
 import { isJsonataFunction, linearDistinct, linearToMillis } from './expression-builtins.js';
 
 // Node's global, declared here because the console's type check (which reaches this file through

@@ -15,8 +15,8 @@
  * Configuration mistakes are found by `compileJobRequest` (when a job is saved); a per-event
  * mistake (a URL placeholder the event did not fill) is a BAD_REQUEST naming the key.
  */
-import { RivuletError } from '../core/errors.js';
-import type { JsonObject, StoredEvent } from '../core/events/envelope.js';
+import { RivuletError } from '../kernel/errors.js';
+import type { JsonObject, StoredEvent } from '../kernel/envelope.js';
 import { compileDataMap } from './datamap.js';
 import type { CompiledDataMap, DataMapDocument } from './datamap.js';
 import { asText, compileUrlTemplate } from './url-template.js';

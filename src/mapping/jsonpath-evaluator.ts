@@ -1,6 +1,6 @@
 /**
  * Evaluates a parsed JSONPath query with `jsonpath-rfc9535`'s own visitors, but with
- * `match()` and `search()` matching through RE2 (src/core/linear-regex.ts) instead of V8's
+ * `match()` and `search()` matching through RE2 (src/mapping/linear-regex.ts) instead of V8's
  * backtracking RegExp, on which `(a+)+b` against a long string holds the process for minutes.
  *
  * The library fixes its function table inside `query()` and exports no way to evaluate a
@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { tryLinearRegex, type LinearRegex } from '../core/linear-regex.js';
+import { tryLinearRegex, type LinearRegex } from './linear-regex.js';
 
 type Visit = (ctx: unknown, root: unknown, input: unknown, tree: unknown, cb: (value: unknown) => void) => void;
 

@@ -16,8 +16,8 @@
  *   is cheap.
  */
 import parse from 'jsonpath-rfc9535/parser';
-import { RivuletError } from '../core/errors.js';
-import { compileLinearRegex } from '../core/linear-regex.js';
+import { RivuletError } from '../kernel/errors.js';
+import { compileLinearRegex } from './linear-regex.js';
 import { evaluateJsonPath, iRegexpSource } from './jsonpath-evaluator.js';
 
 export interface CompiledPath {

@@ -8,8 +8,8 @@
  * See docs/expressions.md.
  */
 
-import { RivuletError } from '../core/errors.js';
-import type { JsonObject, JsonValue } from '../core/events/envelope.js';
+import { RivuletError } from '../kernel/errors.js';
+import type { JsonObject, JsonValue } from '../kernel/envelope.js';
 import { compileExpression, isJsonataFunction, type ExpressionOptions } from './expression.js';
 
 export interface CompiledTransform {

@@ -7,8 +7,8 @@
  * Values: strings as they are, arrays as their elements joined with `,` (each element
  * encoded, so a comma inside one is `%2C`), objects as JSON, other values as JSON text.
  */
-import { RivuletError } from '../core/errors.js';
-import { redactedUrl } from '../core/secret-urls.js';
+import { RivuletError } from '../kernel/errors.js';
+import { redactedUrl } from '../kernel/secret-urls.js';
 
 type Piece = { text: string } | { key: string };
 

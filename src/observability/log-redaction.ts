@@ -1,11 +1,11 @@
 /**
  * The logger's error serializer: pino's own, with the secrets of any URL an error quotes
- * (userinfo password, secret-named query values; core/secret-urls.ts) replaced. Errors of a
+ * (userinfo password, secret-named query values; kernel/secret-urls.ts) replaced. Errors of a
  * target (a URL that failed to parse carries it in `input`, a transport error may name it in its
  * message) would otherwise write a sink's URL secrets into the log.
  */
 import pino from 'pino';
-import { redactedUrlsIn } from '../core/secret-urls.js';
+import { redactedUrlsIn } from '../kernel/secret-urls.js';
 
 export function errWithoutUrlSecrets(err: Error): unknown {
   return scrub(pino.stdSerializers.err(err), 0);

@@ -10,10 +10,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/load-config.js';
-import { isRivuletError } from '../core/errors.js';
+import { isRivuletError } from '../kernel/errors.js';
 import { Principal } from '../core/keys/key-service.js';
-import type { CoreServices } from '../core/services.js';
-import { AetherJobs, type AetherOptions } from '../dialects/aether/aether-jobs.js';
+import { AetherJobs, type AetherOptions, type AetherServices } from '../dialects/aether/aether-jobs.js';
 
 export interface AetherJobsDirOutcome {
   file: string;
@@ -22,7 +21,7 @@ export interface AetherJobsDirOutcome {
   outcome: 'created' | 'kept';
 }
 
-export async function loadAetherJobsDir(dir: string, services: CoreServices, options: AetherOptions = {}): Promise<AetherJobsDirOutcome[]> {
+export async function loadAetherJobsDir(dir: string, services: AetherServices, options: AetherOptions = {}): Promise<AetherJobsDirOutcome[]> {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/i.test(f)).sort();

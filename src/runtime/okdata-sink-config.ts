@@ -6,9 +6,9 @@
  * every request. Secrets stay in the returned settings only; they are never logged.
  */
 import { ConfigError, type Config } from '../config/load-config.js';
-import { RivuletError } from '../core/errors.js';
-import type { JsonObject } from '../core/events/envelope.js';
-import type { OkdataSinkOptions } from '../core/okdata/okdata-sinks.js';
+import { RivuletError } from '../kernel/errors.js';
+import type { JsonObject } from '../kernel/envelope.js';
+import type { OkdataSinkOptions } from '../dialects/okdata/okdata-sinks.js';
 import type { TargetRegistry } from '../delivery/targets/registry.js';
 
 type OkdataConfig = Pick<Config,

@@ -7,7 +7,7 @@
  * refused credentials, a bad spec) ends the start-up at once. Every step is idempotent.
  */
 import type { Logger } from 'pino';
-import { isRivuletError } from '../core/errors.js';
+import { isRivuletError } from '../kernel/errors.js';
 import { nextDelayMs, type RetryPolicy } from '../delivery/backoff.js';
 import type { Store } from '../store/port.js';
 

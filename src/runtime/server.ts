@@ -24,6 +24,7 @@ import { okdataSinkOptions } from './okdata-sink-config.js';
 import { defaultTargets } from '../delivery/targets/registry.js';
 import { loadAetherJobsDir } from './aether-jobs-dir.js';
 import { DIALECT_SPEC_SECTIONS } from './dialect-spec-sections.js';
+import { composeDialects } from './dialects.js';
 import { readVersion } from './version.js';
 import { prettyLogDestination } from '../observability/pretty-log.js';
 import pc from 'picocolors';
@@ -103,12 +104,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     liveTokenTtlMs: config.liveTokenTtl * 1000,
     specPlanLimit: config.specPlanLimit,
     rulesStream: config.ifluxStream,
-    okdata: okdataSinks,
     specSections: DIALECT_SPEC_SECTIONS,
   });
   let app: FastifyInstance | undefined;
   const sweeper = new RetentionSweeper(store, config.retentionInterval * 1000, log.child({ component: 'retention' }));
-  const engine = delivery.engine(services, log.child({ component: 'delivery' }), { ownerLeaseMs: config.sinkOwnerLease * 1000, metrics: metrics.sinks });
+  const engine = delivery.engine(services, store, log.child({ component: 'delivery' }), { ownerLeaseMs: config.sinkOwnerLease * 1000, metrics: metrics.sinks });
   const applier = new SpecApplier(services.specs, log.child({ component: 'specs' }));
   const scheduler = new SpecScheduler(services.specs, log.child({ component: 'specs' }));
   try {
@@ -120,17 +120,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     // after the specs, which may create the streams the jobs read
     if (config.aetherJobsDir) {
-      for (const outcome of await whileStoreUnavailable('loading --aether-jobs-dir', () => loadAetherJobsDir(config.aetherJobsDir!, services), waiting)) log.info(outcome, outcome.outcome === 'created' ? 'aether job created from --aether-jobs-dir' : 'aether job exists already; the file is ignored');
+      for (const outcome of await whileStoreUnavailable('loading --aether-jobs-dir', () => loadAetherJobsDir(config.aetherJobsDir!, { sinks: services.sinks, clock: services.clock, documents: store.documents }), waiting)) log.info(outcome, outcome.outcome === 'created' ? 'aether job created from --aether-jobs-dir' : 'aether job exists already; the file is ignored');
     }
     app = await buildApp({
       services,
+      store,
       version: readVersion(),
       logger: log.child({ component: 'http' }),
       trustProxy: config.trustProxy,
       isShuttingDown: () => shuttingDown,
       limits: { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth, maxReadLimit: config.maxReadLimit },
       live: { heartbeatMs: config.liveHeartbeat * 1000, bufferBytes: config.liveBufferBytes },
-      dialects: { iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous }, durableStreams: { anonymous: config.durableStreamsAnonymous } },
+      dialects: composeDialects(services, store, {
+        iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous },
+        durableStreams: { anonymous: config.durableStreamsAnonymous },
+        okdata: okdataSinks,
+      }, { maxJsonDepth: config.maxJsonDepth }).dialects,
       observability: { metrics, metricsPublic: config.metricsPublic, onRequestSpan: options.onRequestSpan },
       protection: {
         admission: { maxInflightProduce: config.maxInflightProduce, maxEventLoopDelayMs: config.maxEventLoopDelay },

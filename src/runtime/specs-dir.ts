@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/load-config.js';
-import { isRivuletError } from '../core/errors.js';
+import { isRivuletError } from '../kernel/errors.js';
 import { Principal } from '../core/keys/key-service.js';
 import { stateOf } from '../core/specs/revision-model.js';
 import type { SpecService } from '../core/specs/spec-service.js';

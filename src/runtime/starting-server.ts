@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RivuletError } from '../core/errors.js';
+import { RivuletError } from '../kernel/errors.js';
 import { problemHeaders, problemOf } from '../http/problem.js';
 
 export interface StartingServer {

@@ -6,7 +6,7 @@
  * declared as capability flags; services branch on flags, never on a store's name.
  * Every store passes the one conformance suite in `src/store/conformance/`.
  */
-import type { AppendResult, JsonObject, NewEvent, StoredEvent } from '../core/events/envelope.js';
+import type { AppendResult, JsonObject, NewEvent, StoredEvent } from '../kernel/envelope.js';
 
 export interface StoreCapabilities {
   /** appends made through any process sharing the store are seen by `events.watch` here */

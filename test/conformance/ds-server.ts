@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createCoreServices } from '../../src/core/services.js';
 import { buildApp } from '../../src/http/app.js';
+import { composeDialects } from '../../src/runtime/dialects.js';
 import type { Store } from '../../src/store/port.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { NatsStore } from '../../src/store/nats/nats-store.js';
@@ -32,11 +33,13 @@ export async function startDsServer(kind: 'sqlite' | 'nats'): Promise<DsServer> 
   }
   await store.open();
   const services = createCoreServices(store, { maxBatchEvents: 10_000 });
+  const limits = { bodyLimit: 5 * 1024 * 1024, maxJsonDepth: 64, maxReadLimit: 10_000 };
   const app: FastifyInstance = await buildApp({
     services,
+    store,
     version: 'test',
-    limits: { bodyLimit: 5 * 1024 * 1024, maxJsonDepth: 64, maxReadLimit: 10_000 },
-    dialects: { durableStreams: { anonymous: true, longPollTimeoutMs: 2_000, sseMaxMs: 60_000 } },
+    limits,
+    dialects: composeDialects(services, store, { durableStreams: { anonymous: true, longPollTimeoutMs: 2_000, sseMaxMs: 60_000 } }, limits).dialects,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

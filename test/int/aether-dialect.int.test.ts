@@ -249,26 +249,26 @@ describe('aether dialect: jobs', () => {
       writeFileSync(join(dir, '01-kept.json'), JSON.stringify({ id: 'kept', owner: 'admin', type: 'POST', topic: ['orders'], url: 'https://api.example.com/from-file' }));
       writeFileSync(join(dir, '02-more.yaml'), '- id: fresh\n  owner: team\n  type: GET\n  topic: [orders]\n  url: "https://api.example.com/x/{id}"\n  datamap: {id: $.msg.id}\n');
       writeFileSync(join(dir, 'ignored.txt'), 'not a job');
-      const outcomes = await loadAetherJobsDir(dir, h.t.services);
+      const outcomes = await loadAetherJobsDir(dir, { ...h.t.services, documents: h.t.store.documents });
       assert.deepEqual(outcomes, [{ file: '01-kept.json', job: 'kept', outcome: 'kept' }, { file: '02-more.yaml', job: 'fresh', outcome: 'created' }]);
       assert.equal((await h.t.app.inject({ method: 'GET', url: '/job/kept', headers: h.basic })).json().url, 'https://api.example.com/original');
       const fresh = (await h.t.app.inject({ method: 'GET', url: '/job/fresh', headers: h.basic })).json();
       assert.equal(fresh.owner, 'team');
       assert.equal(fresh.type, 'GET');
       // loading again changes nothing
-      assert.deepEqual((await loadAetherJobsDir(dir, h.t.services)).map((o) => o.outcome), ['kept', 'kept']);
+      assert.deepEqual((await loadAetherJobsDir(dir, { ...h.t.services, documents: h.t.store.documents })).map((o) => o.outcome), ['kept', 'kept']);
 
       // a job whose topic does not exist yet is loaded, and waits for it
       writeFileSync(join(dir, '03-later.json'), JSON.stringify({ id: 'later', owner: 'admin', type: 'POST', topic: ['not-yet'], url: 'https://api.example.com' }));
-      assert.deepEqual((await loadAetherJobsDir(dir, h.t.services)).map((o) => o.outcome), ['kept', 'kept', 'created']);
+      assert.deepEqual((await loadAetherJobsDir(dir, { ...h.t.services, documents: h.t.store.documents })).map((o) => o.outcome), ['kept', 'kept', 'created']);
       const later = (await h.t.app.inject({ method: 'GET', url: '/job/later', headers: h.basic })).json();
       assert.equal(later.status, 'waiting');
       assert.deepEqual(later.waiting_for, ['not-yet']);
 
       writeFileSync(join(dir, '04-bad.json'), JSON.stringify({ id: 'bad', owner: 'admin', type: 'POST', topic: ['orders'], url: 'https://api.example.com', datamap: { nope: '$.msg[' } }));
-      await assert.rejects(loadAetherJobsDir(dir, h.t.services), (err: unknown) => err instanceof ConfigError && /04-bad\.json/.test(err.message) && /nope/.test(err.message));
+      await assert.rejects(loadAetherJobsDir(dir, { ...h.t.services, documents: h.t.store.documents }), (err: unknown) => err instanceof ConfigError && /04-bad\.json/.test(err.message) && /nope/.test(err.message));
       writeFileSync(join(dir, '04-bad.json'), '{ not json');
-      await assert.rejects(loadAetherJobsDir(dir, h.t.services), (err: unknown) => err instanceof ConfigError && /does not parse/.test(err.message));
+      await assert.rejects(loadAetherJobsDir(dir, { ...h.t.services, documents: h.t.store.documents }), (err: unknown) => err instanceof ConfigError && /does not parse/.test(err.message));
     } finally {
       await h.close();
     }

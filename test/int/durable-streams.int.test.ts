@@ -133,7 +133,7 @@ describe('durable streams dialect', () => {
       await t.app.inject({ method: 'PUT', url: '/ds/metrics', headers: { ...t.admin, 'content-type': 'application/json' } });
       const first = await post(1);
       for (let n = 2; n <= 5; n++) await post(n);
-      await t.services.store.events.enforceRetention('metrics', { maxEvents: 2 }, Date.now());
+      await t.store.events.enforceRetention('metrics', { maxEvents: 2 }, Date.now());
       const gone = await t.app.inject({ method: 'GET', url: `/ds/metrics?offset=${first.headers['stream-next-offset'] as string}`, headers: t.admin });
       assert.equal(gone.statusCode, 410, gone.body);
       const kept = await t.app.inject({ method: 'GET', url: '/ds/metrics?offset=-1', headers: t.admin });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { StoredEvent } from '../../src/core/events/envelope.js';
+import type { StoredEvent } from '../../src/kernel/envelope.js';
 import { newEvent } from '../../src/store/conformance/store-suite.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsServer } from '../support/nats-server.js';

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { newEvent } from '../../src/store/conformance/store-suite.js';
-import type { AppendResult, StoredEvent } from '../../src/core/events/envelope.js';
+import type { AppendResult, StoredEvent } from '../../src/kernel/envelope.js';
 import { NatsNames } from '../../src/store/nats/nats-names.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsCluster, startNatsServer, type NatsCluster } from '../support/nats-server.js';

@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { RivuletError } from '../../src/core/errors.js';
+import type { RivuletError } from '../../src/kernel/errors.js';
 import { createCoreServices } from '../../src/core/services.js';
+import { composeDialects } from '../../src/runtime/dialects.js';
 import { startNatsServer } from '../support/nats-server.js';
 import { freshNamespace, openNatsTestStore } from '../support/nats-store.js';
 
@@ -19,7 +20,11 @@ describe('live follow checks across processes (nats)', () => {
     const namespace = freshNamespace();
     const stores = [await openNatsTestStore(nats.servers, namespace), await openNatsTestStore(nats.servers, namespace)];
     try {
-      const [a, b] = stores.map((store) => createCoreServices(store, { maxBatchEvents: 100, live: { pollIntervalMs: 100, recheckIntervalMs: 100 } }));
+      // each process composes the okdata dialect, whose switch is the follow check asked again
+      const [a, b] = stores.map((store) => {
+        const services = createCoreServices(store, { maxBatchEvents: 100, live: { pollIntervalMs: 100, recheckIntervalMs: 100 } });
+        return { ...services, okdata: composeDialects(services, store, {}, { maxJsonDepth: 64 }).okdata };
+      });
       const id = { dataset: 'weather', version: '1' };
       await b!.okdata.create(id, { createRaw: false }, 'ops');
       await b!.okdata.setSubscribable(id, true, 'ops');

@@ -29,7 +29,7 @@ describe('sinks spread over processes on a nats store', () => {
     const stores = await openSharedNatsTestStores(nats.servers, 3);
     const delivery = createDelivery({ allowLoopback: true });
     const services: CoreServices[] = stores.map((s) => createCoreServices(s, { maxBatchEvents: 1000, sinkChecks: delivery.checks }));
-    const engines: SinkEngine[] = services.map((s, i) => delivery.engine(s, pino({ level: process.env.TEST_LOG ?? 'silent' }), {
+    const engines: SinkEngine[] = services.map((s, i) => delivery.engine(s, stores[i]!, pino({ level: process.env.TEST_LOG ?? 'silent' }), {
       holder: `engine-${i}`, scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 2000,
     }));
     const closed = new Set<number>();
@@ -39,7 +39,7 @@ describe('sinks spread over processes on a nats store', () => {
     let watcher: Promise<void> = Promise.resolve();
 
     try {
-      const [a, b, c] = services as [CoreServices, CoreServices, CoreServices];
+      const a = services[0]!;
       await a.streams.create({ name: 'orders' }, 'admin');
       for (let i = 0; i < SINKS; i++) {
         await a.sinks.create({ id: `s${i}`, streams: ['orders'], start: { from: 'beginning' }, target: { kind: 'http', url: `${receiver.url}/s${i}` } }, 'admin');
@@ -86,9 +86,9 @@ describe('sinks spread over processes on a nats store', () => {
       await balanced([2, 2, 2]);
       // a key listing that races the entries' renewals can miss one, so
       // the registry is read until it shows all three
-      const enginesListed = async (store: typeof c.store) => (await store.documents.list(ENGINES_COLLECTION)).map((d) => d.key).sort().join();
+      const enginesListed = async (store: (typeof stores)[number]) => (await store.documents.list(ENGINES_COLLECTION)).map((d) => d.key).sort().join();
       let listed = '';
-      await until('all three engines registered', async () => (listed = await enginesListed(c.store)) === 'engine-0,engine-1,engine-2', 10_000).catch((err: Error) => {
+      await until('all three engines registered', async () => (listed = await enginesListed(stores[2]!)) === 'engine-0,engine-1,engine-2', 10_000).catch((err: Error) => {
         throw new Error(`${err.message} (listed: ${listed})`);
       });
 
@@ -97,7 +97,7 @@ describe('sinks spread over processes on a nats store', () => {
       closed.add(2);
       running.delete(2);
       await balanced([3, 3]);
-      await until('the third engine unregistered', async () => (listed = await enginesListed(b.store)) === 'engine-0,engine-1', 10_000).catch((err: Error) => {
+      await until('the third engine unregistered', async () => (listed = await enginesListed(stores[1]!)) === 'engine-0,engine-1', 10_000).catch((err: Error) => {
         throw new Error(`${err.message} (listed: ${listed})`);
       });
 

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import S3rver from 's3rver';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { OkdataSinkOptions } from '../../src/core/okdata/okdata-sinks.js';
+import type { OkdataSinkOptions } from '../../src/dialects/okdata/okdata-sinks.js';
 import { startBulkEndpoint } from '../support/bulk-endpoint.js';
 import { FAST_POLICY, call, curl, expect, statusBecomes, until, withApp, type Listening } from '../support/okdata-app.js';
 import { tempDir, track } from '../support/resources.js';

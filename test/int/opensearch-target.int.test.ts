@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { opensearchTarget } from '../../src/delivery/targets/opensearch-target.js';
 import type { DeliveryItem, DeliveryTarget } from '../../src/delivery/targets/target.js';
-import type { JsonValue, StoredEvent } from '../../src/core/events/envelope.js';
+import type { JsonValue, StoredEvent } from '../../src/kernel/envelope.js';
 import { createUrlGuard } from '../../src/delivery/url-guard.js';
 import { startBulkEndpoint } from '../support/bulk-endpoint.js';
 import { track } from '../support/resources.js';

@@ -12,7 +12,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { s3Target } from '../../src/delivery/targets/s3-target.js';
 import type { S3TargetConfig } from '../../src/delivery/targets/s3-target.js';
 import type { DeliveryItem, DeliveryTarget } from '../../src/delivery/targets/target.js';
-import type { JsonValue, StoredEvent } from '../../src/core/events/envelope.js';
+import type { JsonValue, StoredEvent } from '../../src/kernel/envelope.js';
 import { createUrlGuard } from '../../src/delivery/url-guard.js';
 import { tempDir, track } from '../support/resources.js';
 

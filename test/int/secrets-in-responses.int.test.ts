@@ -96,11 +96,14 @@ describe('secrets in answers and logs', () => {
       core: {
         sinkChecks: delivery.checks,
         rulesStream: 'iflux',
+      },
+      dialects: {
+        iflux: { stream: 'iflux', anonymous: false },
+        aether: { policy: { retry: FAST_RETRY } },
         okdata: { targets: { s3: { bucket: 'okdata', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true, credentials: { accessKeyId: 'AKIAOKDATA', secretAccessKey: S.okdataS3Secret } } } },
       },
-      dialects: { iflux: { stream: 'iflux', anonymous: false }, aether: { policy: { retry: FAST_RETRY } } },
     });
-    const engine = delivery.engine(t.services, log.logger, { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 500 });
+    const engine = delivery.engine(t.services, t.store, log.logger, { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 500 });
     engine.start();
     const applier = new SpecApplier(t.services.specs);
     applier.start();

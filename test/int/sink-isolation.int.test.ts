@@ -55,7 +55,7 @@ async function until(what: string, probe: () => boolean, timeoutMs: number): Pro
 async function run(withBadSinks: boolean): Promise<Run> {
   const delivery = createDelivery({ allowLoopback: true });
   const t = await buildTestApp({ dataDir: tempDir('rivulet-sink-isolation'), core: { sinkChecks: delivery.checks } });
-  const engine = delivery.engine(t.services, pino({ level: 'silent' }), { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 5000, closeGraceMs: 300 });
+  const engine = delivery.engine(t.services, t.store, pino({ level: 'silent' }), { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 5000, closeGraceMs: 300 });
   const receivers: Receiver[] = [];
   let slowAnswered = 0;
   try {

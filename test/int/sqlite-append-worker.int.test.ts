@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { isRivuletError } from '../../src/core/errors.js';
-import type { NewEvent } from '../../src/core/events/envelope.js';
+import { isRivuletError } from '../../src/kernel/errors.js';
+import type { NewEvent } from '../../src/kernel/envelope.js';
 import type { CommitInfo } from '../../src/store/sqlite/group-commit.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { openTracked, tempDir } from '../support/resources.js';

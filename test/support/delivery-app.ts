@@ -28,7 +28,7 @@ export async function buildDeliveryApp(options: DeliveryAppOptions = {}): Promis
   const { allowLoopback = true, startEngine = true, ...app } = options;
   const delivery = createDelivery({ allowLoopback });
   const t = await buildTestApp({ ...app, core: { ...app.core, sinkChecks: delivery.checks } });
-  const engine = delivery.engine(t.services, pino({ level: 'silent' }), { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 500 });
+  const engine = delivery.engine(t.services, t.store, pino({ level: 'silent' }), { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 500 });
   if (startEngine) engine.start();
   return { t, engine };
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { OkdataSinkOptions } from '../../src/core/okdata/okdata-sinks.js';
+import type { OkdataSinkOptions } from '../../src/dialects/okdata/okdata-sinks.js';
 import type { SinkEngine } from '../../src/delivery/engine/sink-engine.js';
 import { buildDeliveryApp, until } from './delivery-app.js';
 import type { TestApp } from './test-app.js';
@@ -33,7 +33,7 @@ export const FAST_POLICY = { retry: { maxAttempts: 3, initialDelayMs: 20, maxDel
 
 export async function listening(options: OkdataAppOptions = {}): Promise<Listening> {
   const { t, engine } = await buildDeliveryApp({
-    core: { okdata: { targets: options.okdata?.targets ?? {}, policies: { processing: FAST_POLICY, ...options.okdata?.policies } } },
+    dialects: { okdata: { targets: options.okdata?.targets ?? {}, policies: { processing: FAST_POLICY, ...options.okdata?.policies } } },
     startEngine: options.engine !== false,
   });
   await t.app.listen({ host: '127.0.0.1', port: 0 });

@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { createCoreServices, type CoreOptions, type CoreServices } from '../../src/core/services.js';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
 import { DIALECT_SPEC_SECTIONS } from '../../src/runtime/dialect-spec-sections.js';
+import { composeDialects, type DialectOptions } from '../../src/runtime/dialects.js';
+import type { OkdataService } from '../../src/dialects/okdata/okdata-service.js';
 import type { Store } from '../../src/store/port.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { namespaceOf, openNatsTestStore } from './nats-store.js';
@@ -14,6 +16,8 @@ import { openTracked, tempDir, track } from './resources.js';
 export interface TestApp {
   app: FastifyInstance;
   services: CoreServices;
+  /** okdata's dataset lifecycle, as the okdata dialect serves it */
+  okdata: OkdataService;
   /** SQLite by default; the nats store when RIVULET_TEST_NATS_URL names a running server */
   store: Store;
   dataDir: string;
@@ -35,7 +39,8 @@ export interface TestAppOptions {
   logger?: AppDeps['logger'];
   /** core options beyond maxBatchEvents (clock, live token lifetime, …) */
   core?: Partial<CoreOptions>;
-  dialects?: AppDeps['dialects'];
+  /** settings of the seed dialects, which the app composes as the server does */
+  dialects?: DialectOptions;
   /** metrics, tracing hook, overload protection and server timeouts, as buildApp takes them */
   observability?: AppDeps['observability'];
   protection?: AppDeps['protection'];
@@ -61,14 +66,17 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const store: Store = natsUrl ? await openNatsTestStore(natsUrl, namespaceOf(dataDir)) : await openTestStore(dataDir);
   // the dialects' spec sections, as the server wires them
   const services = createCoreServices(store, { specSections: DIALECT_SPEC_SECTIONS, ...options.core, maxBatchEvents: options.maxBatchEvents ?? 10_000 });
+  const limits = { bodyLimit: 5 * 1024 * 1024, maxJsonDepth: 64, maxReadLimit: 10_000, ...options.limits };
+  const dialects = composeDialects(services, store, options.dialects ?? {}, limits);
   const app = await buildApp({
     services,
+    store,
     version: 'test',
-    limits: { bodyLimit: 5 * 1024 * 1024, maxJsonDepth: 64, maxReadLimit: 10_000, ...options.limits },
+    limits,
     extensions: options.extensions,
     live: options.live,
     logger: options.logger,
-    dialects: options.dialects,
+    dialects: dialects.dialects,
     observability: options.observability,
     protection: options.protection,
     timeouts: options.timeouts,
@@ -84,6 +92,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const testApp: TestApp = {
     app,
     services,
+    okdata: dialects.okdata,
     store,
     dataDir,
     adminKey: secret,

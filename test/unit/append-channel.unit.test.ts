@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { allocateChannel, RingReader, RingWriter } from '../../src/store/sqlite/append-channel.js';
 import { toWire, type WireRequest } from '../../src/store/sqlite/append-wire.js';
-import type { NewEvent } from '../../src/core/events/envelope.js';
+import type { NewEvent } from '../../src/kernel/envelope.js';
 
 // both ends on one thread: requests are written before `take()` looks, so it never blocks
 function ring(bytes?: number) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DEFAULT_RETRY_POLICY, MAX_RETRY_AFTER_MS, checkRetryPolicy, classifyError, classifyResponse, decideRetry, nextDelayMs, parseRetryAfter } from '../../src/delivery/backoff.js';
 import type { RetryPolicy } from '../../src/delivery/backoff.js';
-import { RivuletError } from '../../src/core/errors.js';
+import { RivuletError } from '../../src/kernel/errors.js';
 
 /** mulberry32: a small seeded generator, so the schedules below are reproducible. */
 function seeded(seed: number): () => number {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RivuletError } from '../../src/core/errors.js';
+import { RivuletError } from '../../src/kernel/errors.js';
 import { decodeCursor, encodeCursor } from '../../src/core/events/read-events.js';
 import { assertStreamName, isStreamName } from '../../src/core/streams/stream-name.js';
 

@@ -1,8 +1,8 @@
-/** The docs the code keeps true: every error code and every setting is documented. */
+/** The docs the code keeps true: every error code, every setting and every source folder is documented. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ErrorCodes } from '../../src/core/errors.js';
+import { ErrorCodes } from '../../src/kernel/errors.js';
 import { OPTIONS } from '../../src/config/options.js';
 import { STATUS_BY_CODE } from '../../src/http/status-map.js';
 
@@ -18,6 +18,14 @@ describe('docs in step with the code', () => {
     const readme = readFileSync('README.md', 'utf8');
     for (const spec of OPTIONS) {
       assert.ok(readme.includes(`\`${spec.env}\``) && readme.includes(`\`${spec.flag}\``), `README lacks ${spec.key}`);
+    }
+  });
+
+  it('the layout table of docs/architecture.md names every folder of src/', () => {
+    const doc = readFileSync('docs/architecture.md', 'utf8');
+    const rows = doc.split('\n').filter((line) => line.startsWith('| `src/'));
+    for (const entry of readdirSync('src', { withFileTypes: true }).filter((e) => e.isDirectory())) {
+      assert.ok(rows.some((row) => row.startsWith(`| \`src/${entry.name}/`)), `docs/architecture.md's layout lacks src/${entry.name}/`);
     }
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RivuletError } from '../../src/core/errors.js';
+import { RivuletError } from '../../src/kernel/errors.js';
 import { FIELD_LIMITS, invalidField, isPlainObject, parseRfc3339, textField, timeField } from '../../src/core/events/event-fields.js';
 
 describe('event fields', () => {

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RivuletError } from '../../src/core/errors.js';
-import type { StoredEvent } from '../../src/core/events/envelope.js';
+import { RivuletError } from '../../src/kernel/errors.js';
+import type { StoredEvent } from '../../src/kernel/envelope.js';
 import { compileEventFilter, compileGlob, type EventFilterSpec } from '../../src/mapping/event-filter.js';
 
 function event(overrides: Partial<StoredEvent> = {}): StoredEvent {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RivuletError } from '../../src/core/errors.js';
+import { RivuletError } from '../../src/kernel/errors.js';
 import {
   compileCondition,
   compileExpression,

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { compileJobRequest, eventEnvelope, jobRequestFromWholeEvent, mappingDocument, planJobRequest } from '../../src/mapping/job-request.js';
 import type { JobRequestSpec } from '../../src/mapping/job-request.js';
 import { compileUrlTemplate, renderUrlTemplate } from '../../src/mapping/url-template.js';
-import { isRivuletError } from '../../src/core/errors.js';
-import type { ErrorCode } from '../../src/core/errors.js';
-import type { StoredEvent } from '../../src/core/events/envelope.js';
+import { isRivuletError } from '../../src/kernel/errors.js';
+import type { ErrorCode } from '../../src/kernel/errors.js';
+import type { StoredEvent } from '../../src/kernel/envelope.js';
 
 const event: StoredEvent = {
   id: '01890a5d-ac96-774b-bcce-b302099a8057',

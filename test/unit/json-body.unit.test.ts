@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RivuletError } from '../../src/core/errors.js';
+import { RivuletError } from '../../src/kernel/errors.js';
 import { decodeUtf8, nestingExceeds, parseJsonBody, parseJsonText } from '../../src/http/plugins/json-body.js';
 
 const code = (c: string) => (e: unknown) => e instanceof RivuletError && e.code === c;

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { compileJsonPath, groupConjunctions } from '../../src/mapping/jsonpath.js';
 import { compileDataMap } from '../../src/mapping/datamap.js';
-import { isRivuletError } from '../../src/core/errors.js';
+import { isRivuletError } from '../../src/kernel/errors.js';
 
 const store = {
   store: {

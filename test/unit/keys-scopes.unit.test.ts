@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RivuletError } from '../../src/core/errors.js';
+import { RivuletError } from '../../src/kernel/errors.js';
 import { KeyService, Principal, hashSecret } from '../../src/core/keys/key-service.js';
 import { assertScope, grantsAllow, grantsSee, parseGrants } from '../../src/core/keys/scopes.js';
 import { openTestStore } from '../support/test-app.js';

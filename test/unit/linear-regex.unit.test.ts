@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RivuletError } from '../../src/core/errors.js';
-import { compileLinearRegex, tryLinearRegex, unsupportedConstruct } from '../../src/core/linear-regex.js';
+import { RivuletError } from '../../src/kernel/errors.js';
+import { compileLinearRegex, tryLinearRegex, unsupportedConstruct } from '../../src/mapping/linear-regex.js';
 import { compileJsonPath } from '../../src/mapping/jsonpath.js';
 import { iRegexpSource } from '../../src/mapping/jsonpath-evaluator.js';
 import { parseGrants, grantsAllow } from '../../src/core/keys/scopes.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StoredEvent } from '../../src/core/events/envelope.js';
+import type { StoredEvent } from '../../src/kernel/envelope.js';
 import { sseEventBytes, wsEventFrame, wsTextFrame } from '../../src/http/live/live-frames.js';
 
 function event(seq: number, data: unknown): StoredEvent {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RivuletError } from '../../src/core/errors.js';
+import { RivuletError } from '../../src/kernel/errors.js';
 import { eventFromBinary, eventsFromJson, toCloudEvent, type InputContext } from '../../src/core/events/native-input.js';
 
 let n = 0;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { appendAnswerText, mediaTypeOf } from '../../src/http/native-produce.js';
-import type { AppendResult } from '../../src/core/events/envelope.js';
+import type { AppendResult } from '../../src/kernel/envelope.js';
 
 describe('native produce answer', () => {
   it('is the JSON of the answer object, for ids and stream names that need escaping too', () => {

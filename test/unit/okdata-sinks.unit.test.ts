@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
-import { okdataSinkId } from '../../src/core/okdata/okdata-sink-model.js';
+import { okdataSinkId } from '../../src/dialects/okdata/okdata-sink-model.js';
 import { assertSinkId } from '../../src/core/sinks/sink-policy.js';
 import { defaultTargets } from '../../src/delivery/targets/registry.js';
 import { okdataSinkOptions } from '../../src/runtime/okdata-sink-config.js';

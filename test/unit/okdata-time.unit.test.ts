@@ -1,7 +1,7 @@
 /** okdata's times: ISO dates (whole UTC days) and date-times (offset or UTC), and event timestamps. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventTime, fromBoundMs, parseOkdataTime, toBoundMs } from '../../src/core/okdata/okdata-time.js';
+import { eventTime, fromBoundMs, parseOkdataTime, toBoundMs } from '../../src/dialects/okdata/okdata-time.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

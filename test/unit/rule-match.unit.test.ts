@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RivuletError } from '../../src/core/errors.js';
-import type { StoredEvent } from '../../src/core/events/envelope.js';
+import { RivuletError } from '../../src/kernel/errors.js';
+import type { StoredEvent } from '../../src/kernel/envelope.js';
 import { compileRule, dryRun, type Rule, type RuleAction, type RuleCondition } from '../../src/core/rules/match.js';
 
 const SOURCE = '/event-sources/JI8928JFK';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REDACTED, isSecretName, redactedHeaders } from '../../src/core/secret-names.js';
+import { REDACTED, isSecretName, redactedHeaders } from '../../src/kernel/secret-names.js';
 import { redactByName } from '../../src/core/specs/spec-secrets.js';
 
 describe('secret names', () => {

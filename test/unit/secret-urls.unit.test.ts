@@ -1,8 +1,8 @@
 /** URLs' own secrets: what answers show, and what a URL sent back with the placeholder keeps. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RivuletError } from '../../src/core/errors.js';
-import { redactedUrl, redactedUrlsIn, restoredUrl } from '../../src/core/secret-urls.js';
+import { RivuletError } from '../../src/kernel/errors.js';
+import { redactedUrl, redactedUrlsIn, restoredUrl } from '../../src/kernel/secret-urls.js';
 import { errWithoutUrlSecrets } from '../../src/observability/log-redaction.js';
 
 describe('secrets in URLs', () => {

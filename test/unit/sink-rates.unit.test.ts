@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RivuletError } from '../../src/core/errors.js';
+import { RivuletError } from '../../src/kernel/errors.js';
 import { SinkRates } from '../../src/core/sinks/sink-rates.js';
 
 function steppingClock(startIso: string) {

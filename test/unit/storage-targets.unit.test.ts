@@ -1,8 +1,8 @@
 /** Naming, configuration checking and outcome rules of the `s3` and `opensearch` targets. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isRivuletError } from '../../src/core/errors.js';
-import type { StoredEvent } from '../../src/core/events/envelope.js';
+import { isRivuletError } from '../../src/kernel/errors.js';
+import type { StoredEvent } from '../../src/kernel/envelope.js';
 import type { DeliveryItem } from '../../src/delivery/targets/target.js';
 import { groupByStream, hourPartition, objectKey } from '../../src/delivery/targets/s3-object-key.js';
 import { s3Outcome, s3Target } from '../../src/delivery/targets/s3-target.js';

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isRivuletError } from '../../src/core/errors.js';
-import type { JsonObject } from '../../src/core/events/envelope.js';
+import { isRivuletError } from '../../src/kernel/errors.js';
+import type { JsonObject } from '../../src/kernel/envelope.js';
 import type { OmittedSecrets, SinkTarget } from '../../src/core/sinks/sink-model.js';
 import { createSinkChecks } from '../../src/delivery/sink-checks.js';
 import { generateWebhookSecret } from '../../src/delivery/signing.js';
@@ -15,7 +15,7 @@ import { httpTarget, type HttpTargetConfig } from '../../src/delivery/targets/ht
 import { opensearchTarget, type OpenSearchTargetConfig } from '../../src/delivery/targets/opensearch-target.js';
 import { defaultTargets } from '../../src/delivery/targets/registry.js';
 import { s3Target, type S3TargetConfig } from '../../src/delivery/targets/s3-target.js';
-import { REDACTED } from '../../src/core/secret-names.js';
+import { REDACTED } from '../../src/kernel/secret-names.js';
 import { createUrlGuard } from '../../src/delivery/url-guard.js';
 
 const S1 = generateWebhookSecret();

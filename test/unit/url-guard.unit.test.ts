@@ -7,7 +7,7 @@ import type { LookupAddress } from 'node:dns';
 import { Agent, request } from 'undici';
 import { createUrlGuard } from '../../src/delivery/url-guard.js';
 import type { UrlGuardOptions } from '../../src/delivery/url-guard.js';
-import { isRivuletError } from '../../src/core/errors.js';
+import { isRivuletError } from '../../src/kernel/errors.js';
 
 /** A resolver with fixed answers, so no test depends on the network. */
 const fakeDns: Record<string, string[]> = {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateWebhookSecret, parseWebhookSecret, signWebhook, verifyWebhook } from '../../src/delivery/signing.js';
-import { isRivuletError } from '../../src/core/errors.js';
+import { isRivuletError } from '../../src/kernel/errors.js';
 
 // The published example of the Standard Webhooks reference libraries.
 const SPEC = {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { streamKind } from '../../src/core/specs/kinds/stream-kind.js';
-import { assertWriteMode, keepWriteMode, writeModeOf } from '../../src/core/streams/write-mode.js';
+import { assertWriteMode, keepWriteMode, writeModeOf } from '../../src/kernel/write-mode.js';
 import type { StreamRecord } from '../../src/store/port.js';
 
 const record = (options: StreamRecord['options']): StreamRecord => ({

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { isRivuletError } from '../../core/errors.js';
+import { isRivuletError } from '../../kernel/errors.js';
 import { parseSpecText } from '../../core/specs/spec-text.js';
 import { CliError, EXIT, usageError } from './cli-error.js';
 import { clientFor, runAction } from './command-context.js';

@@ -80,7 +80,7 @@ export const enc = encodeURIComponent;
  */
 import type { RetentionPolicy, StreamStats } from '../../store/port.js';
 import type { AttemptRecord, SinkDryRun, SinkStats, SinkStatus } from '../../core/sinks/sink-model.js';
-import type { EventAnswer } from '../../core/events/envelope.js';
+import type { EventAnswer } from '../../kernel/envelope.js';
 import type { RuleView } from '../../core/rules/rule-model.js';
 
 export type { StreamStats, SinkStats, SinkStatus };

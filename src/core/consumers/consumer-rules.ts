@@ -1,5 +1,5 @@
 /** What makes a consumer definition acceptable, and the defaults it gets. */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { assertStreamName } from '../streams/stream-name.js';
 import { assertDeadLetterName } from '../streams/internal-streams.js';
 import type { ConsumerDefinition, StartPosition } from '../../store/port.js';

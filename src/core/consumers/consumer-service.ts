@@ -7,9 +7,9 @@
  *   stream with the reason and delivery count, then acknowledged.
  */
 import { createHash } from 'node:crypto';
-import { RivuletError } from '../errors.js';
-import type { Clock } from '../clock.js';
-import type { JsonObject, NewEvent, StoredEvent } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { JsonObject, NewEvent, StoredEvent } from '../../kernel/envelope.js';
 import type { ProduceService } from '../events/produce.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { ConsumerLag, ConsumerRecord, Delivery, LeaseOutcome, Store, StartPosition } from '../../store/port.js';

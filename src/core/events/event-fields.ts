@@ -1,5 +1,5 @@
 /** Field rules shared by every input shape: what makes a type, source, id or time acceptable. */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 // eslint-disable-next-line no-control-regex

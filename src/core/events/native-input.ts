@@ -6,7 +6,7 @@
  * - CloudEvents binary mode: attributes in `ce-*` headers, the body is the data.
  * Everything a producer sent beyond the envelope's fields is kept in `meta`.
  */
-import type { JsonObject, JsonValue, NewEvent } from './envelope.js';
+import type { JsonObject, JsonValue, NewEvent } from '../../kernel/envelope.js';
 import { eventTextField, eventTimeField, invalidField, isPlainObject, textField, timeField } from './event-fields.js';
 
 export interface InputContext {

@@ -4,9 +4,9 @@
  * (schemas, for one) run here as ingest checks, before anything is written.
  */
 import { createHash } from 'node:crypto';
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { internalStreamError, isInternalStream } from '../streams/internal-streams.js';
-import type { AppendResult, NewEvent } from './envelope.js';
+import type { AppendResult, NewEvent } from '../../kernel/envelope.js';
 import type { Store, StreamRecord } from '../../store/port.js';
 
 /** May refuse the batch (throw) or annotate events (e.g. the schema version they matched). */

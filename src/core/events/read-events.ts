@@ -2,8 +2,8 @@
  * Reading a stream: bounded pages in seq order, with an opaque cursor for the next page.
  * The cursor carries the query, so a client only passes it back.
  */
-import { RivuletError } from '../errors.js';
-import type { StoredEvent } from './envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import type { ReadQuery, Store } from '../../store/port.js';
 
 export interface ReadRequest {

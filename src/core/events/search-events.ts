@@ -8,9 +8,9 @@
  * and a page may come back short (even empty) with a `next`.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { RivuletError, isRivuletError } from '../errors.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
 import { compileEventFilter, type CompiledEventFilter } from '../../mapping/event-filter.js';
-import type { StoredEvent } from './envelope.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import type { ReadRequest } from './read-events.js';
 
 /** events scanned for one page at most */

@@ -4,8 +4,8 @@
  * slow password hashes defend low-entropy secrets, and would only slow every request here.
  */
 import { hash, randomBytes } from 'node:crypto';
-import { RivuletError } from '../errors.js';
-import type { Clock } from '../clock.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { DocumentStore } from '../../store/port.js';
 import { isInternalStream } from '../streams/internal-streams.js';
 import { assertScope, grantsAllow, grantsMatch, grantsSee, parseGrants, type Action, type Grant } from './scopes.js';

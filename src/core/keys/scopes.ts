@@ -7,8 +7,8 @@
  * No pattern reaches an internal stream (`_sink.*`, `_rule.*`, dead letters: see
  * internal-streams.ts): those are for admins and the owner of what they serve.
  */
-import { RivuletError } from '../errors.js';
-import { compileLinearRegex, type LinearRegex } from '../linear-regex.js';
+import { RivuletError } from '../../kernel/errors.js';
+import { compileLinearRegex, type LinearRegex } from '../../mapping/linear-regex.js';
 import { isInternalStream } from '../streams/internal-streams.js';
 
 export type Action = 'produce' | 'consume' | 'manage';

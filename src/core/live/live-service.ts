@@ -6,7 +6,7 @@
  * Where the store cannot see appends made by other processes but several processes share it
  * (`multiProcess` without `crossProcessWatch`), followed streams are polled instead.
  */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { Principal } from '../keys/key-service.js';
 import type { Store } from '../../store/port.js';
 import { LiveSubscription, type LiveReset } from './live-subscription.js';

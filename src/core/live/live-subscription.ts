@@ -4,8 +4,8 @@
  * by the type filter), and every read asks the store for what comes after it, so the
  * seam between backlog and tail has neither gap nor duplicate whatever the notifications say.
  */
-import { RivuletError, isRivuletError } from '../errors.js';
-import type { StoredEvent } from '../events/envelope.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import type { EventLog } from '../../store/port.js';
 import type { TailCache } from './tail-cache.js';
 

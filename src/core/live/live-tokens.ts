@@ -5,8 +5,8 @@
  * store accepts it. It grants `consume` on its one stream and nothing else.
  */
 import { randomBytes } from 'node:crypto';
-import { RivuletError } from '../errors.js';
-import type { Clock } from '../clock.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { Clock } from '../../kernel/clock.js';
 import { Principal, hashSecret } from '../keys/key-service.js';
 import type { DocumentStore } from '../../store/port.js';
 

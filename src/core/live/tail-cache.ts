@@ -4,7 +4,7 @@
  * It holds a contiguous run of seqs; anything older is read from the store by the
  * subscription itself.
  */
-import type { StoredEvent } from '../events/envelope.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import type { EventLog } from '../../store/port.js';
 
 export class TailCache {

@@ -7,10 +7,10 @@
  * stands for the stored secret (resolved by the delivery layer like a sink target's, see
  * `resolveSecrets`), so it is never stored as one.
  */
-import type { Clock } from '../clock.js';
-import { RivuletError } from '../errors.js';
-import { REDACTED, redactedHeaders } from '../secret-names.js';
-import { redactedUrl, restoredUrl } from '../secret-urls.js';
+import type { Clock } from '../../kernel/clock.js';
+import { RivuletError } from '../../kernel/errors.js';
+import { REDACTED, redactedHeaders } from '../../kernel/secret-names.js';
+import { redactedUrl, restoredUrl } from '../../kernel/secret-urls.js';
 import type { OmittedSecrets, SinkChecks } from '../sinks/sink-model.js';
 import type { DocumentStore } from '../../store/port.js';
 import { ACTION_TARGETS_COLLECTION, endpointOf, type Actor, type ActionTargetRecord, type ActionTargetSecrets, type GivenActionTargetSecrets } from './rule-model.js';

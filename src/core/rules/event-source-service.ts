@@ -4,8 +4,8 @@
  * conditions name the event source by id. The public identifier is unique (a second document
  * keyed by it, written first with expectedVersion 0) and never changes.
  */
-import type { Clock } from '../clock.js';
-import { RivuletError } from '../errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { DocumentStore } from '../../store/port.js';
 import { EVENT_SOURCES_COLLECTION, EVENT_SOURCE_IDS_COLLECTION, type Actor, type EventSourceRecord } from './rule-model.js';
 import { listOwned } from './owned-list.js';

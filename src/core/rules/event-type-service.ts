@@ -5,9 +5,9 @@
  * versions and compatibility modes included (docs/schemas.md). An event type is a named view
  * of that registry entry. Its `type` is unique and never changes.
  */
-import type { Clock } from '../clock.js';
-import { RivuletError } from '../errors.js';
-import type { JsonObject } from '../events/envelope.js';
+import type { Clock } from '../../kernel/clock.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { CompatibilityMode } from '../schemas/compatibility.js';
 import type { RegisteredSchema, SchemaRegistry } from '../schemas/schema-registry.js';
 import type { StreamService } from '../streams/stream-service.js';

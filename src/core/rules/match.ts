@@ -10,8 +10,8 @@
  * Pure domain: no HTTP, no storage. See docs/expressions.md.
  */
 
-import { RivuletError } from '../errors.js';
-import type { JsonValue, StoredEvent } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonValue, StoredEvent } from '../../kernel/envelope.js';
 import { compileCondition, type ExpressionLimits } from '../../mapping/expression.js';
 import { compileTransform, toJsonResult } from '../../mapping/transform.js';
 

@@ -14,8 +14,9 @@
  * The target configurations below are plain JSON built here and checked by the delivery
  * layer's `rule` and `rule-action` targets (src/delivery/rules/).
  */
-import type { JsonObject } from '../events/envelope.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { PolicyInput, SinkStats, SinkStatus } from '../sinks/sink-model.js';
+import type { ActionTargetSecrets } from './action-target-secrets.js';
 import type { RuleAction, RuleCondition } from './match.js';
 
 export const EVENT_SOURCES_COLLECTION = 'rule-event-sources';
@@ -57,33 +58,17 @@ export interface EventTypeRecord {
   updatedAt: string;
 }
 
-export type ActionAuth =
-  | { type: 'basic'; user: string; password: string }
-  | { type: 'bearer'; token: string };
+export type { ActionAuth, ActionTargetSecrets, GivenActionTargetSecrets } from './action-target-secrets.js';
 
-export interface ActionTargetRecord {
+export interface ActionTargetRecord extends ActionTargetSecrets {
   id: string;
   name: string;
   description: string;
   owner: string;
   url: string;
   method: 'POST' | 'PUT' | 'PATCH';
-  auth: ActionAuth | null;
-  headers: Record<string, string>;
-  /** Standard Webhooks signing secrets (`whsec_…`); several while rotating */
-  signing: { secrets: string[] } | null;
   createdAt: string;
   updatedAt: string;
-}
-
-/** The settings of an action target that hold secrets. */
-export type ActionTargetSecrets = Pick<ActionTargetRecord, 'auth' | 'headers' | 'signing'>;
-
-/** Those settings as given on a save, unchecked: absent, null, or anything a client sent. */
-export interface GivenActionTargetSecrets {
-  auth?: unknown;
-  headers?: unknown;
-  signing?: unknown;
 }
 
 /** A condition as stored: references to an event source and an event type by id. */

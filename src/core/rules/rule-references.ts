@@ -4,7 +4,7 @@
  * of rules to refresh when an action target changes. A scan of the rules collection: rules
  * are few next to events, and a scan needs no second index to keep in step.
  */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { DocumentStore } from '../../store/port.js';
 import { RULES_COLLECTION, type RuleRecord } from './rule-model.js';
 

@@ -7,10 +7,9 @@
  * carry each time the rule is saved, and action target changes are pushed to the rules using them.
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.js';
-import { RivuletError } from '../errors.js';
-import type { JsonValue, StoredEvent } from '../events/envelope.js';
-import { eventsFromIflux } from '../events/iflux-input.js';
+import type { Clock } from '../../kernel/clock.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonValue, NewEvent, StoredEvent } from '../../kernel/envelope.js';
 import { eventsFromJson } from '../events/native-input.js';
 import { EMPTY_STATS, type AttemptRecord, type PolicyInput } from '../sinks/sink-model.js';
 import type { SinkService } from '../sinks/sink-service.js';
@@ -69,8 +68,21 @@ const RULE_SINK_POLICY: PolicyInput = {
 
 const SYSTEM: Actor = { owner: '', admin: true };
 
+/**
+ * A dialect's event shape a dry run's sample may take (iFLUX's `{timestamp, source, type,
+ * properties}`): its events, or null when the sample is not in that shape.
+ */
+export type SampleShape = (sample: unknown, ctx: { producer: string | null; newId: () => string }) => NewEvent[] | null;
+
 export class RuleService {
+  private readonly sampleShapes: SampleShape[] = [];
+
   constructor(private readonly deps: RuleServiceDeps) {}
+
+  /** teaches dry runs a dialect's event shape; samples in none of them are read as native events */
+  addSampleShape(shape: SampleShape): void {
+    this.sampleShapes.push(shape);
+  }
 
   get defaultStream(): string {
     return this.deps.stream;
@@ -217,7 +229,7 @@ export class RuleService {
     const rule = draft === undefined ? stored : { ...stored, ...this.checkedDefinition(draft.conditions ?? stored.conditions, draft.actions ?? stored.actions) };
     // a draft's references are resolved as its owner would resolve them on saving
     const resolved = await this.resolve(rule, draft === undefined ? SYSTEM : actor.admin && stored.owner !== actor.owner ? { owner: stored.owner, admin: false } : actor);
-    const event = sampleEvent(sample, rule.streams[0]!, this.now());
+    const event = sampleEvent(sample, rule.streams[0]!, this.now(), this.sampleShapes);
     const compiled = compileRule({ conditions: resolved.target.conditions, actions: resolved.target.actions });
     const result = await dryRun(compiled, event);
     return {
@@ -338,11 +350,13 @@ export class RuleService {
   }
 }
 
-function sampleEvent(sample: unknown, stream: string, now: string): StoredEvent {
-  const shaped = sample !== null && typeof sample === 'object' && !Array.isArray(sample) && ('properties' in sample || 'timestamp' in sample);
-  const [event] = shaped
-    ? eventsFromIflux(sample, { producer: null, newId: randomUUID })
-    : eventsFromJson(sample, { stream, producer: null, newId: randomUUID, now: () => now });
+function sampleEvent(sample: unknown, stream: string, now: string, shapes: readonly SampleShape[]): StoredEvent {
+  let shaped: NewEvent[] | null = null;
+  for (const shape of shapes) {
+    shaped = shape(sample, { producer: null, newId: randomUUID });
+    if (shaped) break;
+  }
+  const [event] = shaped ?? eventsFromJson(sample, { stream, producer: null, newId: randomUUID, now: () => now });
   if (event === undefined || Array.isArray(sample)) throw invalid('send one sample event (an object)', '');
   return {
     id: event.id, stream, seq: 0, typeSeq: 0, type: event.type, source: event.source, time: event.time, received: now,

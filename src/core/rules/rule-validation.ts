@@ -4,7 +4,7 @@
  * by compileRule in match.ts; what is checked here is everything around them.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { FIELD_LIMITS } from '../events/event-fields.js';
 import type { PolicyInput } from '../sinks/sink-model.js';
 import { assertStreamName } from '../streams/stream-name.js';

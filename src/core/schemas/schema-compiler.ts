@@ -7,8 +7,8 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { RivuletError, isRivuletError } from '../errors.js';
-import type { JsonValue } from '../events/envelope.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
+import type { JsonValue } from '../../kernel/envelope.js';
 import { checkSchemaPatterns, linearRegExpEngine } from './schema-patterns.js';
 
 export type SchemaDraft = '2020-12' | 'draft-07';

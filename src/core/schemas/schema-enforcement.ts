@@ -9,8 +9,8 @@
  * An event may pin a version (see schema-ref.ts); otherwise the latest applies. The version an
  * event was validated against is kept in its envelope (`schemaVersion`).
  */
-import { RivuletError } from '../errors.js';
-import type { JsonObject, JsonValue, NewEvent } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject, JsonValue, NewEvent } from '../../kernel/envelope.js';
 import type { IngestCheck } from '../events/produce.js';
 import type { StreamRecord } from '../../store/port.js';
 import { firstFailure } from './schema-compiler.js';

@@ -6,11 +6,11 @@
  * refused at registration with the pointer of the keyword that holds it.
  */
 import type { Options } from 'ajv';
-import { compileLinearRegex } from '../linear-regex.js';
+import { compileLinearRegex } from '../../mapping/linear-regex.js';
 
 type RegExpEngine = NonNullable<NonNullable<Options['code']>['regExp']>;
 
-/** Ajv's regular expression engine: RE2 via src/core/linear-regex.ts. */
+/** Ajv's regular expression engine: RE2 via src/mapping/linear-regex.ts. */
 export const linearRegExpEngine: RegExpEngine = Object.assign(
   // Ajv compiles with the `u` flag; RE2 matches code points, so the flag changes nothing here
   (pattern: string) => compileLinearRegex(pattern),

@@ -17,10 +17,10 @@
  * index is also read again once it is INDEX_TTL_MS old, so a change whose notice was lost
  * (or a store without a watch) is enforced within that time rather than never.
  */
-import { RivuletError } from '../errors.js';
-import type { JsonObject } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import { FIELD_LIMITS } from '../events/event-fields.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { Store, StreamRecord } from '../../store/port.js';
 import { checkCompatibility, isCompatibilityMode, COMPATIBILITY_MODES, type CompatibilityMode, type CompatibilityReport, type JsonSchema } from './compatibility.js';
 import { compileSchema, type CompiledSchema, type SchemaDraft } from './schema-compiler.js';

@@ -1,5 +1,5 @@
 /** The sink checks of a core without a delivery layer: every target is refused. */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { SinkChecks } from './sink-model.js';
 
 export const noTargets: SinkChecks = {

@@ -4,7 +4,7 @@
  * process. Each event of the stream packs the records of one flush (`data.records`, oldest
  * first), so the log costs one append per flush rather than one per attempt.
  */
-import type { JsonValue } from '../events/envelope.js';
+import type { JsonValue } from '../../kernel/envelope.js';
 import type { EventLog } from '../../store/port.js';
 import { attemptStreamName, type AttemptRecord } from './sink-model.js';
 

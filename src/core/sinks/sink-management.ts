@@ -7,7 +7,7 @@
  * sink may also be paused, resumed and moved by an operator (okdata shows a paused sink as
  * INACTIVE); a rule's sinks may not, since the rule's enabled switch is their state.
  */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { SinkRecord } from './sink-model.js';
 
 /** target kinds only a rule creates: the native API refuses them */

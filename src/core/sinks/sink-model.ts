@@ -4,9 +4,9 @@
  * configuration and the expressions are checked by functions the composition root injects
  * (`SinkChecks`), because they live in the delivery and mapping layers.
  */
-import type { JsonObject, JsonValue, StoredEvent } from '../events/envelope.js';
+import type { JsonObject, JsonValue, StoredEvent } from '../../kernel/envelope.js';
 import type { StartPosition } from '../../store/port.js';
-import type { ActionTargetSecrets, GivenActionTargetSecrets } from '../rules/rule-model.js';
+import type { ActionTargetSecrets, GivenActionTargetSecrets } from '../rules/action-target-secrets.js';
 
 export type SinkState = 'running' | 'paused';
 /**

@@ -1,5 +1,5 @@
 /** Checks a sink's input and fills the defaults: ids, sources, policy, dead-letter stream. */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { assertStreamName } from '../streams/stream-name.js';
 import { assertDeadLetterName } from '../streams/internal-streams.js';
 import type { DeliveryPolicy, PolicyInput, RetrySettings, SinkFilter } from './sink-model.js';

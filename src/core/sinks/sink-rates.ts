@@ -5,7 +5,7 @@
  * share a store each counts only what it delivered (a sink is delivered by one process at a
  * time, so that is usually all of it). The totals in `sink-stats` are the durable figures.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import { ProduceRates } from '../streams/produce-rates.js';
 
 export interface SinkRateSeries {

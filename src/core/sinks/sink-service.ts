@@ -10,9 +10,9 @@
  * beginning of the new stream, once the stream appears (`ensureSourceConsumer`).
  */
 import { randomUUID } from 'node:crypto';
-import { RivuletError } from '../errors.js';
-import type { Clock } from '../clock.js';
-import type { StoredEvent } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import type { ConsumerService } from '../consumers/consumer-service.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { DocumentStore, EventLog, StartPosition, StoredDocument } from '../../store/port.js';

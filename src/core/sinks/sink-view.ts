@@ -1,7 +1,7 @@
 /** A sink as the API shows it: secrets redacted, status, stats summed across processes, lag. */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { ConsumerService } from '../consumers/consumer-service.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { DocumentStore, StoredDocument } from '../../store/port.js';
 import {
   EMPTY_STATS, OWNERS_COLLECTION, STATS_COLLECTION, sinkConsumerName,

@@ -1,6 +1,6 @@
 /** Reads an external runner's report `{pipeline, event, success?, errors?, log?, stats?}`. */
-import { RivuletError } from '../errors.js';
-import type { JsonObject } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import { REPORT_EVENTS, type PipelineReport } from './spec-service.js';
 import { isPlainObject } from './spec-invalid.js';
 

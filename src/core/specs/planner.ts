@@ -5,7 +5,7 @@
  * Resources the dataset manages but the spec no longer declares are deleted only with
  * `prune`; without it they are kept and reported as orphans. Planning changes nothing.
  */
-import type { JsonObject } from '../events/envelope.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { FieldChange, KindContext, SpecResourceKind } from './resource-kind.js';
 import { refText } from './resource-kind.js';
 import type { ParsedSpec } from './spec-model.js';

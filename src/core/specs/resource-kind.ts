@@ -3,7 +3,7 @@
  * know nothing about any kind: they call these functions. A new kind is one file implementing
  * this interface, added to the list in `kinds/index.ts`.
  */
-import type { JsonObject, JsonValue } from '../events/envelope.js';
+import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
 import type { ActionTargetService } from '../rules/action-target-service.js';
 import type { EventSourceService } from '../rules/event-source-service.js';
 import type { RuleService } from '../rules/rule-service.js';

@@ -3,7 +3,7 @@
  * it. A pipeline is one resource change run by Rivulet, or one external pipeline a runner
  * reports on. The revision's state is never stored: it derives from its pipelines.
  */
-import type { JsonObject } from '../events/envelope.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { ChangeAction, FieldChange } from './resource-kind.js';
 
 export type PipelineStatus = 'QUEUED' | 'INPROGRESS' | 'SUCCEEDED' | 'FAILED';

@@ -10,7 +10,7 @@
  * chose N only one succeeds; the other tries N + 1. Numbers have no gaps, whichever store
  * sits behind the port. Every read-modify-write goes through `expectedVersion` and retries.
  */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { DocumentStore } from '../../store/port.js';
 import type { RevisionDoc } from './revision-model.js';
 

@@ -9,7 +9,7 @@
  * resource before changing it, so running one twice (after a crash) does no harm; revisions
  * left unfinished by a stopped process are resumed by `start()`.
  */
-import { isRivuletError } from '../errors.js';
+import { isRivuletError } from '../../kernel/errors.js';
 import { buildPipelines } from './pipelines.js';
 import type { PipelineRecord, RevisionDoc } from './revision-model.js';
 import { failWithDependents } from './revision-model.js';

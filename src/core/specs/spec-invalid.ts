@@ -1,5 +1,5 @@
 /** The one error a spec that does not hold together fails with, naming where. */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 
 export function specInvalid(message: string, pointer: string, details: Record<string, unknown> = {}): RivuletError {
   // `problem` keeps the bare message for APIs that show it without the pointer

@@ -11,7 +11,7 @@
  * Parsing checks everything that can be checked without looking at the store, so a spec that
  * is stored as a revision holds together; what the store says is the planner's business.
  */
-import type { JsonObject } from '../events/envelope.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { ResourceRef, SpecResourceKind } from './resource-kind.js';
 import type { SpecSection } from './spec-section.js';
 import { isPlainObject, onlyFields, specInvalid } from './spec-invalid.js';

@@ -3,9 +3,9 @@
  * revision, because applying it again needs them, but never answered: revisions are shown with
  * each kind's `shown` applied to its entries, and plans show values the kinds redacted.
  */
-import type { JsonObject, JsonValue } from '../events/envelope.js';
-import { REDACTED, isSecretName } from '../secret-names.js';
-import { redactedUrl } from '../secret-urls.js';
+import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
+import { REDACTED, isSecretName } from '../../kernel/secret-names.js';
+import { redactedUrl } from '../../kernel/secret-urls.js';
 import type { SpecResourceKind } from './resource-kind.js';
 import type { SpecSection } from './spec-section.js';
 import { isPlainObject } from './spec-invalid.js';

@@ -6,7 +6,7 @@
  * composition root hands the sections to the spec service (`CoreOptions.specSections`), so the
  * core knows none of them by name.
  */
-import type { JsonValue } from '../events/envelope.js';
+import type { JsonValue } from '../../kernel/envelope.js';
 
 export interface SectionPipeline {
   /** unique within the section: the pipeline's id is `<revision id>/<section>/<key>` */

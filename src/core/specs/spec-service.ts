@@ -4,9 +4,9 @@
  * without changing anything, and take reports of external pipelines. Applying is the
  * applier's work (`spec-applier.ts`), told about each new revision through `onQueued`.
  */
-import { RivuletError } from '../errors.js';
-import type { Clock } from '../clock.js';
-import type { JsonObject, JsonValue } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
 import type { Principal } from '../keys/key-service.js';
 import type { SchemaRegistry } from '../schemas/schema-registry.js';
 import type { StreamService } from '../streams/stream-service.js';

@@ -4,7 +4,7 @@
  * blowing up in size.
  */
 import { parse as parseYaml } from 'yaml';
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { specInvalid } from './spec-invalid.js';
 
 export function parseSpecText(text: string, maxDepth = 64): unknown {

@@ -14,7 +14,7 @@
  * read them. The names alone decide, so a refusal needs no look-up and holds for streams that do
  * not exist yet.
  */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 
 /** one expression for the hot path (every produce and every scope check asks) */
 const INTERNAL = /^_(?:sink|rule)\.|\.(?:dlq|retry-dlq)$|^okdata\.[a-z0-9-]+\.failed\.[A-Za-z0-9_-]+$/;

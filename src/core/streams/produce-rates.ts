@@ -8,8 +8,8 @@
  * Memory is bounded: one ring of 60 one-minute buckets per stream, for at most `maxStreams`
  * streams (the least recently written ones are forgotten first).
  */
-import type { Clock } from '../clock.js';
-import { RivuletError } from '../errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import { RivuletError } from '../../kernel/errors.js';
 
 export const RATE_BUCKET_SECONDS = 60;
 export const RATE_BUCKETS = 60;

@@ -14,8 +14,8 @@
  * a producer, or point a fork at a stream its reader may not read.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { RivuletError } from '../errors.js';
-import type { JsonObject } from '../events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { StreamRecord } from '../../store/port.js';
 
 /** option keys a dialect keeps for itself: who keeps them, in words for an error message, and where they change */

@@ -1,4 +1,4 @@
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 
 /**
  * Stream names: 1–200 characters of letters, digits, `_`, `-`, `.` and `~`, starting with a

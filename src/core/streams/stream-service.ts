@@ -1,14 +1,14 @@
 /**
  * Streams: create, describe, list, change and delete the named logs events live in.
  */
-import { RivuletError } from '../errors.js';
-import type { JsonObject } from '../events/envelope.js';
-import type { Clock } from '../clock.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject } from '../../kernel/envelope.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { RetentionPolicy, Store, StreamRecord, StreamSettings, StreamStats } from '../../store/port.js';
 import { assertUserStreamName } from './internal-streams.js';
 import { assertStreamUnmanaged, hasManagedOptions, withManagedOptions } from './stream-management.js';
 import { assertStreamName } from './stream-name.js';
-import { assertWriteMode, keepWriteMode } from './write-mode.js';
+import { assertWriteMode, keepWriteMode } from '../../kernel/write-mode.js';
 
 export interface StreamDefinition {
   name: string;

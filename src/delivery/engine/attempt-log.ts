@@ -6,7 +6,7 @@
  * by bytes (ATTEMPT_LOG_BYTES: a few thousand records at a high rate).
  */
 import { randomUUID } from 'node:crypto';
-import type { JsonObject, NewEvent } from '../../core/events/envelope.js';
+import type { JsonObject, NewEvent } from '../../kernel/envelope.js';
 import type { ProduceService } from '../../core/events/produce.js';
 import { ATTEMPT_LOG_EVENTS, attemptStreamName, type AttemptRecord } from '../../core/sinks/sink-model.js';
 import type { StreamService } from '../../core/streams/stream-service.js';

@@ -4,7 +4,7 @@
  * that implements the DocumentStore port. A holder that dies stops renewing; another
  * process takes the sink over once the lease has expired.
  */
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { OWNERS_COLLECTION, type OwnerLease } from '../../core/sinks/sink-model.js';
 import type { DocumentStore } from '../../store/port.js';
 

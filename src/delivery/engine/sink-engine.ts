@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CoreServices } from '../../core/services.js';
+import type { Store } from '../../store/port.js';
 import type { SinkRecord } from '../../core/sinks/sink-model.js';
 import type { StoredDocument } from '../../store/port.js';
 import type { TargetRegistry } from '../targets/registry.js';
@@ -68,6 +69,8 @@ export class SinkEngine {
 
   constructor(
     private readonly services: CoreServices,
+    /** the owner leases, presence and stats documents, and the event log's change watch */
+    private readonly store: Pick<Store, 'capabilities' | 'documents' | 'events'>,
     private readonly registry: TargetRegistry,
     private readonly targetDeps: TargetDeps,
     private readonly log: Logger,
@@ -78,9 +81,9 @@ export class SinkEngine {
     // renew) at least every quarter lease, so a late scan or two still leaves the lease held
     this.options.scanIntervalMs = Math.max(1, Math.min(this.options.scanIntervalMs, Math.floor(this.options.ownerLeaseMs / 4)));
     this.holder = this.options.holder ?? `rivulet-${randomUUID().slice(0, 8)}`;
-    this.leases = new OwnerLeases(services.store.documents, this.holder, this.options.ownerLeaseMs);
-    this.presence = services.store.capabilities.multiProcess ? new EnginePresence(services.store.documents, this.holder, this.options.ownerLeaseMs) : null;
-    this.stats = new StatsRecorder(services.store.documents, services.sinkRates, this.options.metrics);
+    this.leases = new OwnerLeases(store.documents, this.holder, this.options.ownerLeaseMs);
+    this.presence = store.capabilities.multiProcess ? new EnginePresence(store.documents, this.holder, this.options.ownerLeaseMs) : null;
+    this.stats = new StatsRecorder(store.documents, services.sinkRates, this.options.metrics);
     this.attempts = new AttemptLog(services.streams, services.produce);
   }
 
@@ -88,7 +91,7 @@ export class SinkEngine {
     if (this.started) return;
     this.started = true;
     this.unsubscribe.push(this.services.sinks.onChange(() => this.scanSoon()));
-    this.unsubscribe.push(this.services.store.events.watch((stream) => {
+    this.unsubscribe.push(this.store.events.watch((stream) => {
       for (const { runner } of this.runners.values()) runner.notify(stream);
     }));
     this.scanTimer = setInterval(() => {

@@ -4,7 +4,7 @@
  * sum across processes. The latest error and success times win by time. The same counts go
  * to the console's per-minute rates and to the process metrics (`/metrics`).
  */
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { EMPTY_STATS, STATS_COLLECTION, type SinkStats } from '../../core/sinks/sink-model.js';
 import type { SinkRates } from '../../core/sinks/sink-rates.js';
 import { NO_SINK_METRICS, type SinkMetricsRecorder } from '../../observability/sink-metrics.js';

@@ -5,8 +5,8 @@
  * the backoff delay for parallel delivery), or dead-letter with the last error and ack.
  */
 import { createHash } from 'node:crypto';
-import { RivuletError } from '../../core/errors.js';
-import type { JsonObject, JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject, JsonValue, NewEvent, StoredEvent } from '../../kernel/envelope.js';
 import { deadLetterStreamFor, type AttemptRecord, type SinkJob } from '../../core/sinks/sink-model.js';
 import type { Delivery } from '../../store/port.js';
 import { decideRetry } from '../backoff.js';

@@ -5,7 +5,7 @@
  * method, auth, headers and signing secrets. So every action is one delivery of its own:
  * retried, dead-lettered and logged alone, with a `webhook-id` stable across its retries.
  */
-import type { JsonObject } from '../../core/events/envelope.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { ActionDispatchConfig, ActionEndpoint, ActionMessage } from '../../core/rules/rule-model.js';
 import { httpTarget, type HttpTargetConfig } from '../targets/http-target.js';
 import { invalidTarget } from '../targets/target-config.js';

@@ -3,7 +3,7 @@
  * sink target's (target-secrets.ts): the placeholder answers show keeps the stored secret and
  * is never stored, null removes, a new value replaces, one left out is kept on a PATCH only.
  * Action targets hold them in their own shape — `auth.password` or `auth.token`, headers,
- * `signing.secrets` — and their secret headers are named by the one rule (core/secret-names.ts).
+ * `signing.secrets` — and their secret headers are named by the one rule (kernel/secret-names.ts).
  */
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import type { ActionTargetSecrets, GivenActionTargetSecrets } from '../../core/rules/rule-model.js';

@@ -11,8 +11,8 @@
  * a failed write is retried.
  */
 import { createHash } from 'node:crypto';
-import { isRivuletError } from '../../core/errors.js';
-import type { JsonObject, NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import { isRivuletError } from '../../kernel/errors.js';
+import type { JsonObject, NewEvent, StoredEvent } from '../../kernel/envelope.js';
 import type { ProduceService } from '../../core/events/produce.js';
 import { compileRule, type CompiledRule } from '../../core/rules/match.js';
 import type { ActionMessage, RuleTargetConfig } from '../../core/rules/rule-model.js';

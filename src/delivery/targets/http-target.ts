@@ -13,15 +13,15 @@
  */
 import { Agent, request } from 'undici';
 import { isIP } from 'node:net';
-import { RivuletError, isRivuletError } from '../../core/errors.js';
-import type { JsonObject, StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
+import type { JsonObject, StoredEvent } from '../../kernel/envelope.js';
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { compileJobRequest, type JobRequestPlanner, type JobRequestSpec } from '../../mapping/job-request.js';
 import { classifyError, classifyResponse, parseRetryAfter } from '../backoff.js';
 import { parseWebhookSecret, signWebhook } from '../signing.js';
 import type { UrlGuard } from '../url-guard.js';
-import { REDACTED, redactedHeaders } from '../../core/secret-names.js';
-import { redactedUrl, redactedUrlsIn, restoredUrl } from '../../core/secret-urls.js';
+import { REDACTED, redactedHeaders } from '../../kernel/secret-names.js';
+import { redactedUrl, redactedUrlsIn, restoredUrl } from '../../kernel/secret-urls.js';
 import { invalidTarget, pointerOf } from './target-config.js';
 import { configCopy, resolveHeaders, resolveSecret, resolveSigning, secretGroup } from './target-secrets.js';
 import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, TargetDeps, TargetFactory } from './target.js';

@@ -16,11 +16,11 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Client } from '@opensearch-project/opensearch';
-import type { JsonObject, JsonValue } from '../../core/events/envelope.js';
+import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { parseRetryAfter } from '../backoff.js';
-import { REDACTED } from '../../core/secret-names.js';
-import { redactedUrl, restoredUrl } from '../../core/secret-urls.js';
+import { REDACTED } from '../../kernel/secret-names.js';
+import { redactedUrl, restoredUrl } from '../../kernel/secret-urls.js';
 import { ConfigReader, checkServiceUrl, guardRefusal, invalidTarget, pointerOf, verifyServiceUrl } from './target-config.js';
 import { DATE_SUFFIXES, indexName, indexTemplateProblem } from './opensearch-index-name.js';
 import { configCopy, resolveSecret, secretGroup } from './target-secrets.js';

@@ -1,5 +1,5 @@
 /** The targets a sink can deliver to, by kind. A new target is one file and one line here. */
-import type { JsonObject } from '../../core/events/envelope.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import { actionDispatchTarget } from '../rules/action-dispatch-target.js';
 import { ruleTarget } from '../rules/rule-target.js';
 import { httpTarget } from './http-target.js';

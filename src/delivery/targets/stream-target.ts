@@ -6,9 +6,9 @@
  * The new event keeps type, source and time (type can be overridden), its data is the
  * payload, and its meta records where it came from (`meta.origin`).
  */
-import { isRivuletError } from '../../core/errors.js';
-import type { ErrorCode } from '../../core/errors.js';
-import type { JsonObject, NewEvent } from '../../core/events/envelope.js';
+import { isRivuletError } from '../../kernel/errors.js';
+import type { ErrorCode } from '../../kernel/errors.js';
+import type { JsonObject, NewEvent } from '../../kernel/envelope.js';
 import type { ProduceService } from '../../core/events/produce.js';
 import { isInternalStream } from '../../core/streams/internal-streams.js';
 import { isStreamName } from '../../core/streams/stream-name.js';

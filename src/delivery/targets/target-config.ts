@@ -3,8 +3,8 @@
  * alike: VALIDATION_FAILED with a JSON pointer under `/target` naming the field, and unknown
  * fields refused (a misspelt `gzip` must not silently mean "no gzip").
  */
-import { RivuletError } from '../../core/errors.js';
-import { redactedUrl } from '../../core/secret-urls.js';
+import { RivuletError } from '../../kernel/errors.js';
+import { redactedUrl } from '../../kernel/secret-urls.js';
 import type { UrlGuard } from '../url-guard.js';
 import type { TargetKind } from './target.js';
 

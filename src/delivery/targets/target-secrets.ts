@@ -17,10 +17,10 @@
  * alone for the check to refuse with its own message. Action targets (docs/rules.md) hold the
  * same kinds of secrets and resolve them with these too (src/delivery/rules/action-target-secrets.ts).
  */
-import type { RivuletError } from '../../core/errors.js';
-import type { JsonObject } from '../../core/events/envelope.js';
+import type { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
-import { REDACTED, isSecretName } from '../../core/secret-names.js';
+import { REDACTED, isSecretName } from '../../kernel/secret-names.js';
 import { invalidTarget, pointerOf } from './target-config.js';
 
 export type ConfigObject = Record<string, unknown>;

@@ -13,7 +13,7 @@
  * what happened to each event. Retries, backoff, rate limits, dead letters, the attempt log
  * and stats belong to the engine, so every target behaves alike.
  */
-import type { JsonObject, JsonValue, StoredEvent } from '../../core/events/envelope.js';
+import type { JsonObject, JsonValue, StoredEvent } from '../../kernel/envelope.js';
 import type { ProduceService } from '../../core/events/produce.js';
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import type { UrlGuard } from '../url-guard.js';

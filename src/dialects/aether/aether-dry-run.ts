@@ -3,14 +3,14 @@
  * would send out (method, URL, headers with secrets redacted, body), nothing sent. It runs the
  * same planner the http target delivers with (src/mapping/job-request.ts).
  */
-import { RivuletError } from '../../core/errors.js';
-import type { JsonObject, JsonValue, StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject, JsonValue, StoredEvent } from '../../kernel/envelope.js';
 import { compileDataMap } from '../../mapping/datamap.js';
 import { mappingDocument, planJobRequest } from '../../mapping/job-request.js';
 import type { AetherJob } from './aether-job.js';
-import { REDACTED } from '../../core/secret-names.js';
+import { REDACTED } from '../../kernel/secret-names.js';
 import { requestFieldsOf } from './aether-job.js';
-import { redactedUrl } from '../../core/secret-urls.js';
+import { redactedUrl } from '../../kernel/secret-urls.js';
 import { redactHeaders } from './aether-view.js';
 
 export interface DryRunAnswer {

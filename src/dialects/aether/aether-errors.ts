@@ -5,7 +5,7 @@
  * catalogue. Pointers into the sink a job is made of are named by the job's own fields.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { RivuletError } from '../../core/errors.js';
+import type { RivuletError } from '../../kernel/errors.js';
 import { toRivuletError } from '../../http/error-translation.js';
 import { logFailure } from '../../http/problem.js';
 import { STATUS_BY_CODE } from '../../http/status-map.js';

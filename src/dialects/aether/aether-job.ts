@@ -6,13 +6,13 @@
  * (methods, URL template, JSONPath) is the http target's job; this file checks the shape.
  */
 import { createHmac } from 'node:crypto';
-import { RivuletError } from '../../core/errors.js';
-import type { JsonObject, JsonValue } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
 import type { PolicyInput, SinkInput, SinkRecord, SinkTarget } from '../../core/sinks/sink-model.js';
 
 /** Shown instead of a secret; posted back, it keeps the stored secret (see docs/dialects/aether.md). */
-import { REDACTED } from '../../core/secret-names.js';
-import { restoredUrl } from '../../core/secret-urls.js';
+import { REDACTED } from '../../kernel/secret-names.js';
+import { restoredUrl } from '../../kernel/secret-urls.js';
 export const SINK_PREFIX = 'aether-';
 /** The sink id is `aether-<job id>`, and sink ids are 1–100 of letters, digits, `_`, `-`. */
 const JOB_ID = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,92}$/;

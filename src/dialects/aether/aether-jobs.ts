@@ -9,12 +9,13 @@
  * once it is created.
  */
 import { randomBytes } from 'node:crypto';
-import { RivuletError, isRivuletError } from '../../core/errors.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
 import type { Principal } from '../../core/keys/key-service.js';
-import type { CoreServices } from '../../core/services.js';
+import type { DocumentStore, StartPosition } from '../../core/ports.js';
+import type { SinkService } from '../../core/sinks/sink-service.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { PolicyInput, SinkRecord } from '../../core/sinks/sink-model.js';
 import type { SinkView } from '../../core/sinks/sink-view.js';
-import type { StartPosition } from '../../store/port.js';
 import {
   SINK_PREFIX, assertJobId, hashJob, jobOf, keepStoredSecrets, labelOf, parseJob, sinkIdOf, sinkInputOf, type AetherJob,
 } from './aether-job.js';
@@ -36,10 +37,18 @@ export interface UpsertOutcome {
   created: boolean;
 }
 
+/** What the jobs use: the sink service, the clock, and one document collection (the hash key) */
+export interface AetherServices {
+  sinks: SinkService;
+  clock: Clock;
+  /** holds the `aether` collection only */
+  documents: DocumentStore;
+}
+
 export class AetherJobs {
   private hashKey: Promise<Buffer> | null = null;
 
-  constructor(private readonly services: CoreServices, private readonly options: AetherOptions = {}) {}
+  constructor(private readonly services: AetherServices, private readonly options: AetherOptions = {}) {}
 
   /**
    * Creates or replaces the job. With `keepExisting` (the jobs folder at start-up) an existing
@@ -192,7 +201,7 @@ export class AetherJobs {
   /** The HMAC key of job hashes: made once per store, shared by every process. */
   private key(): Promise<Buffer> {
     this.hashKey ??= (async () => {
-      const documents = this.services.store.documents;
+      const documents = this.services.documents;
       const found = await documents.get<{ key: string }>(KEY_COLLECTION, KEY_NAME);
       if (found) return Buffer.from(found.value.key, 'base64');
       try {

@@ -14,10 +14,9 @@
  * See docs/dialects/aether.md.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { RivuletError, isRivuletError } from '../../core/errors.js';
-import type { CoreServices } from '../../core/services.js';
-import type { StartPosition } from '../../store/port.js';
-import { AetherJobs, type AetherOptions } from './aether-jobs.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
+import type { StartPosition } from '../../core/ports.js';
+import { AetherJobs, type AetherServices, type AetherOptions } from './aether-jobs.js';
 import { dryRunDataMap, dryRunJob, sampleEvent } from './aether-dry-run.js';
 import { aetherAnswer, aetherErrorHandler } from './aether-errors.js';
 import { assertJobId, parseJob, sinkInputOf } from './aether-job.js';
@@ -59,7 +58,7 @@ export const aetherMount: ApiMount = {
   errorHandler: aetherErrorHandler,
 };
 
-export function aetherDialect(services: CoreServices, options: AetherOptions = {}) {
+export function aetherDialect(services: AetherServices, options: AetherOptions = {}) {
   const jobs = new AetherJobs(services, options);
 
   return async function aether(app: FastifyInstance): Promise<void> {

@@ -3,8 +3,8 @@
  * while some of its topics do not exist yet, `waiting_for` (those topics).
  */
 import type { SinkView } from '../../core/sinks/sink-view.js';
-import { REDACTED, redactedHeaders } from '../../core/secret-names.js';
-import { redactedUrl } from '../../core/secret-urls.js';
+import { REDACTED, redactedHeaders } from '../../kernel/secret-names.js';
+import { redactedUrl } from '../../kernel/secret-urls.js';
 import { jobOf, labelOf } from './aether-job.js';
 
 

@@ -5,7 +5,7 @@
  * (producer, epoch, seq, index), so the store's id de-duplication refuses a second copy even
  * if the server died between writing the events and recording the producer's state.
  */
-import type { JsonValue } from '../../core/events/envelope.js';
+import type { JsonValue } from '../../kernel/envelope.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import { parseJsonBody } from '../../http/plugins/json-body.js';
 import { DsProblem, type DsContext, type OpenStream } from './ds-context.js';

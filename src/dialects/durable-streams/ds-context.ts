@@ -3,8 +3,8 @@
  * stream settings, sliding-TTL clocks, per-stream locks and the waiters of live reads.
  */
 import type { CoreServices } from '../../core/services.js';
-import { isRivuletError } from '../../core/errors.js';
-import type { StreamRecord } from '../../store/port.js';
+import { isRivuletError } from '../../kernel/errors.js';
+import type { EventLog, StreamCatalog, StreamRecord } from '../../core/ports.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import { AccessClock, metaOf, optionsWith, type DsMeta } from './ds-meta.js';
 import { DsTail } from './ds-tail.js';
@@ -12,6 +12,12 @@ import { PageCache } from './ds-page-cache.js';
 import { streamOfPath } from './ds-names.js';
 
 /** owner of streams made by callers without a key, when the mount is open to them */
+/**
+ * What the operations use: the clock, produce and the stream service, and two narrow parts of
+ * the store read directly — the event log (a stream's tail and pages by offset) and the catalog.
+ */
+export type DsServices = Pick<CoreServices, 'clock' | 'produce' | 'streams'> & { store: { events: EventLog; streams: StreamCatalog } };
+
 export const ANONYMOUS_OWNER = 'durable-streams';
 
 export interface DsOptions {
@@ -52,7 +58,7 @@ export class DsContext {
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
-    readonly services: CoreServices,
+    readonly services: DsServices,
     readonly options: DsOptions,
   ) {
     this.tail = new DsTail(services.store.events);

@@ -6,8 +6,8 @@
  * counts its forks: deleted while forks remain, it is only marked deleted (410) and goes when
  * its last fork goes.
  */
-import type { JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
-import { isRivuletError } from '../../core/errors.js';
+import type { JsonValue, NewEvent, StoredEvent } from '../../kernel/envelope.js';
+import { isRivuletError } from '../../kernel/errors.js';
 import { ANONYMOUS_OWNER, DsProblem, type DsContext } from './ds-context.js';
 import { BATCH_FIELD, bytesEvent, bytesOf, copyOf, messageEvents, type EventOrigin } from './ds-events.js';
 import { header, messagesOf, type Answer, type AppendRequest } from './ds-append.js';

@@ -3,7 +3,7 @@
  * byte-mode append is one event carrying its bytes the CloudEvents way: text that is valid
  * UTF-8 as a string, anything else base64 with `data_base64`, and `datacontenttype` in meta.
  */
-import type { JsonObject, JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import type { JsonObject, JsonValue, NewEvent, StoredEvent } from '../../kernel/envelope.js';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
 import { mediaType } from './ds-meta.js';
 

@@ -3,8 +3,8 @@
  * so it travels with the stream on either store and is deleted with it. A stream made
  * through another API has none and reads as a JSON-mode stream of its events' data.
  */
-import type { JsonObject, JsonValue } from '../../core/events/envelope.js';
-import type { StreamRecord } from '../../store/port.js';
+import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
+import type { StreamRecord } from '../../core/ports.js';
 
 export interface ProducerState {
   epoch: number;

@@ -7,14 +7,13 @@
  * headers and CORS headers (keys travel in Authorization, never in cookies).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CoreServices } from '../../core/services.js';
 import type { Action } from '../../core/keys/scopes.js';
 import { toRivuletError } from '../../http/error-translation.js';
 import { logFailure } from '../../http/problem.js';
 import { STATUS_BY_CODE } from '../../http/status-map.js';
 import type { ApiMount } from '../../http/unrouted.js';
 import { append, type AppendRequest } from './ds-append.js';
-import { DsContext, DsProblem, DS_DEFAULTS, type DsOptions } from './ds-context.js';
+import { DsContext, DsProblem, DS_DEFAULTS, type DsOptions, type DsServices } from './ds-context.js';
 import { create } from './ds-create.js';
 import { offsetOf } from './ds-offsets.js';
 import { streamOfPath } from './ds-names.js';
@@ -78,7 +77,7 @@ function queryValues(req: FastifyRequest, key: string): string[] {
   return q === undefined ? [] : Array.isArray(q) ? q : [q];
 }
 
-export function durableStreamsDialect(services: CoreServices, options: Partial<DsOptions> = {}, limits: { maxJsonDepth: number } = { maxJsonDepth: 64 }) {
+export function durableStreamsDialect(services: DsServices, options: Partial<DsOptions> = {}, limits: { maxJsonDepth: number } = { maxJsonDepth: 64 }) {
   const settings: DsOptions = { ...DS_DEFAULTS, ...options };
   return async function durableStreams(app: FastifyInstance): Promise<void> {
     const ctx = new DsContext(services, settings);

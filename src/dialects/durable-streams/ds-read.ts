@@ -3,7 +3,7 @@
  * pages bounded by count and bytes; the next offset is the last event's seq.
  */
 import type { ServerResponse } from 'node:http';
-import type { StoredEvent } from '../../core/events/envelope.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import { DsProblem, type DsContext, type OpenStream } from './ds-context.js';
 import { bytesOf, messageText } from './ds-events.js';

@@ -3,7 +3,7 @@
  * past its position, the stream changes (closed, deleted), or time runs out. One store watch
  * serves them all; on a store that reports other processes' appends, so does this.
  */
-import type { EventLog } from '../../store/port.js';
+import type { EventLog } from '../../core/ports.js';
 
 interface Waiter {
   afterSeq: number;

@@ -4,7 +4,7 @@
  * for a wrong method (405, with Allow) and a full disk (507), which HTTP clients tell apart.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { RivuletError } from '../../core/errors.js';
+import type { RivuletError } from '../../kernel/errors.js';
 import { toRivuletError } from '../../http/error-translation.js';
 import { logFailure } from '../../http/problem.js';
 

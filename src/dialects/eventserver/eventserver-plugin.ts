@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
-import { RivuletError } from '../../core/errors.js';
-import { eventFromEventServer, eventServerView } from '../../core/events/eventserver-input.js';
+import { RivuletError } from '../../kernel/errors.js';
+import { eventFromEventServer, eventServerView } from './eventserver-input.js';
 import type { CoreServices } from '../../core/services.js';
 import { MAX_RECEIVE } from '../../core/consumers/consumer-service.js';
 import { parseIntegerParam } from '../../http/request-params.js';
@@ -50,7 +50,10 @@ export const eventServerMount: ApiMount = {
   errorHandler: eventServerErrorHandler,
 };
 
-export function eventServerDialect(services: CoreServices) {
+/** what the event server's routes use */
+export type EventServerServices = Pick<CoreServices, 'consumers' | 'produce' | 'read' | 'streams'>;
+
+export function eventServerDialect(services: EventServerServices) {
   return async function eventServer(app: FastifyInstance): Promise<void> {
     app.setErrorHandler(eventServerErrorHandler);
     app.setNotFoundHandler(notFoundWith(eventServerErrorHandler));

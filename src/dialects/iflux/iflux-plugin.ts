@@ -7,7 +7,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
-import { eventsFromIflux } from '../../core/events/iflux-input.js';
+import { eventsFromIflux } from './iflux-input.js';
 import type { CoreServices } from '../../core/services.js';
 import { toRivuletError } from '../../http/error-translation.js';
 import { logFailure } from '../../http/problem.js';
@@ -41,7 +41,10 @@ export const ifluxMount: ApiMount = {
   errorHandler: ifluxErrorHandler,
 };
 
-export function ifluxDialect(services: CoreServices, options: IfluxOptions = IFLUX_DEFAULTS) {
+/** what iFLUX's routes use */
+export type IfluxServices = Pick<CoreServices, 'produce' | 'streams'>;
+
+export function ifluxDialect(services: IfluxServices, options: IfluxOptions = IFLUX_DEFAULTS) {
   return async function iflux(app: FastifyInstance): Promise<void> {
     app.setErrorHandler(ifluxErrorHandler);
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {

@@ -4,7 +4,7 @@
  * which each route names in `config.okdataOp`.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { RivuletError } from '../../core/errors.js';
+import type { RivuletError } from '../../kernel/errors.js';
 import { toRivuletError } from '../../http/error-translation.js';
 import { credentialsOf } from '../../http/plugins/auth.js';
 import { logFailure } from '../../http/problem.js';

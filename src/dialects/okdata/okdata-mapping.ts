@@ -1,6 +1,6 @@
 /** The core's okdata views in okdata's own response shapes (snake_case, `status` for the lifecycle). */
-import type { HistoryPage, OkdataView, SubscribableView } from '../../core/okdata/okdata-service.js';
-import type { OkdataSinkView } from '../../core/okdata/okdata-sinks.js';
+import type { HistoryPage, OkdataView, SubscribableView } from './okdata-service.js';
+import type { OkdataSinkView } from './okdata-sinks.js';
 
 export function streamOut(view: OkdataView) {
   return {

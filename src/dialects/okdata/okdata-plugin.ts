@@ -14,12 +14,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
-import { RivuletError } from '../../core/errors.js';
-import { ACCESS_RIGHTS } from '../../core/okdata/okdata-settings.js';
-import { MAX_PAGE_SIZE } from '../../core/okdata/okdata-service.js';
-import { processedStreamName, rawStreamName, type OkdataId } from '../../core/okdata/okdata-names.js';
-import { parseOkdataTime, type OkdataTime } from '../../core/okdata/okdata-time.js';
-import type { CoreServices } from '../../core/services.js';
+import { RivuletError } from '../../kernel/errors.js';
+import { ACCESS_RIGHTS } from './okdata-settings.js';
+import { MAX_PAGE_SIZE, type OkdataService } from './okdata-service.js';
+import { processedStreamName, rawStreamName, type OkdataId } from './okdata-names.js';
+import { parseOkdataTime, type OkdataTime } from './okdata-time.js';
 import { okdataErrorHandler } from './okdata-errors.js';
 import { notFoundWith, type ApiMount } from '../../http/unrouted.js';
 import { historyOut, streamOut, streamWithAccessOut, subscribableOut } from './okdata-mapping.js';
@@ -90,8 +89,8 @@ export interface OkdataMount {
   ownNotFound: boolean;
 }
 
-export function okdataDialect(services: CoreServices, mount: OkdataMount) {
-  return async function okdata(app: FastifyInstance): Promise<void> {
+export function okdataDialect(okdata: OkdataService, mount: OkdataMount) {
+  return async function okdataApi(app: FastifyInstance): Promise<void> {
     app.setErrorHandler(okdataErrorHandler);
     // A request without a body has none, whatever its Content-Type says: the seed's DELETE
     // commands send `Content-Type: application/json` and nothing else, as FastAPI allowed.
@@ -103,7 +102,6 @@ export function okdataDialect(services: CoreServices, mount: OkdataMount) {
       app.setNotFoundHandler(notFoundWith(okdataErrorHandler));
     }
     const base = `${mount.datasetSegment}/:version`;
-    const okdata = services.okdata;
 
     app.post<{ Params: Params; Body: Static<typeof StreamIn> | undefined }>(base, {
       config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'stream-create' },

@@ -8,8 +8,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { processedStreamName, type OkdataId } from '../../core/okdata/okdata-names.js';
-import type { OkdataService } from '../../core/okdata/okdata-service.js';
+import { processedStreamName, type OkdataId } from './okdata-names.js';
+import type { OkdataService } from './okdata-service.js';
 import { sinkOut } from './okdata-mapping.js';
 
 const Params = Type.Object({

@@ -12,8 +12,8 @@
  * Spec's `meta` fields (`ownerid`, `version`, `findability`, …) sit beside the core's `owner`
  * and `dataset` and are kept too.
  */
-import type { JsonObject, JsonValue } from '../../core/events/envelope.js';
-import { REDACTED } from '../../core/secret-names.js';
+import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
+import { REDACTED } from '../../kernel/secret-names.js';
 import { isPlainObject, onlyFields, specInvalid } from '../../core/specs/spec-invalid.js';
 import type { SectionPipeline, SpecSection } from '../../core/specs/spec-section.js';
 

@@ -2,8 +2,8 @@
  * The specstore dialect's shapes (seed 003): a revision as `GET /source/...` answers it, and
  * the messages its upload and update answers carry. Pure functions from core values.
  */
-import type { RivuletError } from '../../core/errors.js';
-import type { JsonObject } from '../../core/events/envelope.js';
+import type { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import { stateOf, type RevisionDoc, type RevisionState } from '../../core/specs/revision-model.js';
 
 export const MESSAGES = {

@@ -8,7 +8,7 @@
  * a key acts for its own owner, an admin key for any.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { CoreServices } from '../../core/services.js';
 import { parsePipelineReport } from '../../core/specs/pipeline-report.js';
 import { stateOf } from '../../core/specs/revision-model.js';
@@ -63,7 +63,7 @@ export const specstoreMount: ApiMount = {
   errorHandler: specstoreErrorHandler,
 };
 
-export function specstoreDialect(services: CoreServices) {
+export function specstoreDialect(services: Pick<CoreServices, 'specs'>) {
   const { specs } = services;
   return async function specstore(app: FastifyInstance): Promise<void> {
     app.setErrorHandler(specstoreErrorHandler);

@@ -4,7 +4,7 @@
  * them): the JSON, the SSE message, and a complete WebSocket text frame. Encoding per
  * subscriber would make fan-out cost one JSON.stringify and one UTF-8 encode per client.
  */
-import type { StoredEvent } from '../../core/events/envelope.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import { renderEvent } from '../routes/events-routes.js';
 import { sseEventName, sseFrame } from './sse-framing.js';
 

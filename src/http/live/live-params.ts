@@ -1,7 +1,7 @@
 /** Where a live subscription starts, from its query and the Last-Event-ID header. */
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
 import type { LiveStart } from '../../core/live/live-service.js';
 import { parseIntegerParam } from '../request-params.js';

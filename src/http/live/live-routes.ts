@@ -7,7 +7,7 @@
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { LiveSubscription } from '../../core/live/live-subscription.js';
 import type { CoreServices } from '../../core/services.js';
 import { StreamName, problemResponses } from '../schemas.js';
@@ -21,7 +21,7 @@ type LiveRoute = { Params: Static<typeof StreamName>; Querystring: LiveQueryPara
 
 const TokenRequest = Type.Object({ stream: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
-export function liveRoutes(services: CoreServices, options: LiveHttpOptions) {
+export function liveRoutes(services: Pick<CoreServices, 'live' | 'liveTokens' | 'streams'>, options: LiveHttpOptions) {
   return async function routes(app: FastifyInstance): Promise<void> {
     const connections = new LiveConnections();
     const pending = new WeakMap<FastifyRequest, LiveSubscription>();

@@ -6,8 +6,8 @@
  * keeps the connection in the app's open set until its socket is closed.
  */
 import type { FastifyRequest } from 'fastify';
-import type { RivuletError } from '../../core/errors.js';
-import type { StoredEvent } from '../../core/events/envelope.js';
+import type { RivuletError } from '../../kernel/errors.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import type { LiveReset, LiveSink, LiveSubscription } from '../../core/live/live-subscription.js';
 import { CLOSE_GRACE_MS, type LiveConnections, type LiveHttpOptions } from './live-connections.js';
 

@@ -9,7 +9,7 @@
  * are steps of the request pipeline (request-pipeline.ts), which the produce lane shares.
  */
 import type { FastifyRequest } from 'fastify';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { EventLoopDelay } from '../../observability/event-loop-delay.js';
 import type { RivuletMetrics } from '../../observability/metrics.js';
 import { METRICS_PATH } from './metrics.js';

@@ -11,7 +11,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { KeyService, Principal } from '../../core/keys/key-service.js';
 import type { Action } from '../../core/keys/scopes.js';
 import { internalStreamError, isInternalStream } from '../../core/streams/internal-streams.js';

@@ -7,11 +7,14 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { CoreServices } from '../../core/services.js';
+import type { Store } from '../../store/port.js';
 import type { RivuletMetrics } from '../../observability/metrics.js';
 
 export interface MetricsPluginOptions {
   metrics: RivuletMetrics;
-  services: CoreServices;
+  services: Pick<CoreServices, 'consumers' | 'live' | 'produce'>;
+  /** the catalog and consumers, listed for the consumer lag gauge */
+  store: Pick<Store, 'streams' | 'consumers'>;
   /** serve /metrics without a key */
   public?: boolean;
   /** most consumers whose lag one scrape reads (each costs a store query) */
@@ -21,7 +24,7 @@ export interface MetricsPluginOptions {
 export const METRICS_PATH = '/metrics';
 
 async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): Promise<void> {
-  const { metrics, services } = opts;
+  const { metrics, services, store } = opts;
   const maxLag = opts.maxLagConsumers ?? 100;
 
   const unsubscribe = services.produce.onProduced((stream, result) => {
@@ -32,7 +35,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
   // both lag gauges read the same rows: one walk per scrape
   let lagRead: { at: number; rows: Promise<LagRow[]> } | undefined;
   const lagRows = () => {
-    if (!lagRead || Date.now() - lagRead.at > 1000) lagRead = { at: Date.now(), rows: lagOfConsumers(services, maxLag) };
+    if (!lagRead || Date.now() - lagRead.at > 1000) lagRead = { at: Date.now(), rows: lagOfConsumers(services, store, maxLag) };
     return lagRead.rows;
   };
   metrics.gauge('rivulet_live_subscriptions', 'open live subscriptions (SSE and WebSocket) of this process', () => services.live.size);
@@ -60,15 +63,15 @@ interface LagRow {
 }
 
 /** walks streams and their consumers until `max` consumers are read; one scrape's lag costs at most that many queries */
-async function lagOfConsumers(services: CoreServices, max: number): Promise<LagRow[]> {
+async function lagOfConsumers(services: Pick<CoreServices, 'consumers' | 'live' | 'produce'>, store: Pick<Store, 'streams' | 'consumers'>, max: number): Promise<LagRow[]> {
   const rows: LagRow[] = [];
   let after: string | undefined;
   while (rows.length < max) {
-    const streams = await services.store.streams.list({ after, limit: 100 });
+    const streams = await store.streams.list({ after, limit: 100 });
     if (streams.length === 0) break;
     for (const stream of streams) {
       if (rows.length >= max) break;
-      const consumers = await services.store.consumers.list(stream.name, { limit: max - rows.length });
+      const consumers = await store.consumers.list(stream.name, { limit: max - rows.length });
       for (const consumer of consumers) {
         const lag = await services.consumers.lag(stream.name, consumer.name);
         rows.push({ stream: stream.name, consumer: consumer.name, pending: lag.pending, oldestSeconds: lag.oldestUnackedAgeMs === null ? null : lag.oldestUnackedAgeMs / 1000 });

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { RivuletMetrics } from '../../observability/metrics.js';
 import { METRICS_PATH } from './metrics.js';
 

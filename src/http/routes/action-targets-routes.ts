@@ -62,7 +62,7 @@ const ActionTarget = Type.Object({
 
 type ById = { Params: Static<typeof Id> };
 
-export function actionTargetsRoutes(services: CoreServices) {
+export function actionTargetsRoutes(services: Pick<CoreServices, 'actionTargets' | 'rules'>) {
   const targets = services.actionTargets;
   const access = { scope: 'manage' as const, stream: () => services.rules.defaultStream };
   return async function routes(app: FastifyInstance): Promise<void> {

@@ -64,7 +64,7 @@ const DeliveryView = Type.Object({
 
 type P = { Params: Static<typeof Params> };
 
-export function consumersRoutes(services: CoreServices) {
+export function consumersRoutes(services: Pick<CoreServices, 'consumers'>) {
   const consumers = services.consumers;
   return async function routes(app: FastifyInstance): Promise<void> {
     app.addSchema(Consumer);

@@ -30,7 +30,7 @@ const EventSource = Type.Object({
 
 type ById = { Params: Static<typeof Id> };
 
-export function eventSourcesRoutes(services: CoreServices) {
+export function eventSourcesRoutes(services: Pick<CoreServices, 'eventSources' | 'rules'>) {
   const sources = services.eventSources;
   const access = { scope: 'manage' as const, stream: () => services.rules.defaultStream };
   return async function routes(app: FastifyInstance): Promise<void> {

@@ -38,7 +38,7 @@ const EventType = Type.Object({
 
 type ById = { Params: Static<typeof Id> };
 
-export function eventTypesRoutes(services: CoreServices) {
+export function eventTypesRoutes(services: Pick<CoreServices, 'eventTypes' | 'rules'>) {
   const types = services.eventTypes;
   const access = { scope: 'manage' as const, stream: () => services.rules.defaultStream };
   return async function routes(app: FastifyInstance): Promise<void> {

@@ -2,8 +2,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
-import type { EventAnswer, JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { EventAnswer, JsonValue, NewEvent, StoredEvent } from '../../kernel/envelope.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
 import { eventFromBinary, toCloudEvent, type InputContext } from '../../core/events/native-input.js';
 import { decodeCursor, encodeCursor, type ReadRequest } from '../../core/events/read-events.js';
@@ -35,7 +35,7 @@ const ReadQuery = Type.Object({
   cursor: Type.Optional(Type.String({ description: 'the `next` of the previous page' })),
 }, { additionalProperties: false });
 
-export function eventsRoutes(services: CoreServices, options: EventsRouteOptions) {
+export function eventsRoutes(services: Pick<CoreServices, 'clock' | 'produce' | 'read' | 'streams'>, options: EventsRouteOptions) {
   return async function routes(app: FastifyInstance): Promise<void> {
     // CloudEvents binary mode may carry any media type: keep such bodies raw for the route to judge.
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, { [RAW]: body as Buffer }));

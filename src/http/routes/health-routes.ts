@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/port.js';
 
-export function healthRoutes(store: Store, isShuttingDown: () => boolean) {
+export function healthRoutes(store: Pick<Store, 'kind' | 'health'>, isShuttingDown: () => boolean) {
   return async function routes(app: FastifyInstance): Promise<void> {
     app.get('/healthz', { config: { access: { scope: 'public' } }, schema: { tags: ['health'], summary: 'The process is alive', hide: false } }, async () => ({ status: 'ok' }));
     app.get('/readyz', { config: { access: { scope: 'public' } }, schema: { tags: ['health'], summary: 'The server can take traffic' } }, async (_req, reply) => {

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { CoreServices } from '../../core/services.js';
 import { KeyCreate, problemResponses } from '../schemas.js';
 
-export function keysRoutes(services: CoreServices) {
+export function keysRoutes(services: Pick<CoreServices, 'keys'>) {
   return async function routes(app: FastifyInstance): Promise<void> {
     app.post<{ Body: Static<typeof KeyCreate> }>('/v1/keys', {
       config: { access: { scope: 'admin' } },

@@ -26,7 +26,7 @@ const Series = Type.Object({
 
 const description = 'Counted in memory by the process that answers, since it started: after a restart the history is empty, and where several processes share a store each counts only the events produced through it.';
 
-export function ratesRoutes(services: CoreServices) {
+export function ratesRoutes(services: Pick<CoreServices, 'rates' | 'streams'>) {
   return async function routes(app: FastifyInstance): Promise<void> {
     app.get<{ Params: Static<typeof StreamName>; Querystring: Static<typeof RatesQuery> }>('/v1/streams/:name/rates', {
       config: { access: { scope: 'consume', stream: streamParam } },

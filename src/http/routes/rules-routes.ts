@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import type { RuleInput, RulePatch } from '../../core/rules/rule-service.js';
@@ -67,7 +67,7 @@ const Rule = Type.Object({
 
 type ById = { Params: Static<typeof Id> };
 
-export function rulesRoutes(services: CoreServices) {
+export function rulesRoutes(services: Pick<CoreServices, 'rules'>) {
   const rules = services.rules;
   const access = { scope: 'manage' as const, stream: () => rules.defaultStream };
 

@@ -5,8 +5,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
-import { RivuletError, isRivuletError } from '../../core/errors.js';
-import type { JsonValue, NewEvent } from '../../core/events/envelope.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
+import type { JsonValue, NewEvent } from '../../kernel/envelope.js';
 import { eventFromBinary, eventsFromJson, type InputContext } from '../../core/events/native-input.js';
 import { COMPATIBILITY_MODES, type CompatibilityMode } from '../../core/schemas/compatibility.js';
 import { validationModeOf } from '../../core/schemas/schema-enforcement.js';
@@ -82,7 +82,7 @@ const DryRunAnswer = Type.Object({
   })),
 });
 
-export function schemasRoutes(services: CoreServices) {
+export function schemasRoutes(services: Pick<CoreServices, 'clock' | 'schemaEnforcer' | 'schemas' | 'streams'>) {
   const { schemas } = services;
   return async function routes(app: FastifyInstance): Promise<void> {
     app.get<{ Params: Static<typeof StreamParams> }>('/v1/streams/:name/schemas', {

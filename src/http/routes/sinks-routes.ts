@@ -5,12 +5,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { Principal } from '../../core/keys/key-service.js';
 import type { CoreServices } from '../../core/services.js';
 import { assertPublicTargetKind, assertSinkUnmanaged } from '../../core/sinks/sink-management.js';
 import type { SinkInput, SinkPatch, SinkRecord } from '../../core/sinks/sink-model.js';
-import type { StoredEvent } from '../../core/events/envelope.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import { isInternalStream } from '../../core/streams/internal-streams.js';
 import { problemResponses } from '../schemas.js';
 import { renderEvent } from './events-routes.js';
@@ -115,7 +115,7 @@ const DryRunAnswer = Type.Object({
 
 type ById = { Params: Static<typeof Id> };
 
-export function sinksRoutes(services: CoreServices) {
+export function sinksRoutes(services: Pick<CoreServices, 'read' | 'sinkRates' | 'sinks' | 'streams'>) {
   const sinks = services.sinks;
 
   /**

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { CoreServices } from '../../core/services.js';
 import { parsePipelineReport } from '../../core/specs/pipeline-report.js';
 import { stateOf, type RevisionDoc } from '../../core/specs/revision-model.js';
@@ -44,7 +44,7 @@ function selector(text: string): RevisionSelector {
   return text === 'latest' || text === 'successful' ? text : Number(text);
 }
 
-export function specsRoutes(services: CoreServices, options: { maxJsonDepth: number }) {
+export function specsRoutes(services: Pick<CoreServices, 'specs'>, options: { maxJsonDepth: number }) {
   const { specs } = services;
   return async function routes(app: FastifyInstance): Promise<void> {
     app.addContentTypeParser(YAML_TYPES, { parseAs: 'buffer' }, (_req, body, done) => {

@@ -1,5 +1,5 @@
 /** A seek or start body of the sinks and consumers APIs (`from` with `seq` or `time`) as a StartPosition. */
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { parseRfc3339 } from '../../core/events/event-fields.js';
 import type { StartPosition } from '../../store/port.js';
 

@@ -6,7 +6,7 @@ import { StreamCreate, StreamName, StreamUpdate, problemResponses } from '../sch
 
 const streamParam = (req: FastifyRequest) => (req.params as { name?: string }).name;
 
-export function streamsRoutes(services: CoreServices) {
+export function streamsRoutes(services: Pick<CoreServices, 'streams'>) {
   return async function routes(app: FastifyInstance): Promise<void> {
     app.post<{ Body: Static<typeof StreamCreate> }>('/v1/streams', {
       config: { access: { scope: 'manage', stream: (req) => (req.body as { name?: string } | undefined)?.name } },

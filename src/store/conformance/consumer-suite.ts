@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createCoreServices, type CoreServices } from '../../core/services.js';
-import type { JsonValue, NewEvent } from '../../core/events/envelope.js';
+import type { JsonValue, NewEvent } from '../../kernel/envelope.js';
 import type { Delivery, Store } from '../port.js';
 
 export interface ConsumerSuiteOptions {

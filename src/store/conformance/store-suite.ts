@@ -9,8 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RivuletError } from '../../core/errors.js';
-import type { JsonValue, NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonValue, NewEvent, StoredEvent } from '../../kernel/envelope.js';
 import type { Store, StreamRecord } from '../port.js';
 
 export interface StoreUnderTest {

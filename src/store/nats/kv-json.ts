@@ -15,7 +15,7 @@ import type { KV } from '@nats-io/kv';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { mapStorageError } from './nats-storage-errors.js';
 import { nanos } from '@nats-io/transport-node';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 
 export interface Versioned<T> {
   value: T;

@@ -20,8 +20,8 @@
 import { PubHeaders } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { RivuletError } from '../../core/errors.js';
-import type { AppendedEvent, NewEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { AppendedEvent, NewEvent } from '../../kernel/envelope.js';
 import { typeSeqOf } from './nats-event-codec.js';
 import type { NatsNames } from './nats-names.js';
 import { isStorageRefusal, storageFull } from './nats-storage-errors.js';

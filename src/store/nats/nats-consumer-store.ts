@@ -20,8 +20,8 @@
  * — see docs/store-nats.md.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { RivuletError } from '../../core/errors.js';
-import type { StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import type {
   ConsumerDefinition, ConsumerLag, ConsumerRecord, ConsumerStore, Delivery, LeaseOutcome, ReceiveResult, StartPosition,
 } from '../port.js';

@@ -12,7 +12,7 @@
  * late; so after a reconnect, and whenever a watch has to be set up again, listeners are told
  * to drop everything (`null`).
  */
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { DocumentStore, StoredDocument } from '../port.js';
 import type { JsonBucket } from './kv-json.js';
 import { KeyWatch } from './kv-watch.js';

@@ -6,7 +6,7 @@
  */
 import { PubHeaders } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
-import type { NewEvent, StoredEvent } from '../../core/events/envelope.js';
+import type { NewEvent, StoredEvent } from '../../kernel/envelope.js';
 
 export const TYPE_SEQ_HEADER = 'Rivulet-Type-Seq';
 

@@ -7,14 +7,14 @@
 import { EventEmitter } from 'node:events';
 import { type JetStreamManager } from '@nats-io/jetstream';
 import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { RivuletError } from '../../core/errors.js';
-import type { AppendResult, StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { AppendResult, StoredEvent } from '../../kernel/envelope.js';
 import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
 import type { JsonBucket } from './kv-json.js';
 import { decodeEvent, encodeBody, type RawMessage } from './nats-event-codec.js';
 import { token, type NatsNames } from './nats-names.js';
 import type { NatsStreamCatalog } from './nats-stream-catalog.js';
-import { writeModeOf, type WriteMode } from '../../core/streams/write-mode.js';
+import { writeModeOf, type WriteMode } from '../../kernel/write-mode.js';
 import { ConcurrentStreamWriter } from './nats-concurrent-writer.js';
 import { isNoStream, StreamWriter } from './nats-stream-writer.js';
 import { JetStreamApiError, NatsPageReader } from './nats-page-reader.js';

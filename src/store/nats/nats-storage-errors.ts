@@ -4,7 +4,7 @@
  * at once as STORAGE_FULL (507), as the sqlite store answers a full disk, rather than retried.
  */
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 
 /** insufficient resources, storage or memory resources exceeded, account resources exceeded */
 const STORAGE_CODES = new Set([10023, 10047, 10028, 10002]);

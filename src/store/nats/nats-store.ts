@@ -11,7 +11,7 @@
 import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { RivuletError, isRivuletError } from '../../core/errors.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
 import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
 import { JsonBucket } from './kv-json.js';
 import { dialNats, type NatsStoreOptions } from './nats-connection.js';

@@ -7,7 +7,7 @@
  */
 import { mapStorageError } from './nats-storage-errors.js';
 import { DiscardPolicy, RetentionPolicy as JsRetention, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { RetentionPolicy, StreamCatalog, StreamRecord, StreamSettings } from '../port.js';
 import type { JsonBucket } from './kv-json.js';
 import { KeyWatch } from './kv-watch.js';

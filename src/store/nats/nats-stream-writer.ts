@@ -22,8 +22,8 @@
  */
 import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { isStorageRefusal, storageFull } from './nats-storage-errors.js';
-import { RivuletError } from '../../core/errors.js';
-import type { AppendedEvent, NewEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { AppendedEvent, NewEvent } from '../../kernel/envelope.js';
 import { MORE_HEADER, eventHeaders, typeSeqOf } from './nats-event-codec.js';
 import { token, type NatsNames } from './nats-names.js';
 import type { OutgoingMessage, PubAckInbox, PubOutcome } from './pub-ack-inbox.js';

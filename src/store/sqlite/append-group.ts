@@ -9,7 +9,7 @@
  * request, so the failing one rolls back its rows and in-memory counters alone.
  */
 import type { Database } from 'better-sqlite3';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import { EVENT_INTS, IDX_SCHEMA, IDX_SUPPLIED, errorToWire, wireIds, type WireOutcome, type WireRequest } from './append-wire.js';
 
 interface StreamState {

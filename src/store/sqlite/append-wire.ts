@@ -6,7 +6,7 @@
  * 100. Data and meta are already JSON text, so a value that cannot be serialised fails its
  * own request on the main thread.
  */
-import type { NewEvent } from '../../core/events/envelope.js';
+import type { NewEvent } from '../../kernel/envelope.js';
 
 /** integers per event in `WireRequest.ints`; the first TEXT_FIELDS are lengths of the text fields, in this order */
 export const EVENT_INTS = 9;

@@ -8,8 +8,8 @@
  * of them was acknowledged.
  */
 import { Worker } from 'node:worker_threads';
-import { RivuletError } from '../../core/errors.js';
-import type { AppendedEvent, AppendResult } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { AppendedEvent, AppendResult } from '../../kernel/envelope.js';
 import type { AppendRequest } from '../port.js';
 import { allocateChannel, RingWriter, type AppendWorkerData } from './append-channel.js';
 import { OUTCOME_FAILED, OUTCOME_OK_LOCKED, OUTCOME_REPLAY, toWire, type FromWorker, type WireError, type WireOutcomes, type WireRequest, type WorkerSettings } from './append-wire.js';

@@ -8,8 +8,8 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
-import { RivuletError } from '../../core/errors.js';
-import type { StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
 import type {
   ConsumerDefinition, ConsumerLag, ConsumerRecord, ConsumerStore, LeaseOutcome, ReceiveResult, StartPosition,
 } from '../port.js';

@@ -1,6 +1,6 @@
 import { prefixUpperBound } from '../key-range.js';
 import type { Database } from 'better-sqlite3';
-import { RivuletError } from '../../core/errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 import type { DocumentStore, StoredDocument } from '../port.js';
 
 interface Row {

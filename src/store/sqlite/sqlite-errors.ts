@@ -1,5 +1,5 @@
 /** Maps SQLite failures to catalogue errors; the original is kept as `cause` for the log. */
-import { RivuletError, isRivuletError } from '../../core/errors.js';
+import { RivuletError, isRivuletError } from '../../kernel/errors.js';
 
 /** STORAGE_FULL for a failure of the disk (full, or failing to write or sync); undefined for any other */
 export function storageFullOf(err: unknown): RivuletError | undefined {

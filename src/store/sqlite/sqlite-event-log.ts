@@ -5,8 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Database, Statement } from 'better-sqlite3';
-import { RivuletError } from '../../core/errors.js';
-import type { AppendResult, StoredEvent } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { AppendResult, StoredEvent } from '../../kernel/envelope.js';
 import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
 import type { GroupCommitter } from './group-commit.js';
 

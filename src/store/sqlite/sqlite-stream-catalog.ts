@@ -1,7 +1,7 @@
 import { prefixUpperBound } from '../key-range.js';
 import type { Database } from 'better-sqlite3';
-import { RivuletError } from '../../core/errors.js';
-import type { JsonObject } from '../../core/events/envelope.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { JsonObject } from '../../kernel/envelope.js';
 import type { StreamCatalog, StreamRecord, StreamSettings } from '../port.js';
 
 interface Row {

@@ -7,7 +7,7 @@
  */
 import { statfsSync } from 'node:fs';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { isRivuletError } from '../../core/errors.js';
+import { isRivuletError } from '../../kernel/errors.js';
 import { storageFullOf } from './sqlite-errors.js';
 
 /** free space below which a store that failed to write stays unready without trying again */

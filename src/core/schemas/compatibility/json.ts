@@ -3,7 +3,7 @@
  * computes them, regular expressions as Ajv compiles them, and the work budget of one analysis.
  */
 
-import { tryLinearRegex, type LinearRegex } from '../../linear-regex.js';
+import { tryLinearRegex, type LinearRegex } from '../../../mapping/linear-regex.js';
 
 export type JsonSchema = boolean | Record<string, unknown>;
 

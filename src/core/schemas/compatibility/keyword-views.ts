@@ -3,7 +3,7 @@
  * the draft-dependent meaning of keywords, and array and object keywords as one view each.
  */
 
-import type { LinearRegex } from '../../linear-regex.js';
+import type { LinearRegex } from '../../../mapping/linear-regex.js';
 import { asRecord, compilePattern, isNonNegativeInteger } from './json.js';
 import { childRef, type Draft, hasInPlaceApplicators, hasKeyword, keyword, ownKeys, refKey, type SchemaRef } from './documents.js';
 

@@ -6,15 +6,15 @@
  * ActionTargetService; one still used by a rule cannot be deleted (the rule's deletion, when
  * pruned together, goes first).
  */
-import type { JsonObject, JsonValue } from '../../events/envelope.js';
+import type { JsonObject, JsonValue } from '../../../kernel/envelope.js';
 import { redactActionTarget } from '../../rules/action-target-service.js';
 import type { ActionTargetRecord, Actor } from '../../rules/rule-model.js';
 import { checkActionUrl, checkAuth, checkHeaders, checkId, checkMethod, checkSigning, checkText } from '../../rules/rule-validation.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
 import { checkedEntry, checkedEntryAsync, isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
-import { REDACTED } from '../../secret-names.js';
-import { redactedUrl, restoredUrl } from '../../secret-urls.js';
+import { REDACTED } from '../../../kernel/secret-names.js';
+import { redactedUrl, restoredUrl } from '../../../kernel/secret-urls.js';
 import { redactByName } from '../spec-secrets.js';
 import { assertSpecOwns, deleteById, readById } from './owned-by-id.js';
 

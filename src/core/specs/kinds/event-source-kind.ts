@@ -4,8 +4,8 @@
  * `/event-sources/<publicId>`) is generated when left out and never changes, so a spec that
  * declares a different one fails its pipeline.
  */
-import { RivuletError } from '../../errors.js';
-import type { JsonObject } from '../../events/envelope.js';
+import { RivuletError } from '../../../kernel/errors.js';
+import type { JsonObject } from '../../../kernel/envelope.js';
 import type { Actor, EventSourceRecord } from '../../rules/rule-model.js';
 import { checkId, checkPublicId, checkText } from '../../rules/rule-validation.js';
 import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';

@@ -3,7 +3,7 @@
  * alike: read as an admin, so another owner's resource is found (and refused) rather than
  * created twice; refuse to manage another owner's; delete tolerating one already gone.
  */
-import { RivuletError } from '../../errors.js';
+import { RivuletError } from '../../../kernel/errors.js';
 import type { Actor } from '../../rules/rule-model.js';
 
 const READER: Actor = { owner: '', admin: true };

@@ -6,7 +6,7 @@
  * that owner, and to existing event types. A changed rule is updated in place through
  * RuleService: its sinks keep their positions; `enabled: false → true` starts from the tail.
  */
-import type { JsonObject, JsonValue } from '../../events/envelope.js';
+import type { JsonObject, JsonValue } from '../../../kernel/envelope.js';
 import { compileRule } from '../../rules/match.js';
 import type { Actor, RuleActionRef, RuleConditionRef, RuleRecord } from '../../rules/rule-model.js';
 import { actionRefs, checkDelivery, checkId, checkStreams, checkText, conditionRefs } from '../../rules/rule-validation.js';

@@ -4,8 +4,8 @@
  * compatibility mode, so an incompatible change fails its pipeline with the registry's
  * report); deleting one tombstones every version of the type.
  */
-import { RivuletError } from '../../errors.js';
-import type { JsonObject } from '../../events/envelope.js';
+import { RivuletError } from '../../../kernel/errors.js';
+import type { JsonObject } from '../../../kernel/envelope.js';
 import { FIELD_LIMITS } from '../../events/event-fields.js';
 import { COMPATIBILITY_MODES, isCompatibilityMode, type CompatibilityMode } from '../../schemas/compatibility.js';
 import { compileSchema } from '../../schemas/schema-compiler.js';

@@ -5,8 +5,8 @@
  * the sink is created. The target is checked and normalised by the delivery layer (`prepare`)
  * so it compares with the stored one; secrets are compared as stored but shown redacted.
  */
-import { RivuletError } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../events/envelope.js';
+import { RivuletError } from '../../../kernel/errors.js';
+import type { JsonObject, JsonValue } from '../../../kernel/envelope.js';
 import type { SinkRecord, SinkState, SinkTarget } from '../../sinks/sink-model.js';
 import { assertSinkId, checkDeadLetterStream, checkFilter, checkPolicy, checkSources } from '../../sinks/sink-policy.js';
 import { canonicalJson } from '../canonical-json.js';

@@ -1,5 +1,5 @@
 /** `start:` of a sink or a rule in a spec: where it starts reading when it is created. */
-import type { JsonObject } from '../../events/envelope.js';
+import type { JsonObject } from '../../../kernel/envelope.js';
 import type { StartPosition } from '../../../store/port.js';
 import { isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
 

@@ -4,8 +4,8 @@
  * A stream that exists already is adopted when it belongs to the spec's owner; one of another
  * owner is refused when the pipeline runs.
  */
-import { RivuletError } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../events/envelope.js';
+import { RivuletError } from '../../../kernel/errors.js';
+import type { JsonObject, JsonValue } from '../../../kernel/envelope.js';
 import { assertUserStreamName } from '../../streams/internal-streams.js';
 import { assertStreamUnmanaged, withManagedOptions } from '../../streams/stream-management.js';
 import { assertStreamName } from '../../streams/stream-name.js';
@@ -13,7 +13,7 @@ import type { StreamRecord } from '../../../store/port.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
 import { isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
-import { keepWriteMode } from '../../streams/write-mode.js';
+import { keepWriteMode } from '../../../kernel/write-mode.js';
 
 export interface StreamSpec extends JsonObject {
   name: string;

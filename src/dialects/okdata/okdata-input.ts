@@ -4,9 +4,9 @@
  * date-time or epoch milliseconds; an event without a usable one is filed under the time it
  * arrived, so it still has a place in the time index.
  */
-import type { JsonValue, NewEvent } from './envelope.js';
-import { invalidField, isPlainObject } from './event-fields.js';
-import { eventTime } from '../okdata/okdata-time.js';
+import type { JsonValue, NewEvent } from '../../kernel/envelope.js';
+import { invalidField, isPlainObject } from '../../core/events/event-fields.js';
+import { eventTime } from './okdata-time.js';
 
 export const OKDATA_EVENT_TYPE = 'okdata.event';
 

@@ -8,8 +8,8 @@
  * that would pass 100 characters (the sink id limit) uses a hash of `d/v` instead.
  */
 import { createHash } from 'node:crypto';
-import type { JsonObject } from '../events/envelope.js';
-import type { SinkView } from '../sinks/sink-view.js';
+import type { JsonObject } from '../../kernel/envelope.js';
+import type { SinkView } from '../../core/sinks/sink-view.js';
 import type { OkdataId } from './okdata-names.js';
 import type { OkdataStatus } from './okdata-settings.js';
 

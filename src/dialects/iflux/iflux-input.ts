@@ -3,8 +3,8 @@
  * `{timestamp, source, type, properties}` → time = timestamp, data = properties; other
  * fields are kept in `meta`. Errors name the index and the field.
  */
-import type { JsonObject, JsonValue, NewEvent } from './envelope.js';
-import { invalidField, isPlainObject, parseRfc3339, textField } from './event-fields.js';
+import type { JsonObject, JsonValue, NewEvent } from '../../kernel/envelope.js';
+import { invalidField, isPlainObject, parseRfc3339, textField } from '../../core/events/event-fields.js';
 
 const FIELDS = new Set(['timestamp', 'source', 'type', 'properties']);
 
@@ -26,4 +26,10 @@ export function eventsFromIflux(body: unknown, ctx: { producer: string | null; n
       data: item.properties as JsonValue, meta,
     };
   });
+}
+
+/** iFLUX's shape as a rule dry run's sample: one object with `properties` or `timestamp` (RuleService.addSampleShape) */
+export function ifluxSample(sample: unknown, ctx: { producer: string | null; newId: () => string }): NewEvent[] | null {
+  const shaped = sample !== null && typeof sample === 'object' && !Array.isArray(sample) && ('properties' in sample || 'timestamp' in sample);
+  return shaped ? eventsFromIflux(sample, ctx) : null;
 }

@@ -4,9 +4,9 @@
  * type = event.name, time = system.time read in system.timezone, data = payload, and
  * everything but the payload kept in `meta`, so the event can be given back as it came.
  */
-import type { JsonObject, JsonValue, NewEvent } from './envelope.js';
-import { invalidField, isPlainObject, parseRfc3339, textField } from './event-fields.js';
-import { isTimeZone, zonedToEpochMs } from './zoned-time.js';
+import type { JsonObject, JsonValue, NewEvent } from '../../kernel/envelope.js';
+import { invalidField, isPlainObject, parseRfc3339, textField } from '../../core/events/event-fields.js';
+import { isTimeZone, zonedToEpochMs } from '../../core/events/zoned-time.js';
 
 export function eventFromEventServer(body: unknown, ctx: { producer: string; newId: () => string; stream: string }): NewEvent {
   if (!isPlainObject(body)) throw invalidField(undefined, '', 'the event must be a JSON object');

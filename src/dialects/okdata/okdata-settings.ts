@@ -2,9 +2,9 @@
  * okdata's settings of one stream, kept in the processed stream's `options.okdata` (and a
  * pointer back in the raw stream's), plus the tombstone a deleted stream leaves behind.
  */
-import type { JsonObject } from '../events/envelope.js';
-import type { StreamRecord } from '../../store/port.js';
-import type { SinkFilter } from '../sinks/sink-model.js';
+import type { JsonObject } from '../../kernel/envelope.js';
+import type { StreamRecord } from '../../core/ports.js';
+import type { SinkFilter } from '../../core/sinks/sink-model.js';
 import type { OkdataId } from './okdata-names.js';
 
 /** okdata's lifecycle states (its CloudFormation stack states, as the API showed them) */

@@ -6,7 +6,7 @@
  * Dataset ids are `[a-z0-9-]` (no dots), so the name splits back unambiguously; versions are
  * `[A-Za-z0-9_-]`, which keeps both names valid stream names (see stream-name.ts).
  */
-import { RivuletError } from '../errors.js';
+import { RivuletError } from '../../kernel/errors.js';
 
 export const DATASET_ID = /^[a-z0-9-]{3,70}$/;
 export const VERSION = /^[A-Za-z0-9_-]{1,50}$/;

@@ -5,18 +5,18 @@
  * half-way leaves CREATE_IN_PROGRESS / DELETE_IN_PROGRESS behind, and a missing raw stream
  * reads as OPERATION_FAILED. A deleted stream leaves a tombstone (INACTIVE).
  */
-import { RivuletError } from '../errors.js';
-import type { Clock } from '../clock.js';
-import type { AppendResult, JsonObject, JsonValue } from '../events/envelope.js';
-import { eventsFromOkdata } from '../events/okdata-input.js';
-import type { ProduceService } from '../events/produce.js';
-import type { ReadService } from '../events/read-events.js';
-import type { Principal } from '../keys/key-service.js';
-import type { LiveService } from '../live/live-service.js';
-import type { StreamService } from '../streams/stream-service.js';
-import type { SinkFilter } from '../sinks/sink-model.js';
-import type { SinkService } from '../sinks/sink-service.js';
-import type { Store, StreamRecord } from '../../store/port.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { AppendResult, JsonObject, JsonValue } from '../../kernel/envelope.js';
+import { eventsFromOkdata } from './okdata-input.js';
+import type { ProduceService } from '../../core/events/produce.js';
+import type { ReadService } from '../../core/events/read-events.js';
+import type { Principal } from '../../core/keys/key-service.js';
+import type { LiveService } from '../../core/live/live-service.js';
+import type { StreamService } from '../../core/streams/stream-service.js';
+import type { SinkFilter } from '../../core/sinks/sink-model.js';
+import type { SinkService } from '../../core/sinks/sink-service.js';
+import type { DocumentStore, StreamCatalog, StreamRecord } from '../../core/ports.js';
 import { assertOkdataId, okdataLabel, processedStreamName, rawStreamName, type OkdataId } from './okdata-names.js';
 import {
   CONFIDENTIALITY, TOMBSTONES, okdataOf, rawOf, tombstoneKey, withOkdata,
@@ -74,7 +74,10 @@ export interface HistoryPage {
 }
 
 export interface OkdataDeps {
-  store: Store;
+  /** the stream catalog (read, and the raw and processed streams deleted as a pair) */
+  catalog: StreamCatalog;
+  /** tombstones of deleted streams */
+  documents: DocumentStore;
   streams: StreamService;
   produce: ProduceService;
   read: ReadService;
@@ -107,15 +110,15 @@ export class OkdataService {
 
   async create(id: OkdataId, input: OkdataCreateInput, by: string): Promise<OkdataView> {
     assertOkdataId(id);
-    const { store, streams } = this.deps;
+    const { catalog, documents, streams } = this.deps;
     const processed = processedStreamName(id);
     const raw = rawStreamName(id);
     const createRaw = input.createRaw ?? true;
     const processing = { filter: input.processing?.filter ?? null, transform: input.processing?.transform ?? null };
     // a mistake in the processing step is the request's, refused before anything is made
     if (createRaw) this.sinks.checkProcessing(processing.filter, processing.transform);
-    if (await store.streams.get(processed)) throw exists(id);
-    const tomb = await store.documents.get<OkdataTombstone>(TOMBSTONES, tombstoneKey(id));
+    if (await catalog.get(processed)) throw exists(id);
+    const tomb = await documents.get<OkdataTombstone>(TOMBSTONES, tombstoneKey(id));
     const now = this.now();
     const settings: OkdataSettings = {
       role: 'processed', dataset: id.dataset, version: id.version, createRaw,
@@ -144,7 +147,7 @@ export class OkdataService {
     if (createRaw && failure === null) failure = await this.sinks.startProcessing(id, processing, by);
     const done: OkdataSettings = { ...settings, status: failure ? 'OPERATION_FAILED' : 'ACTIVE', failure };
     record = await streams.update(processed, { options: withOkdata(record, done) }, record.version);
-    if (tomb) await store.documents.delete(TOMBSTONES, tombstoneKey(id));
+    if (tomb) await documents.delete(TOMBSTONES, tombstoneKey(id));
     return this.view(id, record, done);
   }
 
@@ -160,7 +163,7 @@ export class OkdataService {
     }
     // a raw stream left by an interrupted deletion of this same okdata stream is replaced;
     // a stream of that name that okdata does not own is left alone
-    const existing = await this.deps.store.streams.get(raw);
+    const existing = await this.deps.catalog.get(raw);
     if (!existing || rawOf(existing)?.processed !== processed) return `a stream named ${raw} exists and is not part of ${okdataLabel(id)}`;
     await this.deps.streams.delete(raw);
     await this.deps.streams.create(def, by);
@@ -170,7 +173,7 @@ export class OkdataService {
   async get(id: OkdataId): Promise<OkdataView> {
     const live = await this.find(id);
     if (live) return this.view(id, live.record, live.settings);
-    const tomb = await this.deps.store.documents.get<OkdataTombstone>(TOMBSTONES, tombstoneKey(id));
+    const tomb = await this.deps.documents.get<OkdataTombstone>(TOMBSTONES, tombstoneKey(id));
     if (!tomb) throw notFound(id);
     const t = tomb.value;
     return {
@@ -207,13 +210,13 @@ export class OkdataService {
       dataset: id.dataset, version: id.version, createRaw: settings.createRaw, configVersion: settings.configVersion,
       updatedBy: settings.updatedBy, updatedAt: settings.updatedAt, accessRights: settings.accessRights,
     };
-    await this.deps.store.documents.put(TOMBSTONES, tombstoneKey(id), tomb);
+    await this.deps.documents.put(TOMBSTONES, tombstoneKey(id), tomb);
     // paused (INACTIVE) sinks and the processing step go with the stream, before its streams
     await this.sinks.removeAll(id);
-    await this.deps.store.streams.delete(failedStreamName(id));
-    const raw = await this.deps.store.streams.get(rawStreamName(id));
-    if (raw && rawOf(raw)?.processed === record.name) await this.deps.store.streams.delete(raw.name);
-    await this.deps.store.streams.delete(record.name);
+    await this.deps.catalog.delete(failedStreamName(id));
+    const raw = await this.deps.catalog.get(rawStreamName(id));
+    if (raw && rawOf(raw)?.processed === record.name) await this.deps.catalog.delete(raw.name);
+    await this.deps.catalog.delete(record.name);
   }
 
   async subscribable(id: OkdataId): Promise<SubscribableView> {
@@ -301,19 +304,19 @@ export class OkdataService {
    * while it is subscribable; other streams are not okdata's business.
    */
   readonly mayFollow = async (stream: string, _principal: Principal | null): Promise<boolean> => {
-    const record = await this.deps.store.streams.get(stream);
+    const record = await this.deps.catalog.get(stream);
     if (!record) return true; // the subscription fails as for any missing stream
     const settings = okdataOf(record);
     if (settings) return settings.subscribable.enabled;
     const raw = rawOf(record);
     if (!raw) return true;
-    const processed = await this.deps.store.streams.get(raw.processed);
+    const processed = await this.deps.catalog.get(raw.processed);
     return processed !== null && okdataOf(processed)?.subscribable.enabled === true;
   };
 
   private async find(id: OkdataId): Promise<{ record: StreamRecord; settings: OkdataSettings } | null> {
     assertOkdataId(id);
-    const record = await this.deps.store.streams.get(processedStreamName(id));
+    const record = await this.deps.catalog.get(processedStreamName(id));
     const settings = record ? okdataOf(record) : null;
     return record && settings ? { record, settings } : null;
   }
@@ -325,7 +328,7 @@ export class OkdataService {
    */
   private async status(id: OkdataId, settings: OkdataSettings): Promise<{ status: OkdataStatus; failure: string | null }> {
     if (settings.status !== 'ACTIVE' || !settings.createRaw) return { status: settings.status, failure: settings.failure };
-    const raw = await this.deps.store.streams.get(rawStreamName(id));
+    const raw = await this.deps.catalog.get(rawStreamName(id));
     if (!raw || !rawOf(raw)) return { status: 'OPERATION_FAILED', failure: `the raw stream ${rawStreamName(id)} is missing` };
     return this.sinks.processingStatus(id);
   }

@@ -8,14 +8,14 @@
  * handed in as `targets`; a type the server has no configuration for is refused.
  * Their status is read from the real sink (okdata-sink-model.ts).
  */
-import { RivuletError } from '../errors.js';
-import type { Clock } from '../clock.js';
-import type { JsonObject } from '../events/envelope.js';
-import type { PolicyInput, SinkFilter } from '../sinks/sink-model.js';
-import type { SinkService } from '../sinks/sink-service.js';
-import type { SinkView } from '../sinks/sink-view.js';
-import type { StreamService } from '../streams/stream-service.js';
-import type { Store, StreamRecord } from '../../store/port.js';
+import { RivuletError } from '../../kernel/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { JsonObject } from '../../kernel/envelope.js';
+import type { PolicyInput, SinkFilter } from '../../core/sinks/sink-model.js';
+import type { SinkService } from '../../core/sinks/sink-service.js';
+import type { SinkView } from '../../core/sinks/sink-view.js';
+import type { StreamService } from '../../core/streams/stream-service.js';
+import type { StreamCatalog, StreamRecord } from '../../core/ports.js';
 import { assertOkdataId, okdataLabel, processedStreamName, rawStreamName, type OkdataId } from './okdata-names.js';
 import { CONFIDENTIALITY, okdataOf, withOkdata, type OkdataSettings, type OkdataStatus } from './okdata-settings.js';
 import {
@@ -53,7 +53,8 @@ export interface OkdataSinkView {
 }
 
 export interface OkdataSinksDeps {
-  store: Store;
+  /** the stream catalog (read, and the raw and processed streams deleted as a pair) */
+  catalog: StreamCatalog;
   streams: StreamService;
   sinks: SinkService;
   clock: Clock;
@@ -255,7 +256,7 @@ export class OkdataSinks {
 
   private async requireStream(id: OkdataId): Promise<{ record: StreamRecord; settings: OkdataSettings }> {
     assertOkdataId(id);
-    const record = await this.deps.store.streams.get(processedStreamName(id));
+    const record = await this.deps.catalog.get(processedStreamName(id));
     const settings = record ? okdataOf(record) : null;
     if (!record || !settings || settings.status === 'DELETE_IN_PROGRESS') throw streamNotFound(id);
     return { record, settings };

@@ -9,8 +9,8 @@
  *   process) keeps giving the `chained` guarantees either way.
  * Fixed when the stream is created: switching would break the typeSeq numbering.
  */
-import { RivuletError } from '../errors.js';
-import type { JsonObject } from '../events/envelope.js';
+import { RivuletError } from './errors.js';
+import type { JsonObject } from './envelope.js';
 
 export type WriteMode = 'chained' | 'concurrent';
 

@@ -11,7 +11,7 @@
  * Internal regexes written by us over fixed inputs do not come here. See docs/expressions.md.
  */
 import { RE2JS } from 're2js';
-import { RivuletError } from './errors.js';
+import { RivuletError } from '../kernel/errors.js';
 
 export interface LinearRegexFlags {
   ignoreCase?: boolean;

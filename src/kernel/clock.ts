@@ -1,4 +1,4 @@
-/** Time as the core sees it; tests pass a fixed or stepping clock. */
+/** Time as every floor sees it (core, stores, dialects); tests pass a fixed or stepping clock. */
 export interface Clock {
   now(): Date;
 }
