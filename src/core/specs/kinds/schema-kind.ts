@@ -11,7 +11,8 @@ import { COMPATIBILITY_MODES, isCompatibilityMode, type CompatibilityMode } from
 import { compileSchema } from '../../schemas/schema-compiler.js';
 import { assertStreamName } from '../../streams/stream-name.js';
 import { canonicalJson } from '../canonical-json.js';
-import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
+import type { ApplyOutcome, Diff, KindContext, SpecResourceKind } from '../resource-kind.js';
+import type { FieldChange } from '../revision-model.js';
 import { isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
 
 export interface SchemaSpec extends JsonObject {
