@@ -4,7 +4,7 @@
  * view; shapes a route puts together are written out here. Types only: the console's bundler
  * erases the import, so nothing of the server is bundled into it.
  */
-import type { StreamView } from '../core/streams/stream-service.js';
+import type { StreamView } from '../core/streams/stream-view.js';
 import type { EventAnswer } from '../kernel/envelope.js';
 import type { ConsumerRecord } from '../store/port.js';
 import type { ConsumerLagView } from '../core/consumers/consumer-lag.js';
