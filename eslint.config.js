@@ -53,7 +53,7 @@ export default tseslint.config(
     rules: {
       ...layer(
         [['**/dialects/**'], 'core imports no dialect: a dialect registers what it adds (a follow check, a sample shape) with the services.'],
-        [['**/http/**', '**/store/sqlite/**', '**/store/nats/**', '**/store/conformance/**', '**/delivery/**', '**/runtime/**', '**/cli/**', '**/config/**'], 'core is pure domain: it must not import the edges.'],
+        [['**/http/**', '**/store/sqlite/**', '**/store/nats/**', '**/delivery/**', '**/runtime/**', '**/cli/**', '**/config/**'], 'core is pure domain: it must not import the edges.'],
         [driverImports, 'core must not import drivers or frameworks.'],
       ),
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'core never reads the environment; configuration is passed in.' }],
@@ -61,8 +61,6 @@ export default tseslint.config(
   },
   {
     files: ['src/store/**/*.ts'],
-    // the conformance suites drive a store through the core services, as a test does
-    ignores: ['src/store/conformance/**'],
     rules: layer(
       [['**/core/**', '**/mapping/**', '**/delivery/**', '**/runtime/**'], 'store imports no core: what both need lives in src/kernel/.'],
       [['**/http/**', '**/dialects/**', 'fastify', '@fastify/*'], 'stores know nothing of HTTP.'],

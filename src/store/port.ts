@@ -4,7 +4,7 @@
  * Glossary (docs/glossary.md): a store keeps streams and their events, and a handful of
  * document collections (keys, schemas, sinks, rules, specs). Optional abilities are
  * declared as capability flags; services branch on flags, never on a store's name.
- * Every store passes the one conformance suite in `src/store/conformance/`.
+ * Every store passes the one conformance suite in `test/conformance/store/`.
  */
 import type { AppendResult, JsonObject, NewEvent, StoredEvent } from '../kernel/envelope.js';
 

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { StoredEvent } from '../../src/kernel/envelope.js';
-import { newEvent } from '../../src/store/conformance/store-suite.js';
+import { newEvent } from '../conformance/store/store-suite.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsServer } from '../support/nats-server.js';
 import { openNatsTestStore } from '../support/nats-store.js';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { newEvent } from '../../src/store/conformance/store-suite.js';
+import { newEvent } from '../conformance/store/store-suite.js';
 import type { AppendResult, StoredEvent } from '../../src/kernel/envelope.js';
 import { NatsNames } from '../../src/store/nats/nats-names.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { newEvent } from '../../src/store/conformance/store-suite.js';
+import { newEvent } from '../conformance/store/store-suite.js';
 import type { ConsumerDefinition } from '../../src/store/port.js';
 import { startNatsCluster, startNatsServer } from '../support/nats-server.js';
 import { freshNamespace, openNatsTestStore, openSharedNatsTestStores } from '../support/nats-store.js';

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { newEvent } from '../../src/store/conformance/store-suite.js';
+import { newEvent } from '../conformance/store/store-suite.js';
 import type { ConsumerDefinition } from '../../src/store/port.js';
 import { token } from '../../src/store/nats/nats-names.js';
 import { startNatsServer } from '../support/nats-server.js';

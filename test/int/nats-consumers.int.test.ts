@@ -1,6 +1,6 @@
 /** The nats store against the shared consumer conformance suite, on a real nats-server. */
 import { after } from 'node:test';
-import { defineConsumerSuite } from '../../src/store/conformance/consumer-suite.js';
+import { defineConsumerSuite } from '../conformance/store/consumer-suite.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsServer } from '../support/nats-server.js';
 import { openNatsTestStore } from '../support/nats-store.js';

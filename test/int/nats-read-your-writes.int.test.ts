@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { newEvent } from '../../src/store/conformance/store-suite.js';
+import { newEvent } from '../conformance/store/store-suite.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsCluster } from '../support/nats-server.js';
 import { openNatsTestStore } from '../support/nats-store.js';

@@ -1,6 +1,6 @@
 /** The nats store against the shared store conformance suite, on a real nats-server. */
 import { after } from 'node:test';
-import { defineStoreSuite } from '../../src/store/conformance/store-suite.js';
+import { defineStoreSuite } from '../conformance/store/store-suite.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsServer } from '../support/nats-server.js';
 import { openNatsTestStore } from '../support/nats-store.js';

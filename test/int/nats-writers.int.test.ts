@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { newEvent } from '../../src/store/conformance/store-suite.js';
+import { newEvent } from '../conformance/store/store-suite.js';
 import type { AppendResult, StoredEvent } from '../../src/kernel/envelope.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsServer } from '../support/nats-server.js';

@@ -1,4 +1,4 @@
-import { defineConsumerSuite } from '../../src/store/conformance/consumer-suite.js';
+import { defineConsumerSuite } from '../conformance/store/consumer-suite.js';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/resources.js';
 import { openTestStore } from '../support/test-app.js';

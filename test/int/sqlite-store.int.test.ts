@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { defineStoreSuite } from '../../src/store/conformance/store-suite.js';
+import { defineStoreSuite } from '../conformance/store/store-suite.js';
 import { DATABASE_FILE, SqliteStore, StoreOpenError } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/resources.js';
 import { openTestStore } from '../support/test-app.js';

@@ -12,23 +12,7 @@ import { clientFor, runAction } from './command-context.js';
 import type { ApiClient } from './http-client.js';
 import { addOutputOptions, outputMode, printJson, type OutputFlags } from './output.js';
 import { renderPlan, type PlanAnswer } from './plan-diff.js';
-
-interface PipelineView {
-  id: string;
-  title: string;
-  runner: 'rivulet' | 'external';
-  status: string;
-  errors: string[];
-}
-
-interface RevisionView {
-  id: string;
-  owner: string;
-  dataset: string;
-  revision: number;
-  state: string;
-  pipelines: PipelineView[];
-}
+import type { RevisionView } from '../../http/api-views.js';
 
 interface ApplyFlags extends OutputFlags {
   file: string;

@@ -8,11 +8,12 @@ import { Option, type Command } from 'commander';
 import { usageError } from './cli-error.js';
 import { sleepUnlessAborted } from './abortable-sleep.js';
 import { clientFor, runAction } from './command-context.js';
-import { EventWriter, ReaderGone, type EventView } from './event-output.js';
+import { EventWriter, ReaderGone } from './event-output.js';
 import type { ApiClient } from './http-client.js';
 import { addOutputOptions, outputMode, type OutputFlags } from './output.js';
 import { parseDuration, parsePositiveInt } from './quantities.js';
 import { CONSUMER_HINTS, consumerPath } from './consumers-commands.js';
+import type { EventView } from '../../http/api-views.js';
 
 interface ConsumeFlags extends OutputFlags {
   consumer: string;

@@ -1,7 +1,6 @@
 /** `rivulet consumers ls|create|describe|delete|seek <stream> …`: a stream's durable consumers. */
 import type { Command } from 'commander';
-import type { ConsumerLagView } from '../../core/consumers/consumer-service.js';
-import type { ConsumerRecord } from '../../store/port.js';
+import type { ConsumerView, LagView } from '../../http/api-views.js';
 import { clientFor, runAction } from './command-context.js';
 import type { ApiClient } from './http-client.js';
 import { addOutputOptions, formatCount, outputMode, printJson, printList, renderFields, type Column, type OutputFlags } from './output.js';
@@ -10,8 +9,6 @@ import { collect, parseDuration, parsePositiveInt } from './quantities.js';
 import { describeStart, parseStartPosition, type StartPosition } from './start-position.js';
 
 // the API answers these as the core declares them; type-only imports, nothing of the server loads
-export type ConsumerView = ConsumerRecord;
-export type LagView = ConsumerLagView;
 
 export const consumerPath = (stream: string, consumer?: string) =>
   `/v1/streams/${encodeURIComponent(stream)}/consumers${consumer === undefined ? '' : `/${encodeURIComponent(consumer)}`}`;

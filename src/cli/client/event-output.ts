@@ -4,15 +4,7 @@
  * stdout to drain, so a slow pipe slows the reader instead of growing memory.
  */
 import { truncate, type OutputMode } from './output.js';
-
-export interface EventView {
-  id: string;
-  seq: number;
-  type: string;
-  source: string;
-  time: string;
-  data: unknown;
-}
+import type { EventView } from '../../http/api-views.js';
 
 /** `     42  2024-05-01T10:00:00.000Z  order.placed  {"id":1}` — seq right-aligned, data cut to fit. */
 export function eventLine(e: EventView, note = ''): string {

@@ -4,15 +4,7 @@ import { usageError } from './cli-error.js';
 import { clientFor, runAction } from './command-context.js';
 import { addOutputOptions, outputMode, printJson, printList, type Column, type OutputFlags } from './output.js';
 import { collect } from './quantities.js';
-
-interface KeyView {
-  id: string;
-  name: string;
-  owner: string;
-  scopes: string[];
-  createdAt: string;
-  expiresAt: string | null;
-}
+import type { KeyView } from '../../http/api-views.js';
 
 const COLUMNS: Column<KeyView>[] = [
   { header: 'ID', value: (k) => k.id },

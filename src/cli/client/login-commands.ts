@@ -6,14 +6,7 @@ import { ApiClient } from './http-client.js';
 import { addOutputOptions, outputMode, printJson, type OutputFlags } from './output.js';
 import { DEFAULT_PROFILE, normaliseUrl, removeProfile, saveProfile } from './profile.js';
 import { askSecret, readStdin } from './prompt.js';
-
-export interface WhoAmI {
-  id: string;
-  name: string;
-  owner: string;
-  scopes: string[];
-  expiresAt: string | null;
-}
+import type { KeyView } from '../../http/api-views.js';
 
 export function addLoginCommands(program: Command): void {
   const login = program
@@ -27,7 +20,7 @@ export function addLoginCommands(program: Command): void {
     const name = cmd.optsWithGlobals<{ profile?: string }>().profile ?? DEFAULT_PROFILE;
     const key = (flags.key ?? (process.stdin.isTTY ? await askSecret('API key: ') : await readStdin())).trim();
     if (key.length === 0) throw usageError('no key given', 'pass --key, pipe the key on stdin, or type it when asked');
-    const who = (await new ApiClient({ url, key, profile: name }).request<WhoAmI>('GET', '/v1/whoami')).body;
+    const who = (await new ApiClient({ url, key, profile: name }).request<KeyView>('GET', '/v1/whoami')).body;
     const file = saveProfile(name, { url, key });
     if (outputMode(flags) === 'json') printJson(process.stdout, 'json', { profile: name, url, key: who, file });
     else process.stdout.write(`Logged in to ${url} as ${who.owner} (key ${who.name || who.id}; scopes ${who.scopes.join(', ')}).\nProfile "${name}" saved in ${file}.\n`);

@@ -1,7 +1,7 @@
 /** `rivulet read <stream>`: events in seq order, page after page, as a table, JSON or NDJSON. */
 import { Option, type Command } from 'commander';
 import { usageError } from './cli-error.js';
-import type { EventView } from './event-output.js';
+import type { EventView } from '../../http/api-views.js';
 import { clientFor, runAction } from './command-context.js';
 import type { ApiClient, Query } from './http-client.js';
 import { addOutputOptions, outputMode, renderTable, truncate, type Column, type OutputFlags } from './output.js';

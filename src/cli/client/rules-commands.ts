@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { usageError } from './cli-error.js';
 import { clientFor, runAction } from './command-context.js';
 import { parseJsonArgument, readDocumentFile } from './document-file.js';
-import type { RuleView } from '../../core/rules/rule-model.js';
+import type { RuleView } from '../../http/api-views.js';
 import type { ApiClient } from './http-client.js';
 import { addOutputOptions, formatCount, outputMode, printJson, printList, renderFields, truncate, type Column, type OutputFlags } from './output.js';
 import { confirmDeletion } from './prompt.js';

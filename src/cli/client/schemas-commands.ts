@@ -9,37 +9,14 @@ import { readDocumentFile } from './document-file.js';
 import { addOutputOptions, outputMode, printJson, printList, renderFields, renderTable, type Column, type OutputFlags } from './output.js';
 import { confirmDeletion } from './prompt.js';
 import { parsePositiveInt } from './quantities.js';
+import type { SchemaTypeView, SchemaVersionList, SchemaView } from '../../http/api-views.js';
 
 const MODES = ['NONE', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE'];
-
-interface TypeSummary {
-  type: string;
-  compatibility: string;
-  compatibilityOverride: string | null;
-  latest: number;
-  versions: number[];
-}
-
-interface VersionList {
-  type: string;
-  compatibility: string;
-  versions: { version: number; draft: string; createdAt: string }[];
-}
-
-interface SchemaVersion {
-  stream: string;
-  type: string;
-  version: number;
-  draft: string;
-  schema: Record<string, unknown>;
-  createdAt: string;
-  urn: string;
-}
 
 const HINTS = { 404: 'check the stream, type and version (`rivulet schemas ls <stream>`)' };
 const typePath = (stream: string, type: string) => `/v1/streams/${encodeURIComponent(stream)}/schemas/${encodeURIComponent(type)}`;
 
-const COLUMNS: Column<TypeSummary>[] = [
+const COLUMNS: Column<SchemaTypeView>[] = [
   { header: 'TYPE', value: (t) => t.type },
   { header: 'LATEST', value: (t) => String(t.latest), align: 'right' },
   { header: 'VERSIONS', value: (t) => t.versions.join(',') },
@@ -51,7 +28,7 @@ export function addSchemasCommands(program: Command): void {
 
   addOutputOptions(schemas.command('ls').alias('list').description('the event types of a stream that have schemas').argument('<stream>', 'stream name'))
     .action(runAction(async (stream: string, flags: OutputFlags, cmd: Command) => {
-      const types = (await clientFor(cmd).request<{ types: TypeSummary[] }>('GET', `/v1/streams/${encodeURIComponent(stream)}/schemas`)).body.types;
+      const types = (await clientFor(cmd).request<{ types: SchemaTypeView[] }>('GET', `/v1/streams/${encodeURIComponent(stream)}/schemas`)).body.types;
       printList(process.stdout, outputMode(flags), types, COLUMNS, `No schemas on "${stream}".`);
     }));
 
@@ -65,8 +42,8 @@ export function addSchemasCommands(program: Command): void {
     false,
   ).action(runAction(async (stream: string, type: string, wanted: number | undefined, flags: OutputFlags, cmd: Command) => {
     const client = clientFor(cmd);
-    const list = (await client.request<VersionList>('GET', typePath(stream, type), { hints: HINTS })).body;
-    const version = (await client.request<SchemaVersion>('GET', `${typePath(stream, type)}/versions/${wanted ?? 'latest'}`, { hints: HINTS })).body;
+    const list = (await client.request<SchemaVersionList>('GET', typePath(stream, type), { hints: HINTS })).body;
+    const version = (await client.request<SchemaView>('GET', `${typePath(stream, type)}/versions/${wanted ?? 'latest'}`, { hints: HINTS })).body;
     if (outputMode(flags) === 'json') return printJson(process.stdout, 'json', { ...version, compatibility: list.compatibility, versions: list.versions });
     process.stdout.write(renderFields([
       ['Stream', stream],
@@ -97,7 +74,7 @@ export function addSchemasCommands(program: Command): void {
     if (compatibility !== undefined && !MODES.includes(compatibility)) throw usageError(`unknown compatibility mode "${flags.compatibility}"`, `use one of ${MODES.join(', ')}`);
     const schema = readDocumentFile(flags.file, 'a JSON Schema');
     const body = compatibility === undefined ? { schema } : { schema, compatibility };
-    const answer = (await clientFor(cmd).request<SchemaVersion & { created: boolean; compatibility: string }>('POST', typePath(stream, type), {
+    const answer = (await clientFor(cmd).request<SchemaView & { created: boolean; compatibility: string }>('POST', typePath(stream, type), {
       json: body,
       hints: { 404: 'check the stream name (`rivulet streams ls`)', 409: 'the new version breaks the compatibility mode (the report is above); change the schema, or pass another --compatibility' },
     })).body;

@@ -4,7 +4,6 @@
  * seek, replay, retry-dead-letters, attempts.
  */
 import { Option, type Command } from 'commander';
-import type { AttemptRecord, SinkStats } from '../../core/sinks/sink-model.js';
 import { usageError } from './cli-error.js';
 import { colourFor } from './colour.js';
 import { clientFor, runAction } from './command-context.js';
@@ -15,26 +14,7 @@ import { addOutputOptions, formatBytes, formatCount, outputMode, printJson, prin
 import { confirmDeletion } from './prompt.js';
 import { collect, parsePositiveInt } from './quantities.js';
 import { describeStart, parseStartPosition, type StartPosition } from './start-position.js';
-
-export interface SinkView {
-  id: string;
-  description: string;
-  owner: string;
-  streams: string[];
-  filter: { types?: string[]; sources?: string[]; condition?: string } | null;
-  transform: string | null;
-  target: { kind: string } & Record<string, unknown>;
-  deadLetterStream: string | null;
-  state: string;
-  status: string;
-  jobs: { id?: string; kind?: string; stream?: string; fromSeq?: number; toSeq?: number }[];
-  stats: Partial<SinkStats>;
-  lag: { pending: number; streams: { stream: string; committedSeq: number; lastSeq: number; pending: number; oldestUnackedAgeMs: number | null }[] };
-  deliveredBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+import type { AttemptView, SinkView } from '../../http/api-views.js';
 
 interface CreateFlags extends OutputFlags {
   file?: string;
@@ -71,7 +51,7 @@ const COLUMNS: Column<SinkView>[] = [
   { header: 'PENDING', value: (s) => formatCount(s.lag.pending), align: 'right' },
 ];
 
-const ATTEMPT_COLUMNS: Column<AttemptRecord>[] = [
+const ATTEMPT_COLUMNS: Column<AttemptView>[] = [
   { header: 'AT', value: (a) => a.at },
   { header: 'STREAM', value: (a) => a.stream },
   { header: 'SEQ', value: (a) => String(a.seq), align: 'right' },
@@ -315,7 +295,7 @@ export function addSinksCommands(program: Command): void {
   ).action(runAction(async (id: string, flags: OutputFlags & { stream?: string; seq?: number; limit: number }, cmd: Command) => {
     if (flags.limit > 1000) throw usageError('--limit is at most 1000');
     const query = { stream: flags.stream, seq: flags.seq, limit: flags.limit };
-    const attempts = (await clientFor(cmd).request<{ attempts: AttemptRecord[] }>('GET', path(id, '/attempts'), { query, hints: HINTS })).body.attempts;
+    const attempts = (await clientFor(cmd).request<{ attempts: AttemptView[] }>('GET', path(id, '/attempts'), { query, hints: HINTS })).body.attempts;
     printList(process.stdout, outputMode(flags), attempts, ATTEMPT_COLUMNS, 'No attempts yet.');
   }));
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { clientFor, runAction } from './command-context.js';
 import type { ApiClient } from './http-client.js';
-import type { WhoAmI } from './login-commands.js';
+import type { KeyView } from '../../http/api-views.js';
 import { addOutputOptions, outputMode, printJson, renderFields, type OutputFlags } from './output.js';
 import { listAllStreams } from './streams-commands.js';
 
@@ -27,7 +27,7 @@ async function statusOf(client: ApiClient) {
   const [ready, openapi, key, streams] = await Promise.all([
     client.request<{ status?: string; store?: string }>('GET', '/readyz', { allowFailure: true }),
     client.request<{ info?: { version?: string } }>('GET', '/openapi.json'),
-    client.request<WhoAmI>('GET', '/v1/whoami'),
+    client.request<KeyView>('GET', '/v1/whoami'),
     listAllStreams(client),
   ]);
   return {

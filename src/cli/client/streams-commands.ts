@@ -5,19 +5,7 @@ import type { ApiClient } from './http-client.js';
 import { addOutputOptions, formatBytes, formatCount, outputMode, printJson, printList, renderFields, type Column, type OutputFlags } from './output.js';
 import { confirmDeletion } from './prompt.js';
 import { parseDuration, parsePositiveInt, parseSize } from './quantities.js';
-
-export interface StreamView {
-  name: string;
-  owner: string;
-  description: string;
-  retention: { maxAgeMs?: number | null; maxEvents?: number | null; maxBytes?: number | null };
-  exclusiveProducer: boolean;
-  lockedBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-  stats: { count: number; firstSeq: number; lastSeq: number; firstTime: string | null; lastTime: string | null; bytes: number };
-}
+import type { StreamPage, StreamView } from '../../http/api-views.js';
 
 const path = (name: string) => `/v1/streams/${encodeURIComponent(name)}`;
 
@@ -26,7 +14,7 @@ export async function listAllStreams(client: ApiClient, prefix?: string): Promis
   const all: StreamView[] = [];
   let after: string | undefined;
   do {
-    const page = await client.request<{ streams: StreamView[]; next: string | null }>('GET', '/v1/streams', { query: { limit: 1000, after, prefix } });
+    const page = await client.request<StreamPage>('GET', '/v1/streams', { query: { limit: 1000, after, prefix } });
     all.push(...page.body.streams);
     after = page.body.next ?? undefined;
   } while (after !== undefined);

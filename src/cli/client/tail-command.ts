@@ -11,12 +11,13 @@ import { sleepUnlessAborted } from './abortable-sleep.js';
 import { colourFor } from './colour.js';
 import { nextDelayMs, type RetryPolicy } from '../../delivery/backoff.js';
 import { clientFor, runAction } from './command-context.js';
-import { EventWriter, ReaderGone, type EventView } from './event-output.js';
+import { EventWriter, ReaderGone } from './event-output.js';
 import type { ApiClient, Query } from './http-client.js';
 import { addOutputOptions, outputMode, type OutputFlags } from './output.js';
 import { collect, parseDuration, parsePositiveInt } from './quantities.js';
 import { readSse } from './sse-reader.js';
 import { parseStartPosition, type StartPosition } from './start-position.js';
+import type { EventView } from '../../http/api-views.js';
 
 interface TailFlags extends OutputFlags {
   from?: StartPosition;

@@ -74,140 +74,29 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<T>
 export const enc = encodeURIComponent;
 
 /**
- * The API's shapes the console reads (see /openapi.json). Those the server answers exactly as
- * its core declares them come from there as types only: esbuild erases them, nothing of the
- * server is bundled.
+ * The API's shapes the console reads, from their one definition (src/http/api-views.ts), as
+ * types only: esbuild erases them, nothing of the server is bundled. The console's own names
+ * for them follow.
  */
-import type { RetentionPolicy, StreamStats } from '../../store/port.js';
-import type { AttemptRecord, SinkDryRun, SinkStats, SinkStatus } from '../../core/sinks/sink-model.js';
-import type { EventAnswer } from '../../kernel/envelope.js';
-import type { RuleView } from '../../core/rules/rule-model.js';
+import type {
+  AttemptView, ConsumerView, DatasetView, EventView, KeyView, LagView, PipelineView, RetentionPolicy, RevisionSummaryView,
+  RevisionView, RuleView, SinkDryRunView, SinkStreamLag as SinkStreamLagView, SinkView, StreamView,
+} from '../../http/api-views.js';
 
-export type { StreamStats, SinkStats, SinkStatus };
-/** `POST /v1/sinks/dry-run` answers the core's dry run with the event it was run on */
-export type SinkDryRunAnswer = SinkDryRun & { event: EventAnswer };
-export type { RateSeries } from '../../core/streams/produce-rates.js';
-export type { SinkRateSeries } from '../../core/sinks/sink-rates.js';
+export type { PipelineStatus, RateSeries, SinkRateSeries, SinkStats, SinkStatus, StreamStats } from '../../http/api-views.js';
 
 export type Retention = RetentionPolicy;
-
-export interface Stream {
-  name: string;
-  owner: string;
-  description: string;
-  retention: Retention;
-  exclusiveProducer: boolean;
-  createdAt: string;
-  version: number;
-  stats: StreamStats;
-}
-
-export type RivuletEvent = EventAnswer;
-
-export interface Consumer {
-  name: string;
-  stream: string;
-  types: string[];
-  committedSeq: number;
-  deadLetterStream: string | null;
-}
-
-export interface Lag {
-  committedSeq: number;
-  lastSeq: number;
-  pending: number;
-  leased: number;
-  oldestUnackedAgeMs: number | null;
-}
-
-export interface KeyInfo {
-  id: string;
-  name: string;
-  owner: string;
-  scopes: string[];
-  createdAt?: string;
-  expiresAt?: string | null;
-}
-
-export interface SinkStreamLag {
-  stream: string;
-  committedSeq: number;
-  lastSeq: number;
-  pending: number;
-  oldestUnackedAgeMs: number | null;
-}
-
-export interface Sink {
-  id: string;
-  description: string;
-  owner: string;
-  streams: string[];
-  filter: unknown;
-  transform: string | null;
-  target: { kind: string } & Record<string, unknown>;
-  policy: Record<string, unknown>;
-  deadLetterStream: string | null;
-  state: 'running' | 'paused';
-  jobs: Record<string, unknown>[];
-  status: SinkStatus;
-  stats: SinkStats;
-  lag: { pending: number; streams: SinkStreamLag[] };
-  deliveredBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
-
-export type Attempt = AttemptRecord;
-
-export type PipelineStatus = 'QUEUED' | 'INPROGRESS' | 'SUCCEEDED' | 'FAILED';
-
-export interface Dataset {
-  owner: string;
-  dataset: string;
-  latest: number;
-  managed: string[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface Pipeline {
-  id: string;
-  title: string;
-  runner: 'rivulet' | 'external';
-  kind: string | null;
-  key: string | null;
-  action: string | null;
-  changes: { path: string; from?: unknown; to?: unknown }[];
-  dependencies: string[];
-  status: PipelineStatus;
-  stats: Record<string, unknown> | null;
-  errors: string[];
-  log: string[];
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-export interface RevisionSummary {
-  id: string;
-  owner: string;
-  dataset: string;
-  revision: number;
-  state: PipelineStatus;
-  hash: string;
-  prune: boolean;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-}
-
-export interface Revision extends RevisionSummary {
-  spec: Record<string, unknown>;
-  pipelines: Pipeline[];
-  logs: string[];
-  errors: string[];
-  stats: { bytes: number; countOfRows: number; datasetName: string; hash: string } | null;
-  orphans: string[];
-}
-
+export type Stream = StreamView;
+export type RivuletEvent = EventView;
+export type Consumer = ConsumerView;
+export type Lag = LagView;
+export type KeyInfo = KeyView;
+export type SinkStreamLag = SinkStreamLagView;
+export type Sink = SinkView;
+export type SinkDryRunAnswer = SinkDryRunView;
+export type Attempt = AttemptView;
+export type Dataset = DatasetView;
+export type Pipeline = PipelineView;
+export type Revision = RevisionView;
+export type RevisionSummary = RevisionSummaryView;
 export type Rule = RuleView;

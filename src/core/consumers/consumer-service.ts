@@ -12,8 +12,9 @@ import type { Clock } from '../../kernel/clock.js';
 import type { JsonObject, NewEvent, StoredEvent } from '../../kernel/envelope.js';
 import type { ProduceService } from '../events/produce.js';
 import type { StreamService } from '../streams/stream-service.js';
-import type { ConsumerLag, ConsumerRecord, Delivery, LeaseOutcome, Store, StartPosition } from '../../store/port.js';
+import type { ConsumerRecord, Delivery, LeaseOutcome, Store, StartPosition } from '../../store/port.js';
 import { assertLeaseMs, assertStart, consumerDefinition, deadLetterStreamOf, type ConsumerInput } from './consumer-rules.js';
+import type { ConsumerLagView } from './consumer-lag.js';
 
 export const MAX_RECEIVE = 1000;
 
@@ -22,11 +23,6 @@ export interface ReceiveOptions {
   /** overrides the consumer's lease for this receive */
   leaseMs?: number;
   clientId?: string | null;
-}
-
-export interface ConsumerLagView extends ConsumerLag {
-  /** milliseconds since the oldest unacknowledged event was received */
-  oldestUnackedAgeMs: number | null;
 }
 
 export interface TokenOutcome {

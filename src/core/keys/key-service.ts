@@ -9,6 +9,7 @@ import type { Clock } from '../../kernel/clock.js';
 import type { DocumentStore } from '../../store/port.js';
 import { isInternalStream } from '../streams/internal-streams.js';
 import { assertScope, grantsAllow, grantsMatch, grantsSee, parseGrants, type Action, type Grant } from './scopes.js';
+import type { KeyRecord } from './key-record.js';
 
 const COLLECTION = 'keys';
 /**
@@ -17,15 +18,6 @@ const COLLECTION = 'keys';
  * working on the other processes.
  */
 const CACHE_MS = 5_000;
-
-export interface KeyRecord {
-  id: string;
-  name: string;
-  owner: string;
-  scopes: string[];
-  createdAt: string;
-  expiresAt: string | null;
-}
 
 interface StoredKey extends KeyRecord {
   [key: string]: unknown;

@@ -13,7 +13,7 @@ import type { JsonValue, NewEvent, StoredEvent } from '../../kernel/envelope.js'
 import { eventsFromJson } from '../events/native-input.js';
 import { EMPTY_STATS, type AttemptRecord, type PolicyInput } from '../sinks/sink-model.js';
 import type { SinkService } from '../sinks/sink-service.js';
-import type { SinkView } from '../sinks/sink-view.js';
+import type { SinkView } from '../sinks/sink-model.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { DocumentStore, StartPosition } from '../../store/port.js';
 import { compileRule, dryRun, type RuleAction, type RuleCondition } from './match.js';

@@ -89,6 +89,26 @@ export interface SinkRecord {
   updatedAt: string;
 }
 
+export interface StreamLag {
+  stream: string;
+  committedSeq: number;
+  lastSeq: number;
+  /** events after the sink's position not yet delivered (or dead-lettered) */
+  pending: number;
+  oldestUnackedAgeMs: number | null;
+}
+
+export interface SinkView extends SinkRecord {
+  version: number;
+  status: SinkStatus;
+  stats: SinkStats;
+  lag: { pending: number; streams: StreamLag[] };
+  /** the process delivering the sink, while it holds the ownership lease */
+  deliveredBy: string | null;
+  /** source streams that do not exist (yet): the sink starts on each once it appears */
+  waitingFor: string[];
+}
+
 export interface SinkStats {
   delivered: number;
   failed: number;

@@ -18,10 +18,10 @@ import type { StreamService } from '../streams/stream-service.js';
 import type { DocumentStore, EventLog, StartPosition, StoredDocument } from '../../store/port.js';
 import {
   SINKS_COLLECTION, STATS_COLLECTION, attemptStreamName, jobConsumerName, sinkConsumerName,
-  type OmittedSecrets, type SecretsFrom, type SinkChecks, type SinkDryRun, type SinkInput, type SinkJob, type SinkPatch, type SinkRecord,
+  type OmittedSecrets, type SecretsFrom, type SinkChecks, type SinkDryRun, type SinkInput, type SinkJob, type SinkPatch, type SinkRecord, type SinkView,
 } from './sink-model.js';
 import { DEFAULT_POLICY, assertSinkId, checkDeadLetterStream, checkFilter, checkPolicy, checkSources } from './sink-policy.js';
-import { describeSink, type SinkView } from './sink-view.js';
+import { describeSink } from './sink-view.js';
 import { readAttempts, type AttemptQuery } from './sink-attempts.js';
 import type { AttemptRecord } from './sink-model.js';
 

@@ -5,28 +5,8 @@ import type { Clock } from '../../kernel/clock.js';
 import type { DocumentStore, StoredDocument } from '../../store/port.js';
 import {
   EMPTY_STATS, OWNERS_COLLECTION, STATS_COLLECTION, sinkConsumerName,
-  type OwnerLease, type SinkChecks, type SinkRecord, type SinkStats, type SinkStatus,
+  type OwnerLease, type SinkChecks, type SinkRecord, type SinkStats, type SinkStatus, type SinkView, type StreamLag,
 } from './sink-model.js';
-
-export interface StreamLag {
-  stream: string;
-  committedSeq: number;
-  lastSeq: number;
-  /** events after the sink's position not yet delivered (or dead-lettered) */
-  pending: number;
-  oldestUnackedAgeMs: number | null;
-}
-
-export interface SinkView extends SinkRecord {
-  version: number;
-  status: SinkStatus;
-  stats: SinkStats;
-  lag: { pending: number; streams: StreamLag[] };
-  /** the process delivering the sink, while it holds the ownership lease */
-  deliveredBy: string | null;
-  /** source streams that do not exist (yet): the sink starts on each once it appears */
-  waitingFor: string[];
-}
 
 export interface SinkViewDeps {
   documents: DocumentStore;

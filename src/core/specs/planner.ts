@@ -6,7 +6,8 @@
  * `prune`; without it they are kept and reported as orphans. Planning changes nothing.
  */
 import type { JsonObject } from '../../kernel/envelope.js';
-import type { FieldChange, KindContext, SpecResourceKind } from './resource-kind.js';
+import type { KindContext, SpecResourceKind } from './resource-kind.js';
+import type { FieldChange } from './revision-model.js';
 import { refText } from './resource-kind.js';
 import type { ParsedSpec } from './spec-model.js';
 

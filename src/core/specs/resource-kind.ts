@@ -3,7 +3,8 @@
  * know nothing about any kind: they call these functions. A new kind is one file implementing
  * this interface, added to the list in `kinds/index.ts`.
  */
-import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
+import type { JsonObject } from '../../kernel/envelope.js';
+import type { ChangeAction, FieldChange } from './revision-model.js';
 import type { ActionTargetService } from '../rules/action-target-service.js';
 import type { EventSourceService } from '../rules/event-source-service.js';
 import type { RuleService } from '../rules/rule-service.js';
@@ -11,16 +12,6 @@ import type { SchemaRegistry } from '../schemas/schema-registry.js';
 import type { SinkService } from '../sinks/sink-service.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { Store } from '../../store/port.js';
-
-export type ChangeAction = 'create' | 'update' | 'delete' | 'unchanged';
-
-/** One field that differs between what a spec wants and what exists; absent sides are left out. */
-export interface FieldChange {
-  /** JSON Pointer into the resource, '' for the whole of it */
-  path: string;
-  from?: JsonValue;
-  to?: JsonValue;
-}
 
 export interface Diff {
   action: ChangeAction;

@@ -3,8 +3,17 @@
  * it. A pipeline is one resource change run by Rivulet, or one external pipeline a runner
  * reports on. The revision's state is never stored: it derives from its pipelines.
  */
-import type { JsonObject } from '../../kernel/envelope.js';
-import type { ChangeAction, FieldChange } from './resource-kind.js';
+import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
+
+export type ChangeAction = 'create' | 'update' | 'delete' | 'unchanged';
+
+/** One field that differs between what a spec wants and what exists; absent sides are left out. */
+export interface FieldChange {
+  /** JSON Pointer into the resource, '' for the whole of it */
+  path: string;
+  from?: JsonValue;
+  to?: JsonValue;
+}
 
 export type PipelineStatus = 'QUEUED' | 'INPROGRESS' | 'SUCCEEDED' | 'FAILED';
 export type RevisionState = PipelineStatus;

@@ -4,10 +4,11 @@
 import { RivuletError } from '../../kernel/errors.js';
 import type { JsonObject } from '../../kernel/envelope.js';
 import type { Clock } from '../../kernel/clock.js';
-import type { RetentionPolicy, Store, StreamRecord, StreamSettings, StreamStats } from '../../store/port.js';
+import type { RetentionPolicy, Store, StreamRecord, StreamSettings } from '../../store/port.js';
 import { assertUserStreamName } from './internal-streams.js';
 import { assertStreamUnmanaged, hasManagedOptions, withManagedOptions } from './stream-management.js';
 import { assertStreamName } from './stream-name.js';
+import type { StreamView } from './stream-view.js';
 import { assertWriteMode, keepWriteMode } from '../../kernel/write-mode.js';
 
 export interface StreamDefinition {
@@ -16,10 +17,6 @@ export interface StreamDefinition {
   retention?: RetentionPolicy;
   exclusiveProducer?: boolean;
   options?: JsonObject;
-}
-
-export interface StreamView extends StreamRecord {
-  stats: StreamStats;
 }
 
 export class StreamService {

@@ -15,7 +15,7 @@ import type { DocumentStore, StartPosition } from '../../core/ports.js';
 import type { SinkService } from '../../core/sinks/sink-service.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { PolicyInput, SinkRecord } from '../../core/sinks/sink-model.js';
-import type { SinkView } from '../../core/sinks/sink-view.js';
+import type { SinkView } from '../../core/sinks/sink-model.js';
 import {
   SINK_PREFIX, assertJobId, hashJob, jobOf, keepStoredSecrets, labelOf, parseJob, sinkIdOf, sinkInputOf, type AetherJob,
 } from './aether-job.js';

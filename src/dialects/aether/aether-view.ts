@@ -2,7 +2,7 @@
  * A job as the aether API answers it: the seed's fields, secrets redacted, plus `status` and,
  * while some of its topics do not exist yet, `waiting_for` (those topics).
  */
-import type { SinkView } from '../../core/sinks/sink-view.js';
+import type { SinkView } from '../../core/sinks/sink-model.js';
 import { REDACTED, redactedHeaders } from '../../kernel/secret-names.js';
 import { redactedUrl } from '../../kernel/secret-urls.js';
 import { jobOf, labelOf } from './aether-job.js';

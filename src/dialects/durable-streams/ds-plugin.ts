@@ -8,9 +8,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Action } from '../../core/keys/scopes.js';
-import { toRivuletError } from '../../http/error-translation.js';
-import { logFailure } from '../../http/problem.js';
-import { STATUS_BY_CODE } from '../../http/status-map.js';
+import { errorHandlerFor, nativeStatus, publicMessage } from '../../http/dialect-errors.js';
 import type { ApiMount } from '../../http/unrouted.js';
 import { append, type AppendRequest } from './ds-append.js';
 import { DsContext, DsProblem, DS_DEFAULTS, type DsOptions, type DsServices } from './ds-context.js';
@@ -35,18 +33,15 @@ const SECURITY_HEADERS: Record<string, string> = {
 const ALLOWED_HEADERS =
   'Authorization, Content-Type, If-None-Match, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Producer-Id, Producer-Epoch, Producer-Seq, Stream-Forked-From, Stream-Fork-Offset, Stream-Fork-Sub-Offset';
 
+const dsErrors = errorHandlerFor({
+  answer: (err) => ({ status: nativeStatus(err), type: 'text/plain; charset=utf-8', body: publicMessage(err) }),
+});
+
 function dsErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  if (error instanceof DsProblem) {
-    if (error.status >= 500) req.log.error({ err: error }, 'durable streams request failed');
-    void reply.code(error.status).headers(error.headers).type('text/plain; charset=utf-8').send(error.message);
-    return;
-  }
-  const err = toRivuletError(error);
-  const status = STATUS_BY_CODE[err.code];
-  logFailure(req, err, status);
-  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
-  const text = status >= 500 && err.code === 'INTERNAL' ? 'an unexpected error occurred; it has been logged' : err.message;
-  void reply.code(status).type('text/plain; charset=utf-8').send(text);
+  if (!(error instanceof DsProblem)) return dsErrors(error, req, reply);
+  // the protocol's own refusals: already in its words, with its headers
+  if (error.status >= 500) req.log.error({ err: error }, 'durable streams request failed');
+  void reply.code(error.status).headers(error.headers).type('text/plain; charset=utf-8').send(error.message);
 }
 
 /** paths under the mount that no route takes are answered as plain text too */

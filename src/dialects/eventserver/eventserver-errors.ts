@@ -3,10 +3,8 @@
  * tables. The seed knows 400, 401, 404, 423 and 500, so every refusal maps to one of them, but
  * for a wrong method (405, with Allow) and a full disk (507), which HTTP clients tell apart.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { RivuletError } from '../../kernel/errors.js';
-import { toRivuletError } from '../../http/error-translation.js';
-import { logFailure } from '../../http/problem.js';
+import { UNEXPECTED_MESSAGE, errorHandlerFor } from '../../http/dialect-errors.js';
 
 export const JSON_UTF8 = 'application/json; charset=utf-8';
 
@@ -29,7 +27,7 @@ export function eventServerAnswer(err: RivuletError): { status: number; body: st
       return { status: 400, body: `Bad Request - Consumer offset mismatch: ${String(d.committedTypeSeq)}->${String(d.eventTypeSeq)}` };
     }
     case 'INTERNAL':
-      return { status: 500, body: 'Internal Server Error - an unexpected error occurred; it has been logged' };
+      return { status: 500, body: `Internal Server Error - ${UNEXPECTED_MESSAGE}` };
     case 'STORAGE_FULL':
       return { status: 507, body: `Insufficient Storage - ${err.message}` };
     case 'OVERLOADED':
@@ -42,11 +40,11 @@ export function eventServerAnswer(err: RivuletError): { status: number; body: st
   }
 }
 
-export function eventServerErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  const err = toRivuletError(error);
-  const { status, body } = eventServerAnswer(err);
-  logFailure(req, err, status);
-  if (status === 401) void reply.header('www-authenticate', 'Basic realm="rivulet"');
-  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
-  void reply.code(status).type(JSON_UTF8).send(JSON.stringify(body));
-}
+/** the body is a JSON string, serialised here: fastify would send a string as it is */
+export const eventServerErrorHandler = errorHandlerFor({
+  answer(err) {
+    const { status, body } = eventServerAnswer(err);
+    return { status, type: JSON_UTF8, body: JSON.stringify(body) };
+  },
+  challenge: 'Basic realm="rivulet"',
+});

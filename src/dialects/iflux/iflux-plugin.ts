@@ -5,13 +5,11 @@
  * posting is allowed only when the operator turns it on. Errors are
  * `{"error": message, "index"?: n, "field"?: "properties"}` with the native API's statuses.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { uuidv7 } from '../../core/events/uuid-v7.js';
 import { eventsFromIflux } from './iflux-input.js';
 import type { CoreServices } from '../../core/services.js';
-import { toRivuletError } from '../../http/error-translation.js';
-import { logFailure } from '../../http/problem.js';
-import { STATUS_BY_CODE } from '../../http/status-map.js';
+import { errorHandlerFor, nativeStatus, publicMessage } from '../../http/dialect-errors.js';
 import type { ApiMount } from '../../http/unrouted.js';
 
 export interface IfluxOptions {
@@ -23,17 +21,16 @@ export interface IfluxOptions {
 
 export const IFLUX_DEFAULTS: IfluxOptions = { stream: 'iflux', anonymous: false };
 
-function ifluxErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  const err = toRivuletError(error);
-  const status = STATUS_BY_CODE[err.code];
-  logFailure(req, err, status);
-  const body: Record<string, unknown> = { error: status >= 500 && err.code === 'INTERNAL' ? 'an unexpected error occurred; it has been logged' : err.message };
-  if (typeof err.details?.index === 'number') body.index = err.details.index;
-  const pointer = err.details?.pointer;
-  if (typeof pointer === 'string' && pointer.length > 0) body.field = pointer.split('/').filter((p) => p !== '' && !/^\d+$/.test(p)).join('.');
-  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
-  void reply.code(status).type('application/json; charset=utf-8').send(body);
-}
+const ifluxErrorHandler = errorHandlerFor({
+  answer(err) {
+    const status = nativeStatus(err);
+    const body: Record<string, unknown> = { error: publicMessage(err, status) };
+    if (typeof err.details?.index === 'number') body.index = err.details.index;
+    const pointer = err.details?.pointer;
+    if (typeof pointer === 'string' && pointer.length > 0) body.field = pointer.split('/').filter((p) => p !== '' && !/^\d+$/.test(p)).join('.');
+    return { status, type: 'application/json; charset=utf-8', body };
+  },
+});
 
 export const ifluxMount: ApiMount = {
   name: 'iflux',

@@ -3,12 +3,9 @@
  * refusals okdata named, its exact wording. Which wording applies depends on the operation,
  * which each route names in `config.okdataOp`.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { RivuletError } from '../../kernel/errors.js';
-import { toRivuletError } from '../../http/error-translation.js';
+import { errorHandlerFor, nativeStatus } from '../../http/dialect-errors.js';
 import { credentialsOf } from '../../http/plugins/auth.js';
-import { logFailure } from '../../http/problem.js';
-import { STATUS_BY_CODE } from '../../http/status-map.js';
 
 export type OkdataOp =
   | 'stream-create' | 'stream-get' | 'stream-put' | 'stream-delete'
@@ -76,17 +73,16 @@ export function okdataAnswer(err: RivuletError, op: OkdataOp | undefined, label:
       return { status: 500, message: 'Server error' };
     default:
       if (UNPROCESSABLE.has(err.code)) return { status: 422, message: err.message };
-      return { status: STATUS_BY_CODE[err.code], message: err.message };
+      return { status: nativeStatus(err), message: err.message };
   }
 }
 
-export function okdataErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  const err = toRivuletError(error);
-  const params = (req.params ?? {}) as { dataset?: string; version?: string };
-  const label = `${params.dataset ?? ''}/${params.version ?? ''}`;
-  const answer = okdataAnswer(err, req.routeOptions.config?.okdataOp, label, credentialsOf(req) !== undefined);
-  logFailure(req, err, answer.status);
-  if (answer.status === 401) void reply.header('www-authenticate', 'Bearer realm="rivulet"');
-  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
-  void reply.code(answer.status).type('application/json').send({ message: answer.message });
-}
+export const okdataErrorHandler = errorHandlerFor({
+  answer(err, req) {
+    const params = (req.params ?? {}) as { dataset?: string; version?: string };
+    const label = `${params.dataset ?? ''}/${params.version ?? ''}`;
+    const { status, message } = okdataAnswer(err, req.routeOptions.config?.okdataOp, label, credentialsOf(req) !== undefined);
+    return { status, type: 'application/json', body: { message } };
+  },
+  challenge: 'Bearer realm="rivulet"',
+});

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { JsonObject } from '../../kernel/envelope.js';
-import type { SinkView } from '../../core/sinks/sink-view.js';
+import type { SinkView } from '../../core/sinks/sink-model.js';
 import type { OkdataId } from './okdata-names.js';
 import type { OkdataStatus } from './okdata-settings.js';
 

@@ -13,7 +13,7 @@ import type { Clock } from '../../kernel/clock.js';
 import type { JsonObject } from '../../kernel/envelope.js';
 import type { PolicyInput, SinkFilter } from '../../core/sinks/sink-model.js';
 import type { SinkService } from '../../core/sinks/sink-service.js';
-import type { SinkView } from '../../core/sinks/sink-view.js';
+import type { SinkView } from '../../core/sinks/sink-model.js';
 import type { StreamService } from '../../core/streams/stream-service.js';
 import type { StreamCatalog, StreamRecord } from '../../core/ports.js';
 import { assertOkdataId, okdataLabel, processedStreamName, rawStreamName, type OkdataId } from './okdata-names.js';

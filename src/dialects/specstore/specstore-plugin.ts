@@ -7,15 +7,14 @@
  * request without a valid key gets 401 (with the same body); a GET that finds nothing answers 404. Keys authenticate as `Auth-Token` (or any Rivulet form);
  * a key acts for its own owner, an admin key for any.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { RivuletError } from '../../kernel/errors.js';
 import type { CoreServices } from '../../core/services.js';
 import { parsePipelineReport } from '../../core/specs/pipeline-report.js';
 import { stateOf } from '../../core/specs/revision-model.js';
 import { assertOwner } from '../../core/specs/spec-service.js';
 import { toRivuletError } from '../../http/error-translation.js';
-import { logFailure } from '../../http/problem.js';
-import { STATUS_BY_CODE } from '../../http/status-map.js';
+import { UNEXPECTED_MESSAGE, answerError, errorHandlerFor, nativeStatus, type ErrorFormat } from '../../http/dialect-errors.js';
 import type { ApiMount } from '../../http/unrouted.js';
 import { MESSAGES, revisionAnswer, updateErrors, updateSuccess, uploadErrors } from './specstore-format.js';
 
@@ -29,33 +28,29 @@ interface RevisionParams {
 
 /** upload and update answer refusals with 200 and a list of errors, as the seed did; a server that cannot serve (a full disk) says so with its 5xx */
 function answerStatus(err: RivuletError): number {
-  const status = STATUS_BY_CODE[err.code];
+  const status = nativeStatus(err);
   return status >= 500 ? status : 200;
 }
 
-/** errors raised before a handler ran (auth, body parsing) answer in the route's own shape */
-function specstoreErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  const err = toRivuletError(error);
-  const url = req.routeOptions.url ?? '';
-  // a request without a valid key gets 401 (every Rivulet route does), one with two keys 400, in the route's own shape
-  const code = err.code === 'UNAUTHENTICATED' ? 401 : err.code === 'AMBIGUOUS_CREDENTIALS' ? 400 : answerStatus(err);
-  if (code === 401) void reply.header('www-authenticate', 'Bearer realm="rivulet"');
-  if (url.endsWith('/upload')) {
-    logFailure(req, err, code);
-    void reply.code(code).type(JSON_UTF8).send({ success: false, dataset_id: null, flow_id: null, errors: uploadErrors(err) });
-    return;
-  }
-  if (url.endsWith('/update')) {
-    logFailure(req, err, code);
-    void reply.code(code).type(JSON_UTF8).send({ success: 'fail', id: null, errors: updateErrors(err) });
-    return;
-  }
-  const status = STATUS_BY_CODE[err.code];
-  logFailure(req, err, status);
-  const message = err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN' ? MESSAGES.notAuthorised : status >= 500 ? 'an unexpected error occurred; it has been logged' : err.message;
-  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
-  void reply.code(status).type(JSON_UTF8).send({ errors: [message] });
-}
+/**
+ * Upload and update refuse in their own shape (errors raised before the handler ran, auth and
+ * body parsing, too): a request without a valid key gets 401 (every Rivulet route does), one
+ * with two keys 400. The revision reads answer `{"errors": [message]}` with native statuses.
+ */
+const specstoreErrors: ErrorFormat = {
+  answer(err, req) {
+    const url = req.routeOptions.url ?? '';
+    const status = err.code === 'UNAUTHENTICATED' ? 401 : err.code === 'AMBIGUOUS_CREDENTIALS' ? 400 : answerStatus(err);
+    if (url.endsWith('/upload')) return { status, type: JSON_UTF8, body: { success: false, dataset_id: null, flow_id: null, errors: uploadErrors(err) } };
+    if (url.endsWith('/update')) return { status, type: JSON_UTF8, body: { success: 'fail', id: null, errors: updateErrors(err) } };
+    const native = nativeStatus(err);
+    const message = err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN' ? MESSAGES.notAuthorised : native >= 500 ? UNEXPECTED_MESSAGE : err.message;
+    return { status: native, type: JSON_UTF8, body: { errors: [message] } };
+  },
+  challenge: 'Bearer realm="rivulet"',
+};
+
+const specstoreErrorHandler = errorHandlerFor(specstoreErrors);
 
 export const specstoreMount: ApiMount = {
   name: 'specstore',
@@ -77,9 +72,8 @@ export function specstoreDialect(services: Pick<CoreServices, 'specs'>) {
         const revision = await specs.upload(body, req.principal!, { prune: false });
         return reply.code(200).type(JSON_UTF8).send({ success: true, dataset_id: `${revision.owner}/${revision.dataset}`, flow_id: revision.id, errors: [] });
       } catch (error) {
-        const err = toRivuletError(error);
-        logFailure(req, err, STATUS_BY_CODE[err.code]);
-        return reply.code(answerStatus(err)).type(JSON_UTF8).send({ success: false, dataset_id: null, flow_id: null, errors: uploadErrors(err) });
+        answerError(specstoreErrors, toRivuletError(error), req, reply);
+        return reply;
       }
     });
 
@@ -89,9 +83,8 @@ export function specstoreDialect(services: Pick<CoreServices, 'specs'>) {
         const revision = await specs.report(report, req.principal!);
         return reply.code(200).type(JSON_UTF8).send({ success: updateSuccess(stateOf(revision)), id: revision.id, errors: report.errors ?? [] });
       } catch (error) {
-        const err = toRivuletError(error);
-        logFailure(req, err, STATUS_BY_CODE[err.code]);
-        return reply.code(answerStatus(err)).type(JSON_UTF8).send({ success: 'fail', id: null, errors: updateErrors(err) });
+        answerError(specstoreErrors, toRivuletError(error), req, reply);
+        return reply;
       }
     });
 

@@ -14,6 +14,7 @@ import { assertOwner, type RevisionSelector } from '../../core/specs/spec-servic
 import { parseSpecText } from '../../core/specs/spec-text.js';
 import { decodeUtf8 } from '../plugins/json-body.js';
 import { problemResponses } from '../schemas.js';
+import type { RevisionSummaryView } from '../api-views.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 const Name = Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.~-]{0,99}$' });
@@ -92,7 +93,7 @@ export function specsRoutes(services: Pick<CoreServices, 'specs'>, options: { ma
       const all = await specs.revisions.revisions(req.params.owner, req.params.dataset);
       if (all.length === 0) throw new RivuletError('SPEC_NOT_FOUND', `${req.params.owner}/${req.params.dataset} has no revisions`, { details: { owner: req.params.owner, dataset: req.params.dataset } });
       return {
-        revisions: all.map((r) => ({ id: r.id, owner: r.owner, dataset: r.dataset, revision: r.revision, state: stateOf(r), hash: r.hash, prune: r.prune, createdAt: r.createdAt, updatedAt: r.updatedAt, finishedAt: r.finishedAt })),
+        revisions: all.map((r): RevisionSummaryView => ({ id: r.id, owner: r.owner, dataset: r.dataset, revision: r.revision, state: stateOf(r), hash: r.hash, prune: r.prune, createdAt: r.createdAt, updatedAt: r.updatedAt, finishedAt: r.finishedAt })),
       };
     });
 

@@ -8,7 +8,8 @@ import { RivuletError } from '../../../kernel/errors.js';
 import type { JsonObject } from '../../../kernel/envelope.js';
 import type { Actor, EventSourceRecord } from '../../rules/rule-model.js';
 import { checkId, checkPublicId, checkText } from '../../rules/rule-validation.js';
-import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
+import type { ApplyOutcome, Diff, KindContext, SpecResourceKind } from '../resource-kind.js';
+import type { FieldChange } from '../revision-model.js';
 import { checkedEntry, isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
 import { assertSpecOwns, deleteById, readById } from './owned-by-id.js';
 

@@ -11,7 +11,8 @@ import { assertStreamUnmanaged, withManagedOptions } from '../../streams/stream-
 import { assertStreamName } from '../../streams/stream-name.js';
 import type { StreamRecord } from '../../../store/port.js';
 import { canonicalJson } from '../canonical-json.js';
-import type { ApplyOutcome, Diff, FieldChange, KindContext, SpecResourceKind } from '../resource-kind.js';
+import type { ApplyOutcome, Diff, KindContext, SpecResourceKind } from '../resource-kind.js';
+import type { FieldChange } from '../revision-model.js';
 import { isPlainObject, onlyFields, specInvalid } from '../spec-invalid.js';
 import { keepWriteMode } from '../../../kernel/write-mode.js';
 

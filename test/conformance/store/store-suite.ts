@@ -9,9 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RivuletError } from '../../kernel/errors.js';
-import type { JsonValue, NewEvent, StoredEvent } from '../../kernel/envelope.js';
-import type { Store, StreamRecord } from '../port.js';
+import { RivuletError } from '../../../src/kernel/errors.js';
+import type { JsonValue, NewEvent, StoredEvent } from '../../../src/kernel/envelope.js';
+import type { Store, StreamRecord } from '../../../src/store/port.js';
 
 export interface StoreUnderTest {
   store: Store;

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createCoreServices, type CoreServices } from '../../core/services.js';
-import type { JsonValue, NewEvent } from '../../kernel/envelope.js';
-import type { Delivery, Store } from '../port.js';
+import { createCoreServices, type CoreServices } from '../../../src/core/services.js';
+import type { JsonValue, NewEvent } from '../../../src/kernel/envelope.js';
+import type { Delivery, Store } from '../../../src/store/port.js';
 
 export interface ConsumerSuiteOptions {
   /** closes `store` and opens the same data again; without it the restart case is skipped */
