@@ -129,7 +129,12 @@ describe('rolling restart behind HAProxy', { skip: !haproxyAvailable() || !natsS
 
       producing = false;
       await Promise.all(producers);
-      await waitFor(() => [...acknowledged].every((id) => ackedOk.has(id)), 60_000, 'the consumer to have acked every acknowledged event');
+      await waitFor(() => [...acknowledged].every((id) => ackedOk.has(id)), 60_000, 'the consumer to have acked every acknowledged event', () => {
+        // says whether the rest were never handed out or handed out and never settled
+        const unacked = [...acknowledged].filter((id) => !ackedOk.has(id));
+        const handedOut = unacked.filter((id) => delivered.has(id));
+        return `${unacked.length} of ${acknowledged.size} unacked, ${handedOut.length} of them delivered (${handedOut.slice(0, 3).join(', ')}); failures: ${failures.slice(0, 3).join('; ')}`;
+      });
       consuming = false;
       await consumer;
 
@@ -163,10 +168,10 @@ async function waitReady(base: string): Promise<void> {
   await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, 30_000, `${base} ready`);
 }
 
-async function waitFor(probe: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+async function waitFor(probe: () => boolean | Promise<boolean>, ms: number, what: string, detail?: () => string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await probe())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms${detail ? ` (${detail()})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
