@@ -10,6 +10,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { RivuletError } from '../../kernel/errors.js';
+import { eventJsonOfParts } from '../../kernel/event-json.js';
 import { EVENT_INTS, IDX_SCHEMA, IDX_SUPPLIED, errorToWire, wireIds, type WireOutcome, type WireRequest } from './append-wire.js';
 
 interface StreamState {
@@ -149,6 +150,7 @@ export class AppendGroupWriter {
     const positions: number[] = new Array(count * 3);
     // ids supplied in this request → index of the first event that carried it
     let inRequest: Map<string, number> | undefined;
+    let receivedText: string | undefined;
     let at = 0;
     for (let i = 0, o = 0; i < count; i++, o += EVENT_INTS) {
       const id = text.slice(at, (at += ints[o]!));
@@ -185,7 +187,12 @@ export class AppendGroupWriter {
       const size = Buffer.byteLength(data);
       stream.addCount++;
       stream.addBytes += size;
-      this.st.insert.run(stream.id, seq, id, type, typeSeq, source, time, Date.parse(time), nowMs, producer, data, meta, schemaVersion < 0 ? null : schemaVersion, size);
+      // the answer reads will send, kept whole: a page is these texts joined (data and meta live in it)
+      const json = eventJsonOfParts({
+        id, stream: req.stream, seq, typeSeq, type, source, time, received: (receivedText ??= new Date(nowMs).toISOString()), producer,
+        dataJson: data, metaJson: meta, schemaVersion: schemaVersion < 0 ? null : schemaVersion,
+      });
+      this.st.insert.run(stream.id, seq, id, type, typeSeq, source, time, Date.parse(time), nowMs, producer, '', '', schemaVersion < 0 ? null : schemaVersion, size, json);
       positions[i * 3] = seq;
       positions[i * 3 + 1] = typeSeq;
       positions[i * 3 + 2] = 0;
@@ -218,8 +225,8 @@ function statements(db: Database) {
     ),
     findId: db.prepare('SELECT seq, type_seq FROM events WHERE stream_id = ? AND id = ?'),
     insert: db.prepare(
-      `INSERT INTO events (stream_id, seq, id, type, type_seq, source, time, time_ms, received_ms, producer, data, meta, schema_version, size)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (stream_id, seq, id, type, type_seq, source, time, time_ms, received_ms, producer, data, meta, schema_version, size, json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     idemGet: db.prepare('SELECT request_hash, result FROM idempotency WHERE stream_id = ? AND key = ?'),
     idemPut: db.prepare('INSERT INTO idempotency (stream_id, key, request_hash, result, created_ms) VALUES (?, ?, ?, ?, ?)'),

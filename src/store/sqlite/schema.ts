@@ -98,6 +98,11 @@ const migrations: string[] = [
   `
   ALTER TABLE consumer_leases ADD COLUMN first_ms INTEGER;
   `,
+  // each event's native JSON answer, written by the append so pages are joined, not built; rows
+  // from before keep data and meta (json NULL), rows since keep json (data and meta empty)
+  `
+  ALTER TABLE events ADD COLUMN json TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;
