@@ -9,6 +9,7 @@ import { DsProblem, type DsContext, type OpenStream } from './ds-context.js';
 import { bytesOf, messageText } from './ds-events.js';
 import { isJsonMode, isTextual, type DsMeta } from './ds-meta.js';
 import { offsetOf, parseOffset, responseCursor, type OffsetParam } from './ds-offsets.js';
+import type { TailWatch } from './ds-tail.js';
 
 const PAGE_EVENTS = 10_000;
 /** how often an idle SSE connection gets a control event */
@@ -108,6 +109,17 @@ export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer
   const offset = offsetParam(req.offsets);
   if (req.live !== undefined && req.live !== 'long-poll' && req.live !== 'sse') throw new DsProblem(400, 'live is long-poll or sse');
   if (req.live !== undefined && offset === null) throw new DsProblem(400, `live=${req.live} needs an offset`);
+  // a long-poll watches from before it reads anything, so an append or a close that lands
+  // while it reads ends its wait instead of being missed
+  const watch = req.live === 'long-poll' ? ctx.tail.arm(req.name) : null;
+  try {
+    return await answerRead(ctx, req, offset, watch);
+  } finally {
+    watch?.cancel();
+  }
+}
+
+async function answerRead(ctx: DsContext, req: ReadRequest, offset: OffsetParam | null, watch: TailWatch | null): Promise<ReadAnswer> {
   const opened = await ctx.open(req.name, req.principal);
   ctx.access.touch(req.name, ctx.nowMs(), opened.meta);
   const { meta } = opened;
@@ -121,9 +133,11 @@ export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer
   const from = await startSeq(ctx, req.name, offset ?? { at: 'start' });
   let page = await catchUpPage(ctx, opened, from);
   let state = opened;
-  if (req.live === 'long-poll' && page.endSeq === from) {
+  if (watch && page.endSeq === from) {
     if (!meta.closed) {
-      await ctx.tail.wait(req.name, from, ctx.options.longPollTimeoutMs);
+      await watch.wait(from, ctx.options.longPollTimeoutMs);
+      // the state is read before the events: a close seen here came after its final append
+      watch.stateRead();
       state = await ctx.open(req.name, req.principal);
       ctx.access.touch(req.name, ctx.nowMs(), state.meta);
       page = await catchUpPage(ctx, state, from);
@@ -179,11 +193,34 @@ export async function openSse(ctx: DsContext, req: ReadRequest): Promise<{ opene
 }
 
 export async function followSse(ctx: DsContext, req: ReadRequest, from: number, opened: OpenStream, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  // watched from before the first read: an append or a close that lands while a page is read
+  // (reads may run on another thread) ends the next wait instead of being missed
+  const watch = ctx.tail.arm(req.name);
+  try {
+    await follow(ctx, req, from, opened, res, signal, watch);
+  } finally {
+    watch.cancel();
+  }
+}
+
+async function follow(ctx: DsContext, req: ReadRequest, from: number, opened: OpenStream, res: ServerResponse, signal: AbortSignal, watch: TailWatch): Promise<void> {
   const deadline = ctx.nowMs() + ctx.options.sseMaxMs;
   let position = from;
   let meta = opened.meta;
   const write = (text: string) => !res.destroyed && res.write(text);
+  // the state opened before the watch was armed: read it again, so a close in between is seen
+  let stale = true;
   while (!signal.aborted && !res.destroyed) {
+    if (stale) {
+      // the state first, then the events: a close seen here came after its final append, so
+      // the page read next holds that append
+      watch.stateRead();
+      const now = await ctx.find(req.name, req.principal);
+      if (!now || now.meta.deleted) return;
+      meta = now.meta;
+      ctx.access.touch(req.name, ctx.nowMs(), meta);
+      stale = false;
+    }
     const page = await readPage(ctx, req.name, meta, position);
     if (page.events.length > 0) {
       write(dataEvent(meta, page.events));
@@ -202,11 +239,8 @@ export async function followSse(ctx: DsContext, req: ReadRequest, from: number, 
     const left = deadline - ctx.nowMs();
     if (left <= 0) return;
     // a quiet wait ends in a keep-alive control event at the top of the loop
-    await ctx.tail.wait(req.name, position, Math.min(SSE_KEEPALIVE_MS, left), signal);
+    await watch.wait(position, Math.min(SSE_KEEPALIVE_MS, left), signal);
     if (signal.aborted) return;
-    const now = await ctx.find(req.name, req.principal);
-    if (!now || now.meta.deleted) return;
-    meta = now.meta;
-    ctx.access.touch(req.name, ctx.nowMs(), meta);
+    stale = true;
   }
 }
