@@ -116,7 +116,13 @@ describe('sqlite reads on reader threads', () => {
         const answer = JSON.parse(r.json) as { data: unknown; meta?: unknown };
         put.run(JSON.stringify(answer.data), JSON.stringify(answer.meta ?? {}), r.stream_id, r.seq);
       }
-      db.exec('ALTER TABLE events DROP COLUMN json');
+      db.exec(`
+        ALTER TABLE events DROP COLUMN json;
+        DROP INDEX events_by_time_max;
+        ALTER TABLE events DROP COLUMN time_max_ms;
+        ALTER TABLE streams DROP COLUMN time_max_ms;
+        CREATE INDEX events_by_time ON events (stream_id, time_ms);
+      `);
       db.pragma('user_version = 3');
     })();
     db.close();
@@ -132,6 +138,44 @@ describe('sqlite reads on reader threads', () => {
       }
       assert.equal((await eventsOf(store, { limit: 5000 })).length, 1300);
       assert.deepEqual(await eventsOf(store, { limit: 1200 }), before);
+      // seeks by time find old and new events through the index the upgrade built
+      assert.equal(await store.events.seqAtTime('orders', T0 + 600_500), 602);
+      assert.equal(await store.events.seqAtTime('orders', T0 + 1_250_000), 1251);
+      assert.deepEqual((await eventsOf(store, { fromTimeMs: T0 + 1_199_000, limit: 3 })).map((e) => e.seq), [1200, 1201, 1202]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('seeks by time and reads from a time as a scan in seq order would, with times out of order and after retention', async () => {
+    const store = await openTestStore();
+    try {
+      const now = new Date().toISOString();
+      await store.streams.create({ name: 'orders', owner: 'o', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
+      // times that jump back and forth, repeat, and one far ahead early on
+      const minutes = [5, 3, 9, 1, 9, 2, 12, 4, 4, 30, 6, 7, 8, 31, 10, 2, 40, 11, 41, 12];
+      const events = eventsFor(minutes.length).map((e, i) => ({ ...e, time: new Date(T0 + minutes[i]! * 60_000).toISOString() }));
+      for (let at = 0; at < events.length; at += 3) await store.events.append({ stream: 'orders', producer: null, events: events.slice(at, at + 3) });
+      const check = async (label: string) => {
+        const all = await eventsOf(store, { limit: 1000 });
+        const last = all.at(-1)!.seq;
+        for (let m = 0; m <= 42; m++) {
+          const at = T0 + m * 60_000 - (m % 2);
+          const matching = all.filter((e) => Date.parse(e.time) >= at);
+          assert.equal(await store.events.seqAtTime('orders', at), matching[0]?.seq ?? last + 1, `${label}: seek to minute ${m}`);
+          for (const query of [{ fromTimeMs: at, limit: 4 }, { fromTimeMs: at, afterSeq: 8, limit: 100 }, { fromTimeMs: at, toTimeMs: at + 5 * 60_000, limit: 100 }] as ReadQuery[]) {
+            const expected = all.filter((e) => e.seq > (query.afterSeq ?? 0) && Date.parse(e.time) >= at && (query.toTimeMs === undefined || Date.parse(e.time) <= query.toTimeMs)).slice(0, query.limit);
+            assert.deepEqual((await eventsOf(store, query)).map((e) => e.seq), expected.map((e) => e.seq), `${label}: ${JSON.stringify(query)}`);
+            assert.equal((await textOf(store, query)).text, expected.map((e) => JSON.stringify(renderEvent(e))).join(','), `${label}: text of ${JSON.stringify(query)}`);
+          }
+        }
+      };
+      await check('all kept');
+      // retention drops the first ten, among them a time later than many it keeps
+      assert.equal(await store.events.enforceRetention('orders', { maxEvents: 10 }, Date.now()), 10);
+      await check('after retention');
+      await store.events.append({ stream: 'orders', producer: null, events: eventsFor(2).map((e, i) => ({ ...e, id: `late-${i}`, time: new Date(T0 + (i === 0 ? 0 : 50) * 60_000).toISOString() })) });
+      await check('appended after retention');
     } finally {
       await store.close();
     }

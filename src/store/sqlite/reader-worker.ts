@@ -51,7 +51,8 @@ function run(channel: NonNullable<typeof parentPort>, settings: ReaderSettings):
 class Reader {
   private readonly db: Database.Database;
   private readonly stream: Statement;
-  private readonly seqAtTime: Statement;
+  private readonly timeBound: Statement;
+  private readonly firstAtTime: Statement;
   private readonly bySeq: Statement;
   private readonly statements = new Map<string, Statement>();
   private readonly encoder = new TextEncoder();
@@ -66,7 +67,12 @@ class Reader {
     db.pragma('query_only = ON');
     this.db = db;
     this.stream = db.prepare('SELECT id, last_seq FROM streams WHERE name = ?');
-    this.seqAtTime = db.prepare('SELECT MIN(seq) AS seq FROM events WHERE stream_id = ? AND time_ms >= ?');
+    // the first event whose running maximum of times reaches the time: no event before it is
+    // at or after that time, so a seek starts there (one index probe)
+    this.timeBound = db.prepare('SELECT seq FROM events INDEXED BY events_by_time_max WHERE stream_id = ? AND time_max_ms >= ? ORDER BY time_max_ms, seq LIMIT 1').pluck();
+    // from there, the first event at or after the time: the bound itself unless retention cut
+    // events with later times than those it kept
+    this.firstAtTime = db.prepare('SELECT seq FROM events WHERE stream_id = ? AND seq >= ? AND time_ms >= ? ORDER BY seq LIMIT 1').pluck();
     this.bySeq = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND seq = ?`);
   }
 
@@ -81,12 +87,13 @@ class Reader {
       if (!s) return { found: false };
       switch (job.op) {
         case 'rows':
-          return { found: true, op: 'rows', rows: this.events(s.id, job.query), lastSeq: s.last_seq };
+          return { found: true, op: 'rows', rows: this.events(s.id, this.bounded(s.id, s.last_seq, job.query)), lastSeq: s.last_seq };
         case 'json':
-          return this.json(s.id, s.last_seq, job.query);
+          return this.json(s.id, s.last_seq, this.bounded(s.id, s.last_seq, job.query));
         case 'seqAtTime': {
-          const row = this.seqAtTime.get(s.id, job.timeMs) as { seq: number | null };
-          return { found: true, op: 'seqAtTime', seq: row.seq, lastSeq: s.last_seq };
+          const bound = this.timeBound.get(s.id, job.timeMs) as number | undefined;
+          const seq = bound === undefined ? undefined : (this.firstAtTime.get(s.id, bound, job.timeMs) as number | undefined);
+          return { found: true, op: 'seqAtTime', seq: seq ?? null, lastSeq: s.last_seq };
         }
         case 'count': {
           const types = job.types && job.types.length > 0 ? job.types : undefined;
@@ -95,6 +102,14 @@ class Reader {
         }
       }
     })();
+  }
+
+  /** a read from a time starts no earlier than the first event that can be at or after it */
+  private bounded(streamId: number, lastSeq: number, q: EventQuery): EventQuery {
+    if (q.fromTimeMs === undefined) return q;
+    const bound = this.timeBound.get(streamId, q.fromTimeMs) as number | undefined;
+    const after = bound === undefined ? lastSeq : bound - 1;
+    return after > q.afterSeq ? { ...q, afterSeq: after } : q;
   }
 
   private events(streamId: number, q: EventQuery): EventRow[] {
