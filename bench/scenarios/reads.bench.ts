@@ -18,13 +18,16 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import type { BenchContext, LoadResult, Row, Scenario } from '../context.js';
+import { quantile, subscribe } from './live.bench.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const EVENTS = Number(process.env.BENCH_READS_EVENTS ?? 50_000);
-const CASES = process.env.BENCH_READS_CASES ?? 'catch-up,produce,size';
+const CASES = process.env.BENCH_READS_CASES ?? 'catch-up,produce,size,join';
 /** the big stream of the size case (the goal speaks of 10M; this machine builds far fewer in a run) */
 const BIG = Number(process.env.BENCH_READS_BIG ?? 500_000);
+/** the backlog a live subscriber joins with while others follow (the goal speaks of 1M) */
+const JOIN_BACKLOG = Number(process.env.BENCH_READS_JOIN_BACKLOG ?? 200_000);
 const READ_CONNECTIONS = 8;
 const PRODUCE_CONNECTIONS = 8;
 const CEILING = fileURLToPath(new URL('../reads-ceiling.mjs', import.meta.url));
@@ -104,6 +107,9 @@ export const scenario: Scenario = {
     // and tail, and a seek by time, each on both streams in the same round
     if (CASES.includes('size')) rows.push(...(await sizeCase(ctx, server.url, headers)));
 
+    // (d) followers at the tail while a live subscriber joins with a large backlog
+    if (CASES.includes('join')) rows.push(...(await joinCase(ctx, server.url, headers)));
+
     // (c) memory and disk
     rss.stop();
     rows.push({ scenario: 'reads', case: 'server during all of the above', metric: 'peak RSS', value: rss.peakMiB, unit: 'MiB', goal: '≤ 150 MiB', pass: rss.peakMiB <= 150 });
@@ -145,6 +151,51 @@ async function sizeCase(ctx: BenchContext, url: string, headers: Record<string, 
     });
   }
   return rows;
+}
+
+/**
+ * 10 WebSocket subscribers follow a stream at its tail while events are produced at 1,000/s;
+ * each round measures their produce→arrival p99 without, then with, a subscriber joining from
+ * the start of the stream's backlog (JOIN_BACKLOG events), which reads it as fast as it can.
+ */
+async function joinCase(ctx: BenchContext, url: string, headers: Record<string, string>): Promise<Row[]> {
+  const name = 'joined';
+  await ctx.post(`${url}/v1/streams`, headers, { name });
+  for (let at = 0; at < JOIN_BACKLOG; at += 1000) {
+    await ctx.post(`${url}/v1/streams/${name}/events`, headers, Array.from({ length: Math.min(1000, JOIN_BACKLOG - at) }, (_, i) => oneEvent(at + i)));
+  }
+  const liveUrl = async (after?: number) => {
+    const { token } = await ctx.post<{ token: string }>(`${url}/v1/live-tokens`, { authorization: headers.authorization! }, { stream: name });
+    const ws = new URL(`${url.replace(/^http/, 'ws')}/v1/streams/${name}/live`);
+    ws.searchParams.set('token', token);
+    if (after !== undefined) ws.searchParams.set('after', String(after));
+    return ws.href;
+  };
+  const now = () => performance.timeOrigin + performance.now();
+  const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const window = async (joining: boolean) => {
+    const followers = await subscribe(await liveUrl(), 10);
+    const load = (durationS: number) => ctx.pace({ url: `${url}/v1/streams/${name}/events`, headers, body: () => JSON.stringify({ type: 'bench.tick', data: { t: now() } }), ratePerS: 1000, durationS });
+    await load(0.5);
+    await settle(300);
+    const joiner = joining ? await subscribe(await liveUrl(0), 1) : null;
+    const start = now();
+    followers.window(start);
+    const { sent } = await load(DURATION_S);
+    for (let i = 0; i < 50 && (await followers.delivered()) < sent * 10; i++) await settle(100);
+    const { latencies } = await followers.collect();
+    await joiner?.collect();
+    return { p99: quantile(latencies, 0.99), delivered: latencies.length, expected: sent * 10 };
+  };
+  const rounds: { alone: Awaited<ReturnType<typeof window>>; joined: Awaited<ReturnType<typeof window>> }[] = [];
+  for (let r = 0; r < ROUNDS; r++) rounds.push({ alone: await window(false), joined: await window(true) });
+  const base = { scenario: 'reads', case: `10 followers at 1,000 events/s, a subscriber joining with a ${JOIN_BACKLOG.toLocaleString('en-US')}-event backlog` };
+  const ratio = median(rounds.map((r) => r.joined.p99 / Math.max(r.alone.p99, 0.001)));
+  return [
+    { ...base, metric: 'followers p99', value: median(rounds.map((r) => r.joined.p99)), unit: 'ms', ceiling: median(rounds.map((r) => r.alone.p99)), ratio, goal: '≤ 2× without the joiner', pass: ratio <= 2 },
+    { ...base, metric: 'per-round p99 alone → joined', value: ratio, unit: rounds.map((r) => `${r.alone.p99.toFixed(1)}→${r.joined.p99.toFixed(1)}`).join(' ') },
+    { ...base, metric: 'delivered with the joiner', value: median(rounds.map((r) => r.joined.delivered)), unit: 'events', goal: `of ${median(rounds.map((r) => r.joined.expected))}` },
+  ];
 }
 
 /** closed-loop reads; each request asks for a page at a position spread over the stream */
