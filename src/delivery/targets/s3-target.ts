@@ -13,7 +13,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { JsonObject } from '../../kernel/envelope.js';
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { parseRetryAfter } from '../backoff.js';
@@ -134,7 +134,7 @@ function create(config: S3TargetConfig, deps: TargetDeps): DeliveryTarget {
   const httpAgent = new HttpAgent({ keepAlive: true, lookup: deps.urlGuard.lookup });
   const httpsAgent = new HttpsAgent({ keepAlive: true, lookup: deps.urlGuard.lookup });
   // the SDK is loaded by the first delivery: a server without S3 sinks never holds it in memory
-  let loaded: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
+  let loaded: Promise<{ client: S3Client; sdk: { PutObjectCommand: typeof PutObjectCommand } }> | undefined;
   const sdkOf = () => (loaded ??= import('@aws-sdk/client-s3').then((sdk) => ({ client: new sdk.S3Client(options), sdk })));
   const options: S3ClientConfig = {
     region: config.region,
