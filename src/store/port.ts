@@ -87,6 +87,12 @@ export interface EventJsonSlice {
   lastSeq: number;
 }
 
+/** The data of a run of events as JSON text (what `JSON.stringify` of each event's data gives), with their seqs. */
+export interface EventDataSlice {
+  seqs: number[];
+  data: string[];
+}
+
 export interface AppendRequest {
   stream: string;
   events: NewEvent[];
@@ -112,6 +118,11 @@ export interface EventLog {
    * JSON text (byte for byte what rendering each event answers), in slices. Fails as `read` does.
    */
   readJson?(stream: string, query: ReadQuery): AsyncIterable<EventJsonSlice>;
+  /**
+   * Optional: the data of the events `read` answers, as JSON text, in slices, for readers that
+   * need nothing else of an event (the Durable Streams mount's messages). Fails as `read` does.
+   */
+  readData?(stream: string, query: ReadQuery): AsyncIterable<EventDataSlice>;
   getById(stream: string, id: string): Promise<StoredEvent | null>;
   getBySeq(stream: string, seq: number): Promise<StoredEvent | null>;
   /** the seq of the first event with time >= timeMs, or lastSeq + 1 */

@@ -70,6 +70,18 @@ async function textOf(store: SqliteStore, query: ReadQuery): Promise<{ text: str
   return { text: parts.join(','), count, lastSeq };
 }
 
+/** each event's data as the store slices its text out, against the data of the parsed events */
+async function assertDataText(store: SqliteStore, query: ReadQuery, events: StoredEvent[]): Promise<void> {
+  const seqs: number[] = [];
+  const data: string[] = [];
+  for await (const slice of store.events.readData('orders', query)) {
+    seqs.push(...slice.seqs);
+    data.push(...slice.data);
+  }
+  assert.deepEqual(seqs, events.map((e) => e.seq), JSON.stringify(query));
+  assert.deepEqual(data, events.map((e) => JSON.stringify(e.data)), JSON.stringify(query));
+}
+
 async function eventsOf(store: SqliteStore, query: ReadQuery): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
   for await (const e of store.events.read('orders', query)) out.push(e);
@@ -96,6 +108,7 @@ describe('sqlite reads on reader threads', () => {
         assert.equal(got.lastSeq, events.at(-1)?.seq ?? 0);
         // the renderer used when a store cannot build the text agrees as well
         assert.equal(events.map(eventJson).join(','), expected);
+        await assertDataText(store, query, events);
       }
       assert.equal((await eventsOf(store, { limit: 2600 })).length, 2600);
     });
@@ -135,6 +148,7 @@ describe('sqlite reads on reader threads', () => {
       for (const query of [{ limit: 5000 }, { afterSeq: 1100, limit: 150 }, { types: ['order.paid'], afterSeq: 1000, limit: 1000 }] as ReadQuery[]) {
         const events = await eventsOf(store, query);
         assert.equal((await textOf(store, query)).text, events.map((e) => JSON.stringify(renderEvent(e))).join(','), JSON.stringify(query));
+        await assertDataText(store, query, events);
       }
       assert.equal((await eventsOf(store, { limit: 5000 })).length, 1300);
       assert.deepEqual(await eventsOf(store, { limit: 1200 }), before);

@@ -10,6 +10,7 @@ import { bytesOf, messageText } from './ds-events.js';
 import { isJsonMode, isTextual, type DsMeta } from './ds-meta.js';
 import { offsetOf, parseOffset, responseCursor, type OffsetParam } from './ds-offsets.js';
 import type { TailWatch } from './ds-tail.js';
+import type { EventDataSlice } from '../../core/ports.js';
 
 const PAGE_EVENTS = 10_000;
 /** how often an idle SSE connection gets a control event */
@@ -40,7 +41,8 @@ function offsetParam(offsets: string[]): OffsetParam | null {
 }
 
 interface Page {
-  events: StoredEvent[];
+  /** how many events the page holds */
+  count: number;
   /** the rendered body of a catch-up answer */
   body: Buffer;
   /** seq the page ends at (the start position when empty) */
@@ -50,35 +52,54 @@ interface Page {
   full: boolean;
 }
 
+/** how a page is filled: one event's seq and bytes at a time; false once the page is full */
+type Take = (seq: number, part: Buffer) => boolean;
+
 async function readPage(ctx: DsContext, name: string, meta: DsMeta, afterSeq: number): Promise<Page> {
   // the events themselves say where the stream ends (a store's stats may trail its log): one
   // event past a full page tells whether the page reaches the tail
-  const events: StoredEvent[] = [];
   const json = isJsonMode(meta);
   const parts: Buffer[] = [];
   let bytes = 0;
   let more = false;
-  for await (const e of ctx.services.store.events.read(name, { afterSeq, limit: PAGE_EVENTS + 1 })) {
-    if (events.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes) {
+  let endSeq = afterSeq;
+  const take: Take = (seq, part) => {
+    if (parts.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes) {
       more = true;
-      break;
+      return false;
     }
-    events.push(e);
-    const part = json ? Buffer.from(messageText(e)) : bytesOf(e);
     parts.push(part);
     bytes += part.length + 1;
-    // a long page lets other requests run between slices
-    if (events.length % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
+    endSeq = seq;
+    return true;
+  };
+  const events = ctx.services.store.events;
+  if (json && events.readData) await takeData(events.readData(name, { afterSeq, limit: PAGE_EVENTS + 1 }), take);
+  else await takeEvents(events.read(name, { afterSeq, limit: PAGE_EVENTS + 1 }), json, take);
   const body = json ? Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), Buffer.from(']')]) : Buffer.concat(parts);
-  const endSeq = events.length > 0 ? events[events.length - 1]!.seq : afterSeq;
-  return { events, body, endSeq, upToDate: !more, full: events.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes };
+  return { count: parts.length, body, endSeq, upToDate: !more, full: parts.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes };
+}
+
+/** a JSON-mode page from the data as the store keeps its text: a message is its event's data */
+async function takeData(slices: AsyncIterable<EventDataSlice>, take: Take): Promise<void> {
+  for await (const slice of slices) {
+    for (let i = 0; i < slice.seqs.length; i++) if (!take(slice.seqs[i]!, Buffer.from(slice.data[i]!))) return;
+  }
+}
+
+async function takeEvents(events: AsyncIterable<StoredEvent>, json: boolean, take: Take): Promise<void> {
+  let n = 0;
+  for await (const e of events) {
+    if (!take(e.seq, json ? Buffer.from(messageText(e)) : bytesOf(e))) return;
+    // a long page lets other requests run between slices
+    if (++n % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 const COMMA = Buffer.from(',');
 
 /** a catch-up page: from the page cache when an earlier reader rendered it, else from the store */
-async function catchUpPage(ctx: DsContext, opened: OpenStream, afterSeq: number): Promise<Omit<Page, 'events' | 'full'>> {
+async function catchUpPage(ctx: DsContext, opened: OpenStream, afterSeq: number): Promise<Omit<Page, 'count' | 'full'>> {
   const name = opened.record.name;
   const cached = ctx.pages.get(name, opened.record.createdAt, afterSeq);
   if (cached) {
@@ -168,11 +189,9 @@ function sseData(payload: string): string {
   return payload.split(/\r\n|\r|\n/).map((line) => `data:${line}`).join('\n') + '\n\n';
 }
 
-function dataEvent(meta: DsMeta, events: StoredEvent[]): string {
-  let payload: string;
-  if (isJsonMode(meta)) payload = `[${events.map(messageText).join(',')}]`;
-  else if (isTextual(meta)) payload = Buffer.concat(events.map(bytesOf)).toString('utf8');
-  else payload = Buffer.concat(events.map(bytesOf)).toString('base64');
+/** a page as one SSE data event: its body is the messages' JSON array, or their bytes one after another */
+function dataEvent(meta: DsMeta, body: Buffer): string {
+  const payload = isJsonMode(meta) || isTextual(meta) ? body.toString('utf8') : body.toString('base64');
   return `event: data\n${sseData(payload)}`;
 }
 
@@ -222,8 +241,8 @@ async function follow(ctx: DsContext, req: ReadRequest, from: number, opened: Op
       stale = false;
     }
     const page = await readPage(ctx, req.name, meta, position);
-    if (page.events.length > 0) {
-      write(dataEvent(meta, page.events));
+    if (page.count > 0) {
+      write(dataEvent(meta, page.body));
       position = page.endSeq;
     }
     const control: Record<string, string | boolean> = { streamNextOffset: offsetOf(position) };

@@ -29,6 +29,8 @@ export type ReadJob =
   | { op: 'rows'; query: EventQuery }
   /** the events as the native API's JSON text, comma-separated, encoded as UTF-8 */
   | { op: 'json'; query: EventQuery }
+  /** each event's data as JSON text */
+  | { op: 'data'; query: EventQuery }
   /** the seq of the first event with time_ms >= timeMs */
   | { op: 'seqAtTime'; stream: string; timeMs: number }
   /** how many matching events follow a seq, and the receive time of the first */
@@ -39,6 +41,7 @@ export type ReadResult =
   | { found: false }
   | { found: true; op: 'rows'; rows: EventRow[]; lastSeq: number }
   | { found: true; op: 'json'; bytes: Uint8Array; count: number; lastEventSeq: number; lastSeq: number }
+  | { found: true; op: 'data'; seqs: number[]; data: string[]; lastSeq: number }
   | { found: true; op: 'seqAtTime'; seq: number | null; lastSeq: number }
   | { found: true; op: 'count'; n: number; oldest: number | null; lastSeq: number };
 

@@ -12,6 +12,7 @@ import type { Statement } from 'better-sqlite3';
 import { errorToWire } from './append-wire.js';
 import type { EventQuery, FromReader, ReadJob, ReaderSettings, ReadResult, ToReader } from './reader-wire.js';
 import { EVENT_COLUMNS, eventJsonOfRow, type EventRow } from './event-row.js';
+import { fieldText } from './json-field.js';
 
 
 function run(channel: NonNullable<typeof parentPort>, settings: ReaderSettings): void {
@@ -83,13 +84,15 @@ class Reader {
   /** one job in one read transaction, so the stream row and its events come from one snapshot */
   run(job: ReadJob): ReadResult {
     return this.db.transaction((): ReadResult => {
-      const s = this.stream.get(job.op === 'rows' || job.op === 'json' ? job.query.stream : job.stream) as { id: number; last_seq: number } | undefined;
+      const s = this.stream.get(job.op === 'rows' || job.op === 'json' || job.op === 'data' ? job.query.stream : job.stream) as { id: number; last_seq: number } | undefined;
       if (!s) return { found: false };
       switch (job.op) {
         case 'rows':
           return { found: true, op: 'rows', rows: this.events(s.id, this.bounded(s.id, s.last_seq, job.query)), lastSeq: s.last_seq };
         case 'json':
           return this.json(s.id, s.last_seq, this.bounded(s.id, s.last_seq, job.query));
+        case 'data':
+          return this.data(s.last_seq, this.bounded(s.id, s.last_seq, job.query), s.id);
         case 'seqAtTime': {
           const bound = this.timeBound.get(s.id, job.timeMs) as number | undefined;
           const seq = bound === undefined ? undefined : (this.firstAtTime.get(s.id, bound, job.timeMs) as number | undefined);
@@ -128,6 +131,19 @@ class Reader {
     return { found: true, op: 'json', bytes, count: rows.length, lastEventSeq: rows.length > 0 ? rows[rows.length - 1]![0] : q.afterSeq, lastSeq };
   }
 
+  private data(lastSeq: number, q: EventQuery, streamId: number): ReadResult {
+    const rows = this.statement('data', q.fromTimeMs !== undefined, q.toTimeMs !== undefined, q.types?.length ?? 0).all(...this.params(streamId, q)) as [number, string, string | null][];
+    const seqs = new Array<number>(rows.length);
+    const data = new Array<string>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [seq, dataColumn, json] = rows[i]!;
+      seqs[i] = seq;
+      // an event stored with its answer keeps its data inside it; an older row in its own column
+      data[i] = json === null ? dataColumn : fieldText(json, 'data')!;
+    }
+    return { found: true, op: 'data', seqs, data, lastSeq };
+  }
+
   private select(_streamId: number, q: EventQuery): Statement {
     const types = q.types && q.types.length > 0 ? q.types.length : 0;
     return this.statement('events', q.fromTimeMs !== undefined, q.toTimeMs !== undefined, types);
@@ -142,7 +158,7 @@ class Reader {
     return params;
   }
 
-  private statement(kind: 'events' | 'json' | 'count', from: boolean, to: boolean, typeCount: number): Statement {
+  private statement(kind: 'events' | 'json' | 'data' | 'count', from: boolean, to: boolean, typeCount: number): Statement {
     const key = `${kind}:${from ? 1 : 0}${to ? 1 : 0}:${typeCount}`;
     let st = this.statements.get(key);
     if (!st) {
@@ -152,6 +168,7 @@ class Reader {
       if (typeCount > 0) where.push(`type IN (${new Array(typeCount).fill('?').join(', ')})`);
       if (kind === 'count') st = this.db.prepare(`SELECT COUNT(*) AS n, MIN(received_ms) AS oldest FROM events WHERE ${where.join(' AND ')}`);
       else if (kind === 'json') st = this.db.prepare(`SELECT seq, json FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`).raw(true);
+      else if (kind === 'data') st = this.db.prepare(`SELECT seq, data, json FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`).raw(true);
       else st = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`);
       this.statements.set(key, st);
     }

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Database } from 'better-sqlite3';
 import { RivuletError } from '../../kernel/errors.js';
 import type { AppendResult, StoredEvent } from '../../kernel/envelope.js';
-import type { AppendRequest, EventJsonSlice, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
+import type { AppendRequest, EventDataSlice, EventJsonSlice, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
 import { EVENT_COLUMNS, toEvent, type EventRow } from './event-row.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { ReaderPool } from './reader-pool.js';
@@ -115,6 +115,26 @@ export class SqliteEventLog implements EventLog {
       if (page.count < slice) return;
       after = page.lastEventSeq;
       remaining -= page.count;
+    }
+  }
+
+  async *readData(stream: string, query: ReadQuery): AsyncIterable<EventDataSlice> {
+    let after = query.afterSeq ?? 0;
+    let remaining = query.limit;
+    let first = true;
+    while (remaining > 0) {
+      const slice = Math.min(remaining, JSON_SLICE);
+      const result = await this.readers.run({ op: 'data', query: sliceOf(stream, query, after, slice) });
+      if (!result.found) {
+        if (first) throw notFound(stream);
+        return;
+      }
+      first = false;
+      const page = result as Extract<ReadResult, { op: 'data' }>;
+      if (page.seqs.length > 0) yield { seqs: page.seqs, data: page.data };
+      if (page.seqs.length < slice) return;
+      after = page.seqs[page.seqs.length - 1]!;
+      remaining -= page.seqs.length;
     }
   }
 
