@@ -216,6 +216,28 @@ describe('sqlite reads on reader threads', () => {
     });
   });
 
+  it('answers a read at the tail without a job on a reader thread, and sees the next append at once', async () => {
+    await withStream(256, async (store) => {
+      const pool = (store as unknown as { readers: { stats: { jobs: number } } }).readers;
+      const drain = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
+        const out: T[] = [];
+        for await (const x of it) out.push(x);
+        return out;
+      };
+      const before = pool.stats.jobs;
+      assert.equal((await drain(store.events.read('orders', { afterSeq: 256, limit: 100 }))).length, 0);
+      assert.equal((await drain(store.events.readJson('orders', { afterSeq: 256, limit: 100 }))).length, 0);
+      assert.equal((await drain(store.events.readData!('orders', { afterSeq: 300, limit: 100 }))).length, 0);
+      // a page whose first slice (256 rows) ends exactly at the tail asks no thread whether more follows
+      assert.equal((await drain(store.events.read('orders', { afterSeq: 0, limit: 300 }))).length, 256);
+      assert.equal(pool.stats.jobs - before, 1);
+      await assert.rejects(drain(store.events.read('missing', { afterSeq: 0, limit: 1 })), { code: 'STREAM_NOT_FOUND' });
+      await store.events.append({ stream: 'orders', producer: null, events: [{ ...eventsFor(1)[0]!, id: 'next' }] });
+      const next = await drain(store.events.readData!('orders', { afterSeq: 256, limit: 100 }));
+      assert.deepEqual(next.flatMap((s) => s.seqs), [257]);
+    });
+  });
+
   it('replaces a reader thread that stopped, and reads go on', async () => {
     await withStream(10, async (store) => {
       const pool = (store as unknown as { readers: { threads: { worker: { terminate(): Promise<number> } }[] } }).readers;

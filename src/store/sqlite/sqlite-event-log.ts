@@ -82,6 +82,7 @@ export class SqliteEventLog implements EventLog {
     let remaining = query.limit;
     let first = true;
     while (remaining > 0) {
+      if (this.atTail(stream, after, first)) return;
       const slice = Math.min(remaining, ROWS_SLICE);
       const result = await this.readers.run({ op: 'rows', query: sliceOf(stream, query, after, slice) });
       if (!result.found) {
@@ -103,6 +104,7 @@ export class SqliteEventLog implements EventLog {
     let remaining = query.limit;
     let first = true;
     while (remaining > 0) {
+      if (this.atTail(stream, after, first)) return;
       const slice = Math.min(remaining, JSON_SLICE);
       const result = await this.readers.run({ op: 'json', query: sliceOf(stream, query, after, slice) });
       if (!result.found) {
@@ -123,6 +125,7 @@ export class SqliteEventLog implements EventLog {
     let remaining = query.limit;
     let first = true;
     while (remaining > 0) {
+      if (this.atTail(stream, after, first)) return;
       const slice = Math.min(remaining, JSON_SLICE);
       const result = await this.readers.run({ op: 'data', query: sliceOf(stream, query, after, slice) });
       if (!result.found) {
@@ -225,6 +228,22 @@ export class SqliteEventLog implements EventLog {
 
   async purgeIdempotencyKeys(nowMs: number): Promise<number> {
     return this.w.idemPurge.run(nowMs - this.idempotencyWindowMs).changes;
+  }
+
+  /**
+   * True when nothing follows `afterSeq`: a read at the tail (a live reader's next page, the
+   * "is there more?" after a full one) is answered here by one index probe instead of a hop to
+   * a reader thread, which runs at a lower priority. The main thread's connection sees every
+   * acknowledged append, so the stream's last seq here is never behind an acknowledged event.
+   * A stream missing before the first slice is refused; one gone between slices ends the read.
+   */
+  private atTail(stream: string, afterSeq: number, first: boolean): boolean {
+    const s = this.r.stream.get(stream) as { last_seq: number } | undefined;
+    if (!s) {
+      if (first) throw notFound(stream);
+      return true;
+    }
+    return afterSeq >= s.last_seq;
   }
 
   private streamId(stream: string): number {
