@@ -11,8 +11,8 @@ declare module 'autocannon' {
     timeout?: number;
     /** requests per second across all connections (the soak's fixed load) */
     overallRate?: number;
-    /** per-request changes, e.g. a path chosen per request */
-    requests?: { setupRequest?: (req: { path: string; method?: string }) => { path: string; method?: string } }[];
+    /** a sequence of requests each connection cycles through; `setupRequest` may change the path per request */
+    requests?: { method?: string; path?: string; headers?: Record<string, string>; setupRequest?: (req: { path: string; method?: string; headers?: Record<string, string> }) => { path: string; method?: string; headers?: Record<string, string> } }[];
   }
   interface Histogram {
     average: number;

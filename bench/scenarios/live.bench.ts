@@ -45,7 +45,7 @@ const now = () => performance.timeOrigin + performance.now();
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** the subscribers, spread over worker threads */
-async function subscribe(url: string, subscribers: number) {
+export async function subscribe(url: string, subscribers: number) {
   const threads = Math.ceil(subscribers / PER_WORKER);
   const workers = Array.from({ length: threads }, (_, i) => {
     const count = Math.floor(subscribers / threads) + (i < subscribers % threads ? 1 : 0);
@@ -85,7 +85,7 @@ function joined(parts: Float64Array[]): Float64Array {
   return all.sort();
 }
 
-const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+export const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 async function measure(ctx: BenchContext, target: Target, subscribers: number, ratePerS: number): Promise<Measured> {
   const subs = await subscribe(target.wsUrl, subscribers);

@@ -21,6 +21,11 @@ export interface StoreCapabilities {
    * waiting for it to expire
    */
   documentWatch: boolean;
+  /**
+   * `events.readJson` answers pages as the native API's JSON text, built where the events are
+   * read from the text they were stored as, so the caller sends bytes it did not build
+   */
+  eventJson: boolean;
 }
 
 export interface RetentionPolicy {
@@ -74,6 +79,20 @@ export interface ReadQuery {
   limit: number;
 }
 
+/** A slice of a page as the native API's JSON text: events separated by commas, UTF-8. */
+export interface EventJsonSlice {
+  bytes: Uint8Array;
+  count: number;
+  /** seq of the slice's last event */
+  lastSeq: number;
+}
+
+/** The data of a run of events as JSON text (what `JSON.stringify` of each event's data gives), with their seqs. */
+export interface EventDataSlice {
+  seqs: number[];
+  data: string[];
+}
+
 export interface AppendRequest {
   stream: string;
   events: NewEvent[];
@@ -94,6 +113,16 @@ export interface EventLog {
   append(request: AppendRequest): Promise<AppendResult>;
   /** events in seq order; pages are bounded by `limit` */
   read(stream: string, query: ReadQuery): AsyncIterable<StoredEvent>;
+  /**
+   * Present when the store declares `eventJson`: the events `read` answers, as the native API's
+   * JSON text (byte for byte what rendering each event answers), in slices. Fails as `read` does.
+   */
+  readJson?(stream: string, query: ReadQuery): AsyncIterable<EventJsonSlice>;
+  /**
+   * Optional: the data of the events `read` answers, as JSON text, in slices, for readers that
+   * need nothing else of an event (the Durable Streams mount's messages). Fails as `read` does.
+   */
+  readData?(stream: string, query: ReadQuery): AsyncIterable<EventDataSlice>;
   getById(stream: string, id: string): Promise<StoredEvent | null>;
   getBySeq(stream: string, seq: number): Promise<StoredEvent | null>;
   /** the seq of the first event with time >= timeMs, or lastSeq + 1 */

@@ -4,7 +4,8 @@
  */
 import { RivuletError } from '../../kernel/errors.js';
 import type { StoredEvent } from '../../kernel/envelope.js';
-import type { ReadQuery, Store } from '../../store/port.js';
+import { eventJson } from '../../kernel/event-json.js';
+import type { EventJsonSlice, ReadQuery, Store } from '../../store/port.js';
 
 export interface ReadRequest {
   afterSeq?: number;
@@ -49,19 +50,51 @@ export function decodeCursor(cursor: string): Omit<ReadRequest, 'limit'> {
   }
 }
 
+/** events per slice when the text is rendered here rather than by the store */
+const RENDERED_SLICE = 256;
+
 export class ReadService {
   constructor(private readonly store: Store) {}
 
   /** the events of one page; the caller asks `nextCursor` with the last seq it saw */
   async *read(stream: string, request: ReadRequest): AsyncIterable<StoredEvent> {
-    const query: ReadQuery = {
+    yield* this.store.events.read(stream, this.queryOf(request));
+  }
+
+  /**
+   * The same events as the native API's JSON text, in slices. A store that keeps each event's
+   * JSON (`eventJson`) builds the text where it reads; otherwise it is rendered here, with the
+   * same renderer, so the bytes are the same either way.
+   */
+  async *readJson(stream: string, request: ReadRequest): AsyncIterable<EventJsonSlice> {
+    const query = this.queryOf(request);
+    if (this.store.capabilities.eventJson && this.store.events.readJson) {
+      yield* this.store.events.readJson(stream, query);
+      return;
+    }
+    let text = '';
+    let count = 0;
+    let lastSeq = 0;
+    for await (const e of this.store.events.read(stream, query)) {
+      text += (count++ === 0 ? '' : ',') + eventJson(e);
+      lastSeq = e.seq;
+      if (count === RENDERED_SLICE) {
+        yield { bytes: Buffer.from(text), count, lastSeq };
+        text = '';
+        count = 0;
+      }
+    }
+    if (count > 0) yield { bytes: Buffer.from(text), count, lastSeq };
+  }
+
+  private queryOf(request: ReadRequest): ReadQuery {
+    return {
       afterSeq: request.afterSeq,
       fromTimeMs: request.fromTimeMs,
       toTimeMs: request.toTimeMs,
       types: request.types,
       limit: request.limit,
     };
-    yield* this.store.events.read(stream, query);
   }
 
   async get(stream: string, id: string): Promise<StoredEvent> {

@@ -15,7 +15,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { Client } from '@opensearch-project/opensearch';
+import type { Client } from '@opensearch-project/opensearch';
 import type { JsonObject, JsonValue } from '../../kernel/envelope.js';
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { parseRetryAfter } from '../backoff.js';
@@ -141,7 +141,11 @@ async function verify(config: OpenSearchTargetConfig, deps: TargetDeps): Promise
 
 function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarget {
   const agents: (HttpAgent | HttpsAgent)[] = [];
-  const client = new Client({
+  // the client library is loaded by the first delivery: a server without OpenSearch sinks
+  // never holds it in memory
+  let loaded: Promise<Client> | undefined;
+  const clientOf = () => (loaded ??= import('@opensearch-project/opensearch').then(({ Client }) => new Client(options)));
+  const options: ConstructorParameters<typeof Client>[0] = {
     nodes: config.node,
     ...(config.auth !== undefined && 'username' in config.auth ? { auth: { username: config.auth.username, password: config.auth.password } } : {}),
     ...(config.auth !== undefined && 'apiKey' in config.auth ? { headers: { authorization: `ApiKey ${config.auth.apiKey}` } } : {}),
@@ -156,7 +160,7 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
       agents.push(agent);
       return agent;
     },
-  });
+  };
   let nodesChecked: Promise<void> | undefined;
   let closed = false;
 
@@ -208,7 +212,7 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
     let status: number | undefined;
     let body: BulkResponseBody | undefined;
     try {
-      const request = client.transport.request(
+      const request = (await clientOf()).transport.request(
         { method: 'POST', path: '/_bulk', querystring: config.refresh === undefined ? {} : { refresh: config.refresh }, bulkBody: text },
         { maxRetries: 0 },
       );
@@ -248,7 +252,7 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
     async close() {
       if (closed) return;
       closed = true;
-      await client.close();
+      if (loaded) await (await loaded.catch(() => null))?.close();
       for (const agent of agents) agent.destroy();
     },
   };

@@ -13,7 +13,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { JsonObject } from '../../kernel/envelope.js';
 import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { parseRetryAfter } from '../backoff.js';
@@ -133,7 +133,10 @@ function create(config: S3TargetConfig, deps: TargetDeps): DeliveryTarget {
   // endpoint check below covers IP literals, for which Node never calls lookup.
   const httpAgent = new HttpAgent({ keepAlive: true, lookup: deps.urlGuard.lookup });
   const httpsAgent = new HttpsAgent({ keepAlive: true, lookup: deps.urlGuard.lookup });
-  const client = new S3Client({
+  // the SDK is loaded by the first delivery: a server without S3 sinks never holds it in memory
+  let loaded: Promise<{ client: S3Client; sdk: { PutObjectCommand: typeof PutObjectCommand } }> | undefined;
+  const sdkOf = () => (loaded ??= import('@aws-sdk/client-s3').then((sdk) => ({ client: new sdk.S3Client(options), sdk })));
+  const options: S3ClientConfig = {
     region: config.region,
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     forcePathStyle: config.forcePathStyle,
@@ -145,7 +148,7 @@ function create(config: S3TargetConfig, deps: TargetDeps): DeliveryTarget {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { httpAgent, httpsAgent },
-  });
+  };
   let endpointChecked: Promise<void> | undefined;
   let closed = false;
 
@@ -167,8 +170,9 @@ function create(config: S3TargetConfig, deps: TargetDeps): DeliveryTarget {
     const text = group.items.map((item) => `${JSON.stringify(lineOf(item, config.body))}\n`).join('');
     const body = config.gzip ? await gzip(Buffer.from(text, 'utf8')) : Buffer.from(text, 'utf8');
     try {
+      const { client, sdk } = await sdkOf();
       const response = await client.send(
-        new PutObjectCommand({
+        new sdk.PutObjectCommand({
           Bucket: config.bucket,
           Key: key,
           Body: body,
@@ -227,7 +231,7 @@ function create(config: S3TargetConfig, deps: TargetDeps): DeliveryTarget {
     close() {
       if (!closed) {
         closed = true;
-        client.destroy();
+        void loaded?.then(({ client }) => client.destroy(), () => undefined);
         httpAgent.destroy();
         httpsAgent.destroy();
       }

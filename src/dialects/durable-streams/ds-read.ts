@@ -9,6 +9,8 @@ import { DsProblem, type DsContext, type OpenStream } from './ds-context.js';
 import { bytesOf, messageText } from './ds-events.js';
 import { isJsonMode, isTextual, type DsMeta } from './ds-meta.js';
 import { offsetOf, parseOffset, responseCursor, type OffsetParam } from './ds-offsets.js';
+import type { TailWatch } from './ds-tail.js';
+import type { EventDataSlice } from '../../core/ports.js';
 
 const PAGE_EVENTS = 10_000;
 /** how often an idle SSE connection gets a control event */
@@ -39,7 +41,8 @@ function offsetParam(offsets: string[]): OffsetParam | null {
 }
 
 interface Page {
-  events: StoredEvent[];
+  /** how many events the page holds */
+  count: number;
   /** the rendered body of a catch-up answer */
   body: Buffer;
   /** seq the page ends at (the start position when empty) */
@@ -49,35 +52,54 @@ interface Page {
   full: boolean;
 }
 
+/** how a page is filled: one event's seq and bytes at a time; false once the page is full */
+type Take = (seq: number, part: Buffer) => boolean;
+
 async function readPage(ctx: DsContext, name: string, meta: DsMeta, afterSeq: number): Promise<Page> {
   // the events themselves say where the stream ends (a store's stats may trail its log): one
   // event past a full page tells whether the page reaches the tail
-  const events: StoredEvent[] = [];
   const json = isJsonMode(meta);
   const parts: Buffer[] = [];
   let bytes = 0;
   let more = false;
-  for await (const e of ctx.services.store.events.read(name, { afterSeq, limit: PAGE_EVENTS + 1 })) {
-    if (events.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes) {
+  let endSeq = afterSeq;
+  const take: Take = (seq, part) => {
+    if (parts.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes) {
       more = true;
-      break;
+      return false;
     }
-    events.push(e);
-    const part = json ? Buffer.from(messageText(e)) : bytesOf(e);
     parts.push(part);
     bytes += part.length + 1;
-    // a long page lets other requests run between slices
-    if (events.length % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
+    endSeq = seq;
+    return true;
+  };
+  const events = ctx.services.store.events;
+  if (json && events.readData) await takeData(events.readData(name, { afterSeq, limit: PAGE_EVENTS + 1 }), take);
+  else await takeEvents(events.read(name, { afterSeq, limit: PAGE_EVENTS + 1 }), json, take);
   const body = json ? Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), Buffer.from(']')]) : Buffer.concat(parts);
-  const endSeq = events.length > 0 ? events[events.length - 1]!.seq : afterSeq;
-  return { events, body, endSeq, upToDate: !more, full: events.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes };
+  return { count: parts.length, body, endSeq, upToDate: !more, full: parts.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes };
+}
+
+/** a JSON-mode page from the data as the store keeps its text: a message is its event's data */
+async function takeData(slices: AsyncIterable<EventDataSlice>, take: Take): Promise<void> {
+  for await (const slice of slices) {
+    for (let i = 0; i < slice.seqs.length; i++) if (!take(slice.seqs[i]!, Buffer.from(slice.data[i]!))) return;
+  }
+}
+
+async function takeEvents(events: AsyncIterable<StoredEvent>, json: boolean, take: Take): Promise<void> {
+  let n = 0;
+  for await (const e of events) {
+    if (!take(e.seq, json ? Buffer.from(messageText(e)) : bytesOf(e))) return;
+    // a long page lets other requests run between slices
+    if (++n % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 const COMMA = Buffer.from(',');
 
 /** a catch-up page: from the page cache when an earlier reader rendered it, else from the store */
-async function catchUpPage(ctx: DsContext, opened: OpenStream, afterSeq: number): Promise<Omit<Page, 'events' | 'full'>> {
+async function catchUpPage(ctx: DsContext, opened: OpenStream, afterSeq: number): Promise<Omit<Page, 'count' | 'full'>> {
   const name = opened.record.name;
   const cached = ctx.pages.get(name, opened.record.createdAt, afterSeq);
   if (cached) {
@@ -108,6 +130,17 @@ export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer
   const offset = offsetParam(req.offsets);
   if (req.live !== undefined && req.live !== 'long-poll' && req.live !== 'sse') throw new DsProblem(400, 'live is long-poll or sse');
   if (req.live !== undefined && offset === null) throw new DsProblem(400, `live=${req.live} needs an offset`);
+  // a long-poll watches from before it reads anything, so an append or a close that lands
+  // while it reads ends its wait instead of being missed
+  const watch = req.live === 'long-poll' ? ctx.tail.arm(req.name) : null;
+  try {
+    return await answerRead(ctx, req, offset, watch);
+  } finally {
+    watch?.cancel();
+  }
+}
+
+async function answerRead(ctx: DsContext, req: ReadRequest, offset: OffsetParam | null, watch: TailWatch | null): Promise<ReadAnswer> {
   const opened = await ctx.open(req.name, req.principal);
   ctx.access.touch(req.name, ctx.nowMs(), opened.meta);
   const { meta } = opened;
@@ -121,9 +154,11 @@ export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer
   const from = await startSeq(ctx, req.name, offset ?? { at: 'start' });
   let page = await catchUpPage(ctx, opened, from);
   let state = opened;
-  if (req.live === 'long-poll' && page.endSeq === from) {
+  if (watch && page.endSeq === from) {
     if (!meta.closed) {
-      await ctx.tail.wait(req.name, from, ctx.options.longPollTimeoutMs);
+      await watch.wait(from, ctx.options.longPollTimeoutMs);
+      // the state is read before the events: a close seen here came after its final append
+      watch.stateRead();
       state = await ctx.open(req.name, req.principal);
       ctx.access.touch(req.name, ctx.nowMs(), state.meta);
       page = await catchUpPage(ctx, state, from);
@@ -154,11 +189,9 @@ function sseData(payload: string): string {
   return payload.split(/\r\n|\r|\n/).map((line) => `data:${line}`).join('\n') + '\n\n';
 }
 
-function dataEvent(meta: DsMeta, events: StoredEvent[]): string {
-  let payload: string;
-  if (isJsonMode(meta)) payload = `[${events.map(messageText).join(',')}]`;
-  else if (isTextual(meta)) payload = Buffer.concat(events.map(bytesOf)).toString('utf8');
-  else payload = Buffer.concat(events.map(bytesOf)).toString('base64');
+/** a page as one SSE data event: its body is the messages' JSON array, or their bytes one after another */
+function dataEvent(meta: DsMeta, body: Buffer): string {
+  const payload = isJsonMode(meta) || isTextual(meta) ? body.toString('utf8') : body.toString('base64');
   return `event: data\n${sseData(payload)}`;
 }
 
@@ -179,14 +212,37 @@ export async function openSse(ctx: DsContext, req: ReadRequest): Promise<{ opene
 }
 
 export async function followSse(ctx: DsContext, req: ReadRequest, from: number, opened: OpenStream, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  // watched from before the first read: an append or a close that lands while a page is read
+  // (reads may run on another thread) ends the next wait instead of being missed
+  const watch = ctx.tail.arm(req.name);
+  try {
+    await follow(ctx, req, from, opened, res, signal, watch);
+  } finally {
+    watch.cancel();
+  }
+}
+
+async function follow(ctx: DsContext, req: ReadRequest, from: number, opened: OpenStream, res: ServerResponse, signal: AbortSignal, watch: TailWatch): Promise<void> {
   const deadline = ctx.nowMs() + ctx.options.sseMaxMs;
   let position = from;
   let meta = opened.meta;
   const write = (text: string) => !res.destroyed && res.write(text);
+  // the state opened before the watch was armed: read it again, so a close in between is seen
+  let stale = true;
   while (!signal.aborted && !res.destroyed) {
+    if (stale) {
+      // the state first, then the events: a close seen here came after its final append, so
+      // the page read next holds that append
+      watch.stateRead();
+      const now = await ctx.find(req.name, req.principal);
+      if (!now || now.meta.deleted) return;
+      meta = now.meta;
+      ctx.access.touch(req.name, ctx.nowMs(), meta);
+      stale = false;
+    }
     const page = await readPage(ctx, req.name, meta, position);
-    if (page.events.length > 0) {
-      write(dataEvent(meta, page.events));
+    if (page.count > 0) {
+      write(dataEvent(meta, page.body));
       position = page.endSeq;
     }
     const control: Record<string, string | boolean> = { streamNextOffset: offsetOf(position) };
@@ -202,11 +258,8 @@ export async function followSse(ctx: DsContext, req: ReadRequest, from: number, 
     const left = deadline - ctx.nowMs();
     if (left <= 0) return;
     // a quiet wait ends in a keep-alive control event at the top of the loop
-    await ctx.tail.wait(req.name, position, Math.min(SSE_KEEPALIVE_MS, left), signal);
+    await watch.wait(position, Math.min(SSE_KEEPALIVE_MS, left), signal);
     if (signal.aborted) return;
-    const now = await ctx.find(req.name, req.principal);
-    if (!now || now.meta.deleted) return;
-    meta = now.meta;
-    ctx.access.touch(req.name, ctx.nowMs(), meta);
+    stale = true;
   }
 }

@@ -8,6 +8,7 @@ import { parseRfc3339 } from '../../core/events/event-fields.js';
 import { eventFromBinary, toCloudEvent, type InputContext } from '../../core/events/native-input.js';
 import { decodeCursor, encodeCursor, type ReadRequest } from '../../core/events/read-events.js';
 import { compileReadFilter, searchEvents, SCAN_LIMIT, type ScanState } from '../../core/events/search-events.js';
+import type { EventJsonSlice } from '../../store/port.js';
 import type { CoreServices } from '../../core/services.js';
 import { appendAnswerText, eventsOfJsonBody, fingerprintOf, mediaTypeOf, produceNative } from '../native-produce.js';
 import { JSON_TYPES, parseJsonBody } from '../plugins/json-body.js';
@@ -75,6 +76,22 @@ export function eventsRoutes(services: Pick<CoreServices, 'clock' | 'produce' | 
       const filter = query.filter === undefined ? undefined : compileReadFilter(query.filter);
       await services.streams.require(req.params.name);
       const cloudEvents = (req.headers.accept ?? '').includes('application/cloudevents-batch+json');
+      if (!cloudEvents && filter === undefined) {
+        // the common read: pages of the native API's JSON as the store keeps it, sent as bytes
+        const slices = services.read.readJson(req.params.name, query)[Symbol.asyncIterator]();
+        const first = await slices.next();
+        const page = renderJsonPage(first, slices, query)[Symbol.asyncIterator]();
+        // a page of up to ~1 MiB goes out as one buffer; a larger one is streamed as it is read
+        const head: Buffer[] = [];
+        let size = 0;
+        for (let next = await page.next(); ; next = await page.next()) {
+          if (next.done) return reply.type('application/json').send(head.length === 1 ? head[0] : Buffer.concat(head, size));
+          head.push(next.value);
+          size += next.value.byteLength;
+          if (size > ONE_PIECE_BYTES) break;
+        }
+        return reply.type('application/json').send(Readable.from(resume(head, page)));
+      }
       const scan: ScanState | undefined = filter === undefined ? undefined : { lastSeq: query.afterSeq ?? 0, more: false };
       const source = filter === undefined || scan === undefined
         ? services.read.read(req.params.name, query)
@@ -150,6 +167,29 @@ export function renderEvent(e: StoredEvent): EventAnswer {
   if (Object.keys(e.meta).length > 0) out.meta = e.meta;
   if (e.schemaVersion !== null) out.schemaVersion = e.schemaVersion;
   return out;
+}
+
+const ONE_PIECE_BYTES = 1 << 20;
+
+async function* resume(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncIterable<Buffer> {
+  yield* head;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
+/** Writes a page of the native API's JSON slice by slice, so a large page never sits whole in memory. */
+async function* renderJsonPage(first: IteratorResult<EventJsonSlice>, rest: AsyncIterator<EventJsonSlice>, query: ReadRequest): AsyncIterable<Buffer> {
+  let count = 0;
+  let last = query.afterSeq ?? 0;
+  yield Buffer.from('{"events":[');
+  for (let next = first; !next.done; next = await rest.next()) {
+    const slice = next.value;
+    if (count > 0) yield Buffer.from(',');
+    yield Buffer.from(slice.bytes.buffer, slice.bytes.byteOffset, slice.bytes.byteLength);
+    count += slice.count;
+    last = slice.lastSeq;
+  }
+  const next = count === query.limit ? encodeCursor(query, last) : null;
+  yield Buffer.from(`],"next":${JSON.stringify(next)}}`);
 }
 
 /**

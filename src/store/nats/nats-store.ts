@@ -27,7 +27,7 @@ const READINESS_KEY = '_readiness';
 
 export class NatsStore implements Store {
   readonly kind = 'nats';
-  readonly capabilities: StoreCapabilities = { crossProcessWatch: true, timeIndex: false, multiProcess: true, documentWatch: true };
+  readonly capabilities: StoreCapabilities = { crossProcessWatch: true, timeIndex: false, multiProcess: true, documentWatch: true, eventJson: false };
   private nc!: NatsConnection;
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;

@@ -10,6 +10,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { RivuletError } from '../../kernel/errors.js';
+import { eventJsonOfParts } from '../../kernel/event-json.js';
 import { EVENT_INTS, IDX_SCHEMA, IDX_SUPPLIED, errorToWire, wireIds, type WireOutcome, type WireRequest } from './append-wire.js';
 
 interface StreamState {
@@ -17,6 +18,8 @@ interface StreamState {
   exclusive: boolean;
   lockedBy: string | null;
   lastSeq: number;
+  /** the latest event time appended so far (epoch ms), null before the first */
+  timeMax: number | null;
   addCount: number;
   addBytes: number;
 }
@@ -68,7 +71,7 @@ export class AppendGroupWriter {
         continue;
       }
       const stream = this.streamState(streams, req.stream);
-      const saved = stream ? { lastSeq: stream.lastSeq, addCount: stream.addCount, addBytes: stream.addBytes, lockedBy: stream.lockedBy } : null;
+      const saved = stream ? { lastSeq: stream.lastSeq, timeMax: stream.timeMax, addCount: stream.addCount, addBytes: stream.addBytes, lockedBy: stream.lockedBy } : null;
       const touched: [TypeState, number, boolean][] = [];
       this.st.savepoint.run();
       try {
@@ -89,7 +92,7 @@ export class AppendGroupWriter {
       }
     }
     for (const s of streams.values()) {
-      if (s.addCount > 0) this.st.bump.run(s.lastSeq, s.addCount, s.addBytes, s.id);
+      if (s.addCount > 0) this.st.bump.run(s.lastSeq, s.timeMax, s.addCount, s.addBytes, s.id);
     }
     for (const t of types.values()) {
       if (t.dirty) this.st.putType.run(t.streamId, t.type, t.last);
@@ -100,9 +103,9 @@ export class AppendGroupWriter {
   private streamState(streams: Map<string, StreamState>, name: string): StreamState | undefined {
     let s = streams.get(name);
     if (!s) {
-      const row = this.st.stream.get(name) as { id: number; exclusive_producer: number; locked_by: string | null; last_seq: number } | undefined;
+      const row = this.st.stream.get(name) as { id: number; exclusive_producer: number; locked_by: string | null; last_seq: number; time_max_ms: number | null } | undefined;
       if (!row) return undefined;
-      s = { id: row.id, exclusive: row.exclusive_producer === 1, lockedBy: row.locked_by, lastSeq: row.last_seq, addCount: 0, addBytes: 0 };
+      s = { id: row.id, exclusive: row.exclusive_producer === 1, lockedBy: row.locked_by, lastSeq: row.last_seq, timeMax: row.time_max_ms, addCount: 0, addBytes: 0 };
       streams.set(name, s);
     }
     return s;
@@ -149,6 +152,7 @@ export class AppendGroupWriter {
     const positions: number[] = new Array(count * 3);
     // ids supplied in this request → index of the first event that carried it
     let inRequest: Map<string, number> | undefined;
+    let receivedText: string | undefined;
     let at = 0;
     for (let i = 0, o = 0; i < count; i++, o += EVENT_INTS) {
       const id = text.slice(at, (at += ints[o]!));
@@ -185,7 +189,14 @@ export class AppendGroupWriter {
       const size = Buffer.byteLength(data);
       stream.addCount++;
       stream.addBytes += size;
-      this.st.insert.run(stream.id, seq, id, type, typeSeq, source, time, Date.parse(time), nowMs, producer, data, meta, schemaVersion < 0 ? null : schemaVersion, size);
+      // the answer reads will send, kept whole: a page is these texts joined (data and meta live in it)
+      const json = eventJsonOfParts({
+        id, stream: req.stream, seq, typeSeq, type, source, time, received: (receivedText ??= new Date(nowMs).toISOString()), producer,
+        dataJson: data, metaJson: meta, schemaVersion: schemaVersion < 0 ? null : schemaVersion,
+      });
+      const timeMs = Date.parse(time);
+      if (stream.timeMax === null || timeMs > stream.timeMax) stream.timeMax = timeMs;
+      this.st.insert.run(stream.id, seq, id, type, typeSeq, source, time, timeMs, stream.timeMax, nowMs, producer, '', '', schemaVersion < 0 ? null : schemaVersion, size, json);
       positions[i * 3] = seq;
       positions[i * 3 + 1] = typeSeq;
       positions[i * 3 + 2] = 0;
@@ -208,9 +219,9 @@ function statements(db: Database) {
     savepoint: db.prepare('SAVEPOINT append_request'),
     release: db.prepare('RELEASE append_request'),
     rollbackTo: db.prepare('ROLLBACK TO append_request'),
-    stream: db.prepare('SELECT id, exclusive_producer, locked_by, last_seq FROM streams WHERE name = ?'),
+    stream: db.prepare('SELECT id, exclusive_producer, locked_by, last_seq, time_max_ms FROM streams WHERE name = ?'),
     lock: db.prepare('UPDATE streams SET locked_by = ? WHERE id = ?'),
-    bump: db.prepare('UPDATE streams SET last_seq = ?, count = count + ?, bytes = bytes + ? WHERE id = ?'),
+    bump: db.prepare('UPDATE streams SET last_seq = ?, time_max_ms = ?, count = count + ?, bytes = bytes + ? WHERE id = ?'),
     getType: db.prepare('SELECT last_type_seq FROM stream_types WHERE stream_id = ? AND type = ?'),
     putType: db.prepare(
       `INSERT INTO stream_types (stream_id, type, last_type_seq) VALUES (?, ?, ?)
@@ -218,8 +229,8 @@ function statements(db: Database) {
     ),
     findId: db.prepare('SELECT seq, type_seq FROM events WHERE stream_id = ? AND id = ?'),
     insert: db.prepare(
-      `INSERT INTO events (stream_id, seq, id, type, type_seq, source, time, time_ms, received_ms, producer, data, meta, schema_version, size)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (stream_id, seq, id, type, type_seq, source, time, time_ms, time_max_ms, received_ms, producer, data, meta, schema_version, size, json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     idemGet: db.prepare('SELECT request_hash, result FROM idempotency WHERE stream_id = ? AND key = ?'),
     idemPut: db.prepare('INSERT INTO idempotency (stream_id, key, request_hash, result, created_ms) VALUES (?, ?, ?, ?, ?)'),

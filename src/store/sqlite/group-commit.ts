@@ -7,13 +7,14 @@
  * locked stream, say) does not fail its neighbours; a failed commit fails them all, and none
  * of them was acknowledged.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { RivuletError } from '../../kernel/errors.js';
 import type { AppendedEvent, AppendResult } from '../../kernel/envelope.js';
 import type { AppendRequest } from '../port.js';
 import { allocateChannel, RingWriter, type AppendWorkerData } from './append-channel.js';
 import { OUTCOME_FAILED, OUTCOME_OK_LOCKED, OUTCOME_REPLAY, toWire, type FromWorker, type WireError, type WireOutcomes, type WireRequest, type WorkerSettings } from './append-wire.js';
 import { mapSqliteError } from './sqlite-errors.js';
+import { spawnStoreWorker } from './store-worker.js';
 import type { WriteHealth } from './write-health.js';
 
 export interface GroupCommitStats {
@@ -73,7 +74,7 @@ export class GroupCommitter {
   /** starts the worker and waits until its connection is open with the settings asked for */
   static async start(options: GroupCommitOptions): Promise<GroupCommitter> {
     const data: AppendWorkerData = { settings: options.settings, channel: allocateChannel(), maxGroupEvents: options.maxGroupEvents ?? 10_000 };
-    const worker = spawnWorker(data);
+    const worker = spawnStoreWorker('append-worker', data);
     const onExit = () => settle(new Error('the append worker exited while opening'));
     let settle!: (outcome: FromWorker | Error) => void;
     const outcome = await new Promise<FromWorker | Error>((resolve) => {
@@ -224,14 +225,4 @@ function fromWire(error: WireError, during = 'open'): unknown {
   if (error.rivulet) return new RivuletError(error.code as ConstructorParameters<typeof RivuletError>[0], error.message, { details: error.details });
   const original = Object.assign(new Error(error.message), { name: 'SqliteError', code: error.code || undefined });
   return mapSqliteError(original, during);
-}
-
-function spawnWorker(workerData: AppendWorkerData): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // running from source under tsx (tests): a worker does not inherit tsx's loader, so register it first
-    const entry = new URL('./append-worker.ts', here).href;
-    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData });
-  }
-  return new Worker(new URL('./append-worker.js', here), { workerData });
 }

@@ -98,6 +98,25 @@ const migrations: string[] = [
   `
   ALTER TABLE consumer_leases ADD COLUMN first_ms INTEGER;
   `,
+  // each event's native JSON answer, written by the append so pages are joined, not built; rows
+  // from before keep data and meta (json NULL), rows since keep json (data and meta empty)
+  `
+  ALTER TABLE events ADD COLUMN json TEXT;
+  `,
+  // the latest event time up to each event (a running maximum in seq order), so a seek by time
+  // is one index probe however the stream's times are ordered: the first event at or after a
+  // time is the first whose running maximum reaches it. It takes the place of the index on
+  // time_ms, which could only answer that by scanning every later time.
+  `
+  ALTER TABLE events ADD COLUMN time_max_ms INTEGER;
+  ALTER TABLE streams ADD COLUMN time_max_ms INTEGER;
+  UPDATE events SET time_max_ms = w.m
+    FROM (SELECT stream_id AS s, seq AS q, MAX(time_ms) OVER (PARTITION BY stream_id ORDER BY seq ROWS UNBOUNDED PRECEDING) AS m FROM events) AS w
+    WHERE events.stream_id = w.s AND events.seq = w.q;
+  UPDATE streams SET time_max_ms = (SELECT MAX(time_ms) FROM events WHERE events.stream_id = streams.id);
+  DROP INDEX events_by_time;
+  CREATE INDEX events_by_time_max ON events (stream_id, time_max_ms);
+  `,
 ];
 
 export const SCHEMA_VERSION = migrations.length;

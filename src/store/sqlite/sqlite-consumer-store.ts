@@ -5,6 +5,8 @@
  * transaction on the writer connection, so two clients can never lease the same event at once.
  * Transactions are IMMEDIATE: appends commit on the append worker's own connection, and a
  * deferred transaction that reads before it writes could find its snapshot outdated.
+ * What may scan many events (the next events of a receive, a lag count, a seek by time) is
+ * read on a reader thread first, and only the writes run in the transaction on this thread.
  */
 import { randomFillSync } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
@@ -13,7 +15,8 @@ import type { StoredEvent } from '../../kernel/envelope.js';
 import type {
   ConsumerDefinition, ConsumerLag, ConsumerRecord, ConsumerStore, LeaseOutcome, ReceiveResult, StartPosition,
 } from '../port.js';
-import { EVENT_COLUMNS, toEvent, type EventRow, type SqliteEventLog } from './sqlite-event-log.js';
+import { EVENT_COLUMNS, toEvent, type EventRow } from './event-row.js';
+import type { SqliteEventLog } from './sqlite-event-log.js';
 
 interface ConsumerRow {
   id: number;
@@ -50,9 +53,10 @@ export class SqliteConsumerStore implements ConsumerStore {
   }
 
   async create(def: ConsumerDefinition, start: StartPosition, nowMs: number): Promise<ConsumerRecord> {
+    const atTime = await this.timePosition(def.stream, start);
     return this.db.transaction(() => {
       const stream = this.streamRow(def.stream);
-      const position = this.positionOf(stream, start);
+      const position = atTime ?? this.positionOf(stream, start);
       const now = new Date(nowMs).toISOString();
       const info = this.st.insert.run(
         stream.id, def.name, JSON.stringify(def.types), def.leaseMs, def.maxDeliveries, def.deadLetterStream, position, position, now, now,
@@ -102,6 +106,12 @@ export class SqliteConsumerStore implements ConsumerStore {
   }
 
   async receive(stream: string, name: string, options: { max: number; leaseMs: number; clientId: string | null; nowMs: number }): Promise<ReceiveResult> {
+    // The events after the scan frontier are read first, on a reader thread; the transaction
+    // uses them if the frontier has not moved meanwhile (another receive of the same consumer),
+    // and otherwise scans again itself.
+    const before = this.consumerRow(stream, name);
+    const types = typesOf(before);
+    const ahead = await this.events.readJob(stream, { op: 'rows', query: { stream, afterSeq: before.scanned_seq, types, limit: options.max } });
     return this.db.transaction(() => {
       const c = this.consumerRow(stream, name);
       const { nowMs, leaseMs, clientId } = options;
@@ -127,15 +137,17 @@ export class SqliteConsumerStore implements ConsumerStore {
       }
       const room = options.max - due.length;
       if (room > 0) {
-        const types = typesOf(c);
-        const rows = this.scan(types?.length ?? 0).all(c.stream_id, c.scanned_seq, ...(types ?? []), room) as EventRow[];
+        const fresh = c.scanned_seq === before.scanned_seq && c.id === before.id;
+        const rows = fresh ? ahead.rows.slice(0, room) : (this.scan(types?.length ?? 0).all(c.stream_id, c.scanned_seq, ...(types ?? []), room) as EventRow[]);
+        // the end of the log is the one the rows were read from, not a later one
+        const lastSeq = fresh ? ahead.lastSeq : (this.st.lastSeq.get(c.stream_id) as { last_seq: number }).last_seq;
         for (const row of rows) {
           const token = newToken(row.seq);
           this.st.newLease.run(c.id, row.seq, until, token, clientId, nowMs);
           result.deliveries.push({ event: toEvent(stream, row), deliveries: 1, firstDeliveredMs: nowMs, leaseToken: token, leaseExpiresMs: until });
         }
         // a short page means the log was read to its end; the frontier can move past skipped types
-        const scanned = rows.length === room ? rows[rows.length - 1]!.seq : (this.st.lastSeq.get(c.stream_id) as { last_seq: number }).last_seq;
+        const scanned = rows.length === room ? rows[rows.length - 1]!.seq : lastSeq;
         if (scanned > c.scanned_seq) {
           this.st.setScanned.run(scanned, c.id);
           this.settle(c.id, nowMs);
@@ -171,9 +183,11 @@ export class SqliteConsumerStore implements ConsumerStore {
   }
 
   async seek(stream: string, name: string, start: StartPosition, nowMs: number): Promise<ConsumerRecord> {
+    this.consumerRow(stream, name);
+    const atTime = await this.timePosition(stream, start);
     return this.db.transaction(() => {
       const c = this.consumerRow(stream, name);
-      const position = this.positionOf(this.streamRow(stream), start);
+      const position = atTime ?? this.positionOf(this.streamRow(stream), start);
       this.st.dropLeases.run(c.id);
       this.st.setPosition.run(position, position, new Date(nowMs).toISOString(), c.id);
       return toRecord(stream, this.consumerRow(stream, name));
@@ -182,11 +196,10 @@ export class SqliteConsumerStore implements ConsumerStore {
 
   async lag(stream: string, name: string, nowMs: number): Promise<ConsumerLag> {
     const c = this.consumerRow(stream, name);
-    const types = typesOf(c);
-    const last = this.st.lastSeq.get(c.stream_id) as { last_seq: number };
-    const counted = this.count(types?.length ?? 0).get(c.stream_id, c.committed_seq, ...(types ?? [])) as { n: number; oldest: number | null };
+    // counting the pending events walks them all: on a reader thread
+    const counted = await this.events.readJob(stream, { op: 'count', stream, afterSeq: c.committed_seq, types: typesOf(c) });
     const leased = this.st.leased.get(c.id, nowMs) as { n: number };
-    return { committedSeq: c.committed_seq, lastSeq: last.last_seq, pending: counted.n, leased: leased.n, oldestUnackedMs: counted.oldest };
+    return { committedSeq: c.committed_seq, lastSeq: counted.lastSeq, pending: counted.n, leased: leased.n, oldestUnackedMs: counted.oldest };
   }
 
   /** applies `change` to each lease its token still holds, in one transaction */
@@ -219,11 +232,16 @@ export class SqliteConsumerStore implements ConsumerStore {
         return stream.last_seq;
       case 'seq':
         return Math.max(0, start.seq - 1);
-      case 'time': {
-        const row = this.st.seqAtTime.get(stream.id, start.timeMs) as { seq: number | null };
-        return (row.seq ?? stream.last_seq + 1) - 1;
-      }
+      case 'time':
+        // read beforehand on a reader thread (timePosition)
+        throw new Error('a position by time is read before the transaction');
     }
+  }
+
+  /** for a start by time, the position before the first event at or after it (a range scan, so on a reader thread) */
+  private async timePosition(stream: string, start: StartPosition): Promise<number | null> {
+    if (start.from !== 'time') return null;
+    return (await this.events.seqAtTime(stream, start.timeMs)) - 1;
   }
 
   private eventAt(streamId: number, stream: string, seq: number): StoredEvent | null {
@@ -237,18 +255,6 @@ export class SqliteConsumerStore implements ConsumerStore {
       const filter = typeCount > 0 ? ` AND type IN (${new Array(typeCount).fill('?').join(', ')})` : '';
       st = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND seq > ?${filter} ORDER BY seq LIMIT ?`);
       this.scans.set(typeCount, st);
-    }
-    return st;
-  }
-
-  /** counts the matching events after a seq, and gives the receive time of the first of them */
-  private count(typeCount: number): Statement {
-    const key = -1 - typeCount;
-    let st = this.scans.get(key);
-    if (!st) {
-      const filter = typeCount > 0 ? ` AND type IN (${new Array(typeCount).fill('?').join(', ')})` : '';
-      st = this.db.prepare(`SELECT COUNT(*) AS n, MIN(received_ms) AS oldest FROM events WHERE stream_id = ? AND seq > ?${filter}`);
-      this.scans.set(key, st);
     }
     return st;
   }
@@ -315,7 +321,6 @@ function prepareStatements(db: Database) {
   return {
     stream: db.prepare('SELECT id, last_seq FROM streams WHERE name = ?'),
     lastSeq: db.prepare('SELECT last_seq FROM streams WHERE id = ?'),
-    seqAtTime: db.prepare('SELECT MIN(seq) AS seq FROM events WHERE stream_id = ? AND time_ms >= ?'),
     eventAt: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND seq = ?`),
     insert: db.prepare(
       `INSERT INTO consumers (stream_id, name, types, lease_ms, max_deliveries, dead_letter_stream, committed_seq, scanned_seq, created_at, updated_at)

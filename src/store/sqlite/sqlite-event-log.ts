@@ -1,44 +1,36 @@
 /**
- * The SQLite event log. Appends go through the group committer to the append worker's connection;
- * reads use a second connection (WAL lets them run beside the writer) and fetch in pages,
- * so no read transaction stays open across an await.
+ * The SQLite event log. Appends go through the group committer to the append worker's
+ * connection; event reads are jobs for the reader threads (reader-pool.ts), in bounded slices,
+ * each one read transaction, so no read runs on the event loop or stays open across an await.
+ * Point lookups by key (an event by id or seq, a stream's first and last event) stay on the
+ * main thread's read-only connection: one index probe costs less than the hop to a thread.
  */
 import { EventEmitter } from 'node:events';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { RivuletError } from '../../kernel/errors.js';
 import type { AppendResult, StoredEvent } from '../../kernel/envelope.js';
-import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
+import type { AppendRequest, EventDataSlice, EventJsonSlice, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
+import { EVENT_COLUMNS, toEvent, type EventRow } from './event-row.js';
 import type { GroupCommitter } from './group-commit.js';
-
-export interface EventRow {
-  seq: number;
-  id: string;
-  type: string;
-  type_seq: number;
-  source: string;
-  time: string;
-  received_ms: number;
-  producer: string | null;
-  data: string;
-  meta: string;
-  schema_version: number | null;
-}
+import type { ReaderPool } from './reader-pool.js';
+import type { EventQuery, ReadJob, ReadResult } from './reader-wire.js';
 
 
-export const EVENT_COLUMNS = 'seq, id, type, type_seq, source, time, received_ms, producer, data, meta, schema_version';
-/** rows fetched per page of a read; small enough to keep the loop responsive */
-const READ_PAGE = 256;
+/** rows per slice read as events: each slice is rebuilt on the main thread, so keep it short */
+const ROWS_SLICE = 256;
+/** events per slice read as JSON text: the main thread only sends these bytes */
+const JSON_SLICE = 1000;
 
 export class SqliteEventLog implements EventLog {
   private readonly committer: GroupCommitter;
   private readonly emitter = new EventEmitter();
   private readonly w: ReturnType<typeof prepareWriteStatements>;
   private readonly r: ReturnType<typeof prepareReadStatements>;
-  private readonly readStatements = new Map<string, Statement>();
 
   constructor(
     private readonly writer: Database,
     private readonly reader: Database,
+    private readonly readers: ReaderPool,
     private readonly idempotencyWindowMs: number,
     /** the append pipeline; built with `SqliteEventLog.afterCommit` of this log as its hook */
     committer: (afterCommit: (results: AppendResult[], lockedStreams: string[]) => void) => GroupCommitter,
@@ -86,39 +78,74 @@ export class SqliteEventLog implements EventLog {
   }
 
   async *read(stream: string, query: ReadQuery): AsyncIterable<StoredEvent> {
-    const s = this.r.stream.get(stream) as { id: number } | undefined;
-    if (!s) throw new RivuletError('STREAM_NOT_FOUND', `stream "${stream}" does not exist`, { details: { stream } });
-    const types = query.types && query.types.length > 0 ? query.types : undefined;
-    const statement = this.readStatement(query.fromTimeMs !== undefined, query.toTimeMs !== undefined, types?.length ?? 0);
     let after = query.afterSeq ?? 0;
     let remaining = query.limit;
+    let first = true;
     while (remaining > 0) {
-      const params: unknown[] = [s.id, after];
-      if (query.fromTimeMs !== undefined) params.push(query.fromTimeMs);
-      if (query.toTimeMs !== undefined) params.push(query.toTimeMs);
-      if (types) params.push(...types);
-      const page = Math.min(remaining, READ_PAGE);
-      params.push(page);
-      const rows = statement.all(...params) as EventRow[];
+      if (this.atTail(stream, after, first)) return;
+      const slice = Math.min(remaining, ROWS_SLICE);
+      const result = await this.readers.run({ op: 'rows', query: sliceOf(stream, query, after, slice) });
+      if (!result.found) {
+        // gone between slices: the read ends where the stream did
+        if (first) throw notFound(stream);
+        return;
+      }
+      first = false;
+      const rows = (result as Extract<ReadResult, { op: 'rows' }>).rows;
       for (const row of rows) yield toEvent(stream, row);
-      if (rows.length < page) return;
+      if (rows.length < slice) return;
       after = rows[rows.length - 1]!.seq;
       remaining -= rows.length;
     }
   }
 
-  private readStatement(from: boolean, to: boolean, typeCount: number): Statement {
-    const key = `${from ? 1 : 0}${to ? 1 : 0}:${typeCount}`;
-    let st = this.readStatements.get(key);
-    if (!st) {
-      const where = ['stream_id = ?', 'seq > ?'];
-      if (from) where.push('time_ms >= ?');
-      if (to) where.push('time_ms <= ?');
-      if (typeCount > 0) where.push(`type IN (${new Array(typeCount).fill('?').join(', ')})`);
-      st = this.reader.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`);
-      this.readStatements.set(key, st);
+  async *readJson(stream: string, query: ReadQuery): AsyncIterable<EventJsonSlice> {
+    let after = query.afterSeq ?? 0;
+    let remaining = query.limit;
+    let first = true;
+    while (remaining > 0) {
+      if (this.atTail(stream, after, first)) return;
+      const slice = Math.min(remaining, JSON_SLICE);
+      const result = await this.readers.run({ op: 'json', query: sliceOf(stream, query, after, slice) });
+      if (!result.found) {
+        if (first) throw notFound(stream);
+        return;
+      }
+      first = false;
+      const page = result as Extract<ReadResult, { op: 'json' }>;
+      if (page.count > 0) yield { bytes: page.bytes, count: page.count, lastSeq: page.lastEventSeq };
+      if (page.count < slice) return;
+      after = page.lastEventSeq;
+      remaining -= page.count;
     }
-    return st;
+  }
+
+  async *readData(stream: string, query: ReadQuery): AsyncIterable<EventDataSlice> {
+    let after = query.afterSeq ?? 0;
+    let remaining = query.limit;
+    let first = true;
+    while (remaining > 0) {
+      if (this.atTail(stream, after, first)) return;
+      const slice = Math.min(remaining, JSON_SLICE);
+      const result = await this.readers.run({ op: 'data', query: sliceOf(stream, query, after, slice) });
+      if (!result.found) {
+        if (first) throw notFound(stream);
+        return;
+      }
+      first = false;
+      const page = result as Extract<ReadResult, { op: 'data' }>;
+      if (page.seqs.length > 0) yield { seqs: page.seqs, data: page.data };
+      if (page.seqs.length < slice) return;
+      after = page.seqs[page.seqs.length - 1]!;
+      remaining -= page.seqs.length;
+    }
+  }
+
+  /** runs one job on a reader thread; STREAM_NOT_FOUND when the stream does not exist */
+  async readJob<Op extends ReadJob['op']>(stream: string, job: Extract<ReadJob, { op: Op }>): Promise<Extract<ReadResult, { op: Op }>> {
+    const result = await this.readers.run(job);
+    if (!result.found) throw notFound(stream);
+    return result as Extract<ReadResult, { op: Op }>;
   }
 
   async getById(stream: string, id: string): Promise<StoredEvent | null> {
@@ -134,15 +161,14 @@ export class SqliteEventLog implements EventLog {
   }
 
   async seqAtTime(stream: string, timeMs: number): Promise<number> {
-    const s = this.r.stream.get(stream) as { id: number; last_seq: number } | undefined;
-    if (!s) throw new RivuletError('STREAM_NOT_FOUND', `stream "${stream}" does not exist`, { details: { stream } });
-    const row = this.r.seqAtTime.get(s.id, timeMs) as { seq: number | null };
-    return row.seq ?? s.last_seq + 1;
+    // the time index orders by time, not seq: the smallest seq at or after a time is a range scan
+    const found = await this.readJob(stream, { op: 'seqAtTime', stream, timeMs });
+    return found.seq ?? found.lastSeq + 1;
   }
 
   async stats(stream: string): Promise<StreamStats> {
     const s = this.r.stream.get(stream) as { id: number; first_seq: number; last_seq: number; count: number; bytes: number } | undefined;
-    if (!s) throw new RivuletError('STREAM_NOT_FOUND', `stream "${stream}" does not exist`, { details: { stream } });
+    if (!s) throw notFound(stream);
     const first = this.r.firstTime.get(s.id) as { time: string } | undefined;
     const last = this.r.lastTime.get(s.id) as { time: string } | undefined;
     return {
@@ -204,28 +230,36 @@ export class SqliteEventLog implements EventLog {
     return this.w.idemPurge.run(nowMs - this.idempotencyWindowMs).changes;
   }
 
+  /**
+   * True when nothing follows `afterSeq`: a read at the tail (a live reader's next page, the
+   * "is there more?" after a full one) is answered here by one index probe instead of a hop to
+   * a reader thread, which runs at a lower priority. The main thread's connection sees every
+   * acknowledged append, so the stream's last seq here is never behind an acknowledged event.
+   * A stream missing before the first slice is refused; one gone between slices ends the read.
+   */
+  private atTail(stream: string, afterSeq: number, first: boolean): boolean {
+    const s = this.r.stream.get(stream) as { last_seq: number } | undefined;
+    if (!s) {
+      if (first) throw notFound(stream);
+      return true;
+    }
+    return afterSeq >= s.last_seq;
+  }
+
   private streamId(stream: string): number {
     const s = this.r.stream.get(stream) as { id: number } | undefined;
-    if (!s) throw new RivuletError('STREAM_NOT_FOUND', `stream "${stream}" does not exist`, { details: { stream } });
+    if (!s) throw notFound(stream);
     return s.id;
   }
 }
 
-export function toEvent(stream: string, row: EventRow): StoredEvent {
-  return {
-    id: row.id,
-    stream,
-    seq: row.seq,
-    typeSeq: row.type_seq,
-    type: row.type,
-    source: row.source,
-    time: row.time,
-    received: new Date(row.received_ms).toISOString(),
-    producer: row.producer,
-    data: JSON.parse(row.data),
-    meta: JSON.parse(row.meta),
-    schemaVersion: row.schema_version,
-  };
+function notFound(stream: string): RivuletError {
+  return new RivuletError('STREAM_NOT_FOUND', `stream "${stream}" does not exist`, { details: { stream } });
+}
+
+function sliceOf(stream: string, query: ReadQuery, afterSeq: number, limit: number): EventQuery {
+  const types = query.types && query.types.length > 0 ? query.types : undefined;
+  return { stream, afterSeq, fromTimeMs: query.fromTimeMs, toTimeMs: query.toTimeMs, types, limit };
 }
 
 function prepareWriteStatements(writer: Database) {
@@ -242,6 +276,5 @@ function prepareReadStatements(reader: Database) {
     bySeq: reader.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND seq = ?`),
     firstTime: reader.prepare('SELECT time FROM events WHERE stream_id = ? ORDER BY seq ASC LIMIT 1'),
     lastTime: reader.prepare('SELECT time FROM events WHERE stream_id = ? ORDER BY seq DESC LIMIT 1'),
-    seqAtTime: reader.prepare('SELECT MIN(seq) AS seq FROM events WHERE stream_id = ? AND time_ms >= ?'),
   };
 }

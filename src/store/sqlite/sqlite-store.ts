@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
 import { GroupCommitter, type CommitInfo } from './group-commit.js';
+import { ReaderPool } from './reader-pool.js';
 import { migrate } from './schema.js';
 import { SqliteConsumerStore } from './sqlite-consumer-store.js';
 import { SqliteDocumentStore } from './sqlite-document-store.js';
@@ -31,12 +32,20 @@ export interface SqliteStoreOptions {
   maxDatabaseBytes?: number;
   /** observes each group commit of appends (metrics); it is called after the commit returned and never fails a write */
   onCommit?: (info: CommitInfo) => void;
+  /** threads that run event reads, each with a read-only connection (default 2) */
+  readerThreads?: number;
 }
 
 export const DATABASE_FILE = 'rivulet.db';
 const LOCK_FILE = 'rivulet.lock';
 /** how long a connection waits for another's write lock (the append worker's and the main one's) */
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * The reader threads' nice value (Linux sets it per thread): when the cores are all busy, the
+ * scheduler gives the event loop and the append worker the larger share, so reads slow down
+ * before writes do. Idle cores still go to reads.
+ */
+const READER_NICENESS = 10;
 
 export class StoreOpenError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -48,9 +57,10 @@ export class StoreOpenError extends Error {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   // one process: every document write goes through this process's services, which drop their own cache entries
-  readonly capabilities: StoreCapabilities = { crossProcessWatch: false, timeIndex: true, multiProcess: false, documentWatch: false };
+  readonly capabilities: StoreCapabilities = { crossProcessWatch: false, timeIndex: true, multiProcess: false, documentWatch: false, eventJson: true };
   private writer!: Db;
   private reader!: Db;
+  private readers: ReaderPool | null = null;
   private eventLog!: SqliteEventLog;
   private catalog!: SqliteStreamCatalog;
   private docs!: SqliteDocumentStore;
@@ -91,6 +101,19 @@ export class SqliteStore implements Store {
       throw err;
     }
     let committer: GroupCommitter;
+    let readers: ReaderPool;
+    try {
+      readers = await ReaderPool.start(
+        { path: this.path, synchronous: this.synchronous(), busyTimeoutMs: BUSY_TIMEOUT_MS, niceness: READER_NICENESS },
+        Math.max(1, this.options.readerThreads ?? 2),
+      );
+    } catch (err) {
+      this.reader.close();
+      this.writer.close();
+      this.releaseLock();
+      throw new StoreOpenError(`cannot open ${this.path} for reads: ${(err as Error).message}`, { cause: err });
+    }
+    this.readers = readers;
     try {
       committer = await GroupCommitter.start({
         settings: { path: this.path, synchronous: this.synchronous(), busyTimeoutMs: BUSY_TIMEOUT_MS, maxDatabaseBytes: this.options.maxDatabaseBytes },
@@ -98,6 +121,8 @@ export class SqliteStore implements Store {
         writeHealth: this.writeHealth,
       });
     } catch (err) {
+      await readers.close();
+      this.readers = null;
       this.reader.close();
       this.writer.close();
       this.releaseLock();
@@ -106,7 +131,7 @@ export class SqliteStore implements Store {
     this.catalog = new SqliteStreamCatalog(this.writer);
     const catalog = this.catalog;
     this.eventLog = new SqliteEventLog(
-      this.writer, this.reader, this.options.idempotencyWindowMs ?? 24 * 3600_000,
+      this.writer, this.reader, readers, this.options.idempotencyWindowMs ?? 24 * 3600_000,
       (afterCommit) => committer.withAfterCommit(afterCommit),
       (name) => catalog.forget(name),
     );
@@ -197,6 +222,7 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     this.closed ??= (async () => {
       if (this.eventLog) await this.eventLog.closeWriter();
+      await this.readers?.close();
       this.reader?.close();
       if (this.writer?.open) {
         // fold the WAL back into the database so a backup of the one file is complete; on a full

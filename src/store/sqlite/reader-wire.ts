@@ -1,0 +1,54 @@
+/**
+ * What the event log and its reader threads say to each other. A job reads one bounded slice
+ * (a page, a count, a time seek) in one read transaction; the stream is named, not numbered,
+ * and looked up in the same snapshot, so a slice never reads a deleted stream's successor.
+ */
+import type { EventRow } from './event-row.js';
+import type { WireError } from './append-wire.js';
+
+export interface ReaderSettings {
+  path: string;
+  /** 1 = NORMAL, 2 = FULL: checked like the other connections' */
+  synchronous: number;
+  busyTimeoutMs: number;
+  /** lower the reader threads' CPU priority (Linux: per thread), so reads yield to appends */
+  niceness: number;
+}
+
+export interface EventQuery {
+  stream: string;
+  afterSeq: number;
+  fromTimeMs?: number;
+  toTimeMs?: number;
+  types?: string[];
+  limit: number;
+}
+
+export type ReadJob =
+  /** the events as rows */
+  | { op: 'rows'; query: EventQuery }
+  /** the events as the native API's JSON text, comma-separated, encoded as UTF-8 */
+  | { op: 'json'; query: EventQuery }
+  /** each event's data as JSON text */
+  | { op: 'data'; query: EventQuery }
+  /** the seq of the first event with time_ms >= timeMs */
+  | { op: 'seqAtTime'; stream: string; timeMs: number }
+  /** how many matching events follow a seq, and the receive time of the first */
+  | { op: 'count'; stream: string; afterSeq: number; types?: string[] };
+
+/** `lastSeq` is the stream's last seq in the snapshot the slice was read from */
+export type ReadResult =
+  | { found: false }
+  | { found: true; op: 'rows'; rows: EventRow[]; lastSeq: number }
+  | { found: true; op: 'json'; bytes: Uint8Array; count: number; lastEventSeq: number; lastSeq: number }
+  | { found: true; op: 'data'; seqs: number[]; data: string[]; lastSeq: number }
+  | { found: true; op: 'seqAtTime'; seq: number | null; lastSeq: number }
+  | { found: true; op: 'count'; n: number; oldest: number | null; lastSeq: number };
+
+export type ToReader = { id: number; job: ReadJob } | { close: true };
+
+export type FromReader =
+  | { kind: 'ready' }
+  | { kind: 'open-failed'; error: WireError }
+  | { id: number; ok: true; result: ReadResult }
+  | { id: number; ok: false; error: WireError };

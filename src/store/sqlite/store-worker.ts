@@ -1,0 +1,20 @@
+/** Starts one of the store's threads (the append worker, the readers) from source or from the build. */
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+
+/**
+ * Each thread is a V8 isolate of its own, and by default each may grow a young generation of
+ * tens of MiB before it collects. These threads hold one group or one slice at a time, so a
+ * small young generation costs them little time and keeps the process's memory flat however
+ * many reads run. The old generation is left room for the largest append group.
+ */
+const LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 512 };
+
+export function spawnStoreWorker(entry: 'append-worker' | 'reader-worker', workerData: unknown): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // running from source under tsx (tests): a worker does not inherit tsx's loader, so register it first
+    const url = new URL(`./${entry}.ts`, here).href;
+    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`, { eval: true, workerData, resourceLimits: LIMITS });
+  }
+  return new Worker(new URL(`./${entry}.js`, here), { workerData, resourceLimits: LIMITS });
+}
