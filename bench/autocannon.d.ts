@@ -12,7 +12,16 @@ declare module 'autocannon' {
     /** requests per second across all connections (the soak's fixed load) */
     overallRate?: number;
     /** a sequence of requests each connection cycles through; `setupRequest` may change the path per request */
-    requests?: { method?: string; path?: string; headers?: Record<string, string>; setupRequest?: (req: { path: string; method?: string; headers?: Record<string, string> }) => { path: string; method?: string; headers?: Record<string, string> } }[];
+    requests?: {
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      setupRequest?: (req: { path: string; method?: string; headers?: Record<string, string> }) => {
+        path: string;
+        method?: string;
+        headers?: Record<string, string>;
+      };
+    }[];
   }
   interface Histogram {
     average: number;

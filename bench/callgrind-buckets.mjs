@@ -7,8 +7,10 @@
  */
 import { execFileSync } from 'node:child_process';
 
-const COMPILE = /v8::internal::(compiler|maglev|baseline)|Turbofan|Maglev|Sparkplug|v8::internal::interpreter::Bytecode(Generator|ArrayBuilder)|v8::internal::Parser|v8::internal::Scanner|Compiler::|OptimizedCompilationJob|CodeGenerator|RegisterAllocat|InstructionSelector/;
-const GC = /Mark|Sweep|Scaveng|Evacuat|Heap::|heap::|GC|RelocIterator|__popcountdi2|Remembered|Slot|IncrementalMarking|Compactor|MemoryChunk|PagedSpace|FreeList|ActiveSystemPages|IterateObjectCache|MigrateObject|Visitor|IteratePointers|SizeFromMap/;
+const COMPILE =
+  /v8::internal::(compiler|maglev|baseline)|Turbofan|Maglev|Sparkplug|v8::internal::interpreter::Bytecode(Generator|ArrayBuilder)|v8::internal::Parser|v8::internal::Scanner|Compiler::|OptimizedCompilationJob|CodeGenerator|RegisterAllocat|InstructionSelector/;
+const GC =
+  /Mark|Sweep|Scaveng|Evacuat|Heap::|heap::|GC|RelocIterator|__popcountdi2|Remembered|Slot|IncrementalMarking|Compactor|MemoryChunk|PagedSpace|FreeList|ActiveSystemPages|IterateObjectCache|MigrateObject|Visitor|IteratePointers|SizeFromMap/;
 
 function bucketOf(fn) {
   if (COMPILE.test(fn)) return 'compile';
@@ -22,7 +24,10 @@ const args = process.argv.slice(2);
 const at = args.indexOf('--requests');
 const requests = at >= 0 ? Number(args.splice(at, 2)[1]) : 1;
 for (const file of args) {
-  const text = execFileSync('callgrind_annotate', ['--threshold=100', '--auto=no', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', '--auto=no', file], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const sums = { compile: 0, gc: 0, sqlite: 0, jit: 0, other: 0 };
   for (const line of text.split('\n')) {
     const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
@@ -31,5 +36,7 @@ for (const file of args) {
   }
   const work = sums.jit + sums.other + sums.sqlite;
   const per = (n) => Math.round(n / requests / 1000);
-  console.log(`${file}: per request (thousands of instructions): work ${per(work)} (jit ${per(sums.jit)}, other ${per(sums.other)}, sqlite ${per(sums.sqlite)}), gc ${per(sums.gc)}, compile ${per(sums.compile)}`);
+  console.log(
+    `${file}: per request (thousands of instructions): work ${per(work)} (jit ${per(sums.jit)}, other ${per(sums.other)}, sqlite ${per(sums.sqlite)}), gc ${per(sums.gc)}, compile ${per(sums.compile)}`,
+  );
 }

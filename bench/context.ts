@@ -79,7 +79,12 @@ export function createContext(): { ctx: BenchContext; cleanup(): Promise<void> }
       return dir;
     },
     async startRivulet(options = {}) {
-      const server = await startServerProcess({ dataDir: ctx.tempDir(), args: ['--durability', 'strict', ...(options.args ?? [])], nodeArgs: options.nodeArgs, logLevel: 'warn' });
+      const server = await startServerProcess({
+        dataDir: ctx.tempDir(),
+        args: ['--durability', 'strict', ...(options.args ?? [])],
+        nodeArgs: options.nodeArgs,
+        logLevel: 'warn',
+      });
       closers.push(() => server.close());
       return server;
     },

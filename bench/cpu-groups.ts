@@ -30,10 +30,15 @@ export function openCpuGroups(): CpuGroups | { unavailable: string } {
   const v1 = '/sys/fs/cgroup/cpu';
   if (existsSync(join(v1, 'cpu.cfs_quota_us'))) {
     try {
-      return groups('cgroup v1', v1, () => undefined, (dir, cpus) => {
-        writeFileSync(join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
-        writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(Math.round(cpus * PERIOD_US)));
-      });
+      return groups(
+        'cgroup v1',
+        v1,
+        () => undefined,
+        (dir, cpus) => {
+          writeFileSync(join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
+          writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(Math.round(cpus * PERIOD_US)));
+        },
+      );
     } catch (err) {
       reasons.push(`${v1}: ${(err as Error).message}`);
     }
@@ -45,19 +50,30 @@ export function openCpuGroups(): CpuGroups | { unavailable: string } {
         continue;
       }
       writeFileSync(join(mount, 'cgroup.subtree_control'), '+cpu');
-      return groups('cgroup v2', mount, (dir) => writeFileSync(join(dir, 'cgroup.subtree_control'), '+cpu'), (dir, cpus) => {
-        writeFileSync(join(dir, 'cpu.max'), `${Math.round(cpus * PERIOD_US)} ${PERIOD_US}`);
-      });
+      return groups(
+        'cgroup v2',
+        mount,
+        (dir) => writeFileSync(join(dir, 'cgroup.subtree_control'), '+cpu'),
+        (dir, cpus) => {
+          writeFileSync(join(dir, 'cpu.max'), `${Math.round(cpus * PERIOD_US)} ${PERIOD_US}`);
+        },
+      );
     } catch (err) {
       reasons.push(`${mount}: ${(err as Error).message}`);
     }
   }
-  return { unavailable: `no writable CPU cgroup (run as root on Linux with cgroup v1 cpu or cgroup v2 cpu): ${reasons.join('; ')}` };
+  return {
+    unavailable: `no writable CPU cgroup (run as root on Linux with cgroup v1 cpu or cgroup v2 cpu): ${reasons.join('; ')}`,
+  };
 }
 
 function cgroup2Mounts(): string[] {
   try {
-    return readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'cgroup2').map((f) => f[1]!);
+    return readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter((f) => f[2] === 'cgroup2')
+      .map((f) => f[1]!);
   } catch {
     return [];
   }
@@ -68,7 +84,12 @@ function cgroup2Mounts(): string[] {
  * group per process with its quota. A throwaway child proves the quota can be written before
  * anything depends on it.
  */
-function groups(kind: CpuGroups['kind'], root: string, prepareParent: (dir: string) => void, setQuota: (dir: string, cpus: number) => void): CpuGroups {
+function groups(
+  kind: CpuGroups['kind'],
+  root: string,
+  prepareParent: (dir: string) => void,
+  setQuota: (dir: string, cpus: number) => void,
+): CpuGroups {
   const parent = join(root, `rivulet-bench-${randomUUID().slice(0, 8)}`);
   mkdirSync(parent);
   const children: string[] = [];

@@ -41,10 +41,12 @@ for (let i = 0; i < count; i++) {
     }
   });
   sockets.push(ws);
-  opened.push(new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  }));
+  opened.push(
+    new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    }),
+  );
 }
 
 Promise.all(opened).then(

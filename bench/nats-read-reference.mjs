@@ -30,14 +30,20 @@ const server = createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   const after = Number(url.searchParams.get('after') ?? 0);
   const limit = Number(url.searchParams.get('limit') ?? 100);
-  page(after, limit).then((parts) => {
-    const chunks = [Buffer.from('{"events":[')];
-    parts.forEach((p, i) => { if (i > 0) chunks.push(Buffer.from(',')); chunks.push(p); });
-    chunks.push(Buffer.from(']}'));
-    res.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.concat(chunks));
-  }, (err) => {
-    res.writeHead(500).end(String(err));
-  });
+  page(after, limit).then(
+    (parts) => {
+      const chunks = [Buffer.from('{"events":[')];
+      parts.forEach((p, i) => {
+        if (i > 0) chunks.push(Buffer.from(','));
+        chunks.push(p);
+      });
+      chunks.push(Buffer.from(']}'));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.concat(chunks));
+    },
+    (err) => {
+      res.writeHead(500).end(String(err));
+    },
+  );
 });
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`reference listening on http://127.0.0.1:${server.address().port}\n`);

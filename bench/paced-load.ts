@@ -35,7 +35,12 @@ export function pacedLoader(): PacedLoader {
   const agent = new Agent({ connections: 32, keepAliveTimeout: 30_000 });
 
   const send = async (url: string, headers: Record<string, string> | undefined, body: string): Promise<string> => {
-    const res = await request(url, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', ...headers }, body });
+    const res = await request(url, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
     const text = await res.body.text();
     if (res.statusCode >= 300) throw new Error(`POST ${url}: ${res.statusCode} ${text}`);
     return text;
@@ -62,7 +67,8 @@ export function pacedLoader(): PacedLoader {
         await new Promise((r) => setTimeout(r, 10 - ((performance.now() - begin) % 10)));
       }
       const latencies = Float64Array.from(await Promise.all(inflight)).sort();
-      const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+      const pick = (q: number) =>
+        latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
       return { sent, p50Ms: pick(0.5), p99Ms: pick(0.99) };
     },
     async post<T>(url: string, headers: Record<string, string>, body: unknown): Promise<T> {

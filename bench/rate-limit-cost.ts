@@ -30,7 +30,11 @@ async function homeMade(): Promise<FastifyInstance> {
 
 async function library(): Promise<FastifyInstance> {
   const app = Fastify();
-  await app.register(rateLimitPlugin, { max: 1_000_000_000, timeWindow: 1000, keyGenerator: (req) => `key:${req.headers.authorization}` });
+  await app.register(rateLimitPlugin, {
+    max: 1_000_000_000,
+    timeWindow: 1000,
+    keyGenerator: (req) => `key:${req.headers.authorization}`,
+  });
   app.get('/x', async () => ({ ok: true }));
   await app.ready();
   return app;
@@ -52,6 +56,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const base = median(samples.none!);
 for (const [name, xs] of Object.entries(samples)) {
   const m = median(xs);
-  process.stdout.write(`${name.padEnd(22)} ${m.toFixed(2)} µs/request  (+${(m - base).toFixed(2)} µs over no limiter)\n`);
+  process.stdout.write(
+    `${name.padEnd(22)} ${m.toFixed(2)} µs/request  (+${(m - base).toFixed(2)} µs over no limiter)\n`,
+  );
 }
 for (const app of Object.values(apps)) await app.close();

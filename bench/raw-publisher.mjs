@@ -27,11 +27,26 @@ const until = started + Number(seconds) * 1000;
 while (performance.now() < until) {
   const id = randomUUID();
   const name = names[i % names.length];
-  const body = JSON.stringify({ id, stream: 'bench', type: 'bench.reading', source: '/bench', data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true }, time: new Date().toISOString(), received: new Date().toISOString(), meta: {} });
+  const body = JSON.stringify({
+    id,
+    stream: 'bench',
+    type: 'bench.reading',
+    source: '/bench',
+    data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true },
+    time: new Date().toISOString(),
+    received: new Date().toISOString(),
+    meta: {},
+  });
   i++;
-  const p = js.publish(`${name}.bench_reading.${id}`, body, { msgID: id }).then(() => {
-    acked++;
-  }, () => undefined).finally(() => inFlight.delete(p));
+  const p = js
+    .publish(`${name}.bench_reading.${id}`, body, { msgID: id })
+    .then(
+      () => {
+        acked++;
+      },
+      () => undefined,
+    )
+    .finally(() => inFlight.delete(p));
   inFlight.add(p);
   if (inFlight.size >= WINDOW) await Promise.race(inFlight);
 }

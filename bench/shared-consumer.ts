@@ -39,7 +39,9 @@ async function worker(): Promise<void> {
   const store = await open(srcDir!, servers!, prefix!);
   // counts the consumers bucket's compare-and-set writes and those lost to another writer
   // (a bench's look inside: the store keeps no such count)
-  const bucket = (store as unknown as { consumerStore: { bucket: { update: (...a: unknown[]) => Promise<number | null> } } }).consumerStore.bucket;
+  const bucket = (
+    store as unknown as { consumerStore: { bucket: { update: (...a: unknown[]) => Promise<number | null> } } }
+  ).consumerStore.bucket;
   const update = bucket.update.bind(bucket);
   let writes = 0;
   let lost = 0;
@@ -55,18 +57,30 @@ async function worker(): Promise<void> {
   });
   let acked = 0;
   let failures = 0;
-  await Promise.all(Array.from({ length: LOOPS }, async () => {
-    while (Date.now() < untilMs) {
-      try {
-        const got = await store.consumers.receive('work', consumer!, { max: MAX, leaseMs: 60_000, clientId: null, nowMs: Date.now() });
-        if (got.deliveries.length === 0) break;
-        const outcomes = await store.consumers.ack('work', consumer!, got.deliveries.map((d) => d.leaseToken), Date.now());
-        acked += outcomes.filter((o) => o === 'ok').length;
-      } catch {
-        failures++;
+  await Promise.all(
+    Array.from({ length: LOOPS }, async () => {
+      while (Date.now() < untilMs) {
+        try {
+          const got = await store.consumers.receive('work', consumer!, {
+            max: MAX,
+            leaseMs: 60_000,
+            clientId: null,
+            nowMs: Date.now(),
+          });
+          if (got.deliveries.length === 0) break;
+          const outcomes = await store.consumers.ack(
+            'work',
+            consumer!,
+            got.deliveries.map((d) => d.leaseToken),
+            Date.now(),
+          );
+          acked += outcomes.filter((o) => o === 'ok').length;
+        } catch {
+          failures++;
+        }
       }
-    }
-  }));
+    }),
+  );
   process.stdout.write(JSON.stringify({ acked, failures, writes, lost }) + '\n');
   process.stdin.destroy();
   await store.close();
@@ -86,7 +100,9 @@ interface Worker {
 }
 
 function startWorker(args: string[]): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'worker', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'worker', ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   let markReady: () => void = () => {};
   const ready = new Promise<void>((r) => (markReady = r));
@@ -95,7 +111,11 @@ function startWorker(args: string[]): Worker {
     if (out.includes('ready\n')) markReady();
   });
   const done = new Promise<WorkerResult>((resolveRun, reject) => {
-    child.on('exit', (code) => (code === 0 ? resolveRun(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`worker exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolveRun(JSON.parse(out.trim().split('\n').at(-1)!))
+        : reject(new Error(`worker exited with ${code}`)),
+    );
   });
   return { ready, done, go: (untilMs) => child.stdin!.write(`go ${untilMs}\n`) };
 }
@@ -118,11 +138,30 @@ async function main(): Promise<void> {
       const prefix = `b${variant}`;
       const store = await open(srcDir, nats.servers, prefix);
       const now = new Date().toISOString();
-      await store.streams.create({ name: 'work', owner: 'bench', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
+      await store.streams.create({
+        name: 'work',
+        owner: 'bench',
+        description: '',
+        retention: {},
+        exclusiveProducer: false,
+        options: {},
+        createdAt: now,
+        updatedAt: now,
+      });
       for (let i = 0; i < BACKLOG; i += 500) {
         await store.events.append({
-          stream: 'work', producer: null,
-          events: Array.from({ length: 500 }, (_, k) => ({ id: `e${i + k}`, idSupplied: false, type: 't', source: '/bench', time: now, producer: null, data: { n: i + k, note: 'x'.repeat(200) }, meta: {} })),
+          stream: 'work',
+          producer: null,
+          events: Array.from({ length: 500 }, (_, k) => ({
+            id: `e${i + k}`,
+            idSupplied: false,
+            type: 't',
+            source: '/bench',
+            time: now,
+            producer: null,
+            data: { n: i + k, note: 'x'.repeat(200) },
+            meta: {},
+          })),
         });
       }
       await store.close();
@@ -133,7 +172,11 @@ async function main(): Promise<void> {
           const prefix = `b${variant}`;
           const consumer = `r${round}n${n}`;
           const store = await open(srcDir, nats.servers, prefix);
-          await store.consumers.create({ stream: 'work', name: consumer, types: [], leaseMs: 60_000, maxDeliveries: 5, deadLetterStream: null }, { from: 'beginning' }, Date.now());
+          await store.consumers.create(
+            { stream: 'work', name: consumer, types: [], leaseMs: 60_000, maxDeliveries: 5, deadLetterStream: null },
+            { from: 'beginning' },
+            Date.now(),
+          );
           await store.close();
           // every process opens its store first, then all start together
           const workers = Array.from({ length: n }, () => startWorker([srcDir, nats.servers, prefix, consumer]));
@@ -149,7 +192,9 @@ async function main(): Promise<void> {
           if (acked >= BACKLOG) console.log('  (the backlog ran out: the rate is a lower bound)');
           results.set(`${variant} n${n}`, [...(results.get(`${variant} n${n}`) ?? []), rate]);
           lostShare.set(`${variant} n${n}`, [...(lostShare.get(`${variant} n${n}`) ?? []), writes ? lost / writes : 0]);
-          console.log(`round ${round + 1} ${variant} N=${n}: ${Math.round(rate)} events/s, ${writes} compare-and-set writes, ${lost} lost${failures ? ` (${failures} failed calls)` : ''}`);
+          console.log(
+            `round ${round + 1} ${variant} N=${n}: ${Math.round(rate)} events/s, ${writes} compare-and-set writes, ${lost} lost${failures ? ` (${failures} failed calls)` : ''}`,
+          );
         }
       }
     }
@@ -160,7 +205,9 @@ async function main(): Promise<void> {
     const one = median(results.get(`${variant} n1`)!);
     const three = median(results.get(`${variant} n3`)!);
     const lost = (n: number) => `${Math.round(median(lostShare.get(`${variant} n${n}`)!) * 100)} %`;
-    console.log(`${variant}: N=1 ${Math.round(one)} events/s, N=3 ${Math.round(three)} events/s, ratio ${(three / one).toFixed(2)}× (medians of ${rounds} rounds); compare-and-sets lost ${lost(1)} at N=1, ${lost(3)} at N=3`);
+    console.log(
+      `${variant}: N=1 ${Math.round(one)} events/s, N=3 ${Math.round(three)} events/s, ratio ${(three / one).toFixed(2)}× (medians of ${rounds} rounds); compare-and-sets lost ${lost(1)} at N=1, ${lost(3)} at N=3`,
+    );
   }
 }
 

@@ -30,7 +30,8 @@ function option(name: string, env: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   const raw = at >= 0 ? process.argv[at + 1] : process.env[env];
   const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} (or ${env}) must be a positive number, not ${raw}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`--${name} (or ${env}) must be a positive number, not ${raw}`);
   return value;
 }
 
@@ -60,12 +61,19 @@ async function main(): Promise<void> {
   try {
     const server = await ctx.startRivulet();
     const headers = { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' };
-    await fetch(`${server.url}/v1/streams`, { method: 'POST', headers, body: JSON.stringify({ name: 'soak', retention: { maxEvents: 1_000_000 } }) }).then((r) => r.text());
+    await fetch(`${server.url}/v1/streams`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'soak', retention: { maxEvents: 1_000_000 } }),
+    }).then((r) => r.text());
     const request = {
       url: `${server.url}/v1/streams/soak/events`,
       method: 'POST',
       headers,
-      body: JSON.stringify({ type: 'soak.tick', data: { user: 'u-123', amount: 42.5, tags: ['a', 'b'], note: 'x'.repeat(200) } }),
+      body: JSON.stringify({
+        type: 'soak.tick',
+        data: { user: 'u-123', amount: 42.5, tags: ['a', 'b'], note: 'x'.repeat(200) },
+      }),
       connections: 32,
       timeout: 30,
     };
@@ -74,7 +82,9 @@ async function main(): Promise<void> {
     const probe = await autocannon({ ...request, duration: probeS });
     const capacity = probe['2xx'] / probe.duration;
     const rate = Math.max(1, Math.round(capacity * load));
-    console.log(`capacity ${capacity.toFixed(0)} req/s (p99 ${probe.latency.p99} ms flat out); soaking at ${rate} req/s (${Math.round(load * 100)}%) for ${minutes} min, reporting every ${windowS} s`);
+    console.log(
+      `capacity ${capacity.toFixed(0)} req/s (p99 ${probe.latency.p99} ms flat out); soaking at ${rate} req/s (${Math.round(load * 100)}%) for ${minutes} min, reporting every ${windowS} s`,
+    );
     console.log('minute  req/s   p50ms   p99ms   failed  rssMiB  heapMiB events   Δp99ms  ΔrssMiB (against minute 1)');
 
     const rows: Minute[] = [];
@@ -94,19 +104,45 @@ async function main(): Promise<void> {
       rows.push(row);
       const base = rows[0]!;
       const signed = (n: number, digits = 0) => `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
-      console.log([row.minute, row.requestsPerS.toFixed(0), row.p50Ms, row.p99Ms, row.failed, row.rssMiB.toFixed(1), row.heapMiB.toFixed(1), row.events,
-        signed(row.p99Ms - base.p99Ms), signed(row.rssMiB - base.rssMiB, 1)].map((v) => String(v).padEnd(7)).join(' '));
+      console.log(
+        [
+          row.minute,
+          row.requestsPerS.toFixed(0),
+          row.p50Ms,
+          row.p99Ms,
+          row.failed,
+          row.rssMiB.toFixed(1),
+          row.heapMiB.toFixed(1),
+          row.events,
+          signed(row.p99Ms - base.p99Ms),
+          signed(row.rssMiB - base.rssMiB, 1),
+        ]
+          .map((v) => String(v).padEnd(7))
+          .join(' '),
+      );
     }
 
     const first = rows[0]!;
     const last = rows[rows.length - 1]!;
     const summary = {
-      minutes, load, capacity, rate, windows: rows,
-      drift: { p99Ms: last.p99Ms - first.p99Ms, rssMiB: last.rssMiB - first.rssMiB, heapMiB: last.heapMiB - first.heapMiB },
+      minutes,
+      load,
+      capacity,
+      rate,
+      windows: rows,
+      drift: {
+        p99Ms: last.p99Ms - first.p99Ms,
+        rssMiB: last.rssMiB - first.rssMiB,
+        heapMiB: last.heapMiB - first.heapMiB,
+      },
       failed: rows.reduce((n, r) => n + r.failed, 0),
     };
-    console.log(`drift over the run: p99 ${summary.drift.p99Ms >= 0 ? '+' : ''}${summary.drift.p99Ms} ms, RSS ${summary.drift.rssMiB.toFixed(1)} MiB, heap ${summary.drift.heapMiB.toFixed(1)} MiB; ${summary.failed} failed requests`);
-    const out = fileURLToPath(new URL(`./results/soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url));
+    console.log(
+      `drift over the run: p99 ${summary.drift.p99Ms >= 0 ? '+' : ''}${summary.drift.p99Ms} ms, RSS ${summary.drift.rssMiB.toFixed(1)} MiB, heap ${summary.drift.heapMiB.toFixed(1)} MiB; ${summary.failed} failed requests`,
+    );
+    const out = fileURLToPath(
+      new URL(`./results/soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url),
+    );
     writeFileSync(out, JSON.stringify(summary, null, 2));
     console.log(`written to ${out}`);
     if (summary.failed > 0) process.exitCode = 1;

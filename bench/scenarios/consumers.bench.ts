@@ -40,8 +40,14 @@ async function run(ctx: BenchContext = {}): Promise<BenchResult[]> {
     await services.streams.create({ name: 'bench' }, 'bench');
     for (let i = 0; i < total; i += 1000) {
       const events: NewEvent[] = Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({
-        id: `e-${i + k}`, idSupplied: false, type: 'order.placed', source: '/bench', time: new Date().toISOString(),
-        producer: null, data: { n: i + k, note: 'x'.repeat(200) }, meta: {},
+        id: `e-${i + k}`,
+        idSupplied: false,
+        type: 'order.placed',
+        source: '/bench',
+        time: new Date().toISOString(),
+        producer: null,
+        data: { n: i + k, note: 'x'.repeat(200) },
+        meta: {},
       }));
       await services.produce.produce({ stream: 'bench', events, producer: null });
     }
@@ -50,7 +56,14 @@ async function run(ctx: BenchContext = {}): Promise<BenchResult[]> {
     const readStart = performance.now();
     for await (const e of store.events.read('bench', { limit: total })) read += e.seq > 0 ? 1 : 0;
     const rawRate = read / ((performance.now() - readStart) / 1000);
-    const results: BenchResult[] = [{ name: 'consumers: raw sequential read (ceiling)', value: Math.round(rawRate), unit: 'events/s', extra: { events: read } }];
+    const results: BenchResult[] = [
+      {
+        name: 'consumers: raw sequential read (ceiling)',
+        value: Math.round(rawRate),
+        unit: 'events/s',
+        extra: { events: read },
+      },
+    ];
     log(`raw sequential read: ${Math.round(rawRate)} events/s`);
 
     for (const batch of [1, 100, 500]) {
@@ -62,7 +75,11 @@ async function run(ctx: BenchContext = {}): Promise<BenchResult[]> {
       while (done < target) {
         const got = await services.consumers.receive('bench', name, { max: Math.min(batch, target - done) });
         if (got.length === 0) break;
-        await services.consumers.ack('bench', name, got.map((d) => d.leaseToken));
+        await services.consumers.ack(
+          'bench',
+          name,
+          got.map((d) => d.leaseToken),
+        );
         done += got.length;
       }
       const rate = done / ((performance.now() - start) / 1000);

@@ -72,7 +72,11 @@ async function latencies(url: string, count: number): Promise<number[]> {
     while (received < n) await new Promise((r) => setImmediate(r));
     await new Promise((r) => setTimeout(r, 2));
     sentAt[n] = performance.now();
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ n }),
+    });
     await res.arrayBuffer();
   }
   await reader;
@@ -82,7 +86,9 @@ async function latencies(url: string, count: number): Promise<number[]> {
 export const scenario: Scenario = {
   name: 'durable-streams',
   async run(ctx) {
-    const rivulet = await ctx.startRivulet({ args: ['--durable-streams-anonymous', '--max-event-loop-delay', '0', '--max-inflight-produce', '0'] });
+    const rivulet = await ctx.startRivulet({
+      args: ['--durable-streams-anonymous', '--max-event-loop-delay', '0', '--max-inflight-produce', '0'],
+    });
     const reference = await ctx.startCeiling(REFERENCE, [ctx.tempDir('ds-reference')]);
     const targets: Target[] = [
       { name: 'rivulet', base: `${rivulet.url}/ds/bench` },
@@ -97,11 +103,17 @@ export const scenario: Scenario = {
       for (const t of targets) {
         await put(`${t.base}/single`, 'application/octet-stream');
         await put(`${t.base}/batched`, 'application/json');
-        const batch = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ order: i, item: 'widget', qty: 1 + (i % 5) })));
+        const batch = JSON.stringify(
+          Array.from({ length: 100 }, (_, i) => ({ order: i, item: 'widget', qty: 1 + (i % 5) })),
+        );
         for (const name of ['history', ...Array.from({ length: ROUNDS }, (_, r) => `cold-${r}`)]) {
           await put(`${t.base}/${name}`, 'application/json');
           for (let i = 0; i < 100; i++) {
-            const res = await fetch(`${t.base}/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batch });
+            const res = await fetch(`${t.base}/${name}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: batch,
+            });
             await res.arrayBuffer();
           }
         }
@@ -115,10 +127,22 @@ export const scenario: Scenario = {
       for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? targets : [...targets].reverse();
         for (const t of order) {
-          const one = await ctx.load({ url: `${t.base}/single`, headers: { 'content-type': 'application/octet-stream' }, body: single, connections: 50, durationS: 3 });
+          const one = await ctx.load({
+            url: `${t.base}/single`,
+            headers: { 'content-type': 'application/octet-stream' },
+            body: single,
+            connections: 50,
+            durationS: 3,
+          });
           if (one.failed > 0) throw new Error(`${t.name} single appends: ${JSON.stringify(one.statuses)}`);
           record('single-message appends', t.name, one.requestsPerS);
-          const many = await ctx.load({ url: `${t.base}/batched`, headers: { 'content-type': 'application/json' }, body: batched, connections: 50, durationS: 3 });
+          const many = await ctx.load({
+            url: `${t.base}/batched`,
+            headers: { 'content-type': 'application/json' },
+            body: batched,
+            connections: 50,
+            durationS: 3,
+          });
           if (many.failed > 0) throw new Error(`${t.name} batched appends: ${JSON.stringify(many.statuses)}`);
           record('batched appends (100 messages)', t.name, many.requestsPerS * 100);
           const started = performance.now();
@@ -141,7 +165,17 @@ export const scenario: Scenario = {
       const latency = name.includes('p50');
       const ratio = latency ? ref / riv : riv / ref;
       const goal = name.includes('appends') ? 10 : 2;
-      rows.push({ scenario: 'durable-streams', case: name, metric: latency ? 'median latency' : 'throughput', value: riv, unit: latency ? 'ms' : 'messages/s', ceiling: ref, ratio, goal: `≥ ${goal}× reference`, pass: ratio >= goal });
+      rows.push({
+        scenario: 'durable-streams',
+        case: name,
+        metric: latency ? 'median latency' : 'throughput',
+        value: riv,
+        unit: latency ? 'ms' : 'messages/s',
+        ceiling: ref,
+        ratio,
+        goal: `≥ ${goal}× reference`,
+        pass: ratio >= goal,
+      });
     }
     return rows;
   },

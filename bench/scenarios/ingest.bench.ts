@@ -18,7 +18,11 @@ const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-const oneEvent = (i: number) => ({ type: 'bench.reading', source: '/bench', data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true } });
+const oneEvent = (i: number) => ({
+  type: 'bench.reading',
+  source: '/bench',
+  data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true },
+});
 
 interface Target {
   url: string;
@@ -38,13 +42,16 @@ export const scenario: Scenario = {
     const json = { 'content-type': 'application/json' };
     const ceiling: Target = { url: (await ctx.startCeiling()).url, headers: json };
     const rivulet = await rivuletTarget(ctx, prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []);
-    const laneOff = cases.some((c) => c.events === 1) ? await rivuletTarget(ctx, [], ['--produce-lane', 'off']) : undefined;
+    const laneOff = cases.some((c) => c.events === 1)
+      ? await rivuletTarget(ctx, [], ['--produce-lane', 'off'])
+      : undefined;
 
     const rows: Row[] = [];
     for (const c of cases) {
       const targets = c.events === 1 && laneOff ? [ceiling, rivulet, laneOff] : [ceiling, rivulet];
       // a short warm-up lets the JITs settle before the measured rounds
-      for (const t of targets) await ctx.load({ url: t.url, headers: t.headers, body: c.body, connections: CONNECTIONS, durationS: 1 });
+      for (const t of targets)
+        await ctx.load({ url: t.url, headers: t.headers, body: c.body, connections: CONNECTIONS, durationS: 1 });
       const rounds: LoadResult[][] = [];
       // per target: server CPU seconds and events acknowledged over the measured rounds
       const cpu = targets.map(() => ({ seconds: 0, ok: 0 }));
@@ -52,7 +59,13 @@ export const scenario: Scenario = {
         const round: LoadResult[] = [];
         for (const [i, t] of targets.entries()) {
           const before = t.pid === undefined ? undefined : cpuSecondsOf(t.pid);
-          const result = await ctx.load({ url: t.url, headers: t.headers, body: c.body, connections: CONNECTIONS, durationS: DURATION_S });
+          const result = await ctx.load({
+            url: t.url,
+            headers: t.headers,
+            body: c.body,
+            connections: CONNECTIONS,
+            durationS: DURATION_S,
+          });
           if (before !== undefined) {
             cpu[i]!.seconds += (cpuSecondsOf(t.pid!) ?? before) - before;
             cpu[i]!.ok += result.ok;
@@ -72,17 +85,49 @@ export const scenario: Scenario = {
         { ...base, metric: 'ceiling p50', value: latency(0, 'p50Ms'), unit: 'ms' },
         { ...base, metric: 'ceiling p99', value: latency(0, 'p99Ms'), unit: 'ms' },
         c.events === 1
-          ? { ...base, metric: 'rivulet events/s', value: events(1), unit: 'events/s', ceiling: events(0), ratio: rivRatio, goal: '≥ 0.5× ceiling', pass: rivRatio >= 0.5 }
-          : { ...base, metric: 'rivulet events/s', value: events(1), unit: 'events/s', ceiling: events(0), ratio: rivRatio, goal: '≥ 100,000', pass: events(1) >= 100_000 },
+          ? {
+              ...base,
+              metric: 'rivulet events/s',
+              value: events(1),
+              unit: 'events/s',
+              ceiling: events(0),
+              ratio: rivRatio,
+              goal: '≥ 0.5× ceiling',
+              pass: rivRatio >= 0.5,
+            }
+          : {
+              ...base,
+              metric: 'rivulet events/s',
+              value: events(1),
+              unit: 'events/s',
+              ceiling: events(0),
+              ratio: rivRatio,
+              goal: '≥ 100,000',
+              pass: events(1) >= 100_000,
+            },
         { ...base, metric: 'rivulet p50', value: latency(1, 'p50Ms'), unit: 'ms', ceiling: latency(0, 'p50Ms') },
         { ...base, metric: 'rivulet p99', value: latency(1, 'p99Ms'), unit: 'ms', ceiling: latency(0, 'p99Ms') },
       );
-      if (targets.length > 2) rows.push({ ...base, metric: 'rivulet, lane off events/s', value: events(2), unit: 'events/s', ceiling: events(0), ratio: ratio(2) });
-      rows.push({ ...base, metric: 'per-round ratios', value: rivRatio, unit: rounds.map((round) => (round[1]!.requestsPerS / round[0]!.requestsPerS).toFixed(2)).join(' ') });
+      if (targets.length > 2)
+        rows.push({
+          ...base,
+          metric: 'rivulet, lane off events/s',
+          value: events(2),
+          unit: 'events/s',
+          ceiling: events(0),
+          ratio: ratio(2),
+        });
+      rows.push({
+        ...base,
+        metric: 'per-round ratios',
+        value: rivRatio,
+        unit: rounds.map((round) => (round[1]!.requestsPerS / round[0]!.requestsPerS).toFixed(2)).join(' '),
+      });
       // CPU time per event of the server (all its threads): steadier than events/s on a shared machine
       const perEvent = (i: number) => (cpu[i]!.seconds * 1e6) / (cpu[i]!.ok * c.events);
       if (cpu[1]!.ok > 0) rows.push({ ...base, metric: 'rivulet CPU per event', value: perEvent(1), unit: 'µs' });
-      if (targets.length > 2 && cpu[2]!.ok > 0) rows.push({ ...base, metric: 'rivulet, lane off CPU per event', value: perEvent(2), unit: 'µs' });
+      if (targets.length > 2 && cpu[2]!.ok > 0)
+        rows.push({ ...base, metric: 'rivulet, lane off CPU per event', value: perEvent(2), unit: 'µs' });
     }
     return rows;
   },

@@ -52,14 +52,20 @@ export async function subscribe(url: string, subscribers: number) {
     return new Worker(SUBSCRIBERS, { workerData: { url, count } });
   });
   // one question at a time per worker, so the next message is the answer
-  const ask = <T>(w: Worker, msg: object) => new Promise<T>((resolve) => {
-    w.once('message', resolve);
-    w.postMessage(msg);
-  });
-  await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-    w.once('message', (m: { error?: string }) => (m.error ? reject(new Error(m.error)) : resolve()));
-    w.on('error', reject);
-  })));
+  const ask = <T>(w: Worker, msg: object) =>
+    new Promise<T>((resolve) => {
+      w.once('message', resolve);
+      w.postMessage(msg);
+    });
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          w.once('message', (m: { error?: string }) => (m.error ? reject(new Error(m.error)) : resolve()));
+          w.on('error', reject);
+        }),
+    ),
+  );
   return {
     window: (t: number) => workers.forEach((w) => w.postMessage({ window: t })),
     async delivered(): Promise<number> {
@@ -68,7 +74,9 @@ export async function subscribe(url: string, subscribers: number) {
     },
     /** every latency measured in the window, sorted (send → arrival; store → arrival); closes the subscribers */
     async collect(): Promise<{ latencies: Float64Array; fromStore: Float64Array }> {
-      const parts = await Promise.all(workers.map((w) => ask<{ latencies: Float64Array; fromStore: Float64Array }>(w, { collect: true })));
+      const parts = await Promise.all(
+        workers.map((w) => ask<{ latencies: Float64Array; fromStore: Float64Array }>(w, { collect: true })),
+      );
       await Promise.all(workers.map((w) => w.terminate()));
       return { latencies: joined(parts.map((p) => p.latencies)), fromStore: joined(parts.map((p) => p.fromStore)) };
     },
@@ -85,11 +93,19 @@ function joined(parts: Float64Array[]): Float64Array {
   return all.sort();
 }
 
-export const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+export const quantile = (sorted: Float64Array, q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 async function measure(ctx: BenchContext, target: Target, subscribers: number, ratePerS: number): Promise<Measured> {
   const subs = await subscribe(target.wsUrl, subscribers);
-  const load = (durationS: number) => ctx.pace({ url: target.publishUrl, headers: target.headers, body: () => JSON.stringify(target.body(now())), ratePerS, durationS });
+  const load = (durationS: number) =>
+    ctx.pace({
+      url: target.publishUrl,
+      headers: target.headers,
+      body: () => JSON.stringify(target.body(now())),
+      ratePerS,
+      durationS,
+    });
   // a short warm-up, not measured
   await load(0.5);
   await settle(500);
@@ -100,7 +116,15 @@ async function measure(ctx: BenchContext, target: Target, subscribers: number, r
   for (let i = 0; i < 100 && (await subs.delivered()) < sent * subscribers; i++) await settle(100);
   const elapsedS = (now() - start) / 1000;
   const { latencies, fromStore } = await subs.collect();
-  return { ackP99Ms, storeP99Ms: quantile(fromStore, 0.99), p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), deliveredPerS: latencies.length / elapsedS, expected: sent * subscribers, delivered: latencies.length };
+  return {
+    ackP99Ms,
+    storeP99Ms: quantile(fromStore, 0.99),
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+    deliveredPerS: latencies.length / elapsedS,
+    expected: sent * subscribers,
+    delivered: latencies.length,
+  };
 }
 
 const CASES = [
@@ -116,7 +140,10 @@ export const scenario: Scenario = {
     // latency is measured here, not admission: the overload guard would refuse the set-up on a busy machine
     // BENCH_LIVE_DURABILITY=relaxed separates the live path's latency from the fsync's
     const durability = process.env.BENCH_LIVE_DURABILITY ? ['--durability', process.env.BENCH_LIVE_DURABILITY] : [];
-    const server = await ctx.startRivulet({ args: ['--max-event-loop-delay', '0', ...durability], nodeArgs: prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [] });
+    const server = await ctx.startRivulet({
+      args: ['--max-event-loop-delay', '0', ...durability],
+      nodeArgs: prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [],
+    });
     const auth = { authorization: `Bearer ${server.adminKey}` };
     await ctx.post(`${server.url}/v1/streams`, auth, { name: 'bench' });
     // subscribers authenticate with a live token: `ws` can send headers, but browsers cannot
@@ -130,7 +157,12 @@ export const scenario: Scenario = {
       body: (t) => ({ type: 'bench.tick', data: { t } }),
     };
     const ceilingServer = await ctx.startCeiling(CEILING);
-    const ceiling: Target = { wsUrl: ceilingServer.url.replace(/^http/, 'ws'), publishUrl: `${ceilingServer.url}/publish`, headers: {}, body: (t) => ({ t }) };
+    const ceiling: Target = {
+      wsUrl: ceilingServer.url.replace(/^http/, 'ws'),
+      publishUrl: `${ceilingServer.url}/publish`,
+      headers: {},
+      body: (t) => ({ t }),
+    };
     const only = process.env.BENCH_LIVE_CASES?.split(',');
     const rows: Row[] = [];
     for (const [i, c] of CASES.entries()) {
@@ -138,14 +170,36 @@ export const scenario: Scenario = {
       const base = await measure(ctx, ceiling, c.subscribers, c.rate);
       const ours = await measure(ctx, rivulet, c.subscribers, c.rate);
       const row = (metric: string, value: number, ceil: number, unit: string, goal?: string, pass?: boolean): Row => ({
-        scenario: 'live', case: c.name, metric, value, unit, ceiling: ceil, ratio: ceil > 0 ? value / ceil : undefined, goal, pass,
+        scenario: 'live',
+        case: c.name,
+        metric,
+        value,
+        unit,
+        ceiling: ceil,
+        ratio: ceil > 0 ? value / ceil : undefined,
+        goal,
+        pass,
       });
       rows.push(
         row('latency p50', ours.p50Ms, base.p50Ms, 'ms'),
-        row('latency p99', ours.p99Ms, base.p99Ms, 'ms', c.goalP99 === undefined ? undefined : `≤ ${c.goalP99}`, c.goalP99 === undefined ? undefined : ours.p99Ms <= c.goalP99),
+        row(
+          'latency p99',
+          ours.p99Ms,
+          base.p99Ms,
+          'ms',
+          c.goalP99 === undefined ? undefined : `≤ ${c.goalP99}`,
+          c.goalP99 === undefined ? undefined : ours.p99Ms <= c.goalP99,
+        ),
         row('produce ack p99', ours.ackP99Ms, base.ackP99Ms, 'ms'),
         { scenario: 'live', case: c.name, metric: 'stored→received p99', value: ours.storeP99Ms, unit: 'ms' },
-        row('delivered', ours.deliveredPerS, base.deliveredPerS, 'events/s', `${ours.delivered}/${ours.expected}`, ours.delivered === ours.expected),
+        row(
+          'delivered',
+          ours.deliveredPerS,
+          base.deliveredPerS,
+          'events/s',
+          `${ours.delivered}/${ours.expected}`,
+          ours.delivered === ours.expected,
+        ),
       );
     }
     return rows;
@@ -156,7 +210,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { ctx, cleanup } = createContext();
   try {
     for (const r of await scenario.run(ctx)) {
-      console.log(`${r.case.padEnd(34)} ${r.metric.padEnd(12)} ${r.value.toFixed(2).padStart(10)} ${r.unit.padEnd(9)} ceiling ${r.ceiling?.toFixed(2).padStart(9) ?? ''} ratio ${r.ratio?.toFixed(2) ?? ''} ${r.goal ?? ''} ${r.pass === undefined ? '' : r.pass ? 'pass' : 'FAIL'}`);
+      console.log(
+        `${r.case.padEnd(34)} ${r.metric.padEnd(12)} ${r.value.toFixed(2).padStart(10)} ${r.unit.padEnd(9)} ceiling ${r.ceiling?.toFixed(2).padStart(9) ?? ''} ratio ${r.ratio?.toFixed(2) ?? ''} ${r.goal ?? ''} ${r.pass === undefined ? '' : r.pass ? 'pass' : 'FAIL'}`,
+      );
     }
   } finally {
     await cleanup();

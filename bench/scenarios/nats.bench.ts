@@ -21,7 +21,11 @@ const DURATION_S = Number(process.env.BENCH_NATS_DURATION_S ?? 3);
 const WINDOW = 1000;
 const GOAL = 0.7;
 
-const oneEvent = (i: number) => ({ type: 'bench.reading', source: '/bench', data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true } });
+const oneEvent = (i: number) => ({
+  type: 'bench.reading',
+  source: '/bench',
+  data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true },
+});
 
 /** async publish of envelope-sized messages for `seconds`, `WINDOW` acks in flight; answers events/s */
 async function rawPublish(servers: string, replicas: number, seconds: number): Promise<number> {
@@ -40,10 +44,20 @@ async function rawPublish(servers: string, replicas: number, seconds: number): P
     const until = started + seconds * 1000;
     while (performance.now() < until) {
       const id = randomUUID();
-      const body = JSON.stringify({ id, stream: 'bench', ...oneEvent(i++), time: new Date().toISOString(), received: new Date().toISOString(), meta: {} });
-      const p: Promise<unknown> = js.publish(`${name}.bench_reading.${id}`, body, { msgID: id }).then(() => {
-        acked++;
-      }).finally(() => inFlight.delete(p));
+      const body = JSON.stringify({
+        id,
+        stream: 'bench',
+        ...oneEvent(i++),
+        time: new Date().toISOString(),
+        received: new Date().toISOString(),
+        meta: {},
+      });
+      const p: Promise<unknown> = js
+        .publish(`${name}.bench_reading.${id}`, body, { msgID: id })
+        .then(() => {
+          acked++;
+        })
+        .finally(() => inFlight.delete(p));
       inFlight.add(p);
       if (inFlight.size >= WINDOW) await Promise.race(inFlight);
     }
@@ -57,21 +71,39 @@ async function rawPublish(servers: string, replicas: number, seconds: number): P
 }
 
 /** closed-loop load spread over the processes (connections split between them), summed */
-async function produceLoad(ctx: BenchContext, processes: ServerProcess[], body: string, events: number, seconds: number) {
-  const runs = await Promise.all(processes.map((p) => ctx.load({
-    url: `${p.url}/v1/streams/bench/events`,
-    headers: { authorization: `Bearer ${p.adminKey}`, 'content-type': 'application/json' },
-    body,
-    connections: Math.max(1, Math.round(CONNECTIONS / processes.length)),
-    durationS: seconds,
-  })));
+async function produceLoad(
+  ctx: BenchContext,
+  processes: ServerProcess[],
+  body: string,
+  events: number,
+  seconds: number,
+) {
+  const runs = await Promise.all(
+    processes.map((p) =>
+      ctx.load({
+        url: `${p.url}/v1/streams/bench/events`,
+        headers: { authorization: `Bearer ${p.adminKey}`, 'content-type': 'application/json' },
+        body,
+        connections: Math.max(1, Math.round(CONNECTIONS / processes.length)),
+        durationS: seconds,
+      }),
+    ),
+  );
   const failed = runs.reduce((n, r) => n + r.failed, 0);
   if (failed > 0) {
     const statuses: Record<string, number> = {};
-    for (const r of runs) for (const [code, n] of Object.entries(r.statuses)) if (!code.startsWith('2')) statuses[code] = (statuses[code] ?? 0) + n;
-    process.stderr.write(`nats: ${failed} produce requests failed (non-2xx by status: ${JSON.stringify(statuses)}; the rest are connection errors or timeouts)\n`);
+    for (const r of runs)
+      for (const [code, n] of Object.entries(r.statuses))
+        if (!code.startsWith('2')) statuses[code] = (statuses[code] ?? 0) + n;
+    process.stderr.write(
+      `nats: ${failed} produce requests failed (non-2xx by status: ${JSON.stringify(statuses)}; the rest are connection errors or timeouts)\n`,
+    );
   }
-  return { eventsPerS: runs.reduce((n, r) => n + r.requestsPerS, 0) * events, p50Ms: Math.max(...runs.map((r) => r.p50Ms)), p99Ms: Math.max(...runs.map((r) => r.p99Ms)) };
+  return {
+    eventsPerS: runs.reduce((n, r) => n + r.requestsPerS, 0) * events,
+    p50Ms: Math.max(...runs.map((r) => r.p50Ms)),
+    p99Ms: Math.max(...runs.map((r) => r.p99Ms)),
+  };
 }
 
 /**
@@ -111,14 +143,32 @@ export const scenario: Scenario = {
       await createStream(ctx, rivulet);
       await rawPublish(node.servers, 1, 1); // warm-up
       const raw = await rawPublish(node.servers, 1, DURATION_S);
-      rows.push({ scenario: 'nats', case: '1 node', metric: 'raw async publish events/s (ceiling)', value: raw, unit: 'events/s' });
-      for (const c of [{ name: 'single event', events: 1, body: single }, { name: 'batch of 100', events: 100, body: batch }]) {
+      rows.push({
+        scenario: 'nats',
+        case: '1 node',
+        metric: 'raw async publish events/s (ceiling)',
+        value: raw,
+        unit: 'events/s',
+      });
+      for (const c of [
+        { name: 'single event', events: 1, body: single },
+        { name: 'batch of 100', events: 100, body: batch },
+      ]) {
         await produceLoad(ctx, [rivulet], c.body, c.events, 1);
         const r = await produceLoad(ctx, [rivulet], c.body, c.events, DURATION_S);
         const ratio = r.eventsPerS / raw;
         const base = { scenario: 'nats', case: `1 node, ${c.name}` };
         rows.push(
-          { ...base, metric: 'rivulet events/s', value: r.eventsPerS, unit: 'events/s', ceiling: raw, ratio, goal: `≥ ${GOAL}× ceiling`, pass: ratio >= GOAL },
+          {
+            ...base,
+            metric: 'rivulet events/s',
+            value: r.eventsPerS,
+            unit: 'events/s',
+            ceiling: raw,
+            ratio,
+            goal: `≥ ${GOAL}× ceiling`,
+            pass: ratio >= GOAL,
+          },
           { ...base, metric: 'rivulet p50', value: r.p50Ms, unit: 'ms' },
           { ...base, metric: 'rivulet p99', value: r.p99Ms, unit: 'ms' },
         );
@@ -134,13 +184,27 @@ export const scenario: Scenario = {
     try {
       await rawPublish(cluster.servers, 3, 1);
       const raw = await rawPublish(cluster.servers, 3, DURATION_S);
-      rows.push({ scenario: 'nats', case: '3-node cluster', metric: 'raw async publish events/s (ceiling)', value: raw, unit: 'events/s' });
+      rows.push({
+        scenario: 'nats',
+        case: '3-node cluster',
+        metric: 'raw async publish events/s (ceiling)',
+        value: raw,
+        unit: 'events/s',
+      });
       for (const n of [1, 2, 3]) {
         processes.push(await startOn(ctx, cluster, 3));
         if (n === 1) await createStream(ctx, processes[0]!);
         await produceLoad(ctx, processes, batch, 100, 1);
         const r = await produceLoad(ctx, processes, batch, 100, DURATION_S);
-        rows.push({ scenario: 'nats', case: `3-node cluster, ${n} process${n > 1 ? 'es' : ''}, batch of 100`, metric: 'rivulet events/s', value: r.eventsPerS, unit: 'events/s', ceiling: raw, ratio: r.eventsPerS / raw });
+        rows.push({
+          scenario: 'nats',
+          case: `3-node cluster, ${n} process${n > 1 ? 'es' : ''}, batch of 100`,
+          metric: 'rivulet events/s',
+          value: r.eventsPerS,
+          unit: 'events/s',
+          ceiling: raw,
+          ratio: r.eventsPerS / raw,
+        });
       }
     } finally {
       for (const p of processes) await p.close();

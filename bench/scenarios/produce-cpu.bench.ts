@@ -30,7 +30,11 @@ const TICK_US = 10_000;
 const ADMIN_KEY = `bench-${randomUUID()}`;
 const BASE_MAIN = process.env.BENCH_CPU_BASE;
 
-const body = JSON.stringify({ type: 'bench.reading', source: '/bench', data: { sensor: 's-1', value: 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true } });
+const body = JSON.stringify({
+  type: 'bench.reading',
+  source: '/bench',
+  data: { sensor: 's-1', value: 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true },
+});
 
 /** user + system CPU of one thread (`tid`) or, with tid = pid and `whole`, of the process, in µs */
 function cpuUs(pid: number, whole: boolean): number {
@@ -42,16 +46,32 @@ function cpuUs(pid: number, whole: boolean): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-interface Round { mainUs: number; processUs: number; perS: number; p99Ms: number }
+interface Round {
+  mainUs: number;
+  processUs: number;
+  perS: number;
+  p99Ms: number;
+}
 
 async function round(ctx: BenchContext, p: ServerProcess, key: string): Promise<Round> {
   const main0 = cpuUs(p.pid, false);
   const all0 = cpuUs(p.pid, true);
   const started = performance.now();
   // any non-2xx answer fails the run
-  const r = await ctx.pace({ url: `${p.url}/v1/streams/bench/events`, headers: { authorization: `Bearer ${key}` }, body: () => body, ratePerS: RATE, durationS: DURATION_S });
+  const r = await ctx.pace({
+    url: `${p.url}/v1/streams/bench/events`,
+    headers: { authorization: `Bearer ${key}` },
+    body: () => body,
+    ratePerS: RATE,
+    durationS: DURATION_S,
+  });
   const seconds = (performance.now() - started) / 1000;
-  return { mainUs: (cpuUs(p.pid, false) - main0) / r.sent, processUs: (cpuUs(p.pid, true) - all0) / r.sent, perS: r.sent / seconds, p99Ms: r.p99Ms };
+  return {
+    mainUs: (cpuUs(p.pid, false) - main0) / r.sent,
+    processUs: (cpuUs(p.pid, true) - all0) / r.sent,
+    perS: r.sent / seconds,
+    p99Ms: r.p99Ms,
+  };
 }
 
 export const scenario: Scenario = {
@@ -60,30 +80,49 @@ export const scenario: Scenario = {
     const node = await startNatsServer();
     try {
       const sqlite = await ctx.startRivulet();
-      const onNats = (main?: string) => startServerProcess({
-        main,
-        dataDir: ctx.tempDir(),
-        // a namespace each, so the two builds do not share streams or keys
-        args: ['--store', node.servers, '--nats-replicas', '1', '--nats-namespace', main === undefined ? 'rivulet' : 'base'],
-        env: { RIVULET_ADMIN_KEY: ADMIN_KEY },
-        logLevel: 'warn',
-        startTimeoutMs: 120_000,
-      });
+      const onNats = (main?: string) =>
+        startServerProcess({
+          main,
+          dataDir: ctx.tempDir(),
+          // a namespace each, so the two builds do not share streams or keys
+          args: [
+            '--store',
+            node.servers,
+            '--nats-replicas',
+            '1',
+            '--nats-namespace',
+            main === undefined ? 'rivulet' : 'base',
+          ],
+          env: { RIVULET_ADMIN_KEY: ADMIN_KEY },
+          logLevel: 'warn',
+          startTimeoutMs: 120_000,
+        });
       const nats = await onNats();
       const base = BASE_MAIN === undefined ? null : await onNats(BASE_MAIN);
       try {
-        const stores = [{ name: 'sqlite', p: sqlite, key: sqlite.adminKey }, { name: 'nats', p: nats, key: ADMIN_KEY }];
+        const stores = [
+          { name: 'sqlite', p: sqlite, key: sqlite.adminKey },
+          { name: 'nats', p: nats, key: ADMIN_KEY },
+        ];
         if (base) stores.push({ name: 'nats (base build)', p: base, key: ADMIN_KEY });
         for (const s of stores) {
           await ctx.post(`${s.p.url}/v1/streams`, { authorization: `Bearer ${s.key}` }, { name: 'bench' });
-          await ctx.pace({ url: `${s.p.url}/v1/streams/bench/events`, headers: { authorization: `Bearer ${s.key}` }, body: () => body, ratePerS: RATE, durationS: 1 });
+          await ctx.pace({
+            url: `${s.p.url}/v1/streams/bench/events`,
+            headers: { authorization: `Bearer ${s.key}` },
+            body: () => body,
+            ratePerS: RATE,
+            durationS: 1,
+          });
         }
         const got: Record<string, Round[]> = Object.fromEntries(stores.map((s) => [s.name, []]));
         for (let i = 0; i < ROUNDS; i++) {
           for (const s of stores) {
             const r = await round(ctx, s.p, s.key);
             got[s.name]!.push(r);
-            process.stderr.write(`produce-cpu: round ${i + 1} ${s.name}: main thread ${r.mainUs.toFixed(1)} µs, process ${r.processUs.toFixed(1)} µs per request at ${Math.round(r.perS)}/s (p99 ${r.p99Ms.toFixed(1)} ms)\n`);
+            process.stderr.write(
+              `produce-cpu: round ${i + 1} ${s.name}: main thread ${r.mainUs.toFixed(1)} µs, process ${r.processUs.toFixed(1)} µs per request at ${Math.round(r.perS)}/s (p99 ${r.p99Ms.toFixed(1)} ms)\n`,
+            );
           }
         }
         const m = (name: string, f: (r: Round) => number) => median(got[name]!.map(f));
@@ -91,19 +130,51 @@ export const scenario: Scenario = {
         const ratio = median(ratios);
         const baseRatios = base ? got['nats (base build)']!.map((r, i) => r.mainUs / got['sqlite']![i]!.mainUs) : [];
         return [
-          ...stores.map((s) => s.name).flatMap((name): Row[] => [
-            { scenario: 'produce-cpu', case: `${name}, single event`, metric: 'main-thread CPU per request (median)', value: m(name, (r) => r.mainUs), unit: 'µs' },
-            { scenario: 'produce-cpu', case: `${name}, single event`, metric: 'process CPU per request (median)', value: m(name, (r) => r.processUs), unit: 'µs' },
-            { scenario: 'produce-cpu', case: `${name}, single event`, metric: 'requests/s (median)', value: m(name, (r) => r.perS), unit: 'requests/s' },
-          ]),
+          ...stores
+            .map((s) => s.name)
+            .flatMap((name): Row[] => [
+              {
+                scenario: 'produce-cpu',
+                case: `${name}, single event`,
+                metric: 'main-thread CPU per request (median)',
+                value: m(name, (r) => r.mainUs),
+                unit: 'µs',
+              },
+              {
+                scenario: 'produce-cpu',
+                case: `${name}, single event`,
+                metric: 'process CPU per request (median)',
+                value: m(name, (r) => r.processUs),
+                unit: 'µs',
+              },
+              {
+                scenario: 'produce-cpu',
+                case: `${name}, single event`,
+                metric: 'requests/s (median)',
+                value: m(name, (r) => r.perS),
+                unit: 'requests/s',
+              },
+            ]),
           {
-            scenario: 'produce-cpu', case: 'nats ÷ sqlite, main thread per request', metric: `ratio (median of ${ROUNDS} paired rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`,
-            value: ratio, unit: '×', goal: `≤ ${GOAL}`, pass: ratio <= GOAL,
+            scenario: 'produce-cpu',
+            case: 'nats ÷ sqlite, main thread per request',
+            metric: `ratio (median of ${ROUNDS} paired rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+            value: ratio,
+            unit: '×',
+            goal: `≤ ${GOAL}`,
+            pass: ratio <= GOAL,
           },
-          ...(base ? [{
-            scenario: 'produce-cpu', case: 'nats (base build) ÷ sqlite, main thread per request', metric: `ratio (median of ${ROUNDS} paired rounds: ${baseRatios.map((x) => x.toFixed(2)).join(', ')})`,
-            value: median(baseRatios), unit: '×',
-          }] : []),
+          ...(base
+            ? [
+                {
+                  scenario: 'produce-cpu',
+                  case: 'nats (base build) ÷ sqlite, main thread per request',
+                  metric: `ratio (median of ${ROUNDS} paired rounds: ${baseRatios.map((x) => x.toFixed(2)).join(', ')})`,
+                  value: median(baseRatios),
+                  unit: '×',
+                },
+              ]
+            : []),
         ];
       } finally {
         await base?.close();

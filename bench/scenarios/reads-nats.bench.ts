@@ -26,11 +26,27 @@ const PRODUCE_CONNECTIONS = 8;
 const REFERENCE = fileURLToPath(new URL('../nats-read-reference.mjs', import.meta.url));
 const S = 'reads-nats';
 
-const event = (i: number) => ({ type: `bench.reading.${i % 4}`, source: '/bench', data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true } });
+const event = (i: number) => ({
+  type: `bench.reading.${i % 4}`,
+  source: '/bench',
+  data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true },
+});
 
-interface Run { rps: number; p50Ms: number; p99Ms: number; failed: number; statuses: Record<string, number> }
+interface Run {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  failed: number;
+  statuses: Record<string, number>;
+}
 
-async function load(url: (i: number) => string, connections: number, method: 'GET' | 'POST', headers: Record<string, string>, body?: string): Promise<Run> {
+async function load(
+  url: (i: number) => string,
+  connections: number,
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Run> {
   let i = 0;
   const first = url(i++);
   const result = await autocannon({
@@ -41,9 +57,30 @@ async function load(url: (i: number) => string, connections: number, method: 'GE
     connections,
     duration: DURATION_S,
     timeout: 30,
-    ...(method === 'GET' ? { requests: [{ setupRequest: (req) => { const u = new URL(url(i++)); return { ...req, path: u.pathname + u.search }; } }] } : {}),
+    ...(method === 'GET'
+      ? {
+          requests: [
+            {
+              setupRequest: (req) => {
+                const u = new URL(url(i++));
+                return { ...req, path: u.pathname + u.search };
+              },
+            },
+          ],
+        }
+      : {}),
   });
-  return { rps: result['2xx'] / result.duration, p50Ms: result.latency.p50, p99Ms: result.latency.p99, failed: result.non2xx + result.errors + result.timeouts, statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).filter(([code]) => !code.startsWith('2')).map(([code, st]) => [code, st.count])) };
+  return {
+    rps: result['2xx'] / result.duration,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    failed: result.non2xx + result.errors + result.timeouts,
+    statuses: Object.fromEntries(
+      Object.entries(result.statusCodeStats ?? {})
+        .filter(([code]) => !code.startsWith('2'))
+        .map(([code, st]) => [code, st.count]),
+    ),
+  };
 }
 
 const median = (xs: number[]) => {
@@ -95,15 +132,21 @@ export const scenario: Scenario = {
       const auth = { authorization: `Bearer ${r.adminKey}` };
       await ctx.post(`${r.url}/v1/streams`, auth, { name: 'bench' });
       for (let i = 0; i < EVENTS; i += 1000) {
-        await ctx.post(`${r.url}/v1/streams/bench/events`, auth, Array.from({ length: Math.min(1000, EVENTS - i) }, (_, k) => event(i + k)));
+        await ctx.post(
+          `${r.url}/v1/streams/bench/events`,
+          auth,
+          Array.from({ length: Math.min(1000, EVENTS - i) }, (_, k) => event(i + k)),
+        );
       }
       const rss: number[] = [rssMiB(r.pid)];
       rssTimer = setInterval(() => rss.push(rssMiB(r.pid)), 250);
 
       const jsStream = `rivulet_${Buffer.from('bench').toString('base64url')}`;
       const reference = await ctx.startCeiling(REFERENCE, [node.servers, jsStream]);
-      const rivuletPage = (limit: number) => (_: number) => `${r.url}/v1/streams/bench/events?after=${randomAfter(limit)}&limit=${limit}`;
-      const referencePage = (limit: number) => (_: number) => `${reference.url}/?after=${randomAfter(limit)}&limit=${limit}`;
+      const rivuletPage = (limit: number) => (_: number) =>
+        `${r.url}/v1/streams/bench/events?after=${randomAfter(limit)}&limit=${limit}`;
+      const referencePage = (limit: number) => (_: number) =>
+        `${reference.url}/?after=${randomAfter(limit)}&limit=${limit}`;
 
       // catch-up reads, interleaved rounds
       for (const limit of [100, 1000]) {
@@ -121,8 +164,23 @@ export const scenario: Scenario = {
         const ceiling = median(ref.map((m) => m.rps)) * limit;
         const base = { scenario: S, case: `catch-up, ${limit}-event pages, ${READ_CONNECTIONS} connections` };
         rows.push(
-          { ...base, metric: 'events/s vs bare JetStream client', value, unit: 'events/s', ceiling, ratio: value / ceiling, goal: '≥ 0.5×', pass: value / ceiling >= 0.5 },
-          { ...base, metric: 'rivulet p99 (reference)', value: median(mine.map((m) => m.p99Ms)), unit: 'ms', ceiling: median(ref.map((m) => m.p99Ms)) },
+          {
+            ...base,
+            metric: 'events/s vs bare JetStream client',
+            value,
+            unit: 'events/s',
+            ceiling,
+            ratio: value / ceiling,
+            goal: '≥ 0.5×',
+            pass: value / ceiling >= 0.5,
+          },
+          {
+            ...base,
+            metric: 'rivulet p99 (reference)',
+            value: median(mine.map((m) => m.p99Ms)),
+            unit: 'ms',
+            ceiling: median(ref.map((m) => m.p99Ms)),
+          },
         );
         const failed = [...mine, ...ref].reduce((n, m) => n + m.failed, 0);
         if (failed > 0) process.stderr.write(`${S}: ${failed} read requests failed\n`);
@@ -130,7 +188,14 @@ export const scenario: Scenario = {
       await reference.close();
 
       // produce alone vs beside readers of 1000-event pages, interleaved
-      const produce = () => load(() => `${r.url}/v1/streams/bench/events`, PRODUCE_CONNECTIONS, 'POST', { ...auth, 'content-type': 'application/json' }, JSON.stringify(event(1)));
+      const produce = () =>
+        load(
+          () => `${r.url}/v1/streams/bench/events`,
+          PRODUCE_CONNECTIONS,
+          'POST',
+          { ...auth, 'content-type': 'application/json' },
+          JSON.stringify(event(1)),
+        );
       const results: Record<string, Run[]> = { alone: [], '4 readers': [], '16 readers': [] };
       await settle(r.pid);
       await produce(); // warm-up
@@ -145,23 +210,70 @@ export const scenario: Scenario = {
       }
       for (const [name, runs] of Object.entries(results)) {
         const failed = runs.reduce((n, m) => n + m.failed, 0);
-        if (failed > 0) process.stderr.write(`${S}: produce ${name}: ${failed} requests failed (non-2xx by status: ${JSON.stringify(runs.map((m) => m.statuses))})\n`);
+        if (failed > 0)
+          process.stderr.write(
+            `${S}: produce ${name}: ${failed} requests failed (non-2xx by status: ${JSON.stringify(runs.map((m) => m.statuses))})\n`,
+          );
       }
       const alone = { rps: median(results.alone!.map((m) => m.rps)), p99: median(results.alone!.map((m) => m.p99Ms)) };
-      rows.push({ scenario: S, case: 'single-event produce alone, 8 connections', metric: 'events/s (p99 ms in the next row)', value: alone.rps, unit: 'events/s' });
-      rows.push({ scenario: S, case: 'single-event produce alone, 8 connections', metric: 'p99', value: alone.p99, unit: 'ms' });
+      rows.push({
+        scenario: S,
+        case: 'single-event produce alone, 8 connections',
+        metric: 'events/s (p99 ms in the next row)',
+        value: alone.rps,
+        unit: 'events/s',
+      });
+      rows.push({
+        scenario: S,
+        case: 'single-event produce alone, 8 connections',
+        metric: 'p99',
+        value: alone.p99,
+        unit: 'ms',
+      });
       for (const readers of [4, 16]) {
         const runs = results[`${readers} readers`]!;
         const rps = median(runs.map((m) => m.rps));
         const p99 = median(runs.map((m) => m.p99Ms));
         const base = { scenario: S, case: `single-event produce beside ${readers} readers of 1000-event pages` };
         rows.push(
-          { ...base, metric: 'events/s vs alone', value: rps, unit: 'events/s', ceiling: alone.rps, ratio: rps / alone.rps, goal: '≥ 0.5×', pass: rps / alone.rps >= 0.5 },
-          { ...base, metric: 'p99 vs alone', value: p99, unit: 'ms', ceiling: alone.p99, ratio: p99 / alone.p99, goal: '≤ 3×', pass: p99 / alone.p99 <= 3 },
+          {
+            ...base,
+            metric: 'events/s vs alone',
+            value: rps,
+            unit: 'events/s',
+            ceiling: alone.rps,
+            ratio: rps / alone.rps,
+            goal: '≥ 0.5×',
+            pass: rps / alone.rps >= 0.5,
+          },
+          {
+            ...base,
+            metric: 'p99 vs alone',
+            value: p99,
+            unit: 'ms',
+            ceiling: alone.p99,
+            ratio: p99 / alone.p99,
+            goal: '≤ 3×',
+            pass: p99 / alone.p99 <= 3,
+          },
         );
       }
-      rows.push({ scenario: S, case: 'rivulet process during all of the above', metric: 'peak RSS', value: Math.max(...rss), unit: 'MiB', goal: '≤ 150 MiB', pass: Math.max(...rss) <= 150 });
-      rows.push({ scenario: S, case: 'rivulet process during all of the above', metric: 'median RSS', value: median(rss), unit: 'MiB' });
+      rows.push({
+        scenario: S,
+        case: 'rivulet process during all of the above',
+        metric: 'peak RSS',
+        value: Math.max(...rss),
+        unit: 'MiB',
+        goal: '≤ 150 MiB',
+        pass: Math.max(...rss) <= 150,
+      });
+      rows.push({
+        scenario: S,
+        case: 'rivulet process during all of the above',
+        metric: 'median RSS',
+        value: median(rss),
+        unit: 'MiB',
+      });
       return rows;
     } finally {
       if (rssTimer) clearInterval(rssTimer);

@@ -34,7 +34,11 @@ const PRODUCE_CONNECTIONS = 8;
 const CEILING = fileURLToPath(new URL('../reads-ceiling.mjs', import.meta.url));
 
 /** ~110 bytes of payload, as in the ingest benchmark */
-const oneEvent = (i: number) => ({ type: 'bench.reading', source: '/bench', data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true } });
+const oneEvent = (i: number) => ({
+  type: 'bench.reading',
+  source: '/bench',
+  data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true },
+});
 
 export const scenario: Scenario = {
   name: 'reads',
@@ -44,7 +48,11 @@ export const scenario: Scenario = {
     await ctx.post(`${server.url}/v1/streams`, headers, { name: 'bench' });
     await ctx.post(`${server.url}/v1/streams`, headers, { name: 'produce' });
     for (let at = 0; at < EVENTS; at += 1000) {
-      await ctx.post(`${server.url}/v1/streams/bench/events`, headers, Array.from({ length: Math.min(1000, EVENTS - at) }, (_, i) => oneEvent(at + i)));
+      await ctx.post(
+        `${server.url}/v1/streams/bench/events`,
+        headers,
+        Array.from({ length: Math.min(1000, EVENTS - at) }, (_, i) => oneEvent(at + i)),
+      );
     }
     const ceilingDb = await fillCeiling(ctx, server.url, headers.authorization);
     process.env.BENCH_READS_DB = ceilingDb;
@@ -67,40 +75,104 @@ export const scenario: Scenario = {
       const base = { scenario: 'reads', case: `catch-up, ${limit}-event pages, ${READ_CONNECTIONS} connections` };
       const ratio = median(rounds.map(([c, v]) => v.requestsPerS / c.requestsPerS));
       rows.push(
-        { ...base, metric: 'ceiling events/s', value: median(rounds.map(([c]) => c.requestsPerS * limit)), unit: 'events/s' },
-        { ...base, metric: 'rivulet events/s', value: median(rounds.map(([, v]) => v.requestsPerS * limit)), unit: 'events/s', ceiling: median(rounds.map(([c]) => c.requestsPerS * limit)), ratio, goal: '≥ 0.5× ceiling', pass: ratio >= 0.5 },
-        { ...base, metric: 'rivulet p99', value: median(rounds.map(([, v]) => v.p99Ms)), unit: 'ms', ceiling: median(rounds.map(([c]) => c.p99Ms)) },
-        { ...base, metric: 'per-round ratios', value: ratio, unit: rounds.map(([c, v]) => (v.requestsPerS / c.requestsPerS).toFixed(2)).join(' ') },
+        {
+          ...base,
+          metric: 'ceiling events/s',
+          value: median(rounds.map(([c]) => c.requestsPerS * limit)),
+          unit: 'events/s',
+        },
+        {
+          ...base,
+          metric: 'rivulet events/s',
+          value: median(rounds.map(([, v]) => v.requestsPerS * limit)),
+          unit: 'events/s',
+          ceiling: median(rounds.map(([c]) => c.requestsPerS * limit)),
+          ratio,
+          goal: '≥ 0.5× ceiling',
+          pass: ratio >= 0.5,
+        },
+        {
+          ...base,
+          metric: 'rivulet p99',
+          value: median(rounds.map(([, v]) => v.p99Ms)),
+          unit: 'ms',
+          ceiling: median(rounds.map(([c]) => c.p99Ms)),
+        },
+        {
+          ...base,
+          metric: 'per-round ratios',
+          value: ratio,
+          unit: rounds.map(([c, v]) => (v.requestsPerS / c.requestsPerS).toFixed(2)).join(' '),
+        },
       );
     }
 
     // (b) single-event produce alone, beside 4 and beside 16 clients reading 1000-event pages
-    const produce = { url: `${server.url}/v1/streams/produce/events`, headers, body: JSON.stringify(oneEvent(1)), connections: PRODUCE_CONNECTIONS };
+    const produce = {
+      url: `${server.url}/v1/streams/produce/events`,
+      headers,
+      body: JSON.stringify(oneEvent(1)),
+      connections: PRODUCE_CONNECTIONS,
+    };
     const readers = CASES.includes('produce') ? [0, 4, 16] : [];
     if (readers.length > 0) await ctx.load({ ...produce, durationS: 1 });
     const produceRounds: LoadResult[][] = [];
     for (let r = 0; r < ROUNDS && readers.length > 0; r++) {
       const round: LoadResult[] = [];
       for (const n of readers) {
-        const reading = n === 0 ? Promise.resolve(undefined) : readLoad(server.url, (after) => `/v1/streams/bench/events?after=${after}&limit=1000`, headers, 1000, DURATION_S + 1, n);
+        const reading =
+          n === 0
+            ? Promise.resolve(undefined)
+            : readLoad(
+                server.url,
+                (after) => `/v1/streams/bench/events?after=${after}&limit=1000`,
+                headers,
+                1000,
+                DURATION_S + 1,
+                n,
+              );
         round.push(await ctx.load({ ...produce, durationS: DURATION_S }));
         await reading;
       }
       produceRounds.push(round);
     }
     for (const [i, n] of readers.entries()) {
-      const base = { scenario: 'reads', case: n === 0 ? 'single-event produce alone' : `single-event produce beside ${n} readers of 1000-event pages` };
+      const base = {
+        scenario: 'reads',
+        case: n === 0 ? 'single-event produce alone' : `single-event produce beside ${n} readers of 1000-event pages`,
+      };
       const value = median(produceRounds.map((round) => round[i]!.requestsPerS));
       const p99 = median(produceRounds.map((round) => round[i]!.p99Ms));
       if (n === 0) {
-        rows.push({ ...base, metric: 'events/s', value, unit: 'events/s' }, { ...base, metric: 'p99', value: p99, unit: 'ms' });
+        rows.push(
+          { ...base, metric: 'events/s', value, unit: 'events/s' },
+          { ...base, metric: 'p99', value: p99, unit: 'ms' },
+        );
         continue;
       }
       const ratio = median(produceRounds.map((round) => round[i]!.requestsPerS / round[0]!.requestsPerS));
       const p99Ratio = median(produceRounds.map((round) => round[i]!.p99Ms / Math.max(round[0]!.p99Ms, 0.001)));
       rows.push(
-        { ...base, metric: 'events/s', value, unit: 'events/s', ceiling: median(produceRounds.map((round) => round[0]!.requestsPerS)), ratio, goal: '≥ 0.5× alone', pass: ratio >= 0.5 },
-        { ...base, metric: 'p99', value: p99, unit: 'ms', ceiling: median(produceRounds.map((round) => round[0]!.p99Ms)), ratio: p99Ratio, goal: '≤ 3× alone', pass: p99Ratio <= 3 },
+        {
+          ...base,
+          metric: 'events/s',
+          value,
+          unit: 'events/s',
+          ceiling: median(produceRounds.map((round) => round[0]!.requestsPerS)),
+          ratio,
+          goal: '≥ 0.5× alone',
+          pass: ratio >= 0.5,
+        },
+        {
+          ...base,
+          metric: 'p99',
+          value: p99,
+          unit: 'ms',
+          ceiling: median(produceRounds.map((round) => round[0]!.p99Ms)),
+          ratio: p99Ratio,
+          goal: '≤ 3× alone',
+          pass: p99Ratio <= 3,
+        },
       );
     }
 
@@ -113,19 +185,37 @@ export const scenario: Scenario = {
 
     // (c) memory and disk
     rss.stop();
-    rows.push({ scenario: 'reads', case: 'server during all of the above', metric: 'peak RSS', value: rss.peakMiB, unit: 'MiB', goal: '≤ 150 MiB', pass: rss.peakMiB <= 150 });
+    rows.push({
+      scenario: 'reads',
+      case: 'server during all of the above',
+      metric: 'peak RSS',
+      value: rss.peakMiB,
+      unit: 'MiB',
+      goal: '≤ 150 MiB',
+      pass: rss.peakMiB <= 150,
+    });
     rows.push(...diskRows(server.dataDir, EVENTS));
 
     // (f) restart: the process stopped, then started again on the same data until it answers
     await server.close();
     const started = performance.now();
-    const again = await startServerProcess({ dataDir: server.dataDir, args: ['--durability', 'strict'], logLevel: 'warn' });
+    const again = await startServerProcess({
+      dataDir: server.dataDir,
+      args: ['--durability', 'strict'],
+      logLevel: 'warn',
+    });
     const readyMs = performance.now() - started;
     await again.close();
     const total = new Database(join(server.dataDir, 'rivulet.db'), { readonly: true });
     const held = (total.prepare('SELECT SUM(count) AS n FROM streams').get() as { n: number }).n;
     total.close();
-    rows.push({ scenario: 'reads', case: `restart with ${held.toLocaleString('en-US')} events`, metric: 'start until serving', value: readyMs, unit: 'ms' });
+    rows.push({
+      scenario: 'reads',
+      case: `restart with ${held.toLocaleString('en-US')} events`,
+      metric: 'start until serving',
+      value: readyMs,
+      unit: 'ms',
+    });
     return rows;
   },
 };
@@ -133,10 +223,17 @@ export const scenario: Scenario = {
 async function sizeCase(ctx: BenchContext, url: string, headers: Record<string, string>): Promise<Row[]> {
   const T0 = Date.parse('2026-01-01T00:00:00Z');
   const timed = (i: number) => ({ ...oneEvent(i), time: new Date(T0 + i * 1000).toISOString() });
-  for (const [name, n] of [['small', 1000], ['big', BIG]] as const) {
+  for (const [name, n] of [
+    ['small', 1000],
+    ['big', BIG],
+  ] as const) {
     await ctx.post(`${url}/v1/streams`, headers, { name });
     for (let at = 0; at < n; at += 1000) {
-      await ctx.post(`${url}/v1/streams/${name}/events`, headers, Array.from({ length: Math.min(1000, n - at) }, (_, i) => timed(at + i)));
+      await ctx.post(
+        `${url}/v1/streams/${name}/events`,
+        headers,
+        Array.from({ length: Math.min(1000, n - at) }, (_, i) => timed(at + i)),
+      );
     }
   }
   const sizes = { small: 1000, big: BIG };
@@ -145,21 +242,44 @@ async function sizeCase(ctx: BenchContext, url: string, headers: Record<string, 
     { label: '100-event page at the head', path: () => '/events?limit=100' },
     { label: '100-event page in the middle', path: (name) => `/events?after=${sizes[name] >> 1}&limit=100` },
     { label: '100-event page at the tail', path: (name) => `/events?after=${sizes[name] - 100}&limit=100` },
-    { label: 'seek by time, mid-stream', path: (name) => `/events?from=${new Date(T0 + (sizes[name] >> 1) * 1000).toISOString()}&limit=1` },
+    {
+      label: 'seek by time, mid-stream',
+      path: (name) => `/events?from=${new Date(T0 + (sizes[name] >> 1) * 1000).toISOString()}&limit=1`,
+    },
   ];
   const rows: Row[] = [];
   for (const p of probes) {
-    const run = async (name: 'small' | 'big', durationS: number) => p.produce
-      ? ctx.load({ url: `${url}${p.path(name)}`, headers, body: JSON.stringify(oneEvent(1)), connections: PRODUCE_CONNECTIONS, durationS })
-      : ctx.load({ url: `${url}/v1/streams/${name}${p.path(name)}`, method: 'GET', headers: { authorization: headers.authorization! }, connections: READ_CONNECTIONS, durationS });
+    const run = async (name: 'small' | 'big', durationS: number) =>
+      p.produce
+        ? ctx.load({
+            url: `${url}${p.path(name)}`,
+            headers,
+            body: JSON.stringify(oneEvent(1)),
+            connections: PRODUCE_CONNECTIONS,
+            durationS,
+          })
+        : ctx.load({
+            url: `${url}/v1/streams/${name}${p.path(name)}`,
+            method: 'GET',
+            headers: { authorization: headers.authorization! },
+            connections: READ_CONNECTIONS,
+            durationS,
+          });
     await run('small', 1);
     await run('big', 1);
     const rounds: [LoadResult, LoadResult][] = [];
     for (let r = 0; r < ROUNDS; r++) rounds.push([await run('small', DURATION_S), await run('big', DURATION_S)]);
     const ratio = median(rounds.map(([s, b]) => b.requestsPerS / s.requestsPerS));
     rows.push({
-      scenario: 'reads', case: `${BIG.toLocaleString('en-US')}-event stream vs 1,000: ${p.label}`, metric: 'requests/s',
-      value: median(rounds.map(([, b]) => b.requestsPerS)), unit: 'req/s', ceiling: median(rounds.map(([s]) => s.requestsPerS)), ratio, goal: '≥ 0.9× small', pass: ratio >= 0.9,
+      scenario: 'reads',
+      case: `${BIG.toLocaleString('en-US')}-event stream vs 1,000: ${p.label}`,
+      metric: 'requests/s',
+      value: median(rounds.map(([, b]) => b.requestsPerS)),
+      unit: 'req/s',
+      ceiling: median(rounds.map(([s]) => s.requestsPerS)),
+      ratio,
+      goal: '≥ 0.9× small',
+      pass: ratio >= 0.9,
     });
   }
   return rows;
@@ -174,10 +294,18 @@ async function joinCase(ctx: BenchContext, url: string, headers: Record<string, 
   const name = 'joined';
   await ctx.post(`${url}/v1/streams`, headers, { name });
   for (let at = 0; at < JOIN_BACKLOG; at += 1000) {
-    await ctx.post(`${url}/v1/streams/${name}/events`, headers, Array.from({ length: Math.min(1000, JOIN_BACKLOG - at) }, (_, i) => oneEvent(at + i)));
+    await ctx.post(
+      `${url}/v1/streams/${name}/events`,
+      headers,
+      Array.from({ length: Math.min(1000, JOIN_BACKLOG - at) }, (_, i) => oneEvent(at + i)),
+    );
   }
   const liveUrl = async (after?: number) => {
-    const { token } = await ctx.post<{ token: string }>(`${url}/v1/live-tokens`, { authorization: headers.authorization! }, { stream: name });
+    const { token } = await ctx.post<{ token: string }>(
+      `${url}/v1/live-tokens`,
+      { authorization: headers.authorization! },
+      { stream: name },
+    );
     const ws = new URL(`${url.replace(/^http/, 'ws')}/v1/streams/${name}/live`);
     ws.searchParams.set('token', token);
     if (after !== undefined) ws.searchParams.set('after', String(after));
@@ -187,7 +315,14 @@ async function joinCase(ctx: BenchContext, url: string, headers: Record<string, 
   const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const window = async (joining: boolean) => {
     const followers = await subscribe(await liveUrl(), 10);
-    const load = (durationS: number) => ctx.pace({ url: `${url}/v1/streams/${name}/events`, headers, body: () => JSON.stringify({ type: 'bench.tick', data: { t: now() } }), ratePerS: 1000, durationS });
+    const load = (durationS: number) =>
+      ctx.pace({
+        url: `${url}/v1/streams/${name}/events`,
+        headers,
+        body: () => JSON.stringify({ type: 'bench.tick', data: { t: now() } }),
+        ratePerS: 1000,
+        durationS,
+      });
     await load(0.5);
     await settle(300);
     const joiner = joining ? await subscribe(await liveUrl(0), 1) : null;
@@ -201,17 +336,47 @@ async function joinCase(ctx: BenchContext, url: string, headers: Record<string, 
   };
   const rounds: { alone: Awaited<ReturnType<typeof window>>; joined: Awaited<ReturnType<typeof window>> }[] = [];
   for (let r = 0; r < ROUNDS; r++) rounds.push({ alone: await window(false), joined: await window(true) });
-  const base = { scenario: 'reads', case: `10 followers at 1,000 events/s, a subscriber joining with a ${JOIN_BACKLOG.toLocaleString('en-US')}-event backlog` };
+  const base = {
+    scenario: 'reads',
+    case: `10 followers at 1,000 events/s, a subscriber joining with a ${JOIN_BACKLOG.toLocaleString('en-US')}-event backlog`,
+  };
   const ratio = median(rounds.map((r) => r.joined.p99 / Math.max(r.alone.p99, 0.001)));
   return [
-    { ...base, metric: 'followers p99', value: median(rounds.map((r) => r.joined.p99)), unit: 'ms', ceiling: median(rounds.map((r) => r.alone.p99)), ratio, goal: '≤ 2× without the joiner', pass: ratio <= 2 },
-    { ...base, metric: 'per-round p99 alone → joined', value: ratio, unit: rounds.map((r) => `${r.alone.p99.toFixed(1)}→${r.joined.p99.toFixed(1)}`).join(' ') },
-    { ...base, metric: 'delivered with the joiner', value: median(rounds.map((r) => r.joined.delivered)), unit: 'events', goal: `of ${median(rounds.map((r) => r.joined.expected))}` },
+    {
+      ...base,
+      metric: 'followers p99',
+      value: median(rounds.map((r) => r.joined.p99)),
+      unit: 'ms',
+      ceiling: median(rounds.map((r) => r.alone.p99)),
+      ratio,
+      goal: '≤ 2× without the joiner',
+      pass: ratio <= 2,
+    },
+    {
+      ...base,
+      metric: 'per-round p99 alone → joined',
+      value: ratio,
+      unit: rounds.map((r) => `${r.alone.p99.toFixed(1)}→${r.joined.p99.toFixed(1)}`).join(' '),
+    },
+    {
+      ...base,
+      metric: 'delivered with the joiner',
+      value: median(rounds.map((r) => r.joined.delivered)),
+      unit: 'events',
+      goal: `of ${median(rounds.map((r) => r.joined.expected))}`,
+    },
   ];
 }
 
 /** closed-loop reads; each request asks for a page at a position spread over the stream */
-async function readLoad(base: string, path: (after: number) => string, headers: Record<string, string>, limit: number, durationS: number, connections = READ_CONNECTIONS): Promise<LoadResult> {
+async function readLoad(
+  base: string,
+  path: (after: number) => string,
+  headers: Record<string, string>,
+  limit: number,
+  durationS: number,
+  connections = READ_CONNECTIONS,
+): Promise<LoadResult> {
   let n = 0;
   const span = Math.max(1, EVENTS - limit);
   const result = await autocannon({
@@ -282,11 +447,20 @@ function diskRows(dataDir: string, events: number): Row[] {
   try {
     const total = (db.prepare('SELECT SUM(count) AS n FROM streams').get() as { n: number }).n;
     rows.push({ ...base, metric: 'file bytes per event', value: size / total, unit: 'bytes' });
-    const payload = db.prepare('SELECT AVG(size) AS data, AVG(LENGTH(id) + LENGTH(type) + LENGTH(source) + LENGTH(time) + LENGTH(meta)) AS other FROM events').get() as { data: number; other: number };
+    const payload = db
+      .prepare(
+        'SELECT AVG(size) AS data, AVG(LENGTH(id) + LENGTH(type) + LENGTH(source) + LENGTH(time) + LENGTH(meta)) AS other FROM events',
+      )
+      .get() as { data: number; other: number };
     rows.push({ ...base, metric: 'data bytes per event', value: payload.data, unit: 'bytes' });
     try {
-      const parts = db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name IN ('events', 'events_by_id', 'events_by_time_max', 'events_by_type') GROUP BY name ORDER BY bytes DESC").all() as { name: string; bytes: number }[];
-      for (const p of parts) rows.push({ ...base, metric: `${p.name} bytes per event`, value: p.bytes / total, unit: 'bytes' });
+      const parts = db
+        .prepare(
+          "SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name IN ('events', 'events_by_id', 'events_by_time_max', 'events_by_type') GROUP BY name ORDER BY bytes DESC",
+        )
+        .all() as { name: string; bytes: number }[];
+      for (const p of parts)
+        rows.push({ ...base, metric: `${p.name} bytes per event`, value: p.bytes / total, unit: 'bytes' });
     } catch {
       // SQLite without the dbstat table
     }

@@ -50,11 +50,19 @@ const GOAL = 0.8;
 const RAW_PUBLISHER = fileURLToPath(new URL('../raw-publisher.mjs', import.meta.url));
 const ADMIN_KEY = `bench-${randomUUID()}`;
 
-const oneEvent = (i: number) => ({ type: 'bench.reading', source: '/bench', data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true } });
+const oneEvent = (i: number) => ({
+  type: 'bench.reading',
+  source: '/bench',
+  data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true },
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const auth = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 
-const WHERE = { spread: `over ${STREAMS} streams`, hot: 'one hot stream', hotc: 'one hot stream, concurrent writers' } as const;
+const WHERE = {
+  spread: `over ${STREAMS} streams`,
+  hot: 'one hot stream',
+  hotc: 'one hot stream, concurrent writers',
+} as const;
 
 interface Point {
   case: string;
@@ -70,7 +78,9 @@ export const scenario: Scenario = {
       process.stderr.write(`scale: skipped — ${groups.unavailable}\n`);
       return [{ scenario: 'scale', case: `skipped: ${groups.unavailable}`, metric: '', value: 0, unit: '' }];
     }
-    process.stderr.write(`scale: ${groups.kind} at ${groups.root}; nats nodes ${NATS_CPUS} CPU each, Rivulet processes ${RIVULET_CPUS} CPU each\n`);
+    process.stderr.write(
+      `scale: ${groups.kind} at ${groups.root}; nats nodes ${NATS_CPUS} CPU each, Rivulet processes ${RIVULET_CPUS} CPU each\n`,
+    );
     const http = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
     let cluster: NatsCluster | null = null;
     const processes: ServerProcess[] = [];
@@ -87,14 +97,25 @@ export const scenario: Scenario = {
   },
 };
 
-async function measureAll(ctx: BenchContext, groups: CpuGroups, cluster: NatsCluster, processes: ServerProcess[], http: Agent): Promise<Row[]> {
+async function measureAll(
+  ctx: BenchContext,
+  groups: CpuGroups,
+  cluster: NatsCluster,
+  processes: ServerProcess[],
+  http: Agent,
+): Promise<Row[]> {
   const points: Point[] = [];
   const raw = {
     spread: await rawPublish(groups, cluster, STREAMS),
     hot: await rawPublish(groups, cluster, 1),
   };
   const call = async <T>(p: ServerProcess, path: string, body: unknown, method = 'POST'): Promise<T> => {
-    const res = await request(`${p.url}${path}`, { method, headers: body === undefined ? { authorization: auth.authorization } : auth, body: body === undefined ? undefined : JSON.stringify(body), dispatcher: http });
+    const res = await request(`${p.url}${path}`, {
+      method,
+      headers: body === undefined ? { authorization: auth.authorization } : auth,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      dispatcher: http,
+    });
     const text = await res.body.text();
     if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
     return (text ? JSON.parse(text) : null) as T;
@@ -104,7 +125,17 @@ async function measureAll(ctx: BenchContext, groups: CpuGroups, cluster: NatsClu
     for (let n = 1; n <= MAX_PROCESSES; n++) {
       const p = await startServerProcess({
         dataDir: ctx.tempDir(),
-        args: ['--store', `nats://${cluster.servers.replaceAll('nats://', '')}`, '--nats-replicas', '3', '--sink-allow-loopback', '--sink-owner-lease', '4', '--max-event-loop-delay', '0'],
+        args: [
+          '--store',
+          `nats://${cluster.servers.replaceAll('nats://', '')}`,
+          '--nats-replicas',
+          '3',
+          '--sink-allow-loopback',
+          '--sink-owner-lease',
+          '4',
+          '--max-event-loop-delay',
+          '0',
+        ],
         env: { RIVULET_ADMIN_KEY: ADMIN_KEY },
         logLevel: 'warn',
         startTimeoutMs: 60_000,
@@ -117,7 +148,10 @@ async function measureAll(ctx: BenchContext, groups: CpuGroups, cluster: NatsClu
 
       const single = JSON.stringify(oneEvent(1));
       const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => oneEvent(i)));
-      for (const c of [{ name: 'single event', body: single, events: 1 }, { name: `batch of ${BATCH}`, body: batch, events: BATCH }]) {
+      for (const c of [
+        { name: 'single event', body: single, events: 1 },
+        { name: `batch of ${BATCH}`, body: batch, events: BATCH },
+      ]) {
         for (const where of ['spread', 'hot', 'hotc'] as const) {
           const streams = where === 'spread' ? Array.from({ length: STREAMS }, (_, i) => `s${i}`) : [where];
           await produce(running, streams, c.body, 1);
@@ -127,8 +161,13 @@ async function measureAll(ctx: BenchContext, groups: CpuGroups, cluster: NatsClu
       }
       points.push({ case: 'leased consumer, receive + ack', n, value: await consume(running, `c${n}`, call) });
       points.push({ case: `${SINKS} webhook sinks`, n, value: await sinks(running, n, receiver, call) });
-      points.push({ case: `live fan-out, ${LIVE_PER_PROCESS} subscribers per process`, n, value: await fanOut(running, batch, BATCH) });
-      for (const q of points.filter((x) => x.n === n)) process.stderr.write(`scale: N=${n} ${q.case}: ${Math.round(q.value)}/s\n`);
+      points.push({
+        case: `live fan-out, ${LIVE_PER_PROCESS} subscribers per process`,
+        n,
+        value: await fanOut(running, batch, BATCH),
+      });
+      for (const q of points.filter((x) => x.n === n))
+        process.stderr.write(`scale: N=${n} ${q.case}: ${Math.round(q.value)}/s\n`);
     }
   } finally {
     await receiver.close();
@@ -136,8 +175,12 @@ async function measureAll(ctx: BenchContext, groups: CpuGroups, cluster: NatsClu
   return toRows(points, raw);
 }
 
-async function setUp(p: ServerProcess, call: <T>(p: ServerProcess, path: string, body: unknown) => Promise<T>): Promise<void> {
-  for (const name of [...Array.from({ length: STREAMS }, (_, i) => `s${i}`), 'hot', 'work', 'sinksrc', 'live']) await call(p, '/v1/streams', { name });
+async function setUp(
+  p: ServerProcess,
+  call: <T>(p: ServerProcess, path: string, body: unknown) => Promise<T>,
+): Promise<void> {
+  for (const name of [...Array.from({ length: STREAMS }, (_, i) => `s${i}`), 'hot', 'work', 'sinksrc', 'live'])
+    await call(p, '/v1/streams', { name });
   await call(p, '/v1/streams', { name: 'hotc', options: { writeMode: 'concurrent' } });
   // the backlogs the consumers and the sinks work through, written before the quotas apply
   const big = JSON.stringify(Array.from({ length: 500 }, (_, i) => oneEvent(i)));
@@ -149,16 +192,30 @@ async function setUp(p: ServerProcess, call: <T>(p: ServerProcess, path: string,
 async function produce(processes: ServerProcess[], streams: string[], body: string, seconds: number): Promise<number> {
   const pairs = processes.flatMap((p) => streams.map((s) => ({ p, s })));
   const connections = Math.max(1, Math.round(CONNECTIONS / pairs.length));
-  const runs = await Promise.all(pairs.map(({ p, s }) => autocannon({
-    url: `${p.url}/v1/streams/${s}/events`, method: 'POST', headers: auth, body, connections, duration: seconds, timeout: 30,
-  })));
+  const runs = await Promise.all(
+    pairs.map(({ p, s }) =>
+      autocannon({
+        url: `${p.url}/v1/streams/${s}/events`,
+        method: 'POST',
+        headers: auth,
+        body,
+        connections,
+        duration: seconds,
+        timeout: 30,
+      }),
+    ),
+  );
   const failed = runs.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0);
   if (failed > 0) process.stderr.write(`scale: ${failed} produce requests failed\n`);
   return runs.reduce((n, r) => n + r['2xx'] / r.duration, 0);
 }
 
 /** receive + ack loops on every process, one consumer shared by all; answers events/s */
-async function consume(processes: ServerProcess[], consumer: string, call: <T>(p: ServerProcess, path: string, body: unknown, method?: string) => Promise<T>): Promise<number> {
+async function consume(
+  processes: ServerProcess[],
+  consumer: string,
+  call: <T>(p: ServerProcess, path: string, body: unknown, method?: string) => Promise<T>,
+): Promise<number> {
   await call(processes[0]!, '/v1/streams/work/consumers', { name: consumer, start: { from: 'beginning' } });
   // every process must find the consumer before the timed run starts
   for (const p of processes) {
@@ -176,14 +233,24 @@ async function consume(processes: ServerProcess[], consumer: string, call: <T>(p
     let done = 0;
     const until = Date.now() + seconds * 1000;
     const started = performance.now();
-    await Promise.all(processes.flatMap((p) => Array.from({ length: CONSUMER_LOOPS }, async () => {
-      while (Date.now() < until) {
-        const got = await call<{ deliveries: { leaseToken: string }[] }>(p, `/v1/streams/work/consumers/${consumer}/receive`, { max: CONSUMER_MAX, leaseMs: 60_000 });
-        if (got.deliveries.length === 0) throw new Error('the consumer backlog ran out: raise it in setUp');
-        await call(p, `/v1/streams/work/consumers/${consumer}/ack`, { tokens: got.deliveries.map((d) => d.leaseToken) });
-        done += got.deliveries.length;
-      }
-    })));
+    await Promise.all(
+      processes.flatMap((p) =>
+        Array.from({ length: CONSUMER_LOOPS }, async () => {
+          while (Date.now() < until) {
+            const got = await call<{ deliveries: { leaseToken: string }[] }>(
+              p,
+              `/v1/streams/work/consumers/${consumer}/receive`,
+              { max: CONSUMER_MAX, leaseMs: 60_000 },
+            );
+            if (got.deliveries.length === 0) throw new Error('the consumer backlog ran out: raise it in setUp');
+            await call(p, `/v1/streams/work/consumers/${consumer}/ack`, {
+              tokens: got.deliveries.map((d) => d.leaseToken),
+            });
+            done += got.deliveries.length;
+          }
+        }),
+      ),
+    );
     return done / ((performance.now() - started) / 1000);
   };
   await run(1);
@@ -209,14 +276,29 @@ async function startWebhookReceiver() {
     count: () => count,
     /** deliveries to one sink (its path) */
     seen: (id: string) => perPath.get(`/hook/${id}`) ?? 0,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
 /** SINKS sinks on the backlog of `sinksrc`, spread by the engines; answers deliveries/s once spread */
-async function sinks(processes: ServerProcess[], n: number, receiver: Awaited<ReturnType<typeof startWebhookReceiver>>, call: <T>(p: ServerProcess, path: string, body: unknown, method?: string) => Promise<T>): Promise<number> {
+async function sinks(
+  processes: ServerProcess[],
+  n: number,
+  receiver: Awaited<ReturnType<typeof startWebhookReceiver>>,
+  call: <T>(p: ServerProcess, path: string, body: unknown, method?: string) => Promise<T>,
+): Promise<number> {
   const ids = Array.from({ length: SINKS }, (_, i) => `n${n}-s${i}`);
-  for (const id of ids) await call(processes[0]!, '/v1/sinks', { id, streams: ['sinksrc'], start: { from: 'beginning' }, target: { kind: 'http', url: `${receiver.url}/${id}` } });
+  for (const id of ids)
+    await call(processes[0]!, '/v1/sinks', {
+      id,
+      streams: ['sinksrc'],
+      start: { from: 'beginning' },
+      target: { kind: 'http', url: `${receiver.url}/${id}` },
+    });
   // measured once every sink delivers (each engine scans within a quarter of the 4 s lease and
   // takes its share), so the figure is the spread sinks' pace, not their start-up
   for (let i = 0; i < 300 && ids.some((id) => receiver.seen(id) === 0); i++) await sleep(100);
@@ -232,14 +314,24 @@ async function sinks(processes: ServerProcess[], n: number, receiver: Awaited<Re
 /** WebSocket subscribers on every process, batches produced through all of them; answers events delivered/s */
 async function fanOut(processes: ServerProcess[], batch: string, events: number): Promise<number> {
   let delivered = 0;
-  const sockets = await Promise.all(processes.flatMap((p) => Array.from({ length: LIVE_PER_PROCESS }, () => new Promise<WebSocket>((resolve, reject) => {
-    const ws = new WebSocket(`${p.url.replace(/^http/, 'ws')}/v1/streams/live/live`, { headers: { authorization: auth.authorization } });
-    ws.on('message', () => {
-      delivered++;
-    });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  }))));
+  const sockets = await Promise.all(
+    processes.flatMap((p) =>
+      Array.from(
+        { length: LIVE_PER_PROCESS },
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(`${p.url.replace(/^http/, 'ws')}/v1/streams/live/live`, {
+              headers: { authorization: auth.authorization },
+            });
+            ws.on('message', () => {
+              delivered++;
+            });
+            ws.once('open', () => resolve(ws));
+            ws.once('error', reject);
+          }),
+      ),
+    ),
+  );
   try {
     await produce(processes, ['live'], batch, 1);
     await sleep(500);
@@ -247,7 +339,9 @@ async function fanOut(processes: ServerProcess[], batch: string, events: number)
     const started = performance.now();
     const produced = await produce(processes, ['live'], batch, DURATION_S);
     const rate = (delivered - from) / ((performance.now() - started) / 1000);
-    process.stderr.write(`scale: live fan-out, ${processes.length} processes: ${Math.round(produced * events)} events/s produced, ${Math.round(rate)} delivered/s\n`);
+    process.stderr.write(
+      `scale: live fan-out, ${processes.length} processes: ${Math.round(produced * events)} events/s produced, ${Math.round(rate)} delivered/s\n`,
+    );
     return rate;
   } finally {
     for (const ws of sockets) ws.terminate();
@@ -257,7 +351,9 @@ async function fanOut(processes: ServerProcess[], batch: string, events: number)
 /** raw JetStream publish from a process in its own cgroup; answers events/s */
 async function rawPublish(groups: CpuGroups, cluster: NatsCluster, streams: number): Promise<number> {
   const group = groups.create(`raw-${streams}`, RAW_CPUS);
-  const child = spawn(process.execPath, [RAW_PUBLISHER, cluster.servers, String(streams), '3', String(DURATION_S)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [RAW_PUBLISHER, cluster.servers, String(streams), '3', String(DURATION_S)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   group.add(child.pid!);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -270,8 +366,20 @@ async function rawPublish(groups: CpuGroups, cluster: NatsCluster, streams: numb
 
 function toRows(points: Point[], raw: { spread: number; hot: number }): Row[] {
   const rows: Row[] = [
-    { scenario: 'scale', case: `raw JetStream publish over ${STREAMS} streams (${RAW_CPUS} CPU client)`, metric: 'events/s (ceiling)', value: raw.spread, unit: 'events/s' },
-    { scenario: 'scale', case: `raw JetStream publish onto one stream (${RAW_CPUS} CPU client)`, metric: 'events/s (ceiling)', value: raw.hot, unit: 'events/s' },
+    {
+      scenario: 'scale',
+      case: `raw JetStream publish over ${STREAMS} streams (${RAW_CPUS} CPU client)`,
+      metric: 'events/s (ceiling)',
+      value: raw.spread,
+      unit: 'events/s',
+    },
+    {
+      scenario: 'scale',
+      case: `raw JetStream publish onto one stream (${RAW_CPUS} CPU client)`,
+      metric: 'events/s (ceiling)',
+      value: raw.hot,
+      unit: 'events/s',
+    },
   ];
   for (const name of [...new Set(points.map((p) => p.case))]) {
     const one = points.find((p) => p.case === name && p.n === 1)!.value;
@@ -281,17 +389,35 @@ function toRows(points: Point[], raw: { spread: number; hot: number }): Row[] {
       // the goal holds until nats is the limit: a point near the raw ceiling passes
       const capped = ceiling !== undefined && p.value >= GOAL * ceiling;
       rows.push({
-        scenario: 'scale', case: `${name}, N=${p.n}`, metric: 'throughput', value: p.value, unit: name.includes('sinks') ? 'deliveries/s' : 'events/s',
-        ceiling, ratio: p.n === 1 ? undefined : ratio, goal: p.n === 1 ? undefined : `≥ ${(GOAL * p.n).toFixed(1)}× N=1`, pass: p.n === 1 ? undefined : ratio >= GOAL * p.n || capped,
+        scenario: 'scale',
+        case: `${name}, N=${p.n}`,
+        metric: 'throughput',
+        value: p.value,
+        unit: name.includes('sinks') ? 'deliveries/s' : 'events/s',
+        ceiling,
+        ratio: p.n === 1 ? undefined : ratio,
+        goal: p.n === 1 ? undefined : `≥ ${(GOAL * p.n).toFixed(1)}× N=1`,
+        pass: p.n === 1 ? undefined : ratio >= GOAL * p.n || capped,
       });
     }
   }
   for (const n of [...new Set(points.map((p) => p.n))]) {
     for (const kind of ['single event', `batch of ${BATCH}`]) {
       const spread = points.find((p) => p.n === n && p.case === `produce ${kind}, ${WHERE.spread}`)!.value;
-      for (const [where, label] of [['hot', 'hot stream'], ['hotc', 'hot stream, concurrent writers,']] as const) {
+      for (const [where, label] of [
+        ['hot', 'hot stream'],
+        ['hotc', 'hot stream, concurrent writers,'],
+      ] as const) {
         const hot = points.find((p) => p.n === n && p.case === `produce ${kind}, ${WHERE[where]}`)!.value;
-        rows.push({ scenario: 'scale', case: `${label} ÷ ${STREAMS} streams, ${kind}, N=${n}`, metric: 'ratio', value: hot / spread, unit: '×', goal: `≥ ${GOAL}`, pass: hot / spread >= GOAL });
+        rows.push({
+          scenario: 'scale',
+          case: `${label} ÷ ${STREAMS} streams, ${kind}, N=${n}`,
+          metric: 'ratio',
+          value: hot / spread,
+          unit: '×',
+          goal: `≥ ${GOAL}`,
+          pass: hot / spread >= GOAL,
+        });
       }
     }
   }

@@ -96,7 +96,11 @@ function order(n: number): NewEvent['data'] {
     orderId: randomUUID(),
     placedAt: new Date(1_700_000_000_000 + n * 1000).toISOString(),
     channel: 'web',
-    customer: { id: `C${String(n % 1_000_000).padStart(6, '0')}`, email: `customer${n}@shop.example`, vip: n % 7 === 0 },
+    customer: {
+      id: `C${String(n % 1_000_000).padStart(6, '0')}`,
+      email: `customer${n}@shop.example`,
+      vip: n % 7 === 0,
+    },
     shipping: { street: `${n} Main Street`, city: 'Oslo', postcode: '0150', country: 'NO' },
     items,
     currency: 'NOK',
@@ -107,17 +111,34 @@ function order(n: number): NewEvent['data'] {
 function batches(count: number, start: number): NewEvent[][] {
   const out: NewEvent[][] = [];
   for (let b = 0; b < count / BATCH; b++) {
-    out.push(Array.from({ length: BATCH }, (_, k) => {
-      const n = start + b * BATCH + k;
-      return { id: `e-${n}`, idSupplied: false, type: 'order.placed', source: '/shop', time: new Date().toISOString(), producer: null, data: order(n), meta: {} };
-    }));
+    out.push(
+      Array.from({ length: BATCH }, (_, k) => {
+        const n = start + b * BATCH + k;
+        return {
+          id: `e-${n}`,
+          idSupplied: false,
+          type: 'order.placed',
+          source: '/shop',
+          time: new Date().toISOString(),
+          producer: null,
+          data: order(n),
+          meta: {},
+        };
+      }),
+    );
   }
   return out;
 }
 
 /** The bench schema's validator as Ajv builds it, with its default pattern engine or with RE2. */
 function validatorWith(re2: boolean): (data: unknown) => boolean {
-  const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, validateFormats: true, ...(re2 ? { code: { regExp: linearRegExpEngine } } : {}) });
+  const ajv = new Ajv2020({
+    strict: false,
+    allErrors: false,
+    logger: false,
+    validateFormats: true,
+    ...(re2 ? { code: { regExp: linearRegExpEngine } } : {}),
+  });
   addFormats.default(ajv);
   return ajv.compile(ORDER_SCHEMA);
 }
@@ -173,7 +194,9 @@ async function measure(options: Options): Promise<Row[]> {
     // the commit's noise can hide a few microseconds either way, so also give the cost the
     // validator's own time implies (an upper bound: informational, the goal is on throughput)
     const implied = off / validateRate;
-    log(`validation alone: ${Math.round(validateRate)} events/s (${(1e6 / validateRate).toFixed(2)} µs/event; ${(implied * 100).toFixed(1)}% of an unvalidated ingest's time per event)`);
+    log(
+      `validation alone: ${Math.round(validateRate)} events/s (${(1e6 / validateRate).toFixed(2)} µs/event; ${(implied * 100).toFixed(1)}% of an unvalidated ingest's time per event)`,
+    );
 
     // the pattern engine: the same schema compiled with V8's RegExp and with RE2, rounds alternating
     const engines = { v8: validatorWith(false), re2: validatorWith(true) };
@@ -183,21 +206,60 @@ async function measure(options: Options): Promise<Row[]> {
       for (const engine of ['v8', 're2'] as const) {
         const validate = engines[engine];
         const start = performance.now();
-        for (const data of sample) if (!validate(data)) throw new Error(`the ${engine} validator refused a valid order`);
+        for (const data of sample)
+          if (!validate(data)) throw new Error(`the ${engine} validator refused a valid order`);
         if (round >= 0) engineTimes[engine].push(((performance.now() - start) * 1000) / perRound);
       }
     }
     const v8 = median(engineTimes.v8);
     const re2 = median(engineTimes.re2);
-    log(`validator alone, patterns on V8 RegExp: ${v8.toFixed(2)} µs/event; on RE2: ${re2.toFixed(2)} µs/event (${(re2 / v8).toFixed(2)}×)`);
+    log(
+      `validator alone, patterns on V8 RegExp: ${v8.toFixed(2)} µs/event; on RE2: ${re2.toFixed(2)} µs/event (${(re2 / v8).toFixed(2)}×)`,
+    );
 
     const ratio = on / off;
     return [
-      { scenario: 'schemas', case: 'ingest, validation off (batches of 100)', metric: 'throughput', value: off, unit: 'events/s' },
-      { scenario: 'schemas', case: 'ingest, validation on (batches of 100)', metric: 'throughput', value: on, unit: 'events/s', ceiling: off, ratio, goal: '>= 0.90× of off', pass: ratio >= 0.9 },
-      { scenario: 'schemas', case: 'validation alone (no store)', metric: 'time per event', value: 1e6 / validateRate, unit: 'µs' },
-      { scenario: 'schemas', case: 'validation alone ÷ ingest time per event', metric: 'implied cost', value: implied * 100, unit: '%' },
-      { scenario: 'schemas', case: 'validator alone, patterns on RE2 vs V8 RegExp', metric: 'time per event', value: re2, unit: 'µs', ceiling: v8, ratio: re2 / v8 },
+      {
+        scenario: 'schemas',
+        case: 'ingest, validation off (batches of 100)',
+        metric: 'throughput',
+        value: off,
+        unit: 'events/s',
+      },
+      {
+        scenario: 'schemas',
+        case: 'ingest, validation on (batches of 100)',
+        metric: 'throughput',
+        value: on,
+        unit: 'events/s',
+        ceiling: off,
+        ratio,
+        goal: '>= 0.90× of off',
+        pass: ratio >= 0.9,
+      },
+      {
+        scenario: 'schemas',
+        case: 'validation alone (no store)',
+        metric: 'time per event',
+        value: 1e6 / validateRate,
+        unit: 'µs',
+      },
+      {
+        scenario: 'schemas',
+        case: 'validation alone ÷ ingest time per event',
+        metric: 'implied cost',
+        value: implied * 100,
+        unit: '%',
+      },
+      {
+        scenario: 'schemas',
+        case: 'validator alone, patterns on RE2 vs V8 RegExp',
+        metric: 'time per event',
+        value: re2,
+        unit: 'µs',
+        ceiling: v8,
+        ratio: re2 / v8,
+      },
     ];
   } finally {
     await store.close();
@@ -207,7 +269,8 @@ async function measure(options: Options): Promise<Row[]> {
 
 export const scenario: Scenario = {
   name: 'schemas',
-  run: (ctx) => measure({ dataDir: ctx.tempDir('rivulet-bench-schemas'), log: (line) => process.stderr.write(`  ${line}\n`) }),
+  run: (ctx) =>
+    measure({ dataDir: ctx.tempDir('rivulet-bench-schemas'), log: (line) => process.stderr.write(`  ${line}\n`) }),
 };
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -40,23 +40,40 @@ async function receiver(latencyMs: number) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     distinct: () => seen.size,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
 async function rawLoop(latencyMs: number, total: number): Promise<number> {
   const rx = await receiver(latencyMs);
   const agent = new Agent({ connections: CONCURRENCY });
-  const body = JSON.stringify({ id: 'x', stream: 'bench', seq: 1, type: 'order.placed', data: { n: 1, note: 'x'.repeat(200) } });
+  const body = JSON.stringify({
+    id: 'x',
+    stream: 'bench',
+    seq: 1,
+    type: 'order.placed',
+    data: { n: 1, note: 'x'.repeat(200) },
+  });
   let next = 0;
   const start = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < total) {
-      const i = next++;
-      const res = await request(rx.url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'webhook-id': `m${i}` }, dispatcher: agent });
-      await res.body.dump();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < total) {
+        const i = next++;
+        const res = await request(rx.url, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', 'webhook-id': `m${i}` },
+          dispatcher: agent,
+        });
+        await res.body.dump();
+      }
+    }),
+  );
   const rate = total / ((performance.now() - start) / 1000);
   await agent.close();
   await rx.close();
@@ -75,11 +92,27 @@ async function engineRun(latencyMs: number, total: number): Promise<number> {
     await services.streams.create({ name: 'bench' }, 'bench');
     for (let i = 0; i < total; i += 1000) {
       const events: NewEvent[] = Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({
-        id: `e-${i + k}`, idSupplied: false, type: 'order.placed', source: '/bench', time: new Date().toISOString(), producer: null, data: { n: i + k, note: 'x'.repeat(200) }, meta: {},
+        id: `e-${i + k}`,
+        idSupplied: false,
+        type: 'order.placed',
+        source: '/bench',
+        time: new Date().toISOString(),
+        producer: null,
+        data: { n: i + k, note: 'x'.repeat(200) },
+        meta: {},
       }));
       await services.produce.produce({ stream: 'bench', events, producer: null });
     }
-    await services.sinks.create({ id: 'bench', streams: ['bench'], start: { from: 'beginning' }, target: { kind: 'http', url: rx.url }, policy: { concurrency: CONCURRENCY } }, 'bench');
+    await services.sinks.create(
+      {
+        id: 'bench',
+        streams: ['bench'],
+        start: { from: 'beginning' },
+        target: { kind: 'http', url: rx.url },
+        policy: { concurrency: CONCURRENCY },
+      },
+      'bench',
+    );
     const start = performance.now();
     engine.start();
     while (rx.distinct() < total) await new Promise((r) => setTimeout(r, 5));
@@ -100,8 +133,25 @@ async function run(events?: number, log: (line: string) => void = () => {}): Pro
     const rate = await engineRun(latencyMs, total);
     const label = latencyMs === 0 ? 'instant receiver' : `${latencyMs} ms receiver`;
     log(`${label}: engine ${Math.round(rate)}/s, raw undici ${Math.round(raw)}/s (${(rate / raw).toFixed(2)}×)`);
-    rows.push({ scenario: 'sinks', case: `webhook, ${label}, concurrency ${CONCURRENCY}`, metric: 'deliveries', value: rate, unit: 'deliveries/s', ceiling: raw, ratio: rate / raw, goal: '≥0.7× raw', pass: rate / raw >= 0.7 });
-    if (latencyMs > 0) rows.push({ scenario: 'sinks', case: `bound: concurrency ÷ latency (${CONCURRENCY} ÷ ${latencyMs} ms)`, metric: 'deliveries', value: CONCURRENCY / (latencyMs / 1000), unit: 'deliveries/s' });
+    rows.push({
+      scenario: 'sinks',
+      case: `webhook, ${label}, concurrency ${CONCURRENCY}`,
+      metric: 'deliveries',
+      value: rate,
+      unit: 'deliveries/s',
+      ceiling: raw,
+      ratio: rate / raw,
+      goal: '≥0.7× raw',
+      pass: rate / raw >= 0.7,
+    });
+    if (latencyMs > 0)
+      rows.push({
+        scenario: 'sinks',
+        case: `bound: concurrency ÷ latency (${CONCURRENCY} ÷ ${latencyMs} ms)`,
+        metric: 'deliveries',
+        value: CONCURRENCY / (latencyMs / 1000),
+        unit: 'deliveries/s',
+      });
   }
   return rows;
 }

@@ -9,9 +9,12 @@ export function addServeCommand(program: Command): void {
   serve.addOption(new Option('-c, --config <file>', 'YAML or JSON config file').env('RIVULET_CONFIG'));
   for (const spec of OPTIONS) {
     const value = spec.type === 'boolean' ? '' : ` <${spec.type === 'integer' ? 'n' : 'value'}>`;
-    const shown = 'secret' in spec && spec.secret ? '' : spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
+    const shown =
+      'secret' in spec && spec.secret ? '' : spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
     const choices = 'choices' in spec ? ` [${spec.choices.join('|')}]` : '';
-    serve.addOption(new Option(`${spec.flag}${value}`, `${spec.help}${choices}${shown}; env ${spec.env}; config key ${spec.key}`));
+    serve.addOption(
+      new Option(`${spec.flag}${value}`, `${spec.help}${choices}${shown}; env ${spec.env}; config key ${spec.key}`),
+    );
   }
   serve.action(async (flags: Record<string, unknown>) => {
     // loaded here so client commands do not pay for loading the whole server
@@ -49,13 +52,18 @@ function announce(url: string, adminKey: Awaited<ReturnType<typeof startServer>>
   } else if (adminKey.kind === 'configured') {
     lines.push('  Authenticate with the admin key from RIVULET_ADMIN_KEY: "Authorization: Bearer <key>"');
   } else {
-    lines.push(`  Authenticate with "Authorization: Bearer <key>" (a generated admin key is in ${dataDir}/admin.key if you kept it)`);
+    lines.push(
+      `  Authenticate with "Authorization: Bearer <key>" (a generated admin key is in ${dataDir}/admin.key if you kept it)`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }
 
 /** The one place signals are handled: the first signal drains and closes, a second exits at once. */
-function installSignalHandlers(close: () => Promise<void>, log: { info: (o: object, m: string) => void; error: (o: object, m: string) => void }): void {
+function installSignalHandlers(
+  close: () => Promise<void>,
+  log: { info: (o: object, m: string) => void; error: (o: object, m: string) => void },
+): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {

@@ -2,7 +2,10 @@
 
 /** `*`, or a comma-separated list of origins (scheme://host[:port]); refuses anything else */
 export function parseCorsOrigins(text: string): string[] {
-  const origins = text.split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = text
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     if (origin === '*') continue;
     let url: URL;
@@ -11,7 +14,8 @@ export function parseCorsOrigins(text: string): string[] {
     } catch {
       throw new Error(`"${origin}" is not an origin; use scheme://host[:port], e.g. https://app.example.com, or *`);
     }
-    if (url.origin !== origin) throw new Error(`"${origin}" is not an origin; an origin has no path or trailing slash: ${url.origin}`);
+    if (url.origin !== origin)
+      throw new Error(`"${origin}" is not an origin; an origin has no path or trailing slash: ${url.origin}`);
   }
   return origins;
 }

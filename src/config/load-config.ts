@@ -85,13 +85,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const file = filePath ? readConfigFile(filePath) : {};
   const known = new Set<string>(OPTIONS.map((o) => o.key));
   for (const key of Object.keys(file)) {
-    if (!known.has(key)) throw new ConfigError(`${filePath}: unknown setting "${key}" (known: ${[...known].join(', ')})`);
+    if (!known.has(key))
+      throw new ConfigError(`${filePath}: unknown setting "${key}" (known: ${[...known].join(', ')})`);
   }
   const out: Record<string, unknown> = {};
   for (const spec of OPTIONS as readonly OptionSpec[]) {
     const flag = sources.flags?.[spec.key];
     if (flag !== undefined) out[spec.key] = coerce(spec, flag, `${spec.flag}`);
-    else if (env[spec.env] !== undefined && env[spec.env] !== '') out[spec.key] = coerce(spec, env[spec.env], `$${spec.env}`);
+    else if (env[spec.env] !== undefined && env[spec.env] !== '')
+      out[spec.key] = coerce(spec, env[spec.env], `$${spec.env}`);
     else if (file[spec.key] !== undefined) out[spec.key] = coerce(spec, file[spec.key], `${filePath}: ${spec.key}`);
     else out[spec.key] = spec.default;
   }
@@ -120,20 +122,30 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw new ConfigError(
+      `config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
   }
   if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a mapping of settings`);
+  if (typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError(`config file ${path} must hold a mapping of settings`);
   return parsed as Record<string, unknown>;
 }
 
 function coerce(spec: OptionSpec, raw: unknown, where: string): unknown {
   switch (spec.type) {
     case 'integer': {
-      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+      const n =
+        typeof raw === 'number'
+          ? raw
+          : typeof raw === 'string' && /^-?\d+$/.test(raw.trim())
+            ? Number(raw.trim())
+            : NaN;
       if (!Number.isSafeInteger(n)) throw new ConfigError(`${where}: "${String(raw)}" is not a whole number`);
-      if (spec.min !== undefined && n < spec.min) throw new ConfigError(`${where}: ${n} is below the minimum ${spec.min}`);
-      if (spec.max !== undefined && n > spec.max) throw new ConfigError(`${where}: ${n} is above the maximum ${spec.max}`);
+      if (spec.min !== undefined && n < spec.min)
+        throw new ConfigError(`${where}: ${n} is below the minimum ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max)
+        throw new ConfigError(`${where}: ${n} is above the maximum ${spec.max}`);
       return n;
     }
     case 'boolean': {
@@ -145,11 +157,15 @@ function coerce(spec: OptionSpec, raw: unknown, where: string): unknown {
     }
     case 'list':
       if (Array.isArray(raw)) return raw.map(String);
-      return String(raw).split(',').map((s) => s.trim()).filter(Boolean);
+      return String(raw)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     case 'string': {
       if (typeof raw !== 'string' && typeof raw !== 'number') throw new ConfigError(`${where}: expected text`);
       const s = String(raw);
-      if (spec.choices && !spec.choices.includes(s)) throw new ConfigError(`${where}: "${s}" is not one of ${spec.choices.join(', ')}`);
+      if (spec.choices && !spec.choices.includes(s))
+        throw new ConfigError(`${where}: "${s}" is not one of ${spec.choices.join(', ')}`);
       return s;
     }
   }

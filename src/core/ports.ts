@@ -4,4 +4,11 @@
  * positions, and the narrow parts of a store the runtime hands a dialect (its documents, the
  * stream catalog, the event log) in place of the whole store.
  */
-export type { DocumentStore, EventDataSlice, EventLog, StartPosition, StreamCatalog, StreamRecord } from '../store/port.js';
+export type {
+  DocumentStore,
+  EventDataSlice,
+  EventLog,
+  StartPosition,
+  StreamCatalog,
+  StreamRecord,
+} from '../store/port.js';

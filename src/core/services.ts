@@ -76,10 +76,21 @@ export function createCoreServices(store: Store, options: CoreOptions): CoreServ
   const consumers = new ConsumerService(store, streams, produce, clock);
   const read = new ReadService(store);
   const live = new LiveService(store, { pollIntervalMs: 500, ...options.live });
-  const sinks = new SinkService({ documents: store.documents, events: store.events, streams, consumers, clock, checks: options.sinkChecks ?? noTargets });
+  const sinks = new SinkService({
+    documents: store.documents,
+    events: store.events,
+    streams,
+    consumers,
+    clock,
+    checks: options.sinkChecks ?? noTargets,
+  });
   const rulesStream = options.rulesStream ?? 'iflux';
   const rules = new RuleService({ documents: store.documents, streams, sinks, clock, stream: rulesStream });
-  const actionTargets = new ActionTargetService({ documents: store.documents, clock, checks: options.sinkChecks ?? noTargets });
+  const actionTargets = new ActionTargetService({
+    documents: store.documents,
+    clock,
+    checks: options.sinkChecks ?? noTargets,
+  });
   actionTargets.onChange((id) => rules.refreshActionTarget(id));
   const eventSources = new EventSourceService(store.documents, clock);
   return {
@@ -94,7 +105,14 @@ export function createCoreServices(store: Store, options: CoreOptions): CoreServ
     liveTokens: new LiveTokenService(store.documents, clock, options.liveTokenTtlMs ?? 300_000),
     schemas,
     schemaEnforcer,
-    specs: new SpecService(store, streams, schemas, clock, { planLimit: options.specPlanLimit ?? 0, sections: options.specSections ?? [] }, { sinks, rules, eventSources, actionTargets }),
+    specs: new SpecService(
+      store,
+      streams,
+      schemas,
+      clock,
+      { planLimit: options.specPlanLimit ?? 0, sections: options.specSections ?? [] },
+      { sinks, rules, eventSources, actionTargets },
+    ),
     sinks,
     sinkRates: new SinkRates(clock),
     eventSources,

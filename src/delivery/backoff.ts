@@ -52,11 +52,16 @@ export function checkRetryPolicy(input: Partial<RetryPolicy> = {}): RetryPolicy 
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...input };
   const wrong = (field: keyof RetryPolicy, rule: string): RivuletError =>
     new RivuletError('BAD_REQUEST', `retry policy ${field} ${rule}`, { details: { pointer: `/retry/${field}` } });
-  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) throw wrong('maxAttempts', 'must be a whole number ≥ 1');
-  if (policy.maxAgeMs !== undefined && !(Number.isFinite(policy.maxAgeMs) && policy.maxAgeMs > 0)) throw wrong('maxAgeMs', 'must be a number of milliseconds > 0');
-  if (!(Number.isFinite(policy.initialDelayMs) && policy.initialDelayMs >= 0)) throw wrong('initialDelayMs', 'must be a number of milliseconds ≥ 0');
-  if (!(Number.isFinite(policy.maxDelayMs) && policy.maxDelayMs >= policy.initialDelayMs)) throw wrong('maxDelayMs', 'must be a number of milliseconds ≥ initialDelayMs');
-  if (!(Number.isFinite(policy.multiplier) && policy.multiplier >= 1)) throw wrong('multiplier', 'must be a number ≥ 1');
+  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1)
+    throw wrong('maxAttempts', 'must be a whole number ≥ 1');
+  if (policy.maxAgeMs !== undefined && !(Number.isFinite(policy.maxAgeMs) && policy.maxAgeMs > 0))
+    throw wrong('maxAgeMs', 'must be a number of milliseconds > 0');
+  if (!(Number.isFinite(policy.initialDelayMs) && policy.initialDelayMs >= 0))
+    throw wrong('initialDelayMs', 'must be a number of milliseconds ≥ 0');
+  if (!(Number.isFinite(policy.maxDelayMs) && policy.maxDelayMs >= policy.initialDelayMs))
+    throw wrong('maxDelayMs', 'must be a number of milliseconds ≥ initialDelayMs');
+  if (!(Number.isFinite(policy.multiplier) && policy.multiplier >= 1))
+    throw wrong('multiplier', 'must be a number ≥ 1');
   if (!['full', 'equal', 'none'].includes(policy.jitter)) throw wrong('jitter', 'must be "full", "equal" or "none"');
   return policy;
 }
@@ -85,8 +90,7 @@ export function nextDelayMs(attempt: number, policy: RetryPolicy, random: () => 
 }
 
 export type RetryDecision =
-  | { retry: true; delayMs: number }
-  | { retry: false; reason: 'success' | 'permanent' | 'max-attempts' | 'max-age' };
+  { retry: true; delayMs: number } | { retry: false; reason: 'success' | 'permanent' | 'max-attempts' | 'max-age' };
 
 export interface RetryContext {
   outcome: Outcome;
@@ -117,7 +121,8 @@ export function decideRetry(policy: RetryPolicy, context: RetryContext): RetryDe
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
-const RFC850_DATE = /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+const RFC850_DATE =
+  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
 const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/;
 
 /**
@@ -125,7 +130,11 @@ const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d)
  * (the obsolete RFC 850 and asctime forms too, read as UTC as RFC 9110 requires). A date in
  * the past gives 0; anything unreadable gives undefined; the result is at most `maxMs`.
  */
-export function parseRetryAfter(value: string | undefined, now: Date, maxMs: number = MAX_RETRY_AFTER_MS): number | undefined {
+export function parseRetryAfter(
+  value: string | undefined,
+  now: Date,
+  maxMs: number = MAX_RETRY_AFTER_MS,
+): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, maxMs);
@@ -154,13 +163,30 @@ function parseHttpDate(text: string, now: Date): number | undefined {
 
 function dateParts(text: string, now: Date): DateParts | undefined {
   const imf = IMF_FIXDATE.exec(text);
-  if (imf !== null) return { year: Number(imf[3]), month: imf[2] ?? '', day: imf[1] ?? '', time: [imf[4] ?? '', imf[5] ?? '', imf[6] ?? ''] };
+  if (imf !== null)
+    return {
+      year: Number(imf[3]),
+      month: imf[2] ?? '',
+      day: imf[1] ?? '',
+      time: [imf[4] ?? '', imf[5] ?? '', imf[6] ?? ''],
+    };
   const rfc850 = RFC850_DATE.exec(text);
   if (rfc850 !== null) {
-    return { year: fullYear(Number(rfc850[3]), now), month: rfc850[2] ?? '', day: rfc850[1] ?? '', time: [rfc850[4] ?? '', rfc850[5] ?? '', rfc850[6] ?? ''] };
+    return {
+      year: fullYear(Number(rfc850[3]), now),
+      month: rfc850[2] ?? '',
+      day: rfc850[1] ?? '',
+      time: [rfc850[4] ?? '', rfc850[5] ?? '', rfc850[6] ?? ''],
+    };
   }
   const asctime = ASCTIME_DATE.exec(text);
-  if (asctime !== null) return { year: Number(asctime[6]), month: asctime[1] ?? '', day: asctime[2] ?? '', time: [asctime[3] ?? '', asctime[4] ?? '', asctime[5] ?? ''] };
+  if (asctime !== null)
+    return {
+      year: Number(asctime[6]),
+      month: asctime[1] ?? '',
+      day: asctime[2] ?? '',
+      time: [asctime[3] ?? '', asctime[4] ?? '', asctime[5] ?? ''],
+    };
   return undefined;
 }
 
@@ -190,16 +216,43 @@ export function classifyResponse(status: number): Outcome {
  */
 const RETRYABLE_CODES = new Set([
   // sockets and routes
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'EHOSTDOWN',
-  'ENETUNREACH', 'ENETDOWN', 'ENETRESET', 'EAI_AGAIN', 'ENOTFOUND', 'EADDRNOTAVAIL',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EADDRNOTAVAIL',
   // undici
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_ABORTED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'UND_ERR_ABORTED',
   // TLS
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ]);
-const RETRYABLE_NAMES = new Set(['TimeoutError', 'AbortError', 'ConnectTimeoutError', 'HeadersTimeoutError', 'BodyTimeoutError', 'SocketError']);
+const RETRYABLE_NAMES = new Set([
+  'TimeoutError',
+  'AbortError',
+  'ConnectTimeoutError',
+  'HeadersTimeoutError',
+  'BodyTimeoutError',
+  'SocketError',
+]);
 const MAX_CAUSE_DEPTH = 8;
 
 /**

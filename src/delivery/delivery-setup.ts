@@ -17,7 +17,12 @@ export interface Delivery {
   targetDeps: TargetDeps;
   checks: SinkChecks;
   /** builds the engine over the services (which were built with `checks`) and their store */
-  engine(services: CoreServices, store: Pick<Store, 'capabilities' | 'documents' | 'events'>, log: Logger, options?: Partial<SinkEngineOptions>): SinkEngine;
+  engine(
+    services: CoreServices,
+    store: Pick<Store, 'capabilities' | 'documents' | 'events'>,
+    log: Logger,
+    options?: Partial<SinkEngineOptions>,
+  ): SinkEngine;
 }
 
 export function createDelivery(guard: UrlGuardOptions, registry: TargetRegistry = defaultTargets()): Delivery {

@@ -49,13 +49,17 @@ export function generateWebhookSecret(): string {
  * secret fails when it is configured rather than producing signatures nobody can check.
  */
 export function parseWebhookSecret(secret: string): Buffer {
-  const encoded = typeof secret === 'string' && secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  const encoded =
+    typeof secret === 'string' && secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   if (typeof encoded !== 'string' || encoded.length === 0 || !BASE64.test(encoded)) {
     throw new RivuletError('BAD_REQUEST', 'a webhook secret must be "whsec_" followed by base64');
   }
   const key = Buffer.from(encoded, 'base64');
   if (key.length < MIN_SECRET_BYTES || key.length > MAX_SECRET_BYTES) {
-    throw new RivuletError('BAD_REQUEST', `a webhook secret must decode to ${MIN_SECRET_BYTES}–${MAX_SECRET_BYTES} bytes, not ${key.length}`);
+    throw new RivuletError(
+      'BAD_REQUEST',
+      `a webhook secret must decode to ${MIN_SECRET_BYTES}–${MAX_SECRET_BYTES} bytes, not ${key.length}`,
+    );
   }
   return key;
 }
@@ -64,7 +68,9 @@ export function parseWebhookSecret(secret: string): Buffer {
 export function signWebhook(input: SignWebhookInput): WebhookHeaders & Record<string, string> {
   const seconds = unixSeconds(input.timestamp);
   if (input.secrets.length === 0) throw new RivuletError('BAD_REQUEST', 'signing needs at least one webhook secret');
-  const signatures = input.secrets.map((secret) => `v1,${hmac(parseWebhookSecret(secret), input.id, seconds, input.body).toString('base64')}`);
+  const signatures = input.secrets.map(
+    (secret) => `v1,${hmac(parseWebhookSecret(secret), input.id, seconds, input.body).toString('base64')}`,
+  );
   return {
     'webhook-id': input.id,
     'webhook-timestamp': String(seconds),
@@ -95,7 +101,11 @@ export function verifyWebhook(input: VerifyWebhookInput): void {
   if (id === undefined || timestamp === undefined || signature === undefined) {
     throw unauthenticated('missing webhook-id, webhook-timestamp or webhook-signature');
   }
-  const seconds = checkTimestamp(timestamp, input.now ?? new Date(), input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
+  const seconds = checkTimestamp(
+    timestamp,
+    input.now ?? new Date(),
+    input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
+  );
   const offered = offeredSignatures(signature);
   const matched = input.secrets.some((secret) => {
     const expected = hmac(parseWebhookSecret(secret), id, seconds, input.body);
@@ -110,7 +120,8 @@ function hmac(key: Buffer, id: string, seconds: number, body: string | Uint8Arra
 
 function unixSeconds(timestamp: number | Date): number {
   const seconds = timestamp instanceof Date ? Math.floor(timestamp.getTime() / 1000) : timestamp;
-  if (!Number.isSafeInteger(seconds) || seconds < 0) throw new RivuletError('BAD_REQUEST', 'webhook timestamp must be whole unix seconds');
+  if (!Number.isSafeInteger(seconds) || seconds < 0)
+    throw new RivuletError('BAD_REQUEST', 'webhook timestamp must be whole unix seconds');
   return seconds;
 }
 
@@ -119,7 +130,8 @@ function unauthenticated(reason: string): RivuletError {
 }
 
 function header(headers: VerifyWebhookInput['headers'], name: string): string | undefined {
-  if (typeof headers.get === 'function') return (headers as { get(name: string): string | null }).get(name) ?? undefined;
+  if (typeof headers.get === 'function')
+    return (headers as { get(name: string): string | null }).get(name) ?? undefined;
   const plain = headers as Record<string, string | string[] | undefined>;
   const key = Object.keys(plain).find((k) => k.toLowerCase() === name);
   const value = key === undefined ? undefined : plain[key];

@@ -14,7 +14,11 @@ export function createSinkChecks(registry: TargetRegistry, deps: TargetDeps): Si
   const factory = (kind: string) => {
     const found = registry.get(kind);
     if (found === undefined) {
-      throw new RivuletError('VALIDATION_FAILED', `target kind must be one of ${[...registry.keys()].join(', ')}; got ${JSON.stringify(kind)}`, { details: { pointer: '/target/kind' } });
+      throw new RivuletError(
+        'VALIDATION_FAILED',
+        `target kind must be one of ${[...registry.keys()].join(', ')}; got ${JSON.stringify(kind)}`,
+        { details: { pointer: '/target/kind' } },
+      );
     }
     return found;
   };
@@ -22,7 +26,10 @@ export function createSinkChecks(registry: TargetRegistry, deps: TargetDeps): Si
     async target(kind, config, secrets) {
       const f = factory(kind);
       const stored = secrets?.stored?.kind === kind ? secrets.stored : null;
-      const given = secrets === undefined || f.resolveSecrets === undefined ? config : f.resolveSecrets(config, stored, secrets.omitted);
+      const given =
+        secrets === undefined || f.resolveSecrets === undefined
+          ? config
+          : f.resolveSecrets(config, stored, secrets.omitted);
       const checked = f.check(given);
       await f.verify?.(checked, deps);
       return { ...checked, kind } as SinkTarget;
@@ -36,7 +43,14 @@ export function createSinkChecks(registry: TargetRegistry, deps: TargetDeps): Si
     },
     async dryRun(filter, transform, target, event) {
       // the steps of the engine's source loop (engine/source-loop.ts), with the same compilers
-      const answer: SinkDryRun = { matched: false, filterError: null, payload: null, transformError: null, delivery: null, deliveryError: null };
+      const answer: SinkDryRun = {
+        matched: false,
+        filterError: null,
+        payload: null,
+        transformError: null,
+        delivery: null,
+        deliveryError: null,
+      };
       const passed = await compileEventFilter(filter, { pointer: '/filter' }).check(event);
       answer.matched = passed.matched;
       answer.filterError = passed.error?.message ?? null;

@@ -69,7 +69,10 @@ export function createUrlGuard(options: UrlGuardOptions = {}): UrlGuard {
 
   async function check(raw: string): Promise<UrlCheck> {
     const url = parseTarget(raw);
-    const notes = url.username !== '' || url.password !== '' ? ['the URL carries credentials; prefer basic_auth, which is kept out of logs and URLs'] : [];
+    const notes =
+      url.username !== '' || url.password !== ''
+        ? ['the URL carries credentials; prefer basic_auth, which is kept out of logs and URLs']
+        : [];
     const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const name = normaliseHost(hostname);
     if (policy.hostAllowed(name)) return { url, addresses: [], notes: [...notes, `host ${name} is allowed by name`] };
@@ -80,7 +83,8 @@ export function createUrlGuard(options: UrlGuardOptions = {}): UrlGuard {
 
   async function allowedAddresses(hostname: string, family: number | string | undefined): Promise<LookupAddress[]> {
     const found = await dnsAll(resolve, hostname, family);
-    if (!policy.hostAllowed(normaliseHost(hostname))) for (const { address } of found) policy.assertAllowed(hostname, address);
+    if (!policy.hostAllowed(normaliseHost(hostname)))
+      for (const { address } of found) policy.assertAllowed(hostname, address);
     return found;
   }
 
@@ -112,9 +116,12 @@ function compilePolicy(options: UrlGuardOptions): Policy {
   const hosts = (options.allowHosts ?? []).map(normaliseHost);
   const cidrs = (options.allowCidrs ?? []).map(parseCidr);
   const rangeAllowed = (range: string): boolean =>
-    range === 'unicast' || (range === 'loopback' && options.allowLoopback === true) || (PRIVATE_RANGES.has(range) && options.allowPrivate === true);
+    range === 'unicast' ||
+    (range === 'loopback' && options.allowLoopback === true) ||
+    (PRIVATE_RANGES.has(range) && options.allowPrivate === true);
   return {
-    hostAllowed: (hostname) => hosts.some((pattern) => (pattern.startsWith('*.') ? hostname.endsWith(pattern.slice(1)) : hostname === pattern)),
+    hostAllowed: (hostname) =>
+      hosts.some((pattern) => (pattern.startsWith('*.') ? hostname.endsWith(pattern.slice(1)) : hostname === pattern)),
     assertAllowed(hostname, address) {
       const ip = parseIp(address);
       if (ip === undefined) throw forbidden(hostname, address, 'not an IP address');
@@ -139,12 +146,18 @@ function parseTarget(raw: string): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new RivuletError('BAD_REQUEST', `${JSON.stringify(redactedUrl(raw))} is not a valid URL`, { details: { url: redactedUrl(raw) } });
+    throw new RivuletError('BAD_REQUEST', `${JSON.stringify(redactedUrl(raw))} is not a valid URL`, {
+      details: { url: redactedUrl(raw) },
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new RivuletError('TARGET_URL_FORBIDDEN', `Target URL scheme ${url.protocol} is not allowed; use http or https`, {
-      details: { url: redactedUrl(raw), scheme: url.protocol.replace(/:$/, '') },
-    });
+    throw new RivuletError(
+      'TARGET_URL_FORBIDDEN',
+      `Target URL scheme ${url.protocol} is not allowed; use http or https`,
+      {
+        details: { url: redactedUrl(raw), scheme: url.protocol.replace(/:$/, '') },
+      },
+    );
   }
   return url;
 }
@@ -155,7 +168,11 @@ function normaliseHost(hostname: string): string {
 }
 
 /** An IP literal is its own address; `localhost` names are loopback without asking DNS. */
-async function addressesOf(hostname: string, name: string, resolve: (hostname: string) => Promise<LookupAddress[]>): Promise<string[]> {
+async function addressesOf(
+  hostname: string,
+  name: string,
+  resolve: (hostname: string) => Promise<LookupAddress[]>,
+): Promise<string[]> {
   if (parseIp(hostname) !== undefined) return [hostname];
   if (isLocalhostName(name)) return ['127.0.0.1'];
   return (await resolve(hostname)).map((a) => a.address);
@@ -173,7 +190,11 @@ function parseCidr(text: string): [Ip, number] {
   try {
     return ipaddr.parseCIDR(text);
   } catch {
-    throw new RivuletError('BAD_REQUEST', `allowCidrs entry ${JSON.stringify(text)} is not a CIDR range (e.g. 10.0.0.0/8)`, { details: { cidr: text } });
+    throw new RivuletError(
+      'BAD_REQUEST',
+      `allowCidrs entry ${JSON.stringify(text)} is not a CIDR range (e.g. 10.0.0.0/8)`,
+      { details: { cidr: text } },
+    );
   }
 }
 
@@ -212,7 +233,11 @@ function systemResolve(hostname: string): Promise<LookupAddress[]> {
   });
 }
 
-async function dnsAll(resolve: (hostname: string) => Promise<LookupAddress[]>, hostname: string, family: number | string | undefined): Promise<LookupAddress[]> {
+async function dnsAll(
+  resolve: (hostname: string) => Promise<LookupAddress[]>,
+  hostname: string,
+  family: number | string | undefined,
+): Promise<LookupAddress[]> {
   const wanted = family === 4 || family === 'IPv4' ? 4 : family === 6 || family === 'IPv6' ? 6 : 0;
   const found = await resolve(hostname);
   const matching = wanted === 0 ? found : found.filter((a) => a.family === wanted);

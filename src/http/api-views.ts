@@ -77,7 +77,10 @@ export type PipelineView = PipelineRecord;
 export type RevisionView = RevisionDoc & { state: RevisionState };
 
 /** one of `GET /v1/specs/{owner}/{dataset}/revisions`: without spec, pipelines and logs */
-export type RevisionSummaryView = Pick<RevisionView, 'id' | 'owner' | 'dataset' | 'revision' | 'state' | 'hash' | 'prune' | 'createdAt' | 'updatedAt' | 'finishedAt'>;
+export type RevisionSummaryView = Pick<
+  RevisionView,
+  'id' | 'owner' | 'dataset' | 'revision' | 'state' | 'hash' | 'prune' | 'createdAt' | 'updatedAt' | 'finishedAt'
+>;
 
 /** `GET /v1/specs`: a dataset with specs */
 export type DatasetView = DatasetDoc;

@@ -96,7 +96,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.observability?.metrics ?? new RivuletMetrics();
   const logger = deps.logger?.child({}, { serializers: { req: serializeRequest } });
   // the gates are shared by fastify's hooks and the produce lane
-  const admissionGate = deps.protection?.admission ? new AdmissionGate({ ...deps.protection.admission, metrics }) : undefined;
+  const admissionGate = deps.protection?.admission
+    ? new AdmissionGate({ ...deps.protection.admission, metrics })
+    : undefined;
   const rateGate = rateGateOf(deps.protection?.rateLimit && { ...deps.protection.rateLimit, metrics });
   // one set of per-request steps for fastify's hooks and the produce lane
   const pipeline = new RequestPipeline({
@@ -108,11 +110,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onRequestSpan: deps.observability?.onRequestSpan,
     cors: deps.cors,
   });
-  const lane = deps.produceLane !== false
-    ? produceLane({ services: deps.services, bodyLimit: deps.limits.bodyLimit, maxJsonDepth: deps.limits.maxJsonDepth, pipeline, rateLimit: rateGate })
-    : undefined;
+  const lane =
+    deps.produceLane !== false
+      ? produceLane({
+          services: deps.services,
+          bodyLimit: deps.limits.bodyLimit,
+          maxJsonDepth: deps.limits.maxJsonDepth,
+          pipeline,
+          rateLimit: rateGate,
+        })
+      : undefined;
   // paths no route takes are answered by the API whose mount they hit
-  const mounts = new ApiMounts((deps.dialects ?? []).flatMap((dialect) => dialect.mounts), problemErrorHandler, new RouteTable());
+  const mounts = new ApiMounts(
+    (deps.dialects ?? []).flatMap((dialect) => dialect.mounts),
+    problemErrorHandler,
+    new RouteTable(),
+  );
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     ...(lane ? { serverFactory: serverWithLane(lane) } : {}),
@@ -143,7 +156,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Rivulet', version: deps.version, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' }, description: 'HTTP-first event streaming: streams, events, consumers, live subscriptions, sinks, rules, schemas and specs.' },
+      info: {
+        title: 'Rivulet',
+        version: deps.version,
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+        description:
+          'HTTP-first event streaming: streams, events, consumers, live subscriptions, sinks, rules, schemas and specs.',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'an API key' },
@@ -153,24 +172,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       security: [{ bearer: [] }, { basic: [] }, { authToken: [] }],
       // first the server that answered (so the docs UI tries requests against it), then any by address
-      servers: [{ url: '/', description: 'the server that answered this document' }, {
-        url: '{scheme}://{host}',
-        description: 'a Rivulet server (rivulet serve listens on 127.0.0.1:8080 by default)',
-        variables: { scheme: { default: 'http', enum: ['http', 'https'] }, host: { default: '127.0.0.1:8080' } },
-      }],
+      servers: [
+        { url: '/', description: 'the server that answered this document' },
+        {
+          url: '{scheme}://{host}',
+          description: 'a Rivulet server (rivulet serve listens on 127.0.0.1:8080 by default)',
+          variables: { scheme: { default: 'http', enum: ['http', 'https'] }, host: { default: '127.0.0.1:8080' } },
+        },
+      ],
       tags: TAGS,
     },
     transform: documentRoute as never,
     transformObject: ((input: { openapiObject: never }) => documentObject(input.openapiObject)) as never,
   });
   for (const schema of [Problem, Stream, Event, Key]) app.addSchema(schema);
-  await registerSteps(app, 'auth', () => app.register(auth, {
-    keys: deps.services.keys,
-    alternatives: [liveTokenAuth(deps.services.liveTokens)],
-    streamOwner: (name) => deps.services.streams.ownerOf(name),
-  }));
+  await registerSteps(app, 'auth', () =>
+    app.register(auth, {
+      keys: deps.services.keys,
+      alternatives: [liveTokenAuth(deps.services.liveTokens)],
+      streamOwner: (name) => deps.services.streams.ownerOf(name),
+    }),
+  );
   if (rateGate) await registerSteps(app, 'rate limit', () => app.register(rateLimit, { gate: rateGate }));
-  await app.register(metricsRoutes, { metrics, services: deps.services, store: deps.store, public: deps.observability?.metricsPublic });
+  await app.register(metricsRoutes, {
+    metrics,
+    services: deps.services,
+    store: deps.store,
+    public: deps.observability?.metricsPublic,
+  });
   // upgrades are routed through fastify, so WebSocket routes pass the same auth hooks
   await registerSteps(app, 'websocket', () => app.register(websocket, { options: { maxPayload: 64 * 1024 } }));
 
@@ -180,11 +209,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     await docs.register(swaggerUi, { routePrefix: '/docs' });
   });
-  app.get('/openapi.json', { config: { access: { scope: 'public' } }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: { scope: 'public' } }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 
   await app.register(healthRoutes(deps.store, shuttingDown));
   await app.register(streamsRoutes(deps.services));
-  await app.register(eventsRoutes(deps.services, { maxReadLimit: deps.limits.maxReadLimit, maxJsonDepth: deps.limits.maxJsonDepth }));
+  await app.register(
+    eventsRoutes(deps.services, { maxReadLimit: deps.limits.maxReadLimit, maxJsonDepth: deps.limits.maxJsonDepth }),
+  );
   await app.register(keysRoutes(deps.services));
   await app.register(schemasRoutes(deps.services));
   await app.register(specsRoutes(deps.services, { maxJsonDepth: deps.limits.maxJsonDepth }));

@@ -20,7 +20,10 @@ export interface NativeProduce {
   fingerprint(): string;
 }
 
-export async function produceNative(services: Pick<CoreServices, 'clock' | 'produce'>, req: NativeProduce): Promise<AppendResult> {
+export async function produceNative(
+  services: Pick<CoreServices, 'clock' | 'produce'>,
+  req: NativeProduce,
+): Promise<AppendResult> {
   const producer = headerText(req.headers, 'x-producer-id', 256);
   let receivedAt: string | undefined;
   const events = req.events({
@@ -57,7 +60,9 @@ export function mediaTypeOf(contentType: string | undefined): string {
 
 /** the fingerprint source of a request: its ce-* headers and its body (parsed JSON, or raw bytes in binary mode) */
 export function fingerprintOf(headers: IncomingHttpHeaders, body: unknown, raw: Buffer | undefined): string {
-  const ce = Object.entries(headers).filter(([name]) => name.startsWith('ce-')).sort(([a], [b]) => a.localeCompare(b));
+  const ce = Object.entries(headers)
+    .filter(([name]) => name.startsWith('ce-'))
+    .sort(([a], [b]) => a.localeCompare(b));
   return JSON.stringify([ce, raw === undefined ? body : raw.toString('base64')]);
 }
 
@@ -78,7 +83,9 @@ function headerText(headers: IncomingHttpHeaders, name: string, max: number): st
   const value = headers[name];
   if (value === undefined) return undefined;
   if (Array.isArray(value) || value.length === 0 || value.length > max) {
-    throw new RivuletError('BAD_REQUEST', `header ${name} must appear once with 1–${max} characters`, { details: { header: name } });
+    throw new RivuletError('BAD_REQUEST', `header ${name} must appear once with 1–${max} characters`, {
+      details: { header: name },
+    });
   }
   return value;
 }

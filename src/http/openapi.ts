@@ -14,7 +14,12 @@
 import type { RouteOptions } from 'fastify';
 import type { Access } from './plugins/auth.js';
 
-type Schema = Record<string, unknown> & { hide?: boolean; tags?: string[]; response?: Record<string, unknown>; summary?: string };
+type Schema = Record<string, unknown> & {
+  hide?: boolean;
+  tags?: string[];
+  response?: Record<string, unknown>;
+  summary?: string;
+};
 type OpenApiDoc = { paths?: Record<string, Record<string, Operation>>; [key: string]: unknown };
 type Operation = {
   operationId?: string;
@@ -118,12 +123,38 @@ export const OPERATION_IDS: Record<string, string> = {
 
 /** the dialects, by where they are mounted; the okdata mount at the root (the seed's curl examples) is the same API and stays out of the document */
 const DIALECTS: { tag: string; prefix: RegExp; description: string }[] = [
-  { tag: 'dialect: eventserver', prefix: /^\/api\/v1\/streams\//, description: 'The event server\'s API (Basic auth, the key as password). See docs/dialects/eventserver.md.' },
-  { tag: 'dialect: iflux', prefix: /^\/events\/?$/, description: 'iFLUX event posting; anonymous if the server allows it. See docs/dialects/iflux.md.' },
-  { tag: 'dialect: specstore', prefix: /^\/source\//, description: 'The spec store\'s API (`Auth-Token`). See docs/dialects/specstore.md.' },
-  { tag: 'dialect: aether', prefix: /^\/jobs?\//, description: 'Aether jobs (Basic auth). See docs/dialects/aether.md.' },
-  { tag: 'dialect: okdata', prefix: /^\/streams\//, description: 'okdata datasets and their events and sinks (Bearer); also mounted at the root. See docs/dialects/okdata.md.' },
-  { tag: 'dialect: durable-streams', prefix: /^\/ds\//, description: 'The Durable Streams protocol: a stream per path under /ds; create, append, catch-up, long-poll and SSE reads. See docs/dialects/durable-streams.md.' },
+  {
+    tag: 'dialect: eventserver',
+    prefix: /^\/api\/v1\/streams\//,
+    description: "The event server's API (Basic auth, the key as password). See docs/dialects/eventserver.md.",
+  },
+  {
+    tag: 'dialect: iflux',
+    prefix: /^\/events\/?$/,
+    description: 'iFLUX event posting; anonymous if the server allows it. See docs/dialects/iflux.md.',
+  },
+  {
+    tag: 'dialect: specstore',
+    prefix: /^\/source\//,
+    description: "The spec store's API (`Auth-Token`). See docs/dialects/specstore.md.",
+  },
+  {
+    tag: 'dialect: aether',
+    prefix: /^\/jobs?\//,
+    description: 'Aether jobs (Basic auth). See docs/dialects/aether.md.',
+  },
+  {
+    tag: 'dialect: okdata',
+    prefix: /^\/streams\//,
+    description:
+      'okdata datasets and their events and sinks (Bearer); also mounted at the root. See docs/dialects/okdata.md.',
+  },
+  {
+    tag: 'dialect: durable-streams',
+    prefix: /^\/ds\//,
+    description:
+      'The Durable Streams protocol: a stream per path under /ds; create, append, catch-up, long-poll and SSE reads. See docs/dialects/durable-streams.md.',
+  },
 ];
 
 export const TAGS: { name: string; description: string }[] = [
@@ -149,7 +180,7 @@ const STATUS_TEXT: Record<string, string> = {
   403: 'the key lacks the scope this route needs',
   404: 'no such resource',
   413: 'the body is larger than the server accepts',
-  415: 'the body\'s media type is not one this route reads',
+  415: "the body's media type is not one this route reads",
   429: 'the key sent more requests than its rate limit; see Retry-After',
   503: 'the server is overloaded or shutting down; see Retry-After',
 };
@@ -166,8 +197,14 @@ function openApiPath(url: string): string {
 /** `aether` + `POST /job/:id/start` → `aetherPostJobIdStart`; `durable-streams` → `durableStreams…` */
 function derivedOperationId(prefix: string, method: string, url: string): string {
   const camel = (w: string) => w[0]!.toUpperCase() + w.slice(1);
-  const words = url.split(/[^A-Za-z0-9]+/).filter(Boolean).map(camel);
-  const head = prefix.split('-').map((w, i) => (i === 0 ? w : camel(w))).join('');
+  const words = url
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map(camel);
+  const head = prefix
+    .split('-')
+    .map((w, i) => (i === 0 ? w : camel(w)))
+    .join('');
   return `${head}${method[0]!.toUpperCase()}${method.slice(1).toLowerCase()}${words.join('')}`;
 }
 
@@ -187,7 +224,10 @@ function keptOut(url: string, schema: Schema | undefined): boolean {
 }
 
 /** @fastify/swagger's per-route transform: the route's schema as the document shows it */
-export function documentRoute(input: { schema: Schema | undefined; url: string; route: RouteOptions }): { schema: Schema; url: string } {
+export function documentRoute(input: { schema: Schema | undefined; url: string; route: RouteOptions }): {
+  schema: Schema;
+  url: string;
+} {
   const { url, route } = input;
   const schema: Schema = { ...(input.schema ?? {}) };
   const body = route.config?.openapiBody;
@@ -204,13 +244,18 @@ export function documentRoute(input: { schema: Schema | undefined; url: string; 
     schema.tags = [dialect.tag];
     schema.summary ??= `${dialect.tag.replace('dialect: ', '')}: ${method} ${openApiPath(url)}`;
     // a route of several methods is one operation per method in the document: `Any` is replaced by each (documentObject)
-    schema.operationId = derivedOperationId(dialect.tag.replace('dialect: ', ''), methods.length > 1 ? ANY : method, url);
+    schema.operationId = derivedOperationId(
+      dialect.tag.replace('dialect: ', ''),
+      methods.length > 1 ? ANY : method,
+      url,
+    );
   } else {
     schema.operationId = OPERATION_IDS[`${method} ${url}`] ?? derivedOperationId('', method, url);
     if (url === '/metrics') {
       schema.tags = ['meta'];
       schema.summary ??= 'Prometheus metrics';
-      schema.description ??= 'Prometheus text exposition format. Needs the admin key unless the server runs with --metrics-public.';
+      schema.description ??=
+        'Prometheus text exposition format. Needs the admin key unless the server runs with --metrics-public.';
     }
   }
   if (isPublic) schema.security = [];
@@ -218,7 +263,9 @@ export function documentRoute(input: { schema: Schema | undefined; url: string; 
   const response: Record<string, unknown> = { ...(schema.response ?? {}) };
   const add = (status: number) => {
     if (response[status] !== undefined) return;
-    response[status] = dialect ? { description: `${STATUS_TEXT[status]} (in the dialect's error format)`, type: 'null' } : { $ref: 'Problem' };
+    response[status] = dialect
+      ? { description: `${STATUS_TEXT[status]} (in the dialect's error format)`, type: 'null' }
+      : { $ref: 'Problem' };
   };
   if (!isPublic) {
     add(401);
@@ -255,11 +302,13 @@ export function documentObject(doc: OpenApiDoc): OpenApiDoc {
       // a path parameter a dialect route does not declare is still a parameter
       for (const [, name] of path.matchAll(/\{(\w+)\}/g)) {
         op.parameters ??= [];
-        if (!op.parameters.some((p) => p.in === 'path' && p.name === name)) op.parameters.push({ in: 'path', name: name!, required: true, schema: { type: 'string' } } as never);
+        if (!op.parameters.some((p) => p.in === 'path' && p.name === name))
+          op.parameters.push({ in: 'path', name: name!, required: true, schema: { type: 'string' } } as never);
       }
       // fastify's default description; the statuses above carry their own
       for (const [status, answer] of Object.entries(op.responses ?? {})) {
-        if (answer.description === 'Default Response') answer.description = STATUS_TEXT[status] ?? (status.startsWith('2') ? 'success' : 'see the problem details');
+        if (answer.description === 'Default Response')
+          answer.description = STATUS_TEXT[status] ?? (status.startsWith('2') ? 'success' : 'see the problem details');
         if (status.startsWith('4') || status.startsWith('5')) {
           const json = answer.content?.['application/json'];
           if (json) answer.content = { 'application/problem+json': json };
@@ -291,17 +340,31 @@ export function documentObject(doc: OpenApiDoc): OpenApiDoc {
     produce.requestBody!.content!['*/*'] = { schema: {} };
   }
   const read = doc.paths?.['/v1/streams/{name}/events']?.get?.responses?.['200'];
-  if (read?.content) read.content[CLOUDEVENTS_BATCH] = { schema: { type: 'array', items: { type: 'object' }, description: 'with Accept: application/cloudevents-batch+json' } };
+  if (read?.content)
+    read.content[CLOUDEVENTS_BATCH] = {
+      schema: {
+        type: 'array',
+        items: { type: 'object' },
+        description: 'with Accept: application/cloudevents-batch+json',
+      },
+    };
   const live = doc.paths?.['/v1/streams/{name}/live']?.get;
   if (live?.responses) {
     live.responses['200'] = {
-      description: 'Server-Sent Events: `id:` the seq, `data:` the event as JSON; unnamed unless `events=named`. Control events `rivulet:reset` and `rivulet:error`.',
+      description:
+        'Server-Sent Events: `id:` the seq, `data:` the event as JSON; unnamed unless `events=named`. Control events `rivulet:reset` and `rivulet:error`.',
       content: { 'text/event-stream': { schema: { type: 'string' } } },
     };
-    live.responses['101'] = { description: 'switched to a WebSocket (with Upgrade: websocket): one JSON text message per event' };
+    live.responses['101'] = {
+      description: 'switched to a WebSocket (with Upgrade: websocket): one JSON text message per event',
+    };
   }
   const metrics = doc.paths?.['/metrics']?.get;
-  if (metrics?.responses) metrics.responses['200'] = { description: 'the metrics', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } } };
+  if (metrics?.responses)
+    metrics.responses['200'] = {
+      description: 'the metrics',
+      content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } },
+    };
   const root = doc.paths?.['/']?.get;
   if (root?.responses) {
     delete root.responses['200'];

@@ -50,5 +50,9 @@ export function problemErrorHandler(error: FastifyError, req: FastifyRequest, re
   const err = toRivuletError(error);
   const problem = problemOf(err, req.id);
   logFailure(req, err, problem.status);
-  void reply.headers(problemHeaders(err, problem.status)).code(problem.status).type('application/problem+json').send(problem);
+  void reply
+    .headers(problemHeaders(err, problem.status))
+    .code(problem.status)
+    .type('application/problem+json')
+    .send(problem);
 }

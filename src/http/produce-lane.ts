@@ -83,7 +83,14 @@ function streamOf(url: string): string | undefined {
   return name;
 }
 
-function serve(deps: ProduceLaneDeps, req: IncomingMessage, res: ServerResponse, stream: string, mediaType: string, principal: Principal): void {
+function serve(
+  deps: ProduceLaneDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  stream: string,
+  mediaType: string,
+  principal: Principal,
+): void {
   const pipeline = deps.pipeline;
   const startedAt = performance.now();
   const id = pipeline.requestId(req);
@@ -123,7 +130,12 @@ function serve(deps: ProduceLaneDeps, req: IncomingMessage, res: ServerResponse,
     errorCode = error.code;
     const problem = problemOf(error, id);
     if (log) logFailure({ log }, error, problem.status);
-    send(problem.status, { 'content-type': 'application/problem+json; charset=utf-8', ...problemHeaders(error, problem.status) }, JSON.stringify(problem), close);
+    send(
+      problem.status,
+      { 'content-type': 'application/problem+json; charset=utf-8', ...problemHeaders(error, problem.status) },
+      JSON.stringify(problem),
+      close,
+    );
   };
 
   const refused = pipeline.admission?.admit(true);

@@ -51,7 +51,12 @@ export function parseIntegerParam(raw: unknown, name: string, bounds: IntegerBou
   const min = bounds.min ?? 0;
   const max = Math.min(bounds.max ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const value = single(raw, name, place);
-  const n = typeof value === 'number' ? value : typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : Number.NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && INTEGER_TEXT.test(value)
+        ? Number(value)
+        : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw paramError(name, place, `${name} must be a whole number ${rangeText(min, max)}`);
   }
@@ -69,7 +74,12 @@ export function parseNumberParam(raw: unknown, name: string, bounds: IntegerBoun
   const min = bounds.min ?? 0;
   const max = bounds.max ?? Number.MAX_SAFE_INTEGER;
   const value = single(raw, name, place);
-  const n = typeof value === 'number' ? value : typeof value === 'string' && DECIMAL_TEXT.test(value) ? Number(value) : Number.NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && DECIMAL_TEXT.test(value)
+        ? Number(value)
+        : Number.NaN;
   if (!Number.isFinite(n) || n < min || n > max) {
     throw paramError(name, place, `${name} must be a number ${rangeText(min, max)}`);
   }

@@ -51,7 +51,18 @@ export const STEPS = [
 export type Step = (typeof STEPS)[number];
 
 /** the hooks fastify runs for each request (application hooks such as onRoute or onReady are not) */
-export const REQUEST_HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization', 'onSend', 'onResponse', 'onError', 'onTimeout', 'onRequestAbort'] as const;
+export const REQUEST_HOOKS = [
+  'onRequest',
+  'preParsing',
+  'preValidation',
+  'preHandler',
+  'preSerialization',
+  'onSend',
+  'onResponse',
+  'onError',
+  'onTimeout',
+  'onRequestAbort',
+] as const;
 export type RequestHookName = (typeof REQUEST_HOOKS)[number];
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- hooks of every signature
@@ -65,7 +76,11 @@ export function step<F extends Function>(name: Step, fn: F): F {
 }
 
 /** registers a plugin and marks the request hooks it adds to the app as one step */
-export async function registerSteps(app: FastifyInstance, name: Step, register: () => PromiseLike<unknown>): Promise<void> {
+export async function registerSteps(
+  app: FastifyInstance,
+  name: Step,
+  register: () => PromiseLike<unknown>,
+): Promise<void> {
   const before = new Set(requestHooksOf(app).map((h) => h.fn));
   await register();
   for (const hook of requestHooksOf(app)) if (!before.has(hook.fn)) steps.set(hook.fn, name);
@@ -86,8 +101,10 @@ export interface RegisteredHook {
  */
 export function requestHooksOf(app: FastifyInstance): RegisteredHook[] {
   const symbol = Object.getOwnPropertySymbols(app).find((s) => s.description === 'fastify.hooks');
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- hooks of every signature
-  const table = (symbol ? (app as unknown as Record<symbol, unknown>)[symbol] : undefined) as Record<string, Function[] | undefined> | undefined;
+  // hooks of every signature
+  type AnyHook = (...args: never[]) => unknown;
+  const table = (symbol ? (app as unknown as Record<symbol, unknown>)[symbol] : undefined) as
+    Record<string, AnyHook[] | undefined> | undefined;
   const out: RegisteredHook[] = [];
   for (const hook of REQUEST_HOOKS) for (const fn of table?.[hook] ?? []) out.push({ hook, fn, step: steps.get(fn) });
   return out;
@@ -133,16 +150,30 @@ export class RequestPipeline {
    */
   registerHooks(app: FastifyInstance): void {
     // the hot-path hooks take callbacks rather than being async: a promise per hook per request is measurable at ingest rates
-    app.addHook('onSend', step('answer headers', (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) => {
-      this.setAnswerHeaders(req.id, (name, value) => void reply.header(name, value));
-      done(null, payload);
-    }));
+    app.addHook(
+      'onSend',
+      step(
+        'answer headers',
+        (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) => {
+          this.setAnswerHeaders(req.id, (name, value) => void reply.header(name, value));
+          done(null, payload);
+        },
+      ),
+    );
     if (this.admission) this.registerAdmission(app, this.admission);
     if (this.onRequestSpan) this.registerTracing(app);
-    app.addHook('onResponse', step('request metrics', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      this.recordRequest(METHODS.has(req.method) ? req.method : 'other', req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-      done();
-    }));
+    app.addHook(
+      'onResponse',
+      step('request metrics', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+        this.recordRequest(
+          METHODS.has(req.method) ? req.method : 'other',
+          req.routeOptions.url ?? 'unmatched',
+          reply.statusCode,
+          reply.elapsedTime / 1000,
+        );
+        done();
+      }),
+    );
   }
 
   private registerAdmission(app: FastifyInstance, gate: AdmissionGate): void {
@@ -158,49 +189,86 @@ export class RequestPipeline {
         gate.release();
       }
     };
-    app.addHook('onRequest', step('admission', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-      if (exemptFromAdmission(req)) return done();
-      const produce = isProduceRequest(req);
-      const refused = gate.admit(produce);
-      if (produce && !refused) req[COUNTED] = true;
-      done(refused);
-    }));
-    app.addHook('onResponse', step('admission', (req: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-      release(req);
-      done();
-    }));
-    app.addHook('onRequestAbort', step('admission', (req: FastifyRequest, done: () => void) => {
-      release(req);
-      done();
-    }));
+    app.addHook(
+      'onRequest',
+      step('admission', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+        if (exemptFromAdmission(req)) return done();
+        const produce = isProduceRequest(req);
+        const refused = gate.admit(produce);
+        if (produce && !refused) req[COUNTED] = true;
+        done(refused);
+      }),
+    );
+    app.addHook(
+      'onResponse',
+      step('admission', (req: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+        release(req);
+        done();
+      }),
+    );
+    app.addHook(
+      'onRequestAbort',
+      step('admission', (req: FastifyRequest, done: () => void) => {
+        release(req);
+        done();
+      }),
+    );
   }
 
   private registerTracing(app: FastifyInstance): void {
     const ends = new WeakMap<FastifyRequest, SpanEnd>();
     const started = new WeakMap<FastifyRequest, number>();
     const failures = new WeakMap<FastifyRequest, string>();
-    app.addHook('onRequest', step('tracing', async (req: FastifyRequest) => {
-      const end = this.startSpan(req.raw, req.id, req.method, req.url.split('?')[0]!, req.log);
-      if (end) {
-        ends.set(req, end);
-        started.set(req, performance.now());
-      }
-    }));
-    app.addHook('onError', step('tracing', async (req: FastifyRequest, _reply: FastifyReply, error: Error) => {
-      failures.set(req, toRivuletError(error).code);
-    }));
-    app.addHook('onResponse', step('tracing', async (req: FastifyRequest, reply: FastifyReply) => {
-      const end = ends.get(req);
-      if (!end) return;
-      ends.delete(req);
-      this.endSpan(end, reply.raw.headersSent || reply.sent, reply.statusCode, req.routeOptions.url ?? null, reply.elapsedTime, failures.get(req), req.log);
-    }));
-    app.addHook('onRequestAbort', step('tracing', async (req: FastifyRequest) => {
-      const end = ends.get(req);
-      if (!end) return;
-      ends.delete(req);
-      this.endSpan(end, false, 499, req.routeOptions.url ?? null, performance.now() - (started.get(req) ?? performance.now()), undefined, req.log);
-    }));
+    app.addHook(
+      'onRequest',
+      step('tracing', async (req: FastifyRequest) => {
+        const end = this.startSpan(req.raw, req.id, req.method, req.url.split('?')[0]!, req.log);
+        if (end) {
+          ends.set(req, end);
+          started.set(req, performance.now());
+        }
+      }),
+    );
+    app.addHook(
+      'onError',
+      step('tracing', async (req: FastifyRequest, _reply: FastifyReply, error: Error) => {
+        failures.set(req, toRivuletError(error).code);
+      }),
+    );
+    app.addHook(
+      'onResponse',
+      step('tracing', async (req: FastifyRequest, reply: FastifyReply) => {
+        const end = ends.get(req);
+        if (!end) return;
+        ends.delete(req);
+        this.endSpan(
+          end,
+          reply.raw.headersSent || reply.sent,
+          reply.statusCode,
+          req.routeOptions.url ?? null,
+          reply.elapsedTime,
+          failures.get(req),
+          req.log,
+        );
+      }),
+    );
+    app.addHook(
+      'onRequestAbort',
+      step('tracing', async (req: FastifyRequest) => {
+        const end = ends.get(req);
+        if (!end) return;
+        ends.delete(req);
+        this.endSpan(
+          end,
+          false,
+          499,
+          req.routeOptions.url ?? null,
+          performance.now() - (started.get(req) ?? performance.now()),
+          undefined,
+          req.log,
+        );
+      }),
+    );
   }
 
   /** the request's id: the caller's `X-Request-Id` when plain, else a fresh one */
@@ -223,7 +291,13 @@ export class RequestPipeline {
   }
 
   /** starts the request's span (after admission, as shedding comes first); answers how to end it */
-  startSpan(raw: IncomingMessage, requestId: string, method: string, path: string, log: FastifyBaseLogger | undefined): SpanEnd | undefined {
+  startSpan(
+    raw: IncomingMessage,
+    requestId: string,
+    method: string,
+    path: string,
+    log: FastifyBaseLogger | undefined,
+  ): SpanEnd | undefined {
     const hook = this.onRequestSpan;
     if (!hook) return undefined;
     try {
@@ -236,7 +310,15 @@ export class RequestPipeline {
   }
 
   /** ends a span; an answer the client cut off ends with 499 */
-  endSpan(end: SpanEnd, answered: boolean, status: number, route: string | null, durationMs: number, errorCode: string | undefined, log: FastifyBaseLogger | undefined): void {
+  endSpan(
+    end: SpanEnd,
+    answered: boolean,
+    status: number,
+    route: string | null,
+    durationMs: number,
+    errorCode: string | undefined,
+    log: FastifyBaseLogger | undefined,
+  ): void {
     try {
       end({ statusCode: answered ? status : 499, route, durationMs, ...(errorCode ? { errorCode } : {}) });
     } catch (err) {
@@ -269,7 +351,10 @@ export class RequestPipeline {
     if (!this.trustProxy) return { ...base, host: raw.headers.host ?? '', ip: socket.remoteAddress };
     const addresses = proxyAddr.all(raw, () => true);
     const forwardedHost = raw.headers['x-forwarded-host'];
-    const host = typeof forwardedHost === 'string' && forwardedHost ? forwardedHost.slice(forwardedHost.lastIndexOf(',') + 1).trim() : raw.headers.host ?? '';
+    const host =
+      typeof forwardedHost === 'string' && forwardedHost
+        ? forwardedHost.slice(forwardedHost.lastIndexOf(',') + 1).trim()
+        : (raw.headers.host ?? '');
     return { ...base, host, ip: addresses[addresses.length - 1] };
   }
 }

@@ -21,7 +21,8 @@ export const problemResponses = {
 };
 
 // One type list rather than anyOf: with type coercion on, anyOf's null branch would turn 0 into null (no limit).
-const positiveOrNull = (description: string) => Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 1, description });
+const positiveOrNull = (description: string) =>
+  Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 1, description });
 
 export const Retention = Type.Object(
   {
@@ -49,7 +50,9 @@ export const StreamUpdate = Type.Object(
     retention: Type.Optional(Retention),
     exclusiveProducer: Type.Optional(Type.Boolean()),
     options: Type.Optional(Type.Object({}, { additionalProperties: true })),
-    version: Type.Optional(Type.Integer({ minimum: 1, description: 'answer 409 unless the stream is at this version' })),
+    version: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'answer 409 unless the stream is at this version' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -108,12 +111,17 @@ export const EventInput = Type.Object(
     id: Type.Optional(Type.String({ description: 'supply one to make retries idempotent' })),
     data: Type.Optional(Type.Unknown()),
   },
-  { additionalProperties: true, description: 'a plain event, or a CloudEvents 1.0 structured event (with specversion)' },
+  {
+    additionalProperties: true,
+    description: 'a plain event, or a CloudEvents 1.0 structured event (with specversion)',
+  },
 );
 
 export const AppendAnswer = Type.Object({
   stream: Type.String(),
-  events: Type.Array(Type.Object({ id: Type.String(), seq: Type.Integer(), typeSeq: Type.Integer(), duplicate: Type.Boolean() })),
+  events: Type.Array(
+    Type.Object({ id: Type.String(), seq: Type.Integer(), typeSeq: Type.Integer(), duplicate: Type.Boolean() }),
+  ),
   replayed: Type.Boolean(),
 });
 

@@ -15,7 +15,11 @@ export interface ServerTimeouts {
   checkIntervalMs: number;
 }
 
-export const DEFAULT_SERVER_TIMEOUTS: ServerTimeouts = { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000, checkIntervalMs: 1_000 };
+export const DEFAULT_SERVER_TIMEOUTS: ServerTimeouts = {
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 60_000,
+  checkIntervalMs: 1_000,
+};
 
 /** the fastify constructor options that apply `timeouts` */
 export function serverTimeoutOptions(timeouts: Partial<ServerTimeouts> | undefined) {
@@ -24,6 +28,10 @@ export function serverTimeoutOptions(timeouts: Partial<ServerTimeouts> | undefin
   const headersTimeout = Math.min(t.headersTimeoutMs, t.requestTimeoutMs);
   return {
     requestTimeout: t.requestTimeoutMs,
-    http: { headersTimeout, requestTimeout: t.requestTimeoutMs, connectionsCheckingInterval: Math.min(t.checkIntervalMs, headersTimeout) },
+    http: {
+      headersTimeout,
+      requestTimeout: t.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(t.checkIntervalMs, headersTimeout),
+    },
   };
 }

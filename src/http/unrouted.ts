@@ -13,7 +13,15 @@ import { RivuletError, type ErrorCode } from '../kernel/errors.js';
 import { toRivuletError } from './error-translation.js';
 
 /** what reading a body can fail with */
-const BODY_ERRORS = new Set<ErrorCode>(['BAD_REQUEST', 'INVALID_JSON', 'INVALID_UTF8', 'UNSUPPORTED_MEDIA_TYPE', 'BODY_TOO_LARGE', 'NESTING_TOO_DEEP', 'FORBIDDEN_KEY']);
+const BODY_ERRORS = new Set<ErrorCode>([
+  'BAD_REQUEST',
+  'INVALID_JSON',
+  'INVALID_UTF8',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'BODY_TOO_LARGE',
+  'NESTING_TOO_DEEP',
+  'FORBIDDEN_KEY',
+]);
 
 export type ErrorHandler = (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => void;
 
@@ -83,7 +91,11 @@ export class RouteTable {
 
 /** Which API answers for a path: the first mount that claims it, else the native API. */
 export class ApiMounts {
-  constructor(private readonly mounts: ApiMount[], private readonly native: ErrorHandler, readonly table: RouteTable) {}
+  constructor(
+    private readonly mounts: ApiMount[],
+    private readonly native: ErrorHandler,
+    readonly table: RouteTable,
+  ) {}
 
   handlerFor(url: string): ErrorHandler {
     const path = url.split('?')[0]!;
@@ -93,9 +105,10 @@ export class ApiMounts {
 
   /** fastify's `frameworkErrors`: a URL its router could not decode, or a segment too long */
   readonly frameworkErrors = (error: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
-    const refusal = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? new RivuletError('URI_TOO_LONG', 'a segment of the path is too long', { cause: error })
-      : new RivuletError('BAD_REQUEST', 'the path is not validly percent-encoded', { cause: error });
+    const refusal =
+      error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? new RivuletError('URI_TOO_LONG', 'a segment of the path is too long', { cause: error })
+        : new RivuletError('BAD_REQUEST', 'the path is not validly percent-encoded', { cause: error });
     this.handlerFor(req.url)(refusal as never, req, reply);
   };
 
@@ -122,14 +135,19 @@ export function unroutedError(req: FastifyRequest, reply: FastifyReply): Rivulet
   const { allow } = req.server.routeTable.lookup(req.url);
   if (allow.length > 0) {
     void reply.header('allow', allow.join(', '));
-    return new RivuletError('METHOD_NOT_ALLOWED', `${req.method} is not served at this path; it serves ${allow.join(', ')}`, { details: { allow } });
+    return new RivuletError(
+      'METHOD_NOT_ALLOWED',
+      `${req.method} is not served at this path; it serves ${allow.join(', ')}`,
+      { details: { allow } },
+    );
   }
   return new RivuletError('NOT_FOUND', `there is no ${req.method} route at this path`);
 }
 
 /** a dialect's not-found handler under its own prefix, in its format */
 export function notFoundWith(errorHandler: ErrorHandler) {
-  return (req: FastifyRequest, reply: FastifyReply): void => errorHandler(unroutedError(req, reply) as never, req, reply);
+  return (req: FastifyRequest, reply: FastifyReply): void =>
+    errorHandler(unroutedError(req, reply) as never, req, reply);
 }
 
 /** keeps the table in step with the app: every route registered after this call is in it */

@@ -87,7 +87,11 @@ export class RivuletError extends Error {
   /** seconds after which a retry may succeed (rate limits, overload) */
   readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { details?: ErrorDetails; cause?: unknown; retryAfter?: number }) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options?: { details?: ErrorDetails; cause?: unknown; retryAfter?: number },
+  ) {
     super(message ?? ErrorCodes[code], options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RivuletError';
     this.code = code;

@@ -35,8 +35,17 @@ export function eventJsonOfParts(p: EventJsonParts): string {
 /** the same text for an event already in memory */
 export function eventJson(e: StoredEvent): string {
   return eventJsonOfParts({
-    id: e.id, stream: e.stream, seq: e.seq, typeSeq: e.typeSeq, type: e.type, source: e.source, time: e.time,
-    received: e.received, producer: e.producer, dataJson: JSON.stringify(e.data) ?? 'null',
-    metaJson: JSON.stringify(e.meta), schemaVersion: e.schemaVersion,
+    id: e.id,
+    stream: e.stream,
+    seq: e.seq,
+    typeSeq: e.typeSeq,
+    type: e.type,
+    source: e.source,
+    time: e.time,
+    received: e.received,
+    producer: e.producer,
+    dataJson: JSON.stringify(e.data) ?? 'null',
+    metaJson: JSON.stringify(e.meta),
+    schemaVersion: e.schemaVersion,
   });
 }

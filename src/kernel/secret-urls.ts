@@ -32,12 +32,16 @@ function split(url: string): UrlParts {
   const beforeFragment = hash >= 0 ? url.slice(0, hash) : url;
   const mark = beforeFragment.indexOf('?');
   const base = mark >= 0 ? beforeFragment.slice(0, mark) : beforeFragment;
-  const query = mark >= 0
-    ? beforeFragment.slice(mark + 1).split('&').map((pair) => {
-      const eq = pair.indexOf('=');
-      return eq >= 0 ? { name: pair.slice(0, eq), value: pair.slice(eq + 1) } : { name: pair, value: null };
-    })
-    : null;
+  const query =
+    mark >= 0
+      ? beforeFragment
+          .slice(mark + 1)
+          .split('&')
+          .map((pair) => {
+            const eq = pair.indexOf('=');
+            return eq >= 0 ? { name: pair.slice(0, eq), value: pair.slice(eq + 1) } : { name: pair, value: null };
+          })
+      : null;
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(base);
   if (!scheme) return { head: '', user: null, password: null, rest: base, query, fragment };
   const afterScheme = base.slice(scheme[0].length);
@@ -59,7 +63,8 @@ function split(url: string): UrlParts {
 
 function join(p: UrlParts): string {
   const userinfo = p.user === null ? '' : `${p.user}${p.password === null ? '' : `:${p.password}`}@`;
-  const query = p.query === null ? '' : `?${p.query.map((q) => (q.value === null ? q.name : `${q.name}=${q.value}`)).join('&')}`;
+  const query =
+    p.query === null ? '' : `?${p.query.map((q) => (q.value === null ? q.name : `${q.name}=${q.value}`)).join('&')}`;
   return `${p.head}${userinfo}${p.rest}${query}${p.fragment}`;
 }
 
@@ -71,7 +76,8 @@ function decodedName(name: string): string {
   }
 }
 
-const secretParam = (q: { name: string; value: string | null }) => q.value !== null && q.value !== '' && isSecretName(decodedName(q.name));
+const secretParam = (q: { name: string; value: string | null }) =>
+  q.value !== null && q.value !== '' && isSecretName(decodedName(q.name));
 const isPlaceholder = (value: string | null) => value === REDACTED || value === ENCODED_REDACTED;
 
 /** the URL with its userinfo password and secret-named query values replaced by `[redacted]` */
@@ -109,9 +115,14 @@ export function restoredUrl(given: string, stored: string | null | undefined, po
   if (!given.includes(REDACTED) && !given.includes(ENCODED_REDACTED)) return given;
   const parts = split(given);
   const kept = stored === null || stored === undefined ? null : split(stored);
-  const nothing = (where: string) => new RivuletError('VALIDATION_FAILED', `${where} of the URL is "${REDACTED}", the placeholder answers show for a secret, but no secret is stored there to keep; send the secret itself`, {
-    details: { pointer },
-  });
+  const nothing = (where: string) =>
+    new RivuletError(
+      'VALIDATION_FAILED',
+      `${where} of the URL is "${REDACTED}", the placeholder answers show for a secret, but no secret is stored there to keep; send the secret itself`,
+      {
+        details: { pointer },
+      },
+    );
   if (isPlaceholder(parts.password)) {
     if (!kept?.password) throw nothing('the password');
     parts.password = kept.password;
@@ -123,7 +134,8 @@ export function restoredUrl(given: string, stored: string | null | undefined, po
     seen.set(name, n + 1);
     if (!isPlaceholder(q.value) || !isSecretName(name)) continue;
     const match = (kept?.query ?? []).filter((k) => decodedName(k.name) === name)[n];
-    if (match?.value === null || match?.value === undefined || match.value === '') throw nothing(`parameter "${name.slice(0, 100)}"`);
+    if (match?.value === null || match?.value === undefined || match.value === '')
+      throw nothing(`parameter "${name.slice(0, 100)}"`);
     q.value = match.value;
   }
   return join(parts);

@@ -25,12 +25,18 @@ export function assertWriteMode(options: JsonObject | undefined, current?: JsonO
   const asked = options?.['writeMode'];
   if (asked === undefined) return;
   if (typeof asked !== 'string' || !MODES.includes(asked)) {
-    throw new RivuletError('VALIDATION_FAILED', 'options.writeMode must be "chained" or "concurrent"', { details: { pointer: '/options/writeMode' } });
-  }
-  if (current !== undefined && writeModeOf(current) !== asked) {
-    throw new RivuletError('VALIDATION_FAILED', `options.writeMode is fixed when a stream is created (this one is "${writeModeOf(current)}")`, {
+    throw new RivuletError('VALIDATION_FAILED', 'options.writeMode must be "chained" or "concurrent"', {
       details: { pointer: '/options/writeMode' },
     });
+  }
+  if (current !== undefined && writeModeOf(current) !== asked) {
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `options.writeMode is fixed when a stream is created (this one is "${writeModeOf(current)}")`,
+      {
+        details: { pointer: '/options/writeMode' },
+      },
+    );
   }
 }
 

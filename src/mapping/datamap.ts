@@ -31,9 +31,14 @@ export interface CompiledDataMap {
 /** Compiles every expression up front, so a bad one is reported when the job is saved. */
 export function compileDataMap(map: Record<string, string>): CompiledDataMap {
   if (typeof map !== 'object' || map === null || Array.isArray(map)) {
-    throw new RivuletError('BAD_REQUEST', 'datamap must be an object of {key: JSONPath expression}', { details: { pointer: '/datamap' } });
+    throw new RivuletError('BAD_REQUEST', 'datamap must be an object of {key: JSONPath expression}', {
+      details: { pointer: '/datamap' },
+    });
   }
-  const entries = Object.entries(map).map(([key, expression]): [string, CompiledPath] => [key, compileEntry(key, expression)]);
+  const entries = Object.entries(map).map(([key, expression]): [string, CompiledPath] => [
+    key,
+    compileEntry(key, expression),
+  ]);
   return Object.freeze({
     keys: Object.freeze(entries.map(([key]) => key)),
     apply: (doc: DataMapDocument) => applyEntries(entries, doc),
@@ -43,7 +48,9 @@ export function compileDataMap(map: Record<string, string>): CompiledDataMap {
 function compileEntry(key: string, expression: unknown): CompiledPath {
   const pointer = `/datamap/${escapePointer(key)}`;
   if (typeof expression !== 'string') {
-    throw new RivuletError('INVALID_EXPRESSION', `datamap key "${key}" must be a JSONPath string`, { details: { key, pointer } });
+    throw new RivuletError('INVALID_EXPRESSION', `datamap key "${key}" must be a JSONPath string`, {
+      details: { key, pointer },
+    });
   }
   try {
     return compileJsonPath(expression);

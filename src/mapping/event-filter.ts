@@ -40,14 +40,18 @@ export const MAX_PATTERN_LENGTH = 256;
 const SPEC_KEYS = new Set(['types', 'sources', 'condition']);
 
 /** Compiles a filter; an absent or empty spec matches every event. */
-export function compileEventFilter(spec: EventFilterSpec | null | undefined, opts: EventFilterOptions = {}): CompiledEventFilter {
+export function compileEventFilter(
+  spec: EventFilterSpec | null | undefined,
+  opts: EventFilterOptions = {},
+): CompiledEventFilter {
   const base = opts.pointer ?? '/filter';
   const normalised = validateSpec(spec ?? {}, base);
   const typeMatches = compilePatternList(normalised.types, `${base}/types`);
   const sourceMatches = compilePatternList(normalised.sources, `${base}/sources`);
-  const condition = normalised.condition === undefined
-    ? undefined
-    : compileCondition(normalised.condition, { ...opts.limits, pointer: `${base}/condition` });
+  const condition =
+    normalised.condition === undefined
+      ? undefined
+      : compileCondition(normalised.condition, { ...opts.limits, pointer: `${base}/condition` });
 
   const check = async (event: StoredEvent): Promise<ConditionOutcome> => {
     if (!typeMatches(event.type) || !sourceMatches(event.source)) return { matched: false };
@@ -65,10 +69,15 @@ export function compileGlob(pattern: string, pointer = ''): (value: string) => b
 }
 
 function validateSpec(spec: unknown, base: string): Readonly<EventFilterSpec> {
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw badRequest('filter must be an object', base);
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec))
+    throw badRequest('filter must be an object', base);
   for (const key of Object.keys(spec)) {
     // a misspelt key would otherwise silently widen the filter to every event
-    if (!SPEC_KEYS.has(key)) throw badRequest(`unknown filter field "${key}"; expected types, sources or condition`, `${base}/${escapePointer(key)}`);
+    if (!SPEC_KEYS.has(key))
+      throw badRequest(
+        `unknown filter field "${key}"; expected types, sources or condition`,
+        `${base}/${escapePointer(key)}`,
+      );
   }
   const { types, sources, condition } = spec as Record<string, unknown>;
   const out: EventFilterSpec = {};
@@ -76,7 +85,9 @@ function validateSpec(spec: unknown, base: string): Readonly<EventFilterSpec> {
   if (sources !== undefined) out.sources = validateList(sources, `${base}/sources`);
   if (condition !== undefined) {
     if (typeof condition !== 'string') {
-      throw new RivuletError('INVALID_EXPRESSION', 'condition must be a string', { details: { pointer: `${base}/condition` } });
+      throw new RivuletError('INVALID_EXPRESSION', 'condition must be a string', {
+        details: { pointer: `${base}/condition` },
+      });
     }
     out.condition = condition;
   }
@@ -87,7 +98,8 @@ function validateList(list: unknown, pointer: string): string[] {
   if (!Array.isArray(list)) throw badRequest('must be an array of names or patterns', pointer);
   // an empty list is ambiguous (nothing, or no constraint?), so it is refused
   if (list.length === 0) throw badRequest('must list at least one name or pattern; leave it out to match all', pointer);
-  if (list.length > MAX_PATTERNS) throw badRequest(`lists ${list.length} entries; the limit is ${MAX_PATTERNS}`, pointer);
+  if (list.length > MAX_PATTERNS)
+    throw badRequest(`lists ${list.length} entries; the limit is ${MAX_PATTERNS}`, pointer);
   return list.map((entry, i) => {
     if (typeof entry !== 'string') throw badRequest('must be a string', `${pointer}/${i}`);
     return entry;
@@ -103,7 +115,8 @@ function compilePatternList(patterns: string[] | undefined, pointer: string): (v
 function patternProblem(pattern: string): string | undefined {
   if (typeof pattern !== 'string') return 'pattern must be a string';
   if (pattern.length === 0) return 'pattern is empty';
-  if (pattern.length > MAX_PATTERN_LENGTH) return `pattern is ${pattern.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`;
+  if (pattern.length > MAX_PATTERN_LENGTH)
+    return `pattern is ${pattern.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (/[\u0000-\u001f\u007f]/.test(pattern)) return 'pattern contains a control character';
   return undefined;

@@ -28,7 +28,8 @@ export function linearDistinct(arr: unknown): unknown {
     kept.push(item);
   }
   // a JSONata sequence (a path's result) stays a sequence, so one item still collapses to itself
-  if ((arr as { sequence?: boolean }).sequence === true) Object.defineProperty(kept, 'sequence', { value: true, enumerable: false, writable: true });
+  if ((arr as { sequence?: boolean }).sequence === true)
+    Object.defineProperty(kept, 'sequence', { value: true, enumerable: false, writable: true });
   return kept;
 }
 
@@ -37,7 +38,9 @@ function canonicalKey(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || typeof value !== 'object') return `${typeof value}:${String(value)}`;
   if (Array.isArray(value)) return `[${value.map(canonicalKey).join(',')}]`;
-  const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalKey((value as Record<string, unknown>)[k])}`);
+  const entries = Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalKey((value as Record<string, unknown>)[k])}`);
   return `{${entries.join(',')}}`;
 }
 
@@ -54,7 +57,9 @@ let originalToMillis: Promise<ToMillis> | undefined;
 
 /** JSONata's own `$toMillis`, taken from a JSONata environment the first time it is needed. */
 function jsonataToMillis(): Promise<ToMillis> {
-  originalToMillis ??= (jsonata('$toMillis').evaluate({}) as Promise<{ implementation: ToMillis }>).then((fn) => fn.implementation);
+  originalToMillis ??= (jsonata('$toMillis').evaluate({}) as Promise<{ implementation: ToMillis }>).then(
+    (fn) => fn.implementation,
+  );
   return originalToMillis;
 }
 
@@ -66,14 +71,22 @@ function jsonataToMillis(): Promise<ToMillis> {
  * `RegExp` it looks up is an RE2-backed one; nothing else can run before it is put back.
  * Without a picture the fixed ISO 8601 parse runs untouched.
  */
-export async function linearToMillis(this: unknown, timestamp: string | undefined, picture?: string): Promise<number | undefined> {
+export async function linearToMillis(
+  this: unknown,
+  timestamp: string | undefined,
+  picture?: string,
+): Promise<number | undefined> {
   const toMillis = await jsonataToMillis();
   // JSONata calls built-ins with its focus (environment, input) as `this`
   if (picture === undefined) return toMillis.call(this, timestamp);
   if (typeof timestamp === 'string' && timestamp.length > MAX_PICTURE_TIMESTAMP) {
-    throw new RivuletError('INVALID_EXPRESSION', `$toMillis was given a timestamp of ${timestamp.length} characters to parse with a picture; the limit is ${MAX_PICTURE_TIMESTAMP}`, {
-      details: { limit: 'maxRegexInput', value: MAX_PICTURE_TIMESTAMP },
-    });
+    throw new RivuletError(
+      'INVALID_EXPRESSION',
+      `$toMillis was given a timestamp of ${timestamp.length} characters to parse with a picture; the limit is ${MAX_PICTURE_TIMESTAMP}`,
+      {
+        details: { limit: 'maxRegexInput', value: MAX_PICTURE_TIMESTAMP },
+      },
+    );
   }
   const saved = globalThis.RegExp;
   globalThis.RegExp = PictureRegExp as unknown as RegExpConstructor;
@@ -85,7 +98,9 @@ export async function linearToMillis(this: unknown, timestamp: string | undefine
 }
 
 function pictureLimit(message: string): RivuletError {
-  return new RivuletError('INVALID_EXPRESSION', message, { details: { limit: 'maxRegexInput', value: MAX_PICTURE_WORK } });
+  return new RivuletError('INVALID_EXPRESSION', message, {
+    details: { limit: 'maxRegexInput', value: MAX_PICTURE_WORK },
+  });
 }
 
 /** The part of RegExp JSONata's picture parser uses: `new RegExp(source, 'i').exec(timestamp)`. */
@@ -102,9 +117,13 @@ class PictureRegExp {
 
   exec(subject: string): RegExpExecArray | null {
     if (this.re.size * subject.length > MAX_PICTURE_WORK) {
-      throw pictureLimit(`$toMillis picture of ${this.re.size} instructions against a timestamp of ${subject.length} characters exceeds ${MAX_PICTURE_WORK} steps`);
+      throw pictureLimit(
+        `$toMillis picture of ${this.re.size} instructions against a timestamp of ${subject.length} characters exceeds ${MAX_PICTURE_WORK} steps`,
+      );
     }
     const found = this.re.exec(subject, 0);
-    return found === null ? null : (Object.assign(found.captures, { index: found.index, input: subject }) as unknown as RegExpExecArray);
+    return found === null
+      ? null
+      : (Object.assign(found.captures, { index: found.index, input: subject }) as unknown as RegExpExecArray);
   }
 }

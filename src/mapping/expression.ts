@@ -159,7 +159,9 @@ function resolveLimits(opts: ExpressionOptions): ExpressionLimits {
     const value = opts[key];
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value <= 0) {
-      throw new RivuletError('BAD_REQUEST', `expression limit ${key} must be a positive integer`, { details: { limit: key } });
+      throw new RivuletError('BAD_REQUEST', `expression limit ${key} must be a positive integer`, {
+        details: { limit: key },
+      });
     }
     limits[key] = value;
   }
@@ -171,11 +173,15 @@ function resolveLimits(opts: ExpressionOptions): ExpressionLimits {
 
 function parse(source: string, limits: ExpressionLimits, pointer: string | undefined): JsonataExpression {
   const fail = (message: string, details: ErrorDetails = {}) =>
-    new RivuletError('INVALID_EXPRESSION', message, { details: pointer === undefined ? details : { ...details, pointer } });
+    new RivuletError('INVALID_EXPRESSION', message, {
+      details: pointer === undefined ? details : { ...details, pointer },
+    });
   if (typeof source !== 'string') throw fail('expression must be a string');
   if (source.trim() === '') throw fail('expression is empty');
   if (source.length > limits.maxLength) {
-    throw fail(`expression is ${source.length} characters long; the limit is ${limits.maxLength}`, { limit: limits.maxLength });
+    throw fail(`expression is ${source.length} characters long; the limit is ${limits.maxLength}`, {
+      limit: limits.maxLength,
+    });
   }
   let expr: JsonataExpression;
   try {
@@ -197,10 +203,15 @@ function syntaxError(err: unknown): RivuletError {
   const f = asFailure(err);
   const position = f.position ?? 0;
   const token = f.token ?? null;
-  const near = token === null ? '' : token === '(end)' ? ' at the end of the expression' : ` near ${JSON.stringify(token)}`;
-  return new RivuletError('INVALID_EXPRESSION', `syntax error at position ${position}${near}: ${f.message ?? 'unknown error'}`, {
-    details: { position, token, jsonataCode: f.code ?? null },
-  });
+  const near =
+    token === null ? '' : token === '(end)' ? ' at the end of the expression' : ` near ${JSON.stringify(token)}`;
+  return new RivuletError(
+    'INVALID_EXPRESSION',
+    `syntax error at position ${position}${near}: ${f.message ?? 'unknown error'}`,
+    {
+      details: { position, token, jsonataCode: f.code ?? null },
+    },
+  );
 }
 
 /**
@@ -218,7 +229,11 @@ function checkRegexes(ast: unknown, pointer: string | undefined): void {
         compileLiteral(value);
       } catch (err) {
         if (!isRivuletError(err)) throw err;
-        const details = { ...err.details, position: typeof position === 'number' ? position : 0, ...(pointer === undefined ? {} : { pointer }) };
+        const details = {
+          ...err.details,
+          position: typeof position === 'number' ? position : 0,
+          ...(pointer === undefined ? {} : { pointer }),
+        };
         throw new RivuletError(err.code, err.message, { details });
       }
     }
@@ -250,12 +265,20 @@ function linearRegExp(maxInput: number): RegExpConstructor {
 
     exec(subject: string): RegExpExecArray | null {
       if (subject.length > maxInput) {
-        throw limitError(`a regular expression was applied to a string of ${subject.length} characters; the limit is ${maxInput}`, 'maxRegexInput', maxInput);
+        throw limitError(
+          `a regular expression was applied to a string of ${subject.length} characters; the limit is ${maxInput}`,
+          'maxRegexInput',
+          maxInput,
+        );
       }
       // with groups RE2 steps through its whole program per character: bound size × length
       const work = this.re.size * (subject.length - this.lastIndex);
       if (work > MAX_MATCH_WORK) {
-        throw limitError(`a regular expression of ${this.re.size} instructions was applied to ${subject.length - this.lastIndex} characters; size × length may be at most ${MAX_MATCH_WORK}`, 'maxRegexInput', maxInput);
+        throw limitError(
+          `a regular expression of ${this.re.size} instructions was applied to ${subject.length - this.lastIndex} characters; size × length may be at most ${MAX_MATCH_WORK}`,
+          'maxRegexInput',
+          maxInput,
+        );
       }
       const found = this.re.exec(subject, this.lastIndex);
       if (found === null) {
@@ -273,9 +296,16 @@ function linearRegExp(maxInput: number): RegExpConstructor {
 /** Replaces the few built-ins whose cost is not bounded by the size of their input. */
 function harden(expr: JsonataExpression, limits: ExpressionLimits): void {
   expr.registerFunction('eval', () => {
-    throw new RivuletError('INVALID_EXPRESSION', '$eval is not available: expressions are compiled and checked before they run');
+    throw new RivuletError(
+      'INVALID_EXPRESSION',
+      '$eval is not available: expressions are compiled and checked before they run',
+    );
   });
-  expr.registerFunction('pad', (str: string | undefined, width: number, char?: string) => boundedPad(str, width, char, limits.maxStringLength), '<s-ns?:s>');
+  expr.registerFunction(
+    'pad',
+    (str: string | undefined, width: number, char?: string) => boundedPad(str, width, char, limits.maxStringLength),
+    '<s-ns?:s>',
+  );
   // JSONata's own $distinct compares every pair: quadratic in a sequence of up to maxSequence items
   expr.registerFunction('distinct', linearDistinct, '<x:x>');
   // with a picture, JSONata's $toMillis matches the timestamp with a backtracking regex it builds
@@ -300,18 +330,24 @@ function harden(expr: JsonataExpression, limits: ExpressionLimits): void {
     }
     if (slice < SLICE_MS) return undefined;
     run.busy += slice;
-    run.turn = new Promise((resolve) => setImmediate(() => {
-      run.sliceStart = performance.now();
-      run.turn = undefined;
-      resolve();
-    }));
+    run.turn = new Promise((resolve) =>
+      setImmediate(() => {
+        run.sliceStart = performance.now();
+        run.turn = undefined;
+        resolve();
+      }),
+    );
     return run.turn;
   };
   expr.assign(ENTRY_HOOK as unknown as string, entryHook);
   // a per-node check catches strings that grow step by step (`$s & $s` in a loop)
   const exitHook = (_node: unknown, _input: unknown, _env: unknown, result: unknown) => {
     if (typeof result === 'string' && result.length > limits.maxStringLength) {
-      throw limitError(`expression built a string of ${result.length} characters; the limit is ${limits.maxStringLength}`, 'maxStringLength', limits.maxStringLength);
+      throw limitError(
+        `expression built a string of ${result.length} characters; the limit is ${limits.maxStringLength}`,
+        'maxStringLength',
+        limits.maxStringLength,
+      );
     }
   };
   // JSONata looks its hooks up by symbol in the expression's environment
@@ -319,11 +355,20 @@ function harden(expr: JsonataExpression, limits: ExpressionLimits): void {
 }
 
 /** JSONata's `$pad` (width in code points, multi-character padding cut to fit), with a width cap. */
-function boundedPad(str: string | undefined, width: number, char: string | undefined, maxLength: number): string | undefined {
+function boundedPad(
+  str: string | undefined,
+  width: number,
+  char: string | undefined,
+  maxLength: number,
+): string | undefined {
   if (str === undefined) return undefined;
   const target = Math.abs(Math.trunc(width));
   if (target > maxLength) {
-    throw limitError(`$pad width ${target} exceeds the string length limit of ${maxLength}`, 'maxStringLength', maxLength);
+    throw limitError(
+      `$pad width ${target} exceeds the string length limit of ${maxLength}`,
+      'maxStringLength',
+      maxLength,
+    );
   }
   const fill = char === undefined || char.length === 0 ? ' ' : char;
   const missing = target - Array.from(str).length;
@@ -340,20 +385,36 @@ function evaluationError(err: unknown, limits: ExpressionLimits): RivuletError {
   if (isRivuletError(err)) return err;
   if (err instanceof RangeError) {
     return /string length/i.test(err.message)
-      ? limitError(`expression built a string longer than the limit of ${limits.maxStringLength}`, 'maxStringLength', limits.maxStringLength)
+      ? limitError(
+          `expression built a string longer than the limit of ${limits.maxStringLength}`,
+          'maxStringLength',
+          limits.maxStringLength,
+        )
       : limitError(`expression exceeded its recursion depth limit of ${limits.maxDepth}`, 'maxDepth', limits.maxDepth);
   }
   const f = asFailure(err);
   switch (f.code) {
     case 'D1011':
-      return limitError(`expression exceeded its recursion depth limit of ${limits.maxDepth}`, 'maxDepth', limits.maxDepth);
+      return limitError(
+        `expression exceeded its recursion depth limit of ${limits.maxDepth}`,
+        'maxDepth',
+        limits.maxDepth,
+      );
     case 'D2014':
     case 'D2015':
-      return limitError(`expression exceeded its sequence size limit of ${limits.maxSequence} items`, 'maxSequence', limits.maxSequence);
+      return limitError(
+        `expression exceeded its sequence size limit of ${limits.maxSequence} items`,
+        'maxSequence',
+        limits.maxSequence,
+      );
     default:
-      return new RivuletError('INVALID_EXPRESSION', `expression failed at position ${f.position ?? 0}: ${f.message ?? 'unknown error'}`, {
-        details: { position: f.position ?? 0, token: f.token ?? null, jsonataCode: f.code ?? null },
-      });
+      return new RivuletError(
+        'INVALID_EXPRESSION',
+        `expression failed at position ${f.position ?? 0}: ${f.message ?? 'unknown error'}`,
+        {
+          details: { position: f.position ?? 0, token: f.token ?? null, jsonataCode: f.code ?? null },
+        },
+      );
   }
 }
 

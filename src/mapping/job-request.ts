@@ -85,7 +85,8 @@ export function compileJobRequest(spec: JobRequestSpec): JobRequestPlanner {
   const headers = buildHeaders(spec, fixedNotes);
   checkTemplateScheme(template);
   if (datamap === null) requireNoMappedKeys(template, queryKeys, bodyKeys);
-  if (bodyKeys !== null && !METHODS_WITH_BODY.has(method)) fixedNotes.push(`json_body is ignored: ${method} requests carry no body`);
+  if (bodyKeys !== null && !METHODS_WITH_BODY.has(method))
+    fixedNotes.push(`json_body is ignored: ${method} requests carry no body`);
   const job: CompiledJob = { method, template, datamap, queryKeys, bodyKeys, constant, headers, fixedNotes };
   return Object.freeze({ plan: (event: StoredEvent, schemaName?: string) => planCompiled(job, event, schemaName) });
 }
@@ -102,9 +103,18 @@ export function jobRequestFromWholeEvent(spec: Omit<JobRequestSpec, 'datamap'>, 
 }
 
 /** The document the datamap's expressions are evaluated against. */
-export function mappingDocument(event: StoredEvent, schemaName: string | undefined, constant: JsonObject): DataMapDocument {
+export function mappingDocument(
+  event: StoredEvent,
+  schemaName: string | undefined,
+  constant: JsonObject,
+): DataMapDocument {
   const { data, ...envelope } = eventEnvelope(event);
-  return { schema: { name: schemaName ?? event.type, version: event.schemaVersion }, msg: data, constant, event: envelope };
+  return {
+    schema: { name: schemaName ?? event.type, version: event.schemaVersion },
+    msg: data,
+    constant,
+    event: envelope,
+  };
 }
 
 /** The stored event as JSON, fields in a fixed order and nothing else. */
@@ -145,7 +155,8 @@ function planCompiled(job: CompiledJob, event: StoredEvent, schemaName: string |
   const headers = { ...job.headers };
   const mapped = job.datamap === null ? null : job.datamap.apply(mappingDocument(event, schemaName, job.constant));
   for (const key of job.datamap?.keys ?? []) {
-    if (mapped !== null && !Object.hasOwn(mapped, key)) notes.push(`datamap key "${key}" matched nothing, so it is left out`);
+    if (mapped !== null && !Object.hasOwn(mapped, key))
+      notes.push(`datamap key "${key}" matched nothing, so it is left out`);
   }
   let url: string;
   if (mapped === null) {
@@ -165,11 +176,18 @@ function renderedUrl(template: CompiledUrlTemplate, values: Record<string, unkno
   try {
     return new URL(rendered);
   } catch {
-    throw badSpec(`URL template gave ${JSON.stringify(rendered)} for this event, which is not a valid URL`, '/url', { url: rendered });
+    throw badSpec(`URL template gave ${JSON.stringify(rendered)} for this event, which is not a valid URL`, '/url', {
+      url: rendered,
+    });
   }
 }
 
-function requestBody(job: CompiledJob, event: StoredEvent, mapped: Record<string, unknown> | null, notes: string[]): string | undefined {
+function requestBody(
+  job: CompiledJob,
+  event: StoredEvent,
+  mapped: Record<string, unknown> | null,
+  notes: string[],
+): string | undefined {
   if (!METHODS_WITH_BODY.has(job.method)) return undefined;
   if (mapped === null) return JSON.stringify(eventEnvelope(event));
   if (job.bodyKeys === null) return undefined;
@@ -206,19 +224,22 @@ function badSpec(message: string, pointer: string, details: Record<string, unkno
 function parseMethod(type: unknown): HttpMethod {
   const method = typeof type === 'string' ? type.toUpperCase() : '';
   const known = HTTP_METHODS.find((m) => m === method);
-  if (known === undefined) throw badSpec(`job type must be one of ${HTTP_METHODS.join(', ')}; got ${JSON.stringify(type)}`, '/type');
+  if (known === undefined)
+    throw badSpec(`job type must be one of ${HTTP_METHODS.join(', ')}; got ${JSON.stringify(type)}`, '/type');
   return known;
 }
 
 function keyList(keys: unknown, field: string): string[] {
   if (keys === undefined) return [];
-  if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string')) throw badSpec(`${field} must be a list of datamap keys`, `/${field}`);
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string'))
+    throw badSpec(`${field} must be a list of datamap keys`, `/${field}`);
   return [...keys];
 }
 
 function parseConstant(constant: unknown): JsonObject {
   if (constant === undefined) return {};
-  if (typeof constant !== 'object' || constant === null || Array.isArray(constant)) throw badSpec('constant must be an object', '/constant');
+  if (typeof constant !== 'object' || constant === null || Array.isArray(constant))
+    throw badSpec('constant must be an object', '/constant');
   return constant as JsonObject;
 }
 
@@ -231,13 +252,20 @@ function checkTemplateScheme(template: CompiledUrlTemplate): void {
   } catch {
     throw badSpec(`URL template ${JSON.stringify(template.template)} does not give an absolute URL`, '/url');
   }
-  if (protocol !== 'http:' && protocol !== 'https:') throw badSpec(`URL template must give an http or https URL, not ${protocol}`, '/url');
+  if (protocol !== 'http:' && protocol !== 'https:')
+    throw badSpec(`URL template must give an http or https URL, not ${protocol}`, '/url');
 }
 
 function requireNoMappedKeys(template: CompiledUrlTemplate, queryKeys: string[], bodyKeys: string[] | null): void {
-  if (template.keys.length > 0) throw badSpec(`URL template uses "{${template.keys[0]}}" but the job has no datamap`, '/url');
-  if (queryKeys.length > 0) throw badSpec('query_params names datamap keys but the job has no datamap', '/query_params');
-  if (bodyKeys !== null) throw badSpec('json_body names datamap keys but the job has no datamap (without one the whole event is the body)', '/json_body');
+  if (template.keys.length > 0)
+    throw badSpec(`URL template uses "{${template.keys[0]}}" but the job has no datamap`, '/url');
+  if (queryKeys.length > 0)
+    throw badSpec('query_params names datamap keys but the job has no datamap', '/query_params');
+  if (bodyKeys !== null)
+    throw badSpec(
+      'json_body names datamap keys but the job has no datamap (without one the whole event is the body)',
+      '/json_body',
+    );
 }
 
 const TOKEN_CHARS = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -251,8 +279,19 @@ function hasControlChars(value: string): boolean {
 }
 /** Set by the HTTP client from the request itself, or by the sink's signing. */
 const RESERVED_HEADERS = new Set([
-  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect',
-  'proxy-connection', 'webhook-id', 'webhook-timestamp', 'webhook-signature',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'proxy-connection',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
 ]);
 
 function buildHeaders(spec: JobRequestSpec, notes: string[]): Record<string, string> {
@@ -260,9 +299,12 @@ function buildHeaders(spec: JobRequestSpec, notes: string[]): Record<string, str
   for (const [name, value] of Object.entries(spec.headers ?? {})) {
     const lower = name.toLowerCase();
     const pointer = `/headers/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-    if (!TOKEN_CHARS.test(name)) throw badSpec(`header name ${JSON.stringify(name)} is not a valid HTTP field name`, pointer);
-    if (RESERVED_HEADERS.has(lower)) throw badSpec(`header "${lower}" is set by Rivulet and cannot be configured`, pointer);
-    if (typeof value !== 'string' || hasControlChars(value)) throw badSpec(`header "${lower}" must be a string without control characters`, pointer);
+    if (!TOKEN_CHARS.test(name))
+      throw badSpec(`header name ${JSON.stringify(name)} is not a valid HTTP field name`, pointer);
+    if (RESERVED_HEADERS.has(lower))
+      throw badSpec(`header "${lower}" is set by Rivulet and cannot be configured`, pointer);
+    if (typeof value !== 'string' || hasControlChars(value))
+      throw badSpec(`header "${lower}" must be a string without control characters`, pointer);
     headers[lower] = value;
   }
   const authorization = authorizationHeader(spec, notes);
@@ -285,10 +327,12 @@ function authorizationHeader(spec: JobRequestSpec, notes: string[]): string | un
 
 function basicAuthorization(auth: BasicAuth): string {
   const password = auth?.pw ?? auth?.password;
-  if (typeof auth?.user !== 'string' || typeof password !== 'string') throw badSpec('basic_auth needs "user" and "pw" strings', '/basic_auth');
+  if (typeof auth?.user !== 'string' || typeof password !== 'string')
+    throw badSpec('basic_auth needs "user" and "pw" strings', '/basic_auth');
   // RFC 7617: the user-id cannot contain a colon, the first colon separates it from the password.
   if (auth.user.includes(':')) throw badSpec('basic_auth user cannot contain ":"', '/basic_auth/user');
-  if (hasControlChars(auth.user) || hasControlChars(password)) throw badSpec('basic_auth cannot contain control characters', '/basic_auth');
+  if (hasControlChars(auth.user) || hasControlChars(password))
+    throw badSpec('basic_auth cannot contain control characters', '/basic_auth');
   return `Basic ${Buffer.from(`${auth.user}:${password}`, 'utf8').toString('base64')}`;
 }
 

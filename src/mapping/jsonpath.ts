@@ -59,9 +59,13 @@ function compileUncached(expression: string): CompiledPath {
 }
 
 function invalid(expression: string, problem: string, details: Record<string, unknown> = {}): RivuletError {
-  return new RivuletError('INVALID_EXPRESSION', `Invalid JSONPath expression ${JSON.stringify(expression)}: ${problem}`, {
-    details: { expression, ...details },
-  });
+  return new RivuletError(
+    'INVALID_EXPRESSION',
+    `Invalid JSONPath expression ${JSON.stringify(expression)}: ${problem}`,
+    {
+      details: { expression, ...details },
+    },
+  );
 }
 
 interface SyntaxErrorShape {
@@ -150,7 +154,12 @@ function declaration(expression: string, call: Node): { params: FnType[]; result
   const name = String(call['name']);
   const declared = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
   if (declared === undefined) {
-    throw invalid(expression, `unknown function ${name}() (RFC 9535 defines ${Object.keys(FUNCTIONS).map((f) => `${f}()`).join(', ')})`);
+    throw invalid(
+      expression,
+      `unknown function ${name}() (RFC 9535 defines ${Object.keys(FUNCTIONS)
+        .map((f) => `${f}()`)
+        .join(', ')})`,
+    );
   }
   return declared;
 }
@@ -224,14 +233,20 @@ function isSingular(filterQuery: Node): boolean {
 function checkTestedFunction(expression: string, tested: unknown): void {
   if (!isNode(tested) || tested.type !== 'FunctionExpr') return;
   if (declaration(expression, tested).result === 'value') {
-    throw invalid(expression, `the result of ${String(tested['name'])}() must be compared, e.g. ${String(tested['name'])}(…) > 0`);
+    throw invalid(
+      expression,
+      `the result of ${String(tested['name'])}() must be compared, e.g. ${String(tested['name'])}(…) > 0`,
+    );
   }
 }
 
 function checkComparedFunction(expression: string, side: unknown): void {
   if (!isNode(side) || side.type !== 'FunctionExpr') return;
   if (declaration(expression, side).result !== 'value') {
-    throw invalid(expression, `the result of ${String(side['name'])}() is true or false and cannot be compared; use it on its own`);
+    throw invalid(
+      expression,
+      `the result of ${String(side['name'])}() is true or false and cannot be compared; use it on its own`,
+    );
   }
 }
 

@@ -97,18 +97,31 @@ export function tryLinearRegex(source: string, flags: LinearRegexFlags = {}): Li
 }
 
 function flagBits(opts: LinearRegexFlags): number {
-  return (opts.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | (opts.multiline ? RE2JS.MULTILINE : 0) | (opts.dotAll ? RE2JS.DOTALL : 0);
+  return (
+    (opts.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) |
+    (opts.multiline ? RE2JS.MULTILINE : 0) |
+    (opts.dotAll ? RE2JS.DOTALL : 0)
+  );
 }
 
 function compileUncached(source: string, flags: number, maxSize: number): LinearRegex | RivuletError {
   if (typeof source !== 'string') return refusal('a regular expression must be a string', String(source), 'syntax');
   if (source.length > MAX_PATTERN_LENGTH) {
-    return refusal(`regular expression is ${source.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`, source.slice(0, 100), 'size');
+    return refusal(
+      `regular expression is ${source.length} characters long; the limit is ${MAX_PATTERN_LENGTH}`,
+      source.slice(0, 100),
+      'size',
+    );
   }
   const unsupported = unsupportedConstruct(source);
   if (unsupported !== undefined) {
-    const what = unsupported === 'backreference' ? 'backreferences (\\1, \\k<name>)' : 'lookaround ((?=…), (?!…), (?<=…), (?<!…))';
-    return refusal(`regular expression ${JSON.stringify(source)} uses ${what}, which linear-time (RE2) matching does not support`, source, unsupported);
+    const what =
+      unsupported === 'backreference' ? 'backreferences (\\1, \\k<name>)' : 'lookaround ((?=…), (?!…), (?<=…), (?<!…))';
+    return refusal(
+      `regular expression ${JSON.stringify(source)} uses ${what}, which linear-time (RE2) matching does not support`,
+      source,
+      unsupported,
+    );
   }
   let re: RE2JS;
   let translated: string;
@@ -117,11 +130,19 @@ function compileUncached(source: string, flags: number, maxSize: number): Linear
     re = RE2JS.compile(translated, flags);
   } catch (err) {
     const reason = err instanceof Error ? err.message.replace(/^error parsing regexp: /, '') : String(err);
-    return refusal(`regular expression ${JSON.stringify(source)} is not supported by linear-time (RE2) matching: ${reason}`, source, 'syntax');
+    return refusal(
+      `regular expression ${JSON.stringify(source)} is not supported by linear-time (RE2) matching: ${reason}`,
+      source,
+      'syntax',
+    );
   }
   const size = re.programSize();
   if (size > maxSize) {
-    return refusal(`regular expression ${JSON.stringify(source.length > 100 ? `${source.slice(0, 100)}…` : source)} compiles to ${size} instructions; the limit is ${maxSize} (use smaller repetition counts)`, source, 'size');
+    return refusal(
+      `regular expression ${JSON.stringify(source.length > 100 ? `${source.slice(0, 100)}…` : source)} compiles to ${size} instructions; the limit is ${maxSize} (use smaller repetition counts)`,
+      source,
+      'size',
+    );
   }
   return wrap(source, flags, translated, re, size);
 }
@@ -165,7 +186,8 @@ function wrap(source: string, flags: number, translated: string, compiled: RE2JS
 }
 
 /** ECMAScript's `\s`: Unicode white space and line terminators, where RE2's is ASCII only. */
-const ECMA_SPACE = '\\t\\n\\x0B\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
+const ECMA_SPACE =
+  '\\t\\n\\x0B\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
 
 /**
  * Gives `.` and `\s`/`\S` their ECMAScript meaning: `.` stops at all four line terminators
@@ -235,5 +257,7 @@ function refusal(message: string, pattern: string, reason: RegexRefusal): Rivule
 }
 
 function withPointer(err: RivuletError, pointer: string | undefined): RivuletError {
-  return new RivuletError(err.code, err.message, { details: pointer === undefined ? { ...err.details } : { ...err.details, pointer } });
+  return new RivuletError(err.code, err.message, {
+    details: pointer === undefined ? { ...err.details } : { ...err.details, pointer },
+  });
 }

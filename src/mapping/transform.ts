@@ -53,7 +53,9 @@ function convert(value: unknown, path: string, depth: number, pointer: string | 
       if (!Number.isFinite(value)) throw refused(`is ${value}, which is not a JSON number`, path, pointer);
       return value;
     case 'object':
-      return Array.isArray(value) ? convertArray(value, path, depth, pointer) : convertObject(value, path, depth, pointer);
+      return Array.isArray(value)
+        ? convertArray(value, path, depth, pointer)
+        : convertObject(value, path, depth, pointer);
     default:
       throw refused(`is a ${typeof value}, which is not JSON`, path, pointer);
   }

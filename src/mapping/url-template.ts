@@ -26,7 +26,8 @@ export function compileUrlTemplate(template: string): CompiledUrlTemplate {
   return Object.freeze({
     template,
     keys: Object.freeze(keys),
-    render: (values: Record<string, unknown>) => pieces.map((piece) => ('key' in piece ? placeholderValue(piece.key, values) : piece.text)).join(''),
+    render: (values: Record<string, unknown>) =>
+      pieces.map((piece) => ('key' in piece ? placeholderValue(piece.key, values) : piece.text)).join(''),
   });
 }
 
@@ -43,7 +44,8 @@ function templateError(template: string, problem: string, offset: number): Rivul
 }
 
 function parseTemplate(template: string): Piece[] {
-  if (typeof template !== 'string') throw new RivuletError('BAD_REQUEST', 'URL template must be a string', { details: { pointer: '/url' } });
+  if (typeof template !== 'string')
+    throw new RivuletError('BAD_REQUEST', 'URL template must be a string', { details: { pointer: '/url' } });
   const pieces: Piece[] = [];
   let text = '';
   for (let i = 0; i < template.length; i++) {
@@ -73,7 +75,9 @@ function parseTemplate(template: string): Piece[] {
 
 function placeholderValue(key: string, values: Record<string, unknown>): string {
   if (!Object.hasOwn(values, key) || values[key] === undefined) {
-    throw new RivuletError('BAD_REQUEST', `URL template needs "{${key}}" but the datamap produced no value for it`, { details: { key } });
+    throw new RivuletError('BAD_REQUEST', `URL template needs "{${key}}" but the datamap produced no value for it`, {
+      details: { key },
+    });
   }
   const value = values[key];
   if (Array.isArray(value)) return value.map((item) => encodeURIComponent(asText(item))).join(',');

@@ -71,7 +71,10 @@ export class RivuletMetrics {
     this.requests = new RequestMetrics(
       this.registry,
       { count: 'rivulet_http_requests_total', duration: 'rivulet_http_request_duration_seconds' },
-      { count: 'HTTP requests answered, by route template, method and status', duration: 'time from request to the end of its answer' },
+      {
+        count: 'HTTP requests answered, by route template, method and status',
+        duration: 'time from request to the end of its answer',
+      },
       LATENCY_BUCKETS,
     );
     const pending = this.producedPending;
@@ -86,16 +89,66 @@ export class RivuletMetrics {
         pending.clear();
       },
     });
-    this.storeCommitSeconds = new Histogram({ name: 'rivulet_store_commit_seconds', help: 'time one store commit (transaction and fsync) took', buckets: LATENCY_BUCKETS, registers });
-    this.storeCommitRequests = new Histogram({ name: 'rivulet_store_commit_batch_requests', help: 'append requests sharing one commit (group commit)', buckets: BATCH_BUCKETS, registers });
-    this.storeCommitEvents = new Histogram({ name: 'rivulet_store_commit_batch_events', help: 'events written by one commit', buckets: [1, 10, 100, 1000, 10_000, 100_000], registers });
-    this.shed = new Counter({ name: 'rivulet_requests_shed_total', help: 'requests refused to protect the server: overloaded (in-flight or event-loop delay) or rate limited', labelNames: ['reason'], registers });
-    this.produceLane = new Counter({ name: 'rivulet_produce_lane_requests_total', help: 'produce requests answered by the produce lane rather than the general HTTP pipeline (also counted in rivulet_http_requests_total)', registers });
-    const delivered = new Counter({ name: 'rivulet_sink_events_delivered_total', help: 'events delivered by each sink', labelNames: ['sink'], registers });
-    const attempts = new Histogram({ name: 'rivulet_sink_delivery_seconds', help: 'time of successful delivery attempts, by sink', labelNames: ['sink'], buckets: LATENCY_BUCKETS, registers });
-    const failures = new Counter({ name: 'rivulet_sink_failures_total', help: 'failed delivery attempts, by sink and reason', labelNames: ['sink', 'reason'], registers });
-    const retries = new Counter({ name: 'rivulet_sink_retries_total', help: 'delivery attempts scheduled again, by sink', labelNames: ['sink'], registers });
-    const dead = new Counter({ name: 'rivulet_sink_dead_lettered_total', help: 'events written to the dead-letter stream, by sink', labelNames: ['sink'], registers });
+    this.storeCommitSeconds = new Histogram({
+      name: 'rivulet_store_commit_seconds',
+      help: 'time one store commit (transaction and fsync) took',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.storeCommitRequests = new Histogram({
+      name: 'rivulet_store_commit_batch_requests',
+      help: 'append requests sharing one commit (group commit)',
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.storeCommitEvents = new Histogram({
+      name: 'rivulet_store_commit_batch_events',
+      help: 'events written by one commit',
+      buckets: [1, 10, 100, 1000, 10_000, 100_000],
+      registers,
+    });
+    this.shed = new Counter({
+      name: 'rivulet_requests_shed_total',
+      help: 'requests refused to protect the server: overloaded (in-flight or event-loop delay) or rate limited',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.produceLane = new Counter({
+      name: 'rivulet_produce_lane_requests_total',
+      help: 'produce requests answered by the produce lane rather than the general HTTP pipeline (also counted in rivulet_http_requests_total)',
+      registers,
+    });
+    const delivered = new Counter({
+      name: 'rivulet_sink_events_delivered_total',
+      help: 'events delivered by each sink',
+      labelNames: ['sink'],
+      registers,
+    });
+    const attempts = new Histogram({
+      name: 'rivulet_sink_delivery_seconds',
+      help: 'time of successful delivery attempts, by sink',
+      labelNames: ['sink'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    const failures = new Counter({
+      name: 'rivulet_sink_failures_total',
+      help: 'failed delivery attempts, by sink and reason',
+      labelNames: ['sink', 'reason'],
+      registers,
+    });
+    const retries = new Counter({
+      name: 'rivulet_sink_retries_total',
+      help: 'delivery attempts scheduled again, by sink',
+      labelNames: ['sink'],
+      registers,
+    });
+    const dead = new Counter({
+      name: 'rivulet_sink_dead_lettered_total',
+      help: 'events written to the dead-letter stream, by sink',
+      labelNames: ['sink'],
+      registers,
+    });
     const reasons = new BoundedLabel();
     this.sinks = {
       delivered: (sink, events, durationMs) => {
@@ -103,7 +156,8 @@ export class RivuletMetrics {
         delivered.inc({ sink: label }, events);
         attempts.observe({ sink: label }, durationMs / 1000);
       },
-      failed: (sink, reason) => failures.inc({ sink: this.sinkNames.of(sink), reason: reasons.of(reason.slice(0, 40)) }),
+      failed: (sink, reason) =>
+        failures.inc({ sink: this.sinkNames.of(sink), reason: reasons.of(reason.slice(0, 40)) }),
       retried: (sink) => retries.inc({ sink: this.sinkNames.of(sink) }),
       deadLettered: (sink, events) => dead.inc({ sink: this.sinkNames.of(sink) }, events),
     };
@@ -129,12 +183,33 @@ export class RivuletMetrics {
 
   /** a gauge whose value is read at scrape time */
   gauge(name: string, help: string, read: () => number | Promise<number>): void {
-    new Gauge({ name, help, registers: [this.registry], async collect() { this.set(await read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
+      },
+    });
   }
 
   /** a labelled gauge filled at scrape time; `fill` sets the values (reset before each scrape) */
-  labelledGauge<L extends string>(name: string, help: string, labelNames: L[], fill: (gauge: Gauge<L>) => Promise<void>): void {
-    new Gauge<L>({ name, help, labelNames, registers: [this.registry], async collect() { this.reset(); await fill(this); } });
+  labelledGauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    fill: (gauge: Gauge<L>) => Promise<void>,
+  ): void {
+    new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        await fill(this);
+      },
+    });
   }
 
   get contentType(): string {

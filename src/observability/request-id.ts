@@ -9,6 +9,7 @@ export const MAX_REQUEST_ID_LENGTH = 128;
 const PLAIN = /^[A-Za-z0-9._:@/+=-]+$/;
 
 export function requestIdOf(header: unknown): string {
-  if (typeof header === 'string' && header.length > 0 && header.length <= MAX_REQUEST_ID_LENGTH && PLAIN.test(header)) return header;
+  if (typeof header === 'string' && header.length > 0 && header.length <= MAX_REQUEST_ID_LENGTH && PLAIN.test(header))
+    return header;
   return randomUUID();
 }

@@ -45,7 +45,12 @@ export class RequestMetrics {
     const key = `${method} ${status} ${route}`;
     let slot = this.slots.get(key);
     if (!slot) {
-      slot = { labels: { method, route, status: String(status) }, count: 0, sum: 0, buckets: new Float64Array(this.bounds.length + 1) };
+      slot = {
+        labels: { method, route, status: String(status) },
+        count: 0,
+        sum: 0,
+        buckets: new Float64Array(this.bounds.length + 1),
+      };
       this.slots.set(key, slot);
     }
     slot.count++;

@@ -80,7 +80,13 @@ export function traceContextOf(traceparent: unknown, tracestate: unknown): Trace
   // version ff is invalid; version 00 allows no trailing fields; ids of all zeros are invalid
   if (m && m[1] !== 'ff' && !(m[1] === '00' && m[5]) && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN) {
     const state = typeof tracestate === 'string' && tracestate.length <= 512 ? tracestate : undefined;
-    return { traceId: m[2]!, parentSpanId: m[3]!, spanId: newSpanId(), sampled: (parseInt(m[4]!, 16) & 1) === 1, ...(state ? { traceState: state } : {}) };
+    return {
+      traceId: m[2]!,
+      parentSpanId: m[3]!,
+      spanId: newSpanId(),
+      sampled: (parseInt(m[4]!, 16) & 1) === 1,
+      ...(state ? { traceState: state } : {}),
+    };
   }
   return { traceId: newTraceId(), spanId: newSpanId(), sampled: true };
 }

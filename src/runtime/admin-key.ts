@@ -10,14 +10,21 @@ import type { KeyService } from '../core/keys/key-service.js';
 export const ADMIN_KEY_FILE = 'admin.key';
 
 export type AdminKeyOutcome =
-  | { kind: 'configured' }
-  | { kind: 'existing' }
-  | { kind: 'generated'; secret: string; file: string };
+  { kind: 'configured' } | { kind: 'existing' } | { kind: 'generated'; secret: string; file: string };
 
-export async function ensureAdminKey(keys: KeyService, options: { adminKey?: string; dataDir: string }): Promise<AdminKeyOutcome> {
+export async function ensureAdminKey(
+  keys: KeyService,
+  options: { adminKey?: string; dataDir: string },
+): Promise<AdminKeyOutcome> {
   if (options.adminKey) {
     if (options.adminKey.length < 16) throw new Error('the admin key must be at least 16 characters long');
-    await keys.register(options.adminKey, { id: 'admin', name: 'admin (configured)', owner: 'admin', scopes: ['admin'], expiresAt: null });
+    await keys.register(options.adminKey, {
+      id: 'admin',
+      name: 'admin (configured)',
+      owner: 'admin',
+      scopes: ['admin'],
+      expiresAt: null,
+    });
     return { kind: 'configured' };
   }
   if ((await keys.count()) > 0) return { kind: 'existing' };

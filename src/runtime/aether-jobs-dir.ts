@@ -21,15 +21,28 @@ export interface AetherJobsDirOutcome {
   outcome: 'created' | 'kept';
 }
 
-export async function loadAetherJobsDir(dir: string, services: AetherServices, options: AetherOptions = {}): Promise<AetherJobsDirOutcome[]> {
+export async function loadAetherJobsDir(
+  dir: string,
+  services: AetherServices,
+  options: AetherOptions = {},
+): Promise<AetherJobsDirOutcome[]> {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/i.test(f)).sort();
+    files = readdirSync(dir)
+      .filter((f) => /\.(ya?ml|json)$/i.test(f))
+      .sort();
   } catch (err) {
     throw new ConfigError(`--aether-jobs-dir: cannot read ${dir}: ${(err as Error).message}`);
   }
   const jobs = new AetherJobs(services, options);
-  const admin = new Principal({ id: 'aether-jobs-dir', name: 'start-up aether jobs', owner: 'admin', scopes: ['admin'], createdAt: services.clock.now().toISOString(), expiresAt: null });
+  const admin = new Principal({
+    id: 'aether-jobs-dir',
+    name: 'start-up aether jobs',
+    owner: 'admin',
+    scopes: ['admin'],
+    createdAt: services.clock.now().toISOString(),
+    expiresAt: null,
+  });
   const out: AetherJobsDirOutcome[] = [];
   for (const file of files) {
     const path = join(dir, file);
@@ -48,7 +61,9 @@ export async function loadAetherJobsDir(dir: string, services: AetherServices, o
       } catch (err) {
         if (isRivuletError(err)) {
           const pointer = typeof err.details?.['pointer'] === 'string' ? ` (at ${err.details['pointer']})` : '';
-          throw new ConfigError(`--aether-jobs-dir: ${path}${Array.isArray(parsed) ? ` job ${i}` : ''}: ${err.message}${pointer}`);
+          throw new ConfigError(
+            `--aether-jobs-dir: ${path}${Array.isArray(parsed) ? ` job ${i}` : ''}: ${err.message}${pointer}`,
+          );
         }
         throw err;
       }

@@ -12,7 +12,12 @@ export interface StoreObservers {
 
 export function createStore(config: Config, observers: StoreObservers = {}): Store {
   if (config.store === 'sqlite') {
-    return new SqliteStore({ dataDir: config.dataDir, durability: config.durability, idempotencyWindowMs: config.idempotencyWindow * 1000, onCommit: observers.onCommit });
+    return new SqliteStore({
+      dataDir: config.dataDir,
+      durability: config.durability,
+      idempotencyWindowMs: config.idempotencyWindow * 1000,
+      onCommit: observers.onCommit,
+    });
   }
   // load-config accepts only "sqlite" or a nats:// (nats+tls://) URL
   const { servers } = parseNatsUrl(config.store);

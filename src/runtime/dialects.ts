@@ -33,9 +33,24 @@ export interface ComposedDialects {
   okdata: OkdataService;
 }
 
-export function composeDialects(services: CoreServices, store: Store, options: DialectOptions, limits: { maxJsonDepth: number }): ComposedDialects {
+export function composeDialects(
+  services: CoreServices,
+  store: Store,
+  options: DialectOptions,
+  limits: { maxJsonDepth: number },
+): ComposedDialects {
   const { streams, produce, read, live, clock, sinks } = services;
-  const okdataDialect = okdata({ catalog: store.streams, documents: store.documents, streams, produce, read, live, clock, sinks, sinkOptions: options.okdata });
+  const okdataDialect = okdata({
+    catalog: store.streams,
+    documents: store.documents,
+    streams,
+    produce,
+    read,
+    live,
+    clock,
+    sinks,
+    sinkOptions: options.okdata,
+  });
   return {
     okdata: okdataDialect.service,
     dialects: [
@@ -43,7 +58,11 @@ export function composeDialects(services: CoreServices, store: Store, options: D
       iflux(services, options.iflux),
       specstore(services),
       aether({ sinks, clock, documents: store.documents }, options.aether),
-      durableStreams({ clock, produce, streams, store: { events: store.events, streams: store.streams } }, options.durableStreams, limits),
+      durableStreams(
+        { clock, produce, streams, store: { events: store.events, streams: store.streams } },
+        options.durableStreams,
+        limits,
+      ),
       okdataDialect,
     ],
   };

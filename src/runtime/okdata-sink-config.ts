@@ -11,19 +11,35 @@ import type { JsonObject } from '../kernel/envelope.js';
 import type { OkdataSinkOptions } from '../dialects/okdata/okdata-sinks.js';
 import type { TargetRegistry } from '../delivery/targets/registry.js';
 
-type OkdataConfig = Pick<Config,
-  | 'okdataS3Bucket' | 'okdataS3Region' | 'okdataS3Endpoint' | 'okdataS3ForcePathStyle' | 'okdataS3AccessKeyId' | 'okdataS3SecretAccessKey'
-  | 'okdataS3BufferSeconds' | 'okdataOpensearchNode' | 'okdataOpensearchUsername' | 'okdataOpensearchPassword' | 'okdataOpensearchApiKey'>;
+type OkdataConfig = Pick<
+  Config,
+  | 'okdataS3Bucket'
+  | 'okdataS3Region'
+  | 'okdataS3Endpoint'
+  | 'okdataS3ForcePathStyle'
+  | 'okdataS3AccessKeyId'
+  | 'okdataS3SecretAccessKey'
+  | 'okdataS3BufferSeconds'
+  | 'okdataOpensearchNode'
+  | 'okdataOpensearchUsername'
+  | 'okdataOpensearchPassword'
+  | 'okdataOpensearchApiKey'
+>;
 
 export function okdataSinkOptions(config: OkdataConfig, registry: TargetRegistry): Partial<OkdataSinkOptions> {
   const targets: OkdataSinkOptions['targets'] = {};
   if (config.okdataS3Bucket !== undefined) {
-    const s3: JsonObject = { bucket: config.okdataS3Bucket, region: config.okdataS3Region, forcePathStyle: config.okdataS3ForcePathStyle };
+    const s3: JsonObject = {
+      bucket: config.okdataS3Bucket,
+      region: config.okdataS3Region,
+      forcePathStyle: config.okdataS3ForcePathStyle,
+    };
     if (config.okdataS3Endpoint !== undefined) s3.endpoint = config.okdataS3Endpoint;
     if ((config.okdataS3AccessKeyId === undefined) !== (config.okdataS3SecretAccessKey === undefined)) {
       throw new ConfigError('okdataS3AccessKeyId and okdataS3SecretAccessKey go together: set both or neither');
     }
-    if (config.okdataS3AccessKeyId !== undefined) s3.credentials = { accessKeyId: config.okdataS3AccessKeyId, secretAccessKey: config.okdataS3SecretAccessKey! };
+    if (config.okdataS3AccessKeyId !== undefined)
+      s3.credentials = { accessKeyId: config.okdataS3AccessKeyId, secretAccessKey: config.okdataS3SecretAccessKey! };
     check(registry, 's3', { ...s3, prefix: 'processed' }, 'okdataS3');
     targets.s3 = s3;
   }
@@ -31,7 +47,10 @@ export function okdataSinkOptions(config: OkdataConfig, registry: TargetRegistry
   if (nodes.length > 0) {
     const es: JsonObject = { node: nodes };
     if (config.okdataOpensearchApiKey !== undefined) {
-      if (config.okdataOpensearchUsername !== undefined) throw new ConfigError('okdataOpensearchApiKey and okdataOpensearchUsername exclude each other: use one way to authenticate');
+      if (config.okdataOpensearchUsername !== undefined)
+        throw new ConfigError(
+          'okdataOpensearchApiKey and okdataOpensearchUsername exclude each other: use one way to authenticate',
+        );
       es.auth = { apiKey: config.okdataOpensearchApiKey };
     } else if (config.okdataOpensearchUsername !== undefined || config.okdataOpensearchPassword !== undefined) {
       if (config.okdataOpensearchUsername === undefined || config.okdataOpensearchPassword === undefined) {

@@ -12,7 +12,13 @@ import { nextDelayMs, type RetryPolicy } from '../delivery/backoff.js';
 import type { Store } from '../store/port.js';
 
 /** 0.5 s, 1 s, 2 s … capped at 15 s, with equal jitter so processes restarted together spread out */
-const START_RETRY: RetryPolicy = { maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: 500, maxDelayMs: 15_000, multiplier: 2, jitter: 'equal' };
+const START_RETRY: RetryPolicy = {
+  maxAttempts: Number.MAX_SAFE_INTEGER,
+  initialDelayMs: 500,
+  maxDelayMs: 15_000,
+  multiplier: 2,
+  jitter: 'equal',
+};
 
 export interface OpenStoreOptions {
   log: Logger;
@@ -24,7 +30,11 @@ export function openStoreWhenReachable(store: Store, options: OpenStoreOptions):
   return whileStoreUnavailable('opening the store', () => store.open(), options);
 }
 
-export async function whileStoreUnavailable<T>(step: string, run: () => Promise<T>, options: OpenStoreOptions): Promise<T> {
+export async function whileStoreUnavailable<T>(
+  step: string,
+  run: () => Promise<T>,
+  options: OpenStoreOptions,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await run();
@@ -33,7 +43,10 @@ export async function whileStoreUnavailable<T>(step: string, run: () => Promise<
     } catch (err) {
       if (!isRivuletError(err) || err.code !== 'STORE_UNAVAILABLE') throw err;
       const delayMs = Math.round(nextDelayMs(attempt, START_RETRY));
-      options.log.warn({ attempt, step, retryInMs: delayMs, reason: err.message }, `store unavailable at start-up (${step}); trying again in ${(delayMs / 1000).toFixed(1)} s`);
+      options.log.warn(
+        { attempt, step, retryInMs: delayMs, reason: err.message },
+        `store unavailable at start-up (${step}); trying again in ${(delayMs / 1000).toFixed(1)} s`,
+      );
       options.onWaiting?.(err.message);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }

@@ -14,7 +14,13 @@ export class RetentionSweeper {
 
   start(): void {
     this.timer = setInterval(() => {
-      if (!this.running) this.running = this.sweep().then(() => undefined, (err: unknown) => this.log.error({ err }, "retention sweep failed")).finally(() => (this.running = null));
+      if (!this.running)
+        this.running = this.sweep()
+          .then(
+            () => undefined,
+            (err: unknown) => this.log.error({ err }, 'retention sweep failed'),
+          )
+          .finally(() => (this.running = null));
     }, this.intervalMs);
     this.timer.unref();
   }

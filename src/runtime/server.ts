@@ -30,7 +30,10 @@ import { prettyLogDestination } from '../observability/pretty-log.js';
 import pc from 'picocolors';
 
 /** `auto`: readable lines on a terminal, JSON for whatever collects the logs otherwise */
-export function logFormatOf(config: Pick<Config, 'logFormat'>, stdout: { isTTY?: boolean } = process.stdout): 'pretty' | 'json' {
+export function logFormatOf(
+  config: Pick<Config, 'logFormat'>,
+  stdout: { isTTY?: boolean } = process.stdout,
+): 'pretty' | 'json' {
   if (config.logFormat !== 'auto') return config.logFormat;
   return stdout.isTTY ? 'pretty' : 'json';
 }
@@ -55,7 +58,10 @@ export interface StartOptions {
 
 /** The server could not take its address; `message` is one line saying which and what to do. */
 export class ListenError extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
     this.name = 'ListenError';
   }
@@ -67,26 +73,57 @@ async function explainListenError<T>(host: string, port: number, listen: () => P
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-    if (code === 'EADDRINUSE') throw new ListenError(`cannot listen on ${address}: another process is using it; stop that process or choose another port with --port (RIVULET_PORT)`, code);
-    if (code === 'EACCES') throw new ListenError(`cannot listen on ${address}: not permitted (ports below 1024 need privileges); choose a port above 1023 with --port`, code);
-    if (code === 'EADDRNOTAVAIL') throw new ListenError(`cannot listen on ${address}: this machine has no such address; choose one of its addresses with --host (0.0.0.0 for all)`, code);
+    if (code === 'EADDRINUSE')
+      throw new ListenError(
+        `cannot listen on ${address}: another process is using it; stop that process or choose another port with --port (RIVULET_PORT)`,
+        code,
+      );
+    if (code === 'EACCES')
+      throw new ListenError(
+        `cannot listen on ${address}: not permitted (ports below 1024 need privileges); choose a port above 1023 with --port`,
+        code,
+      );
+    if (code === 'EADDRNOTAVAIL')
+      throw new ListenError(
+        `cannot listen on ${address}: this machine has no such address; choose one of its addresses with --host (0.0.0.0 for all)`,
+        code,
+      );
     throw err;
   }
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? pino({
-    level: config.logLevel,
-    redact: { paths: ['req.headers.authorization', 'req.headers["auth-token"]', 'req.headers.cookie', '*.secret', '*.password', '*.token'], censor: '[redacted]' },
-    serializers: { err: errWithoutUrlSecrets },
-  }, logFormatOf(config) === 'pretty' ? prettyLogDestination({ colour: pc.isColorSupported, write: (text) => process.stdout.write(text) }) : undefined);
+  const log =
+    options.log ??
+    pino(
+      {
+        level: config.logLevel,
+        redact: {
+          paths: [
+            'req.headers.authorization',
+            'req.headers["auth-token"]',
+            'req.headers.cookie',
+            '*.secret',
+            '*.password',
+            '*.token',
+          ],
+          censor: '[redacted]',
+        },
+        serializers: { err: errWithoutUrlSecrets },
+      },
+      logFormatOf(config) === 'pretty'
+        ? prettyLogDestination({ colour: pc.isColorSupported, write: (text) => process.stdout.write(text) })
+        : undefined,
+    );
   // checked before anything is opened, so a mistake stops the start-up cleanly
   const okdataSinks = okdataSinkOptions(config, defaultTargets());
   const metrics = new RivuletMetrics();
   const store = createStore(config, { onCommit: (info) => metrics.commit(info) });
   // the port is taken first: a port in use ends the start-up before anything is opened or
   // written, and probes get an answer while an unreachable cluster is waited for
-  const starting = await explainListenError(config.host, config.port, () => listenWhileStarting(config.host, config.port, store.kind));
+  const starting = await explainListenError(config.host, config.port, () =>
+    listenWhileStarting(config.host, config.port, store.kind),
+  );
   const waiting = { log, onWaiting: (reason: string) => starting.setReason(reason) };
   try {
     await openStoreWhenReachable(store, waiting);
@@ -108,19 +145,49 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   let app: FastifyInstance | undefined;
   const sweeper = new RetentionSweeper(store, config.retentionInterval * 1000, log.child({ component: 'retention' }));
-  const engine = delivery.engine(services, store, log.child({ component: 'delivery' }), { ownerLeaseMs: config.sinkOwnerLease * 1000, metrics: metrics.sinks });
+  const engine = delivery.engine(services, store, log.child({ component: 'delivery' }), {
+    ownerLeaseMs: config.sinkOwnerLease * 1000,
+    metrics: metrics.sinks,
+  });
   const applier = new SpecApplier(services.specs, log.child({ component: 'specs' }));
   const scheduler = new SpecScheduler(services.specs, log.child({ component: 'specs' }));
   try {
-    const adminKey = await whileStoreUnavailable('registering the admin key', () => ensureAdminKey(services.keys, { adminKey: config.adminKey, dataDir: config.dataDir }), waiting);
+    const adminKey = await whileStoreUnavailable(
+      'registering the admin key',
+      () => ensureAdminKey(services.keys, { adminKey: config.adminKey, dataDir: config.dataDir }),
+      waiting,
+    );
     applier.start();
     scheduler.start();
     if (config.specsDir) {
-      for (const outcome of await whileStoreUnavailable('applying --specs-dir', () => applySpecsDir(config.specsDir!, services.specs), waiting)) log.info(outcome, outcome.revision ? 'spec applied from --specs-dir' : 'spec in --specs-dir is already the latest revision');
+      for (const outcome of await whileStoreUnavailable(
+        'applying --specs-dir',
+        () => applySpecsDir(config.specsDir!, services.specs),
+        waiting,
+      ))
+        log.info(
+          outcome,
+          outcome.revision ? 'spec applied from --specs-dir' : 'spec in --specs-dir is already the latest revision',
+        );
     }
     // after the specs, which may create the streams the jobs read
     if (config.aetherJobsDir) {
-      for (const outcome of await whileStoreUnavailable('loading --aether-jobs-dir', () => loadAetherJobsDir(config.aetherJobsDir!, { sinks: services.sinks, clock: services.clock, documents: store.documents }), waiting)) log.info(outcome, outcome.outcome === 'created' ? 'aether job created from --aether-jobs-dir' : 'aether job exists already; the file is ignored');
+      for (const outcome of await whileStoreUnavailable(
+        'loading --aether-jobs-dir',
+        () =>
+          loadAetherJobsDir(config.aetherJobsDir!, {
+            sinks: services.sinks,
+            clock: services.clock,
+            documents: store.documents,
+          }),
+        waiting,
+      ))
+        log.info(
+          outcome,
+          outcome.outcome === 'created'
+            ? 'aether job created from --aether-jobs-dir'
+            : 'aether job exists already; the file is ignored',
+        );
     }
     app = await buildApp({
       services,
@@ -131,15 +198,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       isShuttingDown: () => shuttingDown,
       limits: { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth, maxReadLimit: config.maxReadLimit },
       live: { heartbeatMs: config.liveHeartbeat * 1000, bufferBytes: config.liveBufferBytes },
-      dialects: composeDialects(services, store, {
-        iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous },
-        durableStreams: { anonymous: config.durableStreamsAnonymous },
-        okdata: okdataSinks,
-      }, { maxJsonDepth: config.maxJsonDepth }).dialects,
+      dialects: composeDialects(
+        services,
+        store,
+        {
+          iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous },
+          durableStreams: { anonymous: config.durableStreamsAnonymous },
+          okdata: okdataSinks,
+        },
+        { maxJsonDepth: config.maxJsonDepth },
+      ).dialects,
       observability: { metrics, metricsPublic: config.metricsPublic, onRequestSpan: options.onRequestSpan },
       protection: {
         admission: { maxInflightProduce: config.maxInflightProduce, maxEventLoopDelayMs: config.maxEventLoopDelay },
-        rateLimit: { perSecond: config.rateLimit, ...(config.rateLimitBurst > 0 ? { burst: config.rateLimitBurst } : {}) },
+        rateLimit: {
+          perSecond: config.rateLimit,
+          ...(config.rateLimitBurst > 0 ? { burst: config.rateLimitBurst } : {}),
+        },
       },
       produceLane: config.produceLane === 'on',
       ...(config.corsOrigin ? { cors: { origins: config.corsOrigin } } : {}),

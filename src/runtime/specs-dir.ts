@@ -22,12 +22,21 @@ export interface SpecsDirOutcome {
 export async function applySpecsDir(dir: string, specs: SpecService): Promise<SpecsDirOutcome[]> {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/i.test(f)).sort();
+    files = readdirSync(dir)
+      .filter((f) => /\.(ya?ml|json)$/i.test(f))
+      .sort();
   } catch (err) {
     throw new ConfigError(`--specs-dir: cannot read ${dir}: ${(err as Error).message}`);
   }
   const now = specs.now();
-  const admin = new Principal({ id: 'specs-dir', name: 'start-up specs', owner: 'admin', scopes: ['admin'], createdAt: now, expiresAt: null });
+  const admin = new Principal({
+    id: 'specs-dir',
+    name: 'start-up specs',
+    owner: 'admin',
+    scopes: ['admin'],
+    createdAt: now,
+    expiresAt: null,
+  });
   const out: SpecsDirOutcome[] = [];
   for (const file of files) {
     const path = join(dir, file);
@@ -35,7 +44,8 @@ export async function applySpecsDir(dir: string, specs: SpecService): Promise<Sp
       const contents = parseSpecText(readFileSync(path, 'utf8'));
       const spec = specs.parse(contents);
       const latestNumber = await specs.revisions.latestNumber(spec.meta.owner, spec.meta.dataset);
-      const latest = latestNumber > 0 ? await specs.revisions.revision(spec.meta.owner, spec.meta.dataset, latestNumber) : null;
+      const latest =
+        latestNumber > 0 ? await specs.revisions.revision(spec.meta.owner, spec.meta.dataset, latestNumber) : null;
       if (latest && latest.hash === spec.hash && stateOf(latest) !== 'FAILED') {
         out.push({ file, revision: null });
         continue;

@@ -30,7 +30,10 @@ export async function listenWhileStarting(host: string, port: number, store: str
     if (path === '/readyz') return json(res, 503, { status: 'starting', store, reason });
     const err = new RivuletError('STORE_UNAVAILABLE', `the server is starting: ${reason}`, { retryAfter: 5 });
     const problem = problemOf(err, randomUUID());
-    res.writeHead(problem.status, { ...problemHeaders(err, problem.status), 'content-type': 'application/problem+json' });
+    res.writeHead(problem.status, {
+      ...problemHeaders(err, problem.status),
+      'content-type': 'application/problem+json',
+    });
     res.end(JSON.stringify(problem));
   });
   await new Promise<void>((resolve, reject) => {

@@ -160,9 +160,17 @@ export interface DocumentStore {
    * Writes a document. With `expectedVersion` 0 the document must not exist; with a positive
    * number it must be at that version; otherwise CONFLICT. Answers the new version.
    */
-  put<T = JsonObject>(collection: string, key: string, value: T, options?: { expectedVersion?: number }): Promise<number>;
+  put<T = JsonObject>(
+    collection: string,
+    key: string,
+    value: T,
+    options?: { expectedVersion?: number },
+  ): Promise<number>;
   delete(collection: string, key: string, options?: { expectedVersion?: number }): Promise<boolean>;
-  list<T = JsonObject>(collection: string, options?: { prefix?: string; after?: string; limit?: number }): Promise<StoredDocument<T>[]>;
+  list<T = JsonObject>(
+    collection: string,
+    options?: { prefix?: string; after?: string; limit?: number },
+  ): Promise<StoredDocument<T>[]>;
   /**
    * Present when the store declares `documentWatch`. Calls `listener(key)` after a document of
    * `collection` is written or deleted through any process sharing the store, this one
@@ -258,7 +266,11 @@ export interface ConsumerStore {
   peek(stream: string, name: string, limit: number): Promise<StoredEvent[]>;
   /** moves the committed position to `seq` (forward or back) and drops leases at or before it */
   commit(stream: string, name: string, seq: number, nowMs: number): Promise<ConsumerRecord>;
-  receive(stream: string, name: string, options: { max: number; leaseMs: number; clientId: string | null; nowMs: number }): Promise<ReceiveResult>;
+  receive(
+    stream: string,
+    name: string,
+    options: { max: number; leaseMs: number; clientId: string | null; nowMs: number },
+  ): Promise<ReceiveResult>;
   ack(stream: string, name: string, tokens: string[], nowMs: number): Promise<LeaseOutcome[]>;
   /** gives the events back; they become deliverable again after `delayMs` */
   nack(stream: string, name: string, tokens: string[], delayMs: number, nowMs: number): Promise<LeaseOutcome[]>;

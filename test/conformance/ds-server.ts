@@ -27,7 +27,11 @@ export async function startDsServer(kind: 'sqlite' | 'nats'): Promise<DsServer> 
   let store: Store;
   if (kind === 'nats') {
     nats = await startNatsServer({ dir: dataDir });
-    store = new NatsStore({ servers: nats.servers.split(','), prefix: `t${randomBytes(6).toString('hex')}`, replicas: 1 });
+    store = new NatsStore({
+      servers: nats.servers.split(','),
+      prefix: `t${randomBytes(6).toString('hex')}`,
+      replicas: 1,
+    });
   } else {
     store = new SqliteStore({ dataDir, durability: 'strict' });
   }
@@ -39,7 +43,12 @@ export async function startDsServer(kind: 'sqlite' | 'nats'): Promise<DsServer> 
     store,
     version: 'test',
     limits,
-    dialects: composeDialects(services, store, { durableStreams: { anonymous: true, longPollTimeoutMs: 2_000, sseMaxMs: 60_000 } }, limits).dialects,
+    dialects: composeDialects(
+      services,
+      store,
+      { durableStreams: { anonymous: true, longPollTimeoutMs: 2_000, sseMaxMs: 60_000 } },
+      limits,
+    ).dialects,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

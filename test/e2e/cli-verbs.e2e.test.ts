@@ -62,27 +62,73 @@ test('consumers create, ls, describe, seek, delete; consume with acks brings the
   await produce('orders', 5, 'order.placed');
   await produce('orders', 2, 'order.paid');
 
-  const created = parse<{ name: string; stream: string; types: string[]; leaseMs: number; maxDeliveries: number; committedSeq: number }>(
-    await cli(['consumers', 'create', 'orders', 'billing', '--type', 'order.placed', '--from', 'beginning', '--lease', '1m', '--max-deliveries', '3', '--json']),
+  const created = parse<{
+    name: string;
+    stream: string;
+    types: string[];
+    leaseMs: number;
+    maxDeliveries: number;
+    committedSeq: number;
+  }>(
+    await cli([
+      'consumers',
+      'create',
+      'orders',
+      'billing',
+      '--type',
+      'order.placed',
+      '--from',
+      'beginning',
+      '--lease',
+      '1m',
+      '--max-deliveries',
+      '3',
+      '--json',
+    ]),
   );
-  assert.deepEqual([created.name, created.stream, created.types, created.leaseMs, created.maxDeliveries, created.committedSeq], ['billing', 'orders', ['order.placed'], 60_000, 3, 0]);
+  assert.deepEqual(
+    [created.name, created.stream, created.types, created.leaseMs, created.maxDeliveries, created.committedSeq],
+    ['billing', 'orders', ['order.placed'], 60_000, 3, 0],
+  );
   assert.equal((await cli(['consumers', 'create', 'orders', 'billing'])).code, 1, 'a taken name is refused');
-  assert.deepEqual(parse<{ name: string }[]>(await cli(['consumers', 'ls', 'orders', '--json'])).map((c) => c.name), ['billing']);
+  assert.deepEqual(
+    parse<{ name: string }[]>(await cli(['consumers', 'ls', 'orders', '--json'])).map((c) => c.name),
+    ['billing'],
+  );
   const table = (await cli(['consumers', 'ls', 'orders'])).stdout.split('\n');
   assert.match(table[0]!, /^NAME\s+TYPES\s+COMMITTED\s+PENDING\s+LEASED\s+OLDEST UNACKED$/);
   assert.match(table[1]!, /^billing\s+order\.placed\s+0\s+5\s+0\s/);
 
   // --no-ack prints and gives back: nothing consumed
-  const peek = lines<{ seq: number }>((await cli(['consume', 'orders', '--consumer', 'billing', '--no-ack', '--max', '2', '--ndjson'])).stdout);
-  assert.deepEqual(peek.map((e) => e.seq), [1, 2]);
+  const peek = lines<{ seq: number }>(
+    (await cli(['consume', 'orders', '--consumer', 'billing', '--no-ack', '--max', '2', '--ndjson'])).stdout,
+  );
+  assert.deepEqual(
+    peek.map((e) => e.seq),
+    [1, 2],
+  );
   type Described = { committedSeq: number; lag: { pending: number; leased: number } };
-  assert.deepEqual(parse<Described>(await cli(['consumers', 'describe', 'orders', 'billing', '--json'])).lag.pending, 5);
+  assert.deepEqual(
+    parse<Described>(await cli(['consumers', 'describe', 'orders', 'billing', '--json'])).lag.pending,
+    5,
+  );
 
-  const first = parse<{ seq: number; type: string }[]>(await cli(['consume', 'orders', '-c', 'billing', '--max', '3', '--batch', '2', '--json']));
-  assert.deepEqual(first.map((e) => e.seq), [1, 2, 3]);
+  const first = parse<{ seq: number; type: string }[]>(
+    await cli(['consume', 'orders', '-c', 'billing', '--max', '3', '--batch', '2', '--json']),
+  );
+  assert.deepEqual(
+    first.map((e) => e.seq),
+    [1, 2, 3],
+  );
   const rest = await cli(['consume', 'orders', '-c', 'billing', '--ndjson']);
   assert.equal(rest.code, 0, rest.stderr);
-  assert.deepEqual(lines<{ seq: number; type: string }>(rest.stdout).map((e) => [e.seq, e.type]), [[4, 'order.placed'], [5, 'order.placed']]);
+  assert.deepEqual(
+    lines<{ seq: number; type: string }>(rest.stdout).map((e) => [e.seq, e.type]),
+    [
+      [4, 'order.placed'],
+      [5, 'order.placed'],
+    ],
+  );
   assert.match(rest.stderr, /Received 2 events, acknowledged 2/);
   const done = parse<Described>(await cli(['consumers', 'describe', 'orders', 'billing', '--json']));
   // the position passes the order.paid events too: they do not match the consumer's filter
@@ -97,12 +143,25 @@ test('consumers create, ls, describe, seek, delete; consume with acks brings the
   follow.child.kill('SIGINT');
   const followed = await follow.closed;
   assert.equal(followed.code, 0, followed.stderr);
-  assert.deepEqual(lines<{ seq: number }>(followed.stdout).map((e) => e.seq), [8, 9]);
-  await waitFor('acks of followed events', async () => parse<Described>(await cli(['consumers', 'describe', 'orders', 'billing', '--json'])).lag.pending === 0);
+  assert.deepEqual(
+    lines<{ seq: number }>(followed.stdout).map((e) => e.seq),
+    [8, 9],
+  );
+  await waitFor(
+    'acks of followed events',
+    async () => parse<Described>(await cli(['consumers', 'describe', 'orders', 'billing', '--json'])).lag.pending === 0,
+  );
 
-  const sought = parse<{ committedSeq: number }>(await cli(['consumers', 'seek', 'orders', 'billing', '--to', '4', '--json']));
+  const sought = parse<{ committedSeq: number }>(
+    await cli(['consumers', 'seek', 'orders', 'billing', '--to', '4', '--json']),
+  );
   assert.equal(sought.committedSeq, 3);
-  assert.deepEqual(lines<{ seq: number }>((await cli(['consume', 'orders', '-c', 'billing', '--no-ack', '--ndjson'])).stdout).map((e) => e.seq), [4, 5, 8, 9]);
+  assert.deepEqual(
+    lines<{ seq: number }>((await cli(['consume', 'orders', '-c', 'billing', '--no-ack', '--ndjson'])).stdout).map(
+      (e) => e.seq,
+    ),
+    [4, 5, 8, 9],
+  );
 
   assert.equal((await cli(['consumers', 'delete', 'orders', 'billing'])).code, 2, 'no --yes and no terminal');
   assert.equal((await cli(['consumers', 'delete', 'orders', 'billing', '--yes'])).code, 0);
@@ -121,7 +180,12 @@ test('sinks against a real receiver: create, pause, resume, replay, attempts, se
     let body = '';
     req.setEncoding('utf8').on('data', (c: string) => (body += c));
     req.on('end', () => {
-      received.push({ seq: (JSON.parse(body) as { seq: number }).seq, webhookId: String(req.headers['webhook-id']), signature: req.headers['webhook-signature'] as string | undefined, path: req.url });
+      received.push({
+        seq: (JSON.parse(body) as { seq: number }).seq,
+        webhookId: String(req.headers['webhook-id']),
+        signature: req.headers['webhook-signature'] as string | undefined,
+        path: req.url,
+      });
       res.writeHead(204).end();
     });
   });
@@ -133,14 +197,39 @@ test('sinks against a real receiver: create, pause, resume, replay, attempts, se
   try {
     assert.equal((await cli(['streams', 'create', 'payments'])).code, 0);
     await produce('payments', 3);
-    const created = parse<{ id: string; streams: string[]; target: { kind: string; url: string }; state: string; status: string }>(
-      await cli(['sinks', 'create', '--id', 'hook', '--stream', 'payments', '--http', url, '--from', 'beginning', '--json']),
+    const created = parse<{
+      id: string;
+      streams: string[];
+      target: { kind: string; url: string };
+      state: string;
+      status: string;
+    }>(
+      await cli([
+        'sinks',
+        'create',
+        '--id',
+        'hook',
+        '--stream',
+        'payments',
+        '--http',
+        url,
+        '--from',
+        'beginning',
+        '--json',
+      ]),
     );
-    assert.deepEqual([created.id, created.streams, created.target.kind, created.target.url, created.state], ['hook', ['payments'], 'http', url, 'running']);
+    assert.deepEqual(
+      [created.id, created.streams, created.target.kind, created.target.url, created.state],
+      ['hook', ['payments'], 'http', url, 'running'],
+    );
     // the status it settles in once a server process holds it, not "stopped"
     assert.equal(created.status, 'running');
     // the sink's internal streams are listed only with --all
-    await waitFor('the attempt log stream', async () => parse<{ name: string }[]>(await cli(['streams', 'ls', '--all', '--json'])).some((x) => x.name.startsWith('_sink.hook')));
+    await waitFor('the attempt log stream', async () =>
+      parse<{ name: string }[]>(await cli(['streams', 'ls', '--all', '--json'])).some((x) =>
+        x.name.startsWith('_sink.hook'),
+      ),
+    );
     assert.ok(!parse<{ name: string }[]>(await cli(['streams', 'ls', '--json'])).some((x) => x.name.startsWith('_')));
     assert.match((await cli(['streams', 'ls'])).stderr, /internal streams? not shown; --all lists them/);
     await waitFor('3 deliveries', () => received.length === 3);
@@ -166,27 +255,48 @@ test('sinks against a real receiver: create, pause, resume, replay, attempts, se
       const s = parse<Sink>(await cli(['sinks', 'describe', 'hook', '--json']));
       return s.lag.pending === 0 && s.stats.delivered === 5;
     });
-    assert.deepEqual(parse<{ id: string }[]>(await cli(['sinks', 'ls', '--json'])).map((s) => s.id), ['hook']);
+    assert.deepEqual(
+      parse<{ id: string }[]>(await cli(['sinks', 'ls', '--json'])).map((s) => s.id),
+      ['hook'],
+    );
     assert.match((await cli(['sinks', 'describe', 'hook'])).stdout, /Delivered:\s+5 events/);
 
-    const replay = parse<{ job: { kind: string; fromSeq: number; toSeq: number } }>(await cli(['sinks', 'replay', 'hook', '--stream', 'payments', '--from-seq', '1', '--to-seq', '2', '--json']));
+    const replay = parse<{ job: { kind: string; fromSeq: number; toSeq: number } }>(
+      await cli(['sinks', 'replay', 'hook', '--stream', 'payments', '--from-seq', '1', '--to-seq', '2', '--json']),
+    );
     assert.deepEqual([replay.job.kind, replay.job.fromSeq, replay.job.toSeq], ['replay', 1, 2]);
     await waitFor('2 replayed deliveries', () => received.length === 7);
     const ids = new Map(received.slice(0, 5).map((r) => [r.seq, r.webhookId]));
     for (const r of received.slice(5)) assert.equal(r.webhookId, ids.get(r.seq), 'a replay keeps the delivery id');
 
-    await waitFor('the attempt log', async () => parse<unknown[]>(await cli(['sinks', 'attempts', 'hook', '--json'])).length >= 7);
-    const attempts = parse<{ stream: string; seq: number; outcome: string; status: number | null }[]>(await cli(['sinks', 'attempts', 'hook', '--seq', '4', '--json']));
-    assert.ok(attempts.length >= 1 && attempts.every((a) => a.seq === 4 && a.stream === 'payments' && a.status === 204), JSON.stringify(attempts));
+    await waitFor(
+      'the attempt log',
+      async () => parse<unknown[]>(await cli(['sinks', 'attempts', 'hook', '--json'])).length >= 7,
+    );
+    const attempts = parse<{ stream: string; seq: number; outcome: string; status: number | null }[]>(
+      await cli(['sinks', 'attempts', 'hook', '--seq', '4', '--json']),
+    );
+    assert.ok(
+      attempts.length >= 1 && attempts.every((a) => a.seq === 4 && a.stream === 'payments' && a.status === 204),
+      JSON.stringify(attempts),
+    );
     assert.deepEqual(parse<{ jobs: unknown[] }>(await cli(['sinks', 'retry-dead-letters', 'hook', '--json'])).jobs, []);
     assert.equal(parse<Sink>(await cli(['sinks', 'seek', 'hook', '--to', 'end', '--json'])).id, 'hook');
 
     // a sink from a YAML file, into a stream
     assert.equal((await cli(['streams', 'create', 'payments.copy'])).code, 0);
     const file = join(tempDir('rivulet-cli-verbs-input'), 'copy.yaml');
-    writeFileSync(file, 'id: copy\nstreams: [payments]\ntarget:\n  kind: stream\n  stream: payments.copy\nstart:\n  from: beginning\nstate: paused\n');
-    const fromFile = parse<{ id: string; target: { kind: string; stream: string }; status: string }>(await cli(['sinks', 'create', '-f', file, '--json']));
-    assert.deepEqual([fromFile.id, fromFile.target.kind, fromFile.target.stream, fromFile.status], ['copy', 'stream', 'payments.copy', 'paused']);
+    writeFileSync(
+      file,
+      'id: copy\nstreams: [payments]\ntarget:\n  kind: stream\n  stream: payments.copy\nstart:\n  from: beginning\nstate: paused\n',
+    );
+    const fromFile = parse<{ id: string; target: { kind: string; stream: string }; status: string }>(
+      await cli(['sinks', 'create', '-f', file, '--json']),
+    );
+    assert.deepEqual(
+      [fromFile.id, fromFile.target.kind, fromFile.target.stream, fromFile.status],
+      ['copy', 'stream', 'payments.copy', 'paused'],
+    );
     assert.equal((await cli(['sinks', 'create', '-f', file, '--stream', 'x'])).code, 2, 'file and flags do not mix');
 
     // `start: end` in YAML as --from takes it, and a signing secret by flag: only new events, signed
@@ -202,7 +312,11 @@ test('sinks against a real receiver: create, pause, resume, replay, attempts, se
     const delivered = received.filter((r) => r.path === '/hook/signed');
     assert.equal(delivered.length, 1, 'start: end skipped the earlier events');
     assert.match(delivered[0]!.signature ?? '', /^v1,/);
-    assert.equal((await cli(['sinks', 'create', '--stream', 'payments', '--to-stream', 'x', '--signing-secret', secret])).code, 2, '--signing-secret goes with --http');
+    assert.equal(
+      (await cli(['sinks', 'create', '--stream', 'payments', '--to-stream', 'x', '--signing-secret', secret])).code,
+      2,
+      '--signing-secret goes with --http',
+    );
     assert.equal((await cli(['sinks', 'delete', 'signed', '--yes'])).code, 0);
     assert.equal((await cli(['sinks', 'create', '--stream', 'payments'])).code, 2, 'a target is needed');
 
@@ -225,27 +339,67 @@ test('schemas register, ls, describe, compatibility, delete', async () => {
   const dir = tempDir('rivulet-cli-verbs-input');
   const v1 = join(dir, 'v1.json');
   writeFileSync(v1, JSON.stringify({ type: 'object', properties: { id: { type: 'integer' } }, required: ['id'] }));
-  const first = parse<{ type: string; version: number; created: boolean; urn: string }>(await cli(['schemas', 'register', 'shop', 'order/placed', '-f', v1, '--json']));
+  const first = parse<{ type: string; version: number; created: boolean; urn: string }>(
+    await cli(['schemas', 'register', 'shop', 'order/placed', '-f', v1, '--json']),
+  );
   assert.deepEqual([first.type, first.version, first.created], ['order/placed', 1, true]);
-  assert.equal(parse<{ created: boolean }>(await cli(['schemas', 'register', 'shop', 'order/placed', '-f', v1, '--json'])).created, false, 'idempotent');
+  assert.equal(
+    parse<{ created: boolean }>(await cli(['schemas', 'register', 'shop', 'order/placed', '-f', v1, '--json'])).created,
+    false,
+    'idempotent',
+  );
 
   const v2 = join(dir, 'v2.yaml');
   writeFileSync(v2, 'type: object\nproperties:\n  id: {type: integer}\n  note: {type: string}\nrequired: [id]\n');
-  assert.equal(parse<{ version: number }>(await cli(['schemas', 'register', 'shop', 'order/placed', '-f', v2, '--compatibility', 'none', '--json'])).version, 2);
+  assert.equal(
+    parse<{ version: number }>(
+      await cli(['schemas', 'register', 'shop', 'order/placed', '-f', v2, '--compatibility', 'none', '--json']),
+    ).version,
+    2,
+  );
   const incompatible = join(dir, 'v3.json');
-  writeFileSync(incompatible, JSON.stringify({ type: 'object', properties: { id: { type: 'string' } }, required: ['id', 'name'] }));
-  const refused = await cli(['schemas', 'register', 'shop', 'order/placed', '-f', incompatible, '--compatibility', 'FULL']);
+  writeFileSync(
+    incompatible,
+    JSON.stringify({ type: 'object', properties: { id: { type: 'string' } }, required: ['id', 'name'] }),
+  );
+  const refused = await cli([
+    'schemas',
+    'register',
+    'shop',
+    'order/placed',
+    '-f',
+    incompatible,
+    '--compatibility',
+    'FULL',
+  ]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /409 SCHEMA_INCOMPATIBLE/);
 
-  const list = parse<{ type: string; latest: number; versions: number[]; compatibility: string }[]>(await cli(['schemas', 'ls', 'shop', '--json']));
-  assert.deepEqual(list.map((t) => [t.type, t.latest, t.versions, t.compatibility]), [['order/placed', 2, [1, 2], 'NONE']]);
-  const described = parse<{ version: number; schema: { properties: Record<string, unknown> }; versions: { version: number }[] }>(await cli(['schemas', 'describe', 'shop', 'order/placed', '--json']));
+  const list = parse<{ type: string; latest: number; versions: number[]; compatibility: string }[]>(
+    await cli(['schemas', 'ls', 'shop', '--json']),
+  );
+  assert.deepEqual(
+    list.map((t) => [t.type, t.latest, t.versions, t.compatibility]),
+    [['order/placed', 2, [1, 2], 'NONE']],
+  );
+  const described = parse<{
+    version: number;
+    schema: { properties: Record<string, unknown> };
+    versions: { version: number }[];
+  }>(await cli(['schemas', 'describe', 'shop', 'order/placed', '--json']));
   assert.equal(described.version, 2);
   assert.deepEqual(Object.keys(described.schema.properties), ['id', 'note']);
-  assert.equal(parse<{ version: number }>(await cli(['schemas', 'describe', 'shop', 'order/placed', '1', '--json'])).version, 1);
+  assert.equal(
+    parse<{ version: number }>(await cli(['schemas', 'describe', 'shop', 'order/placed', '1', '--json'])).version,
+    1,
+  );
   assert.match((await cli(['schemas', 'describe', 'shop', 'order/placed'])).stdout, /URN:\s+\S+/);
-  assert.equal(parse<{ compatibility: string }>(await cli(['schemas', 'compatibility', 'shop', 'order/placed', 'default', '--json'])).compatibility, 'BACKWARD');
+  assert.equal(
+    parse<{ compatibility: string }>(
+      await cli(['schemas', 'compatibility', 'shop', 'order/placed', 'default', '--json']),
+    ).compatibility,
+    'BACKWARD',
+  );
 
   // enforcement is live: an event without the required id is refused
   assert.equal((await cli(['produce', 'shop', '--type', 'order/placed', '--data', '{"note":"x"}'])).code, 1);
@@ -268,26 +422,45 @@ test('rules create, ls, describe, validate, disable, enable, delete', async () =
   assert.equal(target.status, 201, await target.clone().text());
   const { id: targetId } = (await target.json()) as { id: string };
   const file = join(tempDir('rivulet-cli-verbs-input'), 'rule.yaml');
-  writeFileSync(file, [
-    'id: hot-rooms',
-    'name: hot rooms',
-    'conditions:',
-    '  - expression: data.temperature > 25',
-    'actions:',
-    `  - actionTargetId: ${targetId}`,
-    '    actionTypeId: /actionTypes/blink',
-    '    transform: \'{"times": 3}\'',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'id: hot-rooms',
+      'name: hot rooms',
+      'conditions:',
+      '  - expression: data.temperature > 25',
+      'actions:',
+      `  - actionTargetId: ${targetId}`,
+      '    actionTypeId: /actionTypes/blink',
+      '    transform: \'{"times": 3}\'',
+    ].join('\n'),
+  );
   type Rule = { id: string; name: string; status: string; enabled: boolean; conditions: unknown[]; actions: unknown[] };
   const created = parse<Rule>(await cli(['rules', 'create', '-f', file, '--json']));
-  assert.deepEqual([created.id, created.name, created.enabled, created.conditions.length, created.actions.length], ['hot-rooms', 'hot rooms', true, 1, 1]);
-  assert.deepEqual(parse<Rule[]>(await cli(['rules', 'ls', '--json'])).map((r) => r.id), ['hot-rooms']);
+  assert.deepEqual(
+    [created.id, created.name, created.enabled, created.conditions.length, created.actions.length],
+    ['hot-rooms', 'hot rooms', true, 1, 1],
+  );
+  assert.deepEqual(
+    parse<Rule[]>(await cli(['rules', 'ls', '--json'])).map((r) => r.id),
+    ['hot-rooms'],
+  );
   assert.equal(parse<Rule>(await cli(['rules', 'describe', 'hot-rooms', '--json'])).name, 'hot rooms');
 
-  const hot = JSON.stringify({ timestamp: '2024-05-01T10:00:00Z', source: '/sensors/1', type: '/eventTypes/temperature', properties: { temperature: 30 } });
-  const matched = parse<{ matchedConditions: unknown[]; matchedActions: { type: string; properties: unknown }[] }>(await cli(['rules', 'validate', 'hot-rooms', '--event', hot, '--json']));
+  const hot = JSON.stringify({
+    timestamp: '2024-05-01T10:00:00Z',
+    source: '/sensors/1',
+    type: '/eventTypes/temperature',
+    properties: { temperature: 30 },
+  });
+  const matched = parse<{ matchedConditions: unknown[]; matchedActions: { type: string; properties: unknown }[] }>(
+    await cli(['rules', 'validate', 'hot-rooms', '--event', hot, '--json']),
+  );
   assert.equal(matched.matchedConditions.length, 1);
-  assert.deepEqual(matched.matchedActions.map((a) => [a.type, a.properties]), [['/actionTypes/blink', { times: 3 }]]);
+  assert.deepEqual(
+    matched.matchedActions.map((a) => [a.type, a.properties]),
+    [['/actionTypes/blink', { times: 3 }]],
+  );
   const cold = await cli(['rules', 'validate', 'hot-rooms', '--event', hot.replace('30', '10')]);
   assert.equal(cold.code, 1);
   assert.match(cold.stderr, /422 RULE_NOT_MATCHED/);
@@ -332,7 +505,10 @@ test('tail follows live, reconnects across a server restart without gaps or repe
   await produce('live', 2);
   const resumed = await cli(['tail', 'live', '--resume', state, '--from', 'beginning', '--max', '2', '--json']);
   assert.equal(resumed.code, 0, resumed.stderr);
-  assert.deepEqual(lines<{ seq: number }>(resumed.stdout).map((e) => e.seq), [9, 10]);
+  assert.deepEqual(
+    lines<{ seq: number }>(resumed.stdout).map((e) => e.seq),
+    [9, 10],
+  );
   assert.equal(JSON.parse(readFileSync(state, 'utf8')).lastSeq, 10);
 
   // --type filters; the table mode prints one line per event
@@ -344,17 +520,32 @@ test('tail follows live, reconnects across a server restart without gaps or repe
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /404 STREAM_NOT_FOUND/);
   assert.equal((await cli(['tail', 'live', '--from', 'soon'])).code, 2);
-  assert.equal((await cli(['tail', 'other', '--resume', state])).code, 2, 'a state file of another stream is a usage error');
+  assert.equal(
+    (await cli(['tail', 'other', '--resume', state])).code,
+    2,
+    'a state file of another stream is a usage error',
+  );
 });
 
 test('every new command has --help, and completion knows them', async () => {
-  for (const args of [['tail'], ['consume'], ['consumers', 'seek'], ['sinks', 'create'], ['sinks', 'replay'], ['schemas', 'register'], ['rules', 'validate']]) {
+  for (const args of [
+    ['tail'],
+    ['consume'],
+    ['consumers', 'seek'],
+    ['sinks', 'create'],
+    ['sinks', 'replay'],
+    ['schemas', 'register'],
+    ['rules', 'validate'],
+  ]) {
     const help = await cli([...args, '--help']);
     assert.equal(help.code, 0, args.join(' '));
     assert.match(help.stdout, /Usage: rivulet/);
   }
   const bash = (await cli(['completion', 'bash'])).stdout;
-  assert.match(bash, /'sinks'\) words='ls list create describe delete pause resume seek replay retry-dead-letters attempts/);
+  assert.match(
+    bash,
+    /'sinks'\) words='ls list create describe delete pause resume seek replay retry-dead-letters attempts/,
+  );
   assert.match(bash, /'tail'\) words='[^']*--resume/);
   assert.match(bash, /'consumers'\) words='ls list create describe seek delete/);
   assert.match(bash, /'rules'\) words='ls list describe create delete enable disable validate/);

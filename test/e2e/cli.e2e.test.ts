@@ -36,9 +36,19 @@ test('login keeps a private profile, status reports the server, logout forgets i
     const file = join(home, 'config', 'rivulet', 'profiles.json');
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(statSync(join(home, 'config', 'rivulet')).mode & 0o777, 0o700);
-    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).profiles.default, { url: server.url, key: server.adminKey });
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).profiles.default, {
+      url: server.url,
+      key: server.adminKey,
+    });
 
-    const status = parse<{ url: string; version: string; store: string; ready: boolean; key: { owner: string; scopes: string[] }; streams: number }>(await cli(home, ['status', '--json']));
+    const status = parse<{
+      url: string;
+      version: string;
+      store: string;
+      ready: boolean;
+      key: { owner: string; scopes: string[] };
+      streams: number;
+    }>(await cli(home, ['status', '--json']));
     assert.equal(status.url, server.url);
     assert.equal(status.version, readVersion());
     assert.equal(status.store, 'sqlite');
@@ -62,7 +72,9 @@ test('login keeps a private profile, status reports the server, logout forgets i
     assert.equal(after.code, 2, 'no profile is a configuration error');
     assert.match(after.stderr, /rivulet login/);
     // The environment stands in for a profile.
-    const viaEnv = await cli(home, ['streams', 'ls', '--json'], { env: { RIVULET_URL: server.url, RIVULET_KEY: server.adminKey } });
+    const viaEnv = await cli(home, ['streams', 'ls', '--json'], {
+      env: { RIVULET_URL: server.url, RIVULET_KEY: server.adminKey },
+    });
     assert.deepEqual(parse(viaEnv), []);
     assert.equal((await cli(home, ['status', '--json', '--profile', 'other'])).code, 0);
   });
@@ -70,8 +82,27 @@ test('login keeps a private profile, status reports the server, logout forgets i
 
 test('streams create, ls, describe and delete', async () => {
   await withServer(async (_server, home) => {
-    const created = parse<{ name: string; description: string; retention: Record<string, number>; exclusiveProducer: boolean }>(
-      await cli(home, ['streams', 'create', 'orders', '--description', 'shop orders', '--retention-age', '7d', '--retention-events', '1000', '--retention-bytes', '1MiB', '--exclusive-producer', '--json']),
+    const created = parse<{
+      name: string;
+      description: string;
+      retention: Record<string, number>;
+      exclusiveProducer: boolean;
+    }>(
+      await cli(home, [
+        'streams',
+        'create',
+        'orders',
+        '--description',
+        'shop orders',
+        '--retention-age',
+        '7d',
+        '--retention-events',
+        '1000',
+        '--retention-bytes',
+        '1MiB',
+        '--exclusive-producer',
+        '--json',
+      ]),
     );
     assert.equal(created.name, 'orders');
     assert.equal(created.description, 'shop orders');
@@ -84,16 +115,24 @@ test('streams create, ls, describe and delete', async () => {
 
     const list = parse<{ name: string }[]>(await cli(home, ['streams', 'ls', '--json']));
     assert.deepEqual(list.map((s) => s.name).sort(), ['audit', 'orders']);
-    const lines = (await cli(home, ['streams', 'ls', '--ndjson'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string });
+    const lines = (await cli(home, ['streams', 'ls', '--ndjson'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string });
     assert.equal(lines.length, 2);
     const table = (await cli(home, ['streams', 'ls'])).stdout.split('\n');
     assert.match(table[0]!, /^NAME\s+EVENTS\s+LAST SEQ\s+BYTES\s+LAST EVENT$/);
     assert.equal(table.filter((l) => /^(audit|orders)\s/.test(l)).length, 2);
 
-    const described = parse<{ name: string; stats: { count: number } }>(await cli(home, ['streams', 'describe', 'orders', '--json']));
+    const described = parse<{ name: string; stats: { count: number } }>(
+      await cli(home, ['streams', 'describe', 'orders', '--json']),
+    );
     assert.equal(described.name, 'orders');
     assert.equal(described.stats.count, 0);
-    assert.match((await cli(home, ['streams', 'describe', 'orders'])).stdout, /Retention:\s+at most 7d old, 1,000 events, 1\.0 MiB/);
+    assert.match(
+      (await cli(home, ['streams', 'describe', 'orders'])).stdout,
+      /Retention:\s+at most 7d old, 1,000 events, 1\.0 MiB/,
+    );
 
     const unconfirmed = await cli(home, ['streams', 'delete', 'audit']);
     assert.equal(unconfirmed.code, 2, 'no --yes and no terminal');
@@ -108,25 +147,46 @@ test('streams create, ls, describe and delete', async () => {
 test('produce from arguments and CloudEvents from stdin, read back as JSON', async () => {
   await withServer(async (_server, home) => {
     assert.equal((await cli(home, ['streams', 'create', 'orders'])).code, 0);
-    const one = await cli(home, ['produce', 'orders', '--type', 'order.placed', '--data', '{"total":9.5}', '--source', '/shop']);
+    const one = await cli(home, [
+      'produce',
+      'orders',
+      '--type',
+      'order.placed',
+      '--data',
+      '{"total":9.5}',
+      '--source',
+      '/shop',
+    ]);
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /Produced 1 new event \(/);
     const ce = [
       { specversion: '1.0', id: 'ce-1', source: '/ce', type: 'order.paid', data: { n: 1 } },
       { specversion: '1.0', id: 'ce-2', source: '/ce', type: 'order.shipped', data: { n: 2 } },
     ];
-    const summary = parse<{ events: number; new: number; duplicates: number; failed: number }>(await cli(home, ['produce', 'orders', '--json'], { input: JSON.stringify(ce, null, 2) }));
+    const summary = parse<{ events: number; new: number; duplicates: number; failed: number }>(
+      await cli(home, ['produce', 'orders', '--json'], { input: JSON.stringify(ce, null, 2) }),
+    );
     assert.deepEqual([summary.events, summary.new, summary.duplicates, summary.failed], [2, 2, 0, 0]);
 
-    const events = parse<{ seq: number; id: string; type: string; source: string; data: unknown }[]>(await cli(home, ['read', 'orders', '--json']));
-    assert.deepEqual(events.map((e) => [e.seq, e.type, e.source, e.data]), [
-      [1, 'order.placed', '/shop', { total: 9.5 }],
-      [2, 'order.paid', '/ce', { n: 1 }],
-      [3, 'order.shipped', '/ce', { n: 2 }],
-    ]);
+    const events = parse<{ seq: number; id: string; type: string; source: string; data: unknown }[]>(
+      await cli(home, ['read', 'orders', '--json']),
+    );
+    assert.deepEqual(
+      events.map((e) => [e.seq, e.type, e.source, e.data]),
+      [
+        [1, 'order.placed', '/shop', { total: 9.5 }],
+        [2, 'order.paid', '/ce', { n: 1 }],
+        [3, 'order.shipped', '/ce', { n: 2 }],
+      ],
+    );
     assert.equal(events[1]!.id, 'ce-1');
-    const filtered = parse<{ seq: number }[]>(await cli(home, ['read', 'orders', '--type', 'order.paid', '--type', 'order.shipped', '--after', '2', '--json']));
-    assert.deepEqual(filtered.map((e) => e.seq), [3]);
+    const filtered = parse<{ seq: number }[]>(
+      await cli(home, ['read', 'orders', '--type', 'order.paid', '--type', 'order.shipped', '--after', '2', '--json']),
+    );
+    assert.deepEqual(
+      filtered.map((e) => e.seq),
+      [3],
+    );
     const table = (await cli(home, ['read', 'orders', '--limit', '2'])).stdout.trim().split('\n');
     assert.equal(table.length, 3);
     assert.match(table[0]!, /^SEQ\s+TIME\s+TYPE\s+ID\s+DATA$/);
@@ -149,7 +209,8 @@ test('a large NDJSON file piped through produce reads back whole and in order', 
     const total = 20_000;
     const file = join(tempDir('rivulet-cli-input'), 'events.ndjson');
     const out = createWriteStream(file);
-    for (let i = 1; i <= total; i++) out.write(`${JSON.stringify({ type: i % 2 ? 'odd' : 'even', data: { i, pad: 'x'.repeat(40) } })}\n`);
+    for (let i = 1; i <= total; i++)
+      out.write(`${JSON.stringify({ type: i % 2 ? 'odd' : 'even', data: { i, pad: 'x'.repeat(40) } })}\n`);
     out.end();
     await once(out, 'close');
 
@@ -163,11 +224,21 @@ test('a large NDJSON file piped through produce reads back whole and in order', 
 
     const read = await cli(home, ['read', 'big', '--all', '--ndjson', '--page-size', '3000']);
     assert.equal(read.code, 0, read.stderr);
-    const events = read.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; data: { i: number } });
+    const events = read.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; data: { i: number } });
     assert.equal(events.length, total);
-    assert.deepEqual(events.map((e) => e.seq), Array.from({ length: total }, (_, k) => k + 1), 'seq is gap-free and ascending');
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      Array.from({ length: total }, (_, k) => k + 1),
+      'seq is gap-free and ascending',
+    );
     // Several batches are in flight, so batches may land out of input order; each batch keeps its own.
-    assert.deepEqual(events.map((e) => e.data.i).sort((a, b) => a - b), Array.from({ length: total }, (_, k) => k + 1));
+    assert.deepEqual(
+      events.map((e) => e.data.i).sort((a, b) => a - b),
+      Array.from({ length: total }, (_, k) => k + 1),
+    );
 
     // --ordered keeps the input order exactly, here from a JSON array file.
     assert.equal((await cli(home, ['streams', 'create', 'ordered'])).code, 0);
@@ -177,14 +248,29 @@ test('a large NDJSON file piped through produce reads back whole and in order', 
     assert.equal(ordered.code, 0, ordered.stderr);
     assert.match(ordered.stderr, /Produced 3,000 new events/);
     const back = parse<{ data: { i: number } }[]>(await cli(home, ['read', 'ordered', '--all', '--json']));
-    assert.deepEqual(back.map((e) => e.data.i), Array.from({ length: 3000 }, (_, k) => k));
+    assert.deepEqual(
+      back.map((e) => e.data.i),
+      Array.from({ length: 3000 }, (_, k) => k),
+    );
   });
 });
 
 test('keys ls, create and revoke', async () => {
   await withServer(async (server, home) => {
     const created = parse<{ key: { id: string; owner: string; scopes: string[] }; secret: string }>(
-      await cli(home, ['keys', 'create', '--owner', 'shop', '--scope', 'produce:orders', '--scope', 'consume:orders', '--name', 'shop writer', '--json']),
+      await cli(home, [
+        'keys',
+        'create',
+        '--owner',
+        'shop',
+        '--scope',
+        'produce:orders',
+        '--scope',
+        'consume:orders',
+        '--name',
+        'shop writer',
+        '--json',
+      ]),
     );
     assert.equal(created.key.owner, 'shop');
     assert.deepEqual(created.key.scopes, ['produce:orders', 'consume:orders']);
@@ -223,7 +309,9 @@ test('exit codes: refused 1 with a hint, usage 2, unreachable 3', async () => {
     assert.equal((await cli(home, ['produce', '--help'])).code, 0);
 
     const port = await closedPort();
-    const unreachable = await cli(home, ['status'], { env: { RIVULET_URL: `http://127.0.0.1:${port}`, RIVULET_KEY: server.adminKey } });
+    const unreachable = await cli(home, ['status'], {
+      env: { RIVULET_URL: `http://127.0.0.1:${port}`, RIVULET_KEY: server.adminKey },
+    });
     assert.equal(unreachable.code, 3);
     assert.match(unreachable.stderr, /cannot reach/);
   });

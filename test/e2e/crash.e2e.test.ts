@@ -62,11 +62,21 @@ async function readAll(server: ServerProcess, dispatcher: Agent): Promise<{ id: 
 }
 
 /** one producer: POSTs single events and batches of 5 until stopped, recording what was acknowledged */
-async function produce(server: ServerProcess, n: number, stop: { now: boolean }, acked: Set<string>, dispatcher: Agent): Promise<void> {
+async function produce(
+  server: ServerProcess,
+  n: number,
+  stop: { now: boolean },
+  acked: Set<string>,
+  dispatcher: Agent,
+): Promise<void> {
   let i = 0;
   while (!stop.now) {
     const size = i++ % 2 === 0 ? 1 : 5;
-    const events = Array.from({ length: size }, () => ({ id: randomUUID(), type: `t${n % 3}`, data: { producer: n, i } }));
+    const events = Array.from({ length: size }, () => ({
+      id: randomUUID(),
+      type: `t${n % 3}`,
+      data: { producer: n, i },
+    }));
     try {
       const res = await fetch(`${server.url}/v1/streams/crash/events`, {
         method: 'POST',
@@ -96,7 +106,12 @@ async function post(server: ServerProcess, path: string, body: unknown, dispatch
 
 /** receives a batch and acks it; answers how many were received (0: nothing waiting) */
 async function consumeOnce(server: ServerProcess, log: ConsumerLog, dispatcher: Agent): Promise<number> {
-  const res = await post(server, '/v1/streams/crash/consumers/worker/receive', { max: 500, leaseMs: LEASE_MS }, dispatcher);
+  const res = await post(
+    server,
+    '/v1/streams/crash/consumers/worker/receive',
+    { max: 500, leaseMs: LEASE_MS },
+    dispatcher,
+  );
   const text = await res.text();
   if (res.status !== 200) {
     if (res.status < 500) assert.fail(`receive: unexpected ${res.status}: ${text}`);
@@ -109,7 +124,12 @@ async function consumeOnce(server: ServerProcess, log: ConsumerLog, dispatcher: 
   let ack: Awaited<ReturnType<typeof post>>;
   let answer: string;
   try {
-    ack = await post(server, '/v1/streams/crash/consumers/worker/ack', { tokens: deliveries.map((d) => d.leaseToken) }, dispatcher);
+    ack = await post(
+      server,
+      '/v1/streams/crash/consumers/worker/ack',
+      { tokens: deliveries.map((d) => d.leaseToken) },
+      dispatcher,
+    );
     answer = await ack.text();
   } catch (err) {
     for (const d of deliveries) log.ackUnanswered.add(d.event.seq);
@@ -127,7 +147,12 @@ async function consumeOnce(server: ServerProcess, log: ConsumerLog, dispatcher: 
 }
 
 /** the consumer, beside the producers, until stopped or the server dies */
-async function consume(server: ServerProcess, stop: { now: boolean }, log: ConsumerLog, dispatcher: Agent): Promise<void> {
+async function consume(
+  server: ServerProcess,
+  stop: { now: boolean },
+  log: ConsumerLog,
+  dispatcher: Agent,
+): Promise<void> {
   while (!stop.now) {
     try {
       if ((await consumeOnce(server, log, dispatcher)) === 0) await new Promise((r) => setTimeout(r, 10));
@@ -138,8 +163,14 @@ async function consume(server: ServerProcess, stop: { now: boolean }, log: Consu
   }
 }
 
-async function consumerState(server: ServerProcess, dispatcher: Agent): Promise<{ committedSeq: number; pending: number; leased: number }> {
-  const res = await fetch(`${server.url}/v1/streams/crash/consumers/worker/lag`, { headers: { authorization: `Bearer ${server.adminKey}` }, dispatcher });
+async function consumerState(
+  server: ServerProcess,
+  dispatcher: Agent,
+): Promise<{ committedSeq: number; pending: number; leased: number }> {
+  const res = await fetch(`${server.url}/v1/streams/crash/consumers/worker/lag`, {
+    headers: { authorization: `Bearer ${server.adminKey}` },
+    dispatcher,
+  });
   assert.equal(res.status, 200);
   return (await res.json()) as { committedSeq: number; pending: number; leased: number };
 }
@@ -148,7 +179,12 @@ describe('crash safety', () => {
   it(`keeps every acknowledged event exactly once, seqs gap-free, consumer positions, across ${KILLS} kill -9`, async (t) => {
     const dataDir = tempDir('rivulet-crash');
     const acked = new Set<string>();
-    const consumed: ConsumerLog = { ackedOk: new Set(), ackUnanswered: new Set(), redeliveredAfterAck: [], deliveries: 0 };
+    const consumed: ConsumerLog = {
+      ackedOk: new Set(),
+      ackUnanswered: new Set(),
+      redeliveredAfterAck: [],
+      deliveries: 0,
+    };
     let lastCommitted = 0;
     const dispatcher = track('undici agent', new Agent({ connections: PRODUCERS + 2, pipelining: 1 }), () => closed);
     let closed = false;
@@ -164,7 +200,12 @@ describe('crash safety', () => {
               dispatcher,
             });
             assert.equal(res.status, 201);
-            const consumer = await post(server, '/v1/streams/crash/consumers', { name: 'worker', start: { from: 'beginning' }, leaseMs: LEASE_MS, maxDeliveries: 100 }, dispatcher);
+            const consumer = await post(
+              server,
+              '/v1/streams/crash/consumers',
+              { name: 'worker', start: { from: 'beginning' }, leaseMs: LEASE_MS, maxDeliveries: 100 },
+              dispatcher,
+            );
             assert.equal(consumer.status, 201, await consumer.text());
           }
           const before = acked.size;
@@ -189,7 +230,11 @@ describe('crash safety', () => {
         try {
           const events = await readAll(restarted, dispatcher);
           const seqs = events.map((e) => e.seq);
-          assert.deepEqual(seqs, Array.from({ length: events.length }, (_, i) => i + 1), 'seqs are 1..N without a gap');
+          assert.deepEqual(
+            seqs,
+            Array.from({ length: events.length }, (_, i) => i + 1),
+            'seqs are 1..N without a gap',
+          );
           const counts = new Map<string, number>();
           for (const e of events) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
           const duplicated = [...counts].filter(([, c]) => c > 1);
@@ -200,8 +245,14 @@ describe('crash safety', () => {
           // the consumer's position survived the kill: never behind what was acked `ok`, never back
           const state = await consumerState(restarted, dispatcher);
           const prefix = prefixOf(consumed.ackedOk);
-          assert.ok(state.committedSeq >= prefix, `round ${round}: committed seq ${state.committedSeq} is behind the acks answered ok (1..${prefix})`);
-          assert.ok(state.committedSeq >= lastCommitted, `round ${round}: committed seq went back from ${lastCommitted} to ${state.committedSeq}`);
+          assert.ok(
+            state.committedSeq >= prefix,
+            `round ${round}: committed seq ${state.committedSeq} is behind the acks answered ok (1..${prefix})`,
+          );
+          assert.ok(
+            state.committedSeq >= lastCommitted,
+            `round ${round}: committed seq went back from ${lastCommitted} to ${state.committedSeq}`,
+          );
           assert.ok(state.committedSeq <= events.length);
           lastCommitted = state.committedSeq;
           assert.deepEqual(consumed.redeliveredAfterAck, [], `round ${round}: events acked ok were delivered again`);
@@ -217,10 +268,22 @@ describe('crash safety', () => {
               await new Promise((r) => setTimeout(r, 50));
             }
             assert.deepEqual(consumed.redeliveredAfterAck, [], 'events acked ok were delivered again');
-            const unacked = events.map((_, i) => i + 1).filter((seq) => !consumed.ackedOk.has(seq) && !consumed.ackUnanswered.has(seq));
-            assert.deepEqual(unacked.slice(0, 20), [], `the consumer acked every event (${unacked.length} never acked)`);
-            assert.equal((await consumerState(restarted, dispatcher)).committedSeq, events.length, 'the committed seq is at the end');
-            t.diagnostic(`${events.length} events, ${acked.size} acknowledged to producers; the consumer had ${consumed.deliveries} deliveries (${consumed.deliveries - events.length} again after a kill; ${consumed.ackUnanswered.size} acks cut off by a kill)`);
+            const unacked = events
+              .map((_, i) => i + 1)
+              .filter((seq) => !consumed.ackedOk.has(seq) && !consumed.ackUnanswered.has(seq));
+            assert.deepEqual(
+              unacked.slice(0, 20),
+              [],
+              `the consumer acked every event (${unacked.length} never acked)`,
+            );
+            assert.equal(
+              (await consumerState(restarted, dispatcher)).committedSeq,
+              events.length,
+              'the committed seq is at the end',
+            );
+            t.diagnostic(
+              `${events.length} events, ${acked.size} acknowledged to producers; the consumer had ${consumed.deliveries} deliveries (${consumed.deliveries - events.length} again after a kill; ${consumed.ackUnanswered.size} acks cut off by a kill)`,
+            );
           }
         } finally {
           await restarted.close();

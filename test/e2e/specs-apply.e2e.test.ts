@@ -15,8 +15,15 @@ test('--specs-dir at start-up, then rivulet apply: dry-run diff, apply, prune, a
   const root = tempDir('rivulet-specs');
   const specsDir = join(root, 'specs');
   mkdirSync(specsDir);
-  writeFileSync(join(specsDir, 'shop.yaml'), 'meta:\n  owner: acme\n  dataset: shop\nstreams:\n  - name: orders\n  - name: returns\n');
-  const server = await startServerProcess({ dataDir: join(root, 'data'), args: ['--specs-dir', specsDir, '--spec-plan-limit', '1'], track });
+  writeFileSync(
+    join(specsDir, 'shop.yaml'),
+    'meta:\n  owner: acme\n  dataset: shop\nstreams:\n  - name: orders\n  - name: returns\n',
+  );
+  const server = await startServerProcess({
+    dataDir: join(root, 'data'),
+    args: ['--specs-dir', specsDir, '--spec-plan-limit', '1'],
+    track,
+  });
   try {
     const admin = { authorization: `Bearer ${server.adminKey}` };
     const get = async (path: string, headers: Record<string, string> = admin) => {
@@ -32,37 +39,50 @@ test('--specs-dir at start-up, then rivulet apply: dry-run diff, apply, prune, a
     assert.equal(r1.body.state, 'SUCCEEDED');
     assert.equal((await get('/v1/streams/returns')).status, 200);
 
-    const created = await fetch(`${server.url}/v1/keys`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ owner: 'acme', scopes: ['manage:*'] }) });
+    const created = await fetch(`${server.url}/v1/keys`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ owner: 'acme', scopes: ['manage:*'] }),
+    });
     assert.equal(created.status, 201);
     const { secret } = (await created.json()) as { secret: string };
     const home = tempDir('rivulet-specs-home');
     const env = { RIVULET_URL: server.url, RIVULET_KEY: secret };
     const file = join(root, 'shop.yaml');
-    writeFileSync(file, [
-      'meta: { owner: acme, dataset: shop }',
-      'streams:',
-      '  - name: orders',
-      '    description: web shop orders',
-      '  - name: refunds',
-      'schemas:',
-      '  - stream: orders',
-      '    type: order.created',
-      '    schema: { type: object, required: [total] }',
-      'sinks:',
-      '  - id: orders-hook',
-      '    streams: [orders]',
-      '    target: { kind: http, url: "https://hooks.example.com/orders", token: "Bearer e2e-sink-secret" }',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'meta: { owner: acme, dataset: shop }',
+        'streams:',
+        '  - name: orders',
+        '    description: web shop orders',
+        '  - name: refunds',
+        'schemas:',
+        '  - stream: orders',
+        '    type: order.created',
+        '    schema: { type: object, required: [total] }',
+        'sinks:',
+        '  - id: orders-hook',
+        '    streams: [orders]',
+        '    target: { kind: http, url: "https://hooks.example.com/orders", token: "Bearer e2e-sink-secret" }',
+        '',
+      ].join('\n'),
+    );
 
     const dry = await runCli(home, ['apply', '-f', file, '--dry-run'], { env });
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /^Plan for acme\/shop:/);
     assert.match(dry.stdout, /^~ streams\/orders\n {4}description: "" → "web shop orders"$/m);
     assert.match(dry.stdout, /^\+ streams\/refunds$/m);
-    assert.match(dry.stdout, /^\+ schemas\/orders\/order\.created\n {4}schema: \{"type":"object","required":\["total"\]\}$/m);
+    assert.match(
+      dry.stdout,
+      /^\+ schemas\/orders\/order\.created\n {4}schema: \{"type":"object","required":\["total"\]\}$/m,
+    );
     assert.match(dry.stdout, /streams\/returns: no longer in the spec; kept \(apply with --prune to delete it\)/);
-    assert.match(dry.stdout, /^\+ sinks\/orders-hook\n {4}streams: \["orders"\]\n {4}target: \{.*"token":"\[redacted\]"/m);
+    assert.match(
+      dry.stdout,
+      /^\+ sinks\/orders-hook\n {4}streams: \["orders"\]\n {4}target: \{.*"token":"\[redacted\]"/m,
+    );
     assert.ok(!dry.stdout.includes('e2e-sink-secret'), 'a secret is never printed');
     assert.match(dry.stdout, /Plan: 3 to create, 1 to update, 0 to delete, 0 unchanged\./);
     assert.equal((await get('/v1/streams/refunds')).status, 404, 'a dry run changes nothing');
@@ -87,7 +107,10 @@ test('--specs-dir at start-up, then rivulet apply: dry-run diff, apply, prune, a
     assert.ok(!again.stdout.includes('e2e-sink-secret'), 'the revision shows its spec without the secret');
 
     // an incompatible schema: the revision fails, the CLI exits 1 and says why
-    writeFileSync(file, 'meta: { owner: acme, dataset: shop }\nstreams: [{ name: orders, description: web shop orders }, { name: refunds }]\nschemas:\n  - { stream: orders, type: order.created, schema: { type: object, required: [total, currency] } }\n');
+    writeFileSync(
+      file,
+      'meta: { owner: acme, dataset: shop }\nstreams: [{ name: orders, description: web shop orders }, { name: refunds }]\nschemas:\n  - { stream: orders, type: order.created, schema: { type: object, required: [total, currency] } }\n',
+    );
     const failed = await runCli(home, ['apply', '-f', file], { env });
     assert.equal(failed.code, 1, failed.stdout + failed.stderr);
     assert.match(failed.stdout, /Revision acme\/shop\/4: FAILED/);

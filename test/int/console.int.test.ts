@@ -68,7 +68,11 @@ describe('console static files', () => {
     assertSecurityHeaders(plain.headers);
     assert.ok(plain.rawPayload.length > 1000);
 
-    const zipped = await t.app.inject({ method: 'GET', url: '/console/console.js', headers: { 'accept-encoding': 'br, gzip' } });
+    const zipped = await t.app.inject({
+      method: 'GET',
+      url: '/console/console.js',
+      headers: { 'accept-encoding': 'br, gzip' },
+    });
     assert.equal(zipped.headers['content-encoding'], 'gzip');
     assert.equal(zipped.headers.vary, 'accept-encoding');
     assert.ok(zipped.rawPayload.length < plain.rawPayload.length / 2);
@@ -88,7 +92,12 @@ describe('console static files', () => {
 
   it('answers an unknown file or a path outside the folder with a 404 problem, headers still set', async () => {
     await using t = await disposableApp({ console: { dir } });
-    for (const url of ['/console/nope.js', '/console/..%2Fpackage.json', '/console/%2e%2e%2f%2e%2e%2fpackage.json', '/console/a/b']) {
+    for (const url of [
+      '/console/nope.js',
+      '/console/..%2Fpackage.json',
+      '/console/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/console/a/b',
+    ]) {
       const res = await t.app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 404, url);
       assert.match(String(res.headers['content-type']), /application\/problem\+json/, url);
@@ -110,10 +119,18 @@ describe('produce rates endpoints', () => {
     let now = Date.parse('2026-03-01T10:00:10Z');
     await using t = await disposableApp({ core: { clock: { now: () => new Date(now) } } });
     for (const name of ['orders', 'audit']) {
-      assert.equal((await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name } })).statusCode, 201);
+      assert.equal(
+        (await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name } })).statusCode,
+        201,
+      );
     }
     const produce = async (stream: string, n: number) => {
-      const res = await t.app.inject({ method: 'POST', url: `/v1/streams/${stream}/events`, headers: t.admin, payload: Array.from({ length: n }, (_, i) => ({ type: 'x', data: { i } })) });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v1/streams/${stream}/events`,
+        headers: t.admin,
+        payload: Array.from({ length: n }, (_, i) => ({ type: 'x', data: { i } })),
+      });
       assert.equal(res.statusCode, 201, res.body);
     };
     await produce('orders', 4);
@@ -121,7 +138,11 @@ describe('produce rates endpoints', () => {
     now += 60_000;
     await produce('orders', 6);
 
-    const one = await t.app.inject({ method: 'GET', url: '/v1/streams/orders/rates?window=600&step=60', headers: t.admin });
+    const one = await t.app.inject({
+      method: 'GET',
+      url: '/v1/streams/orders/rates?window=600&step=60',
+      headers: t.admin,
+    });
     assert.equal(one.statusCode, 200, one.body);
     const series = one.json();
     assert.equal(series.stepSeconds, 60);
@@ -130,15 +151,25 @@ describe('produce rates endpoints', () => {
     assert.equal(series.perSecond.at(-1), 0.1);
     assert.equal(series.start, '2026-03-01T09:52:00.000Z');
 
-    const summed = await t.app.inject({ method: 'GET', url: '/v1/streams/orders/rates?window=3600&step=600', headers: t.admin });
+    const summed = await t.app.inject({
+      method: 'GET',
+      url: '/v1/streams/orders/rates?window=3600&step=600',
+      headers: t.admin,
+    });
     assert.deepEqual(summed.json().counts, [0, 0, 0, 0, 0, 10]);
 
     const reader = await t.keyWith(['consume:orders']);
     const all = await t.app.inject({ method: 'GET', url: '/v1/rates?window=120', headers: reader });
     assert.equal(all.statusCode, 200, all.body);
-    assert.deepEqual(all.json().streams.map((s: { stream: string; counts: number[] }) => [s.stream, s.counts]), [['orders', [4, 6]]]);
+    assert.deepEqual(
+      all.json().streams.map((s: { stream: string; counts: number[] }) => [s.stream, s.counts]),
+      [['orders', [4, 6]]],
+    );
     const admin = await t.app.inject({ method: 'GET', url: '/v1/rates?window=120', headers: t.admin });
-    assert.deepEqual(admin.json().streams.map((s: { stream: string }) => s.stream), ['audit', 'orders']);
+    assert.deepEqual(
+      admin.json().streams.map((s: { stream: string }) => s.stream),
+      ['audit', 'orders'],
+    );
 
     const forbidden = await t.app.inject({ method: 'GET', url: '/v1/streams/audit/rates', headers: reader });
     assert.equal(forbidden.statusCode, 403);

@@ -20,7 +20,11 @@ async function listening(options: TestAppOptions): Promise<TestApp & { base: str
 async function preflight(base: string, path: string, method: string, origin = ORIGIN): Promise<Response> {
   const res = await fetch(`${base}${path}`, {
     method: 'OPTIONS',
-    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' },
+    headers: {
+      origin,
+      'access-control-request-method': method,
+      'access-control-request-headers': 'authorization, content-type',
+    },
   });
   await res.body?.cancel();
   return res;
@@ -60,7 +64,11 @@ describe('CORS', () => {
       const stranger = await preflight(t.base, '/v1/streams', 'POST', 'https://evil.example');
       assert.equal(stranger.headers.get('access-control-allow-origin'), null);
 
-      const created = await fetch(`${t.base}/v1/streams`, { method: 'POST', headers: { ...t.admin, origin: ORIGIN, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'orders' }) });
+      const created = await fetch(`${t.base}/v1/streams`, {
+        method: 'POST',
+        headers: { ...t.admin, origin: ORIGIN, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'orders' }),
+      });
       assert.equal(created.status, 201);
       assert.equal(created.headers.get('access-control-allow-origin'), ORIGIN);
       assert.match(created.headers.get('access-control-expose-headers') ?? '', /x-request-id/);
@@ -69,12 +77,18 @@ describe('CORS', () => {
       // the same produce request through the lane (a key already seen) and through fastify (a query string)
       const answers = [];
       for (const url of ['/v1/streams/orders/events', '/v1/streams/orders/events?x=1']) {
-        const res = await fetch(`${t.base}${url}`, { method: 'POST', headers: { ...t.admin, origin: ORIGIN, 'content-type': 'application/json' }, body: JSON.stringify({ type: 't', data: 1 }) });
+        const res = await fetch(`${t.base}${url}`, {
+          method: 'POST',
+          headers: { ...t.admin, origin: ORIGIN, 'content-type': 'application/json' },
+          body: JSON.stringify({ type: 't', data: 1 }),
+        });
         assert.ok(res.status === 201 || res.status === 400, `${url}: ${res.status}`);
         answers.push(res);
         await res.body?.cancel();
       }
-      const lanes = (await (await fetch(`${t.base}/metrics`, { headers: t.admin })).text()).match(/rivulet_produce_lane_requests_total (\d+)/);
+      const lanes = (await (await fetch(`${t.base}/metrics`, { headers: t.admin })).text()).match(
+        /rivulet_produce_lane_requests_total (\d+)/,
+      );
       assert.ok(lanes && Number(lanes[1]) >= 1, 'the lane answered one of them');
       for (const res of answers) {
         assert.equal(res.headers.get('access-control-allow-origin'), ORIGIN);
@@ -90,7 +104,10 @@ describe('CORS', () => {
 
       // a live subscription's answer (the SSE response is written outside fastify's reply)
       const controller = new AbortController();
-      const live = await fetch(`${t.base}/v1/streams/orders/live?after=0`, { headers: { ...t.admin, origin: ORIGIN, accept: 'text/event-stream' }, signal: controller.signal });
+      const live = await fetch(`${t.base}/v1/streams/orders/live?after=0`, {
+        headers: { ...t.admin, origin: ORIGIN, accept: 'text/event-stream' },
+        signal: controller.signal,
+      });
       assert.equal(live.status, 200);
       assert.equal(live.headers.get('access-control-allow-origin'), ORIGIN);
       assert.equal(live.headers.get('content-type'), 'text/event-stream; charset=utf-8');
@@ -106,7 +123,11 @@ describe('CORS', () => {
       const res = await preflight(any.base, '/v1/streams', 'GET', 'https://anywhere.example');
       assert.equal(res.status, 204);
       assert.equal(res.headers.get('access-control-allow-origin'), 'https://anywhere.example');
-      const got = await fetch(`${any.base}/v1/streams/orders/events`, { method: 'POST', headers: { ...any.admin, origin: 'https://anywhere.example', 'content-type': 'application/json' }, body: '{"type":"t","data":1}' });
+      const got = await fetch(`${any.base}/v1/streams/orders/events`, {
+        method: 'POST',
+        headers: { ...any.admin, origin: 'https://anywhere.example', 'content-type': 'application/json' },
+        body: '{"type":"t","data":1}',
+      });
       assert.equal(got.headers.get('access-control-allow-origin'), 'https://anywhere.example');
       await got.body?.cancel();
     } finally {

@@ -18,7 +18,16 @@ async function withStore(body: (store: SqliteStore, tail: DsTail) => Promise<voi
   try {
     const now = new Date().toISOString();
     for (const name of ['s', 'other']) {
-      await store.streams.create({ name, owner: 'o', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
+      await store.streams.create({
+        name,
+        owner: 'o',
+        description: '',
+        retention: {},
+        exclusiveProducer: false,
+        options: {},
+        createdAt: now,
+        updatedAt: now,
+      });
     }
     await body(store, tail);
   } finally {
@@ -31,7 +40,17 @@ async function append(store: SqliteStore, stream: string): Promise<number> {
   const result = await store.events.append({
     stream,
     producer: null,
-    events: [{ id: `e-${Math.random()}`, type: 't', source: '/x', time: new Date().toISOString(), producer: null, data: 1, meta: {} } as never],
+    events: [
+      {
+        id: `e-${Math.random()}`,
+        type: 't',
+        source: '/x',
+        time: new Date().toISOString(),
+        producer: null,
+        data: 1,
+        meta: {},
+      } as never,
+    ],
   });
   return result.events[0]!.seq;
 }

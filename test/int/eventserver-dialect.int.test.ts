@@ -28,9 +28,17 @@ function named(name: string, n: number): Record<string, unknown> {
 }
 
 class Client {
-  constructor(readonly base: string, readonly auth: string) {}
+  constructor(
+    readonly base: string,
+    readonly auth: string,
+  ) {}
 
-  async produce(stream: string, producer: string, body: unknown, raw?: string): Promise<{ status: number; body: unknown; type: string | null }> {
+  async produce(
+    stream: string,
+    producer: string,
+    body: unknown,
+    raw?: string,
+  ): Promise<{ status: number; body: unknown; type: string | null }> {
     const res = await fetch(`${this.base}/api/v1/streams/${stream}/events`, {
       method: 'POST',
       headers: { accept: JSON_UTF8, 'content-type': JSON_UTF8, authorization: this.auth, 'x-producer-id': producer },
@@ -39,14 +47,24 @@ class Client {
     return { status: res.status, body: await res.json(), type: res.headers.get('content-type') };
   }
 
-  async get(stream: string, consumer: string, query: string): Promise<{ status: number; body: unknown; type: string | null }> {
+  async get(
+    stream: string,
+    consumer: string,
+    query: string,
+  ): Promise<{ status: number; body: unknown; type: string | null }> {
     const res = await fetch(`${this.base}/api/v1/streams/${stream}/events?${query}`, {
       headers: { accept: JSON_UTF8, 'content-type': JSON_UTF8, authorization: this.auth, 'x-consumer-id': consumer },
     });
     return { status: res.status, body: await res.json(), type: res.headers.get('content-type') };
   }
 
-  async ack(stream: string, consumer: string, eventId: string, body = 'action=ACK', type = 'application/x-www-form-urlencoded'): Promise<{ status: number; body: unknown; type: string | null }> {
+  async ack(
+    stream: string,
+    consumer: string,
+    eventId: string,
+    body = 'action=ACK',
+    type = 'application/x-www-form-urlencoded',
+  ): Promise<{ status: number; body: unknown; type: string | null }> {
     const res = await fetch(`${this.base}/api/v1/streams/${stream}/events/${eventId}`, {
       method: 'POST',
       headers: { accept: JSON_UTF8, 'content-type': type, authorization: this.auth, 'x-consumer-id': consumer },
@@ -79,7 +97,10 @@ describe('event server dialect (seed 002) over HTTP', () => {
       }
       const first = await c.get('candy', consumer, 'eventName=Snickers&limit=2');
       assert.equal(first.type, JSON_UTF8);
-      assert.deepEqual(first.body, [{ ...snickers(1), eventId: ids[0] }, { ...snickers(2), eventId: ids[1] }]);
+      assert.deepEqual(first.body, [
+        { ...snickers(1), eventId: ids[0] },
+        { ...snickers(2), eventId: ids[1] },
+      ]);
       assert.deepEqual(await names(c, 'candy', consumer, 'Snickers', 2), [1, 2], 'GET does not advance');
       for (const id of ids.slice(0, 2)) {
         const res = await c.ack('candy', consumer, id);
@@ -91,7 +112,10 @@ describe('event server dialect (seed 002) over HTTP', () => {
       // an ordinary stream: readable through the native API, with the zone-converted time
       const native = await t.app.inject({ method: 'GET', url: '/v1/streams/candy/events', headers: t.admin });
       const events = native.json().events as { type: string; time: string; typeSeq: number }[];
-      assert.deepEqual(events.map((e) => [e.type, e.typeSeq, e.time]), [1, 2, 3].map((n) => ['Snickers', n, '2017-09-06T11:58:12.000Z']));
+      assert.deepEqual(
+        events.map((e) => [e.type, e.typeSeq, e.time]),
+        [1, 2, 3].map((n) => ['Snickers', n, '2017-09-06T11:58:12.000Z']),
+      );
     } finally {
       await t.close();
     }
@@ -104,7 +128,13 @@ describe('event server dialect (seed 002) over HTTP', () => {
       const producer = randomUUID();
       const [a, b] = [randomUUID(), randomUUID()];
       const ids: Record<string, string[]> = { Snickers: [], Mars: [] };
-      for (const [name, n] of [['Snickers', 1], ['Mars', 1], ['Snickers', 2], ['Mars', 2], ['Snickers', 3]] as const) {
+      for (const [name, n] of [
+        ['Snickers', 1],
+        ['Mars', 1],
+        ['Snickers', 2],
+        ['Mars', 2],
+        ['Snickers', 3],
+      ] as const) {
         ids[name]!.push((await c.produce('candy', producer, named(name, n))).body as string);
       }
       assert.equal((await c.ack('candy', a, ids.Snickers![0]!)).status, 200);
@@ -133,7 +163,10 @@ describe('event server dialect (seed 002) over HTTP', () => {
       const owner = randomUUID();
       assert.equal((await c.produce('mine', owner, snickers(1))).status, 200);
       const second = await c.produce('mine', randomUUID(), snickers(2));
-      assert.deepEqual([second.status, second.body, second.type], [423, 'Locked - Second writers not allowed', JSON_UTF8]);
+      assert.deepEqual(
+        [second.status, second.body, second.type],
+        [423, 'Locked - Second writers not allowed', JSON_UTF8],
+      );
       assert.equal((await c.produce('mine', owner, snickers(3))).status, 200, 'the owner keeps writing');
     } finally {
       await t.close();
@@ -149,7 +182,11 @@ describe('event server dialect (seed 002) over HTTP', () => {
       const producer = randomUUID();
       const consumer = randomUUID();
       const id = (await c.produce('s', producer, snickers(1))).body as string;
-      const expect = async (res: Promise<{ status: number; body: unknown; type: string | null }>, status: number, body: string | RegExp) => {
+      const expect = async (
+        res: Promise<{ status: number; body: unknown; type: string | null }>,
+        status: number,
+        body: string | RegExp,
+      ) => {
         const got = await res;
         assert.equal(got.status, status, JSON.stringify(got.body));
         assert.equal(got.type, JSON_UTF8);
@@ -164,9 +201,24 @@ describe('event server dialect (seed 002) over HTTP', () => {
       // 400 on produce
       await expect(c.produce('s', 'not-a-uuid', snickers(2)), 400, /^Bad Request - x-producer-id must be a UUID/);
       await expect(c.produce('s', producer, null, '{"event":'), 400, /^Bad Request - /);
-      await expect(c.produce('s', producer, { ...snickers(2), system: { ...(snickers(2).system as object), timezone: 'Mars/Olympus' } }), 400, /^Bad Request - .*timezone/);
-      await expect(c.produce('s', producer, { ...snickers(2), event: { name: 'Snickers', version: 0 } }), 400, /^Bad Request - .*version/);
-      await expect(c.produce('s', producer, { ...snickers(2), event: { name: '', version: 1 } }), 400, /^Bad Request - .*name/);
+      await expect(
+        c.produce('s', producer, {
+          ...snickers(2),
+          system: { ...(snickers(2).system as object), timezone: 'Mars/Olympus' },
+        }),
+        400,
+        /^Bad Request - .*timezone/,
+      );
+      await expect(
+        c.produce('s', producer, { ...snickers(2), event: { name: 'Snickers', version: 0 } }),
+        400,
+        /^Bad Request - .*version/,
+      );
+      await expect(
+        c.produce('s', producer, { ...snickers(2), event: { name: '', version: 1 } }),
+        400,
+        /^Bad Request - .*name/,
+      );
       await expect(c.produce('s', producer, { ...snickers(2), payload: [1] }), 400, /^Bad Request - .*payload/);
       await expect(c.produce('s', producer, { ...snickers(2), eventId: randomUUID() }), 400, /^Bad Request - .*id/);
       // 400 and 404 on GET

@@ -31,7 +31,16 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 interface OpenApi {
-  paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> } }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: { name: string; in: string }[];
+        requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> };
+      }
+    >
+  >;
 }
 
 interface Target {
@@ -66,57 +75,156 @@ const isLive = (url: string) => url.endsWith('/live');
 
 /** percent-encoded; a lone surrogate is sent as U+FFFD, the only way it can travel in a URL */
 const encoded = (text: string) => encodeURIComponent(wellFormed(text));
-const wellFormed = (text: string) => text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+const wellFormed = (text: string) =>
+  text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 
 /** what an owner's key may aim at: its own names and the other owner's (the target of the test) */
-const WORLD_NAMES = ['fz', 'bob.orders', 'alice.orders', 'c1', 'bob-hook', 'alice-hook', 'bob-rule', 'bob-src', 'bob-type', 'bob-lamp', 'bob-job', 'bobset', 'bob', 'shop', '1', 'latest', 'order.placed'];
+const WORLD_NAMES = [
+  'fz',
+  'bob.orders',
+  'alice.orders',
+  'c1',
+  'bob-hook',
+  'alice-hook',
+  'bob-rule',
+  'bob-src',
+  'bob-type',
+  'bob-lamp',
+  'bob-job',
+  'bobset',
+  'bob',
+  'shop',
+  '1',
+  'latest',
+  'order.placed',
+];
 
 /** a path param: sometimes a real name, mostly hostile text */
-const paramArb = (live: boolean) => fc.oneof(
-  live ? fc.constant('no-such-stream') : fc.constantFrom(...WORLD_NAMES),
-  fc.string({ maxLength: 40 }).map(encoded),
-  fc.constantFrom('..', '%2e%2e', '%00', '%ff%fe', '%zz', '%', 'a'.repeat(600), '%3Cscript%3E', '-1', '1e999', '1e309', '-0', '1.5', '0x10', '9007199254740993', '%E2%80%AE', 'x%0d%0aSet-Cookie:%20a=b', '_sink.bob-hook.attempts', '%F0%9F%92%A9'),
-);
+const paramArb = (live: boolean) =>
+  fc.oneof(
+    live ? fc.constant('no-such-stream') : fc.constantFrom(...WORLD_NAMES),
+    fc.string({ maxLength: 40 }).map(encoded),
+    fc.constantFrom(
+      '..',
+      '%2e%2e',
+      '%00',
+      '%ff%fe',
+      '%zz',
+      '%',
+      'a'.repeat(600),
+      '%3Cscript%3E',
+      '-1',
+      '1e999',
+      '1e309',
+      '-0',
+      '1.5',
+      '0x10',
+      '9007199254740993',
+      '%E2%80%AE',
+      'x%0d%0aSet-Cookie:%20a=b',
+      '_sink.bob-hook.attempts',
+      '%F0%9F%92%A9',
+    ),
+  );
 
 /** strings an attacker tries: control characters, huge, markup, paths, formats, injection */
 const hostileString = fc.oneof(
   fc.string({ maxLength: 30 }),
   fc.string({ unit: 'binary', maxLength: 30 }),
-  fc.constantFrom('', ' ', '\u0000', '\ud800', '../../etc/passwd', '<script>alert(1)</script>', "' OR 1=1 --", '${7*7}', '{{7*7}}', '%s%n', 'a'.repeat(70_000),
-    '1e309', '-1e309', 'NaN', 'Infinity', '-0', '9'.repeat(40), '2026-13-45T99:99:99Z', 'http://169.254.169.254/', 'file:///etc/passwd', '$..*', '(a+)+$'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '\ud800',
+    '../../etc/passwd',
+    '<script>alert(1)</script>',
+    "' OR 1=1 --",
+    '${7*7}',
+    '{{7*7}}',
+    '%s%n',
+    'a'.repeat(70_000),
+    '1e309',
+    '-1e309',
+    'NaN',
+    'Infinity',
+    '-0',
+    '9'.repeat(40),
+    '2026-13-45T99:99:99Z',
+    'http://169.254.169.254/',
+    'file:///etc/passwd',
+    '$..*',
+    '(a+)+$',
+  ),
 );
 /** numbers at the edges */
-const oddNumber = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, -1, 1.5, 2 ** 53 + 1, -(2 ** 53) - 1, Number.MAX_VALUE, Number.MIN_VALUE, 1e308, -1e308));
+const oddNumber = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(0, -0, -1, 1.5, 2 ** 53 + 1, -(2 ** 53) - 1, Number.MAX_VALUE, Number.MIN_VALUE, 1e308, -1e308),
+);
 const scalarArb = fc.oneof(hostileString, oddNumber, fc.boolean(), fc.constant(null));
 /** values of any JSON type, some huge or deeply nested */
 const valueArb = fc.oneof(
   { weight: 6, arbitrary: scalarArb },
   { weight: 2, arbitrary: fc.array(scalarArb, { maxLength: 4 }) },
   { weight: 2, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), scalarArb, { maxKeys: 4 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 50, max: 400 }).map((depth) => JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`) as unknown) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 50, max: 400 })
+      .map((depth) => JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`) as unknown),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 1000, max: 20_000 }).map((n) => Array.from({ length: n }, (_, i) => i)) },
 );
 
-const contentTypeArb = fc.constantFrom('application/json', 'application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded',
-  'application/cloudevents+json', 'application/cloudevents-batch+json', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'garbage/☃', 'application/xml',
-  'application/yaml');
+const contentTypeArb = fc.constantFrom(
+  'application/json',
+  'application/json',
+  'application/json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/cloudevents+json',
+  'application/cloudevents-batch+json',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=latin1',
+  'garbage/☃',
+  'application/xml',
+  'application/yaml',
+);
 
 type Who = 'admin' | 'alice' | 'none' | 'basic';
 
 function requestArb(target: Target) {
   const params = (target.url.match(/:[^/]+/g) ?? []).map(() => paramArb(isLive(target.url)));
-  const queryValue = fc.oneof(hostileString.map(wellFormed), fc.constantFrom('-1', '0', '1e9', '1e309', '-1e309', '1.5', 'true', '%ff', '%zz', 'NaN'));
-  const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom(...(target.queryNames.length ? target.queryNames : ['x'])), fc.string({ maxLength: 10 }).map(wellFormed)), queryValue), { maxLength: 4 });
+  const queryValue = fc.oneof(
+    hostileString.map(wellFormed),
+    fc.constantFrom('-1', '0', '1e9', '1e309', '-1e309', '1.5', 'true', '%ff', '%zz', 'NaN'),
+  );
+  const query = fc.array(
+    fc.tuple(
+      fc.oneof(
+        fc.constantFrom(...(target.queryNames.length ? target.queryNames : ['x'])),
+        fc.string({ maxLength: 10 }).map(wellFormed),
+      ),
+      queryValue,
+    ),
+    { maxLength: 4 },
+  );
   const fields = target.bodyFields.length ? target.bodyFields : ['type', 'name'];
   const body = fc.oneof(
     fc.dictionary(fc.constantFrom(...fields), valueArb, { maxKeys: fields.length }).map((o) => JSON.stringify(o)),
     fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-    fc.array(fc.dictionary(fc.constantFrom(...fields), valueArb, { maxKeys: 3 }), { maxLength: 3 }).map((a) => JSON.stringify(a)),
+    fc
+      .array(fc.dictionary(fc.constantFrom(...fields), valueArb, { maxKeys: 3 }), { maxLength: 3 })
+      .map((a) => JSON.stringify(a)),
     fc.string({ maxLength: 100 }),
     fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
   );
   return fc.record({
-    params: fc.tuple(...params), query, body, contentType: contentTypeArb,
+    params: fc.tuple(...params),
+    query,
+    body,
+    contentType: contentTypeArb,
     who: fc.constantFrom<Who>('admin', 'alice', 'alice', 'alice', 'none', 'basic'),
   });
 }
@@ -124,7 +232,9 @@ function requestArb(target: Target) {
 function urlOf(template: string, params: string[], query: [string, string][]): string {
   let i = 0;
   const path = template.replace(/:[^/]+/g, () => params[i++] ?? 'x').replace(/\*/g, 'x');
-  const qs = query.map(([k, v]) => `${encodeURIComponent(k)}=${v.startsWith('%') ? v : encodeURIComponent(v)}`).join('&');
+  const qs = query
+    .map(([k, v]) => `${encodeURIComponent(k)}=${v.startsWith('%') ? v : encodeURIComponent(v)}`)
+    .join('&');
   return qs ? `${path}?${qs}` : path;
 }
 
@@ -187,12 +297,20 @@ interface World {
 }
 
 const call = (t: TestApp, headers: Record<string, string>, method: string, url: string, payload?: unknown) =>
-  t.app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+  t.app.inject({
+    method: method as 'GET',
+    url,
+    headers,
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
 
 /** two owners with a little of everything; bob's things carry a mark alice must never see */
 async function world(): Promise<World> {
   const delivery = createDelivery({ allowLoopback: true });
-  const t = await buildTestApp({ limits: { bodyLimit: BODY_LIMIT }, core: { sinkChecks: delivery.checks, rulesStream: 'iflux' } });
+  const t = await buildTestApp({
+    limits: { bodyLimit: BODY_LIMIT },
+    core: { sinkChecks: delivery.checks, rulesStream: 'iflux' },
+  });
   const scopes = (who: string) => [`manage:${who}.*`, `manage:okdata.${who}set.*`, 'manage:iflux'];
   const alice = await t.keyWith(scopes('alice'), 'alice');
   const bob = await t.keyWith(scopes('bob'), 'bob');
@@ -202,18 +320,37 @@ async function world(): Promise<World> {
     assert.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode} ${res.body}`);
   };
   assert.equal((await call(t, t.admin, 'POST', '/v1/streams', { name: 'fz' })).statusCode, 201);
-  for (const [who, key, mark] of [['bob', bob, bobMark], ['alice', alice, 'alicemark']] as const) {
+  for (const [who, key, mark] of [
+    ['bob', bob, bobMark],
+    ['alice', alice, 'alicemark'],
+  ] as const) {
     const s = `${who}.orders`;
     await ok(key, 'POST', '/v1/streams', { name: s, description: mark });
     await ok(key, 'POST', `/v1/streams/${s}/events`, [{ id: `${who}-e1`, type: 'order.placed', data: { note: mark } }]);
     await ok(key, 'POST', `/v1/streams/${s}/schemas/order.placed`, { schema: { type: 'object', description: mark } });
     await ok(key, 'POST', `/v1/streams/${s}/consumers`, { name: 'c1', start: { from: 'beginning' } });
-    await ok(key, 'POST', '/v1/sinks', { id: `${who}-hook`, description: mark, streams: [s], target: { kind: 'http', url: `http://127.0.0.1:9/${mark}` }, state: 'paused' });
+    await ok(key, 'POST', '/v1/sinks', {
+      id: `${who}-hook`,
+      description: mark,
+      streams: [s],
+      target: { kind: 'http', url: `http://127.0.0.1:9/${mark}` },
+      state: 'paused',
+    });
     await ok(key, 'POST', '/v1/event-sources', { id: `${who}-src`, name: mark, publicId: `${who}-public` });
     await ok(key, 'POST', '/v1/event-types', { id: `${who}-type`, type: `/eventTypes/${who}Type`, name: mark });
     await ok(key, 'POST', '/v1/action-targets', { id: `${who}-lamp`, name: mark, url: `http://127.0.0.1:9/${mark}` });
-    await ok(key, 'POST', '/v1/rules', { id: `${who}-rule`, name: mark, conditions: [{ eventTypeId: `${who}-type` }], actions: [{ actionTargetId: `${who}-lamp`, actionTypeId: 'blink' }] });
-    await ok(key, 'POST', `/job/${who}-job`, { type: 'post', topic: [s], url: `http://127.0.0.1:9/${mark}/{id}`, datamap: { id: '$.msg.id' } });
+    await ok(key, 'POST', '/v1/rules', {
+      id: `${who}-rule`,
+      name: mark,
+      conditions: [{ eventTypeId: `${who}-type` }],
+      actions: [{ actionTargetId: `${who}-lamp`, actionTypeId: 'blink' }],
+    });
+    await ok(key, 'POST', `/job/${who}-job`, {
+      type: 'post',
+      topic: [s],
+      url: `http://127.0.0.1:9/${mark}/{id}`,
+      datamap: { id: '$.msg.id' },
+    });
     await ok(key, 'POST', `/streams/${who}set/1`, { confidentiality: 'green' });
     await ok(key, 'POST', `/${who}set/1/events`, [{ note: mark }]);
   }
@@ -222,14 +359,27 @@ async function world(): Promise<World> {
 
 /** everything of bob's, as bob sees it: compared before and after the fuzzing */
 async function bobsWorld(w: World): Promise<string> {
-  const urls = ['/v1/streams/bob.orders', '/v1/streams/bob.orders/events?limit=1000', '/v1/streams/bob.orders/schemas/order.placed', '/v1/streams/bob.orders/consumers/c1',
-    '/v1/sinks/bob-hook', '/v1/event-sources/bob-src', '/v1/event-types/bob-type', '/v1/action-targets/bob-lamp', '/v1/rules/bob-rule', '/job/bob-job', '/streams/bobset/1'];
+  const urls = [
+    '/v1/streams/bob.orders',
+    '/v1/streams/bob.orders/events?limit=1000',
+    '/v1/streams/bob.orders/schemas/order.placed',
+    '/v1/streams/bob.orders/consumers/c1',
+    '/v1/sinks/bob-hook',
+    '/v1/event-sources/bob-src',
+    '/v1/event-types/bob-type',
+    '/v1/action-targets/bob-lamp',
+    '/v1/rules/bob-rule',
+    '/job/bob-job',
+    '/streams/bobset/1',
+  ];
   const parts: string[] = [];
   for (const url of urls) {
     const res = await call(w.t, w.bob, 'GET', url);
     assert.equal(res.statusCode, 200, `bob reads ${url}: ${res.body.slice(0, 200)}`);
     // what changes by itself (stats, lag, timestamps of reads) is left out
-    parts.push(`${url} ${JSON.stringify(JSON.parse(res.body), (k, v: unknown) => (['stats', 'lag', 'status', 'state', 'health', 'lastError', 'checkedAt'].includes(k) ? undefined : v))}`);
+    parts.push(
+      `${url} ${JSON.stringify(JSON.parse(res.body), (k, v: unknown) => (['stats', 'lag', 'status', 'state', 'health', 'lastError', 'checkedAt'].includes(k) ? undefined : v))}`,
+    );
   }
   return parts.join('\n');
 }
@@ -243,7 +393,7 @@ interface Finding {
 }
 
 describe('hostile input', () => {
-  it('random requests generated from the OpenAPI document and route table, under several owners\' keys: never a 5xx, each API\'s own error format, /healthz answers, owners stay apart', async (ctx) => {
+  it("random requests generated from the OpenAPI document and route table, under several owners' keys: never a 5xx, each API's own error format, /healthz answers, owners stay apart", async (ctx) => {
     const w = await world();
     const { t } = w;
     try {
@@ -264,18 +414,39 @@ describe('hostile input', () => {
         const samples = fc.sample(requestArb(target), { numRuns: perRoute, seed: seed + n });
         for (const r of samples) {
           // the admin key (also as a Basic password) may touch anything, so it aims only at the neutral stream; alice aims at bob's names too
-          const params = r.who === 'admin' || r.who === 'basic' ? r.params.map((p) => (WORLD_NAMES.includes(p) ? 'fz' : p)) : r.params;
+          const params =
+            r.who === 'admin' || r.who === 'basic'
+              ? r.params.map((p) => (WORLD_NAMES.includes(p) ? 'fz' : p))
+              : r.params;
           const url = urlOf(target.url, params, r.query);
-          const headers: Record<string, string> = r.who === 'admin' ? { ...t.admin } : r.who === 'alice' ? { ...w.alice } : r.who === 'basic' ? { authorization: basic } : {};
+          const headers: Record<string, string> =
+            r.who === 'admin'
+              ? { ...t.admin }
+              : r.who === 'alice'
+                ? { ...w.alice }
+                : r.who === 'basic'
+                  ? { authorization: basic }
+                  : {};
           // a live route would stream forever once accepted: ask it for something it refuses
           if (isLive(target.url)) headers.accept = 'application/json';
           const withBody = BODY_METHODS.has(target.method);
           if (withBody) headers['content-type'] = r.contentType;
-          const res = await t.app.inject({ method: target.method as 'GET', url, headers, ...(withBody ? { payload: r.body } : {}) });
+          const res = await t.app.inject({
+            method: target.method as 'GET',
+            url,
+            headers,
+            ...(withBody ? { payload: r.body } : {}),
+          });
           sent++;
           const what = `${target.method} ${url.slice(0, 200)} as ${r.who}`;
           const reproduce = () => `${what} ${withBody ? `(${r.contentType}) ${String(r.body).slice(0, 300)}` : ''}`;
-          const finding = (kind: Finding['kind'], why = '') => findings.push({ kind, status: res.statusCode, request: reproduce(), body: `${why}${res.body.slice(0, 300)}` });
+          const finding = (kind: Finding['kind'], why = '') =>
+            findings.push({
+              kind,
+              status: res.statusCode,
+              request: reproduce(),
+              body: `${why}${res.body.slice(0, 300)}`,
+            });
           if (res.statusCode >= 500 && !documented5xx(target.method, url, res.statusCode)) {
             finding('5xx');
             continue;
@@ -289,15 +460,22 @@ describe('hostile input', () => {
             }
           }
           if (r.who === 'alice' && res.body.includes(w.bobMark)) finding('leak');
-          if (sent % 50 === 0) assert.equal((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, `/healthz after ${sent} requests`);
+          if (sent % 50 === 0)
+            assert.equal(
+              (await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode,
+              200,
+              `/healthz after ${sent} requests`,
+            );
         }
       }
       const seconds = (performance.now() - started) / 1000;
       const count = (kind: Finding['kind']) => findings.filter((f) => f.kind === kind).length;
-      ctx.diagnostic(`fuzz: ${sent} requests over ${targets.length} routes, seed ${seed}, ${seconds.toFixed(1)} s: ${count('5xx')} answered 5xx, ${count('format')} in another format, ${count('leak')} showed another owner's data`);
+      ctx.diagnostic(
+        `fuzz: ${sent} requests over ${targets.length} routes, seed ${seed}, ${seconds.toFixed(1)} s: ${count('5xx')} answered 5xx, ${count('format')} in another format, ${count('leak')} showed another owner's data`,
+      );
       for (const f of findings.slice(0, 60)) ctx.diagnostic(`${f.kind} ${f.status}: ${f.request} → ${f.body}`);
       assert.deepEqual(findings, [], `${findings.length} findings (seed ${seed})`);
-      assert.equal(await bobsWorld(w), before, 'bob\'s data is as it was');
+      assert.equal(await bobsWorld(w), before, "bob's data is as it was");
       gc();
       const grownMb = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
       assert.ok(grownMb < 64, `heap grew by ${grownMb.toFixed(1)} MiB`);
@@ -312,7 +490,11 @@ describe('hostile input', () => {
       const nasty: [string, string | Buffer, string][] = [
         ['malformed JSON', '{"type": "a",', 'application/json'],
         ['truncated', '[{"type":"a"}', 'application/json'],
-        ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0xff, 0x22, 0x7d]), 'application/json'],
+        [
+          'invalid UTF-8',
+          Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0xff, 0x22, 0x7d]),
+          'application/json',
+        ],
         ['lone surrogate escape', '{"type":"\\ud800","name":"\\udfff"}', 'application/json'],
         ['huge body', `{"type":"a","data":"${'x'.repeat(BODY_LIMIT + 10)}"}`, 'application/json'],
         ['deep nesting', `${'['.repeat(5000)}${']'.repeat(5000)}`, 'application/json'],
@@ -327,12 +509,25 @@ describe('hostile input', () => {
         ['xml', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>', 'application/xml'],
         ['empty', '', 'application/json'],
       ];
-      const targets = declaredRoutes(t.app).flatMap((r) => ([r.method].flat() as string[]).filter((m) => BODY_METHODS.has(m)).map((m) => ({ method: m, url: r.url.replace(/:[^/]+/g, 'fz').replace(/\*/g, 'x') })));
+      const targets = declaredRoutes(t.app).flatMap((r) =>
+        ([r.method].flat() as string[])
+          .filter((m) => BODY_METHODS.has(m))
+          .map((m) => ({ method: m, url: r.url.replace(/:[^/]+/g, 'fz').replace(/\*/g, 'x') })),
+      );
       assert.ok(targets.length >= 10);
       for (const target of targets) {
         for (const [what, payload, type] of nasty) {
-          const res = await t.app.inject({ method: target.method as 'POST', url: target.url, headers: { ...t.admin, 'content-type': type }, payload });
-          assertSane(res, `${what} → ${target.method} ${target.url}`, documented5xx(target.method, target.url, res.statusCode));
+          const res = await t.app.inject({
+            method: target.method as 'POST',
+            url: target.url,
+            headers: { ...t.admin, 'content-type': type },
+            payload,
+          });
+          assertSane(
+            res,
+            `${what} → ${target.method} ${target.url}`,
+            documented5xx(target.method, target.url, res.statusCode),
+          );
         }
       }
       assert.equal(({} as Record<string, unknown>).admin, undefined, 'no prototype was polluted');
@@ -347,18 +542,26 @@ describe('hostile input', () => {
     try {
       await t.app.listen({ host: '127.0.0.1', port: 0 });
       const { port } = t.app.server.address() as { port: number };
-      const open = () => new Promise<Socket>((resolve, reject) => {
-        const s = connect(port, '127.0.0.1', () => resolve(s));
-        s.once('error', reject);
-      });
+      const open = () =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = connect(port, '127.0.0.1', () => resolve(s));
+          s.once('error', reject);
+        });
       /** writes `chunks` one every `everyMs` until the server closes the socket; answers what it sent back and how many were written */
       const trickle = async (chunks: string[], everyMs: number) => {
         const s = await open();
         let answer = '';
         let closed = false;
-        s.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+        s.on('data', (d: Buffer) => {
+          answer += d.toString('latin1');
+        });
         s.on('error', () => {});
-        const done = new Promise<void>((resolve) => s.once('close', () => { closed = true; resolve(); }));
+        const done = new Promise<void>((resolve) =>
+          s.once('close', () => {
+            closed = true;
+            resolve();
+          }),
+        );
         let sent = 0;
         for (const chunk of chunks) {
           if (closed) break;
@@ -380,7 +583,9 @@ describe('hostile input', () => {
       assert.match(slowHeaders.answer, /^(HTTP\/1\.1 408|$)/);
 
       // a body trickled after complete headers is cut by the request timeout
-      const bodyHead = 'POST /v1/streams HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 300\r\n' + `Authorization: Bearer ${t.adminKey}\r\n\r\n`;
+      const bodyHead =
+        'POST /v1/streams HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 300\r\n' +
+        `Authorization: Bearer ${t.adminKey}\r\n\r\n`;
       const slowBody = await trickle([bodyHead, ...'{"name":"slow"'.padEnd(300, ' ')], 20);
       assert.ok(slowBody.cut, 'the server cut the slow body off');
       assert.ok(slowBody.sent < 150, `it waited for ${slowBody.sent} chunks`);
@@ -388,7 +593,12 @@ describe('hostile input', () => {
       // headers beyond Node's limit: 431, not a crash
       const big = await trickle([`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(64 * 1024)}\r\n\r\n`], 50);
       assert.match(big.answer, /^HTTP\/1\.1 431/);
-      const many = await trickle([`GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`], 50);
+      const many = await trickle(
+        [
+          `GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`,
+        ],
+        50,
+      );
       assert.match(many.answer, /^HTTP\/1\.1 (431|400)/);
 
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import { buildTestApp } from '../support/test-app.js';
 
 const temperature = (t: number, at = '2015-01-12T05:21:07Z') => ({
-  timestamp: at, source: '/event-sources/JI8928JFK', type: '/eventTypes/temperatureEventSchema', properties: { temperature: t, location: 'room 1' },
+  timestamp: at,
+  source: '/event-sources/JI8928JFK',
+  type: '/eventTypes/temperatureEventSchema',
+  properties: { temperature: t, location: 'room 1' },
 });
 
 describe('iFLUX dialect (seed 004) over HTTP', () => {
@@ -11,18 +14,31 @@ describe('iFLUX dialect (seed 004) over HTTP', () => {
     const t = await buildTestApp();
     try {
       const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
-      const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...t.admin }, body: JSON.stringify(body) });
+      const post = (path: string, body: unknown) =>
+        fetch(`${base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...t.admin },
+          body: JSON.stringify(body),
+        });
       const res = await post('/events/', [temperature(22.5), temperature(22.8, '2015-01-12T05:22:07Z')]);
       assert.equal(res.status, 202);
       assert.equal(await res.text(), '');
       assert.equal((await post('/events', temperature(23))).status, 202, 'a single object is accepted too');
       const read = await t.app.inject({ method: 'GET', url: '/v1/streams/iflux/events', headers: t.admin });
-      const events = read.json().events as { type: string; source: string; time: string; data: { temperature: number } }[];
-      assert.deepEqual(events.map((e) => [e.type, e.source, e.time, e.data.temperature]), [
-        ['/eventTypes/temperatureEventSchema', '/event-sources/JI8928JFK', '2015-01-12T05:21:07Z', 22.5],
-        ['/eventTypes/temperatureEventSchema', '/event-sources/JI8928JFK', '2015-01-12T05:22:07Z', 22.8],
-        ['/eventTypes/temperatureEventSchema', '/event-sources/JI8928JFK', '2015-01-12T05:21:07Z', 23],
-      ]);
+      const events = read.json().events as {
+        type: string;
+        source: string;
+        time: string;
+        data: { temperature: number };
+      }[];
+      assert.deepEqual(
+        events.map((e) => [e.type, e.source, e.time, e.data.temperature]),
+        [
+          ['/eventTypes/temperatureEventSchema', '/event-sources/JI8928JFK', '2015-01-12T05:21:07Z', 22.5],
+          ['/eventTypes/temperatureEventSchema', '/event-sources/JI8928JFK', '2015-01-12T05:22:07Z', 22.8],
+          ['/eventTypes/temperatureEventSchema', '/event-sources/JI8928JFK', '2015-01-12T05:21:07Z', 23],
+        ],
+      );
     } finally {
       await t.close();
     }
@@ -32,7 +48,12 @@ describe('iFLUX dialect (seed 004) over HTTP', () => {
     const t = await buildTestApp();
     try {
       const post = (body: unknown, headers: Record<string, string> = t.admin) =>
-        t.app.inject({ method: 'POST', url: '/events', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+        t.app.inject({
+          method: 'POST',
+          url: '/events',
+          headers: { 'content-type': 'application/json', ...headers },
+          payload: JSON.stringify(body),
+        });
       const bad = await post([temperature(1), { ...temperature(2), properties: 'hot' }]);
       assert.equal(bad.statusCode, 422);
       assert.deepEqual({ index: bad.json().index, field: bad.json().field }, { index: 1, field: 'properties' });
@@ -52,7 +73,12 @@ describe('iFLUX dialect (seed 004) over HTTP', () => {
   it('accepts anonymous events into a configured stream when the operator allows it', async () => {
     const t = await buildTestApp({ dialects: { iflux: { stream: 'sensors', anonymous: true } } });
     try {
-      const res = await t.app.inject({ method: 'POST', url: '/events', headers: { 'content-type': 'application/json' }, payload: JSON.stringify([temperature(5)]) });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/events',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify([temperature(5)]),
+      });
       assert.equal(res.statusCode, 202, res.body);
       const read = await t.app.inject({ method: 'GET', url: '/v1/streams/sensors/events', headers: t.admin });
       assert.equal(read.json().events.length, 1);

@@ -27,15 +27,28 @@ describe('linear-time regular expressions through the HTTP routes', () => {
       const secret = String((await h.t.keyWith(['produce:nothing-*'])).authorization).slice('Bearer '.length);
       const basic = { authorization: `Basic ${Buffer.from(`aether:${secret}`).toString('base64')}` };
       const res = await h.t.app.inject({
-        method: 'POST', url: '/jobs/dry-run', headers: basic,
-        payload: { datamap: { x: '$.msg[?match(@.s, "(a+)+b")]', y: '$.msg[?search(@.s, "a+b")].n' }, msg: [{ s: LONG, n: 1 }, { s: `${LONG}b`, n: 2 }] },
+        method: 'POST',
+        url: '/jobs/dry-run',
+        headers: basic,
+        payload: {
+          datamap: { x: '$.msg[?match(@.s, "(a+)+b")]', y: '$.msg[?search(@.s, "a+b")].n' },
+          msg: [
+            { s: LONG, n: 1 },
+            { s: `${LONG}b`, n: 2 },
+          ],
+        },
       });
       assert.equal(res.statusCode, 200, res.body.slice(0, 500));
       assert.equal(res.json().mapped.x.s.length, 100_001);
       assert.equal(res.json().mapped.y, 2);
       await healthy(h.t);
 
-      const refused = await h.t.app.inject({ method: 'POST', url: '/jobs/dry-run', headers: basic, payload: { datamap: { x: '$.msg[?match(@.s, "a(?=b)")]' }, msg: [] } });
+      const refused = await h.t.app.inject({
+        method: 'POST',
+        url: '/jobs/dry-run',
+        headers: basic,
+        payload: { datamap: { x: '$.msg[?match(@.s, "a(?=b)")]' }, msg: [] },
+      });
       assert.equal(refused.statusCode, 400, refused.body);
       assert.equal(refused.json().code, 'UNSUPPORTED_REGEX');
       assert.equal(refused.json().field, '/datamap/x');
@@ -49,29 +62,67 @@ describe('linear-time regular expressions through the HTTP routes', () => {
     const h = await startDeliveryApp('schema regex');
     try {
       const { t } = h;
-      assert.equal((await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'words' } })).statusCode, 201);
+      assert.equal(
+        (await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'words' } }))
+          .statusCode,
+        201,
+      );
       const manager = await t.keyWith(['manage:words'], 'admin');
-      const schema = { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } }, patternProperties: { '^x-(a+)+$': { type: 'number' } } };
-      const registered = await t.app.inject({ method: 'POST', url: '/v1/streams/words/schemas/w', headers: manager, payload: schema });
+      const schema = {
+        type: 'object',
+        properties: { s: { type: 'string', pattern: '^(a+)+$' } },
+        patternProperties: { '^x-(a+)+$': { type: 'number' } },
+      };
+      const registered = await t.app.inject({
+        method: 'POST',
+        url: '/v1/streams/words/schemas/w',
+        headers: manager,
+        payload: schema,
+      });
       assert.equal(registered.statusCode, 201, registered.body);
 
       const producer = await t.keyWith(['produce:words'], 'admin');
-      const hostile = await t.app.inject({ method: 'POST', url: '/v1/streams/words/events', headers: producer, payload: { type: 'w', data: { s: `${LONG}!` } } });
+      const hostile = await t.app.inject({
+        method: 'POST',
+        url: '/v1/streams/words/events',
+        headers: producer,
+        payload: { type: 'w', data: { s: `${LONG}!` } },
+      });
       assert.equal(hostile.statusCode, 422, hostile.body.slice(0, 500));
       assert.equal(hostile.json().code, 'SCHEMA_VIOLATION');
       await healthy(t);
-      const keyed = await t.app.inject({ method: 'POST', url: '/v1/streams/words/events', headers: producer, payload: { type: 'w', data: { s: 'aaa', [`x-${'a'.repeat(5000)}`]: 'not a number' } } });
+      const keyed = await t.app.inject({
+        method: 'POST',
+        url: '/v1/streams/words/events',
+        headers: producer,
+        payload: { type: 'w', data: { s: 'aaa', [`x-${'a'.repeat(5000)}`]: 'not a number' } },
+      });
       assert.equal(keyed.statusCode, 422, keyed.body.slice(0, 500));
-      const fine = await t.app.inject({ method: 'POST', url: '/v1/streams/words/events', headers: producer, payload: { type: 'w', data: { s: 'aaaa' } } });
+      const fine = await t.app.inject({
+        method: 'POST',
+        url: '/v1/streams/words/events',
+        headers: producer,
+        payload: { type: 'w', data: { s: 'aaaa' } },
+      });
       assert.equal(fine.statusCode, 201, fine.body);
 
-      const lookaround = await t.app.inject({ method: 'POST', url: '/v1/streams/words/schemas/w2', headers: manager, payload: { properties: { s: { pattern: '^(?!admin)' } } } });
+      const lookaround = await t.app.inject({
+        method: 'POST',
+        url: '/v1/streams/words/schemas/w2',
+        headers: manager,
+        payload: { properties: { s: { pattern: '^(?!admin)' } } },
+      });
       assert.equal(lookaround.statusCode, 400, lookaround.body);
       assert.match(String(lookaround.headers['content-type']), /application\/problem\+json/);
       assert.equal(lookaround.json().code, 'UNSUPPORTED_REGEX');
       assert.equal(lookaround.json().pointer, '/properties/s/pattern');
       assert.equal(lookaround.json().reason, 'lookaround');
-      const wrapped = await t.app.inject({ method: 'POST', url: '/v1/streams/words/schemas/w2', headers: manager, payload: { schema: { patternProperties: { '(a)\\1': {} } } } });
+      const wrapped = await t.app.inject({
+        method: 'POST',
+        url: '/v1/streams/words/schemas/w2',
+        headers: manager,
+        payload: { schema: { patternProperties: { '(a)\\1': {} } } },
+      });
       assert.equal(wrapped.statusCode, 400, wrapped.body);
       assert.equal(wrapped.json().pointer, '/schema/patternProperties/(a)\\1');
       assert.equal(wrapped.json().reason, 'backreference');
@@ -87,7 +138,12 @@ describe('linear-time regular expressions through the HTTP routes', () => {
       assert.equal(planned.json().pointer, '/schemas/0/schema/properties/s/pattern');
       assert.match(planned.json().detail, /lookaround/);
       // the specstore dialect answers its own upload format, naming the same field
-      const uploaded = await t.app.inject({ method: 'POST', url: '/source/upload', headers: { 'auth-token': t.adminKey, 'content-type': 'application/json' }, payload: JSON.stringify(spec) });
+      const uploaded = await t.app.inject({
+        method: 'POST',
+        url: '/source/upload',
+        headers: { 'auth-token': t.adminKey, 'content-type': 'application/json' },
+        payload: JSON.stringify(spec),
+      });
       assert.equal(uploaded.statusCode, 200, uploaded.body);
       assert.equal(uploaded.json().success, false);
       assert.match(uploaded.json().errors.join(' '), /\/schemas\/0\/schema\/properties\/s\/pattern: .*lookaround/);
@@ -100,35 +156,61 @@ describe('linear-time regular expressions through the HTTP routes', () => {
     const h = await startDeliveryApp('sink regex');
     try {
       const { t } = h;
-      for (const name of ['in', 'out']) assert.equal((await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name } })).statusCode, 201);
+      for (const name of ['in', 'out'])
+        assert.equal(
+          (await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name } })).statusCode,
+          201,
+        );
       const refused = await t.app.inject({
-        method: 'POST', url: '/v1/sinks', headers: t.admin,
-        payload: { id: 'bad', streams: ['in'], target: { kind: 'stream', stream: 'out' }, filter: { condition: '$contains(data.s, /(a)\\1/)' } },
+        method: 'POST',
+        url: '/v1/sinks',
+        headers: t.admin,
+        payload: {
+          id: 'bad',
+          streams: ['in'],
+          target: { kind: 'stream', stream: 'out' },
+          filter: { condition: '$contains(data.s, /(a)\\1/)' },
+        },
       });
       assert.equal(refused.statusCode, 400, refused.body);
       assert.equal(refused.json().code, 'UNSUPPORTED_REGEX');
       assert.equal(refused.json().pointer, '/filter/condition');
 
       const created = await t.app.inject({
-        method: 'POST', url: '/v1/sinks', headers: t.admin,
+        method: 'POST',
+        url: '/v1/sinks',
+        headers: t.admin,
         payload: {
-          id: 'hostile', streams: ['in'], start: { from: 'beginning' }, target: { kind: 'stream', stream: 'out' },
+          id: 'hostile',
+          streams: ['in'],
+          start: { from: 'beginning' },
+          target: { kind: 'stream', stream: 'out' },
           filter: { condition: '$contains(data.s, /(a+)+b/) or $contains(data.s, "z")' },
           transform: `data.s = "z" ? ${FIB} : {"s": $length(data.s)}`,
           policy: { retry: FAST_RETRY_ONCE },
         },
       });
       assert.equal(created.statusCode, 201, created.body);
-      const produce = (s: string) => t.app.inject({ method: 'POST', url: '/v1/streams/in/events', headers: t.admin, payload: { type: 't', data: { s } } });
+      const produce = (s: string) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/v1/streams/in/events',
+          headers: t.admin,
+          payload: { type: 't', data: { s } },
+        });
       assert.equal((await produce(`${'a'.repeat(9_000)}b`)).statusCode, 201);
       assert.equal((await produce('z')).statusCode, 201);
       assert.equal((await produce(`${'a'.repeat(9_000)}b`)).statusCode, 201);
       // the hostile event does not stop the ones after it
       const delivered = await until('both good events delivered', async () => {
-        const events = (await t.app.inject({ method: 'GET', url: '/v1/streams/out/events', headers: t.admin })).json().events as Array<{ data: { s: number } }>;
+        const events = (await t.app.inject({ method: 'GET', url: '/v1/streams/out/events', headers: t.admin })).json()
+          .events as Array<{ data: { s: number } }>;
         return events.length === 2 ? events : undefined;
       });
-      assert.deepEqual(delivered.map((e) => e.data.s), [9_001, 9_001]);
+      assert.deepEqual(
+        delivered.map((e) => e.data.s),
+        [9_001, 9_001],
+      );
       const attempts = await until('the failed attempt logged', async () => {
         const res = await t.app.inject({ method: 'GET', url: '/v1/sinks/hostile/attempts', headers: t.admin });
         const body = res.body;
@@ -146,24 +228,48 @@ describe('linear-time regular expressions through the HTTP routes', () => {
     try {
       await h.post('/v1/action-targets', { id: 'lamp', name: 'lamp', url: 'http://127.0.0.1:9/lamp' });
       const refused = await h.t.app.inject({
-        method: 'POST', url: '/v1/rules', headers: h.t.admin,
-        payload: { id: 'bad', name: 'bad', conditions: [{ expression: '$contains(data.s, /^(?=a)/)' }], actions: [{ actionTargetId: 'lamp', actionTypeId: 'blink' }] },
+        method: 'POST',
+        url: '/v1/rules',
+        headers: h.t.admin,
+        payload: {
+          id: 'bad',
+          name: 'bad',
+          conditions: [{ expression: '$contains(data.s, /^(?=a)/)' }],
+          actions: [{ actionTargetId: 'lamp', actionTypeId: 'blink' }],
+        },
       });
       assert.equal(refused.statusCode, 400, refused.body);
       assert.equal(refused.json().code, 'UNSUPPORTED_REGEX');
       assert.equal(refused.json().pointer, '/conditions/0/expression');
 
       await h.post('/v1/rules', {
-        id: 'r', name: 'r',
+        id: 'r',
+        name: 'r',
         conditions: [{ expression: '$contains(data.s, /(a+)+b/)' }, { expression: 'data.s = "z"' }],
-        actions: [{ actionTargetId: 'lamp', actionTypeId: 'blink', transform: `data.s = "z" ? ${FIB} : {"n": $length(data.s)}` }],
+        actions: [
+          {
+            actionTargetId: 'lamp',
+            actionTypeId: 'blink',
+            transform: `data.s = "z" ? ${FIB} : {"n": $length(data.s)}`,
+          },
+        ],
       });
-      const linear = await h.t.app.inject({ method: 'POST', url: '/v1/rules/r/validate', headers: h.t.admin, payload: { type: 't', source: '/s', data: { s: `${'a'.repeat(9_000)}!` } } });
+      const linear = await h.t.app.inject({
+        method: 'POST',
+        url: '/v1/rules/r/validate',
+        headers: h.t.admin,
+        payload: { type: 't', source: '/s', data: { s: `${'a'.repeat(9_000)}!` } },
+      });
       assert.equal(linear.statusCode, 422, linear.body);
       assert.equal(linear.json().code, 'RULE_NOT_MATCHED');
       await healthy(h.t);
 
-      const hostile = await h.t.app.inject({ method: 'POST', url: '/v1/rules/r/validate', headers: h.t.admin, payload: { type: 't', source: '/s', data: { s: 'z' } } });
+      const hostile = await h.t.app.inject({
+        method: 'POST',
+        url: '/v1/rules/r/validate',
+        headers: h.t.admin,
+        payload: { type: 't', source: '/s', data: { s: 'z' } },
+      });
       assert.ok(hostile.statusCode >= 400 && hostile.statusCode < 500, hostile.body);
       assert.equal(hostile.json().code, 'INVALID_EXPRESSION');
       assert.equal(hostile.json().limit, 'timeoutMs');

@@ -26,7 +26,12 @@ describe('live fan-out', () => {
     const sockets: WebSocket[] = [];
     const sources: EventSource[] = [];
     try {
-      const created = await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'orders' } });
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/v1/streams',
+        headers: t.admin,
+        payload: { name: 'orders' },
+      });
       assert.equal(created.statusCode, 201, created.body);
       const ws: string[][] = [];
       for (let i = 0; i < 3; i++) {
@@ -45,7 +50,8 @@ describe('live fan-out', () => {
         const got: string[] = [];
         sse.push(got);
         const source = new EventSource(`http://127.0.0.1:${port}/v1/streams/orders/live`, {
-          fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.admin } }),
+          fetch: (input, init) =>
+            fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.admin } }),
         });
         source.addEventListener('message', (e) => got.push(e.data));
         sources.push(source);
@@ -55,17 +61,30 @@ describe('live fan-out', () => {
       // payloads around 125, 65,535 and 65,536 bytes of frame payload, with multi-byte text
       const sizes = [1, 100, 125, 200, 65_400, 65_600, 70_000];
       const batch = sizes.map((n, i) => ({ type: 'sized', data: { i, text: `é${'x'.repeat(n)}→` } }));
-      const res = await t.app.inject({ method: 'POST', url: '/v1/streams/orders/events', headers: t.admin, payload: [...batch, ...batch] });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/streams/orders/events',
+        headers: t.admin,
+        payload: [...batch, ...batch],
+      });
       assert.equal(res.statusCode, 201, res.body);
       const count = batch.length * 2;
 
-      const read = await t.app.inject({ method: 'GET', url: '/v1/streams/orders/events?after=0&limit=100', headers: { ...t.admin, accept: 'application/json' } });
+      const read = await t.app.inject({
+        method: 'GET',
+        url: '/v1/streams/orders/events?after=0&limit=100',
+        headers: { ...t.admin, accept: 'application/json' },
+      });
       assert.equal(read.statusCode, 200, read.body);
       const expected = (read.json() as { events: unknown[] }).events;
       assert.equal(expected.length, count);
 
       for (const got of [...ws, ...sse]) await waitFor(() => got.length >= count, 'every event');
-      for (const got of [...ws, ...sse]) assert.deepEqual(got.map((m) => JSON.parse(m) as unknown), expected);
+      for (const got of [...ws, ...sse])
+        assert.deepEqual(
+          got.map((m) => JSON.parse(m) as unknown),
+          expected,
+        );
     } finally {
       for (const s of sources) s.close();
       for (const s of sockets) s.terminate();

@@ -33,8 +33,17 @@ async function createStream(t: TestApp, name: string): Promise<void> {
   assert.equal(res.statusCode, 201, res.body);
 }
 
-async function produce(t: TestApp, stream: string, events: { type: string; data: unknown; time?: string }[]): Promise<number[]> {
-  const res = await t.app.inject({ method: 'POST', url: `/v1/streams/${stream}/events`, headers: t.admin, payload: events });
+async function produce(
+  t: TestApp,
+  stream: string,
+  events: { type: string; data: unknown; time?: string }[],
+): Promise<number[]> {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: `/v1/streams/${stream}/events`,
+    headers: t.admin,
+    payload: events,
+  });
   assert.equal(res.statusCode, 201, res.body);
   return res.json().events.map((e: { seq: number }) => e.seq);
 }
@@ -72,7 +81,10 @@ function wsClient(url: string, headers: Record<string, string>, options: { autoP
     /** waits until `done()` holds or the socket closes */
     async until(done: () => boolean, what: string): Promise<void> {
       while (!done()) {
-        if (closeInfo) throw new Error(`closed (${closeInfo.code} ${closeInfo.reason}) before ${what}; got ${messages.length} messages`);
+        if (closeInfo)
+          throw new Error(
+            `closed (${closeInfo.code} ${closeInfo.reason}) before ${what}; got ${messages.length} messages`,
+          );
         await new Promise<void>((resolve) => waiters.push(resolve));
       }
     },
@@ -123,7 +135,10 @@ async function eventually(check: () => boolean, what: string, timeoutMs = 10_000
 }
 
 function assertExactly(seqs: number[], from: number, to: number): void {
-  assert.deepEqual(seqs, Array.from({ length: to - from + 1 }, (_, i) => from + i));
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: to - from + 1 }, (_, i) => from + i),
+  );
 }
 
 describe('live subscriptions', () => {
@@ -141,8 +156,15 @@ describe('live subscriptions', () => {
       // a little more after the backlog was drained
       await produce(t, 'orders', ticks(50));
       await es.until(() => es.received.length >= 1350);
-      assertExactly(es.received.map((e) => Number(e.id)), 1, 1350);
-      assert.deepEqual(es.received.map((e) => e.data.seq), es.received.map((e) => Number(e.id)));
+      assertExactly(
+        es.received.map((e) => Number(e.id)),
+        1,
+        1350,
+      );
+      assert.deepEqual(
+        es.received.map((e) => e.data.seq),
+        es.received.map((e) => Number(e.id)),
+      );
       assert.equal(es.requests[0]!.get('accept'), 'text/event-stream');
     } finally {
       es.source.close();
@@ -153,11 +175,18 @@ describe('live subscriptions', () => {
   it('SSE: events are unnamed by default (onmessage sees every type, id = seq, the type in the data); ?events=named names them', async () => {
     const t = await listening();
     await createStream(t, 'orders');
-    await produce(t, 'orders', [{ type: 'order.placed', data: 1 }, { type: 'order.paid', data: 2 }]);
+    await produce(t, 'orders', [
+      { type: 'order.placed', data: 1 },
+      { type: 'order.paid', data: 2 },
+    ]);
     const plain = new EventSource(`${t.base}/v1/streams/orders/live?after=0`, {
       fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...t.admin } }),
     });
-    const named = sseClient(`${t.base}/v1/streams/orders/live?after=0&events=named`, t.admin, ['message', 'order.placed', 'order.paid']);
+    const named = sseClient(`${t.base}/v1/streams/orders/live?after=0&events=named`, t.admin, [
+      'message',
+      'order.placed',
+      'order.paid',
+    ]);
     try {
       const got: { id: string; type: string; data: LiveMessage }[] = [];
       await new Promise<void>((resolve) => {
@@ -166,9 +195,21 @@ describe('live subscriptions', () => {
           if (got.length === 2) resolve();
         };
       });
-      assert.deepEqual(got.map((e) => [e.id, e.type, e.data.type, e.data.data]), [['1', 'message', 'order.placed', 1], ['2', 'message', 'order.paid', 2]]);
+      assert.deepEqual(
+        got.map((e) => [e.id, e.type, e.data.type, e.data.data]),
+        [
+          ['1', 'message', 'order.placed', 1],
+          ['2', 'message', 'order.paid', 2],
+        ],
+      );
       await named.until(() => named.received.length >= 2);
-      assert.deepEqual(named.received.map((e) => [e.id, e.type]), [['1', 'order.placed'], ['2', 'order.paid']]);
+      assert.deepEqual(
+        named.received.map((e) => [e.id, e.type]),
+        [
+          ['1', 'order.placed'],
+          ['2', 'order.paid'],
+        ],
+      );
       const bad = await t.app.inject({ method: 'GET', url: '/v1/streams/orders/live?events=typed', headers: t.admin });
       assert.equal(bad.statusCode, 400, bad.body);
     } finally {
@@ -190,7 +231,11 @@ describe('live subscriptions', () => {
       for (const s of sockets) s.destroy();
       await produce(t, 'orders', ticks(20, 20));
       await es.until(() => es.received.length >= 40);
-      assertExactly(es.received.map((e) => Number(e.id)), 1, 40);
+      assertExactly(
+        es.received.map((e) => Number(e.id)),
+        1,
+        40,
+      );
       assert.ok(es.requests.length >= 2, 'the client reconnected');
       assert.equal(es.requests[1]!.get('last-event-id'), '20');
     } finally {
@@ -217,15 +262,34 @@ describe('live subscriptions', () => {
       const typed = wsClient(`${url}?after=0&type=a,c`, t.admin);
       clients.push(tail, after, from, typed);
       await Promise.all(clients.map((c) => c.opened));
-      await produce(t, 'orders', [{ type: 'a', data: 5 }, { type: 'b', data: 6 }]);
-      for (const c of clients) await c.until(() => c.events().some((m) => m.seq === 6 || (m.seq === 5 && c === typed)), 'the new events');
+      await produce(t, 'orders', [
+        { type: 'a', data: 5 },
+        { type: 'b', data: 6 },
+      ]);
+      for (const c of clients)
+        await c.until(() => c.events().some((m) => m.seq === 6 || (m.seq === 5 && c === typed)), 'the new events');
       await produce(t, 'orders', [{ type: 'c', data: 7 }]);
       for (const c of clients) await c.until(() => c.events().some((m) => m.seq === 7), 'seq 7');
-      assert.deepEqual(tail.events().map((m) => m.seq), [5, 6, 7]);
-      assert.deepEqual(after.events().map((m) => m.seq), [3, 4, 5, 6, 7]);
-      assert.deepEqual(from.events().map((m) => m.seq), [2, 3, 4, 5, 6, 7]);
-      assert.deepEqual(typed.events().map((m) => m.seq), [1, 3, 4, 5, 7]);
-      assert.deepEqual(typed.events().map((m) => m.type), ['a', 'a', 'c', 'a', 'c']);
+      assert.deepEqual(
+        tail.events().map((m) => m.seq),
+        [5, 6, 7],
+      );
+      assert.deepEqual(
+        after.events().map((m) => m.seq),
+        [3, 4, 5, 6, 7],
+      );
+      assert.deepEqual(
+        from.events().map((m) => m.seq),
+        [2, 3, 4, 5, 6, 7],
+      );
+      assert.deepEqual(
+        typed.events().map((m) => m.seq),
+        [1, 3, 4, 5, 7],
+      );
+      assert.deepEqual(
+        typed.events().map((m) => m.type),
+        ['a', 'a', 'c', 'a', 'c'],
+      );
       assert.equal(after.events()[0]!.data, 3);
     } finally {
       for (const c of clients) await c.close();
@@ -245,13 +309,19 @@ describe('live subscriptions', () => {
       ws.client = wsClient(`${t.ws}/v1/streams/orders/live?after=0`, t.admin);
       await ws.client.until(() => ws.client!.events().length >= 4, 'the retained events');
       assert.deepEqual(ws.client.messages[0], { kind: 'reset', requestedAfter: 0, firstSeq: 7 });
-      assert.deepEqual(ws.client.events().map((m) => m.seq), [7, 8, 9, 10]);
+      assert.deepEqual(
+        ws.client.events().map((m) => m.seq),
+        [7, 8, 9, 10],
+      );
       const sse = es.client;
       await sse.until(() => sse.received.length >= 5);
       assert.equal(sse.received[0]!.type, 'rivulet:reset');
       assert.equal(sse.received[0]!.id, '');
       assert.deepEqual(sse.received[0]!.data, { kind: 'reset', requestedAfter: 0, firstSeq: 7 });
-      assert.deepEqual(sse.received.slice(1).map((e) => Number(e.id)), [7, 8, 9, 10]);
+      assert.deepEqual(
+        sse.received.slice(1).map((e) => Number(e.id)),
+        [7, 8, 9, 10],
+      );
     } finally {
       es.client?.source.close();
       await ws.client?.close();
@@ -269,21 +339,32 @@ describe('live subscriptions', () => {
     try {
       await healthy.opened;
       await connected;
-      slow.write(`GET /v1/streams/orders/live HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\nauthorization: ${t.admin.authorization}\r\n\r\n`);
+      slow.write(
+        `GET /v1/streams/orders/live HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\nauthorization: ${t.admin.authorization}\r\n\r\n`,
+      );
       slow.pause();
       await eventually(() => t.services.live.size === 2, 'both subscriptions');
       const payload = 'x'.repeat(1000);
       let produced = 0;
       while (t.services.live.size === 2) {
         assert.ok(produced < 100_000, 'the slow client was never cut off');
-        const seqs = await produce(t, 'orders', Array.from({ length: 100 }, () => ({ type: 'tick', data: payload })));
+        const seqs = await produce(
+          t,
+          'orders',
+          Array.from({ length: 100 }, () => ({ type: 'tick', data: payload })),
+        );
         produced = seqs[seqs.length - 1]!;
         // the healthy client reads each batch before the next is sent (it shares this process's
         // event loop, which a loaded machine could otherwise starve into falling behind too)
-        if (t.services.live.size === 2) await healthy.until(() => healthy.events().length >= produced, `event ${produced}`);
+        if (t.services.live.size === 2)
+          await healthy.until(() => healthy.events().length >= produced, `event ${produced}`);
       }
       await healthy.until(() => healthy.events().length >= produced, 'every event');
-      assertExactly(healthy.events().map((m) => m.seq!), 1, produced);
+      assertExactly(
+        healthy.events().map((m) => m.seq!),
+        1,
+        produced,
+      );
       assert.equal(healthy.closed, null);
       assert.equal(t.services.live.size, 1);
       // the slow connection is closed by the server once its grace period is over
@@ -322,15 +403,28 @@ describe('live subscriptions', () => {
     const clients = Array.from({ length: 50 }, (_, i) =>
       i % 2 === 0 ? wsClient(`${t.ws}/v1/streams/orders/live`, t.admin) : null,
     );
-    const sse = Array.from({ length: 25 }, () => sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['message']));
+    const sse = Array.from({ length: 25 }, () =>
+      sseClient(`${t.base}/v1/streams/orders/live?after=0`, t.admin, ['message']),
+    );
     try {
       await Promise.all(clients.map((c) => c?.opened));
       await eventually(() => t.services.live.size === 50, '50 subscriptions');
       for (let b = 0; b < 5; b++) await produce(t, 'orders', ticks(20, b * 20));
       for (const c of clients) if (c) await c.until(() => c.events().length >= 100, '100 events');
       for (const s of sse) await s.until(() => s.received.length >= 100);
-      for (const c of clients) if (c) assertExactly(c.events().map((m) => m.seq!), 1, 100);
-      for (const s of sse) assertExactly(s.received.map((e) => Number(e.id)), 1, 100);
+      for (const c of clients)
+        if (c)
+          assertExactly(
+            c.events().map((m) => m.seq!),
+            1,
+            100,
+          );
+      for (const s of sse)
+        assertExactly(
+          s.received.map((e) => Number(e.id)),
+          1,
+          100,
+        );
     } finally {
       for (const s of sse) s.source.close();
       for (const c of clients) await c?.close();
@@ -357,10 +451,14 @@ describe('live subscriptions', () => {
       });
       assert.equal(status, 401);
       const other = await t.keyWith(['consume:payments']);
-      const forbidden = await fetch(`${t.base}/v1/streams/orders/live`, { headers: { ...other, accept: 'text/event-stream' } });
+      const forbidden = await fetch(`${t.base}/v1/streams/orders/live`, {
+        headers: { ...other, accept: 'text/event-stream' },
+      });
       assert.equal(forbidden.status, 403);
       await forbidden.body?.cancel();
-      const missing = await fetch(`${t.base}/v1/streams/nope/live`, { headers: { ...t.admin, accept: 'text/event-stream' } });
+      const missing = await fetch(`${t.base}/v1/streams/nope/live`, {
+        headers: { ...t.admin, accept: 'text/event-stream' },
+      });
       assert.equal(missing.status, 404);
       await missing.body?.cancel();
       assert.equal(t.services.live.size, 0);
@@ -372,16 +470,34 @@ describe('live subscriptions', () => {
   it('accepts a live token for its stream only, until it expires, and keeps it out of the logs', async () => {
     let nowMs = Date.parse('2025-01-01T00:00:00Z');
     const lines: string[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
     const t = await listening({ core: { clock: { now: () => new Date(nowMs) }, liveTokenTtlMs: 60_000 }, logger });
     const es = { client: null as ReturnType<typeof sseClient> | null };
     try {
       await createStream(t, 'orders');
       await createStream(t, 'payments');
       const key = await t.keyWith(['consume:orders']);
-      const denied = await t.app.inject({ method: 'POST', url: '/v1/live-tokens', headers: key, payload: { stream: 'payments' } });
+      const denied = await t.app.inject({
+        method: 'POST',
+        url: '/v1/live-tokens',
+        headers: key,
+        payload: { stream: 'payments' },
+      });
       assert.equal(denied.statusCode, 403);
-      const issued = await t.app.inject({ method: 'POST', url: '/v1/live-tokens', headers: key, payload: { stream: 'orders' } });
+      const issued = await t.app.inject({
+        method: 'POST',
+        url: '/v1/live-tokens',
+        headers: key,
+        payload: { stream: 'orders' },
+      });
       assert.equal(issued.statusCode, 201, issued.body);
       const { token, expiresAt } = issued.json();
       assert.equal(expiresAt, '2025-01-01T00:01:00.000Z');
@@ -403,7 +519,10 @@ describe('live subscriptions', () => {
       const expired = await fetch(`${t.base}/v1/streams/orders/live?token=${encodeURIComponent(token)}`);
       assert.equal(expired.status, 401);
       await expired.body?.cancel();
-      assert.ok(lines.some((l) => l.includes('token=[redacted]')), 'the live requests were logged');
+      assert.ok(
+        lines.some((l) => l.includes('token=[redacted]')),
+        'the live requests were logged',
+      );
       assert.ok(!lines.some((l) => l.includes(token.slice(5))), 'the token reached the logs');
     } finally {
       es.client?.source.close();

@@ -24,7 +24,11 @@ const seen: { subject: string; body: string }[] = [];
 before(async () => {
   spy = await connect({ servers: nats.servers.split(',') });
   jsm = await jetstreamManager(spy);
-  spy.subscribe('$JS.API.>', { callback: (_err, msg) => { seen.push({ subject: msg.subject, body: msg.string() }); } });
+  spy.subscribe('$JS.API.>', {
+    callback: (_err, msg) => {
+      seen.push({ subject: msg.subject, body: msg.string() });
+    },
+  });
   await spy.flush();
 });
 after(async () => {
@@ -48,7 +52,16 @@ const jsStream = (s: string) => store.names.jsStream(s);
 
 async function createStream(name: string): Promise<void> {
   const now = new Date().toISOString();
-  await store.streams.create({ name, owner: 'test', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
+  await store.streams.create({
+    name,
+    owner: 'test',
+    description: '',
+    retention: {},
+    exclusiveProducer: false,
+    options: {},
+    createdAt: now,
+    updatedAt: now,
+  });
 }
 
 async function fill(stream: string, count: number, type: (i: number) => string = () => 't'): Promise<void> {
@@ -65,17 +78,24 @@ async function collect(it: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> {
 }
 
 /** the JetStream API requests about `stream` made while `fn` ran, by kind */
-async function apiCalls<T>(stream: string, fn: () => Promise<T>): Promise<{ result: T; creates: string[]; pulls: number; gets: number }> {
+async function apiCalls<T>(
+  stream: string,
+  fn: () => Promise<T>,
+): Promise<{ result: T; creates: string[]; pulls: number; gets: number }> {
   await spy.flush();
   const from = seen.length;
   const result = await fn();
   await spy.flush();
-  const mine = seen.slice(from).filter((c) => c.subject.endsWith(`.${jsStream(stream)}`) || c.subject.includes(`.${jsStream(stream)}.`));
+  const mine = seen
+    .slice(from)
+    .filter((c) => c.subject.endsWith(`.${jsStream(stream)}`) || c.subject.includes(`.${jsStream(stream)}.`));
   return {
     result,
     creates: mine.filter((c) => c.subject.startsWith('$JS.API.CONSUMER.CREATE.')).map((c) => c.body),
     pulls: mine.filter((c) => c.subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.')).length,
-    gets: mine.filter((c) => c.subject.startsWith('$JS.API.STREAM.MSG.GET.') || c.subject.startsWith('$JS.API.DIRECT.GET.')).length,
+    gets: mine.filter(
+      (c) => c.subject.startsWith('$JS.API.STREAM.MSG.GET.') || c.subject.startsWith('$JS.API.DIRECT.GET.'),
+    ).length,
   };
 }
 
@@ -83,119 +103,187 @@ const seqs = (events: StoredEvent[]) => events.map((e) => e.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('nats store: reads by batches', () => {
-  it('a page larger than one batch is one consumer and a few pulls, every event intact and in order', withStore(async () => {
-    await createStream('big');
-    await fill('big', 2600);
-    const { result, creates, pulls, gets } = await apiCalls('big', () => collect(store.events.read('big', { afterSeq: 50, limit: 2500 })));
-    assert.deepEqual(seqs(result), range(51, 2550));
-    assert.deepEqual(result.map((e) => (e.data as { n: number }).n), range(51, 2550));
-    assert.equal(result[0]!.typeSeq, 51);
-    assert.ok(result.every((e) => e.stream === 'big' && e.type === 't' && !Number.isNaN(Date.parse(e.received))));
-    assert.equal(creates.length, 1, 'one consumer for the read');
-    // 100 first, then up to 250 a pull
-    assert.ok(pulls >= 10 && pulls <= 12, `2,500 events in ${pulls} pulls`);
-    assert.equal(gets, 0, 'no event read by a message get');
-    const byGet = await store.events.getBySeq('big', 777);
-    assert.deepEqual(result.find((e) => e.seq === 777), byGet, 'the batched read answers what a get answers');
-  }));
+  it(
+    'a page larger than one batch is one consumer and a few pulls, every event intact and in order',
+    withStore(async () => {
+      await createStream('big');
+      await fill('big', 2600);
+      const { result, creates, pulls, gets } = await apiCalls('big', () =>
+        collect(store.events.read('big', { afterSeq: 50, limit: 2500 })),
+      );
+      assert.deepEqual(seqs(result), range(51, 2550));
+      assert.deepEqual(
+        result.map((e) => (e.data as { n: number }).n),
+        range(51, 2550),
+      );
+      assert.equal(result[0]!.typeSeq, 51);
+      assert.ok(result.every((e) => e.stream === 'big' && e.type === 't' && !Number.isNaN(Date.parse(e.received))));
+      assert.equal(creates.length, 1, 'one consumer for the read');
+      // 100 first, then up to 250 a pull
+      assert.ok(pulls >= 10 && pulls <= 12, `2,500 events in ${pulls} pulls`);
+      assert.equal(gets, 0, 'no event read by a message get');
+      const byGet = await store.events.getBySeq('big', 777);
+      assert.deepEqual(
+        result.find((e) => e.seq === 777),
+        byGet,
+        'the batched read answers what a get answers',
+      );
+    }),
+  );
 
-  it('pages across purged and deleted seqs answer exactly the stored events', withStore(async () => {
-    await createStream('holes');
-    await fill('holes', 1200);
-    await jsm.streams.purge(jsStream('holes'), { seq: 101 }); // seqs 1..100 gone
-    const deleted = [150, 151, 152, 400, ...range(600, 699), 1199];
-    for (const seq of deleted) await jsm.streams.deleteMessage(jsStream('holes'), seq, false);
-    const stored = range(101, 1200).filter((s) => !deleted.includes(s));
-    assert.deepEqual(seqs(await collect(store.events.read('holes', { limit: 5000 }))), stored);
-    // pages of 100 walked with `afterSeq`, starting inside holes too
-    const walked: number[] = [];
-    for (let after = 0; ;) {
-      const page = await collect(store.events.read('holes', { afterSeq: after, limit: 100 }));
-      if (page.length === 0) break;
-      assert.ok(page.length === 100 || walked.length + page.length === stored.length, `a short page (${page.length}) before the end`);
-      walked.push(...seqs(page));
-      after = page.at(-1)!.seq;
-    }
-    assert.deepEqual(walked, stored);
-    assert.deepEqual(seqs(await collect(store.events.read('holes', { afterSeq: 599, limit: 3 }))), [700, 701, 702]);
-    assert.deepEqual(seqs(await collect(store.events.read('holes', { afterSeq: 1198, limit: 10 }))), [1200]);
-    assert.deepEqual(seqs(await collect(store.events.read('holes', { afterSeq: 1200, limit: 10 }))), []);
-  }));
-
-  it('a type filter is applied by the server, across more than one batch; several types are filtered here', withStore(async () => {
-    await createStream('typed');
-    await fill('typed', 3000, (i) => (i % 3 === 0 ? 'a' : i % 3 === 1 ? 'b' : 'c'));
-    const { result, creates, gets } = await apiCalls('typed', () => collect(store.events.read('typed', { types: ['a'], limit: 900 })));
-    assert.deepEqual(seqs(result), range(0, 899).map((k) => 3 * k + 1));
-    assert.deepEqual(result.map((e) => e.typeSeq), range(1, 900));
-    assert.ok(result.every((e) => e.type === 'a'));
-    assert.equal(creates.length, 1);
-    assert.equal((JSON.parse(creates[0]!) as { config: { filter_subject: string } }).config.filter_subject, store.names.typeFilter('typed', 'a'));
-    assert.equal(gets, 0);
-    const two = await collect(store.events.read('typed', { types: ['b', 'c'], afterSeq: 1000, limit: 1500 }));
-    assert.deepEqual(seqs(two), range(1001, 3000).filter((s) => (s - 1) % 3 !== 0).slice(0, 1500));
-  }));
-
-  it('an empty read asks for no batch', withStore(async () => {
-    await createStream('empty');
-    const { result, creates, pulls } = await apiCalls('empty', () => collect(store.events.read('empty', { limit: 1000 })));
-    assert.deepEqual(result, []);
-    assert.equal(creates.length, 1);
-    assert.equal(pulls, 0);
-  }));
-
-  it('a read stopped early and a finished read leave no consumer behind', withStore(async () => {
-    await createStream('early');
-    await fill('early', 1500);
-    for await (const e of store.events.read('early', { limit: 1500 })) if (e.seq === 10) break;
-    await collect(store.events.read('early', { afterSeq: 100, limit: 1000 }));
-    let left = -1;
-    for (let i = 0; i < 100 && left !== 0; i++) {
-      left = (await jsm.streams.info(jsStream('early'))).state.consumer_count;
-      if (left !== 0) await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(left, 0);
-  }));
-
-  it('consumer receives: fresh events and redeliveries come by batches', withStore(async () => {
-    await createStream('recv');
-    await fill('recv', 1500);
-    await store.consumers.create({ stream: 'recv', name: 'c', types: [], leaseMs: 60_000, maxDeliveries: 5, deadLetterStream: null }, { from: 'beginning' }, Date.now());
-    const first = await apiCalls('recv', () => store.consumers.receive('recv', 'c', { max: 1200, leaseMs: 60_000, clientId: null, nowMs: Date.now() }));
-    assert.deepEqual(first.result.deliveries.map((d) => d.event.seq), range(1, 1200));
-    assert.equal(first.gets, 0);
-    assert.equal(first.creates.length, 1);
-    const back = first.result.deliveries.slice(0, 300).map((d) => d.leaseToken);
-    assert.ok((await store.consumers.release('recv', 'c', back, Date.now())).every((o) => o === 'ok'));
-    const again = await apiCalls('recv', () => store.consumers.receive('recv', 'c', { max: 400, leaseMs: 60_000, clientId: null, nowMs: Date.now() }));
-    assert.deepEqual(again.result.deliveries.map((d) => d.event.seq), [...range(1, 300), ...range(1201, 1300)]);
-    assert.deepEqual(again.result.deliveries.slice(0, 300).map((d) => d.deliveries), Array(300).fill(1));
-    assert.equal(again.gets, 0, 'redeliveries read by a batch, not one get each');
-  }));
-
-  it('decoding gives the event loop a turn at least every 64 events', withStore(async () => {
-    await createStream('turns');
-    await fill('turns', 2000);
-    let turns = 0;
-    let stop = false;
-    const tick = () => {
-      turns++;
-      if (!stop) setImmediate(tick);
-    };
-    setImmediate(tick);
-    let run = 0;
-    let longest = 0;
-    let lastTurns = -1;
-    try {
-      for await (const e of store.events.read('turns', { limit: 2000 })) {
-        run = turns === lastTurns ? run + 1 : 1;
-        lastTurns = turns;
-        longest = Math.max(longest, run);
-        assert.ok(e.seq > 0);
+  it(
+    'pages across purged and deleted seqs answer exactly the stored events',
+    withStore(async () => {
+      await createStream('holes');
+      await fill('holes', 1200);
+      await jsm.streams.purge(jsStream('holes'), { seq: 101 }); // seqs 1..100 gone
+      const deleted = [150, 151, 152, 400, ...range(600, 699), 1199];
+      for (const seq of deleted) await jsm.streams.deleteMessage(jsStream('holes'), seq, false);
+      const stored = range(101, 1200).filter((s) => !deleted.includes(s));
+      assert.deepEqual(seqs(await collect(store.events.read('holes', { limit: 5000 }))), stored);
+      // pages of 100 walked with `afterSeq`, starting inside holes too
+      const walked: number[] = [];
+      for (let after = 0; ;) {
+        const page = await collect(store.events.read('holes', { afterSeq: after, limit: 100 }));
+        if (page.length === 0) break;
+        assert.ok(
+          page.length === 100 || walked.length + page.length === stored.length,
+          `a short page (${page.length}) before the end`,
+        );
+        walked.push(...seqs(page));
+        after = page.at(-1)!.seq;
       }
-    } finally {
-      stop = true;
-    }
-    assert.ok(longest <= 64, `${longest} events decoded without a turn of the event loop`);
-  }));
+      assert.deepEqual(walked, stored);
+      assert.deepEqual(seqs(await collect(store.events.read('holes', { afterSeq: 599, limit: 3 }))), [700, 701, 702]);
+      assert.deepEqual(seqs(await collect(store.events.read('holes', { afterSeq: 1198, limit: 10 }))), [1200]);
+      assert.deepEqual(seqs(await collect(store.events.read('holes', { afterSeq: 1200, limit: 10 }))), []);
+    }),
+  );
+
+  it(
+    'a type filter is applied by the server, across more than one batch; several types are filtered here',
+    withStore(async () => {
+      await createStream('typed');
+      await fill('typed', 3000, (i) => (i % 3 === 0 ? 'a' : i % 3 === 1 ? 'b' : 'c'));
+      const { result, creates, gets } = await apiCalls('typed', () =>
+        collect(store.events.read('typed', { types: ['a'], limit: 900 })),
+      );
+      assert.deepEqual(
+        seqs(result),
+        range(0, 899).map((k) => 3 * k + 1),
+      );
+      assert.deepEqual(
+        result.map((e) => e.typeSeq),
+        range(1, 900),
+      );
+      assert.ok(result.every((e) => e.type === 'a'));
+      assert.equal(creates.length, 1);
+      assert.equal(
+        (JSON.parse(creates[0]!) as { config: { filter_subject: string } }).config.filter_subject,
+        store.names.typeFilter('typed', 'a'),
+      );
+      assert.equal(gets, 0);
+      const two = await collect(store.events.read('typed', { types: ['b', 'c'], afterSeq: 1000, limit: 1500 }));
+      assert.deepEqual(
+        seqs(two),
+        range(1001, 3000)
+          .filter((s) => (s - 1) % 3 !== 0)
+          .slice(0, 1500),
+      );
+    }),
+  );
+
+  it(
+    'an empty read asks for no batch',
+    withStore(async () => {
+      await createStream('empty');
+      const { result, creates, pulls } = await apiCalls('empty', () =>
+        collect(store.events.read('empty', { limit: 1000 })),
+      );
+      assert.deepEqual(result, []);
+      assert.equal(creates.length, 1);
+      assert.equal(pulls, 0);
+    }),
+  );
+
+  it(
+    'a read stopped early and a finished read leave no consumer behind',
+    withStore(async () => {
+      await createStream('early');
+      await fill('early', 1500);
+      for await (const e of store.events.read('early', { limit: 1500 })) if (e.seq === 10) break;
+      await collect(store.events.read('early', { afterSeq: 100, limit: 1000 }));
+      let left = -1;
+      for (let i = 0; i < 100 && left !== 0; i++) {
+        left = (await jsm.streams.info(jsStream('early'))).state.consumer_count;
+        if (left !== 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(left, 0);
+    }),
+  );
+
+  it(
+    'consumer receives: fresh events and redeliveries come by batches',
+    withStore(async () => {
+      await createStream('recv');
+      await fill('recv', 1500);
+      await store.consumers.create(
+        { stream: 'recv', name: 'c', types: [], leaseMs: 60_000, maxDeliveries: 5, deadLetterStream: null },
+        { from: 'beginning' },
+        Date.now(),
+      );
+      const first = await apiCalls('recv', () =>
+        store.consumers.receive('recv', 'c', { max: 1200, leaseMs: 60_000, clientId: null, nowMs: Date.now() }),
+      );
+      assert.deepEqual(
+        first.result.deliveries.map((d) => d.event.seq),
+        range(1, 1200),
+      );
+      assert.equal(first.gets, 0);
+      assert.equal(first.creates.length, 1);
+      const back = first.result.deliveries.slice(0, 300).map((d) => d.leaseToken);
+      assert.ok((await store.consumers.release('recv', 'c', back, Date.now())).every((o) => o === 'ok'));
+      const again = await apiCalls('recv', () =>
+        store.consumers.receive('recv', 'c', { max: 400, leaseMs: 60_000, clientId: null, nowMs: Date.now() }),
+      );
+      assert.deepEqual(
+        again.result.deliveries.map((d) => d.event.seq),
+        [...range(1, 300), ...range(1201, 1300)],
+      );
+      assert.deepEqual(
+        again.result.deliveries.slice(0, 300).map((d) => d.deliveries),
+        Array(300).fill(1),
+      );
+      assert.equal(again.gets, 0, 'redeliveries read by a batch, not one get each');
+    }),
+  );
+
+  it(
+    'decoding gives the event loop a turn at least every 64 events',
+    withStore(async () => {
+      await createStream('turns');
+      await fill('turns', 2000);
+      let turns = 0;
+      let stop = false;
+      const tick = () => {
+        turns++;
+        if (!stop) setImmediate(tick);
+      };
+      setImmediate(tick);
+      let run = 0;
+      let longest = 0;
+      let lastTurns = -1;
+      try {
+        for await (const e of store.events.read('turns', { limit: 2000 })) {
+          run = turns === lastTurns ? run + 1 : 1;
+          lastTurns = turns;
+          longest = Math.max(longest, run);
+          assert.ok(e.seq > 0);
+        }
+      } finally {
+        stop = true;
+      }
+      assert.ok(longest <= 64, `${longest} events decoded without a turn of the event loop`);
+    }),
+  );
 });

@@ -26,7 +26,12 @@ async function readAll(store: NatsStore, stream: string): Promise<StoredEvent[]>
   return out;
 }
 
-async function openStores(servers: string, count: number, replicas: number, prefix = freshNamespace()): Promise<NatsStore[]> {
+async function openStores(
+  servers: string,
+  count: number,
+  replicas: number,
+  prefix = freshNamespace(),
+): Promise<NatsStore[]> {
   const stores: NatsStore[] = [];
   for (let i = 0; i < count; i++) stores.push(await openNatsTestStore(servers, prefix, replicas));
   return stores;
@@ -34,10 +39,22 @@ async function openStores(servers: string, count: number, replicas: number, pref
 
 async function createStream(store: NatsStore, name: string): Promise<void> {
   const now = new Date().toISOString();
-  await store.streams.create({ name, owner: 'test', description: '', retention: {}, exclusiveProducer: false, options: concurrent, createdAt: now, updatedAt: now });
+  await store.streams.create({
+    name,
+    owner: 'test',
+    description: '',
+    retention: {},
+    exclusiveProducer: false,
+    options: concurrent,
+    createdAt: now,
+    updatedAt: now,
+  });
 }
 
-interface Sent { ids: string[]; result: AppendResult }
+interface Sent {
+  ids: string[];
+  result: AppendResult;
+}
 
 interface Load {
   sent: Sent[];
@@ -50,13 +67,25 @@ interface Load {
  * `clients` closed-loop clients per store, each sending `requests` requests of `size` events.
  * A failed request is noted and the client goes on, as a client retrying later would.
  */
-async function load(stores: NatsStore[], stream: string, clients: number, requests: number, size: number, stop?: () => boolean): Promise<Load> {
+async function load(
+  stores: NatsStore[],
+  stream: string,
+  clients: number,
+  requests: number,
+  size: number,
+  stop?: () => boolean,
+): Promise<Load> {
   const out: Load = { sent: [], failedIds: new Set(), errors: [] };
   const client = async (store: NatsStore, writer: number, c: number) => {
     for (let r = 0; r < requests && !stop?.(); r++) {
-      const events = range(1, size).map((i) => newEvent(i % 2 ? 'odd' : 'even', { writer, c, r, i }, { id: `w${writer}-c${c}-r${r}-${i}` }));
+      const events = range(1, size).map((i) =>
+        newEvent(i % 2 ? 'odd' : 'even', { writer, c, r, i }, { id: `w${writer}-c${c}-r${r}-${i}` }),
+      );
       try {
-        out.sent.push({ ids: events.map((e) => e.id), result: await store.events.append({ stream, events, producer: null }) });
+        out.sent.push({
+          ids: events.map((e) => e.id),
+          result: await store.events.append({ stream, events, producer: null }),
+        });
       } catch (err) {
         out.errors.push(String((err as Error).message));
         for (const e of events) out.failedIds.add(e.id);
@@ -73,7 +102,11 @@ async function load(stores: NatsStore[], stream: string, clients: number, reques
  * request that did get through (docs/store-nats.md).
  */
 function assertLog(stored: StoredEvent[], { sent, failedIds }: Load, requestOrder = true): void {
-  assert.deepEqual(stored.map((e) => e.seq), range(1, stored.length), 'seqs gap-free');
+  assert.deepEqual(
+    stored.map((e) => e.seq),
+    range(1, stored.length),
+    'seqs gap-free',
+  );
   assert.equal(new Set(stored.map((e) => e.id)).size, stored.length, 'no event stored twice');
   const answered = new Map(sent.flatMap((s) => s.ids.map((id, i) => [id, s.result.events[i]!.seq] as const)));
   const storedIds = new Set(stored.map((e) => e.id));
@@ -84,8 +117,16 @@ function assertLog(stored: StoredEvent[], { sent, failedIds }: Load, requestOrde
   }
   for (const s of sent) {
     const seqs = s.result.events.map((e) => e.seq);
-    if (requestOrder) assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'a request’s events keep their order');
-    assert.ok(s.result.events.every((e) => !e.duplicate && e.typeSeq === 0), 'no false duplicate, typeSeq 0');
+    if (requestOrder)
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        'a request’s events keep their order',
+      );
+    assert.ok(
+      s.result.events.every((e) => !e.duplicate && e.typeSeq === 0),
+      'no false duplicate, typeSeq 0',
+    );
   }
   assert.ok(stored.every((e) => e.typeSeq === 0));
 }
@@ -104,7 +145,9 @@ describe('concurrent write mode on one nats-server', () => {
       assertLog(await readAll(stores[1]!, 'hot'), done);
       const sent = done.sent;
       // without a chain the writers' requests interleave: at least one request is not contiguous
-      const split = sent.filter((s) => s.result.events[s.result.events.length - 1]!.seq - s.result.events[0]!.seq !== s.ids.length - 1);
+      const split = sent.filter(
+        (s) => s.result.events[s.result.events.length - 1]!.seq - s.result.events[0]!.seq !== s.ids.length - 1,
+      );
       process.stderr.write(`concurrent writers: ${split.length} of ${sent.length} requests interleaved with others\n`);
     } finally {
       for (const s of stores) await s.close();
@@ -112,15 +155,28 @@ describe('concurrent write mode on one nats-server', () => {
   });
 
   it('ids: a retry through another writer answers the original seqs as duplicates; an id repeated in a request is written once', async () => {
-    const [a, b] = await openStores(nats.servers, 2, 1) as [NatsStore, NatsStore];
+    const [a, b] = (await openStores(nats.servers, 2, 1)) as [NatsStore, NatsStore];
     try {
       await createStream(a, 'ids');
       const events = range(1, 5).map((i) => newEvent('t', i, { id: `fixed-${i}` }));
       const first = await a.events.append({ stream: 'ids', events, producer: null });
       await b.events.append({ stream: 'ids', events: [newEvent('t', 'other')], producer: null });
-      const again = await b.events.append({ stream: 'ids', events: [...events, newEvent('t', 6, { id: 'fixed-6' }), newEvent('t', 7, { id: 'fixed-6' })], producer: null });
-      assert.deepEqual(again.events.slice(0, 5).map((e) => [e.seq, e.duplicate]), first.events.map((e) => [e.seq, true]));
-      assert.deepEqual(again.events.slice(5).map((e) => [e.seq, e.duplicate]), [[7, false], [7, true]]);
+      const again = await b.events.append({
+        stream: 'ids',
+        events: [...events, newEvent('t', 6, { id: 'fixed-6' }), newEvent('t', 7, { id: 'fixed-6' })],
+        producer: null,
+      });
+      assert.deepEqual(
+        again.events.slice(0, 5).map((e) => [e.seq, e.duplicate]),
+        first.events.map((e) => [e.seq, true]),
+      );
+      assert.deepEqual(
+        again.events.slice(5).map((e) => [e.seq, e.duplicate]),
+        [
+          [7, false],
+          [7, true],
+        ],
+      );
       assert.equal((await readAll(a, 'ids')).length, 7);
       const stats = await b.events.stats('ids');
       assert.equal(stats.lastSeq, 7);
@@ -131,12 +187,14 @@ describe('concurrent write mode on one nats-server', () => {
   });
 
   it('a deleted stream refuses appends with STREAM_NOT_FOUND', async () => {
-    const [a, b] = await openStores(nats.servers, 2, 1) as [NatsStore, NatsStore];
+    const [a, b] = (await openStores(nats.servers, 2, 1)) as [NatsStore, NatsStore];
     try {
       await createStream(a, 'gone');
       await b.events.append({ stream: 'gone', events: [newEvent('t', 1)], producer: null });
       await a.streams.delete('gone');
-      await assert.rejects(a.events.append({ stream: 'gone', events: [newEvent('t', 2)], producer: null }), { code: 'STREAM_NOT_FOUND' });
+      await assert.rejects(a.events.append({ stream: 'gone', events: [newEvent('t', 2)], producer: null }), {
+        code: 'STREAM_NOT_FOUND',
+      });
     } finally {
       await a.close();
       await b.close();
@@ -166,11 +224,15 @@ describe('concurrent write mode on a 3-node cluster (3 replicas)', () => {
       await new Promise((r) => setTimeout(r, 4000));
       stop = true;
       const done = await running;
-      process.stderr.write(`leader killed: ${done.sent.length} requests acknowledged, ${done.errors.length} failed (${[...new Set(done.errors)].join('; ')})\n`);
+      process.stderr.write(
+        `leader killed: ${done.sent.length} requests acknowledged, ${done.errors.length} failed (${[...new Set(done.errors)].join('; ')})\n`,
+      );
       assert.ok(done.sent.length > 20, `the writers got through (${done.sent.length} requests)`);
       // a request fails only once the writer gave up retrying (30 s): none should here
       assert.ok(done.errors.length <= done.sent.length / 10, 'few requests failed');
-      const reordered = done.sent.filter((s) => s.result.events.some((e, i) => i > 0 && e.seq < s.result.events[i - 1]!.seq)).length;
+      const reordered = done.sent.filter((s) =>
+        s.result.events.some((e, i) => i > 0 && e.seq < s.result.events[i - 1]!.seq),
+      ).length;
       process.stderr.write(`leader killed: ${reordered} requests had an event re-sent behind later ones\n`);
       assertLog(await readAll(stores[1]!, 'hot'), done, false);
     } finally {

@@ -17,11 +17,27 @@ const cluster = await startNatsCluster();
 const single = await startNatsServer();
 after(() => Promise.all([cluster.close(), single.close()]));
 
-const def = (stream: string, name: string): ConsumerDefinition => ({ stream, name, types: [], leaseMs: 60_000, maxDeliveries: 5, deadLetterStream: null });
+const def = (stream: string, name: string): ConsumerDefinition => ({
+  stream,
+  name,
+  types: [],
+  leaseMs: 60_000,
+  maxDeliveries: 5,
+  deadLetterStream: null,
+});
 
 function streamRecord(name: string) {
   const now = new Date().toISOString();
-  return { name, owner: 'test', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now };
+  return {
+    name,
+    owner: 'test',
+    description: '',
+    retention: {},
+    exclusiveProducer: false,
+    options: {},
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 describe('nats store: one consumer through several stores', () => {
@@ -34,10 +50,22 @@ describe('nats store: one consumer through several stores', () => {
       await a.events.append({ stream: 's', events: [newEvent('t', {})], producer: null });
       for (let i = 0; i < 60; i++) {
         await a.consumers.create(def('s', `c${i}`), { from: 'beginning' }, Date.now());
-        assert.ok(await b.consumers.get('s', `c${i}`), `round ${i}: the other store did not find the consumer just created`);
-        const got = await b.consumers.receive('s', `c${i}`, { max: 1, leaseMs: 60_000, clientId: null, nowMs: Date.now() });
+        assert.ok(
+          await b.consumers.get('s', `c${i}`),
+          `round ${i}: the other store did not find the consumer just created`,
+        );
+        const got = await b.consumers.receive('s', `c${i}`, {
+          max: 1,
+          leaseMs: 60_000,
+          clientId: null,
+          nowMs: Date.now(),
+        });
         assert.equal(got.deliveries.length, 1, `round ${i}`);
-        assert.deepEqual(await a.consumers.ack('s', `c${i}`, [got.deliveries[0]!.leaseToken], Date.now()), ['ok'], `round ${i}: a lease taken through the other store`);
+        assert.deepEqual(
+          await a.consumers.ack('s', `c${i}`, [got.deliveries[0]!.leaseToken], Date.now()),
+          ['ok'],
+          `round ${i}: a lease taken through the other store`,
+        );
       }
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -50,7 +78,11 @@ describe('nats store: one consumer through several stores', () => {
       const total = 600;
       await stores[0].streams.create(streamRecord('s'));
       for (let i = 0; i < total; i += 100) {
-        await stores[0].events.append({ stream: 's', events: Array.from({ length: 100 }, (_, j) => newEvent('t', { i: i + j })), producer: null });
+        await stores[0].events.append({
+          stream: 's',
+          events: Array.from({ length: 100 }, (_, j) => newEvent('t', { i: i + j })),
+          producer: null,
+        });
       }
       await stores[0].consumers.create(def('s', 'work'), { from: 'beginning' }, Date.now());
       const handed = new Map<number, string>();
@@ -58,16 +90,33 @@ describe('nats store: one consumer through several stores', () => {
       const client = async (id: string, storeIndex: number) => {
         const store = stores[storeIndex]!;
         for (;;) {
-          const { deliveries } = await store.consumers.receive('s', 'work', { max: 9, leaseMs: 60_000, clientId: id, nowMs: Date.now() });
+          const { deliveries } = await store.consumers.receive('s', 'work', {
+            max: 9,
+            leaseMs: 60_000,
+            clientId: id,
+            nowMs: Date.now(),
+          });
           if (deliveries.length === 0) return;
           for (const d of deliveries) {
-            assert.equal(handed.get(d.event.seq), undefined, `seq ${d.event.seq} was handed to ${handed.get(d.event.seq)} and ${id}`);
+            assert.equal(
+              handed.get(d.event.seq),
+              undefined,
+              `seq ${d.event.seq} was handed to ${handed.get(d.event.seq)} and ${id}`,
+            );
             handed.set(d.event.seq, id);
           }
           // settled through another store than the one that leased them
           const other = stores[(storeIndex + 1) % stores.length]!;
-          const outcomes = await other.consumers.ack('s', 'work', deliveries.map((d) => d.leaseToken), Date.now());
-          assert.ok(outcomes.every((o) => o === 'ok'), `${id}: ${outcomes.join(',')}`);
+          const outcomes = await other.consumers.ack(
+            's',
+            'work',
+            deliveries.map((d) => d.leaseToken),
+            Date.now(),
+          );
+          assert.ok(
+            outcomes.every((o) => o === 'ok'),
+            `${id}: ${outcomes.join(',')}`,
+          );
           acked += outcomes.length;
         }
       };

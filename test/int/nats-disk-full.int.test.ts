@@ -19,12 +19,23 @@ describe('a full JetStream store', { skip: !available && 'no nats-server binary 
     process.env.RIVULET_TEST_NATS_URL = nats.servers;
     const t = await buildTestApp({ core: { rulesStream: 'iflux' } });
     try {
-      assert.equal((await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'orders' } })).statusCode, 201);
+      assert.equal(
+        (await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'orders' } }))
+          .statusCode,
+        201,
+      );
       const pad = 'x'.repeat(16 * 1024);
       const acked: string[] = [];
-      let refusal: { statusCode: number; body: string; headers: Record<string, unknown>; json(): Record<string, unknown> } | undefined;
+      let refusal:
+        | { statusCode: number; body: string; headers: Record<string, unknown>; json(): Record<string, unknown> }
+        | undefined;
       for (let i = 0; i < 400 && !refusal; i++) {
-        const res = await t.app.inject({ method: 'POST', url: '/v1/streams/orders/events', headers: t.admin, payload: { type: 't', id: `e${i}`, data: { pad } } });
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/v1/streams/orders/events',
+          headers: t.admin,
+          payload: { type: 't', id: `e${i}`, data: { pad } },
+        });
         if (res.statusCode === 201) acked.push(`e${i}`);
         else refusal = res;
       }
@@ -32,21 +43,37 @@ describe('a full JetStream store', { skip: !available && 'no nats-server binary 
       assert.equal(refusal.statusCode, 507, refusal.body);
       assert.equal(refusal.json().code, 'STORAGE_FULL');
       assert.equal(refusal.headers['retry-after'], '5');
-      const iflux = await t.app.inject({ method: 'POST', url: '/events', headers: t.admin, payload: [{ timestamp: '2015-01-12T05:21:07Z', source: '/x', type: '/t', properties: { pad } }] });
+      const iflux = await t.app.inject({
+        method: 'POST',
+        url: '/events',
+        headers: t.admin,
+        payload: [{ timestamp: '2015-01-12T05:21:07Z', source: '/x', type: '/t', properties: { pad } }],
+      });
       assert.equal(iflux.statusCode, 507, iflux.body);
       assert.equal(typeof iflux.json().error, 'string');
       const read = await t.app.inject({ method: 'GET', url: '/v1/streams/orders/events?limit=1000', headers: t.admin });
       assert.equal(read.statusCode, 200);
-      assert.deepEqual((read.json().events as { id: string }[]).map((e) => e.id), acked, 'every acknowledged event is there, nothing refused is');
+      assert.deepEqual(
+        (read.json().events as { id: string }[]).map((e) => e.id),
+        acked,
+        'every acknowledged event is there, nothing refused is',
+      );
       const unready = await t.app.inject({ method: 'GET', url: '/readyz' });
       assert.equal(unready.statusCode, 503, 'not ready while JetStream refuses writes');
       assert.match(String(unready.json().reason), /out of storage/);
 
       // space comes back (the filling stream goes): ready again, and writes work, by themselves
-      assert.equal((await t.app.inject({ method: 'DELETE', url: '/v1/streams/orders', headers: t.admin })).statusCode, 204);
+      assert.equal(
+        (await t.app.inject({ method: 'DELETE', url: '/v1/streams/orders', headers: t.admin })).statusCode,
+        204,
+      );
       const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
       assert.equal(ready.statusCode, 200, ready.body);
-      assert.equal((await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'again' } })).statusCode, 201);
+      assert.equal(
+        (await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'again' } }))
+          .statusCode,
+        201,
+      );
     } finally {
       await t.close();
       delete process.env.RIVULET_TEST_NATS_URL;

@@ -38,8 +38,15 @@ describe('nats document watch', () => {
       await writer.documents.put('sink-leases', 'hash-1', { owner: 'p' });
       await writer.documents.put('keys', 'hash-1', { id: '1', name: 'renamed' }, { expectedVersion: 1 });
       await writer.documents.delete('keys', 'hash-1');
-      await waitFor(() => changes(seen).length >= 3 && changes(alsoSeen).length >= 3, `only ${JSON.stringify(seen)} reported`);
-      assert.deepEqual(changes(seen), ['hash-1', 'hash-1', 'hash-1'], 'put, update and delete; other collections are not reported');
+      await waitFor(
+        () => changes(seen).length >= 3 && changes(alsoSeen).length >= 3,
+        `only ${JSON.stringify(seen)} reported`,
+      );
+      assert.deepEqual(
+        changes(seen),
+        ['hash-1', 'hash-1', 'hash-1'],
+        'put, update and delete; other collections are not reported',
+      );
       assert.deepEqual(changes(alsoSeen), changes(seen), 'every listener of the collection hears every change');
 
       await reader.close();

@@ -35,9 +35,15 @@ describe('nats store: listing KV keys', () => {
       await store.documents.delete('things', 'b');
       await store.documents.put('other', 'x', { k: 'x' });
       for (let i = 0; i < 10; i++) {
-        assert.deepEqual((await store.documents.list('things')).map((d) => d.key), ['a', 'c', 'd', 'e']);
+        assert.deepEqual(
+          (await store.documents.list('things')).map((d) => d.key),
+          ['a', 'c', 'd', 'e'],
+        );
       }
-      assert.deepEqual((await store.documents.list('things', { after: 'a', limit: 2 })).map((d) => d.key), ['c', 'd']);
+      assert.deepEqual(
+        (await store.documents.list('things', { after: 'a', limit: 2 })).map((d) => d.key),
+        ['c', 'd'],
+      );
       assert.deepEqual(await store.documents.list('nothing'), []);
 
       const jsm = await jetstreamManager(nc);
@@ -48,7 +54,7 @@ describe('nats store: listing KV keys', () => {
     }
   });
 
-  it('a closed store leaves none of its watches\' consumers behind', async () => {
+  it("a closed store leaves none of its watches' consumers behind", async () => {
     // that a watch reports other processes' changes is nats-document-watch.int.test.ts's to check
     const prefix = freshNamespace();
     const nc = await connect({ servers: nats.servers.split(',') });
@@ -62,11 +68,19 @@ describe('nats store: listing KV keys', () => {
         for (const deadline = Date.now() + 5_000; !seen.includes(null); await new Promise((r) => setTimeout(r, 20))) {
           assert.ok(Date.now() < deadline, 'the watch never came up');
         }
-        assert.equal((await consumersOn(jsm, prefix, ['docs', 'streams'])).length, 2, 'the stream catalog\'s watch and the document watch are up');
+        assert.equal(
+          (await consumersOn(jsm, prefix, ['docs', 'streams'])).length,
+          2,
+          "the stream catalog's watch and the document watch are up",
+        );
       } finally {
         await store.close();
       }
-      assert.deepEqual(await consumersOn(jsm, prefix, ['docs', 'streams', 'consumers', 'idem']), [], 'consumers left by a closed store');
+      assert.deepEqual(
+        await consumersOn(jsm, prefix, ['docs', 'streams', 'consumers', 'idem']),
+        [],
+        'consumers left by a closed store',
+      );
     } finally {
       await nc.close();
     }
@@ -82,7 +96,11 @@ describe('nats store: listing KV keys', () => {
       let stop = false;
       const rewriter = (async () => {
         for (let round = 0; !stop; round++) {
-          await Promise.all(Array.from({ length: 20 }, (_, j) => store.documents.put('things', `k${(round * 20 + j) % total}`, { round })));
+          await Promise.all(
+            Array.from({ length: 20 }, (_, j) =>
+              store.documents.put('things', `k${(round * 20 + j) % total}`, { round }),
+            ),
+          );
         }
       })();
       try {
@@ -95,7 +113,11 @@ describe('nats store: listing KV keys', () => {
         await rewriter;
       }
       await store.documents.delete('things', 'k0');
-      assert.equal((await store.documents.list('things', { limit: 10_000 })).length, total - 1, 'a deleted key is not listed');
+      assert.equal(
+        (await store.documents.list('things', { limit: 10_000 })).length,
+        total - 1,
+        'a deleted key is not listed',
+      );
     } finally {
       await store.close();
     }

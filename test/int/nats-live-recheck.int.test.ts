@@ -22,7 +22,10 @@ describe('live follow checks across processes (nats)', () => {
     try {
       // each process composes the okdata dialect, whose switch is the follow check asked again
       const [a, b] = stores.map((store) => {
-        const services = createCoreServices(store, { maxBatchEvents: 100, live: { pollIntervalMs: 100, recheckIntervalMs: 100 } });
+        const services = createCoreServices(store, {
+          maxBatchEvents: 100,
+          live: { pollIntervalMs: 100, recheckIntervalMs: 100 },
+        });
         return { ...services, okdata: composeDialects(services, store, {}, { maxJsonDepth: 64 }).okdata };
       });
       const id = { dataset: 'weather', version: '1' };
@@ -39,7 +42,9 @@ describe('live follow checks across processes (nats)', () => {
       assert.ok(error, 'the subscription on the other process was not ended');
       assert.equal(error.code, 'FORBIDDEN');
       assert.equal(a!.live.size, 0);
-      await assert.rejects(a!.live.subscribe({ stream, start: { at: 'tail' }, principal: null }), { code: 'FORBIDDEN' });
+      await assert.rejects(a!.live.subscribe({ stream, start: { at: 'tail' }, principal: null }), {
+        code: 'FORBIDDEN',
+      });
     } finally {
       for (const store of stores) await store.close();
     }

@@ -28,10 +28,19 @@ describe('sinks spread over processes on a nats store', () => {
     const receiver = await startReceiver();
     const stores = await openSharedNatsTestStores(nats.servers, 3);
     const delivery = createDelivery({ allowLoopback: true });
-    const services: CoreServices[] = stores.map((s) => createCoreServices(s, { maxBatchEvents: 1000, sinkChecks: delivery.checks }));
-    const engines: SinkEngine[] = services.map((s, i) => delivery.engine(s, stores[i]!, pino({ level: process.env.TEST_LOG ?? 'silent' }), {
-      holder: `engine-${i}`, scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 2000,
-    }));
+    const services: CoreServices[] = stores.map((s) =>
+      createCoreServices(s, { maxBatchEvents: 1000, sinkChecks: delivery.checks }),
+    );
+    const engines: SinkEngine[] = services.map((s, i) =>
+      delivery.engine(s, stores[i]!, pino({ level: process.env.TEST_LOG ?? 'silent' }), {
+        holder: `engine-${i}`,
+        scanIntervalMs: 100,
+        idlePollMs: 20,
+        flushIntervalMs: 50,
+        ownerLeaseMs: 3000,
+        closeGraceMs: 2000,
+      }),
+    );
     const closed = new Set<number>();
     let producing = true;
     let watching = true;
@@ -42,7 +51,15 @@ describe('sinks spread over processes on a nats store', () => {
       const a = services[0]!;
       await a.streams.create({ name: 'orders' }, 'admin');
       for (let i = 0; i < SINKS; i++) {
-        await a.sinks.create({ id: `s${i}`, streams: ['orders'], start: { from: 'beginning' }, target: { kind: 'http', url: `${receiver.url}/s${i}` } }, 'admin');
+        await a.sinks.create(
+          {
+            id: `s${i}`,
+            streams: ['orders'],
+            start: { from: 'beginning' },
+            target: { kind: 'http', url: `${receiver.url}/s${i}` },
+          },
+          'admin',
+        );
       }
 
       // events keep coming, through every engine's store, for the whole test
@@ -50,7 +67,19 @@ describe('sinks spread over processes on a nats store', () => {
       producer = (async () => {
         while (producing) {
           const events = Array.from({ length: 5 }, () => ({ type: 'order.placed', data: { n: produced++ } }));
-          await services[produced % 3]!.produce.produce({ stream: 'orders', events: events.map((e) => ({ ...e, id: `e-${e.data.n}`, idSupplied: true, source: '/test', time: new Date().toISOString(), producer: null, meta: {} })), producer: null });
+          await services[produced % 3]!.produce.produce({
+            stream: 'orders',
+            events: events.map((e) => ({
+              ...e,
+              id: `e-${e.data.n}`,
+              idSupplied: true,
+              source: '/test',
+              time: new Date().toISOString(),
+              producer: null,
+              meta: {},
+            })),
+            producer: null,
+          });
           await sleep(30);
         }
       })();
@@ -69,9 +98,11 @@ describe('sinks spread over processes on a nats store', () => {
       const running = new Set<number>();
       const counts = () => [...running].map((i) => engines[i]!.owned().length).sort((x, y) => y - x);
       const balanced = async (want: number[]) => {
-        await until(`sinks held as ${want.join(' + ')}`, () => counts().join() === want.join(), 60_000).catch((err: Error) => {
-          throw new Error(`${err.message} (held: ${counts().join(' + ')})`);
-        });
+        await until(`sinks held as ${want.join(' + ')}`, () => counts().join() === want.join(), 60_000).catch(
+          (err: Error) => {
+            throw new Error(`${err.message} (held: ${counts().join(' + ')})`);
+          },
+        );
       };
       const start = (i: number) => {
         running.add(i);
@@ -86,9 +117,17 @@ describe('sinks spread over processes on a nats store', () => {
       await balanced([2, 2, 2]);
       // a key listing that races the entries' renewals can miss one, so
       // the registry is read until it shows all three
-      const enginesListed = async (store: (typeof stores)[number]) => (await store.documents.list(ENGINES_COLLECTION)).map((d) => d.key).sort().join();
+      const enginesListed = async (store: (typeof stores)[number]) =>
+        (await store.documents.list(ENGINES_COLLECTION))
+          .map((d) => d.key)
+          .sort()
+          .join();
       let listed = '';
-      await until('all three engines registered', async () => (listed = await enginesListed(stores[2]!)) === 'engine-0,engine-1,engine-2', 10_000).catch((err: Error) => {
+      await until(
+        'all three engines registered',
+        async () => (listed = await enginesListed(stores[2]!)) === 'engine-0,engine-1,engine-2',
+        10_000,
+      ).catch((err: Error) => {
         throw new Error(`${err.message} (listed: ${listed})`);
       });
 
@@ -97,23 +136,36 @@ describe('sinks spread over processes on a nats store', () => {
       closed.add(2);
       running.delete(2);
       await balanced([3, 3]);
-      await until('the third engine unregistered', async () => (listed = await enginesListed(stores[1]!)) === 'engine-0,engine-1', 10_000).catch((err: Error) => {
+      await until(
+        'the third engine unregistered',
+        async () => (listed = await enginesListed(stores[1]!)) === 'engine-0,engine-1',
+        10_000,
+      ).catch((err: Error) => {
         throw new Error(`${err.message} (listed: ${listed})`);
       });
 
       producing = false;
       await producer;
-      const ids = (path: string) => receiver.requests.filter((r) => r.url === path).map((r) => JSON.parse(r.body) as { id: string });
-      await until('every event delivered to every sink', () => {
-        for (let i = 0; i < SINKS; i++) if (new Set(ids(`/s${i}`).map((e) => e.id)).size < produced) return false;
-        return true;
-      }, 60_000);
+      const ids = (path: string) =>
+        receiver.requests.filter((r) => r.url === path).map((r) => JSON.parse(r.body) as { id: string });
+      await until(
+        'every event delivered to every sink',
+        () => {
+          for (let i = 0; i < SINKS; i++) if (new Set(ids(`/s${i}`).map((e) => e.id)).size < produced) return false;
+          return true;
+        },
+        60_000,
+      );
       watching = false;
       await watcher;
       assert.equal(overlap, null, `sink ${overlap} ran on two engines at once`);
       for (let i = 0; i < SINKS; i++) {
         const got = ids(`/s${i}`).map((e) => e.id);
-        assert.equal(got.length, produced, `sink s${i}: ${got.length} deliveries of ${produced} events (${got.length - new Set(got).size} twice)`);
+        assert.equal(
+          got.length,
+          produced,
+          `sink s${i}: ${got.length} deliveries of ${produced} events (${got.length - new Set(got).size} twice)`,
+        );
       }
     } finally {
       // the loops stop before what they use closes, whatever failed

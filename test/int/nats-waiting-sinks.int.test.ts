@@ -26,18 +26,45 @@ describe('waiting sinks on nats', () => {
       const b = await buildTestApp({ dataDir });
       try {
         const basic = { authorization: `Basic ${Buffer.from(`aether:${a.t.adminKey}`).toString('base64')}` };
-        const job = { owner: 'admin', type: 'POST', topic: ['later'], url: `${rx.url}/{id}`, datamap: { id: '$.msg.id' } };
+        const job = {
+          owner: 'admin',
+          type: 'POST',
+          topic: ['later'],
+          url: `${rx.url}/{id}`,
+          datamap: { id: '$.msg.id' },
+        };
         const created = await a.t.app.inject({ method: 'POST', url: '/job/early', headers: basic, payload: job });
         assert.equal(created.statusCode, 201, created.body);
         assert.deepEqual(created.json().waiting_for, ['later']);
 
-        assert.equal((await b.app.inject({ method: 'POST', url: '/v1/streams', headers: b.admin, payload: { name: 'later' } })).statusCode, 201);
-        const produced = await b.app.inject({ method: 'POST', url: '/v1/streams/later/events', headers: b.admin, payload: [{ type: 't', data: { id: 'e1' } }, { type: 't', data: { id: 'e2' } }] });
+        assert.equal(
+          (await b.app.inject({ method: 'POST', url: '/v1/streams', headers: b.admin, payload: { name: 'later' } }))
+            .statusCode,
+          201,
+        );
+        const produced = await b.app.inject({
+          method: 'POST',
+          url: '/v1/streams/later/events',
+          headers: b.admin,
+          payload: [
+            { type: 't', data: { id: 'e1' } },
+            { type: 't', data: { id: 'e2' } },
+          ],
+        });
         assert.equal(produced.statusCode, 201, produced.body);
         await until('both delivered', () => rx.requests.length >= 2);
-        assert.deepEqual(rx.requests.map((r) => r.url), ['/e1', '/e2']);
+        assert.deepEqual(
+          rx.requests.map((r) => r.url),
+          ['/e1', '/e2'],
+        );
         const shown = await until('no longer waiting', async () => {
-          const view = (await b.app.inject({ method: 'GET', url: '/job/early', headers: { authorization: `Basic ${Buffer.from(`x:${b.adminKey}`).toString('base64')}` } })).json();
+          const view = (
+            await b.app.inject({
+              method: 'GET',
+              url: '/job/early',
+              headers: { authorization: `Basic ${Buffer.from(`x:${b.adminKey}`).toString('base64')}` },
+            })
+          ).json();
           return view.waiting_for === undefined ? view : undefined;
         });
         assert.equal(shown.status, 'running');

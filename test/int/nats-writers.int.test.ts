@@ -28,7 +28,16 @@ test('three writers on one stream: seqs 1..N, every request contiguous, typeSeqs
   const stores = await openSharedNatsTestStores(nats.servers, 3);
   try {
     const now = new Date().toISOString();
-    await stores[0]!.streams.create({ name: 'shared', owner: 'test', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
+    await stores[0]!.streams.create({
+      name: 'shared',
+      owner: 'test',
+      description: '',
+      retention: {},
+      exclusiveProducer: false,
+      options: {},
+      createdAt: now,
+      updatedAt: now,
+    });
 
     // each writer: 8 clients, each sending 10 requests of 20 events one after the other, so
     // the writers' chains keep overlapping; two types interleaved
@@ -48,18 +57,31 @@ test('three writers on one stream: seqs 1..N, every request contiguous, typeSeqs
     const seqs = results.flatMap((r) => r.events.map((e) => e.seq)).sort((a, b) => a - b);
     assert.deepEqual(seqs, range(1, total), 'every event once, seqs gap-free');
     for (const r of results) {
-      assert.ok(r.events.every((e) => !e.duplicate), 'no event is answered as a duplicate');
+      assert.ok(
+        r.events.every((e) => !e.duplicate),
+        'no event is answered as a duplicate',
+      );
       const own = r.events.map((e) => e.seq);
       assert.deepEqual(own, range(own[0]!, own[0]! + 19), 'one request’s events are contiguous');
     }
 
     const stored = await readAll(stores[1]!, 'shared');
-    assert.deepEqual(stored.map((e) => e.seq), range(1, total));
-    const expectedIds = new Map(requests.flatMap((q, n) => q.ids.map((id, i) => [id, results[n]!.events[i]!.seq] as const)));
-    for (const e of stored) assert.equal(expectedIds.get(e.id), e.seq, `event ${e.id} is stored at the seq it was answered with`);
+    assert.deepEqual(
+      stored.map((e) => e.seq),
+      range(1, total),
+    );
+    const expectedIds = new Map(
+      requests.flatMap((q, n) => q.ids.map((id, i) => [id, results[n]!.events[i]!.seq] as const)),
+    );
+    for (const e of stored)
+      assert.equal(expectedIds.get(e.id), e.seq, `event ${e.id} is stored at the seq it was answered with`);
     for (const type of ['odd', 'even']) {
       const ofType = stored.filter((e) => e.type === type);
-      assert.deepEqual(ofType.map((e) => e.typeSeq), range(1, ofType.length), `typeSeqs of ${type} run 1..n in seq order`);
+      assert.deepEqual(
+        ofType.map((e) => e.typeSeq),
+        range(1, ofType.length),
+        `typeSeqs of ${type} run 1..n in seq order`,
+      );
     }
   } finally {
     for (const s of stores) await s.close();
@@ -70,13 +92,29 @@ test('a retried request across writers: ids already stored come back as duplicat
   const [a, b] = await openSharedNatsTestStores(nats.servers);
   try {
     const now = new Date().toISOString();
-    await a.streams.create({ name: 'retry', owner: 'test', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
+    await a.streams.create({
+      name: 'retry',
+      owner: 'test',
+      description: '',
+      retention: {},
+      exclusiveProducer: false,
+      options: {},
+      createdAt: now,
+      updatedAt: now,
+    });
     const events = range(1, 5).map((i) => newEvent('t', i, { id: `fixed-${i}` }));
     const first = await a.events.append({ stream: 'retry', events, producer: null });
     // meanwhile the other writer appends, then the client retries its request through it
     await b.events.append({ stream: 'retry', events: [newEvent('t', 'other')], producer: null });
-    const again = await b.events.append({ stream: 'retry', events: [...events, newEvent('t', 6, { id: 'fixed-6' })], producer: null });
-    assert.deepEqual(again.events.slice(0, 5).map((e) => [e.seq, e.typeSeq, e.duplicate]), first.events.map((e) => [e.seq, e.typeSeq, true]));
+    const again = await b.events.append({
+      stream: 'retry',
+      events: [...events, newEvent('t', 6, { id: 'fixed-6' })],
+      producer: null,
+    });
+    assert.deepEqual(
+      again.events.slice(0, 5).map((e) => [e.seq, e.typeSeq, e.duplicate]),
+      first.events.map((e) => [e.seq, e.typeSeq, true]),
+    );
     assert.deepEqual([again.events[5]!.seq, again.events[5]!.typeSeq, again.events[5]!.duplicate], [7, 7, false]);
   } finally {
     await a.close();

@@ -43,7 +43,9 @@ describe('the OpenAPI document', () => {
       const tagNames = new Set((doc.tags ?? []).map((tag) => tag.name));
 
       const ids = new Map<string, string>();
-      const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
+      const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.entries(ops).map(([method, op]) => ({ path, method, op })),
+      );
       for (const { path, method, op } of operations) {
         const where = `${method.toUpperCase()} ${path}`;
         assert.ok(op.operationId, `${where} has no operationId`);
@@ -63,18 +65,24 @@ describe('the OpenAPI document', () => {
           const documented = doc.paths[route.url.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
           assert.equal(documented?.operationId, id, `${method} ${route.url}`);
           if (route.config?.access?.scope !== 'public') {
-            assert.ok(documented.responses['401'] && documented.responses['429'], `${method} ${route.url} lacks 401 or 429`);
+            assert.ok(
+              documented.responses['401'] && documented.responses['429'],
+              `${method} ${route.url} lacks 401 or 429`,
+            );
           }
         }
       }
 
       // every dialect is documented, public routes are marked public, /metrics is there
       for (const dialect of ['eventserver', 'iflux', 'specstore', 'aether', 'okdata', 'durable-streams']) {
-        assert.ok(operations.some(({ op }) => op.tags?.includes(`dialect: ${dialect}`)), `no ${dialect} operation`);
+        assert.ok(
+          operations.some(({ op }) => op.tags?.includes(`dialect: ${dialect}`)),
+          `no ${dialect} operation`,
+        );
       }
       assert.deepEqual(doc.paths['/healthz']!.get!.security, []);
       assert.deepEqual(doc.paths['/readyz']!.get!.security, []);
-      assert.equal(doc.paths['/v1/streams']!.get!.security, undefined, 'a keyed route keeps the document\'s security');
+      assert.equal(doc.paths['/v1/streams']!.get!.security, undefined, "a keyed route keeps the document's security");
       assert.ok(doc.paths['/metrics']?.get?.responses['200']?.content?.['text/plain; version=0.0.4']);
       assert.equal(doc.paths['/metrics']!.get!.operationId, 'getMetrics');
 
@@ -83,15 +91,23 @@ describe('the OpenAPI document', () => {
       for (const type of ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']) {
         assert.ok(produce.requestBody?.content[type], `produce lacks ${type}`);
       }
-      assert.ok(produce.responses['400']?.content?.['application/problem+json'], 'problems are application/problem+json');
-      assert.ok(doc.paths['/v1/streams/{name}/events']!.get!.responses['200']!.content!['application/cloudevents-batch+json']);
+      assert.ok(
+        produce.responses['400']?.content?.['application/problem+json'],
+        'problems are application/problem+json',
+      );
+      assert.ok(
+        doc.paths['/v1/streams/{name}/events']!.get!.responses['200']!.content!['application/cloudevents-batch+json'],
+      );
       assert.ok(doc.paths['/v1/streams/{name}/live']!.get!.responses['200']!.content!['text/event-stream']);
 
       await SwaggerParser.validate(structuredClone(doc) as never);
 
       const file = join(tempDir('rivulet-openapi'), 'openapi.json');
       writeFileSync(file, JSON.stringify(doc));
-      const lint = spawnSync(REDOCLY, ['lint', file, '--format', 'summary'], { encoding: 'utf8', env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } });
+      const lint = spawnSync(REDOCLY, ['lint', file, '--format', 'summary'], {
+        encoding: 'utf8',
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      });
       const output = `${lint.stdout}\n${lint.stderr}`;
       assert.equal(lint.status, 0, output);
       assert.doesNotMatch(output, /^error /m, output);

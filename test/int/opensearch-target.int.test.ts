@@ -52,7 +52,11 @@ describe('opensearch target (bulk endpoint double; no cluster runs here)', () =>
   it('indexes each event by month of its time, with _id = deliveryId, in well-formed bulk NDJSON', async () => {
     const node = await startBulkEndpoint();
     const t = target({ node: node.url, refresh: 'wait_for' });
-    const batch = [item(1, '2026-10-31T23:59:59.999Z', { n: 1 }), item(2, '2026-11-01T00:00:00Z', { n: 2 }), item(3, '2026-11-15T12:00:00+05:00', { n: 3 })];
+    const batch = [
+      item(1, '2026-10-31T23:59:59.999Z', { n: 1 }),
+      item(2, '2026-11-01T00:00:00Z', { n: 2 }),
+      item(3, '2026-11-15T12:00:00+05:00', { n: 3 }),
+    ];
     const result = await t.deliver(batch, context());
 
     assert.deepEqual(result.items, [{ outcome: 'success' }, { outcome: 'success' }, { outcome: 'success' }]);
@@ -81,8 +85,14 @@ describe('opensearch target (bulk endpoint double; no cluster runs here)', () =>
     const t = target({ node: [node.url], dateSuffix: 'none', body: 'payload' });
     const batch = [item(1, '2026-10-01T00:00:00Z', { n: 1 }), item(2, '2026-10-01T00:00:00Z', { n: 2 })];
     await t.deliver(batch, context());
-    const again = await t.deliver(batch.map((i) => ({ ...i, attempt: 2 })), context());
-    assert.deepEqual(again.items.map((o) => o.outcome), ['success', 'success']);
+    const again = await t.deliver(
+      batch.map((i) => ({ ...i, attempt: 2 })),
+      context(),
+    );
+    assert.deepEqual(
+      again.items.map((o) => o.outcome),
+      ['success', 'success'],
+    );
     assert.equal(node.documents.get('orders')?.size, 2);
     assert.equal(node.versions.get('orders/sink-9:orders:1'), 2);
     assert.deepEqual(node.documents.get('orders')?.get('sink-9:orders:2'), { mapped: { n: 2 } });
@@ -94,9 +104,20 @@ describe('opensearch target (bulk endpoint double; no cluster runs here)', () =>
     const node = await startBulkEndpoint();
     node.rejectItem = (source) => {
       const data = source['data'] as Record<string, unknown>;
-      if (data['price'] === 'abc') return { status: 400, type: 'mapper_parsing_exception', reason: "failed to parse field [data.price] of type [long] in document with id 'sink-9:orders:2'" };
-      if (data['busy'] === true) return { status: 429, type: 'es_rejected_execution_exception', reason: 'rejected execution of primary operation' };
-      if (data['shard'] === 'down') return { status: 503, type: 'unavailable_shards_exception', reason: 'primary shard is not active' };
+      if (data['price'] === 'abc')
+        return {
+          status: 400,
+          type: 'mapper_parsing_exception',
+          reason: "failed to parse field [data.price] of type [long] in document with id 'sink-9:orders:2'",
+        };
+      if (data['busy'] === true)
+        return {
+          status: 429,
+          type: 'es_rejected_execution_exception',
+          reason: 'rejected execution of primary operation',
+        };
+      if (data['shard'] === 'down')
+        return { status: 503, type: 'unavailable_shards_exception', reason: 'primary shard is not active' };
       return undefined;
     };
     const t = target({ node: node.url });
@@ -110,8 +131,17 @@ describe('opensearch target (bulk endpoint double; no cluster runs here)', () =>
     const result = await t.deliver(batch, context());
     assert.deepEqual(result.items, [
       { outcome: 'success' },
-      { outcome: 'permanent', status: 400, error: "mapper_parsing_exception: failed to parse field [data.price] of type [long] in document with id 'sink-9:orders:2'" },
-      { outcome: 'retry', status: 429, error: 'es_rejected_execution_exception: rejected execution of primary operation' },
+      {
+        outcome: 'permanent',
+        status: 400,
+        error:
+          "mapper_parsing_exception: failed to parse field [data.price] of type [long] in document with id 'sink-9:orders:2'",
+      },
+      {
+        outcome: 'retry',
+        status: 429,
+        error: 'es_rejected_execution_exception: rejected execution of primary operation',
+      },
       { outcome: 'retry', status: 503, error: 'unavailable_shards_exception: primary shard is not active' },
       { outcome: 'success' },
     ]);
@@ -124,7 +154,10 @@ describe('opensearch target (bulk endpoint double; no cluster runs here)', () =>
   it('a payload that is not an object is permanent and never sent', async () => {
     const node = await startBulkEndpoint();
     const t = target({ node: node.url, body: 'payload' });
-    const result = await t.deliver([item(1, '2026-11-01T00:00:00Z', 1, 42), item(2, '2026-11-01T00:00:00Z', 2, { ok: true })], context());
+    const result = await t.deliver(
+      [item(1, '2026-11-01T00:00:00Z', 1, 42), item(2, '2026-11-01T00:00:00Z', 2, { ok: true })],
+      context(),
+    );
     assert.equal(result.items[0]?.outcome, 'permanent');
     assert.match(result.items[0].error, /not a JSON object/);
     assert.deepEqual(result.items[1], { outcome: 'success' });
@@ -148,15 +181,30 @@ describe('opensearch target (bulk endpoint double; no cluster runs here)', () =>
     }
 
     node.failNext(1, 503);
-    assert.deepEqual((await t.deliver(batch, context())).items.map((o) => [o.outcome, o.outcome === 'success' ? 0 : o.status]), [['retry', 503], ['retry', 503]]);
+    assert.deepEqual(
+      (await t.deliver(batch, context())).items.map((o) => [o.outcome, o.outcome === 'success' ? 0 : o.status]),
+      [
+        ['retry', 503],
+        ['retry', 503],
+      ],
+    );
 
     node.requireAuthorization = `Basic ${Buffer.from('rivulet:other').toString('base64')}`;
     const refused = await t.deliver(batch, context());
-    assert.deepEqual(refused.items.map((o) => [o.outcome, o.outcome === 'success' ? 0 : o.status]), [['permanent', 401], ['permanent', 401]]);
+    assert.deepEqual(
+      refused.items.map((o) => [o.outcome, o.outcome === 'success' ? 0 : o.status]),
+      [
+        ['permanent', 401],
+        ['permanent', 401],
+      ],
+    );
     assert.equal(node.requests.at(-1)?.authorization, `Basic ${Buffer.from('rivulet:right').toString('base64')}`);
 
     node.requireAuthorization = undefined;
-    assert.deepEqual((await t.deliver(batch, context())).items.map((o) => o.outcome), ['success', 'success']);
+    assert.deepEqual(
+      (await t.deliver(batch, context())).items.map((o) => o.outcome),
+      ['success', 'success'],
+    );
     await t.close();
     await node.close();
   });
@@ -165,7 +213,9 @@ describe('opensearch target (bulk endpoint double; no cluster runs here)', () =>
     const node = await startBulkEndpoint();
     node.requireAuthorization = 'ApiKey a2V5OnNlY3JldA==';
     const t = target({ node: node.url, auth: { apiKey: 'a2V5OnNlY3JldA==' } });
-    assert.deepEqual((await t.deliver([item(1, '2026-11-01T00:00:00Z', {})], context())).items, [{ outcome: 'success' }]);
+    assert.deepEqual((await t.deliver([item(1, '2026-11-01T00:00:00Z', {})], context())).items, [
+      { outcome: 'success' },
+    ]);
     await t.close();
     await node.close();
   });
@@ -179,7 +229,9 @@ describe('opensearch target (bulk endpoint double; no cluster runs here)', () =>
     const pending = t.deliver(batch, context(controller.signal));
     setTimeout(() => controller.abort(), 50);
     assert.deepEqual((await pending).items, [{ outcome: 'retry', error: 'attempt aborted' }]);
-    assert.deepEqual((await t.deliver(batch, context(AbortSignal.abort()))).items, [{ outcome: 'retry', error: 'attempt aborted' }]);
+    assert.deepEqual((await t.deliver(batch, context(AbortSignal.abort()))).items, [
+      { outcome: 'retry', error: 'attempt aborted' },
+    ]);
 
     await node.close();
     const [down] = (await t.deliver(batch, context())).items;
@@ -202,7 +254,9 @@ describe('opensearch target (bulk endpoint double; no cluster runs here)', () =>
   it('the double itself refuses what a cluster refuses (so the checks above can fail)', async () => {
     const node = await startBulkEndpoint();
     const post = (body: string, contentType = 'application/x-ndjson') =>
-      fetch(`${node.url}/_bulk`, { method: 'POST', body, headers: { 'content-type': contentType } }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+      fetch(`${node.url}/_bulk`, { method: 'POST', body, headers: { 'content-type': contentType } }).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }),
+      );
     assert.equal((await post('{"index":{"_index":"a","_id":"1"}}\n{"x":1}')).status, 400, 'no final newline');
     assert.equal((await post('{"index":{"_index":"a"}}\n{"x":1}\n', 'text/plain')).status, 406);
     assert.equal((await post('{"index":{"_id":"1"}}\n{"x":1}\n')).status, 400, 'no _index');

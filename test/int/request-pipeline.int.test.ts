@@ -44,12 +44,19 @@ async function open(options: TestAppOptions): Promise<Side> {
 const OPTIONS: TestAppOptions = {
   cors: { origins: [ORIGIN] },
   // a rate the checks never reach (the rate limit's own check opens an app with a small one)
-  protection: { admission: { maxInflightProduce: 1, maxEventLoopDelayMs: 0 }, rateLimit: { perSecond: 1000, burst: 100_000 } },
+  protection: {
+    admission: { maxInflightProduce: 1, maxEventLoopDelayMs: 0 },
+    rateLimit: { perSecond: 1000, burst: 100_000 },
+  },
   trustProxy: true,
 };
 
 /** the same request to both apps: the answers must match; answers the lane's, and how many requests each lane took */
-async function both(headers: (side: Side) => Record<string, string>, body = event(), path = PATH): Promise<{ sent: Sent; taken: [number, number] }> {
+async function both(
+  headers: (side: Side) => Record<string, string>,
+  body = event(),
+  path = PATH,
+): Promise<{ sent: Sent; taken: [number, number] }> {
   const answers: Sent[] = [];
   const taken: number[] = [];
   for (const side of [sides.laned!, sides.plain!]) {
@@ -61,7 +68,9 @@ async function both(headers: (side: Side) => Record<string, string>, body = even
   return { sent: answers[0]!, taken: taken as [number, number] };
 }
 
-const admin = (extra: Record<string, string> = {}) => (side: Side) => ({ ...side.t.admin, ...json, ...extra });
+const admin =
+  (extra: Record<string, string> = {}) =>
+  (side: Side) => ({ ...side.t.admin, ...json, ...extra });
 
 async function sample(side: Side, pattern: RegExp): Promise<number> {
   const text = await side.metrics.text();
@@ -82,7 +91,9 @@ async function hold(side: Side, requestId: string): Promise<() => Promise<void>>
   const { port } = side.t.app.server.address() as { port: number };
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
-  socket.write(`POST ${PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${side.t.adminKey}\r\ncontent-type: application/json\r\ncontent-length: 100\r\nx-request-id: ${requestId}\r\n\r\n{"type":`);
+  socket.write(
+    `POST ${PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${side.t.adminKey}\r\ncontent-type: application/json\r\ncontent-length: 100\r\nx-request-id: ${requestId}\r\n\r\n{"type":`,
+  );
   await until('the held request is in flight', async () => (await sample(side, /^rivulet_produce_inflight /)) === 1);
   return async () => {
     socket.destroy();
@@ -104,7 +115,8 @@ const CHECKS: Record<Step, () => Promise<void>> = {
       assert.equal(drained.sent.headers.connection, 'close');
       assert.deepEqual(drained.taken, [1, 0]);
     } finally {
-      for (const side of [sides.laned!, sides.plain!]) Object.assign(drains.get(side)!, { on: false, onNextProduce: false });
+      for (const side of [sides.laned!, sides.plain!])
+        Object.assign(drains.get(side)!, { on: false, onNextProduce: false });
     }
   },
   async cors() {
@@ -146,7 +158,9 @@ const CHECKS: Record<Step, () => Promise<void>> = {
   },
   async auth() {
     // two Authorization headers, or two keys: refused by fastify, never taken by the lane
-    const twice = await both((side) => ({ ...json, authorization: [side.t.admin.authorization!, side.t.admin.authorization!] }) as never);
+    const twice = await both(
+      (side) => ({ ...json, authorization: [side.t.admin.authorization!, side.t.admin.authorization!] }) as never,
+    );
     assert.equal(twice.sent.status, 400);
     assert.match(twice.sent.body, /AMBIGUOUS_CREDENTIALS/);
     assert.deepEqual(twice.taken, [0, 0]);
@@ -179,15 +193,28 @@ const CHECKS: Record<Step, () => Promise<void>> = {
   async 'numbers in URLs'() {
     // the hook parses a route's numeric query and path parameters: the produce route has none,
     // and the lane takes no query string
-    const route = declaredRoutes(sides.laned!.t.app).find((r) => r.url === ROUTE && r.method === 'POST') as { schema?: { params?: unknown; querystring?: unknown } } | undefined;
+    const route = declaredRoutes(sides.laned!.t.app).find((r) => r.url === ROUTE && r.method === 'POST') as
+      { schema?: { params?: unknown; querystring?: unknown } } | undefined;
     assert.ok(route, 'the produce route is declared');
-    const numeric = JSON.stringify([route.schema?.params ?? {}, route.schema?.querystring ?? {}]).match(/"type":"(integer|number)"/g);
-    assert.equal(numeric, null, 'the produce route declares a numeric parameter: the lane must parse it as the hook does');
+    const numeric = JSON.stringify([route.schema?.params ?? {}, route.schema?.querystring ?? {}]).match(
+      /"type":"(integer|number)"/g,
+    );
+    assert.equal(
+      numeric,
+      null,
+      'the produce route declares a numeric parameter: the lane must parse it as the hook does',
+    );
     const { taken } = await both(admin(), event(), `${PATH}?limit=1e309`);
     assert.deepEqual(taken, [0, 0]);
   },
   async 'request metrics'() {
-    const counted = (side: Side) => sample(side, new RegExp(`^rivulet_http_requests_total\\{.*method="POST".*route="${ROUTE.replace(/[/:]/g, '\\$&')}".*status="201"`));
+    const counted = (side: Side) =>
+      sample(
+        side,
+        new RegExp(
+          `^rivulet_http_requests_total\\{.*method="POST".*route="${ROUTE.replace(/[/:]/g, '\\$&')}".*status="201"`,
+        ),
+      );
     const before = [await counted(sides.laned!), await counted(sides.plain!)];
     const { taken } = await both(admin());
     assert.deepEqual(taken, [1, 0]);
@@ -200,10 +227,25 @@ const CHECKS: Record<Step, () => Promise<void>> = {
       assert.ok(side.t.app.server.listenerCount('upgrade') > 0);
       const before = await laneCount(side);
       const { port } = side.t.app.server.address() as { port: number };
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: PATH, headers: { ...side.t.admin, ...json, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: PATH,
+        headers: {
+          ...side.t.admin,
+          ...json,
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        },
+      });
       req.end(event());
       const timeout = new Promise<[undefined]>((resolve) => setTimeout(() => resolve([undefined]), 5000).unref());
-      const [res] = (await Promise.race([once(req, 'response'), once(req, 'upgrade'), timeout])) as [{ statusCode?: number; resume?: () => void } | undefined];
+      const [res] = (await Promise.race([once(req, 'response'), once(req, 'upgrade'), timeout])) as [
+        { statusCode?: number; resume?: () => void } | undefined,
+      ];
       statuses.push(res?.statusCode);
       res?.resume?.();
       req.destroy();
@@ -219,9 +261,19 @@ describe('one request pipeline', () => {
     try {
       const hooks = requestHooksOf(side.t.app);
       assert.ok(hooks.length >= 10, `the app's hooks were read (${hooks.length})`);
-      const unnamed = hooks.filter((h) => h.step === undefined).map((h) => `${h.hook}: ${h.fn.name || h.fn.toString().slice(0, 80)}`);
-      assert.deepEqual(unnamed, [], 'hooks registered without a pipeline step (register them with step() or registerSteps(), and check the produce lane applies them)');
-      assert.deepEqual([...new Set(hooks.map((h) => h.step))].sort(), [...STEPS].sort(), 'with every feature on, each step has a hook');
+      const unnamed = hooks
+        .filter((h) => h.step === undefined)
+        .map((h) => `${h.hook}: ${h.fn.name || h.fn.toString().slice(0, 80)}`);
+      assert.deepEqual(
+        unnamed,
+        [],
+        'hooks registered without a pipeline step (register them with step() or registerSteps(), and check the produce lane applies them)',
+      );
+      assert.deepEqual(
+        [...new Set(hooks.map((h) => h.step))].sort(),
+        [...STEPS].sort(),
+        'with every feature on, each step has a hook',
+      );
       assert.deepEqual(Object.keys(CHECKS).sort(), [...STEPS].sort());
     } finally {
       await side.pool.close();

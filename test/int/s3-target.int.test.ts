@@ -21,7 +21,13 @@ const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const loopbackGuard = createUrlGuard({ allowLoopback: true });
 
 async function startS3(): Promise<{ endpoint: string; close: () => Promise<void> }> {
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: tempDir('rivulet-s3'), configureBuckets: [{ name: BUCKET, configs: [] }] });
+  const server = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: tempDir('rivulet-s3'),
+    configureBuckets: [{ name: BUCKET, configs: [] }],
+  });
   const { port } = await server.run();
   let closed = false;
   track('s3rver', server, () => closed);
@@ -35,7 +41,13 @@ async function startS3(): Promise<{ endpoint: string; close: () => Promise<void>
 }
 
 function readerFor(endpoint: string): S3Client {
-  const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { ...CREDENTIALS }, maxAttempts: 1 });
+  const client = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { ...CREDENTIALS },
+    maxAttempts: 1,
+  });
   let closed = false;
   track('s3 reader', client, () => closed);
   const destroy = client.destroy.bind(client);
@@ -47,7 +59,10 @@ function readerFor(endpoint: string): S3Client {
 }
 
 function target(config: Record<string, unknown>, guard = loopbackGuard): DeliveryTarget {
-  const t = s3Target.create(s3Target.check({ bucket: BUCKET, region: 'us-east-1', forcePathStyle: true, credentials: CREDENTIALS, ...config }), { urlGuard: guard });
+  const t = s3Target.create(
+    s3Target.check({ bucket: BUCKET, region: 'us-east-1', forcePathStyle: true, credentials: CREDENTIALS, ...config }),
+    { urlGuard: guard },
+  );
   let closed = false;
   track('s3 target', t, () => closed);
   return {
@@ -79,10 +94,17 @@ function item(stream: string, seq: number, received: string, data: JsonValue): D
 
 const context = (signal = new AbortController().signal) => ({ signal, sinkId: 'sink-1' });
 
-async function readObject(client: S3Client, key: string): Promise<{ bytes: Buffer; encoding: string | undefined; type: string | undefined }> {
+async function readObject(
+  client: S3Client,
+  key: string,
+): Promise<{ bytes: Buffer; encoding: string | undefined; type: string | undefined }> {
   const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   assert.ok(got.Body !== undefined);
-  return { bytes: Buffer.from(await got.Body.transformToByteArray()), encoding: got.ContentEncoding, type: got.ContentType };
+  return {
+    bytes: Buffer.from(await got.Body.transformToByteArray()),
+    encoding: got.ContentEncoding,
+    type: got.ContentType,
+  };
 }
 
 async function listKeys(client: S3Client): Promise<string[]> {
@@ -92,7 +114,10 @@ async function listKeys(client: S3Client): Promise<string[]> {
 
 const lines = (text: string): unknown[] => {
   assert.ok(text.endsWith('\n'), 'NDJSON ends with a newline');
-  return text.slice(0, -1).split('\n').map((line) => JSON.parse(line) as unknown);
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => JSON.parse(line) as unknown);
 };
 
 describe('s3 target (s3rver)', () => {
@@ -107,12 +132,21 @@ describe('s3 target (s3rver)', () => {
       item('orders', 9, '2026-11-23T10:02:00.000Z', { n: 4 }),
     ];
     const result = await t.deliver(batch, context());
-    assert.deepEqual(result.items, batch.map(() => ({ outcome: 'success' })));
+    assert.deepEqual(
+      result.items,
+      batch.map(() => ({ outcome: 'success' })),
+    );
     assert.equal(result.status, 200);
     assert.ok(result.bytes > 0);
-    assert.deepEqual(result.detail, { bucket: BUCKET, keys: ['raw/orders/2026/11/23/09/7-9.ndjson', 'raw/payments/2026/11/23/23/3-3.ndjson'] });
+    assert.deepEqual(result.detail, {
+      bucket: BUCKET,
+      keys: ['raw/orders/2026/11/23/09/7-9.ndjson', 'raw/payments/2026/11/23/23/3-3.ndjson'],
+    });
 
-    assert.deepEqual(await listKeys(reader), ['raw/orders/2026/11/23/09/7-9.ndjson', 'raw/payments/2026/11/23/23/3-3.ndjson']);
+    assert.deepEqual(await listKeys(reader), [
+      'raw/orders/2026/11/23/09/7-9.ndjson',
+      'raw/payments/2026/11/23/23/3-3.ndjson',
+    ]);
     const orders = await readObject(reader, 'raw/orders/2026/11/23/09/7-9.ndjson');
     assert.equal(orders.type, 'application/x-ndjson');
     assert.equal(orders.encoding, undefined);
@@ -130,10 +164,19 @@ describe('s3 target (s3rver)', () => {
     const s3 = await startS3();
     const t = target({ endpoint: s3.endpoint, gzip: true, body: 'payload' });
     const reader = readerFor(s3.endpoint);
-    const batch = [item('clicks', 1, '2026-01-02T03:04:05.000Z', { a: 1 }), item('clicks', 2, '2026-01-02T03:05:00.000Z', { a: 2 })];
+    const batch = [
+      item('clicks', 1, '2026-01-02T03:04:05.000Z', { a: 1 }),
+      item('clicks', 2, '2026-01-02T03:05:00.000Z', { a: 2 }),
+    ];
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const result = await t.deliver(batch.map((i) => ({ ...i, attempt })), context());
-      assert.deepEqual(result.items.map((o) => o.outcome), ['success', 'success']);
+      const result = await t.deliver(
+        batch.map((i) => ({ ...i, attempt })),
+        context(),
+      );
+      assert.deepEqual(
+        result.items.map((o) => o.outcome),
+        ['success', 'success'],
+      );
     }
     assert.deepEqual(await listKeys(reader), ['clicks/2026/01/02/03/1-2.ndjson.gz']);
     const object = await readObject(reader, 'clicks/2026/01/02/03/1-2.ndjson.gz');
@@ -154,7 +197,10 @@ describe('s3 target (s3rver)', () => {
     assert.match(outcome.error, /NoSuchBucket/);
     assert.equal(result.status, 404);
 
-    const badKey = target({ endpoint: s3.endpoint, credentials: { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'wrong' } });
+    const badKey = target({
+      endpoint: s3.endpoint,
+      credentials: { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'wrong' },
+    });
     const [denied] = (await badKey.deliver([item('orders', 1, '2026-11-23T09:00:00Z', 1)], context())).items;
     assert.equal(denied?.outcome, 'permanent');
     assert.equal(denied.status, 403);
@@ -196,7 +242,10 @@ describe('s3 target (s3rver)', () => {
       { outcome: 'retry', error: 'attempt aborted' },
     ]);
     const before = AbortSignal.abort();
-    assert.deepEqual((await t.deliver(batch, context(before))).items.map((o) => o.outcome), ['retry', 'retry']);
+    assert.deepEqual(
+      (await t.deliver(batch, context(before))).items.map((o) => o.outcome),
+      ['retry', 'retry'],
+    );
 
     await t.close();
     for (const s of sockets) s.destroy();
@@ -218,7 +267,13 @@ describe('s3 target (s3rver)', () => {
   });
 
   it('normalises its configuration and redacts the secret', () => {
-    const config: S3TargetConfig = s3Target.check({ kind: 's3', bucket: BUCKET, region: 'eu-west-1', prefix: '/a/b/', credentials: { accessKeyId: 'AKIA1', secretAccessKey: 'very-secret' } });
+    const config: S3TargetConfig = s3Target.check({
+      kind: 's3',
+      bucket: BUCKET,
+      region: 'eu-west-1',
+      prefix: '/a/b/',
+      credentials: { accessKeyId: 'AKIA1', secretAccessKey: 'very-secret' },
+    });
     assert.deepEqual(config, {
       kind: 's3',
       bucket: BUCKET,

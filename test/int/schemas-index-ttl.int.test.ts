@@ -18,11 +18,13 @@ after(() => nats.close());
 /** the store as it is, but reporting no document watch */
 function withoutWatch(store: Store): Store {
   const capabilities = { ...store.capabilities, documentWatch: false };
-  return new Proxy(store, { get: (target, prop, receiver) => (prop === 'capabilities' ? capabilities : Reflect.get(target, prop, receiver)) });
+  return new Proxy(store, {
+    get: (target, prop, receiver) => (prop === 'capabilities' ? capabilities : Reflect.get(target, prop, receiver)),
+  });
 }
 
 describe('schema registry on a store shared by several processes', () => {
-  it('reads a stream\'s index again once it is INDEX_TTL_MS old, so a version registered elsewhere is enforced', async () => {
+  it("reads a stream's index again once it is INDEX_TTL_MS old, so a version registered elsewhere is enforced", async () => {
     const [a, b] = await openSharedNatsTestStores(nats.servers);
     try {
       let nowMs = Date.parse('2026-01-01T00:00:00Z');
@@ -30,16 +32,33 @@ describe('schema registry on a store shared by several processes', () => {
       const writer = new SchemaRegistry(a, clock);
       const reader = new SchemaRegistry(withoutWatch(b), clock);
       const t = new Date(nowMs).toISOString();
-      await a.streams.create({ name: 'orders', owner: 'test', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: t, updatedAt: t });
+      await a.streams.create({
+        name: 'orders',
+        owner: 'test',
+        description: '',
+        retention: {},
+        exclusiveProducer: false,
+        options: {},
+        createdAt: t,
+        updatedAt: t,
+      });
 
       await writer.register('orders', 'order.placed', { type: 'object' });
       assert.equal((await reader.validators('orders')).get('order.placed', null)?.version, 1);
 
       await writer.register('orders', 'order.placed', { type: 'object', title: 'second' });
       nowMs += INDEX_TTL_MS - 1;
-      assert.equal((await reader.validators('orders')).get('order.placed', null)?.version, 1, 'the cached index is used while it is fresh');
+      assert.equal(
+        (await reader.validators('orders')).get('order.placed', null)?.version,
+        1,
+        'the cached index is used while it is fresh',
+      );
       nowMs += 1;
-      assert.equal((await reader.validators('orders')).get('order.placed', null)?.version, 2, 'an index INDEX_TTL_MS old is read again');
+      assert.equal(
+        (await reader.validators('orders')).get('order.placed', null)?.version,
+        2,
+        'an index INDEX_TTL_MS old is read again',
+      );
     } finally {
       await b.close();
       await a.close();

@@ -55,13 +55,21 @@ async function until(what: string, probe: () => boolean, timeoutMs: number): Pro
 async function run(withBadSinks: boolean): Promise<Run> {
   const delivery = createDelivery({ allowLoopback: true });
   const t = await buildTestApp({ dataDir: tempDir('rivulet-sink-isolation'), core: { sinkChecks: delivery.checks } });
-  const engine = delivery.engine(t.services, t.store, pino({ level: 'silent' }), { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 5000, closeGraceMs: 300 });
+  const engine = delivery.engine(t.services, t.store, pino({ level: 'silent' }), {
+    scanIntervalMs: 100,
+    idlePollMs: 20,
+    flushIntervalMs: 50,
+    ownerLeaseMs: 5000,
+    closeGraceMs: 300,
+  });
   const receivers: Receiver[] = [];
   let slowAnswered = 0;
   try {
     const healthy = await startReceiver();
     receivers.push(healthy);
-    const hang = await startReceiver(() => { /* never answers */ });
+    const hang = await startReceiver(() => {
+      /* never answers */
+    });
     receivers.push(hang);
     const reset = await startReceiver((_req, res) => res.socket?.destroy());
     receivers.push(reset);
@@ -74,12 +82,23 @@ async function run(withBadSinks: boolean): Promise<Run> {
     receivers.push(slow);
 
     const post = async (url: string, payload: unknown, status = 201) => {
-      const res = await t.app.inject({ method: 'POST', url, headers: t.admin, payload: payload as Record<string, unknown> });
+      const res = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: t.admin,
+        payload: payload as Record<string, unknown>,
+      });
       assert.equal(res.statusCode, status, `${url}: ${res.body}`);
     };
     await post('/v1/streams', { name: 'orders' });
     const sink = (id: string, url: string, policy: Record<string, unknown>) =>
-      post('/v1/sinks', { id, streams: ['orders'], start: { from: 'beginning' }, target: { kind: 'http', url }, policy });
+      post('/v1/sinks', {
+        id,
+        streams: ['orders'],
+        start: { from: 'beginning' },
+        target: { kind: 'http', url },
+        policy,
+      });
     await sink('healthy', healthy.url, {});
     if (withBadSinks) {
       await sink('hangs', hang.url, { timeoutMs: 300, retry: BAD_RETRY });
@@ -89,11 +108,18 @@ async function run(withBadSinks: boolean): Promise<Run> {
     engine.start();
 
     const seqsOf = (r: Receiver) => new Set(r.requests.map((q) => (JSON.parse(q.body) as { seq: number }).seq));
-    await post('/v1/streams/orders/events', Array.from({ length: WARMUP }, (_, i) => ({ type: 'order.placed', data: { n: i } })));
+    await post(
+      '/v1/streams/orders/events',
+      Array.from({ length: WARMUP }, (_, i) => ({ type: 'order.placed', data: { n: i } })),
+    );
     await until('the warm-up delivered', () => seqsOf(healthy).size >= WARMUP, 20_000);
     if (withBadSinks) {
       // the bad sinks are in their failure modes before the measured phase starts
-      await until('every bad receiver busy', () => hang.requests.length > 0 && reset.requests.length > 1 && slow.requests.length > 0, 20_000);
+      await until(
+        'every bad receiver busy',
+        () => hang.requests.length > 0 && reset.requests.length > 1 && slow.requests.length > 0,
+        20_000,
+      );
     }
 
     const slowBefore = slowAnswered;
@@ -107,7 +133,9 @@ async function run(withBadSinks: boolean): Promise<Run> {
     await until('the healthy sink delivered everything', () => seqsOf(healthy).size >= WARMUP + MEASURED, 30_000);
     const healthyMs = performance.now() - started;
     return {
-      healthyMs, p99Ms: p99(latencies), slowAnswered: slowAnswered - slowBefore,
+      healthyMs,
+      p99Ms: p99(latencies),
+      slowAnswered: slowAnswered - slowBefore,
       badRequests: { hang: hang.requests.length, reset: reset.requests.length, slow: slow.requests.length },
     };
   } finally {
@@ -121,12 +149,22 @@ describe('sink isolation', () => {
   it('a hanging, a resetting and a slow receiver do not hold back a healthy sink or ingest', async (t) => {
     const baseline = await run(false);
     const bad = await run(true);
-    t.diagnostic(`baseline: healthy sink ${baseline.healthyMs.toFixed(0)} ms, produce p99 ${baseline.p99Ms.toFixed(1)} ms`);
-    t.diagnostic(`bad sinks: healthy sink ${bad.healthyMs.toFixed(0)} ms (${(bad.healthyMs / baseline.healthyMs).toFixed(2)}×), produce p99 ${bad.p99Ms.toFixed(1)} ms, slow answered ${bad.slowAnswered}, requests ${JSON.stringify(bad.badRequests)}`);
+    t.diagnostic(
+      `baseline: healthy sink ${baseline.healthyMs.toFixed(0)} ms, produce p99 ${baseline.p99Ms.toFixed(1)} ms`,
+    );
+    t.diagnostic(
+      `bad sinks: healthy sink ${bad.healthyMs.toFixed(0)} ms (${(bad.healthyMs / baseline.healthyMs).toFixed(2)}×), produce p99 ${bad.p99Ms.toFixed(1)} ms, slow answered ${bad.slowAnswered}, requests ${JSON.stringify(bad.badRequests)}`,
+    );
     // the bad receivers really were failing all along
     assert.ok(bad.badRequests.hang > 0 && bad.badRequests.reset > 1 && bad.badRequests.slow > 0);
-    assert.ok(bad.slowAnswered <= SLOW_ANSWERS, `the healthy sink finished only after the slow receiver answered ${bad.slowAnswered} requests (${SLOW_MS} ms each)`);
+    assert.ok(
+      bad.slowAnswered <= SLOW_ANSWERS,
+      `the healthy sink finished only after the slow receiver answered ${bad.slowAnswered} requests (${SLOW_MS} ms each)`,
+    );
     const allowed = P99_FACTOR * Math.max(baseline.p99Ms, P99_FLOOR_MS);
-    assert.ok(bad.p99Ms <= allowed, `produce p99 ${bad.p99Ms.toFixed(1)} ms under the bad sinks, over ${P99_FACTOR}× the baseline's`);
+    assert.ok(
+      bad.p99Ms <= allowed,
+      `produce p99 ${bad.p99Ms.toFixed(1)} ms under the bad sinks, over ${P99_FACTOR}× the baseline's`,
+    );
   });
 });

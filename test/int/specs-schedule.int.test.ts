@@ -26,13 +26,21 @@ describe('scheduled specs', () => {
       await applier.idle();
     };
     const latest = async (dataset: string) => {
-      const res = await t.app.inject({ method: 'GET', url: `/v1/specs/acme/${dataset}/revisions/latest`, headers: t.admin });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/v1/specs/acme/${dataset}/revisions/latest`,
+        headers: t.admin,
+      });
       assert.equal(res.statusCode, 200, res.body);
       return res.json() as RevisionDoc & { state: string };
     };
-    const checks = async () => Object.fromEntries((await scheduler.checkAll()).map((c) => [c.dataset, c.check.outcome]));
+    const checks = async () =>
+      Object.fromEntries((await scheduler.checkAll()).map((c) => [c.dataset, c.check.outcome]));
     try {
-      await upload({ meta: { owner: 'acme', dataset: 'shop', schedule: 'every 1h' }, streams: [{ name: 'orders', description: 'web orders' }] });
+      await upload({
+        meta: { owner: 'acme', dataset: 'shop', schedule: 'every 1h' },
+        streams: [{ name: 'orders', description: 'web orders' }],
+      });
       await upload({ meta: { owner: 'acme', dataset: 'plain' }, streams: [{ name: 'ledger' }] });
       assert.equal((await latest('shop')).revision, 1);
 
@@ -49,7 +57,11 @@ describe('scheduled specs', () => {
       assert.equal(second.revision, 2);
       assert.equal(second.trigger, 'schedule');
       assert.equal(second.state, 'SUCCEEDED');
-      assert.deepEqual(second.spec, (await t.services.specs.get('acme', 'shop', 1)).spec, 'the same document, applied again');
+      assert.deepEqual(
+        second.spec,
+        (await t.services.specs.get('acme', 'shop', 1)).spec,
+        'the same document, applied again',
+      );
       assert.equal((await t.services.streams.describe('orders')).description, 'web orders');
       // the unscheduled spec's stream stays deleted
       await assert.rejects(t.services.streams.describe('ledger'));
@@ -74,14 +86,24 @@ describe('scheduled specs', () => {
     applier.start();
     const schedulers = [new SpecScheduler(t.services.specs, silent), new SpecScheduler(t.services.specs, silent)];
     try {
-      const res = await t.app.inject({ method: 'POST', url: '/v1/specs', headers: t.admin, payload: { meta: { owner: 'acme', dataset: 'shop', schedule: 'every 5m' }, streams: [{ name: 'orders' }] } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/specs',
+        headers: t.admin,
+        payload: { meta: { owner: 'acme', dataset: 'shop', schedule: 'every 5m' }, streams: [{ name: 'orders' }] },
+      });
       assert.equal(res.statusCode, 201, res.body);
       await applier.idle();
       await t.services.streams.delete('orders');
       nowMs += 6 * MINUTE;
-      const outcomes = (await Promise.all(schedulers.map((s) => s.checkAll()))).map((found) => found[0]!.check.outcome).sort();
+      const outcomes = (await Promise.all(schedulers.map((s) => s.checkAll())))
+        .map((found) => found[0]!.check.outcome)
+        .sort();
       assert.equal(outcomes.filter((o) => o === 'queued').length, 1, outcomes.join(', '));
-      assert.ok(outcomes.every((o) => o === 'queued' || o === 'checked-elsewhere' || o === 'not-due'), outcomes.join(', '));
+      assert.ok(
+        outcomes.every((o) => o === 'queued' || o === 'checked-elsewhere' || o === 'not-due'),
+        outcomes.join(', '),
+      );
       await applier.idle();
       assert.equal((await t.services.specs.get('acme', 'shop', 'latest')).revision, 2);
       assert.ok(await t.services.streams.describe('orders'));

@@ -23,7 +23,7 @@ const awkward: unknown[] = [
   { b: 1, 2: 'two', a: [1, 2.5, -0, 1e21, 1e-7, 0.1 + 0.2], nested: { deep: [null, true, false, {}] } },
   'line\u2028separator \u2029 and "quotes" \\ and \u0000 control',
   'lone \ud800 surrogate and 🦀 crab',
-  { ['__proto__']: { polluted: true }, 'ключ': 'значение' },
+  { ['__proto__']: { polluted: true }, ключ: 'значение' },
   null,
   2 ** 64,
   [],
@@ -31,23 +31,36 @@ const awkward: unknown[] = [
 ];
 
 function eventsFor(n: number): NewEvent[] {
-  return Array.from({ length: n }, (_, i): NewEvent => ({
-    id: `e-${i}`,
-    type: i % 3 === 0 ? 'order.created' : 'order.paid',
-    source: i % 2 === 0 ? '/shop' : '/shop/"quoted"',
-    time: new Date(T0 + i * 1000).toISOString(),
-    producer: i % 4 === 0 ? null : 'producer-1',
-    data: JSON.parse(JSON.stringify(awkward[i % awkward.length] ?? null)),
-    meta: i % 5 === 0 ? { trace: `t-${i}`, 'ü': [1] } : {},
-    schemaVersion: i % 7 === 0 ? 3 : null,
-  }) as NewEvent);
+  return Array.from(
+    { length: n },
+    (_, i): NewEvent =>
+      ({
+        id: `e-${i}`,
+        type: i % 3 === 0 ? 'order.created' : 'order.paid',
+        source: i % 2 === 0 ? '/shop' : '/shop/"quoted"',
+        time: new Date(T0 + i * 1000).toISOString(),
+        producer: i % 4 === 0 ? null : 'producer-1',
+        data: JSON.parse(JSON.stringify(awkward[i % awkward.length] ?? null)),
+        meta: i % 5 === 0 ? { trace: `t-${i}`, ü: [1] } : {},
+        schemaVersion: i % 7 === 0 ? 3 : null,
+      }) as NewEvent,
+  );
 }
 
 async function withStream<T>(count: number, body: (store: SqliteStore) => Promise<T>, dir = tempDir()): Promise<T> {
   const store = await openTestStore(dir);
   try {
     const now = new Date().toISOString();
-    await store.streams.create({ name: 'orders', owner: 'o', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
+    await store.streams.create({
+      name: 'orders',
+      owner: 'o',
+      description: '',
+      retention: {},
+      exclusiveProducer: false,
+      options: {},
+      createdAt: now,
+      updatedAt: now,
+    });
     const events = eventsFor(count);
     for (let at = 0; at < count; at += 500) {
       await store.events.append({ stream: 'orders', producer: null, events: events.slice(at, at + 500) });
@@ -78,8 +91,16 @@ async function assertDataText(store: SqliteStore, query: ReadQuery, events: Stor
     seqs.push(...slice.seqs);
     data.push(...slice.data);
   }
-  assert.deepEqual(seqs, events.map((e) => e.seq), JSON.stringify(query));
-  assert.deepEqual(data, events.map((e) => JSON.stringify(e.data)), JSON.stringify(query));
+  assert.deepEqual(
+    seqs,
+    events.map((e) => e.seq),
+    JSON.stringify(query),
+  );
+  assert.deepEqual(
+    data,
+    events.map((e) => JSON.stringify(e.data)),
+    JSON.stringify(query),
+  );
 }
 
 async function eventsOf(store: SqliteStore, query: ReadQuery): Promise<StoredEvent[]> {
@@ -117,13 +138,21 @@ describe('sqlite reads on reader threads', () => {
   it('opens a data dir written before events kept their answer, upgrades it in place and answers old and new events alike', async () => {
     const dir = tempDir();
     let before: StoredEvent[] = [];
-    await withStream(1200, async (store) => {
-      before = await eventsOf(store, { limit: 5000 });
-    }, dir);
+    await withStream(
+      1200,
+      async (store) => {
+        before = await eventsOf(store, { limit: 5000 });
+      },
+      dir,
+    );
     // turn it into what the previous version wrote: schema 3, data and meta in their columns, no json column
     const db = new Database(join(dir, DATABASE_FILE));
     db.transaction(() => {
-      const rows = db.prepare('SELECT stream_id, seq, json FROM events').all() as { stream_id: number; seq: number; json: string }[];
+      const rows = db.prepare('SELECT stream_id, seq, json FROM events').all() as {
+        stream_id: number;
+        seq: number;
+        json: string;
+      }[];
       const put = db.prepare('UPDATE events SET data = ?, meta = ? WHERE stream_id = ? AND seq = ?');
       for (const r of rows) {
         const answer = JSON.parse(r.json) as { data: unknown; meta?: unknown };
@@ -145,9 +174,17 @@ describe('sqlite reads on reader threads', () => {
       const old = await eventsOf(store, { limit: 5000 });
       assert.deepEqual(old, before);
       await store.events.append({ stream: 'orders', producer: null, events: eventsFor(1300).slice(1200) });
-      for (const query of [{ limit: 5000 }, { afterSeq: 1100, limit: 150 }, { types: ['order.paid'], afterSeq: 1000, limit: 1000 }] as ReadQuery[]) {
+      for (const query of [
+        { limit: 5000 },
+        { afterSeq: 1100, limit: 150 },
+        { types: ['order.paid'], afterSeq: 1000, limit: 1000 },
+      ] as ReadQuery[]) {
         const events = await eventsOf(store, query);
-        assert.equal((await textOf(store, query)).text, events.map((e) => JSON.stringify(renderEvent(e))).join(','), JSON.stringify(query));
+        assert.equal(
+          (await textOf(store, query)).text,
+          events.map((e) => JSON.stringify(renderEvent(e))).join(','),
+          JSON.stringify(query),
+        );
         await assertDataText(store, query, events);
       }
       assert.equal((await eventsOf(store, { limit: 5000 })).length, 1300);
@@ -155,7 +192,10 @@ describe('sqlite reads on reader threads', () => {
       // seeks by time find old and new events through the index the upgrade built
       assert.equal(await store.events.seqAtTime('orders', T0 + 600_500), 602);
       assert.equal(await store.events.seqAtTime('orders', T0 + 1_250_000), 1251);
-      assert.deepEqual((await eventsOf(store, { fromTimeMs: T0 + 1_199_000, limit: 3 })).map((e) => e.seq), [1200, 1201, 1202]);
+      assert.deepEqual(
+        (await eventsOf(store, { fromTimeMs: T0 + 1_199_000, limit: 3 })).map((e) => e.seq),
+        [1200, 1201, 1202],
+      );
     } finally {
       await store.close();
     }
@@ -165,22 +205,58 @@ describe('sqlite reads on reader threads', () => {
     const store = await openTestStore();
     try {
       const now = new Date().toISOString();
-      await store.streams.create({ name: 'orders', owner: 'o', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: now, updatedAt: now });
+      await store.streams.create({
+        name: 'orders',
+        owner: 'o',
+        description: '',
+        retention: {},
+        exclusiveProducer: false,
+        options: {},
+        createdAt: now,
+        updatedAt: now,
+      });
       // times that jump back and forth, repeat, and one far ahead early on
       const minutes = [5, 3, 9, 1, 9, 2, 12, 4, 4, 30, 6, 7, 8, 31, 10, 2, 40, 11, 41, 12];
-      const events = eventsFor(minutes.length).map((e, i) => ({ ...e, time: new Date(T0 + minutes[i]! * 60_000).toISOString() }));
-      for (let at = 0; at < events.length; at += 3) await store.events.append({ stream: 'orders', producer: null, events: events.slice(at, at + 3) });
+      const events = eventsFor(minutes.length).map((e, i) => ({
+        ...e,
+        time: new Date(T0 + minutes[i]! * 60_000).toISOString(),
+      }));
+      for (let at = 0; at < events.length; at += 3)
+        await store.events.append({ stream: 'orders', producer: null, events: events.slice(at, at + 3) });
       const check = async (label: string) => {
         const all = await eventsOf(store, { limit: 1000 });
         const last = all.at(-1)!.seq;
         for (let m = 0; m <= 42; m++) {
           const at = T0 + m * 60_000 - (m % 2);
           const matching = all.filter((e) => Date.parse(e.time) >= at);
-          assert.equal(await store.events.seqAtTime('orders', at), matching[0]?.seq ?? last + 1, `${label}: seek to minute ${m}`);
-          for (const query of [{ fromTimeMs: at, limit: 4 }, { fromTimeMs: at, afterSeq: 8, limit: 100 }, { fromTimeMs: at, toTimeMs: at + 5 * 60_000, limit: 100 }] as ReadQuery[]) {
-            const expected = all.filter((e) => e.seq > (query.afterSeq ?? 0) && Date.parse(e.time) >= at && (query.toTimeMs === undefined || Date.parse(e.time) <= query.toTimeMs)).slice(0, query.limit);
-            assert.deepEqual((await eventsOf(store, query)).map((e) => e.seq), expected.map((e) => e.seq), `${label}: ${JSON.stringify(query)}`);
-            assert.equal((await textOf(store, query)).text, expected.map((e) => JSON.stringify(renderEvent(e))).join(','), `${label}: text of ${JSON.stringify(query)}`);
+          assert.equal(
+            await store.events.seqAtTime('orders', at),
+            matching[0]?.seq ?? last + 1,
+            `${label}: seek to minute ${m}`,
+          );
+          for (const query of [
+            { fromTimeMs: at, limit: 4 },
+            { fromTimeMs: at, afterSeq: 8, limit: 100 },
+            { fromTimeMs: at, toTimeMs: at + 5 * 60_000, limit: 100 },
+          ] as ReadQuery[]) {
+            const expected = all
+              .filter(
+                (e) =>
+                  e.seq > (query.afterSeq ?? 0) &&
+                  Date.parse(e.time) >= at &&
+                  (query.toTimeMs === undefined || Date.parse(e.time) <= query.toTimeMs),
+              )
+              .slice(0, query.limit);
+            assert.deepEqual(
+              (await eventsOf(store, query)).map((e) => e.seq),
+              expected.map((e) => e.seq),
+              `${label}: ${JSON.stringify(query)}`,
+            );
+            assert.equal(
+              (await textOf(store, query)).text,
+              expected.map((e) => JSON.stringify(renderEvent(e))).join(','),
+              `${label}: text of ${JSON.stringify(query)}`,
+            );
           }
         }
       };
@@ -188,7 +264,15 @@ describe('sqlite reads on reader threads', () => {
       // retention drops the first ten, among them a time later than many it keeps
       assert.equal(await store.events.enforceRetention('orders', { maxEvents: 10 }, Date.now()), 10);
       await check('after retention');
-      await store.events.append({ stream: 'orders', producer: null, events: eventsFor(2).map((e, i) => ({ ...e, id: `late-${i}`, time: new Date(T0 + (i === 0 ? 0 : 50) * 60_000).toISOString() })) });
+      await store.events.append({
+        stream: 'orders',
+        producer: null,
+        events: eventsFor(2).map((e, i) => ({
+          ...e,
+          id: `late-${i}`,
+          time: new Date(T0 + (i === 0 ? 0 : 50) * 60_000).toISOString(),
+        })),
+      });
       await check('appended after retention');
     } finally {
       await store.close();
@@ -198,18 +282,33 @@ describe('sqlite reads on reader threads', () => {
   it('refuses a stream that does not exist, from either kind of read and a time seek', async () => {
     await withStream(1, async (store) => {
       const code = (err: unknown) => (err as { code?: string }).code === 'STREAM_NOT_FOUND';
-      await assert.rejects(async () => { for await (const _ of store.events.readJson('nope', { limit: 5 })); }, code);
-      await assert.rejects(async () => { for await (const _ of store.events.read('nope', { limit: 5 })); }, code);
+      await assert.rejects(async () => {
+        for await (const _ of store.events.readJson('nope', { limit: 5 }));
+      }, code);
+      await assert.rejects(async () => {
+        for await (const _ of store.events.read('nope', { limit: 5 }));
+      }, code);
       await assert.rejects(store.events.seqAtTime('nope', T0), code);
     });
   });
 
   it('hands every event out once when many receives of one consumer run at once', async () => {
     await withStream(60, async (store) => {
-      await store.consumers.create({ name: 'c', stream: 'orders', types: [], leaseMs: 60_000, maxDeliveries: 5, deadLetterStream: null }, { from: 'beginning' }, Date.now());
-      const results = await Promise.all(Array.from({ length: 12 }, () => store.consumers.receive('orders', 'c', { max: 7, leaseMs: 60_000, clientId: null, nowMs: Date.now() })));
+      await store.consumers.create(
+        { name: 'c', stream: 'orders', types: [], leaseMs: 60_000, maxDeliveries: 5, deadLetterStream: null },
+        { from: 'beginning' },
+        Date.now(),
+      );
+      const results = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          store.consumers.receive('orders', 'c', { max: 7, leaseMs: 60_000, clientId: null, nowMs: Date.now() }),
+        ),
+      );
       const seqs = results.flatMap((r) => r.deliveries.map((d) => d.event.seq)).sort((a, b) => a - b);
-      assert.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => i + 1));
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: 60 }, (_, i) => i + 1),
+      );
       const lag = await store.consumers.lag('orders', 'c', Date.now());
       assert.equal(lag.pending, 60);
       assert.equal(lag.leased, 60);
@@ -231,16 +330,22 @@ describe('sqlite reads on reader threads', () => {
       // a page whose first slice (256 rows) ends exactly at the tail asks no thread whether more follows
       assert.equal((await drain(store.events.read('orders', { afterSeq: 0, limit: 300 }))).length, 256);
       assert.equal(pool.stats.jobs - before, 1);
-      await assert.rejects(drain(store.events.read('missing', { afterSeq: 0, limit: 1 })), { code: 'STREAM_NOT_FOUND' });
+      await assert.rejects(drain(store.events.read('missing', { afterSeq: 0, limit: 1 })), {
+        code: 'STREAM_NOT_FOUND',
+      });
       await store.events.append({ stream: 'orders', producer: null, events: [{ ...eventsFor(1)[0]!, id: 'next' }] });
       const next = await drain(store.events.readData!('orders', { afterSeq: 256, limit: 100 }));
-      assert.deepEqual(next.flatMap((s) => s.seqs), [257]);
+      assert.deepEqual(
+        next.flatMap((s) => s.seqs),
+        [257],
+      );
     });
   });
 
   it('replaces a reader thread that stopped, and reads go on', async () => {
     await withStream(10, async (store) => {
-      const pool = (store as unknown as { readers: { threads: { worker: { terminate(): Promise<number> } }[] } }).readers;
+      const pool = (store as unknown as { readers: { threads: { worker: { terminate(): Promise<number> } }[] } })
+        .readers;
       await Promise.all(pool.threads.map((t) => t.worker.terminate()));
       let events: StoredEvent[] = [];
       // the replacements start in the background; a read queued meanwhile waits for them

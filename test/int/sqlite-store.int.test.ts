@@ -49,18 +49,46 @@ describe('sqlite store specifics', () => {
     const dir = tempDir('rivulet-store');
     writeFileSync(join(dir, DATABASE_FILE), 'this is not sqlite '.repeat(100));
     const store = new SqliteStore({ dataDir: dir });
-    await assert.rejects(store.open(), (err: unknown) => err instanceof StoreOpenError && /not a readable Rivulet database/.test(err.message));
+    await assert.rejects(
+      store.open(),
+      (err: unknown) => err instanceof StoreOpenError && /not a readable Rivulet database/.test(err.message),
+    );
   });
 
   it('shares one commit among concurrent appends', async () => {
     const store = await openTestStore();
     try {
-      await store.streams.create({ name: 's', owner: 'o', description: '', retention: {}, exclusiveProducer: false, options: {}, createdAt: '', updatedAt: '' });
+      await store.streams.create({
+        name: 's',
+        owner: 'o',
+        description: '',
+        retention: {},
+        exclusiveProducer: false,
+        options: {},
+        createdAt: '',
+        updatedAt: '',
+      });
       const before = store.events.commitStats.commits;
-      await Promise.all(Array.from({ length: 20 }, (_, i) => store.events.append({
-        stream: 's', producer: null,
-        events: [{ id: `e${i}`, idSupplied: false, type: 't', source: 's', time: new Date().toISOString(), producer: null, data: i, meta: {} }],
-      })));
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.events.append({
+            stream: 's',
+            producer: null,
+            events: [
+              {
+                id: `e${i}`,
+                idSupplied: false,
+                type: 't',
+                source: 's',
+                time: new Date().toISOString(),
+                producer: null,
+                data: i,
+                meta: {},
+              },
+            ],
+          }),
+        ),
+      );
       assert.ok(store.events.commitStats.commits - before < 20, 'concurrent appends were grouped');
     } finally {
       await store.close();

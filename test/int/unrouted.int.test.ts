@@ -15,14 +15,44 @@ const LONG = 'a'.repeat(5000);
 
 /** one path per API mount, with a method it does not serve and the methods it does */
 const MOUNTS: { api: Api; badEscape: string; long: string; wrongMethod: [string, string, string] }[] = [
-  { api: 'native', badEscape: '/v1/streams/%zz/events', long: `/v1/streams/${LONG}/events`, wrongMethod: ['DELETE', '/v1/streams/fz/events', 'GET, HEAD, POST'] },
-  { api: 'eventserver', badEscape: '/api/v1/streams/%zz/events', long: `/api/v1/streams/${LONG}/events`, wrongMethod: ['PUT', '/api/v1/streams/fz/events', 'GET, HEAD, POST'] },
+  {
+    api: 'native',
+    badEscape: '/v1/streams/%zz/events',
+    long: `/v1/streams/${LONG}/events`,
+    wrongMethod: ['DELETE', '/v1/streams/fz/events', 'GET, HEAD, POST'],
+  },
+  {
+    api: 'eventserver',
+    badEscape: '/api/v1/streams/%zz/events',
+    long: `/api/v1/streams/${LONG}/events`,
+    wrongMethod: ['PUT', '/api/v1/streams/fz/events', 'GET, HEAD, POST'],
+  },
   { api: 'iflux', badEscape: '/events/%zz', long: `/events/${LONG}`, wrongMethod: ['DELETE', '/events', 'POST'] },
-  { api: 'okdata', badEscape: '/streams/%zz/1', long: `/streams/${LONG}/1`, wrongMethod: ['PATCH', '/streams/sales/1', 'DELETE, GET, HEAD, POST, PUT'] },
-  { api: 'aether', badEscape: '/job/%zz', long: `/job/${LONG}`, wrongMethod: ['PATCH', '/job/j1/start', 'GET, HEAD, POST'] },
+  {
+    api: 'okdata',
+    badEscape: '/streams/%zz/1',
+    long: `/streams/${LONG}/1`,
+    wrongMethod: ['PATCH', '/streams/sales/1', 'DELETE, GET, HEAD, POST, PUT'],
+  },
+  {
+    api: 'aether',
+    badEscape: '/job/%zz',
+    long: `/job/${LONG}`,
+    wrongMethod: ['PATCH', '/job/j1/start', 'GET, HEAD, POST'],
+  },
   // durable streams take any path below /ds: a long one is the protocol's own 400 (a stream name too long)
-  { api: 'durable-streams', badEscape: '/ds/%zz', long: `/ds/${LONG}`, wrongMethod: ['PATCH', '/ds/x', 'DELETE, GET, HEAD, OPTIONS, POST, PUT'] },
-  { api: 'specstore', badEscape: '/source/o/d/%zz', long: `/source/o/d/${LONG}`, wrongMethod: ['DELETE', '/source/o/d/1', 'GET, HEAD'] },
+  {
+    api: 'durable-streams',
+    badEscape: '/ds/%zz',
+    long: `/ds/${LONG}`,
+    wrongMethod: ['PATCH', '/ds/x', 'DELETE, GET, HEAD, OPTIONS, POST, PUT'],
+  },
+  {
+    api: 'specstore',
+    badEscape: '/source/o/d/%zz',
+    long: `/source/o/d/${LONG}`,
+    wrongMethod: ['DELETE', '/source/o/d/1', 'GET, HEAD'],
+  },
 ];
 
 function assertNoEcho(body: string, what: string): void {
@@ -34,7 +64,11 @@ describe('requests no route takes', () => {
   it('bad escapes, over-long segments, wrong methods and unknown paths are answered in the format of the API whose mount they hit', async () => {
     const t = await buildTestApp();
     try {
-      assert.equal((await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'fz' } })).statusCode, 201);
+      assert.equal(
+        (await t.app.inject({ method: 'POST', url: '/v1/streams', headers: t.admin, payload: { name: 'fz' } }))
+          .statusCode,
+        201,
+      );
       for (const m of MOUNTS) {
         const bad = await t.app.inject({ method: 'GET', url: m.badEscape, headers: t.admin });
         assert.equal(bad.statusCode, 400, `${m.badEscape}: ${bad.body}`);
@@ -43,7 +77,11 @@ describe('requests no route takes', () => {
 
         const long = await t.app.inject({ method: 'GET', url: m.long, headers: t.admin });
         // the event server's seed knows no 414: it answers 400, as for every other bad request
-        assert.equal(long.statusCode, m.api === 'eventserver' || m.api === 'durable-streams' ? 400 : 414, `${m.api} long: ${long.body}`);
+        assert.equal(
+          long.statusCode,
+          m.api === 'eventserver' || m.api === 'durable-streams' ? 400 : 414,
+          `${m.api} long: ${long.body}`,
+        );
         assertApiError(long, m.api, `GET ${m.api} long path`);
         assertNoEcho(long.body, `${m.api} long path`);
 
@@ -58,11 +96,20 @@ describe('requests no route takes', () => {
       assert.equal(rootWrong.statusCode, 405);
       assertApiError(rootWrong, apiOf('/sales/1', '/:dataset'), 'PATCH /sales/1');
       // a bad body on a path no route takes: still 404/405 by the mount, not a body error in another format
-      const badBody = await t.app.inject({ method: 'POST', url: '/job/j1/', headers: { ...t.admin, 'content-type': 'application/json' }, payload: Buffer.from([0x7b, 0xff, 0xfe]) });
+      const badBody = await t.app.inject({
+        method: 'POST',
+        url: '/job/j1/',
+        headers: { ...t.admin, 'content-type': 'application/json' },
+        payload: Buffer.from([0x7b, 0xff, 0xfe]),
+      });
       assert.equal(badBody.statusCode, 404, badBody.body);
       assertApiError(badBody, 'aether', 'POST /job/j1/ with a bad body');
       // an unknown path is 404 in its mount's format, not naming the path
-      for (const [url, api] of [['/v1/nowhere-at-all', 'native'], ['/job/j1/nowhere-at-all', 'aether'], ['/api/v1/streams/fz/nowhere-at-all', 'eventserver']] as const) {
+      for (const [url, api] of [
+        ['/v1/nowhere-at-all', 'native'],
+        ['/job/j1/nowhere-at-all', 'aether'],
+        ['/api/v1/streams/fz/nowhere-at-all', 'eventserver'],
+      ] as const) {
         const res = await t.app.inject({ method: 'GET', url, headers: t.admin });
         assert.equal(res.statusCode, 404, url);
         assertApiError(res, api, url);
@@ -79,14 +126,26 @@ describe('requests no route takes', () => {
       await t.app.listen({ host: '127.0.0.1', port: 0 });
       const { port } = t.app.server.address() as { port: number };
       const base = `http://127.0.0.1:${port}`;
-      for (const [path, status] of [['/v1/streams/%zz/events', 400], [`/v1/streams/${LONG}/events`, 414], ['/v1/streams/%E0%A4%A/events', 400]] as const) {
-        const res = await request(`${base}${path}`, { method: 'POST', headers: { ...t.admin, 'content-type': 'application/json' }, body: '{"type":"t","data":{}}' });
+      for (const [path, status] of [
+        ['/v1/streams/%zz/events', 400],
+        [`/v1/streams/${LONG}/events`, 414],
+        ['/v1/streams/%E0%A4%A/events', 400],
+      ] as const) {
+        const res = await request(`${base}${path}`, {
+          method: 'POST',
+          headers: { ...t.admin, 'content-type': 'application/json' },
+          body: '{"type":"t","data":{}}',
+        });
         const body = await res.body.text();
         assert.equal(res.statusCode, status, `${path.slice(0, 40)}: ${body}`);
         assertApiError({ statusCode: res.statusCode, headers: res.headers, body }, 'native', path.slice(0, 40));
         assertNoEcho(body, path.slice(0, 40));
       }
-      const wrong = await request(`${base}/v1/streams/fz/events`, { method: 'PUT', headers: { ...t.admin, 'content-type': 'application/json' }, body: '{}' });
+      const wrong = await request(`${base}/v1/streams/fz/events`, {
+        method: 'PUT',
+        headers: { ...t.admin, 'content-type': 'application/json' },
+        body: '{}',
+      });
       await wrong.body.text();
       assert.equal(wrong.statusCode, 405);
       assert.equal(wrong.headers.allow, 'GET, HEAD, POST');

@@ -42,7 +42,12 @@ describe('secrets in URLs', () => {
     const { t } = h;
     const answers: string[] = [];
     const call = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) => {
-      const res = await t.app.inject({ method, url, headers: t.admin, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
+      const res = await t.app.inject({
+        method,
+        url,
+        headers: t.admin,
+        ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+      });
       answers.push(`${method} ${url}: ${res.body}`);
       return { status: res.statusCode, body: res.body, json: () => JSON.parse(res.body) as Record<string, unknown> };
     };
@@ -53,13 +58,21 @@ describe('secrets in URLs', () => {
       await t.services.streams.create({ name: 'orders' }, 'admin');
 
       // a sink: POST, GET, list and PATCH answer the URL redacted
-      const created = await call('POST', '/v1/sinks', { id: 'hook', streams: ['orders'], state: 'paused', target: { kind: 'http', url } });
+      const created = await call('POST', '/v1/sinks', {
+        id: 'hook',
+        streams: ['orders'],
+        state: 'paused',
+        target: { kind: 'http', url },
+      });
       assert.equal(created.status, 201, created.body);
       assert.equal((created.json().target as { url: string }).url, shownUrl);
       const got = await call('GET', '/v1/sinks/hook');
       assert.equal((got.json().target as { url: string }).url, shownUrl);
       const listed = (await call('GET', '/v1/sinks')).json().sinks as { target: { url: string } }[];
-      assert.deepEqual(listed.map((s) => s.target.url), [shownUrl]);
+      assert.deepEqual(
+        listed.map((s) => s.target.url),
+        [shownUrl],
+      );
       // sent back as answered: the stored URL keeps its secrets, and deliveries carry them
       const patched = await call('PATCH', '/v1/sinks/hook', { description: 'edited', target: got.json().target });
       assert.equal(patched.status, 200, patched.body);
@@ -70,16 +83,26 @@ describe('secrets in URLs', () => {
       const delivered = await until('the delivery', () => rx.requests.find((q) => q.url.startsWith('/x')));
       assert.equal(delivered.url, `/x?api_key=${KEY}&n=1`);
       // a dry run of the sink as answered: the request it would make, its URL redacted too
-      const dry = await call('POST', '/v1/sinks/dry-run', { id: 'hook', streams: ['orders'], target: got.json().target });
+      const dry = await call('POST', '/v1/sinks/dry-run', {
+        id: 'hook',
+        streams: ['orders'],
+        target: got.json().target,
+      });
       assert.equal(dry.status, 200, dry.body);
       assert.equal((dry.json().delivery as { url: string }).url, shownUrl, dry.body);
       // a new secret replaces the stored one; a placeholder where none is stored is refused
-      const moved = await call('PATCH', '/v1/sinks/hook', { target: { kind: 'http', url: `http://${host}/y?token=[redacted]` } });
+      const moved = await call('PATCH', '/v1/sinks/hook', {
+        target: { kind: 'http', url: `http://${host}/y?token=[redacted]` },
+      });
       assert.equal(moved.status, 400, moved.body);
       assert.equal(moved.json().pointer, '/target/url');
 
       // a refused URL is quoted back without its secrets
-      const bad = await call('POST', '/v1/sinks', { id: 'bad', streams: ['orders'], target: { kind: 'http', url: `http://hook:${PW}@${host}/x?api_key=${KEY}&{oops` } });
+      const bad = await call('POST', '/v1/sinks', {
+        id: 'bad',
+        streams: ['orders'],
+        target: { kind: 'http', url: `http://hook:${PW}@${host}/x?api_key=${KEY}&{oops` },
+      });
       assert.equal(bad.status, 400, bad.body);
 
       // an action target
@@ -93,7 +116,12 @@ describe('secrets in URLs', () => {
       await call('GET', '/v1/action-targets');
 
       // an aether job (the seed's view of a sink)
-      const job = await call('POST', '/job/job-1', { type: 'post', topic: ['orders'], url: `http://job:${JOB_PW}@${host}/job/{n}`, datamap: { n: '$.msg.n' } });
+      const job = await call('POST', '/job/job-1', {
+        type: 'post',
+        topic: ['orders'],
+        url: `http://job:${JOB_PW}@${host}/job/{n}`,
+        datamap: { n: '$.msg.n' },
+      });
       assert.ok(job.status < 300, job.body);
       const jobView = await call('GET', '/job/job-1');
       assert.equal(jobView.json().url, `http://job:[redacted]@${host}/job/{n}`);
@@ -103,16 +131,28 @@ describe('secrets in URLs', () => {
       const spec = {
         meta: { owner: 'admin', dataset: 'shop' },
         streams: [{ name: 'shop.orders' }],
-        sinks: [{ id: 'spec-hook', streams: ['shop.orders'], target: { kind: 'http', url: `${rx.url}/spec?api_key=${SPEC_KEY}` } }],
+        sinks: [
+          {
+            id: 'spec-hook',
+            streams: ['shop.orders'],
+            target: { kind: 'http', url: `${rx.url}/spec?api_key=${SPEC_KEY}` },
+          },
+        ],
       };
       assert.equal((await call('POST', '/v1/specs/plan', spec)).status, 200);
       assert.equal((await call('POST', '/v1/specs', spec)).status, 201);
-      await until('the spec\'s sink', async () => ((await call('GET', '/v1/sinks/spec-hook')).status === 200 ? true : undefined));
+      await until("the spec's sink", async () =>
+        (await call('GET', '/v1/sinks/spec-hook')).status === 200 ? true : undefined,
+      );
       const revision = await call('GET', '/v1/specs/admin/shop/revisions/latest');
       assert.match(revision.body, /\/spec\?api_key=\[redacted\]/);
 
-      for (const answer of answers) for (const secret of SECRETS) assert.ok(!answer.includes(secret), `an answer shows ${secret}: ${answer.slice(0, 300)}`);
-      for (const line of log.lines) for (const secret of SECRETS) assert.ok(!line.includes(secret), `a log line shows ${secret}: ${line.slice(0, 300)}`);
+      for (const answer of answers)
+        for (const secret of SECRETS)
+          assert.ok(!answer.includes(secret), `an answer shows ${secret}: ${answer.slice(0, 300)}`);
+      for (const line of log.lines)
+        for (const secret of SECRETS)
+          assert.ok(!line.includes(secret), `a log line shows ${secret}: ${line.slice(0, 300)}`);
     } finally {
       await applier.close();
       await h.close();

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 
-export type Api = 'native' | 'eventserver' | 'iflux' | 'okdata' | 'aether' | 'specstore' | 'durable-streams' | 'console';
+export type Api =
+  'native' | 'eventserver' | 'iflux' | 'okdata' | 'aether' | 'specstore' | 'durable-streams' | 'console';
 
 export interface Answer {
   statusCode: number;
@@ -40,13 +41,15 @@ function json(res: Answer): unknown {
 export function assertApiError(res: Answer, api: Api, what: string): void {
   const type = String(res.headers['content-type'] ?? '');
   const body = json(res) as Record<string, unknown> | string | undefined;
-  const fail = (why: string) => assert.fail(`${what}: ${why} (${api}, ${res.statusCode} ${type}): ${res.body.slice(0, 200)}`);
+  const fail = (why: string) =>
+    assert.fail(`${what}: ${why} (${api}, ${res.statusCode} ${type}): ${res.body.slice(0, 200)}`);
   switch (api) {
     case 'native':
     case 'console': {
       if (!type.startsWith('application/problem+json')) fail('not problem+json');
       const p = body as Record<string, unknown>;
-      if (typeof p?.code !== 'string' || p.status !== res.statusCode || typeof p.detail !== 'string') fail('not a problem with code, status and detail');
+      if (typeof p?.code !== 'string' || p.status !== res.statusCode || typeof p.detail !== 'string')
+        fail('not a problem with code, status and detail');
       return;
     }
     case 'eventserver':
@@ -63,7 +66,11 @@ export function assertApiError(res: Answer, api: Api, what: string): void {
         if (res.body !== 'Bad Credentials') fail('401 is not "Bad Credentials"');
         return;
       }
-      if (typeof (body as Record<string, unknown>)?.error !== 'string' || typeof (body as Record<string, unknown>)?.code !== 'string') fail('no "error" and "code"');
+      if (
+        typeof (body as Record<string, unknown>)?.error !== 'string' ||
+        typeof (body as Record<string, unknown>)?.code !== 'string'
+      )
+        fail('no "error" and "code"');
       return;
     case 'durable-streams':
       if (!type.startsWith('text/plain') || res.body.length === 0) fail('not plain text with a reason');

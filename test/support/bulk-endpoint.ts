@@ -42,7 +42,10 @@ export interface BulkEndpoint {
   versions: Map<string, number>;
   requests: BulkRequestRecord[];
   /** decides per document whether it is refused, and how; undefined accepts it */
-  rejectItem: (source: Record<string, unknown>, meta: { index: string; id: string | undefined }) => ItemRejection | undefined;
+  rejectItem: (
+    source: Record<string, unknown>,
+    meta: { index: string; id: string | undefined },
+  ) => ItemRejection | undefined;
   /** answers the next requests with this status (and body) instead of indexing */
   failNext: (count: number, status: number, headers?: Record<string, string>) => void;
   /** the Authorization header a request must carry, when set */
@@ -55,7 +58,8 @@ export interface BulkEndpoint {
 /** OpenSearch's index name rules (MetadataCreateIndexService.validateIndexOrAliasName). */
 function indexNameProblem(name: string): string | undefined {
   if (name !== name.toLowerCase()) return 'must be lowercase';
-  if (/[\\/*?"<>| ,#:]/.test(name)) return 'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?, #, :]';
+  if (/[\\/*?"<>| ,#:]/.test(name))
+    return 'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?, #, :]';
   if (/^[-_+]/.test(name)) return "must not start with '_', '-', or '+'";
   if (name === '.' || name === '..') return "must not be '.' or '..'";
   if (Buffer.byteLength(name) > 255) return 'index name is too long';
@@ -84,42 +88,86 @@ export async function startBulkEndpoint(): Promise<BulkEndpoint> {
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=UTF-8',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
-  const requestError = (type: string, reason: string, status: number) => ({ error: { root_cause: [{ type, reason }], type, reason }, status });
+  const requestError = (type: string, reason: string, status: number) => ({
+    error: { root_cause: [{ type, reason }], type, reason },
+    status,
+  });
 
   function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
     const url = new URL(req.url ?? '/', 'http://node');
-    const record: BulkRequestRecord = { method: req.method ?? '', path: url.pathname, query: url.searchParams, contentType: req.headers['content-type'], authorization: req.headers.authorization, body };
+    const record: BulkRequestRecord = {
+      method: req.method ?? '',
+      path: url.pathname,
+      query: url.searchParams,
+      contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
+      body,
+    };
     endpoint.requests.push(record);
     if (endpoint.requireAuthorization !== undefined && req.headers.authorization !== endpoint.requireAuthorization) {
-      send(res, 401, requestError('security_exception', 'Unauthorized', 401), { 'www-authenticate': 'Basic realm="OpenSearch Security"' });
+      send(res, 401, requestError('security_exception', 'Unauthorized', 401), {
+        'www-authenticate': 'Basic realm="OpenSearch Security"',
+      });
       return;
     }
     const match = /^(?:\/([^/]+))?\/_bulk$/.exec(url.pathname);
     if (match === null || (req.method !== 'POST' && req.method !== 'PUT')) {
-      send(res, 405, requestError('illegal_argument_exception', `Incorrect HTTP method for uri [${url.pathname}] and method [${req.method}]`, 405));
+      send(
+        res,
+        405,
+        requestError(
+          'illegal_argument_exception',
+          `Incorrect HTTP method for uri [${url.pathname}] and method [${req.method}]`,
+          405,
+        ),
+      );
       return;
     }
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
     if (contentType !== 'application/x-ndjson' && contentType !== 'application/json') {
-      send(res, 406, { error: `Content-Type header [${req.headers['content-type'] ?? ''}] is not supported`, status: 406 });
+      send(res, 406, {
+        error: `Content-Type header [${req.headers['content-type'] ?? ''}] is not supported`,
+        status: 406,
+      });
       return;
     }
     if (failures !== undefined && failures.count > 0) {
       failures.count--;
       const reason = failures.status === 429 ? 'rejected execution of coordinating operation' : 'the node is not ready';
-      send(res, failures.status, requestError(failures.status === 429 ? 'rejected_execution_exception' : 'cluster_block_exception', reason, failures.status), failures.headers);
+      send(
+        res,
+        failures.status,
+        requestError(
+          failures.status === 429 ? 'rejected_execution_exception' : 'cluster_block_exception',
+          reason,
+          failures.status,
+        ),
+        failures.headers,
+      );
       return;
     }
     if (body === '') {
-      send(res, 400, requestError('action_request_validation_exception', 'Validation Failed: 1: no requests added;', 400));
+      send(
+        res,
+        400,
+        requestError('action_request_validation_exception', 'Validation Failed: 1: no requests added;', 400),
+      );
       return;
     }
     if (!body.endsWith('\n')) {
-      send(res, 400, requestError('illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]', 400));
+      send(
+        res,
+        400,
+        requestError('illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]', 400),
+      );
       return;
     }
     const lines = body.slice(0, -1).split('\n');
@@ -136,14 +184,26 @@ export async function startBulkEndpoint(): Promise<BulkEndpoint> {
       const keys = typeof action === 'object' && action !== null ? Object.keys(action) : [];
       const name = keys[0];
       if (keys.length !== 1 || name === undefined || !ACTIONS.has(name)) {
-        send(res, 400, requestError('illegal_argument_exception', `Malformed action/metadata line [${i + 1}], expected a simple value for field [${name ?? ''}] but found one of index, create, update, delete`, 400));
+        send(
+          res,
+          400,
+          requestError(
+            'illegal_argument_exception',
+            `Malformed action/metadata line [${i + 1}], expected a simple value for field [${name ?? ''}] but found one of index, create, update, delete`,
+            400,
+          ),
+        );
         return;
       }
       const meta = (action as Record<string, Record<string, unknown>>)[name] ?? {};
       const index = typeof meta['_index'] === 'string' ? meta['_index'] : match[1];
       const id = typeof meta['_id'] === 'string' ? meta['_id'] : undefined;
       if (index === undefined) {
-        send(res, 400, requestError('action_request_validation_exception', 'Validation Failed: 1: index is missing;', 400));
+        send(
+          res,
+          400,
+          requestError('action_request_validation_exception', 'Validation Failed: 1: index is missing;', 400),
+        );
         return;
       }
       let source: unknown;
@@ -155,7 +215,11 @@ export async function startBulkEndpoint(): Promise<BulkEndpoint> {
           source = undefined;
         }
         if (typeof source !== 'object' || source === null || Array.isArray(source)) {
-          send(res, 400, requestError('x_content_parse_exception', `[${i + 1}:1] the document source must be a JSON object`, 400));
+          send(
+            res,
+            400,
+            requestError('x_content_parse_exception', `[${i + 1}:1] the document source must be a JSON object`, 400),
+          );
           return;
         }
       }
@@ -166,7 +230,14 @@ export async function startBulkEndpoint(): Promise<BulkEndpoint> {
           : endpoint.rejectItem(source as Record<string, unknown>, { index, id });
       if (rejection !== undefined) {
         errors = true;
-        items.push({ [name]: { _index: index, _id: id ?? null, status: rejection.status, error: { type: rejection.type, reason: rejection.reason, index } } });
+        items.push({
+          [name]: {
+            _index: index,
+            _id: id ?? null,
+            status: rejection.status,
+            error: { type: rejection.type, reason: rejection.reason, index },
+          },
+        });
         continue;
       }
       const docId = id ?? `auto-${++seqNo}`;

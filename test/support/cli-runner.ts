@@ -46,15 +46,18 @@ export function startCli(home: string, args: string[], options: CliOptions = {})
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   if (options.inputFile !== undefined) createReadStream(options.inputFile).pipe(child.stdin);
   else child.stdin.end(options.input ?? '');
-  const closed = new Promise<CliRun>((resolve) => child.once('close', (code) => {
-    exited = true;
-    resolve({ code, stdout, stderr });
-  }));
+  const closed = new Promise<CliRun>((resolve) =>
+    child.once('close', (code) => {
+      exited = true;
+      resolve({ code, stdout, stderr });
+    }),
+  );
   return { child, stdout: () => stdout, stderr: () => stderr, closed };
 }
 
 /** Runs `rivulet <args>` to its end. */
-export const runCli = (home: string, args: string[], options: CliOptions = {}): Promise<CliRun> => startCli(home, args, options).closed;
+export const runCli = (home: string, args: string[], options: CliOptions = {}): Promise<CliRun> =>
+  startCli(home, args, options).closed;
 
 /** The run's stdout as one JSON document; the run must have exited 0. */
 export function parseJson<T>(run: CliRun): T {
@@ -63,10 +66,18 @@ export function parseJson<T>(run: CliRun): T {
 }
 
 /** NDJSON text as values, one per non-empty line. */
-export const ndjsonLines = <T>(text: string): T[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+export const ndjsonLines = <T>(text: string): T[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 
 /** Polls `check` every 50 ms until it holds, or fails naming `what`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

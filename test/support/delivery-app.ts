@@ -28,7 +28,13 @@ export async function buildDeliveryApp(options: DeliveryAppOptions = {}): Promis
   const { allowLoopback = true, startEngine = true, ...app } = options;
   const delivery = createDelivery({ allowLoopback });
   const t = await buildTestApp({ ...app, core: { ...app.core, sinkChecks: delivery.checks } });
-  const engine = delivery.engine(t.services, t.store, pino({ level: 'silent' }), { scanIntervalMs: 100, idlePollMs: 20, flushIntervalMs: 50, ownerLeaseMs: 3000, closeGraceMs: 500 });
+  const engine = delivery.engine(t.services, t.store, pino({ level: 'silent' }), {
+    scanIntervalMs: 100,
+    idlePollMs: 20,
+    flushIntervalMs: 50,
+    ownerLeaseMs: 3000,
+    closeGraceMs: 500,
+  });
   if (startEngine) engine.start();
   return { t, engine };
 }
@@ -38,7 +44,8 @@ export async function startDeliveryApp(name: string, options: DeliveryAppOptions
   const { t, engine } = await buildDeliveryApp(options);
   let closed = false;
   const h: DeliveryApp = {
-    t, engine,
+    t,
+    engine,
     async close() {
       if (closed) return;
       closed = true;
@@ -54,7 +61,11 @@ export async function startDeliveryApp(name: string, options: DeliveryAppOptions
  * bound only keeps a stuck test from hanging: it is generous, because on a loaded machine a
  * sink's lease hand-overs (3 s each in these tests) can stack up, and it is never a speed check.
  */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -49,7 +49,11 @@ export function haproxyConfig(port: number, backends: string[]): string {
   ].join('\n');
 }
 
-export async function startHaproxy(dir: string, backends: string[], track?: <T>(name: string, resource: T, closed: () => boolean) => T): Promise<LoadBalancer> {
+export async function startHaproxy(
+  dir: string,
+  backends: string[],
+  track?: <T>(name: string, resource: T, closed: () => boolean) => T,
+): Promise<LoadBalancer> {
   const port = await freePort();
   const file = join(dir, 'haproxy.cfg');
   writeFileSync(file, haproxyConfig(port, backends));

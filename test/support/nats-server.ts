@@ -70,7 +70,9 @@ export async function freePort(): Promise<number> {
 /** One JetStream node, ready to take clients. */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsCluster> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rivulet-nats-'));
-  const node = await withFreshPorts(async () => spawnNode({ name: 'n1', port: await freePort(), dir, options, cluster: null }));
+  const node = await withFreshPorts(async () =>
+    spawnNode({ name: 'n1', port: await freePort(), dir, options, cluster: null }),
+  );
   return clusterOf([node], options.dir === undefined ? dir : null);
 }
 
@@ -98,7 +100,9 @@ export async function startNatsCluster(options: NatsServerOptions = {}): Promise
     // every node's outcome, so the ones that did start are stopped when another did not:
     // a node left running would also keep the test process from ever exiting
     const outcomes = await Promise.allSettled(
-      ports.map((port, i) => spawnNode({ name: `n${i + 1}`, port, dir, options, cluster: { port: routePorts[i]!, routes } })),
+      ports.map((port, i) =>
+        spawnNode({ name: `n${i + 1}`, port, dir, options, cluster: { port: routePorts[i]!, routes } }),
+      ),
     );
     const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     try {
@@ -147,7 +151,16 @@ async function spawnNode({ name, port, dir, options, cluster }: SpawnArgs): Prom
     ...(options.maxFileStore ? [`  max_file_store: ${options.maxFileStore}`] : []),
     '}',
     ...(cluster
-      ? ['cluster {', '  name: rivulet-test', `  listen: 127.0.0.1:${cluster.port}`, `  routes: [${cluster.routes.split(',').map((r) => JSON.stringify(r)).join(', ')}]`, '}']
+      ? [
+          'cluster {',
+          '  name: rivulet-test',
+          `  listen: 127.0.0.1:${cluster.port}`,
+          `  routes: [${cluster.routes
+            .split(',')
+            .map((r) => JSON.stringify(r))
+            .join(', ')}]`,
+          '}',
+        ]
       : []),
   ].join('\n');
   const confFile = join(dir, `${name}.conf`);
@@ -155,10 +168,12 @@ async function spawnNode({ name, port, dir, options, cluster }: SpawnArgs): Prom
   const child = spawn(BINARY, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let done = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    done = true;
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      done = true;
+      resolve();
+    }),
+  );
   const keep = (chunk: string) => {
     out = (out + chunk).slice(-KEEP_OUTPUT);
   };
@@ -221,7 +236,8 @@ async function waitForMetaLeader(nodes: NatsNode[], timeoutMs: number): Promise<
   const deadline = Date.now() + timeoutMs;
   const pattern = /JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader/;
   while (!nodes.some((n) => pattern.test(n.output()))) {
-    if (Date.now() > deadline) throw new Error(`no JetStream meta leader in time:\n${nodes.map((n) => n.output()).join('\n---\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`no JetStream meta leader in time:\n${nodes.map((n) => n.output()).join('\n---\n')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

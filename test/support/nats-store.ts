@@ -17,11 +17,17 @@ export function namespaceOf(dataDir: string): string {
 }
 
 export async function openNatsTestStore(servers: string, prefix = freshNamespace(), replicas = 1): Promise<NatsStore> {
-  return openTracked(`nats store ${prefix} on ${servers}`, new NatsStore({ servers: servers.split(','), prefix, replicas }));
+  return openTracked(
+    `nats store ${prefix} on ${servers}`,
+    new NatsStore({ servers: servers.split(','), prefix, replicas }),
+  );
 }
 
 /** `count` (two or more) stores on one fresh namespace, as several Rivulet processes sharing a store see it */
-export async function openSharedNatsTestStores(servers: string, count = 2): Promise<[NatsStore, NatsStore, ...NatsStore[]]> {
+export async function openSharedNatsTestStores(
+  servers: string,
+  count = 2,
+): Promise<[NatsStore, NatsStore, ...NatsStore[]]> {
   const prefix = freshNamespace();
   const first = await openNatsTestStore(servers, prefix);
   const second = await openNatsTestStore(servers, prefix);

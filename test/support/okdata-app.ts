@@ -29,11 +29,18 @@ export interface OkdataAppOptions {
 }
 
 /** quick retries and short buffering, so tests do not wait */
-export const FAST_POLICY = { retry: { maxAttempts: 3, initialDelayMs: 20, maxDelayMs: 50, multiplier: 2, jitter: 'none' as const } };
+export const FAST_POLICY = {
+  retry: { maxAttempts: 3, initialDelayMs: 20, maxDelayMs: 50, multiplier: 2, jitter: 'none' as const },
+};
 
 export async function listening(options: OkdataAppOptions = {}): Promise<Listening> {
   const { t, engine } = await buildDeliveryApp({
-    dialects: { okdata: { targets: options.okdata?.targets ?? {}, policies: { processing: FAST_POLICY, ...options.okdata?.policies } } },
+    dialects: {
+      okdata: {
+        targets: options.okdata?.targets ?? {},
+        policies: { processing: FAST_POLICY, ...options.okdata?.policies },
+      },
+    },
     startEngine: options.engine !== false,
   });
   await t.app.listen({ host: '127.0.0.1', port: 0 });
@@ -60,9 +67,15 @@ export async function withApp(body: (t: Listening) => Promise<void>, options: Ok
 }
 
 /** runs a seed curl command through a shell with $TOKEN set, host swapped for the test server's */
-export async function curl(t: Listening, command: string, token = t.adminKey): Promise<{ status: number; body: unknown }> {
+export async function curl(
+  t: Listening,
+  command: string,
+  token = t.adminKey,
+): Promise<{ status: number; body: unknown }> {
   const line = command.replaceAll('http://127.0.0.1:8080', t.base);
-  const { stdout } = await run('sh', ['-c', `${line} -s -w '\\n%{http_code}'`], { env: { ...process.env, TOKEN: token } });
+  const { stdout } = await run('sh', ['-c', `${line} -s -w '\\n%{http_code}'`], {
+    env: { ...process.env, TOKEN: token },
+  });
   const cut = stdout.lastIndexOf('\n');
   const text = stdout.slice(0, cut);
   return { status: Number(stdout.slice(cut + 1)), body: text === '' ? undefined : JSON.parse(text) };
@@ -70,7 +83,12 @@ export async function curl(t: Listening, command: string, token = t.adminKey): P
 
 export type Call = { status: number; body: unknown };
 
-export async function call(t: Listening, method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Call> {
+export async function call(
+  t: Listening,
+  method: string,
+  path: string,
+  options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Call> {
   const headers: Record<string, string> = { ...(options.headers ?? t.admin) };
   let payload: string | undefined;
   if (options.raw !== undefined || options.body !== undefined) {
@@ -79,7 +97,12 @@ export async function call(t: Listening, method: string, path: string, options: 
   }
   const res = await fetch(`${t.base}${path}`, { method, headers, body: payload });
   const text = await res.text();
-  if (res.status !== 204) assert.match(String(res.headers.get('content-type')), /application\/(json|problem\+json)/, `${method} ${path}: ${text}`);
+  if (res.status !== 204)
+    assert.match(
+      String(res.headers.get('content-type')),
+      /application\/(json|problem\+json)/,
+      `${method} ${path}: ${text}`,
+    );
   return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
 }
 

@@ -32,20 +32,38 @@ export interface Side {
 }
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
-export const COMPARED_HEADERS = ['content-type', 'idempotent-replayed', 'retry-after', 'www-authenticate', 'connection', 'vary', 'access-control-allow-origin', 'access-control-allow-credentials', 'access-control-expose-headers'];
+export const COMPARED_HEADERS = [
+  'content-type',
+  'idempotent-replayed',
+  'retry-after',
+  'www-authenticate',
+  'connection',
+  'vary',
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-expose-headers',
+];
 
 export async function openSide(options: TestAppOptions): Promise<Side> {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   const metrics = new RivuletMetrics({ process: false });
   const spans: Record<string, unknown>[] = [];
-  const onRequestSpan: RequestSpanHook = (start) => (end) => spans.push({ requestId: start.requestId, method: start.method, path: start.path, ...end, durationMs: 'masked' });
-  const t = await buildTestApp({ ...options, maxBatchEvents: 5, limits: { maxJsonDepth: 8 }, logger: pino({ level: 'info' }, sink), observability: { metrics, onRequestSpan } });
+  const onRequestSpan: RequestSpanHook = (start) => (end) =>
+    spans.push({ requestId: start.requestId, method: start.method, path: start.path, ...end, durationMs: 'masked' });
+  const t = await buildTestApp({
+    ...options,
+    maxBatchEvents: 5,
+    limits: { maxJsonDepth: 8 },
+    logger: pino({ level: 'info' }, sink),
+    observability: { metrics, onRequestSpan },
+  });
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = t.app.server.address() as { port: number };
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 });
@@ -57,7 +75,12 @@ export async function openSide(options: TestAppOptions): Promise<Side> {
   return { t, pool, metrics, lines, spans, scoped };
 }
 
-export async function send(side: Side, path: string, headers: Record<string, string>, body: string | Buffer): Promise<Sent> {
+export async function send(
+  side: Side,
+  path: string,
+  headers: Record<string, string>,
+  body: string | Buffer,
+): Promise<Sent> {
   // the lane takes keys seen in the last few seconds; on a busy machine building an app takes
   // longer than that, so the key is looked up first (as a recent request of its would have)
   const bearer = /^Bearer (.+)$/.exec(typeof headers.authorization === 'string' ? headers.authorization : '');
@@ -70,19 +93,32 @@ export async function send(side: Side, path: string, headers: Record<string, str
   const picked: Record<string, string | undefined> = {};
   for (const name of COMPARED_HEADERS) picked[name] = res.headers[name] as string | undefined;
   assert.ok(res.headers['x-request-id'], 'every answer names its request');
-  const logs = side.lines.slice(before).filter((l) => l.reqId === res.headers['x-request-id']).map((l) => {
-    const shown = { ...l } as Record<string, unknown>;
-    for (const k of ['time', 'pid', 'hostname', 'reqId', 'trace_id', 'span_id', 'responseTime']) delete shown[k];
-    // a stack trace names the code that threw, which differs between the lane and the route
-    if (shown.err) shown.err = { ...(shown.err as object), stack: 'masked' };
-    if (shown.req) shown.req = { ...(shown.req as object), remotePort: 'masked', host: String((shown.req as { host: string }).host).replace(/:\d+$/, ':port') };
-    return JSON.stringify(shown).replace(UUID, '<uuid>');
-  });
-  const spans = side.spans.filter((span) => span.requestId === res.headers['x-request-id']).map((span) => ({ ...span, requestId: 'masked' }));
+  const logs = side.lines
+    .slice(before)
+    .filter((l) => l.reqId === res.headers['x-request-id'])
+    .map((l) => {
+      const shown = { ...l } as Record<string, unknown>;
+      for (const k of ['time', 'pid', 'hostname', 'reqId', 'trace_id', 'span_id', 'responseTime']) delete shown[k];
+      // a stack trace names the code that threw, which differs between the lane and the route
+      if (shown.err) shown.err = { ...(shown.err as object), stack: 'masked' };
+      if (shown.req)
+        shown.req = {
+          ...(shown.req as object),
+          remotePort: 'masked',
+          host: String((shown.req as { host: string }).host).replace(/:\d+$/, ':port'),
+        };
+      return JSON.stringify(shown).replace(UUID, '<uuid>');
+    });
+  const spans = side.spans
+    .filter((span) => span.requestId === res.headers['x-request-id'])
+    .map((span) => ({ ...span, requestId: 'masked' }));
   return { status: res.statusCode, headers: picked, body: text.replace(UUID, '<uuid>'), logs, spans };
 }
 
-export async function withSides(options: TestAppOptions, body: (laned: Side, plain: Side) => Promise<void>): Promise<void> {
+export async function withSides(
+  options: TestAppOptions,
+  body: (laned: Side, plain: Side) => Promise<void>,
+): Promise<void> {
   const laned = await openSide(options);
   const plain = await openSide({ ...options, produceLane: false });
   try {

@@ -39,11 +39,15 @@ afterEach((t) => {
   } else {
     for (const dir of kept) rmSync(dir, { recursive: true, force: true });
   }
-  if (leaked.length > 0) throw new Error(`test leaked resources it did not close: ${leaked.map((r) => r.name).join(', ')}`);
+  if (leaked.length > 0)
+    throw new Error(`test leaked resources it did not close: ${leaked.map((r) => r.name).join(', ')}`);
 });
 
 /** opens a store and tracks it until its own close() has run, so a test that leaves it open fails */
-export async function openTracked<S extends { open(): Promise<void>; close(): Promise<void> }>(name: string, store: S): Promise<S> {
+export async function openTracked<S extends { open(): Promise<void>; close(): Promise<void> }>(
+  name: string,
+  store: S,
+): Promise<S> {
   await store.open();
   let closed = false;
   const close = store.close.bind(store);

@@ -14,7 +14,12 @@ export const FAST_RETRY = { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 30, 
 
 export interface RulesHarness extends DeliveryApp {
   /** POST to the native API as the admin (or `headers`), asserting the status */
-  post(url: string, payload: unknown, status?: number, headers?: Record<string, string>): Promise<Record<string, unknown>>;
+  post(
+    url: string,
+    payload: unknown,
+    status?: number,
+    headers?: Record<string, string>,
+  ): Promise<Record<string, unknown>>;
 }
 
 export async function startRules(options: { allowLoopback?: boolean } = {}): Promise<RulesHarness> {

@@ -55,10 +55,16 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first`);
   const args = [
     ...(options.nodeArgs ?? []),
-    main, 'serve',
-    '--host', '127.0.0.1', '--port', '0',
-    '--data-dir', options.dataDir,
-    '--log-level', options.logLevel ?? 'warn',
+    main,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--data-dir',
+    options.dataDir,
+    '--log-level',
+    options.logLevel ?? 'warn',
     ...(options.args ?? []),
   ];
   const env: Record<string, string> = {};
@@ -90,7 +96,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   let url: string;
   try {
     url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the server did not start within ${options.startTimeoutMs ?? 60_000} ms`)), options.startTimeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`the server did not start within ${options.startTimeoutMs ?? 60_000} ms`)),
+        options.startTimeoutMs ?? 60_000,
+      );
       const onData = () => {
         const m = READY.exec(stdout);
         if (m) {

@@ -65,7 +65,11 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   // on nats the namespace follows the data dir, so reopening a dataDir (a restart) finds its data
   const store: Store = natsUrl ? await openNatsTestStore(natsUrl, namespaceOf(dataDir)) : await openTestStore(dataDir);
   // the dialects' spec sections, as the server wires them
-  const services = createCoreServices(store, { specSections: DIALECT_SPEC_SECTIONS, ...options.core, maxBatchEvents: options.maxBatchEvents ?? 10_000 });
+  const services = createCoreServices(store, {
+    specSections: DIALECT_SPEC_SECTIONS,
+    ...options.core,
+    maxBatchEvents: options.maxBatchEvents ?? 10_000,
+  });
   const limits = { bodyLimit: 5 * 1024 * 1024, maxJsonDepth: 64, maxReadLimit: 10_000, ...options.limits };
   const dialects = composeDialects(services, store, options.dialects ?? {}, limits);
   const app = await buildApp({

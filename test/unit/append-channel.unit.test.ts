@@ -12,12 +12,22 @@ function ring(bytes?: number) {
   return { writer: new RingWriter(port1, buffers), reader: new RingReader(port2, buffers), close: () => port1.close() };
 }
 
-const event = (id: string, data: unknown, extra: Partial<NewEvent> = {}): NewEvent => ({
-  id, type: 'reading.taken', source: '/sensors/1', time: '2026-11-24T00:00:00.000Z', producer: null, data, meta: {}, idSupplied: false, ...extra,
-} as NewEvent);
+const event = (id: string, data: unknown, extra: Partial<NewEvent> = {}): NewEvent =>
+  ({
+    id,
+    type: 'reading.taken',
+    source: '/sensors/1',
+    time: '2026-11-24T00:00:00.000Z',
+    producer: null,
+    data,
+    meta: {},
+    idSupplied: false,
+    ...extra,
+  }) as NewEvent;
 
 const plain = (r: WireRequest) => ({ ...r, ints: Array.from(r.ints) });
-const request = (i: number, size = 10) => toWire('s', null, undefined, undefined, [event(`id-${i}`, { i, pad: 'x'.repeat(size) })]);
+const request = (i: number, size = 10) =>
+  toWire('s', null, undefined, undefined, [event(`id-${i}`, { i, pad: 'x'.repeat(size) })]);
 
 /** the first event's data: after its id, type, source, time and producer (−1: none) */
 function dataOf(r: WireRequest): Record<string, unknown> {
@@ -36,7 +46,10 @@ describe('append ring', () => {
     const { writer, reader, close } = ring();
     const sent = [
       toWire('orders', null, undefined, undefined, [event('a1', { n: 1 })]),
-      toWire('orders', 'producer-7', 'key-1', 'hash-1', [event('b1', { s: 'x' }, { producer: 'producer-7', schemaVersion: 3 }), event('b2', null, { idSupplied: true })]),
+      toWire('orders', 'producer-7', 'key-1', 'hash-1', [
+        event('b1', { s: 'x' }, { producer: 'producer-7', schemaVersion: 3 }),
+        event('b2', null, { idSupplied: true }),
+      ]),
     ];
     for (const r of sent) writer.write(r);
     assert.deepEqual(taken(reader).map(plain), sent.map(plain));
@@ -54,7 +67,13 @@ describe('append ring', () => {
 
   it('takes at most about maxEvents per group, but always one request', () => {
     const { writer, reader, close } = ring();
-    const big = toWire('s', null, undefined, undefined, Array.from({ length: 5 }, (_, i) => event(`b${i}`, i)));
+    const big = toWire(
+      's',
+      null,
+      undefined,
+      undefined,
+      Array.from({ length: 5 }, (_, i) => event(`b${i}`, i)),
+    );
     writer.write(big);
     for (let i = 0; i < 4; i++) writer.write(request(i));
     assert.equal(taken(reader, 2).length, 1, 'the 5-event request alone');
@@ -68,10 +87,13 @@ describe('append ring', () => {
     let next = 0;
     const seen: number[] = [];
     for (let round = 0; round < 200; round++) {
-      for (let k = 0; k < 1 + (round % 5); k++) writer.write(request(next++, round % 7 * 10));
+      for (let k = 0; k < 1 + (round % 5); k++) writer.write(request(next++, (round % 7) * 10));
       for (const r of taken(reader)) seen.push(dataOf(r).i as number);
     }
-    assert.deepEqual(seen, Array.from({ length: next }, (_, i) => i));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: next }, (_, i) => i),
+    );
     close();
   });
 
@@ -84,14 +106,23 @@ describe('append ring', () => {
       for (const r of taken(reader)) seen.push(r.text.slice(0, r.ints[0]!));
       writer.flush();
     }
-    assert.deepEqual(seen, Array.from({ length: 40 }, (_, i) => `id-${i}`));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 40 }, (_, i) => `id-${i}`),
+    );
     assert.equal(writer.backlog, 0);
     close();
   });
 
   it('sends a request too large for the ring by message, in its place in the order', () => {
     const { writer, reader, close } = ring(4096);
-    const large = toWire('s', null, undefined, undefined, Array.from({ length: 50 }, (_, i) => event(`L${i}`, { pad: 'y'.repeat(200) })));
+    const large = toWire(
+      's',
+      null,
+      undefined,
+      undefined,
+      Array.from({ length: 50 }, (_, i) => event(`L${i}`, { pad: 'y'.repeat(200) })),
+    );
     writer.write(request(1));
     writer.write(large);
     writer.write(request(2));
@@ -114,7 +145,8 @@ describe('append ring across threads', () => {
   // the reader answers each group with the first event id of every request in it
   function startReader(buffers: ReturnType<typeof allocateChannel>) {
     const module = new URL('../../src/store/sqlite/append-channel.ts', import.meta.url).href;
-    return new Worker(`
+    return new Worker(
+      `
       const { parentPort, workerData } = require('node:worker_threads');
       import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(module)}); }).then(({ RingReader }) => {
         const reader = new RingReader(parentPort, workerData);
@@ -123,7 +155,9 @@ describe('append ring across threads', () => {
           if (t.kind === 'close') { parentPort.postMessage({ closed: true }); return; }
           parentPort.postMessage({ ids: t.requests.map((r) => r.text.slice(0, r.ints[0])) });
         }
-      });`, { eval: true, workerData: buffers });
+      });`,
+      { eval: true, workerData: buffers },
+    );
   }
 
   it('wakes a sleeping reader for every burst, with nothing lost or reordered', async () => {
@@ -149,7 +183,10 @@ describe('append ring across threads', () => {
     writer.close();
     await closed;
     await worker.terminate();
-    assert.deepEqual(seen, Array.from({ length: next }, (_, i) => `id-${i}`));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: next }, (_, i) => `id-${i}`),
+    );
   });
 
   it('lets a sleeping reader sleep until the turn that wrote a burst ends, then takes the burst as one group', async () => {

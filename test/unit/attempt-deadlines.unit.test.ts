@@ -22,7 +22,10 @@ describe('attempt deadlines', () => {
     const started = performance.now();
     const d = deadlines.begin();
     // the deadline's timer does not hold the process open (as AbortSignal.timeout's does not): a ref'd one does here
-    await Promise.race([new Promise((resolve) => d.signal.addEventListener('abort', resolve, { once: true })), wait(2000)]);
+    await Promise.race([
+      new Promise((resolve) => d.signal.addEventListener('abort', resolve, { once: true })),
+      wait(2000),
+    ]);
     const took = performance.now() - started;
     assert.ok(took >= 59, `aborted after ${took} ms`);
     assert.equal((d.signal.reason as DOMException).name, 'TimeoutError');

@@ -1,7 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_RETRY_POLICY, MAX_RETRY_AFTER_MS, checkRetryPolicy, classifyError, classifyResponse, decideRetry, nextDelayMs, parseRetryAfter } from '../../src/delivery/backoff.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  MAX_RETRY_AFTER_MS,
+  checkRetryPolicy,
+  classifyError,
+  classifyResponse,
+  decideRetry,
+  nextDelayMs,
+  parseRetryAfter,
+} from '../../src/delivery/backoff.js';
 import type { RetryPolicy } from '../../src/delivery/backoff.js';
 import { RivuletError } from '../../src/kernel/errors.js';
 
@@ -49,10 +58,19 @@ describe('nextDelayMs', () => {
 
   it('stays within bounds for any attempt and random value', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.constantFrom('full', 'equal', 'none'), (attempt, r, jitter) => {
-        const delay = nextDelayMs(attempt, { ...DEFAULT_RETRY_POLICY, jitter: jitter as RetryPolicy['jitter'] }, () => r);
-        return Number.isInteger(delay) && delay >= 0 && delay <= DEFAULT_RETRY_POLICY.maxDelayMs;
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.constantFrom('full', 'equal', 'none'),
+        (attempt, r, jitter) => {
+          const delay = nextDelayMs(
+            attempt,
+            { ...DEFAULT_RETRY_POLICY, jitter: jitter as RetryPolicy['jitter'] },
+            () => r,
+          );
+          return Number.isInteger(delay) && delay >= 0 && delay <= DEFAULT_RETRY_POLICY.maxDelayMs;
+        },
+      ),
     );
   });
 });
@@ -74,7 +92,12 @@ describe('checkRetryPolicy', () => {
       [{ jitter: 'random' as RetryPolicy['jitter'] }, 'jitter'],
     ];
     for (const [input, field] of cases) {
-      assert.throws(() => checkRetryPolicy(input), (err: unknown) => err instanceof RivuletError && err.code === 'BAD_REQUEST' && err.details?.['pointer'] === `/retry/${field}`, field);
+      assert.throws(
+        () => checkRetryPolicy(input),
+        (err: unknown) =>
+          err instanceof RivuletError && err.code === 'BAD_REQUEST' && err.details?.['pointer'] === `/retry/${field}`,
+        field,
+      );
     }
   });
 });
@@ -84,13 +107,22 @@ describe('decideRetry', () => {
   it('stops on success, permanent failures, max attempts and max age', () => {
     assert.deepEqual(decideRetry(policy, { ...base, outcome: 'success' }), { retry: false, reason: 'success' });
     assert.deepEqual(decideRetry(policy, { ...base, outcome: 'permanent' }), { retry: false, reason: 'permanent' });
-    assert.deepEqual(decideRetry(policy, { ...base, outcome: 'retry', attempt: 10 }), { retry: false, reason: 'max-attempts' });
-    assert.deepEqual(decideRetry({ ...policy, maxAgeMs: 1050 }, { ...base, outcome: 'retry' }), { retry: false, reason: 'max-age' });
+    assert.deepEqual(decideRetry(policy, { ...base, outcome: 'retry', attempt: 10 }), {
+      retry: false,
+      reason: 'max-attempts',
+    });
+    assert.deepEqual(decideRetry({ ...policy, maxAgeMs: 1050 }, { ...base, outcome: 'retry' }), {
+      retry: false,
+      reason: 'max-age',
+    });
   });
 
   it('retries after the backoff delay, or after Retry-After when the receiver gave one', () => {
     assert.deepEqual(decideRetry(policy, { ...base, outcome: 'retry', attempt: 3 }), { retry: true, delayMs: 400 });
-    assert.deepEqual(decideRetry(policy, { ...base, outcome: 'retry', retryAfterMs: 30_000 }), { retry: true, delayMs: 30_000 });
+    assert.deepEqual(decideRetry(policy, { ...base, outcome: 'retry', retryAfterMs: 30_000 }), {
+      retry: true,
+      delayMs: 30_000,
+    });
   });
 });
 
@@ -115,7 +147,16 @@ describe('parseRetryAfter', () => {
   });
 
   it('ignores what it cannot read', () => {
-    for (const value of [undefined, '', '-5', '1.5', 'soon', 'Wed, 01 Foo 2024 12:01:30 GMT', '2024-05-01T12:01:30Z', 'Wed, 01 May 2024 25:01:30 GMT']) {
+    for (const value of [
+      undefined,
+      '',
+      '-5',
+      '1.5',
+      'soon',
+      'Wed, 01 Foo 2024 12:01:30 GMT',
+      '2024-05-01T12:01:30Z',
+      'Wed, 01 May 2024 25:01:30 GMT',
+    ]) {
       assert.equal(parseRetryAfter(value, now), undefined, String(value));
     }
   });
@@ -123,20 +164,53 @@ describe('parseRetryAfter', () => {
 
 describe('classifyResponse', () => {
   const table: Array<[number, string]> = [
-    [200, 'success'], [201, 'success'], [202, 'success'], [204, 'success'], [299, 'success'],
-    [301, 'permanent'], [302, 'permanent'], [304, 'permanent'], [307, 'permanent'], [308, 'permanent'],
-    [400, 'permanent'], [401, 'permanent'], [403, 'permanent'], [404, 'permanent'], [409, 'permanent'], [410, 'permanent'], [413, 'permanent'], [422, 'permanent'],
-    [408, 'retry'], [429, 'retry'],
-    [500, 'retry'], [502, 'retry'], [503, 'retry'], [504, 'retry'], [599, 'retry'],
-    [100, 'permanent'], [600, 'permanent'],
+    [200, 'success'],
+    [201, 'success'],
+    [202, 'success'],
+    [204, 'success'],
+    [299, 'success'],
+    [301, 'permanent'],
+    [302, 'permanent'],
+    [304, 'permanent'],
+    [307, 'permanent'],
+    [308, 'permanent'],
+    [400, 'permanent'],
+    [401, 'permanent'],
+    [403, 'permanent'],
+    [404, 'permanent'],
+    [409, 'permanent'],
+    [410, 'permanent'],
+    [413, 'permanent'],
+    [422, 'permanent'],
+    [408, 'retry'],
+    [429, 'retry'],
+    [500, 'retry'],
+    [502, 'retry'],
+    [503, 'retry'],
+    [504, 'retry'],
+    [599, 'retry'],
+    [100, 'permanent'],
+    [600, 'permanent'],
   ];
-  for (const [status, outcome] of table) it(`${status} → ${outcome}`, () => assert.equal(classifyResponse(status), outcome));
+  for (const [status, outcome] of table)
+    it(`${status} → ${outcome}`, () => assert.equal(classifyResponse(status), outcome));
 });
 
 describe('classifyError', () => {
   const withCode = (code: string, message = code): Error => Object.assign(new Error(message), { code });
   it('retries network failures and timeouts', () => {
-    for (const code of ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET']) {
+    for (const code of [
+      'ECONNRESET',
+      'ECONNREFUSED',
+      'ETIMEDOUT',
+      'EAI_AGAIN',
+      'ENOTFOUND',
+      'EHOSTUNREACH',
+      'UND_ERR_CONNECT_TIMEOUT',
+      'UND_ERR_HEADERS_TIMEOUT',
+      'UND_ERR_BODY_TIMEOUT',
+      'UND_ERR_SOCKET',
+    ]) {
       assert.equal(classifyError(withCode(code)), 'retry', code);
     }
     assert.equal(classifyError(new Error('socket hang up')), 'retry');
@@ -149,7 +223,10 @@ describe('classifyError', () => {
 
   it('treats its own errors and unknown errors as permanent', () => {
     assert.equal(classifyError(new RivuletError('TARGET_URL_FORBIDDEN')), 'permanent');
-    assert.equal(classifyError(new TypeError('fetch failed', { cause: new RivuletError('TARGET_URL_FORBIDDEN') })), 'permanent');
+    assert.equal(
+      classifyError(new TypeError('fetch failed', { cause: new RivuletError('TARGET_URL_FORBIDDEN') })),
+      'permanent',
+    );
     assert.equal(classifyError(withCode('UND_ERR_INVALID_ARG')), 'permanent');
     assert.equal(classifyError(new Error('boom')), 'permanent');
     assert.equal(classifyError('a string'), 'permanent');

@@ -30,7 +30,10 @@ describe('CLI event input', () => {
   }
 
   it('refuses what is not objects, and input cut short, as usage errors naming the place', async () => {
-    await assert.rejects(read('{"type":"a"}\n"text"\n', 5), (err: unknown) => err instanceof CliError && err.exitCode === 2 && /line 2/.test(err.message));
+    await assert.rejects(
+      read('{"type":"a"}\n"text"\n', 5),
+      (err: unknown) => err instanceof CliError && err.exitCode === 2 && /line 2/.test(err.message),
+    );
     await assert.rejects(read('[{"type":"a"}, 3]', 4), /expected a JSON object in the array/);
     await assert.rejects(read('{"type":"a"', 4), /input ended inside event 1/);
     await assert.rejects(read('[{"type":"a"}', 4), /inside a JSON array/);

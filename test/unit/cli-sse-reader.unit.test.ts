@@ -69,7 +69,10 @@ test('start positions: beginning, end, seq, time; anything else is a usage error
   assert.deepEqual(parseStartPosition('end'), { from: 'end' });
   assert.deepEqual(parseStartPosition('42'), { from: 'seq', seq: 42 });
   assert.deepEqual(parseStartPosition('2024-05-01'), { from: 'time', time: '2024-05-01T00:00:00Z' });
-  assert.deepEqual(parseStartPosition('2024-05-01T10:00:00.5+02:00'), { from: 'time', time: '2024-05-01T10:00:00.5+02:00' });
+  assert.deepEqual(parseStartPosition('2024-05-01T10:00:00.5+02:00'), {
+    from: 'time',
+    time: '2024-05-01T10:00:00.5+02:00',
+  });
   for (const bad of ['0', 'soon', '2024-05-01T10:00', '2024-13-45', '-3', '']) {
     assert.throws(() => parseStartPosition(bad), InvalidArgumentError, bad);
   }

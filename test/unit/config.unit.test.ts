@@ -17,9 +17,15 @@ const configError = (pattern: RegExp) => (e: unknown) => e instanceof ConfigErro
 describe('config loading', () => {
   it('cors origins: a list or *, each a bare origin; log format: auto, pretty or json', () => {
     assert.equal(loadConfig({}).corsOrigin, undefined);
-    assert.deepEqual(loadConfig({ env: { RIVULET_CORS_ORIGIN: 'https://app.example.com, http://localhost:5173' } }).corsOrigin, ['https://app.example.com', 'http://localhost:5173']);
+    assert.deepEqual(
+      loadConfig({ env: { RIVULET_CORS_ORIGIN: 'https://app.example.com, http://localhost:5173' } }).corsOrigin,
+      ['https://app.example.com', 'http://localhost:5173'],
+    );
     assert.deepEqual(loadConfig({ flags: { corsOrigin: '*' } }).corsOrigin, ['*']);
-    assert.throws(() => loadConfig({ env: { RIVULET_CORS_ORIGIN: 'https://app.example.com/' } }), /no path or trailing slash/);
+    assert.throws(
+      () => loadConfig({ env: { RIVULET_CORS_ORIGIN: 'https://app.example.com/' } }),
+      /no path or trailing slash/,
+    );
     assert.throws(() => loadConfig({ env: { RIVULET_CORS_ORIGIN: 'app.example.com' } }), ConfigError);
     assert.equal(loadConfig({}).logFormat, 'auto');
     assert.equal(loadConfig({ env: { RIVULET_LOG_FORMAT: 'json' } }).logFormat, 'json');
@@ -60,19 +66,43 @@ describe('config loading', () => {
   });
 
   it('names the source of every kind of bad value', () => {
-    assert.throws(() => loadConfig({ env: { RIVULET_PORT: 'eighty' } }), configError(/^\$RIVULET_PORT: "eighty" is not a whole number/));
+    assert.throws(
+      () => loadConfig({ env: { RIVULET_PORT: 'eighty' } }),
+      configError(/^\$RIVULET_PORT: "eighty" is not a whole number/),
+    );
     assert.throws(() => loadConfig({ env: { RIVULET_PORT: '1.5' } }), configError(/not a whole number/));
-    assert.throws(() => loadConfig({ flags: { port: '70000' } }), configError(/^--port: 70000 is above the maximum 65535/));
-    assert.throws(() => loadConfig({ flags: { bodyLimit: '10' } }), configError(/--body-limit: 10 is below the minimum 1024/));
-    assert.throws(() => loadConfig({ env: { RIVULET_DURABILITY: 'sometimes' } }), configError(/"sometimes" is not one of strict, relaxed/));
-    assert.throws(() => loadConfig({ env: { RIVULET_TRUST_PROXY: 'maybe' } }), configError(/"maybe" is not true or false/));
-    assert.throws(() => loadConfig({ env: { RIVULET_STORE: 'postgres' } }), configError(/store must be "sqlite" or a nats:\/\/ URL/));
+    assert.throws(
+      () => loadConfig({ flags: { port: '70000' } }),
+      configError(/^--port: 70000 is above the maximum 65535/),
+    );
+    assert.throws(
+      () => loadConfig({ flags: { bodyLimit: '10' } }),
+      configError(/--body-limit: 10 is below the minimum 1024/),
+    );
+    assert.throws(
+      () => loadConfig({ env: { RIVULET_DURABILITY: 'sometimes' } }),
+      configError(/"sometimes" is not one of strict, relaxed/),
+    );
+    assert.throws(
+      () => loadConfig({ env: { RIVULET_TRUST_PROXY: 'maybe' } }),
+      configError(/"maybe" is not true or false/),
+    );
+    assert.throws(
+      () => loadConfig({ env: { RIVULET_STORE: 'postgres' } }),
+      configError(/store must be "sqlite" or a nats:\/\/ URL/),
+    );
     const yaml = file('bad.yaml', 'host: [1, 2]\n');
-    assert.throws(() => loadConfig({ file: yaml }), configError(new RegExp(`${yaml.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: host: expected text`)));
+    assert.throws(
+      () => loadConfig({ file: yaml }),
+      configError(new RegExp(`${yaml.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: host: expected text`)),
+    );
   });
 
   it('refuses unreadable, malformed, non-mapping files and unknown keys', () => {
-    assert.throws(() => loadConfig({ file: '/nonexistent/rivulet.yaml' }), configError(/cannot read config file \/nonexistent\/rivulet.yaml/));
+    assert.throws(
+      () => loadConfig({ file: '/nonexistent/rivulet.yaml' }),
+      configError(/cannot read config file \/nonexistent\/rivulet.yaml/),
+    );
     assert.throws(() => loadConfig({ file: file('bad.json', '{"port": ') }), configError(/is not valid JSON/));
     assert.throws(() => loadConfig({ file: file('bad.yaml', 'port: [\n') }), configError(/is not valid YAML/));
     assert.throws(() => loadConfig({ file: file('list.yaml', '- a\n- b\n') }), configError(/must hold a mapping/));

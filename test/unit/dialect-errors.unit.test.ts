@@ -47,7 +47,11 @@ async function appWith(errors: ErrorFormat) {
   app.get('/throw/:code', async (req) => {
     const { code } = req.params as { code: string };
     if (code === 'plain') throw new Error('the disk caught fire at /var/secret');
-    throw new RivuletError(code as never, `refused with ${code}`, code === 'RATE_LIMITED' ? { retryAfter: 7 } : undefined);
+    throw new RivuletError(
+      code as never,
+      `refused with ${code}`,
+      code === 'RATE_LIMITED' ? { retryAfter: 7 } : undefined,
+    );
   });
   app.get('/caught', async (req, reply) => {
     try {
@@ -110,7 +114,10 @@ describe('dialect error answers', async () => {
     assert.ok(logged);
     assert.equal(logged.level, 30);
     assert.equal(logged.code, 'VALIDATION_FAILED');
-    assert.equal(lines.some((l) => l.msg === 'request failed'), false);
+    assert.equal(
+      lines.some((l) => l.msg === 'request failed'),
+      false,
+    );
   });
 
   it('answers an error a route caught itself the same way', async () => {
@@ -120,7 +127,9 @@ describe('dialect error answers', async () => {
   });
 
   it('sends no challenge when the format names none', async () => {
-    const { app: plain } = await appWith({ answer: (err) => ({ status: nativeStatus(err), type: 'application/json', body: { m: err.message } }) });
+    const { app: plain } = await appWith({
+      answer: (err) => ({ status: nativeStatus(err), type: 'application/json', body: { m: err.message } }),
+    });
     try {
       const res = await plain.inject({ url: '/throw/UNAUTHENTICATED' });
       assert.equal(res.statusCode, 401);

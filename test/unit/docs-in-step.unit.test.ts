@@ -25,7 +25,10 @@ describe('docs in step with the code', () => {
     const doc = readFileSync('docs/architecture.md', 'utf8');
     const rows = doc.split('\n').filter((line) => line.startsWith('| `src/'));
     for (const entry of readdirSync('src', { withFileTypes: true }).filter((e) => e.isDirectory())) {
-      assert.ok(rows.some((row) => row.startsWith(`| \`src/${entry.name}/`)), `docs/architecture.md's layout lacks src/${entry.name}/`);
+      assert.ok(
+        rows.some((row) => row.startsWith(`| \`src/${entry.name}/`)),
+        `docs/architecture.md's layout lacks src/${entry.name}/`,
+      );
     }
   });
 });

@@ -117,8 +117,11 @@ describe('compileEventFilter: validation at compile time', () => {
   it('refuses a bad condition with its pointer and position', () => {
     assert.throws(
       () => compileEventFilter({ condition: 'data.total > ' }),
-      (err: unknown) => err instanceof RivuletError && err.code === 'INVALID_EXPRESSION'
-        && err.details?.pointer === '/filter/condition' && typeof err.details.position === 'number',
+      (err: unknown) =>
+        err instanceof RivuletError &&
+        err.code === 'INVALID_EXPRESSION' &&
+        err.details?.pointer === '/filter/condition' &&
+        typeof err.details.position === 'number',
     );
     rejectsWith({ condition: 42 }, 'INVALID_EXPRESSION', '/filter/condition');
     rejectsWith({ condition: '' }, 'INVALID_EXPRESSION', '/filter/condition');
@@ -150,7 +153,10 @@ describe('compileEventFilter: validation at compile time', () => {
   });
 
   it('passes expression limits on', async () => {
-    assert.throws(() => compileEventFilter({ condition: 'data.total > 100' }, { limits: { maxLength: 5 } }), /the limit is 5/);
+    assert.throws(
+      () => compileEventFilter({ condition: 'data.total > 100' }, { limits: { maxLength: 5 } }),
+      /the limit is 5/,
+    );
   });
 
   it('exposes the validated spec, frozen', () => {
@@ -173,7 +179,10 @@ describe('compileGlob', () => {
     const pattern = fc.string({ unit: fc.constantFrom('a', 'b', '.', '/', '*'), minLength: 1, maxLength: 8 });
     fc.assert(
       fc.property(pattern, text, (p, t) => {
-        const reference = new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\/]/g, (c) => (c === '*' ? '.*' : `\\${c}`))}$`, 's');
+        const reference = new RegExp(
+          `^${p.replace(/[.*+?^${}()|[\]\\/]/g, (c) => (c === '*' ? '.*' : `\\${c}`))}$`,
+          's',
+        );
         assert.equal(compileGlob(p)(t), reference.test(t));
       }),
       { numRuns: 500 },
@@ -181,10 +190,16 @@ describe('compileGlob', () => {
   });
 
   it('matches exactly when there is no wildcard', () => {
-    const printable = fc.string({ unit: fc.constantFrom('a', 'b', '.', '/', 'é', '?', '[', '\\'), minLength: 1, maxLength: 6 });
-    fc.assert(fc.property(printable, printable, (p, t) => {
-      assert.equal(compileGlob(p)(t), p === t);
-      assert.equal(compileGlob(p)(p), true);
-    }));
+    const printable = fc.string({
+      unit: fc.constantFrom('a', 'b', '.', '/', 'é', '?', '[', '\\'),
+      minLength: 1,
+      maxLength: 6,
+    });
+    fc.assert(
+      fc.property(printable, printable, (p, t) => {
+        assert.equal(compileGlob(p)(t), p === t);
+        assert.equal(compileGlob(p)(p), true);
+      }),
+    );
   });
 });

@@ -2,18 +2,21 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RivuletError } from '../../src/kernel/errors.js';
-import {
-  compileCondition,
-  compileExpression,
-  isTruthy,
-  type ExpressionOptions,
-} from '../../src/mapping/expression.js';
+import { compileCondition, compileExpression, isTruthy, type ExpressionOptions } from '../../src/mapping/expression.js';
 import { compileTransform } from '../../src/mapping/transform.js';
 
 const order = {
   type: 'order.placed',
   source: '/shops/42',
-  data: { total: 150, currency: 'CHF', customer: { name: 'Ada Lovelace', tier: 'gold' }, items: [{ sku: 'a', price: 100, qty: 1 }, { sku: 'b', price: 25, qty: 2 }] },
+  data: {
+    total: 150,
+    currency: 'CHF',
+    customer: { name: 'Ada Lovelace', tier: 'gold' },
+    items: [
+      { sku: 'a', price: 100, qty: 1 },
+      { sku: 'b', price: 25, qty: 2 },
+    ],
+  },
 };
 
 async function evaluate(source: string, input: unknown = order, opts?: ExpressionOptions): Promise<unknown> {
@@ -81,7 +84,10 @@ describe('compileExpression: the language', () => {
   });
 
   it('builds objects and arrays', async () => {
-    assert.deepEqual(json(await evaluate('{"who": data.customer.name, "skus": data.items.sku}')), { who: 'Ada Lovelace', skus: ['a', 'b'] });
+    assert.deepEqual(json(await evaluate('{"who": data.customer.name, "skus": data.items.sku}')), {
+      who: 'Ada Lovelace',
+      skus: ['a', 'b'],
+    });
     assert.deepEqual(await evaluate('data.items[price > 50].sku'), 'a');
   });
 
@@ -98,13 +104,19 @@ describe('compileExpression: the language', () => {
 
 describe('compileExpression: syntax errors', () => {
   it('reports the position and the offending token', async () => {
-    const err = await rejectsInvalid(() => compileExpression('data.total > )'), /syntax error at position 14 near "\)"/);
+    const err = await rejectsInvalid(
+      () => compileExpression('data.total > )'),
+      /syntax error at position 14 near "\)"/,
+    );
     assert.equal(err.details?.position, 14);
     assert.equal(err.details?.token, ')');
   });
 
   it('reports an unexpected end of the expression', async () => {
-    const err = await rejectsInvalid(() => compileExpression('data.total > {'), /syntax error at position 14 at the end of the expression/);
+    const err = await rejectsInvalid(
+      () => compileExpression('data.total > {'),
+      /syntax error at position 14 at the end of the expression/,
+    );
     assert.equal(err.details?.token, '(end)');
   });
 
@@ -142,20 +154,29 @@ describe('compileExpression: limits', () => {
 
   it('stops an endless (tail-recursive) loop at the time budget', async () => {
     const started = Date.now();
-    const err = await rejectsInvalid(() => evaluate('($f := function($x){$f($x)}; $f(1))'), /exceeded its time budget of 100 ms/);
+    const err = await rejectsInvalid(
+      () => evaluate('($f := function($x){$f($x)}; $f(1))'),
+      /exceeded its time budget of 100 ms/,
+    );
     assert.equal(err.details?.limit, 'timeoutMs');
     assert.ok(Date.now() - started < 2_000);
   });
 
   it('honours a configured time budget', async () => {
     const started = Date.now();
-    await rejectsInvalid(() => evaluate('($f := function($x){$f($x)}; $f(1))', {}, { timeoutMs: 20 }), /time budget of 20 ms/);
+    await rejectsInvalid(
+      () => evaluate('($f := function($x){$f($x)}; $f(1))', {}, { timeoutMs: 20 }),
+      /time budget of 20 ms/,
+    );
     assert.ok(Date.now() - started < 1_000);
   });
 
   it('stops deep recursion at the depth limit', async () => {
     // a generous time budget, so a busy machine cannot make the time budget trip first
-    const err = await rejectsInvalid(() => evaluate('($f := function($x){1 + $f($x)}; $f(1))', {}, { timeoutMs: 10_000 }), /recursion depth limit of 200/);
+    const err = await rejectsInvalid(
+      () => evaluate('($f := function($x){1 + $f($x)}; $f(1))', {}, { timeoutMs: 10_000 }),
+      /recursion depth limit of 200/,
+    );
     assert.equal(err.details?.limit, 'maxDepth');
     await evaluate('($f := function($n){$n = 0 ? 0 : 1 + $f($n - 1)}; $f(5))');
   });
@@ -173,7 +194,10 @@ describe('compileExpression: limits', () => {
   });
 
   it('refuses strings that grow past the string limit', async () => {
-    await rejectsInvalid(() => evaluate('$reduce([1..40], function($a, $b){$a & $a}, "x")'), /string of \d+ characters; the limit is 1000000/);
+    await rejectsInvalid(
+      () => evaluate('$reduce([1..40], function($a, $b){$a & $a}, "x")'),
+      /string of \d+ characters; the limit is 1000000/,
+    );
     await rejectsInvalid(() => evaluate('$pad("x", 500000000)'), /\$pad width 500000000 exceeds/);
   });
 
@@ -198,9 +222,12 @@ describe('compileExpression: limits', () => {
     assert.equal(await evaluate('$contains("a\\nb", /^b/m)'), true);
   });
 
-  it('bounds one match by the pattern\'s size times the string\'s length', async () => {
+  it("bounds one match by the pattern's size times the string's length", async () => {
     // 200 RE2 instructions × 9 000 characters: a match with groups could take a good part of a second
-    await rejectsInvalid(() => evaluate('$match(text, /(\\w+\\s?){33}/)', { text: 'a'.repeat(9_000) }), /200 instructions was applied to 9000 characters/);
+    await rejectsInvalid(
+      () => evaluate('$match(text, /(\\w+\\s?){33}/)', { text: 'a'.repeat(9_000) }),
+      /200 instructions was applied to 9000 characters/,
+    );
     assert.equal(await evaluate('$count($match(text, /(\\w+\\s?){33}/))', { text: 'a'.repeat(1_000) }), 1);
   });
 
@@ -229,7 +256,10 @@ describe('compileExpression: limits', () => {
     let turns = 0;
     const ticker = setInterval(() => turns++, 1);
     try {
-      const err = await rejectsInvalid(() => evaluate('($f := function($n){$n<=1?1:$f($n-1)+$f($n-2)}; $f(40))'), /exceeded its time budget of 100 ms/);
+      const err = await rejectsInvalid(
+        () => evaluate('($f := function($n){$n<=1?1:$f($n-1)+$f($n-2)}; $f(40))'),
+        /exceeded its time budget of 100 ms/,
+      );
       assert.equal(err.details?.limit, 'timeoutMs');
     } finally {
       clearInterval(ticker);
@@ -243,29 +273,41 @@ describe('compileExpression: limits', () => {
     assert.equal(await evaluate('$toMillis("1 May 2024", "[D1] [MNn] [Y0001]")'), Date.UTC(2024, 4, 1));
     // adjacent word components: polynomial backtracking for V8, linear for RE2
     assert.equal(await evaluate(`$toMillis("${'one'.repeat(60)}x", "[Yw][Mw][Dw][Hw]")`), undefined);
-    await rejectsInvalid(() => evaluate(`$toMillis("${'one'.repeat(300)}x", "[Yw][Mw][Dw][Hw][mw][sw]")`), /exceeds 2000000 steps/);
+    await rejectsInvalid(
+      () => evaluate(`$toMillis("${'one'.repeat(300)}x", "[Yw][Mw][Dw][Hw][mw][sw]")`),
+      /exceeds 2000000 steps/,
+    );
     await rejectsInvalid(() => evaluate(`$toMillis("${'1'.repeat(2000)}", "[Y]")`), /timestamp of 2000 characters/);
     assert.equal(RegExp.name, 'RegExp');
   });
 
-  it('has a $distinct that is linear and keeps JSONata\'s deep equality', async () => {
-    assert.deepEqual(json(await evaluate('$distinct([1, 2, 1, "1", [1, 2], [1, 2], {"a": 1, "b": 2}, {"b": 2, "a": 1}])')), [1, 2, '1', [1, 2], { a: 1, b: 2 }]);
+  it("has a $distinct that is linear and keeps JSONata's deep equality", async () => {
+    assert.deepEqual(
+      json(await evaluate('$distinct([1, 2, 1, "1", [1, 2], [1, 2], {"a": 1, "b": 2}, {"b": 2, "a": 1}])')),
+      [1, 2, '1', [1, 2], { a: 1, b: 2 }],
+    );
     assert.equal(await evaluate('$distinct(a.b)', { a: [{ b: 1 }, { b: 1 }] }), 1);
     assert.equal(await evaluate('$count($distinct([1..100000]))'), 100_000);
   });
 
   it('caps the strings a regular expression runs against', async () => {
     const long = { text: 'a'.repeat(20_000) };
-    await rejectsInvalid(() => evaluate('$contains(text, /b/)', long), /string of 20000 characters; the limit is 10000/);
+    await rejectsInvalid(
+      () => evaluate('$contains(text, /b/)', long),
+      /string of 20000 characters; the limit is 10000/,
+    );
     assert.equal(await evaluate('$contains(text, /b/)', long, { maxRegexInput: 50_000 }), false);
   });
 
   it('validates configured limits', () => {
-    assert.throws(() => compileExpression('1', { timeoutMs: 0 }), (err: unknown) => err instanceof RivuletError && err.code === 'BAD_REQUEST');
+    assert.throws(
+      () => compileExpression('1', { timeoutMs: 0 }),
+      (err: unknown) => err instanceof RivuletError && err.code === 'BAD_REQUEST',
+    );
     assert.throws(() => compileExpression('1', { maxDepth: 1.5 }), RivuletError);
   });
 
-  it('keeps one evaluation\'s budget apart from a concurrent one', async () => {
+  it("keeps one evaluation's budget apart from a concurrent one", async () => {
     const loop = compileExpression('($f := function($x){$f($x)}; $f(1))');
     const quick = compileExpression('data.total * 2');
     const [looped, doubled] = await Promise.allSettled([loop.evaluate({}), quick.evaluate(order)]);
@@ -298,7 +340,7 @@ describe('compileExpression: inputs are plain data', () => {
     assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
   });
 
-  it('never alters the caller\'s value', async () => {
+  it("never alters the caller's value", async () => {
     const input = { data: { total: 1 } };
     const changed = await evaluate('$ ~> | data | {"total": 2} |', input);
     assert.deepEqual(changed, { data: { total: 2 } });
@@ -312,14 +354,27 @@ describe('compileExpression: inputs are plain data', () => {
   it('refuses input that is not JSON', async () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    await assert.rejects(() => evaluate('1', cyclic), (err: unknown) => err instanceof RivuletError && err.code === 'BAD_REQUEST');
+    await assert.rejects(
+      () => evaluate('1', cyclic),
+      (err: unknown) => err instanceof RivuletError && err.code === 'BAD_REQUEST',
+    );
   });
 });
 
 describe('compileCondition', () => {
   const table: [unknown, boolean][] = [
-    [true, true], [false, false], [1, true], [0, false], ['x', true], ['', false], [null, false],
-    [[], false], [[0], false], [[0, 1], true], [{}, false], [{ a: 1 }, true],
+    [true, true],
+    [false, false],
+    [1, true],
+    [0, false],
+    ['x', true],
+    ['', false],
+    [null, false],
+    [[], false],
+    [[0], false],
+    [[0, 1], true],
+    [{}, false],
+    [{ a: 1 }, true],
   ];
   for (const [value, expected] of table) {
     it(`treats ${JSON.stringify(value)} as ${expected}`, async () => {
@@ -350,7 +405,7 @@ describe('compileCondition', () => {
     await rejectsInvalid(() => compileCondition('data.total >'), /syntax error/);
   });
 
-  it('agrees with JSONata\'s own $boolean on any JSON value', async () => {
+  it("agrees with JSONata's own $boolean on any JSON value", async () => {
     const boolean = compileExpression('$boolean($v)');
     await fc.assert(
       fc.asyncProperty(fc.jsonValue(), async (value) => {
@@ -389,7 +444,10 @@ describe('compileTransform', () => {
 
   it('refuses over-deep results', async () => {
     // a generous time budget: on a busy machine the budget could trip before the result is checked
-    await rejectsInvalid(() => compileTransform('$reduce([1..300], function($a, $b){ {"x": $a} }, {})', { timeoutMs: 10_000 }).apply({}), /nested deeper than 256/);
+    await rejectsInvalid(
+      () => compileTransform('$reduce([1..300], function($a, $b){ {"x": $a} }, {})', { timeoutMs: 10_000 }).apply({}),
+      /nested deeper than 256/,
+    );
   });
 
   it('keeps a __proto__ key as data', async () => {
@@ -400,7 +458,10 @@ describe('compileTransform', () => {
   });
 
   it('carries the pointer in evaluation errors', async () => {
-    const err = await rejectsInvalid(() => compileTransform('data.currency * 2', { pointer: '/mapping' }).apply(order), /expression failed/);
+    const err = await rejectsInvalid(
+      () => compileTransform('data.currency * 2', { pointer: '/mapping' }).apply(order),
+      /expression failed/,
+    );
     assert.equal(err.details?.pointer, '/mapping');
   });
 });

@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileJobRequest, eventEnvelope, jobRequestFromWholeEvent, mappingDocument, planJobRequest } from '../../src/mapping/job-request.js';
+import {
+  compileJobRequest,
+  eventEnvelope,
+  jobRequestFromWholeEvent,
+  mappingDocument,
+  planJobRequest,
+} from '../../src/mapping/job-request.js';
 import type { JobRequestSpec } from '../../src/mapping/job-request.js';
 import { compileUrlTemplate, renderUrlTemplate } from '../../src/mapping/url-template.js';
 import { isRivuletError } from '../../src/kernel/errors.js';
@@ -52,7 +58,10 @@ function failsWith(code: ErrorCode, pattern: RegExp, fn: () => unknown, details?
 
 describe('renderUrlTemplate', () => {
   it('fills placeholders with percent-encoded values', () => {
-    assert.equal(renderUrlTemplate('https://h/{a}/{b}?x={c}', { a: 'p 1/2', b: 42, c: 'é&=' }), 'https://h/p%201%2F2/42?x=%C3%A9%26%3D');
+    assert.equal(
+      renderUrlTemplate('https://h/{a}/{b}?x={c}', { a: 'p 1/2', b: 42, c: 'é&=' }),
+      'https://h/p%201%2F2/42?x=%C3%A9%26%3D',
+    );
   });
 
   it('joins arrays with commas, writes objects and other values as JSON', () => {
@@ -67,7 +76,12 @@ describe('renderUrlTemplate', () => {
   });
 
   it('names a placeholder the datamap did not fill', () => {
-    failsWith('BAD_REQUEST', /^URL template needs "\{id\}" but the datamap produced no value for it$/, () => renderUrlTemplate('https://h/{id}', {}), { key: 'id' });
+    failsWith(
+      'BAD_REQUEST',
+      /^URL template needs "\{id\}" but the datamap produced no value for it$/,
+      () => renderUrlTemplate('https://h/{id}', {}),
+      { key: 'id' },
+    );
   });
 
   it('refuses unbalanced braces and empty placeholders', () => {
@@ -86,7 +100,12 @@ describe('planJobRequest (seed 001 job model)', () => {
       authorization: `Basic ${Buffer.from('sync:s3cret').toString('base64')}`,
       'content-type': 'application/json',
     });
-    assert.deepEqual(JSON.parse(plan.body ?? ''), { id: 'p 1/2', name: 'Ada Lovelace', tags: ['math', 'poetry'], event_id: event.id });
+    assert.deepEqual(JSON.parse(plan.body ?? ''), {
+      id: 'p 1/2',
+      name: 'Ada Lovelace',
+      tags: ['math', 'poetry'],
+      event_id: event.id,
+    });
     assert.deepEqual(plan.notes, []);
   });
 
@@ -101,7 +120,12 @@ describe('planJobRequest (seed 001 job model)', () => {
 
   it('sends only mapped keys as query parameters; lists repeat, nulls are left out', () => {
     const plan = planJobRequest(
-      { type: 'GET', url: 'https://h/search?fixed=1', datamap: { tag: '$.msg.tags[*]', city: '$.msg.address', nick: '$.msg.nickname', none: '$.msg.nope' }, query_params: ['tag', 'city', 'nick', 'none'] },
+      {
+        type: 'GET',
+        url: 'https://h/search?fixed=1',
+        datamap: { tag: '$.msg.tags[*]', city: '$.msg.address', nick: '$.msg.nickname', none: '$.msg.nope' },
+        query_params: ['tag', 'city', 'nick', 'none'],
+      },
       event,
     );
     assert.equal(plan.url, 'https://h/search?fixed=1&tag=math&tag=poetry&city=%7B%22city%22%3A%22London%22%7D');
@@ -111,7 +135,10 @@ describe('planJobRequest (seed 001 job model)', () => {
   });
 
   it('puts only mapped keys in json_body', () => {
-    const plan = planJobRequest({ type: 'put', url: 'https://h/x', datamap: { id: '$.msg.id', gone: '$.msg.gone' }, json_body: ['id', 'gone'] }, event);
+    const plan = planJobRequest(
+      { type: 'put', url: 'https://h/x', datamap: { id: '$.msg.id', gone: '$.msg.gone' }, json_body: ['id', 'gone'] },
+      event,
+    );
     assert.equal(plan.method, 'PUT');
     assert.equal(plan.body, '{"id":"p 1/2"}');
     assert.ok(plan.notes.includes('json_body key "gone" skipped: the datamap produced no value for it'));
@@ -129,39 +156,82 @@ describe('planJobRequest (seed 001 job model)', () => {
   it('sends a token as `access_token <token>`, or verbatim when it has a scheme', () => {
     const base = { type: 'GET', url: 'https://h/', datamap: {} };
     assert.equal(planJobRequest({ ...base, token: 'abc123' }, event).headers['authorization'], 'access_token abc123');
-    assert.equal(planJobRequest({ ...base, token: 'Bearer eyJhbGc.x.y' }, event).headers['authorization'], 'Bearer eyJhbGc.x.y');
+    assert.equal(
+      planJobRequest({ ...base, token: 'Bearer eyJhbGc.x.y' }, event).headers['authorization'],
+      'Bearer eyJhbGc.x.y',
+    );
     assert.equal(planJobRequest({ ...base, token: 'Token abc' }, event).headers['authorization'], 'Token abc');
   });
 
   it('prefers basic_auth to token, and accepts the original `password` field', () => {
-    const plan = planJobRequest({ type: 'GET', url: 'https://h/', datamap: {}, token: 't', basic_auth: { user: 'u', password: 'p' } }, event);
+    const plan = planJobRequest(
+      { type: 'GET', url: 'https://h/', datamap: {}, token: 't', basic_auth: { user: 'u', password: 'p' } },
+      event,
+    );
     assert.equal(plan.headers['authorization'], `Basic ${Buffer.from('u:p').toString('base64')}`);
     assert.ok(plan.notes.includes('token is ignored: basic_auth takes precedence'));
   });
 
   it('adds configured headers, lower-cased, and lets content-type be overridden', () => {
-    const plan = planJobRequest({ type: 'POST', url: 'https://h/', datamap: { id: '$.msg.id' }, json_body: ['id'], headers: { 'X-Source': 'rivulet', 'Content-Type': 'application/vnd.x+json' } }, event);
+    const plan = planJobRequest(
+      {
+        type: 'POST',
+        url: 'https://h/',
+        datamap: { id: '$.msg.id' },
+        json_body: ['id'],
+        headers: { 'X-Source': 'rivulet', 'Content-Type': 'application/vnd.x+json' },
+      },
+      event,
+    );
     assert.deepEqual(plan.headers, { 'x-source': 'rivulet', 'content-type': 'application/vnd.x+json' });
   });
 
   it('fails for this event when the URL needs a key the datamap did not produce', () => {
-    failsWith('BAD_REQUEST', /URL template needs "\{missing\}" but the datamap produced no value for it/, () =>
-      planJobRequest({ type: 'GET', url: 'https://h/{missing}', datamap: { missing: '$.msg.nope' } }, event), { key: 'missing' });
+    failsWith(
+      'BAD_REQUEST',
+      /URL template needs "\{missing\}" but the datamap produced no value for it/,
+      () => planJobRequest({ type: 'GET', url: 'https://h/{missing}', datamap: { missing: '$.msg.nope' } }, event),
+      { key: 'missing' },
+    );
   });
 
   it('finds configuration mistakes when the job is compiled', () => {
-    failsWith('BAD_REQUEST', /job type must be one of GET, HEAD, POST/, () => compileJobRequest({ ...job, type: 'FETCH' }), { pointer: '/type' });
-    failsWith('INVALID_EXPRESSION', /datamap key "id"/, () => compileJobRequest({ ...job, datamap: { id: '$.msg[' } }), { pointer: '/datamap/id' });
-    failsWith('BAD_REQUEST', /http or https URL, not ftp:/, () => compileJobRequest({ ...job, url: 'ftp://h/{id}' }), { pointer: '/url' });
-    failsWith('BAD_REQUEST', /not a valid HTTP field name/, () => compileJobRequest({ ...job, headers: { 'bad header': 'x' } }));
-    failsWith('BAD_REQUEST', /header "x-a" must be a string without control characters/, () => compileJobRequest({ ...job, headers: { 'X-A': 'a\r\nInjected: 1' } }));
-    failsWith('BAD_REQUEST', /header "host" is set by Rivulet/, () => compileJobRequest({ ...job, headers: { Host: 'evil' } }));
-    failsWith('BAD_REQUEST', /basic_auth user cannot contain ":"/, () => compileJobRequest({ ...job, basic_auth: { user: 'a:b', pw: 'c' } }));
-    failsWith('BAD_REQUEST', /token must be a non-empty string/, () => compileJobRequest({ ...job, basic_auth: undefined, token: ' ' }));
+    failsWith(
+      'BAD_REQUEST',
+      /job type must be one of GET, HEAD, POST/,
+      () => compileJobRequest({ ...job, type: 'FETCH' }),
+      { pointer: '/type' },
+    );
+    failsWith(
+      'INVALID_EXPRESSION',
+      /datamap key "id"/,
+      () => compileJobRequest({ ...job, datamap: { id: '$.msg[' } }),
+      { pointer: '/datamap/id' },
+    );
+    failsWith('BAD_REQUEST', /http or https URL, not ftp:/, () => compileJobRequest({ ...job, url: 'ftp://h/{id}' }), {
+      pointer: '/url',
+    });
+    failsWith('BAD_REQUEST', /not a valid HTTP field name/, () =>
+      compileJobRequest({ ...job, headers: { 'bad header': 'x' } }),
+    );
+    failsWith('BAD_REQUEST', /header "x-a" must be a string without control characters/, () =>
+      compileJobRequest({ ...job, headers: { 'X-A': 'a\r\nInjected: 1' } }),
+    );
+    failsWith('BAD_REQUEST', /header "host" is set by Rivulet/, () =>
+      compileJobRequest({ ...job, headers: { Host: 'evil' } }),
+    );
+    failsWith('BAD_REQUEST', /basic_auth user cannot contain ":"/, () =>
+      compileJobRequest({ ...job, basic_auth: { user: 'a:b', pw: 'c' } }),
+    );
+    failsWith('BAD_REQUEST', /token must be a non-empty string/, () =>
+      compileJobRequest({ ...job, basic_auth: undefined, token: ' ' }),
+    );
   });
 
   it('reports a URL that a value makes invalid', () => {
-    failsWith('BAD_REQUEST', /not a valid URL/, () => planJobRequest({ type: 'GET', url: 'http://{host}/', datamap: { host: '$.msg.name' } }, event));
+    failsWith('BAD_REQUEST', /not a valid URL/, () =>
+      planJobRequest({ type: 'GET', url: 'http://{host}/', datamap: { host: '$.msg.name' } }, event),
+    );
   });
 });
 
@@ -171,11 +241,21 @@ describe('jobRequestFromWholeEvent', () => {
     assert.deepEqual(JSON.parse(plan.body ?? ''), eventEnvelope(event));
     assert.equal(plan.mapped, null);
     assert.equal(plan.headers['content-type'], 'application/json');
-    assert.deepEqual(jobRequestFromWholeEvent({ ...job, json_body: undefined, query_params: undefined, url: 'https://h/events' }, event).body, JSON.stringify(eventEnvelope(event)));
+    assert.deepEqual(
+      jobRequestFromWholeEvent(
+        { ...job, json_body: undefined, query_params: undefined, url: 'https://h/events' },
+        event,
+      ).body,
+      JSON.stringify(eventEnvelope(event)),
+    );
   });
 
   it('refuses settings that need a datamap', () => {
-    failsWith('BAD_REQUEST', /uses "\{id\}" but the job has no datamap/, () => planJobRequest({ type: 'POST', url: 'https://h/{id}' }, event));
-    failsWith('BAD_REQUEST', /json_body names datamap keys/, () => planJobRequest({ type: 'POST', url: 'https://h/', json_body: ['id'] }, event));
+    failsWith('BAD_REQUEST', /uses "\{id\}" but the job has no datamap/, () =>
+      planJobRequest({ type: 'POST', url: 'https://h/{id}' }, event),
+    );
+    failsWith('BAD_REQUEST', /json_body names datamap keys/, () =>
+      planJobRequest({ type: 'POST', url: 'https://h/', json_body: ['id'] }, event),
+    );
   });
 });

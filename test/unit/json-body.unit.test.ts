@@ -12,14 +12,20 @@ describe('JSON body parser', () => {
   });
 
   it('refuses invalid UTF-8 rather than replacing it', () => {
-    assert.throws(() => parseJsonBody(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 10), code('INVALID_UTF8'));
+    assert.throws(
+      () => parseJsonBody(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 10),
+      code('INVALID_UTF8'),
+    );
     assert.throws(() => decodeUtf8(Buffer.from([0xc3])), code('INVALID_UTF8'));
   });
 
   it('refuses an empty or blank body and malformed JSON', () => {
     assert.throws(() => parseJsonText('', 10), code('INVALID_JSON'));
     assert.throws(() => parseJsonText('  \n', 10), code('INVALID_JSON'));
-    assert.throws(() => parseJsonText('{"a":', 10), (e: unknown) => code('INVALID_JSON')(e) && /not valid JSON/.test((e as Error).message));
+    assert.throws(
+      () => parseJsonText('{"a":', 10),
+      (e: unknown) => code('INVALID_JSON')(e) && /not valid JSON/.test((e as Error).message),
+    );
     assert.throws(() => parseJsonText("{'a':1}", 10), code('INVALID_JSON'));
   });
 
@@ -33,13 +39,20 @@ describe('JSON body parser', () => {
 
   it('refuses a body nested deeper than the limit, before parsing it', () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    assert.throws(() => parseJsonText(deep, 64), (e: unknown) => code('NESTING_TOO_DEEP')(e) && (e as RivuletError).details?.limit === 64);
+    assert.throws(
+      () => parseJsonText(deep, 64),
+      (e: unknown) => code('NESTING_TOO_DEEP')(e) && (e as RivuletError).details?.limit === 64,
+    );
     assert.deepEqual(parseJsonText('{"a":{"b":{"c":1}}}', 3), { a: { b: { c: 1 } } });
     assert.throws(() => parseJsonText('{"a":{"b":{"c":{}}}}', 3), code('NESTING_TOO_DEEP'));
   });
 
   it('refuses escaped lone surrogates in values and keys, keeps pairs and escaped backslashes', () => {
-    const refused = (text: string) => assert.throws(() => parseJsonText(text, 32), (err: unknown) => err instanceof RivuletError && err.code === 'INVALID_JSON' && /surrogate/.test(err.message));
+    const refused = (text: string) =>
+      assert.throws(
+        () => parseJsonText(text, 32),
+        (err: unknown) => err instanceof RivuletError && err.code === 'INVALID_JSON' && /surrogate/.test(err.message),
+      );
     refused('{"type":"\\ud800"}');
     refused('["ok", {"a": ["\\udfff"]}]');
     refused('{"\\uDBFFx": 1}');

@@ -7,7 +7,16 @@ const awkward: unknown[] = [
   { b: 1, 2: 'two', a: [1, 2.5, -0, 1e21, 1e-7], nested: { deep: [null, true, false, {}, '}]"'] } },
   'quote " backslash \\ brace } bracket ] comma , colon :',
   'line\u2028separator and \u0000 control and \ud800 lone surrogate and 🦀',
-  null, true, false, 0, -12.5e-9, [], {}, '', [[[]]], { 'data': { data: 'data' } },
+  null,
+  true,
+  false,
+  0,
+  -12.5e-9,
+  [],
+  {},
+  '',
+  [[[]]],
+  { data: { data: 'data' } },
 ];
 
 describe('fieldText', () => {

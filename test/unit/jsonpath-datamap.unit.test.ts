@@ -14,7 +14,13 @@ const store = {
       { category: 'reference', author: 'Nigel Rees', title: 'Sayings of the Century', price: 8.95 },
       { category: 'fiction', author: 'Evelyn Waugh', title: 'Sword of Honour', price: 12.99 },
       { category: 'fiction', author: 'Herman Melville', title: 'Moby Dick', isbn: '0-553-21311-3', price: 8.99 },
-      { category: 'fiction', author: 'J. R. R. Tolkien', title: 'The Lord of the Rings', isbn: '0-395-19395-8', price: 22.99 },
+      {
+        category: 'fiction',
+        author: 'J. R. R. Tolkien',
+        title: 'The Lord of the Rings',
+        isbn: '0-395-19395-8',
+        price: 22.99,
+      },
     ],
     bicycle: { color: 'red', price: 399 },
   },
@@ -25,7 +31,11 @@ const q = (expression: string, doc: unknown = store): unknown[] => compileJsonPa
 function rejects(expression: string, pattern: RegExp): void {
   assert.throws(
     () => compileJsonPath(expression),
-    (err: unknown) => isRivuletError(err) && err.code === 'INVALID_EXPRESSION' && err.message.includes(JSON.stringify(expression)) && pattern.test(err.message),
+    (err: unknown) =>
+      isRivuletError(err) &&
+      err.code === 'INVALID_EXPRESSION' &&
+      err.message.includes(JSON.stringify(expression)) &&
+      pattern.test(err.message),
   );
 }
 
@@ -33,7 +43,12 @@ describe('compileJsonPath: RFC 9535 features', () => {
   it('selects by name, index and wildcard', () => {
     assert.deepEqual(q('$.store.bicycle.color'), ['red']);
     assert.deepEqual(q("$['store']['book'][0].title"), ['Sayings of the Century']);
-    assert.deepEqual(q('$.store.book[*].author'), ['Nigel Rees', 'Evelyn Waugh', 'Herman Melville', 'J. R. R. Tolkien']);
+    assert.deepEqual(q('$.store.book[*].author'), [
+      'Nigel Rees',
+      'Evelyn Waugh',
+      'Herman Melville',
+      'J. R. R. Tolkien',
+    ]);
   });
 
   it('slices: [0:2], [-1:], [::2] and negative steps', () => {
@@ -45,7 +60,10 @@ describe('compileJsonPath: RFC 9535 features', () => {
 
   it('descends with ..', () => {
     // RFC 9535 leaves the order of an object's members open, so compare as sets.
-    assert.deepEqual((q('$..price') as number[]).sort((a, b) => a - b), [8.95, 8.99, 12.99, 22.99, 399]);
+    assert.deepEqual(
+      (q('$..price') as number[]).sort((a, b) => a - b),
+      [8.95, 8.99, 12.99, 22.99, 399],
+    );
     assert.deepEqual(q('$..book[?@.isbn].title'), ['Moby Dick', 'The Lord of the Rings']);
   });
 
@@ -58,11 +76,17 @@ describe('compileJsonPath: RFC 9535 features', () => {
 
   it('evaluates three or more && operands as a conjunction', () => {
     // jsonpath-rfc9535 1.3 alone gives `a && (b || c)` here (P0lip/jsonpath-rfc9535#5).
-    const doc = [{ a: 1, b: 2, c: 9 }, { a: 1, b: 2, c: 3 }];
+    const doc = [
+      { a: 1, b: 2, c: 9 },
+      { a: 1, b: 2, c: 3 },
+    ];
     assert.deepEqual(q('$[?@.a==1 && @.b==2 && @.c==3]', doc), [{ a: 1, b: 2, c: 3 }]);
     assert.deepEqual(q('$[?@.a==1 && @.b==2 && @.c==3 && @.d==4]', doc), []);
     assert.deepEqual(q('$[?@.a==1 && (@.c==9 || @.c==3)]', doc), doc);
-    assert.deepEqual(q("$[?@.a==1 && @.b==2 && @.c==3 || @['&&']=='&& &&']", [...doc, { '&&': '&& &&' }]), [{ a: 1, b: 2, c: 3 }, { '&&': '&& &&' }]);
+    assert.deepEqual(q("$[?@.a==1 && @.b==2 && @.c==3 || @['&&']=='&& &&']", [...doc, { '&&': '&& &&' }]), [
+      { a: 1, b: 2, c: 3 },
+      { '&&': '&& &&' },
+    ]);
   });
 
   it('groups conjunction chains pairwise and leaves other text alone', () => {
@@ -77,11 +101,20 @@ describe('compileJsonPath: RFC 9535 features', () => {
     const atom = fc.record({ field: fc.constantFrom(...fields), value: fc.integer({ min: 0, max: 2 }) });
     const conjunction = fc.array(atom, { minLength: 1, maxLength: 5 });
     const disjunction = fc.array(conjunction, { minLength: 1, maxLength: 3 });
-    const item = fc.record({ a: fc.integer({ min: 0, max: 2 }), b: fc.integer({ min: 0, max: 2 }), c: fc.integer({ min: 0, max: 2 }), d: fc.integer({ min: 0, max: 2 }) });
+    const item = fc.record({
+      a: fc.integer({ min: 0, max: 2 }),
+      b: fc.integer({ min: 0, max: 2 }),
+      c: fc.integer({ min: 0, max: 2 }),
+      d: fc.integer({ min: 0, max: 2 }),
+    });
     fc.assert(
       fc.property(disjunction, fc.array(item, { maxLength: 6 }), (ors, items) => {
-        const text = ors.map((ands) => ands.map(({ field, value }) => `@.${field}==${value}`).join(' && ')).join(' || ');
-        const expected = items.filter((it) => ors.some((ands) => ands.every(({ field, value }) => it[field] === value)));
+        const text = ors
+          .map((ands) => ands.map(({ field, value }) => `@.${field}==${value}`).join(' && '))
+          .join(' || ');
+        const expected = items.filter((it) =>
+          ors.some((ands) => ands.every(({ field, value }) => it[field] === value)),
+        );
         assert.deepEqual(q(`$[?${text}]`, items), expected);
       }),
       { numRuns: 300 },
@@ -92,7 +125,11 @@ describe('compileJsonPath: RFC 9535 features', () => {
     assert.deepEqual(q('$.store.book[?length(@.title)>15].title'), ['Sayings of the Century', 'The Lord of the Rings']);
     assert.deepEqual(q('$.store[?count(@.*)==2].color'), ['red']);
     assert.deepEqual(q("$.store.book[?match(@.author, 'H.*')].author"), ['Herman Melville']);
-    assert.deepEqual(q("$.store.book[?search(@.title, 'of')].title"), ['Sayings of the Century', 'Sword of Honour', 'The Lord of the Rings']);
+    assert.deepEqual(q("$.store.book[?search(@.title, 'of')].title"), [
+      'Sayings of the Century',
+      'Sword of Honour',
+      'The Lord of the Rings',
+    ]);
     assert.deepEqual(q("$.store.book[?value(@..category)=='reference'].author"), ['Nigel Rees']);
   });
 
@@ -112,7 +149,10 @@ describe('compileJsonPath: invalid expressions', () => {
     rejects('$.store[', /at column 9/);
     rejects('store.book', /at column 1/);
     rejects('$[?@.price<10', /end of input/);
-    assert.throws(() => compileJsonPath('$.a['), (err: unknown) => isRivuletError(err) && err.details?.['column'] === 5 && err.details?.['expression'] === '$.a[');
+    assert.throws(
+      () => compileJsonPath('$.a['),
+      (err: unknown) => isRivuletError(err) && err.details?.['column'] === 5 && err.details?.['expression'] === '$.a[',
+    );
   });
 
   it('refuses an empty expression', () => rejects('', /empty/));
@@ -137,33 +177,47 @@ describe('compileJsonPath: invalid expressions', () => {
 
   // The library ships the JSONPath Compliance Test Suite; when it is present, every one of its
   // 600+ cases must come out right through compileJsonPath, invalid selectors included.
-  const ctsPath = join(dirname(createRequire(import.meta.url).resolve('jsonpath-rfc9535')), '../../src/__tests__/jsonpath-compliance-test-suite/cts.json');
-  it('passes the JSONPath Compliance Test Suite', { skip: existsSync(ctsPath) ? false : 'cts.json is not shipped with this version' }, () => {
-    type Case = { name: string; selector: string; document?: unknown; result?: unknown[]; results?: unknown[][]; invalid_selector?: boolean };
-    const { tests } = JSON.parse(readFileSync(ctsPath, 'utf8')) as { tests: Case[] };
-    const failures: string[] = [];
-    for (const test of tests) {
-      let outcome: unknown[] | 'invalid';
-      try {
-        outcome = compileJsonPath(test.selector).query(test.document);
-      } catch (err) {
-        if (!isRivuletError(err)) throw err;
-        outcome = 'invalid';
-      }
-      const expected = test.invalid_selector === true ? ['invalid'] : (test.results ?? [test.result]);
-      const ok = expected.some((candidate) => {
+  const ctsPath = join(
+    dirname(createRequire(import.meta.url).resolve('jsonpath-rfc9535')),
+    '../../src/__tests__/jsonpath-compliance-test-suite/cts.json',
+  );
+  it(
+    'passes the JSONPath Compliance Test Suite',
+    { skip: existsSync(ctsPath) ? false : 'cts.json is not shipped with this version' },
+    () => {
+      type Case = {
+        name: string;
+        selector: string;
+        document?: unknown;
+        result?: unknown[];
+        results?: unknown[][];
+        invalid_selector?: boolean;
+      };
+      const { tests } = JSON.parse(readFileSync(ctsPath, 'utf8')) as { tests: Case[] };
+      const failures: string[] = [];
+      for (const test of tests) {
+        let outcome: unknown[] | 'invalid';
         try {
-          assert.deepEqual(outcome, candidate);
-          return true;
-        } catch {
-          return false;
+          outcome = compileJsonPath(test.selector).query(test.document);
+        } catch (err) {
+          if (!isRivuletError(err)) throw err;
+          outcome = 'invalid';
         }
-      });
-      if (!ok) failures.push(`${test.name}: ${test.selector}`);
-    }
-    assert.deepEqual(failures, []);
-    assert.ok(tests.length > 600);
-  });
+        const expected = test.invalid_selector === true ? ['invalid'] : (test.results ?? [test.result]);
+        const ok = expected.some((candidate) => {
+          try {
+            assert.deepEqual(outcome, candidate);
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        if (!ok) failures.push(`${test.name}: ${test.selector}`);
+      }
+      assert.deepEqual(failures, []);
+      assert.ok(tests.length > 600);
+    },
+  );
 });
 
 describe('compileDataMap (seed 001)', () => {
@@ -174,7 +228,12 @@ describe('compileDataMap (seed 001)', () => {
   };
 
   it('maps one match to its value and leaves out keys with no match', () => {
-    const map = compileDataMap({ id: '$.msg.id', schema_name: '$.schema.name', org: '$.constant.org', missing: '$.msg.nope' });
+    const map = compileDataMap({
+      id: '$.msg.id',
+      schema_name: '$.schema.name',
+      org: '$.constant.org',
+      missing: '$.msg.nope',
+    });
     assert.deepEqual(map.apply(doc), { id: 'p-1', schema_name: 'Person', org: 'ehealth' });
     assert.deepEqual(map.keys, ['id', 'schema_name', 'org', 'missing']);
   });

@@ -6,15 +6,23 @@ import { assertScope, grantsAllow, grantsSee, parseGrants } from '../../src/core
 import { openTestStore } from '../support/test-app.js';
 
 describe('scopes', () => {
-  it('never reach an internal stream; its owner does within the key\'s patterns, and nobody produces into it', () => {
-    const key = (owner: string, scopes: string[]) => new Principal({ id: owner, name: '', owner, scopes, createdAt: '', expiresAt: null });
+  it("never reach an internal stream; its owner does within the key's patterns, and nobody produces into it", () => {
+    const key = (owner: string, scopes: string[]) =>
+      new Principal({ id: owner, name: '', owner, scopes, createdAt: '', expiresAt: null });
     const bob = key('bob', ['manage:*']);
     const alice = key('alice', ['consume:*', 'manage:orders*']);
     const admin = key('admin', ['admin']);
-    for (const stream of ['_sink.s1.attempts', '_rule.r1.actions', 'orders.dlq', 'orders.retry-dlq', 'okdata.set.failed.1']) {
-      for (const action of ['produce', 'consume', 'manage'] as const) assert.equal(bob.can(action, stream), false, `bob ${action} ${stream}`);
+    for (const stream of [
+      '_sink.s1.attempts',
+      '_rule.r1.actions',
+      'orders.dlq',
+      'orders.retry-dlq',
+      'okdata.set.failed.1',
+    ]) {
+      for (const action of ['produce', 'consume', 'manage'] as const)
+        assert.equal(bob.can(action, stream), false, `bob ${action} ${stream}`);
       assert.equal(bob.sees(stream), false);
-      assert.equal(bob.canAsOwner('consume', stream, 'alice'), false, 'another owner\'s');
+      assert.equal(bob.canAsOwner('consume', stream, 'alice'), false, "another owner's");
       assert.equal(alice.canAsOwner('consume', stream, 'alice'), true, `alice reads her ${stream}`);
       assert.equal(alice.canAsOwner('produce', stream, 'alice'), false, 'nobody produces');
       assert.equal(alice.sees(stream, 'alice'), true);
@@ -42,7 +50,8 @@ describe('scopes', () => {
 
   it('lets manage imply produce and consume', () => {
     const { grants } = parseGrants(['manage:team-a*']);
-    for (const action of ['produce', 'consume', 'manage'] as const) assert.equal(grantsAllow(grants, action, 'team-a.x'), true);
+    for (const action of ['produce', 'consume', 'manage'] as const)
+      assert.equal(grantsAllow(grants, action, 'team-a.x'), true);
     assert.equal(grantsAllow(grants, 'produce', 'team-b'), false);
   });
 
@@ -51,7 +60,12 @@ describe('scopes', () => {
     assertScope('admin', '/scopes/0');
     assertScope('consume:*', '/scopes/0');
     for (const bad of ['root', 'produce:', 'read:orders', 'produce:a/b', 'produce:a b']) {
-      assert.throws(() => assertScope(bad, '/scopes/3'), (e: unknown) => e instanceof RivuletError && e.code === 'VALIDATION_FAILED' && e.details?.pointer === '/scopes/3', bad);
+      assert.throws(
+        () => assertScope(bad, '/scopes/3'),
+        (e: unknown) =>
+          e instanceof RivuletError && e.code === 'VALIDATION_FAILED' && e.details?.pointer === '/scopes/3',
+        bad,
+      );
     }
   });
 });
@@ -64,7 +78,10 @@ describe('keys', () => {
       const { key, secret } = await keys.create({ owner: 'ann', scopes: ['produce:orders.*'] });
       assert.match(secret, /^rvl_/);
       const docs = await store.documents.list('keys');
-      assert.ok(docs.every((d) => !JSON.stringify(d).includes(secret)), 'the secret is never stored');
+      assert.ok(
+        docs.every((d) => !JSON.stringify(d).includes(secret)),
+        'the secret is never stored',
+      );
       assert.ok(docs.some((d) => d.key === hashSecret(secret)));
       const p = await keys.authenticate(secret);
       assert.equal(p?.owner, 'ann');
@@ -78,9 +95,18 @@ describe('keys', () => {
       assert.equal(a?.admin, true);
       assert.equal(a?.can('manage', 'anything'), true);
       assert.equal(a?.can('admin'), true);
-      await assert.rejects(keys.create({ owner: 'x', scopes: [] }), (e: unknown) => e instanceof RivuletError && e.code === 'VALIDATION_FAILED');
-      await assert.rejects(keys.create({ owner: 'x', scopes: ['nope'] }), (e: unknown) => e instanceof RivuletError && e.details?.pointer === '/scopes/0');
-      await assert.rejects(keys.get('missing'), (e: unknown) => e instanceof RivuletError && e.code === 'KEY_NOT_FOUND');
+      await assert.rejects(
+        keys.create({ owner: 'x', scopes: [] }),
+        (e: unknown) => e instanceof RivuletError && e.code === 'VALIDATION_FAILED',
+      );
+      await assert.rejects(
+        keys.create({ owner: 'x', scopes: ['nope'] }),
+        (e: unknown) => e instanceof RivuletError && e.details?.pointer === '/scopes/0',
+      );
+      await assert.rejects(
+        keys.get('missing'),
+        (e: unknown) => e instanceof RivuletError && e.code === 'KEY_NOT_FOUND',
+      );
     } finally {
       await store.close();
     }
@@ -95,9 +121,16 @@ describe('keys', () => {
       assert.ok(await keys.authenticate(secret));
       now += 2 * 3600_000;
       assert.equal(await keys.authenticate(secret), null, 'expired, even while cached');
-      await assert.rejects(keys.create({ owner: 'o', scopes: ['admin'], expiresAt: 'soon' }), (e: unknown) => e instanceof RivuletError && e.details?.pointer === '/expiresAt');
+      await assert.rejects(
+        keys.create({ owner: 'o', scopes: ['admin'], expiresAt: 'soon' }),
+        (e: unknown) => e instanceof RivuletError && e.details?.pointer === '/expiresAt',
+      );
       // the clock now stands at 02:00: an hour ago is the past, and a key cannot be made expired
-      await assert.rejects(keys.create({ owner: 'o', scopes: ['admin'], expiresAt: '2024-01-01T01:00:00Z' }), (e: unknown) => e instanceof RivuletError && e.code === 'VALIDATION_FAILED' && e.details?.pointer === '/expiresAt');
+      await assert.rejects(
+        keys.create({ owner: 'o', scopes: ['admin'], expiresAt: '2024-01-01T01:00:00Z' }),
+        (e: unknown) =>
+          e instanceof RivuletError && e.code === 'VALIDATION_FAILED' && e.details?.pointer === '/expiresAt',
+      );
     } finally {
       await store.close();
     }
@@ -117,7 +150,10 @@ describe('keys', () => {
       assert.ok(await elsewhere.authenticate(secret), 'the other cache has not expired yet');
       now += 5_001;
       assert.equal(await elsewhere.authenticate(secret), null);
-      await assert.rejects(here.revoke(key.id), (e: unknown) => e instanceof RivuletError && e.code === 'KEY_NOT_FOUND');
+      await assert.rejects(
+        here.revoke(key.id),
+        (e: unknown) => e instanceof RivuletError && e.code === 'KEY_NOT_FOUND',
+      );
     } finally {
       await store.close();
     }
@@ -131,7 +167,11 @@ describe('keys', () => {
       await keys.register('rvl_first-secret', admin);
       assert.ok(await keys.authenticate('rvl_first-secret'), 'cached as valid');
       await keys.register('rvl_second-secret', admin);
-      assert.equal(await keys.authenticate('rvl_first-secret'), null, 'the replaced secret is not served from the cache');
+      assert.equal(
+        await keys.authenticate('rvl_first-secret'),
+        null,
+        'the replaced secret is not served from the cache',
+      );
       assert.equal(keys.authenticate('rvl_first-secret'), null, 'answered from the cache, without a promise');
       assert.ok(await keys.authenticate('rvl_second-secret'));
     } finally {

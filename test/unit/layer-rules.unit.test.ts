@@ -47,7 +47,11 @@ describe('layer rules (eslint.config.js)', () => {
   });
 
   it('core imports no dialect and no edge', async () => {
-    await assertRefused('src/core/streams/new-part.ts', '../../dialects/okdata/okdata-service.js', /core imports no dialect/);
+    await assertRefused(
+      'src/core/streams/new-part.ts',
+      '../../dialects/okdata/okdata-service.js',
+      /core imports no dialect/,
+    );
     await assertRefused('src/core/new-part.ts', '../http/app.js', /pure domain/);
     await assertRefused('src/core/new-part.ts', '../store/sqlite/sqlite-store.js', /pure domain/);
     await assertAllowed('src/core/new-part.ts', '../store/port.js');
@@ -55,15 +59,27 @@ describe('layer rules (eslint.config.js)', () => {
 
   it('http imports no dialect', async () => {
     await assertRefused('src/http/app-part.ts', '../dialects/okdata/okdata-plugin.js', /http imports no dialect/);
-    await assertRefused('src/http/routes/new-routes.ts', '../../dialects/aether/aether-jobs.js', /http imports no dialect/);
+    await assertRefused(
+      'src/http/routes/new-routes.ts',
+      '../../dialects/aether/aether-jobs.js',
+      /http imports no dialect/,
+    );
     await assertAllowed('src/http/routes/new-routes.ts', '../../core/services.js');
   });
 
   it('a dialect imports no store and no other dialect', async () => {
     await assertRefused('src/dialects/aether/new-part.ts', '../../store/port.js', /imports no store/);
-    await assertRefused('src/dialects/durable-streams/new-part.ts', '../../store/sqlite/sqlite-store.js', /imports no store/);
+    await assertRefused(
+      'src/dialects/durable-streams/new-part.ts',
+      '../../store/sqlite/sqlite-store.js',
+      /imports no store/,
+    );
     await assertRefused('src/dialects/okdata/new-part.ts', '../iflux/iflux-input.js', /no other dialect/);
-    await assertRefused('src/dialects/iflux/new-part.ts', '../../dialects/eventserver/eventserver-plugin.js', /no other dialect/);
+    await assertRefused(
+      'src/dialects/iflux/new-part.ts',
+      '../../dialects/eventserver/eventserver-plugin.js',
+      /no other dialect/,
+    );
     await assertRefused('src/dialects/specstore/new-part.ts', '../../runtime/dialects.js', /composed by the runtime/);
     await assertAllowed('src/dialects/okdata/new-part.ts', './okdata-service.js');
     await assertAllowed('src/dialects/okdata/new-part.ts', '../../core/ports.js');

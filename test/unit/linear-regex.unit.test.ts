@@ -29,24 +29,58 @@ describe('linear-time regular expressions (RE2)', () => {
     assert.equal(compileLinearRegex('a|b').testWhole('b'), true);
   });
 
-  it('keeps ECMAScript\'s meaning of `.`, `\\s`, `\\S` and `[^]` where RE2\'s differs', () => {
+  it("keeps ECMAScript's meaning of `.`, `\\s`, `\\S` and `[^]` where RE2's differs", () => {
     const cases: Array<[string, string, boolean?]> = [
-      ['^a.b$', 'a\rb'], ['^a.b$', 'a\u2028b'], ['^a.b$', 'a\rb', true], ['^a.b$', 'axb'],
-      ['^\\s+$', '\u00a0\u2003\v\ufeff'], ['^[\\s,]+$', '\u00a0,'], ['^\\S+$', 'a\u00a0'], ['^[^\\s]+$', 'ab'],
-      ['^[^]$', '\n'], ['^[.]$', 'x'], ['^\\.$', '.'], ['\\\\s', '\\s'],
+      ['^a.b$', 'a\rb'],
+      ['^a.b$', 'a\u2028b'],
+      ['^a.b$', 'a\rb', true],
+      ['^a.b$', 'axb'],
+      ['^\\s+$', '\u00a0\u2003\v\ufeff'],
+      ['^[\\s,]+$', '\u00a0,'],
+      ['^\\S+$', 'a\u00a0'],
+      ['^[^\\s]+$', 'ab'],
+      ['^[^]$', '\n'],
+      ['^[.]$', 'x'],
+      ['^\\.$', '.'],
+      ['\\\\s', '\\s'],
     ];
     for (const [pattern, input, dotAll = false] of cases) {
-      assert.equal(compileLinearRegex(pattern, { dotAll }).test(input), new RegExp(pattern, dotAll ? 'us' : 'u').test(input), `${pattern} on ${JSON.stringify(input)}`);
+      assert.equal(
+        compileLinearRegex(pattern, { dotAll }).test(input),
+        new RegExp(pattern, dotAll ? 'us' : 'u').test(input),
+        `${pattern} on ${JSON.stringify(input)}`,
+      );
     }
   });
 
   it('agrees with ECMAScript on where generated patterns match (seeded)', () => {
     // patterns from pieces both engines read alike; subjects from the same small alphabet
-    const atom = fc.constantFrom('a', 'b', '.', '\\d', '\\w', '\\s', '[ab]', '[^a]', '[a-c\\s]', '(?:ab|b)', '(a|bb?)', '\\.', 'é');
+    const atom = fc.constantFrom(
+      'a',
+      'b',
+      '.',
+      '\\d',
+      '\\w',
+      '\\s',
+      '[ab]',
+      '[^a]',
+      '[a-c\\s]',
+      '(?:ab|b)',
+      '(a|bb?)',
+      '\\.',
+      'é',
+    );
     const quantifier = fc.constantFrom('', '', '*', '+', '?', '{2}', '{1,3}', '*?', '+?');
-    const pattern = fc.tuple(fc.constantFrom('', '^'), fc.array(fc.tuple(atom, quantifier), { minLength: 1, maxLength: 6 }), fc.constantFrom('', '$'))
+    const pattern = fc
+      .tuple(
+        fc.constantFrom('', '^'),
+        fc.array(fc.tuple(atom, quantifier), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom('', '$'),
+      )
       .map(([start, parts, end]) => `${start}${parts.map(([a, q]) => a + q).join('')}${end}`);
-    const subject = fc.array(fc.constantFrom('a', 'b', 'c', '1', ' ', '.', '\n', '\u00a0', 'é'), { maxLength: 12 }).map((chars) => chars.join(''));
+    const subject = fc
+      .array(fc.constantFrom('a', 'b', 'c', '1', ' ', '.', '\n', '\u00a0', 'é'), { maxLength: 12 })
+      .map((chars) => chars.join(''));
     fc.assert(
       fc.property(pattern, subject, fc.boolean(), (source, input, ignoreCase) => {
         const ours = compileLinearRegex(source, { ignoreCase }).exec(input, 0);
@@ -108,13 +142,14 @@ describe('linear-time regular expressions (RE2)', () => {
       assert.equal(err.details?.pattern, source);
     }
     // escaped or inside a class, the same characters are ordinary
-    for (const source of ['\\(?=a\\)', '[(?=]', '\\\\1', '[\\1-\\2]x']) assert.equal(unsupportedConstruct(source), undefined, source);
+    for (const source of ['\\(?=a\\)', '[(?=]', '\\\\1', '[\\1-\\2]x'])
+      assert.equal(unsupportedConstruct(source), undefined, source);
     assert.equal(tryLinearRegex('(?=a)'), undefined);
   });
 });
 
 describe('JSONPath match() and search() on RE2', () => {
-  it('match() is a whole-string match and search() a substring one, with I-Regexp\'s dot', () => {
+  it("match() is a whole-string match and search() a substring one, with I-Regexp's dot", () => {
     assert.deepEqual(compileJsonPath('$[?match(@, "a|b")]').query(['a', 'b', 'ab']), ['a', 'b']);
     assert.deepEqual(compileJsonPath('$[?search(@, "a.c")]').query(['xabc', 'a\rc', 'a\nc']), ['xabc']);
     assert.equal(iRegexpSource('a.[.]\\.'), 'a[^\\n\\r][.]\\.');
@@ -122,16 +157,38 @@ describe('JSONPath match() and search() on RE2', () => {
 
   it('runs (a+)+b on a long string in linear time', () => {
     const long = 'a'.repeat(100_000);
-    assert.deepEqual(compileJsonPath('$[?match(@.s, "(a+)+b")].n').query([{ s: long, n: 1 }, { s: `${long}b`, n: 2 }]), [2]);
+    assert.deepEqual(
+      compileJsonPath('$[?match(@.s, "(a+)+b")].n').query([
+        { s: long, n: 1 },
+        { s: `${long}b`, n: 2 },
+      ]),
+      [2],
+    );
   });
 
   it('refuses a literal pattern RE2 cannot run when compiled; a pattern from the data that cannot run matches nothing', () => {
-    assert.throws(() => compileJsonPath('$[?search(@, "(?=a)")]'), (err: unknown) => err instanceof RivuletError && err.code === 'UNSUPPORTED_REGEX' && err.details?.reason === 'lookaround');
-    assert.deepEqual(compileJsonPath('$[?match(@.s, @.p)].s').query([{ s: 'aa', p: 'a+' }, { s: 'aa', p: '(a)\\1' }]), ['aa']);
+    assert.throws(
+      () => compileJsonPath('$[?search(@, "(?=a)")]'),
+      (err: unknown) =>
+        err instanceof RivuletError && err.code === 'UNSUPPORTED_REGEX' && err.details?.reason === 'lookaround',
+    );
+    assert.deepEqual(
+      compileJsonPath('$[?match(@.s, @.p)].s').query([
+        { s: 'aa', p: 'a+' },
+        { s: 'aa', p: '(a)\\1' },
+      ]),
+      ['aa'],
+    );
   });
 
   it('keeps the other functions working through the same evaluator', () => {
-    assert.deepEqual(compileJsonPath('$[?count(@.*) > 1 && length(@.a) == 2 && value(@.a) == "xy"]').query([{ a: 'xy', b: 1 }, { a: 'xy' }]), [{ a: 'xy', b: 1 }]);
+    assert.deepEqual(
+      compileJsonPath('$[?count(@.*) > 1 && length(@.a) == 2 && value(@.a) == "xy"]').query([
+        { a: 'xy', b: 1 },
+        { a: 'xy' },
+      ]),
+      [{ a: 'xy', b: 1 }],
+    );
   });
 });
 

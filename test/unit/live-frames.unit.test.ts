@@ -5,14 +5,30 @@ import { sseEventBytes, wsEventFrame, wsTextFrame } from '../../src/http/live/li
 
 function event(seq: number, data: unknown): StoredEvent {
   return {
-    id: `id-${seq}`, stream: 'orders', seq, typeSeq: seq, type: 'order\nplaced', source: 's', time: '2025-01-01T00:00:00.000Z',
-    received: '2025-01-01T00:00:00.001Z', producer: null, data: data as StoredEvent['data'], meta: {}, schemaVersion: null,
+    id: `id-${seq}`,
+    stream: 'orders',
+    seq,
+    typeSeq: seq,
+    type: 'order\nplaced',
+    source: 's',
+    time: '2025-01-01T00:00:00.000Z',
+    received: '2025-01-01T00:00:00.001Z',
+    producer: null,
+    data: data as StoredEvent['data'],
+    meta: {},
+    schemaVersion: null,
   };
 }
 
 describe('live frames', () => {
   it('writes RFC 6455 text frames: FIN + text opcode, no mask, 7-, 16- and 64-bit lengths', () => {
-    for (const [n, head] of [[0, [0x81, 0]], [125, [0x81, 125]], [126, [0x81, 126, 0, 126]], [65_535, [0x81, 126, 0xff, 0xff]], [65_536, [0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]]] as const) {
+    for (const [n, head] of [
+      [0, [0x81, 0]],
+      [125, [0x81, 125]],
+      [126, [0x81, 126, 0, 126]],
+      [65_535, [0x81, 126, 0xff, 0xff]],
+      [65_536, [0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]],
+    ] as const) {
       const payload = Buffer.alloc(n, 'x');
       const frame = wsTextFrame(payload);
       assert.deepEqual([...frame.subarray(0, head.length)], head, `header for ${n} bytes`);
@@ -21,7 +37,7 @@ describe('live frames', () => {
     }
   });
 
-  it('builds an event\'s frames once and shares them; the payload is the event\'s JSON', () => {
+  it("builds an event's frames once and shares them; the payload is the event's JSON", () => {
     const e = event(7, { note: 'é\nline' });
     const ws = wsEventFrame(e);
     assert.equal(wsEventFrame(e), ws, 'the same buffer for every subscriber');

@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RivuletError } from '../../src/kernel/errors.js';
-import { eventFromBinary, eventsFromJson, toCloudEvent, type InputContext } from '../../src/core/events/native-input.js';
+import {
+  eventFromBinary,
+  eventsFromJson,
+  toCloudEvent,
+  type InputContext,
+} from '../../src/core/events/native-input.js';
 
 let n = 0;
-const ctx: InputContext = { stream: 'orders', producer: 'p1', newId: () => `gen-${++n}`, now: () => '2024-05-01T00:00:00.000Z' };
+const ctx: InputContext = {
+  stream: 'orders',
+  producer: 'p1',
+  newId: () => `gen-${++n}`,
+  now: () => '2024-05-01T00:00:00.000Z',
+};
 
 function fails(fn: () => unknown, pointer: string, index?: number, message?: RegExp) {
   assert.throws(fn, (err: unknown) => {
@@ -32,17 +42,28 @@ describe('native input: plain JSON', () => {
 
   it('keeps a supplied id, source and time; missing data is null', () => {
     const [e] = eventsFromJson({ type: 't', id: 'abc', source: '/me', time: '2024-01-01T10:00:00+02:00' }, ctx);
-    assert.deepEqual([e!.id, e!.idSupplied, e!.source, e!.time, e!.data], ['abc', true, '/me', '2024-01-01T10:00:00+02:00', null]);
+    assert.deepEqual(
+      [e!.id, e!.idSupplied, e!.source, e!.time, e!.data],
+      ['abc', true, '/me', '2024-01-01T10:00:00+02:00', null],
+    );
   });
 
   it('reads an array as a batch, in order', () => {
     const events = eventsFromJson([{ type: 'a' }, { type: 'b' }], ctx);
-    assert.deepEqual(events.map((e) => e.type), ['a', 'b']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['a', 'b'],
+    );
   });
 
   it('names the failing field with its index and JSON pointer', () => {
     fails(() => eventsFromJson({ data: 1 }, ctx), '/type', undefined, /"type" is required/);
-    fails(() => eventsFromJson([{ type: 'a' }, { type: 5 }], ctx), '/1/type', 1, /event 1: "type" must be a non-empty string/);
+    fails(
+      () => eventsFromJson([{ type: 'a' }, { type: 5 }], ctx),
+      '/1/type',
+      1,
+      /event 1: "type" must be a non-empty string/,
+    );
     fails(() => eventsFromJson([{ type: '' }], ctx), '/0/type', 0);
     fails(() => eventsFromJson({ type: 'x'.repeat(257) }, ctx), '/type', undefined, /longer than 256/);
     fails(() => eventsFromJson({ type: 'a\nb' }, ctx), '/type', undefined, /control characters/);
@@ -57,11 +78,22 @@ describe('native input: plain JSON', () => {
 });
 
 describe('native input: CloudEvents structured and batch', () => {
-  const ce = { specversion: '1.0', id: 'ce-1', source: '/src', type: 'com.example', time: '2024-02-02T00:00:00Z', subject: 's', data: { a: 1 } };
+  const ce = {
+    specversion: '1.0',
+    id: 'ce-1',
+    source: '/src',
+    type: 'com.example',
+    time: '2024-02-02T00:00:00Z',
+    subject: 's',
+    data: { a: 1 },
+  };
 
   it('reads a structured event, keeping extension attributes in meta', () => {
     const [e] = eventsFromJson(ce, ctx);
-    assert.deepEqual([e!.id, e!.idSupplied, e!.source, e!.type, e!.time], ['ce-1', true, '/src', 'com.example', '2024-02-02T00:00:00Z']);
+    assert.deepEqual(
+      [e!.id, e!.idSupplied, e!.source, e!.type, e!.time],
+      ['ce-1', true, '/src', 'com.example', '2024-02-02T00:00:00Z'],
+    );
     assert.deepEqual(e!.meta, { subject: 's', specversion: '1.0' });
     assert.deepEqual(toCloudEvent(e!), ce);
   });
@@ -86,7 +118,14 @@ describe('native input: CloudEvents structured and batch', () => {
 });
 
 describe('native input: CloudEvents binary mode', () => {
-  const headers = { 'ce-specversion': '1.0', 'ce-id': 'b-1', 'ce-source': '/bin', 'ce-type': 'com.bin', 'ce-subject': 'caf%C3%A9', 'content-type': 'text/plain' };
+  const headers = {
+    'ce-specversion': '1.0',
+    'ce-id': 'b-1',
+    'ce-source': '/bin',
+    'ce-type': 'com.bin',
+    'ce-subject': 'caf%C3%A9',
+    'content-type': 'text/plain',
+  };
 
   it('takes attributes from ce- headers, percent-decoded, and the body as data', () => {
     const e = eventFromBinary(headers, 'hello', 'text/plain', false, ctx);

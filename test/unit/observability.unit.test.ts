@@ -24,8 +24,19 @@ describe('traceparent', () => {
   });
 
   it('starts a new trace for anything malformed', () => {
-    for (const bad of [undefined, '', 'garbage', `00-${trace}-${parent}`, `ff-${trace}-${parent}-01`, `00-${'0'.repeat(32)}-${parent}-01`,
-      `00-${trace}-${'0'.repeat(16)}-01`, `00-${trace.toUpperCase()}-${parent}-01`, `00-${trace}-${parent}-01-extra`, `00-${trace}-${parent}-01`.padEnd(600, 'x'), ['a']]) {
+    for (const bad of [
+      undefined,
+      '',
+      'garbage',
+      `00-${trace}-${parent}`,
+      `ff-${trace}-${parent}-01`,
+      `00-${'0'.repeat(32)}-${parent}-01`,
+      `00-${trace}-${'0'.repeat(16)}-01`,
+      `00-${trace.toUpperCase()}-${parent}-01`,
+      `00-${trace}-${parent}-01-extra`,
+      `00-${trace}-${parent}-01`.padEnd(600, 'x'),
+      ['a'],
+    ]) {
       const ctx = traceContextOf(bad, undefined);
       assert.notEqual(ctx.traceId, trace, String(bad));
       assert.match(ctx.traceId, /^[0-9a-f]{32}$/);
@@ -55,7 +66,11 @@ describe('token buckets', () => {
     assert.equal(buckets.take('a'), 0);
     assert.ok(buckets.take('a') > 0);
     now += 60_000;
-    assert.deepEqual([buckets.take('a'), buckets.take('a'), buckets.take('a')], [0, 0, 0], 'refills only up to the burst');
+    assert.deepEqual(
+      [buckets.take('a'), buckets.take('a'), buckets.take('a')],
+      [0, 0, 0],
+      'refills only up to the burst',
+    );
     assert.ok(buckets.take('a') > 0);
   });
 });

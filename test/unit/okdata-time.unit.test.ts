@@ -31,7 +31,17 @@ describe('okdata times', () => {
   });
 
   it('refuses what is not a date', () => {
-    for (const text of ['', 'yesterday', '2020-13-01', '2021-02-29', '2020-10-18T24:00:00Z', '2020-10-18T12:60:00Z', '18.10.2020', '2020-10-18T12', '2020-10-18T12:00:00+2']) {
+    for (const text of [
+      '',
+      'yesterday',
+      '2020-13-01',
+      '2021-02-29',
+      '2020-10-18T24:00:00Z',
+      '2020-10-18T12:60:00Z',
+      '18.10.2020',
+      '2020-10-18T12',
+      '2020-10-18T12:00:00+2',
+    ]) {
       assert.equal(parseOkdataTime(text), undefined, text);
     }
   });
@@ -39,6 +49,7 @@ describe('okdata times', () => {
   it('takes event timestamps as ISO strings or epoch milliseconds', () => {
     assert.equal(eventTime('2020-06-02T09:48:58+02:00'), '2020-06-02T07:48:58.000Z');
     assert.equal(eventTime(1603065600000), '2020-10-19T00:00:00.000Z');
-    for (const value of [undefined, null, 'soon', true, {}, Number.NaN, 1e20]) assert.equal(eventTime(value), undefined, String(value));
+    for (const value of [undefined, null, 'soon', true, {}, Number.NaN, 1e20])
+      assert.equal(eventTime(value), undefined, String(value));
   });
 });

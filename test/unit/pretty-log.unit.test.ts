@@ -9,7 +9,10 @@ describe('pretty logs', () => {
   it('folds the lines of a request into one and keeps other messages', () => {
     const out: string[] = [];
     const log = pino({ level: 'info' }, prettyLogDestination({ colour: false, write: (text) => out.push(text) }));
-    log.info({ reqId: 'r1', req: { method: 'GET', url: '/v1/streams', host: 'h', remoteAddress: '127.0.0.1' } }, 'incoming request');
+    log.info(
+      { reqId: 'r1', req: { method: 'GET', url: '/v1/streams', host: 'h', remoteAddress: '127.0.0.1' } },
+      'incoming request',
+    );
     log.info({ reqId: 'r2', req: { method: 'POST', url: '/v1/streams/o/events' } }, 'incoming request');
     log.info({ reqId: 'r1', code: 'UNAUTHENTICATED', detail: 'this route needs a key' }, 'request refused');
     log.info({ reqId: 'r1', res: { statusCode: 401 }, responseTime: 0.84 }, 'request completed');
@@ -17,7 +20,10 @@ describe('pretty logs', () => {
     log.warn({ component: 'delivery' }, 'sink failing');
     const lines = out.join('').trimEnd().split('\n');
     assert.equal(lines.length, 3, out.join(''));
-    assert.match(lines[0]!, /INFO.*GET \/v1\/streams 401 0\.8 ms UNAUTHENTICATED: this route needs a key.*"reqId":"r1"/);
+    assert.match(
+      lines[0]!,
+      /INFO.*GET \/v1\/streams 401 0\.8 ms UNAUTHENTICATED: this route needs a key.*"reqId":"r1"/,
+    );
     assert.match(lines[1]!, /INFO.*POST \/v1\/streams\/o\/events 201 2\.1 ms/);
     assert.match(lines[2]!, /WARN.*sink failing/);
     assert.doesNotMatch(out.join(''), /incoming request|\{"level"/);

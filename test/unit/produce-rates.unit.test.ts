@@ -19,7 +19,10 @@ describe('produce rates', () => {
     const s = rates.series('orders', 3600, 60);
     assert.equal(s.counts.length, 60);
     assert.deepEqual(s.counts.slice(-2), [5, 7]);
-    assert.equal(s.counts.slice(0, -2).reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      s.counts.slice(0, -2).reduce((a, b) => a + b, 0),
+      0,
+    );
     // 60 steps ending with the current minute (10:01) start at 09:02
     assert.equal(s.start, '2026-03-01T09:02:00.000Z');
     assert.deepEqual(s.perSecond.slice(-1), [7 / 60]);
@@ -37,7 +40,10 @@ describe('produce rates', () => {
     clock.advance(55 * 60_000);
     // 11:05: the window starts at 10:06, so the minutes 10:00..10:05 are gone
     const s = rates.series('s', 3600, 60);
-    assert.equal(s.counts.reduce((a, b) => a + b, 0), 7 + 8 + 9 + 10);
+    assert.equal(
+      s.counts.reduce((a, b) => a + b, 0),
+      7 + 8 + 9 + 10,
+    );
     // a minute slot reused by a new minute starts from zero, not from the old count
     rates.record('s', 1);
     assert.equal(rates.series('s', 60, 60).counts[0], 1);
@@ -57,8 +63,19 @@ describe('produce rates', () => {
 
   it('refuses windows and steps that are not whole minutes, too long, or not dividing', () => {
     const rates = new ProduceRates(steppingClock('2026-03-01T10:00:00Z'));
-    for (const [window, step] of [[90, 60], [7200, 60], [3600, 0], [3600, 420], [600, 90], [0, 60]] as const) {
-      assert.throws(() => rates.series('s', window, step), (err: unknown) => err instanceof RivuletError && err.code === 'VALIDATION_FAILED', `${window}/${step}`);
+    for (const [window, step] of [
+      [90, 60],
+      [7200, 60],
+      [3600, 0],
+      [3600, 420],
+      [600, 90],
+      [0, 60],
+    ] as const) {
+      assert.throws(
+        () => rates.series('s', window, step),
+        (err: unknown) => err instanceof RivuletError && err.code === 'VALIDATION_FAILED',
+        `${window}/${step}`,
+      );
     }
   });
 });

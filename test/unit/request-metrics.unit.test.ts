@@ -24,7 +24,13 @@ describe('request metrics', () => {
     const theirs = new Registry();
     const labelNames = ['method', 'route', 'status'] as const;
     const counter = new Counter({ name: names.count, help: help.count, labelNames, registers: [theirs] });
-    const histogram = new Histogram({ name: names.duration, help: help.duration, labelNames, buckets: BOUNDS, registers: [theirs] });
+    const histogram = new Histogram({
+      name: names.duration,
+      help: help.duration,
+      labelNames,
+      buckets: BOUNDS,
+      registers: [theirs],
+    });
     for (const [method, route, status, seconds] of observations) {
       metrics.record(method, route, status, seconds);
       counter.inc({ method, route, status: String(status) });
@@ -32,7 +38,10 @@ describe('request metrics', () => {
     }
     assert.equal(await ours.metrics(), await theirs.metrics());
     // the JSON form too (values only: prom-client adds exemplar fields this never has)
-    const values = async (r: Registry) => (await r.getMetricsAsJSON()).map((m) => m.values.map((v) => ({ labels: v.labels, value: v.value, name: (v as { metricName?: string }).metricName })));
+    const values = async (r: Registry) =>
+      (await r.getMetricsAsJSON()).map((m) =>
+        m.values.map((v) => ({ labels: v.labels, value: v.value, name: (v as { metricName?: string }).metricName })),
+      );
     assert.deepEqual(await values(ours), await values(theirs));
   });
 

@@ -49,14 +49,42 @@ describe('compileRule: when a condition matches', () => {
     { name: 'expression only, falsy', condition: { expression: 'data.temperature > 30' }, matches: false },
     { name: 'expression only, selects nothing', condition: { expression: 'data.humidity' }, matches: false },
     { name: 'source and type, both equal', condition: { eventSourceId: SOURCE, eventTypeId: TYPE }, matches: true },
-    { name: 'source and type, type different', condition: { eventSourceId: SOURCE, eventTypeId: '/eventTypes/x' }, matches: false },
-    { name: 'source and type, source different', condition: { eventSourceId: '/x', eventTypeId: TYPE }, matches: false },
-    { name: 'type and expression, both match', condition: { eventTypeId: TYPE, expression: 'data.location = "room 1"' }, matches: true },
-    { name: 'type and expression, expression fails', condition: { eventTypeId: TYPE, expression: 'data.location = "room 2"' }, matches: false },
-    { name: 'all three match', condition: { eventSourceId: SOURCE, eventTypeId: TYPE, expression: 'data.temperature < 25' }, matches: true },
-    { name: 'all three, one mismatch', condition: { eventSourceId: SOURCE, eventTypeId: TYPE, expression: 'data.temperature >= 25' }, matches: false },
+    {
+      name: 'source and type, type different',
+      condition: { eventSourceId: SOURCE, eventTypeId: '/eventTypes/x' },
+      matches: false,
+    },
+    {
+      name: 'source and type, source different',
+      condition: { eventSourceId: '/x', eventTypeId: TYPE },
+      matches: false,
+    },
+    {
+      name: 'type and expression, both match',
+      condition: { eventTypeId: TYPE, expression: 'data.location = "room 1"' },
+      matches: true,
+    },
+    {
+      name: 'type and expression, expression fails',
+      condition: { eventTypeId: TYPE, expression: 'data.location = "room 2"' },
+      matches: false,
+    },
+    {
+      name: 'all three match',
+      condition: { eventSourceId: SOURCE, eventTypeId: TYPE, expression: 'data.temperature < 25' },
+      matches: true,
+    },
+    {
+      name: 'all three, one mismatch',
+      condition: { eventSourceId: SOURCE, eventTypeId: TYPE, expression: 'data.temperature >= 25' },
+      matches: false,
+    },
     { name: 'empty condition', condition: {}, matches: false },
-    { name: 'expression sees the envelope', condition: { expression: 'source = "/event-sources/JI8928JFK" and $contains(type, "temperature")' }, matches: true },
+    {
+      name: 'expression sees the envelope',
+      condition: { expression: 'source = "/event-sources/JI8928JFK" and $contains(type, "temperature")' },
+      matches: true,
+    },
   ];
 
   for (const row of table) {
@@ -75,11 +103,22 @@ describe('compileRule: when a condition matches', () => {
   });
 
   it('fires every action when any one condition matches', async () => {
-    const actions: RuleAction[] = [notify, { actionTargetId: '/action-targets/lamp', actionTypeId: '/actionTypes/blink' }];
-    const compiled = compileRule(rule([{ eventTypeId: '/eventTypes/other' }, {}, { eventSourceId: SOURCE }, { expression: 'data.temperature > 0' }], actions));
+    const actions: RuleAction[] = [
+      notify,
+      { actionTargetId: '/action-targets/lamp', actionTypeId: '/actionTypes/blink' },
+    ];
+    const compiled = compileRule(
+      rule(
+        [{ eventTypeId: '/eventTypes/other' }, {}, { eventSourceId: SOURCE }, { expression: 'data.temperature > 0' }],
+        actions,
+      ),
+    );
     const result = await compiled.evaluate(event());
     assert.deepEqual(result.matchedConditions, [2, 3]);
-    assert.deepEqual(result.matchedActions.map((a) => a.actionTargetId), ['/action-targets/slack', '/action-targets/lamp']);
+    assert.deepEqual(
+      result.matchedActions.map((a) => a.actionTargetId),
+      ['/action-targets/slack', '/action-targets/lamp'],
+    );
     assert.deepEqual(result.conditionErrors, []);
   });
 
@@ -99,7 +138,9 @@ describe('compileRule: when a condition matches', () => {
   });
 
   it('treats an expression that blows its time budget as no match', async () => {
-    const compiled = compileRule(rule([{ expression: '($f := function($x){$f($x)}; $f(1))' }]), { limits: { timeoutMs: 10 } });
+    const compiled = compileRule(rule([{ expression: '($f := function($x){$f($x)}; $f(1))' }]), {
+      limits: { timeoutMs: 10 },
+    });
     const result = await compiled.evaluate(event());
     assert.deepEqual(result.matchedConditions, []);
     assert.match(result.conditionErrors[0]?.error.message ?? '', /time budget/);
@@ -109,25 +150,39 @@ describe('compileRule: when a condition matches', () => {
 describe('compileRule: action properties', () => {
   it('defaults to the event data (iFLUX properties)', async () => {
     const [action] = (await compileRule(rule([{ eventTypeId: TYPE }])).evaluate(event())).matchedActions;
-    assert.deepEqual(action, { actionTargetId: '/action-targets/slack', actionTypeId: '/actionTypes/message', properties: { temperature: 22.5, location: 'room 1' } });
+    assert.deepEqual(action, {
+      actionTargetId: '/action-targets/slack',
+      actionTypeId: '/actionTypes/message',
+      properties: { temperature: 22.5, location: 'room 1' },
+    });
   });
 
-  it('builds properties with the action\'s transform over the envelope', async () => {
+  it("builds properties with the action's transform over the envelope", async () => {
     const actions: RuleAction[] = [
-      { ...notify, transform: '{"text": "It is " & $string(data.temperature) & "° in " & data.location, "from": source}' },
-      { actionTargetId: '/action-targets/log', actionTypeId: '/actionTypes/append', transform: 'data.temperature * 9 / 5 + 32' },
+      {
+        ...notify,
+        transform: '{"text": "It is " & $string(data.temperature) & "° in " & data.location, "from": source}',
+      },
+      {
+        actionTargetId: '/action-targets/log',
+        actionTypeId: '/actionTypes/append',
+        transform: 'data.temperature * 9 / 5 + 32',
+      },
       { actionTargetId: '/action-targets/log', actionTypeId: '/actionTypes/append', transform: 'data.humidity' },
     ];
     const result = await compileRule(rule([{ eventSourceId: SOURCE }], actions)).evaluate(event());
-    assert.deepEqual(result.matchedActions.map((a) => a.properties), [
-      { text: 'It is 22.5° in room 1', from: SOURCE },
-      72.5,
-      null,
-    ]);
+    assert.deepEqual(
+      result.matchedActions.map((a) => a.properties),
+      [{ text: 'It is 22.5° in room 1', from: SOURCE }, 72.5, null],
+    );
   });
 
   it('returns plain JSON properties', async () => {
-    const [action] = (await compileRule(rule([{ eventSourceId: SOURCE }], [{ ...notify, transform: '{"list": [1..3]}' }])).evaluate(event())).matchedActions;
+    const [action] = (
+      await compileRule(rule([{ eventSourceId: SOURCE }], [{ ...notify, transform: '{"list": [1..3]}' }])).evaluate(
+        event(),
+      )
+    ).matchedActions;
     assert.equal(JSON.stringify(action?.properties), '{"list":[1,2,3]}');
     assert.equal(Object.getPrototypeOf(action?.properties), Object.prototype);
   });
@@ -137,28 +192,43 @@ describe('compileRule: action properties', () => {
     assert.deepEqual((await compiled.evaluate(event())).matchedActions, []);
   });
 
-  it('fails with the action\'s pointer when a transform fails on the event', async () => {
-    const compiled = compileRule(rule([{ eventSourceId: SOURCE }], [notify, { ...notify, transform: 'data.location + 1' }]));
+  it("fails with the action's pointer when a transform fails on the event", async () => {
+    const compiled = compileRule(
+      rule([{ eventSourceId: SOURCE }], [notify, { ...notify, transform: 'data.location + 1' }]),
+    );
     await assert.rejects(
       () => compiled.evaluate(event()),
-      (err: unknown) => err instanceof RivuletError && err.code === 'INVALID_EXPRESSION' && err.details?.pointer === '/actions/1/transform',
+      (err: unknown) =>
+        err instanceof RivuletError &&
+        err.code === 'INVALID_EXPRESSION' &&
+        err.details?.pointer === '/actions/1/transform',
     );
   });
 
   it('refuses a transform that yields a function', async () => {
-    const compiled = compileRule(rule([{ eventSourceId: SOURCE }], [{ ...notify, transform: '{"f": function($x){$x}}' }]));
+    const compiled = compileRule(
+      rule([{ eventSourceId: SOURCE }], [{ ...notify, transform: '{"f": function($x){$x}}' }]),
+    );
     await assert.rejects(() => compiled.evaluate(event()), /not JSON/);
   });
 });
 
 describe('compileRule: validation up front', () => {
   it('points at a bad condition expression', () => {
-    rejectsWith(rule([{ eventTypeId: TYPE }, { expression: 'data.temperature >' }]), 'INVALID_EXPRESSION', '/conditions/1/expression');
+    rejectsWith(
+      rule([{ eventTypeId: TYPE }, { expression: 'data.temperature >' }]),
+      'INVALID_EXPRESSION',
+      '/conditions/1/expression',
+    );
     rejectsWith(rule([{ expression: 42 as unknown as string }]), 'INVALID_EXPRESSION', '/conditions/0/expression');
   });
 
   it('points at a bad action transform', () => {
-    rejectsWith(rule([{ eventTypeId: TYPE }], [notify, { ...notify, transform: '{"a": }' }]), 'INVALID_EXPRESSION', '/actions/1/transform');
+    rejectsWith(
+      rule([{ eventTypeId: TYPE }], [notify, { ...notify, transform: '{"a": }' }]),
+      'INVALID_EXPRESSION',
+      '/actions/1/transform',
+    );
   });
 
   it('refuses malformed rules', () => {
@@ -169,11 +239,19 @@ describe('compileRule: validation up front', () => {
     rejectsWith(rule(['x' as unknown as RuleCondition]), 'BAD_REQUEST', '/conditions/0');
     rejectsWith(rule([{ eventTypeId: '' }]), 'BAD_REQUEST', '/conditions/0/eventTypeId');
     rejectsWith(rule([{ fn: 'x' } as RuleCondition]), 'BAD_REQUEST', '/conditions/0/fn');
-    rejectsWith(rule([{ eventTypeId: TYPE }], [{ actionTypeId: 'x' } as RuleAction]), 'BAD_REQUEST', '/actions/0/actionTargetId');
-    rejectsWith(rule([{ eventTypeId: TYPE }], [{ actionTargetId: 'x', actionTypeId: 7 } as unknown as RuleAction]), 'BAD_REQUEST', '/actions/0/actionTypeId');
+    rejectsWith(
+      rule([{ eventTypeId: TYPE }], [{ actionTypeId: 'x' } as RuleAction]),
+      'BAD_REQUEST',
+      '/actions/0/actionTargetId',
+    );
+    rejectsWith(
+      rule([{ eventTypeId: TYPE }], [{ actionTargetId: 'x', actionTypeId: 7 } as unknown as RuleAction]),
+      'BAD_REQUEST',
+      '/actions/0/actionTypeId',
+    );
   });
 
-  it('prefixes pointers with the rule\'s own pointer', () => {
+  it("prefixes pointers with the rule's own pointer", () => {
     assert.throws(
       () => compileRule(rule([{ expression: '(' }]), { pointer: '/rules/3' }),
       (err: unknown) => err instanceof RivuletError && err.details?.pointer === '/rules/3/conditions/0/expression',
@@ -196,7 +274,10 @@ describe('dryRun', () => {
   it('throws RULE_NOT_MATCHED when nothing matched', async () => {
     await assert.rejects(
       () => dryRun(rule([{ eventTypeId: '/eventTypes/other' }, {}]), event()),
-      (err: unknown) => err instanceof RivuletError && err.code === 'RULE_NOT_MATCHED' && err.message === 'The event was not matched by the rule.',
+      (err: unknown) =>
+        err instanceof RivuletError &&
+        err.code === 'RULE_NOT_MATCHED' &&
+        err.message === 'The event was not matched by the rule.',
     );
   });
 
@@ -215,6 +296,9 @@ describe('dryRun', () => {
   });
 
   it('validates the rule first', async () => {
-    await assert.rejects(() => dryRun(rule([{ expression: 'a +' }]), event()), (err: unknown) => err instanceof RivuletError && err.code === 'INVALID_EXPRESSION');
+    await assert.rejects(
+      () => dryRun(rule([{ expression: 'a +' }]), event()),
+      (err: unknown) => err instanceof RivuletError && err.code === 'INVALID_EXPRESSION',
+    );
   });
 });

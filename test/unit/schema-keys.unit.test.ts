@@ -10,6 +10,7 @@ describe('schema document keys', () => {
   });
 
   it('answers null for keys of another shape', () => {
-    for (const key of ['orders', typeKey('orders', 'o'), 'orders/o/latest', 'orders/%E0%A4%A/1']) assert.equal(parseVersionKey(key), null, key);
+    for (const key of ['orders', typeKey('orders', 'o'), 'orders/o/latest', 'orders/%E0%A4%A/1'])
+      assert.equal(parseVersionKey(key), null, key);
   });
 });

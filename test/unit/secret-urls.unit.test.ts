@@ -12,28 +12,49 @@ describe('secrets in URLs', () => {
       ['https://host:8443/a/{id}?token={$.t}&page=2#frag', 'https://host:8443/a/{id}?token=[redacted]&page=2#frag'],
       ['http://user@host/x', 'http://user@host/x'],
       ['http://user:@host/x', 'http://user:@host/x'],
-      ['http://host/x?Authorization=a&sig=b&password=&X-Api-Key=c', 'http://host/x?Authorization=[redacted]&sig=b&password=&X-Api-Key=[redacted]'],
+      [
+        'http://host/x?Authorization=a&sig=b&password=&X-Api-Key=c',
+        'http://host/x?Authorization=[redacted]&sig=b&password=&X-Api-Key=[redacted]',
+      ],
       ['http://host/x?api%5Fkey=v&flag', 'http://host/x?api%5Fkey=[redacted]&flag'],
       ['http://host/path/with@sign?q=1', 'http://host/path/with@sign?q=1'],
       ['http://a:b@c@host/x', 'http://a:[redacted]@host/x'],
       ['not a url', 'not a url'],
     ];
     for (const [url, shown] of table) assert.equal(redactedUrl(url), shown, url);
-    assert.equal(redactedUrlsIn('connect ECONNREFUSED for http://u:p@h/x?token=t, then gave up'), 'connect ECONNREFUSED for http://u:[redacted]@h/x?token=[redacted], then gave up');
+    assert.equal(
+      redactedUrlsIn('connect ECONNREFUSED for http://u:p@h/x?token=t, then gave up'),
+      'connect ECONNREFUSED for http://u:[redacted]@h/x?token=[redacted], then gave up',
+    );
   });
 
   it('keeps stored secrets where the placeholder stands, by name and position, and refuses one with nothing behind it', () => {
     const stored = 'http://user:hunter2@host/x?token=one&token=two&n=1';
     assert.equal(restoredUrl(redactedUrl(stored), stored, '/url'), stored);
-    assert.equal(restoredUrl('http://user:[redacted]@other/y?token=%5Bredacted%5D&n=2', stored, '/url'), 'http://user:hunter2@other/y?token=one&n=2');
-    assert.equal(restoredUrl('http://user:new@host/x?token=three', stored, '/url'), 'http://user:new@host/x?token=three');
-    for (const given of ['http://user:[redacted]@host/x', 'http://host/x?api_key=[redacted]', 'http://host/x?token=a&token=b&token=[redacted]']) {
-      assert.throws(() => restoredUrl(given, 'http://host/x?token=a&token=b', '/target/url'), (e: unknown) => e instanceof RivuletError && e.code === 'VALIDATION_FAILED' && e.details?.pointer === '/target/url', given);
+    assert.equal(
+      restoredUrl('http://user:[redacted]@other/y?token=%5Bredacted%5D&n=2', stored, '/url'),
+      'http://user:hunter2@other/y?token=one&n=2',
+    );
+    assert.equal(
+      restoredUrl('http://user:new@host/x?token=three', stored, '/url'),
+      'http://user:new@host/x?token=three',
+    );
+    for (const given of [
+      'http://user:[redacted]@host/x',
+      'http://host/x?api_key=[redacted]',
+      'http://host/x?token=a&token=b&token=[redacted]',
+    ]) {
+      assert.throws(
+        () => restoredUrl(given, 'http://host/x?token=a&token=b', '/target/url'),
+        (e: unknown) =>
+          e instanceof RivuletError && e.code === 'VALIDATION_FAILED' && e.details?.pointer === '/target/url',
+        given,
+      );
     }
     assert.throws(() => restoredUrl('http://host/x?token=[redacted]', null, '/url'), RivuletError);
   });
 
-  it('the logger\'s error serializer leaves no URL secret in an error, its message or its properties', () => {
+  it("the logger's error serializer leaves no URL secret in an error, its message or its properties", () => {
     let err: Error | undefined;
     try {
       new URL('http://user:hunter2@[bad/x?api_key=tok');

@@ -22,9 +22,18 @@ describe('sink policy', () => {
     assert.equal(p.retry.maxAttempts, 2);
     assert.equal(p.retry.initialDelayMs, DEFAULT_POLICY.retry.initialDelayMs);
     assert.equal(p.batch.maxBytes, DEFAULT_POLICY.batch.maxBytes);
-    assert.throws(() => checkPolicy({ concurrency: 0 }), (e: { details: { pointer: string } }) => e.details.pointer === '/policy/concurrency');
-    assert.throws(() => checkPolicy({ retry: { maxDelayMs: 1, initialDelayMs: 5 } }), (e: { details: { pointer: string } }) => e.details.pointer === '/policy/retry/maxDelayMs');
-    assert.throws(() => checkPolicy({ rateLimit: { perSecond: -1 } }), (e: { details: { pointer: string } }) => e.details.pointer === '/policy/rateLimit/perSecond');
+    assert.throws(
+      () => checkPolicy({ concurrency: 0 }),
+      (e: { details: { pointer: string } }) => e.details.pointer === '/policy/concurrency',
+    );
+    assert.throws(
+      () => checkPolicy({ retry: { maxDelayMs: 1, initialDelayMs: 5 } }),
+      (e: { details: { pointer: string } }) => e.details.pointer === '/policy/retry/maxDelayMs',
+    );
+    assert.throws(
+      () => checkPolicy({ rateLimit: { perSecond: -1 } }),
+      (e: { details: { pointer: string } }) => e.details.pointer === '/policy/rateLimit/perSecond',
+    );
     assert.throws(() => checkPolicy({ ordering: 'random' as never }));
   });
 
@@ -38,7 +47,10 @@ describe('sink policy', () => {
     assert.equal(statusOf({ state: 'paused' }, failing, 'p1'), 'paused');
     assert.equal(statusOf({ state: 'running' }, failing, null), 'stopped');
     assert.equal(statusOf({ state: 'running' }, failing, 'p1'), 'failing');
-    assert.equal(statusOf({ state: 'running' }, { ...failing, lastSuccessAt: '2026-01-01T00:00:03Z' }, 'p1'), 'running');
+    assert.equal(
+      statusOf({ state: 'running' }, { ...failing, lastSuccessAt: '2026-01-01T00:00:03Z' }, 'p1'),
+      'running',
+    );
   });
 
   it('gives one delivery id per (sink, stream, seq)', () => {

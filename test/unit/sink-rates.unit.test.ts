@@ -25,8 +25,18 @@ describe('sink rates', () => {
     assert.equal(s.delivered.length, 60);
     assert.deepEqual(s.delivered.slice(-2), [4, 1]);
     assert.deepEqual(s.failed.slice(-2), [1, 2]);
-    assert.equal(s.delivered.reduce((a, b) => a + b, 0), 5, 'another sink\'s deliveries are not counted');
-    assert.deepEqual(rates.series('quiet', 600, 300), { sink: 'quiet', start: '2026-03-01T09:52:00.000Z', stepSeconds: 300, delivered: [0, 0], failed: [0, 0] });
+    assert.equal(
+      s.delivered.reduce((a, b) => a + b, 0),
+      5,
+      "another sink's deliveries are not counted",
+    );
+    assert.deepEqual(rates.series('quiet', 600, 300), {
+      sink: 'quiet',
+      start: '2026-03-01T09:52:00.000Z',
+      stepSeconds: 300,
+      delivered: [0, 0],
+      failed: [0, 0],
+    });
   });
 
   it('forgets the least recently written sink past the cap and refuses odd windows', () => {
@@ -37,7 +47,13 @@ describe('sink rates', () => {
     rates.record('c', 'delivered');
     assert.deepEqual(rates.series('a', 60, 60).delivered, [0]);
     assert.deepEqual(rates.series('c', 60, 60).delivered, [1]);
-    assert.throws(() => rates.series('a', 90, 60), (err: unknown) => err instanceof RivuletError && err.code === 'VALIDATION_FAILED');
-    assert.throws(() => rates.series('a', 3600, 420), (err: unknown) => err instanceof RivuletError && err.code === 'VALIDATION_FAILED');
+    assert.throws(
+      () => rates.series('a', 90, 60),
+      (err: unknown) => err instanceof RivuletError && err.code === 'VALIDATION_FAILED',
+    );
+    assert.throws(
+      () => rates.series('a', 3600, 420),
+      (err: unknown) => err instanceof RivuletError && err.code === 'VALIDATION_FAILED',
+    );
   });
 });

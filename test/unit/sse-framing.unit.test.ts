@@ -4,7 +4,10 @@ import { sseComment, sseEventName, sseFrame } from '../../src/http/live/sse-fram
 
 describe('SSE framing', () => {
   it('writes id, event and data fields, ended by a blank line', () => {
-    assert.equal(sseFrame({ id: '7', event: 'order.placed', data: '{"a":1}' }), 'id: 7\nevent: order.placed\ndata: {"a":1}\n\n');
+    assert.equal(
+      sseFrame({ id: '7', event: 'order.placed', data: '{"a":1}' }),
+      'id: 7\nevent: order.placed\ndata: {"a":1}\n\n',
+    );
   });
 
   it('splits multi-line data into several data lines, whatever the line break', () => {

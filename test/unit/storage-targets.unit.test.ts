@@ -11,7 +11,20 @@ import { itemOutcome, opensearchTarget, requestOutcome } from '../../src/deliver
 import { createUrlGuard } from '../../src/delivery/url-guard.js';
 
 function item(stream: string, seq: number, received: string): DeliveryItem {
-  const event: StoredEvent = { id: `e${seq}`, stream, seq, typeSeq: seq, type: 't', source: 's', time: received, received, producer: null, data: null, meta: {}, schemaVersion: null };
+  const event: StoredEvent = {
+    id: `e${seq}`,
+    stream,
+    seq,
+    typeSeq: seq,
+    type: 't',
+    source: 's',
+    time: received,
+    received,
+    producer: null,
+    data: null,
+    meta: {},
+    schemaVersion: null,
+  };
   return { event, payload: null, deliveryId: `d${seq}`, attempt: 1 };
 }
 
@@ -27,15 +40,29 @@ function refusedAt(fn: () => unknown, pointer: string, message?: RegExp): void {
 
 describe('s3 object keys', () => {
   it('partitions by stream and the UTC hour of the first event, named by first and last seq', () => {
-    const group = { stream: 'orders', items: [item('orders', 12, '2026-03-01T00:30:00+01:00'), item('orders', 40, '2026-03-01T02:00:00Z')], indexes: [0, 1] };
+    const group = {
+      stream: 'orders',
+      items: [item('orders', 12, '2026-03-01T00:30:00+01:00'), item('orders', 40, '2026-03-01T02:00:00Z')],
+      indexes: [0, 1],
+    };
     assert.equal(objectKey(group, { gzip: false }), 'orders/2026/02/28/23/12-40.ndjson');
     assert.equal(objectKey(group, { prefix: 'lake/raw', gzip: true }), 'lake/raw/orders/2026/02/28/23/12-40.ndjson.gz');
     assert.equal(hourPartition('0999-01-02T03:04:05Z'), '0999/01/02/03');
   });
 
   it('groups a batch by stream, keeping batch positions', () => {
-    const groups = groupByStream([item('a', 1, '2026-01-01T00:00:00Z'), item('b', 1, '2026-01-01T00:00:00Z'), item('a', 2, '2026-01-01T00:00:00Z')]);
-    assert.deepEqual(groups.map((g) => [g.stream, g.indexes]), [['a', [0, 2]], ['b', [1]]]);
+    const groups = groupByStream([
+      item('a', 1, '2026-01-01T00:00:00Z'),
+      item('b', 1, '2026-01-01T00:00:00Z'),
+      item('a', 2, '2026-01-01T00:00:00Z'),
+    ]);
+    assert.deepEqual(
+      groups.map((g) => [g.stream, g.indexes]),
+      [
+        ['a', [0, 2]],
+        ['b', [1]],
+      ],
+    );
   });
 });
 
@@ -71,8 +98,15 @@ describe('s3 target configuration', () => {
     refusedAt(() => s3Target.check({ ...base, body: 'data' }), '/target/body', /"event", "payload"/);
     refusedAt(() => s3Target.check({ ...base, maxBatchEvents: 0 }), '/target/maxBatchEvents');
     refusedAt(() => s3Target.check({ ...base, endpoint: 'ftp://store' }), '/target/endpoint');
-    refusedAt(() => s3Target.check({ ...base, endpoint: 'http://key:secret@store' }), '/target/endpoint', /credentials/);
-    refusedAt(() => s3Target.check({ ...base, credentials: { accessKeyId: 'A' } }), '/target/credentials/secretAccessKey');
+    refusedAt(
+      () => s3Target.check({ ...base, endpoint: 'http://key:secret@store' }),
+      '/target/endpoint',
+      /credentials/,
+    );
+    refusedAt(
+      () => s3Target.check({ ...base, credentials: { accessKeyId: 'A' } }),
+      '/target/credentials/secretAccessKey',
+    );
     refusedAt(() => s3Target.check({ ...base, prefix: 'a//b' }), '/target/prefix');
     refusedAt(() => s3Target.check({ ...base, prefix: 'a{b}' }), '/target/prefix');
     refusedAt(() => s3Target.check({ ...base, buckett: 'x' }), '/target/buckett', /not a setting/);
@@ -80,7 +114,14 @@ describe('s3 target configuration', () => {
   });
 
   it('fills defaults', () => {
-    assert.deepEqual(s3Target.check(base), { kind: 's3', ...base, forcePathStyle: false, gzip: false, body: 'event', maxBatchEvents: 500 });
+    assert.deepEqual(s3Target.check(base), {
+      kind: 's3',
+      ...base,
+      forcePathStyle: false,
+      gzip: false,
+      body: 'event',
+      maxBatchEvents: 500,
+    });
   });
 });
 
@@ -99,16 +140,34 @@ describe('opensearch target configuration', () => {
   });
 
   it('normalises and redacts', () => {
-    const config = opensearchTarget.check({ ...base, auth: { username: 'writer', password: 'hunter2' }, refresh: true });
-    assert.deepEqual(config, { kind: 'opensearch', node: ['https://search.example:9200'], index: 'events', dateSuffix: 'monthly', body: 'event', maxBatchEvents: 500, auth: { username: 'writer', password: 'hunter2' }, refresh: 'true' });
+    const config = opensearchTarget.check({
+      ...base,
+      auth: { username: 'writer', password: 'hunter2' },
+      refresh: true,
+    });
+    assert.deepEqual(config, {
+      kind: 'opensearch',
+      node: ['https://search.example:9200'],
+      index: 'events',
+      dateSuffix: 'monthly',
+      body: 'event',
+      maxBatchEvents: 500,
+      auth: { username: 'writer', password: 'hunter2' },
+      refresh: 'true',
+    });
     const shown = JSON.stringify(opensearchTarget.redact(config));
     assert.ok(!shown.includes('hunter2'));
-    assert.ok(!JSON.stringify(opensearchTarget.redact(opensearchTarget.check({ ...base, auth: { apiKey: 'c2VjcmV0' } }))).includes('c2VjcmV0'));
+    assert.ok(
+      !JSON.stringify(
+        opensearchTarget.redact(opensearchTarget.check({ ...base, auth: { apiKey: 'c2VjcmV0' } })),
+      ).includes('c2VjcmV0'),
+    );
   });
 });
 
 describe('outcomes', () => {
-  const sdkError = (name: string, status?: number) => Object.assign(new Error(name), { name, $metadata: status === undefined ? {} : { httpStatusCode: status } });
+  const sdkError = (name: string, status?: number) =>
+    Object.assign(new Error(name), { name, $metadata: status === undefined ? {} : { httpStatusCode: status } });
   it('s3: throttling, 5xx and network errors retry; other 4xx and 3xx are permanent', () => {
     assert.equal(s3Outcome(sdkError('SlowDown', 503)).outcome, 'retry');
     assert.equal(s3Outcome(sdkError('SlowDown', 400)).outcome, 'retry');
@@ -122,18 +181,32 @@ describe('outcomes', () => {
 
   it('opensearch: per item and per request', () => {
     assert.deepEqual(itemOutcome({ status: 201 }), { outcome: 'success' });
-    assert.deepEqual(itemOutcome({ status: 400, error: { type: 'mapper_parsing_exception', reason: 'bad', caused_by: { type: 'number_format_exception', reason: 'For input string: "x"' } } }), {
-      outcome: 'permanent',
-      status: 400,
-      error: 'mapper_parsing_exception: bad (caused by number_format_exception: For input string: "x")',
-    });
+    assert.deepEqual(
+      itemOutcome({
+        status: 400,
+        error: {
+          type: 'mapper_parsing_exception',
+          reason: 'bad',
+          caused_by: { type: 'number_format_exception', reason: 'For input string: "x"' },
+        },
+      }),
+      {
+        outcome: 'permanent',
+        status: 400,
+        error: 'mapper_parsing_exception: bad (caused by number_format_exception: For input string: "x")',
+      },
+    );
     assert.equal(itemOutcome({ status: 429, error: { type: 'es_rejected_execution_exception' } }).outcome, 'retry');
     assert.equal(itemOutcome({}).outcome, 'retry');
-    const responseError = (status: number) => Object.assign(new Error('x'), { name: 'ResponseError', meta: { statusCode: status, headers: {} } });
+    const responseError = (status: number) =>
+      Object.assign(new Error('x'), { name: 'ResponseError', meta: { statusCode: status, headers: {} } });
     assert.equal(requestOutcome(responseError(502)).outcome, 'retry');
     assert.equal(requestOutcome(responseError(408)).outcome, 'retry');
     assert.equal(requestOutcome(responseError(403)).outcome, 'permanent');
-    assert.equal(requestOutcome(Object.assign(new Error('socket hang up'), { name: 'ConnectionError' })).outcome, 'retry');
+    assert.equal(
+      requestOutcome(Object.assign(new Error('socket hang up'), { name: 'ConnectionError' })).outcome,
+      'retry',
+    );
   });
 });
 
@@ -147,8 +220,21 @@ describe('verify (when a sink is saved)', () => {
       return true;
     });
   it('refuses an endpoint or node on a refused address, naming the field', async () => {
-    await refused(s3Target.verify?.(s3Target.check({ bucket: 'b-1', region: 'us-east-1', endpoint: 'http://169.254.169.254' }), { urlGuard: guard }), '/target/endpoint');
-    await refused(opensearchTarget.verify?.(opensearchTarget.check({ index: 'x', node: ['https://93.184.215.14', 'http://127.0.0.1:9200'] }), { urlGuard: guard }), '/target/node/1');
-    await s3Target.verify?.(s3Target.check({ bucket: 'b-1', region: 'us-east-1', endpoint: 'https://93.184.215.14' }), { urlGuard: guard });
+    await refused(
+      s3Target.verify?.(s3Target.check({ bucket: 'b-1', region: 'us-east-1', endpoint: 'http://169.254.169.254' }), {
+        urlGuard: guard,
+      }),
+      '/target/endpoint',
+    );
+    await refused(
+      opensearchTarget.verify?.(
+        opensearchTarget.check({ index: 'x', node: ['https://93.184.215.14', 'http://127.0.0.1:9200'] }),
+        { urlGuard: guard },
+      ),
+      '/target/node/1',
+    );
+    await s3Target.verify?.(s3Target.check({ bucket: 'b-1', region: 'us-east-1', endpoint: 'https://93.184.215.14' }), {
+      urlGuard: guard,
+    });
   });
 });

@@ -26,7 +26,11 @@ async function resolve(hostname: string): Promise<LookupAddress[]> {
 const guard = (options: UrlGuardOptions = {}) => createUrlGuard({ resolve, ...options });
 
 function hasCode(err: unknown, code: string): boolean {
-  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = err, depth = 0;
+    e !== null && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if ((e as { code?: unknown }).code === code) return true;
   }
   return false;
@@ -79,7 +83,14 @@ describe('url guard: check', () => {
   ];
   for (const [url, range] of refusedByDefault) it(`refuses ${url}`, () => refused(url, {}, range));
 
-  const allowed = ['http://93.184.215.14/', 'https://8.8.8.8:8443/dns', 'http://[2606:4700:4700::1111]/', 'http://[::ffff:8.8.8.8]/', 'https://public.example/hook', 'http://172.32.0.1/'];
+  const allowed = [
+    'http://93.184.215.14/',
+    'https://8.8.8.8:8443/dns',
+    'http://[2606:4700:4700::1111]/',
+    'http://[::ffff:8.8.8.8]/',
+    'https://public.example/hook',
+    'http://172.32.0.1/',
+  ];
   for (const url of allowed) {
     it(`allows ${url}`, async () => {
       const result = await guard().check(url);
@@ -88,8 +99,16 @@ describe('url guard: check', () => {
   }
 
   it('refuses schemes other than http and https', async () => {
-    for (const url of ['ftp://public.example/', 'file:///etc/passwd', 'gopher://public.example/', 'data:text/plain,x']) {
-      await assert.rejects(guard().check(url), (err: unknown) => isRivuletError(err) && err.code === 'TARGET_URL_FORBIDDEN' && /scheme/.test(err.message));
+    for (const url of [
+      'ftp://public.example/',
+      'file:///etc/passwd',
+      'gopher://public.example/',
+      'data:text/plain,x',
+    ]) {
+      await assert.rejects(
+        guard().check(url),
+        (err: unknown) => isRivuletError(err) && err.code === 'TARGET_URL_FORBIDDEN' && /scheme/.test(err.message),
+      );
     }
   });
 
@@ -109,13 +128,34 @@ describe('url guard: check', () => {
 
   it('allowLoopback lets loopback through and nothing else', async () => {
     const options = { allowLoopback: true };
-    for (const url of ['http://localhost/', 'http://127.0.0.1:3000/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://receiver.test/']) await guard(options).check(url);
-    for (const url of ['http://10.1.2.3/', 'http://169.254.169.254/', 'http://0.0.0.0/', 'http://192.168.0.1/', 'http://[fd00::1]/']) await refused(url, options);
+    for (const url of [
+      'http://localhost/',
+      'http://127.0.0.1:3000/',
+      'http://[::1]/',
+      'http://[::ffff:127.0.0.1]/',
+      'http://receiver.test/',
+    ])
+      await guard(options).check(url);
+    for (const url of [
+      'http://10.1.2.3/',
+      'http://169.254.169.254/',
+      'http://0.0.0.0/',
+      'http://192.168.0.1/',
+      'http://[fd00::1]/',
+    ])
+      await refused(url, options);
   });
 
   it('allowPrivate opens private ranges but not loopback or link-local', async () => {
     const options = { allowPrivate: true };
-    for (const url of ['http://10.1.2.3/', 'http://192.168.0.1/', 'http://100.64.1.1/', 'http://[fd12::1]/', 'http://internal.example/']) await guard(options).check(url);
+    for (const url of [
+      'http://10.1.2.3/',
+      'http://192.168.0.1/',
+      'http://100.64.1.1/',
+      'http://[fd12::1]/',
+      'http://internal.example/',
+    ])
+      await guard(options).check(url);
     for (const url of ['http://127.0.0.1/', 'http://169.254.169.254/', 'http://0.0.0.0/']) await refused(url, options);
   });
 
@@ -142,9 +182,13 @@ describe('url guard: check', () => {
 describe('url guard: lookup', () => {
   it('answers like dns.lookup, with one address or all of them', async () => {
     const { lookup } = guard();
-    const one = await new Promise<[string, number | undefined]>((ok, fail) => lookup('public.example', {}, (err, address, family) => (err ? fail(err) : ok([address as string, family]))));
+    const one = await new Promise<[string, number | undefined]>((ok, fail) =>
+      lookup('public.example', {}, (err, address, family) => (err ? fail(err) : ok([address as string, family]))),
+    );
     assert.deepEqual(one, ['93.184.215.14', 4]);
-    const v6 = await new Promise<unknown>((ok, fail) => lookup('public.example', { family: 6, all: true }, (err, addresses) => (err ? fail(err) : ok(addresses))));
+    const v6 = await new Promise<unknown>((ok, fail) =>
+      lookup('public.example', { family: 6, all: true }, (err, addresses) => (err ? fail(err) : ok(addresses))),
+    );
     assert.deepEqual(v6, [{ address: '2606:2800:21f:cb07:6820:80da:af6b:8b2c', family: 6 }]);
   });
 

@@ -14,23 +14,40 @@ const SPEC = {
 const at = (seconds: number): Date => new Date(seconds * 1000);
 
 function refused(fn: () => void, reason: RegExp): void {
-  assert.throws(fn, (err: unknown) => isRivuletError(err) && err.code === 'UNAUTHENTICATED' && reason.test(err.message));
+  assert.throws(
+    fn,
+    (err: unknown) => isRivuletError(err) && err.code === 'UNAUTHENTICATED' && reason.test(err.message),
+  );
 }
 
 describe('signWebhook', () => {
   it('matches the specification example', () => {
     const headers = signWebhook({ id: SPEC.id, timestamp: SPEC.timestamp, body: SPEC.body, secrets: [SPEC.secret] });
-    assert.deepEqual(headers, { 'webhook-id': SPEC.id, 'webhook-timestamp': '1614265330', 'webhook-signature': SPEC.signature });
+    assert.deepEqual(headers, {
+      'webhook-id': SPEC.id,
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': SPEC.signature,
+    });
   });
 
   it('gives the same signature for a Date, a Buffer body and a secret without prefix', () => {
-    const headers = signWebhook({ id: SPEC.id, timestamp: at(SPEC.timestamp), body: Buffer.from(SPEC.body), secrets: [SPEC.secret.slice(6)] });
+    const headers = signWebhook({
+      id: SPEC.id,
+      timestamp: at(SPEC.timestamp),
+      body: Buffer.from(SPEC.body),
+      secrets: [SPEC.secret.slice(6)],
+    });
     assert.equal(headers['webhook-signature'], SPEC.signature);
   });
 
   it('signs with every secret, space-separated, for rotation', () => {
     const fresh = generateWebhookSecret();
-    const headers = signWebhook({ id: SPEC.id, timestamp: SPEC.timestamp, body: SPEC.body, secrets: [SPEC.secret, fresh] });
+    const headers = signWebhook({
+      id: SPEC.id,
+      timestamp: SPEC.timestamp,
+      body: SPEC.body,
+      secrets: [SPEC.secret, fresh],
+    });
     const parts = headers['webhook-signature'].split(' ');
     assert.equal(parts.length, 2);
     assert.equal(parts[0], SPEC.signature);
@@ -54,7 +71,11 @@ describe('generateWebhookSecret', () => {
 });
 
 describe('verifyWebhook', () => {
-  const headers = { 'webhook-id': SPEC.id, 'webhook-timestamp': String(SPEC.timestamp), 'webhook-signature': SPEC.signature };
+  const headers = {
+    'webhook-id': SPEC.id,
+    'webhook-timestamp': String(SPEC.timestamp),
+    'webhook-signature': SPEC.signature,
+  };
   const now = at(SPEC.timestamp + 10);
 
   it('accepts the specification example', () => {
@@ -62,7 +83,11 @@ describe('verifyWebhook', () => {
   });
 
   it('reads headers in any case, or from a fetch Headers object', () => {
-    const upper = { 'Webhook-Id': SPEC.id, 'WEBHOOK-TIMESTAMP': String(SPEC.timestamp), 'Webhook-Signature': SPEC.signature };
+    const upper = {
+      'Webhook-Id': SPEC.id,
+      'WEBHOOK-TIMESTAMP': String(SPEC.timestamp),
+      'Webhook-Signature': SPEC.signature,
+    };
     verifyWebhook({ headers: upper, body: SPEC.body, secrets: [SPEC.secret], now });
     verifyWebhook({ headers: new Headers(headers), body: SPEC.body, secrets: [SPEC.secret], now });
   });
@@ -70,12 +95,20 @@ describe('verifyWebhook', () => {
   it('supports rotation on both sides', () => {
     const oldSecret = SPEC.secret;
     const newSecret = generateWebhookSecret();
-    const both = signWebhook({ id: SPEC.id, timestamp: SPEC.timestamp, body: SPEC.body, secrets: [oldSecret, newSecret] });
+    const both = signWebhook({
+      id: SPEC.id,
+      timestamp: SPEC.timestamp,
+      body: SPEC.body,
+      secrets: [oldSecret, newSecret],
+    });
     verifyWebhook({ headers: both, body: SPEC.body, secrets: [oldSecret], now });
     verifyWebhook({ headers: both, body: SPEC.body, secrets: [newSecret], now });
     const onlyNew = signWebhook({ id: SPEC.id, timestamp: SPEC.timestamp, body: SPEC.body, secrets: [newSecret] });
     verifyWebhook({ headers: onlyNew, body: SPEC.body, secrets: [oldSecret, newSecret], now });
-    refused(() => verifyWebhook({ headers: onlyNew, body: SPEC.body, secrets: [oldSecret], now }), /no matching webhook signature/);
+    refused(
+      () => verifyWebhook({ headers: onlyNew, body: SPEC.body, secrets: [oldSecret], now }),
+      /no matching webhook signature/,
+    );
   });
 
   it('skips other signature versions and unreadable entries', () => {
@@ -86,12 +119,51 @@ describe('verifyWebhook', () => {
   it('refuses a tampered body, id, timestamp or signature', () => {
     const secrets = [SPEC.secret];
     refused(() => verifyWebhook({ headers, body: '{"test": 2432232315}', secrets, now }), /no matching/);
-    refused(() => verifyWebhook({ headers: { ...headers, 'webhook-id': 'msg_other' }, body: SPEC.body, secrets, now }), /no matching/);
-    refused(() => verifyWebhook({ headers: { ...headers, 'webhook-timestamp': String(SPEC.timestamp + 1) }, body: SPEC.body, secrets, now }), /no matching/);
-    refused(() => verifyWebhook({ headers: { ...headers, 'webhook-signature': 'v1,h0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' }, body: SPEC.body, secrets, now }), /no matching/);
+    refused(
+      () => verifyWebhook({ headers: { ...headers, 'webhook-id': 'msg_other' }, body: SPEC.body, secrets, now }),
+      /no matching/,
+    );
+    refused(
+      () =>
+        verifyWebhook({
+          headers: { ...headers, 'webhook-timestamp': String(SPEC.timestamp + 1) },
+          body: SPEC.body,
+          secrets,
+          now,
+        }),
+      /no matching/,
+    );
+    refused(
+      () =>
+        verifyWebhook({
+          headers: { ...headers, 'webhook-signature': 'v1,h0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' },
+          body: SPEC.body,
+          secrets,
+          now,
+        }),
+      /no matching/,
+    );
     // Same bytes as the valid signature once decoded (only unused padding bits differ): still refused.
-    refused(() => verifyWebhook({ headers: { ...headers, 'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OF=' }, body: SPEC.body, secrets, now }), /no matching/);
-    refused(() => verifyWebhook({ headers: { ...headers, 'webhook-signature': SPEC.signature.slice(0, 10) }, body: SPEC.body, secrets, now }), /no matching/);
+    refused(
+      () =>
+        verifyWebhook({
+          headers: { ...headers, 'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OF=' },
+          body: SPEC.body,
+          secrets,
+          now,
+        }),
+      /no matching/,
+    );
+    refused(
+      () =>
+        verifyWebhook({
+          headers: { ...headers, 'webhook-signature': SPEC.signature.slice(0, 10) },
+          body: SPEC.body,
+          secrets,
+          now,
+        }),
+      /no matching/,
+    );
   });
 
   it('refuses timestamps outside the tolerance, both ways', () => {
@@ -104,7 +176,19 @@ describe('verifyWebhook', () => {
   });
 
   it('refuses missing headers and a non-numeric timestamp', () => {
-    refused(() => verifyWebhook({ headers: { 'webhook-id': SPEC.id }, body: SPEC.body, secrets: [SPEC.secret], now }), /missing/);
-    refused(() => verifyWebhook({ headers: { ...headers, 'webhook-timestamp': '1614265330.5' }, body: SPEC.body, secrets: [SPEC.secret], now }), /unix seconds/);
+    refused(
+      () => verifyWebhook({ headers: { 'webhook-id': SPEC.id }, body: SPEC.body, secrets: [SPEC.secret], now }),
+      /missing/,
+    );
+    refused(
+      () =>
+        verifyWebhook({
+          headers: { ...headers, 'webhook-timestamp': '1614265330.5' },
+          body: SPEC.body,
+          secrets: [SPEC.secret],
+          now,
+        }),
+      /unix seconds/,
+    );
   });
 });

@@ -5,8 +5,16 @@ import { assertWriteMode, keepWriteMode, writeModeOf } from '../../src/kernel/wr
 import type { StreamRecord } from '../../src/store/port.js';
 
 const record = (options: StreamRecord['options']): StreamRecord => ({
-  name: 'hot', owner: 'o', description: '', retention: {}, exclusiveProducer: false, lockedBy: null, options,
-  createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', version: 1,
+  name: 'hot',
+  owner: 'o',
+  description: '',
+  retention: {},
+  exclusiveProducer: false,
+  lockedBy: null,
+  options,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  version: 1,
 });
 
 describe('a stream’s write mode', () => {
@@ -17,9 +25,14 @@ describe('a stream’s write mode', () => {
   });
 
   it('refuses an unknown mode and a change of mode, naming the field', () => {
-    assert.throws(() => assertWriteMode({ writeMode: 'fast' }), { code: 'VALIDATION_FAILED', details: { pointer: '/options/writeMode' } });
+    assert.throws(() => assertWriteMode({ writeMode: 'fast' }), {
+      code: 'VALIDATION_FAILED',
+      details: { pointer: '/options/writeMode' },
+    });
     assert.throws(() => assertWriteMode({ writeMode: 1 }), { code: 'VALIDATION_FAILED' });
-    assert.throws(() => assertWriteMode({ writeMode: 'chained' }, { writeMode: 'concurrent' }), { code: 'VALIDATION_FAILED' });
+    assert.throws(() => assertWriteMode({ writeMode: 'chained' }, { writeMode: 'concurrent' }), {
+      code: 'VALIDATION_FAILED',
+    });
     assert.throws(() => assertWriteMode({ writeMode: 'concurrent' }, {}), { code: 'VALIDATION_FAILED' });
     assertWriteMode({ writeMode: 'concurrent' }, { writeMode: 'concurrent' });
     assertWriteMode({ writeMode: 'chained' }, {});
@@ -35,7 +48,13 @@ describe('a stream’s write mode', () => {
   it('a spec that leaves it out finds the stream unchanged, not to be updated on every apply', () => {
     const desired = { name: 'hot', description: '', retention: {}, exclusiveProducer: false, options: {} };
     assert.equal(streamKind.diff(desired, record({ writeMode: 'concurrent' })).action, 'unchanged');
-    assert.equal(streamKind.diff({ ...desired, options: { writeMode: 'concurrent' } }, record({ writeMode: 'concurrent' })).action, 'unchanged');
-    assert.equal(streamKind.diff({ ...desired, options: { team: 'a' } }, record({ writeMode: 'concurrent' })).action, 'update');
+    assert.equal(
+      streamKind.diff({ ...desired, options: { writeMode: 'concurrent' } }, record({ writeMode: 'concurrent' })).action,
+      'unchanged',
+    );
+    assert.equal(
+      streamKind.diff({ ...desired, options: { team: 'a' } }, record({ writeMode: 'concurrent' })).action,
+      'update',
+    );
   });
 });

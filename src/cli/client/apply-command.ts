@@ -42,8 +42,16 @@ async function follow(client: ApiClient, doc: RevisionView, timeoutMs: number): 
   const until = Date.now() + timeoutMs;
   let current = doc;
   // Rivulet's own pipelines are done when none is queued or running; external ones are reported later
-  while (current.pipelines.some((p) => p.runner === 'rivulet' && (p.status === 'QUEUED' || p.status === 'INPROGRESS')) || (current.state === 'QUEUED' && current.pipelines.length === 0)) {
-    if (Date.now() > until) throw new CliError(EXIT.SERVER, `revision ${doc.id} is still ${current.state} after ${Math.round(timeoutMs / 1000)} s`, `look at it later: GET ${path}`);
+  while (
+    current.pipelines.some((p) => p.runner === 'rivulet' && (p.status === 'QUEUED' || p.status === 'INPROGRESS')) ||
+    (current.state === 'QUEUED' && current.pipelines.length === 0)
+  ) {
+    if (Date.now() > until)
+      throw new CliError(
+        EXIT.SERVER,
+        `revision ${doc.id} is still ${current.state} after ${Math.round(timeoutMs / 1000)} s`,
+        `look at it later: GET ${path}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 200));
     current = (await client.request<RevisionView>('GET', path)).body;
   }
@@ -68,29 +76,41 @@ export function addApplyCommand(program: Command): void {
       .option('--dry-run', 'show the plan only; change nothing')
       .option('--prune', 'delete what the dataset manages but the spec no longer declares')
       .option('--no-wait', 'do not wait for the pipelines to finish')
-      .addOption(new Option('--timeout <seconds>', 'how long to wait for the pipelines').default(120).argParser((v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw usageError('--timeout is a whole number of seconds');
-        return n;
-      }))
-      .addHelpText('after', '\nExamples:\n  rivulet apply -f shop.yaml --dry-run\n  rivulet apply -f shop.yaml --prune'),
+      .addOption(
+        new Option('--timeout <seconds>', 'how long to wait for the pipelines').default(120).argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1) throw usageError('--timeout is a whole number of seconds');
+          return n;
+        }),
+      )
+      .addHelpText(
+        'after',
+        '\nExamples:\n  rivulet apply -f shop.yaml --dry-run\n  rivulet apply -f shop.yaml --prune',
+      ),
     false,
-  ).action(runAction(async (flags: ApplyFlags, cmd: Command) => {
-    const mode = outputMode(flags);
-    const body = readSpec(flags.file);
-    const client = clientFor(cmd);
-    const query = { prune: flags.prune ? 'true' : undefined };
-    const plan = (await client.request<PlanAnswer>('POST', '/v1/specs/plan', { json: body, query })).body;
-    if (flags.dryRun) {
-      if (mode === 'json') printJson(process.stdout, 'json', plan);
-      else process.stdout.write(renderPlan(plan));
-      return;
-    }
-    if (mode !== 'json') process.stdout.write(renderPlan(plan));
-    let doc = (await client.request<RevisionView>('POST', '/v1/specs', { json: body, query })).body;
-    if (flags.wait) doc = await follow(client, doc, flags.timeout * 1000);
-    if (mode === 'json') printJson(process.stdout, 'json', doc);
-    else process.stdout.write(renderOutcome(doc));
-    if (doc.state === 'FAILED') throw new CliError(EXIT.REFUSED, `revision ${doc.id} FAILED`, 'the errors are listed above; fix the spec and apply again');
-  }));
+  ).action(
+    runAction(async (flags: ApplyFlags, cmd: Command) => {
+      const mode = outputMode(flags);
+      const body = readSpec(flags.file);
+      const client = clientFor(cmd);
+      const query = { prune: flags.prune ? 'true' : undefined };
+      const plan = (await client.request<PlanAnswer>('POST', '/v1/specs/plan', { json: body, query })).body;
+      if (flags.dryRun) {
+        if (mode === 'json') printJson(process.stdout, 'json', plan);
+        else process.stdout.write(renderPlan(plan));
+        return;
+      }
+      if (mode !== 'json') process.stdout.write(renderPlan(plan));
+      let doc = (await client.request<RevisionView>('POST', '/v1/specs', { json: body, query })).body;
+      if (flags.wait) doc = await follow(client, doc, flags.timeout * 1000);
+      if (mode === 'json') printJson(process.stdout, 'json', doc);
+      else process.stdout.write(renderOutcome(doc));
+      if (doc.state === 'FAILED')
+        throw new CliError(
+          EXIT.REFUSED,
+          `revision ${doc.id} FAILED`,
+          'the errors are listed above; fix the spec and apply again',
+        );
+    }),
+  );
 }

@@ -32,7 +32,10 @@ export class BatchSender {
   failure: CliError | undefined;
   failedEvents = 0;
 
-  constructor(private readonly client: ApiClient, private readonly options: SenderOptions) {}
+  constructor(
+    private readonly client: ApiClient,
+    private readonly options: SenderOptions,
+  ) {}
 
   /** Resolves once there is room for the batch (backpressure for the reader). */
   async send(batch: Batch): Promise<void> {
@@ -65,7 +68,11 @@ export class BatchSender {
       let retryAfterMs: number | undefined;
       let reason: string;
       try {
-        const res = await this.client.request<{ events?: { duplicate?: boolean }[] }>('POST', path, { body, headers, allowFailure: true });
+        const res = await this.client.request<{ events?: { duplicate?: boolean }[] }>('POST', path, {
+          body,
+          headers,
+          allowFailure: true,
+        });
         if (res.status < 300) return res.body?.events?.filter((e) => e.duplicate === true).length ?? 0;
         const retryable = res.status === 429 || res.status === 503;
         if (!retryable || attempt >= this.options.maxAttempts) throw failureOf(res.status, res.body, 'POST', path);
@@ -82,6 +89,12 @@ export class BatchSender {
 }
 
 /** the sinks' backoff (docs/architecture.md says why it is not a library): 250 ms doubling to 10 s, equal jitter */
-const RETRY: RetryPolicy = { maxAttempts: Number.MAX_SAFE_INTEGER, initialDelayMs: 250, maxDelayMs: 10_000, multiplier: 2, jitter: 'equal' };
+const RETRY: RetryPolicy = {
+  maxAttempts: Number.MAX_SAFE_INTEGER,
+  initialDelayMs: 250,
+  maxDelayMs: 10_000,
+  multiplier: 2,
+  jitter: 'equal',
+};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -38,6 +38,6 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
     if (err.hint) stderr.write(`  hint: ${err.hint}\n`);
     return err.exitCode;
   }
-  stderr.write(`rivulet: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  stderr.write(`rivulet: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return EXIT.SERVER;
 }

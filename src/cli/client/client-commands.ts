@@ -16,13 +16,18 @@ import { addStreamsCommands } from './streams-commands.js';
 import { addTailCommand } from './tail-command.js';
 
 export function addClientCommands(program: Command): void {
-  program.addOption(new Option('-p, --profile <name>', 'profile from `rivulet login` (default: "default")').env('RIVULET_PROFILE'));
-  program.addHelpText('after', [
-    '',
-    'Exit codes: 0 ok, 1 the server refused (4xx), 2 usage or configuration error,',
-    '            3 cannot reach the server, 4 server error (5xx).',
-    'Environment: RIVULET_URL and RIVULET_KEY override the profile.',
-  ].join('\n'));
+  program.addOption(
+    new Option('-p, --profile <name>', 'profile from `rivulet login` (default: "default")').env('RIVULET_PROFILE'),
+  );
+  program.addHelpText(
+    'after',
+    [
+      '',
+      'Exit codes: 0 ok, 1 the server refused (4xx), 2 usage or configuration error,',
+      '            3 cannot reach the server, 4 server error (5xx).',
+      'Environment: RIVULET_URL and RIVULET_KEY override the profile.',
+    ].join('\n'),
+  );
   addLoginCommands(program);
   addStatusCommand(program);
   addStreamsCommands(program);

@@ -14,7 +14,11 @@ interface Node {
 function walk(cmd: Command, path: string, out: Node[], globals: string[]): void {
   const subcommands = cmd.commands.filter((c) => c.name() !== 'help').flatMap((c) => [c.name(), ...c.aliases()]);
   const choices = cmd.registeredArguments.flatMap((a) => a.argChoices ?? []);
-  const options = [...cmd.options.flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined)), ...globals, '--help'];
+  const options = [
+    ...cmd.options.flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined)),
+    ...globals,
+    '--help',
+  ];
   out.push({ path, words: [...subcommands, ...choices, ...new Set(options)] });
   for (const sub of cmd.commands) {
     if (sub.name() === 'help') continue;
@@ -26,7 +30,10 @@ export function bashScript(program: Command): string {
   const nodes: Node[] = [];
   const globals = program.options.map((o) => o.long).filter((f): f is string => f !== undefined && f !== '--version');
   walk(program, '', nodes, globals);
-  const known = `|${nodes.map((n) => n.path).filter(Boolean).join('|')}|`;
+  const known = `|${nodes
+    .map((n) => n.path)
+    .filter(Boolean)
+    .join('|')}|`;
   const cases = nodes.map((n) => `    '${n.path}') words='${n.words.join(' ')}' ;;`).join('\n');
   return `# rivulet completion for bash (zsh: see \`rivulet completion zsh\`)
 _rivulet_complete() {
@@ -52,10 +59,16 @@ export function addCompletionCommand(program: Command): void {
     .command('completion')
     .description('print a shell completion script')
     .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
-    .addHelpText('after', '\nInstall:\n  bash:  rivulet completion bash > ~/.local/share/bash-completion/completions/rivulet\n  zsh:   rivulet completion zsh > "${fpath[1]}/_rivulet"   (or: source <(rivulet completion zsh))')
-    .action(runAction(async (shell: string) => {
-      if (shell === 'bash') process.stdout.write(bashScript(program));
-      else if (shell === 'zsh') process.stdout.write(`#compdef rivulet\nautoload -U +X bashcompinit && bashcompinit\n${bashScript(program)}`);
-      else throw usageError(`no completion for "${shell}"`, 'use bash or zsh');
-    }));
+    .addHelpText(
+      'after',
+      '\nInstall:\n  bash:  rivulet completion bash > ~/.local/share/bash-completion/completions/rivulet\n  zsh:   rivulet completion zsh > "${fpath[1]}/_rivulet"   (or: source <(rivulet completion zsh))',
+    )
+    .action(
+      runAction(async (shell: string) => {
+        if (shell === 'bash') process.stdout.write(bashScript(program));
+        else if (shell === 'zsh')
+          process.stdout.write(`#compdef rivulet\nautoload -U +X bashcompinit && bashcompinit\n${bashScript(program)}`);
+        else throw usageError(`no completion for "${shell}"`, 'use bash or zsh');
+      }),
+    );
 }

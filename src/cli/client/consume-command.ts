@@ -44,47 +44,64 @@ export function addConsumeCommand(program: Command): void {
     .description('receive events through a consumer, print them and acknowledge them')
     .argument('<stream>', 'stream name')
     .requiredOption('-c, --consumer <name>', 'the consumer (see `rivulet consumers create`)')
-    .option('-n, --max <n>', 'stop after this many events (default: until none is left, or Ctrl-C with --follow)', parsePositiveInt)
+    .option(
+      '-n, --max <n>',
+      'stop after this many events (default: until none is left, or Ctrl-C with --follow)',
+      parsePositiveInt,
+    )
     .addOption(new Option('--batch <n>', 'events per receive (1–1000)').argParser(parsePositiveInt).default(100))
     .option('--no-ack', 'give the events back after printing them (nothing is consumed)')
     .option('--follow', 'when none is left, wait for more until Ctrl-C')
     .option('--lease <duration>', "lease per receive (default: the consumer's)", parseDuration)
-    .option('--client-id <id>', 'name this client in the consumer\'s leases')
-    .addOption(new Option('--poll-interval <duration>', 'with --follow: the longest wait between receives when idle').argParser(parseDuration).default(1000, '1s'))
-    .addHelpText('after', [
-      '',
-      'Each batch is acknowledged after it was printed; an event whose ack came too late (its',
-      'lease ran out and it went to another client) is reported on stderr.',
-      '',
-      'Examples:',
-      '  rivulet consume orders --consumer billing --max 10',
-      '  rivulet consume orders --consumer billing --follow --ndjson | ./process.sh',
-      '  rivulet consume orders --consumer billing --no-ack        # look without consuming',
-    ].join('\n'));
-  addOutputOptions(consume).action(runAction(async (stream: string, flags: ConsumeFlags, cmd: Command) => {
-    if (flags.batch > MAX_RECEIVE) throw usageError(`--batch is at most ${MAX_RECEIVE}`);
-    if (!flags.ack && flags.follow) throw usageError('--no-ack with --follow would hold leases without end', 'use --no-ack with --max, or drop --no-ack');
-    const mode = outputMode(flags);
-    const writer = new EventWriter(process.stdout, mode);
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const session = new ConsumeSession(clientFor(cmd), stream, flags, writer, stop.signal);
-    try {
-      await session.run();
-    } catch (err) {
-      // the reader of stdout went away: the batch being printed was not acked, and is delivered again
-      if (!(err instanceof ReaderGone)) throw err;
-      return;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      writer.end();
-    }
-    if (mode === 'table' && writer.written === 0) process.stderr.write('No events.\n');
-    process.stderr.write(`${session.summary()}\n`);
-  }));
+    .option('--client-id <id>', "name this client in the consumer's leases")
+    .addOption(
+      new Option('--poll-interval <duration>', 'with --follow: the longest wait between receives when idle')
+        .argParser(parseDuration)
+        .default(1000, '1s'),
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Each batch is acknowledged after it was printed; an event whose ack came too late (its',
+        'lease ran out and it went to another client) is reported on stderr.',
+        '',
+        'Examples:',
+        '  rivulet consume orders --consumer billing --max 10',
+        '  rivulet consume orders --consumer billing --follow --ndjson | ./process.sh',
+        '  rivulet consume orders --consumer billing --no-ack        # look without consuming',
+      ].join('\n'),
+    );
+  addOutputOptions(consume).action(
+    runAction(async (stream: string, flags: ConsumeFlags, cmd: Command) => {
+      if (flags.batch > MAX_RECEIVE) throw usageError(`--batch is at most ${MAX_RECEIVE}`);
+      if (!flags.ack && flags.follow)
+        throw usageError(
+          '--no-ack with --follow would hold leases without end',
+          'use --no-ack with --max, or drop --no-ack',
+        );
+      const mode = outputMode(flags);
+      const writer = new EventWriter(process.stdout, mode);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const session = new ConsumeSession(clientFor(cmd), stream, flags, writer, stop.signal);
+      try {
+        await session.run();
+      } catch (err) {
+        // the reader of stdout went away: the batch being printed was not acked, and is delivered again
+        if (!(err instanceof ReaderGone)) throw err;
+        return;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        writer.end();
+      }
+      if (mode === 'table' && writer.written === 0) process.stderr.write('No events.\n');
+      process.stderr.write(`${session.summary()}\n`);
+    }),
+  );
 }
 
 class ConsumeSession {
@@ -111,8 +128,17 @@ class ConsumeSession {
       while (!this.stop.aborted) {
         const left = this.flags.max === undefined ? Infinity : this.flags.max - this.writer.written;
         if (left <= 0) return;
-        const body = { max: Math.min(this.flags.batch, left), ...(this.flags.lease !== undefined && { leaseMs: this.flags.lease }), ...(this.flags.clientId !== undefined && { clientId: this.flags.clientId }) };
-        const got = (await this.client.request<{ deliveries: Delivery[] }>('POST', `${this.path}/receive`, { json: body, hints: CONSUMER_HINTS })).body.deliveries;
+        const body = {
+          max: Math.min(this.flags.batch, left),
+          ...(this.flags.lease !== undefined && { leaseMs: this.flags.lease }),
+          ...(this.flags.clientId !== undefined && { clientId: this.flags.clientId }),
+        };
+        const got = (
+          await this.client.request<{ deliveries: Delivery[] }>('POST', `${this.path}/receive`, {
+            json: body,
+            hints: CONSUMER_HINTS,
+          })
+        ).body.deliveries;
         if (got.length === 0) {
           if (!this.flags.follow) return;
           await sleepUnlessAborted(idleWait, this.stop);
@@ -140,7 +166,12 @@ class ConsumeSession {
   private async settle(verb: 'ack' | 'release', tokens: string[]): Promise<void> {
     const lateBefore = this.late;
     for (let i = 0; i < tokens.length; i += MAX_RECEIVE) {
-      const answer = (await this.client.request<Outcomes>('POST', `${this.path}/${verb}`, { json: { tokens: tokens.slice(i, i + MAX_RECEIVE) }, hints: CONSUMER_HINTS })).body;
+      const answer = (
+        await this.client.request<Outcomes>('POST', `${this.path}/${verb}`, {
+          json: { tokens: tokens.slice(i, i + MAX_RECEIVE) },
+          hints: CONSUMER_HINTS,
+        })
+      ).body;
       for (const o of answer.outcomes) {
         if (o.outcome === 'ok') {
           if (verb === 'ack') this.acked++;
@@ -148,7 +179,10 @@ class ConsumeSession {
         } else this.late++;
       }
     }
-    if (this.late > lateBefore) process.stderr.write(`rivulet: ${this.late - lateBefore} ${verb}s came after the lease ran out; those events will be delivered again (raise --lease)\n`);
+    if (this.late > lateBefore)
+      process.stderr.write(
+        `rivulet: ${this.late - lateBefore} ${verb}s came after the lease ran out; those events will be delivered again (raise --lease)\n`,
+      );
   }
 
   summary(): string {

@@ -15,7 +15,10 @@ export function readDocumentFile(file: string, what: string): unknown {
     // YAML is a superset of JSON, so one parser reads both
     value = parse(text, { maxAliasCount: 100 });
   } catch (err) {
-    throw usageError(`${file}: not JSON or YAML: ${(err as Error).message.split('\n')[0]}`, `write ${what} as a JSON or YAML object`);
+    throw usageError(
+      `${file}: not JSON or YAML: ${(err as Error).message.split('\n')[0]}`,
+      `write ${what} as a JSON or YAML object`,
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw usageError(`${file}: ${what} must be a JSON or YAML object`);

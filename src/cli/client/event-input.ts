@@ -65,14 +65,21 @@ class ObjectSplitter {
       } else if (this.inArray && (c === ',' || c === ']')) {
         if (c === ']') this.inArray = false;
       } else {
-        throw usageError(`input line ${this.line}: expected a JSON object${this.inArray ? ' in the array' : ''}, found "${c}"`, 'give NDJSON (one event object per line) or a JSON array of event objects');
+        throw usageError(
+          `input line ${this.line}: expected a JSON object${this.inArray ? ' in the array' : ''}, found "${c}"`,
+          'give NDJSON (one event object per line) or a JSON array of event objects',
+        );
       }
     }
     if (this.collecting) this.pending += chunk.slice(start);
   }
 
   end(): void {
-    if (this.collecting || this.inArray) throw usageError(`input ended inside ${this.collecting ? `event ${this.count + 1}` : 'a JSON array'}`, 'the input is cut short or not valid JSON');
+    if (this.collecting || this.inArray)
+      throw usageError(
+        `input ended inside ${this.collecting ? `event ${this.count + 1}` : 'a JSON array'}`,
+        'the input is cut short or not valid JSON',
+      );
   }
 
   private parsed(text: string): InputEvent {
@@ -81,7 +88,9 @@ class ObjectSplitter {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw usageError(`event ${this.count} (near input line ${this.line}) is not valid JSON: ${(err as Error).message}`);
+      throw usageError(
+        `event ${this.count} (near input line ${this.line}) is not valid JSON: ${(err as Error).message}`,
+      );
     }
     // Re-serialised compactly: the batch size counts what is sent, not the input's indentation.
     const compact = JSON.stringify(value);

@@ -24,7 +24,10 @@ export class EventWriter {
   private gone = false;
   private readonly goneWaiters = new Set<() => void>();
 
-  constructor(private readonly out: NodeJS.WritableStream, private readonly mode: OutputMode) {
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly mode: OutputMode,
+  ) {
     // EPIPE: the pipe's reader exited; stop quietly instead of crashing on the next write
     out.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
@@ -39,9 +42,12 @@ export class EventWriter {
 
   async write(event: EventView, note = ''): Promise<void> {
     if (this.gone) throw new ReaderGone();
-    const text = this.mode === 'json'
-      ? `${this.count === 0 ? '[\n' : ',\n'}${JSON.stringify(event)}`
-      : this.mode === 'ndjson' ? `${JSON.stringify(event)}\n` : eventLine(event, note);
+    const text =
+      this.mode === 'json'
+        ? `${this.count === 0 ? '[\n' : ',\n'}${JSON.stringify(event)}`
+        : this.mode === 'ndjson'
+          ? `${JSON.stringify(event)}\n`
+          : eventLine(event, note);
     this.count++;
     if (!this.out.write(text)) {
       await new Promise<void>((resolve) => {

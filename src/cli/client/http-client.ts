@@ -36,7 +36,11 @@ export interface ProblemBody {
 /** Network-level failures worth another try; a server that answered is judged by its status. */
 export class UnreachableError extends CliError {
   constructor(url: string, cause: unknown) {
-    super(EXIT.UNREACHABLE, `cannot reach ${url}: ${describeCause(cause)}`, 'check that the server is running and the URL is right (`rivulet status`, or log in again with `rivulet login <url>`)');
+    super(
+      EXIT.UNREACHABLE,
+      `cannot reach ${url}: ${describeCause(cause)}`,
+      'check that the server is running and the URL is right (`rivulet status`, or log in again with `rivulet login <url>`)',
+    );
   }
 }
 
@@ -46,7 +50,10 @@ function describeCause(err: unknown): string {
 }
 
 export class ApiClient {
-  constructor(readonly connection: Connection, private readonly timeoutMs = 60_000) {}
+  constructor(
+    readonly connection: Connection,
+    private readonly timeoutMs = 60_000,
+  ) {}
 
   get url(): string {
     return this.connection.url;
@@ -109,12 +116,26 @@ function parseBody(text: string): unknown {
 }
 
 /** Turns a refused or failed answer into an error saying what went wrong and what to do. */
-export function failureOf(status: number, body: unknown, method: string, path: string, hints: Partial<Record<number, string>> = {}): CliError {
+export function failureOf(
+  status: number,
+  body: unknown,
+  method: string,
+  path: string,
+  hints: Partial<Record<number, string>> = {},
+): CliError {
   const problem = (typeof body === 'object' && body !== null ? body : {}) as ProblemBody;
-  const detail = problem.detail ?? (typeof body === 'string' && body.length > 0 ? body.slice(0, 500) : problem.title ?? 'no details');
+  const detail =
+    problem.detail ??
+    (typeof body === 'string' && body.length > 0 ? body.slice(0, 500) : (problem.title ?? 'no details'));
   const code = problem.code ? ` ${problem.code}` : '';
   const message = `${method} ${path} → ${status}${code}: ${detail}`;
-  if (status >= 500) return new CliError(EXIT.SERVER, message, 'the server failed; try again later, and look in its log for the request id', status);
+  if (status >= 500)
+    return new CliError(
+      EXIT.SERVER,
+      message,
+      'the server failed; try again later, and look in its log for the request id',
+      status,
+    );
   return new CliError(EXIT.REFUSED, message, hints[status] ?? HINTS[status], status);
 }
 

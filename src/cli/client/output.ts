@@ -34,12 +34,28 @@ export interface Column<T> {
 
 /** cli-table3 without borders: columns two spaces apart, headers bold on a terminal */
 const BORDERLESS = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '  ',
 };
 
-export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], colours: Colours = colourFor(process.stdout)): string {
+export function renderTable<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  colours: Colours = colourFor(process.stdout),
+): string {
   const table = new Table({
     head: columns.map((c) => colours.bold(c.header)),
     colAligns: columns.map((c) => c.align ?? 'left'),
@@ -48,7 +64,11 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
     wordWrap: false,
   });
   for (const row of rows) table.push(columns.map((c) => oneLine(c.value(row))));
-  return `${table.toString().split('\n').map((line) => line.trimEnd()).join('\n')}\n`;
+  return `${table
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n')}\n`;
 }
 
 /** Label/value pairs, aligned, for `describe` and `status`. */
@@ -66,7 +86,13 @@ export function truncate(s: string, max: number): string {
 }
 
 /** Prints a list in the chosen mode: a table, one JSON array, or one line per item. */
-export function printList<T>(out: NodeJS.WritableStream, mode: OutputMode, items: readonly T[], columns: readonly Column<T>[], empty: string): void {
+export function printList<T>(
+  out: NodeJS.WritableStream,
+  mode: OutputMode,
+  items: readonly T[],
+  columns: readonly Column<T>[],
+  empty: string,
+): void {
   if (mode === 'json') out.write(`${JSON.stringify(items, null, 2)}\n`);
   else if (mode === 'ndjson') for (const item of items) out.write(`${JSON.stringify(item)}\n`);
   else if (items.length === 0) process.stderr.write(`${empty}\n`);

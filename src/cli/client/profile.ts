@@ -26,7 +26,10 @@ export interface Connection {
 }
 
 export function profilesPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0 ? env.XDG_CONFIG_HOME : join(env.HOME ?? homedir(), '.config');
+  const base =
+    env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.length > 0
+      ? env.XDG_CONFIG_HOME
+      : join(env.HOME ?? homedir(), '.config');
   return join(base, 'rivulet', 'profiles.json');
 }
 
@@ -36,7 +39,10 @@ function readProfiles(file: string): ProfilesFile {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<ProfilesFile>;
     return { profiles: typeof parsed.profiles === 'object' && parsed.profiles !== null ? parsed.profiles : {} };
   } catch (err) {
-    throw usageError(`cannot read ${file}: ${(err as Error).message}`, 'fix or delete the file, then run `rivulet login <url>` again');
+    throw usageError(
+      `cannot read ${file}: ${(err as Error).message}`,
+      'fix or delete the file, then run `rivulet login <url>` again',
+    );
   }
 }
 

@@ -38,6 +38,7 @@ export async function readStdin(): Promise<string> {
  */
 export async function confirmDeletion(what: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;
-  if (!process.stdin.isTTY) throw usageError(`refusing to delete ${what} without confirmation`, 'pass --yes to delete from a script');
+  if (!process.stdin.isTTY)
+    throw usageError(`refusing to delete ${what} without confirmation`, 'pass --yes to delete from a script');
   if (!(await confirm(`Delete ${what}?`))) throw usageError('not deleted');
 }

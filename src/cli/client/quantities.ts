@@ -38,7 +38,8 @@ export function parsePositiveInt(text: string): number {
 }
 
 export function parseNonNegativeInt(text: string): number {
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) throw new InvalidArgumentError(`"${text}" is not a whole number ≥ 0`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text)))
+    throw new InvalidArgumentError(`"${text}" is not a whole number ≥ 0`);
   return Number(text);
 }
 

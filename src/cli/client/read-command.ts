@@ -17,7 +17,6 @@ interface ReadFlags extends OutputFlags {
   pageSize: number;
 }
 
-
 const COLUMNS: Column<EventView>[] = [
   { header: 'SEQ', value: (e) => String(e.seq), align: 'right' },
   { header: 'TIME', value: (e) => e.time },
@@ -38,40 +37,51 @@ export function addReadCommand(program: Command): void {
     .option('-n, --limit <n>', 'at most this many events (default 100)', parsePositiveInt)
     .option('--all', 'every matching event')
     .addOption(new Option('--page-size <n>', 'events per request').argParser(parsePositiveInt).default(1000))
-    .addHelpText('after', '\nExamples:\n  rivulet read orders --after 120 --limit 10\n  rivulet read orders --type order.placed --from 2024-05-01 --all --ndjson > placed.ndjson');
-  addOutputOptions(read).action(runAction(async (stream: string, flags: ReadFlags, cmd: Command) => {
-    if (flags.all && flags.limit !== undefined) throw usageError('choose one of --limit and --all');
-    const limit = flags.all ? Infinity : flags.limit ?? 100;
-    const mode = outputMode(flags);
-    const out = process.stdout;
-    const table: EventView[] = [];
-    let count = 0;
-    if (mode === 'json') out.write('[');
-    for await (const event of readEvents(clientFor(cmd), stream, flags, limit)) {
-      if (mode === 'json') out.write(`${count === 0 ? '\n' : ',\n'}${JSON.stringify(event)}`);
-      else if (mode === 'ndjson') {
-        if (!out.write(`${JSON.stringify(event)}\n`)) await new Promise((resolve) => out.once('drain', resolve));
-      } else table.push(event);
-      count++;
-    }
-    if (mode === 'json') out.write(count === 0 ? ']\n' : '\n]\n');
-    if (mode === 'table') {
-      if (table.length === 0) process.stderr.write('No events.\n');
-      else out.write(renderTable(table, COLUMNS));
-    }
-  }));
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rivulet read orders --after 120 --limit 10\n  rivulet read orders --type order.placed --from 2024-05-01 --all --ndjson > placed.ndjson',
+    );
+  addOutputOptions(read).action(
+    runAction(async (stream: string, flags: ReadFlags, cmd: Command) => {
+      if (flags.all && flags.limit !== undefined) throw usageError('choose one of --limit and --all');
+      const limit = flags.all ? Infinity : (flags.limit ?? 100);
+      const mode = outputMode(flags);
+      const out = process.stdout;
+      const table: EventView[] = [];
+      let count = 0;
+      if (mode === 'json') out.write('[');
+      for await (const event of readEvents(clientFor(cmd), stream, flags, limit)) {
+        if (mode === 'json') out.write(`${count === 0 ? '\n' : ',\n'}${JSON.stringify(event)}`);
+        else if (mode === 'ndjson') {
+          if (!out.write(`${JSON.stringify(event)}\n`)) await new Promise((resolve) => out.once('drain', resolve));
+        } else table.push(event);
+        count++;
+      }
+      if (mode === 'json') out.write(count === 0 ? ']\n' : '\n]\n');
+      if (mode === 'table') {
+        if (table.length === 0) process.stderr.write('No events.\n');
+        else out.write(renderTable(table, COLUMNS));
+      }
+    }),
+  );
 }
 
 /** Follows the server's `next` cursor until the limit is reached or nothing more matched. */
-async function* readEvents(client: ApiClient, stream: string, flags: ReadFlags, limit: number): AsyncGenerator<EventView> {
+async function* readEvents(
+  client: ApiClient,
+  stream: string,
+  flags: ReadFlags,
+  limit: number,
+): AsyncGenerator<EventView> {
   const path = `/v1/streams/${encodeURIComponent(stream)}/events`;
   let cursor: string | undefined;
   let left = limit;
   while (left > 0) {
     const pageLimit = Math.min(left, flags.pageSize);
-    const query: Query = cursor !== undefined
-      ? { cursor, limit: pageLimit }
-      : { after: flags.after, from: flags.from, to: flags.to, type: flags.type, limit: pageLimit };
+    const query: Query =
+      cursor !== undefined
+        ? { cursor, limit: pageLimit }
+        : { after: flags.after, from: flags.from, to: flags.to, type: flags.type, limit: pageLimit };
     const page = (await client.request<{ events: EventView[]; next: string | null }>('GET', path, { query })).body;
     for (const event of page.events) yield event;
     left -= page.events.length;

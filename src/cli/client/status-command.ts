@@ -7,20 +7,29 @@ import { addOutputOptions, outputMode, printJson, renderFields, type OutputFlags
 import { listAllStreams } from './streams-commands.js';
 
 export function addStatusCommand(program: Command): void {
-  const status = program.command('status').description('show the server, its version and store, your key, and the stream count');
-  addOutputOptions(status, false).action(runAction(async (flags: OutputFlags, cmd: Command) => {
-    const client = clientFor(cmd);
-    const report = await statusOf(client);
-    if (outputMode(flags) === 'json') return printJson(process.stdout, 'json', report);
-    process.stdout.write(renderFields([
-      ['Server', report.url],
-      ['Profile', report.profile],
-      ['Version', report.version ?? 'unknown'],
-      ['Store', `${report.store ?? 'unknown'} (${report.ready ? 'ready' : 'not ready'})`],
-      ['Key', `${report.key.name || report.key.id} (owner ${report.key.owner}; scopes ${report.key.scopes.join(', ')})`],
-      ['Streams', String(report.streams)],
-    ]));
-  }));
+  const status = program
+    .command('status')
+    .description('show the server, its version and store, your key, and the stream count');
+  addOutputOptions(status, false).action(
+    runAction(async (flags: OutputFlags, cmd: Command) => {
+      const client = clientFor(cmd);
+      const report = await statusOf(client);
+      if (outputMode(flags) === 'json') return printJson(process.stdout, 'json', report);
+      process.stdout.write(
+        renderFields([
+          ['Server', report.url],
+          ['Profile', report.profile],
+          ['Version', report.version ?? 'unknown'],
+          ['Store', `${report.store ?? 'unknown'} (${report.ready ? 'ready' : 'not ready'})`],
+          [
+            'Key',
+            `${report.key.name || report.key.id} (owner ${report.key.owner}; scopes ${report.key.scopes.join(', ')})`,
+          ],
+          ['Streams', String(report.streams)],
+        ]),
+      );
+    }),
+  );
 }
 
 async function statusOf(client: ApiClient) {

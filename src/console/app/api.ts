@@ -64,7 +64,12 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<T>
   }
   if (!res.ok) {
     const problem = (body ?? {}) as { code?: string; detail?: string; title?: string };
-    const error = new ApiError(res.status, problem.code ?? `HTTP_${res.status}`, problem.detail ?? problem.title ?? res.statusText, (body ?? {}) as Record<string, unknown>);
+    const error = new ApiError(
+      res.status,
+      problem.code ?? `HTTP_${res.status}`,
+      problem.detail ?? problem.title ?? res.statusText,
+      (body ?? {}) as Record<string, unknown>,
+    );
     if (res.status === 401 && options.key === undefined) session.signOut(error.message);
     throw error;
   }
@@ -79,11 +84,31 @@ export const enc = encodeURIComponent;
  * for them follow.
  */
 import type {
-  AttemptView, ConsumerView, DatasetView, EventView, KeyView, LagView, PipelineView, RetentionPolicy, RevisionSummaryView,
-  RevisionView, RuleView, SinkDryRunView, SinkStreamLag as SinkStreamLagView, SinkView, StreamView,
+  AttemptView,
+  ConsumerView,
+  DatasetView,
+  EventView,
+  KeyView,
+  LagView,
+  PipelineView,
+  RetentionPolicy,
+  RevisionSummaryView,
+  RevisionView,
+  RuleView,
+  SinkDryRunView,
+  SinkStreamLag as SinkStreamLagView,
+  SinkView,
+  StreamView,
 } from '../../http/api-views.js';
 
-export type { PipelineStatus, RateSeries, SinkRateSeries, SinkStats, SinkStatus, StreamStats } from '../../http/api-views.js';
+export type {
+  PipelineStatus,
+  RateSeries,
+  SinkRateSeries,
+  SinkStats,
+  SinkStatus,
+  StreamStats,
+} from '../../http/api-views.js';
 
 export type Retention = RetentionPolicy;
 export type Stream = StreamView;

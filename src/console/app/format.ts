@@ -62,7 +62,15 @@ export function ago(iso: string | null, now = Date.now()): string {
 }
 
 // Swedish dates read as ISO 8601 (2026-03-01 09:02:00) in local time and 24-hour clock
-const localFormat = new Intl.DateTimeFormat('sv-SE', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const localFormat = new Intl.DateTimeFormat('sv-SE', {
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hour12: false,
+});
 
 /** local time, `2026-03-01 10:02:00` */
 export function localTime(iso: string | null): string {
@@ -79,7 +87,11 @@ export function utcTime(iso: string | null): string {
 }
 
 /** a stream's retention in words: "7 days, 1.5 GiB" */
-export function retentionText(retention: { maxAgeMs?: number | null; maxBytes?: number | null; maxEvents?: number | null }): string {
+export function retentionText(retention: {
+  maxAgeMs?: number | null;
+  maxBytes?: number | null;
+  maxEvents?: number | null;
+}): string {
   const parts: string[] = [];
   if (retention.maxAgeMs) parts.push(span(retention.maxAgeMs));
   if (retention.maxBytes) parts.push(bytes(retention.maxBytes));

@@ -23,14 +23,26 @@ export interface RouteDef {
 
 export const routes: RouteDef[] = [
   { pattern: '/', title: () => 'Overview', nav: 'Overview', render: () => <OverviewPage /> },
-  { pattern: '/streams/:name/:tab?', title: (p) => `Stream ${p.name ?? ''}`, render: (p) => <StreamPage name={p.name!} tab={p.tab} /> },
+  {
+    pattern: '/streams/:name/:tab?',
+    title: (p) => `Stream ${p.name ?? ''}`,
+    render: (p) => <StreamPage name={p.name!} tab={p.tab} />,
+  },
   { pattern: '/sinks', title: () => 'Sinks', nav: 'Sinks', render: () => <SinksPage /> },
-  { pattern: '/sinks/:id/:tab?', title: (p) => `Sink ${p.id ?? ''}`, render: (p) => <SinkPage id={p.id!} tab={p.tab} /> },
+  {
+    pattern: '/sinks/:id/:tab?',
+    title: (p) => `Sink ${p.id ?? ''}`,
+    render: (p) => <SinkPage id={p.id!} tab={p.tab} />,
+  },
   { pattern: '/rules', title: () => 'Rules', nav: 'Rules', render: () => <RulesPage /> },
   { pattern: '/rules/:id', title: (p) => `Rule ${p.id ?? ''}`, render: (p) => <RulePage id={p.id!} /> },
   { pattern: '/keys', title: () => 'Keys', nav: 'Keys', admin: true, render: () => <KeysPage /> },
   { pattern: '/specs', title: () => 'Specs', nav: 'Specs', render: () => <SpecsPage /> },
-  { pattern: '/specs/:owner/:dataset/:revision?', title: (p) => `Spec ${p.owner ?? ''}/${p.dataset ?? ''}`, render: (p) => <SpecPage owner={p.owner!} dataset={p.dataset!} revision={p.revision} /> },
+  {
+    pattern: '/specs/:owner/:dataset/:revision?',
+    title: (p) => `Spec ${p.owner ?? ''}/${p.dataset ?? ''}`,
+    render: (p) => <SpecPage owner={p.owner!} dataset={p.dataset!} revision={p.revision} />,
+  },
 ];
 
 const compiled = routes.map((route) => ({ route, match: compile(route.pattern) }));

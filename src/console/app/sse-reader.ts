@@ -10,8 +10,18 @@ export interface SseMessage {
 }
 
 /** resolves when the server ends the stream; `onOpen` runs once the server accepted the subscription */
-export async function readSse(url: string, signal: AbortSignal, onMessage: (m: SseMessage) => void, onOpen: () => void = () => undefined): Promise<void> {
-  const res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal, cache: 'no-store', credentials: 'omit' });
+export async function readSse(
+  url: string,
+  signal: AbortSignal,
+  onMessage: (m: SseMessage) => void,
+  onOpen: () => void = () => undefined,
+): Promise<void> {
+  const res = await fetch(url, {
+    headers: { accept: 'text/event-stream' },
+    signal,
+    cache: 'no-store',
+    credentials: 'omit',
+  });
   if (!res.ok || !res.body) {
     let detail = res.statusText;
     try {

@@ -25,24 +25,34 @@ export interface ConsumerInput {
 
 export function assertConsumerName(name: string): void {
   if (!CONSUMER_NAME.test(name)) {
-    throw new RivuletError('VALIDATION_FAILED', `"${name.slice(0, 220)}" is not a valid consumer name: use 1–200 letters, digits, "_", "-", ".", "~" or ":", starting with a letter, digit or "_"`, {
-      details: { pointer: '/name' },
-    });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `"${name.slice(0, 220)}" is not a valid consumer name: use 1–200 letters, digits, "_", "-", ".", "~" or ":", starting with a letter, digit or "_"`,
+      {
+        details: { pointer: '/name' },
+      },
+    );
   }
 }
 
 export function assertLeaseMs(leaseMs: number, pointer: string): void {
   if (!Number.isSafeInteger(leaseMs) || leaseMs < LEASE_BOUNDS.minMs || leaseMs > LEASE_BOUNDS.maxMs) {
-    throw new RivuletError('VALIDATION_FAILED', `a lease must be ${LEASE_BOUNDS.minMs}–${LEASE_BOUNDS.maxMs} ms`, { details: { pointer } });
+    throw new RivuletError('VALIDATION_FAILED', `a lease must be ${LEASE_BOUNDS.minMs}–${LEASE_BOUNDS.maxMs} ms`, {
+      details: { pointer },
+    });
   }
 }
 
 export function assertStart(start: StartPosition, pointer: string): void {
   if (start.from === 'seq' && (!Number.isSafeInteger(start.seq) || start.seq < 1)) {
-    throw new RivuletError('VALIDATION_FAILED', 'a start seq must be a positive integer', { details: { pointer: `${pointer}/seq` } });
+    throw new RivuletError('VALIDATION_FAILED', 'a start seq must be a positive integer', {
+      details: { pointer: `${pointer}/seq` },
+    });
   }
   if (start.from === 'time' && !Number.isFinite(start.timeMs)) {
-    throw new RivuletError('VALIDATION_FAILED', 'a start time must be a valid timestamp', { details: { pointer: `${pointer}/time` } });
+    throw new RivuletError('VALIDATION_FAILED', 'a start time must be a valid timestamp', {
+      details: { pointer: `${pointer}/time` },
+    });
   }
 }
 
@@ -50,20 +60,26 @@ export function consumerDefinition(stream: string, input: ConsumerInput): Consum
   assertConsumerName(input.name);
   const types = [...new Set(input.types ?? [])];
   if (types.length > MAX_TYPES || types.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 256)) {
-    throw new RivuletError('VALIDATION_FAILED', `types must be at most ${MAX_TYPES} non-empty event types`, { details: { pointer: '/types' } });
+    throw new RivuletError('VALIDATION_FAILED', `types must be at most ${MAX_TYPES} non-empty event types`, {
+      details: { pointer: '/types' },
+    });
   }
   const leaseMs = input.leaseMs ?? CONSUMER_DEFAULTS.leaseMs;
   assertLeaseMs(leaseMs, '/leaseMs');
   const maxDeliveries = input.maxDeliveries ?? CONSUMER_DEFAULTS.maxDeliveries;
   if (!Number.isSafeInteger(maxDeliveries) || maxDeliveries < 1 || maxDeliveries > 1000) {
-    throw new RivuletError('VALIDATION_FAILED', 'maxDeliveries must be 1–1000', { details: { pointer: '/maxDeliveries' } });
+    throw new RivuletError('VALIDATION_FAILED', 'maxDeliveries must be 1–1000', {
+      details: { pointer: '/maxDeliveries' },
+    });
   }
   const deadLetterStream = input.deadLetterStream ?? null;
   if (deadLetterStream !== null) {
     assertStreamName(deadLetterStream);
     assertDeadLetterName(deadLetterStream);
     if (deadLetterStream === stream) {
-      throw new RivuletError('VALIDATION_FAILED', 'a consumer cannot dead-letter into the stream it reads', { details: { pointer: '/deadLetterStream' } });
+      throw new RivuletError('VALIDATION_FAILED', 'a consumer cannot dead-letter into the stream it reads', {
+        details: { pointer: '/deadLetterStream' },
+      });
     }
   }
   return { name: input.name, stream, types, leaseMs, maxDeliveries, deadLetterStream };

@@ -13,7 +13,13 @@ import type { JsonObject, NewEvent, StoredEvent } from '../../kernel/envelope.js
 import type { ProduceService } from '../events/produce.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { ConsumerRecord, Delivery, LeaseOutcome, Store, StartPosition } from '../../store/port.js';
-import { assertLeaseMs, assertStart, consumerDefinition, deadLetterStreamOf, type ConsumerInput } from './consumer-rules.js';
+import {
+  assertLeaseMs,
+  assertStart,
+  consumerDefinition,
+  deadLetterStreamOf,
+  type ConsumerInput,
+} from './consumer-rules.js';
 import type { ConsumerLagView } from './consumer-lag.js';
 
 export const MAX_RECEIVE = 1000;
@@ -65,10 +71,15 @@ export class ConsumerService {
     const found = await this.store.consumers.get(stream, name);
     if (found) return found;
     await this.streams.require(stream);
-    throw new RivuletError('CONSUMER_NOT_FOUND', `stream "${stream}" has no consumer "${name}"`, { details: { stream, consumer: name } });
+    throw new RivuletError('CONSUMER_NOT_FOUND', `stream "${stream}" has no consumer "${name}"`, {
+      details: { stream, consumer: name },
+    });
   }
 
-  async list(stream: string, options: { after?: string; limit: number }): Promise<{ consumers: ConsumerRecord[]; next: string | null }> {
+  async list(
+    stream: string,
+    options: { after?: string; limit: number },
+  ): Promise<{ consumers: ConsumerRecord[]; next: string | null }> {
     const consumers = await this.store.consumers.list(stream, options);
     const next = consumers.length === options.limit ? consumers[consumers.length - 1]!.name : null;
     return { consumers, next };
@@ -76,7 +87,9 @@ export class ConsumerService {
 
   async delete(stream: string, name: string): Promise<void> {
     if (!(await this.store.consumers.delete(stream, name))) {
-      throw new RivuletError('CONSUMER_NOT_FOUND', `stream "${stream}" has no consumer "${name}"`, { details: { stream, consumer: name } });
+      throw new RivuletError('CONSUMER_NOT_FOUND', `stream "${stream}" has no consumer "${name}"`, {
+        details: { stream, consumer: name },
+      });
     }
   }
 
@@ -87,7 +100,9 @@ export class ConsumerService {
 
   async commit(stream: string, name: string, seq: number): Promise<ConsumerRecord> {
     if (!Number.isSafeInteger(seq) || seq < 0) {
-      throw new RivuletError('VALIDATION_FAILED', 'seq must be a non-negative integer', { details: { pointer: '/seq' } });
+      throw new RivuletError('VALIDATION_FAILED', 'seq must be a non-negative integer', {
+        details: { pointer: '/seq' },
+      });
     }
     return this.store.consumers.commit(stream, name, seq, this.now());
   }
@@ -97,16 +112,29 @@ export class ConsumerService {
    * OFFSET_MISMATCH, whose details give both positions as seqs and as per-type seqs (the
    * event server's numbering, meaningful for a consumer of one type).
    */
-  async commitNext(stream: string, name: string, eventId: string): Promise<{ event: StoredEvent; consumer: ConsumerRecord }> {
+  async commitNext(
+    stream: string,
+    name: string,
+    eventId: string,
+  ): Promise<{ event: StoredEvent; consumer: ConsumerRecord }> {
     const event = await this.store.events.getById(stream, eventId);
-    if (!event) throw new RivuletError('EVENT_NOT_FOUND', `stream "${stream}" has no event with id "${eventId}"`, { details: { stream, id: eventId } });
+    if (!event)
+      throw new RivuletError('EVENT_NOT_FOUND', `stream "${stream}" has no event with id "${eventId}"`, {
+        details: { stream, id: eventId },
+      });
     const consumer = await this.get(stream, name);
     const [next] = await this.store.consumers.peek(stream, name, 1);
     if (!next || next.seq !== event.seq) {
-      const committed = consumer.committedSeq === 0 ? null : await this.store.events.getBySeq(stream, consumer.committedSeq);
+      const committed =
+        consumer.committedSeq === 0 ? null : await this.store.events.getBySeq(stream, consumer.committedSeq);
       const committedTypeSeq = committed?.typeSeq ?? (next ? next.typeSeq - 1 : 0);
       throw new RivuletError('OFFSET_MISMATCH', `the next event for consumer "${name}" is not ${eventId}`, {
-        details: { committedSeq: consumer.committedSeq, eventSeq: event.seq, committedTypeSeq, eventTypeSeq: event.typeSeq },
+        details: {
+          committedSeq: consumer.committedSeq,
+          eventSeq: event.seq,
+          committedTypeSeq,
+          eventTypeSeq: event.typeSeq,
+        },
       });
     }
     return { event, consumer: await this.store.consumers.commit(stream, name, event.seq, this.now()) };
@@ -121,7 +149,10 @@ export class ConsumerService {
     // Dead-lettered events take room in a receive; ask again (a bounded number of times) to fill it.
     for (let round = 0; round < 4 && out.length < options.max; round++) {
       const got = await this.store.consumers.receive(stream, name, {
-        max: options.max - out.length, leaseMs, clientId: options.clientId ?? null, nowMs: this.now(),
+        max: options.max - out.length,
+        leaseMs,
+        clientId: options.clientId ?? null,
+        nowMs: this.now(),
       });
       out.push(...got.deliveries);
       if (got.exhausted.length === 0) break;
@@ -174,10 +205,18 @@ export class ConsumerService {
   private async deadLetter(consumer: ConsumerRecord, exhausted: (Delivery & { reason: string })[]): Promise<void> {
     const target = deadLetterStreamOf(consumer);
     const source = await this.streams.require(consumer.stream);
-    await this.streams.ensureInternal({ name: target, description: `dead letters of stream "${consumer.stream}"` }, source.owner);
+    await this.streams.ensureInternal(
+      { name: target, description: `dead letters of stream "${consumer.stream}"` },
+      source.owner,
+    );
     const events: NewEvent[] = exhausted.map(({ event, deliveries, reason }) => {
       const deadLetter: JsonObject = {
-        stream: event.stream, seq: event.seq, id: event.id, consumer: consumer.name, reason, deliveries,
+        stream: event.stream,
+        seq: event.seq,
+        id: event.id,
+        consumer: consumer.name,
+        reason,
+        deliveries,
         at: new Date(this.now()).toISOString(),
       };
       return {
@@ -192,19 +231,32 @@ export class ConsumerService {
       };
     });
     await this.produce.produceInternal({ stream: target, events, producer: null });
-    await this.store.consumers.ack(consumer.stream, consumer.name, exhausted.map((d) => d.leaseToken), this.now());
+    await this.store.consumers.ack(
+      consumer.stream,
+      consumer.name,
+      exhausted.map((d) => d.leaseToken),
+      this.now(),
+    );
   }
 }
 
 function assertCount(n: number, name: string): void {
   if (!Number.isSafeInteger(n) || n < 1 || n > MAX_RECEIVE) {
-    throw new RivuletError('VALIDATION_FAILED', `${name} must be 1–${MAX_RECEIVE}`, { details: { pointer: `/${name}` } });
+    throw new RivuletError('VALIDATION_FAILED', `${name} must be 1–${MAX_RECEIVE}`, {
+      details: { pointer: `/${name}` },
+    });
   }
 }
 
 function assertTokens(tokens: string[]): void {
-  if (tokens.length === 0 || tokens.length > MAX_RECEIVE || tokens.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 100)) {
-    throw new RivuletError('VALIDATION_FAILED', `send 1–${MAX_RECEIVE} lease tokens`, { details: { pointer: '/tokens' } });
+  if (
+    tokens.length === 0 ||
+    tokens.length > MAX_RECEIVE ||
+    tokens.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 100)
+  ) {
+    throw new RivuletError('VALIDATION_FAILED', `send 1–${MAX_RECEIVE} lease tokens`, {
+      details: { pointer: '/tokens' },
+    });
   }
 }
 

@@ -39,8 +39,15 @@ export function textField(
  * `textField` for the field `name` of an event at `base` (pointer `${base}/${name}`), with
  * the pointer built only when the value is refused: batches check thousands of fields.
  */
-export function eventTextField(value: unknown, name: keyof typeof FIELD_LIMITS, index: number | undefined, base: string, required: boolean): string | undefined {
-  if (typeof value === 'string' && value.length > 0 && value.length <= FIELD_LIMITS[name] && !CONTROL.test(value)) return value;
+export function eventTextField(
+  value: unknown,
+  name: keyof typeof FIELD_LIMITS,
+  index: number | undefined,
+  base: string,
+  required: boolean,
+): string | undefined {
+  if (typeof value === 'string' && value.length > 0 && value.length <= FIELD_LIMITS[name] && !CONTROL.test(value))
+    return value;
   return textField(value, name, { index, pointer: `${base}/${name}` }, required);
 }
 
@@ -60,7 +67,12 @@ export function timeField(value: unknown, at: { index?: number; pointer: string 
 }
 
 /** `timeField` for an event at `base`, the pointer built only when the value is refused */
-export function eventTimeField(value: unknown, index: number | undefined, base: string, fallback: () => string): string {
+export function eventTimeField(
+  value: unknown,
+  index: number | undefined,
+  base: string,
+  fallback: () => string,
+): string {
   if (value === undefined || value === null) return fallback();
   if (typeof value === 'string' && parseRfc3339(value) !== undefined) return value;
   return timeField(value, { index, pointer: `${base}/time` }, fallback);

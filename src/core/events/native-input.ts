@@ -34,7 +34,12 @@ export function eventsFromJson(body: unknown, ctx: InputContext, mode: 'auto' | 
   });
 }
 
-function fromPlain(item: Record<string, unknown>, ctx: InputContext, index: number | undefined, base: string): NewEvent {
+function fromPlain(
+  item: Record<string, unknown>,
+  ctx: InputContext,
+  index: number | undefined,
+  base: string,
+): NewEvent {
   const type = eventTextField(item.type, 'type', index, base, true)!;
   const source = eventTextField(item.source, 'source', index, base, false) ?? `/streams/${ctx.stream}`;
   const id = eventTextField(item.id, 'id', index, base, false);
@@ -53,7 +58,12 @@ function fromPlain(item: Record<string, unknown>, ctx: InputContext, index: numb
   };
 }
 
-function fromCloudEvent(item: Record<string, unknown>, ctx: InputContext, index: number | undefined, base: string): NewEvent {
+function fromCloudEvent(
+  item: Record<string, unknown>,
+  ctx: InputContext,
+  index: number | undefined,
+  base: string,
+): NewEvent {
   if (item.specversion !== '1.0') {
     throw invalidField(index, `${base}/specversion`, '"specversion" must be "1.0" (CloudEvents 1.0)');
   }
@@ -119,7 +129,14 @@ export function toCloudEvent(event: {
   meta: JsonObject;
 }): JsonObject {
   const { data_base64: isBase64, ...rest } = event.meta;
-  const ce: JsonObject = { specversion: '1.0', id: event.id, source: event.source, type: event.type, time: event.time, ...rest };
+  const ce: JsonObject = {
+    specversion: '1.0',
+    id: event.id,
+    source: event.source,
+    type: event.type,
+    time: event.time,
+    ...rest,
+  };
   if (isBase64 === true) ce.data_base64 = event.data;
   else if (event.data !== null) ce.data = event.data;
   return ce;

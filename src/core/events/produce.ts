@@ -70,15 +70,24 @@ export class ProduceService {
 
   private async append(req: ProduceRequest): Promise<AppendResult> {
     if (req.events.length > this.limits.maxBatchEvents) {
-      throw new RivuletError('BATCH_TOO_LARGE', `a batch may hold at most ${this.limits.maxBatchEvents} events; this one has ${req.events.length}`, {
-        details: { limit: this.limits.maxBatchEvents, count: req.events.length },
-      });
+      throw new RivuletError(
+        'BATCH_TOO_LARGE',
+        `a batch may hold at most ${this.limits.maxBatchEvents} events; this one has ${req.events.length}`,
+        {
+          details: { limit: this.limits.maxBatchEvents, count: req.events.length },
+        },
+      );
     }
     if (req.idempotencyKey !== undefined && (req.idempotencyKey.length === 0 || req.idempotencyKey.length > 256)) {
-      throw new RivuletError('BAD_REQUEST', 'Idempotency-Key must be 1–256 characters', { details: { header: 'idempotency-key' } });
+      throw new RivuletError('BAD_REQUEST', 'Idempotency-Key must be 1–256 characters', {
+        details: { header: 'idempotency-key' },
+      });
     }
     const stream = req.record?.name === req.stream ? req.record : await this.store.streams.get(req.stream);
-    if (!stream) throw new RivuletError('STREAM_NOT_FOUND', `stream "${req.stream}" does not exist`, { details: { stream: req.stream } });
+    if (!stream)
+      throw new RivuletError('STREAM_NOT_FOUND', `stream "${req.stream}" does not exist`, {
+        details: { stream: req.stream },
+      });
     for (const check of this.checks) await check(stream, req.events);
     const result = await this.store.events.append({
       stream: req.stream,

@@ -40,9 +40,16 @@ export function decodeCursor(cursor: string): Omit<ReadRequest, 'limit'> {
     if (!Number.isSafeInteger(state.a) || state.a < 0) throw new Error('bad position');
     // a cursor is client-held text: its times reach the store only as whole numbers
     for (const ms of [state.f, state.t]) if (ms !== undefined && !Number.isSafeInteger(ms)) throw new Error('bad time');
-    if (state.y !== undefined && (!Array.isArray(state.y) || !state.y.every((t) => typeof t === 'string'))) throw new Error('bad types');
+    if (state.y !== undefined && (!Array.isArray(state.y) || !state.y.every((t) => typeof t === 'string')))
+      throw new Error('bad types');
     if (state.x !== undefined && typeof state.x !== 'string') throw new Error('bad filter');
-    return { afterSeq: state.a, fromTimeMs: state.f, toTimeMs: state.t, types: state.y, ...(state.x === undefined ? {} : { filter: state.x }) };
+    return {
+      afterSeq: state.a,
+      fromTimeMs: state.f,
+      toTimeMs: state.t,
+      types: state.y,
+      ...(state.x === undefined ? {} : { filter: state.x }),
+    };
   } catch {
     throw new RivuletError('INVALID_CURSOR', 'the cursor is not one this server issued; start again without it', {
       details: { pointer: '/query/cursor' },
@@ -99,7 +106,10 @@ export class ReadService {
 
   async get(stream: string, id: string): Promise<StoredEvent> {
     const event = await this.store.events.getById(stream, id);
-    if (!event) throw new RivuletError('EVENT_NOT_FOUND', `stream "${stream}" has no event with id "${id}"`, { details: { stream, id } });
+    if (!event)
+      throw new RivuletError('EVENT_NOT_FOUND', `stream "${stream}" has no event with id "${id}"`, {
+        details: { stream, id },
+      });
     return event;
   }
 }

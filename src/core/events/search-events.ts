@@ -34,7 +34,9 @@ export function compileReadFilter(source: string): CompiledEventFilter {
   } catch (err) {
     if (!isRivuletError(err)) throw err;
     const message = err.message.replace(/^\/filter\/condition: /, '');
-    throw new RivuletError(err.code, `query parameter "filter": ${message}`, { details: { ...err.details, in: 'querystring', pointer: '/filter', parameter: 'filter' } });
+    throw new RivuletError(err.code, `query parameter "filter": ${message}`, {
+      details: { ...err.details, in: 'querystring', pointer: '/filter', parameter: 'filter' },
+    });
   }
 }
 

@@ -55,8 +55,18 @@ export function uuidv7(nowMs: number = Date.now()): string {
   const c = counter;
   // table look-ups only: Number#toString(16) and padding cost more than the rest of the id
   return (
-    prefix + '7' + HEX3[c >>> 18]! + '-' +
-    HEX[0x80 | ((c >>> 12) & 0x3f)]! + HEX[(c >>> 4) & 0xff]! + '-' +
-    HEX[((c & 0x0f) << 4) | (p[r]! & 0x0f)]! + HEX[p[r + 1]!]! + HEX[p[r + 2]!]! + HEX[p[r + 3]!]! + HEX[p[r + 4]!]! + HEX[p[r + 5]!]!
+    prefix +
+    '7' +
+    HEX3[c >>> 18]! +
+    '-' +
+    HEX[0x80 | ((c >>> 12) & 0x3f)]! +
+    HEX[(c >>> 4) & 0xff]! +
+    '-' +
+    HEX[((c & 0x0f) << 4) | (p[r]! & 0x0f)]! +
+    HEX[p[r + 1]!]! +
+    HEX[p[r + 2]!]! +
+    HEX[p[r + 3]!]! +
+    HEX[p[r + 4]!]! +
+    HEX[p[r + 5]!]!
   );
 }

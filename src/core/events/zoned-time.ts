@@ -11,7 +11,14 @@ function formatterOf(zone: string): Intl.DateTimeFormat | null {
   if (f) return f;
   try {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
     });
   } catch {
     return null;
@@ -45,9 +52,24 @@ export function zonedToEpochMs(local: string, zone: string): number | undefined 
   const f = formatterOf(zone);
   if (!m || !f) return undefined;
   const [, y, mo, d, h, mi, s, frac] = m;
-  const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), frac ? Number(frac.slice(1).padEnd(3, '0')) : 0);
+  const wall = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(s),
+    frac ? Number(frac.slice(1).padEnd(3, '0')) : 0,
+  );
   const check = new Date(wall);
-  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  if (
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d) ||
+    Number(h) > 23 ||
+    Number(mi) > 59 ||
+    Number(s) > 59
+  )
+    return undefined;
   const first = wall - offsetAt(f, wall);
   const second = wall - offsetAt(f, first);
   return Math.min(first, second);

@@ -57,7 +57,12 @@ export class Principal {
   /** for listings: `owner` (the stream's) shows an internal stream to its owner, within the key's patterns */
   sees(stream: string, owner?: string): boolean {
     if (this.admin || grantsSee(this.grants, stream)) return true;
-    return owner !== undefined && owner === this.owner && isInternalStream(stream) && grantsMatch(this.grants, 'consume', stream);
+    return (
+      owner !== undefined &&
+      owner === this.owner &&
+      isInternalStream(stream) &&
+      grantsMatch(this.grants, 'consume', stream)
+    );
   }
 }
 
@@ -127,19 +132,42 @@ export class KeyService {
     return principal;
   }
 
-  async create(input: { name?: string; owner: string; scopes: string[]; expiresAt?: string | null }): Promise<{ key: KeyRecord; secret: string }> {
+  async create(input: {
+    name?: string;
+    owner: string;
+    scopes: string[];
+    expiresAt?: string | null;
+  }): Promise<{ key: KeyRecord; secret: string }> {
     input.scopes.forEach((s, i) => assertScope(s, `/scopes/${i}`));
-    if (input.scopes.length === 0) throw new RivuletError('VALIDATION_FAILED', 'a key needs at least one scope', { details: { pointer: '/scopes' } });
+    if (input.scopes.length === 0)
+      throw new RivuletError('VALIDATION_FAILED', 'a key needs at least one scope', {
+        details: { pointer: '/scopes' },
+      });
     if (input.expiresAt && Number.isNaN(Date.parse(input.expiresAt))) {
-      throw new RivuletError('VALIDATION_FAILED', 'expiresAt must be an RFC 3339 timestamp', { details: { pointer: '/expiresAt' } });
+      throw new RivuletError('VALIDATION_FAILED', 'expiresAt must be an RFC 3339 timestamp', {
+        details: { pointer: '/expiresAt' },
+      });
     }
     // a key born expired would answer 201 and then fail every request as "not valid"
     if (input.expiresAt && Date.parse(input.expiresAt) <= this.clock.now().getTime()) {
-      throw new RivuletError('VALIDATION_FAILED', `expiresAt (${input.expiresAt.slice(0, 40)}) lies in the past: a key must expire in the future`, { details: { pointer: '/expiresAt' } });
+      throw new RivuletError(
+        'VALIDATION_FAILED',
+        `expiresAt (${input.expiresAt.slice(0, 40)}) lies in the past: a key must expire in the future`,
+        { details: { pointer: '/expiresAt' } },
+      );
     }
     const id = randomBytes(8).toString('hex');
     const secret = `rvl_${randomBytes(32).toString('base64url')}`;
-    return { key: await this.store(secret, { id, name: input.name ?? '', owner: input.owner, scopes: input.scopes, expiresAt: input.expiresAt ?? null }), secret };
+    return {
+      key: await this.store(secret, {
+        id,
+        name: input.name ?? '',
+        owner: input.owner,
+        scopes: input.scopes,
+        expiresAt: input.expiresAt ?? null,
+      }),
+      secret,
+    };
   }
 
   /** registers a secret chosen by the operator (RIVULET_ADMIN_KEY), replacing an earlier one of the same id */
@@ -162,7 +190,9 @@ export class KeyService {
   }
 
   async list(): Promise<KeyRecord[]> {
-    return (await this.docs.list<StoredKey>(COLLECTION)).map((d) => toRecord(d.value)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return (await this.docs.list<StoredKey>(COLLECTION))
+      .map((d) => toRecord(d.value))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   async count(): Promise<number> {
@@ -184,5 +214,12 @@ export class KeyService {
 }
 
 function toRecord(v: StoredKey): KeyRecord {
-  return { id: v.id, name: v.name, owner: v.owner, scopes: v.scopes, createdAt: v.createdAt, expiresAt: v.expiresAt ?? null };
+  return {
+    id: v.id,
+    name: v.name,
+    owner: v.owner,
+    scopes: v.scopes,
+    createdAt: v.createdAt,
+    expiresAt: v.expiresAt ?? null,
+  };
 }

@@ -24,9 +24,13 @@ const SCOPE = /^(produce|consume|manage):([A-Za-z0-9_.~*-]{1,200})$/;
 
 export function assertScope(scope: string, pointer: string): void {
   if (scope !== 'admin' && !SCOPE.test(scope)) {
-    throw new RivuletError('VALIDATION_FAILED', `"${scope}" is not a scope: use admin, or produce:, consume: or manage: followed by a stream pattern such as orders.*`, {
-      details: { pointer },
-    });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `"${scope}" is not a scope: use admin, or produce:, consume: or manage: followed by a stream pattern such as orders.*`,
+      {
+        details: { pointer },
+      },
+    );
   }
 }
 
@@ -43,7 +47,11 @@ export function parseGrants(scopes: string[]): { admin: boolean; grants: Grant[]
     const escaped = m[2]!.replace(/[.+?^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*');
     // RE2: a scope with many `*` would make a backtracking engine polynomial in the name's length
     // (a scope is at most 200 characters, so its program stays far below the raised size limit)
-    grants.push({ action: m[1] as Action, pattern: compileLinearRegex(`^${escaped}$`, { maxSize: 10_000 }), source: scope });
+    grants.push({
+      action: m[1] as Action,
+      pattern: compileLinearRegex(`^${escaped}$`, { maxSize: 10_000 }),
+      source: scope,
+    });
   }
   return { admin, grants };
 }

@@ -124,7 +124,15 @@ export class LiveService {
     }
     const types = request.types && request.types.length > 0 ? new Set(request.types) : null;
     const followed = this.follow(stream, stats.lastSeq);
-    const sub = new LiveSubscription(this.store.events, stream, after, types, reset, () => this.followed.get(stream)?.cache, (s) => this.unfollow(s));
+    const sub = new LiveSubscription(
+      this.store.events,
+      stream,
+      after,
+      types,
+      reset,
+      () => this.followed.get(stream)?.cache,
+      (s) => this.unfollow(s),
+    );
     followed.subs.add(sub);
     this.principals.set(sub, request.principal);
     return sub;
@@ -133,7 +141,9 @@ export class LiveService {
   private async refusal(stream: string, principal: Principal | null): Promise<RivuletError | null> {
     for (const check of this.followChecks) {
       if (!(await check(stream, principal))) {
-        return new RivuletError('FORBIDDEN', `stream "${stream}" does not allow live subscriptions`, { details: { stream } });
+        return new RivuletError('FORBIDDEN', `stream "${stream}" does not allow live subscriptions`, {
+          details: { stream },
+        });
       }
     }
     return null;
@@ -163,7 +173,16 @@ export class LiveService {
     let f = this.followed.get(stream);
     if (f) return f;
     const capacity = this.options.tailCacheEvents ?? 1024;
-    f = { subs: new Set(), cache: new TailCache(this.store.events, stream, lastSeq, capacity), scheduled: false, filling: false, refill: false, hint: lastSeq, poll: null, recheck: null };
+    f = {
+      subs: new Set(),
+      cache: new TailCache(this.store.events, stream, lastSeq, capacity),
+      scheduled: false,
+      filling: false,
+      refill: false,
+      hint: lastSeq,
+      poll: null,
+      recheck: null,
+    };
     this.followed.set(stream, f);
     if (this.store.capabilities.multiProcess && this.followChecks.length > 0) {
       const entry = f;

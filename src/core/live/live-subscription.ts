@@ -124,7 +124,9 @@ export class LiveSubscription {
   /** ends the subscription on an error its reads (or the shared cache's) met */
   fail(err: unknown): void {
     if (this.stopped) return;
-    const error = isRivuletError(err) ? err : new RivuletError('STORE_UNAVAILABLE', 'the live subscription could not read the stream', { cause: err });
+    const error = isRivuletError(err)
+      ? err
+      : new RivuletError('STORE_UNAVAILABLE', 'the live subscription could not read the stream', { cause: err });
     this.sink?.failed(error);
     this.stop();
   }

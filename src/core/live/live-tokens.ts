@@ -42,7 +42,12 @@ export class LiveTokenService {
     await this.sweep(nowMs);
     const token = `rvlt_${randomBytes(32).toString('base64url')}`;
     const expiresAt = new Date(nowMs + this.ttlMs).toISOString();
-    await this.docs.put<StoredToken>(COLLECTION, hashSecret(token), { stream, owner: principal.owner, keyId: principal.key.id, expiresAt });
+    await this.docs.put<StoredToken>(COLLECTION, hashSecret(token), {
+      stream,
+      owner: principal.owner,
+      keyId: principal.key.id,
+      expiresAt,
+    });
     return { token, stream, expiresAt };
   }
 
@@ -52,7 +57,10 @@ export class LiveTokenService {
     const nowMs = this.clock.now().getTime();
     if (doc && Date.parse(doc.value.expiresAt) <= nowMs) await this.docs.delete(COLLECTION, doc.key);
     if (!doc || Date.parse(doc.value.expiresAt) <= nowMs || doc.value.stream !== stream) {
-      throw new RivuletError('UNAUTHENTICATED', 'the live token is not valid for this stream: it expired, or was issued for another stream');
+      throw new RivuletError(
+        'UNAUTHENTICATED',
+        'the live token is not valid for this stream: it expired, or was issued for another stream',
+      );
     }
     return new Principal({
       id: `live-token:${doc.value.keyId}`,

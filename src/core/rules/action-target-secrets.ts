@@ -3,9 +3,7 @@
  * the rules' model and the sinks' injected checks (`SinkChecks.actionTargetSecrets`) name them.
  */
 
-export type ActionAuth =
-  | { type: 'basic'; user: string; password: string }
-  | { type: 'bearer'; token: string };
+export type ActionAuth = { type: 'basic'; user: string; password: string } | { type: 'bearer'; token: string };
 
 /** The settings of an action target that hold secrets. */
 export interface ActionTargetSecrets {

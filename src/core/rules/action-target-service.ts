@@ -13,10 +13,26 @@ import { REDACTED, redactedHeaders } from '../../kernel/secret-names.js';
 import { redactedUrl, restoredUrl } from '../../kernel/secret-urls.js';
 import type { OmittedSecrets, SinkChecks } from '../sinks/sink-model.js';
 import type { DocumentStore } from '../../store/port.js';
-import { ACTION_TARGETS_COLLECTION, endpointOf, type Actor, type ActionTargetRecord, type ActionTargetSecrets, type GivenActionTargetSecrets } from './rule-model.js';
+import {
+  ACTION_TARGETS_COLLECTION,
+  endpointOf,
+  type Actor,
+  type ActionTargetRecord,
+  type ActionTargetSecrets,
+  type GivenActionTargetSecrets,
+} from './rule-model.js';
 import { listOwned } from './owned-list.js';
 import { assertUnused } from './rule-references.js';
-import { checkActionUrl, checkAuth, checkHeaders, checkId, checkMethod, checkSigning, checkText, newResourceId } from './rule-validation.js';
+import {
+  checkActionUrl,
+  checkAuth,
+  checkHeaders,
+  checkId,
+  checkMethod,
+  checkSigning,
+  checkText,
+  newResourceId,
+} from './rule-validation.js';
 
 /** headers whose values are answered as the placeholder, and so resolved when it comes back */
 
@@ -70,7 +86,8 @@ export class ActionTargetService {
     try {
       await this.deps.documents.put(ACTION_TARGETS_COLLECTION, id, record, { expectedVersion: 0 });
     } catch (err) {
-      if (err instanceof RivuletError && err.code === 'CONFLICT') throw new RivuletError('CONFLICT', `an action target "${id}" exists already`, { details: { pointer: '/id' } });
+      if (err instanceof RivuletError && err.code === 'CONFLICT')
+        throw new RivuletError('CONFLICT', `an action target "${id}" exists already`, { details: { pointer: '/id' } });
       throw err;
     }
     return record;
@@ -83,7 +100,10 @@ export class ActionTargetService {
     return doc.value;
   }
 
-  async list(actor: Actor, options: { after?: string; limit: number }): Promise<{ items: ActionTargetRecord[]; next: string | null }> {
+  async list(
+    actor: Actor,
+    options: { after?: string; limit: number },
+  ): Promise<{ items: ActionTargetRecord[]; next: string | null }> {
     return listOwned<ActionTargetRecord>(this.deps.documents, ACTION_TARGETS_COLLECTION, actor, options);
   }
 
@@ -93,13 +113,20 @@ export class ActionTargetService {
    * `omittedSecrets: 'keep'` (the native PATCH) or removed (the default: a spec gives them
    * whole). The rules using it are refreshed.
    */
-  async update(id: string, patch: Partial<Omit<ActionTargetInput, 'id'>>, actor: Actor, options: { omittedSecrets?: OmittedSecrets } = {}): Promise<ActionTargetRecord> {
+  async update(
+    id: string,
+    patch: Partial<Omit<ActionTargetInput, 'id'>>,
+    actor: Actor,
+    options: { omittedSecrets?: OmittedSecrets } = {},
+  ): Promise<ActionTargetRecord> {
     const current = await this.get(id, actor);
     const secrets = this.resolveSecrets(patch, current, options.omittedSecrets ?? 'remove');
     const next = await this.checked({
       ...current,
       ...(patch.name === undefined ? {} : { name: checkText(patch.name, '/name', { max: 200, required: true }) }),
-      ...(patch.description === undefined ? {} : { description: checkText(patch.description, '/description', { max: 2000 }) }),
+      ...(patch.description === undefined
+        ? {}
+        : { description: checkText(patch.description, '/description', { max: 2000 }) }),
       ...(patch.url === undefined ? {} : { url: checkActionUrl(restoredActionUrl(patch.url, current.url)) }),
       ...(patch.method === undefined ? {} : { method: checkMethod(patch.method) }),
       ...(patch.auth === undefined ? {} : { auth: checkAuth(secrets.auth) }),
@@ -126,7 +153,11 @@ export class ActionTargetService {
    * type), null removes, a new value replaces, one left out is kept or removed as `omitted`
    * says. Answers them unchecked, for the caller's checks.
    */
-  resolveSecrets(given: GivenActionTargetSecrets, stored: ActionTargetSecrets | null, omitted: OmittedSecrets): GivenActionTargetSecrets {
+  resolveSecrets(
+    given: GivenActionTargetSecrets,
+    stored: ActionTargetSecrets | null,
+    omitted: OmittedSecrets,
+  ): GivenActionTargetSecrets {
     const { auth, headers, signing } = given;
     try {
       return this.deps.checks.actionTargetSecrets({ auth, headers, signing }, stored, omitted);
@@ -150,7 +181,10 @@ export class ActionTargetService {
 function inOwnTerms(err: unknown): unknown {
   if (!(err instanceof RivuletError)) return err;
   const pointer = typeof err.details?.pointer === 'string' ? err.details.pointer : '';
-  return new RivuletError(err.code, err.message, { details: { ...err.details, pointer: ownPointer(pointer) }, cause: err });
+  return new RivuletError(err.code, err.message, {
+    details: { ...err.details, pointer: ownPointer(pointer) },
+    cause: err,
+  });
 }
 
 /** The action target as it may be shown: secrets replaced. */
@@ -158,7 +192,12 @@ export function redactActionTarget(target: ActionTargetRecord): ActionTargetReco
   return {
     ...target,
     url: typeof target.url === 'string' ? redactedUrl(target.url) : target.url,
-    auth: target.auth === null ? null : target.auth.type === 'basic' ? { ...target.auth, password: REDACTED } : { ...target.auth, token: REDACTED },
+    auth:
+      target.auth === null
+        ? null
+        : target.auth.type === 'basic'
+          ? { ...target.auth, password: REDACTED }
+          : { ...target.auth, token: REDACTED },
     headers: redactedHeaders(target.headers),
     signing: target.signing === null ? null : { secrets: target.signing.secrets.map(() => REDACTED) },
   };

@@ -7,7 +7,12 @@
 import type { Clock } from '../../kernel/clock.js';
 import { RivuletError } from '../../kernel/errors.js';
 import type { DocumentStore } from '../../store/port.js';
-import { EVENT_SOURCES_COLLECTION, EVENT_SOURCE_IDS_COLLECTION, type Actor, type EventSourceRecord } from './rule-model.js';
+import {
+  EVENT_SOURCES_COLLECTION,
+  EVENT_SOURCE_IDS_COLLECTION,
+  type Actor,
+  type EventSourceRecord,
+} from './rule-model.js';
 import { listOwned } from './owned-list.js';
 import { assertUnused } from './rule-references.js';
 import { checkId, checkPublicId, checkText, newPublicId, newResourceId } from './rule-validation.js';
@@ -21,27 +26,42 @@ export interface EventSourceInput {
 }
 
 export class EventSourceService {
-  constructor(private readonly documents: DocumentStore, private readonly clock: Clock) {}
+  constructor(
+    private readonly documents: DocumentStore,
+    private readonly clock: Clock,
+  ) {}
 
   async create(input: EventSourceInput, actor: Actor): Promise<EventSourceRecord> {
     const id = input.id === undefined ? newResourceId() : checkId(input.id, 'an event source');
     const name = checkText(input.name, '/name', { max: 200, required: true });
     const description = checkText(input.description, '/description', { max: 2000 });
     const publicId = input.publicId === undefined ? newPublicId() : checkPublicId(input.publicId);
-    if (await this.documents.get(EVENT_SOURCES_COLLECTION, id)) throw conflict(`an event source "${id}" exists already`, '/id');
+    if (await this.documents.get(EVENT_SOURCES_COLLECTION, id))
+      throw conflict(`an event source "${id}" exists already`, '/id');
     try {
       await this.documents.put(EVENT_SOURCE_IDS_COLLECTION, publicId, { id }, { expectedVersion: 0 });
     } catch (err) {
-      if (err instanceof RivuletError && err.code === 'CONFLICT') throw conflict(`the public identifier "${publicId}" is taken`, '/publicId');
+      if (err instanceof RivuletError && err.code === 'CONFLICT')
+        throw conflict(`the public identifier "${publicId}" is taken`, '/publicId');
       throw err;
     }
     const now = this.clock.now().toISOString();
-    const record: EventSourceRecord = { id, name, description, owner: actor.owner, publicId, source: `/event-sources/${publicId}`, createdAt: now, updatedAt: now };
+    const record: EventSourceRecord = {
+      id,
+      name,
+      description,
+      owner: actor.owner,
+      publicId,
+      source: `/event-sources/${publicId}`,
+      createdAt: now,
+      updatedAt: now,
+    };
     try {
       await this.documents.put(EVENT_SOURCES_COLLECTION, id, record, { expectedVersion: 0 });
     } catch (err) {
       await this.documents.delete(EVENT_SOURCE_IDS_COLLECTION, publicId);
-      if (err instanceof RivuletError && err.code === 'CONFLICT') throw conflict(`an event source "${id}" exists already`, '/id');
+      if (err instanceof RivuletError && err.code === 'CONFLICT')
+        throw conflict(`an event source "${id}" exists already`, '/id');
       throw err;
     }
     return record;
@@ -54,7 +74,10 @@ export class EventSourceService {
     return doc.value;
   }
 
-  async list(actor: Actor, options: { after?: string; limit: number }): Promise<{ items: EventSourceRecord[]; next: string | null }> {
+  async list(
+    actor: Actor,
+    options: { after?: string; limit: number },
+  ): Promise<{ items: EventSourceRecord[]; next: string | null }> {
     return listOwned<EventSourceRecord>(this.documents, EVENT_SOURCES_COLLECTION, actor, options);
   }
 
@@ -63,7 +86,10 @@ export class EventSourceService {
     const next: EventSourceRecord = {
       ...current,
       name: patch.name === undefined ? current.name : checkText(patch.name, '/name', { max: 200, required: true }),
-      description: patch.description === undefined ? current.description : checkText(patch.description, '/description', { max: 2000 }),
+      description:
+        patch.description === undefined
+          ? current.description
+          : checkText(patch.description, '/description', { max: 2000 }),
       updatedAt: this.clock.now().toISOString(),
     };
     await this.documents.put(EVENT_SOURCES_COLLECTION, id, next);

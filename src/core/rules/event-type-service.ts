@@ -54,17 +54,28 @@ export class EventTypeService {
     try {
       await documents.put(EVENT_TYPE_NAMES_COLLECTION, nameKey(type), { id }, { expectedVersion: 0 });
     } catch (err) {
-      if (err instanceof RivuletError && err.code === 'CONFLICT') throw conflict(`an event type for "${type}" exists already`, '/type');
+      if (err instanceof RivuletError && err.code === 'CONFLICT')
+        throw conflict(`an event type for "${type}" exists already`, '/type');
       throw err;
     }
     const now = this.deps.clock.now().toISOString();
-    const record: EventTypeRecord = { id, name, description, owner: actor.owner, type, stream: this.deps.stream, createdAt: now, updatedAt: now };
+    const record: EventTypeRecord = {
+      id,
+      name,
+      description,
+      owner: actor.owner,
+      type,
+      stream: this.deps.stream,
+      createdAt: now,
+      updatedAt: now,
+    };
     try {
       if (input.schema !== undefined) await this.register(type, input.schema, input.compatibility, actor);
       await documents.put(EVENT_TYPES_COLLECTION, id, record, { expectedVersion: 0 });
     } catch (err) {
       await documents.delete(EVENT_TYPE_NAMES_COLLECTION, nameKey(type));
-      if (err instanceof RivuletError && err.code === 'CONFLICT' && err.details?.eventType === undefined) throw conflict(`an event type "${id}" exists already`, '/id');
+      if (err instanceof RivuletError && err.code === 'CONFLICT' && err.details?.eventType === undefined)
+        throw conflict(`an event type "${id}" exists already`, '/id');
       throw err;
     }
     return this.view(record);
@@ -80,18 +91,28 @@ export class EventTypeService {
     return doc.value;
   }
 
-  async list(actor: Actor, options: { after?: string; limit: number }): Promise<{ items: EventTypeView[]; next: string | null }> {
+  async list(
+    actor: Actor,
+    options: { after?: string; limit: number },
+  ): Promise<{ items: EventTypeView[]; next: string | null }> {
     const page = await listOwned<EventTypeRecord>(this.deps.documents, EVENT_TYPES_COLLECTION, actor, options);
     return { items: await Promise.all(page.items.map((r) => this.view(r))), next: page.next };
   }
 
   /** Changes name and description; a schema registers a new version (checked under the compatibility mode). */
-  async update(id: string, patch: { name?: string; description?: string; schema?: unknown; compatibility?: CompatibilityMode }, actor: Actor): Promise<EventTypeView> {
+  async update(
+    id: string,
+    patch: { name?: string; description?: string; schema?: unknown; compatibility?: CompatibilityMode },
+    actor: Actor,
+  ): Promise<EventTypeView> {
     const current = await this.record(id, actor);
     const next: EventTypeRecord = {
       ...current,
       name: patch.name === undefined ? current.name : checkText(patch.name, '/name', { max: 200, required: true }),
-      description: patch.description === undefined ? current.description : checkText(patch.description, '/description', { max: 2000 }),
+      description:
+        patch.description === undefined
+          ? current.description
+          : checkText(patch.description, '/description', { max: 2000 }),
       updatedAt: this.deps.clock.now().toISOString(),
     };
     if (patch.schema !== undefined) await this.register(current.type, patch.schema, patch.compatibility, actor);
@@ -110,14 +131,34 @@ export class EventTypeService {
     await this.deps.documents.delete(EVENT_TYPE_NAMES_COLLECTION, nameKey(current.type));
   }
 
-  private async register(type: string, schema: unknown, compatibility: CompatibilityMode | undefined, actor: Actor): Promise<void> {
-    await this.deps.streams.ensure({ name: this.deps.stream, description: 'events posted through the iFLUX API' }, actor.owner);
+  private async register(
+    type: string,
+    schema: unknown,
+    compatibility: CompatibilityMode | undefined,
+    actor: Actor,
+  ): Promise<void> {
+    await this.deps.streams.ensure(
+      { name: this.deps.stream, description: 'events posted through the iFLUX API' },
+      actor.owner,
+    );
     try {
-      await this.deps.schemas.register(this.deps.stream, type, schema, compatibility === undefined ? {} : { compatibility });
+      await this.deps.schemas.register(
+        this.deps.stream,
+        type,
+        schema,
+        compatibility === undefined ? {} : { compatibility },
+      );
     } catch (err) {
       // the registry's pointers are relative to the schema; here the schema sits at /schema
-      if (err instanceof RivuletError && typeof err.details?.pointer === 'string' && err.code !== 'SCHEMA_INCOMPATIBLE') {
-        throw new RivuletError(err.code, err.message, { details: { ...err.details, pointer: `/schema${err.details.pointer}` }, cause: err });
+      if (
+        err instanceof RivuletError &&
+        typeof err.details?.pointer === 'string' &&
+        err.code !== 'SCHEMA_INCOMPATIBLE'
+      ) {
+        throw new RivuletError(err.code, err.message, {
+          details: { ...err.details, pointer: `/schema${err.details.pointer}` },
+          cause: err,
+        });
       }
       throw err;
     }
@@ -128,7 +169,8 @@ export class EventTypeService {
     try {
       latest = await this.deps.schemas.get(record.stream, record.type, 'latest');
     } catch (err) {
-      if (!(err instanceof RivuletError && (err.code === 'SCHEMA_NOT_FOUND' || err.code === 'STREAM_NOT_FOUND'))) throw err;
+      if (!(err instanceof RivuletError && (err.code === 'SCHEMA_NOT_FOUND' || err.code === 'STREAM_NOT_FOUND')))
+        throw err;
     }
     return { ...record, schema: latest?.schema ?? null, schemaVersion: latest?.version ?? null };
   }

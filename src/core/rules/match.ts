@@ -83,10 +83,12 @@ const ACTION_KEYS = new Set(['actionTargetId', 'actionTypeId', 'transform']);
 export function compileRule(rule: Rule, opts: RuleOptions = {}): CompiledRule {
   const base = opts.pointer ?? '';
   if (rule === null || typeof rule !== 'object' || Array.isArray(rule)) throw invalid('rule must be an object', base);
-  const conditions = nonEmptyArray(rule.conditions, `${base}/conditions`, 'condition')
-    .map((c, i) => compileRuleCondition(c, `${base}/conditions/${i}`, opts.limits));
-  const actions = nonEmptyArray(rule.actions, `${base}/actions`, 'action')
-    .map((a, i) => compileRuleAction(a, `${base}/actions/${i}`, opts.limits));
+  const conditions = nonEmptyArray(rule.conditions, `${base}/conditions`, 'condition').map((c, i) =>
+    compileRuleCondition(c, `${base}/conditions/${i}`, opts.limits),
+  );
+  const actions = nonEmptyArray(rule.actions, `${base}/actions`, 'action').map((a, i) =>
+    compileRuleAction(a, `${base}/actions/${i}`, opts.limits),
+  );
 
   return {
     rule,
@@ -96,9 +98,11 @@ export function compileRule(rule: Rule, opts: RuleOptions = {}): CompiledRule {
       for (const [index, condition] of conditions.entries()) {
         const outcome = await condition.test(event);
         if (outcome.matched) matchedConditions.push(index);
-        if (outcome.error !== undefined) conditionErrors.push({ index, pointer: condition.pointer, error: outcome.error });
+        if (outcome.error !== undefined)
+          conditionErrors.push({ index, pointer: condition.pointer, error: outcome.error });
       }
-      const matchedActions = matchedConditions.length === 0 ? [] : await Promise.all(actions.map((a) => a.render(event)));
+      const matchedActions =
+        matchedConditions.length === 0 ? [] : await Promise.all(actions.map((a) => a.render(event)));
       return { matchedConditions, matchedActions, conditionErrors };
     },
   };
@@ -125,11 +129,17 @@ function isCompiledRule(rule: Rule | CompiledRule): rule is CompiledRule {
   return typeof (rule as Partial<CompiledRule>).evaluate === 'function';
 }
 
-function compileRuleCondition(condition: unknown, pointer: string, limits: Partial<ExpressionLimits> | undefined): ConditionMatcher {
+function compileRuleCondition(
+  condition: unknown,
+  pointer: string,
+  limits: Partial<ExpressionLimits> | undefined,
+): ConditionMatcher {
   const spec = checkFields(condition, pointer, CONDITION_KEYS, 'condition');
   const source = optionalName(spec.eventSourceId, `${pointer}/eventSourceId`);
   const type = optionalName(spec.eventTypeId, `${pointer}/eventTypeId`);
-  const expression = optionalExpression(spec.expression, `${pointer}/expression`, (src, p) => compileCondition(src, { ...limits, pointer: p }));
+  const expression = optionalExpression(spec.expression, `${pointer}/expression`, (src, p) =>
+    compileCondition(src, { ...limits, pointer: p }),
+  );
   const empty = source === undefined && type === undefined && expression === undefined;
   return {
     pointer: `${pointer}/expression`,
@@ -142,11 +152,17 @@ function compileRuleCondition(condition: unknown, pointer: string, limits: Parti
   };
 }
 
-function compileRuleAction(action: unknown, pointer: string, limits: Partial<ExpressionLimits> | undefined): ActionRenderer {
+function compileRuleAction(
+  action: unknown,
+  pointer: string,
+  limits: Partial<ExpressionLimits> | undefined,
+): ActionRenderer {
   const spec = checkFields(action, pointer, ACTION_KEYS, 'action');
   const actionTargetId = requiredName(spec.actionTargetId, `${pointer}/actionTargetId`);
   const actionTypeId = requiredName(spec.actionTypeId, `${pointer}/actionTypeId`);
-  const transform = optionalExpression(spec.transform, `${pointer}/transform`, (src, p) => compileTransform(src, { ...limits, pointer: p }));
+  const transform = optionalExpression(spec.transform, `${pointer}/transform`, (src, p) =>
+    compileTransform(src, { ...limits, pointer: p }),
+  );
   return {
     async render(event) {
       const properties = transform === undefined ? toJsonResult(event.data) : await transform.apply(event);
@@ -163,9 +179,14 @@ function nonEmptyArray(value: unknown, pointer: string, what: string): unknown[]
 }
 
 function checkFields(value: unknown, pointer: string, allowed: Set<string>, what: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(`${what} must be an object`, pointer);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalid(`${what} must be an object`, pointer);
   for (const key of Object.keys(value)) {
-    if (!allowed.has(key)) throw invalid(`unknown ${what} field "${key}"; expected ${[...allowed].join(', ')}`, `${pointer}/${escapePointer(key)}`);
+    if (!allowed.has(key))
+      throw invalid(
+        `unknown ${what} field "${key}"; expected ${[...allowed].join(', ')}`,
+        `${pointer}/${escapePointer(key)}`,
+      );
   }
   return value as Record<string, unknown>;
 }
@@ -179,7 +200,11 @@ function requiredName(value: unknown, pointer: string): string {
   return value;
 }
 
-function optionalExpression<T>(value: unknown, pointer: string, compile: (source: string, pointer: string) => T): T | undefined {
+function optionalExpression<T>(
+  value: unknown,
+  pointer: string,
+  compile: (source: string, pointer: string) => T,
+): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
     throw new RivuletError('INVALID_EXPRESSION', `${pointer}: expression must be a string`, { details: { pointer } });

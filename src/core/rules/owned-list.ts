@@ -3,7 +3,10 @@ import type { Actor } from './rule-model.js';
 
 /** One page of a collection, only the actor's documents unless an admin asks. */
 export async function listOwned<T extends { owner: string }>(
-  documents: DocumentStore, collection: string, actor: Actor, options: { after?: string; limit: number },
+  documents: DocumentStore,
+  collection: string,
+  actor: Actor,
+  options: { after?: string; limit: number },
 ): Promise<{ items: T[]; next: string | null }> {
   const items: T[] = [];
   let after = options.after;
@@ -18,4 +21,3 @@ export async function listOwned<T extends { owner: string }>(
     after = page[page.length - 1]!.key;
   }
 }
-

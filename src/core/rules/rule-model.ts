@@ -168,7 +168,9 @@ export function ruleDeadLetterStreamOf(ruleId: string): string {
 }
 
 /** the http target settings of an action target */
-export function endpointOf(target: Pick<ActionTargetRecord, 'url' | 'method' | 'auth' | 'headers' | 'signing'>): ActionEndpoint {
+export function endpointOf(
+  target: Pick<ActionTargetRecord, 'url' | 'method' | 'auth' | 'headers' | 'signing'>,
+): ActionEndpoint {
   return {
     url: target.url,
     method: target.method,

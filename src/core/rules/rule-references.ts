@@ -24,12 +24,21 @@ export async function rulesUsing(documents: DocumentStore, field: Reference, id:
 }
 
 /** Throws RESOURCE_IN_USE naming the first rule that uses the resource. */
-export async function assertUnused(documents: DocumentStore, field: Reference, id: string, what: string): Promise<void> {
+export async function assertUnused(
+  documents: DocumentStore,
+  field: Reference,
+  id: string,
+  what: string,
+): Promise<void> {
   const [rule] = await rulesUsing(documents, field, id);
   if (rule === undefined) return;
-  throw new RivuletError('RESOURCE_IN_USE', `${what} "${id}" is used by rule "${rule.id}"${rule.name === '' ? '' : ` (${rule.name})`}; change or delete the rule first`, {
-    details: { rule: rule.id, ruleName: rule.name, [field]: id },
-  });
+  throw new RivuletError(
+    'RESOURCE_IN_USE',
+    `${what} "${id}" is used by rule "${rule.id}"${rule.name === '' ? '' : ` (${rule.name})`}; change or delete the rule first`,
+    {
+      details: { rule: rule.id, ruleName: rule.name, [field]: id },
+    },
+  );
 }
 
 function uses(rule: RuleRecord, field: Reference, id: string): boolean {

@@ -18,14 +18,40 @@ import type { StreamService } from '../streams/stream-service.js';
 import type { DocumentStore, StartPosition } from '../../store/port.js';
 import { compileRule, dryRun, type RuleAction, type RuleCondition } from './match.js';
 import {
-  ACTION_TARGETS_COLLECTION, EVENT_SOURCES_COLLECTION, EVENT_TYPES_COLLECTION, RULES_COLLECTION, actionSinkId, actionsStreamOf, asJson, endpointOf,
-  ruleDeadLetterStreamOf, ruleSinkId,
-  type ActionDispatchConfig, type ActionEndpoint, type ActionTargetRecord, type Actor, type EventSourceRecord, type EventTypeRecord,
-  type RuleActionRef, type RuleConditionRef, type RuleRecord, type RuleStatus, type RuleTargetConfig, type RuleView,
+  ACTION_TARGETS_COLLECTION,
+  EVENT_SOURCES_COLLECTION,
+  EVENT_TYPES_COLLECTION,
+  RULES_COLLECTION,
+  actionSinkId,
+  actionsStreamOf,
+  asJson,
+  endpointOf,
+  ruleDeadLetterStreamOf,
+  ruleSinkId,
+  type ActionDispatchConfig,
+  type ActionEndpoint,
+  type ActionTargetRecord,
+  type Actor,
+  type EventSourceRecord,
+  type EventTypeRecord,
+  type RuleActionRef,
+  type RuleConditionRef,
+  type RuleRecord,
+  type RuleStatus,
+  type RuleTargetConfig,
+  type RuleView,
 } from './rule-model.js';
 import { listOwned } from './owned-list.js';
 import { rulesUsing } from './rule-references.js';
-import { actionRefs, checkDelivery, checkId, checkStreams, checkText, conditionRefs, invalid } from './rule-validation.js';
+import {
+  actionRefs,
+  checkDelivery,
+  checkId,
+  checkStreams,
+  checkText,
+  conditionRefs,
+  invalid,
+} from './rule-validation.js';
 
 export interface RuleInput {
   id?: string;
@@ -40,7 +66,9 @@ export interface RuleInput {
   start?: StartPosition;
 }
 
-export type RulePatch = Partial<Pick<RuleInput, 'name' | 'description' | 'streams' | 'conditions' | 'actions' | 'delivery'>>;
+export type RulePatch = Partial<
+  Pick<RuleInput, 'name' | 'description' | 'streams' | 'conditions' | 'actions' | 'delivery'>
+>;
 
 /** One matched action as a dry run shows it: the body that would be sent, and where. */
 export interface RenderedActionView {
@@ -107,26 +135,53 @@ export class RuleService {
     };
     const resolved = await this.resolve(record, actor);
     for (const stream of record.streams) {
-      if (stream === this.deps.stream) await this.deps.streams.ensure({ name: stream, description: 'events posted through the iFLUX API' }, actor.owner);
+      if (stream === this.deps.stream)
+        await this.deps.streams.ensure(
+          { name: stream, description: 'events posted through the iFLUX API' },
+          actor.owner,
+        );
       else await this.deps.streams.require(stream);
     }
     try {
       await this.deps.documents.put(RULES_COLLECTION, id, record, { expectedVersion: 0 });
     } catch (err) {
-      if (err instanceof RivuletError && err.code === 'CONFLICT') throw new RivuletError('CONFLICT', `a rule "${id}" exists already`, { details: { pointer: '/id' } });
+      if (err instanceof RivuletError && err.code === 'CONFLICT')
+        throw new RivuletError('CONFLICT', `a rule "${id}" exists already`, { details: { pointer: '/id' } });
       throw err;
     }
     try {
       const state = record.enabled ? 'running' : 'paused';
-      await this.deps.streams.ensureInternal({ name: actionsStreamOf(id), description: `actions of rule "${id}"` }, actor.owner);
-      await this.deps.sinks.create({
-        id: actionSinkId(id), description: `delivers the actions of rule "${id}"`, streams: [actionsStreamOf(id)],
-        target: asJson(resolved.dispatch), policy: record.delivery ?? {}, start: { from: 'beginning' }, state, labels: { rule: id, role: 'actions' },
-      }, actor.owner);
-      await this.deps.sinks.create({
-        id: ruleSinkId(id), description: `evaluates rule "${id}"`, streams: record.streams, target: asJson(resolved.target),
-        policy: RULE_SINK_POLICY, deadLetterStream: ruleDeadLetterStreamOf(id), start: input.start ?? { from: 'end' }, state, labels: { rule: id, role: 'rule' },
-      }, actor.owner);
+      await this.deps.streams.ensureInternal(
+        { name: actionsStreamOf(id), description: `actions of rule "${id}"` },
+        actor.owner,
+      );
+      await this.deps.sinks.create(
+        {
+          id: actionSinkId(id),
+          description: `delivers the actions of rule "${id}"`,
+          streams: [actionsStreamOf(id)],
+          target: asJson(resolved.dispatch),
+          policy: record.delivery ?? {},
+          start: { from: 'beginning' },
+          state,
+          labels: { rule: id, role: 'actions' },
+        },
+        actor.owner,
+      );
+      await this.deps.sinks.create(
+        {
+          id: ruleSinkId(id),
+          description: `evaluates rule "${id}"`,
+          streams: record.streams,
+          target: asJson(resolved.target),
+          policy: RULE_SINK_POLICY,
+          deadLetterStream: ruleDeadLetterStreamOf(id),
+          start: input.start ?? { from: 'end' },
+          state,
+          labels: { rule: id, role: 'rule' },
+        },
+        actor.owner,
+      );
     } catch (err) {
       await this.removeRuns(id);
       await this.deps.documents.delete(RULES_COLLECTION, id);
@@ -145,7 +200,10 @@ export class RuleService {
     return this.view(doc.value, doc.version);
   }
 
-  async list(actor: Actor, options: { after?: string; limit: number }): Promise<{ rules: RuleView[]; next: string | null }> {
+  async list(
+    actor: Actor,
+    options: { after?: string; limit: number },
+  ): Promise<{ rules: RuleView[]; next: string | null }> {
     const page = await listOwned<RuleRecord>(this.deps.documents, RULES_COLLECTION, actor, options);
     const rules: RuleView[] = [];
     for (const record of page.items) {
@@ -159,13 +217,17 @@ export class RuleService {
   async update(id: string, patch: RulePatch, actor: Actor, expectedVersion?: number): Promise<RuleView> {
     const doc = await this.document(id, actor);
     if (expectedVersion !== undefined && doc.version !== expectedVersion) {
-      throw new RivuletError('CONFLICT', `rule "${id}" is at version ${doc.version}, not ${expectedVersion}`, { details: { version: doc.version } });
+      throw new RivuletError('CONFLICT', `rule "${id}" is at version ${doc.version}, not ${expectedVersion}`, {
+        details: { version: doc.version },
+      });
     }
     const current = doc.value;
     const next: RuleRecord = {
       ...current,
       ...(patch.name === undefined ? {} : { name: checkText(patch.name, '/name', { max: 200 }) }),
-      ...(patch.description === undefined ? {} : { description: checkText(patch.description, '/description', { max: 2000 }) }),
+      ...(patch.description === undefined
+        ? {}
+        : { description: checkText(patch.description, '/description', { max: 2000 }) }),
       ...(patch.streams === undefined ? {} : { streams: checkStreams(patch.streams, this.deps.stream) }),
       ...this.checkedDefinition(patch.conditions ?? current.conditions, patch.actions ?? current.actions),
       ...(patch.delivery === undefined ? {} : { delivery: checkDelivery(patch.delivery) }),
@@ -173,10 +235,16 @@ export class RuleService {
       updatedAt: this.now(),
     };
     // resolved as its owner would: an admin editing someone's rule cannot hand it others' targets
-    const resolved = await this.resolve(next, actor.admin && current.owner !== actor.owner ? { owner: current.owner, admin: false } : actor);
+    const resolved = await this.resolve(
+      next,
+      actor.admin && current.owner !== actor.owner ? { owner: current.owner, admin: false } : actor,
+    );
     await this.deps.documents.put(RULES_COLLECTION, id, next, { expectedVersion: doc.version });
     try {
-      await this.deps.sinks.update(actionSinkId(id), { target: asJson(resolved.dispatch), ...(patch.delivery === undefined ? {} : { policy: next.delivery ?? {} }) });
+      await this.deps.sinks.update(actionSinkId(id), {
+        target: asJson(resolved.dispatch),
+        ...(patch.delivery === undefined ? {} : { policy: next.delivery ?? {} }),
+      });
       await this.deps.sinks.update(ruleSinkId(id), { streams: next.streams, target: asJson(resolved.target) });
     } catch (err) {
       throw mapSinkError(err);
@@ -190,7 +258,12 @@ export class RuleService {
    */
   async enable(id: string, actor: Actor, start: StartPosition = { from: 'end' }): Promise<RuleView> {
     const doc = await this.document(id, actor);
-    const next: RuleRecord = { ...doc.value, enabled: true, generation: doc.value.generation + 1, updatedAt: this.now() };
+    const next: RuleRecord = {
+      ...doc.value,
+      enabled: true,
+      generation: doc.value.generation + 1,
+      updatedAt: this.now(),
+    };
     const resolved = await this.resolve(next, SYSTEM);
     await this.deps.sinks.pause(ruleSinkId(id));
     await this.deps.sinks.update(ruleSinkId(id), { target: asJson(resolved.target) });
@@ -206,7 +279,12 @@ export class RuleService {
     const doc = await this.document(id, actor);
     await this.deps.sinks.pause(ruleSinkId(id));
     await this.deps.sinks.pause(actionSinkId(id));
-    await this.deps.documents.put(RULES_COLLECTION, id, { ...doc.value, enabled: false, updatedAt: this.now() }, { expectedVersion: doc.version });
+    await this.deps.documents.put(
+      RULES_COLLECTION,
+      id,
+      { ...doc.value, enabled: false, updatedAt: this.now() },
+      { expectedVersion: doc.version },
+    );
     return this.describe(id, actor);
   }
 
@@ -224,11 +302,29 @@ export class RuleService {
    * With `draft`, its conditions and actions (checked as a change would check them) stand in
    * for the stored ones, so a change is tried before it is saved; nothing is saved.
    */
-  async validate(id: string, sample: unknown, actor: Actor, draft?: { conditions?: RuleConditionRef[]; actions?: RuleActionRef[] }): Promise<{ matchedConditions: (RuleConditionRef & { index: number })[]; matchedActions: RenderedActionView[] }> {
+  async validate(
+    id: string,
+    sample: unknown,
+    actor: Actor,
+    draft?: { conditions?: RuleConditionRef[]; actions?: RuleActionRef[] },
+  ): Promise<{ matchedConditions: (RuleConditionRef & { index: number })[]; matchedActions: RenderedActionView[] }> {
     const stored = await this.get(id, actor);
-    const rule = draft === undefined ? stored : { ...stored, ...this.checkedDefinition(draft.conditions ?? stored.conditions, draft.actions ?? stored.actions) };
+    const rule =
+      draft === undefined
+        ? stored
+        : {
+            ...stored,
+            ...this.checkedDefinition(draft.conditions ?? stored.conditions, draft.actions ?? stored.actions),
+          };
     // a draft's references are resolved as its owner would resolve them on saving
-    const resolved = await this.resolve(rule, draft === undefined ? SYSTEM : actor.admin && stored.owner !== actor.owner ? { owner: stored.owner, admin: false } : actor);
+    const resolved = await this.resolve(
+      rule,
+      draft === undefined
+        ? SYSTEM
+        : actor.admin && stored.owner !== actor.owner
+          ? { owner: stored.owner, admin: false }
+          : actor,
+    );
     const event = sampleEvent(sample, rule.streams[0]!, this.now(), this.sampleShapes);
     const compiled = compileRule({ conditions: resolved.target.conditions, actions: resolved.target.actions });
     const result = await dryRun(compiled, event);
@@ -236,7 +332,13 @@ export class RuleService {
       matchedConditions: result.matchedConditions.map((index) => ({ index, ...rule.conditions[index]! })),
       matchedActions: result.matchedActions.map((a) => {
         const endpoint = resolved.dispatch.targets[a.actionTargetId]!;
-        return { target: a.actionTargetId, type: a.actionTypeId, properties: a.properties, url: endpoint.url, method: endpoint.method };
+        return {
+          target: a.actionTargetId,
+          type: a.actionTypeId,
+          properties: a.properties,
+          url: endpoint.url,
+          method: endpoint.method,
+        };
       }),
     };
   }
@@ -264,19 +366,41 @@ export class RuleService {
   // -------------------------------------------------------------------------------------
 
   /** compileRule checks the shape and compiles every expression (errors carry pointers) */
-  private checkedDefinition(conditions: RuleConditionRef[], actions: RuleActionRef[]): Pick<RuleRecord, 'conditions' | 'actions'> {
+  private checkedDefinition(
+    conditions: RuleConditionRef[],
+    actions: RuleActionRef[],
+  ): Pick<RuleRecord, 'conditions' | 'actions'> {
     compileRule({ conditions, actions } as never);
     return { conditions: conditionRefs(conditions), actions: actionRefs(actions) };
   }
 
   /** Every reference looked up, as the actor may see it; unknown ones are VALIDATION_FAILED naming the field. */
-  private async resolve(rule: Pick<RuleRecord, 'id' | 'generation' | 'conditions' | 'actions'>, actor: Actor): Promise<{ target: RuleTargetConfig; dispatch: ActionDispatchConfig }> {
+  private async resolve(
+    rule: Pick<RuleRecord, 'id' | 'generation' | 'conditions' | 'actions'>,
+    actor: Actor,
+  ): Promise<{ target: RuleTargetConfig; dispatch: ActionDispatchConfig }> {
     const conditions: RuleCondition[] = [];
     for (const [i, c] of rule.conditions.entries()) {
-      const source = c.eventSourceId === undefined ? undefined
-        : await this.lookup<EventSourceRecord>(EVENT_SOURCES_COLLECTION, c.eventSourceId, actor, 'event source', `/conditions/${i}/eventSourceId`);
-      const type = c.eventTypeId === undefined ? undefined
-        : await this.lookup<EventTypeRecord>(EVENT_TYPES_COLLECTION, c.eventTypeId, actor, 'event type', `/conditions/${i}/eventTypeId`);
+      const source =
+        c.eventSourceId === undefined
+          ? undefined
+          : await this.lookup<EventSourceRecord>(
+              EVENT_SOURCES_COLLECTION,
+              c.eventSourceId,
+              actor,
+              'event source',
+              `/conditions/${i}/eventSourceId`,
+            );
+      const type =
+        c.eventTypeId === undefined
+          ? undefined
+          : await this.lookup<EventTypeRecord>(
+              EVENT_TYPES_COLLECTION,
+              c.eventTypeId,
+              actor,
+              'event type',
+              `/conditions/${i}/eventTypeId`,
+            );
       conditions.push({
         ...(source === undefined ? {} : { eventSourceId: source.source }),
         ...(type === undefined ? {} : { eventTypeId: type.type }),
@@ -287,29 +411,60 @@ export class RuleService {
     const actions: RuleAction[] = [];
     for (const [i, a] of rule.actions.entries()) {
       if (targets[a.actionTargetId] === undefined) {
-        const target = await this.lookup<ActionTargetRecord>(ACTION_TARGETS_COLLECTION, a.actionTargetId, actor, 'action target', `/actions/${i}/actionTargetId`);
+        const target = await this.lookup<ActionTargetRecord>(
+          ACTION_TARGETS_COLLECTION,
+          a.actionTargetId,
+          actor,
+          'action target',
+          `/actions/${i}/actionTargetId`,
+        );
         targets[a.actionTargetId] = endpointOf(target);
       }
-      actions.push({ actionTargetId: a.actionTargetId, actionTypeId: a.actionTypeId, ...(a.transform === undefined ? {} : { transform: a.transform }) });
+      actions.push({
+        actionTargetId: a.actionTargetId,
+        actionTypeId: a.actionTypeId,
+        ...(a.transform === undefined ? {} : { transform: a.transform }),
+      });
     }
     return {
-      target: { kind: 'rule', rule: rule.id, generation: rule.generation, actionsStream: actionsStreamOf(rule.id), conditions, actions },
+      target: {
+        kind: 'rule',
+        rule: rule.id,
+        generation: rule.generation,
+        actionsStream: actionsStreamOf(rule.id),
+        conditions,
+        actions,
+      },
       dispatch: { kind: 'rule-action', rule: rule.id, targets },
     };
   }
 
-  private async lookup<T extends { owner: string }>(collection: string, id: string, actor: Actor, what: string, pointer: string): Promise<T> {
+  private async lookup<T extends { owner: string }>(
+    collection: string,
+    id: string,
+    actor: Actor,
+    what: string,
+    pointer: string,
+  ): Promise<T> {
     const doc = await this.deps.documents.get<T>(collection, id);
-    if (doc === null || (!actor.admin && doc.value.owner !== actor.owner)) throw invalid(`there is no ${what} "${id}"`, pointer);
+    if (doc === null || (!actor.admin && doc.value.owner !== actor.owner))
+      throw invalid(`there is no ${what} "${id}"`, pointer);
     return doc.value;
   }
 
   private async view(record: RuleRecord, version: number): Promise<RuleView> {
-    const [rule, actions] = await Promise.all([this.sinkView(ruleSinkId(record.id)), this.sinkView(actionSinkId(record.id))]);
+    const [rule, actions] = await Promise.all([
+      this.sinkView(ruleSinkId(record.id)),
+      this.sinkView(actionSinkId(record.id)),
+    ]);
     const statuses = [rule?.status ?? 'stopped', actions?.status ?? 'stopped'];
-    const status: RuleStatus = !record.enabled ? 'disabled'
-      : statuses.includes('failing') ? 'failing'
-      : statuses.every((s) => s === 'running') ? 'running' : 'stopped';
+    const status: RuleStatus = !record.enabled
+      ? 'disabled'
+      : statuses.includes('failing')
+        ? 'failing'
+        : statuses.every((s) => s === 'running')
+          ? 'running'
+          : 'stopped';
     return {
       ...record,
       version,
@@ -359,8 +514,18 @@ function sampleEvent(sample: unknown, stream: string, now: string, shapes: reado
   const [event] = shaped ?? eventsFromJson(sample, { stream, producer: null, newId: randomUUID, now: () => now });
   if (event === undefined || Array.isArray(sample)) throw invalid('send one sample event (an object)', '');
   return {
-    id: event.id, stream, seq: 0, typeSeq: 0, type: event.type, source: event.source, time: event.time, received: now,
-    producer: null, data: event.data, meta: event.meta, schemaVersion: null,
+    id: event.id,
+    stream,
+    seq: 0,
+    typeSeq: 0,
+    type: event.type,
+    source: event.source,
+    time: event.time,
+    received: now,
+    producer: null,
+    data: event.data,
+    meta: event.meta,
+    schemaVersion: null,
   };
 }
 
@@ -368,9 +533,11 @@ function sampleEvent(sample: unknown, stream: string, now: string, shapes: reado
 function mapSinkError(err: unknown): unknown {
   if (!(err instanceof RivuletError) || typeof err.details?.pointer !== 'string') return err;
   const pointer = err.details.pointer;
-  const mapped = pointer.startsWith('/policy') ? pointer.replace('/policy', '/delivery')
-    : pointer.startsWith('/target') ? '/actions'
-    : pointer;
+  const mapped = pointer.startsWith('/policy')
+    ? pointer.replace('/policy', '/delivery')
+    : pointer.startsWith('/target')
+      ? '/actions'
+      : pointer;
   return new RivuletError(err.code, err.message, { details: { ...err.details, pointer: mapped }, cause: err });
 }
 

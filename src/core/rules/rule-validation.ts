@@ -17,7 +17,17 @@ const PUBLIC_ID = /^[A-Za-z0-9_-]{1,64}$/;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'authorization', 'webhook-id', 'webhook-timestamp', 'webhook-signature']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'authorization',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+]);
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 export function invalid(message: string, pointer: string): RivuletError {
@@ -42,17 +52,23 @@ export function checkId(value: unknown, what: string): string {
 }
 
 export function checkPublicId(value: unknown): string {
-  if (typeof value !== 'string' || !PUBLIC_ID.test(value)) throw invalid('publicId must be 1–64 letters, digits, "_" or "-"', '/publicId');
+  if (typeof value !== 'string' || !PUBLIC_ID.test(value))
+    throw invalid('publicId must be 1–64 letters, digits, "_" or "-"', '/publicId');
   return value;
 }
 
-export function checkText(value: unknown, pointer: string, options: { max: number; required?: boolean; fallback?: string }): string {
+export function checkText(
+  value: unknown,
+  pointer: string,
+  options: { max: number; required?: boolean; fallback?: string },
+): string {
   if (value === undefined || value === null) {
     if (options.required === true) throw invalid(`${pointer.slice(1)} is required`, pointer);
     return options.fallback ?? '';
   }
   if (typeof value !== 'string') throw invalid(`${pointer.slice(1)} must be a string`, pointer);
-  if (value.length > options.max) throw invalid(`${pointer.slice(1)} must be at most ${options.max} characters`, pointer);
+  if (value.length > options.max)
+    throw invalid(`${pointer.slice(1)} must be at most ${options.max} characters`, pointer);
   if (options.required === true && value.trim() === '') throw invalid(`${pointer.slice(1)} must not be empty`, pointer);
   return value;
 }
@@ -60,7 +76,10 @@ export function checkText(value: unknown, pointer: string, options: { max: numbe
 /** An event type's reference, as events carry it in `type`. */
 export function checkEventTypeName(value: unknown): string {
   if (typeof value !== 'string' || value === '' || value.length > FIELD_LIMITS.type || CONTROL.test(value)) {
-    throw invalid(`type must be 1–${FIELD_LIMITS.type} characters without control characters, e.g. "/eventTypes/temperature"`, '/type');
+    throw invalid(
+      `type must be 1–${FIELD_LIMITS.type} characters without control characters, e.g. "/eventTypes/temperature"`,
+      '/type',
+    );
   }
   return value;
 }
@@ -85,21 +104,25 @@ export function checkActionUrl(value: unknown): string {
 export function checkMethod(value: unknown): 'POST' | 'PUT' | 'PATCH' {
   if (value === undefined || value === null) return 'POST';
   const upper = typeof value === 'string' ? value.toUpperCase() : value;
-  if (upper !== 'POST' && upper !== 'PUT' && upper !== 'PATCH') throw invalid('method must be POST, PUT or PATCH (an action has a body)', '/method');
+  if (upper !== 'POST' && upper !== 'PUT' && upper !== 'PATCH')
+    throw invalid('method must be POST, PUT or PATCH (an action has a body)', '/method');
   return upper;
 }
 
 export function checkAuth(value: unknown): ActionAuth | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('auth must be {"type": "basic", "user", "password"} or {"type": "bearer", "token"}', '/auth');
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw invalid('auth must be {"type": "basic", "user", "password"} or {"type": "bearer", "token"}', '/auth');
   const a = value as Record<string, unknown>;
   const secret = (field: string) => {
     const v = a[field];
-    if (typeof v !== 'string' || v === '' || v.length > 4096 || CONTROL.test(v)) throw invalid(`auth.${field} must be a non-empty string without control characters`, `/auth/${field}`);
+    if (typeof v !== 'string' || v === '' || v.length > 4096 || CONTROL.test(v))
+      throw invalid(`auth.${field} must be a non-empty string without control characters`, `/auth/${field}`);
     return v;
   };
   const only = (fields: string[]) => {
-    for (const k of Object.keys(a)) if (!fields.includes(k)) throw invalid(`auth.${k} is not a field of ${String(a.type)} auth`, `/auth/${k}`);
+    for (const k of Object.keys(a))
+      if (!fields.includes(k)) throw invalid(`auth.${k} is not a field of ${String(a.type)} auth`, `/auth/${k}`);
   };
   if (a.type === 'basic') {
     only(['type', 'user', 'password']);
@@ -110,7 +133,8 @@ export function checkAuth(value: unknown): ActionAuth | null {
   if (a.type === 'bearer') {
     only(['type', 'token']);
     const token = secret('token');
-    if (/\s/.test(token)) throw invalid('auth.token must not contain spaces (the "Bearer" scheme is added)', '/auth/token');
+    if (/\s/.test(token))
+      throw invalid('auth.token must not contain spaces (the "Bearer" scheme is added)', '/auth/token');
     return { type: 'bearer', token };
   }
   throw invalid('auth.type must be "basic" or "bearer"', '/auth/type');
@@ -118,15 +142,18 @@ export function checkAuth(value: unknown): ActionAuth | null {
 
 export function checkHeaders(value: unknown): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('headers must be an object of name → value', '/headers');
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw invalid('headers must be an object of name → value', '/headers');
   const out: Record<string, string> = {};
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length > 50) throw invalid('at most 50 headers', '/headers');
   for (const [name, v] of entries) {
     const pointer = `/headers/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
     if (!HEADER_NAME.test(name)) throw invalid(`"${name.slice(0, 100)}" is not a valid header name`, pointer);
-    if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid(`header "${name}" is set by Rivulet (use "auth" for credentials)`, pointer);
-    if (typeof v !== 'string' || v.length > 8192 || CONTROL.test(v)) throw invalid(`header "${name}" must be a string without control characters`, pointer);
+    if (RESERVED_HEADERS.has(name.toLowerCase()))
+      throw invalid(`header "${name}" is set by Rivulet (use "auth" for credentials)`, pointer);
+    if (typeof v !== 'string' || v.length > 8192 || CONTROL.test(v))
+      throw invalid(`header "${name}" must be a string without control characters`, pointer);
     out[name.toLowerCase()] = v;
   }
   return out;
@@ -135,7 +162,14 @@ export function checkHeaders(value: unknown): Record<string, string> {
 export function checkSigning(value: unknown): { secrets: string[] } | null {
   if (value === undefined || value === null) return null;
   const secrets = (value as { secrets?: unknown }).secrets;
-  if (typeof value !== 'object' || Array.isArray(value) || !Array.isArray(secrets) || secrets.length === 0 || secrets.length > 5 || Object.keys(value).some((k) => k !== 'secrets')) {
+  if (
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    !Array.isArray(secrets) ||
+    secrets.length === 0 ||
+    secrets.length > 5 ||
+    Object.keys(value).some((k) => k !== 'secrets')
+  ) {
     throw invalid('signing must be {"secrets": [1–5 webhook secrets "whsec_…"]}', '/signing/secrets');
   }
   secrets.forEach((s, i) => {
@@ -146,7 +180,8 @@ export function checkSigning(value: unknown): { secrets: string[] } | null {
 
 export function checkStreams(value: unknown, fallback: string): string[] {
   if (value === undefined || value === null) return [fallback];
-  if (!Array.isArray(value) || value.length === 0 || value.length > 20) throw invalid('streams must list 1–20 stream names', '/streams');
+  if (!Array.isArray(value) || value.length === 0 || value.length > 20)
+    throw invalid('streams must list 1–20 stream names', '/streams');
   const unique = [...new Set(value as unknown[])];
   unique.forEach((s, i) => {
     if (typeof s !== 'string') throw invalid('streams must be stream names', `/streams/${i}`);
@@ -162,7 +197,8 @@ export function checkStreams(value: unknown, fallback: string): string[] {
 
 export function checkDelivery(value: unknown): PolicyInput | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('delivery must be a delivery policy object (retry, timeoutMs, concurrency, rateLimit)', '/delivery');
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw invalid('delivery must be a delivery policy object (retry, timeoutMs, concurrency, rateLimit)', '/delivery');
   return value as PolicyInput;
 }
 
@@ -178,8 +214,15 @@ export function conditionRefs(conditions: RuleConditionRef[]): RuleConditionRef[
 export function actionRefs(actions: RuleActionRef[]): RuleActionRef[] {
   return actions.map((a) => {
     if (a.actionTypeId.length > FIELD_LIMITS.type || CONTROL.test(a.actionTypeId)) {
-      throw invalid(`actionTypeId must be at most ${FIELD_LIMITS.type} characters without control characters`, '/actions');
+      throw invalid(
+        `actionTypeId must be at most ${FIELD_LIMITS.type} characters without control characters`,
+        '/actions',
+      );
     }
-    return { actionTargetId: a.actionTargetId, actionTypeId: a.actionTypeId, ...(a.transform === undefined ? {} : { transform: a.transform }) };
+    return {
+      actionTargetId: a.actionTargetId,
+      actionTypeId: a.actionTypeId,
+      ...(a.transform === undefined ? {} : { transform: a.transform }),
+    };
   });
 }

@@ -35,15 +35,25 @@ export interface SchemaFailure {
 
 // Annotations and vendor keywords (`x-…`) are allowed, as JSON Schema says; `allErrors` stays
 // off so a refusal costs one failed keyword, not a full scan of a large event.
-const OPTIONS: Options = { strict: false, allErrors: false, logger: false, validateFormats: true, code: { regExp: linearRegExpEngine } };
+const OPTIONS: Options = {
+  strict: false,
+  allErrors: false,
+  logger: false,
+  validateFormats: true,
+  code: { regExp: linearRegExpEngine },
+};
 
 export function draftOf(schema: Record<string, unknown>): SchemaDraft {
   const declared = schema.$schema;
   if (declared === undefined) return '2020-12';
-  if (typeof declared !== 'string') throw invalid('"$schema" must be a string naming draft 2020-12 or draft-07', '/$schema');
+  if (typeof declared !== 'string')
+    throw invalid('"$schema" must be a string naming draft 2020-12 or draft-07', '/$schema');
   const draft = DRAFTS[declared.replace(/#$/, '')];
   if (!draft) {
-    throw invalid(`"$schema" ${JSON.stringify(declared)} is not supported: use https://json-schema.org/draft/2020-12/schema or http://json-schema.org/draft-07/schema#`, '/$schema');
+    throw invalid(
+      `"$schema" ${JSON.stringify(declared)} is not supported: use https://json-schema.org/draft/2020-12/schema or http://json-schema.org/draft-07/schema#`,
+      '/$schema',
+    );
   }
   return draft;
 }
@@ -81,9 +91,12 @@ function failureOf(error: ErrorObject): SchemaFailure {
   // point at the field itself, not its parent, when a property is missing or not allowed
   let pointer = error.instancePath;
   const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'required' && typeof params.missingProperty === 'string') pointer += `/${escapePointer(params.missingProperty)}`;
-  if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') pointer += `/${escapePointer(params.additionalProperty)}`;
-  if (error.keyword === 'unevaluatedProperties' && typeof params.unevaluatedProperty === 'string') pointer += `/${escapePointer(params.unevaluatedProperty)}`;
+  if (error.keyword === 'required' && typeof params.missingProperty === 'string')
+    pointer += `/${escapePointer(params.missingProperty)}`;
+  if (error.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string')
+    pointer += `/${escapePointer(params.additionalProperty)}`;
+  if (error.keyword === 'unevaluatedProperties' && typeof params.unevaluatedProperty === 'string')
+    pointer += `/${escapePointer(params.unevaluatedProperty)}`;
   return { pointer, rule: error.keyword, message: error.message ?? 'is invalid' };
 }
 

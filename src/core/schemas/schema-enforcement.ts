@@ -22,17 +22,20 @@ export const VALIDATION_MODES: readonly ValidationMode[] = ['strict', 'known', '
 
 export type EventOutcome =
   /** schemaVersion is null when the event's type has no schema (or validation is off) */
-  | { ok: true; schemaVersion: number | null }
-  | { ok: false; error: RivuletError };
+  { ok: true; schemaVersion: number | null } | { ok: false; error: RivuletError };
 
 export function validationModeOf(stream: StreamRecord): ValidationMode {
   const mode = stream.options.validation;
   if (mode === undefined || mode === null) return 'known';
   if (typeof mode === 'string' && (VALIDATION_MODES as readonly string[]).includes(mode)) return mode as ValidationMode;
   // fail closed: a mistyped mode must not silently switch validation off
-  throw new RivuletError('VALIDATION_FAILED', `stream "${stream.name}" has options.validation ${JSON.stringify(mode)}; use strict, known or off`, {
-    details: { stream: stream.name, pointer: '/options/validation' },
-  });
+  throw new RivuletError(
+    'VALIDATION_FAILED',
+    `stream "${stream.name}" has options.validation ${JSON.stringify(mode)}; use strict, known or off`,
+    {
+      details: { stream: stream.name, pointer: '/options/validation' },
+    },
+  );
 }
 
 export class SchemaEnforcer {
@@ -61,14 +64,28 @@ export class SchemaEnforcer {
 }
 
 /** One event's outcome; synchronous, so a batch costs one await however large it is. */
-function checkEvent(validators: StreamValidators, stream: StreamRecord, mode: Exclude<ValidationMode, 'off'>, event: NewEvent, index: number): EventOutcome {
+function checkEvent(
+  validators: StreamValidators,
+  stream: StreamRecord,
+  mode: Exclude<ValidationMode, 'off'>,
+  event: NewEvent,
+  index: number,
+): EventOutcome {
   const pin = pinOf(event);
   if (pin) {
-    const wrong = (pin.ref.stream !== undefined && pin.ref.stream !== stream.name) || (pin.ref.type !== undefined && pin.ref.type !== event.type);
+    const wrong =
+      (pin.ref.stream !== undefined && pin.ref.stream !== stream.name) ||
+      (pin.ref.type !== undefined && pin.ref.type !== event.type);
     if (wrong) {
-      return refuse('INVALID_EVENT', `event ${index}: ${pin.pointer.slice(1)} names the schema of "${pin.ref.type ?? event.type}" on stream "${pin.ref.stream ?? stream.name}", not of this event's type "${event.type}" on "${stream.name}"`, {
-        index, pointer: pin.pointer, eventType: event.type,
-      });
+      return refuse(
+        'INVALID_EVENT',
+        `event ${index}: ${pin.pointer.slice(1)} names the schema of "${pin.ref.type ?? event.type}" on stream "${pin.ref.stream ?? stream.name}", not of this event's type "${event.type}" on "${stream.name}"`,
+        {
+          index,
+          pointer: pin.pointer,
+          eventType: event.type,
+        },
+      );
     }
   }
   let validator;
@@ -76,17 +93,30 @@ function checkEvent(validators: StreamValidators, stream: StreamRecord, mode: Ex
     validator = validators.get(event.type, pin?.ref.version ?? null);
   } catch (err) {
     if (err instanceof RivuletError && err.code === 'SCHEMA_NOT_FOUND') {
-      return refuse('INVALID_EVENT', `event ${index}: ${pin?.pointer.slice(1) ?? 'dataschema'} pins version ${String(pin?.ref.version)} of the schema of "${event.type}", which does not exist`, {
-        index, pointer: pin?.pointer ?? '/dataschema', eventType: event.type, schemaVersion: pin?.ref.version ?? null,
-      });
+      return refuse(
+        'INVALID_EVENT',
+        `event ${index}: ${pin?.pointer.slice(1) ?? 'dataschema'} pins version ${String(pin?.ref.version)} of the schema of "${event.type}", which does not exist`,
+        {
+          index,
+          pointer: pin?.pointer ?? '/dataschema',
+          eventType: event.type,
+          schemaVersion: pin?.ref.version ?? null,
+        },
+      );
     }
     throw err;
   }
   if (!validator) {
     if (mode === 'strict') {
-      return refuse('UNKNOWN_EVENT_TYPE', `event ${index}: type "${event.type}" has no schema on stream "${stream.name}", which accepts only types with schemas`, {
-        index, pointer: '/type', eventType: event.type,
-      });
+      return refuse(
+        'UNKNOWN_EVENT_TYPE',
+        `event ${index}: type "${event.type}" has no schema on stream "${stream.name}", which accepts only types with schemas`,
+        {
+          index,
+          pointer: '/type',
+          eventType: event.type,
+        },
+      );
     }
     return { ok: true, schemaVersion: null };
   }
@@ -94,9 +124,17 @@ function checkEvent(validators: StreamValidators, stream: StreamRecord, mode: Ex
   const failure = firstFailure(validator.compiled, data);
   if (!failure) return { ok: true, schemaVersion: validator.version };
   const pointer = `/data${failure.pointer}`;
-  return refuse('SCHEMA_VIOLATION', `event ${index}: ${pointer} ${failure.message} (rule "${failure.rule}" of "${event.type}" schema version ${validator.version})`, {
-    index, pointer, rule: failure.rule, schemaVersion: validator.version, eventType: event.type,
-  });
+  return refuse(
+    'SCHEMA_VIOLATION',
+    `event ${index}: ${pointer} ${failure.message} (rule "${failure.rule}" of "${event.type}" schema version ${validator.version})`,
+    {
+      index,
+      pointer,
+      rule: failure.rule,
+      schemaVersion: validator.version,
+      eventType: event.type,
+    },
+  );
 }
 
 interface Pin {
@@ -127,6 +165,10 @@ function withoutSchemaMember(data: JsonObject): JsonValue {
   return rest;
 }
 
-function refuse(code: 'INVALID_EVENT' | 'UNKNOWN_EVENT_TYPE' | 'SCHEMA_VIOLATION', message: string, details: Record<string, unknown>): EventOutcome {
+function refuse(
+  code: 'INVALID_EVENT' | 'UNKNOWN_EVENT_TYPE' | 'SCHEMA_VIOLATION',
+  message: string,
+  details: Record<string, unknown>,
+): EventOutcome {
   return { ok: false, error: new RivuletError(code, message, { details }) };
 }

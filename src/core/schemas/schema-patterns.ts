@@ -34,7 +34,8 @@ export function checkSchemaPatterns(schema: unknown): void {
       const at = `${pointer}/${escapePointer(key)}`;
       if (key === 'pattern' && typeof value === 'string') compileLinearRegex(value, { pointer: at });
       else if (key === 'patternProperties' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        for (const property of Object.keys(value)) compileLinearRegex(property, { pointer: `${at}/${escapePointer(property)}` });
+        for (const property of Object.keys(value))
+          compileLinearRegex(property, { pointer: `${at}/${escapePointer(property)}` });
       }
       if (!DATA_KEYWORDS.has(key)) pending.push({ node: value, pointer: at });
     }

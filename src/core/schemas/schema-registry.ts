@@ -22,7 +22,14 @@ import type { JsonObject } from '../../kernel/envelope.js';
 import { FIELD_LIMITS } from '../events/event-fields.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { Store, StreamRecord } from '../../store/port.js';
-import { checkCompatibility, isCompatibilityMode, COMPATIBILITY_MODES, type CompatibilityMode, type CompatibilityReport, type JsonSchema } from './compatibility.js';
+import {
+  checkCompatibility,
+  isCompatibilityMode,
+  COMPATIBILITY_MODES,
+  type CompatibilityMode,
+  type CompatibilityReport,
+  type JsonSchema,
+} from './compatibility.js';
 import { compileSchema, type CompiledSchema, type SchemaDraft } from './schema-compiler.js';
 import { SCHEMAS, SCHEMA_SETTINGS, parseVersionKey, streamPrefix, typeKey, versionKey } from './schema-keys.js';
 
@@ -113,7 +120,12 @@ export class SchemaRegistry {
    * `compatibility`, when given, is the mode this version is checked under, and becomes the
    * type's mode once the version is registered.
    */
-  async register(streamName: string, type: string, schema: unknown, options: { compatibility?: CompatibilityMode } = {}): Promise<{ schema: RegisteredSchema; created: boolean; mode: CompatibilityMode }> {
+  async register(
+    streamName: string,
+    type: string,
+    schema: unknown,
+    options: { compatibility?: CompatibilityMode } = {},
+  ): Promise<{ schema: RegisteredSchema; created: boolean; mode: CompatibilityMode }> {
     const { compiled, body, mode, docs, unchanged, report } = await this.assess(streamName, type, schema, options);
     if (unchanged) {
       if (options.compatibility !== undefined) await this.setCompatibility(streamName, type, options.compatibility);
@@ -121,24 +133,47 @@ export class SchemaRegistry {
     }
     if (!report.compatible) {
       const first = report.incompatibilities[0]!;
-      throw new RivuletError('SCHEMA_INCOMPATIBLE', `the new schema for "${type}" breaks ${mode} compatibility: ${first.direction} against version ${first.againstVersion} at ${first.pointer || '(root)'}: ${first.message}`, {
-        details: { eventType: type, mode, pointer: first.pointer, rule: first.rule, incompatibilities: report.incompatibilities },
-      });
+      throw new RivuletError(
+        'SCHEMA_INCOMPATIBLE',
+        `the new schema for "${type}" breaks ${mode} compatibility: ${first.direction} against version ${first.againstVersion} at ${first.pointer || '(root)'}: ${first.message}`,
+        {
+          details: {
+            eventType: type,
+            mode,
+            pointer: first.pointer,
+            rule: first.rule,
+            incompatibilities: report.incompatibilities,
+          },
+        },
+      );
     }
     const version = (docs[docs.length - 1]?.version ?? 0) + 1;
-    const doc: VersionDoc = { stream: streamName, type, version, createdAt: this.clock.now().toISOString(), draft: compiled.draft, schema: body };
+    const doc: VersionDoc = {
+      stream: streamName,
+      type,
+      version,
+      createdAt: this.clock.now().toISOString(),
+      draft: compiled.draft,
+      schema: body,
+    };
     try {
       await this.store.documents.put(SCHEMAS, versionKey(streamName, type, version), doc, { expectedVersion: 0 });
     } catch (err) {
       if (err instanceof RivuletError && err.code === 'CONFLICT') {
-        throw new RivuletError('CONFLICT', `another version of "${type}" was registered at the same time; retry`, { details: { eventType: type } });
+        throw new RivuletError('CONFLICT', `another version of "${type}" was registered at the same time; retry`, {
+          details: { eventType: type },
+        });
       }
       throw err;
     }
     this.compiled.set(cacheKey(streamName, type, version), compiled);
     this.indexes.delete(streamName);
     if (options.compatibility !== undefined) await this.setCompatibility(streamName, type, options.compatibility);
-    return { schema: toRegistered(doc as VersionDoc & { schema: JsonObject; draft: SchemaDraft }), created: true, mode };
+    return {
+      schema: toRegistered(doc as VersionDoc & { schema: JsonObject; draft: SchemaDraft }),
+      created: true,
+      mode,
+    };
   }
 
   /**
@@ -146,12 +181,26 @@ export class SchemaRegistry {
    * under the mode the registration would use (a report with no findings when it would be
    * accepted), and whether it is the latest version's schema again.
    */
-  async checkCompatibility(streamName: string, type: string, schema: unknown, options: { compatibility?: CompatibilityMode } = {}): Promise<{
-    type: string; mode: CompatibilityMode; compatible: boolean; unchanged: boolean; latest: number | null; nextVersion: number; incompatibilities: CompatibilityReport['incompatibilities'];
+  async checkCompatibility(
+    streamName: string,
+    type: string,
+    schema: unknown,
+    options: { compatibility?: CompatibilityMode } = {},
+  ): Promise<{
+    type: string;
+    mode: CompatibilityMode;
+    compatible: boolean;
+    unchanged: boolean;
+    latest: number | null;
+    nextVersion: number;
+    incompatibilities: CompatibilityReport['incompatibilities'];
   }> {
     const { mode, docs, live, unchanged, report } = await this.assess(streamName, type, schema, options);
     return {
-      type, mode, compatible: report.compatible, unchanged: unchanged !== undefined,
+      type,
+      mode,
+      compatible: report.compatible,
+      unchanged: unchanged !== undefined,
       latest: live[live.length - 1]?.version ?? null,
       nextVersion: unchanged ? unchanged.version : (docs[docs.length - 1]?.version ?? 0) + 1,
       incompatibilities: report.incompatibilities,
@@ -159,20 +208,32 @@ export class SchemaRegistry {
   }
 
   /** the steps of a registration up to its decision, shared by `register` and `checkCompatibility` */
-  private async assess(streamName: string, type: string, schema: unknown, options: { compatibility?: CompatibilityMode }) {
+  private async assess(
+    streamName: string,
+    type: string,
+    schema: unknown,
+    options: { compatibility?: CompatibilityMode },
+  ) {
     assertType(type);
     const stream = await this.requireStream(streamName);
     const compiled = compileSchema(schema);
     const body = schema as JsonObject;
-    if (options.compatibility !== undefined && !isCompatibilityMode(options.compatibility)) throw badMode(options.compatibility, '/compatibility');
+    if (options.compatibility !== undefined && !isCompatibilityMode(options.compatibility))
+      throw badMode(options.compatibility, '/compatibility');
     const mode = options.compatibility ?? (await this.modeOf(stream, type));
     const docs = await this.versionDocs(streamName, type);
-    const live = docs.filter((d): d is VersionDoc & { schema: JsonObject; draft: SchemaDraft } => d.schema !== undefined);
+    const live = docs.filter(
+      (d): d is VersionDoc & { schema: JsonObject; draft: SchemaDraft } => d.schema !== undefined,
+    );
     const latest = live[live.length - 1];
     const unchanged = latest && canonical(latest.schema) === canonical(body) ? latest : undefined;
     const report: CompatibilityReport = unchanged
       ? { compatible: true, mode, incompatibilities: [] }
-      : checkCompatibility(body as JsonSchema, live.map((d) => ({ version: d.version, schema: d.schema as JsonSchema })), mode);
+      : checkCompatibility(
+          body as JsonSchema,
+          live.map((d) => ({ version: d.version, schema: d.schema as JsonSchema })),
+          mode,
+        );
     return { compiled, body, mode, docs, live, unchanged, report };
   }
 
@@ -180,7 +241,9 @@ export class SchemaRegistry {
   async listTypes(streamName: string): Promise<SchemaTypeSummary[]> {
     const stream = await this.requireStream(streamName);
     const index = await this.index(streamName);
-    const overrides = await this.store.documents.list<TypeSettings>(SCHEMA_SETTINGS, { prefix: streamPrefix(streamName) });
+    const overrides = await this.store.documents.list<TypeSettings>(SCHEMA_SETTINGS, {
+      prefix: streamPrefix(streamName),
+    });
     const byType = new Map(overrides.map((d) => [d.value.type, d.value.compatibility]));
     return [...index.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -193,7 +256,10 @@ export class SchemaRegistry {
       }));
   }
 
-  async listVersions(streamName: string, type: string): Promise<{ type: string; compatibility: CompatibilityMode; versions: SchemaVersionInfo[] }> {
+  async listVersions(
+    streamName: string,
+    type: string,
+  ): Promise<{ type: string; compatibility: CompatibilityMode; versions: SchemaVersionInfo[] }> {
     const stream = await this.requireStream(streamName);
     const t = (await this.index(streamName)).get(type);
     if (!t) throw notFound(streamName, type);
@@ -218,14 +284,24 @@ export class SchemaRegistry {
     const key = versionKey(streamName, type, version);
     const doc = await this.store.documents.get<VersionDoc>(SCHEMAS, key);
     if (!doc || doc.value.schema === undefined) throw notFound(streamName, type, version);
-    const tombstone: VersionDoc = { stream: streamName, type, version, createdAt: doc.value.createdAt, deletedAt: this.clock.now().toISOString() };
+    const tombstone: VersionDoc = {
+      stream: streamName,
+      type,
+      version,
+      createdAt: doc.value.createdAt,
+      deletedAt: this.clock.now().toISOString(),
+    };
     await this.store.documents.put(SCHEMAS, key, tombstone, { expectedVersion: doc.version });
     this.compiled.delete(cacheKey(streamName, type, version));
     this.indexes.delete(streamName);
   }
 
   /** Sets the type's own compatibility mode; null falls back to the stream's. */
-  async setCompatibility(streamName: string, type: string, mode: CompatibilityMode | null): Promise<{ type: string; compatibility: CompatibilityMode; compatibilityOverride: CompatibilityMode | null }> {
+  async setCompatibility(
+    streamName: string,
+    type: string,
+    mode: CompatibilityMode | null,
+  ): Promise<{ type: string; compatibility: CompatibilityMode; compatibilityOverride: CompatibilityMode | null }> {
     assertType(type);
     const stream = await this.requireStream(streamName);
     if (mode === null) {
@@ -233,7 +309,10 @@ export class SchemaRegistry {
       return { type, compatibility: streamMode(stream), compatibilityOverride: null };
     }
     if (!isCompatibilityMode(mode)) throw badMode(mode, '/compatibility');
-    await this.store.documents.put<TypeSettings>(SCHEMA_SETTINGS, typeKey(streamName, type), { type, compatibility: mode });
+    await this.store.documents.put<TypeSettings>(SCHEMA_SETTINGS, typeKey(streamName, type), {
+      type,
+      compatibility: mode,
+    });
     return { type, compatibility: mode, compatibilityOverride: mode };
   }
 
@@ -276,7 +355,8 @@ export class SchemaRegistry {
 
   private async requireStream(name: string): Promise<StreamRecord> {
     const stream = await this.store.streams.get(name);
-    if (!stream) throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
+    if (!stream)
+      throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
     return stream;
   }
 
@@ -288,7 +368,11 @@ export class SchemaRegistry {
   private index(stream: string): Promise<Map<string, TypeIndex>> {
     const cached = this.indexes.get(stream);
     // on one process every change passes through here: only a shared store needs the clock
-    if (cached && !(this.store.capabilities.multiProcess && this.clock.now().getTime() - cached.loadedMs >= INDEX_TTL_MS)) return cached.index;
+    if (
+      cached &&
+      !(this.store.capabilities.multiProcess && this.clock.now().getTime() - cached.loadedMs >= INDEX_TTL_MS)
+    )
+      return cached.index;
     const entry = { index: this.loadIndex(stream), loadedMs: this.clock.now().getTime() };
     this.indexes.set(stream, entry);
     // a failed load is not cached
@@ -321,13 +405,21 @@ export function streamMode(stream: StreamRecord): CompatibilityMode {
 }
 
 function badMode(mode: unknown, pointer: string): RivuletError {
-  return new RivuletError('VALIDATION_FAILED', `${JSON.stringify(mode)} is not a compatibility mode: use one of ${COMPATIBILITY_MODES.join(', ')}`, { details: { pointer } });
+  return new RivuletError(
+    'VALIDATION_FAILED',
+    `${JSON.stringify(mode)} is not a compatibility mode: use one of ${COMPATIBILITY_MODES.join(', ')}`,
+    { details: { pointer } },
+  );
 }
 
 function assertType(type: string): void {
   // eslint-disable-next-line no-control-regex
   if (type.length === 0 || type.length > FIELD_LIMITS.type || /[\u0000-\u001f\u007f]/.test(type)) {
-    throw new RivuletError('VALIDATION_FAILED', `an event type is 1–${FIELD_LIMITS.type} characters without control characters`, { details: { pointer: '/type' } });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `an event type is 1–${FIELD_LIMITS.type} characters without control characters`,
+      { details: { pointer: '/type' } },
+    );
   }
 }
 
@@ -339,7 +431,14 @@ function notFound(stream: string, type: string, version?: number | 'latest'): Ri
 }
 
 function toRegistered(doc: VersionDoc & { schema: JsonObject; draft: SchemaDraft }): RegisteredSchema {
-  return { stream: doc.stream, type: doc.type, version: doc.version, draft: doc.draft, schema: doc.schema, createdAt: doc.createdAt };
+  return {
+    stream: doc.stream,
+    type: doc.type,
+    version: doc.version,
+    draft: doc.draft,
+    schema: doc.schema,
+    createdAt: doc.createdAt,
+  };
 }
 
 function cacheKey(stream: string, type: string, version: number): string {

@@ -4,7 +4,9 @@ import type { SinkChecks } from './sink-model.js';
 
 export const noTargets: SinkChecks = {
   target: async (kind) => {
-    throw new RivuletError('VALIDATION_FAILED', `no sink targets are available here, so "${kind}" cannot be used`, { details: { pointer: '/target/kind' } });
+    throw new RivuletError('VALIDATION_FAILED', `no sink targets are available here, so "${kind}" cannot be used`, {
+      details: { pointer: '/target/kind' },
+    });
   },
   // nothing to resolve against: without targets no action target can be saved either
   actionTargetSecrets: (given) => given,
@@ -12,6 +14,10 @@ export const noTargets: SinkChecks = {
   writesTo: () => [],
   mapping: () => undefined,
   dryRun: async (_filter, _transform, target) => {
-    throw new RivuletError('VALIDATION_FAILED', `no sink targets are available here, so "${target.kind}" cannot be used`, { details: { pointer: '/target/kind' } });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `no sink targets are available here, so "${target.kind}" cannot be used`,
+      { details: { pointer: '/target/kind' } },
+    );
   },
 };

@@ -17,7 +17,11 @@ export interface AttemptQuery {
 }
 
 /** Newest first. */
-export async function readAttempts(deps: { events: EventLog }, sinkId: string, query: AttemptQuery): Promise<AttemptRecord[]> {
+export async function readAttempts(
+  deps: { events: EventLog },
+  sinkId: string,
+  query: AttemptQuery,
+): Promise<AttemptRecord[]> {
   const name = attemptStreamName(sinkId);
   let stats;
   try {
@@ -25,7 +29,8 @@ export async function readAttempts(deps: { events: EventLog }, sinkId: string, q
   } catch {
     return [];
   }
-  const wanted = (r: AttemptRecord) => (query.stream === undefined || r.stream === query.stream) && (query.seq === undefined || r.seq === query.seq);
+  const wanted = (r: AttemptRecord) =>
+    (query.stream === undefined || r.stream === query.stream) && (query.seq === undefined || r.seq === query.seq);
   const filtered = query.stream !== undefined || query.seq !== undefined;
   const afterSeq = filtered ? stats.firstSeq - 1 : Math.max(stats.firstSeq - 1, stats.lastSeq - query.limit);
   if (stats.lastSeq <= afterSeq) return [];
@@ -54,8 +59,10 @@ const INTEGERS = ['seq', 'attempt', 'latencyMs'] as const;
 function isAttemptRecord(value: unknown): value is AttemptRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const r = value as Record<string, unknown>;
-  return STRINGS.every((f) => typeof r[f] === 'string')
-    && INTEGERS.every((f) => Number.isSafeInteger(r[f]))
-    && (r['status'] === null || Number.isSafeInteger(r['status']))
-    && (r['error'] === null || typeof r['error'] === 'string');
+  return (
+    STRINGS.every((f) => typeof r[f] === 'string') &&
+    INTEGERS.every((f) => Number.isSafeInteger(r[f])) &&
+    (r['status'] === null || Number.isSafeInteger(r['status'])) &&
+    (r['error'] === null || typeof r['error'] === 'string')
+  );
 }

@@ -14,12 +14,19 @@ import type { SinkRecord } from './sink-model.js';
 export const RULE_TARGET_KINDS: readonly string[] = ['rule', 'rule-action'];
 
 /** who manages the sink, in words for an error message; null when nobody does */
-export function sinkManagedBy(sink: Pick<SinkRecord, 'labels'>): { owner: string; via: string; operable: boolean } | null {
+export function sinkManagedBy(
+  sink: Pick<SinkRecord, 'labels'>,
+): { owner: string; via: string; operable: boolean } | null {
   const { rule, okdata } = sink.labels as { rule?: unknown; okdata?: unknown };
-  if (typeof rule === 'string') return { owner: `rule "${rule}"`, via: `/v1/rules/${encodeURIComponent(rule)}`, operable: false };
+  if (typeof rule === 'string')
+    return { owner: `rule "${rule}"`, via: `/v1/rules/${encodeURIComponent(rule)}`, operable: false };
   if (okdata && typeof okdata === 'object' && !Array.isArray(okdata)) {
     const { dataset, version } = okdata as { dataset?: unknown; version?: unknown };
-    return { owner: `okdata stream ${String(dataset)}/${String(version)}`, via: `/streams/${String(dataset)}/${String(version)}`, operable: true };
+    return {
+      owner: `okdata stream ${String(dataset)}/${String(version)}`,
+      via: `/streams/${String(dataset)}/${String(version)}`,
+      operable: true,
+    };
   }
   return null;
 }
@@ -31,14 +38,22 @@ export function sinkManagedBy(sink: Pick<SinkRecord, 'labels'>): { owner: string
 export function assertSinkUnmanaged(sink: Pick<SinkRecord, 'id' | 'labels'>, change: string, operation = false): void {
   const managed = sinkManagedBy(sink);
   if (!managed || (operation && managed.operable)) return;
-  throw new RivuletError('RESOURCE_IN_USE', `sink "${sink.id}" is managed by ${managed.owner}; ${change} it through ${managed.via}`, {
-    details: { sink: sink.id, managedBy: managed.owner },
-  });
+  throw new RivuletError(
+    'RESOURCE_IN_USE',
+    `sink "${sink.id}" is managed by ${managed.owner}; ${change} it through ${managed.via}`,
+    {
+      details: { sink: sink.id, managedBy: managed.owner },
+    },
+  );
 }
 
 /** VALIDATION_FAILED for a target kind only rules may create */
 export function assertPublicTargetKind(kind: unknown): void {
   if (typeof kind === 'string' && RULE_TARGET_KINDS.includes(kind)) {
-    throw new RivuletError('VALIDATION_FAILED', `target kind "${kind}" belongs to rules; create a rule (/v1/rules) instead`, { details: { pointer: '/target/kind' } });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `target kind "${kind}" belongs to rules; create a rule (/v1/rules) instead`,
+      { details: { pointer: '/target/kind' } },
+    );
   }
 }

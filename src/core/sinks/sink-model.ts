@@ -123,8 +123,16 @@ export interface SinkStats {
 }
 
 export const EMPTY_STATS: Readonly<SinkStats> = Object.freeze({
-  delivered: 0, failed: 0, retried: 0, deadLettered: 0, filtered: 0, bytes: 0,
-  lastError: null, lastStatus: null, lastErrorAt: null, lastSuccessAt: null,
+  delivered: 0,
+  failed: 0,
+  retried: 0,
+  deadLettered: 0,
+  filtered: 0,
+  bytes: 0,
+  lastError: null,
+  lastStatus: null,
+  lastErrorAt: null,
+  lastSuccessAt: null,
 });
 
 export interface OwnerLease {
@@ -202,7 +210,11 @@ export interface SinkChecks {
    * an action target's secret settings as given (unchecked), resolved against the stored ones
    * (null: none) as a target's secrets are (see `target`); the result is checked by the caller
    */
-  actionTargetSecrets(given: GivenActionTargetSecrets, stored: ActionTargetSecrets | null, omitted: OmittedSecrets): GivenActionTargetSecrets;
+  actionTargetSecrets(
+    given: GivenActionTargetSecrets,
+    stored: ActionTargetSecrets | null,
+    omitted: OmittedSecrets,
+  ): GivenActionTargetSecrets;
   /** the configuration as it may be shown: secrets replaced */
   redact(kind: string, config: JsonObject): JsonObject;
   /** streams the target writes into (the `stream` target's), for access checks and loops */
@@ -213,7 +225,12 @@ export interface SinkChecks {
    * A dry run of one event through the filter, the transform and the target's mapping, with
    * the code the engine delivers with; nothing is sent. `target` has passed `target` above.
    */
-  dryRun(filter: SinkFilter | null, transform: string | null, target: SinkTarget, event: StoredEvent): Promise<SinkDryRun>;
+  dryRun(
+    filter: SinkFilter | null,
+    transform: string | null,
+    target: SinkTarget,
+    event: StoredEvent,
+  ): Promise<SinkDryRun>;
 }
 
 /** What a sink would do with one event (SinkChecks.dryRun). */

@@ -9,7 +9,12 @@ const SINK_ID = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$/;
 export const MAX_SOURCES = 20;
 
 export const DEFAULT_RETRY: Readonly<RetrySettings> = Object.freeze({
-  maxAttempts: 15, maxAgeMs: 24 * 3600_000, initialDelayMs: 1000, maxDelayMs: 30 * 60_000, multiplier: 2, jitter: 'equal',
+  maxAttempts: 15,
+  maxAgeMs: 24 * 3600_000,
+  initialDelayMs: 1000,
+  maxDelayMs: 30 * 60_000,
+  multiplier: 2,
+  jitter: 'equal',
 });
 
 export const DEFAULT_POLICY: Readonly<DeliveryPolicy> = Object.freeze({
@@ -21,11 +26,15 @@ export const DEFAULT_POLICY: Readonly<DeliveryPolicy> = Object.freeze({
   retry: DEFAULT_RETRY,
 });
 
-const invalid = (message: string, pointer: string) => new RivuletError('VALIDATION_FAILED', message, { details: { pointer } });
+const invalid = (message: string, pointer: string) =>
+  new RivuletError('VALIDATION_FAILED', message, { details: { pointer } });
 
 export function assertSinkId(id: string): void {
   if (typeof id !== 'string' || !SINK_ID.test(id)) {
-    throw invalid(`"${String(id).slice(0, 120)}" is not a valid sink id: use 1–100 letters, digits, "_" or "-", starting with a letter, digit or "_"`, '/id');
+    throw invalid(
+      `"${String(id).slice(0, 120)}" is not a valid sink id: use 1–100 letters, digits, "_" or "-", starting with a letter, digit or "_"`,
+      '/id',
+    );
   }
 }
 
@@ -58,7 +67,8 @@ export function checkFilter(filter: unknown): SinkFilter | null {
 }
 
 function int(value: unknown, pointer: string, min: number, max: number): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) throw invalid(`${pointer} must be a whole number ${min}–${max}`, pointer);
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max)
+    throw invalid(`${pointer} must be a whole number ${min}–${max}`, pointer);
   return value as number;
 }
 
@@ -73,14 +83,19 @@ export function checkPolicy(input: PolicyInput | undefined, base: DeliveryPolicy
     maxAgeMs: int(batchIn.maxAgeMs, '/policy/batch/maxAgeMs', 0, 15 * 60_000),
   };
   const ordering = p.ordering ?? base.ordering;
-  if (ordering !== 'ordered' && ordering !== 'parallel') throw invalid('ordering must be "ordered" or "parallel"', '/policy/ordering');
+  if (ordering !== 'ordered' && ordering !== 'parallel')
+    throw invalid('ordering must be "ordered" or "parallel"', '/policy/ordering');
   const rateIn = p.rateLimit === undefined ? base.rateLimit : p.rateLimit;
-  const rateLimit = rateIn === null ? null : (() => {
-    const perSecond = rateIn.perSecond;
-    if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0 || perSecond > 1_000_000) throw invalid('rateLimit.perSecond must be a number > 0', '/policy/rateLimit/perSecond');
-    const burst = int(rateIn.burst ?? Math.max(1, Math.ceil(perSecond)), '/policy/rateLimit/burst', 1, 1_000_000);
-    return { perSecond, burst };
-  })();
+  const rateLimit =
+    rateIn === null
+      ? null
+      : (() => {
+          const perSecond = rateIn.perSecond;
+          if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0 || perSecond > 1_000_000)
+            throw invalid('rateLimit.perSecond must be a number > 0', '/policy/rateLimit/perSecond');
+          const burst = int(rateIn.burst ?? Math.max(1, Math.ceil(perSecond)), '/policy/rateLimit/burst', 1, 1_000_000);
+          return { perSecond, burst };
+        })();
   return {
     batch,
     concurrency: int(p.concurrency ?? base.concurrency, '/policy/concurrency', 1, 256),
@@ -95,8 +110,20 @@ function checkRetry(r: RetrySettings): RetrySettings {
   const maxAttempts = int(r.maxAttempts, '/policy/retry/maxAttempts', 1, 1000);
   const initialDelayMs = int(r.initialDelayMs, '/policy/retry/initialDelayMs', 0, 12 * 3600_000);
   const maxDelayMs = int(r.maxDelayMs, '/policy/retry/maxDelayMs', initialDelayMs, 12 * 3600_000);
-  if (typeof r.multiplier !== 'number' || !Number.isFinite(r.multiplier) || r.multiplier < 1 || r.multiplier > 100) throw invalid('retry.multiplier must be a number 1–100', '/policy/retry/multiplier');
-  if (!['full', 'equal', 'none'].includes(r.jitter)) throw invalid('retry.jitter must be "full", "equal" or "none"', '/policy/retry/jitter');
-  const maxAgeMs = r.maxAgeMs === undefined || r.maxAgeMs === null ? undefined : int(r.maxAgeMs, '/policy/retry/maxAgeMs', 1, 30 * 24 * 3600_000);
-  return { maxAttempts, initialDelayMs, maxDelayMs, multiplier: r.multiplier, jitter: r.jitter, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) };
+  if (typeof r.multiplier !== 'number' || !Number.isFinite(r.multiplier) || r.multiplier < 1 || r.multiplier > 100)
+    throw invalid('retry.multiplier must be a number 1–100', '/policy/retry/multiplier');
+  if (!['full', 'equal', 'none'].includes(r.jitter))
+    throw invalid('retry.jitter must be "full", "equal" or "none"', '/policy/retry/jitter');
+  const maxAgeMs =
+    r.maxAgeMs === undefined || r.maxAgeMs === null
+      ? undefined
+      : int(r.maxAgeMs, '/policy/retry/maxAgeMs', 1, 30 * 24 * 3600_000);
+  return {
+    maxAttempts,
+    initialDelayMs,
+    maxDelayMs,
+    multiplier: r.multiplier,
+    jitter: r.jitter,
+    ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
+  };
 }

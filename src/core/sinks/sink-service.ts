@@ -17,10 +17,29 @@ import type { ConsumerService } from '../consumers/consumer-service.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { DocumentStore, EventLog, StartPosition, StoredDocument } from '../../store/port.js';
 import {
-  SINKS_COLLECTION, STATS_COLLECTION, attemptStreamName, jobConsumerName, sinkConsumerName,
-  type OmittedSecrets, type SecretsFrom, type SinkChecks, type SinkDryRun, type SinkInput, type SinkJob, type SinkPatch, type SinkRecord, type SinkView,
+  SINKS_COLLECTION,
+  STATS_COLLECTION,
+  attemptStreamName,
+  jobConsumerName,
+  sinkConsumerName,
+  type OmittedSecrets,
+  type SecretsFrom,
+  type SinkChecks,
+  type SinkDryRun,
+  type SinkInput,
+  type SinkJob,
+  type SinkPatch,
+  type SinkRecord,
+  type SinkView,
 } from './sink-model.js';
-import { DEFAULT_POLICY, assertSinkId, checkDeadLetterStream, checkFilter, checkPolicy, checkSources } from './sink-policy.js';
+import {
+  DEFAULT_POLICY,
+  assertSinkId,
+  checkDeadLetterStream,
+  checkFilter,
+  checkPolicy,
+  checkSources,
+} from './sink-policy.js';
 import { describeSink } from './sink-view.js';
 import { readAttempts, type AttemptQuery } from './sink-attempts.js';
 import type { AttemptRecord } from './sink-model.js';
@@ -65,15 +84,30 @@ export class SinkService {
   }
 
   async create(input: SinkInput, owner: string, options: SinkSourceOptions = {}): Promise<SinkView> {
-    if (typeof input !== 'object' || input === null) throw new RivuletError('VALIDATION_FAILED', 'a sink must be an object', { details: { pointer: '' } });
+    if (typeof input !== 'object' || input === null)
+      throw new RivuletError('VALIDATION_FAILED', 'a sink must be an object', { details: { pointer: '' } });
     const id = input.id ?? randomUUID();
     assertSinkId(id);
-    const record = await this.checked({ stored: null, omitted: 'remove' }, {
-      id, owner, description: input.description ?? '', streams: input.streams, filter: input.filter ?? null,
-      transform: input.transform ?? null, target: input.target, policy: checkPolicy(input.policy, DEFAULT_POLICY),
-      deadLetterStream: input.deadLetterStream ?? null, state: input.state ?? 'running', jobs: [], deadLetterGeneration: 0,
-      labels: input.labels ?? {}, createdAt: this.now(), updatedAt: this.now(),
-    });
+    const record = await this.checked(
+      { stored: null, omitted: 'remove' },
+      {
+        id,
+        owner,
+        description: input.description ?? '',
+        streams: input.streams,
+        filter: input.filter ?? null,
+        transform: input.transform ?? null,
+        target: input.target,
+        policy: checkPolicy(input.policy, DEFAULT_POLICY),
+        deadLetterStream: input.deadLetterStream ?? null,
+        state: input.state ?? 'running',
+        jobs: [],
+        deadLetterGeneration: 0,
+        labels: input.labels ?? {},
+        createdAt: this.now(),
+        updatedAt: this.now(),
+      },
+    );
     const present = await this.presentSources(record.streams, options);
     if (await this.deps.documents.get(SINKS_COLLECTION, id)) throw exists(id);
     await this.ensureConsumers(record, input.start ?? { from: 'end' }, present);
@@ -106,14 +140,19 @@ export class SinkService {
     return this.deps.documents.list<SinkRecord>(SINKS_COLLECTION, options);
   }
 
-  async list(options: { after?: string; limit: number; owner?: string }): Promise<{ sinks: SinkView[]; next: string | null }> {
+  async list(options: {
+    after?: string;
+    limit: number;
+    owner?: string;
+  }): Promise<{ sinks: SinkView[]; next: string | null }> {
     const sinks: SinkView[] = [];
     let after = options.after;
     // Filtering by owner may leave a page short; read on until it is full or the list ends.
     for (;;) {
       const page = await this.listRecords({ after, limit: options.limit });
       for (const doc of page) {
-        if (options.owner === undefined || doc.value.owner === options.owner) sinks.push(await describeSink(this.deps, doc));
+        if (options.owner === undefined || doc.value.owner === options.owner)
+          sinks.push(await describeSink(this.deps, doc));
         if (sinks.length === options.limit) return { sinks, next: doc.key };
       }
       if (page.length < options.limit) return { sinks, next: null };
@@ -127,30 +166,45 @@ export class SinkService {
    * it, and one left out is kept with `omittedSecrets: 'keep'` (the native PATCH) or removed
    * (the default: callers that give the whole target, a spec or an aether job).
    */
-  async update(id: string, patch: SinkPatch, expectedVersion?: number, options: { omittedSecrets?: OmittedSecrets } & SinkSourceOptions = {}): Promise<SinkView> {
+  async update(
+    id: string,
+    patch: SinkPatch,
+    expectedVersion?: number,
+    options: { omittedSecrets?: OmittedSecrets } & SinkSourceOptions = {},
+  ): Promise<SinkView> {
     const doc = await this.document(id);
     if (expectedVersion !== undefined && doc.version !== expectedVersion) {
-      throw new RivuletError('CONFLICT', `sink "${id}" is at version ${doc.version}, not ${expectedVersion}`, { details: { version: doc.version } });
+      throw new RivuletError('CONFLICT', `sink "${id}" is at version ${doc.version}, not ${expectedVersion}`, {
+        details: { version: doc.version },
+      });
     }
     const current = doc.value;
-    const next = await this.checked(patch.target === undefined ? 'stored' : { stored: current.target, omitted: options.omittedSecrets ?? 'remove' }, {
-      ...current,
-      ...(patch.description === undefined ? {} : { description: patch.description }),
-      ...(patch.streams === undefined ? {} : { streams: patch.streams }),
-      ...(patch.filter === undefined ? {} : { filter: patch.filter }),
-      ...(patch.transform === undefined ? {} : { transform: patch.transform }),
-      ...(patch.target === undefined ? {} : { target: patch.target }),
-      ...(patch.deadLetterStream === undefined ? {} : { deadLetterStream: patch.deadLetterStream }),
-      ...(patch.labels === undefined ? {} : { labels: patch.labels }),
-      policy: patch.policy === undefined ? current.policy : checkPolicy(patch.policy, current.policy),
-      updatedAt: this.now(),
-    }, current.deadLetterStream);
+    const next = await this.checked(
+      patch.target === undefined ? 'stored' : { stored: current.target, omitted: options.omittedSecrets ?? 'remove' },
+      {
+        ...current,
+        ...(patch.description === undefined ? {} : { description: patch.description }),
+        ...(patch.streams === undefined ? {} : { streams: patch.streams }),
+        ...(patch.filter === undefined ? {} : { filter: patch.filter }),
+        ...(patch.transform === undefined ? {} : { transform: patch.transform }),
+        ...(patch.target === undefined ? {} : { target: patch.target }),
+        ...(patch.deadLetterStream === undefined ? {} : { deadLetterStream: patch.deadLetterStream }),
+        ...(patch.labels === undefined ? {} : { labels: patch.labels }),
+        policy: patch.policy === undefined ? current.policy : checkPolicy(patch.policy, current.policy),
+        updatedAt: this.now(),
+      },
+      current.deadLetterStream,
+    );
     // a source read before keeps its consumer (one still awaited gets it from the engine)
-    const added = await this.presentSources(next.streams.filter((s) => !current.streams.includes(s)), options);
+    const added = await this.presentSources(
+      next.streams.filter((s) => !current.streams.includes(s)),
+      options,
+    );
     await this.ensureConsumers(next, { from: 'end' }, added);
     await this.deps.documents.put(SINKS_COLLECTION, id, next, { expectedVersion: doc.version });
     for (const stream of current.streams) {
-      if (!next.streams.includes(stream)) await this.deps.consumers.delete(stream, sinkConsumerName(id)).catch(ignoreMissing);
+      if (!next.streams.includes(stream))
+        await this.deps.consumers.delete(stream, sinkConsumerName(id)).catch(ignoreMissing);
     }
     this.changed(id);
     return this.describe(id);
@@ -176,7 +230,11 @@ export class SinkService {
     const streams = stream === undefined ? sink.streams : [stream];
     if (stream !== undefined && !sink.streams.includes(stream)) throw notSource(id, stream);
     if (start.from === 'seq' && stream === undefined && sink.streams.length > 1) {
-      throw new RivuletError('VALIDATION_FAILED', 'seeking to a seq needs "stream" when the sink reads several streams', { details: { pointer: '/stream' } });
+      throw new RivuletError(
+        'VALIDATION_FAILED',
+        'seeking to a seq needs "stream" when the sink reads several streams',
+        { details: { pointer: '/stream' } },
+      );
     }
     for (const s of streams) await this.deps.consumers.seek(s, sinkConsumerName(id), start);
     this.changed(id);
@@ -201,7 +259,16 @@ export class SinkService {
     const dlqs = [...new Set(sink.streams.map((s) => sink.deadLetterStream ?? `${s}.dlq`))];
     await this.mutate(id, (s) => ({ ...s, deadLetterGeneration: s.deadLetterGeneration + 1 }));
     for (const dlq of dlqs) {
-      if (!(await this.deps.streams.require(dlq).then(() => true, (err: unknown) => { ignoreMissing(err); return false; }))) continue;
+      if (
+        !(await this.deps.streams.require(dlq).then(
+          () => true,
+          (err: unknown) => {
+            ignoreMissing(err);
+            return false;
+          },
+        ))
+      )
+        continue;
       const stats = await this.deps.events.stats(dlq);
       if (stats.lastSeq < stats.firstSeq) continue;
       jobs.push(await this.addJob(await this.get(id), 'dead-letters', dlq, stats.firstSeq, stats.lastSeq));
@@ -220,8 +287,10 @@ export class SinkService {
   async delete(id: string): Promise<void> {
     const sink = await this.get(id);
     await this.deps.documents.delete(SINKS_COLLECTION, id);
-    for (const stream of sink.streams) await this.deps.consumers.delete(stream, sinkConsumerName(id)).catch(ignoreMissing);
-    for (const job of sink.jobs) await this.deps.consumers.delete(job.stream, jobConsumerName(id, job.id)).catch(ignoreMissing);
+    for (const stream of sink.streams)
+      await this.deps.consumers.delete(stream, sinkConsumerName(id)).catch(ignoreMissing);
+    for (const job of sink.jobs)
+      await this.deps.consumers.delete(job.stream, jobConsumerName(id, job.id)).catch(ignoreMissing);
     await this.deps.documents.delete(STATS_COLLECTION, id);
     await this.deps.streams.delete(attemptStreamName(id)).catch(ignoreMissing);
     this.changed(id);
@@ -234,13 +303,37 @@ export class SinkService {
 
   // -------------------------------------------------------------------------------------
 
-  private async addJob(sink: SinkRecord, kind: SinkJob['kind'], stream: string, fromSeq: number, toSeq: number): Promise<SinkJob> {
-    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) throw new RivuletError('VALIDATION_FAILED', 'fromSeq must be a positive integer', { details: { pointer: '/fromSeq' } });
-    if (!Number.isSafeInteger(toSeq) || toSeq < fromSeq) throw new RivuletError('VALIDATION_FAILED', 'toSeq must be at or after fromSeq (the stream may have no events there)', { details: { pointer: '/toSeq' } });
-    const job: SinkJob = { id: randomUUID().replaceAll('-', '').slice(0, 16), kind, stream, fromSeq, toSeq, createdAt: this.now() };
+  private async addJob(
+    sink: SinkRecord,
+    kind: SinkJob['kind'],
+    stream: string,
+    fromSeq: number,
+    toSeq: number,
+  ): Promise<SinkJob> {
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1)
+      throw new RivuletError('VALIDATION_FAILED', 'fromSeq must be a positive integer', {
+        details: { pointer: '/fromSeq' },
+      });
+    if (!Number.isSafeInteger(toSeq) || toSeq < fromSeq)
+      throw new RivuletError(
+        'VALIDATION_FAILED',
+        'toSeq must be at or after fromSeq (the stream may have no events there)',
+        { details: { pointer: '/toSeq' } },
+      );
+    const job: SinkJob = {
+      id: randomUUID().replaceAll('-', '').slice(0, 16),
+      kind,
+      stream,
+      fromSeq,
+      toSeq,
+      createdAt: this.now(),
+    };
     await this.deps.consumers.create(stream, {
-      name: jobConsumerName(sink.id, job.id), start: { from: 'seq', seq: fromSeq }, leaseMs: 60_000, maxDeliveries: 1000,
-      deadLetterStream: kind === 'replay' ? sink.deadLetterStream ?? `${stream}.dlq` : `${stream}.retry-dlq`,
+      name: jobConsumerName(sink.id, job.id),
+      start: { from: 'seq', seq: fromSeq },
+      leaseMs: 60_000,
+      maxDeliveries: 1000,
+      deadLetterStream: kind === 'replay' ? (sink.deadLetterStream ?? `${stream}.dlq`) : `${stream}.retry-dlq`,
     });
     await this.mutate(sink.id, (s) => ({ ...s, jobs: [...s.jobs, job] }));
     return job;
@@ -276,10 +369,17 @@ export class SinkService {
     return present;
   }
 
-  private async ensureConsumers(sink: SinkRecord, start: StartPosition, streams: string[] = sink.streams): Promise<void> {
+  private async ensureConsumers(
+    sink: SinkRecord,
+    start: StartPosition,
+    streams: string[] = sink.streams,
+  ): Promise<void> {
     for (const stream of streams) {
       await this.deps.consumers.ensure(stream, {
-        name: sinkConsumerName(sink.id), start, leaseMs: 60_000, maxDeliveries: 1000,
+        name: sinkConsumerName(sink.id),
+        start,
+        leaseMs: 60_000,
+        maxDeliveries: 1000,
         deadLetterStream: sink.deadLetterStream ?? `${stream}.dlq`,
       });
     }
@@ -290,37 +390,76 @@ export class SinkService {
    * redacted) checked as a save would check it, then one event run through it; nothing is
    * saved or sent.
    */
-  async dryRun(input: Pick<SinkInput, 'streams' | 'filter' | 'transform' | 'target'>, event: StoredEvent, stored: SinkRecord | null): Promise<SinkDryRun> {
-    const record = await this.checked({ stored: stored?.target ?? null, omitted: stored === null ? 'remove' : 'keep' }, {
-      id: stored?.id ?? 'dry-run', owner: stored?.owner ?? '', description: '', streams: input.streams, filter: input.filter ?? null,
-      transform: input.transform ?? null, target: input.target, policy: DEFAULT_POLICY, deadLetterStream: null, state: 'paused',
-      jobs: [], deadLetterGeneration: 0, labels: {}, createdAt: this.now(), updatedAt: this.now(),
-    });
+  async dryRun(
+    input: Pick<SinkInput, 'streams' | 'filter' | 'transform' | 'target'>,
+    event: StoredEvent,
+    stored: SinkRecord | null,
+  ): Promise<SinkDryRun> {
+    const record = await this.checked(
+      { stored: stored?.target ?? null, omitted: stored === null ? 'remove' : 'keep' },
+      {
+        id: stored?.id ?? 'dry-run',
+        owner: stored?.owner ?? '',
+        description: '',
+        streams: input.streams,
+        filter: input.filter ?? null,
+        transform: input.transform ?? null,
+        target: input.target,
+        policy: DEFAULT_POLICY,
+        deadLetterStream: null,
+        state: 'paused',
+        jobs: [],
+        deadLetterGeneration: 0,
+        labels: {},
+        createdAt: this.now(),
+        updatedAt: this.now(),
+      },
+    );
     return this.deps.checks.dryRun(record.filter, record.transform, record.target, event);
   }
 
   /** `secrets`: what the given target's secrets resolve against; 'stored': the target is the stored, already normalised one */
-  private async checked(secrets: SecretsFrom | 'stored', record: SinkRecord, storedDeadLetterStream: string | null = null): Promise<SinkRecord> {
+  private async checked(
+    secrets: SecretsFrom | 'stored',
+    record: SinkRecord,
+    storedDeadLetterStream: string | null = null,
+  ): Promise<SinkRecord> {
     const streams = checkSources(record.streams);
     const deadLetterStream = checkDeadLetterStream(record.deadLetterStream, streams, storedDeadLetterStream);
     const filter = checkFilter(record.filter);
     if (record.transform !== null && typeof record.transform !== 'string') {
-      throw new RivuletError('VALIDATION_FAILED', 'transform must be a JSONata expression', { details: { pointer: '/transform' } });
+      throw new RivuletError('VALIDATION_FAILED', 'transform must be a JSONata expression', {
+        details: { pointer: '/transform' },
+      });
     }
     this.deps.checks.mapping(filter, record.transform);
     const given = record.target as unknown;
-    if (typeof given !== 'object' || given === null || Array.isArray(given) || typeof (given as { kind?: unknown }).kind !== 'string') {
-      throw new RivuletError('VALIDATION_FAILED', 'target needs a "kind" (http, stream, s3, opensearch) and its settings', { details: { pointer: '/target/kind' } });
+    if (
+      typeof given !== 'object' ||
+      given === null ||
+      Array.isArray(given) ||
+      typeof (given as { kind?: unknown }).kind !== 'string'
+    ) {
+      throw new RivuletError(
+        'VALIDATION_FAILED',
+        'target needs a "kind" (http, stream, s3, opensearch) and its settings',
+        { details: { pointer: '/target/kind' } },
+      );
     }
     const kind = (given as { kind: string }).kind;
-    const target = secrets === 'stored' ? record.target : { ...(await this.deps.checks.target(kind, given, secrets)), kind };
+    const target =
+      secrets === 'stored' ? record.target : { ...(await this.deps.checks.target(kind, given, secrets)), kind };
     const writes = this.deps.checks.writesTo(kind, target);
     const loop = writes.find((s) => streams.includes(s));
     if (loop !== undefined) {
-      throw new RivuletError('VALIDATION_FAILED', `the sink would write into "${loop}", which it reads`, { details: { pointer: '/target/stream' } });
+      throw new RivuletError('VALIDATION_FAILED', `the sink would write into "${loop}", which it reads`, {
+        details: { pointer: '/target/stream' },
+      });
     }
     if (typeof record.description !== 'string' || record.description.length > 2000) {
-      throw new RivuletError('VALIDATION_FAILED', 'description must be a string of at most 2000 characters', { details: { pointer: '/description' } });
+      throw new RivuletError('VALIDATION_FAILED', 'description must be a string of at most 2000 characters', {
+        details: { pointer: '/description' },
+      });
     }
     return { ...record, streams, deadLetterStream, filter, target };
   }
@@ -360,7 +499,9 @@ function exists(id: string): RivuletError {
 }
 
 function notSource(id: string, stream: string): RivuletError {
-  return new RivuletError('VALIDATION_FAILED', `sink "${id}" does not read stream "${stream}"`, { details: { pointer: '/stream' } });
+  return new RivuletError('VALIDATION_FAILED', `sink "${id}" does not read stream "${stream}"`, {
+    details: { pointer: '/stream' },
+  });
 }
 
 function ignoreMissing(err: unknown): void {

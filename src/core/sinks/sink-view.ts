@@ -4,8 +4,17 @@ import type { ConsumerService } from '../consumers/consumer-service.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { DocumentStore, StoredDocument } from '../../store/port.js';
 import {
-  EMPTY_STATS, OWNERS_COLLECTION, STATS_COLLECTION, sinkConsumerName,
-  type OwnerLease, type SinkChecks, type SinkRecord, type SinkStats, type SinkStatus, type SinkView, type StreamLag,
+  EMPTY_STATS,
+  OWNERS_COLLECTION,
+  STATS_COLLECTION,
+  sinkConsumerName,
+  type OwnerLease,
+  type SinkChecks,
+  type SinkRecord,
+  type SinkStats,
+  type SinkStatus,
+  type SinkView,
+  type StreamLag,
 } from './sink-model.js';
 
 export interface SinkViewDeps {
@@ -29,11 +38,18 @@ export async function describeSink(deps: SinkViewDeps, doc: StoredDocument<SinkR
   for (const stream of sink.streams) {
     try {
       const lag = await deps.consumers.lag(stream, sinkConsumerName(sink.id));
-      streams.push({ stream, committedSeq: lag.committedSeq, lastSeq: lag.lastSeq, pending: lag.pending, oldestUnackedAgeMs: lag.oldestUnackedAgeMs });
+      streams.push({
+        stream,
+        committedSeq: lag.committedSeq,
+        lastSeq: lag.lastSeq,
+        pending: lag.pending,
+        oldestUnackedAgeMs: lag.oldestUnackedAgeMs,
+      });
     } catch (err) {
       // the stream does not exist (yet, or any more), or it appeared and the engine has not
       // given the sink its consumer yet: the sink waits for it, and nothing is pending there
-      if (err instanceof RivuletError && (err.code === 'STREAM_NOT_FOUND' || err.code === 'CONSUMER_NOT_FOUND')) waitingFor.push(stream);
+      if (err instanceof RivuletError && (err.code === 'STREAM_NOT_FOUND' || err.code === 'CONSUMER_NOT_FOUND'))
+        waitingFor.push(stream);
       streams.push({ stream, committedSeq: 0, lastSeq: 0, pending: 0, oldestUnackedAgeMs: null });
     }
   }
@@ -49,10 +65,16 @@ export async function describeSink(deps: SinkViewDeps, doc: StoredDocument<SinkR
   };
 }
 
-export function statusOf(sink: Pick<SinkRecord, 'state'>, stats: SinkStats, holder: string | null, waitingFor: readonly string[] = []): SinkStatus {
+export function statusOf(
+  sink: Pick<SinkRecord, 'state'>,
+  stats: SinkStats,
+  holder: string | null,
+  waitingFor: readonly string[] = [],
+): SinkStatus {
   if (sink.state === 'paused') return 'paused';
   if (waitingFor.length > 0) return 'waiting';
   if (holder === null) return 'stopped';
-  if (stats.lastErrorAt !== null && (stats.lastSuccessAt === null || stats.lastErrorAt > stats.lastSuccessAt)) return 'failing';
+  if (stats.lastErrorAt !== null && (stats.lastSuccessAt === null || stats.lastErrorAt > stats.lastSuccessAt))
+    return 'failing';
   return 'running';
 }

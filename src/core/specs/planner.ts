@@ -30,7 +30,11 @@ export interface Plan {
   orphans: string[];
 }
 
-export async function planSpec(spec: ParsedSpec, managed: readonly string[], options: { prune: boolean; kinds: readonly SpecResourceKind[]; ctx: KindContext }): Promise<Plan> {
+export async function planSpec(
+  spec: ParsedSpec,
+  managed: readonly string[],
+  options: { prune: boolean; kinds: readonly SpecResourceKind[]; ctx: KindContext },
+): Promise<Plan> {
   const changes: PlannedChange[] = [];
   const unchanged: string[] = [];
   const orphans: string[] = [];
@@ -42,7 +46,17 @@ export async function planSpec(spec: ParsedSpec, managed: readonly string[], opt
     const current = await r.kind.read(r.key, options.ctx);
     const diff = r.kind.diff(desired, current);
     if (diff.action === 'unchanged' || diff.action === 'delete') unchanged.push(ref);
-    else changes.push({ kind: r.kind, key: r.key, ref, action: diff.action, changes: diff.changes, desired, current, after: [] });
+    else
+      changes.push({
+        kind: r.kind,
+        key: r.key,
+        ref,
+        action: diff.action,
+        changes: diff.changes,
+        desired,
+        current,
+        after: [],
+      });
   }
   // deletions in reverse section order, so what depends on something goes first
   const bySection = new Map(options.kinds.map((k) => [k.section, k]));
@@ -56,7 +70,8 @@ export async function planSpec(spec: ParsedSpec, managed: readonly string[], opt
       const key = ref.slice(kind.section.length + 1);
       const current = await kind.read(key, options.ctx);
       const diff = kind.diff(null, current);
-      if (diff.action === 'delete') changes.push({ kind, key, ref, action: 'delete', changes: diff.changes, desired: null, current, after: [] });
+      if (diff.action === 'delete')
+        changes.push({ kind, key, ref, action: 'delete', changes: diff.changes, desired: null, current, after: [] });
     }
   }
   for (const ref of removed) if (!bySection.has(ref.slice(0, ref.indexOf('/')))) orphans.push(ref);
@@ -64,7 +79,9 @@ export async function planSpec(spec: ParsedSpec, managed: readonly string[], opt
   for (const change of changes) {
     const needs = change.kind.dependencies(change.key, change.desired, change.current).map(refText);
     if (change.action !== 'delete') {
-      change.after = needs.filter((ref) => planned.get(ref)?.action === 'create' || planned.get(ref)?.action === 'update');
+      change.after = needs.filter(
+        (ref) => planned.get(ref)?.action === 'create' || planned.get(ref)?.action === 'update',
+      );
     } else {
       for (const ref of needs) {
         const target = planned.get(ref);

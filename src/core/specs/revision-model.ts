@@ -94,7 +94,12 @@ export function dependencyFailure(id: string): string {
  * Marks `failedId` failed and, transitively, every queued pipeline that depends on it.
  * Answers the ids failed because of a dependency. Mutates `pipelines`.
  */
-export function failWithDependents(pipelines: PipelineRecord[], failedId: string, errors: string[], now: string): string[] {
+export function failWithDependents(
+  pipelines: PipelineRecord[],
+  failedId: string,
+  errors: string[],
+  now: string,
+): string[] {
   const failed = pipelines.find((p) => p.id === failedId);
   if (!failed) return [];
   failed.status = 'FAILED';

@@ -44,7 +44,8 @@ export interface Claim {
 }
 
 const datasetKey = (owner: string, dataset: string) => `${owner}/${dataset}`;
-export const revisionKey = (owner: string, dataset: string, n: number) => `${owner}/${dataset}/${String(n).padStart(10, '0')}`;
+export const revisionKey = (owner: string, dataset: string, n: number) =>
+  `${owner}/${dataset}/${String(n).padStart(10, '0')}`;
 
 function isConflict(err: unknown): boolean {
   return err instanceof RivuletError && err.code === 'CONFLICT';
@@ -58,7 +59,9 @@ export class RevisionStore {
   }
 
   async datasets(owner?: string): Promise<DatasetDoc[]> {
-    return (await this.docs.list<DatasetDoc>(DATASETS, owner === undefined ? {} : { prefix: `${owner}/` })).map((d) => d.value);
+    return (await this.docs.list<DatasetDoc>(DATASETS, owner === undefined ? {} : { prefix: `${owner}/` })).map(
+      (d) => d.value,
+    );
   }
 
   /**
@@ -71,17 +74,31 @@ export class RevisionStore {
       const datasets = doc?.value.datasets ?? [];
       if (!datasets.includes(dataset)) {
         if (limit > 0 && datasets.length >= limit) {
-          throw new RivuletError('PLAN_LIMIT', `owner "${owner}" has ${datasets.length} datasets, the plan limit (${limit}); a new dataset is refused`, { details: { owner, limit } });
+          throw new RivuletError(
+            'PLAN_LIMIT',
+            `owner "${owner}" has ${datasets.length} datasets, the plan limit (${limit}); a new dataset is refused`,
+            { details: { owner, limit } },
+          );
         }
         try {
-          await this.docs.put<OwnerDoc>(OWNERS, owner, { owner, datasets: [...datasets, dataset] }, { expectedVersion: doc?.version ?? 0 });
+          await this.docs.put<OwnerDoc>(
+            OWNERS,
+            owner,
+            { owner, datasets: [...datasets, dataset] },
+            { expectedVersion: doc?.version ?? 0 },
+          );
         } catch (err) {
           if (isConflict(err)) continue;
           throw err;
         }
       }
       try {
-        await this.docs.put<DatasetDoc>(DATASETS, datasetKey(owner, dataset), { owner, dataset, latest: 0, managed: [], createdAt: now, updatedAt: now }, { expectedVersion: 0 });
+        await this.docs.put<DatasetDoc>(
+          DATASETS,
+          datasetKey(owner, dataset),
+          { owner, dataset, latest: 0, managed: [], createdAt: now, updatedAt: now },
+          { expectedVersion: 0 },
+        );
       } catch (err) {
         if (!isConflict(err)) throw err; // it exists: fine
       }
@@ -101,7 +118,9 @@ export class RevisionStore {
         if (isConflict(err)) continue; // another upload took n
         throw err;
       }
-      await this.updateDataset(owner, dataset, (d) => (d.latest >= n ? null : { ...d, latest: n, updatedAt: doc.createdAt }));
+      await this.updateDataset(owner, dataset, (d) =>
+        d.latest >= n ? null : { ...d, latest: n, updatedAt: doc.createdAt },
+      );
       return doc;
     }
     throw new RivuletError('CONFLICT', `too many concurrent uploads for ${owner}/${dataset}; retry`);
@@ -133,11 +152,19 @@ export class RevisionStore {
    * Read-modify-write of one revision under `expectedVersion`, retried on conflict. `change`
    * answers the new document, or null to leave it as it is.
    */
-  async updateRevision(owner: string, dataset: string, n: number, change: (doc: RevisionDoc) => RevisionDoc | null): Promise<RevisionDoc> {
+  async updateRevision(
+    owner: string,
+    dataset: string,
+    n: number,
+    change: (doc: RevisionDoc) => RevisionDoc | null,
+  ): Promise<RevisionDoc> {
     const key = revisionKey(owner, dataset, n);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const current = await this.docs.get<RevisionDoc>(REVISIONS, key);
-      if (!current) throw new RivuletError('SPEC_NOT_FOUND', `${owner}/${dataset} has no revision ${n}`, { details: { owner, dataset, revision: n } });
+      if (!current)
+        throw new RivuletError('SPEC_NOT_FOUND', `${owner}/${dataset} has no revision ${n}`, {
+          details: { owner, dataset, revision: n },
+        });
       const next = change(structuredClone(current.value));
       if (!next) return current.value;
       try {
@@ -176,7 +203,11 @@ export class RevisionStore {
     const existing = await this.docs.get<Claim>(CLAIMS, ref);
     if (existing) {
       if (existing.value.owner === owner && existing.value.dataset === dataset) return;
-      throw new RivuletError('CONFLICT', `${ref} is managed by dataset ${existing.value.owner}/${existing.value.dataset}`, { details: { resource: ref, managedBy: `${existing.value.owner}/${existing.value.dataset}` } });
+      throw new RivuletError(
+        'CONFLICT',
+        `${ref} is managed by dataset ${existing.value.owner}/${existing.value.dataset}`,
+        { details: { resource: ref, managedBy: `${existing.value.owner}/${existing.value.dataset}` } },
+      );
     }
     try {
       await this.docs.put<Claim>(CLAIMS, ref, { owner, dataset }, { expectedVersion: 0 });

@@ -37,16 +37,20 @@ export class SpecApplier {
   start(): void {
     if (this.unsubscribe || this.closed) return;
     this.unsubscribe = this.specs.onQueued((r) => this.enqueue(r.owner, r.dataset, r.revision));
-    this.chain = this.chain.then(async () => {
-      for (const r of await this.specs.revisions.unfinished()) this.enqueue(r.owner, r.dataset, r.revision);
-    }).catch((err: unknown) => this.log.error({ err }, 'could not list unfinished spec revisions'));
+    this.chain = this.chain
+      .then(async () => {
+        for (const r of await this.specs.revisions.unfinished()) this.enqueue(r.owner, r.dataset, r.revision);
+      })
+      .catch((err: unknown) => this.log.error({ err }, 'could not list unfinished spec revisions'));
   }
 
   enqueue(owner: string, dataset: string, revision: number): void {
     if (this.closed) return;
-    this.chain = this.chain.then(() => this.run(owner, dataset, revision)).catch((err: unknown) => {
-      this.log.error({ err, revision: `${owner}/${dataset}/${revision}` }, 'applying a spec revision failed');
-    });
+    this.chain = this.chain
+      .then(() => this.run(owner, dataset, revision))
+      .catch((err: unknown) => {
+        this.log.error({ err, revision: `${owner}/${dataset}/${revision}` }, 'applying a spec revision failed');
+      });
   }
 
   /** resolves once everything queued so far has run (tests, and the start-up folder) */
@@ -101,11 +105,15 @@ export class SpecApplier {
     return this.specs.revisions.updateRevision(doc.owner, doc.dataset, doc.revision, (d) => {
       if (d.startedAt !== null) return null;
       const reported = new Map(d.pipelines.filter((p) => p.runner === 'external').map((p) => [p.id, p]));
-      d.pipelines = fresh.map((p) => (p.runner === 'external' && reported.has(p.id) ? { ...reported.get(p.id)!, dependencies: p.dependencies } : p));
+      d.pipelines = fresh.map((p) =>
+        p.runner === 'external' && reported.has(p.id) ? { ...reported.get(p.id)!, dependencies: p.dependencies } : p,
+      );
       d.orphans = plan.orphans;
       d.startedAt = now;
       d.updatedAt = now;
-      d.logs.push(`${now} ${d.id}: applying ${plan.changes.length} change(s), ${plan.unchanged.length} unchanged${plan.orphans.length > 0 ? `, ${plan.orphans.length} kept without prune: ${plan.orphans.join(', ')}` : ''}`);
+      d.logs.push(
+        `${now} ${d.id}: applying ${plan.changes.length} change(s), ${plan.unchanged.length} unchanged${plan.orphans.length > 0 ? `, ${plan.orphans.length} kept without prune: ${plan.orphans.join(', ')}` : ''}`,
+      );
       return d;
     });
   }
@@ -153,14 +161,18 @@ export class SpecApplier {
         d.logs.push(...outcome.log.map((line) => `${now} ${p.id}: ${line}`));
       } else {
         d.logs.push(`${now} ${p.id}: failed: ${failure!}`);
-        for (const id of failWithDependents(d.pipelines, p.id, [failure!], now)) d.logs.push(`${now} ${id}: failed: dependency ${p.id} failed`);
+        for (const id of failWithDependents(d.pipelines, p.id, [failure!], now))
+          d.logs.push(`${now} ${id}: failed: dependency ${p.id} failed`);
       }
       return d;
     });
   }
 
   /** one resource change: read it, claim it for the dataset, change it, record what is managed */
-  private async change(doc: RevisionDoc, pipeline: PipelineRecord): Promise<{ log: string[]; stats: PipelineRecord['stats'] }> {
+  private async change(
+    doc: RevisionDoc,
+    pipeline: PipelineRecord,
+  ): Promise<{ log: string[]; stats: PipelineRecord['stats'] }> {
     const kind = this.specs.kinds.find((k) => k.section === pipeline.kind)!;
     const key = pipeline.key!;
     const ref = `${kind.section}/${key}`;
@@ -170,7 +182,9 @@ export class SpecApplier {
     if (pipeline.action === 'delete') {
       const out = await kind.delete(key, current, ctx);
       await store.release(ref, doc.owner, doc.dataset);
-      await store.updateDataset(doc.owner, doc.dataset, (d) => (d.managed.includes(ref) ? { ...d, managed: d.managed.filter((r) => r !== ref) } : null));
+      await store.updateDataset(doc.owner, doc.dataset, (d) =>
+        d.managed.includes(ref) ? { ...d, managed: d.managed.filter((r) => r !== ref) } : null,
+      );
       return { log: out.log, stats: out.stats ?? null };
     }
     const declared = this.specs.parse(doc.spec).resources.find((r) => r.kind === kind && r.key === key)!;
@@ -185,7 +199,9 @@ export class SpecApplier {
       if (!managedBefore) await store.release(ref, doc.owner, doc.dataset);
       throw err;
     }
-    await store.updateDataset(doc.owner, doc.dataset, (d) => (d.managed.includes(ref) ? null : { ...d, managed: [...d.managed, ref] }));
+    await store.updateDataset(doc.owner, doc.dataset, (d) =>
+      d.managed.includes(ref) ? null : { ...d, managed: [...d.managed, ref] },
+    );
     return { log: out.log, stats: out.stats ?? null };
   }
 }
@@ -193,5 +209,10 @@ export class SpecApplier {
 /** the first of Rivulet's pipelines whose dependencies all succeeded (INPROGRESS ones were cut short by a stop) */
 function runnable(doc: RevisionDoc): PipelineRecord | undefined {
   const status = new Map(doc.pipelines.map((p) => [p.id, p.status]));
-  return doc.pipelines.find((p) => p.runner === 'rivulet' && (p.status === 'QUEUED' || p.status === 'INPROGRESS') && p.dependencies.every((d) => status.get(d) === 'SUCCEEDED'));
+  return doc.pipelines.find(
+    (p) =>
+      p.runner === 'rivulet' &&
+      (p.status === 'QUEUED' || p.status === 'INPROGRESS') &&
+      p.dependencies.every((d) => status.get(d) === 'SUCCEEDED'),
+  );
 }

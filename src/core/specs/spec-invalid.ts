@@ -3,7 +3,9 @@ import { RivuletError } from '../../kernel/errors.js';
 
 export function specInvalid(message: string, pointer: string, details: Record<string, unknown> = {}): RivuletError {
   // `problem` keeps the bare message for APIs that show it without the pointer
-  return new RivuletError('SPEC_INVALID', `${pointer || '(root)'}: ${message}`, { details: { pointer, problem: message, ...details } });
+  return new RivuletError('SPEC_INVALID', `${pointer || '(root)'}: ${message}`, {
+    details: { pointer, problem: message, ...details },
+  });
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -13,7 +15,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** refuses fields the kind does not know, so a typo is an error rather than silently ignored */
 export function onlyFields(entry: Record<string, unknown>, allowed: readonly string[], pointer: string): void {
   for (const field of Object.keys(entry)) {
-    if (!allowed.includes(field)) throw specInvalid(`unknown field "${field}" (known: ${allowed.join(', ')})`, `${pointer}/${field}`);
+    if (!allowed.includes(field))
+      throw specInvalid(`unknown field "${field}" (known: ${allowed.join(', ')})`, `${pointer}/${field}`);
   }
 }
 
@@ -38,11 +41,19 @@ export async function checkedEntryAsync<T>(check: () => Promise<T>, pointer: str
   }
 }
 
-const ENTRY_ERRORS = new Set(['VALIDATION_FAILED', 'INVALID_EXPRESSION', 'INVALID_STREAM_NAME', 'BAD_REQUEST', 'SCHEMA_INVALID', 'UNSUPPORTED_REGEX']);
+const ENTRY_ERRORS = new Set([
+  'VALIDATION_FAILED',
+  'INVALID_EXPRESSION',
+  'INVALID_STREAM_NAME',
+  'BAD_REQUEST',
+  'SCHEMA_INVALID',
+  'UNSUPPORTED_REGEX',
+]);
 
 function asSpecInvalid(err: unknown, pointer: string): unknown {
   if (!(err instanceof RivuletError) || !ENTRY_ERRORS.has(err.code)) return err;
   // a stream name's own pointer (`/name`) means nothing inside a sink or a rule
-  const inner = typeof err.details?.pointer === 'string' && err.code !== 'INVALID_STREAM_NAME' ? err.details.pointer : '';
+  const inner =
+    typeof err.details?.pointer === 'string' && err.code !== 'INVALID_STREAM_NAME' ? err.details.pointer : '';
   return specInvalid(err.message, `${pointer}${inner}`);
 }

@@ -54,7 +54,11 @@ export interface ParsedSpec {
   hash: string;
 }
 
-export function parseSpec(contents: unknown, kinds: readonly SpecResourceKind[], kept: readonly SpecSection[] = []): ParsedSpec {
+export function parseSpec(
+  contents: unknown,
+  kinds: readonly SpecResourceKind[],
+  kept: readonly SpecSection[] = [],
+): ParsedSpec {
   if (!isPlainObject(contents)) throw specInvalid('a spec is an object with "meta" and resource sections', '');
   const sections = kinds.map((k) => k.section);
   onlyFields(contents, ['meta', ...sections, EXTERNAL_SECTION, ...kept.map((k) => k.section)], '');
@@ -70,7 +74,8 @@ export function parseSpec(contents: unknown, kinds: readonly SpecResourceKind[],
       const desired = kind.parse(entry, pointer);
       const key = kind.key(desired);
       const earlier = seen.get(key);
-      if (earlier !== undefined) throw specInvalid(`${kind.noun} "${key}" is declared twice (also at /${kind.section}/${earlier})`, pointer);
+      if (earlier !== undefined)
+        throw specInvalid(`${kind.noun} "${key}" is declared twice (also at /${kind.section}/${earlier})`, pointer);
       seen.set(key, i);
       resources.push({ kind, key, desired, pointer });
     });
@@ -79,17 +84,22 @@ export function parseSpec(contents: unknown, kinds: readonly SpecResourceKind[],
   for (const k of kept) {
     const value = contents[k.section];
     if (value === undefined || value === null) continue;
-    for (const p of k.pipelines(value)) external.push({ section: k.section, id: p.key, title: p.title, dependencies: [] });
+    for (const p of k.pipelines(value))
+      external.push({ section: k.section, id: p.key, title: p.title, dependencies: [] });
   }
   return { meta, resources, external, contents: contents as JsonObject, hash: specHash(contents) };
 }
 
 function parseMeta(meta: unknown): SpecMeta {
-  if (meta === undefined || meta === null) throw specInvalid('"meta" with "owner" and "dataset" is required', '/meta/owner', { missing: 'owner' });
+  if (meta === undefined || meta === null)
+    throw specInvalid('"meta" with "owner" and "dataset" is required', '/meta/owner', { missing: 'owner' });
   if (!isPlainObject(meta)) throw specInvalid('"meta" is an object', '/meta');
-  if (meta.owner === undefined || meta.owner === null || meta.owner === '') throw specInvalid('"meta.owner" is required', '/meta/owner', { missing: 'owner' });
-  if (typeof meta.owner !== 'string' || !NAME.test(meta.owner)) throw specInvalid('"meta.owner" is 1–100 letters, digits, "_", "-", "." or "~"', '/meta/owner');
-  if (typeof meta.dataset !== 'string' || !NAME.test(meta.dataset)) throw specInvalid('"meta.dataset" is required: 1–100 letters, digits, "_", "-", "." or "~"', '/meta/dataset');
+  if (meta.owner === undefined || meta.owner === null || meta.owner === '')
+    throw specInvalid('"meta.owner" is required', '/meta/owner', { missing: 'owner' });
+  if (typeof meta.owner !== 'string' || !NAME.test(meta.owner))
+    throw specInvalid('"meta.owner" is 1–100 letters, digits, "_", "-", "." or "~"', '/meta/owner');
+  if (typeof meta.dataset !== 'string' || !NAME.test(meta.dataset))
+    throw specInvalid('"meta.dataset" is required: 1–100 letters, digits, "_", "-", "." or "~"', '/meta/dataset');
   const { schedule, seconds } = parseSchedule(meta.schedule);
   return { owner: meta.owner, dataset: meta.dataset, schedule, scheduleSeconds: seconds };
 }
@@ -113,9 +123,11 @@ function parseSchedule(value: unknown): { schedule: string | null; seconds: numb
 }
 
 export function parseRef(text: unknown, pointer: string): ResourceRef {
-  if (typeof text !== 'string') throw specInvalid('a dependency is written "<section>/<key>", e.g. "streams/orders"', pointer);
+  if (typeof text !== 'string')
+    throw specInvalid('a dependency is written "<section>/<key>", e.g. "streams/orders"', pointer);
   const slash = text.indexOf('/');
-  if (slash <= 0 || slash === text.length - 1) throw specInvalid(`"${text}" is not a dependency: write "<section>/<key>", e.g. "streams/orders"`, pointer);
+  if (slash <= 0 || slash === text.length - 1)
+    throw specInvalid(`"${text}" is not a dependency: write "<section>/<key>", e.g. "streams/orders"`, pointer);
   return { kind: text.slice(0, slash), key: text.slice(slash + 1) };
 }
 
@@ -128,20 +140,33 @@ function parseExternal(value: unknown, resources: DesiredResource[]): ExternalPi
     const pointer = `/${EXTERNAL_SECTION}/${i}`;
     if (!isPlainObject(entry)) throw specInvalid('an external pipeline is an object with "id" and "title"', pointer);
     onlyFields(entry, ['id', 'title', 'dependencies'], pointer);
-    if (typeof entry.id !== 'string' || !NAME.test(entry.id)) throw specInvalid('"id" is 1–100 letters, digits, "_", "-", "." or "~"', `${pointer}/id`);
-    if (out.some((p) => p.id === entry.id)) throw specInvalid(`external pipeline "${entry.id}" is declared twice`, `${pointer}/id`);
-    if (entry.title !== undefined && (typeof entry.title !== 'string' || entry.title.length > 200)) throw specInvalid('"title" is a string of at most 200 characters', `${pointer}/title`);
+    if (typeof entry.id !== 'string' || !NAME.test(entry.id))
+      throw specInvalid('"id" is 1–100 letters, digits, "_", "-", "." or "~"', `${pointer}/id`);
+    if (out.some((p) => p.id === entry.id))
+      throw specInvalid(`external pipeline "${entry.id}" is declared twice`, `${pointer}/id`);
+    if (entry.title !== undefined && (typeof entry.title !== 'string' || entry.title.length > 200))
+      throw specInvalid('"title" is a string of at most 200 characters', `${pointer}/title`);
     const deps = entry.dependencies ?? [];
     if (!Array.isArray(deps)) throw specInvalid('"dependencies" is a list', `${pointer}/dependencies`);
     const dependencies = deps.map((d, j) => {
       const at = `${pointer}/dependencies/${j}`;
       const ref = parseRef(d, at);
       // only earlier external pipelines: dependencies can never form a cycle
-      const known = ref.kind === EXTERNAL_SECTION ? out.some((p) => p.id === ref.key) : declared.has(`${ref.kind}/${ref.key}`);
-      if (!known) throw specInvalid(`"${String(d)}" is not declared ${ref.kind === EXTERNAL_SECTION ? 'earlier in this list' : 'in this spec'}`, at);
+      const known =
+        ref.kind === EXTERNAL_SECTION ? out.some((p) => p.id === ref.key) : declared.has(`${ref.kind}/${ref.key}`);
+      if (!known)
+        throw specInvalid(
+          `"${String(d)}" is not declared ${ref.kind === EXTERNAL_SECTION ? 'earlier in this list' : 'in this spec'}`,
+          at,
+        );
       return ref;
     });
-    out.push({ section: EXTERNAL_SECTION, id: entry.id, title: (entry.title as string | undefined) ?? entry.id, dependencies });
+    out.push({
+      section: EXTERNAL_SECTION,
+      id: entry.id,
+      title: (entry.title as string | undefined) ?? entry.id,
+      dependencies,
+    });
   });
   return out;
 }

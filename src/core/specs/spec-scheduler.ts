@@ -45,7 +45,11 @@ export class SpecScheduler {
       const id = `${owner}/${dataset}`;
       try {
         const check = await this.specs.scheduledCheck(owner, dataset, doc);
-        if (check.outcome === 'queued') this.log.info({ dataset: id, revision: check.revision.id }, 'the world drifted from a scheduled spec: its latest revision is applied again');
+        if (check.outcome === 'queued')
+          this.log.info(
+            { dataset: id, revision: check.revision.id },
+            'the world drifted from a scheduled spec: its latest revision is applied again',
+          );
         found.push({ dataset: id, check });
       } catch (err) {
         this.log.error({ err, dataset: id }, 'the scheduled check of a spec failed');

@@ -10,7 +10,6 @@ import type { SpecResourceKind } from './resource-kind.js';
 import type { SpecSection } from './spec-section.js';
 import { isPlainObject } from './spec-invalid.js';
 
-
 /**
  * A copy of `value` with every field whose name looks like a credential replaced: a
  * conservative rule for configurations as uploaded, which have no checked shape yet.
@@ -21,12 +20,17 @@ export function redactByName(value: JsonValue): JsonValue {
   if (Array.isArray(value)) return value.map(redactByName);
   if (!isPlainObject(value)) return value;
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value as JsonObject)) out[k] = isSecretName(k) && v !== null ? REDACTED : redactByName(v);
+  for (const [k, v] of Object.entries(value as JsonObject))
+    out[k] = isSecretName(k) && v !== null ? REDACTED : redactByName(v);
   return out;
 }
 
 /** The spec with every kind's entries, and every kept section, as their `shown` makes them. */
-export function shownSpec(spec: JsonObject, kinds: readonly SpecResourceKind[], kept: readonly SpecSection[] = []): JsonObject {
+export function shownSpec(
+  spec: JsonObject,
+  kinds: readonly SpecResourceKind[],
+  kept: readonly SpecSection[] = [],
+): JsonObject {
   const out: JsonObject = { ...spec };
   for (const section of kept) {
     const value = spec[section.section];

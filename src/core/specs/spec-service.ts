@@ -63,7 +63,15 @@ export const REPORT_EVENTS = ['queue', 'start', 'progress', 'finish'] as const;
 export interface PlanView {
   dataset: string;
   prune: boolean;
-  changes: { action: 'create' | 'update' | 'delete'; kind: string; key: string; ref: string; title: string; changes: { path: string; from?: JsonValue; to?: JsonValue }[]; after: string[] }[];
+  changes: {
+    action: 'create' | 'update' | 'delete';
+    kind: string;
+    key: string;
+    ref: string;
+    title: string;
+    changes: { path: string; from?: JsonValue; to?: JsonValue }[];
+    after: string[];
+  }[];
   unchanged: string[];
   orphans: string[];
   summary: { create: number; update: number; delete: number; unchanged: number };
@@ -72,7 +80,9 @@ export interface PlanView {
 /** the key may act for `owner`: it is an admin key, or one of that owner */
 export function assertOwner(principal: Principal, owner: string): void {
   if (!principal.admin && principal.owner !== owner) {
-    throw new RivuletError('FORBIDDEN', `a key of owner "${principal.owner}" is not authorised for owner "${owner}"`, { details: { reason: 'owner', owner } });
+    throw new RivuletError('FORBIDDEN', `a key of owner "${principal.owner}" is not authorised for owner "${owner}"`, {
+      details: { reason: 'owner', owner },
+    });
   }
 }
 
@@ -123,7 +133,9 @@ export class SpecService {
     for (const r of spec.resources) {
       for (const stream of r.kind.streamsOf(r.key, r.desired)) {
         if (!principal.can('manage', stream)) {
-          throw new RivuletError('FORBIDDEN', `this key lacks manage access to stream "${stream}" (${r.pointer})`, { details: { needs: `manage:${stream}`, pointer: r.pointer } });
+          throw new RivuletError('FORBIDDEN', `this key lacks manage access to stream "${stream}" (${r.pointer})`, {
+            details: { needs: `manage:${stream}`, pointer: r.pointer },
+          });
         }
       }
     }
@@ -163,7 +175,11 @@ export class SpecService {
     // a document just listed will do: the claim below is a compare-and-set on it anyway
     const known = listed ?? (await this.revisions.dataset(owner, dataset));
     if (!known) return { outcome: 'not-scheduled' };
-    const latest = await this.revisions.revision(owner, dataset, await this.revisions.latestNumber(owner, dataset, known));
+    const latest = await this.revisions.revision(
+      owner,
+      dataset,
+      await this.revisions.latestNumber(owner, dataset, known),
+    );
     if (!latest) return { outcome: 'not-scheduled' };
     let spec: ParsedSpec;
     try {
@@ -176,8 +192,12 @@ export class SpecService {
     if (seconds === null) return { outcome: 'not-scheduled' };
     if (latest.finishedAt === null) return { outcome: 'running' };
     const nowMs = this.clock.now().getTime();
-    const since = Math.max(Date.parse(latest.finishedAt), known.scheduleCheckedAt ? Date.parse(known.scheduleCheckedAt) : 0);
-    if (nowMs - since < seconds * 1000) return { outcome: 'not-due', dueAt: new Date(since + seconds * 1000).toISOString() };
+    const since = Math.max(
+      Date.parse(latest.finishedAt),
+      known.scheduleCheckedAt ? Date.parse(known.scheduleCheckedAt) : 0,
+    );
+    if (nowMs - since < seconds * 1000)
+      return { outcome: 'not-due', dueAt: new Date(since + seconds * 1000).toISOString() };
     let claimed = false;
     const checkedAt = new Date(nowMs).toISOString();
     await this.revisions.updateDataset(owner, dataset, (doc) => {
@@ -191,15 +211,34 @@ export class SpecService {
     return { outcome: 'queued', revision: await this.queueRevision(spec, latest.prune, plan, 'schedule') };
   }
 
-  private async queueRevision(spec: ParsedSpec, prune: boolean, plan: Plan, trigger: RevisionDoc['trigger']): Promise<RevisionDoc> {
+  private async queueRevision(
+    spec: ParsedSpec,
+    prune: boolean,
+    plan: Plan,
+    trigger: RevisionDoc['trigger'],
+  ): Promise<RevisionDoc> {
     const { owner, dataset } = spec.meta;
     const now = this.clock.now().toISOString();
     const doc = await this.revisions.createRevision(owner, dataset, (n) => {
       const id = `${owner}/${dataset}/${n}`;
       return {
-        owner, dataset, revision: n, id, spec: spec.contents, hash: spec.hash, prune, trigger,
-        createdAt: now, updatedAt: now, startedAt: null, finishedAt: null,
-        pipelines: buildPipelines(id, plan, spec.external), logs: [], errors: [], stats: null, orphans: plan.orphans,
+        owner,
+        dataset,
+        revision: n,
+        id,
+        spec: spec.contents,
+        hash: spec.hash,
+        prune,
+        trigger,
+        createdAt: now,
+        updatedAt: now,
+        startedAt: null,
+        finishedAt: null,
+        pipelines: buildPipelines(id, plan, spec.external),
+        logs: [],
+        errors: [],
+        stats: null,
+        orphans: plan.orphans,
       };
     });
     for (const listener of this.listeners) listener(doc);
@@ -215,8 +254,11 @@ export class SpecService {
   async get(owner: string, dataset: string, which: RevisionSelector): Promise<RevisionDoc> {
     const found = await this.find(owner, dataset, which);
     if (!found) {
-      const what = typeof which === 'number' ? `revision ${which}` : which === 'latest' ? 'revisions' : 'successful revision';
-      throw new RivuletError('SPEC_NOT_FOUND', `${owner}/${dataset} has no ${what}`, { details: { owner, dataset, revision: which } });
+      const what =
+        typeof which === 'number' ? `revision ${which}` : which === 'latest' ? 'revisions' : 'successful revision';
+      throw new RivuletError('SPEC_NOT_FOUND', `${owner}/${dataset} has no ${what}`, {
+        details: { owner, dataset, revision: which },
+      });
     }
     return found;
   }
@@ -239,7 +281,10 @@ export class SpecService {
   /** An external runner's report on one of its pipelines. */
   async report(report: PipelineReport, principal: Principal): Promise<RevisionDoc> {
     const m = /^([^/]+)\/([^/]+)\/([1-9][0-9]{0,9})\//.exec(report.pipeline);
-    const notFound = () => new RivuletError('SPEC_NOT_FOUND', `pipeline "${report.pipeline}" does not exist`, { details: { reason: 'pipeline', pipeline: report.pipeline } });
+    const notFound = () =>
+      new RivuletError('SPEC_NOT_FOUND', `pipeline "${report.pipeline}" does not exist`, {
+        details: { reason: 'pipeline', pipeline: report.pipeline },
+      });
     if (!m) throw notFound();
     const [, owner, dataset, number] = m as unknown as [string, string, string, string];
     const existing = await this.revisions.revision(owner, dataset, Number(number));
@@ -248,11 +293,22 @@ export class SpecService {
     const now = this.clock.now().toISOString();
     const updated = await this.revisions.updateRevision(owner, dataset, Number(number), (doc) => {
       const p = doc.pipelines.find((x) => x.id === report.pipeline)!;
-      if (p.runner !== 'external') throw new RivuletError('CONFLICT', `pipeline "${p.id}" is run by Rivulet; only external pipelines are reported on`, { details: { pipeline: p.id } });
-      if (isFinished(p)) throw new RivuletError('CONFLICT', `pipeline "${p.id}" already finished (${p.status})`, { details: { pipeline: p.id, status: p.status } });
+      if (p.runner !== 'external')
+        throw new RivuletError(
+          'CONFLICT',
+          `pipeline "${p.id}" is run by Rivulet; only external pipelines are reported on`,
+          { details: { pipeline: p.id } },
+        );
+      if (isFinished(p))
+        throw new RivuletError('CONFLICT', `pipeline "${p.id}" already finished (${p.status})`, {
+          details: { pipeline: p.id, status: p.status },
+        });
       if (report.event !== 'queue') {
         const waiting = p.dependencies.find((d) => doc.pipelines.find((x) => x.id === d)?.status !== 'SUCCEEDED');
-        if (waiting) throw new RivuletError('CONFLICT', dependencyFailure(waiting), { details: { pipeline: p.id, dependency: waiting } });
+        if (waiting)
+          throw new RivuletError('CONFLICT', dependencyFailure(waiting), {
+            details: { pipeline: p.id, dependency: waiting },
+          });
       }
       p.log.push(...(report.log ?? []));
       doc.logs.push(...(report.log ?? []).map((line) => `${now} ${p.id}: ${line}`));
@@ -306,9 +362,22 @@ export function planView(spec: ParsedSpec, plan: Plan, prune: boolean): PlanView
   return {
     dataset: `${spec.meta.owner}/${spec.meta.dataset}`,
     prune,
-    changes: plan.changes.map((c) => ({ action: c.action, kind: c.kind.section, key: c.key, ref: c.ref, title: `${c.action} ${c.kind.noun} ${c.key}`, changes: c.changes, after: c.after })),
+    changes: plan.changes.map((c) => ({
+      action: c.action,
+      kind: c.kind.section,
+      key: c.key,
+      ref: c.ref,
+      title: `${c.action} ${c.kind.noun} ${c.key}`,
+      changes: c.changes,
+      after: c.after,
+    })),
     unchanged: plan.unchanged,
     orphans: plan.orphans,
-    summary: { create: count('create'), update: count('update'), delete: count('delete'), unchanged: plan.unchanged.length },
+    summary: {
+      create: count('create'),
+      update: count('update'),
+      delete: count('delete'),
+      unchanged: plan.unchanged.length,
+    },
   };
 }

@@ -22,10 +22,13 @@ export function parseSpecText(text: string, maxDepth = 64): unknown {
 
 function check(value: unknown, depth: number, max: number): void {
   if (value === null || typeof value !== 'object') return;
-  if (depth >= max) throw new RivuletError('NESTING_TOO_DEEP', `the spec nests deeper than ${max} levels`, { details: { limit: max } });
+  if (depth >= max)
+    throw new RivuletError('NESTING_TOO_DEEP', `the spec nests deeper than ${max} levels`, { details: { limit: max } });
   for (const [key, v] of Object.entries(value)) {
-    const polluting = key === '__proto__' || (key === 'constructor' && v !== null && typeof v === 'object' && 'prototype' in v);
-    if (polluting) throw new RivuletError('FORBIDDEN_KEY', 'the spec uses a forbidden key ("__proto__" or "constructor.prototype")');
+    const polluting =
+      key === '__proto__' || (key === 'constructor' && v !== null && typeof v === 'object' && 'prototype' in v);
+    if (polluting)
+      throw new RivuletError('FORBIDDEN_KEY', 'the spec uses a forbidden key ("__proto__" or "constructor.prototype")');
     check(v, depth + 1, max);
   }
 }

@@ -51,8 +51,12 @@ export function assertUserStreamName(name: string, pointer = '/name'): void {
  */
 export function assertDeadLetterName(name: string, pointer = '/deadLetterStream'): void {
   if (!isDeadLetterStream(name)) {
-    throw new RivuletError('VALIDATION_FAILED', `deadLetterStream "${name.slice(0, 220)}" must end in ".dlq": dead letters go to internal streams, which no API writes into`, {
-      details: { pointer },
-    });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `deadLetterStream "${name.slice(0, 220)}" must end in ".dlq": dead letters go to internal streams, which no API writes into`,
+      {
+        details: { pointer },
+      },
+    );
   }
 }

@@ -100,9 +100,17 @@ export class ProduceRates {
 function assertWindow(windowSeconds: number, stepSeconds: number): void {
   const whole = (n: number) => Number.isSafeInteger(n) && n > 0 && n % RATE_BUCKET_SECONDS === 0;
   if (!whole(windowSeconds) || windowSeconds > RATE_BUCKETS * RATE_BUCKET_SECONDS) {
-    throw new RivuletError('VALIDATION_FAILED', `window must be a whole number of minutes in seconds, at most ${RATE_BUCKETS * RATE_BUCKET_SECONDS}`, { details: { in: 'querystring', pointer: '/window' } });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `window must be a whole number of minutes in seconds, at most ${RATE_BUCKETS * RATE_BUCKET_SECONDS}`,
+      { details: { in: 'querystring', pointer: '/window' } },
+    );
   }
   if (!whole(stepSeconds) || windowSeconds % stepSeconds !== 0) {
-    throw new RivuletError('VALIDATION_FAILED', 'step must be a whole number of minutes in seconds that divides the window', { details: { in: 'querystring', pointer: '/step' } });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      'step must be a whole number of minutes in seconds that divides the window',
+      { details: { in: 'querystring', pointer: '/step' } },
+    );
   }
 }

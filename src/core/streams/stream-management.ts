@@ -20,7 +20,10 @@ import type { StreamRecord } from '../../store/port.js';
 
 /** option keys a dialect keeps for itself: who keeps them, in words for an error message, and where they change */
 const MANAGED_OPTIONS: Readonly<Record<string, { owner: string; via: string }>> = {
-  durableStreams: { owner: 'the Durable Streams protocol', via: 'the /ds mount (PUT, POST and DELETE on the stream\'s path)' },
+  durableStreams: {
+    owner: 'the Durable Streams protocol',
+    via: "the /ds mount (PUT, POST and DELETE on the stream's path)",
+  },
 };
 
 /** who manages the stream, in words for an error message; null when nobody does */
@@ -28,7 +31,10 @@ export function streamManagedBy(record: Pick<StreamRecord, 'name' | 'options'>):
   const okdata = record.options['okdata'];
   if (okdata && typeof okdata === 'object' && !Array.isArray(okdata)) {
     const { dataset, version } = okdata as { dataset?: unknown; version?: unknown };
-    return { owner: `okdata stream ${String(dataset)}/${String(version)}`, via: `/${String(dataset)}/${String(version)}` };
+    return {
+      owner: `okdata stream ${String(dataset)}/${String(version)}`,
+      via: `/${String(dataset)}/${String(version)}`,
+    };
   }
   const internal = /^_(sink|rule)\.([^.]+)\./.exec(record.name);
   if (internal) {
@@ -39,12 +45,20 @@ export function streamManagedBy(record: Pick<StreamRecord, 'name' | 'options'>):
 }
 
 /** RESOURCE_IN_USE when another resource manages the stream; `change` says what was refused */
-export function assertStreamUnmanaged(record: Pick<StreamRecord, 'name' | 'options'>, change: string, pointer?: string): void {
+export function assertStreamUnmanaged(
+  record: Pick<StreamRecord, 'name' | 'options'>,
+  change: string,
+  pointer?: string,
+): void {
   const managed = streamManagedBy(record);
   if (!managed) return;
-  throw new RivuletError('RESOURCE_IN_USE', `stream "${record.name}" is managed by ${managed.owner}; ${change} it through ${managed.via}`, {
-    details: { stream: record.name, managedBy: managed.owner, ...(pointer === undefined ? {} : { pointer }) },
-  });
+  throw new RivuletError(
+    'RESOURCE_IN_USE',
+    `stream "${record.name}" is managed by ${managed.owner}; ${change} it through ${managed.via}`,
+    {
+      details: { stream: record.name, managedBy: managed.owner, ...(pointer === undefined ? {} : { pointer }) },
+    },
+  );
 }
 
 /** true when the stream carries settings a dialect keeps */
@@ -59,16 +73,24 @@ export function hasManagedOptions(record: Pick<StreamRecord, 'options'>): boolea
  * `requested` with the stream's managed keys carried over, so replacing `options` never drops
  * them. `record` is null for a stream being created.
  */
-export function withManagedOptions(record: Pick<StreamRecord, 'name' | 'options'> | null, requested: JsonObject, name = record?.name ?? ''): JsonObject {
+export function withManagedOptions(
+  record: Pick<StreamRecord, 'name' | 'options'> | null,
+  requested: JsonObject,
+  name = record?.name ?? '',
+): JsonObject {
   let out: JsonObject | undefined;
   for (const [key, managed] of Object.entries(MANAGED_OPTIONS)) {
     const current = record?.options[key];
     const asked = requested[key];
     if (asked !== undefined && (current === undefined || !isDeepStrictEqual(asked, current))) {
       const what = current === undefined ? 'set' : 'changed';
-      throw new RivuletError('RESOURCE_IN_USE', `options.${key} of stream "${name}" is kept by ${managed.owner}: it cannot be ${what} here; use ${managed.via}`, {
-        details: { stream: name, managedBy: managed.owner, pointer: `/options/${key}` },
-      });
+      throw new RivuletError(
+        'RESOURCE_IN_USE',
+        `options.${key} of stream "${name}" is kept by ${managed.owner}: it cannot be ${what} here; use ${managed.via}`,
+        {
+          details: { stream: name, managedBy: managed.owner, pointer: `/options/${key}` },
+        },
+      );
     }
     if (current !== undefined && asked === undefined) (out ??= { ...requested })[key] = current;
   }

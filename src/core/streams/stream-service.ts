@@ -89,7 +89,8 @@ export class StreamService {
 
   async require(name: string): Promise<StreamRecord> {
     const record = await this.store.streams.get(name);
-    if (!record) throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
+    if (!record)
+      throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
     return record;
   }
 
@@ -98,7 +99,12 @@ export class StreamService {
     return { ...record, stats: await this.store.events.stats(name) };
   }
 
-  async list(options: { after?: string; limit: number; prefix?: string; visible?: (name: string, owner: string) => boolean }): Promise<{
+  async list(options: {
+    after?: string;
+    limit: number;
+    prefix?: string;
+    visible?: (name: string, owner: string) => boolean;
+  }): Promise<{
     streams: StreamView[];
     next: string | null;
   }> {
@@ -109,7 +115,8 @@ export class StreamService {
       const page = await this.store.streams.list({ after, limit: options.limit, prefix: options.prefix });
       for (const r of page) {
         if (out.length >= options.limit) break;
-        if (!options.visible || options.visible(r.name, r.owner)) out.push({ ...r, stats: await this.store.events.stats(r.name) });
+        if (!options.visible || options.visible(r.name, r.owner))
+          out.push({ ...r, stats: await this.store.events.stats(r.name) });
       }
       if (page.length < options.limit) return { streams: out, next: null };
       after = page[page.length - 1]!.name;
@@ -139,7 +146,8 @@ export class StreamService {
       try {
         return await this.update(name, { ...patch, options }, expectedVersion ?? current.version);
       } catch (err) {
-        if (expectedVersion === undefined && attempt < 8 && err instanceof RivuletError && err.code === 'CONFLICT') continue;
+        if (expectedVersion === undefined && attempt < 8 && err instanceof RivuletError && err.code === 'CONFLICT')
+          continue;
         throw err;
       }
     }

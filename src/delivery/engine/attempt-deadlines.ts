@@ -19,7 +19,10 @@ interface Slot {
 export class AttemptDeadline {
   private ended = false;
 
-  constructor(private readonly owner: AttemptDeadlines, private readonly slot: Slot) {}
+  constructor(
+    private readonly owner: AttemptDeadlines,
+    private readonly slot: Slot,
+  ) {}
 
   get signal(): AbortSignal {
     return this.slot.controller.signal;
@@ -40,7 +43,11 @@ export class AttemptDeadlines {
   private current: Slot | null = null;
   private readonly slotMs: number;
 
-  constructor(private readonly timeoutMs: number, private readonly cut: AbortSignal, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly cut: AbortSignal,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.slotMs = Math.max(1, Math.min(MAX_SLOT_MS, Math.floor(timeoutMs / 20)));
   }
 

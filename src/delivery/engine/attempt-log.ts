@@ -21,7 +21,10 @@ export class AttemptLog {
   private readonly buffers = new Map<string, { owner: string; records: AttemptRecord[] }>();
   private readonly ensured = new Set<string>();
 
-  constructor(private readonly streams: StreamService, private readonly produce: ProduceService) {}
+  constructor(
+    private readonly streams: StreamService,
+    private readonly produce: ProduceService,
+  ) {}
 
   record(sinkOwner: string, record: AttemptRecord): void {
     let entry = this.buffers.get(record.sink);
@@ -42,15 +45,28 @@ export class AttemptLog {
       const stream = attemptStreamName(sinkId);
       try {
         if (!this.ensured.has(stream)) {
-          await this.streams.ensureInternal({ name: stream, description: `delivery attempts of sink "${sinkId}"`, retention: { maxEvents: ATTEMPT_LOG_EVENTS, maxBytes: ATTEMPT_LOG_BYTES } }, owner);
+          await this.streams.ensureInternal(
+            {
+              name: stream,
+              description: `delivery attempts of sink "${sinkId}"`,
+              retention: { maxEvents: ATTEMPT_LOG_EVENTS, maxBytes: ATTEMPT_LOG_BYTES },
+            },
+            owner,
+          );
           this.ensured.add(stream);
         }
         const events: NewEvent[] = [];
         for (let i = 0; i < records.length; i += RECORDS_PER_EVENT) {
           const packed = records.slice(i, i + RECORDS_PER_EVENT);
           events.push({
-            id: randomUUID(), idSupplied: false, type: 'sink.attempts', source: `/sinks/${sinkId}`,
-            time: packed[packed.length - 1]!.at, producer: null, data: { records: packed } as unknown as JsonObject, meta: {},
+            id: randomUUID(),
+            idSupplied: false,
+            type: 'sink.attempts',
+            source: `/sinks/${sinkId}`,
+            time: packed[packed.length - 1]!.at,
+            producer: null,
+            data: { records: packed } as unknown as JsonObject,
+            meta: {},
           });
         }
         await this.produce.produceInternal({ stream, events, producer: null });

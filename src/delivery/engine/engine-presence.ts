@@ -22,7 +22,10 @@ export class EnginePresence {
   /** renews this engine's entry and answers how many engines are alive, this one included */
   async beat(): Promise<number> {
     const now = this.now();
-    await this.documents.put<OwnerLease>(ENGINES_COLLECTION, this.holder, { holder: this.holder, expiresAtMs: now + this.leaseMs });
+    await this.documents.put<OwnerLease>(ENGINES_COLLECTION, this.holder, {
+      holder: this.holder,
+      expiresAtMs: now + this.leaseMs,
+    });
     let alive = 0;
     let after: string | undefined;
     for (;;) {
@@ -30,7 +33,9 @@ export class EnginePresence {
       for (const doc of page) {
         if (doc.key === this.holder || doc.value.expiresAtMs > now) alive++;
         else if (doc.value.expiresAtMs < now - FORGET_AFTER_LEASES * this.leaseMs) {
-          await this.documents.delete(ENGINES_COLLECTION, doc.key, { expectedVersion: doc.version }).catch(() => undefined);
+          await this.documents
+            .delete(ENGINES_COLLECTION, doc.key, { expectedVersion: doc.version })
+            .catch(() => undefined);
         }
       }
       if (page.length < 500) break;

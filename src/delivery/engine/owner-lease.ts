@@ -22,7 +22,12 @@ export class OwnerLeases {
     const now = this.now();
     if (doc !== null && doc.value.holder !== this.holder && doc.value.expiresAtMs > now) return false;
     try {
-      await this.documents.put<OwnerLease>(OWNERS_COLLECTION, sinkId, { holder: this.holder, expiresAtMs: now + this.leaseMs }, { expectedVersion: doc?.version ?? 0 });
+      await this.documents.put<OwnerLease>(
+        OWNERS_COLLECTION,
+        sinkId,
+        { holder: this.holder, expiresAtMs: now + this.leaseMs },
+        { expectedVersion: doc?.version ?? 0 },
+      );
       return true;
     } catch (err) {
       if (err instanceof RivuletError && err.code === 'CONFLICT') return false;

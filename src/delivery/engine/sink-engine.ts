@@ -43,7 +43,11 @@ export interface SinkEngineOptions {
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Readonly<SinkEngineOptions> = Object.freeze({
-  ownerLeaseMs: 15_000, scanIntervalMs: 2_000, idlePollMs: 250, flushIntervalMs: 1_000, closeGraceMs: 5_000,
+  ownerLeaseMs: 15_000,
+  scanIntervalMs: 2_000,
+  idlePollMs: 250,
+  flushIntervalMs: 1_000,
+  closeGraceMs: 5_000,
 });
 
 export class SinkEngine {
@@ -79,10 +83,15 @@ export class SinkEngine {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     // a lease must be renewed well before it ends, whatever the scan interval: scan (and so
     // renew) at least every quarter lease, so a late scan or two still leaves the lease held
-    this.options.scanIntervalMs = Math.max(1, Math.min(this.options.scanIntervalMs, Math.floor(this.options.ownerLeaseMs / 4)));
+    this.options.scanIntervalMs = Math.max(
+      1,
+      Math.min(this.options.scanIntervalMs, Math.floor(this.options.ownerLeaseMs / 4)),
+    );
     this.holder = this.options.holder ?? `rivulet-${randomUUID().slice(0, 8)}`;
     this.leases = new OwnerLeases(store.documents, this.holder, this.options.ownerLeaseMs);
-    this.presence = store.capabilities.multiProcess ? new EnginePresence(store.documents, this.holder, this.options.ownerLeaseMs) : null;
+    this.presence = store.capabilities.multiProcess
+      ? new EnginePresence(store.documents, this.holder, this.options.ownerLeaseMs)
+      : null;
     this.stats = new StatsRecorder(store.documents, services.sinkRates, this.options.metrics);
     this.attempts = new AttemptLog(services.streams, services.produce);
   }
@@ -91,9 +100,11 @@ export class SinkEngine {
     if (this.started) return;
     this.started = true;
     this.unsubscribe.push(this.services.sinks.onChange(() => this.scanSoon()));
-    this.unsubscribe.push(this.store.events.watch((stream) => {
-      for (const { runner } of this.runners.values()) runner.notify(stream);
-    }));
+    this.unsubscribe.push(
+      this.store.events.watch((stream) => {
+        for (const { runner } of this.runners.values()) runner.notify(stream);
+      }),
+    );
     this.scanTimer = setInterval(() => {
       // checked on the timer, not in the scan, so a scan stuck on an unreachable store cannot delay it
       void this.fence();
@@ -170,8 +181,11 @@ export class SinkEngine {
     }
     // more than the share (another process joined): give up the ones ranked last; their
     // leases are released only after the in-flight attempts end, so no event goes out twice
-    const extras = [...this.runners.keys()].sort((a, b) => rank(b) - rank(a)).slice(0, Math.max(0, this.runners.size - this.share));
-    if (extras.length > 0) this.log.info({ sinks: extras, share: this.share, engines }, 'giving sinks up to other processes');
+    const extras = [...this.runners.keys()]
+      .sort((a, b) => rank(b) - rank(a))
+      .slice(0, Math.max(0, this.runners.size - this.share));
+    if (extras.length > 0)
+      this.log.info({ sinks: extras, share: this.share, engines }, 'giving sinks up to other processes');
     await Promise.all(extras.map((id) => this.stopRunner(id)));
   }
 
@@ -223,8 +237,15 @@ export class SinkEngine {
     }
     try {
       const runner = new SinkRunner(sink, {
-        services: this.services, registry: this.registry, targetDeps: this.targetDeps, stats: this.stats, attempts: this.attempts,
-        log: this.log.child({ sink: sink.id }), holder: this.holder, idlePollMs: this.options.idlePollMs, closeGraceMs: this.options.closeGraceMs,
+        services: this.services,
+        registry: this.registry,
+        targetDeps: this.targetDeps,
+        stats: this.stats,
+        attempts: this.attempts,
+        log: this.log.child({ sink: sink.id }),
+        holder: this.holder,
+        idlePollMs: this.options.idlePollMs,
+        closeGraceMs: this.options.closeGraceMs,
         ownerLeaseMs: this.options.ownerLeaseMs,
       });
       this.runners.set(sink.id, { runner, version: doc.version, claimedAt: now });
@@ -245,6 +266,8 @@ export class SinkEngine {
   }
 
   private async flush(): Promise<void> {
-    await Promise.all([this.stats.flush(), this.attempts.flush()]).catch((err: unknown) => this.log.warn({ err }, 'sink stats flush failed'));
+    await Promise.all([this.stats.flush(), this.attempts.flush()]).catch((err: unknown) =>
+      this.log.warn({ err }, 'sink stats flush failed'),
+    );
   }
 }

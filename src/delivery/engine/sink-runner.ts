@@ -10,7 +10,10 @@ import { SourceLoop } from './source-loop.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** the engine's services and settings a runner passes on to its loops as they are */
-export interface RunnerDeps extends Pick<RunnerContext, 'stats' | 'attempts' | 'log' | 'holder' | 'idlePollMs' | 'closeGraceMs' | 'ownerLeaseMs'> {
+export interface RunnerDeps extends Pick<
+  RunnerContext,
+  'stats' | 'attempts' | 'log' | 'holder' | 'idlePollMs' | 'closeGraceMs' | 'ownerLeaseMs'
+> {
   services: CoreServices;
   registry: TargetRegistry;
   targetDeps: TargetDeps;
@@ -30,7 +33,10 @@ export class SinkRunner {
   private readonly ensured = new Set<string>();
   private closing: Promise<void> | null = null;
 
-  constructor(sink: SinkRecord, private readonly deps: RunnerDeps) {
+  constructor(
+    sink: SinkRecord,
+    private readonly deps: RunnerDeps,
+  ) {
     this.fingerprint = deliveryFingerprint(sink);
     const factory = deps.registry.get(sink.target.kind);
     if (factory === undefined) throw new Error(`no target of kind ${sink.target.kind}`);
@@ -69,7 +75,8 @@ export class SinkRunner {
   }
 
   start(): void {
-    for (const stream of this.ctx.sink.streams) this.startLoop(stream, { stream, consumer: sinkConsumerName(this.ctx.sink.id) });
+    for (const stream of this.ctx.sink.streams)
+      this.startLoop(stream, { stream, consumer: sinkConsumerName(this.ctx.sink.id) });
     this.syncJobs(this.ctx.sink);
   }
 

@@ -66,7 +66,8 @@ export class StatsRecorder {
       } catch {
         // the store is unavailable: keep the counts for the next flush
         const again = this.entry(sinkId);
-        for (const k of ['delivered', 'failed', 'retried', 'deadLettered', 'filtered', 'bytes'] as const) again[k] += delta[k];
+        for (const k of ['delivered', 'failed', 'retried', 'deadLettered', 'filtered', 'bytes'] as const)
+          again[k] += delta[k];
       }
     }
   }
@@ -83,7 +84,10 @@ export class StatsRecorder {
         deadLettered: base.deadLettered + delta.deadLettered,
         filtered: base.filtered + delta.filtered,
         bytes: base.bytes + delta.bytes,
-        lastError: delta.lastErrorAt !== null && delta.lastErrorAt === later(base.lastErrorAt, delta.lastErrorAt) ? delta.lastError : base.lastError,
+        lastError:
+          delta.lastErrorAt !== null && delta.lastErrorAt === later(base.lastErrorAt, delta.lastErrorAt)
+            ? delta.lastError
+            : base.lastError,
         lastStatus: delta.lastStatus ?? base.lastStatus,
         lastErrorAt: later(base.lastErrorAt, delta.lastErrorAt),
         lastSuccessAt: later(base.lastSuccessAt, delta.lastSuccessAt),

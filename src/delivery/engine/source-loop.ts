@@ -69,7 +69,10 @@ export class SourceLoop {
   private running: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
-  constructor(private readonly ctx: RunnerContext, readonly source: SourceSpec) {
+  constructor(
+    private readonly ctx: RunnerContext,
+    readonly source: SourceSpec,
+  ) {
     this.deadlines = new AttemptDeadlines(ctx.sink.policy.timeoutMs, this.hardStop.signal);
   }
 
@@ -93,7 +96,9 @@ export class SourceLoop {
 
   start(): void {
     this.renewTimer ??= setInterval(() => void this.renewHeld(), Math.max(100, Math.floor(this.leaseMs / 3)));
-    this.running ??= this.run().catch((err: unknown) => this.ctx.log.error({ err, stream: this.source.stream }, 'sink source stopped by an unexpected error'));
+    this.running ??= this.run().catch((err: unknown) =>
+      this.ctx.log.error({ err, stream: this.source.stream }, 'sink source stopped by an unexpected error'),
+    );
   }
 
   /** the stream has new events */
@@ -134,7 +139,11 @@ export class SourceLoop {
       if (room > 0 && !reachedEnd) {
         let got: Delivery[] = [];
         try {
-          got = await this.ctx.consumers.receive(this.source.stream, this.source.consumer, { max: room, leaseMs: this.leaseMs, clientId: this.ctx.holder });
+          got = await this.ctx.consumers.receive(this.source.stream, this.source.consumer, {
+            max: room,
+            leaseMs: this.leaseMs,
+            clientId: this.ctx.holder,
+          });
         } catch (err) {
           if (this.source.job === undefined && isMissingSource(err)) {
             if (!(await this.awaitSource())) break;
@@ -164,7 +173,11 @@ export class SourceLoop {
           // events up to toSeq are still out (leased by a loop that stopped): receive again
           reachedEnd = false;
         }
-        await this.idle(this.buffer.length > 0 ? Math.max(1, this.bufferSince + this.policy.batch.maxAgeMs - Date.now()) : this.ctx.idlePollMs);
+        await this.idle(
+          this.buffer.length > 0
+            ? Math.max(1, this.bufferSince + this.policy.batch.maxAgeMs - Date.now())
+            : this.ctx.idlePollMs,
+        );
       }
     }
     await Promise.allSettled([...this.inflight]);
@@ -183,12 +196,22 @@ export class SourceLoop {
       this.ack(d.leaseToken);
       return;
     }
-    const item: DeliveryItem = { event, payload: null, deliveryId: deliveryIdOf(this.ctx.sink.id, event), attempt: d.deliveries };
+    const item: DeliveryItem = {
+      event,
+      payload: null,
+      deliveryId: deliveryIdOf(this.ctx.sink.id, event),
+      attempt: d.deliveries,
+    };
     try {
       // without a transform the payload is the event's data; a transform sees the whole envelope
       item.payload = this.ctx.transform.source === undefined ? event.data : await this.ctx.transform.apply(event);
     } catch (err) {
-      await this.settle({ delivery: d, item, bytes: 0, localRetries: 0 }, { outcome: 'permanent', error: `transform failed: ${describeError(err)}` }, null, 0);
+      await this.settle(
+        { delivery: d, item, bytes: 0, localRetries: 0 },
+        { outcome: 'permanent', error: `transform failed: ${describeError(err)}` },
+        null,
+        0,
+      );
       return;
     }
     // sizes only split batches; a one-event batch is sized by the target as it sends it
@@ -200,8 +223,16 @@ export class SourceLoop {
   /** a dead-letter job sees dead-letter copies: deliver the original event, only this sink's */
   private originalOf(event: StoredEvent): StoredEvent | null {
     if (this.source.job?.kind !== 'dead-letters') return event;
-    const dl = (event.meta as { deadLetter?: { sink?: unknown; stream?: unknown; seq?: unknown; id?: unknown } }).deadLetter;
-    if (dl === undefined || dl.sink !== this.ctx.sink.id || typeof dl.stream !== 'string' || typeof dl.seq !== 'number' || typeof dl.id !== 'string') return null;
+    const dl = (event.meta as { deadLetter?: { sink?: unknown; stream?: unknown; seq?: unknown; id?: unknown } })
+      .deadLetter;
+    if (
+      dl === undefined ||
+      dl.sink !== this.ctx.sink.id ||
+      typeof dl.stream !== 'string' ||
+      typeof dl.seq !== 'number' ||
+      typeof dl.id !== 'string'
+    )
+      return null;
     const { deadLetter: _dropped, ...meta } = event.meta as JsonObject & { deadLetter?: JsonValue };
     return { ...event, stream: dl.stream, seq: dl.seq, id: dl.id, meta };
   }
@@ -219,13 +250,15 @@ export class SourceLoop {
       if (this.stop.signal.aborted) return sent;
       const batch = this.nextBatch(drained);
       if (batch === null) return sent;
-      const p: Promise<void> = this.runBatch(batch).catch((err: unknown) => this.ctx.log.error({ err }, 'sink batch failed unexpectedly')).finally(() => {
-        this.inflight.delete(p);
-        const freed = this.slotFreed;
-        this.slotFreed = null;
-        freed?.();
-        this.wake?.();
-      });
+      const p: Promise<void> = this.runBatch(batch)
+        .catch((err: unknown) => this.ctx.log.error({ err }, 'sink batch failed unexpectedly'))
+        .finally(() => {
+          this.inflight.delete(p);
+          const freed = this.slotFreed;
+          this.slotFreed = null;
+          freed?.();
+          this.wake?.();
+        });
       this.inflight.add(p);
       sent = true;
     }
@@ -236,12 +269,19 @@ export class SourceLoop {
     const max = this.maxBatch;
     let count = 0;
     let bytes = 0;
-    while (count < this.buffer.length && count < max && (count === 0 || bytes + this.buffer[count]!.bytes <= this.policy.batch.maxBytes)) {
+    while (
+      count < this.buffer.length &&
+      count < max &&
+      (count === 0 || bytes + this.buffer[count]!.bytes <= this.policy.batch.maxBytes)
+    ) {
       bytes += this.buffer[count]!.bytes;
       count++;
     }
     const full = count === max || count < this.buffer.length;
-    const due = max === 1 || Date.now() - this.bufferSince >= this.policy.batch.maxAgeMs || (drained && this.policy.batch.maxAgeMs === 0);
+    const due =
+      max === 1 ||
+      Date.now() - this.bufferSince >= this.policy.batch.maxAgeMs ||
+      (drained && this.policy.batch.maxAgeMs === 0);
     if (!full && !due) return null;
     const batch = this.buffer.splice(0, count);
     this.bufferSince = Date.now();
@@ -256,7 +296,10 @@ export class SourceLoop {
       const deadline = this.deadlines.begin();
       let outcome: BatchOutcome;
       try {
-        outcome = await this.ctx.target.deliver(batch.map((p) => p.item), { signal: deadline.signal, sinkId: this.ctx.sink.id });
+        outcome = await this.ctx.target.deliver(
+          batch.map((p) => p.item),
+          { signal: deadline.signal, sinkId: this.ctx.sink.id },
+        );
       } finally {
         deadline.done();
       }
@@ -270,7 +313,13 @@ export class SourceLoop {
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i]!;
         const o = outcome.items[i] ?? { outcome: 'retry', error: 'the target gave no outcome for this event' };
-        const retryIn = await this.settle(p, o, outcome.status ?? null, outcome.latencyMs, batch.length === 1 ? outcome.bytes : p.bytes);
+        const retryIn = await this.settle(
+          p,
+          o,
+          outcome.status ?? null,
+          outcome.latencyMs,
+          batch.length === 1 ? outcome.bytes : p.bytes,
+        );
         if (retryIn !== null) {
           p.localRetries++;
           again.push(p);
@@ -282,7 +331,14 @@ export class SourceLoop {
         return;
       }
       // ordered: hold the events (and everything behind them) and try again in process
-      await this.ctx.consumers.extend(this.source.stream, this.source.consumer, again.map((p) => p.delivery.leaseToken), Math.min(MAX_LEASE_MS, waitMs + this.leaseMs)).catch(() => undefined);
+      await this.ctx.consumers
+        .extend(
+          this.source.stream,
+          this.source.consumer,
+          again.map((p) => p.delivery.leaseToken),
+          Math.min(MAX_LEASE_MS, waitMs + this.leaseMs),
+        )
+        .catch(() => undefined);
       await sleep(waitMs, this.stop.signal);
       batch = again;
     }
@@ -292,7 +348,13 @@ export class SourceLoop {
    * Records the attempt and settles the event. Answers the delay before an in-process retry
    * (ordered delivery), or null when the event is settled (acked, nacked or dead-lettered).
    */
-  private async settle(p: Prepared, o: ItemOutcome, status: number | null, latencyMs: number, bytes = p.bytes): Promise<number | null> {
+  private async settle(
+    p: Prepared,
+    o: ItemOutcome,
+    status: number | null,
+    latencyMs: number,
+    bytes = p.bytes,
+  ): Promise<number | null> {
     const sinkId = this.ctx.sink.id;
     const now = new Date();
     const attempt = p.item.attempt;
@@ -303,53 +365,117 @@ export class SourceLoop {
       this.ctx.stats.delivered(sinkId, bytes, status, latencyMs, now);
       // built whole rather than spread from a base: this is the path every delivery takes
       this.log({
-        sink: sinkId, stream: event.stream, seq: event.seq, eventId: event.id, deliveryId, attempt,
-        latencyMs: Math.round(latencyMs), at, outcome: 'success', status, error: null, action: 'delivered',
+        sink: sinkId,
+        stream: event.stream,
+        seq: event.seq,
+        eventId: event.id,
+        deliveryId,
+        attempt,
+        latencyMs: Math.round(latencyMs),
+        at,
+        outcome: 'success',
+        status,
+        error: null,
+        action: 'delivered',
       });
       this.ack(p.delivery.leaseToken);
       return null;
     }
-    const base = { sink: sinkId, stream: event.stream, seq: event.seq, eventId: event.id, deliveryId, attempt, latencyMs: Math.round(latencyMs), at };
+    const base = {
+      sink: sinkId,
+      stream: event.stream,
+      seq: event.seq,
+      eventId: event.id,
+      deliveryId,
+      attempt,
+      latencyMs: Math.round(latencyMs),
+      at,
+    };
     const itemStatus = o.status ?? status;
     this.ctx.stats.add(sinkId, 'failed');
     this.ctx.stats.error(sinkId, o.error, itemStatus, now);
     // kept by the consumer, so the age survives a restart or a move to another process
     const decision = decideRetry(this.policy.retry, {
-      outcome: o.outcome, attempt, firstAttemptAt: p.delivery.firstDeliveredMs, now: now.getTime(), ...(o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs }),
+      outcome: o.outcome,
+      attempt,
+      firstAttemptAt: p.delivery.firstDeliveredMs,
+      now: now.getTime(),
+      ...(o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs }),
     });
     if (decision.retry) {
       this.ctx.stats.add(sinkId, 'retried');
-      this.log({ ...base, outcome: o.outcome, status: itemStatus, error: o.error, action: `retry in ${decision.delayMs} ms` });
+      this.log({
+        ...base,
+        outcome: o.outcome,
+        status: itemStatus,
+        error: o.error,
+        action: `retry in ${decision.delayMs} ms`,
+      });
       if (this.policy.ordering === 'ordered') return decision.delayMs;
       this.nack(p.delivery.leaseToken, decision.delayMs);
       this.wakeAt(decision.delayMs);
       return null;
     }
-    this.log({ ...base, outcome: o.outcome, status: itemStatus, error: o.error, action: `dead-lettered (${decision.reason})` });
+    this.log({
+      ...base,
+      outcome: o.outcome,
+      status: itemStatus,
+      error: o.error,
+      action: `dead-lettered (${decision.reason})`,
+    });
     try {
       await this.deadLetter(p, o.error, itemStatus, attempt, decision.reason);
       this.ctx.stats.add(sinkId, 'deadLettered');
       this.ack(p.delivery.leaseToken);
     } catch (err) {
-      this.ctx.log.warn({ err, stream: this.source.stream, seq }, 'could not dead-letter an event; it will be tried again');
+      this.ctx.log.warn(
+        { err, stream: this.source.stream, seq },
+        'could not dead-letter an event; it will be tried again',
+      );
       this.held.delete(p.delivery.leaseToken);
-      await this.ctx.consumers.nack(this.source.stream, this.source.consumer, [p.delivery.leaseToken], 1000).catch(() => undefined);
+      await this.ctx.consumers
+        .nack(this.source.stream, this.source.consumer, [p.delivery.leaseToken], 1000)
+        .catch(() => undefined);
     }
     return null;
   }
 
-  private async deadLetter(p: Prepared, error: string, status: number | null, attempts: number, reason: string): Promise<void> {
+  private async deadLetter(
+    p: Prepared,
+    error: string,
+    status: number | null,
+    attempts: number,
+    reason: string,
+  ): Promise<void> {
     const sink = this.ctx.sink;
     const event = p.item.event;
     const target = deadLetterStreamFor(sink, event.stream);
     await this.ctx.ensureStream(target, `dead letters of sink "${sink.id}"`);
     const generation = this.source.job?.kind === 'dead-letters' ? sink.deadLetterGeneration : 0;
     const dl: NewEvent = {
-      id: createHash('sha256').update(`${sink.id}\n${event.stream}\n${event.seq}\n${generation}`).digest('hex').slice(0, 32),
-      idSupplied: true, type: event.type, source: event.source, time: event.time, producer: null, data: event.data,
+      id: createHash('sha256')
+        .update(`${sink.id}\n${event.stream}\n${event.seq}\n${generation}`)
+        .digest('hex')
+        .slice(0, 32),
+      idSupplied: true,
+      type: event.type,
+      source: event.source,
+      time: event.time,
+      producer: null,
+      data: event.data,
       meta: {
         ...event.meta,
-        deadLetter: { sink: sink.id, stream: event.stream, seq: event.seq, id: event.id, error, status, attempts, reason, at: new Date().toISOString() },
+        deadLetter: {
+          sink: sink.id,
+          stream: event.stream,
+          seq: event.seq,
+          id: event.id,
+          error,
+          status,
+          attempts,
+          reason,
+          at: new Date().toISOString(),
+        },
       },
     };
     await this.ctx.produce.produceInternal({ stream: target, events: [dl], producer: null });
@@ -387,7 +513,9 @@ export class SourceLoop {
     this.toNack = new Map();
     for (const [delayMs, group] of groups) {
       // a nack that fails leaves the lease to run out: the event comes again, at least once
-      await this.ctx.consumers.nack(this.source.stream, this.source.consumer, group.tokens, Math.max(0, delayMs - (Date.now() - group.since))).catch(() => undefined);
+      await this.ctx.consumers
+        .nack(this.source.stream, this.source.consumer, group.tokens, Math.max(0, delayMs - (Date.now() - group.since)))
+        .catch(() => undefined);
     }
   }
 
@@ -403,7 +531,12 @@ export class SourceLoop {
     try {
       const tokens = [...this.held];
       for (let i = 0; i < tokens.length; i += 1000) {
-        await this.ctx.consumers.extend(this.source.stream, this.source.consumer, tokens.slice(i, i + 1000), this.leaseMs);
+        await this.ctx.consumers.extend(
+          this.source.stream,
+          this.source.consumer,
+          tokens.slice(i, i + 1000),
+          this.leaseMs,
+        );
       }
     } catch (err) {
       this.ctx.log.warn({ err, stream: this.source.stream }, 'sink could not renew its event leases');
@@ -465,10 +598,15 @@ export class SourceLoop {
       }
       if (readiness === 'gone') return false;
       if (readiness === 'ready') {
-        if (announced) this.ctx.log.info({ stream: this.source.stream }, 'source stream appeared; sink delivers it from its beginning');
+        if (announced)
+          this.ctx.log.info(
+            { stream: this.source.stream },
+            'source stream appeared; sink delivers it from its beginning',
+          );
         return true;
       }
-      if (!announced) this.ctx.log.info({ stream: this.source.stream }, 'sink waits for its source stream to be created');
+      if (!announced)
+        this.ctx.log.info({ stream: this.source.stream }, 'sink waits for its source stream to be created');
       announced = true;
       await this.idle(this.ctx.idlePollMs * 4);
     }
@@ -477,10 +615,13 @@ export class SourceLoop {
 
   private wakeAt(ms: number): void {
     if (this.wakeTimer) return;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = null;
-      this.wake?.();
-    }, Math.max(1, ms));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = null;
+        this.wake?.();
+      },
+      Math.max(1, ms),
+    );
   }
 
   private idle(ms: number): Promise<void> {

@@ -9,7 +9,14 @@ import type { JsonObject } from '../../kernel/envelope.js';
 import type { ActionDispatchConfig, ActionEndpoint, ActionMessage } from '../../core/rules/rule-model.js';
 import { httpTarget, type HttpTargetConfig } from '../targets/http-target.js';
 import { invalidTarget } from '../targets/target-config.js';
-import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, TargetDeps, TargetFactory } from '../targets/target.js';
+import type {
+  BatchOutcome,
+  DeliverContext,
+  DeliveryItem,
+  DeliveryTarget,
+  TargetDeps,
+  TargetFactory,
+} from '../targets/target.js';
 
 export type ActionDispatchSettings = ActionDispatchConfig & JsonObject;
 
@@ -21,16 +28,22 @@ function httpConfigOf(endpoint: ActionEndpoint): HttpTargetConfig {
 }
 
 function check(input: unknown): ActionDispatchSettings {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidTarget('the rule-action target configuration must be an object', '/target');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw invalidTarget('the rule-action target configuration must be an object', '/target');
   const c = input as Partial<ActionDispatchConfig> & Record<string, unknown>;
-  for (const key of Object.keys(c)) if (!['kind', 'rule', 'targets'].includes(key)) throw invalidTarget(`${key} is not a setting of the rule-action target`, `/target/${key}`);
+  for (const key of Object.keys(c))
+    if (!['kind', 'rule', 'targets'].includes(key))
+      throw invalidTarget(`${key} is not a setting of the rule-action target`, `/target/${key}`);
   if (typeof c.rule !== 'string' || c.rule === '') throw invalidTarget('rule must name the rule', '/target/rule');
-  if (typeof c.targets !== 'object' || c.targets === null || Array.isArray(c.targets)) throw invalidTarget('targets must map action target ids to endpoints', '/target/targets');
+  if (typeof c.targets !== 'object' || c.targets === null || Array.isArray(c.targets))
+    throw invalidTarget('targets must map action target ids to endpoints', '/target/targets');
   const targets: Record<string, ActionEndpoint> = {};
   for (const [id, endpoint] of Object.entries(c.targets)) {
     const { datamap: _d, json_body: _j, constant: _c, query_params: _q, kind: _k, ...plain } = httpConfigOf(endpoint);
     targets[id] = {
-      url: plain.url, method: plain.method, headers: plain.headers,
+      url: plain.url,
+      method: plain.method,
+      headers: plain.headers,
       ...(plain.basic_auth === null ? {} : { basic_auth: plain.basic_auth }),
       ...(plain.token === null ? {} : { token: plain.token }),
       ...(plain.signing === null ? {} : { signing: plain.signing }),
@@ -40,11 +53,13 @@ function check(input: unknown): ActionDispatchSettings {
 }
 
 function redact(config: ActionDispatchSettings): JsonObject {
-  const targets = Object.fromEntries(Object.entries(config.targets).map(([id, endpoint]) => {
-    const shown = httpTarget.redact(httpConfigOf(endpoint)) as Record<string, unknown>;
-    const { datamap: _d, json_body: _j, constant: _c, query_params: _q, kind: _k, ...rest } = shown;
-    return [id, rest];
-  }));
+  const targets = Object.fromEntries(
+    Object.entries(config.targets).map(([id, endpoint]) => {
+      const shown = httpTarget.redact(httpConfigOf(endpoint)) as Record<string, unknown>;
+      const { datamap: _d, json_body: _j, constant: _c, query_params: _q, kind: _k, ...rest } = shown;
+      return [id, rest];
+    }),
+  );
   return { kind: 'rule-action', rule: config.rule, targets } as JsonObject;
 }
 
@@ -67,7 +82,9 @@ class ActionDispatchTarget implements DeliveryTarget {
   private readonly targets: Map<string, DeliveryTarget>;
 
   constructor(config: ActionDispatchSettings, deps: TargetDeps) {
-    this.targets = new Map(Object.entries(config.targets).map(([id, endpoint]) => [id, httpTarget.create(httpConfigOf(endpoint), deps)]));
+    this.targets = new Map(
+      Object.entries(config.targets).map(([id, endpoint]) => [id, httpTarget.create(httpConfigOf(endpoint), deps)]),
+    );
   }
 
   async deliver(items: readonly DeliveryItem[], context: DeliverContext): Promise<BatchOutcome> {
@@ -76,7 +93,16 @@ class ActionDispatchTarget implements DeliveryTarget {
     const target = typeof message?.target === 'string' ? this.targets.get(message.target) : undefined;
     if (target === undefined) {
       // the rule no longer sends to this target (it was changed after the action was rendered)
-      return { items: [{ outcome: 'permanent', error: `action target "${String(message?.target)}" is not one of the rule's targets any more` }], latencyMs: 0, bytes: 0 };
+      return {
+        items: [
+          {
+            outcome: 'permanent',
+            error: `action target "${String(message?.target)}" is not one of the rule's targets any more`,
+          },
+        ],
+        latencyMs: 0,
+        bytes: 0,
+      };
     }
     return target.deliver(items, context);
   }

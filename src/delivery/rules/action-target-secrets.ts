@@ -10,7 +10,11 @@ import type { ActionTargetSecrets, GivenActionTargetSecrets } from '../../core/r
 import { resolveHeaders, resolveSecret, resolveSigning, secretGroup } from '../targets/target-secrets.js';
 
 /** A copy of `given` with its secrets resolved against `stored` (null: none); errors point under `/target`, as a target's. */
-export function resolveActionTargetSecrets(given: GivenActionTargetSecrets, stored: ActionTargetSecrets | null, omitted: OmittedSecrets): GivenActionTargetSecrets {
+export function resolveActionTargetSecrets(
+  given: GivenActionTargetSecrets,
+  stored: ActionTargetSecrets | null,
+  omitted: OmittedSecrets,
+): GivenActionTargetSecrets {
   const into: Record<string, unknown> = { ...given };
   const auth = secretGroup(into, 'auth', stored?.auth, omitted);
   if (auth !== undefined) {

@@ -24,17 +24,31 @@ import type { BatchOutcome, DeliveryItem, DeliveryTarget, ItemOutcome, TargetFac
 export type RuleTargetSettings = RuleTargetConfig & JsonObject;
 
 function check(input: unknown): RuleTargetSettings {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidTarget('the rule target configuration must be an object', '/target');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw invalidTarget('the rule target configuration must be an object', '/target');
   const c = input as Partial<RuleTargetConfig> & Record<string, unknown>;
   for (const key of Object.keys(c)) {
-    if (!['kind', 'rule', 'generation', 'actionsStream', 'conditions', 'actions'].includes(key)) throw invalidTarget(`${key} is not a setting of the rule target`, `/target/${key}`);
+    if (!['kind', 'rule', 'generation', 'actionsStream', 'conditions', 'actions'].includes(key))
+      throw invalidTarget(`${key} is not a setting of the rule target`, `/target/${key}`);
   }
   if (typeof c.rule !== 'string' || c.rule === '') throw invalidTarget('rule must name the rule', '/target/rule');
-  if (!Number.isSafeInteger(c.generation) || (c.generation as number) < 0) throw invalidTarget('generation must be a whole number', '/target/generation');
-  if (typeof c.actionsStream !== 'string' || !isStreamName(c.actionsStream)) throw invalidTarget('actionsStream must be a stream name', '/target/actionsStream');
+  if (!Number.isSafeInteger(c.generation) || (c.generation as number) < 0)
+    throw invalidTarget('generation must be a whole number', '/target/generation');
+  if (typeof c.actionsStream !== 'string' || !isStreamName(c.actionsStream))
+    throw invalidTarget('actionsStream must be a stream name', '/target/actionsStream');
   // compiles every expression: a mistake is refused when the rule is saved, with its pointer
-  compileRule({ conditions: c.conditions as RuleTargetConfig['conditions'], actions: c.actions as RuleTargetConfig['actions'] });
-  return { kind: 'rule', rule: c.rule, generation: c.generation as number, actionsStream: c.actionsStream, conditions: c.conditions!, actions: c.actions! } as RuleTargetSettings;
+  compileRule({
+    conditions: c.conditions as RuleTargetConfig['conditions'],
+    actions: c.actions as RuleTargetConfig['actions'],
+  });
+  return {
+    kind: 'rule',
+    rule: c.rule,
+    generation: c.generation as number,
+    actionsStream: c.actionsStream,
+    conditions: c.conditions!,
+    actions: c.actions!,
+  } as RuleTargetSettings;
 }
 
 class RuleTarget implements DeliveryTarget {
@@ -42,7 +56,10 @@ class RuleTarget implements DeliveryTarget {
   readonly maxBatchEvents = 500;
   private readonly compiled: CompiledRule;
 
-  constructor(private readonly config: RuleTargetSettings, private readonly produce: ProduceService) {
+  constructor(
+    private readonly config: RuleTargetSettings,
+    private readonly produce: ProduceService,
+  ) {
     this.compiled = compileRule({ conditions: config.conditions, actions: config.actions });
   }
 
@@ -71,16 +88,28 @@ class RuleTarget implements DeliveryTarget {
   private async actionEvents(event: StoredEvent): Promise<NewEvent[]> {
     const evaluation = await this.compiled.evaluate(event);
     return evaluation.matchedActions.map((action, i) => {
-      const message: ActionMessage = { target: action.actionTargetId, type: action.actionTypeId, properties: action.properties };
+      const message: ActionMessage = {
+        target: action.actionTargetId,
+        type: action.actionTypeId,
+        properties: action.properties,
+      };
       return {
-        id: createHash('sha256').update(`${this.config.rule}\n${this.config.generation}\n${event.stream}\n${event.seq}\n${i}`).digest('hex').slice(0, 32),
+        id: createHash('sha256')
+          .update(`${this.config.rule}\n${this.config.generation}\n${event.stream}\n${event.seq}\n${i}`)
+          .digest('hex')
+          .slice(0, 32),
         idSupplied: true,
         type: action.actionTypeId,
         source: event.source,
         time: event.time,
         producer: null,
         data: message as unknown as JsonObject,
-        meta: { rule: this.config.rule, action: i, conditions: evaluation.matchedConditions, origin: { stream: event.stream, seq: event.seq, id: event.id } },
+        meta: {
+          rule: this.config.rule,
+          action: i,
+          conditions: evaluation.matchedConditions,
+          origin: { stream: event.stream, seq: event.seq, id: event.id },
+        },
       };
     });
   }

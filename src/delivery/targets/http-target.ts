@@ -24,7 +24,14 @@ import { REDACTED, redactedHeaders } from '../../kernel/secret-names.js';
 import { redactedUrl, redactedUrlsIn, restoredUrl } from '../../kernel/secret-urls.js';
 import { invalidTarget, pointerOf } from './target-config.js';
 import { configCopy, resolveHeaders, resolveSecret, resolveSigning, secretGroup } from './target-secrets.js';
-import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, TargetDeps, TargetFactory } from './target.js';
+import type {
+  BatchOutcome,
+  DeliverContext,
+  DeliveryItem,
+  DeliveryTarget,
+  TargetDeps,
+  TargetFactory,
+} from './target.js';
 
 export interface HttpTargetConfig extends JsonObject {
   kind: 'http';
@@ -40,7 +47,20 @@ export interface HttpTargetConfig extends JsonObject {
   signing: { secrets: string[] } | null;
 }
 
-const FIELDS = new Set(['kind', 'method', 'type', 'url', 'datamap', 'constant', 'query_params', 'json_body', 'basic_auth', 'token', 'headers', 'signing']);
+const FIELDS = new Set([
+  'kind',
+  'method',
+  'type',
+  'url',
+  'datamap',
+  'constant',
+  'query_params',
+  'json_body',
+  'basic_auth',
+  'token',
+  'headers',
+  'signing',
+]);
 
 function jobSpec(config: HttpTargetConfig): JobRequestSpec {
   return {
@@ -57,13 +77,22 @@ function jobSpec(config: HttpTargetConfig): JobRequestSpec {
 }
 
 function check(input: unknown): HttpTargetConfig {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidTarget('the http target configuration must be an object', '/target');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw invalidTarget('the http target configuration must be an object', '/target');
   // null means "not set": a normalised configuration (nulls for absent settings) checks again as itself
   const c = Object.fromEntries(Object.entries(input as Record<string, unknown>).filter(([, v]) => v !== null));
-  for (const field of Object.keys(c)) if (!FIELDS.has(field)) throw invalidTarget(`${field} is not a setting of the http target`, `/target/${field}`);
+  for (const field of Object.keys(c))
+    if (!FIELDS.has(field)) throw invalidTarget(`${field} is not a setting of the http target`, `/target/${field}`);
   const basic = c['basic_auth'] as { user?: unknown; pw?: unknown; password?: unknown } | undefined;
   const signing = c['signing'] as { secrets?: unknown } | undefined;
-  if (signing !== undefined && (typeof signing !== 'object' || signing === null || !Array.isArray(signing.secrets) || signing.secrets.length === 0 || signing.secrets.length > 5)) {
+  if (
+    signing !== undefined &&
+    (typeof signing !== 'object' ||
+      signing === null ||
+      !Array.isArray(signing.secrets) ||
+      signing.secrets.length === 0 ||
+      signing.secrets.length > 5)
+  ) {
     throw invalidTarget('signing needs "secrets": 1–5 webhook secrets ("whsec_…")', '/target/signing/secrets');
   }
   const secrets = (signing?.secrets ?? []) as unknown[];
@@ -137,7 +166,10 @@ async function verify(config: HttpTargetConfig, deps: TargetDeps): Promise<void>
   try {
     await deps.urlGuard.check(config.url.replace(/\{[^}]*\}/g, 'x'));
   } catch (err) {
-    if (isRivuletError(err) && err.code === 'TARGET_URL_FORBIDDEN') throw new RivuletError('TARGET_URL_FORBIDDEN', err.message, { details: { ...err.details, pointer: '/target/url' } });
+    if (isRivuletError(err) && err.code === 'TARGET_URL_FORBIDDEN')
+      throw new RivuletError('TARGET_URL_FORBIDDEN', err.message, {
+        details: { ...err.details, pointer: '/target/url' },
+      });
     // a name that does not resolve now may resolve later: the connect-time check still applies
   }
 }
@@ -161,7 +193,10 @@ class HttpTarget implements DeliveryTarget {
   private lastUrl: { text: string; url: URL; literal: boolean } | null = null;
   private closed: Promise<void> | null = null;
 
-  constructor(private readonly config: HttpTargetConfig, private readonly guard: UrlGuard) {
+  constructor(
+    private readonly config: HttpTargetConfig,
+    private readonly guard: UrlGuard,
+  ) {
     this.planner = compileJobRequest(jobSpec(config));
     this.agent = new Agent({ connect: { lookup: guard.lookup }, keepAliveTimeout: 4_000, connections: 512 });
   }
@@ -178,9 +213,19 @@ class HttpTarget implements DeliveryTarget {
       const body = plan.body ?? '';
       bytes = Buffer.byteLength(body);
       const headers: Record<string, string> = { 'user-agent': 'Rivulet', ...plan.headers };
-      if (this.config.signing !== null) Object.assign(headers, signWebhook({ id: item.deliveryId, timestamp: new Date(), body, secrets: this.config.signing.secrets }));
+      if (this.config.signing !== null)
+        Object.assign(
+          headers,
+          signWebhook({ id: item.deliveryId, timestamp: new Date(), body, secrets: this.config.signing.secrets }),
+        );
       else headers['webhook-id'] = item.deliveryId;
-      const res = await request(url, { method: plan.method, headers, body: plan.body, signal: context.signal, dispatcher: this.agent });
+      const res = await request(url, {
+        method: plan.method,
+        headers,
+        body: plan.body,
+        signal: context.signal,
+        dispatcher: this.agent,
+      });
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       const latencyMs = performance.now() - started;
       const outcome = classifyResponse(res.statusCode);
@@ -188,11 +233,24 @@ class HttpTarget implements DeliveryTarget {
       const retryAfter = headerValue(res.headers['retry-after']);
       const retryAfterMs = outcome === 'retry' ? parseRetryAfter(retryAfter, new Date()) : undefined;
       return {
-        items: [{ outcome, error: `HTTP ${res.statusCode}`, status: res.statusCode, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }],
-        status: res.statusCode, latencyMs, bytes,
+        items: [
+          {
+            outcome,
+            error: `HTTP ${res.statusCode}`,
+            status: res.statusCode,
+            ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          },
+        ],
+        status: res.statusCode,
+        latencyMs,
+        bytes,
       };
     } catch (err) {
-      return { items: [{ outcome: classifyError(err), error: describeError(err) }], latencyMs: performance.now() - started, bytes };
+      return {
+        items: [{ outcome: classifyError(err), error: describeError(err) }],
+        latencyMs: performance.now() - started,
+        bytes,
+      };
     }
   }
 
@@ -237,7 +295,10 @@ export function describeError(err: unknown): string {
   return redactedUrlsIn(parts.join(' ← ') || String(err)).slice(0, 500);
 }
 
-export const httpTarget: TargetFactory<HttpTargetConfig> & { verify: typeof verify; resolveSecrets: typeof resolveSecrets } = {
+export const httpTarget: TargetFactory<HttpTargetConfig> & {
+  verify: typeof verify;
+  resolveSecrets: typeof resolveSecrets;
+} = {
   kind: 'http',
   check,
   redact,

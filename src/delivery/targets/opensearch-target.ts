@@ -21,11 +21,26 @@ import type { OmittedSecrets } from '../../core/sinks/sink-model.js';
 import { parseRetryAfter } from '../backoff.js';
 import { REDACTED } from '../../kernel/secret-names.js';
 import { redactedUrl, restoredUrl } from '../../kernel/secret-urls.js';
-import { ConfigReader, checkServiceUrl, guardRefusal, invalidTarget, pointerOf, verifyServiceUrl } from './target-config.js';
+import {
+  ConfigReader,
+  checkServiceUrl,
+  guardRefusal,
+  invalidTarget,
+  pointerOf,
+  verifyServiceUrl,
+} from './target-config.js';
 import { DATE_SUFFIXES, indexName, indexTemplateProblem } from './opensearch-index-name.js';
 import { configCopy, resolveSecret, secretGroup } from './target-secrets.js';
 import type { DateSuffix } from './opensearch-index-name.js';
-import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, ItemOutcome, TargetDeps, TargetFactory } from './target.js';
+import type {
+  BatchOutcome,
+  DeliverContext,
+  DeliveryItem,
+  DeliveryTarget,
+  ItemOutcome,
+  TargetDeps,
+  TargetFactory,
+} from './target.js';
 
 export type OpenSearchTargetConfig = {
   kind: 'opensearch';
@@ -68,14 +83,16 @@ function check(config: unknown): OpenSearchTargetConfig {
   const refresh = r.raw('refresh');
   if (refresh !== undefined) {
     const text = typeof refresh === 'boolean' ? String(refresh) : refresh;
-    if (text !== 'true' && text !== 'false' && text !== 'wait_for') throw r.fail('refresh', 'must be true, false or "wait_for"');
+    if (text !== 'true' && text !== 'false' && text !== 'wait_for')
+      throw r.fail('refresh', 'must be true, false or "wait_for"');
     normalised.refresh = text;
   }
   return normalised;
 }
 
 function checkNodes(value: unknown): string[] {
-  if (value === undefined) throw invalidTarget('node is required: the URL of an OpenSearch node, or a list of them', pointerOf(['node']));
+  if (value === undefined)
+    throw invalidTarget('node is required: the URL of an OpenSearch node, or a list of them', pointerOf(['node']));
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0 || list.length > 32) throw invalidTarget('node must list 1 to 32 URLs', pointerOf(['node']));
   return list.map((url, i) => checkServiceUrl(url, Array.isArray(value) ? ['node', String(i)] : ['node']));
@@ -89,14 +106,18 @@ function checkAuth(r: ConfigReader): OpenSearchTargetConfig['auth'] {
     return { apiKey: a.string('apiKey', { required: true, max: 4096 }) };
   }
   a.only(['username', 'password', 'apiKey']);
-  return { username: a.string('username', { required: true, max: 1024 }), password: a.string('password', { required: true, max: 4096 }) };
+  return {
+    username: a.string('username', { required: true, max: 1024 }),
+    password: a.string('password', { required: true, max: 4096 }),
+  };
 }
 
 function redact(config: OpenSearchTargetConfig): JsonObject {
   const { auth, refresh, ...rest } = config;
   const shown: JsonObject = { ...rest, node: config.node.map(redactedUrl) };
   if (refresh !== undefined) shown['refresh'] = refresh;
-  if (auth !== undefined) shown['auth'] = 'apiKey' in auth ? { apiKey: REDACTED } : { username: auth.username, password: REDACTED };
+  if (auth !== undefined)
+    shown['auth'] = 'apiKey' in auth ? { apiKey: REDACTED } : { username: auth.username, password: REDACTED };
   return shown;
 }
 
@@ -110,12 +131,16 @@ function resolveSecrets(given: unknown, stored: OpenSearchTargetConfig | null, o
   // node URLs carry no userinfo (checkServiceUrl), but may carry a secret-named parameter
   const node = config['node'];
   if (typeof node === 'string') config['node'] = restoredUrl(node, stored?.node[0], pointerOf(['node']));
-  if (Array.isArray(node)) config['node'] = node.map((u: unknown, i) => (typeof u === 'string' ? restoredUrl(u, stored?.node[i], pointerOf(['node', String(i)])) : u));
+  if (Array.isArray(node))
+    config['node'] = node.map((u: unknown, i) =>
+      typeof u === 'string' ? restoredUrl(u, stored?.node[i], pointerOf(['node', String(i)])) : u,
+    );
   const auth = secretGroup(config, 'auth', stored?.auth, omitted);
   if (auth !== undefined) {
     const storedKey = stored?.auth !== undefined && 'apiKey' in stored.auth ? stored.auth.apiKey : undefined;
     const storedPassword = stored?.auth !== undefined && 'password' in stored.auth ? stored.auth.password : undefined;
-    if (auth['apiKey'] !== undefined && auth['apiKey'] !== null) resolveSecret(auth, 'apiKey', storedKey, omitted, ['auth']);
+    if (auth['apiKey'] !== undefined && auth['apiKey'] !== null)
+      resolveSecret(auth, 'apiKey', storedKey, omitted, ['auth']);
     else {
       if (auth['apiKey'] === null) delete auth['apiKey'];
       resolveSecret(auth, 'password', storedPassword, omitted, ['auth']);
@@ -144,11 +169,16 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
   // the client library is loaded by the first delivery: a server without OpenSearch sinks
   // never holds it in memory
   let loaded: Promise<Client> | undefined;
-  const clientOf = () => (loaded ??= import('@opensearch-project/opensearch').then(({ Client }) => new Client(options)));
+  const clientOf = () =>
+    (loaded ??= import('@opensearch-project/opensearch').then(({ Client }) => new Client(options)));
   const options: ConstructorParameters<typeof Client>[0] = {
     nodes: config.node,
-    ...(config.auth !== undefined && 'username' in config.auth ? { auth: { username: config.auth.username, password: config.auth.password } } : {}),
-    ...(config.auth !== undefined && 'apiKey' in config.auth ? { headers: { authorization: `ApiKey ${config.auth.apiKey}` } } : {}),
+    ...(config.auth !== undefined && 'username' in config.auth
+      ? { auth: { username: config.auth.username, password: config.auth.password } }
+      : {}),
+    ...(config.auth !== undefined && 'apiKey' in config.auth
+      ? { headers: { authorization: `ApiKey ${config.auth.apiKey}` } }
+      : {}),
     maxRetries: 0,
     requestTimeout: REQUEST_TIMEOUT_MS,
     // a failed node is tried again after a pause, without the client's own ping requests
@@ -156,7 +186,10 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
     // The guard's lookup checks every address connected to (DNS rebinding); IP literals,
     // which Node never looks up, were settled by checkNodes below.
     agent: (options: { url: URL }) => {
-      const agent = options.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, lookup: deps.urlGuard.lookup }) : new HttpAgent({ keepAlive: true, lookup: deps.urlGuard.lookup });
+      const agent =
+        options.url.protocol === 'https:'
+          ? new HttpsAgent({ keepAlive: true, lookup: deps.urlGuard.lookup })
+          : new HttpAgent({ keepAlive: true, lookup: deps.urlGuard.lookup });
       agents.push(agent);
       return agent;
     },
@@ -177,7 +210,11 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
 
   async function deliver(items: readonly DeliveryItem[], context: DeliverContext): Promise<BatchOutcome> {
     const started = performance.now();
-    const done = (outcomes: ItemOutcome[], rest: Omit<BatchOutcome, 'items' | 'latencyMs'>): BatchOutcome => ({ items: outcomes, latencyMs: performance.now() - started, ...rest });
+    const done = (outcomes: ItemOutcome[], rest: Omit<BatchOutcome, 'items' | 'latencyMs'>): BatchOutcome => ({
+      items: outcomes,
+      latencyMs: performance.now() - started,
+      ...rest,
+    });
     const all = (outcome: ItemOutcome): ItemOutcome[] => items.map(() => outcome);
     if (items.length === 0) return done([], { bytes: 0 });
     if (closed) return done(all({ outcome: 'retry', error: 'target closed' }), { bytes: 0 });
@@ -186,7 +223,14 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
       await checkNodes();
     } catch (err) {
       const refused = guardRefusal(err);
-      return done(all(refused === undefined ? { outcome: 'retry', error: describe(err) } : { outcome: 'permanent', error: `${refused.code}: ${refused.message}` }), { bytes: 0 });
+      return done(
+        all(
+          refused === undefined
+            ? { outcome: 'retry', error: describe(err) }
+            : { outcome: 'permanent', error: `${refused.code}: ${refused.message}` },
+        ),
+        { bytes: 0 },
+      );
     }
 
     // Items that cannot be indexed at all are settled here; the rest go in one request.
@@ -197,7 +241,10 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
     items.forEach((item, i) => {
       const source = config.body === 'payload' ? item.payload : (item.event as unknown as JsonValue);
       if (typeof source !== 'object' || source === null || Array.isArray(source)) {
-        outcomes[i] = { outcome: 'permanent', error: 'document_parsing_exception: the payload is not a JSON object, and OpenSearch indexes only objects' };
+        outcomes[i] = {
+          outcome: 'permanent',
+          error: 'document_parsing_exception: the payload is not a JSON object, and OpenSearch indexes only objects',
+        };
         return;
       }
       const index = indexName(config.index, config.dateSuffix, item.event);
@@ -213,7 +260,12 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
     let body: BulkResponseBody | undefined;
     try {
       const request = (await clientOf()).transport.request(
-        { method: 'POST', path: '/_bulk', querystring: config.refresh === undefined ? {} : { refresh: config.refresh }, bulkBody: text },
+        {
+          method: 'POST',
+          path: '/_bulk',
+          querystring: config.refresh === undefined ? {} : { refresh: config.refresh },
+          bulkBody: text,
+        },
         { maxRetries: 0 },
       );
       // A block body on purpose: abort() returns the request (a thenable), and an event
@@ -233,16 +285,27 @@ function create(config: OpenSearchTargetConfig, deps: TargetDeps): DeliveryTarge
       const failed = requestOutcome(err, context.signal);
       for (const i of sent) outcomes[i] = failed;
       const failedStatus = failed.outcome === 'success' ? undefined : failed.status;
-      return done(outcomes as ItemOutcome[], { bytes, ...(failedStatus === undefined ? {} : { status: failedStatus }), detail });
+      return done(outcomes as ItemOutcome[], {
+        bytes,
+        ...(failedStatus === undefined ? {} : { status: failedStatus }),
+        detail,
+      });
     }
 
     const results = Array.isArray(body?.items) ? body.items : [];
     sent.forEach((i, n) => {
       const entry = results[n];
       const result = entry === undefined ? undefined : (entry['index'] ?? Object.values(entry)[0]);
-      outcomes[i] = result === undefined ? { outcome: 'retry', error: 'the bulk response did not report this document' } : itemOutcome(result);
+      outcomes[i] =
+        result === undefined
+          ? { outcome: 'retry', error: 'the bulk response did not report this document' }
+          : itemOutcome(result);
     });
-    return done(outcomes as ItemOutcome[], { bytes, ...(status === undefined ? {} : { status }), detail: { ...detail, errors: body?.errors === true } });
+    return done(outcomes as ItemOutcome[], {
+      bytes,
+      ...(status === undefined ? {} : { status }),
+      detail: { ...detail, errors: body?.errors === true },
+    });
   }
 
   return {
@@ -263,7 +326,8 @@ const ABORTED: ItemOutcome = { outcome: 'retry', error: 'attempt aborted' };
 /** One document's outcome from its entry in the bulk response. */
 export function itemOutcome(result: BulkItemResult): ItemOutcome {
   const status = typeof result.status === 'number' ? result.status : undefined;
-  if (status !== undefined && status >= 200 && status < 300 && result.error === undefined) return { outcome: 'success' };
+  if (status !== undefined && status >= 200 && status < 300 && result.error === undefined)
+    return { outcome: 'success' };
   const error = describeItemError(result.error, status);
   const retry = status === undefined || status === 429 || status === 408 || status >= 500;
   return { outcome: retry ? 'retry' : 'permanent', error, ...(status === undefined ? {} : { status }) };
@@ -297,7 +361,12 @@ export function requestOutcome(err: unknown, signal?: AbortSignal): ItemOutcome 
   const retryAfterMs = parseRetryAfter(e.meta?.headers?.['retry-after'] ?? undefined, new Date());
   const error = `HTTP ${status}${e.message !== undefined && e.message !== '' ? ` ${e.message}` : ''}`.slice(0, 500);
   const retry = status === 408 || status === 429 || status >= 500;
-  return { outcome: retry ? 'retry' : 'permanent', error, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  return {
+    outcome: retry ? 'retry' : 'permanent',
+    error,
+    status,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  };
 }
 
 function describe(err: unknown): string {
@@ -307,4 +376,11 @@ function describe(err: unknown): string {
   return typeof e.message === 'string' && e.message !== '' ? `${name}: ${e.message}` : name;
 }
 
-export const opensearchTarget: TargetFactory<OpenSearchTargetConfig> = { kind: 'opensearch', check, redact, verify, resolveSecrets, create };
+export const opensearchTarget: TargetFactory<OpenSearchTargetConfig> = {
+  kind: 'opensearch',
+  check,
+  redact,
+  verify,
+  resolveSecrets,
+  create,
+};

@@ -11,7 +11,14 @@ import type { TargetFactory, TargetKind } from './target.js';
 export type TargetRegistry = ReadonlyMap<string, TargetFactory<JsonObject>>;
 
 export function defaultTargets(): TargetRegistry {
-  const factories = [httpTarget, streamTarget, s3Target, opensearchTarget, ruleTarget, actionDispatchTarget] as unknown as TargetFactory<JsonObject>[];
+  const factories = [
+    httpTarget,
+    streamTarget,
+    s3Target,
+    opensearchTarget,
+    ruleTarget,
+    actionDispatchTarget,
+  ] as unknown as TargetFactory<JsonObject>[];
   return new Map(factories.map((f) => [f.kind, f]));
 }
 

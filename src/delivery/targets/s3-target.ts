@@ -23,7 +23,15 @@ import { ConfigReader, checkServiceUrl, guardRefusal, verifyServiceUrl, pointerO
 import { configCopy, resolveSecret, secretGroup } from './target-secrets.js';
 import { groupByStream, objectKey } from './s3-object-key.js';
 import type { StreamGroup } from './s3-object-key.js';
-import type { BatchOutcome, DeliverContext, DeliveryItem, DeliveryTarget, ItemOutcome, TargetDeps, TargetFactory } from './target.js';
+import type {
+  BatchOutcome,
+  DeliverContext,
+  DeliveryItem,
+  DeliveryTarget,
+  ItemOutcome,
+  TargetDeps,
+  TargetFactory,
+} from './target.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -48,7 +56,18 @@ export type S3TargetConfig = {
 export const S3_DEFAULT_MAX_BATCH_EVENTS = 500;
 export const S3_MAX_BATCH_EVENTS = 10_000;
 
-const FIELDS = ['kind', 'bucket', 'prefix', 'region', 'endpoint', 'forcePathStyle', 'credentials', 'gzip', 'body', 'maxBatchEvents'];
+const FIELDS = [
+  'kind',
+  'bucket',
+  'prefix',
+  'region',
+  'endpoint',
+  'forcePathStyle',
+  'credentials',
+  'gzip',
+  'body',
+  'maxBatchEvents',
+];
 /** S3's bucket naming rules (lower case, 3–63, no leading/trailing dot or dash). */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const REGION = /^[a-z0-9-]{1,40}$/;
@@ -57,19 +76,45 @@ const PREFIX = /^[A-Za-z0-9!\-_.*'()/=+,;:@&$ ]+$/;
 
 /** S3 error codes that mean "slow down / try later" even when the status says otherwise. */
 const RETRYABLE_CODES = new Set([
-  'SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException',
-  'TooManyRequestsException', 'RequestLimitExceeded', 'BandwidthLimitExceeded', 'ProvisionedThroughputExceededException',
-  'RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable', 'RequestTimeTooSkewed', 'TimeoutError',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeTooSkewed',
+  'TimeoutError',
 ]);
 
 function check(config: unknown): S3TargetConfig {
   const r = ConfigReader.root(config, 's3');
   r.only(FIELDS);
-  const bucket = r.string('bucket', { required: true, pattern: BUCKET, rule: 'must be an S3 bucket name (3–63 lower-case letters, digits, dots and dashes)' });
-  const prefixRaw = r.string('prefix', { max: 512, pattern: PREFIX, rule: 'may hold letters, digits, / and !-_.*\'()=+,;:@&$ and spaces' });
+  const bucket = r.string('bucket', {
+    required: true,
+    pattern: BUCKET,
+    rule: 'must be an S3 bucket name (3–63 lower-case letters, digits, dots and dashes)',
+  });
+  const prefixRaw = r.string('prefix', {
+    max: 512,
+    pattern: PREFIX,
+    rule: "may hold letters, digits, / and !-_.*'()=+,;:@&$ and spaces",
+  });
   const prefix = prefixRaw?.replace(/^\/+|\/+$/g, '');
-  if (prefix !== undefined && (prefix === '' || prefix.includes('//'))) throw r.fail('prefix', 'must not be only slashes or hold empty segments (//)');
-  const region = r.string('region', { required: true, pattern: REGION, rule: 'must be a region name such as eu-west-1' });
+  if (prefix !== undefined && (prefix === '' || prefix.includes('//')))
+    throw r.fail('prefix', 'must not be only slashes or hold empty segments (//)');
+  const region = r.string('region', {
+    required: true,
+    pattern: REGION,
+    rule: 'must be a region name such as eu-west-1',
+  });
   const endpoint = r.has('endpoint') ? checkServiceUrl(r.raw('endpoint'), ['endpoint']) : undefined;
   const credentials = checkCredentials(r);
   const normalised: S3TargetConfig = {
@@ -114,7 +159,8 @@ function redact(config: S3TargetConfig): JsonObject {
 function resolveSecrets(given: unknown, stored: S3TargetConfig | null, omitted: OmittedSecrets): unknown {
   const config = configCopy(given);
   if (config === undefined) return given;
-  if (typeof config['endpoint'] === 'string') config['endpoint'] = restoredUrl(config['endpoint'], stored?.endpoint, pointerOf(['endpoint']));
+  if (typeof config['endpoint'] === 'string')
+    config['endpoint'] = restoredUrl(config['endpoint'], stored?.endpoint, pointerOf(['endpoint']));
   const credentials = secretGroup(config, 'credentials', stored?.credentials, omitted);
   if (credentials !== undefined) {
     resolveSecret(credentials, 'secretAccessKey', stored?.credentials?.secretAccessKey, omitted, ['credentials']);
@@ -135,7 +181,8 @@ function create(config: S3TargetConfig, deps: TargetDeps): DeliveryTarget {
   const httpsAgent = new HttpsAgent({ keepAlive: true, lookup: deps.urlGuard.lookup });
   // the SDK is loaded by the first delivery: a server without S3 sinks never holds it in memory
   let loaded: Promise<{ client: S3Client; sdk: { PutObjectCommand: typeof PutObjectCommand } }> | undefined;
-  const sdkOf = () => (loaded ??= import('@aws-sdk/client-s3').then((sdk) => ({ client: new sdk.S3Client(options), sdk })));
+  const sdkOf = () =>
+    (loaded ??= import('@aws-sdk/client-s3').then((sdk) => ({ client: new sdk.S3Client(options), sdk })));
   const options: S3ClientConfig = {
     region: config.region,
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
@@ -165,8 +212,15 @@ function create(config: S3TargetConfig, deps: TargetDeps): DeliveryTarget {
     return endpointChecked;
   }
 
-  async function putGroup(group: StreamGroup, signal: AbortSignal, sinkId: string): Promise<{ key: string; bytes: number; outcome: ItemOutcome; status?: number }> {
-    const key = objectKey(group, { ...(config.prefix === undefined ? {} : { prefix: config.prefix }), gzip: config.gzip });
+  async function putGroup(
+    group: StreamGroup,
+    signal: AbortSignal,
+    sinkId: string,
+  ): Promise<{ key: string; bytes: number; outcome: ItemOutcome; status?: number }> {
+    const key = objectKey(group, {
+      ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
+      gzip: config.gzip,
+    });
     const text = group.items.map((item) => `${JSON.stringify(lineOf(item, config.body))}\n`).join('');
     const body = config.gzip ? await gzip(Buffer.from(text, 'utf8')) : Buffer.from(text, 'utf8');
     try {
@@ -187,7 +241,12 @@ function create(config: S3TargetConfig, deps: TargetDeps): DeliveryTarget {
       return { key, bytes: body.length, outcome: { outcome: 'success' }, ...(status === undefined ? {} : { status }) };
     } catch (err) {
       const failed = s3Outcome(err, signal);
-      return { key, bytes: body.length, outcome: failed, ...(failed.outcome !== 'success' && failed.status !== undefined ? { status: failed.status } : {}) };
+      return {
+        key,
+        bytes: body.length,
+        outcome: failed,
+        ...(failed.outcome !== 'success' && failed.status !== undefined ? { status: failed.status } : {}),
+      };
     }
   }
 
@@ -231,7 +290,10 @@ function create(config: S3TargetConfig, deps: TargetDeps): DeliveryTarget {
     close() {
       if (!closed) {
         closed = true;
-        void loaded?.then(({ client }) => client.destroy(), () => undefined);
+        void loaded?.then(
+          ({ client }) => client.destroy(),
+          () => undefined,
+        );
         httpAgent.destroy();
         httpsAgent.destroy();
       }
@@ -273,11 +335,18 @@ export function s3Outcome(err: unknown, signal?: AbortSignal): ItemOutcome {
   const code = e.Code ?? e.name ?? e.code ?? 'Error';
   if (code === 'AbortError') return aborted();
   const status = e.$metadata?.httpStatusCode;
-  const error = status === undefined ? describe(err) : `S3 ${status} ${code}${e.message !== undefined && e.message !== code ? `: ${e.message}` : ''}`;
+  const error =
+    status === undefined
+      ? describe(err)
+      : `S3 ${status} ${code}${e.message !== undefined && e.message !== code ? `: ${e.message}` : ''}`;
   const retryAfterMs = parseRetryAfter(e.$response?.headers?.['retry-after'], new Date());
-  const extra = { ...(status === undefined ? {} : { status }), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  const extra = {
+    ...(status === undefined ? {} : { status }),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  };
   // No status: the request never got an answer (refused, reset, timed out, DNS) — try again.
-  if (status === undefined || status >= 500 || status === 408 || status === 429 || RETRYABLE_CODES.has(code)) return { outcome: 'retry', error, ...extra };
+  if (status === undefined || status >= 500 || status === 408 || status === 429 || RETRYABLE_CODES.has(code))
+    return { outcome: 'retry', error, ...extra };
   return { outcome: 'permanent', error, ...extra };
 }
 

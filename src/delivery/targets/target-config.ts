@@ -27,10 +27,12 @@ export class ConfigReader {
 
   /** The target configuration itself: an object whose `kind`, when given, names this target. */
   static root(config: unknown, kind: TargetKind): ConfigReader {
-    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw invalidTarget(`the ${kind} target configuration must be an object`, pointerOf([]));
+    if (typeof config !== 'object' || config === null || Array.isArray(config))
+      throw invalidTarget(`the ${kind} target configuration must be an object`, pointerOf([]));
     const reader = new ConfigReader(config as Record<string, unknown>, []);
     const given = reader.value['kind'];
-    if (given !== undefined && given !== kind) throw invalidTarget(`kind must be "${kind}" here; got ${JSON.stringify(given)}`, pointerOf(['kind']));
+    if (given !== undefined && given !== kind)
+      throw invalidTarget(`kind must be "${kind}" here; got ${JSON.stringify(given)}`, pointerOf(['kind']));
     return reader;
   }
 
@@ -49,7 +51,8 @@ export class ConfigReader {
   /** Refuses fields this target does not know. */
   only(fields: readonly string[]): void {
     for (const field of Object.keys(this.value)) {
-      if (!fields.includes(field)) throw this.fail(field, `is not a setting of this target; known: ${fields.join(', ')}`);
+      if (!fields.includes(field))
+        throw this.fail(field, `is not a setting of this target; known: ${fields.join(', ')}`);
     }
   }
 
@@ -61,16 +64,24 @@ export class ConfigReader {
   }
 
   string(field: string, options: { required: true; pattern?: RegExp; rule?: string; max?: number }): string;
-  string(field: string, options?: { required?: false; pattern?: RegExp; rule?: string; max?: number }): string | undefined;
-  string(field: string, options: { required?: boolean; pattern?: RegExp; rule?: string; max?: number } = {}): string | undefined {
+  string(
+    field: string,
+    options?: { required?: false; pattern?: RegExp; rule?: string; max?: number },
+  ): string | undefined;
+  string(
+    field: string,
+    options: { required?: boolean; pattern?: RegExp; rule?: string; max?: number } = {},
+  ): string | undefined {
     const v = this.value[field];
     if (v === undefined) {
       if (options.required === true) throw this.fail(field, 'is required');
       return undefined;
     }
     if (typeof v !== 'string' || v === '') throw this.fail(field, 'must be a non-empty string');
-    if (options.max !== undefined && v.length > options.max) throw this.fail(field, `must be at most ${options.max} characters`);
-    if (options.pattern !== undefined && !options.pattern.test(v)) throw this.fail(field, options.rule ?? `must match ${String(options.pattern)}`);
+    if (options.max !== undefined && v.length > options.max)
+      throw this.fail(field, `must be at most ${options.max} characters`);
+    if (options.pattern !== undefined && !options.pattern.test(v))
+      throw this.fail(field, options.rule ?? `must match ${String(options.pattern)}`);
     return v;
   }
 
@@ -84,7 +95,8 @@ export class ConfigReader {
   integer(field: string, fallback: number, min: number, max: number): number {
     const v = this.value[field];
     if (v === undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw this.fail(field, `must be a whole number from ${min} to ${max}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw this.fail(field, `must be a whole number from ${min} to ${max}`);
     return v;
   }
 
@@ -92,7 +104,11 @@ export class ConfigReader {
     const v = this.value[field];
     if (v === undefined) return fallback;
     const found = choices.find((c) => c === v);
-    if (found === undefined) throw this.fail(field, `must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}; got ${JSON.stringify(v)}`);
+    if (found === undefined)
+      throw this.fail(
+        field,
+        `must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}; got ${JSON.stringify(v)}`,
+      );
     return found;
   }
 }
@@ -112,7 +128,8 @@ export function checkServiceUrl(value: unknown, at: readonly string[]): string {
     throw where(`is not a valid URL: ${JSON.stringify(redactedUrl(value))}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw where('must use http or https');
-  if (url.username !== '' || url.password !== '') throw where('must not carry credentials; give them in the target\'s own credentials field');
+  if (url.username !== '' || url.password !== '')
+    throw where("must not carry credentials; give them in the target's own credentials field");
   return value;
 }
 
@@ -126,14 +143,20 @@ export async function verifyServiceUrl(guard: UrlGuard, url: string, at: readonl
     await guard.check(url);
   } catch (err) {
     if (err instanceof RivuletError && err.code === 'TARGET_URL_FORBIDDEN') {
-      throw new RivuletError('TARGET_URL_FORBIDDEN', err.message, { details: { ...err.details, pointer: pointerOf(at) } });
+      throw new RivuletError('TARGET_URL_FORBIDDEN', err.message, {
+        details: { ...err.details, pointer: pointerOf(at) },
+      });
     }
   }
 }
 
 /** Whether an error (or one of its causes) says the URL guard refused the address. */
 export function guardRefusal(err: unknown): RivuletError | undefined {
-  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = err, depth = 0;
+    e !== null && typeof e === 'object' && depth < 6;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if (e instanceof RivuletError) return e;
   }
   return undefined;

@@ -38,7 +38,13 @@ export function nothingToKeep(path: readonly string[]): RivuletError {
 }
 
 /** One secret field of `into` (a copy of part of the configuration, at `path`), resolved in place. */
-export function resolveSecret(into: ConfigObject, field: string, stored: unknown, omitted: OmittedSecrets, path: readonly string[]): void {
+export function resolveSecret(
+  into: ConfigObject,
+  field: string,
+  stored: unknown,
+  omitted: OmittedSecrets,
+  path: readonly string[],
+): void {
   const given = into[field];
   const have = stored !== undefined && stored !== null;
   if (given === REDACTED) {
@@ -58,7 +64,12 @@ export function resolveSecret(into: ConfigObject, field: string, stored: unknown
  * null, removed. Answers a copy of the given object, placed in `into`, for its members to be
  * resolved in; undefined when there is nothing more to resolve.
  */
-export function secretGroup(into: ConfigObject, field: string, stored: JsonObject | null | undefined, omitted: OmittedSecrets): ConfigObject | undefined {
+export function secretGroup(
+  into: ConfigObject,
+  field: string,
+  stored: JsonObject | null | undefined,
+  omitted: OmittedSecrets,
+): ConfigObject | undefined {
   const given = into[field];
   if (given === REDACTED) {
     if (stored === undefined || stored === null) throw nothingToKeep([field]);
@@ -97,7 +108,8 @@ export function resolveHeaders(into: ConfigObject, stored: Record<string, string
   }
   const given = into['headers'] ?? {};
   if (!isConfigObject(given)) return;
-  const storedValue = (name: string): string | undefined => Object.entries(stored).find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+  const storedValue = (name: string): string | undefined =>
+    Object.entries(stored).find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
   const headers: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(given)) {
     if (value === null) continue;
@@ -111,7 +123,8 @@ export function resolveHeaders(into: ConfigObject, stored: Record<string, string
   }
   if (omitted === 'keep') {
     const named = new Set(Object.keys(given).map((n) => n.toLowerCase()));
-    for (const [name, value] of Object.entries(stored)) if (isSecretName(name) && !named.has(name.toLowerCase())) headers[name] = value;
+    for (const [name, value] of Object.entries(stored))
+      if (isSecretName(name) && !named.has(name.toLowerCase())) headers[name] = value;
   }
   if (into['headers'] !== undefined || Object.keys(headers).length > 0) into['headers'] = headers;
 }
@@ -123,7 +136,11 @@ export function resolveHeaders(into: ConfigObject, stored: Record<string, string
  * retiring the old secret later `[null, "[redacted]"]`. The placeholder in place of the list
  * keeps it whole.
  */
-export function resolveSigning(into: ConfigObject, stored: { secrets: string[] } | null | undefined, omitted: OmittedSecrets): void {
+export function resolveSigning(
+  into: ConfigObject,
+  stored: { secrets: string[] } | null | undefined,
+  omitted: OmittedSecrets,
+): void {
   const signing = secretGroup(into, 'signing', stored, omitted);
   if (signing === undefined) return;
   const kept = stored?.secrets ?? [];

@@ -20,7 +20,8 @@ export interface DryRunAnswer {
   notes: string[];
 }
 
-const invalid = (message: string, pointer: string) => new RivuletError('VALIDATION_FAILED', message, { details: { pointer } });
+const invalid = (message: string, pointer: string) =>
+  new RivuletError('VALIDATION_FAILED', message, { details: { pointer } });
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -33,9 +34,14 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function sampleEvent(body: Record<string, unknown>): { event: StoredEvent; schema: string | undefined } {
   const schema = body['schema'];
   if (schema !== undefined && typeof schema !== 'string') throw invalid('schema must be a schema name', '/schema');
-  if ((body['event'] === undefined) === (body['msg'] === undefined)) throw invalid('give the sample as "event" (an envelope with "data") or as "msg" (the data alone), not both', '/event');
+  if ((body['event'] === undefined) === (body['msg'] === undefined))
+    throw invalid(
+      'give the sample as "event" (an envelope with "data") or as "msg" (the data alone), not both',
+      '/event',
+    );
   const given = body['event'] ?? { data: body['msg'] };
-  if (!isObject(given) || !Object.hasOwn(given, 'data')) throw invalid('event must be an object with "data" (the event\'s payload)', '/event/data');
+  if (!isObject(given) || !Object.hasOwn(given, 'data'))
+    throw invalid('event must be an object with "data" (the event\'s payload)', '/event/data');
   const text = (field: string, fallback: string): string => {
     const value = given[field];
     if (value === undefined) return fallback;
@@ -43,8 +49,10 @@ export function sampleEvent(body: Record<string, unknown>): { event: StoredEvent
     return value;
   };
   const seq = given['seq'] ?? 1;
-  if (!Number.isSafeInteger(seq) || (seq as number) < 1) throw invalid('event.seq must be a positive integer', '/event/seq');
-  if (given['meta'] !== undefined && !isObject(given['meta'])) throw invalid('event.meta must be an object', '/event/meta');
+  if (!Number.isSafeInteger(seq) || (seq as number) < 1)
+    throw invalid('event.seq must be a positive integer', '/event/seq');
+  if (given['meta'] !== undefined && !isObject(given['meta']))
+    throw invalid('event.meta must be an object', '/event/meta');
   const now = new Date().toISOString();
   return {
     event: {
@@ -73,14 +81,29 @@ export function dryRunJob(job: AetherJob, event: StoredEvent, schema: string | u
   return {
     request: { method: plan.method, url: redactedUrl(plan.url), headers, body: plan.body ?? null },
     mapped: plan.mapped,
-    notes: [...plan.notes, ...(job.rate_limit === undefined ? [] : [`rate_limit: the job waits ${job.rate_limit} s between requests`])],
+    notes: [
+      ...plan.notes,
+      ...(job.rate_limit === undefined ? [] : [`rate_limit: the job waits ${job.rate_limit} s between requests`]),
+    ],
   };
 }
 
 /** Only a datamap: the mapped values, no request. */
-export function dryRunDataMap(datamap: unknown, constant: unknown, event: StoredEvent, schema: string | undefined): DryRunAnswer {
+export function dryRunDataMap(
+  datamap: unknown,
+  constant: unknown,
+  event: StoredEvent,
+  schema: string | undefined,
+): DryRunAnswer {
   if (constant !== undefined && !isObject(constant)) throw invalid('constant must be an object', '/constant');
-  const mapped = compileDataMap(datamap as Record<string, string>).apply(mappingDocument(event, schema, (constant ?? {}) as JsonObject));
+  const mapped = compileDataMap(datamap as Record<string, string>).apply(
+    mappingDocument(event, schema, (constant ?? {}) as JsonObject),
+  );
   const keys = Object.keys(datamap as object);
-  return { mapped, notes: keys.filter((k) => !Object.hasOwn(mapped, k)).map((k) => `datamap key "${k}" matched nothing, so it is left out`) };
+  return {
+    mapped,
+    notes: keys
+      .filter((k) => !Object.hasOwn(mapped, k))
+      .map((k) => `datamap key "${k}" matched nothing, so it is left out`),
+  };
 }

@@ -32,7 +32,8 @@ export function aetherAnswer(err: RivuletError): { status: number; body: Record<
 
 const aetherErrors: ErrorFormat = {
   answer(err) {
-    if (err.code === 'UNAUTHENTICATED') return { status: 401, type: 'text/plain; charset=utf-8', body: 'Bad Credentials' };
+    if (err.code === 'UNAUTHENTICATED')
+      return { status: 401, type: 'text/plain; charset=utf-8', body: 'Bad Credentials' };
     return { ...aetherAnswer(err), type: 'application/json; charset=utf-8' };
   },
   challenge: 'Basic realm="Login Required"',

@@ -17,7 +17,16 @@ import type { Clock } from '../../kernel/clock.js';
 import type { PolicyInput, SinkRecord } from '../../core/sinks/sink-model.js';
 import type { SinkView } from '../../core/sinks/sink-model.js';
 import {
-  SINK_PREFIX, assertJobId, hashJob, jobOf, keepStoredSecrets, labelOf, parseJob, sinkIdOf, sinkInputOf, type AetherJob,
+  SINK_PREFIX,
+  assertJobId,
+  hashJob,
+  jobOf,
+  keepStoredSecrets,
+  labelOf,
+  parseJob,
+  sinkIdOf,
+  sinkInputOf,
+  type AetherJob,
 } from './aether-job.js';
 import { jobView, type JobView } from './aether-view.js';
 
@@ -48,16 +57,25 @@ export interface AetherServices {
 export class AetherJobs {
   private hashKey: Promise<Buffer> | null = null;
 
-  constructor(private readonly services: AetherServices, private readonly options: AetherOptions = {}) {}
+  constructor(
+    private readonly services: AetherServices,
+    private readonly options: AetherOptions = {},
+  ) {}
 
   /**
    * Creates or replaces the job. With `keepExisting` (the jobs folder at start-up) an existing
    * job wins and is answered unchanged.
    */
-  async upsert(body: unknown, actor: Principal, options: { pathId?: string; keepExisting?: boolean } = {}): Promise<UpsertOutcome> {
+  async upsert(
+    body: unknown,
+    actor: Principal,
+    options: { pathId?: string; keepExisting?: boolean } = {},
+  ): Promise<UpsertOutcome> {
     const parsed = parseJob(body, options.pathId, actor.owner);
     if (!actor.admin && parsed.owner !== actor.owner) {
-      throw new RivuletError('FORBIDDEN', `this key acts for owner "${actor.owner}", not "${parsed.owner}"`, { details: { needs: 'admin' } });
+      throw new RivuletError('FORBIDDEN', `this key acts for owner "${actor.owner}", not "${parsed.owner}"`, {
+        details: { needs: 'admin' },
+      });
     }
     this.assertMayManage(actor, parsed.topic);
     const sinkId = sinkIdOf(parsed.id);
@@ -69,26 +87,43 @@ export class AetherJobs {
       }
       if (options.keepExisting) return { job: await this.view(sinkId), changed: false, created: false };
       if (existing.value.owner !== parsed.owner) {
-        throw new RivuletError('CONFLICT', `job "${parsed.id}" belongs to "${existing.value.owner}"; a job's owner cannot change (delete it and create it anew)`, { details: { pointer: '/owner' } });
+        throw new RivuletError(
+          'CONFLICT',
+          `job "${parsed.id}" belongs to "${existing.value.owner}"; a job's owner cannot change (delete it and create it anew)`,
+          { details: { pointer: '/owner' } },
+        );
       }
       this.assertMayManage(actor, existing.value.streams);
       const job = keepStoredSecrets(parsed, jobOf(existing.value));
       const hash = hashJob(job, await this.key());
       if (hash === label.hash) return { job: await this.view(sinkId), changed: false, created: false };
-      const input = sinkInputOf(job, { id: job.id, modified: this.now(), hash, rate_limit: job.rate_limit ?? null }, this.options.policy);
+      const input = sinkInputOf(
+        job,
+        { id: job.id, modified: this.now(), hash, rate_limit: job.rate_limit ?? null },
+        this.options.policy,
+      );
       const { streams, target, policy, labels, description } = input;
-      await this.services.sinks.update(sinkId, { streams, target, policy, labels, description }, existing.version, { waitForStreams: true });
+      await this.services.sinks.update(sinkId, { streams, target, policy, labels, description }, existing.version, {
+        waitForStreams: true,
+      });
       return { job: await this.view(sinkId), changed: true, created: false };
     }
     const job = keepStoredSecrets(parsed, null);
     const hash = hashJob(job, await this.key());
-    const input = sinkInputOf(job, { id: job.id, modified: this.now(), hash, rate_limit: job.rate_limit ?? null }, this.options.policy);
+    const input = sinkInputOf(
+      job,
+      { id: job.id, modified: this.now(), hash, rate_limit: job.rate_limit ?? null },
+      this.options.policy,
+    );
     // a new job reads its topics from the beginning, as the original's consumers did (earliest)
     try {
       await this.services.sinks.create({ ...input, start: { from: 'beginning' } }, job.owner, { waitForStreams: true });
     } catch (err) {
       // another request created it meanwhile: the caller may simply post again
-      if (isRivuletError(err) && err.code === 'SINK_EXISTS') throw new RivuletError('CONFLICT', `job "${job.id}" was created meanwhile; post again to replace it`, { details: { pointer: '/id' } });
+      if (isRivuletError(err) && err.code === 'SINK_EXISTS')
+        throw new RivuletError('CONFLICT', `job "${job.id}" was created meanwhile; post again to replace it`, {
+          details: { pointer: '/id' },
+        });
       throw err;
     }
     return { job: await this.view(sinkId), changed: true, created: true };
@@ -102,7 +137,11 @@ export class AetherJobs {
   /** every job of `owner` (all jobs when undefined), in id order */
   async list(owner: string | undefined, actor: Principal): Promise<JobView[]> {
     if (!actor.admin && owner !== actor.owner) {
-      throw new RivuletError('FORBIDDEN', `this key acts for owner "${actor.owner}", not "${owner ?? '(all owners)'}"`, { details: { needs: 'admin' } });
+      throw new RivuletError(
+        'FORBIDDEN',
+        `this key acts for owner "${actor.owner}", not "${owner ?? '(all owners)'}"`,
+        { details: { needs: 'admin' } },
+      );
     }
     const out: JobView[] = [];
     for await (const sink of this.jobSinks()) {
@@ -141,14 +180,20 @@ export class AetherJobs {
   async setOffset(id: string, actor: Principal, position: StartPosition, topic?: string): Promise<JobView> {
     const sink = await this.owned(id, actor);
     if (topic !== undefined && !sink.streams.includes(topic)) {
-      throw new RivuletError('VALIDATION_FAILED', `job "${id}" does not read topic "${topic}"`, { details: { pointer: '/topic' } });
+      throw new RivuletError('VALIDATION_FAILED', `job "${id}" does not read topic "${topic}"`, {
+        details: { pointer: '/topic' },
+      });
     }
     for (const stream of topic === undefined ? sink.streams : [topic]) {
       // a topic that does not exist yet is read from its beginning once it appears: nothing to move
       const readiness = await this.services.sinks.ensureSourceConsumer(sink.id, stream);
       if (readiness === 'ready') await this.services.sinks.seek(sink.id, position, stream);
       else if (topic !== undefined) {
-        throw new RivuletError('STREAM_NOT_FOUND', `topic "${topic}" does not exist yet; job "${id}" reads it from its first event once it is created`, { details: { stream: topic } });
+        throw new RivuletError(
+          'STREAM_NOT_FOUND',
+          `topic "${topic}" does not exist yet; job "${id}" reads it from its first event once it is created`,
+          { details: { stream: topic } },
+        );
       }
     }
     return this.view(sink.id);
@@ -173,7 +218,9 @@ export class AetherJobs {
     if (actor.admin) return;
     for (const topic of topics) {
       if (!actor.can('manage', topic)) {
-        throw new RivuletError('FORBIDDEN', `this key lacks manage access to topic "${topic}"`, { details: { needs: `manage:${topic}` } });
+        throw new RivuletError('FORBIDDEN', `this key lacks manage access to topic "${topic}"`, {
+          details: { needs: `manage:${topic}` },
+        });
       }
     }
   }
@@ -205,7 +252,12 @@ export class AetherJobs {
       const found = await documents.get<{ key: string }>(KEY_COLLECTION, KEY_NAME);
       if (found) return Buffer.from(found.value.key, 'base64');
       try {
-        await documents.put(KEY_COLLECTION, KEY_NAME, { key: randomBytes(32).toString('base64') }, { expectedVersion: 0 });
+        await documents.put(
+          KEY_COLLECTION,
+          KEY_NAME,
+          { key: randomBytes(32).toString('base64') },
+          { expectedVersion: 0 },
+        );
       } catch (err) {
         if (!(isRivuletError(err) && err.code === 'CONFLICT')) throw err;
       }

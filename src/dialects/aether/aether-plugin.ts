@@ -23,21 +23,28 @@ import { assertJobId, parseJob, sinkInputOf } from './aether-job.js';
 import { parseIntegerParam } from '../../http/request-params.js';
 import type { ApiMount } from '../../http/unrouted.js';
 
-interface IdParams { id: string }
-interface OffsetParams { id: string; offset: string }
+interface IdParams {
+  id: string;
+}
+interface OffsetParams {
+  id: string;
+  offset: string;
+}
 
 const access = { access: { scope: 'authenticated' as const } };
 const hidden = { hide: true };
 
 function bodyObject(req: FastifyRequest): Record<string, unknown> {
   const body = req.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RivuletError('VALIDATION_FAILED', 'the body must be a JSON object', { details: { pointer: '' } });
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new RivuletError('VALIDATION_FAILED', 'the body must be a JSON object', { details: { pointer: '' } });
   return body as Record<string, unknown>;
 }
 
 function queryId(req: FastifyRequest): string {
   const id = (req.query as { id?: unknown }).id;
-  if (typeof id !== 'string' || id === '') throw new RivuletError('VALIDATION_FAILED', 'the query needs ?id=<job id>', { details: { pointer: '/id' } });
+  if (typeof id !== 'string' || id === '')
+    throw new RivuletError('VALIDATION_FAILED', 'the query needs ?id=<job id>', { details: { pointer: '/id' } });
   return assertJobId(id);
 }
 
@@ -48,8 +55,16 @@ function queryId(req: FastifyRequest): string {
 export function parseOffset(text: string): StartPosition {
   if (text === 'beginning' || text === 'earliest') return { from: 'beginning' };
   if (text === 'end' || text === 'latest') return { from: 'end' };
-  if (!/^-?[0-9]+$/.test(text)) throw new RivuletError('VALIDATION_FAILED', 'offset must be a Kafka offset (0 = the first event, 1, 2, …), "beginning" or "end"', { details: { in: 'params', pointer: '/offset' } });
-  return { from: 'seq', seq: parseIntegerParam(text, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER - 1, in: 'params' }) + 1 };
+  if (!/^-?[0-9]+$/.test(text))
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      'offset must be a Kafka offset (0 = the first event, 1, 2, …), "beginning" or "end"',
+      { details: { in: 'params', pointer: '/offset' } },
+    );
+  return {
+    from: 'seq',
+    seq: parseIntegerParam(text, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER - 1, in: 'params' }) + 1,
+  };
 }
 
 export const aetherMount: ApiMount = {
@@ -66,9 +81,13 @@ export function aetherDialect(services: AetherServices, options: AetherOptions =
 
     // ---- the seed's API -------------------------------------------------------------
 
-    app.get<{ Params: { owner: string } }>('/jobs/:owner', { config: access, schema: hidden }, async (req) => jobs.list(req.params.owner, req.principal!));
+    app.get<{ Params: { owner: string } }>('/jobs/:owner', { config: access, schema: hidden }, async (req) =>
+      jobs.list(req.params.owner, req.principal!),
+    );
 
-    app.get<{ Params: IdParams }>('/job/:id', { config: access, schema: hidden }, async (req) => jobs.get(req.params.id, req.principal!));
+    app.get<{ Params: IdParams }>('/job/:id', { config: access, schema: hidden }, async (req) =>
+      jobs.get(req.params.id, req.principal!),
+    );
 
     app.post<{ Params: IdParams }>('/job/:id', { config: access, schema: hidden }, async (req, reply) => {
       const outcome = await jobs.upsert(req.body, req.principal!, { pathId: req.params.id });
@@ -81,11 +100,27 @@ export function aetherDialect(services: AetherServices, options: AetherOptions =
     });
 
     for (const method of ['GET', 'POST'] as const) {
-      app.route<{ Params: IdParams }>({ method, url: '/job/:id/start', config: access, schema: hidden, handler: async (req) => jobs.start(req.params.id, req.principal!) });
-      app.route<{ Params: IdParams }>({ method, url: '/job/:id/stop', config: access, schema: hidden, handler: async (req) => jobs.stop(req.params.id, req.principal!) });
+      app.route<{ Params: IdParams }>({
+        method,
+        url: '/job/:id/start',
+        config: access,
+        schema: hidden,
+        handler: async (req) => jobs.start(req.params.id, req.principal!),
+      });
+      app.route<{ Params: IdParams }>({
+        method,
+        url: '/job/:id/stop',
+        config: access,
+        schema: hidden,
+        handler: async (req) => jobs.stop(req.params.id, req.principal!),
+      });
       app.route<{ Params: OffsetParams; Querystring: { topic?: string } }>({
-        method, url: '/job/:id/set_offset/:offset', config: access, schema: hidden,
-        handler: async (req) => jobs.setOffset(req.params.id, req.principal!, parseOffset(req.params.offset), req.query.topic),
+        method,
+        url: '/job/:id/set_offset/:offset',
+        config: access,
+        schema: hidden,
+        handler: async (req) =>
+          jobs.setOffset(req.params.id, req.principal!, parseOffset(req.params.offset), req.query.topic),
       });
     }
 
@@ -103,13 +138,16 @@ export function aetherDialect(services: AetherServices, options: AetherOptions =
       const { event, schema } = sampleEvent(body);
       if (body['job'] !== undefined) {
         const given = body['job'];
-        if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new RivuletError('VALIDATION_FAILED', 'job must be an object', { details: { pointer: '/job' } });
+        if (typeof given !== 'object' || given === null || Array.isArray(given))
+          throw new RivuletError('VALIDATION_FAILED', 'job must be an object', { details: { pointer: '/job' } });
         // a job tried out needs no id, owner or topic yet
         const job = parseJob({ id: 'dry-run', topic: ['sample'], ...given }, undefined, req.principal!.owner);
         return dryRunJob(job, event, schema);
       }
       if (body['datamap'] !== undefined) return dryRunDataMap(body['datamap'], body['constant'], event, schema);
-      throw new RivuletError('VALIDATION_FAILED', 'give "job" (a job) or "datamap" (a datamap) to try on the sample', { details: { pointer: '/job' } });
+      throw new RivuletError('VALIDATION_FAILED', 'give "job" (a job) or "datamap" (a datamap) to try on the sample', {
+        details: { pointer: '/job' },
+      });
     });
 
     // ---- the original implementation's routes ---------------------------------------
@@ -128,7 +166,10 @@ export function aetherDialect(services: AetherServices, options: AetherOptions =
 
     // the original served delete on GET; POST and DELETE are taken too
     app.route({
-      method: ['GET', 'POST', 'DELETE'], url: '/jobs/delete', config: access, schema: hidden,
+      method: ['GET', 'POST', 'DELETE'],
+      url: '/jobs/delete',
+      config: access,
+      schema: hidden,
       handler: async (req) => {
         await jobs.delete(queryId(req), req.principal!);
         return true;
@@ -138,7 +179,10 @@ export function aetherDialect(services: AetherServices, options: AetherOptions =
     app.post('/jobs/validate', { config: access, schema: hidden }, async (req) => {
       try {
         const job = parseJob(req.body, undefined, req.principal!.owner);
-        await services.sinks.checks.target('http', sinkInputOf(job, { id: job.id, modified: '', hash: '', rate_limit: null }).target);
+        await services.sinks.checks.target(
+          'http',
+          sinkInputOf(job, { id: job.id, modified: '', hash: '', rate_limit: null }).target,
+        );
         return { valid: true };
       } catch (err) {
         if (!isRivuletError(err) || aetherAnswer(err).status >= 500) throw err;

@@ -7,7 +7,6 @@ import { REDACTED, redactedHeaders } from '../../kernel/secret-names.js';
 import { redactedUrl } from '../../kernel/secret-urls.js';
 import { jobOf, labelOf } from './aether-job.js';
 
-
 export interface JobView {
   id: string;
   owner: string;

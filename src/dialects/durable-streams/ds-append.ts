@@ -55,7 +55,8 @@ export function producerHeaders(h: AppendRequest['headers']): ProducerHeaders | 
   if (id.length > 256) throw new DsProblem(400, 'Producer-Id has at most 256 characters');
   const parse = (text: string, what: string) => {
     const n = Number(text);
-    if (!STRICT_INT.test(text) || !Number.isSafeInteger(n)) throw new DsProblem(400, `${what} must be a non-negative integer of at most 2^53-1, in digits`);
+    if (!STRICT_INT.test(text) || !Number.isSafeInteger(n))
+      throw new DsProblem(400, `${what} must be a non-negative integer of at most 2^53-1, in digits`);
     return n;
   };
   return { id, epoch: parse(epoch, 'Producer-Epoch'), seq: parse(seq, 'Producer-Seq') };
@@ -70,7 +71,10 @@ function judge(meta: DsMeta, p: ProducerHeaders): Verdict {
     if (p.seq !== 0) throw gap(0, p.seq);
     return { kind: 'accept' };
   }
-  if (p.epoch < state.epoch) throw new DsProblem(403, 'stale producer epoch: a newer epoch of this producer has written', { 'producer-epoch': String(state.epoch) });
+  if (p.epoch < state.epoch)
+    throw new DsProblem(403, 'stale producer epoch: a newer epoch of this producer has written', {
+      'producer-epoch': String(state.epoch),
+    });
   if (p.epoch > state.epoch) {
     if (p.seq !== 0) throw new DsProblem(400, 'a new producer epoch starts at Producer-Seq 0');
     return { kind: 'accept' };
@@ -92,7 +96,10 @@ async function tailOffset(ctx: DsContext, name: string): Promise<string> {
 }
 
 async function closedConflict(ctx: DsContext, name: string): Promise<DsProblem> {
-  return new DsProblem(409, 'the stream is closed', { 'stream-closed': 'true', 'stream-next-offset': await tailOffset(ctx, name) });
+  return new DsProblem(409, 'the stream is closed', {
+    'stream-closed': 'true',
+    'stream-next-offset': await tailOffset(ctx, name),
+  });
 }
 
 function sameTuple(meta: DsMeta, p: ProducerHeaders | null): boolean {
@@ -124,7 +131,8 @@ export async function append(ctx: DsContext, req: AppendRequest): Promise<Answer
   let payload: JsonValue[] | Buffer | null = null;
   if (req.body.length > 0) {
     const contentType = header(req.headers, 'content-type');
-    if (!contentType || mediaType(contentType) === '') throw new DsProblem(400, 'Content-Type is required on an append');
+    if (!contentType || mediaType(contentType) === '')
+      throw new DsProblem(400, 'Content-Type is required on an append');
     if (mediaType(contentType) !== mediaType(opened.meta.contentType)) {
       throw new DsProblem(409, `the stream's content type is ${opened.meta.contentType}, not ${contentType}`);
     }
@@ -134,7 +142,13 @@ export async function append(ctx: DsContext, req: AppendRequest): Promise<Answer
   return ctx.serial(req.name, () => statefulAppend(ctx, req, producer, close, streamSeq, payload));
 }
 
-function eventsOf(ctx: DsContext, req: AppendRequest, meta: DsMeta, payload: JsonValue[] | Buffer, producer: ProducerHeaders | null) {
+function eventsOf(
+  ctx: DsContext,
+  req: AppendRequest,
+  meta: DsMeta,
+  payload: JsonValue[] | Buffer,
+  producer: ProducerHeaders | null,
+) {
   const origin: EventOrigin = {
     path: req.path,
     producer: producer ? producer.id : req.principal ? `key:${req.principal.key.id}` : null,
@@ -144,9 +158,19 @@ function eventsOf(ctx: DsContext, req: AppendRequest, meta: DsMeta, payload: Jso
   return Buffer.isBuffer(payload) ? [bytesEvent(payload, meta.contentType, origin)] : messageEvents(payload, origin);
 }
 
-async function plainAppend(ctx: DsContext, req: AppendRequest, opened: OpenStream, payload: JsonValue[] | Buffer): Promise<Answer> {
+async function plainAppend(
+  ctx: DsContext,
+  req: AppendRequest,
+  opened: OpenStream,
+  payload: JsonValue[] | Buffer,
+): Promise<Answer> {
   if (opened.meta.closed) throw await closedConflict(ctx, req.name);
-  const result = await ctx.services.produce.produce({ stream: req.name, events: eventsOf(ctx, req, opened.meta, payload, null), producer: null, record: opened.record });
+  const result = await ctx.services.produce.produce({
+    stream: req.name,
+    events: eventsOf(ctx, req, opened.meta, payload, null),
+    producer: null,
+    record: opened.record,
+  });
   return { status: 204, headers: { 'stream-next-offset': offsetOf(endSeqOf(result.events)) } };
 }
 
@@ -161,34 +185,60 @@ async function statefulAppend(
   // read again inside the lock: an earlier request may have changed the state
   const { meta, record } = await ctx.open(req.name, req.principal);
   const verdict = producer ? judge(meta, producer) : null;
-  const producerAnswer = (seq: number): Record<string, string> => (producer ? { 'producer-epoch': String(producer.epoch), 'producer-seq': String(seq) } : {});
+  const producerAnswer = (seq: number): Record<string, string> =>
+    producer ? { 'producer-epoch': String(producer.epoch), 'producer-seq': String(seq) } : {};
   if (meta.closed) {
     if (sameTuple(meta, producer) || (verdict?.kind === 'duplicate' && meta.closedBy?.id === producer?.id)) {
-      return { status: 204, headers: { 'stream-next-offset': await tailOffset(ctx, req.name), 'stream-closed': 'true', ...producerAnswer(meta.producers?.[producer!.id]?.seq ?? producer!.seq) } };
+      return {
+        status: 204,
+        headers: {
+          'stream-next-offset': await tailOffset(ctx, req.name),
+          'stream-closed': 'true',
+          ...producerAnswer(meta.producers?.[producer!.id]?.seq ?? producer!.seq),
+        },
+      };
     }
-    if (payload === null && !producer) return { status: 204, headers: { 'stream-next-offset': await tailOffset(ctx, req.name), 'stream-closed': 'true' } };
+    if (payload === null && !producer)
+      return {
+        status: 204,
+        headers: { 'stream-next-offset': await tailOffset(ctx, req.name), 'stream-closed': 'true' },
+      };
     throw await closedConflict(ctx, req.name);
   }
   if (verdict?.kind === 'duplicate') {
-    return { status: 204, headers: { 'stream-next-offset': await tailOffset(ctx, req.name), ...producerAnswer(verdict.lastSeq) } };
+    return {
+      status: 204,
+      headers: { 'stream-next-offset': await tailOffset(ctx, req.name), ...producerAnswer(verdict.lastSeq) },
+    };
   }
   if (streamSeq !== undefined && meta.streamSeq !== undefined && streamSeq <= meta.streamSeq) {
     throw new DsProblem(409, `Stream-Seq "${streamSeq.slice(0, 64)}" is not after the last one accepted`);
   }
   let lastSeq: number | null = null;
   if (payload !== null) {
-    const result = await ctx.services.produce.produce({ stream: req.name, events: eventsOf(ctx, req, meta, payload, producer), producer: producer?.id ?? null, record });
+    const result = await ctx.services.produce.produce({
+      stream: req.name,
+      events: eventsOf(ctx, req, meta, payload, producer),
+      producer: producer?.id ?? null,
+      record,
+    });
     lastSeq = endSeqOf(result.events);
   }
   await ctx.updateMeta(req.name, (m) => {
     const next: DsMeta = { ...m };
     if (producer) {
       const now = ctx.nowMs();
-      const kept = Object.entries(m.producers ?? {}).filter(([, s]) => s.at === undefined || now - s.at < PRODUCER_STATE_TTL_MS);
+      const kept = Object.entries(m.producers ?? {}).filter(
+        ([, s]) => s.at === undefined || now - s.at < PRODUCER_STATE_TTL_MS,
+      );
       const old = m.producers?.[producer.id];
       // another process may have recorded a later request meanwhile: state only moves forward
-      const ahead = old !== undefined && (old.epoch > producer.epoch || (old.epoch === producer.epoch && old.seq > producer.seq));
-      next.producers = { ...Object.fromEntries(kept), [producer.id]: ahead ? old : { epoch: producer.epoch, seq: producer.seq, at: now } };
+      const ahead =
+        old !== undefined && (old.epoch > producer.epoch || (old.epoch === producer.epoch && old.seq > producer.seq));
+      next.producers = {
+        ...Object.fromEntries(kept),
+        [producer.id]: ahead ? old : { epoch: producer.epoch, seq: producer.seq, at: now },
+      };
     }
     if (streamSeq !== undefined && (m.streamSeq === undefined || streamSeq > m.streamSeq)) next.streamSeq = streamSeq;
     if (close) {

@@ -16,7 +16,9 @@ import { streamOfPath } from './ds-names.js';
  * What the operations use: the clock, produce and the stream service, and two narrow parts of
  * the store read directly — the event log (a stream's tail and pages by offset) and the catalog.
  */
-export type DsServices = Pick<CoreServices, 'clock' | 'produce' | 'streams'> & { store: { events: EventLog; streams: StreamCatalog } };
+export type DsServices = Pick<CoreServices, 'clock' | 'produce' | 'streams'> & {
+  store: { events: EventLog; streams: StreamCatalog };
+};
 
 export const ANONYMOUS_OWNER = 'durable-streams';
 
@@ -33,7 +35,13 @@ export interface DsOptions {
   pageCacheBytes: number;
 }
 
-export const DS_DEFAULTS: DsOptions = { anonymous: false, longPollTimeoutMs: 30_000, sseMaxMs: 60_000, maxReadBytes: 4 * 1024 * 1024, pageCacheBytes: 64 * 1024 * 1024 };
+export const DS_DEFAULTS: DsOptions = {
+  anonymous: false,
+  longPollTimeoutMs: 30_000,
+  sseMaxMs: 60_000,
+  maxReadBytes: 4 * 1024 * 1024,
+  pageCacheBytes: 64 * 1024 * 1024,
+};
 
 /** An answer other than success, in the protocol's terms: a status, headers and a reason. */
 export class DsProblem extends Error {
@@ -73,7 +81,10 @@ export class DsContext {
   async serial<T>(stream: string, work: () => Promise<T>): Promise<T> {
     const before = this.locks.get(stream) ?? Promise.resolve();
     const run = before.then(work, work);
-    const settled = run.then(() => undefined, () => undefined);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
     this.locks.set(stream, settled);
     void settled.then(() => {
       if (this.locks.get(stream) === settled) this.locks.delete(stream);
@@ -97,7 +108,8 @@ export class DsContext {
   async find(name: string, principal: Principal | null): Promise<OpenStream | null> {
     const record = await this.services.store.streams.get(name);
     if (!record) return null;
-    if (!principal && record.owner !== ANONYMOUS_OWNER) throw new DsProblem(403, 'this stream needs a key: send "Authorization: Bearer <key>"');
+    if (!principal && record.owner !== ANONYMOUS_OWNER)
+      throw new DsProblem(403, 'this stream needs a key: send "Authorization: Bearer <key>"');
     let meta = metaOf(record);
     if (!meta.deleted && this.access.expired(record, meta, this.nowMs())) {
       await this.remove(name);
@@ -115,7 +127,11 @@ export class DsContext {
       const record = await this.services.streams.require(name);
       const meta = change(metaOf(record));
       try {
-        const updated = await this.services.streams.update(name, { options: optionsWith(record, meta) }, record.version);
+        const updated = await this.services.streams.update(
+          name,
+          { options: optionsWith(record, meta) },
+          record.version,
+        );
         return { record: updated, meta };
       } catch (err) {
         if (attempt < 8 && isRivuletError(err) && err.code === 'CONFLICT') continue;
@@ -146,7 +162,10 @@ export class DsContext {
       const parent = named.name;
       const exists = await this.services.store.streams.get(parent);
       if (!exists) return;
-      const { meta: parentMeta } = await this.updateMeta(parent, (m) => ({ ...m, forks: Math.max(0, (m.forks ?? 0) - 1) }));
+      const { meta: parentMeta } = await this.updateMeta(parent, (m) => ({
+        ...m,
+        forks: Math.max(0, (m.forks ?? 0) - 1),
+      }));
       if (parentMeta.deleted && (parentMeta.forks ?? 0) === 0) await this.remove(parent);
     }
   }

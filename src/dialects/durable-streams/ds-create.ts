@@ -33,25 +33,31 @@ function settingsOf(h: AppendRequest['headers']): CreateSettings {
   const contentType = raw && /^[\w.+-]+\/[\w.+-]+/.test(raw.trim()) ? raw.trim() : undefined;
   const ttl = header(h, 'stream-ttl');
   const expiresAt = header(h, 'stream-expires-at');
-  if (ttl !== undefined && expiresAt !== undefined) throw new DsProblem(400, 'send Stream-TTL or Stream-Expires-At, not both');
+  if (ttl !== undefined && expiresAt !== undefined)
+    throw new DsProblem(400, 'send Stream-TTL or Stream-Expires-At, not both');
   const settings: CreateSettings = { contentType, closed: header(h, 'stream-closed') === 'true' };
   if (ttl !== undefined) {
     if (!TTL.test(ttl)) throw new DsProblem(400, 'Stream-TTL must be a whole number of seconds in plain digits');
     settings.ttlSeconds = Number(ttl);
   }
   if (expiresAt !== undefined) {
-    if (!RFC3339.test(expiresAt) || !Number.isFinite(Date.parse(expiresAt))) throw new DsProblem(400, 'Stream-Expires-At must be an RFC 3339 timestamp');
+    if (!RFC3339.test(expiresAt) || !Number.isFinite(Date.parse(expiresAt)))
+      throw new DsProblem(400, 'Stream-Expires-At must be an RFC 3339 timestamp');
     settings.expiresAt = expiresAt;
   }
   const from = header(h, 'stream-forked-from');
   const offset = header(h, 'stream-fork-offset');
   const sub = header(h, 'stream-fork-sub-offset');
-  if (sub !== undefined && from === undefined) throw new DsProblem(400, 'Stream-Fork-Sub-Offset needs Stream-Forked-From');
+  if (sub !== undefined && from === undefined)
+    throw new DsProblem(400, 'Stream-Fork-Sub-Offset needs Stream-Forked-From');
   if (from !== undefined) {
-    if (offset !== undefined && parseOffset(offset)?.at !== 'after') throw new DsProblem(400, 'Stream-Fork-Offset is not an offset of this server');
-    if (sub !== undefined && !SUB_OFFSET.test(sub)) throw new DsProblem(400, 'Stream-Fork-Sub-Offset must be a non-negative integer in plain digits');
+    if (offset !== undefined && parseOffset(offset)?.at !== 'after')
+      throw new DsProblem(400, 'Stream-Fork-Offset is not an offset of this server');
+    if (sub !== undefined && !SUB_OFFSET.test(sub))
+      throw new DsProblem(400, 'Stream-Fork-Sub-Offset must be a non-negative integer in plain digits');
     const subOffset = sub === undefined ? 0 : Number(sub);
-    if (subOffset > 0 && offset === undefined) throw new DsProblem(400, 'Stream-Fork-Sub-Offset needs Stream-Fork-Offset');
+    if (subOffset > 0 && offset === undefined)
+      throw new DsProblem(400, 'Stream-Fork-Sub-Offset needs Stream-Fork-Offset');
     settings.fork = { from, offset, subOffset };
   }
   return settings;
@@ -79,8 +85,13 @@ export async function create(ctx: DsContext, req: AppendRequest): Promise<Answer
   const settings = settingsOf(req.headers);
   const existing = await ctx.find(req.name, req.principal);
   if (existing) {
-    if (existing.meta.deleted) throw new DsProblem(409, 'the stream was deleted but forks of it remain: the path cannot be reused until they are deleted');
-    if (!sameSettings(existing.meta, settings)) throw new DsProblem(409, 'the stream exists with other settings (content type, TTL, expiry, closure or fork)');
+    if (existing.meta.deleted)
+      throw new DsProblem(
+        409,
+        'the stream was deleted but forks of it remain: the path cannot be reused until they are deleted',
+      );
+    if (!sameSettings(existing.meta, settings))
+      throw new DsProblem(409, 'the stream exists with other settings (content type, TTL, expiry, closure or fork)');
     ctx.access.touch(req.name, ctx.nowMs(), existing.meta);
     const headers: Record<string, string> = {
       'content-type': existing.meta.contentType,
@@ -92,7 +103,11 @@ export async function create(ctx: DsContext, req: AppendRequest): Promise<Answer
   return ctx.serial(req.name, () => createNew(ctx, req, settings));
 }
 
-async function createNew(ctx: DsContext, req: AppendRequest, s: CreateSettings): Promise<Answer & { created: boolean }> {
+async function createNew(
+  ctx: DsContext,
+  req: AppendRequest,
+  s: CreateSettings,
+): Promise<Answer & { created: boolean }> {
   const meta: DsMeta = { contentType: s.contentType ?? 'application/octet-stream' };
   const copies: NewEvent[][] = [];
   let parentName: string | null = null;
@@ -127,8 +142,14 @@ async function createNew(ctx: DsContext, req: AppendRequest, s: CreateSettings):
   let initial: NewEvent[] = [];
   if (req.body.length > 0) {
     const payload = messagesOf(meta, req.body, req.maxJsonDepth, true);
-    const origin: EventOrigin = { path: req.path, producer: req.principal ? `key:${req.principal.key.id}` : null, nowIso: ctx.services.clock.now().toISOString() };
-    initial = Buffer.isBuffer(payload) ? [bytesEvent(payload, meta.contentType, origin)] : messageEvents(payload as JsonValue[], origin);
+    const origin: EventOrigin = {
+      path: req.path,
+      producer: req.principal ? `key:${req.principal.key.id}` : null,
+      nowIso: ctx.services.clock.now().toISOString(),
+    };
+    initial = Buffer.isBuffer(payload)
+      ? [bytesEvent(payload, meta.contentType, origin)]
+      : messageEvents(payload as JsonValue[], origin);
   }
   if (parentName) {
     // counted before the fork exists, so a source deleted meanwhile is only marked deleted
@@ -138,11 +159,19 @@ async function createNew(ctx: DsContext, req: AppendRequest, s: CreateSettings):
   const settled: DsMeta = { ...meta };
   if (s.closed) settled.closed = true;
   try {
-    await ctx.services.streams.createManaged({ name: req.name, description: `Durable Streams stream /${req.path}`, options: { [META_KEY]: (copies.length + initial.length > 0 ? meta : settled) as never } }, req.principal?.owner ?? ANONYMOUS_OWNER);
+    await ctx.services.streams.createManaged(
+      {
+        name: req.name,
+        description: `Durable Streams stream /${req.path}`,
+        options: { [META_KEY]: (copies.length + initial.length > 0 ? meta : settled) as never },
+      },
+      req.principal?.owner ?? ANONYMOUS_OWNER,
+    );
   } catch (err) {
     if (parentName) await ctx.updateMeta(parentName, (m) => ({ ...m, forks: Math.max(0, (m.forks ?? 0) - 1) }));
     // made meanwhile by another request (or process): answered as a PUT that found it
-    if (isRivuletError(err) && err.code === 'STREAM_EXISTS' && (await ctx.find(req.name, req.principal))) return create(ctx, req);
+    if (isRivuletError(err) && err.code === 'STREAM_EXISTS' && (await ctx.find(req.name, req.principal)))
+      return create(ctx, req);
     throw err;
   }
   ctx.access.touch(req.name, ctx.nowMs(), meta);
@@ -153,7 +182,11 @@ async function createNew(ctx: DsContext, req: AppendRequest, s: CreateSettings):
     lastSeq = endSeqOf(result.events);
   }
   if (s.closed && copies.length + initial.length > 0) await ctx.updateMeta(req.name, (m) => ({ ...m, closed: true }));
-  const headers: Record<string, string> = { 'content-type': meta.contentType, 'stream-next-offset': offsetOf(lastSeq), location: `${req.base}/${req.path}` };
+  const headers: Record<string, string> = {
+    'content-type': meta.contentType,
+    'stream-next-offset': offsetOf(lastSeq),
+    location: `${req.base}/${req.path}`,
+  };
   if (s.closed) headers['stream-closed'] = 'true';
   return { status: 201, headers, created: true };
 }
@@ -169,7 +202,11 @@ async function inherited(ctx: DsContext, source: string, upTo: number): Promise<
   let after = 0;
   while (after < upTo) {
     const page: StoredEvent[] = [];
-    for await (const e of ctx.services.store.events.read(source, { afterSeq: after, limit: Math.min(COPY_BATCH, upTo - after) })) page.push(e);
+    for await (const e of ctx.services.store.events.read(source, {
+      afterSeq: after,
+      limit: Math.min(COPY_BATCH, upTo - after),
+    }))
+      page.push(e);
     if (page.length === 0) break;
     batches.push(page.filter((e) => e.seq <= upTo).map(copyOf));
     after = page[page.length - 1]!.seq;
@@ -178,12 +215,20 @@ async function inherited(ctx: DsContext, source: string, upTo: number): Promise<
 }
 
 /** the first `sub` bytes (or JSON messages) of the append after `at` */
-async function partOfNext(ctx: DsContext, source: string, at: number, sub: number, meta: DsMeta, req: AppendRequest): Promise<NewEvent[]> {
+async function partOfNext(
+  ctx: DsContext,
+  source: string,
+  at: number,
+  sub: number,
+  meta: DsMeta,
+  req: AppendRequest,
+): Promise<NewEvent[]> {
   const first = await ctx.services.store.events.getBySeq(source, at + 1);
   if (!first) throw new DsProblem(400, 'Stream-Fork-Sub-Offset reaches past the end of the source stream');
   if (isJsonMode(meta)) {
     const size = typeof first.meta[BATCH_FIELD] === 'number' ? (first.meta[BATCH_FIELD] as number) : 1;
-    if (sub > size) throw new DsProblem(400, `Stream-Fork-Sub-Offset ${sub} is past the ${size} messages of that append`);
+    if (sub > size)
+      throw new DsProblem(400, `Stream-Fork-Sub-Offset ${sub} is past the ${size} messages of that append`);
     const events: StoredEvent[] = [];
     for await (const e of ctx.services.store.events.read(source, { afterSeq: at, limit: sub })) events.push(e);
     return events.map((e, i) => {
@@ -195,8 +240,8 @@ async function partOfNext(ctx: DsContext, source: string, at: number, sub: numbe
     });
   }
   const bytes = bytesOf(first);
-  if (sub > bytes.length) throw new DsProblem(400, `Stream-Fork-Sub-Offset ${sub} is past the ${bytes.length} bytes of that append`);
+  if (sub > bytes.length)
+    throw new DsProblem(400, `Stream-Fork-Sub-Offset ${sub} is past the ${bytes.length} bytes of that append`);
   const origin: EventOrigin = { path: req.path, producer: first.producer, nowIso: first.time };
   return [bytesEvent(bytes.subarray(0, sub), meta.contentType, origin)];
 }
-

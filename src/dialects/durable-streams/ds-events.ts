@@ -22,9 +22,25 @@ export interface EventOrigin {
   nowIso: string;
 }
 
-function base(origin: EventOrigin, source: string, index: number, type: string, data: JsonValue, meta: JsonObject): NewEvent {
+function base(
+  origin: EventOrigin,
+  source: string,
+  index: number,
+  type: string,
+  data: JsonValue,
+  meta: JsonObject,
+): NewEvent {
   const id = origin.ids?.(index);
-  return { id: id ?? uuidv7(), idSupplied: id !== undefined, type, source, time: origin.nowIso, producer: origin.producer, data, meta };
+  return {
+    id: id ?? uuidv7(),
+    idSupplied: id !== undefined,
+    type,
+    source,
+    time: origin.nowIso,
+    producer: origin.producer,
+    data,
+    meta,
+  };
 }
 
 function sourceOf(origin: EventOrigin): string {
@@ -39,14 +55,25 @@ export function bytesEvent(bytes: Buffer, contentType: string, origin: EventOrig
       // not UTF-8: kept as bytes below
     }
   }
-  return base(origin, sourceOf(origin), 0, BYTES_TYPE, bytes.toString('base64'), { datacontenttype: contentType, data_base64: true });
+  return base(origin, sourceOf(origin), 0, BYTES_TYPE, bytes.toString('base64'), {
+    datacontenttype: contentType,
+    data_base64: true,
+  });
 }
 
 export function messageEvents(messages: JsonValue[], origin: EventOrigin): NewEvent[] {
   // one source string for the whole append: it is stored with every event
   const source = sourceOf(origin);
   const events: NewEvent[] = new Array(messages.length);
-  for (let i = 0; i < messages.length; i++) events[i] = base(origin, source, i, MESSAGE_TYPE, messages[i]!, i === 0 && messages.length > 1 ? { [BATCH_FIELD]: messages.length } : {});
+  for (let i = 0; i < messages.length; i++)
+    events[i] = base(
+      origin,
+      source,
+      i,
+      MESSAGE_TYPE,
+      messages[i]!,
+      i === 0 && messages.length > 1 ? { [BATCH_FIELD]: messages.length } : {},
+    );
   return events;
 }
 
@@ -64,5 +91,14 @@ export function messageText(event: Pick<StoredEvent, 'data'>): string {
 
 /** a copy of a stored event for another stream (forks) */
 export function copyOf(event: StoredEvent): NewEvent {
-  return { id: uuidv7(), idSupplied: false, type: event.type, source: event.source, time: event.time, producer: event.producer, data: event.data, meta: event.meta };
+  return {
+    id: uuidv7(),
+    idSupplied: false,
+    type: event.type,
+    source: event.source,
+    time: event.time,
+    producer: event.producer,
+    data: event.data,
+    meta: event.meta,
+  };
 }

@@ -13,7 +13,9 @@ export function streamOfPath(path: string): { name: string } | { problem: string
   const segments = path.split('/');
   for (const segment of segments) {
     if (!SEGMENT.test(segment)) {
-      return { problem: `path segment "${segment.slice(0, 60)}" cannot name a stream: use letters, digits, "_", "-" or "~", and no empty segments` };
+      return {
+        problem: `path segment "${segment.slice(0, 60)}" cannot name a stream: use letters, digits, "_", "-" or "~", and no empty segments`,
+      };
     }
   }
   const name = segments.join('.');

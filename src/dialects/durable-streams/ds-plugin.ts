@@ -72,7 +72,11 @@ function queryValues(req: FastifyRequest, key: string): string[] {
   return q === undefined ? [] : Array.isArray(q) ? q : [q];
 }
 
-export function durableStreamsDialect(services: DsServices, options: Partial<DsOptions> = {}, limits: { maxJsonDepth: number } = { maxJsonDepth: 64 }) {
+export function durableStreamsDialect(
+  services: DsServices,
+  options: Partial<DsOptions> = {},
+  limits: { maxJsonDepth: number } = { maxJsonDepth: 64 },
+) {
   const settings: DsOptions = { ...DS_DEFAULTS, ...options };
   return async function durableStreams(app: FastifyInstance): Promise<void> {
     const ctx = new DsContext(services, settings);
@@ -134,7 +138,11 @@ export function durableStreamsDialect(services: DsServices, options: Partial<DsO
       const name = nameOf(req);
       const { meta } = await ctx.open(name, req.principal);
       const tail = offsetOf((await services.store.events.stats(name)).lastSeq);
-      const headers: Record<string, string> = { 'content-type': meta.contentType, 'stream-next-offset': tail, 'cache-control': 'no-store' };
+      const headers: Record<string, string> = {
+        'content-type': meta.contentType,
+        'stream-next-offset': tail,
+        'cache-control': 'no-store',
+      };
       if (meta.closed) headers['stream-closed'] = 'true';
       if (meta.ttlSeconds !== undefined) headers['stream-ttl'] = String(meta.ttlSeconds);
       if (meta.expiresAt !== undefined) headers['stream-expires-at'] = meta.expiresAt;
@@ -142,35 +150,39 @@ export function durableStreamsDialect(services: DsServices, options: Partial<DsO
       return reply.code(200).headers(headers).send();
     });
 
-    app.get(url, { config: { access: access('consume') }, schema: hide, exposeHeadRoute: false }, async (req, reply) => {
-      const readRequest: ReadRequest = {
-        name: nameOf(req),
-        principal: req.principal,
-        offsets: queryValues(req, 'offset'),
-        live: queryValues(req, 'live')[0],
-        cursor: queryValues(req, 'cursor')[0],
-        ifNoneMatch: req.headers['if-none-match'],
-      };
-      if (readRequest.live !== 'sse') {
-        const answer = await read(ctx, readRequest);
-        void reply.code(answer.status).headers(answer.headers);
-        return answer.body === undefined ? reply.send() : reply.send(answer.body);
-      }
-      const { opened, from, headers } = await openSse(ctx, readRequest);
-      const controller = new AbortController();
-      sse.add(controller);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { ...headers, ...SECURITY_HEADERS, 'x-request-id': req.id });
-      res.on('close', () => controller.abort());
-      try {
-        await followSse(ctx, readRequest, from, opened, res, controller.signal);
-      } catch (err) {
-        req.log.warn({ err }, 'durable streams SSE ended on an error');
-      } finally {
-        sse.delete(controller);
-        if (!res.destroyed) res.end();
-      }
-    });
+    app.get(
+      url,
+      { config: { access: access('consume') }, schema: hide, exposeHeadRoute: false },
+      async (req, reply) => {
+        const readRequest: ReadRequest = {
+          name: nameOf(req),
+          principal: req.principal,
+          offsets: queryValues(req, 'offset'),
+          live: queryValues(req, 'live')[0],
+          cursor: queryValues(req, 'cursor')[0],
+          ifNoneMatch: req.headers['if-none-match'],
+        };
+        if (readRequest.live !== 'sse') {
+          const answer = await read(ctx, readRequest);
+          void reply.code(answer.status).headers(answer.headers);
+          return answer.body === undefined ? reply.send() : reply.send(answer.body);
+        }
+        const { opened, from, headers } = await openSse(ctx, readRequest);
+        const controller = new AbortController();
+        sse.add(controller);
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, { ...headers, ...SECURITY_HEADERS, 'x-request-id': req.id });
+        res.on('close', () => controller.abort());
+        try {
+          await followSse(ctx, readRequest, from, opened, res, controller.signal);
+        } catch (err) {
+          req.log.warn({ err }, 'durable streams SSE ended on an error');
+        } finally {
+          sse.delete(controller);
+          if (!res.destroyed) res.end();
+        }
+      },
+    );
   };
 }

@@ -36,7 +36,11 @@ function offsetParam(offsets: string[]): OffsetParam | null {
   if (offsets.length === 0) return null;
   if (offsets.length > 1) throw new DsProblem(400, 'send one offset');
   const parsed = parseOffset(offsets[0]!);
-  if (!parsed) throw new DsProblem(400, `"${offsets[0]!.slice(0, 64)}" is not an offset: use -1, now, or a Stream-Next-Offset this server answered`);
+  if (!parsed)
+    throw new DsProblem(
+      400,
+      `"${offsets[0]!.slice(0, 64)}" is not an offset: use -1, now, or a Stream-Next-Offset this server answered`,
+    );
   return parsed;
 }
 
@@ -76,8 +80,16 @@ async function readPage(ctx: DsContext, name: string, meta: DsMeta, afterSeq: nu
   const events = ctx.services.store.events;
   if (json && events.readData) await takeData(events.readData(name, { afterSeq, limit: PAGE_EVENTS + 1 }), take);
   else await takeEvents(events.read(name, { afterSeq, limit: PAGE_EVENTS + 1 }), json, take);
-  const body = json ? Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), Buffer.from(']')]) : Buffer.concat(parts);
-  return { count: parts.length, body, endSeq, upToDate: !more, full: parts.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes };
+  const body = json
+    ? Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), Buffer.from(']')])
+    : Buffer.concat(parts);
+  return {
+    count: parts.length,
+    body,
+    endSeq,
+    upToDate: !more,
+    full: parts.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes,
+  };
 }
 
 /** a JSON-mode page from the data as the store keeps its text: a message is its event's data */
@@ -99,12 +111,17 @@ async function takeEvents(events: AsyncIterable<StoredEvent>, json: boolean, tak
 const COMMA = Buffer.from(',');
 
 /** a catch-up page: from the page cache when an earlier reader rendered it, else from the store */
-async function catchUpPage(ctx: DsContext, opened: OpenStream, afterSeq: number): Promise<Omit<Page, 'count' | 'full'>> {
+async function catchUpPage(
+  ctx: DsContext,
+  opened: OpenStream,
+  afterSeq: number,
+): Promise<Omit<Page, 'count' | 'full'>> {
   const name = opened.record.name;
   const cached = ctx.pages.get(name, opened.record.createdAt, afterSeq);
   if (cached) {
     let next = false;
-    for await (const e of ctx.services.store.events.read(name, { afterSeq: cached.endSeq, limit: 1 })) next = e.seq > cached.endSeq;
+    for await (const e of ctx.services.store.events.read(name, { afterSeq: cached.endSeq, limit: 1 }))
+      next = e.seq > cached.endSeq;
     return { body: cached.body, endSeq: cached.endSeq, upToDate: !next };
   }
   const page = await readPage(ctx, name, opened.meta, afterSeq);
@@ -118,7 +135,8 @@ async function startSeq(ctx: DsContext, name: string, offset: OffsetParam): Prom
   const stats = await ctx.services.store.events.stats(name);
   if (offset.at === 'now') return stats.lastSeq;
   if (offset.at === 'start') return Math.max(0, stats.firstSeq - 1);
-  if (offset.seq + 1 < stats.firstSeq) throw new DsProblem(410, 'the offset is before the oldest retained data: read again from -1');
+  if (offset.seq + 1 < stats.firstSeq)
+    throw new DsProblem(410, 'the offset is before the oldest retained data: read again from -1');
   return Math.min(offset.seq, stats.lastSeq);
 }
 
@@ -128,7 +146,8 @@ function etagOf(name: string, start: string, end: string, closed: boolean): stri
 
 export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer> {
   const offset = offsetParam(req.offsets);
-  if (req.live !== undefined && req.live !== 'long-poll' && req.live !== 'sse') throw new DsProblem(400, 'live is long-poll or sse');
+  if (req.live !== undefined && req.live !== 'long-poll' && req.live !== 'sse')
+    throw new DsProblem(400, 'live is long-poll or sse');
   if (req.live !== undefined && offset === null) throw new DsProblem(400, `live=${req.live} needs an offset`);
   // a long-poll watches from before it reads anything, so an append or a close that lands
   // while it reads ends its wait instead of being missed
@@ -140,14 +159,24 @@ export async function read(ctx: DsContext, req: ReadRequest): Promise<ReadAnswer
   }
 }
 
-async function answerRead(ctx: DsContext, req: ReadRequest, offset: OffsetParam | null, watch: TailWatch | null): Promise<ReadAnswer> {
+async function answerRead(
+  ctx: DsContext,
+  req: ReadRequest,
+  offset: OffsetParam | null,
+  watch: TailWatch | null,
+): Promise<ReadAnswer> {
   const opened = await ctx.open(req.name, req.principal);
   ctx.access.touch(req.name, ctx.nowMs(), opened.meta);
   const { meta } = opened;
   const contentType = meta.contentType;
   if (offset?.at === 'now' && req.live === undefined) {
     const tail = offsetOf((await ctx.services.store.events.stats(req.name)).lastSeq);
-    const headers: Record<string, string> = { 'content-type': contentType, 'stream-next-offset': tail, 'stream-up-to-date': 'true', 'cache-control': 'no-store' };
+    const headers: Record<string, string> = {
+      'content-type': contentType,
+      'stream-next-offset': tail,
+      'stream-up-to-date': 'true',
+      'cache-control': 'no-store',
+    };
     if (meta.closed) headers['stream-closed'] = 'true';
     return { status: 200, headers, body: Buffer.from(isJsonMode(meta) ? '[]' : '') };
   }
@@ -164,7 +193,10 @@ async function answerRead(ctx: DsContext, req: ReadRequest, offset: OffsetParam 
       page = await catchUpPage(ctx, state, from);
     }
     if (page.endSeq === from) {
-      const headers: Record<string, string> = { 'stream-next-offset': offsetOf(page.endSeq), 'stream-up-to-date': 'true' };
+      const headers: Record<string, string> = {
+        'stream-next-offset': offsetOf(page.endSeq),
+        'stream-up-to-date': 'true',
+      };
       if (state.meta.closed) headers['stream-closed'] = 'true';
       else headers['stream-cursor'] = responseCursor(req.cursor, ctx.nowMs());
       return { status: 204, headers };
@@ -186,7 +218,12 @@ async function answerRead(ctx: DsContext, req: ReadRequest, offset: OffsetParam 
 
 /** the SSE framing of a payload: one `data:` line per line, so no payload can end an event early */
 function sseData(payload: string): string {
-  return payload.split(/\r\n|\r|\n/).map((line) => `data:${line}`).join('\n') + '\n\n';
+  return (
+    payload
+      .split(/\r\n|\r|\n/)
+      .map((line) => `data:${line}`)
+      .join('\n') + '\n\n'
+  );
 }
 
 /** a page as one SSE data event: its body is the messages' JSON array, or their bytes one after another */
@@ -200,18 +237,32 @@ function controlEvent(fields: Record<string, string | boolean>): string {
 }
 
 /** checks an SSE request; the caller then hands the raw response to `followSse` */
-export async function openSse(ctx: DsContext, req: ReadRequest): Promise<{ opened: OpenStream; from: number; headers: Record<string, string> }> {
+export async function openSse(
+  ctx: DsContext,
+  req: ReadRequest,
+): Promise<{ opened: OpenStream; from: number; headers: Record<string, string> }> {
   const offset = offsetParam(req.offsets);
   if (offset === null) throw new DsProblem(400, 'live=sse needs an offset');
   const opened = await ctx.open(req.name, req.principal);
   ctx.access.touch(req.name, ctx.nowMs(), opened.meta);
   const from = await startSeq(ctx, req.name, offset);
-  const headers: Record<string, string> = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
+  const headers: Record<string, string> = {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  };
   if (!isTextual(opened.meta)) headers['stream-sse-data-encoding'] = 'base64';
   return { opened, from, headers };
 }
 
-export async function followSse(ctx: DsContext, req: ReadRequest, from: number, opened: OpenStream, res: ServerResponse, signal: AbortSignal): Promise<void> {
+export async function followSse(
+  ctx: DsContext,
+  req: ReadRequest,
+  from: number,
+  opened: OpenStream,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   // watched from before the first read: an append or a close that lands while a page is read
   // (reads may run on another thread) ends the next wait instead of being missed
   const watch = ctx.tail.arm(req.name);
@@ -222,7 +273,15 @@ export async function followSse(ctx: DsContext, req: ReadRequest, from: number, 
   }
 }
 
-async function follow(ctx: DsContext, req: ReadRequest, from: number, opened: OpenStream, res: ServerResponse, signal: AbortSignal, watch: TailWatch): Promise<void> {
+async function follow(
+  ctx: DsContext,
+  req: ReadRequest,
+  from: number,
+  opened: OpenStream,
+  res: ServerResponse,
+  signal: AbortSignal,
+  watch: TailWatch,
+): Promise<void> {
   const deadline = ctx.nowMs() + ctx.options.sseMaxMs;
   let position = from;
   let meta = opened.meta;

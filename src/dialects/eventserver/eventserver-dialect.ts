@@ -1,6 +1,11 @@
 /** The event server dialect (seed 001) as the runtime composes it. */
 import type { Dialect } from '../../http/dialect.js';
-import { EVENTSERVER_PREFIX, eventServerDialect, eventServerMount, type EventServerServices } from './eventserver-plugin.js';
+import {
+  EVENTSERVER_PREFIX,
+  eventServerDialect,
+  eventServerMount,
+  type EventServerServices,
+} from './eventserver-plugin.js';
 
 export function eventServer(services: EventServerServices): Dialect {
   return {

@@ -24,7 +24,10 @@ export function eventServerAnswer(err: RivuletError): { status: number; body: st
       return { status: 405, body: 'Method Not Allowed' };
     case 'OFFSET_MISMATCH': {
       const d = err.details ?? {};
-      return { status: 400, body: `Bad Request - Consumer offset mismatch: ${String(d.committedTypeSeq)}->${String(d.eventTypeSeq)}` };
+      return {
+        status: 400,
+        body: `Bad Request - Consumer offset mismatch: ${String(d.committedTypeSeq)}->${String(d.eventTypeSeq)}`,
+      };
     }
     case 'INTERNAL':
       return { status: 500, body: `Internal Server Error - ${UNEXPECTED_MESSAGE}` };

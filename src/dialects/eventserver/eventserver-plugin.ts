@@ -20,8 +20,13 @@ import { JSON_UTF8, eventServerErrorHandler } from './eventserver-errors.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SIMPLE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 
-interface StreamParams { stream: string }
-interface AckParams { stream: string; eventId: string }
+interface StreamParams {
+  stream: string;
+}
+interface AckParams {
+  stream: string;
+  eventId: string;
+}
 
 const streamOf = (req: FastifyRequest) => (req.params as { stream?: string }).stream;
 
@@ -37,7 +42,9 @@ function uuidHeader(req: FastifyRequest, name: string): string {
 
 /** the consumer that holds one (consumer id, event name) position; unusual names are hashed */
 export function consumerNameOf(consumerId: string, eventName: string): string {
-  const part = SIMPLE_NAME.test(eventName) ? eventName : `~${createHash('sha256').update(eventName).digest('hex').slice(0, 32)}`;
+  const part = SIMPLE_NAME.test(eventName)
+    ? eventName
+    : `~${createHash('sha256').update(eventName).digest('hex').slice(0, 32)}`;
   return `eventserver.${consumerId}.${part}`;
 }
 
@@ -61,51 +68,67 @@ export function eventServerDialect(services: EventServerServices) {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
 
-    app.post<{ Params: StreamParams }>('/:stream/events', {
-      config: { access: { scope: 'produce', stream: streamOf } },
-      schema: { hide: true },
-    }, async (req, reply) => {
-      const producer = uuidHeader(req, 'x-producer-id');
-      const stream = req.params.stream;
-      const event = eventFromEventServer(req.body, { producer, newId: uuidv7, stream });
-      // the first writer creates the stream and, with it, owns it
-      await services.streams.ensure({ name: stream, exclusiveProducer: true }, req.principal?.owner ?? 'eventserver');
-      const result = await services.produce.produce({ stream, events: [event], producer });
-      return reply.code(200).type(JSON_UTF8).send(JSON.stringify(result.events[0]!.id));
-    });
+    app.post<{ Params: StreamParams }>(
+      '/:stream/events',
+      {
+        config: { access: { scope: 'produce', stream: streamOf } },
+        schema: { hide: true },
+      },
+      async (req, reply) => {
+        const producer = uuidHeader(req, 'x-producer-id');
+        const stream = req.params.stream;
+        const event = eventFromEventServer(req.body, { producer, newId: uuidv7, stream });
+        // the first writer creates the stream and, with it, owns it
+        await services.streams.ensure({ name: stream, exclusiveProducer: true }, req.principal?.owner ?? 'eventserver');
+        const result = await services.produce.produce({ stream, events: [event], producer });
+        return reply.code(200).type(JSON_UTF8).send(JSON.stringify(result.events[0]!.id));
+      },
+    );
 
-    app.get<{ Params: StreamParams; Querystring: Record<string, string | undefined> }>('/:stream/events', {
-      config: { access: { scope: 'consume', stream: streamOf } },
-      schema: { hide: true },
-    }, async (req, reply) => {
-      const consumerId = uuidHeader(req, 'x-consumer-id');
-      const eventName = req.query.eventName;
-      if (typeof eventName !== 'string' || eventName.length === 0) throw badRequest('eventName is mandatory');
-      if (req.query.limit === undefined) throw badRequest('limit is mandatory and must be an integer');
-      const limit = parseIntegerParam(req.query.limit, 'limit', { min: 1, max: MAX_RECEIVE });
-      const stream = req.params.stream;
-      await services.streams.require(stream);
-      const name = consumerNameOf(consumerId, eventName);
-      await services.consumers.ensure(stream, { name, types: [eventName] });
-      const events = await services.consumers.peek(stream, name, limit);
-      return reply.code(200).type(JSON_UTF8).send(JSON.stringify(events.map(eventServerView)));
-    });
+    app.get<{ Params: StreamParams; Querystring: Record<string, string | undefined> }>(
+      '/:stream/events',
+      {
+        config: { access: { scope: 'consume', stream: streamOf } },
+        schema: { hide: true },
+      },
+      async (req, reply) => {
+        const consumerId = uuidHeader(req, 'x-consumer-id');
+        const eventName = req.query.eventName;
+        if (typeof eventName !== 'string' || eventName.length === 0) throw badRequest('eventName is mandatory');
+        if (req.query.limit === undefined) throw badRequest('limit is mandatory and must be an integer');
+        const limit = parseIntegerParam(req.query.limit, 'limit', { min: 1, max: MAX_RECEIVE });
+        const stream = req.params.stream;
+        await services.streams.require(stream);
+        const name = consumerNameOf(consumerId, eventName);
+        await services.consumers.ensure(stream, { name, types: [eventName] });
+        const events = await services.consumers.peek(stream, name, limit);
+        return reply
+          .code(200)
+          .type(JSON_UTF8)
+          .send(JSON.stringify(events.map(eventServerView)));
+      },
+    );
 
-    app.post<{ Params: AckParams }>('/:stream/events/:eventId', {
-      config: { access: { scope: 'consume', stream: streamOf } },
-      schema: { hide: true },
-    }, async (req, reply) => {
-      const consumerId = uuidHeader(req, 'x-consumer-id');
-      const body = req.body as { action?: unknown } | undefined;
-      if (typeof body !== 'object' || body === null || body.action !== 'ACK') throw badRequest('the body must be action=ACK');
-      const { stream, eventId } = req.params;
-      if (!UUID.test(eventId)) throw new RivuletError('EVENT_NOT_FOUND', `no event "${eventId}"`);
-      await services.streams.require(stream);
-      const event = await services.read.get(stream, eventId);
-      const name = consumerNameOf(consumerId, event.type);
-      await services.consumers.ensure(stream, { name, types: [event.type] });
-      await services.consumers.commitNext(stream, name, eventId);
-      return reply.code(200).type(JSON_UTF8).send(JSON.stringify('OK'));
-    });
+    app.post<{ Params: AckParams }>(
+      '/:stream/events/:eventId',
+      {
+        config: { access: { scope: 'consume', stream: streamOf } },
+        schema: { hide: true },
+      },
+      async (req, reply) => {
+        const consumerId = uuidHeader(req, 'x-consumer-id');
+        const body = req.body as { action?: unknown } | undefined;
+        if (typeof body !== 'object' || body === null || body.action !== 'ACK')
+          throw badRequest('the body must be action=ACK');
+        const { stream, eventId } = req.params;
+        if (!UUID.test(eventId)) throw new RivuletError('EVENT_NOT_FOUND', `no event "${eventId}"`);
+        await services.streams.require(stream);
+        const event = await services.read.get(stream, eventId);
+        const name = consumerNameOf(consumerId, event.type);
+        await services.consumers.ensure(stream, { name, types: [event.type] });
+        await services.consumers.commitNext(stream, name, eventId);
+        return reply.code(200).type(JSON_UTF8).send(JSON.stringify('OK'));
+      },
+    );
   };
 }

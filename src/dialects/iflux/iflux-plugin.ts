@@ -27,7 +27,11 @@ const ifluxErrorHandler = errorHandlerFor({
     const body: Record<string, unknown> = { error: publicMessage(err, status) };
     if (typeof err.details?.index === 'number') body.index = err.details.index;
     const pointer = err.details?.pointer;
-    if (typeof pointer === 'string' && pointer.length > 0) body.field = pointer.split('/').filter((p) => p !== '' && !/^\d+$/.test(p)).join('.');
+    if (typeof pointer === 'string' && pointer.length > 0)
+      body.field = pointer
+        .split('/')
+        .filter((p) => p !== '' && !/^\d+$/.test(p))
+        .join('.');
     return { status, type: 'application/json; charset=utf-8', body };
   },
 });
@@ -48,16 +52,25 @@ export function ifluxDialect(services: IfluxServices, options: IfluxOptions = IF
       const producer = req.principal ? `key:${req.principal.key.id}` : null;
       const events = eventsFromIflux(req.body, { producer, newId: uuidv7 });
       if (events.length > 0) {
-        await services.streams.ensure({ name: options.stream, description: 'events posted through the iFLUX API' }, req.principal?.owner ?? 'iflux');
+        await services.streams.ensure(
+          { name: options.stream, description: 'events posted through the iFLUX API' },
+          req.principal?.owner ?? 'iflux',
+        );
         await services.produce.produce({ stream: options.stream, events, producer });
       }
       return reply.code(202).send();
     };
     for (const url of ['/events', '/events/']) {
-      app.post(url, {
-        config: { access: { scope: 'produce', stream: () => options.stream, allowAnonymous: () => options.anonymous } },
-        schema: { hide: true },
-      }, handler);
+      app.post(
+        url,
+        {
+          config: {
+            access: { scope: 'produce', stream: () => options.stream, allowAnonymous: () => options.anonymous },
+          },
+          schema: { hide: true },
+        },
+        handler,
+      );
     }
   };
 }

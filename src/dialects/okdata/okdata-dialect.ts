@@ -22,7 +22,9 @@ export function okdata(deps: OkdataDeps): OkdataDialect {
     async register(app) {
       // static routes keep precedence over the root mount's dataset segment
       await app.register(okdataDialect(service, { datasetSegment: ROOT_DATASET_SEGMENT, ownNotFound: false }));
-      await app.register(okdataDialect(service, { datasetSegment: '/:dataset', ownNotFound: true }), { prefix: '/streams' });
+      await app.register(okdataDialect(service, { datasetSegment: '/:dataset', ownNotFound: true }), {
+        prefix: '/streams',
+      });
     },
   };
 }

@@ -18,10 +18,18 @@ export interface OkdataId {
 
 export function assertOkdataId(id: OkdataId): void {
   if (!DATASET_ID.test(id.dataset)) {
-    throw new RivuletError('VALIDATION_FAILED', `dataset id "${id.dataset.slice(0, 80)}" must be 3–70 of a-z, 0-9 and "-"`, { details: { pointer: '/dataset_id' } });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `dataset id "${id.dataset.slice(0, 80)}" must be 3–70 of a-z, 0-9 and "-"`,
+      { details: { pointer: '/dataset_id' } },
+    );
   }
   if (!VERSION.test(id.version)) {
-    throw new RivuletError('VALIDATION_FAILED', `version "${id.version.slice(0, 60)}" must be 1–50 of letters, digits, "_" and "-"`, { details: { pointer: '/version' } });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `version "${id.version.slice(0, 60)}" must be 1–50 of letters, digits, "_" and "-"`,
+      { details: { pointer: '/version' } },
+    );
   }
 }
 

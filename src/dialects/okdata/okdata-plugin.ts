@@ -33,21 +33,34 @@ const Params = Type.Object({
 });
 type Params = Static<typeof Params>;
 
-const StreamIn = Type.Object({
-  create_raw: Type.Optional(Type.Boolean()),
-  // Rivulet's additions: okdata read these from its dataset catalogue
-  accessRights: Type.Optional(Type.Union(ACCESS_RIGHTS.map((a) => Type.Literal(a)))),
-  timestamp_field: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  // the processing step (raw → processed): a sink filter and a JSONata transform; none: identity
-  processing: Type.Optional(Type.Object({
-    filter: Type.Optional(Type.Object({
-      types: Type.Optional(Type.Array(Type.String(), { maxItems: 100 })),
-      sources: Type.Optional(Type.Array(Type.String(), { maxItems: 100 })),
-      condition: Type.Optional(Type.String({ maxLength: 4000 })),
-    }, { additionalProperties: false })),
-    transform: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
-  }, { additionalProperties: false })),
-}, { additionalProperties: true });
+const StreamIn = Type.Object(
+  {
+    create_raw: Type.Optional(Type.Boolean()),
+    // Rivulet's additions: okdata read these from its dataset catalogue
+    accessRights: Type.Optional(Type.Union(ACCESS_RIGHTS.map((a) => Type.Literal(a)))),
+    timestamp_field: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    // the processing step (raw → processed): a sink filter and a JSONata transform; none: identity
+    processing: Type.Optional(
+      Type.Object(
+        {
+          filter: Type.Optional(
+            Type.Object(
+              {
+                types: Type.Optional(Type.Array(Type.String(), { maxItems: 100 })),
+                sources: Type.Optional(Type.Array(Type.String(), { maxItems: 100 })),
+                condition: Type.Optional(Type.String({ maxLength: 4000 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          transform: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: true },
+);
 
 const SubscribableIn = Type.Object({ enabled: Type.Boolean() }, { additionalProperties: true });
 
@@ -68,9 +81,13 @@ const updatedBy = (req: FastifyRequest) => req.principal?.owner ?? null;
 function dateParam(value: string, name: string): OkdataTime {
   const parsed = parseOkdataTime(value);
   if (!parsed) {
-    throw new RivuletError('VALIDATION_FAILED', `${name} must be an ISO date (2020-10-18) or date-time (2020-10-18T12:00:00+02:00)`, {
-      details: { in: 'querystring', pointer: `/${name}` },
-    });
+    throw new RivuletError(
+      'VALIDATION_FAILED',
+      `${name} must be an ISO date (2020-10-18) or date-time (2020-10-18T12:00:00+02:00)`,
+      {
+        details: { in: 'querystring', pointer: `/${name}` },
+      },
+    );
   }
   return parsed;
 }
@@ -96,86 +113,135 @@ export function okdataDialect(okdata: OkdataService, mount: OkdataMount) {
     // commands send `Content-Type: application/json` and nothing else, as FastAPI allowed.
     app.addHook('onRequest', async (req) => {
       const length = req.headers['content-length'];
-      if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) delete req.headers['content-type'];
+      if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined)
+        delete req.headers['content-type'];
     });
     if (mount.ownNotFound) {
       app.setNotFoundHandler(notFoundWith(okdataErrorHandler));
     }
     const base = `${mount.datasetSegment}/:version`;
 
-    app.post<{ Params: Params; Body: Static<typeof StreamIn> | undefined }>(base, {
-      config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'stream-create' },
-      schema: { hide: true, params: Params, body: StreamIn },
-      // okdata's create takes no body at all as `{}`
-      preValidation: async (req) => {
-        req.body ??= {};
+    app.post<{ Params: Params; Body: Static<typeof StreamIn> | undefined }>(
+      base,
+      {
+        config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'stream-create' },
+        schema: { hide: true, params: Params, body: StreamIn },
+        // okdata's create takes no body at all as `{}`
+        preValidation: async (req) => {
+          req.body ??= {};
+        },
       },
-    }, async (req, reply) => {
-      const body = req.body ?? {};
-      const view = await okdata.create(idOf(req), {
-        createRaw: body.create_raw, accessRights: body.accessRights, timestampField: body.timestamp_field, processing: body.processing,
-      }, updatedBy(req) ?? 'okdata');
-      return reply.code(201).send(streamOut(view));
-    });
+      async (req, reply) => {
+        const body = req.body ?? {};
+        const view = await okdata.create(
+          idOf(req),
+          {
+            createRaw: body.create_raw,
+            accessRights: body.accessRights,
+            timestampField: body.timestamp_field,
+            processing: body.processing,
+          },
+          updatedBy(req) ?? 'okdata',
+        );
+        return reply.code(201).send(streamOut(view));
+      },
+    );
 
-    app.get<{ Params: Params }>(base, {
-      config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'stream-get' },
-      schema: { hide: true, params: Params },
-    }, async (req) => streamWithAccessOut(await okdata.get(idOf(req))));
+    app.get<{ Params: Params }>(
+      base,
+      {
+        config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'stream-get' },
+        schema: { hide: true, params: Params },
+      },
+      async (req) => streamWithAccessOut(await okdata.get(idOf(req))),
+    );
 
-    app.put<{ Params: Params }>(base, {
-      config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'stream-put' },
-      schema: { hide: true, params: Params },
-    }, async (_req, reply) => reply.code(501).send({ message: null }));
+    app.put<{ Params: Params }>(
+      base,
+      {
+        config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'stream-put' },
+        schema: { hide: true, params: Params },
+      },
+      async (_req, reply) => reply.code(501).send({ message: null }),
+    );
 
-    app.delete<{ Params: Params }>(base, {
-      config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'stream-delete' },
-      schema: { hide: true, params: Params },
-    }, async (req) => {
-      const id = idOf(req);
-      await okdata.delete(id, updatedBy(req) ?? 'okdata');
-      return { message: `Deleted event stream with id ${id.dataset}/${id.version}` };
-    });
+    app.delete<{ Params: Params }>(
+      base,
+      {
+        config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'stream-delete' },
+        schema: { hide: true, params: Params },
+      },
+      async (req) => {
+        const id = idOf(req);
+        await okdata.delete(id, updatedBy(req) ?? 'okdata');
+        return { message: `Deleted event stream with id ${id.dataset}/${id.version}` };
+      },
+    );
 
-    app.get<{ Params: Params }>(`${base}/subscribable`, {
-      config: { access: { scope: 'consume', stream: processedOf }, okdataOp: 'subscribable-get' },
-      schema: { hide: true, params: Params },
-    }, async (req) => subscribableOut(await okdata.subscribable(idOf(req))));
+    app.get<{ Params: Params }>(
+      `${base}/subscribable`,
+      {
+        config: { access: { scope: 'consume', stream: processedOf }, okdataOp: 'subscribable-get' },
+        schema: { hide: true, params: Params },
+      },
+      async (req) => subscribableOut(await okdata.subscribable(idOf(req))),
+    );
 
-    app.put<{ Params: Params; Body: Static<typeof SubscribableIn> }>(`${base}/subscribable`, {
-      config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'subscribable-put' },
-      schema: { hide: true, params: Params, body: SubscribableIn },
-    }, async (req) => subscribableOut(await okdata.setSubscribable(idOf(req), req.body.enabled, updatedBy(req) ?? 'okdata')));
+    app.put<{ Params: Params; Body: Static<typeof SubscribableIn> }>(
+      `${base}/subscribable`,
+      {
+        config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'subscribable-put' },
+        schema: { hide: true, params: Params, body: SubscribableIn },
+      },
+      async (req) =>
+        subscribableOut(await okdata.setSubscribable(idOf(req), req.body.enabled, updatedBy(req) ?? 'okdata')),
+    );
 
-    app.post<{ Params: Params }>(`${base}/events`, {
-      config: { access: { scope: 'produce', stream: (req) => rawStreamName(idOf(req)) }, okdataOp: 'events-post' },
-      schema: { hide: true, params: Params },
-    }, async (req, reply) => {
-      const id = idOf(req);
-      // a stream made without a raw stream takes events straight into the processed one
-      const target = await okdata.eventTarget(id);
-      if (!req.principal?.can('produce', target.stream)) {
-        throw new RivuletError('FORBIDDEN', `this key lacks produce access to stream "${target.stream}"`, { details: { needs: `produce:${target.stream}` } });
-      }
-      await okdata.postEvents(id, req.body, { producer: req.principal ? `key:${req.principal.key.id}` : null, newId: uuidv7 });
-      // okdata answered 200 with an empty (null) body
-      return reply.code(200).type('application/json').send('null');
-    });
+    app.post<{ Params: Params }>(
+      `${base}/events`,
+      {
+        config: { access: { scope: 'produce', stream: (req) => rawStreamName(idOf(req)) }, okdataOp: 'events-post' },
+        schema: { hide: true, params: Params },
+      },
+      async (req, reply) => {
+        const id = idOf(req);
+        // a stream made without a raw stream takes events straight into the processed one
+        const target = await okdata.eventTarget(id);
+        if (!req.principal?.can('produce', target.stream)) {
+          throw new RivuletError('FORBIDDEN', `this key lacks produce access to stream "${target.stream}"`, {
+            details: { needs: `produce:${target.stream}` },
+          });
+        }
+        await okdata.postEvents(id, req.body, {
+          producer: req.principal ? `key:${req.principal.key.id}` : null,
+          newId: uuidv7,
+        });
+        // okdata answered 200 with an empty (null) body
+        return reply.code(200).type('application/json').send('null');
+      },
+    );
 
-    app.get<{ Params: Params; Querystring: Static<typeof HistoryQuery> }>(`${base}/events`, {
-      config: { access: { scope: 'consume', stream: processedOf }, okdataOp: 'events-get' },
-      schema: { hide: true, params: Params, querystring: HistoryQuery },
-    }, async (req) => {
-      const id = idOf(req);
-      const page = await okdata.history(id, {
-        from: dateParam(req.query.from_date, 'from_date'),
-        to: dateParam(req.query.to_date, 'to_date'),
-        page: req.query.page,
-        pageSize: req.query.page_size,
-      });
-      if (page.values.length === 0) throw new RivuletError('NOT_FOUND', `Could not find event: ${id.dataset}/${id.version}`, { details: { okdata: `${id.dataset}/${id.version}` } });
-      return historyOut(page);
-    });
+    app.get<{ Params: Params; Querystring: Static<typeof HistoryQuery> }>(
+      `${base}/events`,
+      {
+        config: { access: { scope: 'consume', stream: processedOf }, okdataOp: 'events-get' },
+        schema: { hide: true, params: Params, querystring: HistoryQuery },
+      },
+      async (req) => {
+        const id = idOf(req);
+        const page = await okdata.history(id, {
+          from: dateParam(req.query.from_date, 'from_date'),
+          to: dateParam(req.query.to_date, 'to_date'),
+          page: req.query.page,
+          pageSize: req.query.page_size,
+        });
+        if (page.values.length === 0)
+          throw new RivuletError('NOT_FOUND', `Could not find event: ${id.dataset}/${id.version}`, {
+            details: { okdata: `${id.dataset}/${id.version}` },
+          });
+        return historyOut(page);
+      },
+    );
 
     okdataSinkRoutes(app, base, okdata);
   };

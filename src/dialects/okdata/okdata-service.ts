@@ -19,8 +19,17 @@ import type { SinkService } from '../../core/sinks/sink-service.js';
 import type { DocumentStore, StreamCatalog, StreamRecord } from '../../core/ports.js';
 import { assertOkdataId, okdataLabel, processedStreamName, rawStreamName, type OkdataId } from './okdata-names.js';
 import {
-  CONFIDENTIALITY, TOMBSTONES, okdataOf, rawOf, tombstoneKey, withOkdata,
-  type AccessRights, type OkdataSettings, type OkdataStatus, type OkdataTombstone, type RawSettings,
+  CONFIDENTIALITY,
+  TOMBSTONES,
+  okdataOf,
+  rawOf,
+  tombstoneKey,
+  withOkdata,
+  type AccessRights,
+  type OkdataSettings,
+  type OkdataStatus,
+  type OkdataTombstone,
+  type RawSettings,
 } from './okdata-settings.js';
 import { fromBoundMs, toBoundMs, type OkdataTime } from './okdata-time.js';
 import { failedStreamName } from './okdata-sink-model.js';
@@ -96,8 +105,14 @@ function notFound(id: OkdataId): RivuletError {
   });
 }
 
-function invalidState(id: OkdataId, reason: 'not-ready' | 'already-subscribable' | 'not-subscribable', message: string): RivuletError {
-  return new RivuletError('INVALID_STATE', `okdata stream ${okdataLabel(id)} ${message}`, { details: { okdata: okdataLabel(id), reason } });
+function invalidState(
+  id: OkdataId,
+  reason: 'not-ready' | 'already-subscribable' | 'not-subscribable',
+  message: string,
+): RivuletError {
+  return new RivuletError('INVALID_STATE', `okdata stream ${okdataLabel(id)} ${message}`, {
+    details: { okdata: okdataLabel(id), reason },
+  });
 }
 
 export class OkdataService {
@@ -105,7 +120,10 @@ export class OkdataService {
   readonly sinks: OkdataSinks;
 
   constructor(private readonly deps: OkdataDeps) {
-    this.sinks = new OkdataSinks(deps, { targets: deps.sinkOptions?.targets ?? {}, policies: deps.sinkOptions?.policies ?? {} });
+    this.sinks = new OkdataSinks(deps, {
+      targets: deps.sinkOptions?.targets ?? {},
+      policies: deps.sinkOptions?.policies ?? {},
+    });
   }
 
   async create(id: OkdataId, input: OkdataCreateInput, by: string): Promise<OkdataView> {
@@ -121,10 +139,15 @@ export class OkdataService {
     const tomb = await documents.get<OkdataTombstone>(TOMBSTONES, tombstoneKey(id));
     const now = this.now();
     const settings: OkdataSettings = {
-      role: 'processed', dataset: id.dataset, version: id.version, createRaw,
-      status: 'CREATE_IN_PROGRESS', failure: null,
+      role: 'processed',
+      dataset: id.dataset,
+      version: id.version,
+      createRaw,
+      status: 'CREATE_IN_PROGRESS',
+      failure: null,
       configVersion: tomb ? tomb.value.configVersion + 1 : 1,
-      updatedBy: by, updatedAt: now,
+      updatedBy: by,
+      updatedAt: now,
       accessRights: input.accessRights ?? tomb?.value.accessRights ?? 'non-public',
       timestampField: input.timestampField ?? 'timestamp',
       subscribable: { enabled: false, status: 'INACTIVE', updatedBy: null, updatedAt: now },
@@ -132,11 +155,14 @@ export class OkdataService {
     };
     let record: StreamRecord;
     try {
-      record = await streams.create({
-        name: processed,
-        description: `okdata ${okdataLabel(id)}: processed events (what sinks, history and live subscribers read)`,
-        options: { okdata: settings as unknown as JsonObject },
-      }, by);
+      record = await streams.create(
+        {
+          name: processed,
+          description: `okdata ${okdataLabel(id)}: processed events (what sinks, history and live subscribers read)`,
+          options: { okdata: settings as unknown as JsonObject },
+        },
+        by,
+      );
     } catch (err) {
       if (err instanceof RivuletError && err.code === 'STREAM_EXISTS') throw exists(id);
       throw err;
@@ -154,17 +180,23 @@ export class OkdataService {
   /** answers why the raw stream could not be made, or null once it exists */
   private async createRaw(id: OkdataId, raw: string, processed: string, by: string): Promise<string | null> {
     const marker: RawSettings = { role: 'raw', dataset: id.dataset, version: id.version, processed };
-    const def = { name: raw, description: `okdata ${okdataLabel(id)}: raw events as posted`, options: { okdata: marker as unknown as JsonObject } };
+    const def = {
+      name: raw,
+      description: `okdata ${okdataLabel(id)}: raw events as posted`,
+      options: { okdata: marker as unknown as JsonObject },
+    };
     try {
       await this.deps.streams.create(def, by);
       return null;
     } catch (err) {
-      if (!(err instanceof RivuletError) || err.code !== 'STREAM_EXISTS') return `the raw stream ${raw} could not be created`;
+      if (!(err instanceof RivuletError) || err.code !== 'STREAM_EXISTS')
+        return `the raw stream ${raw} could not be created`;
     }
     // a raw stream left by an interrupted deletion of this same okdata stream is replaced;
     // a stream of that name that okdata does not own is left alone
     const existing = await this.deps.catalog.get(raw);
-    if (!existing || rawOf(existing)?.processed !== processed) return `a stream named ${raw} exists and is not part of ${okdataLabel(id)}`;
+    if (!existing || rawOf(existing)?.processed !== processed)
+      return `a stream named ${raw} exists and is not part of ${okdataLabel(id)}`;
     await this.deps.streams.delete(raw);
     await this.deps.streams.create(def, by);
     return null;
@@ -177,10 +209,20 @@ export class OkdataService {
     if (!tomb) throw notFound(id);
     const t = tomb.value;
     return {
-      id: okdataLabel(id), dataset: id.dataset, version: id.version, createRaw: t.createRaw,
-      updatedBy: t.updatedBy, updatedAt: t.updatedAt, deleted: true, status: 'INACTIVE', failure: null,
-      configVersion: t.configVersion, accessRights: t.accessRights, confidentiality: CONFIDENTIALITY[t.accessRights],
-      rawStream: null, processedStream: processedStreamName(id),
+      id: okdataLabel(id),
+      dataset: id.dataset,
+      version: id.version,
+      createRaw: t.createRaw,
+      updatedBy: t.updatedBy,
+      updatedAt: t.updatedAt,
+      deleted: true,
+      status: 'INACTIVE',
+      failure: null,
+      configVersion: t.configVersion,
+      accessRights: t.accessRights,
+      confidentiality: CONFIDENTIALITY[t.accessRights],
+      rawStream: null,
+      processedStream: processedStreamName(id),
     };
   }
 
@@ -191,24 +233,43 @@ export class OkdataService {
     let { record, settings } = live;
     const blocking = await this.sinks.blocking(id);
     if (blocking.length > 0) {
-      throw new RivuletError('RESOURCE_IN_USE', `okdata stream ${okdataLabel(id)} has sinks (${blocking.map((s) => s.type).join(', ')}); disable them first`, {
-        details: { okdata: okdataLabel(id), referrer: 'sinks', sinks: blocking.map((s) => s.type) },
-      });
+      throw new RivuletError(
+        'RESOURCE_IN_USE',
+        `okdata stream ${okdataLabel(id)} has sinks (${blocking.map((s) => s.type).join(', ')}); disable them first`,
+        {
+          details: { okdata: okdataLabel(id), referrer: 'sinks', sinks: blocking.map((s) => s.type) },
+        },
+      );
     }
     if (settings.subscribable.enabled) {
-      throw new RivuletError('RESOURCE_IN_USE', `okdata stream ${okdataLabel(id)} is subscribable; disable that first`, {
-        details: { okdata: okdataLabel(id), referrer: 'subscribable' },
-      });
+      throw new RivuletError(
+        'RESOURCE_IN_USE',
+        `okdata stream ${okdataLabel(id)} is subscribable; disable that first`,
+        {
+          details: { okdata: okdataLabel(id), referrer: 'subscribable' },
+        },
+      );
     }
     const now = this.now();
     // an interrupted deletion is finished rather than refused
     if (settings.status !== 'DELETE_IN_PROGRESS') {
-      settings = { ...settings, status: 'DELETE_IN_PROGRESS', configVersion: settings.configVersion + 1, updatedBy: by, updatedAt: now };
+      settings = {
+        ...settings,
+        status: 'DELETE_IN_PROGRESS',
+        configVersion: settings.configVersion + 1,
+        updatedBy: by,
+        updatedAt: now,
+      };
       record = await this.deps.streams.update(record.name, { options: withOkdata(record, settings) }, record.version);
     }
     const tomb: OkdataTombstone = {
-      dataset: id.dataset, version: id.version, createRaw: settings.createRaw, configVersion: settings.configVersion,
-      updatedBy: settings.updatedBy, updatedAt: settings.updatedAt, accessRights: settings.accessRights,
+      dataset: id.dataset,
+      version: id.version,
+      createRaw: settings.createRaw,
+      configVersion: settings.configVersion,
+      updatedBy: settings.updatedBy,
+      updatedAt: settings.updatedAt,
+      accessRights: settings.accessRights,
     };
     await this.deps.documents.put(TOMBSTONES, tombstoneKey(id), tomb);
     // paused (INACTIVE) sinks and the processing step go with the stream, before its streams
@@ -239,13 +300,17 @@ export class OkdataService {
     const now = this.now();
     const next: OkdataSettings = {
       ...settings,
-      configVersion: settings.configVersion + 1, updatedBy: by, updatedAt: now,
+      configVersion: settings.configVersion + 1,
+      updatedBy: by,
+      updatedAt: now,
       // nothing has to be built for live following, so the switch is ACTIVE / INACTIVE at once
       subscribable: { enabled, status: enabled ? 'ACTIVE' : 'INACTIVE', updatedBy: by, updatedAt: now },
     };
     await this.deps.streams.update(record.name, { options: withOkdata(record, next) }, record.version);
     if (!enabled) {
-      const gone = new RivuletError('FORBIDDEN', `okdata stream ${okdataLabel(id)} is no longer subscribable`, { details: { okdata: okdataLabel(id) } });
+      const gone = new RivuletError('FORBIDDEN', `okdata stream ${okdataLabel(id)} is no longer subscribable`, {
+        details: { okdata: okdataLabel(id) },
+      });
       this.deps.live.endFollowers(record.name, gone);
       if (settings.createRaw) this.deps.live.endFollowers(rawStreamName(id), gone);
     }
@@ -261,11 +326,19 @@ export class OkdataService {
   }
 
   /** Writes a JSON array of event objects, all or nothing. */
-  async postEvents(id: OkdataId, body: unknown, ctx: { producer: string | null; newId: () => string }): Promise<AppendResult | null> {
+  async postEvents(
+    id: OkdataId,
+    body: unknown,
+    ctx: { producer: string | null; newId: () => string },
+  ): Promise<AppendResult | null> {
     const target = await this.eventTarget(id);
     const { producer } = ctx;
     const events = eventsFromOkdata(body, {
-      producer, newId: ctx.newId, source: `/${okdataLabel(id)}`, timestampField: target.timestampField, now: () => this.deps.clock.now(),
+      producer,
+      newId: ctx.newId,
+      source: `/${okdataLabel(id)}`,
+      timestampField: target.timestampField,
+      now: () => this.deps.clock.now(),
     });
     if (events.length === 0) return null;
     try {
@@ -292,7 +365,11 @@ export class OkdataService {
     const end = start + query.pageSize;
     const values: JsonValue[] = [];
     let total = 0;
-    for await (const event of this.deps.read.read(live.record.name, { fromTimeMs, toTimeMs, limit: Number.MAX_SAFE_INTEGER })) {
+    for await (const event of this.deps.read.read(live.record.name, {
+      fromTimeMs,
+      toTimeMs,
+      limit: Number.MAX_SAFE_INTEGER,
+    })) {
       if (total >= start && total < end) values.push(event.data);
       total++;
     }
@@ -326,23 +403,35 @@ export class OkdataService {
    * gone has failed; with a raw stream, the processing step's real state decides
    * (CREATE_IN_PROGRESS until a process runs it, OPERATION_FAILED while it fails).
    */
-  private async status(id: OkdataId, settings: OkdataSettings): Promise<{ status: OkdataStatus; failure: string | null }> {
-    if (settings.status !== 'ACTIVE' || !settings.createRaw) return { status: settings.status, failure: settings.failure };
+  private async status(
+    id: OkdataId,
+    settings: OkdataSettings,
+  ): Promise<{ status: OkdataStatus; failure: string | null }> {
+    if (settings.status !== 'ACTIVE' || !settings.createRaw)
+      return { status: settings.status, failure: settings.failure };
     const raw = await this.deps.catalog.get(rawStreamName(id));
-    if (!raw || !rawOf(raw)) return { status: 'OPERATION_FAILED', failure: `the raw stream ${rawStreamName(id)} is missing` };
+    if (!raw || !rawOf(raw))
+      return { status: 'OPERATION_FAILED', failure: `the raw stream ${rawStreamName(id)} is missing` };
     return this.sinks.processingStatus(id);
   }
 
   private async view(id: OkdataId, record: StreamRecord, settings: OkdataSettings): Promise<OkdataView> {
     const { status, failure } = await this.status(id, settings);
     return {
-      id: okdataLabel(id), dataset: id.dataset, version: id.version, createRaw: settings.createRaw,
-      updatedBy: settings.updatedBy, updatedAt: settings.updatedAt,
-      deleted: settings.status === 'DELETE_IN_PROGRESS', status,
+      id: okdataLabel(id),
+      dataset: id.dataset,
+      version: id.version,
+      createRaw: settings.createRaw,
+      updatedBy: settings.updatedBy,
+      updatedAt: settings.updatedAt,
+      deleted: settings.status === 'DELETE_IN_PROGRESS',
+      status,
       failure: status === 'OPERATION_FAILED' ? (failure ?? 'the last operation failed') : null,
-      configVersion: settings.configVersion, accessRights: settings.accessRights,
+      configVersion: settings.configVersion,
+      accessRights: settings.accessRights,
       confidentiality: CONFIDENTIALITY[settings.accessRights],
-      rawStream: settings.createRaw ? rawStreamName(id) : null, processedStream: record.name,
+      rawStream: settings.createRaw ? rawStreamName(id) : null,
+      processedStream: record.name,
     };
   }
 

@@ -13,7 +13,11 @@ export type OkdataStatus = 'CREATE_IN_PROGRESS' | 'ACTIVE' | 'OPERATION_FAILED' 
 export type AccessRights = 'public' | 'restricted' | 'non-public';
 export const ACCESS_RIGHTS: readonly AccessRights[] = ['public', 'restricted', 'non-public'];
 /** okdata's confidentiality names for each access right */
-export const CONFIDENTIALITY: Record<AccessRights, string> = { public: 'green', restricted: 'yellow', 'non-public': 'red' };
+export const CONFIDENTIALITY: Record<AccessRights, string> = {
+  public: 'green',
+  restricted: 'yellow',
+  'non-public': 'red',
+};
 
 export interface SubscribableSettings {
   enabled: boolean;

@@ -36,27 +36,44 @@ const processedOf = (req: FastifyRequest) => processedStreamName(idOf(req));
 const updatedBy = (req: FastifyRequest) => req.principal?.owner ?? 'okdata';
 
 export function okdataSinkRoutes(app: FastifyInstance, base: string, okdata: OkdataService): void {
-  app.post<{ Params: Params; Body: Static<typeof SinkIn> }>(`${base}/sinks`, {
-    config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'sinks-create' },
-    schema: { hide: true, params: Params, body: SinkIn },
-  }, async (req, reply) => reply.code(201).send(sinkOut(await okdata.sinks.create(idOf(req), req.body.type, updatedBy(req)))));
+  app.post<{ Params: Params; Body: Static<typeof SinkIn> }>(
+    `${base}/sinks`,
+    {
+      config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'sinks-create' },
+      schema: { hide: true, params: Params, body: SinkIn },
+    },
+    async (req, reply) =>
+      reply.code(201).send(sinkOut(await okdata.sinks.create(idOf(req), req.body.type, updatedBy(req)))),
+  );
 
-  app.get<{ Params: Params }>(`${base}/sinks`, {
-    config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'sinks-list' },
-    schema: { hide: true, params: Params },
-  }, async (req) => (await okdata.sinks.list(idOf(req))).map(sinkOut));
+  app.get<{ Params: Params }>(
+    `${base}/sinks`,
+    {
+      config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'sinks-list' },
+      schema: { hide: true, params: Params },
+    },
+    async (req) => (await okdata.sinks.list(idOf(req))).map(sinkOut),
+  );
 
-  app.get<{ Params: SinkParams }>(`${base}/sinks/:sinkType`, {
-    config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'sink-get' },
-    schema: { hide: true, params: SinkParams },
-  }, async (req) => sinkOut(await okdata.sinks.get(idOf(req), req.params.sinkType)));
+  app.get<{ Params: SinkParams }>(
+    `${base}/sinks/:sinkType`,
+    {
+      config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'sink-get' },
+      schema: { hide: true, params: SinkParams },
+    },
+    async (req) => sinkOut(await okdata.sinks.get(idOf(req), req.params.sinkType)),
+  );
 
-  app.delete<{ Params: SinkParams }>(`${base}/sinks/:sinkType`, {
-    config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'sink-delete' },
-    schema: { hide: true, params: SinkParams },
-  }, async (req) => {
-    const id = idOf(req);
-    await okdata.sinks.delete(id, req.params.sinkType, updatedBy(req));
-    return { message: `Disabled sink of type ${req.params.sinkType} for stream ${id.dataset}/${id.version}` };
-  });
+  app.delete<{ Params: SinkParams }>(
+    `${base}/sinks/:sinkType`,
+    {
+      config: { access: { scope: 'manage', stream: processedOf }, okdataOp: 'sink-delete' },
+      schema: { hide: true, params: SinkParams },
+    },
+    async (req) => {
+      const id = idOf(req);
+      await okdata.sinks.delete(id, req.params.sinkType, updatedBy(req));
+      return { message: `Disabled sink of type ${req.params.sinkType} for stream ${id.dataset}/${id.version}` };
+    },
+  );
 }

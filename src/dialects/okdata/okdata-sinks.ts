@@ -19,8 +19,15 @@ import type { StreamCatalog, StreamRecord } from '../../core/ports.js';
 import { assertOkdataId, okdataLabel, processedStreamName, rawStreamName, type OkdataId } from './okdata-names.js';
 import { CONFIDENTIALITY, okdataOf, withOkdata, type OkdataSettings, type OkdataStatus } from './okdata-settings.js';
 import {
-  OKDATA_SINK_TYPES, failedStreamName, isOkdataSinkType, okdataLabelOf, okdataSinkId, okdataSinkStatus,
-  type OkdataSinkLabel, type OkdataSinkRole, type OkdataSinkType,
+  OKDATA_SINK_TYPES,
+  failedStreamName,
+  isOkdataSinkType,
+  okdataLabelOf,
+  okdataSinkId,
+  okdataSinkStatus,
+  type OkdataSinkLabel,
+  type OkdataSinkRole,
+  type OkdataSinkType,
 } from './okdata-sink-model.js';
 
 /** The server's settings of each okdata sink type; a type without settings is not offered. */
@@ -73,7 +80,10 @@ function sinkNotFound(id: OkdataId, type: string): RivuletError {
 }
 
 export class OkdataSinks {
-  constructor(private readonly deps: OkdataSinksDeps, private readonly options: OkdataSinkOptions) {}
+  constructor(
+    private readonly deps: OkdataSinksDeps,
+    private readonly options: OkdataSinkOptions,
+  ) {}
 
   /** the sink types the server can deliver to */
   available(): OkdataSinkType[] {
@@ -105,36 +115,64 @@ export class OkdataSinks {
     const sinkType = checkType(type);
     const base = this.options.targets[sinkType];
     if (base === undefined) {
-      throw new RivuletError('BAD_REQUEST', `sink type ${sinkType} is not available: this server has no ${sinkType === 's3' ? 'S3 bucket' : 'Elasticsearch/OpenSearch node'} configured for okdata sinks`, {
-        details: { reason: 'sink-type-unavailable', type: sinkType, available: this.available() },
-      });
+      throw new RivuletError(
+        'BAD_REQUEST',
+        `sink type ${sinkType} is not available: this server has no ${sinkType === 's3' ? 'S3 bucket' : 'Elasticsearch/OpenSearch node'} configured for okdata sinks`,
+        {
+          details: { reason: 'sink-type-unavailable', type: sinkType, available: this.available() },
+        },
+      );
     }
     const existing = await this.find(id, sinkType);
     if (existing) {
       const deleting = okdataLabelOf(existing)?.deleting === true;
-      throw new RivuletError('SINK_EXISTS', deleting
-        ? `the ${sinkType} sink of okdata stream ${okdataLabel(id)} is being deleted`
-        : `okdata stream ${okdataLabel(id)} has a ${sinkType} sink already`, {
-        details: { okdata: okdataLabel(id), type: sinkType, reason: deleting ? 'deleting' : 'exists', sink: existing.id },
-      });
+      throw new RivuletError(
+        'SINK_EXISTS',
+        deleting
+          ? `the ${sinkType} sink of okdata stream ${okdataLabel(id)} is being deleted`
+          : `okdata stream ${okdataLabel(id)} has a ${sinkType} sink already`,
+        {
+          details: {
+            okdata: okdataLabel(id),
+            type: sinkType,
+            reason: deleting ? 'deleting' : 'exists',
+            sink: existing.id,
+          },
+        },
+      );
     }
     const now = this.now();
     const confidentiality = CONFIDENTIALITY[settings.accessRights];
-    const target: JsonObject & { kind: string } = sinkType === 's3'
-      ? { ...base, kind: 's3', prefix: `processed/${confidentiality}/${id.dataset}/version=${id.version}` }
-      : { ...base, kind: 'opensearch', index: `processed-${confidentiality}-${id.dataset}-${id.version}`.toLowerCase(), dateSuffix: 'monthly' };
-    const label: OkdataSinkLabel = { dataset: id.dataset, version: id.version, type: sinkType, updatedBy: by, updatedAt: now };
+    const target: JsonObject & { kind: string } =
+      sinkType === 's3'
+        ? { ...base, kind: 's3', prefix: `processed/${confidentiality}/${id.dataset}/version=${id.version}` }
+        : {
+            ...base,
+            kind: 'opensearch',
+            index: `processed-${confidentiality}-${id.dataset}-${id.version}`.toLowerCase(),
+            dateSuffix: 'monthly',
+          };
+    const label: OkdataSinkLabel = {
+      dataset: id.dataset,
+      version: id.version,
+      type: sinkType,
+      updatedBy: by,
+      updatedAt: now,
+    };
     try {
-      await this.deps.sinks.create({
-        id: okdataSinkId(id, sinkType),
-        description: `okdata ${okdataLabel(id)}: ${sinkType} sink of the processed stream`,
-        streams: [record.name],
-        target,
-        policy: { ...(sinkType === 's3' ? S3_POLICY : ES_POLICY), ...this.options.policies[sinkType] },
-        deadLetterStream: failedStreamName(id),
-        start: { from: 'beginning' },
-        labels: { okdata: label as unknown as JsonObject },
-      }, by);
+      await this.deps.sinks.create(
+        {
+          id: okdataSinkId(id, sinkType),
+          description: `okdata ${okdataLabel(id)}: ${sinkType} sink of the processed stream`,
+          streams: [record.name],
+          target,
+          policy: { ...(sinkType === 's3' ? S3_POLICY : ES_POLICY), ...this.options.policies[sinkType] },
+          deadLetterStream: failedStreamName(id),
+          start: { from: 'beginning' },
+          labels: { okdata: label as unknown as JsonObject },
+        },
+        by,
+      );
     } catch (err) {
       // another request enabled it first
       if (err instanceof RivuletError && err.code === 'SINK_EXISTS') {
@@ -164,13 +202,21 @@ export class OkdataSinks {
       throw sinkNotFound(id, sinkType);
     }
     if (okdataSinkStatus(view) === 'CREATE_IN_PROGRESS') {
-      throw new RivuletError('INVALID_STATE', `the ${sinkType} sink of okdata stream ${okdataLabel(id)} is still being built`, {
-        details: { okdata: okdataLabel(id), type: sinkType, reason: 'sink-under-construction' },
-      });
+      throw new RivuletError(
+        'INVALID_STATE',
+        `the ${sinkType} sink of okdata stream ${okdataLabel(id)} is still being built`,
+        {
+          details: { okdata: okdataLabel(id), type: sinkType, reason: 'sink-under-construction' },
+        },
+      );
     }
     await this.deps.sinks.mutate(view.id, (sink) => ({
-      ...sink, state: 'paused',
-      labels: { ...sink.labels, okdata: { ...(sink.labels.okdata as JsonObject), deleting: true, updatedBy: by, updatedAt: this.now() } },
+      ...sink,
+      state: 'paused',
+      labels: {
+        ...sink.labels,
+        okdata: { ...(sink.labels.okdata as JsonObject), deleting: true, updatedBy: by, updatedAt: this.now() },
+      },
     }));
     await this.touch(id, by);
     await this.remove(view.id);
@@ -206,24 +252,37 @@ export class OkdataSinks {
    * Identity by default: type, source, time and data are kept. Answers why it could not
    * be created, or null.
    */
-  async startProcessing(id: OkdataId, processing: { filter: SinkFilter | null; transform: string | null }, by: string): Promise<string | null> {
+  async startProcessing(
+    id: OkdataId,
+    processing: { filter: SinkFilter | null; transform: string | null },
+    by: string,
+  ): Promise<string | null> {
     const sinkId = okdataSinkId(id, 'processing');
-    const label: OkdataSinkLabel = { dataset: id.dataset, version: id.version, type: 'processing', updatedBy: by, updatedAt: this.now() };
+    const label: OkdataSinkLabel = {
+      dataset: id.dataset,
+      version: id.version,
+      type: 'processing',
+      updatedBy: by,
+      updatedAt: this.now(),
+    };
     // one left by an interrupted deletion of this same okdata stream is replaced
     await this.remove(sinkId);
     try {
-      await this.deps.sinks.create({
-        id: sinkId,
-        description: `okdata ${okdataLabel(id)}: the processing step, raw → processed`,
-        streams: [rawStreamName(id)],
-        filter: processing.filter,
-        transform: processing.transform,
-        target: { kind: 'stream', stream: processedStreamName(id) },
-        policy: { ...PROCESSING_POLICY, ...this.options.policies.processing },
-        deadLetterStream: failedStreamName(id),
-        start: { from: 'beginning' },
-        labels: { okdata: label as unknown as JsonObject },
-      }, by);
+      await this.deps.sinks.create(
+        {
+          id: sinkId,
+          description: `okdata ${okdataLabel(id)}: the processing step, raw → processed`,
+          streams: [rawStreamName(id)],
+          filter: processing.filter,
+          transform: processing.transform,
+          target: { kind: 'stream', stream: processedStreamName(id) },
+          policy: { ...PROCESSING_POLICY, ...this.options.policies.processing },
+          deadLetterStream: failedStreamName(id),
+          start: { from: 'beginning' },
+          labels: { okdata: label as unknown as JsonObject },
+        },
+        by,
+      );
       return null;
     } catch (err) {
       if (!(err instanceof RivuletError)) throw err;
@@ -248,7 +307,10 @@ export class OkdataSinks {
         // events posted now stay in the raw stream: the stream is not working as it should
         return { status: 'OPERATION_FAILED', failure: `the processing step (sink ${sinkId}) is paused` };
       default:
-        return { status: 'OPERATION_FAILED', failure: `the processing step (sink ${sinkId}) is failing: ${view.stats.lastError ?? 'unknown error'}` };
+        return {
+          status: 'OPERATION_FAILED',
+          failure: `the processing step (sink ${sinkId}) is failing: ${view.stats.lastError ?? 'unknown error'}`,
+        };
     }
   }
 
@@ -281,7 +343,12 @@ export class OkdataSinks {
   private async touch(id: OkdataId, by: string): Promise<void> {
     for (let round = 0; ; round++) {
       const { record, settings } = await this.requireStream(id);
-      const next: OkdataSettings = { ...settings, configVersion: settings.configVersion + 1, updatedBy: by, updatedAt: this.now() };
+      const next: OkdataSettings = {
+        ...settings,
+        configVersion: settings.configVersion + 1,
+        updatedBy: by,
+        updatedAt: this.now(),
+      };
       try {
         await this.deps.streams.update(record.name, { options: withOkdata(record, next) }, record.version);
         return;
@@ -307,5 +374,11 @@ function checkType(type: string): OkdataSinkType {
 
 function toView(type: OkdataSinkType, view: SinkView): OkdataSinkView {
   const label = okdataLabelOf(view);
-  return { type, status: okdataSinkStatus(view), updatedBy: label?.updatedBy ?? view.owner, updatedAt: label?.updatedAt ?? view.updatedAt, sink: view.id };
+  return {
+    type,
+    status: okdataSinkStatus(view),
+    updatedBy: label?.updatedBy ?? view.owner,
+    updatedAt: label?.updatedAt ?? view.updatedAt,
+    sink: view.id,
+  };
 }

@@ -44,7 +44,8 @@ export function toBoundMs(time: OkdataTime): number {
 
 /** an event's timestamp field as an RFC 3339 time, or undefined when it holds none */
 export function eventTime(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) < 8.64e15) return new Date(value).toISOString();
+  if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) < 8.64e15)
+    return new Date(value).toISOString();
   if (typeof value !== 'string') return undefined;
   const parsed = parseOkdataTime(value);
   return parsed === undefined ? undefined : new Date(parsed.ms).toISOString();

@@ -23,15 +23,21 @@ const MAX_ENTRIES = 100;
 
 function list(value: unknown, section: string, noun: string): unknown[] {
   if (!Array.isArray(value)) throw specInvalid(`"${section}" is a list of ${noun}s`, `/${section}`);
-  if (value.length > MAX_ENTRIES) throw specInvalid(`"${section}" holds at most ${MAX_ENTRIES} ${noun}s`, `/${section}`);
+  if (value.length > MAX_ENTRIES)
+    throw specInvalid(`"${section}" holds at most ${MAX_ENTRIES} ${noun}s`, `/${section}`);
   return value;
 }
 
 function entryWithKind(entry: unknown, pointer: string, noun: string, fields: readonly string[]): { kind: string } {
   if (!isPlainObject(entry)) throw specInvalid(`an ${noun} is an object with "kind"`, pointer);
   onlyFields(entry, fields, pointer);
-  if (typeof entry.kind !== 'string' || !KIND.test(entry.kind)) throw specInvalid('"kind" is 1–50 letters, digits, "_" or "-", starting with a letter (e.g. "csv")', `${pointer}/kind`);
-  if (entry.parameters !== undefined && entry.parameters !== null && !isPlainObject(entry.parameters)) throw specInvalid('"parameters" is an object', `${pointer}/parameters`);
+  if (typeof entry.kind !== 'string' || !KIND.test(entry.kind))
+    throw specInvalid(
+      '"kind" is 1–50 letters, digits, "_" or "-", starting with a letter (e.g. "csv")',
+      `${pointer}/kind`,
+    );
+  if (entry.parameters !== undefined && entry.parameters !== null && !isPlainObject(entry.parameters))
+    throw specInvalid('"parameters" is an object', `${pointer}/parameters`);
   return { kind: entry.kind };
 }
 
@@ -42,14 +48,19 @@ const inputs: SpecSection = {
       const pointer = `/inputs/${i}`;
       entryWithKind(entry, pointer, 'input', ['kind', 'url', 'parameters']);
       const url = (entry as Record<string, unknown>).url;
-      if (url !== undefined && (typeof url !== 'string' || url.length === 0 || url.length > 2000)) throw specInvalid('"url" is a string of 1–2000 characters', `${pointer}/url`);
+      if (url !== undefined && (typeof url !== 'string' || url.length === 0 || url.length > 2000))
+        throw specInvalid('"url" is a string of 1–2000 characters', `${pointer}/url`);
     });
     return [];
   },
   // an input's URL may carry a password (https://user:pass@host/…): answered redacted
   shown(value) {
     if (!Array.isArray(value)) return value;
-    return value.map((entry) => (isPlainObject(entry) && typeof entry.url === 'string' ? { ...(entry as JsonObject), url: withoutPassword(entry.url) } : entry));
+    return value.map((entry) =>
+      isPlainObject(entry) && typeof entry.url === 'string'
+        ? { ...(entry as JsonObject), url: withoutPassword(entry.url) }
+        : entry,
+    );
   },
 };
 

@@ -17,7 +17,8 @@ export const MESSAGES = {
 
 export function revisionAnswer(doc: RevisionDoc): JsonObject {
   const pipelines: JsonObject = {};
-  for (const p of doc.pipelines) pipelines[p.id] = { title: p.title, status: p.status, stats: p.stats, error_log: p.errors };
+  for (const p of doc.pipelines)
+    pipelines[p.id] = { title: p.title, status: p.status, stats: p.stats, error_log: p.errors };
   return {
     id: doc.id,
     spec_contents: doc.spec,

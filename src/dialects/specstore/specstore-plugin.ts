@@ -14,7 +14,13 @@ import { parsePipelineReport } from '../../core/specs/pipeline-report.js';
 import { stateOf } from '../../core/specs/revision-model.js';
 import { assertOwner } from '../../core/specs/spec-service.js';
 import { toRivuletError } from '../../http/error-translation.js';
-import { UNEXPECTED_MESSAGE, answerError, errorHandlerFor, nativeStatus, type ErrorFormat } from '../../http/dialect-errors.js';
+import {
+  UNEXPECTED_MESSAGE,
+  answerError,
+  errorHandlerFor,
+  nativeStatus,
+  type ErrorFormat,
+} from '../../http/dialect-errors.js';
 import type { ApiMount } from '../../http/unrouted.js';
 import { MESSAGES, revisionAnswer, updateErrors, updateSuccess, uploadErrors } from './specstore-format.js';
 
@@ -40,11 +46,23 @@ function answerStatus(err: RivuletError): number {
 const specstoreErrors: ErrorFormat = {
   answer(err, req) {
     const url = req.routeOptions.url ?? '';
-    const status = err.code === 'UNAUTHENTICATED' ? 401 : err.code === 'AMBIGUOUS_CREDENTIALS' ? 400 : answerStatus(err);
-    if (url.endsWith('/upload')) return { status, type: JSON_UTF8, body: { success: false, dataset_id: null, flow_id: null, errors: uploadErrors(err) } };
-    if (url.endsWith('/update')) return { status, type: JSON_UTF8, body: { success: 'fail', id: null, errors: updateErrors(err) } };
+    const status =
+      err.code === 'UNAUTHENTICATED' ? 401 : err.code === 'AMBIGUOUS_CREDENTIALS' ? 400 : answerStatus(err);
+    if (url.endsWith('/upload'))
+      return {
+        status,
+        type: JSON_UTF8,
+        body: { success: false, dataset_id: null, flow_id: null, errors: uploadErrors(err) },
+      };
+    if (url.endsWith('/update'))
+      return { status, type: JSON_UTF8, body: { success: 'fail', id: null, errors: updateErrors(err) } };
     const native = nativeStatus(err);
-    const message = err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN' ? MESSAGES.notAuthorised : native >= 500 ? UNEXPECTED_MESSAGE : err.message;
+    const message =
+      err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN'
+        ? MESSAGES.notAuthorised
+        : native >= 500
+          ? UNEXPECTED_MESSAGE
+          : err.message;
     return { status: native, type: JSON_UTF8, body: { errors: [message] } };
   },
   challenge: 'Bearer realm="rivulet"',
@@ -63,38 +81,76 @@ export function specstoreDialect(services: Pick<CoreServices, 'specs'>) {
   return async function specstore(app: FastifyInstance): Promise<void> {
     app.setErrorHandler(specstoreErrorHandler);
 
-    app.post('/upload', { config: { access: { scope: 'authenticated' } }, schema: { hide: true } }, async (req, reply) => {
-      const body = req.body;
-      if (body === undefined || body === null || body === '') {
-        return reply.code(200).type(JSON_UTF8).send({ success: false, dataset_id: null, flow_id: null, errors: [MESSAGES.empty] });
-      }
-      try {
-        const revision = await specs.upload(body, req.principal!, { prune: false });
-        return reply.code(200).type(JSON_UTF8).send({ success: true, dataset_id: `${revision.owner}/${revision.dataset}`, flow_id: revision.id, errors: [] });
-      } catch (error) {
-        answerError(specstoreErrors, toRivuletError(error), req, reply);
-        return reply;
-      }
-    });
+    app.post(
+      '/upload',
+      { config: { access: { scope: 'authenticated' } }, schema: { hide: true } },
+      async (req, reply) => {
+        const body = req.body;
+        if (body === undefined || body === null || body === '') {
+          return reply
+            .code(200)
+            .type(JSON_UTF8)
+            .send({ success: false, dataset_id: null, flow_id: null, errors: [MESSAGES.empty] });
+        }
+        try {
+          const revision = await specs.upload(body, req.principal!, { prune: false });
+          return reply
+            .code(200)
+            .type(JSON_UTF8)
+            .send({
+              success: true,
+              dataset_id: `${revision.owner}/${revision.dataset}`,
+              flow_id: revision.id,
+              errors: [],
+            });
+        } catch (error) {
+          answerError(specstoreErrors, toRivuletError(error), req, reply);
+          return reply;
+        }
+      },
+    );
 
-    app.post('/update', { config: { access: { scope: 'authenticated' } }, schema: { hide: true } }, async (req, reply) => {
-      try {
-        const report = parsePipelineReport(req.body);
-        const revision = await specs.report(report, req.principal!);
-        return reply.code(200).type(JSON_UTF8).send({ success: updateSuccess(stateOf(revision)), id: revision.id, errors: report.errors ?? [] });
-      } catch (error) {
-        answerError(specstoreErrors, toRivuletError(error), req, reply);
-        return reply;
-      }
-    });
+    app.post(
+      '/update',
+      { config: { access: { scope: 'authenticated' } }, schema: { hide: true } },
+      async (req, reply) => {
+        try {
+          const report = parsePipelineReport(req.body);
+          const revision = await specs.report(report, req.principal!);
+          return reply
+            .code(200)
+            .type(JSON_UTF8)
+            .send({ success: updateSuccess(stateOf(revision)), id: revision.id, errors: report.errors ?? [] });
+        } catch (error) {
+          answerError(specstoreErrors, toRivuletError(error), req, reply);
+          return reply;
+        }
+      },
+    );
 
-    app.get<{ Params: RevisionParams }>('/:owner/:dataset/:revision', { config: { access: { scope: 'authenticated' } }, schema: { hide: true } }, async (req, reply) => {
-      const { owner, dataset, revision } = req.params;
-      const which = revision === 'latest' || revision === 'successful' ? revision : /^[1-9][0-9]{0,9}$/.test(revision) ? Number(revision) : null;
-      if (which === null) throw new RivuletError('SPEC_NOT_FOUND', `"${revision}" is not a revision: use a number, latest or successful`);
-      assertOwner(req.principal!, owner);
-      const doc = await specs.get(owner, dataset, which);
-      return reply.code(200).type(JSON_UTF8).send(revisionAnswer(specs.shown(doc)));
-    });
+    app.get<{ Params: RevisionParams }>(
+      '/:owner/:dataset/:revision',
+      { config: { access: { scope: 'authenticated' } }, schema: { hide: true } },
+      async (req, reply) => {
+        const { owner, dataset, revision } = req.params;
+        const which =
+          revision === 'latest' || revision === 'successful'
+            ? revision
+            : /^[1-9][0-9]{0,9}$/.test(revision)
+              ? Number(revision)
+              : null;
+        if (which === null)
+          throw new RivuletError(
+            'SPEC_NOT_FOUND',
+            `"${revision}" is not a revision: use a number, latest or successful`,
+          );
+        assertOwner(req.principal!, owner);
+        const doc = await specs.get(owner, dataset, which);
+        return reply
+          .code(200)
+          .type(JSON_UTF8)
+          .send(revisionAnswer(specs.shown(doc)));
+      },
+    );
   };
 }

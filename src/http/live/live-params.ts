@@ -6,13 +6,34 @@ import { parseRfc3339 } from '../../core/events/event-fields.js';
 import type { LiveStart } from '../../core/live/live-service.js';
 import { parseIntegerParam } from '../request-params.js';
 
-export const LiveQuery = Type.Object({
-  after: Type.Optional(Type.Integer({ minimum: 0, description: 'deliver events with seq greater than this' })),
-  from: Type.Optional(Type.String({ description: 'deliver from the first event whose time is at or after this (RFC 3339), then in seq order' })),
-  type: Type.Optional(Type.Array(Type.String(), { description: 'only these event types; repeat the parameter or separate with commas' })),
-  token: Type.Optional(Type.String({ maxLength: 256, description: 'a live token from POST /v1/live-tokens, for clients that cannot send headers' })),
-  events: Type.Optional(Type.Union([Type.Literal('unnamed'), Type.Literal('named')], { description: 'SSE only. unnamed (default): every event is an unnamed message (EventSource onmessage); named: each carries `event:` its type (addEventListener per type)' })),
-}, { additionalProperties: false });
+export const LiveQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, description: 'deliver events with seq greater than this' })),
+    from: Type.Optional(
+      Type.String({
+        description: 'deliver from the first event whose time is at or after this (RFC 3339), then in seq order',
+      }),
+    ),
+    type: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'only these event types; repeat the parameter or separate with commas',
+      }),
+    ),
+    token: Type.Optional(
+      Type.String({
+        maxLength: 256,
+        description: 'a live token from POST /v1/live-tokens, for clients that cannot send headers',
+      }),
+    ),
+    events: Type.Optional(
+      Type.Union([Type.Literal('unnamed'), Type.Literal('named')], {
+        description:
+          'SSE only. unnamed (default): every event is an unnamed message (EventSource onmessage); named: each carries `event:` its type (addEventListener per type)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export type LiveQueryParams = Static<typeof LiveQuery>;
 
@@ -24,13 +45,17 @@ export function liveStartOf(req: FastifyRequest<{ Querystring: LiveQueryParams }
   }
   const q = req.query;
   if (q.after !== undefined && q.from !== undefined) {
-    throw new RivuletError('VALIDATION_FAILED', 'give after or from, not both', { details: { in: 'querystring', pointer: '/from' } });
+    throw new RivuletError('VALIDATION_FAILED', 'give after or from, not both', {
+      details: { in: 'querystring', pointer: '/from' },
+    });
   }
   if (q.after !== undefined) return { at: 'after', seq: q.after };
   if (q.from !== undefined) {
     const ms = parseRfc3339(q.from);
     if (ms === undefined || Number.isNaN(ms)) {
-      throw new RivuletError('VALIDATION_FAILED', 'from must be an RFC 3339 timestamp', { details: { in: 'querystring', pointer: '/from' } });
+      throw new RivuletError('VALIDATION_FAILED', 'from must be an RFC 3339 timestamp', {
+        details: { in: 'querystring', pointer: '/from' },
+      });
     }
     return { at: 'time', timeMs: ms };
   }
@@ -38,6 +63,9 @@ export function liveStartOf(req: FastifyRequest<{ Querystring: LiveQueryParams }
 }
 
 export function liveTypesOf(q: LiveQueryParams): string[] | undefined {
-  const types = q.type?.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  const types = q.type
+    ?.flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
   return types && types.length > 0 ? types : undefined;
 }

@@ -19,7 +19,10 @@ import { serveWs } from './ws-live.js';
 
 type LiveRoute = { Params: Static<typeof StreamName>; Querystring: LiveQueryParams };
 
-const TokenRequest = Type.Object({ stream: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+const TokenRequest = Type.Object(
+  { stream: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
 
 export function liveRoutes(services: Pick<CoreServices, 'live' | 'liveTokens' | 'streams'>, options: LiveHttpOptions) {
   return async function routes(app: FastifyInstance): Promise<void> {
@@ -44,7 +47,8 @@ export function liveRoutes(services: Pick<CoreServices, 'live' | 'liveTokens' | 
       schema: {
         tags: ['live'],
         summary: 'Follow a stream live: Server-Sent Events, or WebSocket on upgrade',
-        description: 'Starts at the tail, `after` a seq, `from` a time, or after `Last-Event-ID`; backlog first, then new events as they are committed. See docs/live.md for framing, heartbeats, reset events and the slow-consumer policy.',
+        description:
+          'Starts at the tail, `after` a seq, `from` a time, or after `Last-Event-ID`; backlog first, then new events as they are committed. See docs/live.md for framing, heartbeats, reset events and the slow-consumer policy.',
         params: StreamName,
         querystring: LiveQuery,
         response: { ...problemResponses },
@@ -52,7 +56,9 @@ export function liveRoutes(services: Pick<CoreServices, 'live' | 'liveTokens' | 
       preHandler: async (req) => {
         const accept = req.headers.accept;
         if (!req.ws && accept && !/text\/event-stream|\*\/\*|text\/\*/.test(accept)) {
-          throw new RivuletError('BAD_REQUEST', 'this route answers text/event-stream, or a WebSocket on upgrade', { details: { header: 'accept' } });
+          throw new RivuletError('BAD_REQUEST', 'this route answers text/event-stream, or a WebSocket on upgrade', {
+            details: { header: 'accept' },
+          });
         }
         const sub = await services.live.subscribe({
           stream: req.params.name,
@@ -73,18 +79,28 @@ export function liveRoutes(services: Pick<CoreServices, 'live' | 'liveTokens' | 
       },
     });
 
-    app.post<{ Body: Static<typeof TokenRequest> }>('/v1/live-tokens', {
-      config: { access: { scope: 'consume', stream: (req) => (req.body as { stream?: string } | undefined)?.stream } },
-      schema: {
-        tags: ['live'],
-        summary: 'Issue a short-lived token for one live subscription URL',
-        description: 'For browsers, which cannot send an Authorization header with EventSource or WebSocket: pass the token as `?token=` on `GET /v1/streams/{stream}/live`. It is good for that stream only, until `expiresAt`.',
-        body: TokenRequest,
-        response: { 201: Type.Object({ token: Type.String(), stream: Type.String(), expiresAt: Type.String() }), ...problemResponses },
+    app.post<{ Body: Static<typeof TokenRequest> }>(
+      '/v1/live-tokens',
+      {
+        config: {
+          access: { scope: 'consume', stream: (req) => (req.body as { stream?: string } | undefined)?.stream },
+        },
+        schema: {
+          tags: ['live'],
+          summary: 'Issue a short-lived token for one live subscription URL',
+          description:
+            'For browsers, which cannot send an Authorization header with EventSource or WebSocket: pass the token as `?token=` on `GET /v1/streams/{stream}/live`. It is good for that stream only, until `expiresAt`.',
+          body: TokenRequest,
+          response: {
+            201: Type.Object({ token: Type.String(), stream: Type.String(), expiresAt: Type.String() }),
+            ...problemResponses,
+          },
+        },
       },
-    }, async (req, reply) => {
-      await services.streams.require(req.body.stream);
-      return reply.code(201).send(await services.liveTokens.issue(req.principal!, req.body.stream));
-    });
+      async (req, reply) => {
+        await services.streams.require(req.body.stream);
+        return reply.code(201).send(await services.liveTokens.issue(req.principal!, req.body.stream));
+      },
+    );
   };
 }

@@ -36,7 +36,13 @@ export interface LiveTransport {
   onClose(listener: () => void): void;
 }
 
-export function runLiveSession(req: FastifyRequest, sub: LiveSubscription, transport: LiveTransport, options: LiveHttpOptions, connections: LiveConnections): void {
+export function runLiveSession(
+  req: FastifyRequest,
+  sub: LiveSubscription,
+  transport: LiveTransport,
+  options: LiveHttpOptions,
+  connections: LiveConnections,
+): void {
   let ended = false;
   let corked = false;
   let graceTimer: NodeJS.Timeout | null = null;

@@ -17,7 +17,14 @@ import { sseComment, sseFrame } from './sse-framing.js';
 /** how long EventSource waits before reconnecting */
 const RETRY_MS = 1000;
 
-export function serveSse(req: FastifyRequest, reply: FastifyReply, sub: LiveSubscription, options: LiveHttpOptions, connections: LiveConnections, named: boolean): void {
+export function serveSse(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  sub: LiveSubscription,
+  options: LiveHttpOptions,
+  connections: LiveConnections,
+  named: boolean,
+): void {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -34,11 +41,13 @@ export function serveSse(req: FastifyRequest, reply: FastifyReply, sub: LiveSubs
   socket.setNoDelay(true);
   res.write(`retry: ${RETRY_MS}\n${sseComment('connected')}`);
 
-  const control = (name: string, body: Record<string, unknown>) => sseFrame({ event: name, data: JSON.stringify(body) });
+  const control = (name: string, body: Record<string, unknown>) =>
+    sseFrame({ event: name, data: JSON.stringify(body) });
   const transport: LiveTransport = {
     buffered: () => res.writableLength,
     event: (e) => res.write(sseEventBytes(e, named)),
-    reset: (r) => res.write(control('rivulet:reset', { kind: 'reset', requestedAfter: r.requestedAfter, firstSeq: r.firstSeq })),
+    reset: (r) =>
+      res.write(control('rivulet:reset', { kind: 'reset', requestedAfter: r.requestedAfter, firstSeq: r.firstSeq })),
     cork: () => res.cork(),
     uncork: () => res.uncork(),
     // a client that stopped reading is found by the buffer limit, which the pings fill
@@ -47,11 +56,22 @@ export function serveSse(req: FastifyRequest, reply: FastifyReply, sub: LiveSubs
       return true;
     },
     end(why) {
-      const last = why.kind === 'shutdown'
-        ? sseComment('server shutting down')
-        : why.kind === 'slow'
-          ? control('rivulet:error', { kind: 'error', code: 'SLOW_CONSUMER', message: why.message, lastSeq: why.lastSeq })
-          : control('rivulet:error', { kind: 'error', code: why.error.code, message: why.error.message, lastSeq: why.lastSeq });
+      const last =
+        why.kind === 'shutdown'
+          ? sseComment('server shutting down')
+          : why.kind === 'slow'
+            ? control('rivulet:error', {
+                kind: 'error',
+                code: 'SLOW_CONSUMER',
+                message: why.message,
+                lastSeq: why.lastSeq,
+              })
+            : control('rivulet:error', {
+                kind: 'error',
+                code: why.error.code,
+                message: why.error.message,
+                lastSeq: why.lastSeq,
+              });
       if (!res.destroyed) res.write(last);
       res.end();
     },

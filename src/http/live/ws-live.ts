@@ -14,7 +14,13 @@ import { runLiveSession, type LiveTransport } from './live-session.js';
 /** close codes: 4008 the client did not keep up; 4404 the stream went away; 1011 the server failed */
 export const WS_CLOSE = { slowConsumer: 4008, streamGone: 4404, failed: 1011, shuttingDown: 1001 } as const;
 
-export function serveWs(socket: WebSocket, req: FastifyRequest, sub: LiveSubscription, options: LiveHttpOptions, connections: LiveConnections): void {
+export function serveWs(
+  socket: WebSocket,
+  req: FastifyRequest,
+  sub: LiveSubscription,
+  options: LiveHttpOptions,
+  connections: LiveConnections,
+): void {
   if (socket.readyState !== socket.OPEN) {
     sub.stop();
     socket.terminate();
@@ -56,7 +62,12 @@ export function serveWs(socket: WebSocket, req: FastifyRequest, sub: LiveSubscri
       const code = why.kind === 'slow' ? 'SLOW_CONSUMER' : why.error.code;
       const message = why.kind === 'slow' ? why.message : why.error.message;
       send({ kind: 'error', code, message, lastSeq: why.lastSeq });
-      const closeCode = why.kind === 'slow' ? WS_CLOSE.slowConsumer : code === 'STREAM_NOT_FOUND' ? WS_CLOSE.streamGone : WS_CLOSE.failed;
+      const closeCode =
+        why.kind === 'slow'
+          ? WS_CLOSE.slowConsumer
+          : code === 'STREAM_NOT_FOUND'
+            ? WS_CLOSE.streamGone
+            : WS_CLOSE.failed;
       // a close reason has at most 123 bytes
       socket.close(closeCode, (why.kind === 'slow' ? message : code).slice(0, 120));
     },

@@ -51,7 +51,12 @@ export class AdmissionGate {
     this.delay = opts.maxEventLoopDelayMs > 0 ? new EventLoopDelay(opts.eventLoopWindowMs ?? 500) : null;
     opts.metrics?.gauge('rivulet_produce_inflight', 'produce requests in flight', () => this.inflight);
     const delay = this.delay;
-    if (delay) opts.metrics?.gauge('rivulet_event_loop_delay_seconds', `p99 event-loop delay over the last ${opts.eventLoopWindowMs ?? 500} ms, as admission control sees it`, () => delay.current / 1000);
+    if (delay)
+      opts.metrics?.gauge(
+        'rivulet_event_loop_delay_seconds',
+        `p99 event-loop delay over the last ${opts.eventLoopWindowMs ?? 500} ms, as admission control sees it`,
+        () => delay.current / 1000,
+      );
   }
 
   /** measured from when the app is ready: building it (compiling schemas, loading plugins) blocks the loop by design */
@@ -68,12 +73,20 @@ export class AdmissionGate {
     const { opts, delay, retryAfter } = this;
     if (delay && delay.current > opts.maxEventLoopDelayMs) {
       opts.metrics?.shed.inc({ reason: 'event_loop_delay' });
-      return new RivuletError('OVERLOADED', `the server is overloaded (event-loop delay ${Math.round(delay.current)} ms); retry after ${retryAfter} s`, { retryAfter });
+      return new RivuletError(
+        'OVERLOADED',
+        `the server is overloaded (event-loop delay ${Math.round(delay.current)} ms); retry after ${retryAfter} s`,
+        { retryAfter },
+      );
     }
     if (!produce) return undefined;
     if (opts.maxInflightProduce > 0 && this.inflight >= opts.maxInflightProduce) {
       opts.metrics?.shed.inc({ reason: 'inflight_produce' });
-      return new RivuletError('OVERLOADED', `the server is overloaded (${this.inflight} writes in flight); retry after ${retryAfter} s`, { retryAfter });
+      return new RivuletError(
+        'OVERLOADED',
+        `the server is overloaded (${this.inflight} writes in flight); retry after ${retryAfter} s`,
+        { retryAfter },
+      );
     }
     this.inflight++;
     return undefined;

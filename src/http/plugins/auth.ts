@@ -48,7 +48,10 @@ export function credentialsOf(req: { headers: IncomingHttpHeaders; rawHeaders?: 
  * header act with a key nobody meant.
  */
 function ambiguousCredentials(): RivuletError {
-  return new RivuletError('AMBIGUOUS_CREDENTIALS', 'the request carries more than one credential (two Authorization headers, or Authorization and Auth-Token naming different keys); send exactly one');
+  return new RivuletError(
+    'AMBIGUOUS_CREDENTIALS',
+    'the request carries more than one credential (two Authorization headers, or Authorization and Auth-Token naming different keys); send exactly one',
+  );
 }
 
 /** every credential presented, the same key given twice (Authorization and Auth-Token) counted once */
@@ -119,11 +122,14 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
   app.addHook('onReady', async () => {
     const open = routes.filter((r) => !r.config?.access);
     if (open.length > 0) {
-      throw new Error(`routes without declared access: ${open.map((r) => `${String(r.method)} ${r.url}`).join(', ')}; every route must say who may call it`);
+      throw new Error(
+        `routes without declared access: ${open.map((r) => `${String(r.method)} ${r.url}`).join(', ')}; every route must say who may call it`,
+      );
     }
   });
 
-  const invalidKey = () => new RivuletError('UNAUTHENTICATED', 'the key presented is not valid (revoked, expired or mistyped)');
+  const invalidKey = () =>
+    new RivuletError('UNAUTHENTICATED', 'the key presented is not valid (revoked, expired or mistyped)');
   // a key seen in the last few seconds is answered without a promise: this runs on every request
   app.addHook('onRequest', (req, _reply, done) => {
     const access = req.routeOptions.config.access;
@@ -158,7 +164,8 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
       if ('allowAnonymous' in access && access.allowAnonymous?.()) return undefined;
       return new RivuletError('UNAUTHENTICATED', 'this route needs a key');
     }
-    if (access.scope === 'admin') return principal.admin ? undefined : new RivuletError('FORBIDDEN', 'this route needs an admin key');
+    if (access.scope === 'admin')
+      return principal.admin ? undefined : new RivuletError('FORBIDDEN', 'this route needs an admin key');
     // the body is not validated yet: a stream named by something other than a string names none
     const named: unknown = access.stream(req);
     const stream = typeof named === 'string' ? named : undefined;
@@ -169,9 +176,15 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void
     });
   };
   // internal streams: no scope reaches them; the owner recorded on the stream may read it
-  const authorizeInternal = async (principal: Principal, action: Action, stream: string): Promise<RivuletError | undefined> => {
+  const authorizeInternal = async (
+    principal: Principal,
+    action: Action,
+    stream: string,
+  ): Promise<RivuletError | undefined> => {
     const owner = action === 'produce' ? null : await opts.streamOwner?.(stream);
-    return owner && principal.canAsOwner(action, stream, owner) ? undefined : internalStreamError(stream, action === 'produce' ? 'written' : 'used with this key');
+    return owner && principal.canAsOwner(action, stream, owner)
+      ? undefined
+      : internalStreamError(stream, action === 'produce' ? 'written' : 'used with this key');
   };
   app.addHook('preValidation', (req, _reply, done) => {
     const refusal = authorize(req);

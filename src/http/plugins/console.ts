@@ -66,13 +66,22 @@ function loadFiles(dir: string): Map<string, ConsoleFile> {
     if (!type) continue;
     const body = readFileSync(join(dir, name));
     const gzipped = body.length > 512 && !type.startsWith('image/png') ? gzipSync(body, { level: 9 }) : null;
-    files.set(name, { type, body, gzipped, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
+    files.set(name, {
+      type,
+      body,
+      gzipped,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
+    });
   }
   return files;
 }
 
 function send(req: FastifyRequest, reply: FastifyReply, file: ConsoleFile) {
-  void reply.header('content-type', file.type).header('etag', file.etag).header('cache-control', 'no-cache').header('vary', 'accept-encoding');
+  void reply
+    .header('content-type', file.type)
+    .header('etag', file.etag)
+    .header('cache-control', 'no-cache')
+    .header('vary', 'accept-encoding');
   if (req.headers['if-none-match'] === file.etag) return reply.code(304).send();
   if (file.gzipped && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
     return reply.header('content-encoding', 'gzip').send(file.gzipped);
@@ -103,6 +112,8 @@ export function consoleRoutes(options: ConsoleOptions = {}) {
     // pages are addressed by the hash (#/streams/orders), so index.html is the only document
     app.get('/console', { config, schema }, async (_req, reply) => reply.redirect('/console/', 308));
     app.get('/console/', { config, schema }, async (req, reply) => serve('index.html', req, reply));
-    app.get<{ Params: { file: string } }>('/console/:file', { config, schema }, async (req, reply) => serve(req.params.file, req, reply));
+    app.get<{ Params: { file: string } }>('/console/:file', { config, schema }, async (req, reply) =>
+      serve(req.params.file, req, reply),
+    );
   };
 }

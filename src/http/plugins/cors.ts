@@ -44,7 +44,8 @@ export async function registerCors(app: FastifyInstance, options: CorsOptions): 
 /** the CORS headers of an actual (not preflight) answer to a request from `origin`, as @fastify/cors sets them */
 export function corsHeadersOf(options: CorsOptions, origin: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { vary: 'Origin' };
-  if (origin !== undefined && (anyOrigin(options) || options.origins.includes(origin))) headers['access-control-allow-origin'] = origin;
+  if (origin !== undefined && (anyOrigin(options) || options.origins.includes(origin)))
+    headers['access-control-allow-origin'] = origin;
   headers['access-control-allow-credentials'] = 'true';
   headers['access-control-expose-headers'] = EXPOSED_HEADERS.join(', ');
   return headers;

@@ -49,13 +49,17 @@ export function nestingExceeds(text: string, max: number): boolean {
 export function parseJsonText(text: string, maxDepth: number): unknown {
   if (text.trim() === '') throw new RivuletError('INVALID_JSON', 'the body is empty; send a JSON document');
   if (nestingExceeds(text, maxDepth)) {
-    throw new RivuletError('NESTING_TOO_DEEP', `the JSON body nests deeper than ${maxDepth} levels`, { details: { limit: maxDepth } });
+    throw new RivuletError('NESTING_TOO_DEEP', `the JSON body nests deeper than ${maxDepth} levels`, {
+      details: { limit: maxDepth },
+    });
   }
   let value: unknown;
   try {
     // secure-json-parse scans the text with its own patterns after parsing; a body that holds
     // neither word nor any \u escape (which could spell them) cannot carry a forbidden key
-    value = mayHoldForbiddenKey(text) ? secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) : JSON.parse(text);
+    value = mayHoldForbiddenKey(text)
+      ? secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
+      : JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message;
     // secure-json-parse reports these as SyntaxErrors too; its message tells them apart
@@ -66,7 +70,10 @@ export function parseJsonText(text: string, maxDepth: number): unknown {
   }
   // valid UTF-8 cannot carry a surrogate, so only a \u escape can: skip the walk without one
   if (/\\u[dD][89a-fA-F]/.test(text) && holdsLoneSurrogate(value)) {
-    throw new RivuletError('INVALID_JSON', 'the body escapes a lone surrogate (e.g. "\\ud800"); strings must be valid Unicode');
+    throw new RivuletError(
+      'INVALID_JSON',
+      'the body escapes a lone surrogate (e.g. "\\ud800"); strings must be valid Unicode',
+    );
   }
   return value;
 }

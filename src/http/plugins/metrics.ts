@@ -28,31 +28,54 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
   const maxLag = opts.maxLagConsumers ?? 100;
 
   const unsubscribe = services.produce.onProduced((stream, result) => {
-    metrics.produced(stream, result.events.reduce((n, e) => n + (e.duplicate ? 0 : 1), 0));
+    metrics.produced(
+      stream,
+      result.events.reduce((n, e) => n + (e.duplicate ? 0 : 1), 0),
+    );
   });
   app.addHook('onClose', async () => unsubscribe());
 
   // both lag gauges read the same rows: one walk per scrape
   let lagRead: { at: number; rows: Promise<LagRow[]> } | undefined;
   const lagRows = () => {
-    if (!lagRead || Date.now() - lagRead.at > 1000) lagRead = { at: Date.now(), rows: lagOfConsumers(services, store, maxLag) };
+    if (!lagRead || Date.now() - lagRead.at > 1000)
+      lagRead = { at: Date.now(), rows: lagOfConsumers(services, store, maxLag) };
     return lagRead.rows;
   };
-  metrics.gauge('rivulet_live_subscriptions', 'open live subscriptions (SSE and WebSocket) of this process', () => services.live.size);
-  metrics.labelledGauge('rivulet_consumer_lag_events', `events after each consumer's committed position (at most ${maxLag} consumers per scrape)`, ['stream', 'consumer'], async (gauge) => {
-    for (const { stream, consumer, pending } of await lagRows()) gauge.set({ stream, consumer }, pending);
-  });
-  metrics.labelledGauge('rivulet_consumer_oldest_unacked_seconds', 'age of the oldest unacknowledged event of each consumer', ['stream', 'consumer'], async (gauge) => {
-    for (const { stream, consumer, oldestSeconds } of await lagRows()) if (oldestSeconds !== null) gauge.set({ stream, consumer }, oldestSeconds);
-  });
+  metrics.gauge(
+    'rivulet_live_subscriptions',
+    'open live subscriptions (SSE and WebSocket) of this process',
+    () => services.live.size,
+  );
+  metrics.labelledGauge(
+    'rivulet_consumer_lag_events',
+    `events after each consumer's committed position (at most ${maxLag} consumers per scrape)`,
+    ['stream', 'consumer'],
+    async (gauge) => {
+      for (const { stream, consumer, pending } of await lagRows()) gauge.set({ stream, consumer }, pending);
+    },
+  );
+  metrics.labelledGauge(
+    'rivulet_consumer_oldest_unacked_seconds',
+    'age of the oldest unacknowledged event of each consumer',
+    ['stream', 'consumer'],
+    async (gauge) => {
+      for (const { stream, consumer, oldestSeconds } of await lagRows())
+        if (oldestSeconds !== null) gauge.set({ stream, consumer }, oldestSeconds);
+    },
+  );
 
-  app.get(METRICS_PATH, {
-    config: { access: opts.public ? { scope: 'public' } : { scope: 'admin' } },
-    schema: { hide: true },
-  }, async (_req, reply) => {
-    const text = await metrics.text();
-    return reply.type(metrics.contentType).send(text);
-  });
+  app.get(
+    METRICS_PATH,
+    {
+      config: { access: opts.public ? { scope: 'public' } : { scope: 'admin' } },
+      schema: { hide: true },
+    },
+    async (_req, reply) => {
+      const text = await metrics.text();
+      return reply.type(metrics.contentType).send(text);
+    },
+  );
 }
 
 interface LagRow {
@@ -63,7 +86,11 @@ interface LagRow {
 }
 
 /** walks streams and their consumers until `max` consumers are read; one scrape's lag costs at most that many queries */
-async function lagOfConsumers(services: Pick<CoreServices, 'consumers' | 'live' | 'produce'>, store: Pick<Store, 'streams' | 'consumers'>, max: number): Promise<LagRow[]> {
+async function lagOfConsumers(
+  services: Pick<CoreServices, 'consumers' | 'live' | 'produce'>,
+  store: Pick<Store, 'streams' | 'consumers'>,
+  max: number,
+): Promise<LagRow[]> {
   const rows: LagRow[] = [];
   let after: string | undefined;
   while (rows.length < max) {
@@ -74,7 +101,12 @@ async function lagOfConsumers(services: Pick<CoreServices, 'consumers' | 'live' 
       const consumers = await store.consumers.list(stream.name, { limit: max - rows.length });
       for (const consumer of consumers) {
         const lag = await services.consumers.lag(stream.name, consumer.name);
-        rows.push({ stream: stream.name, consumer: consumer.name, pending: lag.pending, oldestSeconds: lag.oldestUnackedAgeMs === null ? null : lag.oldestUnackedAgeMs / 1000 });
+        rows.push({
+          stream: stream.name,
+          consumer: consumer.name,
+          pending: lag.pending,
+          oldestSeconds: lag.oldestUnackedAgeMs === null ? null : lag.oldestUnackedAgeMs / 1000,
+        });
       }
     }
     after = streams[streams.length - 1]!.name;

@@ -91,10 +91,14 @@ export class RateGate {
     if (wait === 0) return undefined;
     const retryAfter = Math.max(1, Math.ceil(wait));
     this.opts.metrics?.shed.inc({ reason: 'rate_limited' });
-    return new RivuletError('RATE_LIMITED', `this key may send ${this.opts.perSecond} requests per second (bursts of ${this.burst}); retry after ${retryAfter} s`, {
-      retryAfter,
-      details: { limit: this.opts.perSecond, burst: this.burst },
-    });
+    return new RivuletError(
+      'RATE_LIMITED',
+      `this key may send ${this.opts.perSecond} requests per second (bursts of ${this.burst}); retry after ${retryAfter} s`,
+      {
+        retryAfter,
+        details: { limit: this.opts.perSecond, burst: this.burst },
+      },
+    );
   }
 }
 

@@ -15,11 +15,17 @@ import { problemResponses } from '../schemas.js';
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const Auth = Type.Union([
   Type.Null(),
-  Type.Object({ type: Type.Literal('basic'), user: Type.String(), password: Type.String() }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('basic'), user: Type.String(), password: Type.String() },
+    { additionalProperties: false },
+  ),
   Type.Object({ type: Type.Literal('bearer'), token: Type.String() }, { additionalProperties: false }),
 ]);
 const Headers = Type.Record(Type.String(), Type.String());
-const Signing = Type.Union([Type.Null(), Type.Object({ secrets: Type.Array(Type.String(), { minItems: 1, maxItems: 5 }) }, { additionalProperties: false })]);
+const Signing = Type.Union([
+  Type.Null(),
+  Type.Object({ secrets: Type.Array(Type.String(), { minItems: 1, maxItems: 5 }) }, { additionalProperties: false }),
+]);
 
 /**
  * On a PATCH a secret may be left out (kept), null (removed: a header, a signing secret by
@@ -29,7 +35,10 @@ const Signing = Type.Union([Type.Null(), Type.Object({ secrets: Type.Array(Type.
 const StringOrNull = Type.Unsafe<string | null>({ type: ['string', 'null'] });
 const AuthChange = Type.Union([
   Type.Null(),
-  Type.Object({ type: Type.Literal('basic'), user: Type.String(), password: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('basic'), user: Type.String(), password: Type.Optional(Type.String()) },
+    { additionalProperties: false },
+  ),
   Type.Object({ type: Type.Literal('bearer'), token: Type.Optional(Type.String()) }, { additionalProperties: false }),
 ]);
 const HeadersChange = Type.Record(Type.String(), StringOrNull);
@@ -48,17 +57,39 @@ const fields = {
   signing: Type.Optional(Signing),
 };
 
-const ActionTargetCreate = Type.Object({ id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })), ...fields }, { additionalProperties: false });
-const ActionTargetUpdate = Type.Object({
-  name: Type.Optional(fields.name), description: fields.description, url: Type.Optional(fields.url), method: fields.method,
-  auth: Type.Optional(AuthChange), headers: Type.Optional(HeadersChange), signing: Type.Optional(SigningChange),
-}, { additionalProperties: false });
+const ActionTargetCreate = Type.Object(
+  { id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })), ...fields },
+  { additionalProperties: false },
+);
+const ActionTargetUpdate = Type.Object(
+  {
+    name: Type.Optional(fields.name),
+    description: fields.description,
+    url: Type.Optional(fields.url),
+    method: fields.method,
+    auth: Type.Optional(AuthChange),
+    headers: Type.Optional(HeadersChange),
+    signing: Type.Optional(SigningChange),
+  },
+  { additionalProperties: false },
+);
 
-const ActionTarget = Type.Object({
-  id: Type.String(), name: Type.String(), description: Type.String(), owner: Type.String(), url: Type.String(), method: Type.String(),
-  auth: Type.Union([Type.Null(), Type.Object({}, { additionalProperties: true })]), headers: Type.Object({}, { additionalProperties: true }),
-  signing: Type.Union([Type.Null(), Type.Object({}, { additionalProperties: true })]), createdAt: Type.String(), updatedAt: Type.String(),
-}, { $id: 'ActionTarget', additionalProperties: true, description: 'secrets are shown as [redacted]' });
+const ActionTarget = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    description: Type.String(),
+    owner: Type.String(),
+    url: Type.String(),
+    method: Type.String(),
+    auth: Type.Union([Type.Null(), Type.Object({}, { additionalProperties: true })]),
+    headers: Type.Object({}, { additionalProperties: true }),
+    signing: Type.Union([Type.Null(), Type.Object({}, { additionalProperties: true })]),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { $id: 'ActionTarget', additionalProperties: true, description: 'secrets are shown as [redacted]' },
+);
 
 type ById = { Params: Static<typeof Id> };
 
@@ -70,46 +101,94 @@ export function actionTargetsRoutes(services: Pick<CoreServices, 'actionTargets'
     const tags = ['rules'];
     const one = { 200: Type.Ref('ActionTarget'), ...problemResponses };
 
-    app.post<{ Body: Static<typeof ActionTargetCreate> }>('/v1/action-targets', {
-      config: { access },
-      schema: { tags, summary: 'Create an action target', body: ActionTargetCreate, response: { 201: Type.Ref('ActionTarget'), ...problemResponses } },
-    }, async (req, reply) => {
-      const created = await targets.create(req.body, req.principal!);
-      return reply.code(201).header('location', `/v1/action-targets/${encodeURIComponent(created.id)}`).send(redactActionTarget(created));
-    });
-
-    app.get<{ Querystring: { after?: string; limit?: number } }>('/v1/action-targets', {
-      config: { access },
-      schema: {
-        tags, summary: 'List action targets (a non-admin key sees its owner\'s)',
-        querystring: Type.Object({ after: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ actionTargets: Type.Array(Type.Ref('ActionTarget')), next: Type.Union([Type.String(), Type.Null()]) }), ...problemResponses },
+    app.post<{ Body: Static<typeof ActionTargetCreate> }>(
+      '/v1/action-targets',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Create an action target',
+          body: ActionTargetCreate,
+          response: { 201: Type.Ref('ActionTarget'), ...problemResponses },
+        },
       },
-    }, async (req) => {
-      const page = await targets.list(req.principal!, { after: req.query.after, limit: req.query.limit ?? 100 });
-      return { actionTargets: page.items.map(redactActionTarget), next: page.next };
-    });
-
-    app.get<ById>('/v1/action-targets/:id', {
-      config: { access },
-      schema: { tags, summary: 'Describe an action target (secrets redacted)', params: Id, response: one },
-    }, async (req) => redactActionTarget(await targets.get(req.params.id, req.principal!)));
-
-    app.patch<ById & { Body: Static<typeof ActionTargetUpdate> }>('/v1/action-targets/:id', {
-      config: { access },
-      schema: {
-        tags, summary: 'Change an action target; rules using it follow',
-        description: 'Fields given replace the stored ones. Secrets (auth password or token, secret-looking headers, signing secrets) left out of a given auth, headers or signing are kept, "[redacted]" keeps the stored one, null removes.',
-        params: Id, body: ActionTargetUpdate, response: one,
+      async (req, reply) => {
+        const created = await targets.create(req.body, req.principal!);
+        return reply
+          .code(201)
+          .header('location', `/v1/action-targets/${encodeURIComponent(created.id)}`)
+          .send(redactActionTarget(created));
       },
-    }, async (req) => redactActionTarget(await targets.update(req.params.id, req.body, req.principal!, { omittedSecrets: 'keep' })));
+    );
 
-    app.delete<ById>('/v1/action-targets/:id', {
-      config: { access },
-      schema: { tags, summary: 'Delete an action target (409 while a rule uses it)', params: Id, response: { 204: Type.Null(), ...problemResponses } },
-    }, async (req, reply) => {
-      await targets.delete(req.params.id, req.principal!);
-      return reply.code(204).send();
-    });
+    app.get<{ Querystring: { after?: string; limit?: number } }>(
+      '/v1/action-targets',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: "List action targets (a non-admin key sees its owner's)",
+          querystring: Type.Object(
+            { after: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              actionTargets: Type.Array(Type.Ref('ActionTarget')),
+              next: Type.Union([Type.String(), Type.Null()]),
+            }),
+            ...problemResponses,
+          },
+        },
+      },
+      async (req) => {
+        const page = await targets.list(req.principal!, { after: req.query.after, limit: req.query.limit ?? 100 });
+        return { actionTargets: page.items.map(redactActionTarget), next: page.next };
+      },
+    );
+
+    app.get<ById>(
+      '/v1/action-targets/:id',
+      {
+        config: { access },
+        schema: { tags, summary: 'Describe an action target (secrets redacted)', params: Id, response: one },
+      },
+      async (req) => redactActionTarget(await targets.get(req.params.id, req.principal!)),
+    );
+
+    app.patch<ById & { Body: Static<typeof ActionTargetUpdate> }>(
+      '/v1/action-targets/:id',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Change an action target; rules using it follow',
+          description:
+            'Fields given replace the stored ones. Secrets (auth password or token, secret-looking headers, signing secrets) left out of a given auth, headers or signing are kept, "[redacted]" keeps the stored one, null removes.',
+          params: Id,
+          body: ActionTargetUpdate,
+          response: one,
+        },
+      },
+      async (req) =>
+        redactActionTarget(await targets.update(req.params.id, req.body, req.principal!, { omittedSecrets: 'keep' })),
+    );
+
+    app.delete<ById>(
+      '/v1/action-targets/:id',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Delete an action target (409 while a rule uses it)',
+          params: Id,
+          response: { 204: Type.Null(), ...problemResponses },
+        },
+      },
+      async (req, reply) => {
+        await targets.delete(req.params.id, req.principal!);
+        return reply.code(204).send();
+      },
+    );
   };
 }

@@ -2,11 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 
 export async function rootRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/', {
-    config: { access: { scope: 'public' } },
-    schema: {
-      tags: ['meta'],
-      summary: 'Redirect to the web console',
+  app.get(
+    '/',
+    {
+      config: { access: { scope: 'public' } },
+      schema: {
+        tags: ['meta'],
+        summary: 'Redirect to the web console',
+      },
     },
-  }, async (_req, reply) => reply.redirect('/console/', 302));
+    async (_req, reply) => reply.redirect('/console/', 302),
+  );
 }

@@ -15,11 +15,15 @@ export function startOf(body: StartBody): StartPosition {
     case 'end':
       return { from: body.from };
     case 'seq':
-      if (body.seq === undefined) throw new RivuletError('VALIDATION_FAILED', 'from=seq needs "seq"', { details: { pointer: '/seq' } });
+      if (body.seq === undefined)
+        throw new RivuletError('VALIDATION_FAILED', 'from=seq needs "seq"', { details: { pointer: '/seq' } });
       return { from: 'seq', seq: body.seq };
     case 'time': {
       const ms = body.time === undefined ? undefined : parseRfc3339(body.time);
-      if (ms === undefined) throw new RivuletError('VALIDATION_FAILED', 'from=time needs "time" as an RFC 3339 timestamp', { details: { pointer: '/time' } });
+      if (ms === undefined)
+        throw new RivuletError('VALIDATION_FAILED', 'from=time needs "time" as an RFC 3339 timestamp', {
+          details: { pointer: '/time' },
+        });
       return { from: 'time', timeMs: ms };
     }
   }

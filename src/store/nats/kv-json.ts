@@ -12,7 +12,13 @@
  * while reads of keys it has not just written stay on the replicas.
  */
 import type { KV } from '@nats-io/kv';
-import { AckPolicy, DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { mapStorageError } from './nats-storage-errors.js';
 import { nanos } from '@nats-io/transport-node';
 import { RivuletError } from '../../kernel/errors.js';
@@ -38,11 +44,19 @@ async function throughElection<T>(fn: () => Promise<T>, options: { read?: boolea
     } catch (err) {
       const timedOut = isTimeout(err);
       if (timedOut && !options.read) {
-        throw new RivuletError('STORE_UNAVAILABLE', 'the nats cluster did not answer a metadata change in time; it may or may not have been made: try again shortly', { cause: err, retryAfter: 5 });
+        throw new RivuletError(
+          'STORE_UNAVAILABLE',
+          'the nats cluster did not answer a metadata change in time; it may or may not have been made: try again shortly',
+          { cause: err, retryAfter: 5 },
+        );
       }
       if (!timedOut && !isNoResponders(err)) throw mapStorageError(err);
       if (Date.now() > deadline) {
-        throw new RivuletError('STORE_UNAVAILABLE', 'the nats cluster answered no metadata request in time (no leader); try again shortly', { cause: err, retryAfter: 5 });
+        throw new RivuletError(
+          'STORE_UNAVAILABLE',
+          'the nats cluster answered no metadata request in time (no leader); try again shortly',
+          { cause: err, retryAfter: 5 },
+        );
       }
       await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
     }
@@ -174,7 +188,10 @@ export class JsonBucket {
    * `change` sees null for a missing key and answers the new value (or `undefined` to leave
    * it as it is) and a result.
    */
-  async casUpdate<T, R>(key: string, change: (current: Versioned<T> | null) => Promise<{ next?: T; result: R }> | { next?: T; result: R }): Promise<R> {
+  async casUpdate<T, R>(
+    key: string,
+    change: (current: Versioned<T> | null) => Promise<{ next?: T; result: R }> | { next?: T; result: R },
+  ): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       // after a lost race the replica that answered may still be behind the winner's write
       const current = await this.get<T>(key, { fromLeader: attempt > 0 });
@@ -204,16 +221,18 @@ export class JsonBucket {
       () => this.d.jsm.streams.info(this.stream, { subjects_filter: this.subjectPrefix + filter }),
       { read: true },
     );
-    const info = await throughElection(() => this.d.jsm.consumers.add(this.stream, {
-      filter_subject: this.subjectPrefix + filter,
-      deliver_policy: DeliverPolicy.LastPerSubject,
-      ack_policy: AckPolicy.None,
-      headers_only: true,
-      mem_storage: true,
-      num_replicas: 1,
-      // gone by itself should this process die before deleting it
-      inactive_threshold: nanos(WATCH_INACTIVE_MS),
-    }));
+    const info = await throughElection(() =>
+      this.d.jsm.consumers.add(this.stream, {
+        filter_subject: this.subjectPrefix + filter,
+        deliver_policy: DeliverPolicy.LastPerSubject,
+        ack_policy: AckPolicy.None,
+        headers_only: true,
+        mem_storage: true,
+        num_replicas: 1,
+        // gone by itself should this process die before deleting it
+        inactive_threshold: nanos(WATCH_INACTIVE_MS),
+      }),
+    );
     /** key → whether its latest message (as the consumer saw it) is a live value */
     const seen = new Map<string, boolean>();
     try {
@@ -248,12 +267,14 @@ export class JsonBucket {
 
   /** the keys under `filter` as they change from now on (see kv-watch.ts) */
   async watchKeys(filter: string): Promise<KeyFeed> {
-    const consumer = await throughElection(() => this.d.js.consumers.get(this.stream, {
-      filter_subjects: this.subjectPrefix + filter,
-      deliver_policy: DeliverPolicy.New,
-      headers_only: true,
-      inactive_threshold: WATCH_INACTIVE_MS,
-    }));
+    const consumer = await throughElection(() =>
+      this.d.js.consumers.get(this.stream, {
+        filter_subjects: this.subjectPrefix + filter,
+        deliver_policy: DeliverPolicy.New,
+        headers_only: true,
+        inactive_threshold: WATCH_INACTIVE_MS,
+      }),
+    );
     const messages = await consumer.consume();
     const prefixLength = this.subjectPrefix.length;
     let stopped: Promise<void> | null = null;
@@ -261,12 +282,16 @@ export class JsonBucket {
       keys: (async function* () {
         for await (const m of messages) yield m.subject.slice(prefixLength);
       })(),
-      stop: () => (stopped ??= (async () => {
-        messages.stop();
-        // a close while the server is unreachable must not wait out a request timeout: the
-        // server drops the consumer by itself once it has been idle WATCH_INACTIVE_MS
-        await withinMs(consumer.delete().catch(() => false), 2_000);
-      })()),
+      stop: () =>
+        (stopped ??= (async () => {
+          messages.stop();
+          // a close while the server is unreachable must not wait out a request timeout: the
+          // server drops the consumer by itself once it has been idle WATCH_INACTIVE_MS
+          await withinMs(
+            consumer.delete().catch(() => false),
+            2_000,
+          );
+        })()),
     };
   }
 

@@ -80,7 +80,11 @@ export class ConcurrentStreamWriter {
       const messages: OutgoingMessage[] = pending.map((i) => {
         const h = headers();
         h.set(PubHeaders.MsgIdHdr, events[i]!.id);
-        return { subject: this.names.eventSubject(this.stream, events[i]!.type, events[i]!.id), body: bodies[i]!, headers: h };
+        return {
+          subject: this.names.eventSubject(this.stream, events[i]!.type, events[i]!.id),
+          body: bodies[i]!,
+          headers: h,
+        };
       });
       const outcomes = await this.inbox.publishChain(messages, ACK_TIMEOUT_MS);
       const retry: number[] = [];
@@ -99,7 +103,9 @@ export class ConcurrentStreamWriter {
           // stored before: by another request (a true duplicate), or by our own attempt whose
           // acknowledgement was lost; an event of a chained past keeps its typeSeq
           answers[i]!.duplicate = !uncertain.has(i);
-          const original = await this.jsm.streams.getMessage(this.names.jsStream(this.stream), { seq: outcome.seq }).catch(() => null);
+          const original = await this.jsm.streams
+            .getMessage(this.names.jsStream(this.stream), { seq: outcome.seq })
+            .catch(() => null);
           answers[i]!.typeSeq = typeSeqOf(original?.header);
         }
       }
@@ -107,12 +113,18 @@ export class ConcurrentStreamWriter {
       if (lastSeq > 0) this.onCommitted(this.stream, lastSeq);
       if (failure.kind === 'refused' && isStorageRefusal(failure.errCode, failure.description)) throw storageFull();
       if (failure.kind === 'no-stream' && (await streamGone(this.jsm, this.names, this.stream))) {
-        throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, { details: { stream: this.stream } });
+        throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, {
+          details: { stream: this.stream },
+        });
       }
       // unknown outcome (timeout, leader change, another refusal): the id makes a resend safe
       for (const i of retry) uncertain.add(i);
       if (Date.now() > deadline) {
-        throw new RivuletError('STORE_UNAVAILABLE', `appending to stream "${this.stream}" failed: ${describeOutcome(failure)}`, { retryAfter: 5 });
+        throw new RivuletError(
+          'STORE_UNAVAILABLE',
+          `appending to stream "${this.stream}" failed: ${describeOutcome(failure)}`,
+          { retryAfter: 5 },
+        );
       }
       await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** Math.min(round, 5))));
       pending = retry;

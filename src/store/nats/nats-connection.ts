@@ -27,10 +27,14 @@ export interface NatsStoreOptions {
 export function parseNatsUrl(value: string): { servers: string[]; tls: boolean } {
   const tls = value.startsWith('nats+tls://');
   const rest = value.replace(/^nats(\+tls)?:\/\//, '');
-  const servers = rest.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
-    const bare = s.replace(/^(nats|tls|nats\+tls):\/\//, '');
-    return `${tls ? 'tls' : 'nats'}://${bare}`;
-  });
+  const servers = rest
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      const bare = s.replace(/^(nats|tls|nats\+tls):\/\//, '');
+      return `${tls ? 'tls' : 'nats'}://${bare}`;
+    });
   if (servers.length === 0) throw new Error(`no NATS server in "${value}"`);
   return { servers, tls };
 }

@@ -84,7 +84,16 @@ export function newClaimId(): string {
 }
 
 export function newHead(def: ConsumerDefinition, position: number, now: string): Head {
-  return { layout: 2, def, scannedSeq: position, createdAt: now, updatedAt: now, claims: [], leases: [], committedSeq: position };
+  return {
+    layout: 2,
+    def,
+    scannedSeq: position,
+    createdAt: now,
+    updatedAt: now,
+    claims: [],
+    leases: [],
+    committedSeq: position,
+  };
 }
 
 /** true when the head needs no upgrade: this layout, and no lease left in it */
@@ -99,8 +108,14 @@ export function isCurrent(h: StoredHead): h is Head {
 export function upgrade(h: StoredHead): { head: Head; claim: Claim | null } {
   const leases = h.leases ?? [];
   const head: Head = {
-    layout: 2, def: h.def, scannedSeq: h.scannedSeq, createdAt: h.createdAt, updatedAt: h.updatedAt,
-    claims: [...(h.claims ?? [])], leases: [], committedSeq: h.committedSeq,
+    layout: 2,
+    def: h.def,
+    scannedSeq: h.scannedSeq,
+    createdAt: h.createdAt,
+    updatedAt: h.updatedAt,
+    claims: [...(h.claims ?? [])],
+    leases: [],
+    committedSeq: h.committedSeq,
   };
   if (leases.length === 0) return { head, claim: null };
   const claim: Claim = { claim: newClaimId(), leases: [...leases].sort((a, b) => a.seq - b.seq) };

@@ -23,12 +23,32 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { RivuletError } from '../../kernel/errors.js';
 import type { StoredEvent } from '../../kernel/envelope.js';
 import type {
-  ConsumerDefinition, ConsumerLag, ConsumerRecord, ConsumerStore, Delivery, LeaseOutcome, ReceiveResult, StartPosition,
+  ConsumerDefinition,
+  ConsumerLag,
+  ConsumerRecord,
+  ConsumerStore,
+  Delivery,
+  LeaseOutcome,
+  ReceiveResult,
+  StartPosition,
 } from '../port.js';
 import type { JsonBucket, Versioned } from './kv-json.js';
 import {
-  claimKey, committedOf, headKey, isCurrent, newClaimId, newHead, newToken, parseToken, toRecord, upgrade,
-  type Claim, type ClaimRef, type Head, type Lease, type StoredHead,
+  claimKey,
+  committedOf,
+  headKey,
+  isCurrent,
+  newClaimId,
+  newHead,
+  newToken,
+  parseToken,
+  toRecord,
+  upgrade,
+  type Claim,
+  type ClaimRef,
+  type Head,
+  type Lease,
+  type StoredHead,
 } from './nats-consumer-state.js';
 import { fromToken, token, type NatsNames } from './nats-names.js';
 import { mapStorageError } from './nats-storage-errors.js';
@@ -74,7 +94,9 @@ export class NatsConsumerStore implements ConsumerStore {
     const position = await this.positionOf(def.stream, start);
     const head = newHead(def, position, new Date(nowMs).toISOString());
     if ((await this.bucket.create(headKey(def.stream, def.name), head)) === null) {
-      throw new RivuletError('CONSUMER_EXISTS', `stream "${def.stream}" already has a consumer "${def.name}"`, { details: { stream: def.stream, consumer: def.name } });
+      throw new RivuletError('CONSUMER_EXISTS', `stream "${def.stream}" already has a consumer "${def.name}"`, {
+        details: { stream: def.stream, consumer: def.name },
+      });
     }
     return toRecord(head, position);
   }
@@ -107,7 +129,8 @@ export class NatsConsumerStore implements ConsumerStore {
       if (await this.bucket.delete(headKey(stream, name), found.revision)) break;
     }
     // its claims, and any a receive wrote but never got into the head
-    for (const key of await this.bucket.keys(`${headKey(stream, name)}.*`)) await this.bucket.purge(key).catch(() => {});
+    for (const key of await this.bucket.keys(`${headKey(stream, name)}.*`))
+      await this.bucket.purge(key).catch(() => {});
     return true;
   }
 
@@ -132,21 +155,33 @@ export class NatsConsumerStore implements ConsumerStore {
         if (rewound) return toRecord(rewound, seq);
         continue;
       }
-      const next: Head = { ...head, scannedSeq: Math.max(head.scannedSeq, seq), updatedAt: new Date(nowMs).toISOString() };
+      const next: Head = {
+        ...head,
+        scannedSeq: Math.max(head.scannedSeq, seq),
+        updatedAt: new Date(nowMs).toISOString(),
+      };
       if ((await this.bucket.update(headKey(stream, name), next, found.revision)) === null) continue;
       // the leases at or before `seq` are settled by the commit
-      await Promise.all(next.claims.filter((r) => r.from <= seq).map(async (ref) => {
-        const left = await this.changeClaim(stream, name, ref.claim, (c) => {
-          c.leases = c.leases.filter((l) => l.seq > seq);
-          return c.leases.length;
-        });
-        if (left === 0) await this.retire(stream, name, new Set([ref.claim]));
-      }));
+      await Promise.all(
+        next.claims
+          .filter((r) => r.from <= seq)
+          .map(async (ref) => {
+            const left = await this.changeClaim(stream, name, ref.claim, (c) => {
+              c.leases = c.leases.filter((l) => l.seq > seq);
+              return c.leases.length;
+            });
+            if (left === 0) await this.retire(stream, name, new Set([ref.claim]));
+          }),
+      );
       return this.requireRecord(stream, name);
     }
   }
 
-  async receive(stream: string, name: string, options: { max: number; leaseMs: number; clientId: string | null; nowMs: number }): Promise<ReceiveResult> {
+  async receive(
+    stream: string,
+    name: string,
+    options: { max: number; leaseMs: number; clientId: string | null; nowMs: number },
+  ): Promise<ReceiveResult> {
     const { nowMs, leaseMs, max } = options;
     const until = nowMs + leaseMs;
     const result: ReceiveResult = { deliveries: [], exhausted: [] };
@@ -167,19 +202,26 @@ export class NatsConsumerStore implements ConsumerStore {
     if (dueTimes.size > 0) {
       // what the claims' due times are now, at the revision they were learnt against (a nack
       // since may have moved one up, and must not be undone): a hint, so a lost race is fine
-      await this.bucket.update(headKey(stream, name), { ...head, claims: applyDueTimes(head.claims, dueTimes) }, found.revision);
+      await this.bucket.update(
+        headKey(stream, name),
+        { ...head, claims: applyDueTimes(head.claims, dueTimes) },
+        found.revision,
+      );
     }
 
     // 2. fresh events after the frontier, as claims of their own
     for (let attempt = 0; ; attempt++) {
       const room = max - result.deliveries.length - result.exhausted.length;
       if (room <= 0) break;
-      const claimed = head.def.types.length === 0
-        ? await this.claimRange(stream, name, room, until, nowMs)
-        : await this.claimMatching(stream, name, room, until, nowMs);
+      const claimed =
+        head.def.types.length === 0
+          ? await this.claimRange(stream, name, room, until, nowMs)
+          : await this.claimMatching(stream, name, room, until, nowMs);
       if (!claimed) break;
       const { ref, events } = claimed;
-      const fresh = events ?? (await this.readAfter(stream, head.def, ref.from - 1, ref.to - ref.from + 1)).filter((e) => e.seq <= ref.to);
+      const fresh =
+        events ??
+        (await this.readAfter(stream, head.def, ref.from - 1, ref.to - ref.from + 1)).filter((e) => e.seq <= ref.to);
       const claim: Claim = { claim: ref.claim, leases: [] };
       const deliveries: Delivery[] = fresh.map((event) => {
         const leaseToken = newToken(event.seq, claim.claim);
@@ -209,7 +251,13 @@ export class NatsConsumerStore implements ConsumerStore {
    * process share one compare-and-set (each gets a claim of its own), so the processes, not
    * their clients, are what take turns.
    */
-  private claimRange(stream: string, name: string, room: number, until: number, nowMs: number): Promise<{ ref: ClaimRef; events?: StoredEvent[] } | null> {
+  private claimRange(
+    stream: string,
+    name: string,
+    room: number,
+    until: number,
+    nowMs: number,
+  ): Promise<{ ref: ClaimRef; events?: StoredEvent[] } | null> {
     return new Promise((resolve, reject) => {
       const wish: ClaimWish = { room, until, nowMs, resolve: (ref) => resolve(ref ? { ref } : null), reject };
       this.pendingOf(stream, name).wishes.push(wish);
@@ -252,7 +300,9 @@ export class NatsConsumerStore implements ConsumerStore {
         try {
           const refs = await this.headRound(changes);
           changes.wishes.forEach((w, i) => w.resolve(refs[i] ?? null));
-          await Promise.all([...changes.retired].map((c) => this.bucket.delete(claimKey(stream, name, c)).catch(() => {})));
+          await Promise.all(
+            [...changes.retired].map((c) => this.bucket.delete(claimKey(stream, name, c)).catch(() => {})),
+          );
         } catch (err) {
           // retirements are hints, found again when the claims come due
           for (const w of changes.wishes) w.reject(err);
@@ -278,7 +328,12 @@ export class NatsConsumerStore implements ConsumerStore {
       let next = Math.max(h.scannedSeq + 1, bounds.firstSeq);
       const refs = wishes.map((w): ClaimRef | null => {
         if (next > bounds.lastSeq) return null;
-        const ref: ClaimRef = { claim: newClaimId(), from: next, to: Math.min(bounds.lastSeq, next + w.room - 1), dueMs: w.until };
+        const ref: ClaimRef = {
+          claim: newClaimId(),
+          from: next,
+          to: Math.min(bounds.lastSeq, next + w.room - 1),
+          dueMs: w.until,
+        };
         next = ref.to + 1;
         return ref;
       });
@@ -297,7 +352,13 @@ export class NatsConsumerStore implements ConsumerStore {
    * by reading them, so the read comes before the head's compare-and-set, and each receive
    * makes its own.
    */
-  private async claimMatching(stream: string, name: string, room: number, until: number, nowMs: number): Promise<{ ref: ClaimRef; events: StoredEvent[] } | null> {
+  private async claimMatching(
+    stream: string,
+    name: string,
+    room: number,
+    until: number,
+    nowMs: number,
+  ): Promise<{ ref: ClaimRef; events: StoredEvent[] } | null> {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
       const found = await this.requireHead(stream, name, attempt > 0);
@@ -308,7 +369,8 @@ export class NatsConsumerStore implements ConsumerStore {
       const to = events.length === room ? events.at(-1)!.seq : Math.max(lastSeq, events.at(-1)?.seq ?? 0);
       if (events.length === 0) {
         // nothing to hand out: moving the frontier is a hint, another receive may do it
-        if (to > h.scannedSeq) await this.bucket.update(headKey(stream, name), { ...h, scannedSeq: to }, found.revision);
+        if (to > h.scannedSeq)
+          await this.bucket.update(headKey(stream, name), { ...h, scannedSeq: to }, found.revision);
         return null;
       }
       const ref: ClaimRef = { claim: newClaimId(), from: h.scannedSeq + 1, to, dueMs: until };
@@ -339,7 +401,13 @@ export class NatsConsumerStore implements ConsumerStore {
     });
   }
 
-  async extend(stream: string, name: string, tokens: string[], leaseMs: number, nowMs: number): Promise<LeaseOutcome[]> {
+  async extend(
+    stream: string,
+    name: string,
+    tokens: string[],
+    leaseMs: number,
+    nowMs: number,
+  ): Promise<LeaseOutcome[]> {
     return this.settleTokens(stream, name, tokens, (_c, lease) => {
       lease.visibleMs = nowMs + leaseMs;
     });
@@ -366,7 +434,11 @@ export class NatsConsumerStore implements ConsumerStore {
       const first = pending > 0 ? await this.readAfter(stream, head.def, committedSeq, 1) : [];
       if (first[0]) oldestUnackedMs = Date.parse(first[0].received);
     } else {
-      for await (const e of this.events.read(stream, { afterSeq: committedSeq, types: head.def.types, limit: Number.MAX_SAFE_INTEGER })) {
+      for await (const e of this.events.read(stream, {
+        afterSeq: committedSeq,
+        types: head.def.types,
+        limit: Number.MAX_SAFE_INTEGER,
+      })) {
         if (pending === 0) oldestUnackedMs = Date.parse(e.received);
         pending++;
       }
@@ -377,13 +449,30 @@ export class NatsConsumerStore implements ConsumerStore {
   }
 
   /** hands out the due leases of one claim (at most `room`) */
-  private async takeDue(stream: string, name: string, def: ConsumerDefinition, claim: string, room: number, nowMs: number, until: number):
-  Promise<{ deliveries: Delivery[]; exhausted: Exhausted[]; nextDueMs: number }> {
+  private async takeDue(
+    stream: string,
+    name: string,
+    def: ConsumerDefinition,
+    claim: string,
+    room: number,
+    nowMs: number,
+    until: number,
+  ): Promise<{ deliveries: Delivery[]; exhausted: Exhausted[]; nextDueMs: number }> {
     const out = await this.changeClaim(stream, name, claim, async (c) => {
       const deliveries: Delivery[] = [];
       const exhausted: Exhausted[] = [];
-      const due = c.leases.filter((l) => l.visibleMs <= nowMs).sort((a, b) => a.seq - b.seq).slice(0, room);
-      const bySeq = new Map((await this.events.getBySeqs(stream, due.map((l) => l.seq))).map((e) => [e.seq, e]));
+      const due = c.leases
+        .filter((l) => l.visibleMs <= nowMs)
+        .sort((a, b) => a.seq - b.seq)
+        .slice(0, room);
+      const bySeq = new Map(
+        (
+          await this.events.getBySeqs(
+            stream,
+            due.map((l) => l.seq),
+          )
+        ).map((e) => [e.seq, e]),
+      );
       const events = due.map((l) => bySeq.get(l.seq));
       const gone = new Set<number>();
       due.forEach((lease, i) => {
@@ -397,7 +486,14 @@ export class NatsConsumerStore implements ConsumerStore {
         const reason = lease.token === null ? 'nacked' : 'lease-expired';
         const firstDeliveredMs = (lease.firstMs ??= nowMs);
         if (lease.deliveries >= def.maxDeliveries) {
-          exhausted.push({ event, deliveries: lease.deliveries, firstDeliveredMs, leaseToken, leaseExpiresMs: until, reason });
+          exhausted.push({
+            event,
+            deliveries: lease.deliveries,
+            firstDeliveredMs,
+            leaseToken,
+            leaseExpiresMs: until,
+            reason,
+          });
         } else {
           lease.deliveries++;
           deliveries.push({ event, deliveries: lease.deliveries, firstDeliveredMs, leaseToken, leaseExpiresMs: until });
@@ -423,20 +519,39 @@ export class NatsConsumerStore implements ConsumerStore {
    * confirmed by a write of the head at the revision that still named it — a claim retired
    * meanwhile (its entry deleted after its last ack) must not come back.
    */
-  private async rebuild(stream: string, name: string, def: ConsumerDefinition, claim: string, nowMs: number): Promise<void> {
+  private async rebuild(
+    stream: string,
+    name: string,
+    def: ConsumerDefinition,
+    claim: string,
+    nowMs: number,
+  ): Promise<void> {
     const found = await this.head(stream, name, true);
     const ref = found?.value.claims.find((r) => r.claim === claim);
     if (!found || !ref || ref.dueMs > nowMs) return;
-    const events = (await this.readAfter(stream, def, ref.from - 1, ref.to - ref.from + 1)).filter((e) => e.seq <= ref.to);
+    const events = (await this.readAfter(stream, def, ref.from - 1, ref.to - ref.from + 1)).filter(
+      (e) => e.seq <= ref.to,
+    );
     const leases: Lease[] = events.map((e) => ({ seq: e.seq, deliveries: 0, visibleMs: nowMs, token: null }));
     const key = claimKey(stream, name, claim);
     if ((await this.bucket.create(key, { claim, leases } satisfies Claim)) === null) return;
-    if ((await this.bucket.update(headKey(stream, name), { ...found.value, updatedAt: new Date(nowMs).toISOString() }, found.revision)) === null) {
+    if (
+      (await this.bucket.update(
+        headKey(stream, name),
+        { ...found.value, updatedAt: new Date(nowMs).toISOString() },
+        found.revision,
+      )) === null
+    ) {
       await this.bucket.delete(key).catch(() => {});
     } else if (leases.length === 0) await this.retire(stream, name, new Set([claim]));
   }
 
-  private async settleTokens(stream: string, name: string, tokens: string[], apply: (c: Claim, lease: Lease) => void): Promise<LeaseOutcome[]> {
+  private async settleTokens(
+    stream: string,
+    name: string,
+    tokens: string[],
+    apply: (c: Claim, lease: Lease) => void,
+  ): Promise<LeaseOutcome[]> {
     const parsed = tokens.map(parseToken);
     let head: Head | null = null;
     if (parsed.some((p) => p !== null && p.claim === null)) {
@@ -445,39 +560,47 @@ export class NatsConsumerStore implements ConsumerStore {
     }
     const byClaim = new Map<string, number[]>();
     parsed.forEach((p, i) => {
-      const claim = p === null ? undefined : p.claim ?? head!.claims.find((r) => r.from <= p.seq && p.seq <= r.to)?.claim;
+      const claim =
+        p === null ? undefined : (p.claim ?? head!.claims.find((r) => r.from <= p.seq && p.seq <= r.to)?.claim);
       if (claim !== undefined) byClaim.set(claim, [...(byClaim.get(claim) ?? []), i]);
     });
     const out: LeaseOutcome[] = tokens.map(() => 'not-held');
     let missing = false;
-    await Promise.all([...byClaim].map(async ([claim, indexes]) => {
-      const settled = await this.changeClaim(stream, name, claim, (c) => {
-        const before = nextDue(c.leases);
-        const outcomes = indexes.map((i): LeaseOutcome => {
-          const lease = c.leases.find((l) => l.seq === parsed[i]!.seq);
-          if (!lease || lease.token !== tokens[i]) return 'not-held';
-          apply(c, lease);
-          return 'ok';
+    await Promise.all(
+      [...byClaim].map(async ([claim, indexes]) => {
+        const settled = await this.changeClaim(stream, name, claim, (c) => {
+          const before = nextDue(c.leases);
+          const outcomes = indexes.map((i): LeaseOutcome => {
+            const lease = c.leases.find((l) => l.seq === parsed[i]!.seq);
+            if (!lease || lease.token !== tokens[i]) return 'not-held';
+            apply(c, lease);
+            return 'ok';
+          });
+          const after = nextDue(c.leases);
+          // only an event given back sooner than the claim's first due one moves the head's due time
+          return { outcomes, left: c.leases.length, dueMs: after < before ? after : null };
         });
-        const after = nextDue(c.leases);
-        // only an event given back sooner than the claim's first due one moves the head's due time
-        return { outcomes, left: c.leases.length, dueMs: after < before ? after : null };
-      });
-      if (!settled) {
-        missing = true;
-        return;
-      }
-      settled.outcomes.forEach((o, j) => (out[indexes[j]!] = o));
-      if (settled.left === 0) this.retireLater(stream, name, claim);
-      else if (settled.dueMs !== null) await this.dueBy(stream, name, claim, settled.dueMs);
-    }));
+        if (!settled) {
+          missing = true;
+          return;
+        }
+        settled.outcomes.forEach((o, j) => (out[indexes[j]!] = o));
+        if (settled.left === 0) this.retireLater(stream, name, claim);
+        else if (settled.dueMs !== null) await this.dueBy(stream, name, claim, settled.dueMs);
+      }),
+    );
     // a claim that is gone (settled, rewound) or no claim named: the consumer must still exist
     if ((missing || byClaim.size === 0) && !head) await this.requireHead(stream, name);
     return out;
   }
 
   /** one read-modify-write of a claim; null when it is gone (nothing is created) */
-  private changeClaim<R>(stream: string, name: string, claim: string, fn: (c: Claim) => Promise<R> | R): Promise<R | null> {
+  private changeClaim<R>(
+    stream: string,
+    name: string,
+    claim: string,
+    fn: (c: Claim) => Promise<R> | R,
+  ): Promise<R | null> {
     return this.bucket.casUpdate<Claim, R | null>(claimKey(stream, name, claim), async (current) => {
       if (!current) return { result: null };
       const c = structuredClone(current.value);
@@ -526,9 +649,21 @@ export class NatsConsumerStore implements ConsumerStore {
   }
 
   /** every lease dropped, the frontier at `position`; null when the head moved on since it was read */
-  private async rewind(stream: string, name: string, found: Versioned<Head>, position: number, nowMs: number): Promise<Head | null> {
+  private async rewind(
+    stream: string,
+    name: string,
+    found: Versioned<Head>,
+    position: number,
+    nowMs: number,
+  ): Promise<Head | null> {
     const head = found.value;
-    const next: Head = { ...head, claims: [], scannedSeq: position, committedSeq: position, updatedAt: new Date(nowMs).toISOString() };
+    const next: Head = {
+      ...head,
+      claims: [],
+      scannedSeq: position,
+      committedSeq: position,
+      updatedAt: new Date(nowMs).toISOString(),
+    };
     if ((await this.bucket.update(headKey(stream, name), next, found.revision)) === null) return null;
     await Promise.all(head.claims.map((r) => this.bucket.delete(claimKey(stream, name, r.claim)).catch(() => {})));
     return next;
@@ -575,7 +710,9 @@ export class NatsConsumerStore implements ConsumerStore {
   }
 
   private async readClaims(stream: string, name: string, refs: ClaimRef[]): Promise<(Claim | null)[]> {
-    return Promise.all(refs.map(async (r) => (await this.bucket.get<Claim>(claimKey(stream, name, r.claim)))?.value ?? null));
+    return Promise.all(
+      refs.map(async (r) => (await this.bucket.get<Claim>(claimKey(stream, name, r.claim)))?.value ?? null),
+    );
   }
 
   /** the stream's first and last seq: one request to the stream's leader */
@@ -591,7 +728,9 @@ export class NatsConsumerStore implements ConsumerStore {
 
   private async missing(stream: string, name: string): Promise<RivuletError> {
     await this.requireStream(stream);
-    return new RivuletError('CONSUMER_NOT_FOUND', `stream "${stream}" has no consumer "${name}"`, { details: { stream, consumer: name } });
+    return new RivuletError('CONSUMER_NOT_FOUND', `stream "${stream}" has no consumer "${name}"`, {
+      details: { stream, consumer: name },
+    });
   }
 
   private async requireStream(stream: string): Promise<void> {
@@ -600,10 +739,16 @@ export class NatsConsumerStore implements ConsumerStore {
     }
   }
 
-  private async readAfter(stream: string, def: ConsumerDefinition, after: number, limit: number): Promise<StoredEvent[]> {
+  private async readAfter(
+    stream: string,
+    def: ConsumerDefinition,
+    after: number,
+    limit: number,
+  ): Promise<StoredEvent[]> {
     const out: StoredEvent[] = [];
     const types = def.types.length > 0 ? def.types : undefined;
-    for await (const e of this.events.read(stream, { afterSeq: after, ...(types ? { types } : {}), limit })) out.push(e);
+    for await (const e of this.events.read(stream, { afterSeq: after, ...(types ? { types } : {}), limit }))
+      out.push(e);
     return out;
   }
 

@@ -73,7 +73,9 @@ export class NatsDocumentStore implements DocumentStore {
 
   async get<T>(collection: string, key: string): Promise<StoredDocument<T> | null> {
     const found = await this.bucket.get<Entry<T>>(this.key(collection, key));
-    return found ? { key, value: found.value.value, version: found.value.version, updatedAt: found.value.updatedAt } : null;
+    return found
+      ? { key, value: found.value.value, version: found.value.version, updatedAt: found.value.updatedAt }
+      : null;
   }
 
   async put<T>(collection: string, key: string, value: T, options?: { expectedVersion?: number }): Promise<number> {
@@ -93,7 +95,8 @@ export class NatsDocumentStore implements DocumentStore {
       return 1;
     }
     const current = await this.bucket.get<Entry<T>>(k);
-    if (!current || current.value.version !== expected) throw new RivuletError('CONFLICT', `${collection}/${key} is not at version ${expected}`);
+    if (!current || current.value.version !== expected)
+      throw new RivuletError('CONFLICT', `${collection}/${key} is not at version ${expected}`);
     const version = expected + 1;
     if ((await this.bucket.update(k, { value, version, updatedAt }, current.revision)) === null) {
       throw new RivuletError('CONFLICT', `${collection}/${key} is not at version ${expected}`);
@@ -109,7 +112,10 @@ export class NatsDocumentStore implements DocumentStore {
     return this.bucket.delete(k, current.revision);
   }
 
-  async list<T>(collection: string, options?: { prefix?: string; after?: string; limit?: number }): Promise<StoredDocument<T>[]> {
+  async list<T>(
+    collection: string,
+    options?: { prefix?: string; after?: string; limit?: number },
+  ): Promise<StoredDocument<T>[]> {
     const prefix = options?.prefix ?? '';
     const after = options?.after ?? '';
     const keys = (await this.bucket.keys(`${token(collection)}.*`))
@@ -128,7 +134,9 @@ class CollectionWatch {
   private readonly watch: KeyWatch;
 
   constructor(bucket: JsonBucket, filter: string) {
-    this.watch = new KeyWatch(bucket, filter, (key) => this.emit(key === null ? null : fromToken(key.slice(key.indexOf('.') + 1))));
+    this.watch = new KeyWatch(bucket, filter, (key) =>
+      this.emit(key === null ? null : fromToken(key.slice(key.indexOf('.') + 1))),
+    );
   }
 
   stop(): Promise<void> {

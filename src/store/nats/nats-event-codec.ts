@@ -16,8 +16,14 @@ type Body = Omit<NewEvent, 'idSupplied' | 'schemaVersion'> & { schemaVersion: nu
 /** throws (e.g. on a BigInt) before anything is sent, which keeps a failed batch all-or-nothing */
 export function encodeBody(ev: NewEvent): string {
   const body: Body = {
-    id: ev.id, type: ev.type, source: ev.source, time: ev.time, producer: ev.producer,
-    data: ev.data, meta: ev.meta, schemaVersion: ev.schemaVersion ?? null,
+    id: ev.id,
+    type: ev.type,
+    source: ev.source,
+    time: ev.time,
+    producer: ev.producer,
+    data: ev.data,
+    meta: ev.meta,
+    schemaVersion: ev.schemaVersion ?? null,
   };
   return JSON.stringify(body);
 }
@@ -30,7 +36,13 @@ export const MORE_HEADER = 'Rivulet-More';
  * (right after seq `lastSeq` and, after a chain's first message, after the message with id
  * `lastMsgId`), its typeSeq and whether its request goes on.
  */
-export function eventHeaders(id: string, lastSeq: number, lastMsgId: string | null, typeSeq: number, more: boolean): MsgHdrs {
+export function eventHeaders(
+  id: string,
+  lastSeq: number,
+  lastMsgId: string | null,
+  typeSeq: number,
+  more: boolean,
+): MsgHdrs {
   const h = headers();
   h.set(PubHeaders.MsgIdHdr, id);
   h.set(PubHeaders.ExpectedLastSeqHdr, String(lastSeq));
@@ -54,7 +66,9 @@ export function typeSeqOf(header: MsgHdrs | undefined): number {
 }
 
 export function decodeEvent(stream: string, raw: RawMessage): StoredEvent {
-  const body = JSON.parse(Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength).toString('utf8')) as Body;
+  const body = JSON.parse(
+    Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength).toString('utf8'),
+  ) as Body;
   return {
     id: body.id,
     stream,

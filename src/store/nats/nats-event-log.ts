@@ -90,14 +90,15 @@ export class NatsEventLog implements EventLog {
   private writer(stream: string, mode: WriteMode): StreamWriter | ConcurrentStreamWriter {
     let w = this.writers.get(stream);
     // a stream deleted and created again may have changed its mode
-    if (!w || (w instanceof ConcurrentStreamWriter) !== (mode === 'concurrent')) {
+    if (!w || w instanceof ConcurrentStreamWriter !== (mode === 'concurrent')) {
       const notify = (s: string, seq: number) => {
         this.d.nc.publish(this.d.names.notifySubject(s), String(seq), { reply: this.origin });
         queueMicrotask(() => this.emitter.emit('append', s, seq));
       };
-      w = mode === 'concurrent'
-        ? new ConcurrentStreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, notify)
-        : new StreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, notify);
+      w =
+        mode === 'concurrent'
+          ? new ConcurrentStreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, notify)
+          : new StreamWriter(stream, this.inbox, this.d.jsm, this.d.names, this.d.retryForMs, notify);
       this.writers.set(stream, w);
     }
     return w;
@@ -126,14 +127,20 @@ export class NatsEventLog implements EventLog {
         let holder = record.lockedBy;
         if (holder === null && req.producer !== null) holder = await this.d.catalog.lockFor(req.stream, req.producer);
         if (holder !== null && holder !== req.producer) {
-          throw new RivuletError('PRODUCER_LOCKED', `stream "${req.stream}" is exclusive to another producer`, { details: { stream: req.stream } });
+          throw new RivuletError('PRODUCER_LOCKED', `stream "${req.stream}" is exclusive to another producer`, {
+            details: { stream: req.stream },
+          });
         }
       }
       const bodies = req.events.map(encodeBody);
       const events = await this.writer(req.stream, writeModeOf(record.options)).submit(req.events, bodies);
       const result: AppendResult = { stream: req.stream, events, replayed: false };
       if (idemKey !== null) {
-        await this.d.idem.put(idemKey, { hash: req.requestHash ?? null, createdMs: Date.now(), result } satisfies IdempotencyRecord);
+        await this.d.idem.put(idemKey, {
+          hash: req.requestHash ?? null,
+          createdMs: Date.now(),
+          result,
+        } satisfies IdempotencyRecord);
       }
       return result;
     } catch (err) {
@@ -154,10 +161,17 @@ export class NatsEventLog implements EventLog {
       if (!seen) continue;
       const r = seen.value;
       if (req.requestHash !== undefined && r.hash !== null && r.hash !== req.requestHash) {
-        throw new RivuletError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key "${req.idempotencyKey}" was used before with a different request`);
+        throw new RivuletError(
+          'IDEMPOTENCY_KEY_REUSED',
+          `Idempotency-Key "${req.idempotencyKey}" was used before with a different request`,
+        );
       }
       if (r.result) return { ...r.result, replayed: true };
-      if (i > 200) throw new RivuletError('CONFLICT', `a request with Idempotency-Key "${req.idempotencyKey}" is still being written; retry`);
+      if (i > 200)
+        throw new RivuletError(
+          'CONFLICT',
+          `a request with Idempotency-Key "${req.idempotencyKey}" is still being written; retry`,
+        );
       await new Promise((res) => setTimeout(res, 25));
     }
   }
@@ -172,7 +186,8 @@ export class NatsEventLog implements EventLog {
     const types = query.types && query.types.length > 0 ? new Set(query.types) : null;
     // one type is a server-side subject filter; several are filtered here (JetStream 2.9
     // takes one filter subject per consumer)
-    const filter = types?.size === 1 ? this.d.names.typeFilter(stream, [...types][0]!) : this.d.names.streamSubjects(stream);
+    const filter =
+      types?.size === 1 ? this.d.names.typeFilter(stream, [...types][0]!) : this.d.names.streamSubjects(stream);
     const matches = (e: StoredEvent) =>
       (!types || types.has(e.type)) &&
       (query.fromTimeMs === undefined || Date.parse(e.time) >= query.fromTimeMs) &&
@@ -181,7 +196,12 @@ export class NatsEventLog implements EventLog {
     if (remaining <= 0) return;
     // with no filtering here, the page's size bounds what the server is asked for
     const exact = (!types || types.size === 1) && query.fromTimeMs === undefined && query.toTimeMs === undefined;
-    for await (const e of this.scan(stream, (query.afterSeq ?? 0) + 1, filter, exact ? remaining : Number.POSITIVE_INFINITY)) {
+    for await (const e of this.scan(
+      stream,
+      (query.afterSeq ?? 0) + 1,
+      filter,
+      exact ? remaining : Number.POSITIVE_INFINITY,
+    )) {
       if (!matches(e)) continue;
       yield e;
       if (--remaining === 0) return;
@@ -196,12 +216,22 @@ export class NatsEventLog implements EventLog {
    * Should the cluster be unable to create a consumer (a meta leader being elected after a node
    * was lost), the read goes on with message gets, which need only the stream's leader.
    */
-  private async *scan(stream: string, fromSeq: number, filter: string, max = Number.POSITIVE_INFINITY): AsyncIterable<StoredEvent> {
+  private async *scan(
+    stream: string,
+    fromSeq: number,
+    filter: string,
+    max = Number.POSITIVE_INFINITY,
+  ): AsyncIterable<StoredEvent> {
     let next = Math.max(1, fromSeq);
     let left = max;
     try {
       const whole = filter === this.d.names.streamSubjects(stream);
-      for await (const batch of this.pages.batches({ jsStream: this.d.names.jsStream(stream), fromSeq: next, filter: whole ? null : filter, max })) {
+      for await (const batch of this.pages.batches({
+        jsStream: this.d.names.jsStream(stream),
+        fromSeq: next,
+        filter: whole ? null : filter,
+        max,
+      })) {
         for (let i = 0; i < batch.length; i++) {
           if (i % DECODE_SLICE === 0) await this.turns.take();
           const m = batch[i]!;
@@ -252,17 +282,25 @@ export class NatsEventLog implements EventLog {
     if (sorted.length > 1 && span <= 4 * sorted.length + 64) {
       const wanted = new Set(sorted);
       const out: StoredEvent[] = [];
-      for await (const e of this.scan(stream, lo, this.d.names.streamSubjects(stream), span)) if (wanted.has(e.seq)) out.push(e);
+      for await (const e of this.scan(stream, lo, this.d.names.streamSubjects(stream), span))
+        if (wanted.has(e.seq)) out.push(e);
       return out;
     }
     const found = await Promise.all(sorted.map((seq) => this.getMessage(stream, { seq })));
     return found.filter((m): m is RawMessage => m !== null).map((m) => decodeEvent(stream, m));
   }
 
-  private async getMessage(stream: string, query: { seq: number } | { seq: number; next_by_subj: string } | { last_by_subj: string }): Promise<RawMessage | null> {
+  private async getMessage(
+    stream: string,
+    query: { seq: number } | { seq: number; next_by_subj: string } | { last_by_subj: string },
+  ): Promise<RawMessage | null> {
     try {
-      const m = await retryThroughElection(() => this.d.jsm.streams.getMessage(this.d.names.jsStream(stream), query as never));
-      return m ? { seq: m.seq, subject: m.subject, data: m.data, header: m.header, receivedMs: m.time.getTime() } : null;
+      const m = await retryThroughElection(() =>
+        this.d.jsm.streams.getMessage(this.d.names.jsStream(stream), query as never),
+      );
+      return m
+        ? { seq: m.seq, subject: m.subject, data: m.data, header: m.header, receivedMs: m.time.getTime() }
+        : null;
     } catch (err) {
       if (isNoStream(err)) throw notFound(stream);
       throw err;
@@ -311,8 +349,12 @@ export class NatsEventLog implements EventLog {
   async stats(stream: string): Promise<StreamStats> {
     if (!(await this.d.catalog.get(stream))) throw notFound(stream);
     const s = await this.state(stream);
-    if (s.messages === 0) return { count: 0, firstSeq: s.last_seq + 1, lastSeq: s.last_seq, firstTime: null, lastTime: null, bytes: 0 };
-    const [first, last] = await Promise.all([this.getMessage(stream, { seq: s.first_seq }), this.getMessage(stream, { seq: s.last_seq })]);
+    if (s.messages === 0)
+      return { count: 0, firstSeq: s.last_seq + 1, lastSeq: s.last_seq, firstTime: null, lastTime: null, bytes: 0 };
+    const [first, last] = await Promise.all([
+      this.getMessage(stream, { seq: s.first_seq }),
+      this.getMessage(stream, { seq: s.last_seq }),
+    ]);
     return {
       count: s.messages,
       firstSeq: s.first_seq,
@@ -331,8 +373,10 @@ export class NatsEventLog implements EventLog {
     const s = await this.state(stream);
     if (s.messages === 0) return 0;
     let cut = s.first_seq;
-    if (policy.maxEvents != null && s.messages > policy.maxEvents) cut = Math.max(cut, s.last_seq - policy.maxEvents + 1);
-    if (policy.maxAgeMs != null) cut = Math.max(cut, await this.firstReceivedAtOrAfter(stream, s.first_seq, s.last_seq, nowMs - policy.maxAgeMs));
+    if (policy.maxEvents != null && s.messages > policy.maxEvents)
+      cut = Math.max(cut, s.last_seq - policy.maxEvents + 1);
+    if (policy.maxAgeMs != null)
+      cut = Math.max(cut, await this.firstReceivedAtOrAfter(stream, s.first_seq, s.last_seq, nowMs - policy.maxAgeMs));
     if (policy.maxBytes != null && s.bytes > policy.maxBytes) {
       let kept = 0;
       let firstKept = s.last_seq + 1;

@@ -19,7 +19,8 @@ export function fromToken(encoded: string): string {
 
 export class NatsNames {
   constructor(readonly prefix: string) {
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) throw new Error(`NATS namespace "${prefix}" must be 1-32 of [A-Za-z0-9_-]`);
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix))
+      throw new Error(`NATS namespace "${prefix}" must be 1-32 of [A-Za-z0-9_-]`);
   }
 
   /** the JetStream stream that holds one Rivulet stream's events */

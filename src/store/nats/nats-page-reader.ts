@@ -41,7 +41,11 @@ export interface PageQuery {
 
 /** a JetStream API answer that is an error: `errCode` 10059 is "stream not found" */
 export class JetStreamApiError extends Error {
-  constructor(readonly code: number, readonly errCode: number, description: string) {
+  constructor(
+    readonly code: number,
+    readonly errCode: number,
+    description: string,
+  ) {
     super(description);
   }
 }
@@ -67,10 +71,17 @@ export class NatsPageReader {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly nc: NatsConnection, private readonly api = '$JS.API') {}
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly api = '$JS.API',
+  ) {}
 
   start(): void {
-    this.sub = this.nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => { if (!err) this.onMessage(msg); } });
+    this.sub = this.nc.subscribe(`${this.prefix}.*`, {
+      callback: (err, msg) => {
+        if (!err) this.onMessage(msg);
+      },
+    });
   }
 
   stop(): void {
@@ -101,7 +112,9 @@ export class NatsPageReader {
       }
     } finally {
       // answered by the server whenever; the read does not wait for it
-      this.nc.request(`${this.api}.CONSUMER.DELETE.${q.jsStream}.${created.name}`, undefined, { timeout: PULL_TIMEOUT_MS }).catch(() => {});
+      this.nc
+        .request(`${this.api}.CONSUMER.DELETE.${q.jsStream}.${created.name}`, undefined, { timeout: PULL_TIMEOUT_MS })
+        .catch(() => {});
     }
   }
 
@@ -116,10 +129,18 @@ export class NatsPageReader {
       inactive_threshold: INACTIVE_NS,
     };
     return this.inTurn(async () => {
-      const reply = await this.nc.request(`${this.api}.CONSUMER.CREATE.${q.jsStream}`, JSON.stringify({ stream_name: q.jsStream, config }), { timeout: PULL_TIMEOUT_MS });
+      const reply = await this.nc.request(
+        `${this.api}.CONSUMER.CREATE.${q.jsStream}`,
+        JSON.stringify({ stream_name: q.jsStream, config }),
+        { timeout: PULL_TIMEOUT_MS },
+      );
       const answer = JSON.parse(reply.string()) as ConsumerAnswer;
       if (answer.error || typeof answer.name !== 'string') {
-        throw new JetStreamApiError(answer.error?.code ?? 0, answer.error?.err_code ?? 0, answer.error?.description ?? 'no consumer in the answer');
+        throw new JetStreamApiError(
+          answer.error?.code ?? 0,
+          answer.error?.err_code ?? 0,
+          answer.error?.description ?? 'no consumer in the answer',
+        );
       }
       return { name: answer.name, pending: answer.num_pending ?? 0 };
     });
@@ -139,20 +160,30 @@ export class NatsPageReader {
 
   /** one pull of `want` messages (fewer if the stream has fewer), taking a turn among reads */
   private pull(consumer: string, jsStream: string, want: number): Promise<RawMessage[]> {
-    return this.inTurn(() => new Promise<RawMessage[]>((resolve, reject) => {
-      const pull: Pull = {
-        want,
-        got: [],
-        timer: setTimeout(() => this.finish(consumer, pull, new Error(`timeout: no batch within ${PULL_TIMEOUT_MS} ms`)), PULL_TIMEOUT_MS),
-        done: (err) => (err ? reject(err) : resolve(pull.got)),
-      };
-      this.pulls.set(consumer, pull);
-      try {
-        this.nc.publish(`${this.api}.CONSUMER.MSG.NEXT.${jsStream}.${consumer}`, JSON.stringify({ batch: want, no_wait: true }), { reply: `${this.prefix}.${consumer}` });
-      } catch (err) {
-        this.finish(consumer, pull, err as Error);
-      }
-    }));
+    return this.inTurn(
+      () =>
+        new Promise<RawMessage[]>((resolve, reject) => {
+          const pull: Pull = {
+            want,
+            got: [],
+            timer: setTimeout(
+              () => this.finish(consumer, pull, new Error(`timeout: no batch within ${PULL_TIMEOUT_MS} ms`)),
+              PULL_TIMEOUT_MS,
+            ),
+            done: (err) => (err ? reject(err) : resolve(pull.got)),
+          };
+          this.pulls.set(consumer, pull);
+          try {
+            this.nc.publish(
+              `${this.api}.CONSUMER.MSG.NEXT.${jsStream}.${consumer}`,
+              JSON.stringify({ batch: want, no_wait: true }),
+              { reply: `${this.prefix}.${consumer}` },
+            );
+          } catch (err) {
+            this.finish(consumer, pull, err as Error);
+          }
+        }),
+    );
   }
 
   /**
@@ -166,14 +197,26 @@ export class NatsPageReader {
       const pull = this.pulls.get(consumer);
       if (!pull) return;
       const code = msg.headers?.code ?? 0;
-      this.finish(consumer, pull, code === 404 || code === 408 ? null : new Error(`status ${code} ${msg.headers?.description ?? ''} on a pull`));
+      this.finish(
+        consumer,
+        pull,
+        code === 404 || code === 408 ? null : new Error(`status ${code} ${msg.headers?.description ?? ''} on a pull`),
+      );
       return;
     }
     const info = ackInfo(msg.reply);
     const pull = info ? this.pulls.get(info.consumer) : undefined;
     if (!info || !pull) return;
     // headers are parsed when the event is decoded, a slice at a time, not all here at once
-    pull.got.push({ seq: info.seq, subject: msg.subject, data: msg.data, get header() { return msg.headers; }, receivedMs: info.receivedMs });
+    pull.got.push({
+      seq: info.seq,
+      subject: msg.subject,
+      data: msg.data,
+      get header() {
+        return msg.headers;
+      },
+      receivedMs: info.receivedMs,
+    });
     if (pull.got.length >= pull.want) this.finish(info.consumer, pull, null);
   }
 

@@ -16,7 +16,11 @@ export function isStorageRefusal(code: number, description: string): boolean {
 }
 
 export function storageFull(cause?: unknown): RivuletError {
-  return new RivuletError('STORAGE_FULL', 'the store could not write: JetStream is out of storage; nothing was written', { cause, retryAfter: 5 });
+  return new RivuletError(
+    'STORAGE_FULL',
+    'the store could not write: JetStream is out of storage; nothing was written',
+    { cause, retryAfter: 5 },
+  );
 }
 
 /** STORAGE_FULL for an API error of JetStream that says it is out of storage; the error itself otherwise */

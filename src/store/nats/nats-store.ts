@@ -8,7 +8,13 @@
  * The mapping of each port concept, and what an acknowledged produce means, is in
  * docs/store-nats.md.
  */
-import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { RivuletError, isRivuletError } from '../../kernel/errors.js';
@@ -27,7 +33,13 @@ const READINESS_KEY = '_readiness';
 
 export class NatsStore implements Store {
   readonly kind = 'nats';
-  readonly capabilities: StoreCapabilities = { crossProcessWatch: true, timeIndex: false, multiProcess: true, documentWatch: true, eventJson: false };
+  readonly capabilities: StoreCapabilities = {
+    crossProcessWatch: true,
+    timeIndex: false,
+    multiProcess: true,
+    documentWatch: true,
+    eventJson: false,
+  };
   private nc!: NatsConnection;
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;
@@ -77,20 +89,39 @@ export class NatsStore implements Store {
         const name = this.names.bucket(kind);
         const kv = await kvm.create(name, { history: 1, replicas, storage: StorageType.File });
         // the same bucket read through its leader: what a read-your-writes read falls back on
-        return new JsonBucket(kv, await kvm.open(name, { allow_direct: false }), { name, js: this.js, jsm: this.jsm, replicas });
+        return new JsonBucket(kv, await kvm.open(name, { allow_direct: false }), {
+          name,
+          js: this.js,
+          jsm: this.jsm,
+          replicas,
+        });
       };
-      const [streams, docs, idem, consumers] = await Promise.all([bucket('streams'), bucket('docs'), bucket('idem'), bucket('consumers')]);
+      const [streams, docs, idem, consumers] = await Promise.all([
+        bucket('streams'),
+        bucket('docs'),
+        bucket('idem'),
+        bucket('consumers'),
+      ]);
       const windowMs = this.options.idempotencyWindowMs ?? 24 * 3600_000;
       this.catalog = new NatsStreamCatalog({
-        bucket: streams, jsm: this.jsm, names: this.names, replicas, duplicateWindowMs: windowMs,
+        bucket: streams,
+        jsm: this.jsm,
+        names: this.names,
+        replicas,
+        duplicateWindowMs: windowMs,
         onDeleted: async (name) => {
           this.eventLog.forget(name);
           await Promise.all([this.eventLog.forgetKeysOf(name), this.consumerStore.forgetStream(name)]);
         },
       });
       this.eventLog = new NatsEventLog({
-        nc: this.nc, jsm: this.jsm, names: this.names, catalog: this.catalog, idem,
-        idempotencyWindowMs: windowMs, retryForMs: 30_000,
+        nc: this.nc,
+        jsm: this.jsm,
+        names: this.names,
+        catalog: this.catalog,
+        idem,
+        idempotencyWindowMs: windowMs,
+        retryForMs: 30_000,
       });
       this.docs = new NatsDocumentStore(docs);
       this.probeBucket = docs;
@@ -116,7 +147,10 @@ export class NatsStore implements Store {
     // a probe answers within a load balancer's health-check timeout, even on a stalled cluster
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the nats cluster did not answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`the nats cluster did not answer within ${HEALTH_TIMEOUT_MS} ms`)),
+        HEALTH_TIMEOUT_MS,
+      );
     });
     try {
       const info = await Promise.race([this.jsm.getAccountInfo(), late]);

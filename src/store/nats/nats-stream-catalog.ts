@@ -6,7 +6,13 @@
  * process and the cache is kept true by watching the bucket, which every process writes to.
  */
 import { mapStorageError } from './nats-storage-errors.js';
-import { DiscardPolicy, RetentionPolicy as JsRetention, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  DiscardPolicy,
+  RetentionPolicy as JsRetention,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { RivuletError } from '../../kernel/errors.js';
 import type { RetentionPolicy, StreamCatalog, StreamRecord, StreamSettings } from '../port.js';
 import type { JsonBucket } from './kv-json.js';
@@ -57,7 +63,9 @@ export class NatsStreamCatalog implements StreamCatalog {
     const full: StreamRecord = { ...record, lockedBy: null, version: 1 };
     const key = token(record.name);
     if ((await this.d.bucket.create(key, full)) === null) {
-      throw new RivuletError('STREAM_EXISTS', `stream "${record.name}" already exists`, { details: { stream: record.name } });
+      throw new RivuletError('STREAM_EXISTS', `stream "${record.name}" already exists`, {
+        details: { stream: record.name },
+      });
     }
     try {
       // a JetStream stream left by an interrupted delete holds events of a stream that is gone
@@ -92,7 +100,8 @@ export class NatsStreamCatalog implements StreamCatalog {
   async list(options: { after?: string; limit: number; prefix?: string }): Promise<StreamRecord[]> {
     const prefix = options.prefix ?? '';
     const after = options.after ?? '';
-    const names = (await this.d.bucket.keys()).map(fromToken)
+    const names = (await this.d.bucket.keys())
+      .map(fromToken)
       .filter((n) => n.startsWith(prefix) && n > after)
       .sort(compareCodeUnits)
       .slice(0, options.limit);
@@ -102,19 +111,24 @@ export class NatsStreamCatalog implements StreamCatalog {
 
   async update(name: string, settings: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamRecord> {
     const updated = await this.d.bucket.casUpdate<StreamRecord, StreamRecord>(token(name), (current) => {
-      if (!current) throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
+      if (!current)
+        throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
       const now = current.value;
       if (expectedVersion !== undefined && expectedVersion !== now.version) {
         throw new RivuletError('CONFLICT', `stream "${name}" is at version ${now.version}, not ${expectedVersion}`);
       }
       const next: StreamRecord = {
-        ...now, ...settings, version: now.version + 1, updatedAt: new Date().toISOString(),
+        ...now,
+        ...settings,
+        version: now.version + 1,
+        updatedAt: new Date().toISOString(),
         lockedBy: (settings.exclusiveProducer ?? now.exclusiveProducer) ? now.lockedBy : null,
       };
       return { next, result: next };
     });
     this.cache.delete(name);
-    if (settings.retention) await this.d.jsm.streams.update(this.d.names.jsStream(name), this.jsLimits(settings.retention));
+    if (settings.retention)
+      await this.d.jsm.streams.update(this.d.names.jsStream(name), this.jsLimits(settings.retention));
     return updated;
   }
 
@@ -124,7 +138,8 @@ export class NatsStreamCatalog implements StreamCatalog {
    */
   async lockFor(name: string, producer: string): Promise<string | null> {
     const holder = await this.d.bucket.casUpdate<StreamRecord, string | null>(token(name), (current) => {
-      if (!current) throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
+      if (!current)
+        throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
       const r = current.value;
       if (!r.exclusiveProducer || r.lockedBy !== null) return { result: r.lockedBy };
       return { next: { ...r, lockedBy: producer }, result: producer };

@@ -119,19 +119,21 @@ export class StreamWriter {
     const firstOfId = new Map<string, Item>();
     const copies: [AppendedEvent, Item][] = [];
     const items: Item[] = [];
-    const answers = group.map((request) => request.events.map((ev, index): AppendedEvent => {
-      const answer: AppendedEvent = { id: ev.id, seq: 0, typeSeq: 0, duplicate: false };
-      const earlier = firstOfId.get(ev.id);
-      if (earlier) {
-        answer.duplicate = true;
-        copies.push([answer, earlier]);
+    const answers = group.map((request) =>
+      request.events.map((ev, index): AppendedEvent => {
+        const answer: AppendedEvent = { id: ev.id, seq: 0, typeSeq: 0, duplicate: false };
+        const earlier = firstOfId.get(ev.id);
+        if (earlier) {
+          answer.duplicate = true;
+          copies.push([answer, earlier]);
+          return answer;
+        }
+        const item: Item = { request, index, subject: this.subjectOf(ev.type, ev.id), uncertain: false, answer };
+        firstOfId.set(ev.id, item);
+        items.push(item);
         return answer;
-      }
-      const item: Item = { request, index, subject: this.subjectOf(ev.type, ev.id), uncertain: false, answer };
-      firstOfId.set(ev.id, item);
-      items.push(item);
-      return answer;
-    }));
+      }),
+    );
 
     let pending = items;
     const deadline = Date.now() + this.retryForMs;
@@ -162,7 +164,13 @@ export class StreamWriter {
         return {
           subject: item.subject,
           body: item.request.bodies[item.index]!,
-          headers: eventHeaders(ev.id, base + i, previous === null ? null : previous.request.events[previous.index]!.id, typeSeq, more),
+          headers: eventHeaders(
+            ev.id,
+            base + i,
+            previous === null ? null : previous.request.events[previous.index]!.id,
+            typeSeq,
+            more,
+          ),
         };
       });
       const outcomes = await this.publish(messages);
@@ -204,14 +212,20 @@ export class StreamWriter {
           // out of storage: refused, not stored, and a retry soon would only be refused again
           throw storageFull();
         } else if (failure.kind === 'no-stream' && (await this.streamGone())) {
-          throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, { details: { stream: this.stream } });
+          throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, {
+            details: { stream: this.stream },
+          });
         } else {
           // unknown outcome (timeout, leader change, a refusal of another kind): it may be
           // stored; the id makes a retry safe
           pending[0]!.uncertain = true;
           this.reset();
           if (Date.now() > deadline) {
-            throw new RivuletError('STORE_UNAVAILABLE', `appending to stream "${this.stream}" failed: ${describeOutcome(failure)}`, { retryAfter: 5 });
+            throw new RivuletError(
+              'STORE_UNAVAILABLE',
+              `appending to stream "${this.stream}" failed: ${describeOutcome(failure)}`,
+              { retryAfter: 5 },
+            );
           }
           await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** Math.min(round, 5))));
         }
@@ -263,7 +277,8 @@ export class StreamWriter {
    */
   private async publish(messages: OutgoingMessage[]): Promise<PubOutcome[]> {
     this.announceNow();
-    if (messages.length < 2 || Date.now() > this.contendedUntil) return this.inbox.publishChain(messages, ACK_TIMEOUT_MS);
+    if (messages.length < 2 || Date.now() > this.contendedUntil)
+      return this.inbox.publishChain(messages, ACK_TIMEOUT_MS);
     const [first] = await this.inbox.publishChain(messages.slice(0, 1), ACK_TIMEOUT_MS);
     if (first!.kind !== 'stored' || first!.duplicate) return [first!];
     return [first!, ...(await this.inbox.publishChain(messages.slice(1), ACK_TIMEOUT_MS))];
@@ -297,7 +312,10 @@ export class StreamWriter {
         await new Promise((r) => setTimeout(r, 5));
       }
     } catch (err) {
-      if (isNoStream(err)) throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, { details: { stream: this.stream } });
+      if (isNoStream(err))
+        throw new RivuletError('STREAM_NOT_FOUND', `stream "${this.stream}" does not exist`, {
+          details: { stream: this.stream },
+        });
       throw err;
     }
     this.typeSeqs.clear();
@@ -311,7 +329,9 @@ export class StreamWriter {
     const cached = this.typeSeqs.get(type);
     if (cached !== undefined) return cached;
     this.announceNow();
-    const last = await this.jsm.streams.getMessage(this.names.jsStream(this.stream), { last_by_subj: this.names.typeFilter(this.stream, type) });
+    const last = await this.jsm.streams.getMessage(this.names.jsStream(this.stream), {
+      last_by_subj: this.names.typeFilter(this.stream, type),
+    });
     const value = last ? typeSeqOf(last.header) : 0;
     this.typeSeqs.set(type, value);
     return value;
@@ -345,5 +365,9 @@ export async function streamGone(jsm: JetStreamManager, names: NatsNames, stream
 export function isNoStream(err: unknown): boolean {
   if (err instanceof JetStreamApiError && err.code === 10059) return true;
   const name = (err as Error)?.constructor?.name ?? '';
-  return name === 'StreamNotFoundError' || name === 'JetStreamNotEnabled' || /stream not found|no responders/i.test((err as Error)?.message ?? '');
+  return (
+    name === 'StreamNotFoundError' ||
+    name === 'JetStreamNotEnabled' ||
+    /stream not found|no responders/i.test((err as Error)?.message ?? '')
+  );
 }

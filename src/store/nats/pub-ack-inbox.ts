@@ -53,7 +53,11 @@ export class PubAckInbox {
   constructor(private readonly nc: NatsConnection) {}
 
   start(): void {
-    this.sub = this.nc.subscribe(`${this.prefix}.>`, { callback: (err, msg) => { if (!err) this.onAck(msg); } });
+    this.sub = this.nc.subscribe(`${this.prefix}.>`, {
+      callback: (err, msg) => {
+        if (!err) this.onAck(msg);
+      },
+    });
   }
 
   stop(): void {
@@ -84,7 +88,8 @@ export class PubAckInbox {
           this.nc.publish(m.subject, m.body, { reply: `${this.prefix}.${id}.${i}`, headers: m.headers });
         } catch (err) {
           // the connection is closed or draining: nothing after this left either
-          for (let j = i; j < messages.length; j++) this.settle(chain, id, j, { kind: 'unknown', description: (err as Error).message });
+          for (let j = i; j < messages.length; j++)
+            this.settle(chain, id, j, { kind: 'unknown', description: (err as Error).message });
           return;
         }
       }
@@ -121,7 +126,9 @@ export class PubAckInbox {
 function outcomeOf(msg: Msg): PubOutcome {
   // the server answers a publish nobody listens to with a 503 status and no body
   if (msg.data.length === 0) {
-    return msg.headers?.code === 503 ? { kind: 'no-stream' } : { kind: 'unknown', description: `status ${msg.headers?.code ?? '?'} ${msg.headers?.description ?? ''}` };
+    return msg.headers?.code === 503
+      ? { kind: 'no-stream' }
+      : { kind: 'unknown', description: `status ${msg.headers?.code ?? '?'} ${msg.headers?.description ?? ''}` };
   }
   let ack: AckJson;
   try {
@@ -132,8 +139,13 @@ function outcomeOf(msg: Msg): PubOutcome {
   if (ack.error) {
     // 10059: stream not found
     if (ack.error.err_code === 10059) return { kind: 'no-stream' };
-    return { kind: 'refused', errCode: ack.error.err_code ?? 0, description: ack.error.description ?? `error ${ack.error.code ?? '?'}` };
+    return {
+      kind: 'refused',
+      errCode: ack.error.err_code ?? 0,
+      description: ack.error.description ?? `error ${ack.error.code ?? '?'}`,
+    };
   }
-  if (typeof ack.seq !== 'number' || !ack.stream) return { kind: 'unknown', description: 'an acknowledgement without a seq' };
+  if (typeof ack.seq !== 'number' || !ack.stream)
+    return { kind: 'unknown', description: 'an acknowledgement without a seq' };
   return { kind: 'stored', seq: ack.seq, duplicate: ack.duplicate === true };
 }

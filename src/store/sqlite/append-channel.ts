@@ -86,7 +86,10 @@ export class RingWriter {
   private wakeScheduled = false;
 
   /** `port`: the worker (or any port whose other end the reader reads) */
-  constructor(private readonly port: { postMessage(message: unknown): void }, buffers: ChannelBuffers) {
+  constructor(
+    private readonly port: { postMessage(message: unknown): void },
+    buffers: ChannelBuffers,
+  ) {
     this.ctrl = new Int32Array(buffers.ctrl);
     this.ints = new Int32Array(buffers.ring);
     this.bytes = Buffer.from(buffers.ring);
@@ -121,7 +124,12 @@ export class RingWriter {
   }
 
   private tryWrite(r: WireRequest): boolean {
-    const units = r.stream.length + (r.producer?.length ?? 0) + (r.idempotencyKey?.length ?? 0) + (r.requestHash?.length ?? 0) + r.text.length;
+    const units =
+      r.stream.length +
+      (r.producer?.length ?? 0) +
+      (r.idempotencyKey?.length ?? 0) +
+      (r.requestHash?.length ?? 0) +
+      r.text.length;
     const size = align((HEADER_INTS + r.count * EVENT_INTS) * 4 + units * BYTES_PER_UNIT);
     const posted = size >= this.largest;
     const at = this.reserve(posted ? 4 : size);
@@ -212,7 +220,10 @@ export class RingReader {
   private readonly bytes: Buffer;
   private tail = 0;
 
-  constructor(private readonly port: MessagePort, buffers: ChannelBuffers) {
+  constructor(
+    private readonly port: MessagePort,
+    buffers: ChannelBuffers,
+  ) {
     this.ctrl = new Int32Array(buffers.ctrl);
     this.ints = new Int32Array(buffers.ring);
     this.bytes = Buffer.from(buffers.ring);

@@ -11,7 +11,15 @@
 import type { Database } from 'better-sqlite3';
 import { RivuletError } from '../../kernel/errors.js';
 import { eventJsonOfParts } from '../../kernel/event-json.js';
-import { EVENT_INTS, IDX_SCHEMA, IDX_SUPPLIED, errorToWire, wireIds, type WireOutcome, type WireRequest } from './append-wire.js';
+import {
+  EVENT_INTS,
+  IDX_SCHEMA,
+  IDX_SUPPLIED,
+  errorToWire,
+  wireIds,
+  type WireOutcome,
+  type WireRequest,
+} from './append-wire.js';
 
 interface StreamState {
   id: number;
@@ -42,7 +50,9 @@ export class AppendGroupWriter {
     this.st = statements(db);
     // IMMEDIATE takes the write lock before the first read, so the counters read below are
     // the ones this transaction writes back: another connection cannot commit in between.
-    const tx = db.transaction((requests: WireRequest[], nowMs: number, savepoints: boolean) => this.applyGroup(requests, nowMs, savepoints));
+    const tx = db.transaction((requests: WireRequest[], nowMs: number, savepoints: boolean) =>
+      this.applyGroup(requests, nowMs, savepoints),
+    );
     this.group = (requests, nowMs, savepoints) => tx.immediate(requests, nowMs, savepoints);
   }
 
@@ -71,7 +81,15 @@ export class AppendGroupWriter {
         continue;
       }
       const stream = this.streamState(streams, req.stream);
-      const saved = stream ? { lastSeq: stream.lastSeq, timeMax: stream.timeMax, addCount: stream.addCount, addBytes: stream.addBytes, lockedBy: stream.lockedBy } : null;
+      const saved = stream
+        ? {
+            lastSeq: stream.lastSeq,
+            timeMax: stream.timeMax,
+            addCount: stream.addCount,
+            addBytes: stream.addBytes,
+            lockedBy: stream.lockedBy,
+          }
+        : null;
       const touched: [TypeState, number, boolean][] = [];
       this.st.savepoint.run();
       try {
@@ -103,15 +121,36 @@ export class AppendGroupWriter {
   private streamState(streams: Map<string, StreamState>, name: string): StreamState | undefined {
     let s = streams.get(name);
     if (!s) {
-      const row = this.st.stream.get(name) as { id: number; exclusive_producer: number; locked_by: string | null; last_seq: number; time_max_ms: number | null } | undefined;
+      const row = this.st.stream.get(name) as
+        | {
+            id: number;
+            exclusive_producer: number;
+            locked_by: string | null;
+            last_seq: number;
+            time_max_ms: number | null;
+          }
+        | undefined;
       if (!row) return undefined;
-      s = { id: row.id, exclusive: row.exclusive_producer === 1, lockedBy: row.locked_by, lastSeq: row.last_seq, timeMax: row.time_max_ms, addCount: 0, addBytes: 0 };
+      s = {
+        id: row.id,
+        exclusive: row.exclusive_producer === 1,
+        lockedBy: row.locked_by,
+        lastSeq: row.last_seq,
+        timeMax: row.time_max_ms,
+        addCount: 0,
+        addBytes: 0,
+      };
       streams.set(name, s);
     }
     return s;
   }
 
-  private typeState(types: Map<string, TypeState>, streamId: number, type: string, touched: [TypeState, number, boolean][]): TypeState {
+  private typeState(
+    types: Map<string, TypeState>,
+    streamId: number,
+    type: string,
+    touched: [TypeState, number, boolean][],
+  ): TypeState {
     const key = `${streamId}\u0000${type}`;
     let t = types.get(key);
     if (!t) {
@@ -123,14 +162,27 @@ export class AppendGroupWriter {
     return t;
   }
 
-  private applyOne(req: WireRequest, stream: StreamState | undefined, types: Map<string, TypeState>, touched: [TypeState, number, boolean][], nowMs: number): WireOutcome {
-    if (!stream) throw new RivuletError('STREAM_NOT_FOUND', `stream "${req.stream}" does not exist`, { details: { stream: req.stream } });
+  private applyOne(
+    req: WireRequest,
+    stream: StreamState | undefined,
+    types: Map<string, TypeState>,
+    touched: [TypeState, number, boolean][],
+    nowMs: number,
+  ): WireOutcome {
+    if (!stream)
+      throw new RivuletError('STREAM_NOT_FOUND', `stream "${req.stream}" does not exist`, {
+        details: { stream: req.stream },
+      });
 
     if (req.idempotencyKey !== undefined) {
-      const seen = this.st.idemGet.get(stream.id, req.idempotencyKey) as { request_hash: string | null; result: string } | undefined;
+      const seen = this.st.idemGet.get(stream.id, req.idempotencyKey) as
+        { request_hash: string | null; result: string } | undefined;
       if (seen) {
         if (req.requestHash !== undefined && seen.request_hash !== null && seen.request_hash !== req.requestHash) {
-          throw new RivuletError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key "${req.idempotencyKey}" was used before with a different request`);
+          throw new RivuletError(
+            'IDEMPOTENCY_KEY_REUSED',
+            `Idempotency-Key "${req.idempotencyKey}" was used before with a different request`,
+          );
         }
         return { ok: true, replay: seen.result };
       }
@@ -139,7 +191,9 @@ export class AppendGroupWriter {
     let locked = false;
     if (stream.exclusive) {
       if (stream.lockedBy !== null && stream.lockedBy !== req.producer) {
-        throw new RivuletError('PRODUCER_LOCKED', `stream "${req.stream}" is exclusive to another producer`, { details: { stream: req.stream } });
+        throw new RivuletError('PRODUCER_LOCKED', `stream "${req.stream}" is exclusive to another producer`, {
+          details: { stream: req.stream },
+        });
       }
       if (stream.lockedBy === null && req.producer !== null) {
         this.st.lock.run(req.producer, stream.id);
@@ -191,12 +245,39 @@ export class AppendGroupWriter {
       stream.addBytes += size;
       // the answer reads will send, kept whole: a page is these texts joined (data and meta live in it)
       const json = eventJsonOfParts({
-        id, stream: req.stream, seq, typeSeq, type, source, time, received: (receivedText ??= new Date(nowMs).toISOString()), producer,
-        dataJson: data, metaJson: meta, schemaVersion: schemaVersion < 0 ? null : schemaVersion,
+        id,
+        stream: req.stream,
+        seq,
+        typeSeq,
+        type,
+        source,
+        time,
+        received: (receivedText ??= new Date(nowMs).toISOString()),
+        producer,
+        dataJson: data,
+        metaJson: meta,
+        schemaVersion: schemaVersion < 0 ? null : schemaVersion,
       });
       const timeMs = Date.parse(time);
       if (stream.timeMax === null || timeMs > stream.timeMax) stream.timeMax = timeMs;
-      this.st.insert.run(stream.id, seq, id, type, typeSeq, source, time, timeMs, stream.timeMax, nowMs, producer, '', '', schemaVersion < 0 ? null : schemaVersion, size, json);
+      this.st.insert.run(
+        stream.id,
+        seq,
+        id,
+        type,
+        typeSeq,
+        source,
+        time,
+        timeMs,
+        stream.timeMax,
+        nowMs,
+        producer,
+        '',
+        '',
+        schemaVersion < 0 ? null : schemaVersion,
+        size,
+        json,
+      );
       positions[i * 3] = seq;
       positions[i * 3 + 1] = typeSeq;
       positions[i * 3 + 2] = 0;
@@ -211,7 +292,12 @@ export class AppendGroupWriter {
 }
 
 function answerEvents(ids: string[], positions: number[]) {
-  return ids.map((id, i) => ({ id, seq: positions[i * 3]!, typeSeq: positions[i * 3 + 1]!, duplicate: positions[i * 3 + 2] === 1 }));
+  return ids.map((id, i) => ({
+    id,
+    seq: positions[i * 3]!,
+    typeSeq: positions[i * 3 + 1]!,
+    duplicate: positions[i * 3 + 2] === 1,
+  }));
 }
 
 function statements(db: Database) {
@@ -221,7 +307,9 @@ function statements(db: Database) {
     rollbackTo: db.prepare('ROLLBACK TO append_request'),
     stream: db.prepare('SELECT id, exclusive_producer, locked_by, last_seq, time_max_ms FROM streams WHERE name = ?'),
     lock: db.prepare('UPDATE streams SET locked_by = ? WHERE id = ?'),
-    bump: db.prepare('UPDATE streams SET last_seq = ?, time_max_ms = ?, count = count + ?, bytes = bytes + ? WHERE id = ?'),
+    bump: db.prepare(
+      'UPDATE streams SET last_seq = ?, time_max_ms = ?, count = count + ?, bytes = bytes + ? WHERE id = ?',
+    ),
     getType: db.prepare('SELECT last_type_seq FROM stream_types WHERE stream_id = ? AND type = ?'),
     putType: db.prepare(
       `INSERT INTO stream_types (stream_id, type, last_type_seq) VALUES (?, ?, ?)
@@ -233,6 +321,8 @@ function statements(db: Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     idemGet: db.prepare('SELECT request_hash, result FROM idempotency WHERE stream_id = ? AND key = ?'),
-    idemPut: db.prepare('INSERT INTO idempotency (stream_id, key, request_hash, result, created_ms) VALUES (?, ?, ?, ?, ?)'),
+    idemPut: db.prepare(
+      'INSERT INTO idempotency (stream_id, key, request_hash, result, created_ms) VALUES (?, ?, ?, ?, ?)',
+    ),
   };
 }

@@ -70,7 +70,11 @@ export interface WireOutcomes {
 export function packOutcomes(outcomes: WireOutcome[]): WireOutcomes {
   let count = 0;
   for (const o of outcomes) if (o.ok && 'positions' in o) count += o.positions.length;
-  const packed: WireOutcomes = { codes: new Uint8Array(outcomes.length), positions: new Float64Array(count), others: [] };
+  const packed: WireOutcomes = {
+    codes: new Uint8Array(outcomes.length),
+    positions: new Float64Array(count),
+    others: [],
+  };
   let at = 0;
   outcomes.forEach((o, i) => {
     if (!o.ok) {
@@ -106,9 +110,16 @@ export interface WorkerSettings {
   maxDatabaseBytes?: number;
 }
 
-export function toWire(stream: string, producer: string | null, idempotencyKey: string | undefined, requestHash: string | undefined, events: NewEvent[]): WireRequest {
+export function toWire(
+  stream: string,
+  producer: string | null,
+  idempotencyKey: string | undefined,
+  requestHash: string | undefined,
+  events: NewEvent[],
+): WireRequest {
   const count = events.length;
-  const ints: Int32Array | number[] = count >= TYPED_FROM ? new Int32Array(count * EVENT_INTS) : new Array<number>(count * EVENT_INTS);
+  const ints: Int32Array | number[] =
+    count >= TYPED_FROM ? new Int32Array(count * EVENT_INTS) : new Array<number>(count * EVENT_INTS);
   let text = '';
   let o = 0;
   for (const ev of events) {

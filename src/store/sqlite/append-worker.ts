@@ -16,7 +16,10 @@ import { errorToWire, packOutcomes, type FromWorker } from './append-wire.js';
 const port = parentPort;
 if (port) run(port, workerData as AppendWorkerData);
 
-function run(channel: NonNullable<typeof parentPort>, { settings, channel: buffers, maxGroupEvents }: AppendWorkerData): void {
+function run(
+  channel: NonNullable<typeof parentPort>,
+  { settings, channel: buffers, maxGroupEvents }: AppendWorkerData,
+): void {
   const send = (message: FromWorker) => channel.postMessage(message);
   let db: Database.Database;
   let writer: AppendGroupWriter;
@@ -25,7 +28,8 @@ function run(channel: NonNullable<typeof parentPort>, { settings, channel: buffe
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${settings.synchronous}`);
     const actual = db.pragma('synchronous', { simple: true });
-    if (actual !== settings.synchronous) throw new Error(`SQLite refused synchronous=${settings.synchronous} (it reports ${String(actual)})`);
+    if (actual !== settings.synchronous)
+      throw new Error(`SQLite refused synchronous=${settings.synchronous} (it reports ${String(actual)})`);
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
     if (settings.maxDatabaseBytes !== undefined) {
@@ -50,7 +54,12 @@ function run(channel: NonNullable<typeof parentPort>, { settings, channel: buffe
     const startedAt = performance.timeOrigin + performance.now();
     try {
       const outcomes = packOutcomes(writer.write(taken.requests, Date.now()));
-      send({ kind: 'committed', outcomes, durationMs: performance.timeOrigin + performance.now() - startedAt, startedAt });
+      send({
+        kind: 'committed',
+        outcomes,
+        durationMs: performance.timeOrigin + performance.now() - startedAt,
+        startedAt,
+      });
     } catch (err) {
       send({ kind: 'commit-failed', error: errorToWire(err), requests: taken.requests.length });
     }

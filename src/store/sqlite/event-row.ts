@@ -21,7 +21,8 @@ export interface EventRow {
   json: string | null;
 }
 
-export const EVENT_COLUMNS = 'seq, id, type, type_seq, source, time, received_ms, producer, data, meta, schema_version, json';
+export const EVENT_COLUMNS =
+  'seq, id, type, type_seq, source, time, received_ms, producer, data, meta, schema_version, json';
 
 export function toEvent(stream: string, row: EventRow): StoredEvent {
   if (row.json !== null) {
@@ -61,8 +62,17 @@ export function toEvent(stream: string, row: EventRow): StoredEvent {
 export function eventJsonOfRow(stream: string, row: EventRow): string {
   if (row.json !== null) return row.json;
   return eventJsonOfParts({
-    id: row.id, stream, seq: row.seq, typeSeq: row.type_seq, type: row.type, source: row.source, time: row.time,
-    received: new Date(row.received_ms).toISOString(), producer: row.producer, dataJson: row.data, metaJson: row.meta,
+    id: row.id,
+    stream,
+    seq: row.seq,
+    typeSeq: row.type_seq,
+    type: row.type,
+    source: row.source,
+    time: row.time,
+    received: new Date(row.received_ms).toISOString(),
+    producer: row.producer,
+    dataJson: row.data,
+    metaJson: row.meta,
     schemaVersion: row.schema_version,
   });
 }

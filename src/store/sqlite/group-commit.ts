@@ -12,7 +12,17 @@ import { RivuletError } from '../../kernel/errors.js';
 import type { AppendedEvent, AppendResult } from '../../kernel/envelope.js';
 import type { AppendRequest } from '../port.js';
 import { allocateChannel, RingWriter, type AppendWorkerData } from './append-channel.js';
-import { OUTCOME_FAILED, OUTCOME_OK_LOCKED, OUTCOME_REPLAY, toWire, type FromWorker, type WireError, type WireOutcomes, type WireRequest, type WorkerSettings } from './append-wire.js';
+import {
+  OUTCOME_FAILED,
+  OUTCOME_OK_LOCKED,
+  OUTCOME_REPLAY,
+  toWire,
+  type FromWorker,
+  type WireError,
+  type WireOutcomes,
+  type WireRequest,
+  type WorkerSettings,
+} from './append-wire.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import { spawnStoreWorker } from './store-worker.js';
 import type { WriteHealth } from './write-health.js';
@@ -60,20 +70,29 @@ export class GroupCommitter {
   private afterCommit: (results: AppendResult[], lockedStreams: string[]) => void = () => {};
   readonly stats: GroupCommitStats = { commits: 0, requests: 0, lastBatchSize: 0, lastCommitMs: 0 };
 
-  private constructor(worker: Worker, data: AppendWorkerData, private readonly options: GroupCommitOptions) {
+  private constructor(
+    worker: Worker,
+    data: AppendWorkerData,
+    private readonly options: GroupCommitOptions,
+  ) {
     this.worker = worker;
     this.ring = new RingWriter(worker, data.channel);
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => this.fail(mapSqliteError(err, 'append')));
     worker.on('exit', () => {
-      if (!this.closing) this.fail(new RivuletError('STORE_UNAVAILABLE', 'the store’s append worker stopped', { retryAfter: 5 }));
+      if (!this.closing)
+        this.fail(new RivuletError('STORE_UNAVAILABLE', 'the store’s append worker stopped', { retryAfter: 5 }));
     });
     worker.unref();
   }
 
   /** starts the worker and waits until its connection is open with the settings asked for */
   static async start(options: GroupCommitOptions): Promise<GroupCommitter> {
-    const data: AppendWorkerData = { settings: options.settings, channel: allocateChannel(), maxGroupEvents: options.maxGroupEvents ?? 10_000 };
+    const data: AppendWorkerData = {
+      settings: options.settings,
+      channel: allocateChannel(),
+      maxGroupEvents: options.maxGroupEvents ?? 10_000,
+    };
     const worker = spawnStoreWorker('append-worker', data);
     const onExit = () => settle(new Error('the append worker exited while opening'));
     let settle!: (outcome: FromWorker | Error) => void;
@@ -87,7 +106,12 @@ export class GroupCommitter {
     worker.off('message', settle).off('error', settle).off('exit', onExit);
     if (outcome instanceof Error || outcome.kind !== 'ready') {
       await worker.terminate();
-      const error = outcome instanceof Error ? outcome : outcome.kind === 'open-failed' ? fromWire(outcome.error) : new Error(`unexpected ${outcome.kind}`);
+      const error =
+        outcome instanceof Error
+          ? outcome
+          : outcome.kind === 'open-failed'
+            ? fromWire(outcome.error)
+            : new Error(`unexpected ${outcome.kind}`);
       throw error;
     }
     return new GroupCommitter(worker, data, options);
@@ -198,8 +222,7 @@ export class GroupCommitter {
       if (codes[i] === OUTCOME_FAILED) {
         this.options.writeHealth?.failed(answers[i]);
         p.reject(answers[i]);
-      }
-      else p.resolve(answers[i] as AppendResult);
+      } else p.resolve(answers[i] as AppendResult);
     });
   }
 
@@ -215,14 +238,22 @@ export class GroupCommitter {
 function toResult(request: AppendRequest, positions: Float64Array, at: number): AppendResult {
   const events: AppendedEvent[] = new Array(request.events.length);
   for (let i = 0, o = at; i < request.events.length; i++, o += 3) {
-    events[i] = { id: request.events[i]!.id, seq: positions[o]!, typeSeq: positions[o + 1]!, duplicate: positions[o + 2] === 1 };
+    events[i] = {
+      id: request.events[i]!.id,
+      seq: positions[o]!,
+      typeSeq: positions[o + 1]!,
+      duplicate: positions[o + 2] === 1,
+    };
   }
   return { stream: request.stream, events, replayed: false };
 }
 
 /** rebuilds an error from the worker as the error the synchronous store used to throw */
 function fromWire(error: WireError, during = 'open'): unknown {
-  if (error.rivulet) return new RivuletError(error.code as ConstructorParameters<typeof RivuletError>[0], error.message, { details: error.details });
+  if (error.rivulet)
+    return new RivuletError(error.code as ConstructorParameters<typeof RivuletError>[0], error.message, {
+      details: error.details,
+    });
   const original = Object.assign(new Error(error.message), { name: 'SqliteError', code: error.code || undefined });
   return mapSqliteError(original, during);
 }

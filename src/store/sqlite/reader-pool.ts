@@ -58,7 +58,12 @@ export class ReaderPool {
   }
 
   get stats(): ReaderPoolStats {
-    return { threads: this.threads.length, queued: this.queue.length, running: this.threads.filter((t) => t.busy).length, jobs: this.jobs };
+    return {
+      threads: this.threads.length,
+      queued: this.queue.length,
+      running: this.threads.filter((t) => t.busy).length,
+      jobs: this.jobs,
+    };
   }
 
   run(job: ReadJob): Promise<ReadResult> {
@@ -96,7 +101,12 @@ export class ReaderPool {
     worker.off('error', settle);
     worker.off('exit', onExit);
     if (opened instanceof Error || !('kind' in opened) || opened.kind !== 'ready') {
-      const message = opened instanceof Error ? opened.message : 'kind' in opened && opened.kind === 'open-failed' ? opened.error.message : 'unexpected answer';
+      const message =
+        opened instanceof Error
+          ? opened.message
+          : 'kind' in opened && opened.kind === 'open-failed'
+            ? opened.error.message
+            : 'unexpected answer';
       await worker.terminate();
       throw new Error(`cannot open a reader thread: ${message}`);
     }
@@ -144,12 +154,14 @@ export class ReaderPool {
   async close(): Promise<void> {
     this.closing = true;
     for (const job of this.queue.splice(0)) job.reject(unavailable('the store is closing'));
-    await Promise.all(this.threads.map(async (t) => {
-      const exited = new Promise((r) => t.worker.once('exit', r));
-      t.worker.ref();
-      t.worker.postMessage({ close: true });
-      await exited;
-    }));
+    await Promise.all(
+      this.threads.map(async (t) => {
+        const exited = new Promise((r) => t.worker.once('exit', r));
+        t.worker.ref();
+        t.worker.postMessage({ close: true });
+        await exited;
+      }),
+    );
   }
 }
 
@@ -158,7 +170,10 @@ function unavailable(message: string): RivuletError {
 }
 
 function fromWire(error: WireError): unknown {
-  if (error.rivulet) return new RivuletError(error.code as ConstructorParameters<typeof RivuletError>[0], error.message, { details: error.details });
+  if (error.rivulet)
+    return new RivuletError(error.code as ConstructorParameters<typeof RivuletError>[0], error.message, {
+      details: error.details,
+    });
   const original = Object.assign(new Error(error.message), { name: 'SqliteError', code: error.code || undefined });
   return mapSqliteError(original, 'read');
 }

@@ -14,7 +14,6 @@ import type { EventQuery, FromReader, ReadJob, ReaderSettings, ReadResult, ToRea
 import { EVENT_COLUMNS, eventJsonOfRow, type EventRow } from './event-row.js';
 import { fieldText } from './json-field.js';
 
-
 function run(channel: NonNullable<typeof parentPort>, settings: ReaderSettings): void {
   const send = (message: FromReader, transfer?: ArrayBuffer[]) => channel.postMessage(message, transfer);
   let reader: Reader;
@@ -42,7 +41,10 @@ function run(channel: NonNullable<typeof parentPort>, settings: ReaderSettings):
     }
     try {
       const result = reader.run(m.job);
-      send({ id: m.id, ok: true, result }, result.found && result.op === 'json' ? [result.bytes.buffer as ArrayBuffer] : undefined);
+      send(
+        { id: m.id, ok: true, result },
+        result.found && result.op === 'json' ? [result.bytes.buffer as ArrayBuffer] : undefined,
+      );
     } catch (err) {
       send({ id: m.id, ok: false, error: errorToWire(err) });
     }
@@ -63,17 +65,24 @@ class Reader {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${settings.synchronous}`);
     const actual = db.pragma('synchronous', { simple: true });
-    if (actual !== settings.synchronous) throw new Error(`SQLite refused synchronous=${settings.synchronous} (it reports ${String(actual)})`);
+    if (actual !== settings.synchronous)
+      throw new Error(`SQLite refused synchronous=${settings.synchronous} (it reports ${String(actual)})`);
     db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
     db.pragma('query_only = ON');
     this.db = db;
     this.stream = db.prepare('SELECT id, last_seq FROM streams WHERE name = ?');
     // the first event whose running maximum of times reaches the time: no event before it is
     // at or after that time, so a seek starts there (one index probe)
-    this.timeBound = db.prepare('SELECT seq FROM events INDEXED BY events_by_time_max WHERE stream_id = ? AND time_max_ms >= ? ORDER BY time_max_ms, seq LIMIT 1').pluck();
+    this.timeBound = db
+      .prepare(
+        'SELECT seq FROM events INDEXED BY events_by_time_max WHERE stream_id = ? AND time_max_ms >= ? ORDER BY time_max_ms, seq LIMIT 1',
+      )
+      .pluck();
     // from there, the first event at or after the time: the bound itself unless retention cut
     // events with later times than those it kept
-    this.firstAtTime = db.prepare('SELECT seq FROM events WHERE stream_id = ? AND seq >= ? AND time_ms >= ? ORDER BY seq LIMIT 1').pluck();
+    this.firstAtTime = db
+      .prepare('SELECT seq FROM events WHERE stream_id = ? AND seq >= ? AND time_ms >= ? ORDER BY seq LIMIT 1')
+      .pluck();
     this.bySeq = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND seq = ?`);
   }
 
@@ -84,23 +93,35 @@ class Reader {
   /** one job in one read transaction, so the stream row and its events come from one snapshot */
   run(job: ReadJob): ReadResult {
     return this.db.transaction((): ReadResult => {
-      const s = this.stream.get(job.op === 'rows' || job.op === 'json' || job.op === 'data' ? job.query.stream : job.stream) as { id: number; last_seq: number } | undefined;
+      const s = this.stream.get(
+        job.op === 'rows' || job.op === 'json' || job.op === 'data' ? job.query.stream : job.stream,
+      ) as { id: number; last_seq: number } | undefined;
       if (!s) return { found: false };
       switch (job.op) {
         case 'rows':
-          return { found: true, op: 'rows', rows: this.events(s.id, this.bounded(s.id, s.last_seq, job.query)), lastSeq: s.last_seq };
+          return {
+            found: true,
+            op: 'rows',
+            rows: this.events(s.id, this.bounded(s.id, s.last_seq, job.query)),
+            lastSeq: s.last_seq,
+          };
         case 'json':
           return this.json(s.id, s.last_seq, this.bounded(s.id, s.last_seq, job.query));
         case 'data':
           return this.data(s.last_seq, this.bounded(s.id, s.last_seq, job.query), s.id);
         case 'seqAtTime': {
           const bound = this.timeBound.get(s.id, job.timeMs) as number | undefined;
-          const seq = bound === undefined ? undefined : (this.firstAtTime.get(s.id, bound, job.timeMs) as number | undefined);
+          const seq =
+            bound === undefined ? undefined : (this.firstAtTime.get(s.id, bound, job.timeMs) as number | undefined);
           return { found: true, op: 'seqAtTime', seq: seq ?? null, lastSeq: s.last_seq };
         }
         case 'count': {
           const types = job.types && job.types.length > 0 ? job.types : undefined;
-          const row = this.statement('count', false, false, types?.length ?? 0).get(s.id, job.afterSeq, ...(types ?? [])) as { n: number; oldest: number | null };
+          const row = this.statement('count', false, false, types?.length ?? 0).get(
+            s.id,
+            job.afterSeq,
+            ...(types ?? []),
+          ) as { n: number; oldest: number | null };
           return { found: true, op: 'count', n: row.n, oldest: row.oldest, lastSeq: s.last_seq };
         }
       }
@@ -121,18 +142,29 @@ class Reader {
 
   private json(streamId: number, lastSeq: number, q: EventQuery): ReadResult {
     // two columns as arrays: fetching the stored answer costs a fraction of fetching the row
-    const rows = this.statement('json', q.fromTimeMs !== undefined, q.toTimeMs !== undefined, q.types?.length ?? 0).all(...this.params(streamId, q)) as [number, string | null][];
+    const rows = this.statement('json', q.fromTimeMs !== undefined, q.toTimeMs !== undefined, q.types?.length ?? 0).all(
+      ...this.params(streamId, q),
+    ) as [number, string | null][];
     const texts = new Array<string>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const [seq, json] = rows[i]!;
       texts[i] = json ?? eventJsonOfRow(q.stream, this.bySeq.get(streamId, seq) as EventRow);
     }
     const bytes = this.encoder.encode(texts.join(','));
-    return { found: true, op: 'json', bytes, count: rows.length, lastEventSeq: rows.length > 0 ? rows[rows.length - 1]![0] : q.afterSeq, lastSeq };
+    return {
+      found: true,
+      op: 'json',
+      bytes,
+      count: rows.length,
+      lastEventSeq: rows.length > 0 ? rows[rows.length - 1]![0] : q.afterSeq,
+      lastSeq,
+    };
   }
 
   private data(lastSeq: number, q: EventQuery, streamId: number): ReadResult {
-    const rows = this.statement('data', q.fromTimeMs !== undefined, q.toTimeMs !== undefined, q.types?.length ?? 0).all(...this.params(streamId, q)) as [number, string, string | null][];
+    const rows = this.statement('data', q.fromTimeMs !== undefined, q.toTimeMs !== undefined, q.types?.length ?? 0).all(
+      ...this.params(streamId, q),
+    ) as [number, string, string | null][];
     const seqs = new Array<number>(rows.length);
     const data = new Array<string>(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -158,7 +190,12 @@ class Reader {
     return params;
   }
 
-  private statement(kind: 'events' | 'json' | 'data' | 'count', from: boolean, to: boolean, typeCount: number): Statement {
+  private statement(
+    kind: 'events' | 'json' | 'data' | 'count',
+    from: boolean,
+    to: boolean,
+    typeCount: number,
+  ): Statement {
     const key = `${kind}:${from ? 1 : 0}${to ? 1 : 0}:${typeCount}`;
     let st = this.statements.get(key);
     if (!st) {
@@ -166,10 +203,22 @@ class Reader {
       if (from) where.push('time_ms >= ?');
       if (to) where.push('time_ms <= ?');
       if (typeCount > 0) where.push(`type IN (${new Array(typeCount).fill('?').join(', ')})`);
-      if (kind === 'count') st = this.db.prepare(`SELECT COUNT(*) AS n, MIN(received_ms) AS oldest FROM events WHERE ${where.join(' AND ')}`);
-      else if (kind === 'json') st = this.db.prepare(`SELECT seq, json FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`).raw(true);
-      else if (kind === 'data') st = this.db.prepare(`SELECT seq, data, json FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`).raw(true);
-      else st = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`);
+      if (kind === 'count')
+        st = this.db.prepare(
+          `SELECT COUNT(*) AS n, MIN(received_ms) AS oldest FROM events WHERE ${where.join(' AND ')}`,
+        );
+      else if (kind === 'json')
+        st = this.db
+          .prepare(`SELECT seq, json FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`)
+          .raw(true);
+      else if (kind === 'data')
+        st = this.db
+          .prepare(`SELECT seq, data, json FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`)
+          .raw(true);
+      else
+        st = this.db.prepare(
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`,
+        );
       this.statements.set(key, st);
     }
     return st;

@@ -46,10 +46,19 @@ export class SqliteDocumentStore implements DocumentStore {
     return info.changes > 0;
   }
 
-  async list<T>(collection: string, options?: { prefix?: string; after?: string; limit?: number }): Promise<StoredDocument<T>[]> {
+  async list<T>(
+    collection: string,
+    options?: { prefix?: string; after?: string; limit?: number },
+  ): Promise<StoredDocument<T>[]> {
     const prefix = options?.prefix ?? '';
     const upper = prefixUpperBound(prefix);
-    const rows = this.st.list.all(collection, options?.after ?? '', prefix, upper, options?.limit ?? 1_000_000) as Row[];
+    const rows = this.st.list.all(
+      collection,
+      options?.after ?? '',
+      prefix,
+      upper,
+      options?.limit ?? 1_000_000,
+    ) as Row[];
     return rows.map((r) => toDocument<T>(r));
   }
 }

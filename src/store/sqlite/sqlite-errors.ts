@@ -5,11 +5,20 @@ import { RivuletError, isRivuletError } from '../../kernel/errors.js';
 export function storageFullOf(err: unknown): RivuletError | undefined {
   if (isRivuletError(err)) return err.code === 'STORAGE_FULL' ? err : undefined;
   const code = (err as { code?: string } | null)?.code ?? '';
-  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR_WRITE') || code === 'SQLITE_IOERR_FSYNC' || code === 'ENOSPC') {
-    return new RivuletError('STORAGE_FULL', 'the store could not write: the disk is full or failing; nothing was written', {
-      cause: err,
-      retryAfter: 5,
-    });
+  if (
+    code === 'SQLITE_FULL' ||
+    code.startsWith('SQLITE_IOERR_WRITE') ||
+    code === 'SQLITE_IOERR_FSYNC' ||
+    code === 'ENOSPC'
+  ) {
+    return new RivuletError(
+      'STORAGE_FULL',
+      'the store could not write: the disk is full or failing; nothing was written',
+      {
+        cause: err,
+        retryAfter: 5,
+      },
+    );
   }
   return undefined;
 }

@@ -9,12 +9,19 @@ import { EventEmitter } from 'node:events';
 import type { Database } from 'better-sqlite3';
 import { RivuletError } from '../../kernel/errors.js';
 import type { AppendResult, StoredEvent } from '../../kernel/envelope.js';
-import type { AppendRequest, EventDataSlice, EventJsonSlice, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
+import type {
+  AppendRequest,
+  EventDataSlice,
+  EventJsonSlice,
+  EventLog,
+  ReadQuery,
+  RetentionPolicy,
+  StreamStats,
+} from '../port.js';
 import { EVENT_COLUMNS, toEvent, type EventRow } from './event-row.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { ReaderPool } from './reader-pool.js';
 import type { EventQuery, ReadJob, ReadResult } from './reader-wire.js';
-
 
 /** rows per slice read as events: each slice is rebuilt on the main thread, so keep it short */
 const ROWS_SLICE = 256;
@@ -142,7 +149,10 @@ export class SqliteEventLog implements EventLog {
   }
 
   /** runs one job on a reader thread; STREAM_NOT_FOUND when the stream does not exist */
-  async readJob<Op extends ReadJob['op']>(stream: string, job: Extract<ReadJob, { op: Op }>): Promise<Extract<ReadResult, { op: Op }>> {
+  async readJob<Op extends ReadJob['op']>(
+    stream: string,
+    job: Extract<ReadJob, { op: Op }>,
+  ): Promise<Extract<ReadResult, { op: Op }>> {
     const result = await this.readers.run(job);
     if (!result.found) throw notFound(stream);
     return result as Extract<ReadResult, { op: Op }>;
@@ -167,7 +177,8 @@ export class SqliteEventLog implements EventLog {
   }
 
   async stats(stream: string): Promise<StreamStats> {
-    const s = this.r.stream.get(stream) as { id: number; first_seq: number; last_seq: number; count: number; bytes: number } | undefined;
+    const s = this.r.stream.get(stream) as
+      { id: number; first_seq: number; last_seq: number; count: number; bytes: number } | undefined;
     if (!s) throw notFound(stream);
     const first = this.r.firstTime.get(s.id) as { time: string } | undefined;
     const last = this.r.lastTime.get(s.id) as { time: string } | undefined;
@@ -184,45 +195,47 @@ export class SqliteEventLog implements EventLog {
   async enforceRetention(stream: string, policy: RetentionPolicy, nowMs: number): Promise<number> {
     // IMMEDIATE: the append worker writes on its own connection; a deferred transaction that
     // reads before it writes could find its snapshot outdated (SQLITE_BUSY_SNAPSHOT).
-    const removed = this.writer.transaction(() => {
-      const s = this.w.streamForRetention.get(stream) as
-        | { id: number; first_seq: number; last_seq: number; count: number; bytes: number }
-        | undefined;
-      if (!s || s.count === 0) return 0;
-      // The new first seq is the highest cut any policy asks for; events are removed as a prefix
-      // so seqs stay contiguous and readers can tell "before retention" from "missing".
-      let cut = s.first_seq;
-      if (policy.maxEvents != null && s.count > policy.maxEvents) cut = Math.max(cut, s.last_seq - policy.maxEvents + 1);
-      if (policy.maxAgeMs != null) {
-        const row = this.writer
-          .prepare('SELECT MIN(seq) AS seq FROM events WHERE stream_id = ? AND received_ms >= ?')
-          .get(s.id, nowMs - policy.maxAgeMs) as { seq: number | null };
-        cut = Math.max(cut, row.seq ?? s.last_seq + 1);
-      }
-      if (policy.maxBytes != null && s.bytes > policy.maxBytes) {
-        // walk from the newest event back until the budget is spent
-        const rows = this.writer
-          .prepare('SELECT seq, size FROM events WHERE stream_id = ? ORDER BY seq DESC')
-          .iterate(s.id) as IterableIterator<{ seq: number; size: number }>;
-        let kept = 0;
-        let firstKept = s.last_seq + 1;
-        for (const row of rows) {
-          if (kept + row.size > policy.maxBytes) break;
-          kept += row.size;
-          firstKept = row.seq;
+    const removed = this.writer
+      .transaction(() => {
+        const s = this.w.streamForRetention.get(stream) as
+          { id: number; first_seq: number; last_seq: number; count: number; bytes: number } | undefined;
+        if (!s || s.count === 0) return 0;
+        // The new first seq is the highest cut any policy asks for; events are removed as a prefix
+        // so seqs stay contiguous and readers can tell "before retention" from "missing".
+        let cut = s.first_seq;
+        if (policy.maxEvents != null && s.count > policy.maxEvents)
+          cut = Math.max(cut, s.last_seq - policy.maxEvents + 1);
+        if (policy.maxAgeMs != null) {
+          const row = this.writer
+            .prepare('SELECT MIN(seq) AS seq FROM events WHERE stream_id = ? AND received_ms >= ?')
+            .get(s.id, nowMs - policy.maxAgeMs) as { seq: number | null };
+          cut = Math.max(cut, row.seq ?? s.last_seq + 1);
         }
-        cut = Math.max(cut, firstKept);
-      }
-      if (cut <= s.first_seq) return 0;
-      const gone = this.writer
-        .prepare('DELETE FROM events WHERE stream_id = ? AND seq < ? RETURNING size')
-        .all(s.id, cut) as { size: number }[];
-      const goneBytes = gone.reduce((sum, r) => sum + r.size, 0);
-      this.writer
-        .prepare('UPDATE streams SET first_seq = ?, count = count - ?, bytes = bytes - ? WHERE id = ?')
-        .run(cut, gone.length, goneBytes, s.id);
-      return gone.length;
-    }).immediate();
+        if (policy.maxBytes != null && s.bytes > policy.maxBytes) {
+          // walk from the newest event back until the budget is spent
+          const rows = this.writer
+            .prepare('SELECT seq, size FROM events WHERE stream_id = ? ORDER BY seq DESC')
+            .iterate(s.id) as IterableIterator<{ seq: number; size: number }>;
+          let kept = 0;
+          let firstKept = s.last_seq + 1;
+          for (const row of rows) {
+            if (kept + row.size > policy.maxBytes) break;
+            kept += row.size;
+            firstKept = row.seq;
+          }
+          cut = Math.max(cut, firstKept);
+        }
+        if (cut <= s.first_seq) return 0;
+        const gone = this.writer
+          .prepare('DELETE FROM events WHERE stream_id = ? AND seq < ? RETURNING size')
+          .all(s.id, cut) as { size: number }[];
+        const goneBytes = gone.reduce((sum, r) => sum + r.size, 0);
+        this.writer
+          .prepare('UPDATE streams SET first_seq = ?, count = count - ?, bytes = bytes - ? WHERE id = ?')
+          .run(cut, gone.length, goneBytes, s.id);
+        return gone.length;
+      })
+      .immediate();
     return removed;
   }
 

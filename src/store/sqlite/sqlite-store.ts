@@ -57,7 +57,13 @@ export class StoreOpenError extends Error {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   // one process: every document write goes through this process's services, which drop their own cache entries
-  readonly capabilities: StoreCapabilities = { crossProcessWatch: false, timeIndex: true, multiProcess: false, documentWatch: false, eventJson: true };
+  readonly capabilities: StoreCapabilities = {
+    crossProcessWatch: false,
+    timeIndex: true,
+    multiProcess: false,
+    documentWatch: false,
+    eventJson: true,
+  };
   private writer!: Db;
   private reader!: Db;
   private readers: ReaderPool | null = null;
@@ -116,7 +122,12 @@ export class SqliteStore implements Store {
     this.readers = readers;
     try {
       committer = await GroupCommitter.start({
-        settings: { path: this.path, synchronous: this.synchronous(), busyTimeoutMs: BUSY_TIMEOUT_MS, maxDatabaseBytes: this.options.maxDatabaseBytes },
+        settings: {
+          path: this.path,
+          synchronous: this.synchronous(),
+          busyTimeoutMs: BUSY_TIMEOUT_MS,
+          maxDatabaseBytes: this.options.maxDatabaseBytes,
+        },
         onCommit: this.options.onCommit,
         writeHealth: this.writeHealth,
       });
@@ -126,12 +137,17 @@ export class SqliteStore implements Store {
       this.reader.close();
       this.writer.close();
       this.releaseLock();
-      throw err instanceof StoreOpenError ? err : new StoreOpenError(`cannot open ${this.path} for appends: ${(err as Error).message}`, { cause: err });
+      throw err instanceof StoreOpenError
+        ? err
+        : new StoreOpenError(`cannot open ${this.path} for appends: ${(err as Error).message}`, { cause: err });
     }
     this.catalog = new SqliteStreamCatalog(this.writer);
     const catalog = this.catalog;
     this.eventLog = new SqliteEventLog(
-      this.writer, this.reader, readers, this.options.idempotencyWindowMs ?? 24 * 3600_000,
+      this.writer,
+      this.reader,
+      readers,
+      this.options.idempotencyWindowMs ?? 24 * 3600_000,
       (afterCommit) => committer.withAfterCommit(afterCommit),
       (name) => catalog.forget(name),
     );
@@ -151,7 +167,8 @@ export class SqliteStore implements Store {
       const wanted = this.synchronous();
       db.pragma(`synchronous = ${wanted}`);
       const actual = db.pragma('synchronous', { simple: true });
-      if (actual !== wanted) throw new StoreOpenError(`SQLite refused synchronous=${wanted} (it reports ${String(actual)})`);
+      if (actual !== wanted)
+        throw new StoreOpenError(`SQLite refused synchronous=${wanted} (it reports ${String(actual)})`);
       db.pragma('foreign_keys = ON');
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       if (readonly) db.pragma('query_only = ON');
@@ -203,7 +220,8 @@ export class SqliteStore implements Store {
   async health(): Promise<StoreHealth> {
     try {
       this.reader.prepare('SELECT 1').get();
-      if (!this.writeHealth.ready(() => this.probeWrite())) return { ok: false, detail: 'writes fail: the disk is full or failing' };
+      if (!this.writeHealth.ready(() => this.probeWrite()))
+        return { ok: false, detail: 'writes fail: the disk is full or failing' };
       return { ok: true, detail: `sqlite ${statSync(this.path).size} bytes` };
     } catch (err) {
       return { ok: false, detail: (err as Error).message };
@@ -213,10 +231,12 @@ export class SqliteStore implements Store {
   /** one small committed write, to learn whether writes work again */
   private probeWrite(): void {
     const now = new Date().toISOString();
-    this.writer.prepare(
-      `INSERT INTO documents (collection, key, value, version, updated_at) VALUES ('_store', 'write-probe', ?, 1, ?)
+    this.writer
+      .prepare(
+        `INSERT INTO documents (collection, key, value, version, updated_at) VALUES ('_store', 'write-probe', ?, 1, ?)
        ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value, version = version + 1, updated_at = excluded.updated_at`,
-    ).run(JSON.stringify({ at: now }), now);
+      )
+      .run(JSON.stringify({ at: now }), now);
   }
 
   close(): Promise<void> {

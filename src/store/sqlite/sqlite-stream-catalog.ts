@@ -17,7 +17,8 @@ interface Row {
   version: number;
 }
 
-const COLUMNS = 'name, owner, description, retention, exclusive_producer, locked_by, options, created_at, updated_at, version';
+const COLUMNS =
+  'name, owner, description, retention, exclusive_producer, locked_by, options, created_at, updated_at, version';
 
 export class SqliteStreamCatalog implements StreamCatalog {
   private readonly st: ReturnType<typeof prepareStatements>;
@@ -30,10 +31,19 @@ export class SqliteStreamCatalog implements StreamCatalog {
 
   async create(record: Omit<StreamRecord, 'version' | 'lockedBy'>): Promise<StreamRecord> {
     const info = this.st.insert.run(
-      record.name, record.owner, record.description, JSON.stringify(record.retention),
-      record.exclusiveProducer ? 1 : 0, JSON.stringify(record.options), record.createdAt, record.updatedAt,
+      record.name,
+      record.owner,
+      record.description,
+      JSON.stringify(record.retention),
+      record.exclusiveProducer ? 1 : 0,
+      JSON.stringify(record.options),
+      record.createdAt,
+      record.updatedAt,
     );
-    if (info.changes === 0) throw new RivuletError('STREAM_EXISTS', `stream "${record.name}" already exists`, { details: { stream: record.name } });
+    if (info.changes === 0)
+      throw new RivuletError('STREAM_EXISTS', `stream "${record.name}" already exists`, {
+        details: { stream: record.name },
+      });
     return { ...record, lockedBy: null, version: 1 };
   }
 
@@ -64,14 +74,21 @@ export class SqliteStreamCatalog implements StreamCatalog {
 
   async update(name: string, settings: Partial<StreamSettings>, expectedVersion?: number): Promise<StreamRecord> {
     const current = await this.get(name);
-    if (!current) throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
+    if (!current)
+      throw new RivuletError('STREAM_NOT_FOUND', `stream "${name}" does not exist`, { details: { stream: name } });
     if (expectedVersion !== undefined && expectedVersion !== current.version) {
       throw new RivuletError('CONFLICT', `stream "${name}" is at version ${current.version}, not ${expectedVersion}`);
     }
     const next = { ...current, ...settings };
     const row = this.st.update.get(
-      next.description, JSON.stringify(next.retention), next.exclusiveProducer ? 1 : 0, JSON.stringify(next.options),
-      new Date().toISOString(), next.exclusiveProducer ? 1 : 0, name, current.version,
+      next.description,
+      JSON.stringify(next.retention),
+      next.exclusiveProducer ? 1 : 0,
+      JSON.stringify(next.options),
+      new Date().toISOString(),
+      next.exclusiveProducer ? 1 : 0,
+      name,
+      current.version,
     ) as Row | undefined;
     this.cache.delete(name);
     if (!row) throw new RivuletError('CONFLICT', `stream "${name}" changed while it was being updated; retry`);
@@ -80,15 +97,17 @@ export class SqliteStreamCatalog implements StreamCatalog {
 
   async delete(name: string): Promise<boolean> {
     this.cache.delete(name);
-    return this.db.transaction(() => {
-      const row = this.st.id.get(name) as { id: number } | undefined;
-      if (!row) return false;
-      this.st.deleteEvents.run(row.id);
-      this.st.deleteTypes.run(row.id);
-      this.st.deleteIdem.run(row.id);
-      this.st.deleteStream.run(row.id);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const row = this.st.id.get(name) as { id: number } | undefined;
+        if (!row) return false;
+        this.st.deleteEvents.run(row.id);
+        this.st.deleteTypes.run(row.id);
+        this.st.deleteIdem.run(row.id);
+        this.st.deleteStream.run(row.id);
+        return true;
+      })
+      .immediate();
   }
 }
 

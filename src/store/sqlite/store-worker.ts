@@ -14,7 +14,10 @@ export function spawnStoreWorker(entry: 'append-worker' | 'reader-worker', worke
   if (here.endsWith('.ts')) {
     // running from source under tsx (tests): a worker does not inherit tsx's loader, so register it first
     const url = new URL(`./${entry}.ts`, here).href;
-    return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`, { eval: true, workerData, resourceLimits: LIMITS });
+    return new Worker(
+      `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`,
+      { eval: true, workerData, resourceLimits: LIMITS },
+    );
   }
   return new Worker(new URL(`./${entry}.js`, here), { workerData, resourceLimits: LIMITS });
 }

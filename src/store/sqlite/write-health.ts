@@ -71,8 +71,10 @@ function guardStatement(st: Statement, health: WriteHealth): Statement {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
-      if (prop === 'get' && getOfWrite) return (...args: unknown[]) => guarded(health, () => (target.all(...args) as unknown[])[0]);
-      if (prop === 'run' || prop === 'get' || prop === 'all') return (...args: unknown[]) => guarded(health, () => (value as Fn).apply(target, args));
+      if (prop === 'get' && getOfWrite)
+        return (...args: unknown[]) => guarded(health, () => (target.all(...args) as unknown[])[0]);
+      if (prop === 'run' || prop === 'get' || prop === 'all')
+        return (...args: unknown[]) => guarded(health, () => (value as Fn).apply(target, args));
       return (value as Fn).bind(target);
     },
   });
@@ -94,8 +96,10 @@ export function guardWrites(db: Db, health: WriteHealth): Db {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
       if (prop === 'prepare') return (source: string) => guardStatement(target.prepare(source), health);
-      if (prop === 'transaction') return (fn: Fn) => guardTransaction(target.transaction(fn) as unknown as Fn & Record<string, unknown>, health);
-      if (prop === 'exec' || prop === 'pragma') return (...args: unknown[]) => guarded(health, () => (value as Fn).apply(target, args));
+      if (prop === 'transaction')
+        return (fn: Fn) => guardTransaction(target.transaction(fn) as unknown as Fn & Record<string, unknown>, health);
+      if (prop === 'exec' || prop === 'pragma')
+        return (...args: unknown[]) => guarded(health, () => (value as Fn).apply(target, args));
       return (value as Fn).bind(target);
     },
   });

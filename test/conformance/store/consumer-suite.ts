@@ -21,7 +21,11 @@ interface Fixture {
   store: Store;
 }
 
-export function defineConsumerSuite(name: string, factory: () => Promise<Store>, options: ConsumerSuiteOptions = {}): void {
+export function defineConsumerSuite(
+  name: string,
+  factory: () => Promise<Store>,
+  options: ConsumerSuiteOptions = {},
+): void {
   async function withStore(fn: (f: Fixture) => Promise<Store | void>): Promise<void> {
     let store = await factory();
     try {
@@ -39,8 +43,14 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
 
   async function append(f: Fixture, stream: string, types: string[], time?: string): Promise<void> {
     const events: NewEvent[] = types.map((type, i) => ({
-      id: randomUUID(), idSupplied: false, type, source: '/suite', time: time ?? new Date().toISOString(),
-      producer: null, data: { i } as JsonValue, meta: {},
+      id: randomUUID(),
+      idSupplied: false,
+      type,
+      source: '/suite',
+      time: time ?? new Date().toISOString(),
+      producer: null,
+      data: { i } as JsonValue,
+      meta: {},
     }));
     await f.services.produce.produce({ stream, events, producer: null });
   }
@@ -63,7 +73,10 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
         await c.create('s', { name: 'a' });
         await assert.rejects(c.create('s', { name: 'a' }), { code: 'CONSUMER_EXISTS' });
         await assert.rejects(c.create('nope', { name: 'a' }), { code: 'STREAM_NOT_FOUND' });
-        assert.deepEqual((await c.list('s', { limit: 10 })).consumers.map((r) => r.name), ['a', 'b']);
+        assert.deepEqual(
+          (await c.list('s', { limit: 10 })).consumers.map((r) => r.name),
+          ['a', 'b'],
+        );
         assert.deepEqual((await c.get('s', 'b')).types, ['x']);
         await c.delete('s', 'a');
         await assert.rejects(c.get('s', 'a'), { code: 'CONSUMER_NOT_FOUND' });
@@ -77,10 +90,19 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
         const c = f.services.consumers;
         await c.create('s', { name: 'xs', types: ['x'] });
         const first = await c.peek('s', 'xs', 2);
-        assert.deepEqual(first.map((e) => e.seq), [1, 3]);
-        assert.deepEqual((await c.peek('s', 'xs', 2)).map((e) => e.seq), [1, 3]);
+        assert.deepEqual(
+          first.map((e) => e.seq),
+          [1, 3],
+        );
+        assert.deepEqual(
+          (await c.peek('s', 'xs', 2)).map((e) => e.seq),
+          [1, 3],
+        );
         await c.commit('s', 'xs', 3);
-        assert.deepEqual((await c.peek('s', 'xs', 10)).map((e) => e.seq), [4]);
+        assert.deepEqual(
+          (await c.peek('s', 'xs', 10)).map((e) => e.seq),
+          [4],
+        );
         await assert.rejects(c.commitNext('s', 'xs', first[0]!.id), { code: 'OFFSET_MISMATCH' });
         const next = (await c.peek('s', 'xs', 1))[0]!;
         await c.commitNext('s', 'xs', next.id);
@@ -99,10 +121,19 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
         await c.create('s', { name: 'seq', start: { from: 'seq', seq: 2 } });
         await c.create('s', { name: 'time', start: { from: 'time', timeMs: Date.parse('2021-01-01T00:00:00Z') } });
         assert.deepEqual(await c.peek('s', 'end', 10), []);
-        assert.deepEqual((await c.peek('s', 'seq', 10)).map((e) => e.seq), [2, 3, 4]);
-        assert.deepEqual((await c.peek('s', 'time', 10)).map((e) => e.seq), [3, 4]);
+        assert.deepEqual(
+          (await c.peek('s', 'seq', 10)).map((e) => e.seq),
+          [2, 3, 4],
+        );
+        assert.deepEqual(
+          (await c.peek('s', 'time', 10)).map((e) => e.seq),
+          [3, 4],
+        );
         await c.seek('s', 'end', { from: 'seq', seq: 4 });
-        assert.deepEqual((await c.peek('s', 'end', 10)).map((e) => e.seq), [4]);
+        assert.deepEqual(
+          (await c.peek('s', 'end', 10)).map((e) => e.seq),
+          [4],
+        );
         await c.seek('s', 'end', { from: 'beginning' });
         assert.equal((await c.lag('s', 'end')).pending, 4);
         assert.ok((await c.lag('s', 'end')).oldestUnackedAgeMs! >= 0);
@@ -112,7 +143,11 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
     it('leased style: concurrent clients never share a leased event, and every event is acked once', async () => {
       await withStore(async (f) => {
         const total = 300;
-        await streamWith(f, 's', Array.from({ length: total }, () => 't'));
+        await streamWith(
+          f,
+          's',
+          Array.from({ length: total }, () => 't'),
+        );
         const c = f.services.consumers;
         await c.create('s', { name: 'work', leaseMs: 60_000 });
         const handed = new Map<number, string>();
@@ -122,10 +157,18 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
             const got = await c.receive('s', 'work', { max: 7, clientId: id });
             if (got.length === 0) return;
             for (const d of got) {
-              assert.equal(handed.get(d.event.seq), undefined, `seq ${d.event.seq} was handed to ${handed.get(d.event.seq)} and ${id}`);
+              assert.equal(
+                handed.get(d.event.seq),
+                undefined,
+                `seq ${d.event.seq} was handed to ${handed.get(d.event.seq)} and ${id}`,
+              );
               handed.set(d.event.seq, id);
             }
-            const outcomes = await c.ack('s', 'work', got.map((d) => d.leaseToken));
+            const outcomes = await c.ack(
+              's',
+              'work',
+              got.map((d) => d.leaseToken),
+            );
             assert.ok(outcomes.every((o) => o.outcome === 'ok'));
             acked += outcomes.length;
           }
@@ -153,8 +196,14 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
         const [again] = await pollReceive(f, 's', 'w', 1);
         assert.equal(again!.event.seq, 1);
         assert.equal(again!.deliveries, 2);
-        assert.deepEqual((await c.ack('s', 'w', [first!.leaseToken])).map((o) => o.outcome), ['not-held']);
-        assert.deepEqual((await c.ack('s', 'w', [again!.leaseToken])).map((o) => o.outcome), ['ok']);
+        assert.deepEqual(
+          (await c.ack('s', 'w', [first!.leaseToken])).map((o) => o.outcome),
+          ['not-held'],
+        );
+        assert.deepEqual(
+          (await c.ack('s', 'w', [again!.leaseToken])).map((o) => o.outcome),
+          ['ok'],
+        );
         assert.equal((await c.lag('s', 'w')).committedSeq, 2);
       });
     });
@@ -168,14 +217,21 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
         const [d1] = await c.receive('s', 'w', { max: 1 });
         assert.ok(d1!.firstDeliveredMs >= before && d1!.firstDeliveredMs <= Date.now(), 'the first hand-out is dated');
         await new Promise((r) => setTimeout(r, 5));
-        assert.deepEqual((await c.extend('s', 'w', [d1!.leaseToken, '1.bogus'])).map((o) => o.outcome), ['ok', 'not-held']);
+        assert.deepEqual(
+          (await c.extend('s', 'w', [d1!.leaseToken, '1.bogus'])).map((o) => o.outcome),
+          ['ok', 'not-held'],
+        );
         await c.release('s', 'w', [d1!.leaseToken]);
         const [d2] = await c.receive('s', 'w', { max: 1 });
         assert.equal(d2!.deliveries, 1, 'a released delivery is not counted');
         await c.nack('s', 'w', [d2!.leaseToken], 0);
         const [d3] = await c.receive('s', 'w', { max: 1 });
         assert.equal(d3!.deliveries, 2);
-        assert.deepEqual([d2!.firstDeliveredMs, d3!.firstDeliveredMs], [d1!.firstDeliveredMs, d1!.firstDeliveredMs], 'redeliveries keep the first hand-out time');
+        assert.deepEqual(
+          [d2!.firstDeliveredMs, d3!.firstDeliveredMs],
+          [d1!.firstDeliveredMs, d1!.firstDeliveredMs],
+          'redeliveries keep the first hand-out time',
+        );
         await c.nack('s', 'w', [d3!.leaseToken], 60_000);
         assert.deepEqual(await c.receive('s', 'w', { max: 1 }), [], 'a nack delay holds the event back');
       });
@@ -224,28 +280,52 @@ export function defineConsumerSuite(name: string, factory: () => Promise<Store>,
       });
     });
 
-    it('keeps positions and leases across a restart', { skip: options.reopen ? false : 'store cannot be reopened' }, async () => {
-      await withStore(async (f) => {
-        await streamWith(f, 's', ['t', 't', 't', 'u']);
-        await f.services.consumers.create('s', { name: 'cur', types: ['t'] });
-        await f.services.consumers.create('s', { name: 'w', leaseMs: 60_000 });
-        await f.services.consumers.commit('s', 'cur', 2);
-        const leased = await f.services.consumers.receive('s', 'w', { max: 2 });
-        await f.services.consumers.nack('s', 'w', [leased[0]!.leaseToken], 0);
-        const [back] = await f.services.consumers.receive('s', 'w', { max: 1 });
-        leased[0] = back!;
-        const reopened = await options.reopen!(f.store);
-        const again = createCoreServices(reopened, { maxBatchEvents: 10 }).consumers;
-        assert.deepEqual((await again.peek('s', 'cur', 10)).map((e) => e.seq), [3]);
-        assert.deepEqual((await again.receive('s', 'w', { max: 10 })).map((d) => d.event.seq), [3, 4], 'leases held across the restart');
-        await again.nack('s', 'w', [leased[0]!.leaseToken], 0);
-        const [redelivered] = await again.receive('s', 'w', { max: 1 });
-        assert.equal(redelivered!.event.seq, 1);
-        assert.equal(redelivered!.firstDeliveredMs, back!.firstDeliveredMs, 'the first hand-out time survives the restart');
-        leased[0] = redelivered!;
-        assert.deepEqual((await again.ack('s', 'w', leased.map((d) => d.leaseToken))).map((o) => o.outcome), ['ok', 'ok']);
-        return reopened;
-      });
-    });
+    it(
+      'keeps positions and leases across a restart',
+      { skip: options.reopen ? false : 'store cannot be reopened' },
+      async () => {
+        await withStore(async (f) => {
+          await streamWith(f, 's', ['t', 't', 't', 'u']);
+          await f.services.consumers.create('s', { name: 'cur', types: ['t'] });
+          await f.services.consumers.create('s', { name: 'w', leaseMs: 60_000 });
+          await f.services.consumers.commit('s', 'cur', 2);
+          const leased = await f.services.consumers.receive('s', 'w', { max: 2 });
+          await f.services.consumers.nack('s', 'w', [leased[0]!.leaseToken], 0);
+          const [back] = await f.services.consumers.receive('s', 'w', { max: 1 });
+          leased[0] = back!;
+          const reopened = await options.reopen!(f.store);
+          const again = createCoreServices(reopened, { maxBatchEvents: 10 }).consumers;
+          assert.deepEqual(
+            (await again.peek('s', 'cur', 10)).map((e) => e.seq),
+            [3],
+          );
+          assert.deepEqual(
+            (await again.receive('s', 'w', { max: 10 })).map((d) => d.event.seq),
+            [3, 4],
+            'leases held across the restart',
+          );
+          await again.nack('s', 'w', [leased[0]!.leaseToken], 0);
+          const [redelivered] = await again.receive('s', 'w', { max: 1 });
+          assert.equal(redelivered!.event.seq, 1);
+          assert.equal(
+            redelivered!.firstDeliveredMs,
+            back!.firstDeliveredMs,
+            'the first hand-out time survives the restart',
+          );
+          leased[0] = redelivered!;
+          assert.deepEqual(
+            (
+              await again.ack(
+                's',
+                'w',
+                leased.map((d) => d.leaseToken),
+              )
+            ).map((o) => o.outcome),
+            ['ok', 'ok'],
+          );
+          return reopened;
+        });
+      },
+    );
   });
 }

@@ -12,7 +12,11 @@ function statusClass(a: Attempt): string {
 
 export function AttemptLog({ sink, path = `/v1/sinks/${enc(sink)}/attempts` }: { sink: string; path?: string }) {
   const [limit, setLimit] = useState(50);
-  const log = usePoll((signal) => api<{ attempts: Attempt[] }>(`${path}?limit=${limit}`, { signal }), [path, limit], 2000);
+  const log = usePoll(
+    (signal) => api<{ attempts: Attempt[] }>(`${path}?limit=${limit}`, { signal }),
+    [path, limit],
+    2000,
+  );
   if (log.error) return <ErrorNote error={log.error} />;
   if (!log.data) return <p class="muted">Loading…</p>;
   const attempts = log.data.attempts;
@@ -26,7 +30,10 @@ export function AttemptLog({ sink, path = `/v1/sinks/${enc(sink)}/attempts` }: {
           : `${attempts.length} latest attempts: latency p50 ${p(0.5)} ms, p95 ${p(0.95)} ms, max ${latencies[latencies.length - 1]} ms.`}{' '}
         <label>
           show{' '}
-          <select value={String(limit)} onChange={(e) => setLimit(Number((e.currentTarget as HTMLSelectElement).value))}>
+          <select
+            value={String(limit)}
+            onChange={(e) => setLimit(Number((e.currentTarget as HTMLSelectElement).value))}
+          >
             <option>50</option>
             <option>200</option>
             <option>1000</option>

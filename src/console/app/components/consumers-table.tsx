@@ -19,13 +19,19 @@ interface Row {
 }
 
 async function rowsOf(streams: string[], signal: AbortSignal): Promise<Row[]> {
-  const lists = await Promise.all(streams.map((s) => api<{ consumers: Consumer[] }>(`/v1/streams/${enc(s)}/consumers?limit=100`, { signal }).then((r) => r.consumers)));
+  const lists = await Promise.all(
+    streams.map((s) =>
+      api<{ consumers: Consumer[] }>(`/v1/streams/${enc(s)}/consumers?limit=100`, { signal }).then((r) => r.consumers),
+    ),
+  );
   // a sink's own consumers (sink.<id>) show on the sink's page
   const consumers = lists.flat().filter((c) => !c.name.startsWith('sink.'));
   return Promise.all(
     consumers.map(async (consumer) => ({
       consumer,
-      lag: await api<Lag>(`/v1/streams/${enc(consumer.stream)}/consumers/${enc(consumer.name)}/lag`, { signal }).catch(() => null),
+      lag: await api<Lag>(`/v1/streams/${enc(consumer.stream)}/consumers/${enc(consumer.name)}/lag`, { signal }).catch(
+        () => null,
+      ),
     })),
   );
 }
@@ -43,7 +49,10 @@ function NewConsumer({ stream, onCreated }: { stream: string; onCreated: () => v
     const form = e.currentTarget as HTMLFormElement;
     const data = new FormData(form);
     const text = (name: string) => String(data.get(name) ?? '').trim();
-    const types = text('types').split(',').map((t) => t.trim()).filter(Boolean);
+    const types = text('types')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
     const body: Record<string, unknown> = { name: text('name'), start: { from: text('start') } };
     if (types.length > 0) body.types = types;
     if (await action.run(() => api(`/v1/streams/${enc(stream)}/consumers`, { method: 'POST', body }))) {
@@ -80,8 +89,14 @@ function SeekInline({ consumer, action, onDone }: { consumer: Consumer; action: 
   const submit = async (e: Event) => {
     e.preventDefault();
     const value = String(new FormData(e.currentTarget as HTMLFormElement).get('to') ?? '').trim();
-    const body = mode === 'seq' ? { from: 'seq', seq: Number(value) } : { from: 'time', time: isoOfLocal(value) ?? value };
-    if (await action.run(() => api(`/v1/streams/${enc(consumer.stream)}/consumers/${enc(consumer.name)}/seek`, { method: 'POST', body }))) onDone();
+    const body =
+      mode === 'seq' ? { from: 'seq', seq: Number(value) } : { from: 'time', time: isoOfLocal(value) ?? value };
+    if (
+      await action.run(() =>
+        api(`/v1/streams/${enc(consumer.stream)}/consumers/${enc(consumer.name)}/seek`, { method: 'POST', body }),
+      )
+    )
+      onDone();
   };
   return (
     <form class="seek-consumer" onSubmit={submit}>
@@ -89,7 +104,11 @@ function SeekInline({ consumer, action, onDone }: { consumer: Consumer; action: 
         <option value="seq">seq</option>
         <option value="time">time</option>
       </select>
-      {mode === 'seq' ? <input name="to" type="number" min="1" required aria-label="seek to seq" /> : <input name="to" type="datetime-local" step="1" required aria-label="seek to time" />}
+      {mode === 'seq' ? (
+        <input name="to" type="number" min="1" required aria-label="seek to seq" />
+      ) : (
+        <input name="to" type="datetime-local" step="1" required aria-label="seek to time" />
+      )}
       <button type="submit" class="small" disabled={action.busy}>
         Seek
       </button>
@@ -97,12 +116,28 @@ function SeekInline({ consumer, action, onDone }: { consumer: Consumer; action: 
   );
 }
 
-export function ConsumersTable({ streams, showStream = true, manage = false }: { streams: string[]; showStream?: boolean; manage?: boolean }) {
+export function ConsumersTable({
+  streams,
+  showStream = true,
+  manage = false,
+}: {
+  streams: string[];
+  showStream?: boolean;
+  manage?: boolean;
+}) {
   const rows = usePoll((signal) => rowsOf(streams, signal), [streams.join('\n')], manage ? 2000 : 5000);
   const action = useAction();
   const [deleting, setDeleting] = useState<Consumer | undefined>(undefined);
   const reset = async (c: Consumer) => {
-    if (await action.run(() => api(`/v1/streams/${enc(c.stream)}/consumers/${enc(c.name)}/seek`, { method: 'POST', body: { from: 'beginning' } }))) rows.reload();
+    if (
+      await action.run(() =>
+        api(`/v1/streams/${enc(c.stream)}/consumers/${enc(c.name)}/seek`, {
+          method: 'POST',
+          body: { from: 'beginning' },
+        }),
+      )
+    )
+      rows.reload();
   };
   const remove = async (c: Consumer) => {
     const done = await action.run(async () => {
@@ -156,10 +191,21 @@ export function ConsumersTable({ streams, showStream = true, manage = false }: {
                 {manage ? (
                   <td class="row-actions">
                     <SeekInline consumer={consumer} action={action} onDone={rows.reload} />
-                    <button type="button" class="small reset" disabled={action.busy} onClick={() => void reset(consumer)} title="seek to the beginning: everything is delivered again">
+                    <button
+                      type="button"
+                      class="small reset"
+                      disabled={action.busy}
+                      onClick={() => void reset(consumer)}
+                      title="seek to the beginning: everything is delivered again"
+                    >
                       Reset
                     </button>
-                    <button type="button" class="small danger" disabled={action.busy} onClick={() => setDeleting(consumer)}>
+                    <button
+                      type="button"
+                      class="small danger"
+                      disabled={action.busy}
+                      onClick={() => setDeleting(consumer)}
+                    >
                       Delete
                     </button>
                   </td>
@@ -170,9 +216,16 @@ export function ConsumersTable({ streams, showStream = true, manage = false }: {
         </table>
       )}
       {deleting ? (
-        <ConfirmDialog title={`Delete consumer ${deleting.name}?`} confirmLabel={`Delete ${deleting.name}`} busy={action.busy} onConfirm={() => void remove(deleting)} onCancel={() => setDeleting(undefined)}>
+        <ConfirmDialog
+          title={`Delete consumer ${deleting.name}?`}
+          confirmLabel={`Delete ${deleting.name}`}
+          busy={action.busy}
+          onConfirm={() => void remove(deleting)}
+          onCancel={() => setDeleting(undefined)}
+        >
           <p>
-            Goes with it: its position (committed at seq {deleting.committedSeq}) and its leases. The events stay in <code>{deleting.stream}</code>.
+            Goes with it: its position (committed at seq {deleting.committedSeq}) and its leases. The events stay in{' '}
+            <code>{deleting.stream}</code>.
           </p>
         </ConfirmDialog>
       ) : null}

@@ -47,7 +47,10 @@ async function load(sink: Sink, signal: AbortSignal): Promise<Row[]> {
       throw err;
     }
     const after = Math.max(0, stream.stats.lastSeq - LATEST);
-    const page = await api<{ events: RivuletEvent[] }>(`/v1/streams/${enc(dlq)}/events?after=${after}&limit=${LATEST}`, { signal });
+    const page = await api<{ events: RivuletEvent[] }>(
+      `/v1/streams/${enc(dlq)}/events?after=${after}&limit=${LATEST}`,
+      { signal },
+    );
     for (const event of page.events) {
       const dead = event.meta?.['deadLetter'] as DeadLetter | undefined;
       if (dead?.sink === sink.id) rows.push({ dlq, event, dead });
@@ -64,8 +67,13 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
   const retryOne = async (dead: DeadLetter) => {
     setError(undefined);
     try {
-      await api(`/v1/sinks/${enc(sink.id)}/replay`, { method: 'POST', body: { stream: dead.stream, fromSeq: dead.seq, toSeq: dead.seq } });
-      setNote(`Retrying ${dead.stream} seq ${dead.seq}: it is delivered once more; if it fails again it is dead-lettered again.`);
+      await api(`/v1/sinks/${enc(sink.id)}/replay`, {
+        method: 'POST',
+        body: { stream: dead.stream, fromSeq: dead.seq, toSeq: dead.seq },
+      });
+      setNote(
+        `Retrying ${dead.stream} seq ${dead.seq}: it is delivered once more; if it fails again it is dead-lettered again.`,
+      );
       onRetried();
     } catch (err) {
       setError(err as Error);
@@ -75,7 +83,9 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
     setError(undefined);
     try {
       const answer = await api<{ jobs: unknown[] }>(`/v1/sinks/${enc(sink.id)}/dead-letters/retry`, { method: 'POST' });
-      setNote(`Retrying: ${answer.jobs.length} job${answer.jobs.length === 1 ? '' : 's'} started. Events that fail again are dead-lettered again under new ids.`);
+      setNote(
+        `Retrying: ${answer.jobs.length} job${answer.jobs.length === 1 ? '' : 's'} started. Events that fail again are dead-lettered again under new ids.`,
+      );
       onRetried();
     } catch (err) {
       setError(err as Error);
@@ -85,7 +95,12 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
   return (
     <div class="dead-letters">
       <div class="controls">
-        <button type="button" class="retry-dead-letters" disabled={!rows.data || rows.data.length === 0} onClick={() => void retry()}>
+        <button
+          type="button"
+          class="retry-dead-letters"
+          disabled={!rows.data || rows.data.length === 0}
+          onClick={() => void retry()}
+        >
           Retry all
         </button>
         <span class="muted small-text">
@@ -100,7 +115,9 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
       ) : null}
       <ErrorNote error={error ?? rows.error} />
       {!rows.data ? (
-        rows.error ? null : <p class="muted">Loading…</p>
+        rows.error ? null : (
+          <p class="muted">Loading…</p>
+        )
       ) : rows.data.length === 0 ? (
         <p class="muted">No dead letters.</p>
       ) : (
@@ -120,7 +137,11 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
           </thead>
           <tbody>
             {rows.data.map(({ dlq, event, dead }) => (
-              <tr key={`${dlq}-${event.seq}`} data-dead-seq={dead.seq} class={open?.event.id === event.id ? 'selected' : ''}>
+              <tr
+                key={`${dlq}-${event.seq}`}
+                data-dead-seq={dead.seq}
+                class={open?.event.id === event.id ? 'selected' : ''}
+              >
                 <td>
                   <Time iso={dead.at} />
                 </td>
@@ -145,7 +166,9 @@ export function DeadLetters({ sink, onRetried }: { sink: Sink; onRetried: () => 
         </table>
       )}
       {open ? <EventDetail event={open.event} onClose={() => setOpen(undefined)} /> : null}
-      <p class="muted small-text">The latest {LATEST} events of each dead-letter stream are searched; the stream keeps every copy, retried or not.</p>
+      <p class="muted small-text">
+        The latest {LATEST} events of each dead-letter stream are searched; the stream keeps every copy, retried or not.
+      </p>
     </div>
   );
 }

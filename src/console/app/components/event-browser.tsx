@@ -50,7 +50,11 @@ export function EventBrowser({ stream }: { stream: Stream }) {
   const latest = (limit: number): Query => ({ after: Math.max(0, stream.stats.lastSeq - limit), limit });
   const [query, setQuery] = useState<Query>(() => latest(50));
   const [selected, setSelected] = useState<RivuletEvent | undefined>(undefined);
-  const page = usePoll((signal) => api<Page>(pathOf(stream.name, query), { signal }), [stream.name, JSON.stringify(query)], 0);
+  const page = usePoll(
+    (signal) => api<Page>(pathOf(stream.name, query), { signal }),
+    [stream.name, JSON.stringify(query)],
+    0,
+  );
 
   const submit = (e: Event) => {
     e.preventDefault();
@@ -84,7 +88,13 @@ export function EventBrowser({ stream }: { stream: Stream }) {
           types <input name="type" placeholder="a.b, c.d" />
         </label>
         <label class="filter-field">
-          content <input name="filter" placeholder='data.amount > 100 and $contains(data.order, "A-")' size={36} aria-describedby="filter-help" />
+          content{' '}
+          <input
+            name="filter"
+            placeholder='data.amount > 100 and $contains(data.order, "A-")'
+            size={36}
+            aria-describedby="filter-help"
+          />
         </label>
         <label>
           limit
@@ -104,13 +114,21 @@ export function EventBrowser({ stream }: { stream: Stream }) {
         </button>
       </form>
       <p id="filter-help" class="muted small-text">
-        Content is a JSONata condition over the event (<code>type</code>, <code>source</code>, <code>time</code>, <code>data</code>, …), as in a sink's filter; the server searches up to 10,000
-        events per page. Times are local.
+        Content is a JSONata condition over the event (<code>type</code>, <code>source</code>, <code>time</code>,{' '}
+        <code>data</code>, …), as in a sink's filter; the server searches up to 10,000 events per page. Times are local.
       </p>
       <ErrorNote error={page.error} />
       <div class="browser-body">
         <div class="browser-list">
-          {page.data && events.length === 0 ? <p class="muted">{page.data.next ? 'No matches in the events searched so far: search on with the next page.' : 'No events match.'}</p> : <EventRows events={events} selected={selected?.id} onSelect={setSelected} />}
+          {page.data && events.length === 0 ? (
+            <p class="muted">
+              {page.data.next
+                ? 'No matches in the events searched so far: search on with the next page.'
+                : 'No events match.'}
+            </p>
+          ) : (
+            <EventRows events={events} selected={selected?.id} onSelect={setSelected} />
+          )}
           <div class="pager">
             <span class="muted">
               {events.length > 0 ? `seq ${events[0]!.seq}–${events[events.length - 1]!.seq}` : ''}

@@ -22,7 +22,15 @@ export function EventDetail({ event, onClose }: { event: RivuletEvent; onClose: 
   );
 }
 
-export function EventRows({ events, selected, onSelect }: { events: RivuletEvent[]; selected: string | undefined; onSelect: (e: RivuletEvent) => void }) {
+export function EventRows({
+  events,
+  selected,
+  onSelect,
+}: {
+  events: RivuletEvent[];
+  selected: string | undefined;
+  onSelect: (e: RivuletEvent) => void;
+}) {
   return (
     <table class="events">
       <thead>

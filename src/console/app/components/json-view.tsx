@@ -19,7 +19,9 @@ function Node({ name, value, depth }: { name: ComponentChild; value: unknown; de
       </div>
     );
   }
-  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value as Record<string, unknown>);
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v])
+    : Object.entries(value as Record<string, unknown>);
   const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
   if (entries.length === 0) {
     return (
@@ -34,7 +36,10 @@ function Node({ name, value, depth }: { name: ComponentChild; value: unknown; de
       <summary>
         {label}
         <span class="j-brace">{open}</span>
-        <span class="j-count"> {entries.length} {Array.isArray(value) ? 'items' : 'keys'} </span>
+        <span class="j-count">
+          {' '}
+          {entries.length} {Array.isArray(value) ? 'items' : 'keys'}{' '}
+        </span>
       </summary>
       <div class="j-children">
         {entries.map(([k, v]) => (

@@ -34,28 +34,37 @@ export function LiveTail({ stream }: { stream: string }) {
       while (!signal.aborted) {
         try {
           setStatus(lastSeq.current === undefined ? 'connecting' : 'reconnecting');
-          const { token } = await api<{ token: string }>('/v1/live-tokens', { method: 'POST', body: { stream }, signal });
+          const { token } = await api<{ token: string }>('/v1/live-tokens', {
+            method: 'POST',
+            body: { stream },
+            signal,
+          });
           const params = new URLSearchParams({ token });
           if (lastSeq.current !== undefined) params.set('after', String(lastSeq.current));
           if (types.trim()) params.set('type', types.trim());
-          await readSse(`/v1/streams/${enc(stream)}/live?${params}`, signal, (m) => {
-            if (m.event === 'rivulet:reset') {
-              const reset = JSON.parse(m.data) as { firstSeq: number };
-              setNote(`retention removed events before seq ${reset.firstSeq}`);
-              return;
-            }
-            if (m.event === 'rivulet:error') {
-              setNote((JSON.parse(m.data) as { message: string }).message);
-              return;
-            }
-            const event = JSON.parse(m.data) as RivuletEvent;
-            lastSeq.current = event.seq;
-            setReceived((n) => n + 1);
-            setEvents((list) => [event, ...list].slice(0, KEEP));
-          }, () => {
-            setStatus('live');
-            setNote('');
-          });
+          await readSse(
+            `/v1/streams/${enc(stream)}/live?${params}`,
+            signal,
+            (m) => {
+              if (m.event === 'rivulet:reset') {
+                const reset = JSON.parse(m.data) as { firstSeq: number };
+                setNote(`retention removed events before seq ${reset.firstSeq}`);
+                return;
+              }
+              if (m.event === 'rivulet:error') {
+                setNote((JSON.parse(m.data) as { message: string }).message);
+                return;
+              }
+              const event = JSON.parse(m.data) as RivuletEvent;
+              lastSeq.current = event.seq;
+              setReceived((n) => n + 1);
+              setEvents((list) => [event, ...list].slice(0, KEEP));
+            },
+            () => {
+              setStatus('live');
+              setNote('');
+            },
+          );
         } catch (err) {
           if (signal.aborted) return;
           setNote((err as Error).message);

@@ -13,7 +13,13 @@ import { ErrorNote } from './error-note';
 interface DryRun {
   valid: boolean;
   validation: string;
-  events: { index: number; type: string; valid: boolean; schemaVersion: number | null; error?: { code: string; detail: string; pointer?: string } }[];
+  events: {
+    index: number;
+    type: string;
+    valid: boolean;
+    schemaVersion: number | null;
+    error?: { code: string; detail: string; pointer?: string };
+  }[];
 }
 
 interface Fault {
@@ -68,13 +74,18 @@ export function ProduceForm({ stream, onProduced }: { stream: Stream; onProduced
     } catch (err) {
       const position = /position (\d+)/.exec((err as Error).message)?.[1];
       const at = position === undefined ? undefined : Number(position);
-      show({ message: `Not JSON${at === undefined ? '' : ` (line ${lineOf(text, at)})`}: ${(err as Error).message}`, ...(at === undefined ? {} : { at: [at, at + 1] as [number, number] }) });
+      show({
+        message: `Not JSON${at === undefined ? '' : ` (line ${lineOf(text, at)})`}: ${(err as Error).message}`,
+        ...(at === undefined ? {} : { at: [at, at + 1] as [number, number] }),
+      });
       return undefined;
     }
     const event: Record<string, unknown> = { type: String(fields.get('type') ?? '').trim(), data };
     const source = String(fields.get('source') ?? '').trim();
     if (source) event.source = source;
-    const answer = await action.run(() => api<DryRun>(`/v1/streams/${enc(stream.name)}/validate`, { method: 'POST', body: event }));
+    const answer = await action.run(() =>
+      api<DryRun>(`/v1/streams/${enc(stream.name)}/validate`, { method: 'POST', body: event }),
+    );
     if (!answer) return undefined;
     const outcome = answer.events[0];
     if (!answer.valid && outcome?.error) {
@@ -83,7 +94,11 @@ export function ProduceForm({ stream, onProduced }: { stream: Stream; onProduced
       show({ message: `${at ? `line ${lineOf(text, at[0])}: ` : ''}${outcome.error.detail}`, ...(at ? { at } : {}) });
       return undefined;
     }
-    setNote({ text: outcome?.schemaVersion ? `Valid against schema version ${outcome.schemaVersion} of ${outcome.type}.` : `Valid (no schema for this type; the stream's validation is ${answer.validation}).` });
+    setNote({
+      text: outcome?.schemaVersion
+        ? `Valid against schema version ${outcome.schemaVersion} of ${outcome.type}.`
+        : `Valid (no schema for this type; the stream's validation is ${answer.validation}).`,
+    });
     return event;
   };
 
@@ -95,7 +110,9 @@ export function ProduceForm({ stream, onProduced }: { stream: Stream; onProduced
     e.preventDefault();
     const event = await checked(e.currentTarget as HTMLFormElement);
     if (!event) return;
-    const answer = await action.run(() => api<{ events: { seq: number }[] }>(`/v1/streams/${enc(stream.name)}/events`, { method: 'POST', body: event }));
+    const answer = await action.run(() =>
+      api<{ events: { seq: number }[] }>(`/v1/streams/${enc(stream.name)}/events`, { method: 'POST', body: event }),
+    );
     if (answer) {
       const seq = answer.events[0]?.seq;
       setNote({ text: `Produced as seq ${seq}.`, ...(seq === undefined ? {} : { seq }) });
@@ -140,7 +157,8 @@ export function ProduceForm({ stream, onProduced }: { stream: Stream; onProduced
         </button>
         {note ? (
           <span class="ok-text" data-note="produce">
-            {note.text} {note.seq !== undefined ? <a href={href('streams', stream.name, 'events')}>See it in the events</a> : null}
+            {note.text}{' '}
+            {note.seq !== undefined ? <a href={href('streams', stream.name, 'events')}>See it in the events</a> : null}
           </span>
         ) : null}
       </div>

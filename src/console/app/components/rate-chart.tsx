@@ -4,7 +4,9 @@ import type uPlot from 'uplot';
 import type { RateSeries } from '../api';
 import { TimeChart } from './time-chart';
 
-const SERIES: uPlot.Series[] = [{ label: 'events/min', stroke: '#1f6fb2', fill: 'rgba(31,111,178,0.15)', width: 1.5, points: { show: false } }];
+const SERIES: uPlot.Series[] = [
+  { label: 'events/min', stroke: '#1f6fb2', fill: 'rgba(31,111,178,0.15)', width: 1.5, points: { show: false } },
+];
 
 export interface RateChartProps {
   series: RateSeries | undefined;
@@ -22,5 +24,14 @@ function dataOf(series: RateSeries | undefined): uPlot.AlignedData {
 
 export function RateChart({ series, width, height, axes = false }: RateChartProps) {
   const data = useMemo(() => dataOf(series), [series]);
-  return <TimeChart data={data} series={SERIES} width={width} height={height} {...(axes ? { yLabel: 'events/min' } : {})} className={axes ? 'rate-chart' : 'sparkline'} />;
+  return (
+    <TimeChart
+      data={data}
+      series={SERIES}
+      width={width}
+      height={height}
+      {...(axes ? { yLabel: 'events/min' } : {})}
+      className={axes ? 'rate-chart' : 'sparkline'}
+    />
+  );
 }

@@ -14,7 +14,10 @@ import { JsonView } from './json-view';
 import { FormActions } from './form-actions';
 
 class FormError extends Error {
-  constructor(message: string, readonly pointer: string) {
+  constructor(
+    message: string,
+    readonly pointer: string,
+  ) {
     super(message);
   }
 }
@@ -30,7 +33,17 @@ function json(text: string, pointer: string): unknown {
 const NEW_CONDITIONS = '[\n  { "expression": "data.total > 100" }\n]';
 const NEW_ACTIONS = '[\n  { "actionTargetId": "", "actionTypeId": "notify" }\n]';
 
-export function RuleEditor({ rule, onSaved, onCancel, formRef }: { rule?: Rule; onSaved: (r: Rule) => void; onCancel?: () => void; formRef?: RefObject<HTMLFormElement | null> }) {
+export function RuleEditor({
+  rule,
+  onSaved,
+  onCancel,
+  formRef,
+}: {
+  rule?: Rule;
+  onSaved: (r: Rule) => void;
+  onCancel?: () => void;
+  formRef?: RefObject<HTMLFormElement | null>;
+}) {
   const action = useAction();
   const [local, setLocal] = useState<FormError | undefined>(undefined);
   const error = local ?? action.error;
@@ -40,7 +53,10 @@ export function RuleEditor({ rule, onSaved, onCancel, formRef }: { rule?: Rule; 
     const text = (name: string) => String(data.get(name) ?? '').trim();
     let body: Record<string, unknown>;
     try {
-      const streams = text('streams').split(',').map((s) => s.trim()).filter(Boolean);
+      const streams = text('streams')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       body = {
         name: text('name'),
         ...(streams.length > 0 ? { streams } : {}),
@@ -55,7 +71,10 @@ export function RuleEditor({ rule, onSaved, onCancel, formRef }: { rule?: Rule; 
     const saved = await action.run(() =>
       rule
         ? api<Rule>(`/v1/rules/${enc(rule.id)}`, { method: 'PATCH', body: { ...body, version: rule.version } })
-        : api<Rule>('/v1/rules', { method: 'POST', body: { ...(text('id') ? { id: text('id') } : {}), ...body, enabled: false } }),
+        : api<Rule>('/v1/rules', {
+            method: 'POST',
+            body: { ...(text('id') ? { id: text('id') } : {}), ...body, enabled: false },
+          }),
     );
     if (saved) onSaved(saved);
   };
@@ -71,19 +90,40 @@ export function RuleEditor({ rule, onSaved, onCancel, formRef }: { rule?: Rule; 
       <label for="rule-name">name</label>
       <input id="rule-name" name="name" maxLength={200} defaultValue={rule?.name ?? ''} />
       <label for="rule-streams">streams</label>
-      <input id="rule-streams" name="streams" placeholder="the iFLUX stream" defaultValue={rule?.streams.join(', ') ?? ''} />
+      <input
+        id="rule-streams"
+        name="streams"
+        placeholder="the iFLUX stream"
+        defaultValue={rule?.streams.join(', ') ?? ''}
+      />
       <label for="rule-conditions">conditions</label>
       <div>
-        <textarea id="rule-conditions" name="conditions" rows={5} spellcheck={false} defaultValue={rule ? JSON.stringify(rule.conditions, null, 2) : NEW_CONDITIONS} />
+        <textarea
+          id="rule-conditions"
+          name="conditions"
+          rows={5}
+          spellcheck={false}
+          defaultValue={rule ? JSON.stringify(rule.conditions, null, 2) : NEW_CONDITIONS}
+        />
         <FieldError error={error} pointer="/conditions" />
       </div>
       <label for="rule-actions">actions</label>
       <div>
-        <textarea id="rule-actions" name="actions" rows={5} spellcheck={false} defaultValue={rule ? JSON.stringify(rule.actions, null, 2) : NEW_ACTIONS} />
+        <textarea
+          id="rule-actions"
+          name="actions"
+          rows={5}
+          spellcheck={false}
+          defaultValue={rule ? JSON.stringify(rule.actions, null, 2) : NEW_ACTIONS}
+        />
         <FieldError error={error} pointer="/actions" />
       </div>
       <FormActions busy={action.busy} label={rule ? 'Save' : 'Create rule'} onCancel={onCancel} />
-      <div class="result">{(error as { pointer?: string } | undefined)?.pointer?.match(/^\/(conditions|actions)/) ? null : <ErrorNote error={error} />}</div>
+      <div class="result">
+        {(error as { pointer?: string } | undefined)?.pointer?.match(/^\/(conditions|actions)/) ? null : (
+          <ErrorNote error={error} />
+        )}
+      </div>
     </form>
   );
 }
@@ -96,10 +136,19 @@ interface Validation {
 /** the conditions and actions being edited, as a dry run's draft */
 function draftOf(form: HTMLFormElement): { conditions: unknown; actions: unknown } {
   const data = new FormData(form);
-  return { conditions: json(String(data.get('conditions') ?? ''), '/conditions'), actions: json(String(data.get('actions') ?? ''), '/actions') };
+  return {
+    conditions: json(String(data.get('conditions') ?? ''), '/conditions'),
+    actions: json(String(data.get('actions') ?? ''), '/actions'),
+  };
 }
 
-export function RuleDryRun({ rule, draftForm }: { rule: Rule; draftForm?: RefObject<HTMLFormElement | null> | undefined }) {
+export function RuleDryRun({
+  rule,
+  draftForm,
+}: {
+  rule: Rule;
+  draftForm?: RefObject<HTMLFormElement | null> | undefined;
+}) {
   const action = useAction();
   const [local, setLocal] = useState<FormError | undefined>(undefined);
   const [answer, setAnswer] = useState<Validation | undefined>(undefined);
@@ -123,10 +172,17 @@ export function RuleDryRun({ rule, draftForm }: { rule: Rule; draftForm?: RefObj
     <form class="panel rule-dry-run" onSubmit={submit} aria-label="dry run">
       <h3>{draftForm ? 'Dry run of the change (not saved yet)' : 'Dry run of the saved rule'}</h3>
       <label for="rule-sample" class="wide">
-        a sample event: native <code>{'{type, source?, time?, data}'}</code> or iFLUX <code>{'{timestamp, source, type, properties}'}</code>
+        a sample event: native <code>{'{type, source?, time?, data}'}</code> or iFLUX{' '}
+        <code>{'{timestamp, source, type, properties}'}</code>
       </label>
       <div class="wide">
-        <textarea id="rule-sample" name="sample" rows={5} spellcheck={false} defaultValue={'{\n  "type": "order.placed",\n  "data": { "total": 150 }\n}'} />
+        <textarea
+          id="rule-sample"
+          name="sample"
+          rows={5}
+          spellcheck={false}
+          defaultValue={'{\n  "type": "order.placed",\n  "data": { "total": 150 }\n}'}
+        />
         {local ? <p class="field-error">{local.message}</p> : null}
       </div>
       <div class="actions">
@@ -143,7 +199,9 @@ export function RuleDryRun({ rule, draftForm }: { rule: Rule; draftForm?: RefObj
         {answer ? (
           <div class="dry-run" data-matched="true">
             <p class="ok-text">
-              Matches condition{answer.matchedConditions.length === 1 ? '' : 's'} {answer.matchedConditions.map((c) => c.index + 1).join(', ')}; would send {answer.matchedActions.length} action
+              Matches condition{answer.matchedConditions.length === 1 ? '' : 's'}{' '}
+              {answer.matchedConditions.map((c) => c.index + 1).join(', ')}; would send {answer.matchedActions.length}{' '}
+              action
               {answer.matchedActions.length === 1 ? '' : 's'}:
             </p>
             <JsonView value={answer.matchedActions} />

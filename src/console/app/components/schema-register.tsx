@@ -26,9 +26,26 @@ interface Report {
   incompatibilities: Incompatibility[];
 }
 
-const MODES = ['', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE'];
+const MODES = [
+  '',
+  'BACKWARD',
+  'BACKWARD_TRANSITIVE',
+  'FORWARD',
+  'FORWARD_TRANSITIVE',
+  'FULL',
+  'FULL_TRANSITIVE',
+  'NONE',
+];
 
-export function SchemaRegister({ stream, type: initialType, onRegistered }: { stream: string; type?: string; onRegistered: (type: string, version: number) => void }) {
+export function SchemaRegister({
+  stream,
+  type: initialType,
+  onRegistered,
+}: {
+  stream: string;
+  type?: string;
+  onRegistered: (type: string, version: number) => void;
+}) {
   const action = useAction();
   const [report, setReport] = useState<{ key: string; report: Report } | undefined>(undefined);
   const [parseError, setParseError] = useState('');
@@ -54,23 +71,45 @@ export function SchemaRegister({ stream, type: initialType, onRegistered }: { st
     const given = read(e.currentTarget as HTMLFormElement);
     if (!given) return;
     setReport(undefined);
-    const answer = await action.run(() => api<Report>(`/v1/streams/${enc(stream)}/schemas/${enc(given.type)}/compatibility`, { method: 'POST', body: given.body }));
+    const answer = await action.run(() =>
+      api<Report>(`/v1/streams/${enc(stream)}/schemas/${enc(given.type)}/compatibility`, {
+        method: 'POST',
+        body: given.body,
+      }),
+    );
     if (answer) setReport({ key: given.key, report: answer });
   };
 
   const register = async (e: Event) => {
     const given = read((e.currentTarget as HTMLButtonElement).form!);
     if (!given || given.key !== report?.key) return;
-    const answer = await action.run(() => api<{ version: number }>(`/v1/streams/${enc(stream)}/schemas/${enc(given.type)}`, { method: 'POST', body: given.body }));
+    const answer = await action.run(() =>
+      api<{ version: number }>(`/v1/streams/${enc(stream)}/schemas/${enc(given.type)}`, {
+        method: 'POST',
+        body: given.body,
+      }),
+    );
     if (answer) onRegistered(given.type, answer.version);
   };
 
   const r = report?.report;
   return (
-    <form class="panel schema-register" onSubmit={check} onInput={() => setReport(undefined)} aria-label="register a schema version">
+    <form
+      class="panel schema-register"
+      onSubmit={check}
+      onInput={() => setReport(undefined)}
+      aria-label="register a schema version"
+    >
       <h3>Register a schema version</h3>
       <label for="schema-type">event type</label>
-      <input id="schema-type" name="type" required maxLength={256} defaultValue={initialType ?? ''} placeholder="order.placed" />
+      <input
+        id="schema-type"
+        name="type"
+        required
+        maxLength={256}
+        defaultValue={initialType ?? ''}
+        placeholder="order.placed"
+      />
       <label for="schema-mode">compatibility</label>
       <select id="schema-mode" name="mode">
         {MODES.map((m) => (
@@ -83,14 +122,26 @@ export function SchemaRegister({ stream, type: initialType, onRegistered }: { st
         JSON Schema
       </label>
       <div class="wide">
-        <textarea id="schema-text" name="schema" rows={10} spellcheck={false} class={parseError ? 'invalid' : ''} defaultValue={'{\n  "type": "object",\n  "properties": {}\n}'} />
+        <textarea
+          id="schema-text"
+          name="schema"
+          rows={10}
+          spellcheck={false}
+          class={parseError ? 'invalid' : ''}
+          defaultValue={'{\n  "type": "object",\n  "properties": {}\n}'}
+        />
         {parseError ? <p class="field-error">{parseError}</p> : null}
       </div>
       <div class="actions">
         <button type="submit" class="check-compatibility" disabled={action.busy}>
           Check compatibility
         </button>
-        <button type="button" class="register-schema" disabled={action.busy || !r || !r.compatible} onClick={(e) => void register(e)}>
+        <button
+          type="button"
+          class="register-schema"
+          disabled={action.busy || !r || !r.compatible}
+          onClick={(e) => void register(e)}
+        >
           {r?.unchanged ? `Register (same as v${r.latest})` : r ? `Register as v${r.nextVersion}` : 'Register'}
         </button>
       </div>
@@ -98,12 +149,17 @@ export function SchemaRegister({ stream, type: initialType, onRegistered }: { st
         <div class="result dry-run" data-compatible={String(r.compatible)}>
           {r.compatible ? (
             <p class="ok-text">
-              {r.unchanged ? `The latest version (v${r.latest}) already has this schema.` : r.latest === null ? `The first version of ${r.type}: nothing to be compatible with.` : `Compatible under ${r.mode} with ${r.mode.endsWith('TRANSITIVE') ? 'every version' : `v${r.latest}`}: registers as v${r.nextVersion}.`}
+              {r.unchanged
+                ? `The latest version (v${r.latest}) already has this schema.`
+                : r.latest === null
+                  ? `The first version of ${r.type}: nothing to be compatible with.`
+                  : `Compatible under ${r.mode} with ${r.mode.endsWith('TRANSITIVE') ? 'every version' : `v${r.latest}`}: registers as v${r.nextVersion}.`}
             </p>
           ) : (
             <>
               <p class="error">
-                Breaks {r.mode} compatibility ({r.incompatibilities.length} finding{r.incompatibilities.length === 1 ? '' : 's'}); it would be refused:
+                Breaks {r.mode} compatibility ({r.incompatibilities.length} finding
+                {r.incompatibilities.length === 1 ? '' : 's'}); it would be refused:
               </p>
               <table class="incompatibilities">
                 <thead>

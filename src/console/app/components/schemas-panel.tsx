@@ -28,11 +28,20 @@ interface SchemaVersion {
 }
 
 export function SchemasPanel({ stream }: { stream: string }) {
-  const types = usePoll((signal) => api<{ types: TypeSummary[] }>(`/v1/streams/${enc(stream)}/schemas`, { signal }), [stream], 0);
+  const types = usePoll(
+    (signal) => api<{ types: TypeSummary[] }>(`/v1/streams/${enc(stream)}/schemas`, { signal }),
+    [stream],
+    0,
+  );
   const [open, setOpen] = useState<{ type: string; version: number } | undefined>(undefined);
   const [registering, setRegistering] = useState(false);
   const version = usePoll(
-    (signal) => (open ? api<SchemaVersion>(`/v1/streams/${enc(stream)}/schemas/${enc(open.type)}/versions/${open.version}`, { signal }) : Promise.resolve(undefined)),
+    (signal) =>
+      open
+        ? api<SchemaVersion>(`/v1/streams/${enc(stream)}/schemas/${enc(open.type)}/versions/${open.version}`, {
+            signal,
+          })
+        : Promise.resolve(undefined),
     [stream, open?.type, open?.version],
     0,
   );
@@ -66,63 +75,68 @@ export function SchemasPanel({ stream }: { stream: string }) {
     );
   return (
     <>
-    {toggle}
-    {form}
-    <div class="browser-body">
-      <table class="schemas">
-        <thead>
-          <tr>
-            <th>event type</th>
-            <th>compatibility</th>
-            <th>versions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {types.data.types.map((t) => (
-            <tr key={t.type}>
-              <td>
-                <code>{t.type}</code>
-              </td>
-              <td>
-                {t.compatibility}
-                {t.compatibilityOverride ? ' (set on the type)' : ''}
-              </td>
-              <td>
-                {t.versions.map((v) => (
-                  <button type="button" key={v} class={`small${open?.type === t.type && open.version === v ? ' active' : ''}`} onClick={() => setOpen({ type: t.type, version: v })}>
-                    v{v}
-                    {v === t.latest ? ' (latest)' : ''}
-                  </button>
-                ))}
-              </td>
+      {toggle}
+      {form}
+      <div class="browser-body">
+        <table class="schemas">
+          <thead>
+            <tr>
+              <th>event type</th>
+              <th>compatibility</th>
+              <th>versions</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-      {open ? (
-        <section class="event-detail">
-          <header>
-            <h3>
-              <code>{open.type}</code> v{open.version}
-            </h3>
-            <button type="button" class="small" onClick={() => setOpen(undefined)}>
-              Close
-            </button>
-          </header>
-          <ErrorNote error={version.error} />
-          {version.data ? (
-            <>
-              <p class="muted">
-                JSON Schema {version.data.draft}, registered <Time iso={version.data.createdAt} />
-                <br />
-                <code>{version.data.urn}</code>
-              </p>
-              <JsonView value={version.data.schema} />
-            </>
-          ) : null}
-        </section>
-      ) : null}
-    </div>
+          </thead>
+          <tbody>
+            {types.data.types.map((t) => (
+              <tr key={t.type}>
+                <td>
+                  <code>{t.type}</code>
+                </td>
+                <td>
+                  {t.compatibility}
+                  {t.compatibilityOverride ? ' (set on the type)' : ''}
+                </td>
+                <td>
+                  {t.versions.map((v) => (
+                    <button
+                      type="button"
+                      key={v}
+                      class={`small${open?.type === t.type && open.version === v ? ' active' : ''}`}
+                      onClick={() => setOpen({ type: t.type, version: v })}
+                    >
+                      v{v}
+                      {v === t.latest ? ' (latest)' : ''}
+                    </button>
+                  ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {open ? (
+          <section class="event-detail">
+            <header>
+              <h3>
+                <code>{open.type}</code> v{open.version}
+              </h3>
+              <button type="button" class="small" onClick={() => setOpen(undefined)}>
+                Close
+              </button>
+            </header>
+            <ErrorNote error={version.error} />
+            {version.data ? (
+              <>
+                <p class="muted">
+                  JSON Schema {version.data.draft}, registered <Time iso={version.data.createdAt} />
+                  <br />
+                  <code>{version.data.urn}</code>
+                </p>
+                <JsonView value={version.data.schema} />
+              </>
+            ) : null}
+          </section>
+        ) : null}
+      </div>
     </>
   );
 }

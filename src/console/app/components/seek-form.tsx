@@ -2,7 +2,15 @@
 import { useState } from 'preact/hooks';
 import type { Sink } from '../api';
 
-export function SeekForm({ sink, busy, onSeek }: { sink: Sink; busy: boolean; onSeek: (body: Record<string, unknown>) => Promise<void> }) {
+export function SeekForm({
+  sink,
+  busy,
+  onSeek,
+}: {
+  sink: Sink;
+  busy: boolean;
+  onSeek: (body: Record<string, unknown>) => Promise<void>;
+}) {
   const [from, setFrom] = useState('end');
   const submit = (e: Event) => {
     e.preventDefault();

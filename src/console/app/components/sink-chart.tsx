@@ -15,7 +15,24 @@ function dataOf(series: SinkRateSeries | undefined): uPlot.AlignedData {
   return [series.delivered.map((_, i) => start + i * series.stepSeconds), series.delivered, series.failed];
 }
 
-export function SinkChart({ series, width, height }: { series: SinkRateSeries | undefined; width: number; height: number }) {
+export function SinkChart({
+  series,
+  width,
+  height,
+}: {
+  series: SinkRateSeries | undefined;
+  width: number;
+  height: number;
+}) {
   const data = useMemo(() => dataOf(series), [series]);
-  return <TimeChart data={data} series={SERIES} width={width} height={height} yLabel="per minute" className="rate-chart sink-chart" />;
+  return (
+    <TimeChart
+      data={data}
+      series={SERIES}
+      width={width}
+      height={height}
+      yLabel="per minute"
+      className="rate-chart sink-chart"
+    />
+  );
 }

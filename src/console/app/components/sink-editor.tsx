@@ -35,13 +35,19 @@ interface Definition {
 const NEW_TARGET = '{\n  "kind": "http",\n  "method": "POST",\n  "url": "https://example.com/hooks/orders"\n}';
 
 class FormError extends Error {
-  constructor(message: string, readonly pointer: string) {
+  constructor(
+    message: string,
+    readonly pointer: string,
+  ) {
     super(message);
   }
 }
 
 function list(text: string): string[] {
-  return text.split(',').map((t) => t.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 }
 
 function definitionOf(form: HTMLFormElement, editing: boolean): Definition {
@@ -51,14 +57,18 @@ function definitionOf(form: HTMLFormElement, editing: boolean): Definition {
   if (streams.length === 0) throw new FormError('name at least one stream', '/streams');
   const types = list(text('types'));
   const condition = text('condition');
-  const filter = types.length > 0 || condition ? { ...(types.length > 0 ? { types } : {}), ...(condition ? { condition } : {}) } : null;
+  const filter =
+    types.length > 0 || condition
+      ? { ...(types.length > 0 ? { types } : {}), ...(condition ? { condition } : {}) }
+      : null;
   let target: unknown;
   try {
     target = JSON.parse(text('target'));
   } catch (err) {
     throw new FormError(`the target is not JSON: ${(err as Error).message}`, '/target');
   }
-  if (typeof target !== 'object' || target === null || Array.isArray(target)) throw new FormError('the target must be a JSON object with a "kind"', '/target');
+  if (typeof target !== 'object' || target === null || Array.isArray(target))
+    throw new FormError('the target must be a JSON object with a "kind"', '/target');
   return {
     ...(editing || !text('id') ? {} : { id: text('id') }),
     description: text('description'),
@@ -74,7 +84,8 @@ function DryRunResult({ answer }: { answer: DryRunAnswer }) {
   return (
     <div class="dry-run" data-matched={String(answer.matched)}>
       <h4>
-        Event #{answer.event.seq} of <a href={href('streams', answer.event.stream)}>{answer.event.stream}</a> <code>{answer.event.type}</code>
+        Event #{answer.event.seq} of <a href={href('streams', answer.event.stream)}>{answer.event.stream}</a>{' '}
+        <code>{answer.event.type}</code>
       </h4>
       <details>
         <summary>the event</summary>
@@ -119,7 +130,15 @@ function DryRunResult({ answer }: { answer: DryRunAnswer }) {
   );
 }
 
-export function SinkEditor({ sink, onSaved, onCancel }: { sink?: Sink; onSaved: (s: Sink) => void; onCancel?: () => void }) {
+export function SinkEditor({
+  sink,
+  onSaved,
+  onCancel,
+}: {
+  sink?: Sink;
+  onSaved: (s: Sink) => void;
+  onCancel?: () => void;
+}) {
   const action = useAction();
   const [local, setLocal] = useState<FormError | undefined>(undefined);
   const [dryRun, setDryRun] = useState<DryRunAnswer | undefined>(undefined);
@@ -149,7 +168,11 @@ export function SinkEditor({ sink, onSaved, onCancel }: { sink?: Sink; onSaved: 
     const answer = await action.run(() =>
       api<DryRunAnswer>('/v1/sinks/dry-run', {
         method: 'POST',
-        body: { ...(sink ? { id: sink.id } : {}), ...definition, event: { ...(stream ? { stream } : {}), ...(seq > 0 ? { seq } : {}) } },
+        body: {
+          ...(sink ? { id: sink.id } : {}),
+          ...definition,
+          event: { ...(stream ? { stream } : {}), ...(seq > 0 ? { seq } : {}) },
+        },
       }),
     );
     if (answer) setDryRun(answer);
@@ -162,7 +185,13 @@ export function SinkEditor({ sink, onSaved, onCancel }: { sink?: Sink; onSaved: 
     const saved = await action.run(() =>
       sink
         ? api<Sink>(`/v1/sinks/${enc(sink.id)}`, { method: 'PATCH', body: { ...d, version: sink.version } })
-        : api<Sink>('/v1/sinks', { method: 'POST', body: { ...d, start: { from: String(new FormData(e.currentTarget as HTMLFormElement).get('start') ?? 'end') } } }),
+        : api<Sink>('/v1/sinks', {
+            method: 'POST',
+            body: {
+              ...d,
+              start: { from: String(new FormData(e.currentTarget as HTMLFormElement).get('start') ?? 'end') },
+            },
+          }),
     );
     if (saved) onSaved(saved);
   };
@@ -184,27 +213,56 @@ export function SinkEditor({ sink, onSaved, onCancel }: { sink?: Sink; onSaved: 
       <input id="sink-description" name="description" maxLength={2000} defaultValue={sink?.description ?? ''} />
       <label for="sink-streams">streams</label>
       <div>
-        <input id="sink-streams" name="streams" required placeholder="orders, returns" defaultValue={sink?.streams.join(', ') ?? ''} />
+        <input
+          id="sink-streams"
+          name="streams"
+          required
+          placeholder="orders, returns"
+          defaultValue={sink?.streams.join(', ') ?? ''}
+        />
         <FieldError error={error} pointer="/streams" />
       </div>
       <label for="sink-types">event types</label>
       <div>
-        <input id="sink-types" name="types" placeholder="all (or order.*, return.created)" defaultValue={filter?.types?.join(', ') ?? ''} />
+        <input
+          id="sink-types"
+          name="types"
+          placeholder="all (or order.*, return.created)"
+          defaultValue={filter?.types?.join(', ') ?? ''}
+        />
         <FieldError error={error} pointer="/filter/types" />
       </div>
       <label for="sink-condition">filter</label>
       <div>
-        <input id="sink-condition" name="condition" placeholder="data.amount > 100 (JSONata over the event)" defaultValue={filter?.condition ?? ''} />
+        <input
+          id="sink-condition"
+          name="condition"
+          placeholder="data.amount > 100 (JSONata over the event)"
+          defaultValue={filter?.condition ?? ''}
+        />
         <FieldError error={error} pointer="/filter/condition" />
       </div>
       <label for="sink-transform">transform</label>
       <div>
-        <textarea id="sink-transform" name="transform" rows={3} spellcheck={false} placeholder='{"order": data.order, "total": data.amount} (blank: the event&apos;s data)' defaultValue={sink?.transform ?? ''} />
+        <textarea
+          id="sink-transform"
+          name="transform"
+          rows={3}
+          spellcheck={false}
+          placeholder='{"order": data.order, "total": data.amount} (blank: the event&apos;s data)'
+          defaultValue={sink?.transform ?? ''}
+        />
         <FieldError error={error} pointer="/transform" />
       </div>
       <label for="sink-target">target</label>
       <div>
-        <textarea id="sink-target" name="target" rows={7} spellcheck={false} defaultValue={sink ? JSON.stringify(sink.target, null, 2) : NEW_TARGET} />
+        <textarea
+          id="sink-target"
+          name="target"
+          rows={7}
+          spellcheck={false}
+          defaultValue={sink ? JSON.stringify(sink.target, null, 2) : NEW_TARGET}
+        />
         <FieldError error={error} pointer="/target" />
       </div>
       {sink ? null : (

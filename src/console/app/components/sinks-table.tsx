@@ -20,7 +20,8 @@ export function SinksTable({ stream }: { stream?: string }) {
   if (list.error) return <ErrorNote error={list.error} />;
   if (!list.data) return <p class="muted">Loading…</p>;
   const sinks = stream === undefined ? list.data.sinks : list.data.sinks.filter((s) => s.streams.includes(stream));
-  if (sinks.length === 0) return <p class="muted">No sinks{stream === undefined ? ' (or none this key may see)' : ' read this stream'}.</p>;
+  if (sinks.length === 0)
+    return <p class="muted">No sinks{stream === undefined ? ' (or none this key may see)' : ' read this stream'}.</p>;
   return (
     <table class="sinks">
       <thead>

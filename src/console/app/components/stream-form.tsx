@@ -30,12 +30,23 @@ function amount(text: string, scale: number, pointer: string): number | null {
 }
 
 class FormError extends Error {
-  constructor(message: string, readonly pointer: string) {
+  constructor(
+    message: string,
+    readonly pointer: string,
+  ) {
     super(message);
   }
 }
 
-export function StreamForm({ stream, onSaved, onCancel }: { stream?: Stream; onSaved: (s: Stream) => void; onCancel?: () => void }) {
+export function StreamForm({
+  stream,
+  onSaved,
+  onCancel,
+}: {
+  stream?: Stream;
+  onSaved: (s: Stream) => void;
+  onCancel?: () => void;
+}) {
   const action = useAction();
   const [local, setLocal] = useState<FormError | undefined>(undefined);
   const [age, ageUnit]: [string, string] = split(stream?.retention.maxAgeMs, AGE_UNITS, 'days');
@@ -59,7 +70,10 @@ export function StreamForm({ stream, onSaved, onCancel }: { stream?: Stream; onS
     const body = { description: text('description'), retention };
     const saved = await action.run(() =>
       stream
-        ? api<Stream>(`/v1/streams/${enc(stream.name)}`, { method: 'PATCH', body: { ...body, version: stream.version } })
+        ? api<Stream>(`/v1/streams/${enc(stream.name)}`, {
+            method: 'PATCH',
+            body: { ...body, version: stream.version },
+          })
         : api<Stream>('/v1/streams', { method: 'POST', body: { name: text('name'), ...body } }),
     );
     if (saved) onSaved(saved);
@@ -91,7 +105,15 @@ export function StreamForm({ stream, onSaved, onCancel }: { stream?: Stream; onS
       </div>
       <label for="stream-size">keep at most</label>
       <div class="units">
-        <input id="stream-size" name="size" type="number" min="0" step="any" placeholder="no limit" defaultValue={size} />
+        <input
+          id="stream-size"
+          name="size"
+          type="number"
+          min="0"
+          step="any"
+          placeholder="no limit"
+          defaultValue={size}
+        />
         <select name="sizeUnit" aria-label="size unit">
           <option selected={sizeUnit === 'GiB'}>GiB</option>
           <option selected={sizeUnit === 'MiB'}>MiB</option>
@@ -101,7 +123,16 @@ export function StreamForm({ stream, onSaved, onCancel }: { stream?: Stream; onS
       </div>
       <label for="stream-events">and at most</label>
       <div class="units">
-        <input id="stream-events" name="events" type="number" min="0" step="1" placeholder="no limit" defaultValue={String(stream?.retention.maxEvents ?? '')} /> events
+        <input
+          id="stream-events"
+          name="events"
+          type="number"
+          min="0"
+          step="1"
+          placeholder="no limit"
+          defaultValue={String(stream?.retention.maxEvents ?? '')}
+        />{' '}
+        events
         {localAt('/retention/maxEvents')}
       </div>
       <FormActions busy={action.busy} label={stream ? 'Save' : 'Create stream'} onCancel={onCancel} />

@@ -82,21 +82,39 @@ export function StreamSettings({ stream, onChanged }: { stream: Stream; onChange
       </button>
       <ErrorNote error={action.error} />
       {confirm ? (
-        <ConfirmDialog title={`Delete stream ${stream.name}?`} confirmLabel={`Delete ${stream.name}`} busy={action.busy} onConfirm={() => void remove()} onCancel={() => setConfirm(undefined)}>
+        <ConfirmDialog
+          title={`Delete stream ${stream.name}?`}
+          confirmLabel={`Delete ${stream.name}`}
+          busy={action.busy}
+          onConfirm={() => void remove()}
+          onCancel={() => setConfirm(undefined)}
+        >
           <p>Goes with it:</p>
           <ul>
             <li data-goes="events">
               {count(confirm.stream.stats.count)} events ({bytes(confirm.stream.stats.bytes)})
             </li>
-            <li data-goes="consumers">{confirm.consumers.length > 0 ? `consumers ${names(confirm.consumers)}, with their positions and leases` : 'no consumers'}</li>
-            {confirm.sinks.length > 0 ? <li data-goes="sink-positions">the positions of the sinks reading it</li> : null}
+            <li data-goes="consumers">
+              {confirm.consumers.length > 0
+                ? `consumers ${names(confirm.consumers)}, with their positions and leases`
+                : 'no consumers'}
+            </li>
+            {confirm.sinks.length > 0 ? (
+              <li data-goes="sink-positions">the positions of the sinks reading it</li>
+            ) : null}
           </ul>
           {confirm.sinks.length > 0 || confirm.schemaTypes.length > 0 ? (
             <>
               <p>Stays:</p>
               <ul>
-                {confirm.sinks.length > 0 ? <li data-stays="sinks">sinks {names(confirm.sinks)} (left with nothing to read)</li> : null}
-                {confirm.schemaTypes.length > 0 ? <li data-stays="schemas">schemas of {names(confirm.schemaTypes)} (a stream created again with this name finds them)</li> : null}
+                {confirm.sinks.length > 0 ? (
+                  <li data-stays="sinks">sinks {names(confirm.sinks)} (left with nothing to read)</li>
+                ) : null}
+                {confirm.schemaTypes.length > 0 ? (
+                  <li data-stays="schemas">
+                    schemas of {names(confirm.schemaTypes)} (a stream created again with this name finds them)
+                  </li>
+                ) : null}
               </ul>
             </>
           ) : null}

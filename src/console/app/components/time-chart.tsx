@@ -34,7 +34,12 @@ export function TimeChart({ data, series, width, height, yLabel, className }: Ti
       width,
       height,
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
-      axes: axes ? [{ stroke: '#889', grid: { stroke: 'rgba(128,128,160,0.18)' }, values: axisTimes }, { stroke: '#889', grid: { stroke: 'rgba(128,128,160,0.18)' }, size: 48, label: yLabel }] : [{ show: false }, { show: false }],
+      axes: axes
+        ? [
+            { stroke: '#889', grid: { stroke: 'rgba(128,128,160,0.18)' }, values: axisTimes },
+            { stroke: '#889', grid: { stroke: 'rgba(128,128,160,0.18)' }, size: 48, label: yLabel },
+          ]
+        : [{ show: false }, { show: false }],
       legend: { show: axes },
       cursor: axes ? {} : { show: false },
       series: [{ value: legendTime }, ...series],

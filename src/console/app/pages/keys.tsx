@@ -32,7 +32,12 @@ function NewKey({ onCreated }: { onCreated: (key: KeyInfo, secret: string) => vo
           .map((p) => `${a}:${p}`),
       ),
     ];
-    const answer = await action.run(() => api<{ key: KeyInfo; secret: string }>('/v1/keys', { method: 'POST', body: { name: text('name'), owner: text('owner'), scopes } }));
+    const answer = await action.run(() =>
+      api<{ key: KeyInfo; secret: string }>('/v1/keys', {
+        method: 'POST',
+        body: { name: text('name'), owner: text('owner'), scopes },
+      }),
+    );
     if (answer) {
       form.reset();
       onCreated(answer.key, answer.secret);
@@ -65,7 +70,14 @@ function NewKey({ onCreated }: { onCreated: (key: KeyInfo, secret: string) => vo
       </div>
       <div class="result">
         <FieldError error={action.error} pointer="/scopes" />
-        <ErrorNote error={(action.error as { pointer?: string } | undefined)?.pointer?.startsWith('/scopes') || (action.error as { pointer?: string } | undefined)?.pointer === '/owner' ? undefined : action.error} />
+        <ErrorNote
+          error={
+            (action.error as { pointer?: string } | undefined)?.pointer?.startsWith('/scopes') ||
+            (action.error as { pointer?: string } | undefined)?.pointer === '/owner'
+              ? undefined
+              : action.error
+          }
+        />
       </div>
     </form>
   );
@@ -99,7 +111,8 @@ export function KeysPage() {
       {created ? (
         <div class="secret-once" data-key={created.key.id}>
           <p class="note">
-            The secret of <strong>{created.key.name || created.key.id}</strong>, shown this once: it is not stored readable and cannot be shown again.
+            The secret of <strong>{created.key.name || created.key.id}</strong>, shown this once: it is not stored
+            readable and cannot be shown again.
           </p>
           <CopyBox label="secret" text={created.secret} />
           <button type="button" class="small" onClick={() => setCreated(undefined)}>
@@ -146,8 +159,17 @@ export function KeysPage() {
         <p class="muted">Loading…</p>
       )}
       {revoking ? (
-        <ConfirmDialog title={`Revoke ${revoking.name || revoking.id}?`} confirmLabel="Revoke" busy={action.busy} onConfirm={() => void revoke(revoking)} onCancel={() => setRevoking(undefined)}>
-          <p>Requests with this key are refused from now on ({revoking.owner}: {revoking.scopes.join(' ')}). What it made (streams, sinks, rules) stays.</p>
+        <ConfirmDialog
+          title={`Revoke ${revoking.name || revoking.id}?`}
+          confirmLabel="Revoke"
+          busy={action.busy}
+          onConfirm={() => void revoke(revoking)}
+          onCancel={() => setRevoking(undefined)}
+        >
+          <p>
+            Requests with this key are refused from now on ({revoking.owner}: {revoking.scopes.join(' ')}). What it made
+            (streams, sinks, rules) stays.
+          </p>
         </ConfirmDialog>
       ) : null}
     </div>

@@ -54,7 +54,8 @@ function StreamsSection({ data }: { data: Overview }) {
       <div class="toolbar">
         <h2>Streams</h2>
         <label class="muted small-text">
-          <input type="checkbox" class="show-internal" checked={internal} onChange={toggle} /> show internal streams{hidden > 0 ? ` (${hidden})` : ''}
+          <input type="checkbox" class="show-internal" checked={internal} onChange={toggle} /> show internal streams
+          {hidden > 0 ? ` (${hidden})` : ''}
         </label>
         <button type="button" class="new-stream" onClick={() => setCreating(!creating)} aria-expanded={creating}>
           New stream
@@ -73,40 +74,40 @@ function StreamsSection({ data }: { data: Overview }) {
         <p class="muted">No streams yet (or none this key may see).</p>
       ) : (
         <div class="table-wrap">
-        <table class="streams">
-          <thead>
-            <tr>
-              <th>stream</th>
-              <th class="num">events</th>
-              <th>last hour</th>
-              <th class="num">last full minute</th>
-              <th class="num">bytes</th>
-              <th>last event</th>
-            </tr>
-          </thead>
-          <tbody>
-            {streams.map((s) => {
-              const series = data.rates.get(s.name);
-              return (
-                <tr key={s.name} data-stream={s.name}>
-                  <td>
-                    <a href={href('streams', s.name)}>{s.name}</a>
-                    {s.description ? <div class="muted small-text">{s.description}</div> : null}
-                  </td>
-                  <td class="num count">{count(s.stats.count)}</td>
-                  <td>
-                    <RateChart series={series} width={160} height={28} />
-                  </td>
-                  <td class="num">{rate(lastMinute(series))}</td>
-                  <td class="num">{bytes(s.stats.bytes)}</td>
-                  <td>
-                    <Time iso={s.stats.lastTime} />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+          <table class="streams">
+            <thead>
+              <tr>
+                <th>stream</th>
+                <th class="num">events</th>
+                <th>last hour</th>
+                <th class="num">last full minute</th>
+                <th class="num">bytes</th>
+                <th>last event</th>
+              </tr>
+            </thead>
+            <tbody>
+              {streams.map((s) => {
+                const series = data.rates.get(s.name);
+                return (
+                  <tr key={s.name} data-stream={s.name}>
+                    <td>
+                      <a href={href('streams', s.name)}>{s.name}</a>
+                      {s.description ? <div class="muted small-text">{s.description}</div> : null}
+                    </td>
+                    <td class="num count">{count(s.stats.count)}</td>
+                    <td>
+                      <RateChart series={series} width={160} height={28} />
+                    </td>
+                    <td class="num">{rate(lastMinute(series))}</td>
+                    <td class="num">{bytes(s.stats.bytes)}</td>
+                    <td>
+                      <Time iso={s.stats.lastTime} />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
         </div>
       )}
       <p class="muted small-text">Rates are counted by this server process since it started.</p>
@@ -118,7 +119,12 @@ function ConsumersSection({ data }: { data: Overview }) {
   return (
     <section>
       <h2>Consumers</h2>
-      <ConsumersTable streams={data.streams.filter((s) => !isInternal(s.name)).slice(0, 100).map((s) => s.name)} />
+      <ConsumersTable
+        streams={data.streams
+          .filter((s) => !isInternal(s.name))
+          .slice(0, 100)
+          .map((s) => s.name)}
+      />
     </section>
   );
 }
@@ -140,7 +146,11 @@ export function OverviewPage() {
   return (
     <div class="overview">
       <ErrorNote error={overview.error} />
-      {overview.data ? sections.map((Section, i) => <Section key={i} data={overview.data!} />) : <p class="muted">Loading…</p>}
+      {overview.data ? (
+        sections.map((Section, i) => <Section key={i} data={overview.data!} />)
+      ) : (
+        <p class="muted">Loading…</p>
+      )}
     </div>
   );
 }

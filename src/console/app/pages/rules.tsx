@@ -37,10 +37,14 @@ export function RulesPage() {
           New rule
         </button>
       </div>
-      {creating ? <RuleEditor onSaved={(r) => (location.hash = href('rules', r.id))} onCancel={() => setCreating(false)} /> : null}
+      {creating ? (
+        <RuleEditor onSaved={(r) => (location.hash = href('rules', r.id))} onCancel={() => setCreating(false)} />
+      ) : null}
       <ErrorNote error={list.error} />
       {!list.data ? (
-        list.error ? null : <p class="muted">Loading…</p>
+        list.error ? null : (
+          <p class="muted">Loading…</p>
+        )
       ) : list.data.rules.length === 0 ? (
         <p class="muted">No rules (or none this key may see).</p>
       ) : (
@@ -121,7 +125,16 @@ export function RulePage({ id }: { id: string }) {
             <button type="button" disabled={busy} onClick={() => void act(r.enabled ? 'disable' : 'enable')}>
               {r.enabled ? 'Disable' : 'Enable'}
             </button>
-            <button type="button" disabled={busy || r.stats.actions.deadLettered === 0} onClick={() => void act('dead-letters/retry', (a) => `Retrying dead-lettered actions: ${(a as { jobs: number }).jobs} job(s) started.`)}>
+            <button
+              type="button"
+              disabled={busy || r.stats.actions.deadLettered === 0}
+              onClick={() =>
+                void act(
+                  'dead-letters/retry',
+                  (a) => `Retrying dead-lettered actions: ${(a as { jobs: number }).jobs} job(s) started.`,
+                )
+              }
+            >
               Retry dead-lettered actions
             </button>
             <button type="button" class="edit-rule" onClick={() => setEditing(!editing)} aria-expanded={editing}>
@@ -150,21 +163,25 @@ export function RulePage({ id }: { id: string }) {
             <dd>{r.streams.join(', ')}</dd>
             <dt>events evaluated</dt>
             <dd>
-              {count(r.stats.events.delivered)} (lag {count(r.lag.events)}) · <a href={href('sinks', r.sinks.rule)}>sink {r.sinks.rule}</a>
+              {count(r.stats.events.delivered)} (lag {count(r.lag.events)}) ·{' '}
+              <a href={href('sinks', r.sinks.rule)}>sink {r.sinks.rule}</a>
             </dd>
             <dt>actions sent</dt>
             <dd>
-              {count(r.stats.actions.delivered)}, failed attempts {count(r.stats.actions.failed)} ({errorRate(r.stats.actions)}), dead-lettered{' '}
-              {count(r.stats.actions.deadLettered)} (lag {count(r.lag.actions)}) · <a href={href('sinks', r.sinks.actions)}>sink {r.sinks.actions}</a>
+              {count(r.stats.actions.delivered)}, failed attempts {count(r.stats.actions.failed)} (
+              {errorRate(r.stats.actions)}), dead-lettered {count(r.stats.actions.deadLettered)} (lag{' '}
+              {count(r.lag.actions)}) · <a href={href('sinks', r.sinks.actions)}>sink {r.sinks.actions}</a>
             </dd>
             <dt>last action error</dt>
-            <dd class={r.stats.actions.lastError ? 'error' : ''}>{r.stats.actions.lastError ? (
+            <dd class={r.stats.actions.lastError ? 'error' : ''}>
+              {r.stats.actions.lastError ? (
                 <>
                   <Time iso={r.stats.actions.lastErrorAt} />: {r.stats.actions.lastError}
                 </>
               ) : (
                 '—'
-              )}</dd>
+              )}
+            </dd>
             <dt>version</dt>
             <dd>
               {r.version}, updated <Time iso={r.updatedAt} />

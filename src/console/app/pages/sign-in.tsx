@@ -34,7 +34,9 @@ export function SignIn({ reason, onSignedIn }: { reason: string; onSignedIn: (ke
             {error}
           </p>
         ) : null}
-        <p class="muted small-text">The key stays in this browser tab (session storage) and is sent only to this server's API.</p>
+        <p class="muted small-text">
+          The key stays in this browser tab (session storage) and is sent only to this server's API.
+        </p>
       </form>
     </main>
   );

@@ -31,7 +31,12 @@ export function SinksPage() {
           New sink
         </button>
       </div>
-      {creating ? <SinkEditor onSaved={(s) => (location.hash = href('sinks', s.id, 'settings'))} onCancel={() => setCreating(false)} /> : null}
+      {creating ? (
+        <SinkEditor
+          onSaved={(s) => (location.hash = href('sinks', s.id, 'settings'))}
+          onCancel={() => setCreating(false)}
+        />
+      ) : null}
       <SinksTable />
     </div>
   );
@@ -53,7 +58,20 @@ function SinkSettings({ sink, onSaved }: { sink: Sink; onSaved: () => void }) {
   // the editor works on the sink as it was when opened (or last saved), so a refresh does not undo typing
   const [snapshot, setSnapshot] = useState(sink);
   const [saved, setSaved] = useState(false);
-  const { id, streams, filter, transform, target, policy, deadLetterStream, jobs, owner, createdAt, updatedAt, version } = sink;
+  const {
+    id,
+    streams,
+    filter,
+    transform,
+    target,
+    policy,
+    deadLetterStream,
+    jobs,
+    owner,
+    createdAt,
+    updatedAt,
+    version,
+  } = sink;
   return (
     <>
       <SinkEditor
@@ -74,7 +92,22 @@ function SinkSettings({ sink, onSaved }: { sink: Sink; onSaved: () => void }) {
       <details>
         <summary>As the API answers it</summary>
         <div class="json-box">
-          <JsonView value={{ id, owner, streams, filter, transform, target, policy, deadLetterStream, jobs, createdAt, updatedAt, version }} />
+          <JsonView
+            value={{
+              id,
+              owner,
+              streams,
+              filter,
+              transform,
+              target,
+              policy,
+              deadLetterStream,
+              jobs,
+              createdAt,
+              updatedAt,
+              version,
+            }}
+          />
         </div>
       </details>
     </>
@@ -104,13 +137,24 @@ function DeleteSink({ sink }: { sink: Sink }) {
       </p>
       <ErrorNote error={action.error} />
       {asking ? (
-        <ConfirmDialog title={`Delete sink ${sink.id}?`} confirmLabel={`Delete ${sink.id}`} busy={action.busy} onConfirm={() => void remove()} onCancel={() => setAsking(false)}>
+        <ConfirmDialog
+          title={`Delete sink ${sink.id}?`}
+          confirmLabel={`Delete ${sink.id}`}
+          busy={action.busy}
+          onConfirm={() => void remove()}
+          onCancel={() => setAsking(false)}
+        >
           <p>Goes with it:</p>
           <ul>
-            <li data-goes="positions">its positions on {sink.streams.join(', ')} ({count(sink.lag.pending)} events not yet delivered) and its side jobs</li>
+            <li data-goes="positions">
+              its positions on {sink.streams.join(', ')} ({count(sink.lag.pending)} events not yet delivered) and its
+              side jobs
+            </li>
             <li data-goes="stats">its figures ({count(sink.stats.delivered)} delivered) and its attempt log</li>
           </ul>
-          <p>Stays: the events of {sink.streams.join(', ')} and the dead letters in {deadLetterStreams(sink).join(', ')}.</p>
+          <p>
+            Stays: the events of {sink.streams.join(', ')} and the dead letters in {deadLetterStreams(sink).join(', ')}.
+          </p>
         </ConfirmDialog>
       ) : null}
     </>
@@ -118,12 +162,24 @@ function DeleteSink({ sink }: { sink: Sink }) {
 }
 
 /** Delivers a range of one source stream again, beside the normal progress (POST …/replay). */
-function ReplayForm({ sink, busy, onReplay }: { sink: Sink; busy: boolean; onReplay: (body: Record<string, unknown>) => Promise<void> }) {
+function ReplayForm({
+  sink,
+  busy,
+  onReplay,
+}: {
+  sink: Sink;
+  busy: boolean;
+  onReplay: (body: Record<string, unknown>) => Promise<void>;
+}) {
   const submit = (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget as HTMLFormElement);
     const text = (name: string) => String(form.get(name) ?? '').trim();
-    void onReplay({ stream: text('stream') || sink.streams[0], fromSeq: Number(text('fromSeq')), ...(text('toSeq') ? { toSeq: Number(text('toSeq')) } : {}) });
+    void onReplay({
+      stream: text('stream') || sink.streams[0],
+      fromSeq: Number(text('fromSeq')),
+      ...(text('toSeq') ? { toSeq: Number(text('toSeq')) } : {}),
+    });
   };
   return (
     <form class="filters replay" onSubmit={submit}>
@@ -150,7 +206,11 @@ function ReplayForm({ sink, busy, onReplay }: { sink: Sink; busy: boolean; onRep
 
 export function SinkPage({ id, tab }: { id: string; tab: string | undefined }) {
   const sink = usePoll((signal) => api<Sink>(`/v1/sinks/${enc(id)}`, { signal }), [id], 2000);
-  const rates = usePoll((signal) => api<SinkRateSeries>(`/v1/sinks/${enc(id)}/rates?window=3600&step=60`, { signal }), [id], 5000);
+  const rates = usePoll(
+    (signal) => api<SinkRateSeries>(`/v1/sinks/${enc(id)}/rates?window=3600&step=60`, { signal }),
+    [id],
+    5000,
+  );
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<Error | undefined>(undefined);
   const current = tabs.find((t) => t.id === tab) ?? tabs[0]!;
@@ -162,8 +222,14 @@ export function SinkPage({ id, tab }: { id: string; tab: string | undefined }) {
     setActionError(undefined);
     setNote('');
     try {
-      const answer = await api<{ job?: { fromSeq?: number; toSeq?: number; stream?: string } }>(`/v1/sinks/${enc(id)}/${path}`, { method: 'POST', body });
-      if (path === 'replay') setNote(`Replaying ${answer.job?.stream ?? ''} seq ${answer.job?.fromSeq ?? ''}–${answer.job?.toSeq ?? ''} beside the normal progress.`);
+      const answer = await api<{ job?: { fromSeq?: number; toSeq?: number; stream?: string } }>(
+        `/v1/sinks/${enc(id)}/${path}`,
+        { method: 'POST', body },
+      );
+      if (path === 'replay')
+        setNote(
+          `Replaying ${answer.job?.stream ?? ''} seq ${answer.job?.fromSeq ?? ''}–${answer.job?.toSeq ?? ''} beside the normal progress.`,
+        );
       sink.reload();
     } catch (err) {
       setActionError(err as Error);

@@ -18,7 +18,9 @@ export function SpecsPage() {
       <h2>Specs</h2>
       <ErrorNote error={list.error} />
       {!list.data ? (
-        list.error ? null : <p class="muted">Loading…</p>
+        list.error ? null : (
+          <p class="muted">Loading…</p>
+        )
       ) : list.data.datasets.length === 0 ? (
         <p class="muted">No specs uploaded (or none of this key's owner).</p>
       ) : (
@@ -40,7 +42,9 @@ export function SpecsPage() {
                 </td>
                 <td>{d.owner}</td>
                 <td class="num">{d.latest}</td>
-                <td class="small-text">{d.managed.length > 0 ? d.managed.join(', ') : <span class="muted">nothing</span>}</td>
+                <td class="small-text">
+                  {d.managed.length > 0 ? d.managed.join(', ') : <span class="muted">nothing</span>}
+                </td>
                 <td>
                   <Time iso={d.updatedAt} />
                 </td>
@@ -54,7 +58,11 @@ export function SpecsPage() {
 }
 
 function RevisionDetail({ owner, dataset, revision }: { owner: string; dataset: string; revision: number }) {
-  const rev = usePoll((signal) => api<Revision>(`/v1/specs/${enc(owner)}/${enc(dataset)}/revisions/${revision}`, { signal }), [owner, dataset, revision], 2000);
+  const rev = usePoll(
+    (signal) => api<Revision>(`/v1/specs/${enc(owner)}/${enc(dataset)}/revisions/${revision}`, { signal }),
+    [owner, dataset, revision],
+    2000,
+  );
   if (rev.error) return <ErrorNote error={rev.error} />;
   const r = rev.data;
   if (!r) return <p class="muted">Loading…</p>;
@@ -127,8 +135,20 @@ function RevisionDetail({ owner, dataset, revision }: { owner: string; dataset: 
   );
 }
 
-export function SpecPage({ owner, dataset, revision }: { owner: string; dataset: string; revision: string | undefined }) {
-  const list = usePoll((signal) => api<{ revisions: RevisionSummary[] }>(`/v1/specs/${enc(owner)}/${enc(dataset)}/revisions`, { signal }), [owner, dataset], 2000);
+export function SpecPage({
+  owner,
+  dataset,
+  revision,
+}: {
+  owner: string;
+  dataset: string;
+  revision: string | undefined;
+}) {
+  const list = usePoll(
+    (signal) => api<{ revisions: RevisionSummary[] }>(`/v1/specs/${enc(owner)}/${enc(dataset)}/revisions`, { signal }),
+    [owner, dataset],
+    2000,
+  );
   const revisions = list.data ? [...list.data.revisions].reverse() : [];
   const selected = revision ? Number(revision) : revisions[0]?.revision;
   return (
@@ -163,7 +183,9 @@ export function SpecPage({ owner, dataset, revision }: { owner: string; dataset:
               ))}
             </tbody>
           </table>
-          <div class="revision-detail">{selected !== undefined ? <RevisionDetail owner={owner} dataset={dataset} revision={selected} /> : null}</div>
+          <div class="revision-detail">
+            {selected !== undefined ? <RevisionDetail owner={owner} dataset={dataset} revision={selected} /> : null}
+          </div>
         </div>
       ) : list.error ? null : (
         <p class="muted">Loading…</p>

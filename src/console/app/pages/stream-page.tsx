@@ -29,15 +29,22 @@ export const tabs: Tab[] = [
   { id: 'live', label: 'Live tail', render: (s) => <LiveTail stream={s.name} /> },
   { id: 'schemas', label: 'Schemas', render: (s) => <SchemasPanel stream={s.name} /> },
   { id: 'produce', label: 'Produce', render: (s, reload) => <ProduceForm stream={s} onProduced={reload} /> },
-  { id: 'consumers', label: 'Consumers', render: (s) => <ConsumersTable streams={[s.name]} showStream={false} manage /> },
+  {
+    id: 'consumers',
+    label: 'Consumers',
+    render: (s) => <ConsumersTable streams={[s.name]} showStream={false} manage />,
+  },
   { id: 'sinks', label: 'Sinks', render: (s) => <SinksTable stream={s.name} /> },
   { id: 'settings', label: 'Settings', render: (s, reload) => <StreamSettings stream={s} onChanged={reload} /> },
 ];
 
-
 export function StreamPage({ name, tab }: { name: string; tab: string | undefined }) {
   const stream = usePoll((signal) => api<Stream>(`/v1/streams/${enc(name)}`, { signal }), [name], 3000);
-  const rates = usePoll((signal) => api<RateSeries>(`/v1/streams/${enc(name)}/rates?window=3600&step=60`, { signal }), [name], 10_000);
+  const rates = usePoll(
+    (signal) => api<RateSeries>(`/v1/streams/${enc(name)}/rates?window=3600&step=60`, { signal }),
+    [name],
+    10_000,
+  );
   const current = tabs.find((t) => t.id === tab) ?? tabs[0]!;
   const s = stream.data;
   return (

@@ -10,13 +10,7 @@ import { analyse } from './walk.js';
 export type { JsonSchema } from './json.js';
 
 export type CompatibilityMode =
-  | 'NONE'
-  | 'BACKWARD'
-  | 'BACKWARD_TRANSITIVE'
-  | 'FORWARD'
-  | 'FORWARD_TRANSITIVE'
-  | 'FULL'
-  | 'FULL_TRANSITIVE';
+  'NONE' | 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE';
 
 export const COMPATIBILITY_MODES: readonly CompatibilityMode[] = Object.freeze([
   'NONE',

@@ -32,7 +32,13 @@ function splitByType(set: SubSet): SubSet[] {
   return groups.length <= 1 ? [set] : groups.map((g) => ({ ...set, typeMask: set.typeMask & g }));
 }
 
-function compareAlternatives(piece: SubSet, c: SchemaRef, name: 'anyOf' | 'oneOf', refs: readonly SchemaRef[], ctx: Ctx): void {
+function compareAlternatives(
+  piece: SubSet,
+  c: SchemaRef,
+  name: 'anyOf' | 'oneOf',
+  refs: readonly SchemaRef[],
+  ctx: Ctx,
+): void {
   const results = refs.map((ref) => trial(piece, ref, ctx));
   const chosen = results.findIndex((found) => found.length === 0);
   if (chosen < 0) {
@@ -41,16 +47,34 @@ function compareAlternatives(piece: SubSet, c: SchemaRef, name: 'anyOf' | 'oneOf
   }
   if (name === 'anyOf') return;
   const chosenRef = refs[chosen];
-  const overlapping = refs.findIndex((ref, i) => i !== chosen && chosenRef !== undefined
-    && !disjointFromRef(piece, ref, ctx) && !refsDisjoint(chosenRef, ref, ctx));
+  const overlapping = refs.findIndex(
+    (ref, i) =>
+      i !== chosen &&
+      chosenRef !== undefined &&
+      !disjointFromRef(piece, ref, ctx) &&
+      !refsDisjoint(chosenRef, ref, ctx),
+  );
   if (overlapping < 0) return;
-  reportUnproven(ctx, { sub: piece.path, sup: pointerTo(c, name) }, samePhrase(
-    `cannot prove that data matches only one branch of "oneOf" (branches ${chosen} and ${overlapping} may overlap)`));
+  reportUnproven(
+    ctx,
+    { sub: piece.path, sup: pointerTo(c, name) },
+    samePhrase(
+      `cannot prove that data matches only one branch of "oneOf" (branches ${chosen} and ${overlapping} may overlap)`,
+    ),
+  );
 }
 
-function reportNoBranch(piece: SubSet, c: SchemaRef, name: string, refs: readonly SchemaRef[], results: readonly Finding[][], ctx: Ctx): void {
+function reportNoBranch(
+  piece: SubSet,
+  c: SchemaRef,
+  name: string,
+  refs: readonly SchemaRef[],
+  results: readonly Finding[][],
+  ctx: Ctx,
+): void {
   const pieceTypes = subTypes(piece);
-  const candidates = refs.map((ref, i) => ({ ref, found: results[i] ?? [], types: overApproximateTypes(ref) }))
+  const candidates = refs
+    .map((ref, i) => ({ ref, found: results[i] ?? [], types: overApproximateTypes(ref) }))
     .filter((entry) => (entry.types & pieceTypes) !== 0);
   if (candidates.length === 0) {
     reportTypeLoss(ctx, { sub: `${piece.path}/type`, sup: pointerTo(c, name) }, pieceTypes);
@@ -73,8 +97,13 @@ function compareNot(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   // Complements reverse inclusion: if sup's excluded set lies inside sub's, sub avoids it too.
   const origin = { path: excluded.path, doc: excluded.doc };
   if (set.nots.some((own) => trialRefs([excluded], own, ctx, origin).length === 0)) return;
-  reportUnproven(ctx, { sub: set.path, sup: excluded.path }, unprovenPhrase((sub, sup) =>
-    `cannot prove that no data valid under the ${sub} schema matches the ${sup} "not" schema`));
+  reportUnproven(
+    ctx,
+    { sub: set.path, sup: excluded.path },
+    unprovenPhrase(
+      (sub, sup) => `cannot prove that no data valid under the ${sub} schema matches the ${sup} "not" schema`,
+    ),
+  );
 }
 
 function compareConditional(set: SubSet, c: SchemaRef, ctx: Ctx): void {
@@ -92,5 +121,9 @@ function compareConditional(set: SubSet, c: SchemaRef, ctx: Ctx): void {
     if (whenFalse) subsetOfSet(set, whenFalse, ctx);
     return;
   }
-  reportUnproven(ctx, { sub: set.path, sup: condition.path }, samePhrase('cannot prove which branch of "if"/"then"/"else" applies'));
+  reportUnproven(
+    ctx,
+    { sub: set.path, sup: condition.path },
+    samePhrase('cannot prove which branch of "if"/"then"/"else" applies'),
+  );
 }

@@ -17,7 +17,14 @@ export interface LimitKeyword {
  * Reports the sup-side limit `sup` the sub side does not keep within; `own` is the sub side's
  * limit, undefined when it has none. Both come printed; `outside` describes the data lost.
  */
-export function reportLimit(ctx: Trail, at: Pointers, limit: LimitKeyword, own: string | undefined, sup: string, outside: string): void {
+export function reportLimit(
+  ctx: Trail,
+  at: Pointers,
+  limit: LimitKeyword,
+  own: string | undefined,
+  sup: string,
+  outside: string,
+): void {
   // Rules are named after the keyword: maxLength gives max-length-added, max-length-lowered, ...
   const stem = limit.name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
   const witness = where(ctx.data, outside);
@@ -43,7 +50,14 @@ export function reportLimit(ctx: Trail, at: Pointers, limit: LimitKeyword, own: 
 }
 
 /** Compares a count limit (`minLength`, `maxItems`, ...); an absent or infinite `own` is no limit. */
-export function compareCount(ctx: Trail, at: Pointers, limit: LimitKeyword, own: number | undefined, sup: number, outside: string): void {
+export function compareCount(
+  ctx: Trail,
+  at: Pointers,
+  limit: LimitKeyword,
+  own: number | undefined,
+  sup: number,
+  outside: string,
+): void {
   const ownLimit = own === undefined || !Number.isFinite(own) ? undefined : { value: own, exclusive: false };
   if (boundWithin(ownLimit, { value: sup, exclusive: false }, limit.side)) return;
   reportLimit(ctx, at, limit, ownLimit && String(ownLimit.value), String(sup), outside);

@@ -4,7 +4,18 @@
  */
 
 import { OBJECT, STRING } from './json.js';
-import { displayData, plural, type Pointers, report, reportUnproven, samePhrase, subjectOf, unprovenPhrase, where, withProperty } from './findings.js';
+import {
+  displayData,
+  plural,
+  type Pointers,
+  report,
+  reportUnproven,
+  samePhrase,
+  subjectOf,
+  unprovenPhrase,
+  where,
+  withProperty,
+} from './findings.js';
 import { escapePointer, hasKeyword, isTriviallyTrue, type SchemaRef, trueRef } from './documents.js';
 import { type ObjectView, objectView, valueRefs } from './keyword-views.js';
 import { evaluate } from './evaluate.js';
@@ -26,7 +37,14 @@ export function compareObjects(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   compareDependencies(set, views, required, sup, c, ctx);
 }
 
-function compareNamedProperties(set: SubSet, views: readonly ObjectView[], required: ReadonlySet<string>, sup: ObjectView, c: SchemaRef, ctx: Ctx): void {
+function compareNamedProperties(
+  set: SubSet,
+  views: readonly ObjectView[],
+  required: ReadonlySet<string>,
+  sup: ObjectView,
+  c: SchemaRef,
+  ctx: Ctx,
+): void {
   const names = new Set<string>([
     ...sup.properties.keys(),
     ...views.flatMap((v) => [...v.properties.keys()]),
@@ -40,7 +58,11 @@ function compareNamedProperties(set: SubSet, views: readonly ObjectView[], requi
     const propertyCtx = intoData(ctx, { kind: 'property', name });
     const at = { sub: subPropertyPath(views, set, name), sup: `${c.path}/properties/${escapePointer(name)}` };
     if (!targets) {
-      reportUnproven(propertyCtx, at, samePhrase('cannot prove compatibility: a "patternProperties" pattern cannot be compiled'));
+      reportUnproven(
+        propertyCtx,
+        at,
+        samePhrase('cannot prove compatibility: a "patternProperties" pattern cannot be compiled'),
+      );
       continue;
     }
     const relevant = targets.filter((t) => !isTriviallyTrue(t));
@@ -80,21 +102,38 @@ function reportPropertyRefused(at: Pointers, ctx: Ctx): void {
 }
 
 /** Properties no `properties` entry names, governed by `patternProperties` and `additionalProperties`. */
-function compareOtherProperties(set: SubSet, views: readonly ObjectView[], sup: ObjectView, c: SchemaRef, ctx: Ctx): void {
+function compareOtherProperties(
+  set: SubSet,
+  views: readonly ObjectView[],
+  sup: ObjectView,
+  c: SchemaRef,
+  ctx: Ctx,
+): void {
   const otherCtx = intoData(ctx, { kind: 'other' });
   const origin = { path: set.path, doc: set.doc };
   for (const pattern of sup.patterns) {
     if (isTriviallyTrue(pattern.ref)) continue;
     const at = { sub: `${set.path}/patternProperties/${escapePointer(pattern.source)}`, sup: pattern.ref.path };
     if (!pattern.regex) {
-      reportUnproven(otherCtx, at, samePhrase(`cannot prove compatibility: the pattern "${pattern.source}" cannot be compiled`));
+      reportUnproven(
+        otherCtx,
+        at,
+        samePhrase(`cannot prove compatibility: the pattern "${pattern.source}" cannot be compiled`),
+      );
       continue;
     }
     const same = views.map((v) => v.patterns.find((p) => p.source === pattern.source)).find((p) => p !== undefined);
     // A name matching the pattern is governed by the same pattern on the sub side, or else by anything there.
     const attempts = same ? [[same.ref]] : views.map((v) => candidateValueRefs(v, []));
     if (attempts.some((refs) => refs.every((r) => trialRefs([r], pattern.ref, ctx, origin).length === 0))) continue;
-    reportUnproven(otherCtx, at, unprovenPhrase((sub, supName) => `cannot prove that every property matching "${pattern.source}" valid under the ${sub} schema is valid under the ${supName} one`));
+    reportUnproven(
+      otherCtx,
+      at,
+      unprovenPhrase(
+        (sub, supName) =>
+          `cannot prove that every property matching "${pattern.source}" valid under the ${sub} schema is valid under the ${supName} one`,
+      ),
+    );
   }
   const additional = sup.additional;
   if (!additional || isTriviallyTrue(additional)) return;
@@ -122,7 +161,10 @@ function reportAdditionalClosed(set: SubSet, sup: ObjectView, c: SchemaRef, ctx:
     rule: 'additional-properties-closed',
     inverse: 'additional-properties-opened',
     change: {
-      narrow: listed.length > 0 ? `no longer accepts properties other than ${listed.map((n) => `"${n}"`).join(', ')}` : 'no longer accepts any property',
+      narrow:
+        listed.length > 0
+          ? `no longer accepts properties other than ${listed.map((n) => `"${n}"`).join(', ')}`
+          : 'no longer accepts any property',
       widen: 'now accepts additional properties',
     },
     witness: `data with other properties${place}`,
@@ -142,14 +184,36 @@ function compareRequired(set: SubSet, required: ReadonlySet<string>, sup: Object
   }
 }
 
-function comparePropertyCounts(set: SubSet, views: readonly ObjectView[], required: ReadonlySet<string>, sup: ObjectView, c: SchemaRef, ctx: Ctx): void {
+function comparePropertyCounts(
+  set: SubSet,
+  views: readonly ObjectView[],
+  required: ReadonlySet<string>,
+  sup: ObjectView,
+  c: SchemaRef,
+  ctx: Ctx,
+): void {
   const least = Math.max(required.size, ...views.map((v) => v.minProperties));
-  compareCount(ctx, keywordPointers(set, c, 'minProperties'), { name: 'minProperties', side: 'lower' }, least, sup.minProperties,
-    `has fewer than ${plural(sup.minProperties, 'property', 'properties')}`);
+  compareCount(
+    ctx,
+    keywordPointers(set, c, 'minProperties'),
+    { name: 'minProperties', side: 'lower' },
+    least,
+    sup.minProperties,
+    `has fewer than ${plural(sup.minProperties, 'property', 'properties')}`,
+  );
   if (sup.maxProperties === undefined) return;
-  const most = Math.min(Number.POSITIVE_INFINITY, ...views.flatMap((v) => [v.maxProperties ?? Number.POSITIVE_INFINITY, closedCount(v)]));
-  compareCount(ctx, keywordPointers(set, c, 'maxProperties'), { name: 'maxProperties', side: 'upper' }, most, sup.maxProperties,
-    `has more than ${plural(sup.maxProperties, 'property', 'properties')}`);
+  const most = Math.min(
+    Number.POSITIVE_INFINITY,
+    ...views.flatMap((v) => [v.maxProperties ?? Number.POSITIVE_INFINITY, closedCount(v)]),
+  );
+  compareCount(
+    ctx,
+    keywordPointers(set, c, 'maxProperties'),
+    { name: 'maxProperties', side: 'upper' },
+    most,
+    sup.maxProperties,
+    `has more than ${plural(sup.maxProperties, 'property', 'properties')}`,
+  );
 }
 
 /** How many properties a closed object can have at most (infinite when it is open). */
@@ -158,18 +222,36 @@ function closedCount(view: ObjectView): number {
   return [...view.properties.values()].filter((r) => r.schema !== false).length;
 }
 
-function comparePropertyNames(set: SubSet, views: readonly ObjectView[], sup: ObjectView, c: SchemaRef, ctx: Ctx): void {
+function comparePropertyNames(
+  set: SubSet,
+  views: readonly ObjectView[],
+  sup: ObjectView,
+  c: SchemaRef,
+  ctx: Ctx,
+): void {
   const target = sup.propertyNames;
   if (!target || isTriviallyTrue(target)) return;
   const nameCtx = intoData(ctx, { kind: 'name' });
   const origin = { path: set.path, doc: set.doc, typeMask: STRING };
-  const viaNames = views.some((v) => v.propertyNames !== undefined && trialRefs([v.propertyNames], target, nameCtx, origin).length === 0);
-  const viaClosedList = views.some((v) => Number.isFinite(closedCount(v))
-    && [...v.properties].every(([name, ref]) => ref.schema === false || evaluate(target, name).kind === 'yes'));
+  const viaNames = views.some(
+    (v) => v.propertyNames !== undefined && trialRefs([v.propertyNames], target, nameCtx, origin).length === 0,
+  );
+  const viaClosedList = views.some(
+    (v) =>
+      Number.isFinite(closedCount(v)) &&
+      [...v.properties].every(([name, ref]) => ref.schema === false || evaluate(target, name).kind === 'yes'),
+  );
   if (viaNames || viaClosedList) return;
   const at = keywordPointers(set, c, 'propertyNames');
   if (views.some((v) => v.propertyNames !== undefined)) {
-    reportUnproven(ctx, at, unprovenPhrase((sub, supName) => `cannot prove that every property name the ${sub} schema accepts is accepted by the ${supName} one`));
+    reportUnproven(
+      ctx,
+      at,
+      unprovenPhrase(
+        (sub, supName) =>
+          `cannot prove that every property name the ${sub} schema accepts is accepted by the ${supName} one`,
+      ),
+    );
     return;
   }
   report(ctx, at, {
@@ -180,7 +262,14 @@ function comparePropertyNames(set: SubSet, views: readonly ObjectView[], sup: Ob
   });
 }
 
-function compareDependencies(set: SubSet, views: readonly ObjectView[], required: ReadonlySet<string>, sup: ObjectView, c: SchemaRef, ctx: Ctx): void {
+function compareDependencies(
+  set: SubSet,
+  views: readonly ObjectView[],
+  required: ReadonlySet<string>,
+  sup: ObjectView,
+  c: SchemaRef,
+  ctx: Ctx,
+): void {
   const absent = (name: string): boolean => isProvablyEmpty(subValueRefs(views, name));
   for (const [trigger, dependents] of sup.dependentRequired) {
     if (absent(trigger)) continue;
@@ -191,7 +280,10 @@ function compareDependencies(set: SubSet, views: readonly ObjectView[], required
         subject: subjectOf(withProperty(ctx.data, dependent)),
         rule: 'dependent-required-added',
         inverse: 'dependent-required-removed',
-        change: { narrow: `became required when "${trigger}" is present`, widen: `is no longer required when "${trigger}" is present` },
+        change: {
+          narrow: `became required when "${trigger}" is present`,
+          widen: `is no longer required when "${trigger}" is present`,
+        },
         witness: `data with "${trigger}" but without it`,
       });
     }
@@ -200,15 +292,30 @@ function compareDependencies(set: SubSet, views: readonly ObjectView[], required
     if (absent(trigger)) continue;
     for (const target of targets) {
       if (isTriviallyTrue(target) || dependentSchemaHolds(set, views, trigger, target, ctx)) continue;
-      reportUnproven(ctx, { sub: set.path, sup: target.path }, unprovenPhrase((sub, supName) =>
-        `cannot prove that data with "${trigger}" valid under the ${sub} schema satisfies the ${supName} dependent schema`));
+      reportUnproven(
+        ctx,
+        { sub: set.path, sup: target.path },
+        unprovenPhrase(
+          (sub, supName) =>
+            `cannot prove that data with "${trigger}" valid under the ${sub} schema satisfies the ${supName} dependent schema`,
+        ),
+      );
     }
   }
 }
 
-function dependentSchemaHolds(set: SubSet, views: readonly ObjectView[], trigger: string, target: SchemaRef, ctx: Ctx): boolean {
+function dependentSchemaHolds(
+  set: SubSet,
+  views: readonly ObjectView[],
+  trigger: string,
+  target: SchemaRef,
+  ctx: Ctx,
+): boolean {
   const origin = { path: set.path, doc: set.doc, typeMask: set.typeMask & OBJECT };
   if (trial({ ...set, typeMask: set.typeMask & OBJECT }, target, ctx).length === 0) return true;
-  return views.some((v) => (v.dependentSchemas.get(trigger) ?? []).some((own) =>
-    trialRefs([...set.conj, own], target, ctx, origin).length === 0));
+  return views.some((v) =>
+    (v.dependentSchemas.get(trigger) ?? []).some(
+      (own) => trialRefs([...set.conj, own], target, ctx, origin).length === 0,
+    ),
+  );
 }

@@ -26,10 +26,18 @@ export function compareNumbers(set: SubSet, c: SchemaRef, integersOnly: boolean,
 }
 
 function reportBound(set: SubSet, c: SchemaRef, own: Bound | undefined, bound: Bound, side: BoundSide, ctx: Ctx): void {
-  const at = { sub: own ? pointerTo(own.ref, own.keyword) : `${set.path}/${bound.keyword}`, sup: pointerTo(c, bound.keyword) };
-  const outside = side === 'upper'
-    ? (bound.exclusive ? `is ${bound.value} or more` : `is above ${bound.value}`)
-    : (bound.exclusive ? `is ${bound.value} or less` : `is below ${bound.value}`);
+  const at = {
+    sub: own ? pointerTo(own.ref, own.keyword) : `${set.path}/${bound.keyword}`,
+    sup: pointerTo(c, bound.keyword),
+  };
+  const outside =
+    side === 'upper'
+      ? bound.exclusive
+        ? `is ${bound.value} or more`
+        : `is above ${bound.value}`
+      : bound.exclusive
+        ? `is ${bound.value} or less`
+        : `is below ${bound.value}`;
   const limit = { name: side === 'upper' ? 'maximum' : 'minimum', side };
   reportLimit(ctx, at, limit, own && showBound(own), showBound(bound), outside);
 }
@@ -44,7 +52,11 @@ function compareMultipleOf(set: SubSet, c: SchemaRef, integersOnly: boolean, ctx
   const own = set.conj.map((r) => keyword(r, 'multipleOf')).filter((m): m is number => typeof m === 'number' && m > 0);
   if (own.includes(divisor)) return; // the very same computation on the very same values
   const safe = integersOnly && withinSafeIntegers(set);
-  if (safe && (divisor === 1 || (Number.isInteger(divisor) && own.some((m) => Number.isInteger(m) && m % divisor === 0)))) return;
+  if (
+    safe &&
+    (divisor === 1 || (Number.isInteger(divisor) && own.some((m) => Number.isInteger(m) && m % divisor === 0)))
+  )
+    return;
   const at = keywordPointers(set, c, 'multipleOf');
   const witness = where(ctx.data, `is not a multiple of ${divisor}`);
   const [previous] = own;
@@ -53,7 +65,10 @@ function compareMultipleOf(set: SubSet, c: SchemaRef, integersOnly: boolean, ctx
     report(ctx, at, {
       rule: 'multiple-of-added',
       inverse: 'multiple-of-removed',
-      change: { narrow: `must now be a multiple of ${divisor}`, widen: `no longer needs to be a multiple of ${divisor}` },
+      change: {
+        narrow: `must now be a multiple of ${divisor}`,
+        widen: `no longer needs to be a multiple of ${divisor}`,
+      },
       witness,
       ...(integersOnly && divisor === 1 ? { unproven: samePhrase(FLOATING_MULTIPLE) } : {}),
     });
@@ -62,13 +77,17 @@ function compareMultipleOf(set: SubSet, c: SchemaRef, integersOnly: boolean, ctx
   report(ctx, at, {
     rule: 'multiple-of-changed',
     inverse: 'multiple-of-changed',
-    change: { narrow: `had its multipleOf changed from ${previous} to ${divisor}`, widen: `had its multipleOf changed from ${divisor} to ${previous}` },
+    change: {
+      narrow: `had its multipleOf changed from ${previous} to ${divisor}`,
+      widen: `had its multipleOf changed from ${divisor} to ${previous}`,
+    },
     witness,
     ...(mathematicallyFine ? { unproven: samePhrase(FLOATING_MULTIPLE) } : {}),
   });
 }
 
-const FLOATING_MULTIPLE = 'cannot prove it: the validator computes multipleOf in floating point, so a new divisor is only proven for integers within ±2^53, with whole divisors where the new one divides the old one';
+const FLOATING_MULTIPLE =
+  'cannot prove it: the validator computes multipleOf in floating point, so a new divisor is only proven for integers within ±2^53, with whole divisors where the new one divides the old one';
 
 /** Integers within ±2^53 are exact in floating point, and their quotients print as integers. */
 function withinSafeIntegers(set: SubSet): boolean {
@@ -100,14 +119,28 @@ export function compareStrings(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   comparePattern(set, c, ctx);
 }
 
-function compareLength(set: SubSet, c: SchemaRef, limit: LimitKeyword, own: number | undefined, outside: string, ctx: Ctx): void {
+function compareLength(
+  set: SubSet,
+  c: SchemaRef,
+  limit: LimitKeyword,
+  own: number | undefined,
+  outside: string,
+  ctx: Ctx,
+): void {
   const length = keyword(c, limit.name);
   if (length === undefined) return;
   if (!isNonNegativeInteger(length)) {
     reportDoubts(set, c, [malformed(limit.name)], ctx);
     return;
   }
-  compareCount(ctx, keywordPointers(set, c, limit.name), limit, own, length, `${outside} ${plural(length, 'character')}`);
+  compareCount(
+    ctx,
+    keywordPointers(set, c, limit.name),
+    limit,
+    own,
+    length,
+    `${outside} ${plural(length, 'character')}`,
+  );
 }
 
 function comparePattern(set: SubSet, c: SchemaRef, ctx: Ctx): void {
@@ -125,7 +158,10 @@ function comparePattern(set: SubSet, c: SchemaRef, ctx: Ctx): void {
     report(ctx, at, {
       rule: 'pattern-added',
       inverse: 'pattern-removed',
-      change: { narrow: `must now match the pattern "${pattern}"`, widen: `no longer needs to match the pattern "${pattern}"` },
+      change: {
+        narrow: `must now match the pattern "${pattern}"`,
+        widen: `no longer needs to match the pattern "${pattern}"`,
+      },
       witness: where(ctx.data, `does not match "${pattern}"`),
     });
     return;
@@ -134,8 +170,13 @@ function comparePattern(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   report(ctx, at, {
     rule: 'pattern-changed',
     inverse: 'pattern-changed',
-    change: { narrow: `had its pattern changed from "${previous}" to "${pattern}"`, widen: `had its pattern changed from "${pattern}" to "${previous}"` },
-    unproven: unprovenPhrase((sub, sup) => `cannot prove that every string matching the ${sub} pattern also matches the ${sup} one`),
+    change: {
+      narrow: `had its pattern changed from "${previous}" to "${pattern}"`,
+      widen: `had its pattern changed from "${pattern}" to "${previous}"`,
+    },
+    unproven: unprovenPhrase(
+      (sub, sup) => `cannot prove that every string matching the ${sub} pattern also matches the ${sup} one`,
+    ),
   });
 }
 
@@ -162,7 +203,12 @@ export function compareFormat(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   report(ctx, at, {
     rule: 'format-changed',
     inverse: 'format-changed',
-    change: { narrow: `had its format changed from "${previous}" to "${format}"`, widen: `had its format changed from "${format}" to "${previous}"` },
-    unproven: unprovenPhrase((sub, sup) => `cannot prove that every string in the ${sub} format is valid in the ${sup} one`),
+    change: {
+      narrow: `had its format changed from "${previous}" to "${format}"`,
+      widen: `had its format changed from "${format}" to "${previous}"`,
+    },
+    unproven: unprovenPhrase(
+      (sub, sup) => `cannot prove that every string in the ${sub} format is valid in the ${sup} one`,
+    ),
   });
 }

@@ -46,15 +46,28 @@ export function compareEnum(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   });
 }
 
-export function reportRefusedValues(set: SubSet, name: string, supPtr: string, lost: readonly unknown[], ctx: Ctx): void {
+export function reportRefusedValues(
+  set: SubSet,
+  name: string,
+  supPtr: string,
+  lost: readonly unknown[],
+  ctx: Ctx,
+): void {
   const list = lost.map(showValue).join(', ');
-  const [rule, inverse] = name === 'enum' || name === 'const'
-    ? ['enum-narrowed', 'enum-widened']
-    : name === 'type' ? ['type-narrowed', 'type-widened'] : ['value-refused', 'value-accepted'];
-  report(ctx, { sub: enumSourcePath(set), sup: supPtr }, {
-    rule,
-    inverse,
-    change: { narrow: `no longer accepts ${list}`, widen: `now also accepts ${list}` },
-    witness: where(ctx.data, `is ${lost.map(showValue).join(' or ')}`),
-  });
+  const [rule, inverse] =
+    name === 'enum' || name === 'const'
+      ? ['enum-narrowed', 'enum-widened']
+      : name === 'type'
+        ? ['type-narrowed', 'type-widened']
+        : ['value-refused', 'value-accepted'];
+  report(
+    ctx,
+    { sub: enumSourcePath(set), sup: supPtr },
+    {
+      rule,
+      inverse,
+      change: { narrow: `no longer accepts ${list}`, widen: `now also accepts ${list}` },
+      witness: where(ctx.data, `is ${lost.map(showValue).join(' or ')}`),
+    },
+  );
 }

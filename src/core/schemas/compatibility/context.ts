@@ -67,6 +67,10 @@ export function keywordPointers(set: SubSet, c: SchemaRef, name: string): Pointe
 
 export function reportDoubts(set: SubSet, c: SchemaRef, doubts: readonly Doubt[], ctx: Ctx): void {
   for (const doubt of doubts) {
-    reportUnproven(ctx, keywordPointers(set, c, doubt.keyword), samePhrase(`cannot prove compatibility: ${doubt.reason}`));
+    reportUnproven(
+      ctx,
+      keywordPointers(set, c, doubt.keyword),
+      samePhrase(`cannot prove compatibility: ${doubt.reason}`),
+    );
   }
 }

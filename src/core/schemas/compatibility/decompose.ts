@@ -5,7 +5,19 @@
 
 import { ALL_TYPES, asRecord, spend } from './json.js';
 import { showValue } from './findings.js';
-import { childRef, type Doc, type Draft, hasKeyword, isAnnotation, keyword, omitting, ownKeys, refKey, resolveRef, type SchemaRef } from './documents.js';
+import {
+  childRef,
+  type Doc,
+  type Draft,
+  hasKeyword,
+  isAnnotation,
+  keyword,
+  omitting,
+  ownKeys,
+  refKey,
+  resolveRef,
+  type SchemaRef,
+} from './documents.js';
 import { malformed, type Side } from './keyword-views.js';
 
 export interface Flattened {
@@ -52,13 +64,19 @@ function flattenInto(ref: SchemaRef, side: Side, out: Flattened, active: Set<str
       const target = keyword(ref, '$ref');
       const resolved = typeof target === 'string' ? resolveRef(ref, target) : undefined;
       if (resolved) flattenInto(resolved, side, out, active);
-      else if (side === 'sup') out.unresolved.push({ ref, keyword: '$ref', reason: `reference ${showValue(target)} cannot be resolved within the document` });
+      else if (side === 'sup')
+        out.unresolved.push({
+          ref,
+          keyword: '$ref',
+          reason: `reference ${showValue(target)} cannot be resolved within the document`,
+        });
       if (!siblingsOfRefApply(ref.doc.draft, side)) return;
     }
     if (carriesConstraints(ref) && !out.conj.some((c) => refKey(c) === key)) out.conj.push(ref);
     const allOf = keyword(ref, 'allOf');
     if (Array.isArray(allOf)) allOf.forEach((_, i) => flattenInto(childRef(ref, 'allOf', i), side, out, active));
-    else if (allOf !== undefined && side === 'sup') out.unresolved.push({ ref, keyword: 'allOf', reason: malformed('allOf').reason });
+    else if (allOf !== undefined && side === 'sup')
+      out.unresolved.push({ ref, keyword: 'allOf', reason: malformed('allOf').reason });
     if (side === 'sub' && hasKeyword(ref, 'not')) out.nots.push(childRef(ref, 'not'));
   } finally {
     active.delete(key);
@@ -157,7 +175,11 @@ function expandDisjunctions(set: SubSet, out: SubSet[], depth = 0): void {
     for (const ref of extra) flattenInto(ref, 'sub', flat, new Set());
     if (flat.empty) return;
     const rest = omitting(holder, ...consumed);
-    expandDisjunctions({ ...set, conj: [rest, ...others, ...flat.conj], nots: [...set.nots, ...flat.nots, ...negated] }, out, depth + 1);
+    expandDisjunctions(
+      { ...set, conj: [rest, ...others, ...flat.conj], nots: [...set.nots, ...flat.nots, ...negated] },
+      out,
+      depth + 1,
+    );
   };
   if (name === 'if') {
     const consumed = ['if', 'then', 'else'];

@@ -4,7 +4,16 @@ import { FRACTION, NUMBER, OBJECT, spend, STRING, typeOfValue } from './json.js'
 import type { SchemaRef } from './documents.js';
 import { evaluate } from './evaluate.js';
 import { type SubSet, subSets } from './decompose.js';
-import { finiteValues, isProvablyEmpty, objectViews, requiredNames, subBound, subLengthRange, subTypes, subValueRefs } from './sub-set-facts.js';
+import {
+  finiteValues,
+  isProvablyEmpty,
+  objectViews,
+  requiredNames,
+  subBound,
+  subLengthRange,
+  subTypes,
+  subValueRefs,
+} from './sub-set-facts.js';
 import { type Ctx, trial } from './context.js';
 
 const DISJOINT_DEPTH = 6;
@@ -33,9 +42,15 @@ function disjoint(a: SubSet, b: SubSet, ctx: Ctx, depth: number): boolean {
 
 function valuesRefused(finite: SubSet, other: SubSet): boolean {
   const values = finiteValues(finite);
-  return values !== undefined && values.every((value) => !(typeOfValue(value) & subTypes(other))
-    || other.conj.some((ref) => evaluate(ref, value).kind === 'no')
-    || other.nots.some((ref) => evaluate(ref, value).kind === 'yes'));
+  return (
+    values !== undefined &&
+    values.every(
+      (value) =>
+        !(typeOfValue(value) & subTypes(other)) ||
+        other.conj.some((ref) => evaluate(ref, value).kind === 'no') ||
+        other.nots.some((ref) => evaluate(ref, value).kind === 'yes'),
+    )
+  );
 }
 
 function negationExcludes(withNots: SubSet, other: SubSet, ctx: Ctx): boolean {

@@ -31,26 +31,84 @@ export const SYNTHETIC_DOC: Doc = { id: 0, root: true, draft: 'unknown', refsRes
 let lastDocId = 0;
 
 const ANNOTATIONS = new Set([
-  '$schema', '$id', 'id', '$anchor', '$dynamicAnchor', '$defs', 'definitions', '$comment', '$vocabulary',
-  'title', 'description', 'default', 'examples', 'readOnly', 'writeOnly', 'deprecated',
+  '$schema',
+  '$id',
+  'id',
+  '$anchor',
+  '$dynamicAnchor',
+  '$defs',
+  'definitions',
+  '$comment',
+  '$vocabulary',
+  'title',
+  'description',
+  'default',
+  'examples',
+  'readOnly',
+  'writeOnly',
+  'deprecated',
 ]);
 
 export const KNOWN_KEYWORDS = new Set([
-  'type', 'enum', 'const', 'nullable',
-  'multipleOf', 'maximum', 'exclusiveMaximum', 'minimum', 'exclusiveMinimum',
-  'maxLength', 'minLength', 'pattern', 'format',
-  'items', 'prefixItems', 'additionalItems', 'unevaluatedItems', 'maxItems', 'minItems', 'uniqueItems',
-  'contains', 'minContains', 'maxContains',
-  'properties', 'patternProperties', 'additionalProperties', 'unevaluatedProperties', 'required',
-  'minProperties', 'maxProperties', 'propertyNames', 'dependentRequired', 'dependentSchemas', 'dependencies',
-  'allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else', '$ref',
+  'type',
+  'enum',
+  'const',
+  'nullable',
+  'multipleOf',
+  'maximum',
+  'exclusiveMaximum',
+  'minimum',
+  'exclusiveMinimum',
+  'maxLength',
+  'minLength',
+  'pattern',
+  'format',
+  'items',
+  'prefixItems',
+  'additionalItems',
+  'unevaluatedItems',
+  'maxItems',
+  'minItems',
+  'uniqueItems',
+  'contains',
+  'minContains',
+  'maxContains',
+  'properties',
+  'patternProperties',
+  'additionalProperties',
+  'unevaluatedProperties',
+  'required',
+  'minProperties',
+  'maxProperties',
+  'propertyNames',
+  'dependentRequired',
+  'dependentSchemas',
+  'dependencies',
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'not',
+  'if',
+  'then',
+  'else',
+  '$ref',
 ]);
 
 /** Keywords whose meaning depends on where the document is loaded from: never equal by text. */
 export const REFERENCE_KEYWORDS = new Set(['$ref', '$dynamicRef', '$recursiveRef']);
 
 /** Keywords that make `unevaluated*` depend on subschemas next to them. */
-const IN_PLACE_APPLICATORS = ['allOf', 'anyOf', 'oneOf', 'not', 'if', '$ref', '$dynamicRef', '$recursiveRef', 'dependentSchemas'];
+const IN_PLACE_APPLICATORS = [
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'not',
+  'if',
+  '$ref',
+  '$dynamicRef',
+  '$recursiveRef',
+  'dependentSchemas',
+];
 
 export function isAnnotation(key: string): boolean {
   return ANNOTATIONS.has(key) || key.startsWith('x-');
@@ -60,7 +118,8 @@ export function makeDoc(root: unknown): Doc {
   const id = ++lastDocId;
   const dialect = asRecord(root)?.['$schema'];
   const text = typeof dialect === 'string' ? dialect : '';
-  const draft: Draft = text === '' || /\/draft\/2020-12\//.test(text) ? 'modern' : /draft-0[3-7]/.test(text) ? 'legacy' : 'unknown';
+  const draft: Draft =
+    text === '' || /\/draft\/2020-12\//.test(text) ? 'modern' : /draft-0[3-7]/.test(text) ? 'legacy' : 'unknown';
   return { id, root, draft, refsResolvable: !hasEmbeddedResource(root, /draft-0[34]/.test(text)) };
 }
 
@@ -79,7 +138,8 @@ function hasEmbeddedResource(root: unknown, oldIdKeyword: boolean): boolean {
   while (stack.length > 0) {
     const node = stack.pop();
     const record = asRecord(node);
-    if (record && (typeof record['$id'] === 'string' || (oldIdKeyword && typeof record['id'] === 'string'))) return true;
+    if (record && (typeof record['$id'] === 'string' || (oldIdKeyword && typeof record['id'] === 'string')))
+      return true;
     pushChildren(node);
   }
   return false;

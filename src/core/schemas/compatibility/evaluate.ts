@@ -3,13 +3,40 @@
  * keyword is not understood, so that only sure answers are used as proofs.
  */
 
-import { asRecord, compilePattern, isNonNegativeInteger, jsonEqual, parseTypes, passesMultipleOf, spend, typeOfValue } from './json.js';
-import { childRef, hasKeyword, isAnnotation, keyword, KNOWN_KEYWORDS, omitting, ownKeys, pointerTo, resolveRef, type SchemaRef } from './documents.js';
-import { arrayView, declaredBounds, hasUncertainKeyword, itemAt, objectView, type Side, valueRefs } from './keyword-views.js';
+import {
+  asRecord,
+  compilePattern,
+  isNonNegativeInteger,
+  jsonEqual,
+  parseTypes,
+  passesMultipleOf,
+  spend,
+  typeOfValue,
+} from './json.js';
+import {
+  childRef,
+  hasKeyword,
+  isAnnotation,
+  keyword,
+  KNOWN_KEYWORDS,
+  omitting,
+  ownKeys,
+  pointerTo,
+  resolveRef,
+  type SchemaRef,
+} from './documents.js';
+import {
+  arrayView,
+  declaredBounds,
+  hasUncertainKeyword,
+  itemAt,
+  objectView,
+  type Side,
+  valueRefs,
+} from './keyword-views.js';
 
 type Verdict =
-  | { readonly kind: 'yes' }
-  | { readonly kind: 'no' | 'unknown'; readonly keyword: string; readonly at: string };
+  { readonly kind: 'yes' } | { readonly kind: 'no' | 'unknown'; readonly keyword: string; readonly at: string };
 
 const YES: Verdict = { kind: 'yes' };
 const MAX_EVALUATION_DEPTH = 64;
@@ -44,10 +71,15 @@ function firstDecisive(verdicts: Iterable<Verdict>): Verdict {
 }
 
 /** Is `value` valid under `ref`? "unknown" whenever a keyword is not understood. */
-export function evaluate(ref: SchemaRef, value: unknown, walk: Walk = { depth: 0, budget: { remaining: EVALUATION_BUDGET } }): Verdict {
+export function evaluate(
+  ref: SchemaRef,
+  value: unknown,
+  walk: Walk = { depth: 0, budget: { remaining: EVALUATION_BUDGET } },
+): Verdict {
   if (ref.schema === true) return YES;
   if (ref.schema === false) return refuse(ref, '');
-  if (!asRecord(ref.schema) || walk.depth > MAX_EVALUATION_DEPTH || --walk.budget.remaining < 0 || !spend()) return unsure(ref, '');
+  if (!asRecord(ref.schema) || walk.depth > MAX_EVALUATION_DEPTH || --walk.budget.remaining < 0 || !spend())
+    return unsure(ref, '');
   if (hasKeyword(ref, '$ref')) return evaluateReference(ref, value, walk);
   return firstDecisive(keywordVerdicts(ref, value, walk));
 }
@@ -67,7 +99,8 @@ function* keywordVerdicts(ref: SchemaRef, value: unknown, walk: Walk): Generator
   yield typeVerdict(ref, value);
   yield enumVerdict(ref, value);
   // Formats are checked by the validator's own format library (for strings and numbers).
-  if ((typeof value === 'string' || typeof value === 'number') && hasKeyword(ref, 'format')) yield unsure(ref, 'format');
+  if ((typeof value === 'string' || typeof value === 'number') && hasKeyword(ref, 'format'))
+    yield unsure(ref, 'format');
   if (typeof value === 'number') yield* numberVerdicts(ref, value);
   else if (typeof value === 'string') yield* stringVerdicts(ref, value);
   else if (Array.isArray(value)) yield inBothReadings(ref, (side) => arrayVerdicts(ref, value, walk, side));
@@ -164,7 +197,8 @@ function* arrayVerdicts(ref: SchemaRef, items: readonly unknown[], walk: Walk, s
   }
   if (items.length < view.minItems) yield refuse(ref, 'minItems');
   if (view.maxItems !== undefined && items.length > view.maxItems) yield refuse(ref, 'maxItems');
-  if (view.uniqueItems && items.some((a, i) => items.some((b, j) => j > i && jsonEqual(a, b)))) yield refuse(ref, 'uniqueItems');
+  if (view.uniqueItems && items.some((a, i) => items.some((b, j) => j > i && jsonEqual(a, b))))
+    yield refuse(ref, 'uniqueItems');
   if (view.contains && items.length === 0 && view.prefix.length > 0) {
     yield unsure(ref, 'contains'); // see containsMayPassEmpty
   } else if (view.contains) {
@@ -198,7 +232,8 @@ function* objectVerdicts(ref: SchemaRef, object: Record<string, unknown>, walk: 
   if (names.length < view.minProperties) yield refuse(ref, 'minProperties');
   if (view.maxProperties !== undefined && names.length > view.maxProperties) yield refuse(ref, 'maxProperties');
   for (const [name, dependents] of view.dependentRequired) {
-    if (Object.hasOwn(object, name) && dependents.some((d) => !Object.hasOwn(object, d))) yield refuse(ref, 'dependentRequired');
+    if (Object.hasOwn(object, name) && dependents.some((d) => !Object.hasOwn(object, d)))
+      yield refuse(ref, 'dependentRequired');
   }
   for (const [name, schemas] of view.dependentSchemas) {
     if (Object.hasOwn(object, name)) for (const schema of schemas) yield evaluate(schema, object, deeper(walk));
@@ -233,7 +268,8 @@ function combineBranches(ref: SchemaRef, name: 'allOf' | 'anyOf' | 'oneOf', verd
 }
 
 function conditionalVerdict(ref: SchemaRef, value: unknown, walk: Walk): Verdict {
-  const branch = (name: string): Verdict => (hasKeyword(ref, name) ? evaluate(childRef(ref, name), value, deeper(walk)) : YES);
+  const branch = (name: string): Verdict =>
+    hasKeyword(ref, name) ? evaluate(childRef(ref, name), value, deeper(walk)) : YES;
   const condition = evaluate(childRef(ref, 'if'), value, deeper(walk));
   if (condition.kind === 'yes') return branch('then');
   if (condition.kind === 'no') return branch('else');

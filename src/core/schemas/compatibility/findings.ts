@@ -32,7 +32,8 @@ export interface Pointers {
 
 export function render(finding: Finding, voice: keyof Phrase, outcome: string): string {
   const rule = voice === 'narrow' ? finding.rule : finding.inverse;
-  if (!finding.change) return `${finding.subject}: ${finding.unproven?.[voice] ?? 'cannot prove compatibility'} (${rule})`;
+  if (!finding.change)
+    return `${finding.subject}: ${finding.unproven?.[voice] ?? 'cannot prove compatibility'} (${rule})`;
   const head = `${finding.subject} ${finding.change[voice]} (${rule})`;
   if (finding.unproven) return `${head} — ${finding.unproven[voice]}`;
   return `${head} — ${finding.witness ?? 'some data'}, ${outcome}`;
@@ -85,7 +86,11 @@ export interface Trail {
   readonly data: readonly DataSeg[];
 }
 
-export function report(ctx: Trail, at: Pointers, finding: Omit<Finding, 'subPtr' | 'supPtr' | 'subject'> & { subject?: string }): void {
+export function report(
+  ctx: Trail,
+  at: Pointers,
+  finding: Omit<Finding, 'subPtr' | 'supPtr' | 'subject'> & { subject?: string },
+): void {
   ctx.findings.push({ ...finding, subject: finding.subject ?? subjectOf(ctx.data), subPtr: at.sub, supPtr: at.sup });
 }
 

@@ -5,7 +5,16 @@
 
 import type { LinearRegex } from '../../../mapping/linear-regex.js';
 import { asRecord, compilePattern, isNonNegativeInteger } from './json.js';
-import { childRef, type Draft, hasInPlaceApplicators, hasKeyword, keyword, ownKeys, refKey, type SchemaRef } from './documents.js';
+import {
+  childRef,
+  type Draft,
+  hasInPlaceApplicators,
+  hasKeyword,
+  keyword,
+  ownKeys,
+  refKey,
+  type SchemaRef,
+} from './documents.js';
 
 /** Which schema a keyword is read for: the sub side (whose data must fit) or the sup side. */
 export type Side = 'sub' | 'sup';
@@ -36,13 +45,15 @@ export type BoundSide = 'upper' | 'lower';
 
 /** `maximum`/`exclusiveMaximum` (or the minimums) in both draft-04 (boolean) and later (numeric) styles. */
 export function declaredBounds(ref: SchemaRef, side: BoundSide): { bounds: Bound[]; doubts: Doubt[] } {
-  const [inclusiveName, exclusiveName] = side === 'upper' ? ['maximum', 'exclusiveMaximum'] : ['minimum', 'exclusiveMinimum'];
+  const [inclusiveName, exclusiveName] =
+    side === 'upper' ? ['maximum', 'exclusiveMaximum'] : ['minimum', 'exclusiveMinimum'];
   const inclusive = keyword(ref, inclusiveName);
   const exclusive = keyword(ref, exclusiveName);
   const bounds: Bound[] = [];
   const doubts: Doubt[] = [];
   if (inclusive !== undefined) {
-    if (typeof inclusive === 'number') bounds.push({ value: inclusive, exclusive: exclusive === true, keyword: inclusiveName, ref });
+    if (typeof inclusive === 'number')
+      bounds.push({ value: inclusive, exclusive: exclusive === true, keyword: inclusiveName, ref });
     else doubts.push(malformed(inclusiveName));
   }
   if (exclusive !== undefined && typeof exclusive !== 'boolean') {
@@ -68,7 +79,15 @@ export function boundWithin(sub: Limit | undefined, sup: Limit, side: BoundSide)
  * Keywords whose meaning depends on the draft. Ajv, like the drafts, ignores a keyword outside
  * the draft's vocabulary; Ajv's 2020-12 mode also keeps draft-07's `dependencies`.
  */
-const LEGACY_IGNORES = new Set(['prefixItems', 'dependentRequired', 'dependentSchemas', 'minContains', 'maxContains', 'unevaluatedProperties', 'unevaluatedItems']);
+const LEGACY_IGNORES = new Set([
+  'prefixItems',
+  'dependentRequired',
+  'dependentSchemas',
+  'minContains',
+  'maxContains',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+]);
 const MODERN_IGNORES = new Set(['additionalItems']);
 const DRAFT_DEPENDENT = new Set([...LEGACY_IGNORES, ...MODERN_IGNORES, 'dependencies', 'items']);
 
@@ -118,7 +137,11 @@ function layoutIn(ref: SchemaRef, reading: Reading): ItemLayout {
     else if (items !== undefined) rest = [childRef(ref, 'items')];
     const unevaluated = keyword(ref, 'unevaluatedItems');
     if (unevaluated !== undefined && unevaluated !== true) {
-      if (hasInPlaceApplicators(ref)) doubts.push({ keyword: 'unevaluatedItems', reason: '"unevaluatedItems" next to in-place applicators is not analysed' });
+      if (hasInPlaceApplicators(ref))
+        doubts.push({
+          keyword: 'unevaluatedItems',
+          reason: '"unevaluatedItems" next to in-place applicators is not analysed',
+        });
       else if (rest.length === 0) rest = [childRef(ref, 'unevaluatedItems')];
     }
   } else if (Array.isArray(items)) {
@@ -136,9 +159,12 @@ function itemLayout(ref: SchemaRef, side: Side): ItemLayout {
   if (!first || layouts.length === 1) return first ?? { prefix: [], rest: [], doubts: [] };
   const positions = Math.max(...layouts.map((l) => l.prefix.length));
   // sup: every reading's constraints at once; sub: only what all readings agree on.
-  const combine = (lists: (readonly SchemaRef[])[]): SchemaRef[] => side === 'sup'
-    ? lists.flat()
-    : lists.every((l) => l.map(refKey).join('&') === (lists[0] ?? []).map(refKey).join('&')) ? [...(lists[0] ?? [])] : [];
+  const combine = (lists: (readonly SchemaRef[])[]): SchemaRef[] =>
+    side === 'sup'
+      ? lists.flat()
+      : lists.every((l) => l.map(refKey).join('&') === (lists[0] ?? []).map(refKey).join('&'))
+        ? [...(lists[0] ?? [])]
+        : [];
   return {
     prefix: Array.from({ length: positions }, (_, i) => combine(layouts.map((l) => itemAt(l, i)))),
     rest: combine(layouts.map((l) => l.rest)),
@@ -147,7 +173,7 @@ function itemLayout(ref: SchemaRef, side: Side): ItemLayout {
 }
 
 export function itemAt(layout: ItemLayout, index: number): readonly SchemaRef[] {
-  return index < layout.prefix.length ? layout.prefix[index] ?? [] : layout.rest;
+  return index < layout.prefix.length ? (layout.prefix[index] ?? []) : layout.rest;
 }
 
 export interface ArrayView extends ItemLayout {
@@ -189,8 +215,14 @@ export function arrayView(ref: SchemaRef, side: Side): ArrayView {
   // weaker demand and sup the stronger one.
   const declaredMin = count('minContains') ?? 1;
   const minStatus = keywordStatus(ref.doc.draft, 'minContains');
-  const minContains = minStatus === 'on' ? declaredMin : minStatus === 'off' ? 1
-    : side === 'sup' ? Math.max(declaredMin, 1) : Math.min(declaredMin, 1);
+  const minContains =
+    minStatus === 'on'
+      ? declaredMin
+      : minStatus === 'off'
+        ? 1
+        : side === 'sup'
+          ? Math.max(declaredMin, 1)
+          : Math.min(declaredMin, 1);
   return {
     ...layout,
     ref,
@@ -245,7 +277,10 @@ export function objectView(ref: SchemaRef, side: Side): ObjectView {
   const unevaluated = counts(ref, 'unevaluatedProperties', side) ? keyword(ref, 'unevaluatedProperties') : undefined;
   if (unevaluated !== undefined && unevaluated !== true) {
     if (hasInPlaceApplicators(ref)) {
-      doubts.push({ keyword: 'unevaluatedProperties', reason: '"unevaluatedProperties" next to in-place applicators is not analysed' });
+      doubts.push({
+        keyword: 'unevaluatedProperties',
+        reason: '"unevaluatedProperties" next to in-place applicators is not analysed',
+      });
     } else {
       // Without applicators nearby, it sees exactly what additionalProperties would see.
       additional ??= childRef(ref, 'unevaluatedProperties');
@@ -253,7 +288,8 @@ export function objectView(ref: SchemaRef, side: Side): ObjectView {
   }
   const requiredValue = keyword(ref, 'required');
   const required = new Set<string>();
-  if (Array.isArray(requiredValue) && requiredValue.every((r) => typeof r === 'string')) for (const r of requiredValue) required.add(r);
+  if (Array.isArray(requiredValue) && requiredValue.every((r) => typeof r === 'string'))
+    for (const r of requiredValue) required.add(r);
   else if (requiredValue !== undefined) doubts.push(malformed('required'));
   const count = (name: string): number | undefined => countKeyword(ref, name, doubts);
   const dependentRequired = new Map<string, string[]>();
@@ -268,7 +304,8 @@ export function objectView(ref: SchemaRef, side: Side): ObjectView {
   const addSchema = (name: string, source: string): void => {
     dependentSchemas.set(name, [...(dependentSchemas.get(name) ?? []), childRef(ref, source, name)]);
   };
-  for (const [name, list] of Object.entries(recordOf('dependentRequired') ?? {})) addRequired(name, list, 'dependentRequired');
+  for (const [name, list] of Object.entries(recordOf('dependentRequired') ?? {}))
+    addRequired(name, list, 'dependentRequired');
   for (const name of Object.keys(recordOf('dependentSchemas') ?? {})) addSchema(name, 'dependentSchemas');
   // draft-07 `dependencies`: an array is dependentRequired, a schema is dependentSchemas.
   for (const [name, value] of Object.entries(recordOf('dependencies') ?? {})) {

@@ -3,9 +3,27 @@
  * its numeric and length bounds, and its object keywords.
  */
 
-import { ALL_TYPES, BOOLEAN, FRACTION, isNonNegativeInteger, jsonEqual, NULL, parseTypes, typeOfValue } from './json.js';
+import {
+  ALL_TYPES,
+  BOOLEAN,
+  FRACTION,
+  isNonNegativeInteger,
+  jsonEqual,
+  NULL,
+  parseTypes,
+  typeOfValue,
+} from './json.js';
 import { escapePointer, hasKeyword, keyword, pointerTo, type SchemaRef, SYNTHETIC_DOC } from './documents.js';
-import { type Bound, type BoundSide, declaredBounds, type ObjectView, objectView, type Side, tighter, valueRefs } from './keyword-views.js';
+import {
+  type Bound,
+  type BoundSide,
+  declaredBounds,
+  type ObjectView,
+  objectView,
+  type Side,
+  tighter,
+  valueRefs,
+} from './keyword-views.js';
 import { evaluate } from './evaluate.js';
 import { type SubSet, subSets } from './decompose.js';
 
@@ -95,9 +113,14 @@ export function subBound(set: SubSet, side: BoundSide, integersOnly: boolean): B
   }
   if (!best || !integersOnly) return best;
   // For integers an exclusive 10 is an inclusive 9, and 9.5 is 9.
-  const value = side === 'upper'
-    ? (best.exclusive ? Math.ceil(best.value) - 1 : Math.floor(best.value))
-    : (best.exclusive ? Math.floor(best.value) + 1 : Math.ceil(best.value));
+  const value =
+    side === 'upper'
+      ? best.exclusive
+        ? Math.ceil(best.value) - 1
+        : Math.floor(best.value)
+      : best.exclusive
+        ? Math.floor(best.value) + 1
+        : Math.ceil(best.value);
   return { ...best, value, exclusive: false };
 }
 

@@ -3,9 +3,33 @@
  * into disjuncts, sup into conjuncts, and each conjunct is compared keyword family by family.
  */
 
-import { ALL_TYPES, ARRAY, FRACTION, jsonEqual, type JsonSchema, NUMBER, OBJECT, spend, STRING, withWorkBudget } from './json.js';
+import {
+  ALL_TYPES,
+  ARRAY,
+  FRACTION,
+  jsonEqual,
+  type JsonSchema,
+  NUMBER,
+  OBJECT,
+  spend,
+  STRING,
+  withWorkBudget,
+} from './json.js';
 import { dedupe, type Finding, report, reportUnproven, samePhrase, where } from './findings.js';
-import { hasKeyword, isAnnotation, isTriviallyTrue, keyword, KNOWN_KEYWORDS, makeDoc, mentionsReference, ownKeys, pointerTo, REFERENCE_KEYWORDS, refKey, type SchemaRef } from './documents.js';
+import {
+  hasKeyword,
+  isAnnotation,
+  isTriviallyTrue,
+  keyword,
+  KNOWN_KEYWORDS,
+  makeDoc,
+  mentionsReference,
+  ownKeys,
+  pointerTo,
+  REFERENCE_KEYWORDS,
+  refKey,
+  type SchemaRef,
+} from './documents.js';
 import { malformed } from './keyword-views.js';
 import { evaluate } from './evaluate.js';
 import { type Flattened, flattenSup, type Origin, setKey, type SubSet, subSets } from './decompose.js';
@@ -30,7 +54,10 @@ function analyseWithin(sub: JsonSchema, sup: JsonSchema): Finding[] {
   const subDoc = makeDoc(sub);
   const supDoc = makeDoc(sup);
   const ctx: Ctx = { shared: { nesting: 0, active: new Map(), walker: WALKER }, findings: [], data: [], depth: 0 };
-  walkRefs([{ schema: sub, doc: subDoc, path: '' }], { schema: sup, doc: supDoc, path: '' }, ctx, { path: '', doc: subDoc });
+  walkRefs([{ schema: sub, doc: subDoc, path: '' }], { schema: sup, doc: supDoc, path: '' }, ctx, {
+    path: '',
+    doc: subDoc,
+  });
   return dedupe(ctx.findings);
 }
 
@@ -44,8 +71,16 @@ function walkRefs(subRefs: readonly SchemaRef[], sup: SchemaRef, ctx: Ctx, origi
 /** Identical text with no references inside means identical meaning. */
 function isSameSchema(subRefs: readonly SchemaRef[], sup: SchemaRef, origin: Origin): boolean {
   const [only] = subRefs;
-  return subRefs.length === 1 && !!only && !only.omit && !sup.omit && origin.typeMask === undefined
-    && only.doc.draft === sup.doc.draft && jsonEqual(only.schema, sup.schema) && !mentionsReference(sup.schema);
+  return (
+    subRefs.length === 1 &&
+    !!only &&
+    !only.omit &&
+    !sup.omit &&
+    origin.typeMask === undefined &&
+    only.doc.draft === sup.doc.draft &&
+    jsonEqual(only.schema, sup.schema) &&
+    !mentionsReference(sup.schema)
+  );
 }
 
 const TOO_COMPLEX: Finding = {
@@ -90,16 +125,24 @@ function walkSet(set: SubSet, sup: SchemaRef, ctx: Ctx): void {
 
 function compareSet(set: SubSet, flat: Flattened, ctx: Ctx): void {
   for (const problem of flat.unresolved) {
-    reportUnproven(ctx, { sub: set.path, sup: pointerTo(problem.ref, problem.keyword) }, samePhrase(`cannot prove compatibility: ${problem.reason}`));
+    reportUnproven(
+      ctx,
+      { sub: set.path, sup: pointerTo(problem.ref, problem.keyword) },
+      samePhrase(`cannot prove compatibility: ${problem.reason}`),
+    );
   }
   for (const conjunct of flat.conj) {
     if (conjunct.schema === false) {
-      report(ctx, { sub: set.path, sup: conjunct.path }, {
-        rule: 'schema-closed',
-        inverse: 'schema-opened',
-        change: { narrow: 'now refuses all data', widen: 'now accepts data the earlier schema refused entirely' },
-        witness: where(ctx.data, 'exists at all'),
-      });
+      report(
+        ctx,
+        { sub: set.path, sup: conjunct.path },
+        {
+          rule: 'schema-closed',
+          inverse: 'schema-opened',
+          change: { narrow: 'now refuses all data', widen: 'now accepts data the earlier schema refused entirely' },
+          witness: where(ctx.data, 'exists at all'),
+        },
+      );
       continue;
     }
     compareConjunct(set, conjunct, ctx);
@@ -128,7 +171,12 @@ function compareFiniteValues(set: SubSet, values: readonly unknown[], sup: Schem
 function compareConjunct(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   const subMask = subTypes(set);
   const supMask = declaredTypes(c, 'sup');
-  if (supMask === undefined) reportUnproven(ctx, { sub: set.path, sup: pointerTo(c, 'type') }, samePhrase(`cannot prove compatibility: ${malformed('type').reason}`));
+  if (supMask === undefined)
+    reportUnproven(
+      ctx,
+      { sub: set.path, sup: pointerTo(c, 'type') },
+      samePhrase(`cannot prove compatibility: ${malformed('type').reason}`),
+    );
   else compareTypes(set, c, subMask, supMask, ctx);
   const shared = subMask & (supMask ?? ALL_TYPES);
   compareEnum(set, c, ctx);
@@ -146,9 +194,15 @@ function compareUnknownKeywords(set: SubSet, c: SchemaRef, ctx: Ctx): void {
   for (const name of ownKeys(c)) {
     if (KNOWN_KEYWORDS.has(name) || isAnnotation(name)) continue;
     const value = keyword(c, name);
-    const matched = !REFERENCE_KEYWORDS.has(name) && !mentionsReference(value)
-      && set.conj.some((own) => hasKeyword(own, name) && jsonEqual(keyword(own, name), value));
+    const matched =
+      !REFERENCE_KEYWORDS.has(name) &&
+      !mentionsReference(value) &&
+      set.conj.some((own) => hasKeyword(own, name) && jsonEqual(keyword(own, name), value));
     if (matched) continue;
-    reportUnproven(ctx, keywordPointers(set, c, name), samePhrase(`cannot prove compatibility: keyword "${name}" is not understood by the checker`));
+    reportUnproven(
+      ctx,
+      keywordPointers(set, c, name),
+      samePhrase(`cannot prove compatibility: keyword "${name}" is not understood by the checker`),
+    );
   }
 }

@@ -9,7 +9,15 @@
 import type { JsonObject, JsonValue } from '../../../kernel/envelope.js';
 import { redactActionTarget } from '../../rules/action-target-service.js';
 import type { ActionTargetRecord, Actor } from '../../rules/rule-model.js';
-import { checkActionUrl, checkAuth, checkHeaders, checkId, checkMethod, checkSigning, checkText } from '../../rules/rule-validation.js';
+import {
+  checkActionUrl,
+  checkAuth,
+  checkHeaders,
+  checkId,
+  checkMethod,
+  checkSigning,
+  checkText,
+} from '../../rules/rule-validation.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { ApplyOutcome, Diff, KindContext, SpecResourceKind } from '../resource-kind.js';
 import type { FieldChange } from '../revision-model.js';
@@ -37,16 +45,19 @@ const COMPARED = ['name', 'description', 'url', 'method', 'auth', 'headers', 'si
 function parse(entry: unknown, pointer: string): ActionTargetSpec {
   if (!isPlainObject(entry)) throw specInvalid('an action target is an object with "id", "name" and "url"', pointer);
   onlyFields(entry, FIELDS, pointer);
-  return checkedEntry(() => ({
-    id: checkId(entry.id, 'an action target'),
-    name: checkText(entry.name, '/name', { max: 200, required: true }),
-    description: checkText(entry.description, '/description', { max: 2000 }),
-    url: checkActionUrl(entry.url),
-    method: checkMethod(entry.method),
-    auth: (entry.auth ?? null) as JsonObject | null,
-    headers: (entry.headers ?? {}) as Record<string, string>,
-    signing: (entry.signing ?? null) as { secrets: string[] } | null,
-  }), pointer);
+  return checkedEntry(
+    () => ({
+      id: checkId(entry.id, 'an action target'),
+      name: checkText(entry.name, '/name', { max: 200, required: true }),
+      description: checkText(entry.description, '/description', { max: 2000 }),
+      url: checkActionUrl(entry.url),
+      method: checkMethod(entry.method),
+      auth: (entry.auth ?? null) as JsonObject | null,
+      headers: (entry.headers ?? {}) as Record<string, string>,
+      signing: (entry.signing ?? null) as { secrets: string[] } | null,
+    }),
+    pointer,
+  );
 }
 
 /**
@@ -61,7 +72,13 @@ async function prepare(desired: ActionTargetSpec, pointer: string, ctx: KindCont
   return checkedEntryAsync(async () => {
     const secrets = ctx.actionTargets.resolveSecrets(desired, stored, 'remove');
     const url = typeof desired.url === 'string' ? restoredUrl(desired.url, stored?.url, '/url') : desired.url;
-    return { ...desired, url, auth: checkAuth(secrets.auth) as JsonObject | null, headers: checkHeaders(secrets.headers), signing: checkSigning(secrets.signing) };
+    return {
+      ...desired,
+      url,
+      auth: checkAuth(secrets.auth) as JsonObject | null,
+      headers: checkHeaders(secrets.headers),
+      signing: checkSigning(secrets.signing),
+    };
   }, pointer);
 }
 
@@ -69,19 +86,27 @@ function read(key: string, ctx: KindContext): Promise<ActionTargetRecord | null>
   return readById((reader) => ctx.actionTargets.get(key, reader), 'NOT_FOUND');
 }
 
-const shown = (t: Pick<ActionTargetRecord, 'auth' | 'headers' | 'signing'>) => redactActionTarget(t as ActionTargetRecord) as unknown as Record<string, JsonValue>;
+const shown = (t: Pick<ActionTargetRecord, 'auth' | 'headers' | 'signing'>) =>
+  redactActionTarget(t as ActionTargetRecord) as unknown as Record<string, JsonValue>;
 
 function diff(desired: ActionTargetSpec | null, current: ActionTargetRecord | null): Diff {
-  if (!desired) return current ? { action: 'delete', changes: [{ path: '', from: current.id }] } : { action: 'unchanged', changes: [] };
+  if (!desired)
+    return current
+      ? { action: 'delete', changes: [{ path: '', from: current.id }] }
+      : { action: 'unchanged', changes: [] };
   const to = shown(desired as unknown as ActionTargetRecord);
   if (!current) {
-    return { action: 'create', changes: COMPARED.filter((f) => !isEmpty(desired[f])).map((f) => ({ path: `/${f}`, to: to[f]! })) };
+    return {
+      action: 'create',
+      changes: COMPARED.filter((f) => !isEmpty(desired[f])).map((f) => ({ path: `/${f}`, to: to[f]! })),
+    };
   }
   const from = shown(current);
   const changes: FieldChange[] = [];
   const have = current as unknown as Record<string, JsonValue>;
   for (const f of COMPARED) {
-    if (canonicalJson(desired[f]) !== canonicalJson(have[f])) changes.push({ path: `/${f}`, from: from[f]!, to: to[f]! });
+    if (canonicalJson(desired[f]) !== canonicalJson(have[f]))
+      changes.push({ path: `/${f}`, from: from[f]!, to: to[f]! });
   }
   return { action: changes.length > 0 ? 'update' : 'unchanged', changes };
 }
@@ -90,9 +115,21 @@ function isEmpty(v: unknown): boolean {
   return v === '' || v === null || (isPlainObject(v) && Object.keys(v).length === 0);
 }
 
-async function apply(desired: ActionTargetSpec, current: ActionTargetRecord | null, ctx: KindContext): Promise<ApplyOutcome> {
+async function apply(
+  desired: ActionTargetSpec,
+  current: ActionTargetRecord | null,
+  ctx: KindContext,
+): Promise<ApplyOutcome> {
   const actor: Actor = { owner: ctx.owner, admin: false };
-  const settings = { name: desired.name, description: desired.description, url: desired.url, method: desired.method, auth: desired.auth, headers: desired.headers, signing: desired.signing };
+  const settings = {
+    name: desired.name,
+    description: desired.description,
+    url: desired.url,
+    method: desired.method,
+    auth: desired.auth,
+    headers: desired.headers,
+    signing: desired.signing,
+  };
   if (!current) {
     await ctx.actionTargets.create({ id: desired.id, ...settings }, actor);
     return { log: [`created action target "${desired.id}"`] };
@@ -115,7 +152,8 @@ function shownEntry(entry: JsonObject): JsonObject {
   const out: JsonObject = { ...entry };
   if (typeof entry.url === 'string') out.url = redactedUrl(entry.url);
   if (entry.auth !== undefined && entry.auth !== null) out.auth = redactByName(entry.auth);
-  if (isPlainObject(entry.signing) && Array.isArray(entry.signing.secrets)) out.signing = { secrets: entry.signing.secrets.map(() => REDACTED) };
+  if (isPlainObject(entry.signing) && Array.isArray(entry.signing.secrets))
+    out.signing = { secrets: entry.signing.secrets.map(() => REDACTED) };
   if (entry.headers !== undefined) out.headers = redactByName(entry.headers);
   return out;
 }

@@ -24,12 +24,15 @@ export interface EventSourceSpec extends JsonObject {
 function parse(entry: unknown, pointer: string): EventSourceSpec {
   if (!isPlainObject(entry)) throw specInvalid('an event source is an object with "id" and "name"', pointer);
   onlyFields(entry, ['id', 'name', 'description', 'publicId'], pointer);
-  return checkedEntry(() => ({
-    id: checkId(entry.id, 'an event source'),
-    name: checkText(entry.name, '/name', { max: 200, required: true }),
-    description: checkText(entry.description, '/description', { max: 2000 }),
-    publicId: entry.publicId === undefined || entry.publicId === null ? null : checkPublicId(entry.publicId),
-  }), pointer);
+  return checkedEntry(
+    () => ({
+      id: checkId(entry.id, 'an event source'),
+      name: checkText(entry.name, '/name', { max: 200, required: true }),
+      description: checkText(entry.description, '/description', { max: 2000 }),
+      publicId: entry.publicId === undefined || entry.publicId === null ? null : checkPublicId(entry.publicId),
+    }),
+    pointer,
+  );
 }
 
 function read(key: string, ctx: KindContext): Promise<EventSourceRecord | null> {
@@ -37,7 +40,10 @@ function read(key: string, ctx: KindContext): Promise<EventSourceRecord | null> 
 }
 
 function diff(desired: EventSourceSpec | null, current: EventSourceRecord | null): Diff {
-  if (!desired) return current ? { action: 'delete', changes: [{ path: '', from: current.id }] } : { action: 'unchanged', changes: [] };
+  if (!desired)
+    return current
+      ? { action: 'delete', changes: [{ path: '', from: current.id }] }
+      : { action: 'unchanged', changes: [] };
   if (!current) {
     const changes: FieldChange[] = [{ path: '/name', to: desired.name }];
     if (desired.description !== '') changes.push({ path: '/description', to: desired.description });
@@ -46,20 +52,38 @@ function diff(desired: EventSourceSpec | null, current: EventSourceRecord | null
   }
   const changes: FieldChange[] = [];
   if (desired.name !== current.name) changes.push({ path: '/name', from: current.name, to: desired.name });
-  if (desired.description !== current.description) changes.push({ path: '/description', from: current.description, to: desired.description });
-  if (desired.publicId !== null && desired.publicId !== current.publicId) changes.push({ path: '/publicId', from: current.publicId, to: desired.publicId });
+  if (desired.description !== current.description)
+    changes.push({ path: '/description', from: current.description, to: desired.description });
+  if (desired.publicId !== null && desired.publicId !== current.publicId)
+    changes.push({ path: '/publicId', from: current.publicId, to: desired.publicId });
   return { action: changes.length > 0 ? 'update' : 'unchanged', changes };
 }
 
-async function apply(desired: EventSourceSpec, current: EventSourceRecord | null, ctx: KindContext): Promise<ApplyOutcome> {
+async function apply(
+  desired: EventSourceSpec,
+  current: EventSourceRecord | null,
+  ctx: KindContext,
+): Promise<ApplyOutcome> {
   const actor: Actor = { owner: ctx.owner, admin: false };
   if (!current) {
-    const created = await ctx.eventSources.create({ id: desired.id, name: desired.name, description: desired.description, ...(desired.publicId === null ? {} : { publicId: desired.publicId }) }, actor);
+    const created = await ctx.eventSources.create(
+      {
+        id: desired.id,
+        name: desired.name,
+        description: desired.description,
+        ...(desired.publicId === null ? {} : { publicId: desired.publicId }),
+      },
+      actor,
+    );
     return { log: [`created event source "${desired.id}" (source "${created.source}")`] };
   }
   assertSpecOwns('event source', 'eventSource', desired.id, current.owner, ctx.owner);
   if (desired.publicId !== null && desired.publicId !== current.publicId) {
-    throw new RivuletError('CONFLICT', `event source "${desired.id}" has the public identifier "${current.publicId}", which never changes; declare that one or none`, { details: { eventSource: desired.id } });
+    throw new RivuletError(
+      'CONFLICT',
+      `event source "${desired.id}" has the public identifier "${current.publicId}", which never changes; declare that one or none`,
+      { details: { eventSource: desired.id } },
+    );
   }
   const { action, changes } = diff(desired, current);
   if (action === 'unchanged') return { log: [`event source "${desired.id}" already as declared`] };

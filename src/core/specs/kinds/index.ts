@@ -14,5 +14,10 @@ import { streamKind } from './stream-kind.js';
 const any = (kind: unknown) => kind as SpecResourceKind;
 
 export const DEFAULT_KINDS: readonly SpecResourceKind[] = [
-  any(streamKind), any(schemaKind), any(eventSourceKind), any(actionTargetKind), any(sinkKind), any(ruleKind),
+  any(streamKind),
+  any(schemaKind),
+  any(eventSourceKind),
+  any(actionTargetKind),
+  any(sinkKind),
+  any(ruleKind),
 ];

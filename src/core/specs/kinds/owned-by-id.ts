@@ -30,6 +30,10 @@ export async function deleteById(remove: (reader: Actor) => Promise<unknown>, no
 /** CONFLICT unless the spec's owner owns the resource; `detail` names the resource in the error's details */
 export function assertSpecOwns(noun: string, detail: string, id: string, owner: string, specOwner: string): void {
   if (owner !== specOwner) {
-    throw new RivuletError('CONFLICT', `${noun} "${id}" exists and belongs to owner "${owner}"; a spec of "${specOwner}" cannot manage it`, { details: { [detail]: id, owner } });
+    throw new RivuletError(
+      'CONFLICT',
+      `${noun} "${id}" exists and belongs to owner "${owner}"; a spec of "${specOwner}" cannot manage it`,
+      { details: { [detail]: id, owner } },
+    );
   }
 }

@@ -51,10 +51,19 @@ function parse(entry: unknown, pointer: string): SchemaSpec {
     if (err instanceof RivuletError) throw specInvalid(err.message, `${pointer}/stream`);
     throw err;
   }
-  if (typeof entry.type !== 'string' || entry.type.length === 0 || entry.type.length > FIELD_LIMITS.type || CONTROL_CHARACTERS.test(entry.type)) {
-    throw specInvalid(`"type" is an event type of 1–${FIELD_LIMITS.type} characters without control characters`, `${pointer}/type`);
+  if (
+    typeof entry.type !== 'string' ||
+    entry.type.length === 0 ||
+    entry.type.length > FIELD_LIMITS.type ||
+    CONTROL_CHARACTERS.test(entry.type)
+  ) {
+    throw specInvalid(
+      `"type" is an event type of 1–${FIELD_LIMITS.type} characters without control characters`,
+      `${pointer}/type`,
+    );
   }
-  if (!isPlainObject(entry.schema)) throw specInvalid('"schema" is required and is a JSON Schema object', `${pointer}/schema`);
+  if (!isPlainObject(entry.schema))
+    throw specInvalid('"schema" is required and is a JSON Schema object', `${pointer}/schema`);
   try {
     compileSchema(entry.schema);
   } catch (err) {
@@ -78,28 +87,42 @@ async function read(key: string, ctx: KindContext): Promise<CurrentSchema | null
     const latest = await ctx.schemas.get(stream, type, 'latest');
     return { version: latest.version, schema: latest.schema, compatibility: summary.compatibility };
   } catch (err) {
-    if (err instanceof RivuletError && (err.code === 'STREAM_NOT_FOUND' || err.code === 'SCHEMA_NOT_FOUND')) return null;
+    if (err instanceof RivuletError && (err.code === 'STREAM_NOT_FOUND' || err.code === 'SCHEMA_NOT_FOUND'))
+      return null;
     throw err;
   }
 }
 
 function diff(desired: SchemaSpec | null, current: CurrentSchema | null): Diff {
-  if (!desired) return current ? { action: 'delete', changes: [{ path: '', from: `version ${current.version}` }] } : { action: 'unchanged', changes: [] };
+  if (!desired)
+    return current
+      ? { action: 'delete', changes: [{ path: '', from: `version ${current.version}` }] }
+      : { action: 'unchanged', changes: [] };
   if (!current) {
     const changes: FieldChange[] = [{ path: '/schema', to: desired.schema }];
     if (desired.compatibility) changes.push({ path: '/compatibility', to: desired.compatibility });
     return { action: 'create', changes };
   }
   const changes: FieldChange[] = [];
-  if (canonicalJson(desired.schema) !== canonicalJson(current.schema)) changes.push({ path: '/schema', from: current.schema, to: desired.schema });
-  if (desired.compatibility && desired.compatibility !== current.compatibility) changes.push({ path: '/compatibility', from: current.compatibility, to: desired.compatibility });
+  if (canonicalJson(desired.schema) !== canonicalJson(current.schema))
+    changes.push({ path: '/schema', from: current.schema, to: desired.schema });
+  if (desired.compatibility && desired.compatibility !== current.compatibility)
+    changes.push({ path: '/compatibility', from: current.compatibility, to: desired.compatibility });
   return { action: changes.length > 0 ? 'update' : 'unchanged', changes };
 }
 
 async function apply(desired: SchemaSpec, _current: CurrentSchema | null, ctx: KindContext): Promise<ApplyOutcome> {
-  const { schema, created, mode } = await ctx.schemas.register(desired.stream, desired.type, desired.schema, desired.compatibility ? { compatibility: desired.compatibility } : {});
+  const { schema, created, mode } = await ctx.schemas.register(
+    desired.stream,
+    desired.type,
+    desired.schema,
+    desired.compatibility ? { compatibility: desired.compatibility } : {},
+  );
   const what = created ? `registered version ${schema.version}` : `version ${schema.version} already as declared`;
-  return { log: [`schema "${desired.type}" on stream "${desired.stream}": ${what} (${mode})`], stats: { version: schema.version } };
+  return {
+    log: [`schema "${desired.type}" on stream "${desired.stream}": ${what} (${mode})`],
+    stats: { version: schema.version },
+  };
 }
 
 async function remove(key: string, current: CurrentSchema | null, ctx: KindContext): Promise<ApplyOutcome> {
@@ -108,7 +131,9 @@ async function remove(key: string, current: CurrentSchema | null, ctx: KindConte
   const { versions } = await ctx.schemas.listVersions(stream, type);
   for (const v of versions) await ctx.schemas.delete(stream, type, v.version);
   await ctx.schemas.setCompatibility(stream, type, null);
-  return { log: [`deleted schema "${type}" on stream "${stream}" (versions ${versions.map((v) => v.version).join(', ')})`] };
+  return {
+    log: [`deleted schema "${type}" on stream "${stream}" (versions ${versions.map((v) => v.version).join(', ')})`],
+  };
 }
 
 export const schemaKind: SpecResourceKind<SchemaSpec, CurrentSchema> = {

@@ -8,7 +8,13 @@
 import { RivuletError } from '../../../kernel/errors.js';
 import type { JsonObject, JsonValue } from '../../../kernel/envelope.js';
 import type { SinkRecord, SinkState, SinkTarget } from '../../sinks/sink-model.js';
-import { assertSinkId, checkDeadLetterStream, checkFilter, checkPolicy, checkSources } from '../../sinks/sink-policy.js';
+import {
+  assertSinkId,
+  checkDeadLetterStream,
+  checkFilter,
+  checkPolicy,
+  checkSources,
+} from '../../sinks/sink-policy.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { ApplyOutcome, Diff, KindContext, ResourceRef, SpecResourceKind } from '../resource-kind.js';
 import type { FieldChange } from '../revision-model.js';
@@ -35,7 +41,18 @@ export interface SinkSpec extends JsonObject {
 
 export type CurrentSink = SinkRecord & { version: number; shownTarget: JsonObject };
 
-const FIELDS = ['id', 'description', 'streams', 'filter', 'transform', 'target', 'policy', 'deadLetterStream', 'state', 'start'] as const;
+const FIELDS = [
+  'id',
+  'description',
+  'streams',
+  'filter',
+  'transform',
+  'target',
+  'policy',
+  'deadLetterStream',
+  'state',
+  'start',
+] as const;
 /** compared as a whole; the target is compared field by field */
 const COMPARED = ['description', 'streams', 'filter', 'transform', 'policy', 'deadLetterStream', 'state'] as const;
 
@@ -49,12 +66,18 @@ function parse(entry: unknown, pointer: string): SinkSpec {
   }
   const streams = checkedEntry(() => checkSources(entry.streams), pointer);
   const filter = checkedEntry(() => checkFilter(entry.filter), pointer);
-  if (entry.transform !== undefined && entry.transform !== null && typeof entry.transform !== 'string') throw specInvalid('"transform" is a JSONata expression', `${pointer}/transform`);
-  if (!isPlainObject(entry.target) || typeof entry.target.kind !== 'string') throw specInvalid('"target" is required: an object with a "kind" (http, stream, s3, opensearch) and its settings', `${pointer}/target`);
+  if (entry.transform !== undefined && entry.transform !== null && typeof entry.transform !== 'string')
+    throw specInvalid('"transform" is a JSONata expression', `${pointer}/transform`);
+  if (!isPlainObject(entry.target) || typeof entry.target.kind !== 'string')
+    throw specInvalid(
+      '"target" is required: an object with a "kind" (http, stream, s3, opensearch) and its settings',
+      `${pointer}/target`,
+    );
   const policy = checkedEntry(() => checkPolicy(entry.policy as never), pointer);
   const deadLetterStream = checkedEntry(() => checkDeadLetterStream(entry.deadLetterStream, streams), pointer);
   const state = entry.state ?? 'running';
-  if (state !== 'running' && state !== 'paused') throw specInvalid('"state" is "running" or "paused"', `${pointer}/state`);
+  if (state !== 'running' && state !== 'paused')
+    throw specInvalid('"state" is "running" or "paused"', `${pointer}/state`);
   return {
     id: entry.id,
     description: (entry.description as string | undefined) ?? '',
@@ -81,10 +104,14 @@ async function prepare(desired: SinkSpec, pointer: string, ctx: KindContext): Pr
   const kind = desired.target.kind;
   const existing = await ctx.sinks.get(desired.id).catch(notFoundAsNull);
   const stored = existing !== null && existing.owner === ctx.owner ? existing.target : null;
-  const target = { ...(await checkedEntryAsync(() => checks.target(kind, desired.target, { stored, omitted: 'remove' }), pointer)), kind };
+  const target = {
+    ...(await checkedEntryAsync(() => checks.target(kind, desired.target, { stored, omitted: 'remove' }), pointer)),
+    kind,
+  };
   checkedEntry(() => checks.mapping(desired.filter, desired.transform), pointer);
   const loop = checks.writesTo(kind, target).find((s) => desired.streams.includes(s));
-  if (loop !== undefined) throw specInvalid(`the sink would write into "${loop}", which it reads`, `${pointer}/target/stream`);
+  if (loop !== undefined)
+    throw specInvalid(`the sink would write into "${loop}", which it reads`, `${pointer}/target/stream`);
   return { ...desired, target, shownTarget: { ...checks.redact(kind, target), kind } };
 }
 
@@ -97,7 +124,11 @@ async function read(key: string, ctx: KindContext): Promise<CurrentSink | null> 
   try {
     const doc = await ctx.sinks.getDocument(key);
     const record = doc.value;
-    return { ...record, version: doc.version, shownTarget: { ...ctx.sinks.checks.redact(record.target.kind, record.target), kind: record.target.kind } };
+    return {
+      ...record,
+      version: doc.version,
+      shownTarget: { ...ctx.sinks.checks.redact(record.target.kind, record.target), kind: record.target.kind },
+    };
   } catch (err) {
     if (err instanceof RivuletError && err.code === 'SINK_NOT_FOUND') return null;
     throw err;
@@ -118,21 +149,31 @@ function targetChanges(desired: SinkSpec, current: CurrentSink): FieldChange[] {
 
 /** a normalised target without its unset settings (nulls, empty maps), so a created one reads as written */
 function settingsGiven(target: JsonObject): JsonObject {
-  return Object.fromEntries(Object.entries(target).filter(([, v]) => v !== null && !(isPlainObject(v) && Object.keys(v).length === 0)));
+  return Object.fromEntries(
+    Object.entries(target).filter(([, v]) => v !== null && !(isPlainObject(v) && Object.keys(v).length === 0)),
+  );
 }
 
 function diff(desired: SinkSpec | null, current: CurrentSink | null): Diff {
-  if (!desired) return current ? { action: 'delete', changes: [{ path: '', from: current.id }] } : { action: 'unchanged', changes: [] };
+  if (!desired)
+    return current
+      ? { action: 'delete', changes: [{ path: '', from: current.id }] }
+      : { action: 'unchanged', changes: [] };
   if (!current) {
-    const changes: FieldChange[] = [{ path: '/streams', to: desired.streams }, { path: '/target', to: settingsGiven(desired.shownTarget ?? {}) }];
-    for (const field of ['filter', 'transform', 'deadLetterStream'] as const) if (desired[field] !== null) changes.push({ path: `/${field}`, to: desired[field] as JsonValue });
+    const changes: FieldChange[] = [
+      { path: '/streams', to: desired.streams },
+      { path: '/target', to: settingsGiven(desired.shownTarget ?? {}) },
+    ];
+    for (const field of ['filter', 'transform', 'deadLetterStream'] as const)
+      if (desired[field] !== null) changes.push({ path: `/${field}`, to: desired[field] as JsonValue });
     if (desired.state !== 'running') changes.push({ path: '/state', to: desired.state });
     return { action: 'create', changes };
   }
   const changes: FieldChange[] = [];
   for (const field of COMPARED) {
     const have = current[field] as unknown as JsonValue;
-    if (!same(desired[field], have)) changes.push({ path: `/${field}`, from: have ?? null, to: desired[field] ?? null });
+    if (!same(desired[field], have))
+      changes.push({ path: `/${field}`, from: have ?? null, to: desired[field] ?? null });
   }
   changes.push(...targetChanges(desired, current));
   return { action: changes.length > 0 ? 'update' : 'unchanged', changes };
@@ -140,18 +181,34 @@ function diff(desired: SinkSpec | null, current: CurrentSink | null): Diff {
 
 async function apply(desired: SinkSpec, current: CurrentSink | null, ctx: KindContext): Promise<ApplyOutcome> {
   const settings = {
-    description: desired.description, streams: desired.streams, filter: desired.filter, transform: desired.transform,
-    target: desired.target, policy: desired.policy as never, deadLetterStream: desired.deadLetterStream,
+    description: desired.description,
+    streams: desired.streams,
+    filter: desired.filter,
+    transform: desired.transform,
+    target: desired.target,
+    policy: desired.policy as never,
+    deadLetterStream: desired.deadLetterStream,
   };
   if (!current) {
-    await ctx.sinks.create({ id: desired.id, ...settings, state: desired.state, start: startPosition(desired.start) }, ctx.owner);
+    await ctx.sinks.create(
+      { id: desired.id, ...settings, state: desired.state, start: startPosition(desired.start) },
+      ctx.owner,
+    );
     return { log: [`created sink "${desired.id}" reading ${desired.streams.join(', ')}`] };
   }
   if (current.owner !== ctx.owner) {
-    throw new RivuletError('CONFLICT', `sink "${desired.id}" exists and belongs to owner "${current.owner}"; a spec of "${ctx.owner}" cannot manage it`, { details: { sink: desired.id, owner: current.owner } });
+    throw new RivuletError(
+      'CONFLICT',
+      `sink "${desired.id}" exists and belongs to owner "${current.owner}"; a spec of "${ctx.owner}" cannot manage it`,
+      { details: { sink: desired.id, owner: current.owner } },
+    );
   }
   if (current.labels.rule !== undefined) {
-    throw new RivuletError('CONFLICT', `sink "${desired.id}" is run by rule "${String(current.labels.rule)}"; change the rule instead`, { details: { sink: desired.id } });
+    throw new RivuletError(
+      'CONFLICT',
+      `sink "${desired.id}" is run by rule "${String(current.labels.rule)}"; change the rule instead`,
+      { details: { sink: desired.id } },
+    );
   }
   const { action, changes } = diff(desired, current);
   if (action === 'unchanged') return { log: [`sink "${desired.id}" already as declared`] };
@@ -160,7 +217,8 @@ async function apply(desired: SinkSpec, current: CurrentSink | null, ctx: KindCo
     // the version read just before guards against a change made meanwhile by someone else; consumers (positions) stay
     await ctx.sinks.update(desired.id, settings, current.version);
   }
-  if (desired.state !== current.state) await (desired.state === 'paused' ? ctx.sinks.pause(desired.id) : ctx.sinks.resume(desired.id));
+  if (desired.state !== current.state)
+    await (desired.state === 'paused' ? ctx.sinks.pause(desired.id) : ctx.sinks.resume(desired.id));
   return { log: [`updated sink "${desired.id}" in place (position kept): ${fields.join(', ')}`] };
 }
 

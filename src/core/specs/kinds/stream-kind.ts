@@ -48,12 +48,15 @@ function parse(entry: unknown, pointer: string): StreamSpec {
     for (const field of RETENTION) {
       const value = entry.retention[field];
       if (value === undefined || value === null) continue;
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw specInvalid('a positive integer (or null for no limit)', `${pointer}/retention/${field}`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
+        throw specInvalid('a positive integer (or null for no limit)', `${pointer}/retention/${field}`);
       retention[field] = value;
     }
   }
-  if (entry.exclusiveProducer !== undefined && typeof entry.exclusiveProducer !== 'boolean') throw specInvalid('"exclusiveProducer" is true or false', `${pointer}/exclusiveProducer`);
-  if (entry.options !== undefined && !isPlainObject(entry.options)) throw specInvalid('"options" is an object', `${pointer}/options`);
+  if (entry.exclusiveProducer !== undefined && typeof entry.exclusiveProducer !== 'boolean')
+    throw specInvalid('"exclusiveProducer" is true or false', `${pointer}/exclusiveProducer`);
+  if (entry.options !== undefined && !isPlainObject(entry.options))
+    throw specInvalid('"options" is an object', `${pointer}/options`);
   return {
     name: entry.name,
     description: (entry.description as string | undefined) ?? '',
@@ -69,7 +72,12 @@ function settingsOf(record: StreamRecord): Omit<StreamSpec, 'name'> {
     const value = record.retention[field];
     if (typeof value === 'number') retention[field] = value;
   }
-  return { description: record.description, retention, exclusiveProducer: record.exclusiveProducer, options: record.options };
+  return {
+    description: record.description,
+    retention,
+    exclusiveProducer: record.exclusiveProducer,
+    options: record.options,
+  };
 }
 
 function diff(desired: StreamSpec | null, current: StreamRecord | null): Diff {
@@ -77,18 +85,27 @@ function diff(desired: StreamSpec | null, current: StreamRecord | null): Diff {
   if (desired && current) assertStreamUnmanaged(current, 'change');
   // settings a dialect keeps (the Durable Streams mount's) cannot be declared, and are kept as they are
   if (desired) desired = { ...desired, options: withManagedOptions(current, desired.options, desired.name) };
-  if (!desired) return current ? { action: 'delete', changes: [{ path: '', from: current.name }] } : { action: 'unchanged', changes: [] };
+  if (!desired)
+    return current
+      ? { action: 'delete', changes: [{ path: '', from: current.name }] }
+      : { action: 'unchanged', changes: [] };
   const want = { ...desired } as Partial<StreamSpec>;
   delete want.name;
   if (!current) {
-    return { action: 'create', changes: Object.entries(want).filter(([, v]) => !isEmpty(v)).map(([k, v]) => ({ path: `/${k}`, to: v as JsonValue })) };
+    return {
+      action: 'create',
+      changes: Object.entries(want)
+        .filter(([, v]) => !isEmpty(v))
+        .map(([k, v]) => ({ path: `/${k}`, to: v as JsonValue })),
+    };
   }
   // a spec that leaves the write mode out keeps the stream's (it is fixed at creation)
   if (want.options !== undefined) want.options = keepWriteMode(want.options, current.options);
   const have = settingsOf(current) as Record<string, JsonValue>;
   const changes: FieldChange[] = [];
   for (const [field, value] of Object.entries(want) as [string, JsonValue][]) {
-    if (canonicalJson(value) !== canonicalJson(have[field])) changes.push({ path: `/${field}`, from: have[field]!, to: value });
+    if (canonicalJson(value) !== canonicalJson(have[field]))
+      changes.push({ path: `/${field}`, from: have[field]!, to: value });
   }
   return { action: changes.length > 0 ? 'update' : 'unchanged', changes };
 }
@@ -104,21 +121,34 @@ async function statsOf(name: string, ctx: KindContext): Promise<JsonObject> {
 
 async function apply(desired: StreamSpec, current: StreamRecord | null, ctx: KindContext): Promise<ApplyOutcome> {
   const options = withManagedOptions(current, desired.options, desired.name);
-  const settings = { description: desired.description, retention: desired.retention, exclusiveProducer: desired.exclusiveProducer, options };
+  const settings = {
+    description: desired.description,
+    retention: desired.retention,
+    exclusiveProducer: desired.exclusiveProducer,
+    options,
+  };
   if (!current) {
     await ctx.streams.create({ name: desired.name, ...settings }, ctx.owner);
     return { log: [`created stream "${desired.name}"`], stats: await statsOf(desired.name, ctx) };
   }
   if (current.owner !== ctx.owner) {
-    throw new RivuletError('CONFLICT', `stream "${desired.name}" exists and belongs to owner "${current.owner}"; a spec of "${ctx.owner}" cannot manage it`, {
-      details: { stream: desired.name, owner: current.owner },
-    });
+    throw new RivuletError(
+      'CONFLICT',
+      `stream "${desired.name}" exists and belongs to owner "${current.owner}"; a spec of "${ctx.owner}" cannot manage it`,
+      {
+        details: { stream: desired.name, owner: current.owner },
+      },
+    );
   }
   const { action, changes } = diff(desired, current);
-  if (action === 'unchanged') return { log: [`stream "${desired.name}" already as declared`], stats: await statsOf(desired.name, ctx) };
+  if (action === 'unchanged')
+    return { log: [`stream "${desired.name}" already as declared`], stats: await statsOf(desired.name, ctx) };
   // the version read just before guards against a change made meanwhile by someone else
   await ctx.streams.change(desired.name, settings, current.version);
-  return { log: [`updated stream "${desired.name}": ${changes.map((c) => c.path.slice(1)).join(', ')}`], stats: await statsOf(desired.name, ctx) };
+  return {
+    log: [`updated stream "${desired.name}": ${changes.map((c) => c.path.slice(1)).join(', ')}`],
+    stats: await statsOf(desired.name, ctx),
+  };
 }
 
 async function remove(key: string, current: StreamRecord | null, ctx: KindContext): Promise<ApplyOutcome> {
