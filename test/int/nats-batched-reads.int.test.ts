@@ -12,6 +12,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { StoredEvent } from '../../src/kernel/envelope.js';
 import { newEvent } from '../conformance/store/store-suite.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
+import { NatsPageReader, type PageQuery } from '../../src/store/nats/nats-page-reader.js';
+import type { RawMessage } from '../../src/store/nats/nats-event-codec.js';
 import { startNatsServer } from '../support/nats-server.js';
 import { openNatsTestStore } from '../support/nats-store.js';
 
@@ -255,6 +257,60 @@ describe('nats store: reads by batches', () => {
         Array(300).fill(1),
       );
       assert.equal(again.gets, 0, 'redeliveries read by a batch, not one get each');
+    }),
+  );
+
+  it(
+    'a read that a lagging replica ends early gets the rest from the stream leader',
+    withStore(async () => {
+      await createStream('lag');
+      await fill('lag', 30, (i) => (i % 2 === 0 ? 'even' : 'odd'));
+      await store.consumers.create(
+        { stream: 'lag', name: 'c', types: [], leaseMs: 60_000, maxDeliveries: 5, deadLetterStream: null },
+        { from: 'beginning' },
+        Date.now(),
+      );
+      await store.consumers.create(
+        { stream: 'lag', name: 'typed', types: ['odd'], leaseMs: 60_000, maxDeliveries: 5, deadLetterStream: null },
+        { from: 'beginning' },
+        Date.now(),
+      );
+      // the consumer a read creates may sit on a replica that has not applied the last appends:
+      // this one shows nothing past seq 20, as such a replica would
+      class LaggingReplica extends NatsPageReader {
+        override async *batches(q: PageQuery): AsyncIterable<RawMessage[]> {
+          for await (const batch of super.batches(q)) {
+            const shown = batch.filter((m) => m.seq <= 20);
+            if (shown.length > 0) yield shown;
+            if (shown.length < batch.length) return;
+          }
+        }
+      }
+      const lagging = new LaggingReplica(spy);
+      lagging.start();
+      const log = store.events as unknown as { pages: NatsPageReader };
+      const pages = log.pages;
+      log.pages = lagging;
+      try {
+        assert.deepEqual(seqs(await collect(store.events.read('lag', { limit: 100 }))), range(1, 30));
+        assert.deepEqual(
+          seqs(await collect(store.events.read('lag', { types: ['odd'], limit: 100 }))),
+          range(1, 15).map((n) => 2 * n),
+        );
+        const receive = (name: string) =>
+          store.consumers.receive('lag', name, { max: 100, leaseMs: 60_000, clientId: null, nowMs: Date.now() });
+        assert.deepEqual(
+          (await receive('c')).deliveries.map((d) => d.event.seq),
+          range(1, 30),
+        );
+        assert.deepEqual(
+          (await receive('typed')).deliveries.map((d) => d.event.seq),
+          range(1, 15).map((n) => 2 * n),
+        );
+      } finally {
+        log.pages = pages;
+        lagging.stop();
+      }
     }),
   );
 

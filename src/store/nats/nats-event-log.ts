@@ -214,7 +214,8 @@ export class NatsEventLog implements EventLog {
    * slice on a turn of the event loop shared by all reads (read-turns.ts), so a large page never
    * holds the loop for long and reads, however many, leave room for writes.
    * Should the cluster be unable to create a consumer (a meta leader being elected after a node
-   * was lost), the read goes on with message gets, which need only the stream's leader.
+   * was lost), the read goes on with message gets, which need only the stream's leader; so
+   * does the tail of a read that ended before its limit.
    */
   private async *scan(
     stream: string,
@@ -240,11 +241,16 @@ export class NatsEventLog implements EventLog {
           yield decodeEvent(stream, m);
         }
       }
-      return;
+      if (left <= 0) return;
     } catch (err) {
       if (err instanceof JetStreamApiError && err.errCode === 10059) throw notFound(stream);
       if (!unavailable(err)) throw err;
     }
+    // The consumer is placed on any replica of the stream, and a replica may not have applied
+    // the latest appends yet; the stream's leader has every acknowledged one. A read that ended
+    // before its limit reads the rest from the leader (usually nothing: one get or one info),
+    // so a read after an acknowledged append always sees it and a consumer's frontier never
+    // moves past an event a lagging replica had not shown.
     yield* this.scanByGets(stream, next, filter, left);
   }
 
