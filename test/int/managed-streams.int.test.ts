@@ -86,7 +86,11 @@ describe('managed streams', () => {
       );
       await call('POST', '/v1/streams/alice.orders/events', { type: 't', data: {} });
       const log = '_sink.alice-hook.attempts';
-      await until('the attempt log exists', async () => ((await t.store.streams.get(log)) ? true : undefined));
+      // created by the delivery engine in the background; on nats its record is written before
+      // its JetStream stream, so wait until the admin can describe it
+      await until('the attempt log exists', async () =>
+        (await call('GET', `/v1/streams/${log}`, undefined, t.admin)).status === 200 ? true : undefined,
+      );
       assert.equal((await call('GET', `/v1/streams/${log}`)).status, 200);
       // (alice's consume scope does not reach manage; the admin's does, and the sink still manages it)
       assert.equal(
