@@ -173,8 +173,8 @@ class Reader {
   /**
    * The data of up to `limit` events, joined: rows are fetched a chunk at a time as one text
    * column each (an array per row costs more than the row's text), and each message is written
-   * into one buffer as it is sliced out, so no row's text outlives its chunk (held in a list
-   * until joined, they all survived into the old generation of the heap and were copied there).
+   * into one buffer as it is sliced out, so no row's text outlives its chunk (a list of them
+   * kept until a join would outlive this thread's small young generation, and be copied).
    */
   private data(streamId: number, lastSeq: number, q: EventQuery, maxBytes: number): ReadResult {
     const filtered = [q.fromTimeMs !== undefined, q.toTimeMs !== undefined, q.types?.length ?? 0] as const;
