@@ -6,17 +6,29 @@
  * 10,000-message stream (warm: a stream other readers caught up on before; cold: each stream's
  * first reader), and append → live long-poll reader latency (one writer, one reader, one
  * message at a time).
- * Rounds alternate between the servers; the median round of each is reported, with the ratio
- * Rivulet ÷ reference (for latency, reference ÷ Rivulet). Goals: appends ≥ 10×, the rest ≥ 2×.
+ * After the batched appends each server's stream is left to settle (the load ends with
+ * requests in flight) before the reads. Rounds alternate between the servers; the median
+ * round of each is reported, with the ratio Rivulet ÷ reference (for latency, reference ÷
+ * Rivulet). Goals: appends ≥ 10×, the rest ≥ 2×.
+ *
+ * Knobs: BENCH_DS_ROUNDS (5), BENCH_DS_CASES (comma-separated: single, batched, warm, cold,
+ * latency; all by default), BENCH_DS_BASE=<another build's dist/cli/main.js> runs that build as
+ * a third server in the same rounds (the change measured before and after, with each round's
+ * this ÷ base ratio), BENCH_DS_PROF=<dir> writes CPU profiles of Rivulet's threads there.
  */
 import { fileURLToPath } from 'node:url';
 import type { Row, Scenario } from '../context.js';
 
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.BENCH_DS_ROUNDS ?? 5);
+const CASES = new Set(
+  (process.env.BENCH_DS_CASES ?? 'single,batched,warm,cold,latency').split(',').map((c) => c.trim()),
+);
+const BASE = process.env.BENCH_DS_BASE;
+const PROF = process.env.BENCH_DS_PROF;
 const REFERENCE = fileURLToPath(new URL('../ds-reference-server.mjs', import.meta.url));
 
 interface Target {
-  name: 'rivulet' | 'reference';
+  name: 'rivulet' | 'reference' | 'base';
   /** the base URL streams live under */
   base: string;
 }
@@ -42,6 +54,18 @@ async function catchUp(url: string, count = false): Promise<number> {
     else await res.arrayBuffer();
     offset = res.headers.get('stream-next-offset')!;
     if (res.headers.get('stream-up-to-date') === 'true') return messages;
+  }
+}
+
+/** resolves once the stream's tail has stayed where it is for 200 ms: the appends a load left in flight are written */
+async function settled(url: string): Promise<void> {
+  let last: string | null = null;
+  for (;;) {
+    const res = await fetch(url, { method: 'HEAD' });
+    const tail = res.headers.get('stream-next-offset');
+    if (tail === last) return;
+    last = tail;
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -86,17 +110,18 @@ async function latencies(url: string, count: number): Promise<number[]> {
 export const scenario: Scenario = {
   name: 'durable-streams',
   async run(ctx) {
-    const rivulet = await ctx.startRivulet({
-      args: ['--durable-streams-anonymous', '--max-event-loop-delay', '0', '--max-inflight-produce', '0'],
-    });
+    const args = ['--durable-streams-anonymous', '--max-event-loop-delay', '0', '--max-inflight-produce', '0'];
+    const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : undefined;
+    const rivulet = await ctx.startRivulet({ args, nodeArgs });
     const reference = await ctx.startCeiling(REFERENCE, [ctx.tempDir('ds-reference')]);
     const targets: Target[] = [
       { name: 'rivulet', base: `${rivulet.url}/ds/bench` },
       { name: 'reference', base: `${reference.url}/bench` },
     ];
+    if (BASE) targets.push({ name: 'base', base: `${(await ctx.startRivulet({ args, main: BASE })).url}/ds/bench` });
     const results: Record<string, Record<Target['name'], number[]>> = {};
     const record = (key: string, target: Target['name'], value: number) => {
-      results[key] ??= { rivulet: [], reference: [] };
+      results[key] ??= { rivulet: [], reference: [], base: [] };
       results[key]![target].push(value);
     };
     try {
@@ -125,34 +150,52 @@ export const scenario: Scenario = {
       const single = 'x'.repeat(100);
       const batched = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ order: i, item: 'widget' })));
       for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? targets : [...targets].reverse();
+        // each target leads one round in turn, and the order flips every other round
+        const turned = [...targets.slice(round % targets.length), ...targets.slice(0, round % targets.length)];
+        const order = Math.floor(round / targets.length) % 2 === 0 ? turned : turned.reverse();
         for (const t of order) {
-          const one = await ctx.load({
-            url: `${t.base}/single`,
-            headers: { 'content-type': 'application/octet-stream' },
-            body: single,
-            connections: 50,
-            durationS: 3,
-          });
-          if (one.failed > 0) throw new Error(`${t.name} single appends: ${JSON.stringify(one.statuses)}`);
-          record('single-message appends', t.name, one.requestsPerS);
-          const many = await ctx.load({
-            url: `${t.base}/batched`,
-            headers: { 'content-type': 'application/json' },
-            body: batched,
-            connections: 50,
-            durationS: 3,
-          });
-          if (many.failed > 0) throw new Error(`${t.name} batched appends: ${JSON.stringify(many.statuses)}`);
-          record('batched appends (100 messages)', t.name, many.requestsPerS * 100);
-          const started = performance.now();
-          for (let i = 0; i < 3; i++) await catchUp(`${t.base}/history`);
-          record('catch-up reads, warm (10,000 messages)', t.name, 30_000 / ((performance.now() - started) / 1000));
-          const coldStarted = performance.now();
-          await catchUp(`${t.base}/cold-${round}`);
-          record('catch-up reads, cold (10,000 messages)', t.name, 10_000 / ((performance.now() - coldStarted) / 1000));
-          await put(`${t.base}/live-${round}`, 'application/json');
-          record('append → live reader p50', t.name, median(await latencies(`${t.base}/live-${round}`, 200)));
+          if (CASES.has('single')) {
+            const one = await ctx.load({
+              url: `${t.base}/single`,
+              headers: { 'content-type': 'application/octet-stream' },
+              body: single,
+              connections: 50,
+              durationS: 3,
+            });
+            if (one.failed > 0) throw new Error(`${t.name} single appends: ${JSON.stringify(one.statuses)}`);
+            record('single-message appends', t.name, one.requestsPerS);
+          }
+          if (CASES.has('batched')) {
+            const many = await ctx.load({
+              url: `${t.base}/batched`,
+              headers: { 'content-type': 'application/json' },
+              body: batched,
+              connections: 50,
+              durationS: 3,
+            });
+            if (many.failed > 0) throw new Error(`${t.name} batched appends: ${JSON.stringify(many.statuses)}`);
+            record('batched appends (100 messages)', t.name, many.requestsPerS * 100);
+            // the load ends with up to 50 batches still being written: the reads below measure reads
+            await settled(`${t.base}/batched`);
+          }
+          if (CASES.has('warm')) {
+            const started = performance.now();
+            for (let i = 0; i < 3; i++) await catchUp(`${t.base}/history`);
+            record('catch-up reads, warm (10,000 messages)', t.name, 30_000 / ((performance.now() - started) / 1000));
+          }
+          if (CASES.has('cold')) {
+            const coldStarted = performance.now();
+            await catchUp(`${t.base}/cold-${round}`);
+            record(
+              'catch-up reads, cold (10,000 messages)',
+              t.name,
+              10_000 / ((performance.now() - coldStarted) / 1000),
+            );
+          }
+          if (CASES.has('latency')) {
+            await put(`${t.base}/live-${round}`, 'application/json');
+            record('append → live reader p50', t.name, median(await latencies(`${t.base}/live-${round}`, 200)));
+          }
         }
       }
     } finally {
@@ -176,6 +219,27 @@ export const scenario: Scenario = {
         goal: `≥ ${goal}× reference`,
         pass: ratio >= goal,
       });
+      if (r.base.length > 0) {
+        // the same case on the other build, and the median of each round's this ÷ base
+        const base = median(r.base);
+        const perRound = r.rivulet.map((v, i) => (latency ? r.base[i]! / v : v / r.base[i]!));
+        rows.push({
+          scenario: 'durable-streams',
+          case: `${name} (base build)`,
+          metric: latency ? 'median latency' : 'throughput',
+          value: base,
+          unit: latency ? 'ms' : 'messages/s',
+          ceiling: ref,
+          ratio: latency ? ref / base : base / ref,
+        });
+        rows.push({
+          scenario: 'durable-streams',
+          case: `${name}: this ÷ base build, median of rounds (${perRound.map((x) => x.toFixed(2)).join(', ')})`,
+          metric: 'ratio',
+          value: median(perRound),
+          unit: '×',
+        });
+      }
     }
     return rows;
   },

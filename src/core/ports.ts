@@ -6,7 +6,7 @@
  */
 export type {
   DocumentStore,
-  EventDataSlice,
+  EventDataPage,
   EventLog,
   StartPosition,
   StreamCatalog,

@@ -87,10 +87,17 @@ export interface EventJsonSlice {
   lastSeq: number;
 }
 
-/** The data of a run of events as JSON text (what `JSON.stringify` of each event's data gives), with their seqs. */
-export interface EventDataSlice {
-  seqs: number[];
-  data: string[];
+/**
+ * The data of a run of events as JSON text (what `JSON.stringify` of each event's data gives),
+ * separated by commas, UTF-8.
+ */
+export interface EventDataPage {
+  bytes: Uint8Array;
+  count: number;
+  /** seq of the page's last event; the query's `afterSeq` when it holds none */
+  lastSeq: number;
+  /** matching events follow the page */
+  more: boolean;
 }
 
 export interface AppendRequest {
@@ -119,10 +126,12 @@ export interface EventLog {
    */
   readJson?(stream: string, query: ReadQuery): AsyncIterable<EventJsonSlice>;
   /**
-   * Optional: the data of the events `read` answers, as JSON text, in slices, for readers that
-   * need nothing else of an event (the Durable Streams mount's messages). Fails as `read` does.
+   * Optional: the data of the events `read` answers, as JSON text, for readers that need
+   * nothing else of an event (the Durable Streams mount's messages): at most `limit` events,
+   * and none after the one that brings the data to `maxBytes` (each event counted with one byte
+   * for its separator). Fails as `read` does.
    */
-  readData?(stream: string, query: ReadQuery): AsyncIterable<EventDataSlice>;
+  readData?(stream: string, query: ReadQuery, maxBytes: number): Promise<EventDataPage>;
   getById(stream: string, id: string): Promise<StoredEvent | null>;
   getBySeq(stream: string, seq: number): Promise<StoredEvent | null>;
   /** the seq of the first event with time >= timeMs, or lastSeq + 1 */

@@ -83,24 +83,26 @@ async function textOf(store: SqliteStore, query: ReadQuery): Promise<{ text: str
   return { text: parts.join(','), count, lastSeq };
 }
 
-/** each event's data as the store slices its text out, against the data of the parsed events */
-async function assertDataText(store: SqliteStore, query: ReadQuery, events: StoredEvent[]): Promise<void> {
-  const seqs: number[] = [];
-  const data: string[] = [];
-  for await (const slice of store.events.readData('orders', query)) {
-    seqs.push(...slice.seqs);
-    data.push(...slice.data);
+/**
+ * each event's data as the store slices its text out, against the data of the parsed events:
+ * the page stops at the query's limit, or after the event that brings the bytes (one more for
+ * each separator) to `maxBytes`, and says whether matching events follow
+ */
+async function assertDataText(store: SqliteStore, query: ReadQuery, maxBytes = 64 * 1024 * 1024): Promise<void> {
+  const matching = await eventsOf(store, { ...query, limit: 1_000_000 });
+  const taken: StoredEvent[] = [];
+  let bytes = 0;
+  for (const e of matching) {
+    if (taken.length === query.limit || bytes >= maxBytes) break;
+    taken.push(e);
+    bytes += Buffer.byteLength(JSON.stringify(e.data)) + 1;
   }
-  assert.deepEqual(
-    seqs,
-    events.map((e) => e.seq),
-    JSON.stringify(query),
-  );
-  assert.deepEqual(
-    data,
-    events.map((e) => JSON.stringify(e.data)),
-    JSON.stringify(query),
-  );
+  const page = await store.events.readData('orders', query, maxBytes);
+  const label = JSON.stringify({ query, maxBytes });
+  assert.equal(Buffer.from(page.bytes).toString('utf8'), taken.map((e) => JSON.stringify(e.data)).join(','), label);
+  assert.equal(page.count, taken.length, label);
+  assert.equal(page.lastSeq, taken.at(-1)?.seq ?? query.afterSeq ?? 0, label);
+  assert.equal(page.more, matching.length > taken.length, label);
 }
 
 async function eventsOf(store: SqliteStore, query: ReadQuery): Promise<StoredEvent[]> {
@@ -129,7 +131,9 @@ describe('sqlite reads on reader threads', () => {
         assert.equal(got.lastSeq, events.at(-1)?.seq ?? 0);
         // the renderer used when a store cannot build the text agrees as well
         assert.equal(events.map(eventJson).join(','), expected);
-        await assertDataText(store, query, events);
+        await assertDataText(store, query);
+        // pages cut by bytes: before the first event's end, mid-slice, past the end of the rows read at once
+        for (const maxBytes of [1, 700, 50_000]) await assertDataText(store, query, maxBytes);
       }
       assert.equal((await eventsOf(store, { limit: 2600 })).length, 2600);
     });
@@ -185,7 +189,8 @@ describe('sqlite reads on reader threads', () => {
           events.map((e) => JSON.stringify(renderEvent(e))).join(','),
           JSON.stringify(query),
         );
-        await assertDataText(store, query, events);
+        await assertDataText(store, query);
+        await assertDataText(store, query, 5_000);
       }
       assert.equal((await eventsOf(store, { limit: 5000 })).length, 1300);
       assert.deepEqual(await eventsOf(store, { limit: 1200 }), before);
@@ -326,7 +331,7 @@ describe('sqlite reads on reader threads', () => {
       const before = pool.stats.jobs;
       assert.equal((await drain(store.events.read('orders', { afterSeq: 256, limit: 100 }))).length, 0);
       assert.equal((await drain(store.events.readJson('orders', { afterSeq: 256, limit: 100 }))).length, 0);
-      assert.equal((await drain(store.events.readData!('orders', { afterSeq: 300, limit: 100 }))).length, 0);
+      assert.equal((await store.events.readData('orders', { afterSeq: 300, limit: 100 }, 1024)).count, 0);
       // a page whose first slice (256 rows) ends exactly at the tail asks no thread whether more follows
       assert.equal((await drain(store.events.read('orders', { afterSeq: 0, limit: 300 }))).length, 256);
       assert.equal(pool.stats.jobs - before, 1);
@@ -334,11 +339,8 @@ describe('sqlite reads on reader threads', () => {
         code: 'STREAM_NOT_FOUND',
       });
       await store.events.append({ stream: 'orders', producer: null, events: [{ ...eventsFor(1)[0]!, id: 'next' }] });
-      const next = await drain(store.events.readData!('orders', { afterSeq: 256, limit: 100 }));
-      assert.deepEqual(
-        next.flatMap((s) => s.seqs),
-        [257],
-      );
+      const next = await store.events.readData('orders', { afterSeq: 256, limit: 100 }, 1024);
+      assert.deepEqual([next.count, next.lastSeq, next.more], [1, 257, false]);
     });
   });
 

@@ -10,7 +10,6 @@ import { bytesOf, messageText } from './ds-events.js';
 import { isJsonMode, isTextual, type DsMeta } from './ds-meta.js';
 import { offsetOf, parseOffset, responseCursor, type OffsetParam } from './ds-offsets.js';
 import type { TailWatch } from './ds-tail.js';
-import type { EventDataSlice } from '../../core/ports.js';
 
 const PAGE_EVENTS = 10_000;
 /** how often an idle SSE connection gets a control event */
@@ -60,15 +59,30 @@ interface Page {
 type Take = (seq: number, part: Buffer) => boolean;
 
 async function readPage(ctx: DsContext, name: string, meta: DsMeta, afterSeq: number): Promise<Page> {
+  const json = isJsonMode(meta);
+  const maxBytes = ctx.options.maxReadBytes;
+  const events = ctx.services.store.events;
+  if (json && events.readData) {
+    // the store joins the messages' text itself: a message is its event's data
+    const data = await events.readData(name, { afterSeq, limit: PAGE_EVENTS }, maxBytes);
+    // each message counted with its separator, as `take` counts them
+    const bytes = data.count === 0 ? 0 : data.bytes.length + 1;
+    return {
+      count: data.count,
+      body: Buffer.concat([OPEN, data.bytes, CLOSE]),
+      endSeq: data.count === 0 ? afterSeq : data.lastSeq,
+      upToDate: !data.more,
+      full: data.count === PAGE_EVENTS || bytes >= maxBytes,
+    };
+  }
   // the events themselves say where the stream ends (a store's stats may trail its log): one
   // event past a full page tells whether the page reaches the tail
-  const json = isJsonMode(meta);
   const parts: Buffer[] = [];
   let bytes = 0;
   let more = false;
   let endSeq = afterSeq;
   const take: Take = (seq, part) => {
-    if (parts.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes) {
+    if (parts.length === PAGE_EVENTS || bytes >= maxBytes) {
       more = true;
       return false;
     }
@@ -77,26 +91,17 @@ async function readPage(ctx: DsContext, name: string, meta: DsMeta, afterSeq: nu
     endSeq = seq;
     return true;
   };
-  const events = ctx.services.store.events;
-  if (json && events.readData) await takeData(events.readData(name, { afterSeq, limit: PAGE_EVENTS + 1 }), take);
-  else await takeEvents(events.read(name, { afterSeq, limit: PAGE_EVENTS + 1 }), json, take);
+  await takeEvents(events.read(name, { afterSeq, limit: PAGE_EVENTS + 1 }), json, take);
   const body = json
-    ? Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), Buffer.from(']')])
+    ? Buffer.concat([OPEN, ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), CLOSE])
     : Buffer.concat(parts);
   return {
     count: parts.length,
     body,
     endSeq,
     upToDate: !more,
-    full: parts.length === PAGE_EVENTS || bytes >= ctx.options.maxReadBytes,
+    full: parts.length === PAGE_EVENTS || bytes >= maxBytes,
   };
-}
-
-/** a JSON-mode page from the data as the store keeps its text: a message is its event's data */
-async function takeData(slices: AsyncIterable<EventDataSlice>, take: Take): Promise<void> {
-  for await (const slice of slices) {
-    for (let i = 0; i < slice.seqs.length; i++) if (!take(slice.seqs[i]!, Buffer.from(slice.data[i]!))) return;
-  }
 }
 
 async function takeEvents(events: AsyncIterable<StoredEvent>, json: boolean, take: Take): Promise<void> {
@@ -109,19 +114,28 @@ async function takeEvents(events: AsyncIterable<StoredEvent>, json: boolean, tak
 }
 
 const COMMA = Buffer.from(',');
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
 
-/** a catch-up page: from the page cache when an earlier reader rendered it, else from the store */
+/**
+ * A catch-up page: from the page cache when an earlier reader rendered it, else from the store.
+ * `knownLastSeq` is a last seq the store reported during this request: when it is past a
+ * cached page, more follows without asking the log.
+ */
 async function catchUpPage(
   ctx: DsContext,
   opened: OpenStream,
   afterSeq: number,
+  knownLastSeq = -1,
 ): Promise<Omit<Page, 'count' | 'full'>> {
   const name = opened.record.name;
   const cached = ctx.pages.get(name, opened.record.createdAt, afterSeq);
   if (cached) {
-    let next = false;
-    for await (const e of ctx.services.store.events.read(name, { afterSeq: cached.endSeq, limit: 1 }))
-      next = e.seq > cached.endSeq;
+    // a store's stats may trail its log, never run ahead of it: only "more follows" is taken from them
+    let next = knownLastSeq > cached.endSeq;
+    if (!next)
+      for await (const e of ctx.services.store.events.read(name, { afterSeq: cached.endSeq, limit: 1 }))
+        next = e.seq > cached.endSeq;
     return { body: cached.body, endSeq: cached.endSeq, upToDate: !next };
   }
   const page = await readPage(ctx, name, opened.meta, afterSeq);
@@ -130,14 +144,15 @@ async function catchUpPage(
   return page;
 }
 
-/** where a read starts: 410 when the offset is before what retention kept */
-async function startSeq(ctx: DsContext, name: string, offset: OffsetParam): Promise<number> {
+/** where a read starts (410 when the offset is before what retention kept), and the last seq seen */
+async function startSeq(ctx: DsContext, name: string, offset: OffsetParam): Promise<{ from: number; lastSeq: number }> {
   const stats = await ctx.services.store.events.stats(name);
-  if (offset.at === 'now') return stats.lastSeq;
-  if (offset.at === 'start') return Math.max(0, stats.firstSeq - 1);
+  const at = (from: number) => ({ from, lastSeq: stats.count > 0 ? stats.lastSeq : -1 });
+  if (offset.at === 'now') return at(stats.lastSeq);
+  if (offset.at === 'start') return at(Math.max(0, stats.firstSeq - 1));
   if (offset.seq + 1 < stats.firstSeq)
     throw new DsProblem(410, 'the offset is before the oldest retained data: read again from -1');
-  return Math.min(offset.seq, stats.lastSeq);
+  return at(Math.min(offset.seq, stats.lastSeq));
 }
 
 function etagOf(name: string, start: string, end: string, closed: boolean): string {
@@ -180,8 +195,8 @@ async function answerRead(
     if (meta.closed) headers['stream-closed'] = 'true';
     return { status: 200, headers, body: Buffer.from(isJsonMode(meta) ? '[]' : '') };
   }
-  const from = await startSeq(ctx, req.name, offset ?? { at: 'start' });
-  let page = await catchUpPage(ctx, opened, from);
+  const { from, lastSeq } = await startSeq(ctx, req.name, offset ?? { at: 'start' });
+  let page = await catchUpPage(ctx, opened, from, lastSeq);
   let state = opened;
   if (watch && page.endSeq === from) {
     if (!meta.closed) {
@@ -245,7 +260,7 @@ export async function openSse(
   if (offset === null) throw new DsProblem(400, 'live=sse needs an offset');
   const opened = await ctx.open(req.name, req.principal);
   ctx.access.touch(req.name, ctx.nowMs(), opened.meta);
-  const from = await startSeq(ctx, req.name, offset);
+  const { from } = await startSeq(ctx, req.name, offset);
   const headers: Record<string, string> = {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',

@@ -29,8 +29,8 @@ export type ReadJob =
   | { op: 'rows'; query: EventQuery }
   /** the events as the native API's JSON text, comma-separated, encoded as UTF-8 */
   | { op: 'json'; query: EventQuery }
-  /** each event's data as JSON text */
-  | { op: 'data'; query: EventQuery }
+  /** the events' data as JSON text, comma-separated, UTF-8, up to `maxBytes` (port.ts `readData`) */
+  | { op: 'data'; query: EventQuery; maxBytes: number }
   /** the seq of the first event with time_ms >= timeMs */
   | { op: 'seqAtTime'; stream: string; timeMs: number }
   /** how many matching events follow a seq, and the receive time of the first */
@@ -41,7 +41,16 @@ export type ReadResult =
   | { found: false }
   | { found: true; op: 'rows'; rows: EventRow[]; lastSeq: number }
   | { found: true; op: 'json'; bytes: Uint8Array; count: number; lastEventSeq: number; lastSeq: number }
-  | { found: true; op: 'data'; seqs: number[]; data: string[]; lastSeq: number }
+  | {
+      found: true;
+      op: 'data';
+      bytes: Uint8Array;
+      count: number;
+      lastEventSeq: number;
+      /** matching events follow the page */
+      more: boolean;
+      lastSeq: number;
+    }
   | { found: true; op: 'seqAtTime'; seq: number | null; lastSeq: number }
   | { found: true; op: 'count'; n: number; oldest: number | null; lastSeq: number };
 

@@ -12,7 +12,12 @@ import type { Statement } from 'better-sqlite3';
 import { errorToWire } from './append-wire.js';
 import type { EventQuery, FromReader, ReadJob, ReaderSettings, ReadResult, ToReader } from './reader-wire.js';
 import { EVENT_COLUMNS, eventJsonOfRow, type EventRow } from './event-row.js';
-import { fieldText } from './json-field.js';
+import { eventDataText } from './json-field.js';
+
+/** rows fetched at a time for a page of data */
+const DATA_CHUNK = 1024;
+/** the page buffer a reader thread keeps between pages, at most */
+const KEEP_OUT_BYTES = 8 * 1024 * 1024;
 
 function run(channel: NonNullable<typeof parentPort>, settings: ReaderSettings): void {
   const send = (message: FromReader, transfer?: ArrayBuffer[]) => channel.postMessage(message, transfer);
@@ -43,7 +48,9 @@ function run(channel: NonNullable<typeof parentPort>, settings: ReaderSettings):
       const result = reader.run(m.job);
       send(
         { id: m.id, ok: true, result },
-        result.found && result.op === 'json' ? [result.bytes.buffer as ArrayBuffer] : undefined,
+        result.found && (result.op === 'json' || result.op === 'data')
+          ? [result.bytes.buffer as ArrayBuffer]
+          : undefined,
       );
     } catch (err) {
       send({ id: m.id, ok: false, error: errorToWire(err) });
@@ -59,6 +66,8 @@ class Reader {
   private readonly bySeq: Statement;
   private readonly statements = new Map<string, Statement>();
   private readonly encoder = new TextEncoder();
+  /** where a page of data is written; kept between pages, grown as pages need */
+  private out: Buffer = Buffer.allocUnsafe(64 * 1024);
 
   constructor(settings: ReaderSettings) {
     const db = new Database(settings.path, { fileMustExist: true });
@@ -108,7 +117,7 @@ class Reader {
         case 'json':
           return this.json(s.id, s.last_seq, this.bounded(s.id, s.last_seq, job.query));
         case 'data':
-          return this.data(s.last_seq, this.bounded(s.id, s.last_seq, job.query), s.id);
+          return this.data(s.id, s.last_seq, this.bounded(s.id, s.last_seq, job.query), job.maxBytes);
         case 'seqAtTime': {
           const bound = this.timeBound.get(s.id, job.timeMs) as number | undefined;
           const seq =
@@ -161,19 +170,63 @@ class Reader {
     };
   }
 
-  private data(lastSeq: number, q: EventQuery, streamId: number): ReadResult {
-    const rows = this.statement('data', q.fromTimeMs !== undefined, q.toTimeMs !== undefined, q.types?.length ?? 0).all(
-      ...this.params(streamId, q),
-    ) as [number, string, string | null][];
-    const seqs = new Array<number>(rows.length);
-    const data = new Array<string>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const [seq, dataColumn, json] = rows[i]!;
-      seqs[i] = seq;
-      // an event stored with its answer keeps its data inside it; an older row in its own column
-      data[i] = json === null ? dataColumn : fieldText(json, 'data')!;
+  /**
+   * The data of up to `limit` events, joined: rows are fetched a chunk at a time as one text
+   * column each (an array per row costs more than the row's text), and each message is written
+   * into one buffer as it is sliced out, so no row's text outlives its chunk (a list of them
+   * kept until a join would outlive this thread's small young generation, and be copied).
+   */
+  private data(streamId: number, lastSeq: number, q: EventQuery, maxBytes: number): ReadResult {
+    const filtered = [q.fromTimeMs !== undefined, q.toTimeMs !== undefined, q.types?.length ?? 0] as const;
+    const texts = this.statement('data', ...filtered);
+    let out = this.out;
+    let count = 0;
+    let bytes = 0;
+    let more = false;
+    let after = q.afterSeq;
+    let lastEventSeq = q.afterSeq;
+    for (;;) {
+      // one row past the limit says whether more follows
+      const want = Math.min(DATA_CHUNK, q.limit + 1 - count);
+      const params = this.params(streamId, { ...q, afterSeq: after, limit: want });
+      const rows = texts.all(...params) as string[];
+      let taken = 0;
+      for (const row of rows) {
+        if (count === q.limit || bytes >= maxBytes) {
+          more = true;
+          break;
+        }
+        // a row from before answers were stored has its data in its own column, marked by a
+        // leading space (JSON.stringify never writes one)
+        const text = row.charCodeAt(0) === 0x20 ? row.slice(1) : eventDataText(row)!;
+        // at most 3 bytes of UTF-8 per UTF-16 unit, and a comma
+        if (out.length - bytes < text.length * 3 + 1) out = this.grow(out, bytes + text.length * 3 + 1);
+        if (count > 0) out[bytes - 1] = 0x2c;
+        bytes += out.write(text, bytes) + 1;
+        count++;
+        taken++;
+      }
+      if (taken > 0) {
+        // the seq of the last row taken: its position among the rows just read
+        params[params.length - 1] = 1;
+        lastEventSeq = this.statement('seqAt', ...filtered).get(...params, taken - 1) as number;
+      }
+      if (more || rows.length < want) break;
+      after = lastEventSeq;
     }
-    return { found: true, op: 'data', seqs, data, lastSeq };
+    // the bytes are copied out to be handed over: the buffer stays for the next page, unless
+    // an unusual page made it large
+    const joined = new Uint8Array(Math.max(0, bytes - 1));
+    joined.set(out.subarray(0, joined.length));
+    this.out = out.length <= KEEP_OUT_BYTES ? out : Buffer.allocUnsafe(64 * 1024);
+    return { found: true, op: 'data', bytes: joined, count, lastEventSeq, more, lastSeq };
+  }
+
+  /** a larger buffer holding what `out` held */
+  private grow(out: Buffer, atLeast: number): Buffer {
+    const bigger = Buffer.allocUnsafe(Math.max(atLeast, out.length * 2));
+    out.copy(bigger);
+    return bigger;
   }
 
   private select(_streamId: number, q: EventQuery): Statement {
@@ -191,7 +244,7 @@ class Reader {
   }
 
   private statement(
-    kind: 'events' | 'json' | 'data' | 'count',
+    kind: 'events' | 'json' | 'data' | 'seqAt' | 'count',
     from: boolean,
     to: boolean,
     typeCount: number,
@@ -213,8 +266,14 @@ class Reader {
           .raw(true);
       else if (kind === 'data')
         st = this.db
-          .prepare(`SELECT seq, data, json FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`)
-          .raw(true);
+          .prepare(
+            `SELECT CASE WHEN json IS NULL THEN ' ' || data ELSE json END FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`,
+          )
+          .pluck();
+      else if (kind === 'seqAt')
+        st = this.db
+          .prepare(`SELECT seq FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ? OFFSET ?`)
+          .pluck();
       else
         st = this.db.prepare(
           `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`,
