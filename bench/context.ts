@@ -49,7 +49,8 @@ export interface LoadResult {
 export interface BenchContext {
   tempDir(label?: string): string;
   /** Rivulet, built, with durable (strict) acks unless other flags say otherwise */
-  startRivulet(options?: { args?: string[]; nodeArgs?: string[] }): Promise<ServerProcess>;
+  /** `main`: another build's dist/cli/main.js (this tree's by default) */
+  startRivulet(options?: { args?: string[]; nodeArgs?: string[]; main?: string }): Promise<ServerProcess>;
   /** the bare node:http ceiling server, or another server script (with its arguments) that prints `listening on <url>` */
   startCeiling(script?: string, args?: string[]): Promise<{ url: string; close(): Promise<void> }>;
   freePort(): Promise<number>;
@@ -83,6 +84,7 @@ export function createContext(): { ctx: BenchContext; cleanup(): Promise<void> }
         dataDir: ctx.tempDir(),
         args: ['--durability', 'strict', ...(options.args ?? [])],
         nodeArgs: options.nodeArgs,
+        main: options.main,
         logLevel: 'warn',
       });
       closers.push(() => server.close());

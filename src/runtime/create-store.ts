@@ -17,6 +17,8 @@ export function createStore(config: Config, observers: StoreObservers = {}): Sto
       durability: config.durability,
       idempotencyWindowMs: config.idempotencyWindow * 1000,
       onCommit: observers.onCommit,
+      readCacheBytes: config.sqliteReadCacheBytes,
+      writeCacheBytes: config.sqliteWriteCacheBytes,
     });
   }
   // load-config accepts only "sqlite" or a nats:// (nats+tls://) URL

@@ -203,7 +203,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         store,
         {
           iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous },
-          durableStreams: { anonymous: config.durableStreamsAnonymous },
+          durableStreams: {
+            anonymous: config.durableStreamsAnonymous,
+            pageCacheBytes: config.durableStreamsPageCacheBytes,
+          },
           okdata: okdataSinks,
         },
         { maxJsonDepth: config.maxJsonDepth },

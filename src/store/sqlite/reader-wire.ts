@@ -13,6 +13,8 @@ export interface ReaderSettings {
   busyTimeoutMs: number;
   /** lower the reader threads' CPU priority (Linux: per thread), so reads yield to appends */
   niceness: number;
+  /** the connection's page cache, in bytes */
+  cacheBytes: number;
 }
 
 export interface EventQuery {

@@ -13,6 +13,7 @@ import { errorToWire } from './append-wire.js';
 import type { EventQuery, FromReader, ReadJob, ReaderSettings, ReadResult, ToReader } from './reader-wire.js';
 import { EVENT_COLUMNS, eventJsonOfRow, type EventRow } from './event-row.js';
 import { fieldText } from './json-field.js';
+import { cacheSizePragma } from './page-cache.js';
 
 function run(channel: NonNullable<typeof parentPort>, settings: ReaderSettings): void {
   const send = (message: FromReader, transfer?: ArrayBuffer[]) => channel.postMessage(message, transfer);
@@ -68,6 +69,7 @@ class Reader {
     if (actual !== settings.synchronous)
       throw new Error(`SQLite refused synchronous=${settings.synchronous} (it reports ${String(actual)})`);
     db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
+    db.pragma(cacheSizePragma(settings.cacheBytes));
     db.pragma('query_only = ON');
     this.db = db;
     this.stream = db.prepare('SELECT id, last_seq FROM streams WHERE name = ?');
