@@ -42,7 +42,16 @@ export type ReadJob =
 export type ReadResult =
   | { found: false }
   | { found: true; op: 'rows'; rows: EventRow[]; lastSeq: number }
-  | { found: true; op: 'json'; bytes: Uint8Array; count: number; lastEventSeq: number; lastSeq: number }
+  | {
+      found: true;
+      op: 'json';
+      /** a view of its own buffer, with `spare` unused bytes before and after it */
+      bytes: Uint8Array;
+      spare: { before: number; after: number };
+      count: number;
+      lastEventSeq: number;
+      lastSeq: number;
+    }
   | { found: true; op: 'data'; seqs: number[]; data: string[]; lastSeq: number }
   | { found: true; op: 'seqAtTime'; seq: number | null; lastSeq: number }
   | { found: true; op: 'count'; n: number; oldest: number | null; lastSeq: number };
