@@ -49,6 +49,7 @@ export interface LoadResult {
 export interface BenchContext {
   tempDir(label?: string): string;
   /** Rivulet, built, with durable (strict) acks unless other flags say otherwise */
+  /** `main`: another build's dist/cli/main.js (this tree's by default) */
   startRivulet(options?: { args?: string[]; nodeArgs?: string[]; main?: string }): Promise<ServerProcess>;
   /** the bare node:http ceiling server, or another server script (with its arguments) that prints `listening on <url>` */
   startCeiling(script?: string, args?: string[]): Promise<{ url: string; close(): Promise<void> }>;

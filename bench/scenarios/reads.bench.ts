@@ -29,6 +29,11 @@ const CASES = process.env.BENCH_READS_CASES ?? 'catch-up,produce,size,join';
 const BIG = Number(process.env.BENCH_READS_BIG ?? 500_000);
 /** the backlog a live subscriber joins with while others follow (the goal speaks of 1M) */
 const JOIN_BACKLOG = Number(process.env.BENCH_READS_JOIN_BACKLOG ?? 200_000);
+/** flags for the server (`serve` options) and for its node process, space-separated: comparing memory settings */
+const SERVER_ARGS = (process.env.BENCH_READS_ARGS ?? '').split(' ').filter(Boolean);
+const SERVER_NODE_ARGS = (process.env.BENCH_READS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** another build's dist/cli/main.js to measure instead of this tree's */
+const SERVER_MAIN = process.env.BENCH_READS_MAIN || undefined;
 const READ_CONNECTIONS = 8;
 const PRODUCE_CONNECTIONS = 8;
 const CEILING = fileURLToPath(new URL('../reads-ceiling.mjs', import.meta.url));
@@ -43,7 +48,9 @@ const oneEvent = (i: number) => ({
 export const scenario: Scenario = {
   name: 'reads',
   async run(ctx: BenchContext): Promise<Row[]> {
-    const server = await ctx.startRivulet();
+    const server = await ctx.startRivulet({ args: SERVER_ARGS, nodeArgs: SERVER_NODE_ARGS, main: SERVER_MAIN });
+    await settle(2000);
+    const startRss = rssMiB(server.pid);
     const headers = { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' };
     await ctx.post(`${server.url}/v1/streams`, headers, { name: 'bench' });
     await ctx.post(`${server.url}/v1/streams`, headers, { name: 'produce' });
@@ -57,6 +64,8 @@ export const scenario: Scenario = {
     const ceilingDb = await fillCeiling(ctx, server.url, headers.authorization);
     process.env.BENCH_READS_DB = ceilingDb;
     const ceiling = await ctx.startCeiling(CEILING);
+    await settle(2000);
+    const filledRss = rssMiB(server.pid);
     const rss = new RssSampler(server.pid);
     const rows: Row[] = [];
 
@@ -185,6 +194,16 @@ export const scenario: Scenario = {
 
     // (c) memory and disk
     rss.stop();
+    rows.push(
+      { scenario: 'reads', case: 'server at rest', metric: 'RSS after start', value: startRss, unit: 'MiB' },
+      {
+        scenario: 'reads',
+        case: 'server at rest',
+        metric: `RSS holding ${EVENTS.toLocaleString('en-US')} events`,
+        value: filledRss,
+        unit: 'MiB',
+      },
+    );
     rows.push({
       scenario: 'reads',
       case: 'server during all of the above',
@@ -200,6 +219,7 @@ export const scenario: Scenario = {
     await server.close();
     const started = performance.now();
     const again = await startServerProcess({
+      main: SERVER_MAIN,
       dataDir: server.dataDir,
       args: ['--durability', 'strict'],
       logLevel: 'warn',
@@ -312,7 +332,6 @@ async function joinCase(ctx: BenchContext, url: string, headers: Record<string, 
     return ws.href;
   };
   const now = () => performance.timeOrigin + performance.now();
-  const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const window = async (joining: boolean) => {
     const followers = await subscribe(await liveUrl(), 10);
     const load = (durationS: number) =>
@@ -424,18 +443,25 @@ class RssSampler {
     this.timer = setInterval(() => this.sample(), 250);
   }
   private sample(): void {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
-      if (m) this.peakMiB = Math.max(this.peakMiB, Number(m[1]) / 1024);
-    } catch {
-      // not Linux, or the process is gone
-    }
+    this.peakMiB = Math.max(this.peakMiB, rssMiB(this.pid));
   }
   stop(): void {
     this.sample();
     clearInterval(this.timer);
   }
 }
+
+/** a process's resident memory (0 where /proc is missing, or the process is gone) */
+function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** bytes per event on disk, and which tables and indexes take them */
 function diskRows(dataDir: string, events: number): Row[] {

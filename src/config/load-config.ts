@@ -37,6 +37,9 @@ export interface Config {
   ifluxStream: string;
   ifluxAnonymous: boolean;
   durableStreamsAnonymous: boolean;
+  durableStreamsPageCacheBytes: number;
+  sqliteReadCacheBytes: number;
+  sqliteWriteCacheBytes: number;
   sinkAllowLoopback: boolean;
   sinkAllowPrivate: boolean;
   sinkOwnerLease: number;

@@ -118,7 +118,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // checked before anything is opened, so a mistake stops the start-up cleanly
   const okdataSinks = okdataSinkOptions(config, defaultTargets());
   const metrics = new RivuletMetrics();
-  const store = createStore(config, { onCommit: (info) => metrics.commit(info) });
+  const store = await createStore(config, { onCommit: (info) => metrics.commit(info) });
   // the port is taken first: a port in use ends the start-up before anything is opened or
   // written, and probes get an answer while an unreachable cluster is waited for
   const starting = await explainListenError(config.host, config.port, () =>
@@ -203,7 +203,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         store,
         {
           iflux: { stream: config.ifluxStream, anonymous: config.ifluxAnonymous },
-          durableStreams: { anonymous: config.durableStreamsAnonymous },
+          durableStreams: {
+            anonymous: config.durableStreamsAnonymous,
+            pageCacheBytes: config.durableStreamsPageCacheBytes,
+          },
           okdata: okdataSinks,
         },
         { maxJsonDepth: config.maxJsonDepth },

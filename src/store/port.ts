@@ -85,6 +85,11 @@ export interface EventJsonSlice {
   count: number;
   /** seq of the slice's last event */
   lastSeq: number;
+  /**
+   * Bytes of `bytes.buffer` just before and just after the view that nothing else uses: a page
+   * of one slice can be framed in place there instead of copied whole (absent: none).
+   */
+  spare?: { before: number; after: number };
 }
 
 /**

@@ -114,8 +114,15 @@ export function eventsRoutes(
         const cloudEvents = (req.headers.accept ?? '').includes('application/cloudevents-batch+json');
         if (!cloudEvents && filter === undefined) {
           // the common read: pages of the native API's JSON as the store keeps it, sent as bytes
-          const slices = services.read.readJson(req.params.name, query)[Symbol.asyncIterator]();
+          const read = services.read.readJson(req.params.name, query);
+          let slices: AsyncIterator<EventJsonSlice> = read[Symbol.asyncIterator]();
           const first = await slices.next();
+          if (!first.done) {
+            const second = await slices.next();
+            const framed = second.done ? framedPage(first.value, query) : undefined;
+            if (framed) return reply.type('application/json').send(framed);
+            slices = putBack(second, slices);
+          }
           const page = renderJsonPage(first, slices, query)[Symbol.asyncIterator]();
           // a page of up to ~1 MiB goes out as one buffer; a larger one is streamed as it is read
           const head: Buffer[] = [];
@@ -250,6 +257,46 @@ async function* resume(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncIterab
   for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
+const PAGE_OPEN = '{"events":[';
+
+/** the end of a page of the native API: the cursor of the next page when this one is full */
+function pageClose(count: number, lastSeq: number, query: ReadRequest): string {
+  const next = count === query.limit ? encodeCursor(query, lastSeq) : null;
+  return `],"next":${JSON.stringify(next)}}`;
+}
+
+/**
+ * A page of one slice, framed in the spare bytes around the slice's own, so the page is sent
+ * without copying it; undefined when the store left no room (or too little for the cursor).
+ */
+function framedPage(slice: EventJsonSlice, query: ReadRequest): Buffer | undefined {
+  const { bytes, spare } = slice;
+  if (!spare || spare.before < PAGE_OPEN.length) return undefined;
+  const close = pageClose(slice.count, slice.lastSeq, query);
+  const closeBytes = Buffer.byteLength(close);
+  if (closeBytes > spare.after) return undefined;
+  const page = Buffer.from(
+    bytes.buffer,
+    bytes.byteOffset - PAGE_OPEN.length,
+    PAGE_OPEN.length + bytes.byteLength + closeBytes,
+  );
+  page.write(PAGE_OPEN, 0, 'latin1');
+  page.write(close, PAGE_OPEN.length + bytes.byteLength);
+  return page;
+}
+
+/** the iterator with a result already taken from it put back in front */
+function putBack<T>(taken: IteratorResult<T>, rest: AsyncIterator<T>): AsyncIterator<T> {
+  let pending: IteratorResult<T> | undefined = taken;
+  return {
+    next: () => {
+      const result = pending;
+      pending = undefined;
+      return result ? Promise.resolve(result) : rest.next();
+    },
+  };
+}
+
 /** Writes a page of the native API's JSON slice by slice, so a large page never sits whole in memory. */
 async function* renderJsonPage(
   first: IteratorResult<EventJsonSlice>,
@@ -258,7 +305,7 @@ async function* renderJsonPage(
 ): AsyncIterable<Buffer> {
   let count = 0;
   let last = query.afterSeq ?? 0;
-  yield Buffer.from('{"events":[');
+  yield Buffer.from(PAGE_OPEN);
   for (let next = first; !next.done; next = await rest.next()) {
     const slice = next.value;
     if (count > 0) yield Buffer.from(',');
@@ -266,8 +313,7 @@ async function* renderJsonPage(
     count += slice.count;
     last = slice.lastSeq;
   }
-  const next = count === query.limit ? encodeCursor(query, last) : null;
-  yield Buffer.from(`],"next":${JSON.stringify(next)}}`);
+  yield Buffer.from(pageClose(count, last, query));
 }
 
 /**

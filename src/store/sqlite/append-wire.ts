@@ -108,6 +108,8 @@ export interface WorkerSettings {
   busyTimeoutMs: number;
   /** upper bound on the database file; a write past it fails with SQLITE_FULL */
   maxDatabaseBytes?: number;
+  /** the connection's page cache, in bytes */
+  cacheBytes: number;
 }
 
 export function toWire(

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { AppendGroupWriter } from './append-group.js';
 import { RingReader, type AppendWorkerData } from './append-channel.js';
 import { errorToWire, packOutcomes, type FromWorker } from './append-wire.js';
+import { cacheSizePragma } from './page-cache.js';
 
 const port = parentPort;
 if (port) run(port, workerData as AppendWorkerData);
@@ -32,6 +33,7 @@ function run(
       throw new Error(`SQLite refused synchronous=${settings.synchronous} (it reports ${String(actual)})`);
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
+    db.pragma(cacheSizePragma(settings.cacheBytes));
     if (settings.maxDatabaseBytes !== undefined) {
       const pageSize = db.pragma('page_size', { simple: true }) as number;
       db.pragma(`max_page_count = ${Math.max(1, Math.floor(settings.maxDatabaseBytes / pageSize))}`);

@@ -13,6 +13,8 @@ export interface ReaderSettings {
   busyTimeoutMs: number;
   /** lower the reader threads' CPU priority (Linux: per thread), so reads yield to appends */
   niceness: number;
+  /** the connection's page cache, in bytes */
+  cacheBytes: number;
 }
 
 export interface EventQuery {
@@ -40,7 +42,16 @@ export type ReadJob =
 export type ReadResult =
   | { found: false }
   | { found: true; op: 'rows'; rows: EventRow[]; lastSeq: number }
-  | { found: true; op: 'json'; bytes: Uint8Array; count: number; lastEventSeq: number; lastSeq: number }
+  | {
+      found: true;
+      op: 'json';
+      /** a view of its own buffer, with `spare` unused bytes before and after it */
+      bytes: Uint8Array;
+      spare: { before: number; after: number };
+      count: number;
+      lastEventSeq: number;
+      lastSeq: number;
+    }
   | {
       found: true;
       op: 'data';

@@ -13,11 +13,21 @@ import { errorToWire } from './append-wire.js';
 import type { EventQuery, FromReader, ReadJob, ReaderSettings, ReadResult, ToReader } from './reader-wire.js';
 import { EVENT_COLUMNS, eventJsonOfRow, type EventRow } from './event-row.js';
 import { eventDataText } from './json-field.js';
+import { cacheSizePragma } from './page-cache.js';
 
 /** rows fetched at a time for a page of data */
 const DATA_CHUNK = 1024;
 /** the page buffer a reader thread keeps between pages, at most */
 const KEEP_OUT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Room left around a slice's text for the native API's frame of a page, `{"events":[` before
+ * and `],"next":"<cursor>"}` after: a page of one slice is then sent from this buffer as it is,
+ * instead of copied once more on the main thread (a copy per page of up to ~1 MiB, and as much
+ * memory again waiting for the collector).
+ */
+const SPARE_BEFORE = 16;
+const SPARE_AFTER = 256;
 
 function run(channel: NonNullable<typeof parentPort>, settings: ReaderSettings): void {
   const send = (message: FromReader, transfer?: ArrayBuffer[]) => channel.postMessage(message, transfer);
@@ -77,6 +87,7 @@ class Reader {
     if (actual !== settings.synchronous)
       throw new Error(`SQLite refused synchronous=${settings.synchronous} (it reports ${String(actual)})`);
     db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
+    db.pragma(cacheSizePragma(settings.cacheBytes));
     db.pragma('query_only = ON');
     this.db = db;
     this.stream = db.prepare('SELECT id, last_seq FROM streams WHERE name = ?');
@@ -159,11 +170,16 @@ class Reader {
       const [seq, json] = rows[i]!;
       texts[i] = json ?? eventJsonOfRow(q.stream, this.bySeq.get(streamId, seq) as EventRow);
     }
-    const bytes = this.encoder.encode(texts.join(','));
+    const text = texts.join(',');
+    const length = Buffer.byteLength(text);
+    // a buffer of its own (never the shared pool's, it is transferred), with room around the text
+    const buffer = Buffer.allocUnsafeSlow(SPARE_BEFORE + length + SPARE_AFTER);
+    buffer.write(text, SPARE_BEFORE);
     return {
       found: true,
       op: 'json',
-      bytes,
+      bytes: new Uint8Array(buffer.buffer, SPARE_BEFORE, length),
+      spare: { before: SPARE_BEFORE, after: SPARE_AFTER },
       count: rows.length,
       lastEventSeq: rows.length > 0 ? rows[rows.length - 1]![0] : q.afterSeq,
       lastSeq,

@@ -120,7 +120,7 @@ export class SqliteEventLog implements EventLog {
       }
       first = false;
       const page = result as Extract<ReadResult, { op: 'json' }>;
-      if (page.count > 0) yield { bytes: page.bytes, count: page.count, lastSeq: page.lastEventSeq };
+      if (page.count > 0) yield { bytes: page.bytes, spare: page.spare, count: page.count, lastSeq: page.lastEventSeq };
       if (page.count < slice) return;
       after = page.lastEventSeq;
       remaining -= page.count;

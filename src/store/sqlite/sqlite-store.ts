@@ -14,6 +14,7 @@ import type { Database as Db } from 'better-sqlite3';
 import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
 import { GroupCommitter, type CommitInfo } from './group-commit.js';
 import { ReaderPool } from './reader-pool.js';
+import { cacheSizePragma, DEFAULT_READ_CACHE_BYTES, DEFAULT_WRITE_CACHE_BYTES } from './page-cache.js';
 import { migrate } from './schema.js';
 import { SqliteConsumerStore } from './sqlite-consumer-store.js';
 import { SqliteDocumentStore } from './sqlite-document-store.js';
@@ -34,6 +35,10 @@ export interface SqliteStoreOptions {
   onCommit?: (info: CommitInfo) => void;
   /** threads that run event reads, each with a read-only connection (default 2) */
   readerThreads?: number;
+  /** SQLite page cache of each connection that only reads, in bytes (default 2 MiB) */
+  readCacheBytes?: number;
+  /** SQLite page cache of each connection that writes, in bytes (default 4 MiB) */
+  writeCacheBytes?: number;
 }
 
 export const DATABASE_FILE = 'rivulet.db';
@@ -110,7 +115,13 @@ export class SqliteStore implements Store {
     let readers: ReaderPool;
     try {
       readers = await ReaderPool.start(
-        { path: this.path, synchronous: this.synchronous(), busyTimeoutMs: BUSY_TIMEOUT_MS, niceness: READER_NICENESS },
+        {
+          path: this.path,
+          synchronous: this.synchronous(),
+          busyTimeoutMs: BUSY_TIMEOUT_MS,
+          niceness: READER_NICENESS,
+          cacheBytes: this.readCacheBytes,
+        },
         Math.max(1, this.options.readerThreads ?? 2),
       );
     } catch (err) {
@@ -127,6 +138,7 @@ export class SqliteStore implements Store {
           synchronous: this.synchronous(),
           busyTimeoutMs: BUSY_TIMEOUT_MS,
           maxDatabaseBytes: this.options.maxDatabaseBytes,
+          cacheBytes: this.writeCacheBytes,
         },
         onCommit: this.options.onCommit,
         writeHealth: this.writeHealth,
@@ -171,6 +183,7 @@ export class SqliteStore implements Store {
         throw new StoreOpenError(`SQLite refused synchronous=${wanted} (it reports ${String(actual)})`);
       db.pragma('foreign_keys = ON');
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma(cacheSizePragma(readonly ? this.readCacheBytes : this.writeCacheBytes));
       if (readonly) db.pragma('query_only = ON');
     } catch (err) {
       if (err instanceof StoreOpenError) throw err;
@@ -185,6 +198,14 @@ export class SqliteStore implements Store {
       throw new StoreOpenError(`cannot open ${path}: ${(err as Error).message}`, { cause: err });
     }
     return db;
+  }
+
+  private get readCacheBytes(): number {
+    return this.options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES;
+  }
+
+  private get writeCacheBytes(): number {
+    return this.options.writeCacheBytes ?? DEFAULT_WRITE_CACHE_BYTES;
   }
 
   /** 2 = FULL: every commit is fsync'd; 1 = NORMAL */
