@@ -1,16 +1,25 @@
 /**
- * Consumers on NATS. Each consumer is one KV entry holding its committed position, how far
- * the leased style has scanned, and a lease per handed-out, unacknowledged event. Every
- * operation is a compare-and-set on that entry's revision, so clients of one consumer on
- * any number of processes never share a lease, and a lease token (`<seq>.<random>`) can be
- * settled through any process. Events are read from the JetStream stream itself.
+ * Consumers on NATS. A consumer is a head entry (definition, scan frontier, live claims) and
+ * one entry per claim — the leases of the events one receive handed out fresh
+ * (nats-consumer-state.ts). Every change is a compare-and-set on the entry it touches:
+ *
+ * - a receive that hands out fresh events writes a new claim, then moves the head's frontier
+ *   past it (a receive that lost the race for the frontier deletes its claim and tries again);
+ * - acks, nacks, releases and extensions change the claim their token names, so clients on
+ *   several processes settle their own claims side by side; the head is written again only
+ *   when a claim is fully acked (it is dropped) or an event is given back early (the claim's
+ *   due time moves up);
+ * - a receive redelivers from the claims whose due time has come.
+ *
+ * Leases hold across processes, and a lease token can be settled through any process. Events
+ * are read from the JetStream stream itself.
  *
  * Why not one JetStream durable consumer per Rivulet consumer: the port asks for things a
  * 2.9 consumer cannot answer — a per-receive lease length, `release` that does not count a
  * delivery, `not-held` for a stale token, `peek` without delivering, and several type filters
  * — see docs/store-nats.md.
  */
-import { randomBytes } from 'node:crypto';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { RivuletError } from '../../kernel/errors.js';
 import type { StoredEvent } from '../../kernel/envelope.js';
 import type {
@@ -18,76 +27,89 @@ import type {
   ConsumerLag,
   ConsumerRecord,
   ConsumerStore,
+  Delivery,
   LeaseOutcome,
   ReceiveResult,
   StartPosition,
 } from '../port.js';
 import type { JsonBucket, Versioned } from './kv-json.js';
-import { fromToken, token } from './nats-names.js';
+import {
+  claimKey,
+  committedOf,
+  headKey,
+  isCurrent,
+  newClaimId,
+  newHead,
+  newToken,
+  parseToken,
+  toRecord,
+  upgrade,
+  type Claim,
+  type ClaimRef,
+  type Head,
+  type Lease,
+  type StoredHead,
+} from './nats-consumer-state.js';
+import { fromToken, token, type NatsNames } from './nats-names.js';
+import { mapStorageError } from './nats-storage-errors.js';
 import type { NatsEventLog } from './nats-event-log.js';
 import type { NatsStreamCatalog } from './nats-stream-catalog.js';
 
-interface Lease {
-  seq: number;
-  deliveries: number;
-  /** the lease (or the event's return to the queue) ends at this time */
-  visibleMs: number;
-  /** null once given back (nack, release) or never handed out since */
-  token: string | null;
-  /** when it was first handed out (absent on leases written before this was kept) */
-  firstMs?: number;
+type Exhausted = ReceiveResult['exhausted'][number];
+
+/** a consumer's head changes waiting for this process's next write of it */
+interface HeadChanges {
+  stream: string;
+  name: string;
+  /** receives waiting for a claim of their own */
+  wishes: ClaimWish[];
+  /** claims left with no lease */
+  retired: Set<string>;
 }
 
-interface State {
-  def: ConsumerDefinition;
-  committedSeq: number;
-  scannedSeq: number;
-  createdAt: string;
-  updatedAt: string;
-  leases: Lease[];
+interface ClaimWish {
+  room: number;
+  until: number;
+  nowMs: number;
+  resolve: (ref: ClaimRef | null) => void;
+  reject: (err: unknown) => void;
 }
-
-type Change<R> = (s: State) => Promise<R> | R;
 
 export class NatsConsumerStore implements ConsumerStore {
+  /** what this process has to write into consumers' heads next, per head key */
+  private readonly pending = new Map<string, HeadChanges>();
+  /** the heads being written, per head key */
+  private readonly writing = new Map<string, Promise<void>>();
+
   constructor(
     private readonly bucket: JsonBucket,
     private readonly catalog: NatsStreamCatalog,
     private readonly events: NatsEventLog,
+    private readonly jsm: JetStreamManager,
+    private readonly names: NatsNames,
   ) {}
-
-  private key(stream: string, name: string): string {
-    return `${token(stream)}.${token(name)}`;
-  }
 
   async create(def: ConsumerDefinition, start: StartPosition, nowMs: number): Promise<ConsumerRecord> {
     await this.requireStream(def.stream);
     const position = await this.positionOf(def.stream, start);
-    const now = new Date(nowMs).toISOString();
-    const state: State = {
-      def,
-      committedSeq: position,
-      scannedSeq: position,
-      createdAt: now,
-      updatedAt: now,
-      leases: [],
-    };
-    if ((await this.bucket.create(this.key(def.stream, def.name), state)) === null) {
+    const head = newHead(def, position, new Date(nowMs).toISOString());
+    if ((await this.bucket.create(headKey(def.stream, def.name), head)) === null) {
       throw new RivuletError('CONSUMER_EXISTS', `stream "${def.stream}" already has a consumer "${def.name}"`, {
         details: { stream: def.stream, consumer: def.name },
       });
     }
-    return toRecord(state);
+    return toRecord(head, position);
   }
 
   async get(stream: string, name: string): Promise<ConsumerRecord | null> {
-    const found = await this.bucket.get<State>(this.key(stream, name));
-    return found ? toRecord(found.value) : null;
+    const found = await this.head(stream, name);
+    return found ? toRecord(found.value, await this.committed(stream, name, found.value)) : null;
   }
 
   async list(stream: string, options: { after?: string; limit: number }): Promise<ConsumerRecord[]> {
     await this.requireStream(stream);
     const after = options.after ?? '';
+    // heads only: a claim's key has one more token
     const names = (await this.bucket.keys(`${token(stream)}.*`))
       .map((k) => fromToken(k.slice(k.indexOf('.') + 1)))
       .filter((n) => n > after)
@@ -99,38 +121,60 @@ export class NatsConsumerStore implements ConsumerStore {
 
   async delete(stream: string, name: string): Promise<boolean> {
     await this.requireStream(stream);
-    // at the revision read, so a read after it sees the delete; a receive or ack that moved the
-    // entry on meanwhile only means reading it again
+    // at the revision read, so a read after it sees the delete; a receive that moved the head
+    // on meanwhile only means reading it again
     for (;;) {
-      const found = await this.bucket.get<State>(this.key(stream, name));
+      const found = await this.bucket.get<StoredHead>(headKey(stream, name));
       if (!found) return false;
-      if (await this.bucket.delete(this.key(stream, name), found.revision)) return true;
+      if (await this.bucket.delete(headKey(stream, name), found.revision)) break;
     }
+    // its claims, and any a receive wrote but never got into the head
+    for (const key of await this.bucket.keys(`${headKey(stream, name)}.*`))
+      await this.bucket.purge(key).catch(() => {});
+    return true;
   }
 
-  /** drops every consumer of a deleted stream */
+  /** drops every consumer of a deleted stream, claims included */
   async forgetStream(stream: string): Promise<void> {
-    for (const key of await this.bucket.keys(`${token(stream)}.*`)) await this.bucket.purge(key).catch(() => {});
+    for (const key of await this.bucket.keys(`${token(stream)}.>`)) await this.bucket.purge(key).catch(() => {});
   }
 
   async peek(stream: string, name: string, limit: number): Promise<StoredEvent[]> {
-    const { value: c } = await this.state(stream, name);
-    return this.readAfter(stream, c, c.committedSeq, limit);
+    const { value: head } = await this.requireHead(stream, name);
+    return this.readAfter(stream, head.def, await this.committed(stream, name, head), limit);
   }
 
   async commit(stream: string, name: string, seq: number, nowMs: number): Promise<ConsumerRecord> {
-    return this.change(stream, name, nowMs, (c) => {
-      if (seq < c.committedSeq) {
-        c.leases = [];
-        c.committedSeq = seq;
-        c.scannedSeq = seq;
-      } else {
-        c.leases = c.leases.filter((l) => l.seq > seq);
-        c.scannedSeq = Math.max(c.scannedSeq, seq);
-        settle(c);
+    for (let attempt = 0; ; attempt++) {
+      const found = await this.requireHead(stream, name, attempt > 0);
+      const head = found.value;
+      const claims = await this.readClaims(stream, name, head.claims);
+      if (seq < committedOf(head, head.claims, claims)) {
+        // back: every lease goes, delivery starts again after `seq`
+        const rewound = await this.rewind(stream, name, found, seq, nowMs);
+        if (rewound) return toRecord(rewound, seq);
+        continue;
       }
-      return toRecord(c);
-    });
+      const next: Head = {
+        ...head,
+        scannedSeq: Math.max(head.scannedSeq, seq),
+        updatedAt: new Date(nowMs).toISOString(),
+      };
+      if ((await this.bucket.update(headKey(stream, name), next, found.revision)) === null) continue;
+      // the leases at or before `seq` are settled by the commit
+      await Promise.all(
+        next.claims
+          .filter((r) => r.from <= seq)
+          .map(async (ref) => {
+            const left = await this.changeClaim(stream, name, ref.claim, (c) => {
+              c.leases = c.leases.filter((l) => l.seq > seq);
+              return c.leases.length;
+            });
+            if (left === 0) await this.retire(stream, name, new Set([ref.claim]));
+          }),
+      );
+      return this.requireRecord(stream, name);
+    }
   }
 
   async receive(
@@ -139,90 +183,218 @@ export class NatsConsumerStore implements ConsumerStore {
     options: { max: number; leaseMs: number; clientId: string | null; nowMs: number },
   ): Promise<ReceiveResult> {
     const { nowMs, leaseMs, max } = options;
-    return this.change(stream, name, nowMs, async (c) => {
-      const until = nowMs + leaseMs;
-      const result: ReceiveResult = { deliveries: [], exhausted: [] };
-      const due = c.leases
-        .filter((l) => l.visibleMs <= nowMs)
-        .sort((a, b) => a.seq - b.seq)
-        .slice(0, max);
-      const gone = new Set<number>();
-      const dueEvents = new Map(
-        (
-          await this.events.getBySeqs(
-            stream,
-            due.map((l) => l.seq),
-          )
-        ).map((e) => [e.seq, e]),
+    const until = nowMs + leaseMs;
+    const result: ReceiveResult = { deliveries: [], exhausted: [] };
+    const found = await this.requireHead(stream, name);
+    const head = found.value;
+
+    // 1. events given back or whose lease ran out, from the claims due by now, oldest first
+    const dueTimes = new Map<string, number>();
+    for (const ref of head.claims) {
+      const room = max - result.deliveries.length - result.exhausted.length;
+      if (room <= 0) break;
+      if (ref.dueMs > nowMs) continue;
+      const taken = await this.takeDue(stream, name, head.def, ref.claim, room, nowMs, until);
+      result.deliveries.push(...taken.deliveries);
+      result.exhausted.push(...taken.exhausted);
+      dueTimes.set(ref.claim, taken.nextDueMs);
+    }
+    if (dueTimes.size > 0) {
+      // what the claims' due times are now, at the revision they were learnt against (a nack
+      // since may have moved one up, and must not be undone): a hint, so a lost race is fine
+      await this.bucket.update(
+        headKey(stream, name),
+        { ...head, claims: applyDueTimes(head.claims, dueTimes) },
+        found.revision,
       );
-      for (const lease of due) {
-        const event = dueEvents.get(lease.seq);
-        if (!event) {
-          // removed by retention while unacknowledged: nothing left to deliver
-          gone.add(lease.seq);
-          continue;
-        }
-        const leaseToken = newToken(lease.seq);
-        const reason = lease.token === null ? 'nacked' : 'lease-expired';
-        const firstDeliveredMs = (lease.firstMs ??= nowMs);
-        if (lease.deliveries >= c.def.maxDeliveries) {
-          result.exhausted.push({
-            event,
-            deliveries: lease.deliveries,
-            firstDeliveredMs,
-            leaseToken,
-            leaseExpiresMs: until,
-            reason,
-          });
-        } else {
-          lease.deliveries++;
-          result.deliveries.push({
-            event,
-            deliveries: lease.deliveries,
-            firstDeliveredMs,
-            leaseToken,
-            leaseExpiresMs: until,
-          });
-        }
-        lease.visibleMs = until;
-        lease.token = leaseToken;
+    }
+
+    // 2. fresh events after the frontier, as claims of their own
+    for (let attempt = 0; ; attempt++) {
+      const room = max - result.deliveries.length - result.exhausted.length;
+      if (room <= 0) break;
+      const claimed =
+        head.def.types.length === 0
+          ? await this.claimRange(stream, name, room, until, nowMs)
+          : await this.claimMatching(stream, name, room, until, nowMs);
+      if (!claimed) break;
+      const { ref, events } = claimed;
+      const fresh =
+        events ??
+        (await this.readAfter(stream, head.def, ref.from - 1, ref.to - ref.from + 1)).filter((e) => e.seq <= ref.to);
+      const claim: Claim = { claim: ref.claim, leases: [] };
+      const deliveries: Delivery[] = fresh.map((event) => {
+        const leaseToken = newToken(event.seq, claim.claim);
+        claim.leases.push({ seq: event.seq, deliveries: 1, visibleMs: until, token: leaseToken, firstMs: nowMs });
+        return { event, deliveries: 1, firstDeliveredMs: nowMs, leaseToken, leaseExpiresMs: until };
+      });
+      // the claim's range was removed by retention meanwhile, or this process was so slow that
+      // another rebuilt the claim: nothing handed out from it here
+      if (fresh.length === 0 || (await this.bucket.create(claimKey(stream, name, claim.claim), claim)) === null) {
+        if (fresh.length === 0) this.retireLater(stream, name, claim.claim);
+        if (attempt > 3) break;
+        continue;
       }
-      if (gone.size > 0) c.leases = c.leases.filter((l) => !gone.has(l.seq));
-      const room = max - due.length;
-      if (room > 0) {
-        const lastSeq = await this.events.lastSeq(stream);
-        const fresh = await this.readAfter(stream, c, c.scannedSeq, room);
-        for (const event of fresh) {
-          const leaseToken = newToken(event.seq);
-          c.leases.push({ seq: event.seq, deliveries: 1, visibleMs: until, token: leaseToken, firstMs: nowMs });
-          result.deliveries.push({ event, deliveries: 1, firstDeliveredMs: nowMs, leaseToken, leaseExpiresMs: until });
-        }
-        // a short page means the log was read to its end; the frontier moves past skipped types
-        const scanned =
-          fresh.length === room ? fresh[fresh.length - 1]!.seq : Math.max(lastSeq, fresh.at(-1)?.seq ?? 0);
-        c.scannedSeq = Math.max(c.scannedSeq, scanned);
-      }
-      settle(c);
-      result.deliveries.sort((a, b) => a.event.seq - b.event.seq);
-      return result;
+      result.deliveries.push(...deliveries);
+      break;
+    }
+    result.deliveries.sort((a, b) => a.event.seq - b.event.seq);
+    return result;
+  }
+
+  /**
+   * Moves the frontier of an unfiltered consumer past the next `room` events, naming them a
+   * new claim in the head; null when there is nothing after it. The head is written first,
+   * then the events are read and the claim's leases written: receives on several processes
+   * take turns only for the head's compare-and-set, not for reading events. Should the process
+   * die in between, the claim is rebuilt once due (`rebuild`). Concurrent receives of this
+   * process share one compare-and-set (each gets a claim of its own), so the processes, not
+   * their clients, are what take turns.
+   */
+  private claimRange(
+    stream: string,
+    name: string,
+    room: number,
+    until: number,
+    nowMs: number,
+  ): Promise<{ ref: ClaimRef; events?: StoredEvent[] } | null> {
+    return new Promise((resolve, reject) => {
+      const wish: ClaimWish = { room, until, nowMs, resolve: (ref) => resolve(ref ? { ref } : null), reject };
+      this.pendingOf(stream, name).wishes.push(wish);
+      this.kick(stream, name);
     });
   }
 
-  async ack(stream: string, name: string, tokens: string[], nowMs: number): Promise<LeaseOutcome[]> {
-    return this.settleTokens(stream, name, tokens, nowMs, (c, lease) => {
+  /**
+   * Retires the claim after the call that emptied it has answered, in the next write of the
+   * head this process makes (with the claims of receives waiting, and whatever else it
+   * emptied meanwhile): one write for all. Nothing waits on it — an empty claim holds no
+   * lease, so positions and lag are the same before and after — and should it not happen
+   * (the process stops first), the next receive that finds the claim due and empty retires it.
+   */
+  private retireLater(stream: string, name: string, claim: string): void {
+    this.pendingOf(stream, name).retired.add(claim);
+    this.kick(stream, name);
+  }
+
+  private pendingOf(stream: string, name: string): HeadChanges {
+    const key = headKey(stream, name);
+    let pending = this.pending.get(key);
+    if (!pending) this.pending.set(key, (pending = { stream, name, wishes: [], retired: new Set() }));
+    return pending;
+  }
+
+  /** one write of the head at a time per consumer in this process, each taking all that waits */
+  private kick(stream: string, name: string): void {
+    const key = headKey(stream, name);
+    if (this.writing.has(key)) return;
+    const rounds = (async () => {
+      for (;;) {
+        const changes = this.pending.get(key);
+        if (!changes) {
+          // at once, not in a later callback: a change queued from here on starts a round of its own
+          this.writing.delete(key);
+          return;
+        }
+        this.pending.delete(key);
+        try {
+          const refs = await this.headRound(changes);
+          changes.wishes.forEach((w, i) => w.resolve(refs[i] ?? null));
+          await Promise.all(
+            [...changes.retired].map((c) => this.bucket.delete(claimKey(stream, name, c)).catch(() => {})),
+          );
+        } catch (err) {
+          // retirements are hints, found again when the claims come due
+          for (const w of changes.wishes) w.reject(err);
+        }
+      }
+    })();
+    this.writing.set(key, rounds);
+  }
+
+  private async headRound(changes: HeadChanges): Promise<(ClaimRef | null)[]> {
+    const { stream, name, wishes, retired } = changes;
+    const key = headKey(stream, name);
+    for (let attempt = 0; ; attempt++) {
+      // lost the head to another process: back off a little, more each time
+      if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
+      const found = await this.head(stream, name, attempt > 0);
+      if (!found) {
+        if (wishes.length === 0) return [];
+        throw await this.missing(stream, name);
+      }
+      const h = found.value;
+      const bounds = wishes.length > 0 ? await this.bounds(stream) : { firstSeq: 0, lastSeq: -1 };
+      let next = Math.max(h.scannedSeq + 1, bounds.firstSeq);
+      const refs = wishes.map((w): ClaimRef | null => {
+        if (next > bounds.lastSeq) return null;
+        const ref: ClaimRef = {
+          claim: newClaimId(),
+          from: next,
+          to: Math.min(bounds.lastSeq, next + w.room - 1),
+          dueMs: w.until,
+        };
+        next = ref.to + 1;
+        return ref;
+      });
+      const taken = refs.filter((r): r is ClaimRef => r !== null);
+      const kept = h.claims.filter((r) => !retired.has(r.claim));
+      if (taken.length === 0 && kept.length === h.claims.length) return refs;
+      const head: Head = { ...h, claims: [...kept, ...taken], scannedSeq: taken.at(-1)?.to ?? h.scannedSeq };
+      if (taken.length > 0) head.updatedAt = new Date(wishes[0]!.nowMs).toISOString();
+      head.committedSeq = head.claims[0] ? head.claims[0].from - 1 : head.scannedSeq;
+      if ((await this.bucket.update(key, head, found.revision)) !== null) return refs;
+    }
+  }
+
+  /**
+   * The same for a consumer of some types: how far `room` matching events reach is known only
+   * by reading them, so the read comes before the head's compare-and-set, and each receive
+   * makes its own.
+   */
+  private async claimMatching(
+    stream: string,
+    name: string,
+    room: number,
+    until: number,
+    nowMs: number,
+  ): Promise<{ ref: ClaimRef; events: StoredEvent[] } | null> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
+      const found = await this.requireHead(stream, name, attempt > 0);
+      const h = found.value;
+      const { lastSeq } = await this.bounds(stream);
+      const events = await this.readAfter(stream, h.def, h.scannedSeq, room);
+      // a short page means the log was read to its end; the frontier moves past skipped types
+      const to = events.length === room ? events.at(-1)!.seq : Math.max(lastSeq, events.at(-1)?.seq ?? 0);
+      if (events.length === 0) {
+        // nothing to hand out: moving the frontier is a hint, another receive may do it
+        if (to > h.scannedSeq)
+          await this.bucket.update(headKey(stream, name), { ...h, scannedSeq: to }, found.revision);
+        return null;
+      }
+      const ref: ClaimRef = { claim: newClaimId(), from: h.scannedSeq + 1, to, dueMs: until };
+      const head: Head = { ...h, claims: [...h.claims, ref], scannedSeq: to, updatedAt: new Date(nowMs).toISOString() };
+      head.committedSeq = head.claims[0]!.from - 1;
+      if ((await this.bucket.update(headKey(stream, name), head, found.revision)) !== null) return { ref, events };
+    }
+  }
+
+  async ack(stream: string, name: string, tokens: string[], _nowMs: number): Promise<LeaseOutcome[]> {
+    return this.settleTokens(stream, name, tokens, (c, lease) => {
       c.leases = c.leases.filter((l) => l !== lease);
     });
   }
 
   async nack(stream: string, name: string, tokens: string[], delayMs: number, nowMs: number): Promise<LeaseOutcome[]> {
-    return this.settleTokens(stream, name, tokens, nowMs, (_c, lease) => {
+    return this.settleTokens(stream, name, tokens, (_c, lease) => {
       lease.visibleMs = nowMs + delayMs;
       lease.token = null;
     });
   }
 
   async release(stream: string, name: string, tokens: string[], nowMs: number): Promise<LeaseOutcome[]> {
-    return this.settleTokens(stream, name, tokens, nowMs, (_c, lease) => {
+    return this.settleTokens(stream, name, tokens, (_c, lease) => {
       lease.visibleMs = nowMs;
       lease.token = null;
       lease.deliveries--;
@@ -236,79 +408,322 @@ export class NatsConsumerStore implements ConsumerStore {
     leaseMs: number,
     nowMs: number,
   ): Promise<LeaseOutcome[]> {
-    return this.settleTokens(stream, name, tokens, nowMs, (_c, lease) => {
+    return this.settleTokens(stream, name, tokens, (_c, lease) => {
       lease.visibleMs = nowMs + leaseMs;
     });
   }
 
   async seek(stream: string, name: string, start: StartPosition, nowMs: number): Promise<ConsumerRecord> {
     const position = await this.positionOf(stream, start);
-    return this.change(stream, name, nowMs, (c) => {
-      c.leases = [];
-      c.committedSeq = position;
-      c.scannedSeq = position;
-      return toRecord(c);
-    });
+    for (let attempt = 0; ; attempt++) {
+      const found = await this.requireHead(stream, name, attempt > 0);
+      const rewound = await this.rewind(stream, name, found, position, nowMs);
+      if (rewound) return toRecord(rewound, position);
+    }
   }
 
   async lag(stream: string, name: string, nowMs: number): Promise<ConsumerLag> {
-    const { value: c } = await this.state(stream, name);
+    const { value: head } = await this.requireHead(stream, name);
+    const claims = await this.readClaims(stream, name, head.claims);
+    const committedSeq = committedOf(head, head.claims, claims);
     const stats = await this.events.stats(stream);
     let pending = 0;
     let oldestUnackedMs: number | null = null;
-    if (c.def.types.length === 0) {
-      pending = Math.max(0, stats.lastSeq - Math.max(c.committedSeq, stats.firstSeq - 1));
-      const first = pending > 0 ? await this.readAfter(stream, c, c.committedSeq, 1) : [];
+    if (head.def.types.length === 0) {
+      pending = Math.max(0, stats.lastSeq - Math.max(committedSeq, stats.firstSeq - 1));
+      const first = pending > 0 ? await this.readAfter(stream, head.def, committedSeq, 1) : [];
       if (first[0]) oldestUnackedMs = Date.parse(first[0].received);
     } else {
       for await (const e of this.events.read(stream, {
-        afterSeq: c.committedSeq,
-        types: c.def.types,
+        afterSeq: committedSeq,
+        types: head.def.types,
         limit: Number.MAX_SAFE_INTEGER,
       })) {
         if (pending === 0) oldestUnackedMs = Date.parse(e.received);
         pending++;
       }
     }
-    const leased = c.leases.filter((l) => l.token !== null && l.visibleMs > nowMs).length;
-    return { committedSeq: c.committedSeq, lastSeq: stats.lastSeq, pending, leased, oldestUnackedMs };
+    let leased = 0;
+    for (const c of claims) leased += (c?.leases ?? []).filter((l) => l.token !== null && l.visibleMs > nowMs).length;
+    return { committedSeq, lastSeq: stats.lastSeq, pending, leased, oldestUnackedMs };
   }
 
-  private settleTokens(
+  /** hands out the due leases of one claim (at most `room`) */
+  private async takeDue(
+    stream: string,
+    name: string,
+    def: ConsumerDefinition,
+    claim: string,
+    room: number,
+    nowMs: number,
+    until: number,
+  ): Promise<{ deliveries: Delivery[]; exhausted: Exhausted[]; nextDueMs: number }> {
+    const out = await this.changeClaim(stream, name, claim, async (c) => {
+      const deliveries: Delivery[] = [];
+      const exhausted: Exhausted[] = [];
+      const due = c.leases
+        .filter((l) => l.visibleMs <= nowMs)
+        .sort((a, b) => a.seq - b.seq)
+        .slice(0, room);
+      const bySeq = new Map(
+        (
+          await this.events.getBySeqs(
+            stream,
+            due.map((l) => l.seq),
+          )
+        ).map((e) => [e.seq, e]),
+      );
+      const events = due.map((l) => bySeq.get(l.seq));
+      const gone = new Set<number>();
+      due.forEach((lease, i) => {
+        const event = events[i];
+        if (!event) {
+          // removed by retention while unacknowledged: nothing left to deliver
+          gone.add(lease.seq);
+          return;
+        }
+        const leaseToken = newToken(lease.seq, claim);
+        const reason = lease.token === null ? 'nacked' : 'lease-expired';
+        const firstDeliveredMs = (lease.firstMs ??= nowMs);
+        if (lease.deliveries >= def.maxDeliveries) {
+          exhausted.push({
+            event,
+            deliveries: lease.deliveries,
+            firstDeliveredMs,
+            leaseToken,
+            leaseExpiresMs: until,
+            reason,
+          });
+        } else {
+          lease.deliveries++;
+          deliveries.push({ event, deliveries: lease.deliveries, firstDeliveredMs, leaseToken, leaseExpiresMs: until });
+        }
+        lease.visibleMs = until;
+        lease.token = leaseToken;
+      });
+      if (gone.size > 0) c.leases = c.leases.filter((l) => !gone.has(l.seq));
+      return { deliveries, exhausted, nextDueMs: nextDue(c.leases), empty: c.leases.length === 0 };
+    });
+    if (!out) {
+      // named by the head and due, but never written: rebuilt, then handed out next time
+      await this.rebuild(stream, name, def, claim, nowMs);
+      return { deliveries: [], exhausted: [], nextDueMs: nowMs };
+    }
+    if (out.empty) this.retireLater(stream, name, claim);
+    return out;
+  }
+
+  /**
+   * A claim the head names whose entry was never written (its receive's process died between
+   * the two): every matching event of its range becomes due, never delivered. Written, then
+   * confirmed by a write of the head at the revision that still named it — a claim retired
+   * meanwhile (its entry deleted after its last ack) must not come back.
+   */
+  private async rebuild(
+    stream: string,
+    name: string,
+    def: ConsumerDefinition,
+    claim: string,
+    nowMs: number,
+  ): Promise<void> {
+    const found = await this.head(stream, name, true);
+    const ref = found?.value.claims.find((r) => r.claim === claim);
+    if (!found || !ref || ref.dueMs > nowMs) return;
+    const events = (await this.readAfter(stream, def, ref.from - 1, ref.to - ref.from + 1)).filter(
+      (e) => e.seq <= ref.to,
+    );
+    const leases: Lease[] = events.map((e) => ({ seq: e.seq, deliveries: 0, visibleMs: nowMs, token: null }));
+    const key = claimKey(stream, name, claim);
+    if ((await this.bucket.create(key, { claim, leases } satisfies Claim)) === null) return;
+    if (
+      (await this.bucket.update(
+        headKey(stream, name),
+        { ...found.value, updatedAt: new Date(nowMs).toISOString() },
+        found.revision,
+      )) === null
+    ) {
+      await this.bucket.delete(key).catch(() => {});
+    } else if (leases.length === 0) await this.retire(stream, name, new Set([claim]));
+  }
+
+  private async settleTokens(
     stream: string,
     name: string,
     tokens: string[],
-    nowMs: number,
-    apply: (c: State, lease: Lease) => void,
+    apply: (c: Claim, lease: Lease) => void,
   ): Promise<LeaseOutcome[]> {
-    return this.change(stream, name, nowMs, (c) => {
-      const out = tokens.map((t): LeaseOutcome => {
-        const seq = seqOfToken(t);
-        const lease = seq === null ? undefined : c.leases.find((l) => l.seq === seq);
-        if (!lease || lease.token !== t) return 'not-held';
-        apply(c, lease);
-        return 'ok';
-      });
-      settle(c);
-      return out;
+    const parsed = tokens.map(parseToken);
+    let head: Head | null = null;
+    if (parsed.some((p) => p !== null && p.claim === null)) {
+      // tokens of the earlier layout: the claim that now holds the seq
+      head = (await this.requireHead(stream, name)).value;
+    }
+    const byClaim = new Map<string, number[]>();
+    parsed.forEach((p, i) => {
+      const claim =
+        p === null ? undefined : (p.claim ?? head!.claims.find((r) => r.from <= p.seq && p.seq <= r.to)?.claim);
+      if (claim !== undefined) byClaim.set(claim, [...(byClaim.get(claim) ?? []), i]);
     });
+    const out: LeaseOutcome[] = tokens.map(() => 'not-held');
+    let missing = false;
+    await Promise.all(
+      [...byClaim].map(async ([claim, indexes]) => {
+        const settled = await this.changeClaim(stream, name, claim, (c) => {
+          const before = nextDue(c.leases);
+          const outcomes = indexes.map((i): LeaseOutcome => {
+            const lease = c.leases.find((l) => l.seq === parsed[i]!.seq);
+            if (!lease || lease.token !== tokens[i]) return 'not-held';
+            apply(c, lease);
+            return 'ok';
+          });
+          const after = nextDue(c.leases);
+          // only an event given back sooner than the claim's first due one moves the head's due time
+          return { outcomes, left: c.leases.length, dueMs: after < before ? after : null };
+        });
+        if (!settled) {
+          missing = true;
+          return;
+        }
+        settled.outcomes.forEach((o, j) => (out[indexes[j]!] = o));
+        if (settled.left === 0) this.retireLater(stream, name, claim);
+        else if (settled.dueMs !== null) await this.dueBy(stream, name, claim, settled.dueMs);
+      }),
+    );
+    // a claim that is gone (settled, rewound) or no claim named: the consumer must still exist
+    if ((missing || byClaim.size === 0) && !head) await this.requireHead(stream, name);
+    return out;
   }
 
-  /** one read-modify-write of the consumer's entry, retried when another process won the race */
-  private async change<R>(stream: string, name: string, nowMs: number, fn: Change<R>): Promise<R> {
-    return this.bucket.casUpdate<State, R>(this.key(stream, name), async (current) => {
-      if (!current) throw await this.missing(stream, name);
+  /** one read-modify-write of a claim; null when it is gone (nothing is created) */
+  private changeClaim<R>(
+    stream: string,
+    name: string,
+    claim: string,
+    fn: (c: Claim) => Promise<R> | R,
+  ): Promise<R | null> {
+    return this.bucket.casUpdate<Claim, R | null>(claimKey(stream, name, claim), async (current) => {
+      if (!current) return { result: null };
       const c = structuredClone(current.value);
       const result = await fn(c);
-      c.updatedAt = new Date(nowMs).toISOString();
-      return { next: c, result };
+      // nothing due, or only stale tokens: no write
+      return { next: JSON.stringify(c) === JSON.stringify(current.value) ? undefined : c, result };
     });
   }
 
-  private async state(stream: string, name: string): Promise<Versioned<State>> {
-    const found = await this.bucket.get<State>(this.key(stream, name));
+  /** claims with no lease left: out of the head, then gone */
+  private async retire(stream: string, name: string, claims: Set<string>): Promise<void> {
+    await this.changeHead(stream, name, (h) => {
+      if (!h.claims.some((r) => claims.has(r.claim))) return false;
+      h.claims = h.claims.filter((r) => !claims.has(r.claim));
+      h.committedSeq = h.claims[0] ? h.claims[0].from - 1 : h.scannedSeq;
+      return true;
+    });
+    await Promise.all([...claims].map((c) => this.bucket.delete(claimKey(stream, name, c)).catch(() => {})));
+  }
+
+  /** waits for this process's writes of consumers' heads */
+  async drain(): Promise<void> {
+    while (this.writing.size > 0) await Promise.all(this.writing.values());
+  }
+
+  /** an event of the claim was given back: receives look at the claim again from `dueMs` */
+  private async dueBy(stream: string, name: string, claim: string, dueMs: number): Promise<void> {
+    await this.changeHead(stream, name, (h) => {
+      const ref = h.claims.find((r) => r.claim === claim);
+      if (!ref || ref.dueMs <= dueMs) return false;
+      ref.dueMs = dueMs;
+      return true;
+    });
+  }
+
+  /** a change of the head, retried when another process won the race; `fn` answers false to leave it */
+  private async changeHead(stream: string, name: string, fn: (h: Head) => boolean): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
+      const found = await this.head(stream, name, attempt > 0);
+      if (!found) return;
+      const h = structuredClone(found.value);
+      if (!fn(h)) return;
+      if ((await this.bucket.update(headKey(stream, name), h, found.revision)) !== null) return;
+    }
+  }
+
+  /** every lease dropped, the frontier at `position`; null when the head moved on since it was read */
+  private async rewind(
+    stream: string,
+    name: string,
+    found: Versioned<Head>,
+    position: number,
+    nowMs: number,
+  ): Promise<Head | null> {
+    const head = found.value;
+    const next: Head = {
+      ...head,
+      claims: [],
+      scannedSeq: position,
+      committedSeq: position,
+      updatedAt: new Date(nowMs).toISOString(),
+    };
+    if ((await this.bucket.update(headKey(stream, name), next, found.revision)) === null) return null;
+    await Promise.all(head.claims.map((r) => this.bucket.delete(claimKey(stream, name, r.claim)).catch(() => {})));
+    return next;
+  }
+
+  /**
+   * The head, upgraded when it is of the earlier layout or a process of the earlier version
+   * put leases in it: those move into a claim of their own (written first, then the head at
+   * the revision read; on a lost race the claim is deleted and the head read again).
+   */
+  private async head(stream: string, name: string, fromLeader = false): Promise<Versioned<Head> | null> {
+    const key = headKey(stream, name);
+    for (let attempt = 0; ; attempt++) {
+      const found = await this.bucket.get<StoredHead>(key, { fromLeader: fromLeader || attempt > 0 });
+      if (!found) return null;
+      if (isCurrent(found.value)) return found as Versioned<Head>;
+      const { head, claim } = upgrade(found.value);
+      if (claim && (await this.bucket.create(claimKey(stream, name, claim.claim), claim)) === null) continue;
+      const revision = await this.bucket.update(key, head, found.revision);
+      if (revision !== null) return { value: head, revision };
+      if (claim) await this.bucket.delete(claimKey(stream, name, claim.claim)).catch(() => {});
+    }
+  }
+
+  private async requireHead(stream: string, name: string, fromLeader = false): Promise<Versioned<Head>> {
+    const found = await this.head(stream, name, fromLeader);
     if (!found) throw await this.missing(stream, name);
     return found;
+  }
+
+  private async requireRecord(stream: string, name: string): Promise<ConsumerRecord> {
+    const record = await this.get(stream, name);
+    if (!record) throw await this.missing(stream, name);
+    return record;
+  }
+
+  /** the committed position; reads claims in order until one holds a lease */
+  private async committed(stream: string, name: string, head: Head): Promise<number> {
+    for (const ref of head.claims) {
+      const claim = await this.bucket.get<Claim>(claimKey(stream, name, ref.claim));
+      if (!claim || claim.value.leases.length > 0) return committedOf(head, [ref], [claim?.value ?? null]);
+    }
+    return head.scannedSeq;
+  }
+
+  private async readClaims(stream: string, name: string, refs: ClaimRef[]): Promise<(Claim | null)[]> {
+    return Promise.all(
+      refs.map(async (r) => (await this.bucket.get<Claim>(claimKey(stream, name, r.claim)))?.value ?? null),
+    );
+  }
+
+  /** the stream's first and last seq: one request to the stream's leader */
+  private async bounds(stream: string): Promise<{ firstSeq: number; lastSeq: number }> {
+    await this.requireStream(stream);
+    try {
+      const { state } = await this.jsm.streams.info(this.names.jsStream(stream));
+      return { firstSeq: state.messages === 0 ? state.last_seq + 1 : state.first_seq, lastSeq: state.last_seq };
+    } catch (err) {
+      throw mapStorageError(err);
+    }
   }
 
   private async missing(stream: string, name: string): Promise<RivuletError> {
@@ -324,9 +739,14 @@ export class NatsConsumerStore implements ConsumerStore {
     }
   }
 
-  private async readAfter(stream: string, c: State, after: number, limit: number): Promise<StoredEvent[]> {
+  private async readAfter(
+    stream: string,
+    def: ConsumerDefinition,
+    after: number,
+    limit: number,
+  ): Promise<StoredEvent[]> {
     const out: StoredEvent[] = [];
-    const types = c.def.types.length > 0 ? c.def.types : undefined;
+    const types = def.types.length > 0 ? def.types : undefined;
     for await (const e of this.events.read(stream, { afterSeq: after, ...(types ? { types } : {}), limit }))
       out.push(e);
     return out;
@@ -346,24 +766,16 @@ export class NatsConsumerStore implements ConsumerStore {
   }
 }
 
-/** the committed position moves up to just before the oldest event still leased or due */
-function settle(c: State): void {
-  const oldest = c.leases.reduce((min, l) => Math.min(min, l.seq), Number.POSITIVE_INFINITY);
-  c.committedSeq = oldest === Number.POSITIVE_INFINITY ? c.scannedSeq : oldest - 1;
+/** when the first lease of these is due (never, when there is none) */
+function nextDue(leases: Lease[]): number {
+  return leases.reduce((min, l) => Math.min(min, l.visibleMs), Number.POSITIVE_INFINITY);
 }
 
-/** `<seq>.<random>`: the seq finds the lease, the random part proves it is this delivery's */
-function newToken(seq: number): string {
-  return `${seq}.${randomBytes(12).toString('base64url')}`;
-}
-
-function seqOfToken(t: string): number | null {
-  const dot = t.indexOf('.');
-  if (dot <= 0) return null;
-  const seq = Number(t.slice(0, dot));
-  return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
-}
-
-function toRecord(c: State): ConsumerRecord {
-  return { ...c.def, committedSeq: c.committedSeq, createdAt: c.createdAt, updatedAt: c.updatedAt };
+/** the claims with the due times just learnt from them (JSON has no Infinity: a claim with nothing due keeps a far date) */
+function applyDueTimes(claims: ClaimRef[], dueTimes: Map<string, number>): ClaimRef[] {
+  if (dueTimes.size === 0) return claims;
+  return claims.map((r) => {
+    const due = dueTimes.get(r.claim);
+    return due === undefined ? r : { ...r, dueMs: Number.isFinite(due) ? due : Number.MAX_SAFE_INTEGER };
+  });
 }
