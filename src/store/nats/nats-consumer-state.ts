@@ -13,7 +13,8 @@
  * them moved into a claim of their own; their tokens stay valid.
  */
 import { randomBytes } from 'node:crypto';
-import type { ConsumerDefinition, ConsumerRecord } from '../port.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
+import type { ConsumerDefinition, ConsumerRecord, Delivery, ReceiveResult } from '../port.js';
 import { token } from './nats-names.js';
 
 export interface Lease {
@@ -163,4 +164,84 @@ export function committedOf(head: Head, refs: ClaimRef[], claims: (Claim | null)
 
 export function toRecord(head: Head, committedSeq: number): ConsumerRecord {
   return { ...head.def, committedSeq, createdAt: head.createdAt, updatedAt: head.updatedAt };
+}
+
+/** when the first lease of these is due (never, when there is none) */
+export function nextDue(leases: Lease[]): number {
+  return leases.reduce((min, l) => Math.min(min, l.visibleMs), Number.POSITIVE_INFINITY);
+}
+
+/**
+ * The claims with the due times just learnt from them. A claim left with no lease (due never)
+ * stays due from `nowMs`: it is being retired, and should that not happen (the process stops
+ * first) the next receive finds it and retires it, rather than the head naming it for ever.
+ */
+export function applyDueTimes(claims: ClaimRef[], dueTimes: Map<string, number>, nowMs: number): ClaimRef[] {
+  if (dueTimes.size === 0) return claims;
+  return claims.map((r) => {
+    const due = dueTimes.get(r.claim);
+    return due === undefined ? r : { ...r, dueMs: Number.isFinite(due) ? due : nowMs };
+  });
+}
+
+export interface HandedOut {
+  deliveries: Delivery[];
+  exhausted: ReceiveResult['exhausted'];
+  /** when the claim's first lease is due now */
+  nextDueMs: number;
+  /** no lease left: the claim is to be retired */
+  empty: boolean;
+}
+
+/** the claim's leases due by `nowMs`, oldest first, at most `room` */
+export function dueLeases(c: Claim, room: number, nowMs: number): Lease[] {
+  return c.leases
+    .filter((l) => l.visibleMs <= nowMs)
+    .sort((a, b) => a.seq - b.seq)
+    .slice(0, room);
+}
+
+/**
+ * Hands `due` (leases of `c`) out again with new tokens, changing `c` in place: to the
+ * dead-letter path (`exhausted`) once a lease has had `maxDeliveries`; a lease whose event
+ * `bySeq` lacks (removed by retention while unacknowledged) is dropped.
+ */
+export function handOut(
+  c: Claim,
+  def: ConsumerDefinition,
+  due: Lease[],
+  bySeq: Map<number, StoredEvent>,
+  nowMs: number,
+  until: number,
+): HandedOut {
+  const deliveries: Delivery[] = [];
+  const exhausted: ReceiveResult['exhausted'] = [];
+  const gone = new Set<number>();
+  for (const lease of due) {
+    const event = bySeq.get(lease.seq);
+    if (!event) {
+      gone.add(lease.seq);
+      continue;
+    }
+    const leaseToken = newToken(lease.seq, c.claim);
+    const reason = lease.token === null ? 'nacked' : 'lease-expired';
+    const firstDeliveredMs = (lease.firstMs ??= nowMs);
+    if (lease.deliveries >= def.maxDeliveries) {
+      exhausted.push({
+        event,
+        deliveries: lease.deliveries,
+        firstDeliveredMs,
+        leaseToken,
+        leaseExpiresMs: until,
+        reason,
+      });
+    } else {
+      lease.deliveries++;
+      deliveries.push({ event, deliveries: lease.deliveries, firstDeliveredMs, leaseToken, leaseExpiresMs: until });
+    }
+    lease.visibleMs = until;
+    lease.token = leaseToken;
+  }
+  if (gone.size > 0) c.leases = c.leases.filter((l) => !gone.has(l.seq));
+  return { deliveries, exhausted, nextDueMs: nextDue(c.leases), empty: c.leases.length === 0 };
 }

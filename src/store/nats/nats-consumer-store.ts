@@ -3,13 +3,14 @@
  * one entry per claim — the leases of the events one receive handed out fresh
  * (nats-consumer-state.ts). Every change is a compare-and-set on the entry it touches:
  *
- * - a receive that hands out fresh events writes a new claim, then moves the head's frontier
- *   past it (a receive that lost the race for the frontier deletes its claim and tries again);
+ * - a receive that hands out fresh events moves the head's frontier past them, naming a new
+ *   claim, then writes the claim — only if its key was never written (see `rebuild`);
  * - acks, nacks, releases and extensions change the claim their token names, so clients on
  *   several processes settle their own claims side by side; the head is written again only
- *   when a claim is fully acked (it is dropped) or an event is given back early (the claim's
- *   due time moves up);
- * - a receive redelivers from the claims whose due time has come.
+ *   when a claim is fully acked (the head drops it, as the leader has it, and only then is its
+ *   entry deleted) or an event is given back early (the claim's due time moves up);
+ * - a receive redelivers from the claims whose due time has come, and rebuilds one the head
+ *   names but that was never written (a process stopped between the two writes).
  *
  * Leases hold across processes, and a lease token can be settled through any process. Events
  * are read from the JetStream stream itself.
@@ -34,23 +35,29 @@ import type {
 } from '../port.js';
 import type { JsonBucket, Versioned } from './kv-json.js';
 import {
+  applyDueTimes,
   claimKey,
   committedOf,
+  dueLeases,
+  handOut,
   headKey,
   isCurrent,
   newClaimId,
   newHead,
   newToken,
+  nextDue,
   parseToken,
   toRecord,
   upgrade,
   type Claim,
   type ClaimRef,
+  type HandedOut,
   type Head,
   type Lease,
   type StoredHead,
 } from './nats-consumer-state.js';
 import { fromToken, token, type NatsNames } from './nats-names.js';
+import { ClaimMarkers } from './claim-markers.js';
 import { mapStorageError } from './nats-storage-errors.js';
 import type { NatsEventLog } from './nats-event-log.js';
 import type { NatsStreamCatalog } from './nats-stream-catalog.js';
@@ -87,7 +94,12 @@ export class NatsConsumerStore implements ConsumerStore {
     private readonly events: NatsEventLog,
     private readonly jsm: JetStreamManager,
     private readonly names: NatsNames,
-  ) {}
+  ) {
+    this.markers = new ClaimMarkers(bucket);
+  }
+
+  /** the markers of the claims this process deleted, erased once they have served */
+  private readonly markers: ClaimMarkers;
 
   async create(def: ConsumerDefinition, start: StartPosition, nowMs: number): Promise<ConsumerRecord> {
     await this.requireStream(def.stream);
@@ -128,15 +140,15 @@ export class NatsConsumerStore implements ConsumerStore {
       if (!found) return false;
       if (await this.bucket.delete(headKey(stream, name), found.revision)) break;
     }
-    // its claims, and any a receive wrote but never got into the head
-    for (const key of await this.bucket.keys(`${headKey(stream, name)}.*`))
-      await this.bucket.purge(key).catch(() => {});
+    // its claims, any a receive wrote but never got into the head, and the markers of those
+    // retired: at once, in one request
+    await this.bucket.erase(`${headKey(stream, name)}.*`).catch(() => {});
     return true;
   }
 
   /** drops every consumer of a deleted stream, claims included */
   async forgetStream(stream: string): Promise<void> {
-    for (const key of await this.bucket.keys(`${token(stream)}.>`)) await this.bucket.purge(key).catch(() => {});
+    await this.bucket.erase(`${token(stream)}.>`);
   }
 
   async peek(stream: string, name: string, limit: number): Promise<StoredEvent[]> {
@@ -204,7 +216,7 @@ export class NatsConsumerStore implements ConsumerStore {
       // since may have moved one up, and must not be undone): a hint, so a lost race is fine
       await this.bucket.update(
         headKey(stream, name),
-        { ...head, claims: applyDueTimes(head.claims, dueTimes) },
+        { ...head, claims: applyDueTimes(head.claims, dueTimes, nowMs) },
         found.revision,
       );
     }
@@ -228,9 +240,10 @@ export class NatsConsumerStore implements ConsumerStore {
         claim.leases.push({ seq: event.seq, deliveries: 1, visibleMs: until, token: leaseToken, firstMs: nowMs });
         return { event, deliveries: 1, firstDeliveredMs: nowMs, leaseToken, leaseExpiresMs: until };
       });
-      // the claim's range was removed by retention meanwhile, or this process was so slow that
-      // another rebuilt the claim: nothing handed out from it here
-      if (fresh.length === 0 || (await this.bucket.create(claimKey(stream, name, claim.claim), claim)) === null) {
+      // the claim's range was removed by retention meanwhile, or this process was so slow (past
+      // the lease) that another rebuilt the claim — and may have handed it out, had it acked and
+      // retired it: only a key never written is created, so nothing is handed out from it here
+      if (fresh.length === 0 || (await this.bucket.createFirst(claimKey(stream, name, claim.claim), claim)) === null) {
         if (fresh.length === 0) this.retireLater(stream, name, claim.claim);
         if (attempt > 3) break;
         continue;
@@ -300,9 +313,7 @@ export class NatsConsumerStore implements ConsumerStore {
         try {
           const refs = await this.headRound(changes);
           changes.wishes.forEach((w, i) => w.resolve(refs[i] ?? null));
-          await Promise.all(
-            [...changes.retired].map((c) => this.bucket.delete(claimKey(stream, name, c)).catch(() => {})),
-          );
+          await this.deleteClaims(stream, name, changes.retired);
         } catch (err) {
           // retirements are hints, found again when the claims come due
           for (const w of changes.wishes) w.reject(err);
@@ -315,10 +326,12 @@ export class NatsConsumerStore implements ConsumerStore {
   private async headRound(changes: HeadChanges): Promise<(ClaimRef | null)[]> {
     const { stream, name, wishes, retired } = changes;
     const key = headKey(stream, name);
+    let fromLeader = false;
     for (let attempt = 0; ; attempt++) {
       // lost the head to another process: back off a little, more each time
       if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
-      const found = await this.head(stream, name, attempt > 0);
+      fromLeader ||= attempt > 0;
+      const found = await this.head(stream, name, fromLeader);
       if (!found) {
         if (wishes.length === 0) return [];
         throw await this.missing(stream, name);
@@ -339,7 +352,16 @@ export class NatsConsumerStore implements ConsumerStore {
       });
       const taken = refs.filter((r): r is ClaimRef => r !== null);
       const kept = h.claims.filter((r) => !retired.has(r.claim));
-      if (taken.length === 0 && kept.length === h.claims.length) return refs;
+      if (taken.length === 0 && kept.length === h.claims.length) {
+        // A replica may answer a head from before the claims to retire were added to it; the
+        // caller deletes them next, so "not named" must come from the leader, or a claim the
+        // head still names would be deleted and, once due, rebuilt with its acked events
+        if (retired.size > 0 && !fromLeader) {
+          fromLeader = true;
+          continue;
+        }
+        return refs;
+      }
       const head: Head = { ...h, claims: [...kept, ...taken], scannedSeq: taken.at(-1)?.to ?? h.scannedSeq };
       if (taken.length > 0) head.updatedAt = new Date(wishes[0]!.nowMs).toISOString();
       head.committedSeq = head.claims[0] ? head.claims[0].from - 1 : head.scannedSeq;
@@ -458,66 +480,43 @@ export class NatsConsumerStore implements ConsumerStore {
     nowMs: number,
     until: number,
   ): Promise<{ deliveries: Delivery[]; exhausted: Exhausted[]; nextDueMs: number }> {
-    const out = await this.changeClaim(stream, name, claim, async (c) => {
-      const deliveries: Delivery[] = [];
-      const exhausted: Exhausted[] = [];
-      const due = c.leases
-        .filter((l) => l.visibleMs <= nowMs)
-        .sort((a, b) => a.seq - b.seq)
-        .slice(0, room);
-      const bySeq = new Map(
-        (
-          await this.events.getBySeqs(
-            stream,
-            due.map((l) => l.seq),
-          )
-        ).map((e) => [e.seq, e]),
-      );
-      const events = due.map((l) => bySeq.get(l.seq));
-      const gone = new Set<number>();
-      due.forEach((lease, i) => {
-        const event = events[i];
-        if (!event) {
-          // removed by retention while unacknowledged: nothing left to deliver
-          gone.add(lease.seq);
-          return;
-        }
-        const leaseToken = newToken(lease.seq, claim);
-        const reason = lease.token === null ? 'nacked' : 'lease-expired';
-        const firstDeliveredMs = (lease.firstMs ??= nowMs);
-        if (lease.deliveries >= def.maxDeliveries) {
-          exhausted.push({
-            event,
-            deliveries: lease.deliveries,
-            firstDeliveredMs,
-            leaseToken,
-            leaseExpiresMs: until,
-            reason,
-          });
-        } else {
-          lease.deliveries++;
-          deliveries.push({ event, deliveries: lease.deliveries, firstDeliveredMs, leaseToken, leaseExpiresMs: until });
-        }
-        lease.visibleMs = until;
-        lease.token = leaseToken;
-      });
-      if (gone.size > 0) c.leases = c.leases.filter((l) => !gone.has(l.seq));
-      return { deliveries, exhausted, nextDueMs: nextDue(c.leases), empty: c.leases.length === 0 };
-    });
-    if (!out) {
-      // named by the head and due, but never written: rebuilt, then handed out next time
-      await this.rebuild(stream, name, def, claim, nowMs);
-      return { deliveries: [], exhausted: [], nextDueMs: nowMs };
-    }
+    const take = (c: Claim) => this.handOutDue(stream, def, c, room, nowMs, until);
+    let out = await this.changeClaim(stream, name, claim, take);
+    // named by the head and due, but never written: rebuilt, then handed out at once
+    if (!out && (await this.rebuild(stream, name, def, claim, nowMs)))
+      out = await this.changeClaim(stream, name, claim, take);
+    if (!out) return { deliveries: [], exhausted: [], nextDueMs: nowMs };
     if (out.empty) this.retireLater(stream, name, claim);
     return out;
   }
 
+  /** the due leases of a claim (at most `room`) handed out again: the claim is changed in place */
+  private async handOutDue(
+    stream: string,
+    def: ConsumerDefinition,
+    c: Claim,
+    room: number,
+    nowMs: number,
+    until: number,
+  ): Promise<HandedOut> {
+    const due = dueLeases(c, room, nowMs);
+    const events = await this.events.getBySeqs(
+      stream,
+      due.map((l) => l.seq),
+    );
+    return handOut(c, def, due, new Map(events.map((e) => [e.seq, e])), nowMs, until);
+  }
+
   /**
-   * A claim the head names whose entry was never written (its receive's process died between
-   * the two): every matching event of its range becomes due, never delivered. Written, then
-   * confirmed by a write of the head at the revision that still named it — a claim retired
-   * meanwhile (its entry deleted after its last ack) must not come back.
+   * A claim the head names whose entry was never written (its receive's process died or
+   * stopped between the two writes, or is still on its way, past its lease): every matching
+   * event of its range becomes due, never delivered. True when this call wrote it.
+   *
+   * "Never written" is told from "deleted" by the delete marker KV keeps for a deleted key: a
+   * claim is deleted only once no head names it (retired after its last ack, or dropped by a
+   * rewind), so a rebuild that finds a marker — it read a head the claim had just left — writes
+   * nothing. Whoever writes the key first wins: this rebuild, another process's, or the slow
+   * receive itself, whose own write then fails and hands nothing out.
    */
   private async rebuild(
     stream: string,
@@ -525,25 +524,24 @@ export class NatsConsumerStore implements ConsumerStore {
     def: ConsumerDefinition,
     claim: string,
     nowMs: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const found = await this.head(stream, name, true);
     const ref = found?.value.claims.find((r) => r.claim === claim);
-    if (!found || !ref || ref.dueMs > nowMs) return;
+    if (!found || !ref || ref.dueMs > nowMs) return false;
     const events = (await this.readAfter(stream, def, ref.from - 1, ref.to - ref.from + 1)).filter(
       (e) => e.seq <= ref.to,
     );
     const leases: Lease[] = events.map((e) => ({ seq: e.seq, deliveries: 0, visibleMs: nowMs, token: null }));
     const key = claimKey(stream, name, claim);
-    if ((await this.bucket.create(key, { claim, leases } satisfies Claim)) === null) return;
-    if (
-      (await this.bucket.update(
-        headKey(stream, name),
-        { ...found.value, updatedAt: new Date(nowMs).toISOString() },
-        found.revision,
-      )) === null
-    ) {
-      await this.bucket.delete(key).catch(() => {});
-    } else if (leases.length === 0) await this.retire(stream, name, new Set([claim]));
+    if ((await this.bucket.createFirst(key, { claim, leases } satisfies Claim)) !== null) {
+      if (leases.length === 0) await this.retire(stream, name, new Set([claim]));
+      return leases.length > 0;
+    }
+    // written meanwhile (fine: it is handed out from), or deleted while the head still names it,
+    // which nothing does on purpose — its leases went with it: the head lets go of it too
+    if (await this.bucket.get<Claim>(key, { fromLeader: true })) return true;
+    await this.retire(stream, name, new Set([claim]));
+    return false;
   }
 
   private async settleTokens(
@@ -618,12 +616,25 @@ export class NatsConsumerStore implements ConsumerStore {
       h.committedSeq = h.claims[0] ? h.claims[0].from - 1 : h.scannedSeq;
       return true;
     });
-    await Promise.all([...claims].map((c) => this.bucket.delete(claimKey(stream, name, c)).catch(() => {})));
+    await this.deleteClaims(stream, name, claims);
+  }
+
+  /** after no head names them any more (the order matters: see `rebuild`) */
+  private async deleteClaims(stream: string, name: string, claims: Iterable<string>): Promise<void> {
+    const keys = [...claims].map((c) => claimKey(stream, name, c));
+    await Promise.all(keys.map((k) => this.bucket.delete(k).catch(() => {})));
+    this.markers.retired(keys);
   }
 
   /** waits for this process's writes of consumers' heads */
   async drain(): Promise<void> {
     while (this.writing.size > 0) await Promise.all(this.writing.values());
+  }
+
+  /** the store closes: its writes of heads are waited for; markers not erased yet stay */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.markers.stop();
   }
 
   /** an event of the claim was given back: receives look at the claim again from `dueMs` */
@@ -638,12 +649,19 @@ export class NatsConsumerStore implements ConsumerStore {
 
   /** a change of the head, retried when another process won the race; `fn` answers false to leave it */
   private async changeHead(stream: string, name: string, fn: (h: Head) => boolean): Promise<void> {
+    let fromLeader = false;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 2) await new Promise((r) => setTimeout(r, Math.min(50, attempt * 2) * Math.random()));
-      const found = await this.head(stream, name, attempt > 0);
+      fromLeader ||= attempt > 0;
+      const found = await this.head(stream, name, fromLeader);
       if (!found) return;
       const h = structuredClone(found.value);
-      if (!fn(h)) return;
+      if (!fn(h)) {
+        // a replica's head may predate the claim this is about (see headRound): ask the leader
+        if (fromLeader) return;
+        fromLeader = true;
+        continue;
+      }
       if ((await this.bucket.update(headKey(stream, name), h, found.revision)) !== null) return;
     }
   }
@@ -665,7 +683,11 @@ export class NatsConsumerStore implements ConsumerStore {
       updatedAt: new Date(nowMs).toISOString(),
     };
     if ((await this.bucket.update(headKey(stream, name), next, found.revision)) === null) return null;
-    await Promise.all(head.claims.map((r) => this.bucket.delete(claimKey(stream, name, r.claim)).catch(() => {})));
+    await this.deleteClaims(
+      stream,
+      name,
+      head.claims.map((r) => r.claim),
+    );
     return next;
   }
 
@@ -681,10 +703,10 @@ export class NatsConsumerStore implements ConsumerStore {
       if (!found) return null;
       if (isCurrent(found.value)) return found as Versioned<Head>;
       const { head, claim } = upgrade(found.value);
-      if (claim && (await this.bucket.create(claimKey(stream, name, claim.claim), claim)) === null) continue;
+      if (claim && (await this.bucket.createFirst(claimKey(stream, name, claim.claim), claim)) === null) continue;
       const revision = await this.bucket.update(key, head, found.revision);
       if (revision !== null) return { value: head, revision };
-      if (claim) await this.bucket.delete(claimKey(stream, name, claim.claim)).catch(() => {});
+      if (claim) await this.deleteClaims(stream, name, [claim.claim]);
     }
   }
 
@@ -764,18 +786,4 @@ export class NatsConsumerStore implements ConsumerStore {
         return (await this.events.seqAtTime(stream, start.timeMs)) - 1;
     }
   }
-}
-
-/** when the first lease of these is due (never, when there is none) */
-function nextDue(leases: Lease[]): number {
-  return leases.reduce((min, l) => Math.min(min, l.visibleMs), Number.POSITIVE_INFINITY);
-}
-
-/** the claims with the due times just learnt from them (JSON has no Infinity: a claim with nothing due keeps a far date) */
-function applyDueTimes(claims: ClaimRef[], dueTimes: Map<string, number>): ClaimRef[] {
-  if (dueTimes.size === 0) return claims;
-  return claims.map((r) => {
-    const due = dueTimes.get(r.claim);
-    return due === undefined ? r : { ...r, dueMs: Number.isFinite(due) ? due : Number.MAX_SAFE_INTEGER };
-  });
 }
