@@ -14,7 +14,6 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { newEvent } from '../conformance/store/store-suite.js';
 import type { ConsumerDefinition, Delivery } from '../../src/store/port.js';
-import { ClaimMarkers } from '../../src/store/nats/claim-markers.js';
 import type { JsonBucket, Versioned } from '../../src/store/nats/kv-json.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { token } from '../../src/store/nats/nats-names.js';
@@ -76,6 +75,8 @@ const seqs = (ds: Delivery[]) => ds.map((d) => d.event.seq);
 async function inspect(store: NatsStore): Promise<{
   head: HeadValue;
   claim: (id: string) => Promise<'value' | 'deleted' | 'never written'>;
+  /** the leases a claim's value holds (null: no value) */
+  leases: (id: string) => Promise<number | null>;
   close: () => Promise<void>;
 }> {
   const nc = await connect({ servers: nats.servers.split(',') });
@@ -86,6 +87,10 @@ async function inspect(store: NatsStore): Promise<{
     claim: async (id) => {
       const e = await kv.get(`${HEAD}.${id}`);
       return !e ? 'never written' : e.operation === 'PUT' ? 'value' : 'deleted';
+    },
+    leases: async (id) => {
+      const e = await kv.get(`${HEAD}.${id}`);
+      return e?.operation === 'PUT' ? e.json<{ leases: unknown[] }>().leases.length : null;
     },
     close: () => nc.close(),
   };
@@ -306,7 +311,11 @@ describe('nats store: the windows between a consumer head and its claims', () =>
       assert.deepEqual(seqs((await receive(b, 10, later)).deliveries), []);
       const kv = await inspect(a);
       try {
-        assert.equal(await kv.claim(got.deliveries[0]!.leaseToken.split('.')[1]!), 'deleted');
+        assert.equal(
+          await kv.leases(got.deliveries[0]!.leaseToken.split('.')[1]!),
+          0,
+          'the retired claim stays as its last ack left it, not rebuilt',
+        );
       } finally {
         await kv.close();
       }
@@ -315,7 +324,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
     }
   });
 
-  it("retired claims' markers are erased after their grace; deleting the consumer erases every claim key", async () => {
+  it('retired claims are erased after their grace; deleting the consumer erases every claim key', async () => {
     const { a, b, close } = await setUp(6);
     const nc = await connect({ servers: nats.servers.split(',') });
     try {
@@ -325,8 +334,8 @@ describe('nats store: the windows between a consumer head and its claims', () =>
           (await jsm.streams.info(`KV_${a.names.bucket('consumers')}`, { subjects_filter: `$KV.*.${HEAD}.*` })).state
             .subjects ?? {},
         ).length;
-      // a's markers are erased at once, b's after the usual grace
-      (a.consumers as unknown as { markers: ClaimMarkers }).markers = new ClaimMarkers(bucketOf(a), 0);
+      // a's retired claims are erased at once, b's after the usual grace
+      (a.consumers as unknown as { retiredClaims: { graceMs: number } }).retiredClaims.graceMs = 0;
       const now = Date.now();
       const got = await receive(a, 3, now);
       await a.consumers.ack(
@@ -337,10 +346,10 @@ describe('nats store: the windows between a consumer head and its claims', () =>
       );
       await a.consumers.drain();
       for (let i = 0; (await claimSubjects()) > 0; i++) {
-        assert.ok(i < 500, 'the marker is erased');
+        assert.ok(i < 500, 'the retired claim is erased');
         await new Promise((r) => setTimeout(r, 10));
       }
-      // the other process's marker stays meanwhile; a claim still leased stays too
+      // the other process's retired claim stays meanwhile; a claim still leased stays too
       const more = await receive(b, 2, now);
       await b.consumers.ack(
         's',
@@ -350,12 +359,94 @@ describe('nats store: the windows between a consumer head and its claims', () =>
       );
       await b.consumers.drain();
       assert.deepEqual(seqs((await receive(b, 1, now)).deliveries), [6]);
-      assert.equal(await claimSubjects(), 2, 'a marker and a live claim');
+      assert.equal(await claimSubjects(), 2, 'a retired claim and a live one');
       assert.equal(await a.consumers.delete('s', 'c'), true);
-      assert.equal(await claimSubjects(), 0, 'the claims and markers of a deleted consumer are erased');
+      assert.equal(await claimSubjects(), 0, 'the claims of a deleted consumer are erased');
     } finally {
       await nc.close();
       await close();
     }
+  });
+
+  describe('a head write based on an older head that is accepted anyway (nats-server before 2.9.21, clustered)', () => {
+    /**
+     * b's next write of the head is based on `older` and lands over whatever is there, as two
+     * compare-and-sets at one revision that arrive together both can (nats-server#4320)
+     */
+    function raceLost(store: NatsStore, older: Versioned<unknown>): void {
+      const bucket = bucketOf(store);
+      const get = bucket.get.bind(bucket);
+      const update = bucket.update.bind(bucket);
+      let reads = 1;
+      bucket.get = (async (key: string, options?: { fromLeader?: boolean }) =>
+        key === HEAD && reads-- > 0 ? structuredClone(older) : get(key, options)) as JsonBucket['get'];
+      bucket.update = (async (key: string, value: unknown, revision: number) => {
+        if (key !== HEAD) return update(key, value, revision);
+        delete (bucket as Partial<JsonBucket>).get;
+        delete (bucket as Partial<JsonBucket>).update;
+        return update(key, value, (await get(key, { fromLeader: true }))!.revision);
+      }) as JsonBucket['update'];
+    }
+
+    /** a hands out 1–2 and then 3–4; b's retirement of 1–2, based on the head before 3–4, wins */
+    async function lostRange(a: NatsStore, b: NatsStore, now: number) {
+      const first = await receive(a, 2, now);
+      const older = (await bucketOf(b).get(HEAD, { fromLeader: true }))!;
+      const second = await receive(a, 2, now);
+      assert.deepEqual(seqs(second.deliveries), [3, 4]);
+      raceLost(b, older);
+      const tokens = first.deliveries.map((d) => d.leaseToken);
+      assert.deepEqual(await b.consumers.ack('s', 'c', tokens, now), ['ok', 'ok']);
+      await b.consumers.drain();
+      const kv = await inspect(a);
+      try {
+        assert.equal(kv.head.scannedSeq, 2, 'the frontier went back (the precondition)');
+        assert.deepEqual(kv.head.claims, [], "and 3–4's claim is out of the head");
+      } finally {
+        await kv.close();
+      }
+      return second;
+    }
+
+    it('the next receive does not hand the range out again, and puts its claim back in the head', async () => {
+      const { a, b, close } = await setUp(6);
+      try {
+        const now = Date.now();
+        const second = await lostRange(a, b, now);
+        const next = await receive(b, 10, now);
+        assert.deepEqual(seqs(next.deliveries), [5, 6], '3 and 4 are still leased');
+        assert.deepEqual(await a.consumers.ack('s', 'c', [second.deliveries[0]!.leaseToken], now), ['ok']);
+        await a.consumers.ack(
+          's',
+          'c',
+          next.deliveries.map((d) => d.leaseToken),
+          now,
+        );
+        const later = await receive(a, 10, now + LEASE_MS + 1);
+        assert.deepEqual(seqs(later.deliveries), [4], 'only the unacked 4, once its lease is over: nothing skipped');
+        assert.equal(later.deliveries[0]!.deliveries, 2);
+      } finally {
+        await close();
+      }
+    });
+
+    it('a claim of the lost range acked before any receive moves the frontier back past it', async () => {
+      const { a, b, close } = await setUp(6);
+      try {
+        const now = Date.now();
+        const second = await lostRange(a, b, now);
+        await a.consumers.ack(
+          's',
+          'c',
+          second.deliveries.map((d) => d.leaseToken),
+          now,
+        );
+        await a.consumers.drain();
+        assert.deepEqual(seqs((await receive(b, 10, now)).deliveries), [5, 6]);
+        assert.deepEqual(seqs((await receive(a, 10, now + LEASE_MS + 1)).deliveries), [5, 6], 'unacked, nothing else');
+      } finally {
+        await close();
+      }
+    });
   });
 });

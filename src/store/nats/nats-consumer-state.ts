@@ -38,8 +38,30 @@ export interface ClaimRef {
   dueMs: number;
 }
 
+/** a consumer's head changes waiting for this process's next write of it */
+export interface HeadChanges {
+  stream: string;
+  name: string;
+  /** receives waiting for a claim of their own */
+  wishes: ClaimWish[];
+  /** claims left with no lease, and the last seq each covers (when known) */
+  retired: Map<string, number | undefined>;
+}
+
+export interface ClaimWish {
+  room: number;
+  until: number;
+  nowMs: number;
+  resolve: (ref: ClaimRef | null) => void;
+  reject: (err: unknown) => void;
+}
+
 export interface Claim {
   claim: string;
+  /** the seqs the claim covers (absent on claims written before they were kept) */
+  from?: number;
+  to?: number;
+  /** empty once every event is acked: the claim is then retired, its entry left as it is */
   leases: Lease[];
 }
 
@@ -51,6 +73,8 @@ export interface Head {
   updatedAt: string;
   /** ordered by `from`; claims never overlap */
   claims: ClaimRef[];
+  /** counts the rewinds (`seek`, `commit` back): part of every claim's name (absent: 0) */
+  epoch?: number;
   /**
    * Always empty when written by this layout; kept, with `committedSeq`, so a process of the
    * earlier version still reading this entry sees a consumer it understands. Leases it adds
@@ -70,6 +94,7 @@ export interface StoredHead {
   updatedAt: string;
   leases?: Lease[];
   claims?: ClaimRef[];
+  epoch?: number;
 }
 
 export function headKey(stream: string, name: string): string {
@@ -82,6 +107,21 @@ export function claimKey(stream: string, name: string, claim: string): string {
 
 export function newClaimId(): string {
   return randomBytes(9).toString('base64url');
+}
+
+/**
+ * The name of the claim that starts at `from`: the same for every receive that starts there
+ * (within one epoch), so of two receives handed one range by heads that raced, only one can
+ * write the claim (see `claimFirst` in nats-consumer-store.ts).
+ */
+export function claimAt(head: { epoch?: number }, from: number): string {
+  return `${head.epoch ?? 0}-${from}`;
+}
+
+/** the epoch a claim named by `claimAt` was made in; null for other names (random, upgraded) */
+export function epochOf(claim: string): number | null {
+  const m = /^(\d+)-\d+$/.exec(claim);
+  return m ? Number(m[1]) : null;
 }
 
 export function newHead(def: ConsumerDefinition, position: number, now: string): Head {
@@ -117,9 +157,11 @@ export function upgrade(h: StoredHead): { head: Head; claim: Claim | null } {
     claims: [...(h.claims ?? [])],
     leases: [],
     committedSeq: h.committedSeq,
+    ...(h.epoch ? { epoch: h.epoch } : {}),
   };
   if (leases.length === 0) return { head, claim: null };
-  const claim: Claim = { claim: newClaimId(), leases: [...leases].sort((a, b) => a.seq - b.seq) };
+  const sorted = [...leases].sort((a, b) => a.seq - b.seq);
+  const claim: Claim = { claim: newClaimId(), from: sorted[0]!.seq, to: sorted.at(-1)!.seq, leases: sorted };
   head.claims.push({
     claim: claim.claim,
     from: claim.leases[0]!.seq,
@@ -244,4 +286,72 @@ export function handOut(
   }
   if (gone.size > 0) c.leases = c.leases.filter((l) => !gone.has(l.seq));
   return { deliveries, exhausted, nextDueMs: nextDue(c.leases), empty: c.leases.length === 0 };
+}
+
+/** the committed position an earlier version reads from the head: before the first claim */
+export function recountCommitted(h: Head): void {
+  h.committedSeq = h.claims[0] ? h.claims[0].from - 1 : h.scannedSeq;
+}
+
+/** drops the claims from the head; false when it names none of them */
+export function dropClaims(h: Head, claims: Set<string>): boolean {
+  if (!h.claims.some((r) => claims.has(r.claim))) return false;
+  h.claims = h.claims.filter((r) => !claims.has(r.claim));
+  recountCommitted(h);
+  return true;
+}
+
+/**
+ * The head put right once a receive found the claim of its range `ref` written already (as
+ * `c`): the frontier past the claim and past `rest` (the rest of the receive's range), the
+ * claim named with its own range — named again should a head write that lost a race have
+ * dropped it while it holds leases — and `rest` named. False when nothing changes, or the claim
+ * is of an earlier epoch (a rewind dropped it).
+ */
+export function adoptInto(h: Head, ref: ClaimRef, c: Claim, rest: ClaimRef | null): boolean {
+  if (epochOf(ref.claim) !== (h.epoch ?? 0)) return false;
+  const before = JSON.stringify(h);
+  const to = c.to ?? ref.to;
+  h.scannedSeq = Math.max(h.scannedSeq, rest?.to ?? to);
+  const own = h.claims.find((r) => r.claim === ref.claim);
+  if (own) own.to = to;
+  else if (c.leases.length > 0)
+    h.claims.push({ claim: ref.claim, from: c.from ?? ref.from, to, dueMs: nextDue(c.leases) });
+  if (rest && !h.claims.some((r) => r.claim === rest.claim)) h.claims.push(rest);
+  h.claims.sort((x, y) => x.from - y.from);
+  recountCommitted(h);
+  return JSON.stringify(h) !== before;
+}
+
+/**
+ * The frontier, past the claims being retired: their ranges were handed out, and should a head
+ * write that raced a receive's have won (see `adopt` in nats-consumer-store.ts), the frontier is
+ * put back past them here.
+ */
+export function frontierPast(h: Head, retired: Map<string, number | undefined>): number {
+  let scanned = h.scannedSeq;
+  for (const [claim, to] of retired)
+    if (to !== undefined && epochOf(claim) === (h.epoch ?? 0)) scanned = Math.max(scanned, to);
+  return scanned;
+}
+
+/** a claim of the next `room` events after `scanned` for each receive waiting (null: none left) */
+export function assignRanges(
+  h: Head,
+  scanned: number,
+  wishes: { room: number; until: number }[],
+  bounds: { firstSeq: number; lastSeq: number },
+): (ClaimRef | null)[] {
+  let next = Math.max(scanned + 1, bounds.firstSeq);
+  return wishes.map((w): ClaimRef | null => {
+    if (next > bounds.lastSeq) return null;
+    const ref: ClaimRef = {
+      claim: claimAt(h, next),
+      from: next,
+      to: Math.min(bounds.lastSeq, next + w.room - 1),
+      dueMs: w.until,
+    };
+    next = ref.to + 1;
+    return ref;
+  });
 }

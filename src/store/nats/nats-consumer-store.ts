@@ -4,11 +4,12 @@
  * (nats-consumer-state.ts). Every change is a compare-and-set on the entry it touches:
  *
  * - a receive that hands out fresh events moves the head's frontier past them, naming a new
- *   claim, then writes the claim — only if its key was never written (see `rebuild`);
+ *   claim after the seq it starts at, then writes the claim — only if its key was never
+ *   written (see `rebuild`, `adopt`);
  * - acks, nacks, releases and extensions change the claim their token names, so clients on
  *   several processes settle their own claims side by side; the head is written again only
- *   when a claim is fully acked (the head drops it, as the leader has it, and only then is its
- *   entry deleted) or an event is given back early (the claim's due time moves up);
+ *   when a claim is fully acked (the head drops it, as the leader has it; its entry is erased
+ *   minutes later, see retired-claims.ts) or an event is given back early (its due time moves up);
  * - a receive redelivers from the claims whose due time has come, and rebuilds one the head
  *   names but that was never written (a process stopped between the two writes).
  *
@@ -38,49 +39,39 @@ import {
   applyDueTimes,
   claimKey,
   committedOf,
+  dropClaims,
   dueLeases,
+  frontierPast,
   handOut,
   headKey,
   isCurrent,
-  newClaimId,
+  adoptInto,
+  assignRanges,
+  claimAt,
+  epochOf,
   newHead,
   newToken,
   nextDue,
   parseToken,
+  recountCommitted,
   toRecord,
   upgrade,
   type Claim,
   type ClaimRef,
   type HandedOut,
   type Head,
+  type HeadChanges,
+  type ClaimWish,
   type Lease,
   type StoredHead,
 } from './nats-consumer-state.js';
 import { fromToken, token, type NatsNames } from './nats-names.js';
-import { ClaimMarkers } from './claim-markers.js';
+import { RetiredClaims } from './retired-claims.js';
 import { mapStorageError } from './nats-storage-errors.js';
 import type { NatsEventLog } from './nats-event-log.js';
 import type { NatsStreamCatalog } from './nats-stream-catalog.js';
 
 type Exhausted = ReceiveResult['exhausted'][number];
-
-/** a consumer's head changes waiting for this process's next write of it */
-interface HeadChanges {
-  stream: string;
-  name: string;
-  /** receives waiting for a claim of their own */
-  wishes: ClaimWish[];
-  /** claims left with no lease */
-  retired: Set<string>;
-}
-
-interface ClaimWish {
-  room: number;
-  until: number;
-  nowMs: number;
-  resolve: (ref: ClaimRef | null) => void;
-  reject: (err: unknown) => void;
-}
 
 export class NatsConsumerStore implements ConsumerStore {
   /** what this process has to write into consumers' heads next, per head key */
@@ -95,11 +86,14 @@ export class NatsConsumerStore implements ConsumerStore {
     private readonly jsm: JetStreamManager,
     private readonly names: NatsNames,
   ) {
-    this.markers = new ClaimMarkers(bucket);
+    this.retiredClaims = new RetiredClaims(async ({ stream, name, claim }) => {
+      await this.changeHead(stream, name, (h) => dropClaims(h, new Set([claim])));
+      await this.bucket.erase(claimKey(stream, name, claim));
+    });
   }
 
-  /** the markers of the claims this process deleted, erased once they have served */
-  private readonly markers: ClaimMarkers;
+  /** the claims this process retired or deleted, erased once no call can act on them any more */
+  private readonly retiredClaims: RetiredClaims<{ stream: string; name: string; claim: string }>;
 
   async create(def: ConsumerDefinition, start: StartPosition, nowMs: number): Promise<ConsumerRecord> {
     await this.requireStream(def.stream);
@@ -222,29 +216,37 @@ export class NatsConsumerStore implements ConsumerStore {
     }
 
     // 2. fresh events after the frontier, as claims of their own
+    /** the rest of a range whose start another claim had, named in the head already */
+    let rest: ClaimRef | null = null;
     for (let attempt = 0; ; attempt++) {
       const room = max - result.deliveries.length - result.exhausted.length;
       if (room <= 0) break;
-      const claimed =
-        head.def.types.length === 0
+      const claimed: { ref: ClaimRef; events?: StoredEvent[] } | null = rest
+        ? { ref: rest }
+        : head.def.types.length === 0
           ? await this.claimRange(stream, name, room, until, nowMs)
           : await this.claimMatching(stream, name, room, until, nowMs);
+      rest = null;
       if (!claimed) break;
       const { ref, events } = claimed;
       const fresh =
         events ??
         (await this.readAfter(stream, head.def, ref.from - 1, ref.to - ref.from + 1)).filter((e) => e.seq <= ref.to);
-      const claim: Claim = { claim: ref.claim, leases: [] };
+      const claim: Claim = { claim: ref.claim, from: ref.from, to: ref.to, leases: [] };
       const deliveries: Delivery[] = fresh.map((event) => {
         const leaseToken = newToken(event.seq, claim.claim);
         claim.leases.push({ seq: event.seq, deliveries: 1, visibleMs: until, token: leaseToken, firstMs: nowMs });
         return { event, deliveries: 1, firstDeliveredMs: nowMs, leaseToken, leaseExpiresMs: until };
       });
-      // the claim's range was removed by retention meanwhile, or this process was so slow (past
-      // the lease) that another rebuilt the claim — and may have handed it out, had it acked and
-      // retired it: only a key never written is created, so nothing is handed out from it here
-      if (fresh.length === 0 || (await this.bucket.createFirst(claimKey(stream, name, claim.claim), claim)) === null) {
-        if (fresh.length === 0) this.retireLater(stream, name, claim.claim);
+      if (fresh.length === 0) {
+        // the claim's range was removed by retention meanwhile
+        this.retireLater(stream, name, claim.claim, ref.to);
+        if (attempt > 3) break;
+        continue;
+      }
+      if ((await this.bucket.createFirst(claimKey(stream, name, claim.claim), claim)) === null) {
+        // the range's claim is there already: nothing is handed out from it here (see `adopt`)
+        rest = await this.adopt(stream, name, ref, until);
         if (attempt > 3) break;
         continue;
       }
@@ -285,15 +287,43 @@ export class NatsConsumerStore implements ConsumerStore {
    * lease, so positions and lag are the same before and after — and should it not happen
    * (the process stops first), the next receive that finds the claim due and empty retires it.
    */
-  private retireLater(stream: string, name: string, claim: string): void {
-    this.pendingOf(stream, name).retired.add(claim);
+  private retireLater(stream: string, name: string, claim: string, to: number | undefined): void {
+    this.pendingOf(stream, name).retired.set(claim, to);
     this.kick(stream, name);
+  }
+
+  /**
+   * A receive found the claim of its range written already: its process outlived the lease and
+   * another rebuilt the claim, or two heads raced (nats-server before 2.9.21 can accept two
+   * compare-and-sets of one key at one revision on a clustered bucket, nats-server#4320, so a
+   * write based on an older head can undo a receive's move of the frontier). Claims are named by
+   * where they start, so only one receive writes a claim; this one puts the head right
+   * (`adoptInto`) and answers the rest of its range, named in the head, to claim next.
+   */
+  private async adopt(stream: string, name: string, ref: ClaimRef, until: number): Promise<ClaimRef | null> {
+    const found = await this.bucket.get<Claim>(claimKey(stream, name, ref.claim), { fromLeader: true });
+    // deleted: dropped by a rewind, whose head names claims of another epoch
+    if (!found) return null;
+    const c = found.value;
+    const to = c.to ?? ref.to;
+    // the rest of this receive's range, past the claim: a claim of its own (claims start only
+    // where another ends, so no claim holds part of it)
+    const rest: ClaimRef | null =
+      to < ref.to
+        ? { claim: claimAt({ epoch: epochOf(ref.claim) ?? 0 }, to + 1), from: to + 1, to: ref.to, dueMs: until }
+        : null;
+    let named = false;
+    await this.changeHead(stream, name, (h) => {
+      named = epochOf(ref.claim) === (h.epoch ?? 0) && rest !== null;
+      return adoptInto(h, ref, c, rest);
+    });
+    return named ? rest : null;
   }
 
   private pendingOf(stream: string, name: string): HeadChanges {
     const key = headKey(stream, name);
     let pending = this.pending.get(key);
-    if (!pending) this.pending.set(key, (pending = { stream, name, wishes: [], retired: new Set() }));
+    if (!pending) this.pending.set(key, (pending = { stream, name, wishes: [], retired: new Map() }));
     return pending;
   }
 
@@ -313,7 +343,8 @@ export class NatsConsumerStore implements ConsumerStore {
         try {
           const refs = await this.headRound(changes);
           changes.wishes.forEach((w, i) => w.resolve(refs[i] ?? null));
-          await this.deleteClaims(stream, name, changes.retired);
+          // their entries stay as they are (empty, naming their range) until erased
+          this.retiredClaims.retired([...changes.retired.keys()].map((claim) => ({ stream, name, claim })));
         } catch (err) {
           // retirements are hints, found again when the claims come due
           for (const w of changes.wishes) w.reject(err);
@@ -337,34 +368,24 @@ export class NatsConsumerStore implements ConsumerStore {
         throw await this.missing(stream, name);
       }
       const h = found.value;
+      const scanned = frontierPast(h, retired);
       const bounds = wishes.length > 0 ? await this.bounds(stream) : { firstSeq: 0, lastSeq: -1 };
-      let next = Math.max(h.scannedSeq + 1, bounds.firstSeq);
-      const refs = wishes.map((w): ClaimRef | null => {
-        if (next > bounds.lastSeq) return null;
-        const ref: ClaimRef = {
-          claim: newClaimId(),
-          from: next,
-          to: Math.min(bounds.lastSeq, next + w.room - 1),
-          dueMs: w.until,
-        };
-        next = ref.to + 1;
-        return ref;
-      });
+      const refs = assignRanges(h, scanned, wishes, bounds);
       const taken = refs.filter((r): r is ClaimRef => r !== null);
       const kept = h.claims.filter((r) => !retired.has(r.claim));
-      if (taken.length === 0 && kept.length === h.claims.length) {
-        // A replica may answer a head from before the claims to retire were added to it; the
-        // caller deletes them next, so "not named" must come from the leader, or a claim the
-        // head still names would be deleted and, once due, rebuilt with its acked events
+      if (taken.length === 0 && kept.length === h.claims.length && scanned === h.scannedSeq) {
+        // A replica may answer a head from before the claims to retire were added to it: "not
+        // named" must come from the leader, or the head would keep naming a claim that is to be
+        // erased, and once due rebuild it with its acked events
         if (retired.size > 0 && !fromLeader) {
           fromLeader = true;
           continue;
         }
         return refs;
       }
-      const head: Head = { ...h, claims: [...kept, ...taken], scannedSeq: taken.at(-1)?.to ?? h.scannedSeq };
+      const head: Head = { ...h, claims: [...kept, ...taken], scannedSeq: taken.at(-1)?.to ?? scanned };
       if (taken.length > 0) head.updatedAt = new Date(wishes[0]!.nowMs).toISOString();
-      head.committedSeq = head.claims[0] ? head.claims[0].from - 1 : head.scannedSeq;
+      recountCommitted(head);
       if ((await this.bucket.update(key, head, found.revision)) !== null) return refs;
     }
   }
@@ -395,7 +416,7 @@ export class NatsConsumerStore implements ConsumerStore {
           await this.bucket.update(headKey(stream, name), { ...h, scannedSeq: to }, found.revision);
         return null;
       }
-      const ref: ClaimRef = { claim: newClaimId(), from: h.scannedSeq + 1, to, dueMs: until };
+      const ref: ClaimRef = { claim: claimAt(h, h.scannedSeq + 1), from: h.scannedSeq + 1, to, dueMs: until };
       const head: Head = { ...h, claims: [...h.claims, ref], scannedSeq: to, updatedAt: new Date(nowMs).toISOString() };
       head.committedSeq = head.claims[0]!.from - 1;
       if ((await this.bucket.update(headKey(stream, name), head, found.revision)) !== null) return { ref, events };
@@ -486,7 +507,7 @@ export class NatsConsumerStore implements ConsumerStore {
     if (!out && (await this.rebuild(stream, name, def, claim, nowMs)))
       out = await this.changeClaim(stream, name, claim, take);
     if (!out) return { deliveries: [], exhausted: [], nextDueMs: nowMs };
-    if (out.empty) this.retireLater(stream, name, claim);
+    if (out.empty) this.retireLater(stream, name, claim, out.to);
     return out;
   }
 
@@ -498,13 +519,13 @@ export class NatsConsumerStore implements ConsumerStore {
     room: number,
     nowMs: number,
     until: number,
-  ): Promise<HandedOut> {
+  ): Promise<HandedOut & { to: number | undefined }> {
     const due = dueLeases(c, room, nowMs);
     const events = await this.events.getBySeqs(
       stream,
       due.map((l) => l.seq),
     );
-    return handOut(c, def, due, new Map(events.map((e) => [e.seq, e])), nowMs, until);
+    return { ...handOut(c, def, due, new Map(events.map((e) => [e.seq, e])), nowMs, until), to: c.to };
   }
 
   /**
@@ -512,11 +533,9 @@ export class NatsConsumerStore implements ConsumerStore {
    * stopped between the two writes, or is still on its way, past its lease): every matching
    * event of its range becomes due, never delivered. True when this call wrote it.
    *
-   * "Never written" is told from "deleted" by the delete marker KV keeps for a deleted key: a
-   * claim is deleted only once no head names it (retired after its last ack, or dropped by a
-   * rewind), so a rebuild that finds a marker — it read a head the claim had just left — writes
-   * nothing. Whoever writes the key first wins: this rebuild, another process's, or the slow
-   * receive itself, whose own write then fails and hands nothing out.
+   * A retired claim keeps its entry (empty) and a deleted one a delete marker, until no head
+   * names it, so only a key never written is created: whoever writes it first wins — this
+   * rebuild, another process's, or the slow receive itself, whose write then fails.
    */
   private async rebuild(
     stream: string,
@@ -533,12 +552,12 @@ export class NatsConsumerStore implements ConsumerStore {
     );
     const leases: Lease[] = events.map((e) => ({ seq: e.seq, deliveries: 0, visibleMs: nowMs, token: null }));
     const key = claimKey(stream, name, claim);
-    if ((await this.bucket.createFirst(key, { claim, leases } satisfies Claim)) !== null) {
+    if ((await this.bucket.createFirst(key, { claim, from: ref.from, to: ref.to, leases } satisfies Claim)) !== null) {
       if (leases.length === 0) await this.retire(stream, name, new Set([claim]));
       return leases.length > 0;
     }
-    // written meanwhile (fine: it is handed out from), or deleted while the head still names it,
-    // which nothing does on purpose — its leases went with it: the head lets go of it too
+    // written meanwhile (handed out from), or deleted while the head names it (not done on
+    // purpose: its leases went with it), so the head lets go of it too
     if (await this.bucket.get<Claim>(key, { fromLeader: true })) return true;
     await this.retire(stream, name, new Set([claim]));
     return false;
@@ -576,14 +595,14 @@ export class NatsConsumerStore implements ConsumerStore {
           });
           const after = nextDue(c.leases);
           // only an event given back sooner than the claim's first due one moves the head's due time
-          return { outcomes, left: c.leases.length, dueMs: after < before ? after : null };
+          return { outcomes, left: c.leases.length, to: c.to, dueMs: after < before ? after : null };
         });
         if (!settled) {
           missing = true;
           return;
         }
         settled.outcomes.forEach((o, j) => (out[indexes[j]!] = o));
-        if (settled.left === 0) this.retireLater(stream, name, claim);
+        if (settled.left === 0) this.retireLater(stream, name, claim, settled.to);
         else if (settled.dueMs !== null) await this.dueBy(stream, name, claim, settled.dueMs);
       }),
     );
@@ -610,20 +629,15 @@ export class NatsConsumerStore implements ConsumerStore {
 
   /** claims with no lease left: out of the head, then gone */
   private async retire(stream: string, name: string, claims: Set<string>): Promise<void> {
-    await this.changeHead(stream, name, (h) => {
-      if (!h.claims.some((r) => claims.has(r.claim))) return false;
-      h.claims = h.claims.filter((r) => !claims.has(r.claim));
-      h.committedSeq = h.claims[0] ? h.claims[0].from - 1 : h.scannedSeq;
-      return true;
-    });
-    await this.deleteClaims(stream, name, claims);
+    await this.changeHead(stream, name, (h) => dropClaims(h, claims));
+    this.retiredClaims.retired([...claims].map((claim) => ({ stream, name, claim })));
   }
 
   /** after no head names them any more (the order matters: see `rebuild`) */
   private async deleteClaims(stream: string, name: string, claims: Iterable<string>): Promise<void> {
     const keys = [...claims].map((c) => claimKey(stream, name, c));
     await Promise.all(keys.map((k) => this.bucket.delete(k).catch(() => {})));
-    this.markers.retired(keys);
+    this.retiredClaims.retired([...claims].map((claim) => ({ stream, name, claim })));
   }
 
   /** waits for this process's writes of consumers' heads */
@@ -631,10 +645,10 @@ export class NatsConsumerStore implements ConsumerStore {
     while (this.writing.size > 0) await Promise.all(this.writing.values());
   }
 
-  /** the store closes: its writes of heads are waited for; markers not erased yet stay */
+  /** the store closes: its writes of heads are waited for; retired claims not erased yet stay */
   async close(): Promise<void> {
     await this.drain();
-    await this.markers.stop();
+    await this.retiredClaims.stop();
   }
 
   /** an event of the claim was given back: receives look at the claim again from `dueMs` */
@@ -678,6 +692,8 @@ export class NatsConsumerStore implements ConsumerStore {
     const next: Head = {
       ...head,
       claims: [],
+      // claims from here on have names of their own, apart from the ones dropped
+      epoch: (head.epoch ?? 0) + 1,
       scannedSeq: position,
       committedSeq: position,
       updatedAt: new Date(nowMs).toISOString(),
