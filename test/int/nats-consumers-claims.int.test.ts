@@ -448,5 +448,49 @@ describe('nats store: the windows between a consumer head and its claims', () =>
         await close();
       }
     });
+
+    it('two receives in one round from a frontier that went back hand out none of the range again', async () => {
+      const { a, b, close } = await setUp(8);
+      try {
+        const now = Date.now();
+        const first = await receive(a, 2, now);
+        const older = (await bucketOf(b).get(HEAD, { fromLeader: true }))!;
+        assert.deepEqual(seqs((await receive(a, 4, now)).deliveries), [3, 4, 5, 6]);
+        // b's retirement of 1–2, based on the head before 3–6, is held at its write of the head
+        const bucket = bucketOf(b);
+        const get = bucket.get.bind(bucket);
+        const update = bucket.update.bind(bucket);
+        let reads = 1;
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        bucket.get = (async (key: string, options?: { fromLeader?: boolean }) =>
+          key === HEAD && reads-- > 0 ? structuredClone(older) : get(key, options)) as JsonBucket['get'];
+        bucket.update = (async (key: string, value: unknown, revision: number) => {
+          if (key !== HEAD) return update(key, value, revision);
+          delete (bucket as Partial<JsonBucket>).get;
+          delete (bucket as Partial<JsonBucket>).update;
+          await held;
+          return update(key, value, (await get(key, { fromLeader: true }))!.revision);
+        }) as JsonBucket['update'];
+        await b.consumers.ack(
+          's',
+          'c',
+          first.deliveries.map((d) => d.leaseToken),
+          now,
+        );
+        // two receives through b wait for its next round, together
+        const both = Promise.all([receive(b, 2, now), receive(b, 2, now)]);
+        const pending = (b.consumers as unknown as { pending: Map<string, { wishes: unknown[] }> }).pending;
+        for (let i = 0; (pending.get(HEAD)?.wishes.length ?? 0) < 2; i++) {
+          assert.ok(i < 500, 'both receives wait for the round');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        release();
+        const got = (await both).flatMap((r) => seqs(r.deliveries)).sort((x, y) => x - y);
+        assert.deepEqual(got, [7, 8], 'none of 3–6, which a still holds');
+      } finally {
+        await close();
+      }
+    });
   });
 });

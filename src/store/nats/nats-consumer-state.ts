@@ -52,9 +52,15 @@ export interface ClaimWish {
   room: number;
   until: number;
   nowMs: number;
-  resolve: (ref: ClaimRef | null) => void;
+  resolve: (share: RoundShare | Promise<RoundShare>) => void;
   reject: (err: unknown) => void;
 }
+
+/**
+ * What a receive gets of a round's claim: its deliveries, or the claim's range when another
+ * claim had its start (`lost`), or null when there is nothing after the frontier
+ */
+export type RoundShare = { deliveries: Delivery[] } | { lost: ClaimRef } | null;
 
 export interface Claim {
   claim: string;
@@ -335,23 +341,25 @@ export function frontierPast(h: Head, retired: Map<string, number | undefined>):
   return scanned;
 }
 
-/** a claim of the next `room` events after `scanned` for each receive waiting (null: none left) */
-export function assignRanges(
+/**
+ * One claim for the receives waiting in this process's round: the next events after
+ * `scanned`, as many as their rooms together (null: none left). One claim per round, so two
+ * rounds that raced from one frontier (see `adopt` in nats-consumer-store.ts) start at the same
+ * seq and only one can write its claim.
+ */
+export function assignRange(
   h: Head,
   scanned: number,
   wishes: { room: number; until: number }[],
   bounds: { firstSeq: number; lastSeq: number },
-): (ClaimRef | null)[] {
-  let next = Math.max(scanned + 1, bounds.firstSeq);
-  return wishes.map((w): ClaimRef | null => {
-    if (next > bounds.lastSeq) return null;
-    const ref: ClaimRef = {
-      claim: claimAt(h, next),
-      from: next,
-      to: Math.min(bounds.lastSeq, next + w.room - 1),
-      dueMs: w.until,
-    };
-    next = ref.to + 1;
-    return ref;
-  });
+): ClaimRef | null {
+  const from = Math.max(scanned + 1, bounds.firstSeq);
+  if (wishes.length === 0 || from > bounds.lastSeq) return null;
+  const room = wishes.reduce((n, w) => n + w.room, 0);
+  return {
+    claim: claimAt(h, from),
+    from,
+    to: Math.min(bounds.lastSeq, from + room - 1),
+    dueMs: Math.min(...wishes.map((w) => w.until)),
+  };
 }

@@ -46,7 +46,7 @@ import {
   headKey,
   isCurrent,
   adoptInto,
-  assignRanges,
+  assignRange,
   claimAt,
   epochOf,
   newHead,
@@ -62,10 +62,12 @@ import {
   type Head,
   type HeadChanges,
   type ClaimWish,
+  type RoundShare,
   type Lease,
   type StoredHead,
 } from './nats-consumer-state.js';
 import { fromToken, token, type NatsNames } from './nats-names.js';
+import { lagOf, positionOf, readAfter, readRange } from './nats-consumer-reads.js';
 import { RetiredClaims } from './retired-claims.js';
 import { mapStorageError } from './nats-storage-errors.js';
 import type { NatsEventLog } from './nats-event-log.js';
@@ -97,7 +99,7 @@ export class NatsConsumerStore implements ConsumerStore {
 
   async create(def: ConsumerDefinition, start: StartPosition, nowMs: number): Promise<ConsumerRecord> {
     await this.requireStream(def.stream);
-    const position = await this.positionOf(def.stream, start);
+    const position = await positionOf(this.events, def.stream, start);
     const head = newHead(def, position, new Date(nowMs).toISOString());
     if ((await this.bucket.create(headKey(def.stream, def.name), head)) === null) {
       throw new RivuletError('CONSUMER_EXISTS', `stream "${def.stream}" already has a consumer "${def.name}"`, {
@@ -147,7 +149,7 @@ export class NatsConsumerStore implements ConsumerStore {
 
   async peek(stream: string, name: string, limit: number): Promise<StoredEvent[]> {
     const { value: head } = await this.requireHead(stream, name);
-    return this.readAfter(stream, head.def, await this.committed(stream, name, head), limit);
+    return readAfter(this.events, stream, head.def, await this.committed(stream, name, head), limit);
   }
 
   async commit(stream: string, name: string, seq: number, nowMs: number): Promise<ConsumerRecord> {
@@ -215,43 +217,29 @@ export class NatsConsumerStore implements ConsumerStore {
       );
     }
 
-    // 2. fresh events after the frontier, as claims of their own
-    /** the rest of a range whose start another claim had, named in the head already */
-    let rest: ClaimRef | null = null;
+    // 2. fresh events after the frontier, in a claim of this process's round (unfiltered) or
+    // of this receive's own (a type filter)
     for (let attempt = 0; ; attempt++) {
       const room = max - result.deliveries.length - result.exhausted.length;
-      if (room <= 0) break;
-      const claimed: { ref: ClaimRef; events?: StoredEvent[] } | null = rest
-        ? { ref: rest }
-        : head.def.types.length === 0
+      if (room <= 0 || attempt > 3) break;
+      const share =
+        head.def.types.length === 0
           ? await this.claimRange(stream, name, room, until, nowMs)
-          : await this.claimMatching(stream, name, room, until, nowMs);
-      rest = null;
-      if (!claimed) break;
-      const { ref, events } = claimed;
-      const fresh =
-        events ??
-        (await this.readAfter(stream, head.def, ref.from - 1, ref.to - ref.from + 1)).filter((e) => e.seq <= ref.to);
-      const claim: Claim = { claim: ref.claim, from: ref.from, to: ref.to, leases: [] };
-      const deliveries: Delivery[] = fresh.map((event) => {
-        const leaseToken = newToken(event.seq, claim.claim);
-        claim.leases.push({ seq: event.seq, deliveries: 1, visibleMs: until, token: leaseToken, firstMs: nowMs });
-        return { event, deliveries: 1, firstDeliveredMs: nowMs, leaseToken, leaseExpiresMs: until };
-      });
-      if (fresh.length === 0) {
-        // the claim's range was removed by retention meanwhile
-        this.retireLater(stream, name, claim.claim, ref.to);
-        if (attempt > 3) break;
+          : await this.claimOwn(stream, name, room, until, nowMs);
+      if (!share) break;
+      if ('deliveries' in share) {
+        result.deliveries.push(...share.deliveries);
+        if (share.deliveries.length > 0) break;
         continue;
       }
-      if ((await this.bucket.createFirst(claimKey(stream, name, claim.claim), claim)) === null) {
-        // the range's claim is there already: nothing is handed out from it here (see `adopt`)
-        rest = await this.adopt(stream, name, ref, until);
-        if (attempt > 3) break;
-        continue;
+      // the range's claim was there already (see `adopt`): the rest of the range, if any, is
+      // a claim to rebuild, due now
+      const rest = await this.adopt(stream, name, share.lost, nowMs);
+      if (rest) {
+        const taken = await this.takeDue(stream, name, head.def, rest.claim, room, nowMs, until);
+        result.deliveries.push(...taken.deliveries);
+        result.exhausted.push(...taken.exhausted);
       }
-      result.deliveries.push(...deliveries);
-      break;
     }
     result.deliveries.sort((a, b) => a.event.seq - b.event.seq);
     return result;
@@ -266,15 +254,9 @@ export class NatsConsumerStore implements ConsumerStore {
    * process share one compare-and-set (each gets a claim of its own), so the processes, not
    * their clients, are what take turns.
    */
-  private claimRange(
-    stream: string,
-    name: string,
-    room: number,
-    until: number,
-    nowMs: number,
-  ): Promise<{ ref: ClaimRef; events?: StoredEvent[] } | null> {
+  private claimRange(stream: string, name: string, room: number, until: number, nowMs: number): Promise<RoundShare> {
     return new Promise((resolve, reject) => {
-      const wish: ClaimWish = { room, until, nowMs, resolve: (ref) => resolve(ref ? { ref } : null), reject };
+      const wish: ClaimWish = { room, until, nowMs, resolve, reject };
       this.pendingOf(stream, name).wishes.push(wish);
       this.kick(stream, name);
     });
@@ -300,7 +282,7 @@ export class NatsConsumerStore implements ConsumerStore {
    * where they start, so only one receive writes a claim; this one puts the head right
    * (`adoptInto`) and answers the rest of its range, named in the head, to claim next.
    */
-  private async adopt(stream: string, name: string, ref: ClaimRef, until: number): Promise<ClaimRef | null> {
+  private async adopt(stream: string, name: string, ref: ClaimRef, dueMs: number): Promise<ClaimRef | null> {
     const found = await this.bucket.get<Claim>(claimKey(stream, name, ref.claim), { fromLeader: true });
     // deleted: dropped by a rewind, whose head names claims of another epoch
     if (!found) return null;
@@ -310,7 +292,7 @@ export class NatsConsumerStore implements ConsumerStore {
     // where another ends, so no claim holds part of it)
     const rest: ClaimRef | null =
       to < ref.to
-        ? { claim: claimAt({ epoch: epochOf(ref.claim) ?? 0 }, to + 1), from: to + 1, to: ref.to, dueMs: until }
+        ? { claim: claimAt({ epoch: epochOf(ref.claim) ?? 0 }, to + 1), from: to + 1, to: ref.to, dueMs }
         : null;
     let named = false;
     await this.changeHead(stream, name, (h) => {
@@ -341,8 +323,15 @@ export class NatsConsumerStore implements ConsumerStore {
         }
         this.pending.delete(key);
         try {
-          const refs = await this.headRound(changes);
-          changes.wishes.forEach((w, i) => w.resolve(refs[i] ?? null));
+          const round = await this.headRound(changes);
+          if (!round) for (const w of changes.wishes) w.resolve(null);
+          else {
+            // not awaited: the next round's write of the head goes on while this one's events are read
+            const filled = this.fillRound(stream, name, round.def, round.ref, changes.wishes);
+            changes.wishes.forEach((w, i) =>
+              w.resolve(filled.then((all) => (all ? { deliveries: all[i]! } : { lost: round.ref }))),
+            );
+          }
           // their entries stay as they are (empty, naming their range) until erased
           this.retiredClaims.retired([...changes.retired.keys()].map((claim) => ({ stream, name, claim })));
         } catch (err) {
@@ -354,7 +343,7 @@ export class NatsConsumerStore implements ConsumerStore {
     this.writing.set(key, rounds);
   }
 
-  private async headRound(changes: HeadChanges): Promise<(ClaimRef | null)[]> {
+  private async headRound(changes: HeadChanges): Promise<{ ref: ClaimRef; def: ConsumerDefinition } | null> {
     const { stream, name, wishes, retired } = changes;
     const key = headKey(stream, name);
     let fromLeader = false;
@@ -364,14 +353,14 @@ export class NatsConsumerStore implements ConsumerStore {
       fromLeader ||= attempt > 0;
       const found = await this.head(stream, name, fromLeader);
       if (!found) {
-        if (wishes.length === 0) return [];
+        if (wishes.length === 0) return null;
         throw await this.missing(stream, name);
       }
       const h = found.value;
       const scanned = frontierPast(h, retired);
       const bounds = wishes.length > 0 ? await this.bounds(stream) : { firstSeq: 0, lastSeq: -1 };
-      const refs = assignRanges(h, scanned, wishes, bounds);
-      const taken = refs.filter((r): r is ClaimRef => r !== null);
+      const ref = assignRange(h, scanned, wishes, bounds);
+      const taken = ref ? [ref] : [];
       const kept = h.claims.filter((r) => !retired.has(r.claim));
       if (taken.length === 0 && kept.length === h.claims.length && scanned === h.scannedSeq) {
         // A replica may answer a head from before the claims to retire were added to it: "not
@@ -381,12 +370,12 @@ export class NatsConsumerStore implements ConsumerStore {
           fromLeader = true;
           continue;
         }
-        return refs;
+        return null;
       }
       const head: Head = { ...h, claims: [...kept, ...taken], scannedSeq: taken.at(-1)?.to ?? scanned };
       if (taken.length > 0) head.updatedAt = new Date(wishes[0]!.nowMs).toISOString();
       recountCommitted(head);
-      if ((await this.bucket.update(key, head, found.revision)) !== null) return refs;
+      if ((await this.bucket.update(key, head, found.revision)) !== null) return ref ? { ref, def: h.def } : null;
     }
   }
 
@@ -407,7 +396,7 @@ export class NatsConsumerStore implements ConsumerStore {
       const found = await this.requireHead(stream, name, attempt > 0);
       const h = found.value;
       const { lastSeq } = await this.bounds(stream);
-      const events = await this.readAfter(stream, h.def, h.scannedSeq, room);
+      const events = await readAfter(this.events, stream, h.def, h.scannedSeq, room);
       // a short page means the log was read to its end; the frontier moves past skipped types
       const to = events.length === room ? events.at(-1)!.seq : Math.max(lastSeq, events.at(-1)?.seq ?? 0);
       if (events.length === 0) {
@@ -421,6 +410,62 @@ export class NatsConsumerStore implements ConsumerStore {
       head.committedSeq = head.claims[0]!.from - 1;
       if ((await this.bucket.update(headKey(stream, name), head, found.revision)) !== null) return { ref, events };
     }
+  }
+
+  /** a receive of a consumer with a type filter: a claim of its own */
+  private async claimOwn(
+    stream: string,
+    name: string,
+    room: number,
+    until: number,
+    nowMs: number,
+  ): Promise<RoundShare> {
+    const claimed = await this.claimMatching(stream, name, room, until, nowMs);
+    if (!claimed) return null;
+    const all = await this.writeClaim(stream, name, claimed.ref, [{ events: claimed.events, until, nowMs }]);
+    return all ? { deliveries: all[0]! } : { lost: claimed.ref };
+  }
+
+  /** the events of a round's claim, read and written as one claim, each receive its share in order */
+  private async fillRound(
+    stream: string,
+    name: string,
+    def: ConsumerDefinition,
+    ref: ClaimRef,
+    wishes: ClaimWish[],
+  ): Promise<Delivery[][] | null> {
+    const events = await readRange(this.events, stream, def, ref);
+    let offset = 0;
+    const parts = wishes.map((w) => ({
+      events: events.slice(offset, (offset += w.room)),
+      until: w.until,
+      nowMs: w.nowMs,
+    }));
+    return this.writeClaim(stream, name, ref, parts);
+  }
+
+  /**
+   * Writes the claim `ref` with a lease for each event, and answers each part's deliveries;
+   * null when the key was written already (nothing is handed out: see `adopt`).
+   */
+  private async writeClaim(
+    stream: string,
+    name: string,
+    ref: ClaimRef,
+    parts: { events: StoredEvent[]; until: number; nowMs: number }[],
+  ): Promise<Delivery[][] | null> {
+    const claim: Claim = { claim: ref.claim, from: ref.from, to: ref.to, leases: [] };
+    const out = parts.map(({ events, until, nowMs }) =>
+      events.map((event): Delivery => {
+        const leaseToken = newToken(event.seq, claim.claim);
+        claim.leases.push({ seq: event.seq, deliveries: 1, visibleMs: until, token: leaseToken, firstMs: nowMs });
+        return { event, deliveries: 1, firstDeliveredMs: nowMs, leaseToken, leaseExpiresMs: until };
+      }),
+    );
+    // the range was removed by retention meanwhile: nothing to write
+    if (claim.leases.length === 0) this.retireLater(stream, name, ref.claim, ref.to);
+    else if ((await this.bucket.createFirst(claimKey(stream, name, claim.claim), claim)) === null) return null;
+    return out;
   }
 
   async ack(stream: string, name: string, tokens: string[], _nowMs: number): Promise<LeaseOutcome[]> {
@@ -457,7 +502,7 @@ export class NatsConsumerStore implements ConsumerStore {
   }
 
   async seek(stream: string, name: string, start: StartPosition, nowMs: number): Promise<ConsumerRecord> {
-    const position = await this.positionOf(stream, start);
+    const position = await positionOf(this.events, stream, start);
     for (let attempt = 0; ; attempt++) {
       const found = await this.requireHead(stream, name, attempt > 0);
       const rewound = await this.rewind(stream, name, found, position, nowMs);
@@ -467,28 +512,7 @@ export class NatsConsumerStore implements ConsumerStore {
 
   async lag(stream: string, name: string, nowMs: number): Promise<ConsumerLag> {
     const { value: head } = await this.requireHead(stream, name);
-    const claims = await this.readClaims(stream, name, head.claims);
-    const committedSeq = committedOf(head, head.claims, claims);
-    const stats = await this.events.stats(stream);
-    let pending = 0;
-    let oldestUnackedMs: number | null = null;
-    if (head.def.types.length === 0) {
-      pending = Math.max(0, stats.lastSeq - Math.max(committedSeq, stats.firstSeq - 1));
-      const first = pending > 0 ? await this.readAfter(stream, head.def, committedSeq, 1) : [];
-      if (first[0]) oldestUnackedMs = Date.parse(first[0].received);
-    } else {
-      for await (const e of this.events.read(stream, {
-        afterSeq: committedSeq,
-        types: head.def.types,
-        limit: Number.MAX_SAFE_INTEGER,
-      })) {
-        if (pending === 0) oldestUnackedMs = Date.parse(e.received);
-        pending++;
-      }
-    }
-    let leased = 0;
-    for (const c of claims) leased += (c?.leases ?? []).filter((l) => l.token !== null && l.visibleMs > nowMs).length;
-    return { committedSeq, lastSeq: stats.lastSeq, pending, leased, oldestUnackedMs };
+    return lagOf(this.events, stream, head, await this.readClaims(stream, name, head.claims), nowMs);
   }
 
   /** hands out the due leases of one claim (at most `room`) */
@@ -547,9 +571,7 @@ export class NatsConsumerStore implements ConsumerStore {
     const found = await this.head(stream, name, true);
     const ref = found?.value.claims.find((r) => r.claim === claim);
     if (!found || !ref || ref.dueMs > nowMs) return false;
-    const events = (await this.readAfter(stream, def, ref.from - 1, ref.to - ref.from + 1)).filter(
-      (e) => e.seq <= ref.to,
-    );
+    const events = await readRange(this.events, stream, def, ref);
     const leases: Lease[] = events.map((e) => ({ seq: e.seq, deliveries: 0, visibleMs: nowMs, token: null }));
     const key = claimKey(stream, name, claim);
     if ((await this.bucket.createFirst(key, { claim, from: ref.from, to: ref.to, leases } satisfies Claim)) !== null) {
@@ -774,32 +796,6 @@ export class NatsConsumerStore implements ConsumerStore {
   private async requireStream(stream: string): Promise<void> {
     if (!(await this.catalog.get(stream))) {
       throw new RivuletError('STREAM_NOT_FOUND', `stream "${stream}" does not exist`, { details: { stream } });
-    }
-  }
-
-  private async readAfter(
-    stream: string,
-    def: ConsumerDefinition,
-    after: number,
-    limit: number,
-  ): Promise<StoredEvent[]> {
-    const out: StoredEvent[] = [];
-    const types = def.types.length > 0 ? def.types : undefined;
-    for await (const e of this.events.read(stream, { afterSeq: after, ...(types ? { types } : {}), limit }))
-      out.push(e);
-    return out;
-  }
-
-  private async positionOf(stream: string, start: StartPosition): Promise<number> {
-    switch (start.from) {
-      case 'beginning':
-        return 0;
-      case 'end':
-        return (await this.events.stats(stream)).lastSeq;
-      case 'seq':
-        return Math.max(0, start.seq - 1);
-      case 'time':
-        return (await this.events.seqAtTime(stream, start.timeMs)) - 1;
     }
   }
 }
