@@ -251,8 +251,8 @@ export class NatsConsumerStore implements ConsumerStore {
    * then the events are read and the claim's leases written: receives on several processes
    * take turns only for the head's compare-and-set, not for reading events. Should the process
    * die in between, the claim is rebuilt once due (`rebuild`). Concurrent receives of this
-   * process share one compare-and-set (each gets a claim of its own), so the processes, not
-   * their clients, are what take turns.
+   * process share one compare-and-set and one claim (each takes its share), so the processes,
+   * not their clients, are what take turns.
    */
   private claimRange(stream: string, name: string, room: number, until: number, nowMs: number): Promise<RoundShare> {
     return new Promise((resolve, reject) => {
@@ -288,7 +288,7 @@ export class NatsConsumerStore implements ConsumerStore {
     if (!found) return null;
     const c = found.value;
     const to = c.to ?? ref.to;
-    // the rest of this receive's range, past the claim: a claim of its own (claims start only
+    // the rest of this round's range, past the claim: a claim to rebuild (claims start only
     // where another ends, so no claim holds part of it)
     const rest: ClaimRef | null =
       to < ref.to
