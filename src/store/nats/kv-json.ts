@@ -147,6 +147,20 @@ export class JsonBucket {
     }
   }
 
+  /**
+   * Creates the key only if it has never been written: unlike `create`, a delete marker left
+   * by a deleted value counts as written, so a key deleted once is never brought back. Null
+   * when the key has a value or a marker.
+   */
+  async createFirst<T>(key: string, value: T): Promise<number | null> {
+    try {
+      return this.wrote(key, await throughElection(() => this.kv.put(key, JSON.stringify(value), { previousSeq: 0 })));
+    } catch (err) {
+      if (isRevisionConflict(err)) return null;
+      throw err;
+    }
+  }
+
   /** writes at `revision`; null when another writer got there first */
   async update<T>(key: string, value: T, revision: number): Promise<number | null> {
     try {
@@ -181,6 +195,14 @@ export class JsonBucket {
   async purge(key: string, revision?: number): Promise<void> {
     await throughElection(() => this.kv.purge(key, revision === undefined ? undefined : { previousSeq: revision }));
     if (revision !== undefined) this.wrote(key, revision + 1);
+  }
+
+  /**
+   * Removes every message of the keys under `filter` from the bucket's stream, delete markers
+   * included: afterwards they read as never written (`createFirst` can write them again).
+   */
+  async erase(filter: string): Promise<void> {
+    await throughElection(() => this.d.jsm.streams.purge(this.stream, { filter: this.subjectPrefix + filter }));
   }
 
   /**

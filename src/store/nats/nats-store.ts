@@ -133,7 +133,7 @@ export class NatsStore implements Store {
           this.catalog.resync();
         }
       })().catch(() => {});
-      this.consumerStore = new NatsConsumerStore(consumers, this.catalog, this.eventLog);
+      this.consumerStore = new NatsConsumerStore(consumers, this.catalog, this.eventLog, this.jsm, this.names);
       this.catalog.start();
       this.eventLog.start();
       await this.nc.flush();
@@ -168,7 +168,7 @@ export class NatsStore implements Store {
   close(): Promise<void> {
     this.closed ??= (async () => {
       if (!this.nc) return;
-      await this.eventLog?.drain();
+      await Promise.all([this.eventLog?.drain(), this.consumerStore?.close()]);
       // their consumers go with them, rather than linger on the server
       await Promise.all([this.catalog?.stop(), this.docs?.stopWatches()]);
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
