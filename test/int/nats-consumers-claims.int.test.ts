@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { newEvent } from '../conformance/store/store-suite.js';
+import { newEvent, streamRecord } from '../conformance/store/store-suite.js';
 import type { ConsumerDefinition, Delivery } from '../../src/store/port.js';
 import type { JsonBucket, Versioned } from '../../src/store/nats/kv-json.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
@@ -38,17 +38,7 @@ function bucketOf(store: NatsStore): JsonBucket {
 /** two stores sharing a stream `s` of `count` events and an unfiltered consumer `c` */
 async function setUp(count: number): Promise<{ a: NatsStore; b: NatsStore; close: () => Promise<void> }> {
   const [a, b] = await openSharedNatsTestStores(nats.servers);
-  const iso = new Date().toISOString();
-  await a.streams.create({
-    name: 's',
-    owner: 'test',
-    description: '',
-    retention: {},
-    exclusiveProducer: false,
-    options: {},
-    createdAt: iso,
-    updatedAt: iso,
-  });
+  await a.streams.create(streamRecord('s'));
   await a.events.append({
     stream: 's',
     events: Array.from({ length: count }, (_, i) => newEvent('t', { i })),
@@ -70,6 +60,15 @@ const receive = (store: NatsStore, max: number, nowMs: number) =>
   store.consumers.receive('s', 'c', { max, leaseMs: LEASE_MS, clientId: null, nowMs });
 
 const seqs = (ds: Delivery[]) => ds.map((d) => d.event.seq);
+
+/** acks every delivery through `store`, answering the outcomes */
+const ackAll = (store: NatsStore, ds: Delivery[], nowMs: number) =>
+  store.consumers.ack(
+    's',
+    'c',
+    ds.map((d) => d.leaseToken),
+    nowMs,
+  );
 
 /** what the leader has: the head, and whether each claim key holds a value, a delete marker or nothing */
 async function inspect(store: NatsStore): Promise<{
@@ -145,15 +144,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
       const got = await receive(a, 3, now);
       assert.deepEqual(seqs(got.deliveries), [1, 2, 3]);
       const stale = staleHead(bucketOf(b), before);
-      assert.deepEqual(
-        await b.consumers.ack(
-          's',
-          'c',
-          got.deliveries.map((d) => d.leaseToken),
-          now,
-        ),
-        ['ok', 'ok', 'ok'],
-      );
+      assert.deepEqual(await ackAll(b, got.deliveries, now), ['ok', 'ok', 'ok']);
       await b.consumers.drain();
       assert.ok(stale.served() > 0, 'the retirement read the older head first');
       stale.restore();
@@ -231,12 +222,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
         all.every((d) => d.deliveries === 1),
         'never delivered before',
       );
-      const outcomes = await a.consumers.ack(
-        's',
-        'c',
-        all.map((d) => d.leaseToken),
-        later,
-      );
+      const outcomes = await ackAll(a, all, later);
       assert.deepEqual(outcomes, ['ok', 'ok', 'ok']);
       assert.equal((await b.consumers.lag('s', 'c', later)).committedSeq, 3, 'up to the leased 4 and 5');
       assert.deepEqual(
@@ -261,15 +247,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
       const later = now + LEASE_MS + 1;
       const rebuilt = await receive(b, 10, later);
       assert.deepEqual(seqs(rebuilt.deliveries), [1, 2, 3]);
-      assert.deepEqual(
-        await b.consumers.ack(
-          's',
-          'c',
-          rebuilt.deliveries.map((d) => d.leaseToken),
-          later,
-        ),
-        ['ok', 'ok', 'ok'],
-      );
+      assert.deepEqual(await ackAll(b, rebuilt.deliveries, later), ['ok', 'ok', 'ok']);
       await b.consumers.drain();
 
       held.release();
@@ -289,15 +267,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
       const now = Date.now();
       const got = await receive(a, 3, now);
       const before = (await bucketOf(a).get(HEAD))!;
-      assert.deepEqual(
-        await a.consumers.ack(
-          's',
-          'c',
-          got.deliveries.map((d) => d.leaseToken),
-          now,
-        ),
-        ['ok', 'ok', 'ok'],
-      );
+      assert.deepEqual(await ackAll(a, got.deliveries, now), ['ok', 'ok', 'ok']);
       await a.consumers.drain();
       // b's next two reads of the head answer the one from before the retirement: its receive's
       // read, and the leader read its rebuild makes (as if made just before the retirement)
@@ -338,12 +308,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
       (a.consumers as unknown as { retiredClaims: { graceMs: number } }).retiredClaims.graceMs = 0;
       const now = Date.now();
       const got = await receive(a, 3, now);
-      await a.consumers.ack(
-        's',
-        'c',
-        got.deliveries.map((d) => d.leaseToken),
-        now,
-      );
+      await ackAll(a, got.deliveries, now);
       await a.consumers.drain();
       for (let i = 0; (await claimSubjects()) > 0; i++) {
         assert.ok(i < 500, 'the retired claim is erased');
@@ -351,12 +316,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
       }
       // the other process's retired claim stays meanwhile; a claim still leased stays too
       const more = await receive(b, 2, now);
-      await b.consumers.ack(
-        's',
-        'c',
-        more.deliveries.map((d) => d.leaseToken),
-        now,
-      );
+      await ackAll(b, more.deliveries, now);
       await b.consumers.drain();
       assert.deepEqual(seqs((await receive(b, 1, now)).deliveries), [6]);
       assert.equal(await claimSubjects(), 2, 'a retired claim and a live one');
@@ -416,12 +376,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
         const next = await receive(b, 10, now);
         assert.deepEqual(seqs(next.deliveries), [5, 6], '3 and 4 are still leased');
         assert.deepEqual(await a.consumers.ack('s', 'c', [second.deliveries[0]!.leaseToken], now), ['ok']);
-        await a.consumers.ack(
-          's',
-          'c',
-          next.deliveries.map((d) => d.leaseToken),
-          now,
-        );
+        await ackAll(a, next.deliveries, now);
         const later = await receive(a, 10, now + LEASE_MS + 1);
         assert.deepEqual(seqs(later.deliveries), [4], 'only the unacked 4, once its lease is over: nothing skipped');
         assert.equal(later.deliveries[0]!.deliveries, 2);
@@ -435,12 +390,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
       try {
         const now = Date.now();
         const second = await lostRange(a, b, now);
-        await a.consumers.ack(
-          's',
-          'c',
-          second.deliveries.map((d) => d.leaseToken),
-          now,
-        );
+        await ackAll(a, second.deliveries, now);
         await a.consumers.drain();
         assert.deepEqual(seqs((await receive(b, 10, now)).deliveries), [5, 6]);
         assert.deepEqual(seqs((await receive(a, 10, now + LEASE_MS + 1)).deliveries), [5, 6], 'unacked, nothing else');
@@ -472,12 +422,7 @@ describe('nats store: the windows between a consumer head and its claims', () =>
           await held;
           return update(key, value, (await get(key, { fromLeader: true }))!.revision);
         }) as JsonBucket['update'];
-        await b.consumers.ack(
-          's',
-          'c',
-          first.deliveries.map((d) => d.leaseToken),
-          now,
-        );
+        await ackAll(b, first.deliveries, now);
         // two receives through b wait for its next round, together
         const both = Promise.all([receive(b, 2, now), receive(b, 2, now)]);
         const pending = (b.consumers as unknown as { pending: Map<string, { wishes: unknown[] }> }).pending;

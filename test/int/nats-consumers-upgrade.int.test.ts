@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { newEvent } from '../conformance/store/store-suite.js';
+import { newEvent, streamRecord } from '../conformance/store/store-suite.js';
 import type { ConsumerDefinition } from '../../src/store/port.js';
 import { token } from '../../src/store/nats/nats-names.js';
 import { startNatsServer } from '../support/nats-server.js';
@@ -27,16 +27,7 @@ describe('nats store: consumers of the earlier layout', () => {
     try {
       const now = Date.now();
       const iso = new Date(now).toISOString();
-      await store.streams.create({
-        name: 's',
-        owner: 'test',
-        description: '',
-        retention: {},
-        exclusiveProducer: false,
-        options: {},
-        createdAt: iso,
-        updatedAt: iso,
-      });
+      await store.streams.create(streamRecord('s'));
       await store.events.append({
         stream: 's',
         events: Array.from({ length: 8 }, (_, i) => newEvent('t', { i })),

@@ -39,7 +39,11 @@ export function newEvent(type: string, data: JsonValue = null, extra: Partial<Ne
   };
 }
 
-function streamRecord(name: string, extra: Partial<StreamRecord> = {}): Omit<StreamRecord, 'version' | 'lockedBy'> {
+/** a stream record to create, with defaults (also used by store tests outside the suite) */
+export function streamRecord(
+  name: string,
+  extra: Partial<StreamRecord> = {},
+): Omit<StreamRecord, 'version' | 'lockedBy'> {
   const now = new Date().toISOString();
   return {
     name,
