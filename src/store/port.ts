@@ -22,8 +22,9 @@ export interface StoreCapabilities {
    */
   documentWatch: boolean;
   /**
-   * `events.readJson` answers pages as the native API's JSON text, built where the events are
-   * read from the text they were stored as, so the caller sends bytes it did not build
+   * `events.readJson` (and `readTexts`) answer pages as the native API's JSON text, built where
+   * the events are read from the text they were stored as, so the caller sends bytes it did not
+   * build
    */
   eventJson: boolean;
 }
@@ -105,6 +106,25 @@ export interface EventDataPage {
   more: boolean;
 }
 
+/**
+ * A run of events as the native API's JSON text, each whole and one after another without
+ * separators, with where each ends: a caller frames each event (an SSE message, a WebSocket
+ * frame) around bytes it did not build.
+ */
+export interface EventTextPage {
+  /** the events' texts, UTF-8 */
+  bytes: Uint8Array;
+  /** where each event's text ends in `bytes`; the next one starts there */
+  ends: Uint32Array;
+  seqs: Float64Array;
+  /** each event's type, when asked for */
+  types: string[] | null;
+  /** seq of the page's last event; the query's `afterSeq` when it holds none */
+  lastSeq: number;
+  /** matching events follow the page */
+  more: boolean;
+}
+
 export interface AppendRequest {
   stream: string;
   events: NewEvent[];
@@ -137,6 +157,12 @@ export interface EventLog {
    * for its separator). Fails as `read` does.
    */
   readData?(stream: string, query: ReadQuery, maxBytes: number): Promise<EventDataPage>;
+  /**
+   * Present when the store declares `eventJson`: at most `limit` of the events `read` answers as
+   * one `EventTextPage`, and none after the one that brings the texts to `maxBytes`. Fails as
+   * `read` does.
+   */
+  readTexts?(stream: string, query: ReadQuery, options: { maxBytes: number; types: boolean }): Promise<EventTextPage>;
   getById(stream: string, id: string): Promise<StoredEvent | null>;
   getBySeq(stream: string, seq: number): Promise<StoredEvent | null>;
   /** the seq of the first event with time >= timeMs, or lastSeq + 1 */

@@ -105,6 +105,39 @@ async function assertDataText(store: SqliteStore, query: ReadQuery, maxBytes = 6
   assert.equal(page.more, matching.length > taken.length, label);
 }
 
+/**
+ * the events' texts as one page for a live subscriber's backlog: each the rendered event, ends
+ * where each stops, seqs and types, cut at the limit or after the event that brings the text to
+ * `maxBytes`, and whether matching events follow
+ */
+async function assertTexts(store: SqliteStore, query: ReadQuery, maxBytes = 64 * 1024 * 1024): Promise<void> {
+  const matching = await eventsOf(store, { ...query, limit: 1_000_000 });
+  const texts: string[] = [];
+  let bytes = 0;
+  for (const e of matching) {
+    if (texts.length === query.limit || (texts.length > 0 && bytes >= maxBytes)) break;
+    texts.push(JSON.stringify(renderEvent(e)));
+    bytes += Buffer.byteLength(texts.at(-1)!);
+  }
+  const taken = matching.slice(0, texts.length);
+  const label = JSON.stringify({ query, maxBytes });
+  for (const types of [false, true]) {
+    const page = await store.events.readTexts('orders', query, { maxBytes, types });
+    assert.equal(Buffer.from(page.bytes).toString('utf8'), texts.join(''), label);
+    const ends: number[] = [];
+    for (const t of texts) ends.push((ends.at(-1) ?? 0) + Buffer.byteLength(t));
+    assert.deepEqual([...page.ends], ends, label);
+    assert.deepEqual(
+      [...page.seqs],
+      taken.map((e) => e.seq),
+      label,
+    );
+    assert.deepEqual(page.types, types ? taken.map((e) => e.type) : null, label);
+    assert.equal(page.lastSeq, taken.at(-1)?.seq ?? query.afterSeq ?? 0, label);
+    assert.equal(page.more, matching.length > taken.length, label);
+  }
+}
+
 async function eventsOf(store: SqliteStore, query: ReadQuery): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
   for await (const e of store.events.read('orders', query)) out.push(e);
@@ -132,8 +165,12 @@ describe('sqlite reads on reader threads', () => {
         // the renderer used when a store cannot build the text agrees as well
         assert.equal(events.map(eventJson).join(','), expected);
         await assertDataText(store, query);
+        await assertTexts(store, query);
         // pages cut by bytes: before the first event's end, mid-slice, past the end of the rows read at once
-        for (const maxBytes of [1, 700, 50_000]) await assertDataText(store, query, maxBytes);
+        for (const maxBytes of [1, 700, 50_000]) {
+          await assertDataText(store, query, maxBytes);
+          await assertTexts(store, query, maxBytes);
+        }
       }
       assert.equal((await eventsOf(store, { limit: 2600 })).length, 2600);
     });
@@ -191,6 +228,8 @@ describe('sqlite reads on reader threads', () => {
         );
         await assertDataText(store, query);
         await assertDataText(store, query, 5_000);
+        await assertTexts(store, query);
+        await assertTexts(store, query, 5_000);
       }
       assert.equal((await eventsOf(store, { limit: 5000 })).length, 1300);
       assert.deepEqual(await eventsOf(store, { limit: 1200 }), before);
@@ -341,6 +380,32 @@ describe('sqlite reads on reader threads', () => {
       await store.events.append({ stream: 'orders', producer: null, events: [{ ...eventsFor(1)[0]!, id: 'next' }] });
       const next = await store.events.readData('orders', { afterSeq: 256, limit: 100 }, 1024);
       assert.deepEqual([next.count, next.lastSeq, next.more], [1, 257, false]);
+    });
+  });
+
+  it('reads the last few events of a stream on the event loop, as a reader thread would, and longer reads on the threads', async () => {
+    await withStream(300, async (store) => {
+      const pool = (store as unknown as { readers: { stats: { jobs: number } } }).readers;
+      // within 32 events of the tail, with and without a type filter and a limit
+      for (const query of [
+        { afterSeq: 290, limit: 100 },
+        { afterSeq: 268, limit: 5 },
+        { afterSeq: 270, limit: 100, types: ['order.created'] },
+        { afterSeq: 299, limit: 1 },
+      ] as ReadQuery[]) {
+        const before = pool.stats.jobs;
+        const near = await eventsOf(store, query);
+        assert.equal(pool.stats.jobs, before, JSON.stringify(query));
+        const expected = (await eventsOf(store, { ...query, afterSeq: 0, limit: 1000 }))
+          .filter((e) => e.seq > query.afterSeq!)
+          .slice(0, query.limit);
+        assert.deepEqual(near, expected, JSON.stringify(query));
+      }
+      // farther from the tail, or by time: the threads
+      const jobs = pool.stats.jobs;
+      assert.equal((await eventsOf(store, { afterSeq: 250, limit: 100 })).length, 50);
+      assert.equal((await eventsOf(store, { afterSeq: 290, fromTimeMs: T0, limit: 100 })).length, 10);
+      assert.equal(pool.stats.jobs, jobs + 2);
     });
   });
 

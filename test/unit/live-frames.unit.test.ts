@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StoredEvent } from '../../src/kernel/envelope.js';
-import { sseEventBytes, wsEventFrame, wsTextFrame } from '../../src/http/live/live-frames.js';
+import type { EventTextPage } from '../../src/store/port.js';
+import { renderEvent } from '../../src/http/routes/events-routes.js';
+import {
+  sseEventBytes,
+  sseTextFrames,
+  textPayloads,
+  wsEventFrame,
+  wsTextFrame,
+  wsTextFrames,
+} from '../../src/http/live/live-frames.js';
 
 function event(seq: number, data: unknown): StoredEvent {
   return {
@@ -55,5 +64,45 @@ describe('live frames', () => {
     assert.equal(named.toString('utf8'), `id: 7\nevent: order placed\ndata: ${text}\n\n`);
     // another object with the same seq is framed on its own (frames follow objects, not seqs)
     assert.notEqual(wsEventFrame(event(7, 1)), ws);
+  });
+
+  it("frames a backlog page of stored texts exactly as each event's own frames, from any event on", () => {
+    // payloads around the WebSocket length boundaries, multi-byte text, a type with a line break
+    const events = [
+      event(3, 'a'),
+      event(4, 'x'.repeat(200)),
+      event(5, { k: 'ü🦀\u2028' }),
+      event(9, 'y'.repeat(70_000)),
+      { ...event(10, null), type: 'plain' },
+    ];
+    const texts = events.map((e) => Buffer.from(JSON.stringify(renderEvent(e)), 'utf8'));
+    const ends = new Uint32Array(texts.length);
+    texts.reduce((at, t, i) => (ends[i] = at + t.length), 0);
+    // the page is a view into a larger buffer, as a store may hand it over
+    const whole = Buffer.concat([Buffer.from('junk'), ...texts, Buffer.from('more junk')]);
+    const page: EventTextPage = {
+      bytes: new Uint8Array(whole.buffer, whole.byteOffset + 4, whole.length - 13),
+      ends,
+      seqs: Float64Array.from(events.map((e) => e.seq)),
+      types: events.map((e) => e.type),
+      lastSeq: 10,
+      more: false,
+    };
+    for (let from = 0; from < events.length; from++) {
+      const rest = events.slice(from);
+      assert.ok(
+        sseTextFrames(page, from, false).equals(Buffer.concat(rest.map((e) => sseEventBytes(e)))),
+        `sse ${from}`,
+      );
+      assert.ok(
+        sseTextFrames(page, from, true).equals(Buffer.concat(rest.map((e) => sseEventBytes(e, true)))),
+        `named sse ${from}`,
+      );
+      assert.ok(wsTextFrames(page, from).equals(Buffer.concat(rest.map((e) => wsEventFrame(e)))), `ws ${from}`);
+      assert.deepEqual(
+        [...textPayloads(page, from)].map((b) => b.toString('utf8')),
+        texts.slice(from).map((t) => t.toString('utf8')),
+      );
+    }
   });
 });

@@ -132,6 +132,7 @@ export class LiveService {
       reset,
       () => this.followed.get(stream)?.cache,
       (s) => this.unfollow(s),
+      this.store.capabilities.eventJson && this.store.events.readTexts !== undefined,
     );
     followed.subs.add(sub);
     this.principals.set(sub, request.principal);

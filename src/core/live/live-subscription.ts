@@ -1,12 +1,18 @@
 /**
  * One live subscription: the backlog from its start position, then the tail, handed to a
- * sink event by event in seq order. The position is the last seq handed over (or passed
- * by the type filter), and every read asks the store for what comes after it, so the
- * seam between backlog and tail has neither gap nor duplicate whatever the notifications say.
+ * sink in seq order. The position is the last seq handed over (or passed by the type
+ * filter), and every read asks the store for what comes after it, so the seam between
+ * backlog and tail has neither gap nor duplicate whatever the notifications say.
+ *
+ * The backlog is read at the client's pace: before each page the sink may say its client has
+ * not taken the last one yet, and the next read waits. Where the store can (`eventJson`) and
+ * the sink takes them, backlog pages come as the events' stored text, which the sink frames
+ * without parsing or rendering an event: a subscriber joining with a long backlog then costs
+ * the event loop a copy per event, not a render.
  */
 import { RivuletError, isRivuletError } from '../../kernel/errors.js';
 import type { StoredEvent } from '../../kernel/envelope.js';
-import type { EventLog } from '../../store/port.js';
+import type { EventLog, EventTextPage } from '../../store/port.js';
 import type { TailCache } from './tail-cache.js';
 
 /** The events between the asked position and the oldest one retained are gone. */
@@ -23,12 +29,27 @@ export interface LiveSink {
   reset(reset: LiveReset): boolean;
   /** the end of a batch of events handed over together: a sink may write them out as one */
   flush?(): void;
+  /**
+   * Optional: takes backlog pages as the events' text (see EventTextPage), from the event at
+   * `from` on, in place of `event` for each; false means the subscription stops.
+   */
+  texts?: {
+    /** the page carries each event's type */
+    types: boolean;
+    /** bytes of text per page, at most (one event always fits) */
+    maxBytes: number;
+    deliver(page: EventTextPage, from: number): boolean;
+  };
+  /** Optional: null when the client can take more backlog now, else resolves once it can */
+  backlogPause?(): Promise<void> | null;
   /** the subscription stopped on an error (the stream was deleted, the store failed) */
   failed(error: RivuletError): void;
 }
 
 /** events per store read while catching up */
 const PAGE = 256;
+/** events per store read while catching up, read as text: the event loop only copies them */
+const TEXT_PAGE = 1000;
 
 export class LiveSubscription {
   private sink: LiveSink | null = null;
@@ -47,6 +68,8 @@ export class LiveSubscription {
     private readonly pendingReset: LiveReset | null,
     private readonly cache: () => TailCache | undefined,
     private readonly onStop: (sub: LiveSubscription) => void,
+    /** the store answers `readTexts` (it declares `eventJson`) */
+    private readonly textReads = false,
   ) {}
 
   /** the seq a client resumes after */
@@ -109,6 +132,21 @@ export class LiveSubscription {
             this.deliverAll(cached);
             break;
           }
+          const pause = this.sink!.backlogPause?.();
+          if (pause) {
+            await pause;
+            // the tail may have caught up meanwhile: look at the cache again
+            continue;
+          }
+          const texts = this.textReads ? this.sink!.texts : undefined;
+          if (texts) {
+            const page = await this.readTextPage(texts.types, texts.maxBytes);
+            if (!this.active) return;
+            if (page.seqs.length === 0) break;
+            if (!this.deliverTexts(page, texts)) return;
+            if (!page.more) break;
+            continue;
+          }
           const page = await this.readPage();
           if (!this.active) return;
           if (page.length === 0) break;
@@ -135,17 +173,48 @@ export class LiveSubscription {
     const page: StoredEvent[] = [];
     const types = this.types ? [...this.types] : undefined;
     for await (const e of this.log.read(this.stream, { afterSeq: this.position, types, limit: PAGE })) page.push(e);
-    const first = page[0];
-    // A jump in seqs is normal under a type filter, so only then ask where retention begins.
-    if (first && first.seq > this.position + 1) {
-      const stats = await this.log.stats(this.stream);
-      if (stats.firstSeq > this.position + 1) {
-        const reset = { requestedAfter: this.position, firstSeq: stats.firstSeq };
-        this.position = stats.firstSeq - 1;
-        if (this.active && !this.sink!.reset(reset)) this.stop();
-      }
-    }
+    if (page[0]) await this.checkGap(page[0].seq);
     return page;
+  }
+
+  private async readTextPage(withTypes: boolean, maxBytes: number): Promise<EventTextPage> {
+    const types = this.types ? [...this.types] : undefined;
+    const page = await this.log.readTexts!(
+      this.stream,
+      { afterSeq: this.position, types, limit: TEXT_PAGE },
+      { maxBytes, types: withTypes },
+    );
+    if (page.seqs.length > 0) await this.checkGap(page.seqs[0]!);
+    return page;
+  }
+
+  /**
+   * A page that starts past the position: retention may have dropped what came between. A jump
+   * in seqs is normal under a type filter, so only then ask where retention begins.
+   */
+  private async checkGap(firstSeq: number): Promise<void> {
+    if (firstSeq <= this.position + 1) return;
+    const stats = await this.log.stats(this.stream);
+    if (stats.firstSeq > this.position + 1) {
+      const reset = { requestedAfter: this.position, firstSeq: stats.firstSeq };
+      this.position = stats.firstSeq - 1;
+      if (this.active && !this.sink!.reset(reset)) this.stop();
+    }
+  }
+
+  /** answers false when the sink refused the page and the subscription stopped */
+  private deliverTexts(page: EventTextPage, texts: NonNullable<LiveSink['texts']>): boolean {
+    if (!this.active) return false;
+    // a reset may have moved the position into the page
+    let from = 0;
+    while (from < page.seqs.length && page.seqs[from]! <= this.position) from++;
+    if (from === page.seqs.length) return true;
+    this.position = page.seqs[page.seqs.length - 1]!;
+    if (!texts.deliver(page, from)) {
+      this.stop();
+      return false;
+    }
+    return true;
   }
 
   /** answers false when the sink refused an event and the subscription stopped */

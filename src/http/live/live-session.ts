@@ -8,6 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { RivuletError } from '../../kernel/errors.js';
 import type { StoredEvent } from '../../kernel/envelope.js';
+import type { EventTextPage } from '../../store/port.js';
 import type { LiveReset, LiveSink, LiveSubscription } from '../../core/live/live-subscription.js';
 import { CLOSE_GRACE_MS, type LiveConnections, type LiveHttpOptions } from './live-connections.js';
 
@@ -22,6 +23,13 @@ export interface LiveTransport {
   /** bytes written but not yet sent to the client */
   buffered(): number;
   event(e: StoredEvent): void;
+  /** Optional: writes a backlog page's events from `from` on, each framed around its stored text */
+  texts?: { types: boolean; write(page: EventTextPage, from: number): void };
+  /**
+   * null while the socket takes writes at once; otherwise resolves when what was written has
+   * gone out (or the connection closed), so the backlog is read at the client's pace
+   */
+  whenDrained(): Promise<void> | null;
   reset(r: LiveReset): void;
   /** holds the writes that follow until `uncork`, so a batch leaves in one write */
   cork(): void;
@@ -35,6 +43,22 @@ export interface LiveTransport {
   /** calls back once when the underlying socket has closed */
   onClose(listener: () => void): void;
 }
+
+/** resolves on a writable's next 'drain' or 'close' (a response or the socket under it) */
+export function drainOrClose(writable: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      writable.off('drain', done);
+      writable.off('close', done);
+      resolve();
+    };
+    writable.once('drain', done);
+    writable.once('close', done);
+  });
+}
+
+/** bytes of a backlog page read as text, at most; a quarter of the buffer limit if that is less */
+const TEXT_PAGE_BYTES = 256 * 1024;
 
 export function runLiveSession(
   req: FastifyRequest,
@@ -88,11 +112,31 @@ export function runLiveSession(
       return true;
     },
     flush,
+    backlogPause: () => (ended ? null : transport.whenDrained()),
     failed(error) {
       req.log.info({ stream: sub.stream, code: error.code }, 'live subscription ended');
       finish({ kind: 'failed', error, lastSeq: sub.lastSeq });
     },
   };
+
+  const texts = transport.texts;
+  if (texts) {
+    sink.texts = {
+      types: texts.types,
+      // the page waits in the buffer with what the client has yet to take: keep well under the limit
+      maxBytes: Math.max(1, Math.min(TEXT_PAGE_BYTES, Math.floor(options.bufferBytes / 4))),
+      deliver(page, from) {
+        if (ended) return false;
+        flush();
+        texts.write(page, from);
+        if (overLimit()) {
+          cutSlow();
+          return false;
+        }
+        return true;
+      },
+    };
+  }
 
   const heartbeat = setInterval(() => {
     if (ended) return;

@@ -10,8 +10,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LiveSubscription } from '../../core/live/live-subscription.js';
 import type { LiveConnections, LiveHttpOptions } from './live-connections.js';
-import { sseEventBytes } from './live-frames.js';
-import { runLiveSession, type LiveTransport } from './live-session.js';
+import { sseEventBytes, sseTextFrames } from './live-frames.js';
+import { drainOrClose, runLiveSession, type LiveTransport } from './live-session.js';
 import { sseComment, sseFrame } from './sse-framing.js';
 
 /** how long EventSource waits before reconnecting */
@@ -46,6 +46,8 @@ export function serveSse(
   const transport: LiveTransport = {
     buffered: () => res.writableLength,
     event: (e) => res.write(sseEventBytes(e, named)),
+    texts: { types: named, write: (page, from) => res.write(sseTextFrames(page, from, named)) },
+    whenDrained: () => (res.writableNeedDrain ? drainOrClose(res) : null),
     reset: (r) =>
       res.write(control('rivulet:reset', { kind: 'reset', requestedAfter: r.requestedAfter, firstSeq: r.firstSeq })),
     cork: () => res.cork(),

@@ -8,8 +8,8 @@ import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { LiveSubscription } from '../../core/live/live-subscription.js';
 import type { LiveConnections, LiveHttpOptions } from './live-connections.js';
-import { wsEventFrame, wsEventPayload } from './live-frames.js';
-import { runLiveSession, type LiveTransport } from './live-session.js';
+import { textPayloads, wsEventFrame, wsEventPayload, wsTextFrames } from './live-frames.js';
+import { drainOrClose, runLiveSession, type LiveTransport } from './live-session.js';
 
 /** close codes: 4008 the client did not keep up; 4404 the stream went away; 1011 the server failed */
 export const WS_CLOSE = { slowConsumer: 4008, streamGone: 4404, failed: 1011, shuttingDown: 1001 } as const;
@@ -45,6 +45,15 @@ export function serveWs(
   const transport: LiveTransport = {
     buffered: () => socket.bufferedAmount,
     event: (e) => (direct ? raw.write(wsEventFrame(e)) : socket.send(wsEventPayload(e))),
+    texts: {
+      types: false,
+      write(page, from) {
+        if (direct) raw.write(wsTextFrames(page, from));
+        else for (const payload of textPayloads(page, from)) socket.send(payload, { binary: false });
+      },
+    },
+    // every frame, ours or ws's, ends up in the upgraded socket's buffer
+    whenDrained: () => (raw.writableNeedDrain ? drainOrClose(raw) : null),
     reset: (r) => send({ kind: 'reset', requestedAfter: r.requestedAfter, firstSeq: r.firstSeq }),
     cork: () => raw.cork(),
     uncork: () => raw.uncork(),

@@ -33,6 +33,8 @@ export type ReadJob =
   | { op: 'json'; query: EventQuery }
   /** the events' data as JSON text, comma-separated, UTF-8, up to `maxBytes` (port.ts `readData`) */
   | { op: 'data'; query: EventQuery; maxBytes: number }
+  /** the events as the native API's JSON text, each whole, with where each ends (port.ts `readTexts`) */
+  | { op: 'texts'; query: EventQuery; maxBytes: number; types: boolean }
   /** the seq of the first event with time_ms >= timeMs */
   | { op: 'seqAtTime'; stream: string; timeMs: number }
   /** how many matching events follow a seq, and the receive time of the first */
@@ -59,6 +61,17 @@ export type ReadResult =
       count: number;
       lastEventSeq: number;
       /** matching events follow the page */
+      more: boolean;
+      lastSeq: number;
+    }
+  | {
+      found: true;
+      op: 'texts';
+      bytes: Uint8Array;
+      ends: Uint32Array;
+      seqs: Float64Array;
+      types: string[] | null;
+      lastEventSeq: number;
       more: boolean;
       lastSeq: number;
     }

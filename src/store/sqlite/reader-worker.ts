@@ -56,16 +56,20 @@ function run(channel: NonNullable<typeof parentPort>, settings: ReaderSettings):
     }
     try {
       const result = reader.run(m.job);
-      send(
-        { id: m.id, ok: true, result },
-        result.found && (result.op === 'json' || result.op === 'data')
-          ? [result.bytes.buffer as ArrayBuffer]
-          : undefined,
-      );
+      send({ id: m.id, ok: true, result }, transferable(result));
     } catch (err) {
       send({ id: m.id, ok: false, error: errorToWire(err) });
     }
   });
+}
+
+/** the buffers a result hands over rather than copies */
+function transferable(result: ReadResult): ArrayBuffer[] | undefined {
+  if (!result.found) return undefined;
+  if (result.op === 'json' || result.op === 'data') return [result.bytes.buffer as ArrayBuffer];
+  if (result.op === 'texts')
+    return [result.bytes.buffer as ArrayBuffer, result.ends.buffer as ArrayBuffer, result.seqs.buffer as ArrayBuffer];
+  return undefined;
 }
 
 class Reader {
@@ -114,7 +118,9 @@ class Reader {
   run(job: ReadJob): ReadResult {
     return this.db.transaction((): ReadResult => {
       const s = this.stream.get(
-        job.op === 'rows' || job.op === 'json' || job.op === 'data' ? job.query.stream : job.stream,
+        job.op === 'rows' || job.op === 'json' || job.op === 'data' || job.op === 'texts'
+          ? job.query.stream
+          : job.stream,
       ) as { id: number; last_seq: number } | undefined;
       if (!s) return { found: false };
       switch (job.op) {
@@ -129,6 +135,8 @@ class Reader {
           return this.json(s.id, s.last_seq, this.bounded(s.id, s.last_seq, job.query));
         case 'data':
           return this.data(s.id, s.last_seq, this.bounded(s.id, s.last_seq, job.query), job.maxBytes);
+        case 'texts':
+          return this.texts(s.id, s.last_seq, this.bounded(s.id, s.last_seq, job.query), job.maxBytes, job.types);
         case 'seqAtTime': {
           const bound = this.timeBound.get(s.id, job.timeMs) as number | undefined;
           const seq =
@@ -238,6 +246,52 @@ class Reader {
     return { found: true, op: 'data', bytes: joined, count, lastEventSeq, more, lastSeq };
   }
 
+  /**
+   * Up to `limit` events' stored answers, written one after another into one buffer with where
+   * each ends: the main thread frames them for a live subscriber without parsing or rendering
+   * an event. One row past the limit says whether more follows.
+   */
+  private texts(streamId: number, lastSeq: number, q: EventQuery, maxBytes: number, withTypes: boolean): ReadResult {
+    const rows = this.statement(
+      'texts',
+      q.fromTimeMs !== undefined,
+      q.toTimeMs !== undefined,
+      q.types?.length ?? 0,
+    ).all(...this.params(streamId, { ...q, limit: q.limit + 1 })) as [number, string, string | null][];
+    const take = Math.min(rows.length, q.limit);
+    const ends = new Uint32Array(take);
+    const seqs = new Float64Array(take);
+    const types: string[] | null = withTypes ? [] : null;
+    let out = this.out;
+    let bytes = 0;
+    let count = 0;
+    while (count < take && (count === 0 || bytes < maxBytes)) {
+      const [seq, type, json] = rows[count]!;
+      const text = json ?? eventJsonOfRow(q.stream, this.bySeq.get(streamId, seq) as EventRow);
+      if (out.length - bytes < text.length * 3) out = this.grow(out, bytes + text.length * 3);
+      bytes += out.write(text, bytes);
+      ends[count] = bytes;
+      seqs[count] = seq;
+      types?.push(type);
+      count++;
+    }
+    const joined = new Uint8Array(bytes);
+    joined.set(out.subarray(0, bytes));
+    this.out = out.length <= KEEP_OUT_BYTES ? out : Buffer.allocUnsafe(64 * 1024);
+    return {
+      found: true,
+      op: 'texts',
+      bytes: joined,
+      // views of their own buffers, exactly as long as the page, so they can be handed over
+      ends: count === take ? ends : ends.slice(0, count),
+      seqs: count === take ? seqs : seqs.slice(0, count),
+      types,
+      lastEventSeq: count > 0 ? seqs[count - 1]! : q.afterSeq,
+      more: rows.length > count,
+      lastSeq,
+    };
+  }
+
   /** a larger buffer holding what `out` held */
   private grow(out: Buffer, atLeast: number): Buffer {
     const bigger = Buffer.allocUnsafe(Math.max(atLeast, out.length * 2));
@@ -260,7 +314,7 @@ class Reader {
   }
 
   private statement(
-    kind: 'events' | 'json' | 'data' | 'seqAt' | 'count',
+    kind: 'events' | 'json' | 'texts' | 'data' | 'seqAt' | 'count',
     from: boolean,
     to: boolean,
     typeCount: number,
@@ -279,6 +333,10 @@ class Reader {
       else if (kind === 'json')
         st = this.db
           .prepare(`SELECT seq, json FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`)
+          .raw(true);
+      else if (kind === 'texts')
+        st = this.db
+          .prepare(`SELECT seq, type, json FROM events WHERE ${where.join(' AND ')} ORDER BY seq ASC LIMIT ?`)
           .raw(true);
       else if (kind === 'data')
         st = this.db

@@ -2,11 +2,12 @@
  * The SQLite event log. Appends go through the group committer to the append worker's
  * connection; event reads are jobs for the reader threads (reader-pool.ts), in bounded slices,
  * each one read transaction, so no read runs on the event loop or stays open across an await.
- * Point lookups by key (an event by id or seq, a stream's first and last event) stay on the
- * main thread's read-only connection: one index probe costs less than the hop to a thread.
+ * Point lookups by key (an event by id or seq, a stream's first and last event) and reads of
+ * the last few events of a stream stay on the main thread's read-only connection: a probe of
+ * the primary key costs less than the hop to a thread.
  */
 import { EventEmitter } from 'node:events';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { RivuletError } from '../../kernel/errors.js';
 import type { AppendResult, StoredEvent } from '../../kernel/envelope.js';
 import type {
@@ -14,6 +15,7 @@ import type {
   EventDataPage,
   EventJsonSlice,
   EventLog,
+  EventTextPage,
   ReadQuery,
   RetentionPolicy,
   StreamStats,
@@ -27,12 +29,15 @@ import type { EventQuery, ReadJob, ReadResult } from './reader-wire.js';
 const ROWS_SLICE = 256;
 /** events per slice read as JSON text: the main thread only sends these bytes */
 const JSON_SLICE = 1000;
+/** a read ending within this many events of the tail is answered on the event loop (`nearTail`) */
+const NEAR_TAIL = 32;
 
 export class SqliteEventLog implements EventLog {
   private readonly committer: GroupCommitter;
   private readonly emitter = new EventEmitter();
   private readonly w: ReturnType<typeof prepareWriteStatements>;
   private readonly r: ReturnType<typeof prepareReadStatements>;
+  private readonly tailStatements = new Map<number, Statement>();
 
   constructor(
     private readonly writer: Database,
@@ -88,6 +93,11 @@ export class SqliteEventLog implements EventLog {
     let after = query.afterSeq ?? 0;
     let remaining = query.limit;
     let first = true;
+    const near = this.nearTail(stream, query);
+    if (near) {
+      for (const row of near) yield toEvent(stream, row);
+      return;
+    }
     while (remaining > 0) {
       if (this.atTail(stream, after, first)) return;
       const slice = Math.min(remaining, ROWS_SLICE);
@@ -142,6 +152,38 @@ export class SqliteEventLog implements EventLog {
       maxBytes,
     });
     return { bytes: page.bytes, count: page.count, lastSeq: page.lastEventSeq, more: page.more };
+  }
+
+  /** one job per page, as `readData` */
+  async readTexts(
+    stream: string,
+    query: ReadQuery,
+    options: { maxBytes: number; types: boolean },
+  ): Promise<EventTextPage> {
+    const afterSeq = query.afterSeq ?? 0;
+    if (this.atTail(stream, afterSeq, true))
+      return {
+        bytes: new Uint8Array(0),
+        ends: new Uint32Array(0),
+        seqs: new Float64Array(0),
+        types: options.types ? [] : null,
+        lastSeq: afterSeq,
+        more: false,
+      };
+    const page = await this.readJob(stream, {
+      op: 'texts',
+      query: sliceOf(stream, query, afterSeq, query.limit),
+      maxBytes: options.maxBytes,
+      types: options.types,
+    });
+    return {
+      bytes: page.bytes,
+      ends: page.ends,
+      seqs: page.seqs,
+      types: page.types,
+      lastSeq: page.lastEventSeq,
+      more: page.more,
+    };
   }
 
   /** runs one job on a reader thread; STREAM_NOT_FOUND when the stream does not exist */
@@ -237,6 +279,35 @@ export class SqliteEventLog implements EventLog {
 
   async purgeIdempotencyKeys(nowMs: number): Promise<number> {
     return this.w.idemPurge.run(nowMs - this.idempotencyWindowMs).changes;
+  }
+
+  /**
+   * The rows of a read that ends within a few events of the stream's tail (a live tail's next
+   * events, a consumer at the tail), read here on the event loop's own connection: a handful of
+   * rows by the primary key cost less than the hop to a reader thread, and such reads must not
+   * queue behind a large read's slice there, on threads that yield the CPU to everything else.
+   * Null when the read is longer (or by time), and goes to the reader threads.
+   */
+  private nearTail(stream: string, query: ReadQuery): EventRow[] | null {
+    if (query.fromTimeMs !== undefined || query.toTimeMs !== undefined) return null;
+    const s = this.r.stream.get(stream) as { id: number; last_seq: number } | undefined;
+    if (!s) throw notFound(stream);
+    const after = query.afterSeq ?? 0;
+    if (s.last_seq - after > NEAR_TAIL) return null;
+    const types = query.types && query.types.length > 0 ? query.types : [];
+    return this.tailStatement(types.length).all(s.id, after, ...types, Math.min(query.limit, NEAR_TAIL)) as EventRow[];
+  }
+
+  private tailStatement(typeCount: number): Statement {
+    let st = this.tailStatements.get(typeCount);
+    if (!st) {
+      const types = typeCount > 0 ? ` AND type IN (${new Array(typeCount).fill('?').join(', ')})` : '';
+      st = this.reader.prepare(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND seq > ?${types} ORDER BY seq ASC LIMIT ?`,
+      );
+      this.tailStatements.set(typeCount, st);
+    }
+    return st;
   }
 
   /**
