@@ -9,7 +9,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 
-const { url, count } = workerData;
+// parse: false counts messages without reading them (a subscriber whose latencies are not wanted)
+const { url, count, parse = true } = workerData;
 const now = () => performance.timeOrigin + performance.now();
 let windowStart = Number.POSITIVE_INFINITY;
 let delivered = 0;
@@ -29,6 +30,10 @@ const opened = [];
 for (let i = 0; i < count; i++) {
   const ws = new WebSocket(url);
   ws.on('message', (raw) => {
+    if (!parse) {
+      delivered++;
+      return;
+    }
     const at = now();
     const msg = JSON.parse(String(raw));
     const t = msg.data?.t;

@@ -45,11 +45,11 @@ const now = () => performance.timeOrigin + performance.now();
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** the subscribers, spread over worker threads */
-export async function subscribe(url: string, subscribers: number) {
+export async function subscribe(url: string, subscribers: number, options: { parse?: boolean } = {}) {
   const threads = Math.ceil(subscribers / PER_WORKER);
   const workers = Array.from({ length: threads }, (_, i) => {
     const count = Math.floor(subscribers / threads) + (i < subscribers % threads ? 1 : 0);
-    return new Worker(SUBSCRIBERS, { workerData: { url, count } });
+    return new Worker(SUBSCRIBERS, { workerData: { url, count, parse: options.parse ?? true } });
   });
   // one question at a time per worker, so the next message is the answer
   const ask = <T>(w: Worker, msg: object) =>
