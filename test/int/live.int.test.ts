@@ -378,67 +378,76 @@ describe('live subscriptions', () => {
     }
   });
 
-  it('paces a subscriber joining with a backlog many times its buffer limit instead of cutting it off', async () => {
-    const t = await listening({ live: { bufferBytes: 64 * 1024 } });
-    await createStream(t, 'orders');
-    // ~20 MB: more than the kernel's socket buffers hold for a client that stops reading
-    const payload = 'x'.repeat(2000);
-    const total = 10_000;
-    for (let at = 0; at < total; at += 250)
-      await produce(
-        t,
-        'orders',
-        Array.from({ length: 250 }, (_, i) => ({ type: 'tick', data: { n: at + i, payload } })),
-      );
-    const port = (t.app.server.address() as { port: number }).port;
-    const raw = connect({ host: '127.0.0.1', port });
-    const ws = wsClient(`${t.ws}/v1/streams/orders/live?after=0`, t.admin);
-    let sseText = '';
-    const sseSeqs: number[] = [];
-    raw.setEncoding('utf8');
-    raw.on('data', (chunk: string) => {
-      sseText += chunk;
-      let end: number;
-      while ((end = sseText.indexOf('\n\n')) >= 0) {
-        const message = sseText.slice(0, end);
-        sseText = sseText.slice(end + 2);
-        const id = /^id: (\d+)$/m.exec(message);
-        if (id) sseSeqs.push(Number(id[1]));
-        assert.doesNotMatch(message, /rivulet:error/);
+  it(
+    'paces a subscriber joining with a backlog many times its buffer limit instead of cutting it off',
+    { timeout: 120_000 },
+    async () => {
+      const t = await listening({ live: { bufferBytes: 64 * 1024 } });
+      await createStream(t, 'orders');
+      // ~20 MB: more than the kernel's socket buffers hold for a client that stops reading
+      const payload = 'x'.repeat(2000);
+      const total = 10_000;
+      for (let at = 0; at < total; at += 250)
+        await produce(
+          t,
+          'orders',
+          Array.from({ length: 250 }, (_, i) => ({ type: 'tick', data: { n: at + i, payload } })),
+        );
+      const port = (t.app.server.address() as { port: number }).port;
+      const raw = connect({ host: '127.0.0.1', port });
+      const ws = wsClient(`${t.ws}/v1/streams/orders/live?after=0`, t.admin);
+      let sseText = '';
+      const sseSeqs: number[] = [];
+      raw.setEncoding('utf8');
+      raw.on('data', (chunk: string) => {
+        sseText += chunk;
+        let end: number;
+        while ((end = sseText.indexOf('\n\n')) >= 0) {
+          const message = sseText.slice(0, end);
+          sseText = sseText.slice(end + 2);
+          const id = /^id: (\d+)$/m.exec(message);
+          if (id) sseSeqs.push(Number(id[1]));
+          assert.doesNotMatch(message, /rivulet:error/);
+        }
+      });
+      try {
+        await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
+        raw.write(
+          `GET /v1/streams/orders/live?after=0 HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\nauthorization: ${t.admin.authorization}\r\n\r\n`,
+        );
+        await ws.opened;
+        // both stop reading while the server has the whole backlog to send
+        raw.pause();
+        ws.socket.pause();
+        await eventually(() => t.services.live.size === 2, 'both subscriptions');
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(
+          t.services.live.size,
+          2,
+          `neither was cut off: ws ${JSON.stringify(ws.closed)} ${JSON.stringify(ws.messages.filter((m) => m.kind))} sse ${sseText.slice(0, 400)}`,
+        );
+        raw.resume();
+        ws.socket.resume();
+        await ws.until(() => ws.events().length >= total, 'the whole backlog');
+        await eventually(() => sseSeqs.length >= total, 'the whole backlog over SSE', 30_000);
+        assertExactly(sseSeqs, 1, total);
+        assertExactly(
+          ws.events().map((m) => m.seq!),
+          1,
+          total,
+        );
+        // and both follow the tail after it
+        await produce(t, 'orders', ticks(3));
+        await ws.until(() => ws.events().length === total + 3, 'the tail');
+        await eventually(() => sseSeqs.length === total + 3, 'the tail over SSE');
+        assert.equal(t.services.live.size, 2);
+      } finally {
+        raw.destroy();
+        await ws.close();
+        await t.close();
       }
-    });
-    try {
-      await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
-      raw.write(
-        `GET /v1/streams/orders/live?after=0 HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\nauthorization: ${t.admin.authorization}\r\n\r\n`,
-      );
-      await ws.opened;
-      // both stop reading while the server has the whole backlog to send
-      raw.pause();
-      ws.socket.pause();
-      await new Promise((r) => setTimeout(r, 500));
-      assert.equal(t.services.live.size, 2, 'neither was cut off');
-      raw.resume();
-      ws.socket.resume();
-      await ws.until(() => ws.events().length >= total, 'the whole backlog');
-      await eventually(() => sseSeqs.length >= total, 'the whole backlog over SSE', 30_000);
-      assertExactly(sseSeqs, 1, total);
-      assertExactly(
-        ws.events().map((m) => m.seq!),
-        1,
-        total,
-      );
-      // and both follow the tail after it
-      await produce(t, 'orders', ticks(3));
-      await ws.until(() => ws.events().length === total + 3, 'the tail');
-      await eventually(() => sseSeqs.length === total + 3, 'the tail over SSE');
-      assert.equal(t.services.live.size, 2);
-    } finally {
-      raw.destroy();
-      await ws.close();
-      await t.close();
-    }
-  });
+    },
+  );
 
   it('closes a WebSocket client that stops answering pings', async () => {
     const t = await listening({ live: { heartbeatMs: 50 } });

@@ -40,8 +40,10 @@ export interface LiveSink {
     maxBytes: number;
     deliver(page: EventTextPage, from: number): boolean;
   };
-  /** Optional: null when the client can take more backlog now, else resolves once it can */
-  backlogPause?(): Promise<void> | null;
+  /** Optional: true while the client has yet to take what was handed over; the backlog waits */
+  backlogFull?(): boolean;
+  /** resolves once the client has taken what was handed over (or is gone); asked when `backlogFull` */
+  drained?(): Promise<void>;
   /** the subscription stopped on an error (the stream was deleted, the store failed) */
   failed(error: RivuletError): void;
 }
@@ -58,6 +60,8 @@ export class LiveSubscription {
   private stopped = false;
   /** the first pass reads the store: the cache may not yet know of appends made while starting */
   private fresh = true;
+  /** the rest of a backlog page cut short until the client took what it was handed */
+  private rest: StoredEvent[] = [];
 
   constructor(
     private readonly log: EventLog,
@@ -129,12 +133,12 @@ export class LiveSubscription {
           const cached = this.fresh ? undefined : this.cache()?.after(this.position);
           this.fresh = false;
           if (cached !== undefined) {
+            this.rest = [];
             this.deliverAll(cached);
             break;
           }
-          const pause = this.sink!.backlogPause?.();
-          if (pause) {
-            await pause;
+          if (this.sink!.backlogFull?.()) {
+            await this.sink!.drained!();
             // the tail may have caught up meanwhile: look at the cache again
             continue;
           }
@@ -147,11 +151,20 @@ export class LiveSubscription {
             if (!page.more) break;
             continue;
           }
-          const page = await this.readPage();
+          // what a page cut short for the client's sake left, else the next page
+          const leftover = this.rest.length > 0;
+          const page = leftover ? this.rest : await this.readPage();
+          this.rest = [];
           if (!this.active) return;
           if (page.length === 0) break;
-          if (!this.deliverAll(page)) return;
-          if (page.length < PAGE) break;
+          const taken = this.deliverBacklog(page);
+          if (taken < 0) return;
+          if (taken < page.length) {
+            this.rest = page.slice(taken);
+            continue;
+          }
+          // a short page read from the store is the end of the backlog (after a leftover, ask)
+          if (!leftover && page.length < PAGE) break;
         }
       } while (this.again && this.active);
     } catch (err) {
@@ -217,20 +230,39 @@ export class LiveSubscription {
     return true;
   }
 
+  /**
+   * hands over a backlog page until the client has enough to take: answers how many of its
+   * events were taken, or -1 when the sink refused one and the subscription stopped
+   */
+  private deliverBacklog(events: StoredEvent[]): number {
+    const sink = this.sink!;
+    try {
+      for (let i = 0; i < events.length; i++) {
+        if (i > 0 && sink.backlogFull?.()) return i;
+        if (!this.deliverOne(events[i]!)) return -1;
+      }
+      return events.length;
+    } finally {
+      sink.flush?.();
+    }
+  }
+
+  /** answers false when the sink refused the event and the subscription stopped */
+  private deliverOne(e: StoredEvent): boolean {
+    if (!this.active) return false;
+    if (e.seq <= this.position) return true;
+    this.position = e.seq;
+    if (this.types && !this.types.has(e.type)) return true;
+    if (this.sink!.event(e)) return true;
+    this.stop();
+    return false;
+  }
+
   /** answers false when the sink refused an event and the subscription stopped */
   private deliverAll(events: StoredEvent[]): boolean {
     const sink = this.sink!;
     try {
-      for (const e of events) {
-        if (!this.active) return false;
-        if (e.seq <= this.position) continue;
-        this.position = e.seq;
-        if (this.types && !this.types.has(e.type)) continue;
-        if (!sink.event(e)) {
-          this.stop();
-          return false;
-        }
-      }
+      for (const e of events) if (!this.deliverOne(e)) return false;
       return true;
     } finally {
       sink.flush?.();

@@ -25,11 +25,10 @@ export interface LiveTransport {
   event(e: StoredEvent): void;
   /** Optional: writes a backlog page's events from `from` on, each framed around its stored text */
   texts?: { types: boolean; write(page: EventTextPage, from: number): void };
-  /**
-   * null while the socket takes writes at once; otherwise resolves when what was written has
-   * gone out (or the connection closed), so the backlog is read at the client's pace
-   */
-  whenDrained(): Promise<void> | null;
+  /** true once the socket holds more than it takes at once (a write answered false) */
+  needsDrain(): boolean;
+  /** resolves when what was written has gone out, or the connection closed */
+  drained(): Promise<void>;
   reset(r: LiveReset): void;
   /** holds the writes that follow until `uncork`, so a batch leaves in one write */
   cork(): void;
@@ -57,8 +56,8 @@ export function drainOrClose(writable: NodeJS.EventEmitter): Promise<void> {
   });
 }
 
-/** bytes of a backlog page read as text, at most; a quarter of the buffer limit if that is less */
-const TEXT_PAGE_BYTES = 256 * 1024;
+/** unsent bytes at which the backlog waits, and the most a page read as text holds */
+const BACKLOG_BYTES = 256 * 1024;
 
 export function runLiveSession(
   req: FastifyRequest,
@@ -71,6 +70,9 @@ export function runLiveSession(
   let corked = false;
   let graceTimer: NodeJS.Timeout | null = null;
   const overLimit = () => transport.buffered() > options.bufferBytes;
+  // Backlog waits once this much is unsent, and a page read as text holds at most this much: at
+  // most about twice this is ever unsent while catching up, well under the limit.
+  const backlogBytes = Math.max(1, Math.min(BACKLOG_BYTES, Math.floor(options.bufferBytes / 4)));
 
   const flush = () => {
     if (!corked) return;
@@ -112,7 +114,9 @@ export function runLiveSession(
       return true;
     },
     flush,
-    backlogPause: () => (ended ? null : transport.whenDrained()),
+    // the backlog is read at the client's pace: a drain is due whenever this is true
+    backlogFull: () => !ended && transport.needsDrain() && transport.buffered() > backlogBytes,
+    drained: () => transport.drained(),
     failed(error) {
       req.log.info({ stream: sub.stream, code: error.code }, 'live subscription ended');
       finish({ kind: 'failed', error, lastSeq: sub.lastSeq });
@@ -123,8 +127,7 @@ export function runLiveSession(
   if (texts) {
     sink.texts = {
       types: texts.types,
-      // the page waits in the buffer with what the client has yet to take: keep well under the limit
-      maxBytes: Math.max(1, Math.min(TEXT_PAGE_BYTES, Math.floor(options.bufferBytes / 4))),
+      maxBytes: backlogBytes,
       deliver(page, from) {
         if (ended) return false;
         flush();

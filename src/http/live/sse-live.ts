@@ -47,7 +47,8 @@ export function serveSse(
     buffered: () => res.writableLength,
     event: (e) => res.write(sseEventBytes(e, named)),
     texts: { types: named, write: (page, from) => res.write(sseTextFrames(page, from, named)) },
-    whenDrained: () => (res.writableNeedDrain ? drainOrClose(res) : null),
+    needsDrain: () => res.writableNeedDrain,
+    drained: () => drainOrClose(res),
     reset: (r) =>
       res.write(control('rivulet:reset', { kind: 'reset', requestedAfter: r.requestedAfter, firstSeq: r.firstSeq })),
     cork: () => res.cork(),

@@ -53,7 +53,8 @@ export function serveWs(
       },
     },
     // every frame, ours or ws's, ends up in the upgraded socket's buffer
-    whenDrained: () => (raw.writableNeedDrain ? drainOrClose(raw) : null),
+    needsDrain: () => raw.writableNeedDrain,
+    drained: () => drainOrClose(raw),
     reset: (r) => send({ kind: 'reset', requestedAfter: r.requestedAfter, firstSeq: r.firstSeq }),
     cork: () => raw.cork(),
     uncork: () => raw.uncork(),
