@@ -47,6 +47,9 @@ writeFileSync(
 );
 process.stderr.write(`wrote bench/results/latest.json\n`);
 if (failed) process.exitCode = 1;
+// A scenario that failed part-way can leave its client workers running; they must not keep the
+// run from ending once the results are out (the timer itself holds nothing open).
+setTimeout(() => process.exit(), 2_000).unref();
 
 function printTable(all: Row[]): void {
   const header = ['scenario', 'case', 'metric', 'value', 'unit', 'ceiling', 'ratio', 'goal', 'pass'];
