@@ -167,7 +167,8 @@ describe('sqlite reads on reader threads', () => {
         await assertDataText(store, query);
         await assertTexts(store, query);
         // pages cut by bytes: before the first event's end, mid-slice, past the end of the rows read at once
-        for (const maxBytes of [1, 700, 50_000]) {
+        // and budgets that end a page anywhere in its first or second half
+        for (const maxBytes of [1, 700, 20_000, 40_000, 50_000, 60_000, 80_000]) {
           await assertDataText(store, query, maxBytes);
           await assertTexts(store, query, maxBytes);
         }
