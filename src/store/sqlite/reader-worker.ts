@@ -238,11 +238,7 @@ class Reader {
       if (more || rows.length < want) break;
       after = lastEventSeq;
     }
-    // the bytes are copied out to be handed over: the buffer stays for the next page, unless
-    // an unusual page made it large
-    const joined = new Uint8Array(Math.max(0, bytes - 1));
-    joined.set(out.subarray(0, joined.length));
-    this.out = out.length <= KEEP_OUT_BYTES ? out : Buffer.allocUnsafe(64 * 1024);
+    const joined = this.handOver(out, Math.max(0, bytes - 1));
     return { found: true, op: 'data', bytes: joined, count, lastEventSeq, more, lastSeq };
   }
 
@@ -275,13 +271,10 @@ class Reader {
       types?.push(type);
       count++;
     }
-    const joined = new Uint8Array(bytes);
-    joined.set(out.subarray(0, bytes));
-    this.out = out.length <= KEEP_OUT_BYTES ? out : Buffer.allocUnsafe(64 * 1024);
     return {
       found: true,
       op: 'texts',
-      bytes: joined,
+      bytes: this.handOver(out, bytes),
       // views of their own buffers, exactly as long as the page, so they can be handed over
       ends: count === take ? ends : ends.slice(0, count),
       seqs: count === take ? seqs : seqs.slice(0, count),
@@ -290,6 +283,17 @@ class Reader {
       more: rows.length > count,
       lastSeq,
     };
+  }
+
+  /**
+   * The first `length` bytes of a page written in `out`, copied out to be handed over: the buffer
+   * stays for the next page, unless an unusual page made it large.
+   */
+  private handOver(out: Buffer, length: number): Uint8Array {
+    const bytes = new Uint8Array(length);
+    bytes.set(out.subarray(0, length));
+    this.out = out.length <= KEEP_OUT_BYTES ? out : Buffer.allocUnsafe(64 * 1024);
+    return bytes;
   }
 
   /** a larger buffer holding what `out` held */

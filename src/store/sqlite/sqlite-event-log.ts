@@ -93,13 +93,20 @@ export class SqliteEventLog implements EventLog {
     let after = query.afterSeq ?? 0;
     let remaining = query.limit;
     let first = true;
-    const near = this.nearTail(stream, query);
-    if (near) {
-      for (const row of near) yield toEvent(stream, row);
-      return;
+    // a read in seq order ending near the tail is answered here; otherwise the probe that said
+    // so also said the stream exists and events follow, so the first slice asks nothing more
+    let probed = false;
+    if (query.fromTimeMs === undefined && query.toTimeMs === undefined) {
+      const near = this.nearTail(stream, query);
+      if (near) {
+        for (const row of near) yield toEvent(stream, row);
+        return;
+      }
+      probed = true;
     }
     while (remaining > 0) {
-      if (this.atTail(stream, after, first)) return;
+      if (!probed && this.atTail(stream, after, first)) return;
+      probed = false;
       const slice = Math.min(remaining, ROWS_SLICE);
       const result = await this.readers.run({ op: 'rows', query: sliceOf(stream, query, after, slice) });
       if (!result.found) {
@@ -286,10 +293,9 @@ export class SqliteEventLog implements EventLog {
    * events, a consumer at the tail), read here on the event loop's own connection: a handful of
    * rows by the primary key cost less than the hop to a reader thread, and such reads must not
    * queue behind a large read's slice there, on threads that yield the CPU to everything else.
-   * Null when the read is longer (or by time), and goes to the reader threads.
+   * Null when the read is longer, and goes to the reader threads. Not for reads by time.
    */
   private nearTail(stream: string, query: ReadQuery): EventRow[] | null {
-    if (query.fromTimeMs !== undefined || query.toTimeMs !== undefined) return null;
     const s = this.r.stream.get(stream) as { id: number; last_seq: number } | undefined;
     if (!s) throw notFound(stream);
     const after = query.afterSeq ?? 0;
