@@ -7,6 +7,9 @@
  * own request on the main thread.
  */
 import type { NewEvent } from '../../kernel/envelope.js';
+import type { WireError } from '../thread-wire.js';
+
+export { errorToWire, type WireError } from '../thread-wire.js';
 
 /** integers per event in `WireRequest.ints`; the first TEXT_FIELDS are lengths of the text fields, in this order */
 export const EVENT_INTS = 9;
@@ -30,14 +33,6 @@ export interface WireRequest {
   text: string;
   /** EVENT_INTS per event */
   ints: Int32Array | number[];
-}
-
-export interface WireError {
-  /** a RivuletError (rebuilt with its code) or anything else (a SQLite code, or none) */
-  rivulet: boolean;
-  code: string;
-  message: string;
-  details?: Record<string, unknown>;
 }
 
 export type WireOutcome =
@@ -157,14 +152,4 @@ export function wireIds(req: WireRequest): string[] {
 function isEmpty(meta: object): boolean {
   for (const _ in meta) return false;
   return true;
-}
-
-export function errorToWire(err: unknown): WireError {
-  const e = err as { name?: string; code?: unknown; message?: unknown; details?: unknown } | null;
-  return {
-    rivulet: e?.name === 'RivuletError',
-    code: typeof e?.code === 'string' ? e.code : '',
-    message: typeof e?.message === 'string' ? e.message : String(err),
-    details: e?.name === 'RivuletError' && e.details !== undefined ? (e.details as Record<string, unknown>) : undefined,
-  };
 }

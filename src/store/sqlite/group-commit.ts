@@ -24,7 +24,7 @@ import {
   type WorkerSettings,
 } from './append-wire.js';
 import { mapSqliteError } from './sqlite-errors.js';
-import { spawnStoreWorker } from './store-worker.js';
+import { spawnStoreThread } from '../store-thread.js';
 import type { WriteHealth } from './write-health.js';
 
 export interface GroupCommitStats {
@@ -93,7 +93,7 @@ export class GroupCommitter {
       channel: allocateChannel(),
       maxGroupEvents: options.maxGroupEvents ?? 10_000,
     };
-    const worker = spawnStoreWorker('append-worker', data);
+    const worker = spawnStoreThread(import.meta.url, 'append-worker', data);
     const onExit = () => settle(new Error('the append worker exited while opening'));
     let settle!: (outcome: FromWorker | Error) => void;
     const outcome = await new Promise<FromWorker | Error>((resolve) => {

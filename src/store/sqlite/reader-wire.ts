@@ -4,7 +4,8 @@
  * and looked up in the same snapshot, so a slice never reads a deleted stream's successor.
  */
 import type { EventRow } from './event-row.js';
-import type { WireError } from './append-wire.js';
+import type { ReaderThreads } from '../reader-threads.js';
+import type { FromReader as Answer, ToReader as Ask } from '../thread-wire.js';
 
 export interface ReaderSettings {
   path: string;
@@ -78,10 +79,8 @@ export type ReadResult =
   | { found: true; op: 'seqAtTime'; seq: number | null; lastSeq: number }
   | { found: true; op: 'count'; n: number; oldest: number | null; lastSeq: number };
 
-export type ToReader = { id: number; job: ReadJob } | { close: true };
+export type ToReader = Ask<ReadJob>;
 
-export type FromReader =
-  | { kind: 'ready' }
-  | { kind: 'open-failed'; error: WireError }
-  | { id: number; ok: true; result: ReadResult }
-  | { id: number; ok: false; error: WireError };
+export type FromReader = Answer<ReadResult>;
+
+export type SqliteReaders = ReaderThreads<ReadJob, ReadResult>;

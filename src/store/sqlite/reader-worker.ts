@@ -9,7 +9,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { errorToWire } from './append-wire.js';
+import { errorToWire } from '../thread-wire.js';
 import type { EventQuery, FromReader, ReadJob, ReaderSettings, ReadResult, ToReader } from './reader-wire.js';
 import { EVENT_COLUMNS, eventJsonOfRow, type EventRow } from './event-row.js';
 import { eventDataText } from './json-field.js';

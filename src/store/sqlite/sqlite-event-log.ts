@@ -1,6 +1,6 @@
 /**
  * The SQLite event log. Appends go through the group committer to the append worker's
- * connection; event reads are jobs for the reader threads (reader-pool.ts), in bounded slices,
+ * connection; event reads are jobs for the reader threads (../reader-threads.ts), in bounded slices,
  * each one read transaction, so no read runs on the event loop or stays open across an await.
  * Point lookups by key (an event by id or seq, a stream's first and last event) and reads of
  * the last few events of a stream stay on the main thread's read-only connection: a probe of
@@ -22,8 +22,7 @@ import type {
 } from '../port.js';
 import { EVENT_COLUMNS, toEvent, type EventRow } from './event-row.js';
 import type { GroupCommitter } from './group-commit.js';
-import type { ReaderPool } from './reader-pool.js';
-import type { EventQuery, ReadJob, ReadResult } from './reader-wire.js';
+import type { EventQuery, ReadJob, ReadResult, SqliteReaders } from './reader-wire.js';
 
 /** rows per slice read as events: each slice is rebuilt on the main thread, so keep it short */
 const ROWS_SLICE = 256;
@@ -42,7 +41,7 @@ export class SqliteEventLog implements EventLog {
   constructor(
     private readonly writer: Database,
     private readonly reader: Database,
-    private readonly readers: ReaderPool,
+    private readonly readers: SqliteReaders,
     private readonly idempotencyWindowMs: number,
     /** the append pipeline; built with `SqliteEventLog.afterCommit` of this log as its hook */
     committer: (afterCommit: (results: AppendResult[], lockedStreams: string[]) => void) => GroupCommitter,

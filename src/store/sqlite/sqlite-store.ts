@@ -13,7 +13,9 @@ import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
 import { GroupCommitter, type CommitInfo } from './group-commit.js';
-import { ReaderPool } from './reader-pool.js';
+import { ReaderThreads, rivuletFromWire } from '../reader-threads.js';
+import { spawnStoreThread } from '../store-thread.js';
+import type { ReaderSettings, SqliteReaders } from './reader-wire.js';
 import { cacheSizePragma, DEFAULT_READ_CACHE_BYTES, DEFAULT_WRITE_CACHE_BYTES } from './page-cache.js';
 import { migrate } from './schema.js';
 import { SqliteConsumerStore } from './sqlite-consumer-store.js';
@@ -21,6 +23,7 @@ import { SqliteDocumentStore } from './sqlite-document-store.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteStreamCatalog } from './sqlite-stream-catalog.js';
 import { WriteHealth, guardWrites } from './write-health.js';
+import { mapSqliteError } from './sqlite-errors.js';
 
 export type Durability = 'strict' | 'relaxed';
 
@@ -71,7 +74,7 @@ export class SqliteStore implements Store {
   };
   private writer!: Db;
   private reader!: Db;
-  private readers: ReaderPool | null = null;
+  private readers: SqliteReaders | null = null;
   private eventLog!: SqliteEventLog;
   private catalog!: SqliteStreamCatalog;
   private docs!: SqliteDocumentStore;
@@ -112,18 +115,25 @@ export class SqliteStore implements Store {
       throw err;
     }
     let committer: GroupCommitter;
-    let readers: ReaderPool;
+    let readers: SqliteReaders;
     try {
-      readers = await ReaderPool.start(
-        {
-          path: this.path,
-          synchronous: this.synchronous(),
-          busyTimeoutMs: BUSY_TIMEOUT_MS,
-          niceness: READER_NICENESS,
-          cacheBytes: this.readCacheBytes,
-        },
-        Math.max(1, this.options.readerThreads ?? 2),
-      );
+      const settings: ReaderSettings = {
+        path: this.path,
+        synchronous: this.synchronous(),
+        busyTimeoutMs: BUSY_TIMEOUT_MS,
+        niceness: READER_NICENESS,
+        cacheBytes: this.readCacheBytes,
+      };
+      readers = await ReaderThreads.start({
+        spawn: () => spawnStoreThread(import.meta.url, 'reader-worker', settings),
+        size: Math.max(1, this.options.readerThreads ?? 2),
+        // better-sqlite3 is synchronous: a thread runs one job at a time
+        perThread: 1,
+        fromWire: (error) =>
+          rivuletFromWire(error, (original) =>
+            mapSqliteError(Object.assign(original, { name: 'SqliteError' }), 'read'),
+          ),
+      });
     } catch (err) {
       this.reader.close();
       this.writer.close();

@@ -1,52 +1,61 @@
 /**
- * The reader threads and their queue. Every event read of the SQLite store (pages, consumer
- * receives, counts, time seeks) is a job here, so no read runs on the event loop. Jobs are
- * bounded slices and wait in one first-come queue: a large read asks for its next slice only
- * after the last one came back, so it takes its turn behind the others instead of holding a
- * thread, and a flood of reads lengthens the queue, not an append's wait. Appends have their
- * own thread and never queue here.
+ * A store's reader threads and their queue. Reads that can run long (pages, consumer receives,
+ * counts, time seeks) are jobs here, so they never run on the event loop. Jobs are bounded
+ * slices and wait in one first-come queue: a large read asks for its next slice only after the
+ * last one came back, so it takes its turn behind the others instead of holding a thread, and
+ * a flood of reads lengthens the queue, not an append's wait.
+ *
+ * A thread runs `perThread` jobs at once: one for a synchronous reader (SQLite), a few for one
+ * that mostly waits on the network (NATS), so its round trips overlap.
  */
 import type { Worker } from 'node:worker_threads';
-import { RivuletError } from '../../kernel/errors.js';
-import type { WireError } from './append-wire.js';
-import type { FromReader, ReadJob, ReaderSettings, ReadResult } from './reader-wire.js';
-import { mapSqliteError } from './sqlite-errors.js';
-import { spawnStoreWorker } from './store-worker.js';
+import { RivuletError } from '../kernel/errors.js';
+import type { FromReader, WireError } from './thread-wire.js';
 
-interface Job {
+interface Job<J, R> {
   id: number;
-  job: ReadJob;
-  resolve: (result: ReadResult) => void;
+  job: J;
+  resolve: (result: R) => void;
   reject: (err: unknown) => void;
 }
 
-interface Thread {
+interface Thread<J, R> {
   worker: Worker;
-  /** the job it is running, if any */
-  busy: Job | null;
+  /** the jobs it is running, by id */
+  running: Map<number, Job<J, R>>;
 }
 
-export interface ReaderPoolStats {
+export interface ReaderThreadsOptions {
+  /** starts one thread; it answers `{ kind: 'ready' }` once it can take jobs */
+  spawn: () => Worker;
+  size: number;
+  /** jobs one thread runs at once */
+  perThread: number;
+  /** a failed job's error as the store reports it */
+  fromWire: (error: WireError) => unknown;
+}
+
+export interface ReaderThreadsStats {
   threads: number;
   queued: number;
   running: number;
   jobs: number;
 }
 
-export class ReaderPool {
-  private readonly threads: Thread[] = [];
-  private readonly queue: Job[] = [];
+export class ReaderThreads<J, R> {
+  private readonly threads: Thread<J, R>[] = [];
+  private readonly queue: Job<J, R>[] = [];
   private nextId = 1;
   private jobs = 0;
   private closing = false;
 
-  private constructor(private readonly settings: ReaderSettings) {}
+  private constructor(private readonly options: ReaderThreadsOptions) {}
 
-  /** starts `size` threads and waits until each has its connection open */
-  static async start(settings: ReaderSettings, size: number): Promise<ReaderPool> {
-    const pool = new ReaderPool(settings);
+  /** starts the threads and waits until each is ready */
+  static async start<J, R>(options: ReaderThreadsOptions): Promise<ReaderThreads<J, R>> {
+    const pool = new ReaderThreads<J, R>(options);
     try {
-      const started = await Promise.allSettled(Array.from({ length: size }, () => pool.spawn()));
+      const started = await Promise.allSettled(Array.from({ length: options.size }, () => pool.spawn()));
       for (const s of started) if (s.status === 'fulfilled') pool.threads.push(s.value);
       const failed = started.find((s) => s.status === 'rejected');
       if (failed) throw failed.reason;
@@ -57,16 +66,16 @@ export class ReaderPool {
     return pool;
   }
 
-  get stats(): ReaderPoolStats {
+  get stats(): ReaderThreadsStats {
     return {
       threads: this.threads.length,
       queued: this.queue.length,
-      running: this.threads.filter((t) => t.busy).length,
+      running: this.threads.reduce((n, t) => n + t.running.size, 0),
       jobs: this.jobs,
     };
   }
 
-  run(job: ReadJob): Promise<ReadResult> {
+  run(job: J): Promise<R> {
     if (this.closing) return Promise.reject(unavailable('the store is closing'));
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, job, resolve, reject });
@@ -74,12 +83,15 @@ export class ReaderPool {
     });
   }
 
+  /** each queued job goes to the least busy thread with room */
   private dispatch(): void {
-    for (const thread of this.threads) {
-      if (this.queue.length === 0) return;
-      if (thread.busy) continue;
+    while (this.queue.length > 0) {
+      let thread: Thread<J, R> | null = null;
+      for (const t of this.threads)
+        if (t.running.size < this.options.perThread && (!thread || t.running.size < thread.running.size)) thread = t;
+      if (!thread) return;
       const job = this.queue.shift()!;
-      thread.busy = job;
+      thread.running.set(job.id, job);
       this.jobs++;
       // a thread with work keeps the process alive until the answer is in; an idle one does not
       thread.worker.ref();
@@ -87,11 +99,11 @@ export class ReaderPool {
     }
   }
 
-  private async spawn(): Promise<Thread> {
-    const worker = spawnStoreWorker('reader-worker', this.settings);
-    let settle!: (outcome: FromReader | Error) => void;
+  private async spawn(): Promise<Thread<J, R>> {
+    const worker = this.options.spawn();
+    let settle!: (outcome: FromReader<R> | Error) => void;
     const onExit = () => settle(new Error('the reader thread exited while opening'));
-    const opened = await new Promise<FromReader | Error>((resolve) => {
+    const opened = await new Promise<FromReader<R> | Error>((resolve) => {
       settle = resolve;
       worker.once('message', settle);
       worker.once('error', settle);
@@ -110,15 +122,15 @@ export class ReaderPool {
       await worker.terminate();
       throw new Error(`cannot open a reader thread: ${message}`);
     }
-    const thread: Thread = { worker, busy: null };
-    worker.on('message', (m: FromReader) => {
+    const thread: Thread<J, R> = { worker, running: new Map() };
+    worker.on('message', (m: FromReader<R>) => {
       if (!('id' in m)) return;
-      const job = thread.busy;
-      thread.busy = null;
-      thread.worker.unref();
-      if (job && job.id === m.id) {
+      const job = thread.running.get(m.id);
+      thread.running.delete(m.id);
+      if (thread.running.size === 0) thread.worker.unref();
+      if (job) {
         if (m.ok) job.resolve(m.result);
-        else job.reject(fromWire(m.error));
+        else job.reject(this.options.fromWire(m.error));
       }
       this.dispatch();
     });
@@ -128,12 +140,12 @@ export class ReaderPool {
     return thread;
   }
 
-  /** a thread died: its job fails, and a new thread takes its place */
-  private lost(thread: Thread): void {
+  /** a thread died: its jobs fail, and a new thread takes its place */
+  private lost(thread: Thread<J, R>): void {
     const at = this.threads.indexOf(thread);
     if (at >= 0) this.threads.splice(at, 1);
-    thread.busy?.reject(unavailable('a reader thread stopped'));
-    thread.busy = null;
+    for (const job of thread.running.values()) job.reject(unavailable('a reader thread stopped'));
+    thread.running.clear();
     if (this.closing) return;
     this.spawn().then(
       (t) => {
@@ -169,11 +181,11 @@ function unavailable(message: string): RivuletError {
   return new RivuletError('STORE_UNAVAILABLE', message, { retryAfter: 5 });
 }
 
-function fromWire(error: WireError): unknown {
+/** a failed job's error rebuilt as a RivuletError when it was one; `other` maps the rest */
+export function rivuletFromWire(error: WireError, other: (original: Error) => unknown): unknown {
   if (error.rivulet)
     return new RivuletError(error.code as ConstructorParameters<typeof RivuletError>[0], error.message, {
       details: error.details,
     });
-  const original = Object.assign(new Error(error.message), { name: 'SqliteError', code: error.code || undefined });
-  return mapSqliteError(original, 'read');
+  return other(Object.assign(new Error(error.message), { code: error.code || undefined }));
 }
