@@ -26,9 +26,47 @@ export interface EventJsonParts {
 }
 
 export function eventJsonOfParts(p: EventJsonParts): string {
-  let text = `{"id":${JSON.stringify(p.id)},"stream":${JSON.stringify(p.stream)},"seq":${p.seq},"typeSeq":${p.typeSeq},"type":${JSON.stringify(p.type)},"source":${JSON.stringify(p.source)},"time":${JSON.stringify(p.time)},"received":${JSON.stringify(p.received)},"producer":${p.producer === null ? 'null' : JSON.stringify(p.producer)},"data":${p.dataJson}`;
-  if (p.metaJson !== '{}') text += `,"meta":${p.metaJson}`;
-  if (p.schemaVersion !== null) text += `,"schemaVersion":${p.schemaVersion}`;
+  return eventJsonOfTexts({
+    id: JSON.stringify(p.id),
+    stream: JSON.stringify(p.stream),
+    seq: p.seq,
+    typeSeq: p.typeSeq,
+    type: JSON.stringify(p.type),
+    source: JSON.stringify(p.source),
+    time: JSON.stringify(p.time),
+    received: JSON.stringify(p.received),
+    producer: p.producer === null ? 'null' : JSON.stringify(p.producer),
+    dataJson: p.dataJson,
+    metaJson: p.metaJson,
+    schemaVersion: p.schemaVersion === null ? 'null' : String(p.schemaVersion),
+  });
+}
+
+/**
+ * The same parts already as JSON text (strings quoted and escaped as `JSON.stringify` writes
+ * them): for a store that keeps an event's fields as JSON text and splices them.
+ */
+export interface EventJsonTexts {
+  id: string;
+  stream: string;
+  seq: number;
+  typeSeq: number;
+  type: string;
+  source: string;
+  time: string;
+  received: string;
+  /** `null` or a JSON string */
+  producer: string;
+  dataJson: string;
+  metaJson: string;
+  /** `null` or digits */
+  schemaVersion: string;
+}
+
+export function eventJsonOfTexts(t: EventJsonTexts): string {
+  let text = `{"id":${t.id},"stream":${t.stream},"seq":${t.seq},"typeSeq":${t.typeSeq},"type":${t.type},"source":${t.source},"time":${t.time},"received":${t.received},"producer":${t.producer},"data":${t.dataJson}`;
+  if (t.metaJson !== '{}') text += `,"meta":${t.metaJson}`;
+  if (t.schemaVersion !== 'null') text += `,"schemaVersion":${t.schemaVersion}`;
   return `${text}}`;
 }
 

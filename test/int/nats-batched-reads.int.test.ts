@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { StoredEvent } from '../../src/kernel/envelope.js';
+import { ReadService } from '../../src/core/events/read-events.js';
+import { renderEvent } from '../../src/http/routes/events-routes.js';
 import { newEvent } from '../conformance/store/store-suite.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { NatsPageReader, type PageQuery } from '../../src/store/nats/nats-page-reader.js';
@@ -342,4 +344,64 @@ describe('nats store: reads by batches', () => {
       assert.ok(longest <= 64, `${longest} events decoded without a turn of the event loop`);
     }),
   );
+  it(
+    'reads whole pages on a reader thread: their messages never reach the connection that carries the appends',
+    withStore(async () => {
+      await createStream('threaded');
+      await fill('threaded', 3000);
+      assert.equal(store.capabilities.eventJson, true);
+      // the store's own connection (private: what this test is about is which one carries the page)
+      const own = (store as unknown as { nc: NatsConnection }).nc;
+      const before = own.stats().inBytes;
+      let bytes = 0;
+      for await (const slice of store.events.readJson!('threaded', { limit: 3000 })) bytes += slice.bytes.byteLength;
+      const texts = await store.events.readTexts!(
+        'threaded',
+        { afterSeq: 100, limit: 1000 },
+        { maxBytes: 1 << 20, types: false },
+      );
+      const data = await store.events.readData!('threaded', { afterSeq: 2000, limit: 1000 }, 1 << 20);
+      assert.equal(texts.seqs.length, 1000);
+      assert.equal(data.count, 1000);
+      const arrived = own.stats().inBytes - before;
+      assert.ok(bytes > 100_000, `a page of ${bytes} bytes`);
+      assert.ok(
+        arrived < bytes / 10,
+        `${arrived} bytes arrived on the appends' connection while pages of ${bytes} were read`,
+      );
+      // the same reads on the event loop's connection, for contrast: the check above can fail
+      const reads = await collect(store.events.read('threaded', { limit: 3000 }));
+      assert.equal(reads.length, 3000);
+      assert.ok(
+        own.stats().inBytes - before - arrived > bytes / 2,
+        'a read on the event loop arrives on its connection',
+      );
+    }),
+  );
+  it('without reader threads, pages are rendered on the event loop from parsed events, the same bytes', async () => {
+    const threaded = await openNatsTestStore(nats.servers);
+    const plain = await openNatsTestStore(nats.servers, threaded.names.prefix, 1, { readerThreads: 0 });
+    try {
+      assert.equal(plain.capabilities.eventJson, false);
+      store = threaded;
+      await createStream('plain');
+      await fill('plain', 700, (i) => (i % 2 === 0 ? 'even' : 'odd'));
+      for (const request of [{ limit: 700 }, { afterSeq: 99, types: ['odd'], limit: 300 }]) {
+        const text = async (s: NatsStore) => {
+          const parts: string[] = [];
+          for await (const slice of new ReadService(s).readJson('plain', request))
+            parts.push(Buffer.from(slice.bytes).toString('utf8'));
+          return parts.join(',');
+        };
+        const expected = (await collect(plain.events.read('plain', request)))
+          .map((e) => JSON.stringify(renderEvent(e)))
+          .join(',');
+        assert.equal(await text(plain), expected);
+        assert.equal(await text(threaded), expected);
+      }
+    } finally {
+      await plain.close();
+      await threaded.close();
+    }
+  });
 });

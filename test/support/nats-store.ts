@@ -16,10 +16,15 @@ export function namespaceOf(dataDir: string): string {
   return `t${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
 }
 
-export async function openNatsTestStore(servers: string, prefix = freshNamespace(), replicas = 1): Promise<NatsStore> {
+export async function openNatsTestStore(
+  servers: string,
+  prefix = freshNamespace(),
+  replicas = 1,
+  options: { readerThreads?: number } = {},
+): Promise<NatsStore> {
   return openTracked(
     `nats store ${prefix} on ${servers}`,
-    new NatsStore({ servers: servers.split(','), prefix, replicas }),
+    new NatsStore({ servers: servers.split(','), prefix, replicas, ...options }),
   );
 }
 

@@ -21,6 +21,11 @@ export interface NatsStoreOptions {
   idempotencyWindowMs?: number;
   /** client name shown by the server's monitoring */
   name?: string;
+  /**
+   * threads that read whole pages on connections of their own (1 by default); 0 reads pages on
+   * the event loop's connection
+   */
+  readerThreads?: number;
 }
 
 /** `nats://a:4222,b:4222` (the `--store` value) → server URLs; `nats+tls://` asks for TLS */

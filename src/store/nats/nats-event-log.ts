@@ -9,16 +9,27 @@ import { type JetStreamManager } from '@nats-io/jetstream';
 import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { RivuletError } from '../../kernel/errors.js';
 import type { AppendResult, StoredEvent } from '../../kernel/envelope.js';
-import type { AppendRequest, EventLog, ReadQuery, RetentionPolicy, StreamStats } from '../port.js';
+import type {
+  AppendRequest,
+  EventDataPage,
+  EventJsonSlice,
+  EventLog,
+  EventTextPage,
+  ReadQuery,
+  RetentionPolicy,
+  StreamStats,
+} from '../port.js';
 import type { JsonBucket } from './kv-json.js';
 import { decodeEvent, encodeBody, type RawMessage } from './nats-event-codec.js';
 import { token, type NatsNames } from './nats-names.js';
 import type { NatsStreamCatalog } from './nats-stream-catalog.js';
 import { writeModeOf, type WriteMode } from '../../kernel/write-mode.js';
 import { ConcurrentStreamWriter } from './nats-concurrent-writer.js';
-import { isNoStream, StreamWriter } from './nats-stream-writer.js';
-import { JetStreamApiError, NatsPageReader } from './nats-page-reader.js';
+import { StreamWriter } from './nats-stream-writer.js';
+import { NatsPageReader } from './nats-page-reader.js';
+import { NatsEventScan, notFound, type MessageQuery } from './nats-event-scan.js';
 import { PubAckInbox } from './pub-ack-inbox.js';
+import type { NatsReaders, NatsReadJob, NatsReadResult, PageQuery } from './nats-reader-wire.js';
 import { ReadTurns } from './read-turns.js';
 
 interface IdempotencyRecord {
@@ -30,8 +41,6 @@ interface IdempotencyRecord {
 
 /** events decoded between two turns of the event loop */
 const DECODE_SLICE = 64;
-/** message gets in flight at once on the fallback path */
-const GET_WINDOW = 256;
 
 export interface EventLogDeps {
   nc: NatsConnection;
@@ -42,6 +51,8 @@ export interface EventLogDeps {
   idempotencyWindowMs: number;
   /** how long a write keeps retrying through a leader election before it fails */
   retryForMs: number;
+  /** reader threads for whole pages (readJson, readData, readTexts); none: pages are read here */
+  readers: NatsReaders | null;
 }
 
 export class NatsEventLog implements EventLog {
@@ -52,6 +63,7 @@ export class NatsEventLog implements EventLog {
   /** the reply subject this process's announcements carry, so it can skip them when they come back */
   private readonly origin = createInbox();
   private readonly pages: NatsPageReader;
+  private readonly scanner: NatsEventScan;
   /** appends between their start and their answer: reads step back while there are any */
   private appending = 0;
   private readonly turns = new ReadTurns(() => this.appending > 0);
@@ -60,6 +72,7 @@ export class NatsEventLog implements EventLog {
     this.emitter.setMaxListeners(0);
     this.inbox = new PubAckInbox(d.nc);
     this.pages = new NatsPageReader(d.nc);
+    this.scanner = new NatsEventScan(d.jsm, d.names, this.pages);
   }
 
   start(): void {
@@ -209,13 +222,10 @@ export class NatsEventLog implements EventLog {
   }
 
   /**
-   * Every event from `fromSeq` on that matches the subject filter, in seq order, at most `max`:
-   * batches of one short-lived consumer (nats-page-reader.ts), decoded a slice at a time, each
-   * slice on a turn of the event loop shared by all reads (read-turns.ts), so a large page never
-   * holds the loop for long and reads, however many, leave room for writes.
-   * Should the cluster be unable to create a consumer (a meta leader being elected after a node
-   * was lost), the read goes on with message gets, which need only the stream's leader; so
-   * does the tail of a read that ended before its limit.
+   * Every event from `fromSeq` on that matches the subject filter, in seq order, at most `max`
+   * (nats-event-scan.ts), decoded a slice at a time, each slice on a turn of the event loop
+   * shared by all reads (read-turns.ts), so a large page never holds the loop for long and
+   * reads, however many, leave room for writes.
    */
   private async *scan(
     stream: string,
@@ -223,60 +233,58 @@ export class NatsEventLog implements EventLog {
     filter: string,
     max = Number.POSITIVE_INFINITY,
   ): AsyncIterable<StoredEvent> {
-    let next = Math.max(1, fromSeq);
-    let left = max;
-    try {
-      const whole = filter === this.d.names.streamSubjects(stream);
-      for await (const batch of this.pages.batches({
-        jsStream: this.d.names.jsStream(stream),
-        fromSeq: next,
-        filter: whole ? null : filter,
-        max,
-      })) {
-        for (let i = 0; i < batch.length; i++) {
-          if (i % DECODE_SLICE === 0) await this.turns.take();
-          const m = batch[i]!;
-          next = m.seq + 1;
-          left--;
-          yield decodeEvent(stream, m);
-        }
+    for await (const batch of this.scanner.batches(stream, fromSeq, filter, max)) {
+      for (let i = 0; i < batch.length; i++) {
+        if (i % DECODE_SLICE === 0) await this.turns.take();
+        yield decodeEvent(stream, batch[i]!);
       }
-      if (left <= 0) return;
-    } catch (err) {
-      if (err instanceof JetStreamApiError && err.errCode === 10059) throw notFound(stream);
-      if (!unavailable(err)) throw err;
     }
-    // The consumer is placed on any replica of the stream, and a replica may not have applied
-    // the latest appends yet; the stream's leader has every acknowledged one. A read that ended
-    // before its limit reads the rest from the leader (usually nothing: one get or one info),
-    // so a read after an acknowledged append always sees it and a consumer's frontier never
-    // moves past an event a lagging replica had not shown.
-    yield* this.scanByGets(stream, next, filter, left);
   }
 
-  /** the same by one message-get per event: the fallback while consumers cannot be created */
-  private async *scanByGets(stream: string, fromSeq: number, filter: string, max: number): AsyncIterable<StoredEvent> {
-    let left = max;
-    if (filter === this.d.names.streamSubjects(stream)) {
-      const s = await this.state(stream);
-      for (let seq = Math.max(fromSeq, s.first_seq, 1); seq <= s.last_seq && left > 0; seq += GET_WINDOW) {
-        const seqs = Array.from({ length: Math.min(GET_WINDOW, s.last_seq - seq + 1) }, (_, i) => seq + i);
-        const page = await Promise.all(seqs.map((n) => this.getMessage(stream, { seq: n })));
-        for (const m of page) {
-          if (!m) continue;
-          yield decodeEvent(stream, m);
-          if (--left <= 0) return;
-        }
-      }
-      return;
-    }
-    for (let seq = Math.max(1, fromSeq); left > 0;) {
-      const m = await this.getMessage(stream, { seq, next_by_subj: filter });
-      if (!m) return;
-      yield decodeEvent(stream, m);
-      left--;
-      seq = m.seq + 1;
-    }
+  /**
+   * With reader threads (`capabilities.eventJson`): a page as the native API's JSON text, read,
+   * decoded and rendered on a reader thread as one job, so the event loop only sends its bytes.
+   */
+  async *readJson(stream: string, query: ReadQuery): AsyncIterable<EventJsonSlice> {
+    const page = await this.readPage(stream, { op: 'json', query: pageQuery(stream, query) });
+    if (page.count > 0) yield { bytes: page.bytes, spare: page.spare, count: page.count, lastSeq: page.lastEventSeq };
+  }
+
+  /** with reader threads: the data of a page (port.ts `readData`), as one job */
+  async readData(stream: string, query: ReadQuery, maxBytes: number): Promise<EventDataPage> {
+    const page = await this.readPage(stream, { op: 'data', query: pageQuery(stream, query), maxBytes });
+    return { bytes: page.bytes, count: page.count, lastSeq: page.lastEventSeq, more: page.more };
+  }
+
+  /** with reader threads: a page of whole answers with where each ends (port.ts `readTexts`), as one job */
+  async readTexts(
+    stream: string,
+    query: ReadQuery,
+    options: { maxBytes: number; types: boolean },
+  ): Promise<EventTextPage> {
+    const page = await this.readPage(stream, {
+      op: 'texts',
+      query: pageQuery(stream, query),
+      maxBytes: options.maxBytes,
+      types: options.types,
+    });
+    return {
+      bytes: page.bytes,
+      ends: page.ends,
+      seqs: page.seqs,
+      types: page.types,
+      lastSeq: page.lastEventSeq,
+      more: page.more,
+    };
+  }
+
+  private async readPage<Op extends NatsReadJob['op']>(
+    stream: string,
+    job: Extract<NatsReadJob, { op: Op }>,
+  ): Promise<Extract<NatsReadResult, { op: Op }>> {
+    if (!this.d.readers) throw new Error('the nats store was opened without reader threads');
+    if (!(await this.d.catalog.get(stream))) throw notFound(stream);
+    return (await this.d.readers.run(job)) as Extract<NatsReadResult, { op: Op }>;
   }
 
   /** the events at these seqs (those still stored), in seq order: one read when they are close together */
@@ -294,23 +302,6 @@ export class NatsEventLog implements EventLog {
     }
     const found = await Promise.all(sorted.map((seq) => this.getMessage(stream, { seq })));
     return found.filter((m): m is RawMessage => m !== null).map((m) => decodeEvent(stream, m));
-  }
-
-  private async getMessage(
-    stream: string,
-    query: { seq: number } | { seq: number; next_by_subj: string } | { last_by_subj: string },
-  ): Promise<RawMessage | null> {
-    try {
-      const m = await retryThroughElection(() =>
-        this.d.jsm.streams.getMessage(this.d.names.jsStream(stream), query as never),
-      );
-      return m
-        ? { seq: m.seq, subject: m.subject, data: m.data, header: m.header, receivedMs: m.time.getTime() }
-        : null;
-    } catch (err) {
-      if (isNoStream(err)) throw notFound(stream);
-      throw err;
-    }
   }
 
   async getById(stream: string, id: string): Promise<StoredEvent | null> {
@@ -338,13 +329,12 @@ export class NatsEventLog implements EventLog {
     return state.last_seq + 1;
   }
 
-  private async state(stream: string) {
-    try {
-      return (await this.d.jsm.streams.info(this.d.names.jsStream(stream))).state;
-    } catch (err) {
-      if (isNoStream(err)) throw notFound(stream);
-      throw err;
-    }
+  private state(stream: string) {
+    return this.scanner.state(stream);
+  }
+
+  private getMessage(stream: string, query: MessageQuery): Promise<RawMessage | null> {
+    return this.scanner.getMessage(stream, query);
   }
 
   /** the stream's last seq (0 when nothing was ever written), without reading any event */
@@ -434,35 +424,19 @@ export class NatsEventLog implements EventLog {
   }
 }
 
+function pageQuery(stream: string, q: ReadQuery): PageQuery {
+  return {
+    stream,
+    afterSeq: q.afterSeq ?? 0,
+    ...(q.fromTimeMs === undefined ? {} : { fromTimeMs: q.fromTimeMs }),
+    ...(q.toTimeMs === undefined ? {} : { toTimeMs: q.toTimeMs }),
+    ...(q.types === undefined ? {} : { types: q.types }),
+    limit: q.limit,
+  };
+}
+
 /** what a message costs in the file store, as JetStream counts a stream's bytes */
 function storedSize(m: RawMessage): number {
   const header = m.header ? Buffer.byteLength(m.header.toString()) : 0;
   return 22 + Buffer.byteLength(m.subject ?? '') + header + m.data.byteLength + 8;
-}
-
-/**
- * Right after a node is lost the cluster elects new leaders for a few seconds, during which
- * requests time out or find no responder. Reads wait for it.
- */
-async function retryThroughElection<T>(fn: () => Promise<T>, forMs = 15_000): Promise<T> {
-  const deadline = Date.now() + forMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const transient = /timeout|no responders/i.test((err as Error)?.message ?? '');
-      if (!transient || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
-    }
-  }
-}
-
-/** the cluster cannot serve the consumer API just now (no meta leader, a timeout) */
-function unavailable(err: unknown): boolean {
-  if (err instanceof JetStreamApiError) return err.code === 503 || err.code === 500;
-  return /timeout|no responders|unavailable/i.test((err as Error)?.message ?? '');
-}
-
-function notFound(stream: string): RivuletError {
-  return new RivuletError('STREAM_NOT_FOUND', `stream "${stream}" does not exist`, { details: { stream } });
 }

@@ -207,10 +207,12 @@ export class NatsPageReader {
     const info = ackInfo(msg.reply);
     const pull = info ? this.pulls.get(info.consumer) : undefined;
     if (!info || !pull) return;
-    // headers are parsed when the event is decoded, a slice at a time, not all here at once
     pull.got.push({
       seq: info.seq,
-      subject: msg.subject,
+      // the subject and headers are decoded when asked for (most reads need neither, or only the headers)
+      get subject() {
+        return msg.subject;
+      },
       data: msg.data,
       get header() {
         return msg.headers;

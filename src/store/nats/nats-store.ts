@@ -26,8 +26,23 @@ import { NatsDocumentStore } from './nats-document-store.js';
 import { NatsEventLog } from './nats-event-log.js';
 import { NatsNames } from './nats-names.js';
 import { NatsStreamCatalog } from './nats-stream-catalog.js';
+import type { NatsReaders, NatsReadJob, NatsReadResult, NatsReaderSettings } from './nats-reader-wire.js';
+import { ReaderThreads, rivuletFromWire } from '../reader-threads.js';
+import { spawnStoreThread } from '../store-thread.js';
 
 const HEALTH_TIMEOUT_MS = 2000;
+/**
+ * Pages one reader thread reads at once: each is mostly a wait on the cluster. More threads or
+ * more pages at once read faster but load nats-server, which the appends need as well: two
+ * threads at four each took single-event produce beside 1000-event readers from 0.6× of alone
+ * to 0.1× (docs/benchmarks.md, reads-nats).
+ */
+const READS_PER_THREAD = 4;
+/**
+ * The NATS client allocates several objects per message: with the 4 MiB young generation of
+ * the SQLite threads, collection took a third of the thread's time; 16 MiB read ~20 % more.
+ */
+const READER_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 512 };
 /** the one key every process's readiness probe overwrites */
 const READINESS_KEY = '_readiness';
 
@@ -38,6 +53,7 @@ export class NatsStore implements Store {
     timeIndex: false,
     multiProcess: true,
     documentWatch: true,
+    // set once the reader threads are up (`readerThreads` > 0)
     eventJson: false,
   };
   private nc!: NatsConnection;
@@ -49,6 +65,7 @@ export class NatsStore implements Store {
   /** where readiness writes its probe */
   private probeBucket!: JsonBucket;
   private consumerStore!: NatsConsumerStore;
+  private readers: NatsReaders | null = null;
   private closed: Promise<void> | null = null;
   readonly names: NatsNames;
 
@@ -114,7 +131,9 @@ export class NatsStore implements Store {
           await Promise.all([this.eventLog.forgetKeysOf(name), this.consumerStore.forgetStream(name)]);
         },
       });
+      this.readers = await this.startReaders();
       this.eventLog = new NatsEventLog({
+        readers: this.readers,
         nc: this.nc,
         jsm: this.jsm,
         names: this.names,
@@ -138,9 +157,38 @@ export class NatsStore implements Store {
       this.eventLog.start();
       await this.nc.flush();
     } catch (err) {
+      await this.readers?.close();
+      this.readers = null;
       await this.nc.close().catch(() => {});
       throw unavailable(err, 'the nats cluster did not set up the store in time');
     }
+  }
+
+  /**
+   * Threads that read whole pages on connections of their own (nats-reader-worker.ts): a page
+   * is decoded and rendered there, and its messages do not queue on the connection that
+   * carries the appends' acknowledgements. A thread mostly waits on the network, so each runs
+   * a few pages at once.
+   */
+  private async startReaders(): Promise<NatsReaders | null> {
+    const size = this.options.readerThreads ?? 1;
+    if (size <= 0) return null;
+    const settings: NatsReaderSettings = { connection: this.options, prefix: this.names.prefix };
+    const readers = await ReaderThreads.start<NatsReadJob, NatsReadResult>({
+      spawn: () => spawnStoreThread(import.meta.url, 'nats-reader-worker', settings, READER_LIMITS),
+      size,
+      perThread: READS_PER_THREAD,
+      fromWire: (error) =>
+        rivuletFromWire(
+          error,
+          (original) =>
+            new RivuletError('STORE_UNAVAILABLE', `the nats cluster did not answer a read: ${original.message}`, {
+              retryAfter: 1,
+            }),
+        ),
+    });
+    this.capabilities.eventJson = true;
+    return readers;
   }
 
   async health(): Promise<StoreHealth> {
@@ -168,7 +216,7 @@ export class NatsStore implements Store {
   close(): Promise<void> {
     this.closed ??= (async () => {
       if (!this.nc) return;
-      await Promise.all([this.eventLog?.drain(), this.consumerStore?.close()]);
+      await Promise.all([this.eventLog?.drain(), this.consumerStore?.close(), this.readers?.close()]);
       // their consumers go with them, rather than linger on the server
       await Promise.all([this.catalog?.stop(), this.docs?.stopWatches()]);
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RivuletError } from '../../../src/kernel/errors.js';
 import type { JsonValue, NewEvent, StoredEvent } from '../../../src/kernel/envelope.js';
-import type { Store, StreamRecord } from '../../../src/store/port.js';
+import type { EventJsonSlice, Store, StreamRecord } from '../../../src/store/port.js';
+import { assertDataText, assertJsonText, assertTexts, eventsFor, T0 } from './page-texts.js';
 
 export interface StoreUnderTest {
   store: Store;
@@ -61,6 +62,10 @@ async function collect(iterable: AsyncIterable<StoredEvent>): Promise<StoredEven
   const out: StoredEvent[] = [];
   for await (const e of iterable) out.push(e);
   return out;
+}
+
+async function drain(slices: AsyncIterable<EventJsonSlice>): Promise<void> {
+  for await (const _ of slices);
 }
 
 function assertCode(code: RivuletError['code']) {
@@ -527,6 +532,76 @@ export function defineStoreSuite(name: string, factory: StoreFactory): void {
           assert.equal(stats.firstTime, '2024-01-01T00:00:00Z');
           assert.equal(stats.lastTime, '2024-02-01T00:00:00Z');
           assert.ok(stats.bytes > 0);
+        }),
+      );
+    });
+
+    describe('pages as stored text', () => {
+      const skip = { skip: !caps.eventJson && 'store lacks eventJson' };
+      const seed = async (store: Store, count: number) => {
+        await store.streams.create(streamRecord('texts'));
+        const events = eventsFor(count, `texts-${process.pid}-${++idCounter}`);
+        for (let at = 0; at < count; at += 500)
+          await store.events.append({ stream: 'texts', producer: null, events: events.slice(at, at + 500) });
+      };
+
+      it(
+        'answers readJson, readData and readTexts as the events read renders, across filters, limits and byte budgets',
+        skip,
+        withStore(async ({ store }) => {
+          await seed(store, 1300);
+          const queries = [
+            { limit: 1300 },
+            { afterSeq: 499, limit: 501 },
+            { types: ['order.created'], limit: 300 },
+            { types: ['order.created', 'order.paid'], afterSeq: 10, limit: 40 },
+            { fromTimeMs: T0 + 100_000, toTimeMs: T0 + 700_000, limit: 5000 },
+            { afterSeq: 1290, limit: 100 },
+            { afterSeq: 1300, limit: 10 },
+          ];
+          for (const query of queries) {
+            await assertJsonText(store, 'texts', query);
+            await assertDataText(store, 'texts', query);
+            await assertTexts(store, 'texts', query);
+            for (const maxBytes of [1, 700, 20_000]) {
+              await assertDataText(store, 'texts', query, maxBytes);
+              await assertTexts(store, 'texts', query, maxBytes);
+            }
+          }
+        }),
+      );
+
+      it(
+        'answers many pages read at once, each as it would alone',
+        skip,
+        withStore(async ({ store }) => {
+          await seed(store, 600);
+          const checks = Array.from({ length: 24 }, (_, i) => {
+            const query = {
+              afterSeq: (i * 37) % 500,
+              limit: 50 + i * 10,
+              ...(i % 3 === 0 ? { types: ['order.paid'] } : {}),
+            };
+            return i % 3 === 0
+              ? assertTexts(store, 'texts', query, 5_000)
+              : i % 3 === 1
+                ? assertDataText(store, 'texts', query, 3_000)
+                : assertJsonText(store, 'texts', query);
+          });
+          await Promise.all(checks);
+        }),
+      );
+
+      it(
+        'refuses a stream that does not exist from each kind of page',
+        skip,
+        withStore(async ({ store }) => {
+          await assert.rejects(drain(store.events.readJson!('nope', { limit: 5 })), assertCode('STREAM_NOT_FOUND'));
+          await assert.rejects(store.events.readData!('nope', { limit: 5 }, 1000), assertCode('STREAM_NOT_FOUND'));
+          await assert.rejects(
+            store.events.readTexts!('nope', { limit: 5 }, { maxBytes: 1000, types: false }),
+            assertCode('STREAM_NOT_FOUND'),
+          );
         }),
       );
     });
