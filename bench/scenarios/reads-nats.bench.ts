@@ -8,7 +8,8 @@
  * reading 1000-event pages, interleaved. Rivulet's RSS is sampled throughout.
  *
  * BENCH_READS_NATS_DURATION_S seconds per measurement (3 by default), BENCH_READS_NATS_ROUNDS
- * rounds (3 by default), BENCH_READS_NATS_EVENTS events in the stream (20,000 by default).
+ * rounds (3 by default), BENCH_READS_NATS_EVENTS events in the stream (20,000 by default),
+ * BENCH_READS_MAIN another build's dist/cli/main.js to measure instead of this tree's.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,7 @@ import type { Scenario } from '../context.js';
 const DURATION_S = Number(process.env.BENCH_READS_NATS_DURATION_S ?? 3);
 const ROUNDS = Number(process.env.BENCH_READS_NATS_ROUNDS ?? 3);
 const EVENTS = Number(process.env.BENCH_READS_NATS_EVENTS ?? 20_000);
+const SERVER_MAIN = process.env.BENCH_READS_MAIN || undefined;
 const READ_CONNECTIONS = 8;
 const PRODUCE_CONNECTIONS = 8;
 const REFERENCE = fileURLToPath(new URL('../nats-read-reference.mjs', import.meta.url));
@@ -127,6 +129,7 @@ export const scenario: Scenario = {
         args: ['--store', `nats://${node.servers.replaceAll('nats://', '')}`],
         logLevel: 'warn',
         startTimeoutMs: 30_000,
+        main: SERVER_MAIN,
       });
       const r = rivulet;
       const auth = { authorization: `Bearer ${r.adminKey}` };
