@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventJson } from '../../src/kernel/event-json.js';
 import type { StoredEvent } from '../../src/kernel/envelope.js';
-import { eventDataText, fieldText } from '../../src/store/sqlite/json-field.js';
+import { eventDataText, fieldText } from '../../src/store/json-field.js';
 
 const awkward: unknown[] = [
   { b: 1, 2: 'two', a: [1, 2.5, -0, 1e21, 1e-7], nested: { deep: [null, true, false, {}, '}]"'] } },

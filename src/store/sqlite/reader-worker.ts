@@ -12,7 +12,7 @@ import type { Statement } from 'better-sqlite3';
 import { errorToWire } from '../thread-wire.js';
 import type { EventQuery, FromReader, ReadJob, ReaderSettings, ReadResult, ToReader } from './reader-wire.js';
 import { EVENT_COLUMNS, eventJsonOfRow, type EventRow } from './event-row.js';
-import { eventDataText } from './json-field.js';
+import { eventDataText } from '../json-field.js';
 import { cacheSizePragma } from './page-cache.js';
 
 /** rows fetched at a time for a page of data */

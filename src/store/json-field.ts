@@ -1,12 +1,12 @@
 /**
- * Finds where a top-level field's value lies in the text of a JSON object, without parsing it:
- * the stored answer of an event holds its data as text, and a reader that wants only the data
- * (the Durable Streams mount's messages) takes that slice. The text must be valid JSON, as the
- * append wrote it.
+ * Finds where a field's value lies in the text of a JSON object, without parsing it: the stored
+ * answer of an event (SQLite) or a message body (nats) holds its data as text, and a reader that
+ * wants only the data, or wants to splice it into an answer, takes that slice. The text must be
+ * JSON as JSON.stringify writes it (no whitespace).
  */
 
-/** index just past the JSON value that starts at `at` (whitespace-free text, as JSON.stringify writes) */
-function skipValue(text: string, at: number): number {
+/** index just past the JSON value that starts at `at`; throws when the text ends first */
+export function skipValue(text: string, at: number): number {
   const c = text.charCodeAt(at);
   if (c === 0x22) return skipString(text, at);
   if (c === 0x7b || c === 0x5b) {
