@@ -46,22 +46,12 @@ export function eventJsonOfParts(p: EventJsonParts): string {
  * The same parts already as JSON text (strings quoted and escaped as `JSON.stringify` writes
  * them): for a store that keeps an event's fields as JSON text and splices them.
  */
-export interface EventJsonTexts {
-  id: string;
-  stream: string;
-  seq: number;
-  typeSeq: number;
-  type: string;
-  source: string;
-  time: string;
-  received: string;
+export type EventJsonTexts = Omit<EventJsonParts, 'producer' | 'schemaVersion'> & {
   /** `null` or a JSON string */
   producer: string;
-  dataJson: string;
-  metaJson: string;
   /** `null` or digits */
   schemaVersion: string;
-}
+};
 
 export function eventJsonOfTexts(t: EventJsonTexts): string {
   let text = `{"id":${t.id},"stream":${t.stream},"seq":${t.seq},"typeSeq":${t.typeSeq},"type":${t.type},"source":${t.source},"time":${t.time},"received":${t.received},"producer":${t.producer},"data":${t.dataJson}`;

@@ -29,7 +29,8 @@ import { StreamWriter } from './nats-stream-writer.js';
 import { NatsPageReader } from './nats-page-reader.js';
 import { NatsEventScan, notFound, type MessageQuery } from './nats-event-scan.js';
 import { PubAckInbox } from './pub-ack-inbox.js';
-import type { NatsReaders, NatsReadJob, NatsReadResult, PageQuery } from './nats-reader-wire.js';
+import type { NatsReaders, NatsReadJob, NatsReadResult } from './nats-reader-wire.js';
+import { textPageOf, type PageQuery } from '../thread-wire.js';
 import { ReadTurns } from './read-turns.js';
 
 interface IdempotencyRecord {
@@ -262,20 +263,14 @@ export class NatsEventLog implements EventLog {
     query: ReadQuery,
     options: { maxBytes: number; types: boolean },
   ): Promise<EventTextPage> {
-    const page = await this.readPage(stream, {
-      op: 'texts',
-      query: pageQuery(stream, query),
-      maxBytes: options.maxBytes,
-      types: options.types,
-    });
-    return {
-      bytes: page.bytes,
-      ends: page.ends,
-      seqs: page.seqs,
-      types: page.types,
-      lastSeq: page.lastEventSeq,
-      more: page.more,
-    };
+    return textPageOf(
+      await this.readPage(stream, {
+        op: 'texts',
+        query: pageQuery(stream, query),
+        maxBytes: options.maxBytes,
+        types: options.types,
+      }),
+    );
   }
 
   private async readPage<Op extends NatsReadJob['op']>(

@@ -4,21 +4,12 @@
  * page's bytes, which move to the event loop without a copy.
  */
 import type { ReaderThreads } from '../reader-threads.js';
-import type { FromReader as Answer, ToReader as Ask } from '../thread-wire.js';
+import type { FromReader as Answer, PageQuery, TextsAnswer, ToReader as Ask } from '../thread-wire.js';
 import type { NatsStoreOptions } from './nats-connection.js';
 
 export interface NatsReaderSettings {
   connection: NatsStoreOptions;
   prefix: string;
-}
-
-export interface PageQuery {
-  stream: string;
-  afterSeq: number;
-  fromTimeMs?: number;
-  toTimeMs?: number;
-  types?: string[];
-  limit: number;
 }
 
 export type NatsReadJob =
@@ -40,15 +31,7 @@ export type NatsReadResult =
       lastEventSeq: number;
     }
   | { op: 'data'; bytes: Uint8Array; count: number; lastEventSeq: number; more: boolean }
-  | {
-      op: 'texts';
-      bytes: Uint8Array;
-      ends: Uint32Array;
-      seqs: Float64Array;
-      types: string[] | null;
-      lastEventSeq: number;
-      more: boolean;
-    };
+  | ({ op: 'texts' } & TextsAnswer);
 
 export type ToNatsReader = Ask<NatsReadJob>;
 export type FromNatsReader = Answer<NatsReadResult>;

@@ -22,9 +22,9 @@ import type {
   NatsReaderSettings,
   NatsReadJob,
   NatsReadResult,
-  PageQuery,
   ToNatsReader,
 } from './nats-reader-wire.js';
+import type { PageQuery } from '../thread-wire.js';
 
 /** a page buffer kept between pages is at most this large, and at most this many are kept */
 const KEEP_OUT_BYTES = 8 * 1024 * 1024;

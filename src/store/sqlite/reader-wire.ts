@@ -5,7 +5,7 @@
  */
 import type { EventRow } from './event-row.js';
 import type { ReaderThreads } from '../reader-threads.js';
-import type { FromReader as Answer, ToReader as Ask } from '../thread-wire.js';
+import type { FromReader as Answer, PageQuery, TextsAnswer, ToReader as Ask } from '../thread-wire.js';
 
 export interface ReaderSettings {
   path: string;
@@ -18,14 +18,7 @@ export interface ReaderSettings {
   cacheBytes: number;
 }
 
-export interface EventQuery {
-  stream: string;
-  afterSeq: number;
-  fromTimeMs?: number;
-  toTimeMs?: number;
-  types?: string[];
-  limit: number;
-}
+export type EventQuery = PageQuery;
 
 export type ReadJob =
   /** the events as rows */
@@ -65,17 +58,7 @@ export type ReadResult =
       more: boolean;
       lastSeq: number;
     }
-  | {
-      found: true;
-      op: 'texts';
-      bytes: Uint8Array;
-      ends: Uint32Array;
-      seqs: Float64Array;
-      types: string[] | null;
-      lastEventSeq: number;
-      more: boolean;
-      lastSeq: number;
-    }
+  | ({ found: true; op: 'texts'; lastSeq: number } & TextsAnswer)
   | { found: true; op: 'seqAtTime'; seq: number | null; lastSeq: number }
   | { found: true; op: 'count'; n: number; oldest: number | null; lastSeq: number };
 

@@ -23,6 +23,7 @@ import type {
 import { EVENT_COLUMNS, toEvent, type EventRow } from './event-row.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { EventQuery, ReadJob, ReadResult, SqliteReaders } from './reader-wire.js';
+import { textPageOf } from '../thread-wire.js';
 
 /** rows per slice read as events: each slice is rebuilt on the main thread, so keep it short */
 const ROWS_SLICE = 256;
@@ -176,20 +177,14 @@ export class SqliteEventLog implements EventLog {
         lastSeq: afterSeq,
         more: false,
       };
-    const page = await this.readJob(stream, {
-      op: 'texts',
-      query: sliceOf(stream, query, afterSeq, query.limit),
-      maxBytes: options.maxBytes,
-      types: options.types,
-    });
-    return {
-      bytes: page.bytes,
-      ends: page.ends,
-      seqs: page.seqs,
-      types: page.types,
-      lastSeq: page.lastEventSeq,
-      more: page.more,
-    };
+    return textPageOf(
+      await this.readJob(stream, {
+        op: 'texts',
+        query: sliceOf(stream, query, afterSeq, query.limit),
+        maxBytes: options.maxBytes,
+        types: options.types,
+      }),
+    );
   }
 
   /** runs one job on a reader thread; STREAM_NOT_FOUND when the stream does not exist */

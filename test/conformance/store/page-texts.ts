@@ -72,6 +72,23 @@ export async function assertJsonText(store: Store, stream: string, query: ReadQu
   assert.equal(got.lastSeq, events.at(-1)?.seq ?? 0, label);
 }
 
+/** the events a page holds: at most `limit`, and none after the one that brings `size` to `maxBytes` */
+function pageOf(
+  matching: StoredEvent[],
+  limit: number,
+  maxBytes: number,
+  size: (e: StoredEvent) => number,
+): StoredEvent[] {
+  const taken: StoredEvent[] = [];
+  let bytes = 0;
+  for (const e of matching) {
+    if (taken.length === limit || (taken.length > 0 && bytes >= maxBytes)) break;
+    taken.push(e);
+    bytes += size(e);
+  }
+  return taken;
+}
+
 /**
  * each event's data as the store slices its text out, against the data of the parsed events:
  * the page stops at the query's limit, or after the event that brings the bytes (one more for
@@ -84,13 +101,7 @@ export async function assertDataText(
   maxBytes = 64 * 1024 * 1024,
 ): Promise<void> {
   const matching = await eventsOf(store, stream, { ...query, limit: 1_000_000 });
-  const taken: StoredEvent[] = [];
-  let bytes = 0;
-  for (const e of matching) {
-    if (taken.length === query.limit || bytes >= maxBytes) break;
-    taken.push(e);
-    bytes += Buffer.byteLength(JSON.stringify(e.data)) + 1;
-  }
+  const taken = pageOf(matching, query.limit, maxBytes, (e) => Buffer.byteLength(JSON.stringify(e.data)) + 1);
   const page = await store.events.readData!(stream, query, maxBytes);
   const label = JSON.stringify({ query, maxBytes });
   assert.equal(Buffer.from(page.bytes).toString('utf8'), taken.map((e) => JSON.stringify(e.data)).join(','), label);
@@ -111,14 +122,8 @@ export async function assertTexts(
   maxBytes = 64 * 1024 * 1024,
 ): Promise<void> {
   const matching = await eventsOf(store, stream, { ...query, limit: 1_000_000 });
-  const texts: string[] = [];
-  let bytes = 0;
-  for (const e of matching) {
-    if (texts.length === query.limit || (texts.length > 0 && bytes >= maxBytes)) break;
-    texts.push(JSON.stringify(renderEvent(e)));
-    bytes += Buffer.byteLength(texts.at(-1)!);
-  }
-  const taken = matching.slice(0, texts.length);
+  const taken = pageOf(matching, query.limit, maxBytes, (e) => Buffer.byteLength(JSON.stringify(renderEvent(e))));
+  const texts = taken.map((e) => JSON.stringify(renderEvent(e)));
   const label = JSON.stringify({ query, maxBytes });
   for (const types of [false, true]) {
     const page = await store.events.readTexts!(stream, query, { maxBytes, types });
