@@ -193,6 +193,21 @@ export class RivuletMetrics {
     });
   }
 
+  /** a counter read at scrape time from a running total kept elsewhere (it only grows) */
+  total(name: string, help: string, read: () => number): void {
+    let seen = 0;
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const now = read();
+        if (now > seen) this.inc(now - seen);
+        seen = Math.max(seen, now);
+      },
+    });
+  }
+
   /** a labelled gauge filled at scrape time; `fill` sets the values (reset before each scrape) */
   labelledGauge<L extends string>(
     name: string,

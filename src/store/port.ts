@@ -328,6 +328,17 @@ export interface StoreHealth {
   detail?: string;
 }
 
+/** a store's reader threads at a moment, for metrics (counts since the store opened) */
+export interface ReaderStats {
+  threads: number;
+  /** jobs waiting for a thread */
+  queued: number;
+  running: number;
+  jobs: number;
+  /** time jobs spent waiting for a thread, in all */
+  waitMs: number;
+}
+
 export interface Store {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
@@ -337,6 +348,8 @@ export interface Store {
   readonly consumers: ConsumerStore;
   open(): Promise<void>;
   health(): Promise<StoreHealth>;
+  /** optional: the store's reader threads, when it has them (null while it is not open) */
+  readerStats?(): ReaderStats | null;
   /** idempotent; waits for in-flight writes, then releases everything */
   close(): Promise<void>;
 }

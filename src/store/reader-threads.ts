@@ -10,11 +10,13 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { RivuletError } from '../kernel/errors.js';
+import type { ReaderStats } from './port.js';
 import type { FromReader, WireError } from './thread-wire.js';
 
 interface Job<J, R> {
   id: number;
   job: J;
+  queuedAt: number;
   resolve: (result: R) => void;
   reject: (err: unknown) => void;
 }
@@ -35,18 +37,12 @@ export interface ReaderThreadsOptions {
   fromWire: (error: WireError) => unknown;
 }
 
-export interface ReaderThreadsStats {
-  threads: number;
-  queued: number;
-  running: number;
-  jobs: number;
-}
-
 export class ReaderThreads<J, R> {
   private readonly threads: Thread<J, R>[] = [];
   private readonly queue: Job<J, R>[] = [];
   private nextId = 1;
   private jobs = 0;
+  private waitMs = 0;
   private closing = false;
 
   private constructor(private readonly options: ReaderThreadsOptions) {}
@@ -66,19 +62,20 @@ export class ReaderThreads<J, R> {
     return pool;
   }
 
-  get stats(): ReaderThreadsStats {
+  get stats(): ReaderStats {
     return {
       threads: this.threads.length,
       queued: this.queue.length,
       running: this.threads.reduce((n, t) => n + t.running.size, 0),
       jobs: this.jobs,
+      waitMs: this.waitMs,
     };
   }
 
   run(job: J): Promise<R> {
     if (this.closing) return Promise.reject(unavailable('the store is closing'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, job, resolve, reject });
+      this.queue.push({ id: this.nextId++, job, queuedAt: performance.now(), resolve, reject });
       this.dispatch();
     });
   }
@@ -93,6 +90,7 @@ export class ReaderThreads<J, R> {
       const job = this.queue.shift()!;
       thread.running.set(job.id, job);
       this.jobs++;
+      this.waitMs += performance.now() - job.queuedAt;
       // a thread with work keeps the process alive until the answer is in; an idle one does not
       thread.worker.ref();
       thread.worker.postMessage({ id: job.id, job: job.job });

@@ -363,6 +363,9 @@ describe('nats store: reads by batches', () => {
       const data = await store.events.readData!('threaded', { afterSeq: 2000, limit: 1000 }, 1 << 20);
       assert.equal(texts.seqs.length, 1000);
       assert.equal(data.count, 1000);
+      const stats = store.readerStats();
+      assert.equal(stats?.threads, 1);
+      assert.ok((stats?.jobs ?? 0) >= 3, `${stats?.jobs} jobs on the reader thread`);
       const arrived = own.stats().inBytes - before;
       assert.ok(bytes > 100_000, `a page of ${bytes} bytes`);
       assert.ok(

@@ -123,6 +123,13 @@ describe('/metrics', () => {
       assert.equal(sample(text, 'rivulet_live_subscriptions'), 0);
       assert.ok((sample(text, 'rivulet_process_resident_memory_bytes') ?? 0) > 0, 'process metrics are included');
       assert.ok(sample(text, 'rivulet_nodejs_heap_size_used_bytes') !== undefined);
+
+      // the store's reader threads: the lag counts of the scrape above ran there
+      const again = (await t.app.inject({ method: 'GET', url: '/metrics', headers: t.admin })).body;
+      assert.equal(sample(again, 'rivulet_store_reader_threads'), 2);
+      assert.equal(sample(again, 'rivulet_store_read_jobs_queued'), 0);
+      assert.ok((sample(again, 'rivulet_store_read_jobs_total') ?? 0) >= 1, 'reads counted');
+      assert.ok((sample(again, 'rivulet_store_read_wait_seconds_total') ?? -1) >= 0);
     }));
 
   it('is public with metricsPublic, and shows what the sink recorder was told', async () => {

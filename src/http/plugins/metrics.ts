@@ -14,7 +14,7 @@ export interface MetricsPluginOptions {
   metrics: RivuletMetrics;
   services: Pick<CoreServices, 'consumers' | 'live' | 'produce'>;
   /** the catalog and consumers, listed for the consumer lag gauge */
-  store: Pick<Store, 'streams' | 'consumers'>;
+  store: Pick<Store, 'streams' | 'consumers' | 'readerStats'>;
   /** serve /metrics without a key */
   public?: boolean;
   /** most consumers whose lag one scrape reads (each costs a store query) */
@@ -47,6 +47,18 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
     'open live subscriptions (SSE and WebSocket) of this process',
     () => services.live.size,
   );
+  if (store.readerStats) {
+    const readers = () => store.readerStats!();
+    metrics.gauge('rivulet_store_reader_threads', 'reader threads of the store', () => readers()?.threads ?? 0);
+    metrics.gauge('rivulet_store_read_jobs_queued', 'reads waiting for a reader thread', () => readers()?.queued ?? 0);
+    metrics.gauge('rivulet_store_read_jobs_running', 'reads running on reader threads', () => readers()?.running ?? 0);
+    metrics.total('rivulet_store_read_jobs_total', 'reads run on reader threads', () => readers()?.jobs ?? 0);
+    metrics.total(
+      'rivulet_store_read_wait_seconds_total',
+      'time reads waited for a reader thread, in all',
+      () => (readers()?.waitMs ?? 0) / 1000,
+    );
+  }
   metrics.labelledGauge(
     'rivulet_consumer_lag_events',
     `events after each consumer's committed position (at most ${maxLag} consumers per scrape)`,

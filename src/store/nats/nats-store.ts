@@ -18,7 +18,7 @@ import {
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { RivuletError, isRivuletError } from '../../kernel/errors.js';
-import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
+import type { ReaderStats, Store, StoreCapabilities, StoreHealth } from '../port.js';
 import { JsonBucket } from './kv-json.js';
 import { dialNats, type NatsStoreOptions } from './nats-connection.js';
 import { NatsConsumerStore } from './nats-consumer-store.js';
@@ -189,6 +189,10 @@ export class NatsStore implements Store {
     });
     this.capabilities.eventJson = true;
     return readers;
+  }
+
+  readerStats(): ReaderStats | null {
+    return this.readers?.stats ?? null;
   }
 
   async health(): Promise<StoreHealth> {

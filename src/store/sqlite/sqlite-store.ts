@@ -11,7 +11,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSy
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
-import type { Store, StoreCapabilities, StoreHealth } from '../port.js';
+import type { ReaderStats, Store, StoreCapabilities, StoreHealth } from '../port.js';
 import { GroupCommitter, type CommitInfo } from './group-commit.js';
 import { ReaderThreads, rivuletFromWire } from '../reader-threads.js';
 import { spawnStoreThread } from '../store-thread.js';
@@ -246,6 +246,10 @@ export class SqliteStore implements Store {
     closeSync(this.lockFd);
     this.lockFd = null;
     rmSync(join(this.options.dataDir, LOCK_FILE), { force: true });
+  }
+
+  readerStats(): ReaderStats | null {
+    return this.readers?.stats ?? null;
   }
 
   async health(): Promise<StoreHealth> {
