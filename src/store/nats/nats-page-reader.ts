@@ -15,7 +15,7 @@
  * consumer creations and pulls are in flight at once: a flood of reads queues here, behind one
  * another, and the socket carries the writers' acknowledgements between their batches.
  */
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { RawMessage } from './nats-event-codec.js';
 
 /** the first pull asks for 100 messages, later ones for up to MAX_BATCH or ~BATCH_BYTES by the sizes seen */
@@ -207,18 +207,7 @@ export class NatsPageReader {
     const info = ackInfo(msg.reply);
     const pull = info ? this.pulls.get(info.consumer) : undefined;
     if (!info || !pull) return;
-    pull.got.push({
-      seq: info.seq,
-      // the subject and headers are decoded when asked for (most reads need neither, or only the headers)
-      get subject() {
-        return msg.subject;
-      },
-      data: msg.data,
-      get header() {
-        return msg.headers;
-      },
-      receivedMs: info.receivedMs,
-    });
+    pull.got.push(new PulledMessage(msg, info.seq, info.receivedMs));
     if (pull.got.length >= pull.want) this.finish(info.consumer, pull, null);
   }
 
@@ -227,6 +216,32 @@ export class NatsPageReader {
     this.pulls.delete(consumer);
     clearTimeout(pull.timer);
     pull.done(err);
+  }
+}
+
+/**
+ * A message of a pull. Its subject and headers are decoded when asked for: most reads need
+ * neither, or only the headers. (A class: one small object per message, where an object with
+ * its own accessors cost a pair of closures more.)
+ */
+class PulledMessage implements RawMessage {
+  /** the client makes a new view of the body each time it is asked */
+  readonly data: Uint8Array;
+
+  constructor(
+    private readonly msg: Msg,
+    readonly seq: number,
+    readonly receivedMs: number,
+  ) {
+    this.data = msg.data;
+  }
+
+  get subject(): string {
+    return this.msg.subject;
+  }
+
+  get header(): MsgHdrs | undefined {
+    return this.msg.headers;
   }
 }
 

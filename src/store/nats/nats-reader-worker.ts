@@ -12,7 +12,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { eventJson, eventJsonOfTexts } from '../../kernel/event-json.js';
 import { errorToWire } from '../thread-wire.js';
 import { dialNats } from './nats-connection.js';
-import { bodyTexts } from './nats-body-text.js';
+import type { StoredEvent } from '../../kernel/envelope.js';
+import { bodyTexts, type BodyTexts } from './nats-body-text.js';
 import { decodeEvent, typeSeqOf, type RawMessage } from './nats-event-codec.js';
 import { NatsEventScan } from './nats-event-scan.js';
 import { NatsNames } from './nats-names.js';
@@ -90,13 +91,91 @@ function transferable(result: NatsReadResult): ArrayBuffer[] {
 
 /** an event of a page, as much of it as the page needs */
 interface PageEvent {
-  seq: number;
-  type: string;
+  readonly seq: number;
+  readonly type: string;
   time(): string;
   /** the native API's answer */
   json(): string;
   /** its data as JSON text */
   data(): string;
+}
+
+/** receive times as the answer writes them; consecutive messages often share a millisecond */
+class ReceivedTimes {
+  private ms = Number.NaN;
+  private text = '';
+
+  of(ms: number): string {
+    if (ms !== this.ms) {
+      this.ms = ms;
+      this.text = `"${new Date(ms).toISOString()}"`;
+    }
+    return this.text;
+  }
+}
+
+/** a message whose body's fields are spliced into the answer */
+class SplicedEvent implements PageEvent {
+  readonly seq: number;
+
+  constructor(
+    private readonly stream: string,
+    private readonly m: RawMessage,
+    private readonly t: BodyTexts,
+    readonly type: string,
+    private readonly received: ReceivedTimes,
+  ) {
+    this.seq = m.seq;
+  }
+
+  time(): string {
+    return JSON.parse(this.t.time) as string;
+  }
+
+  json(): string {
+    const t = this.t;
+    return eventJsonOfTexts({
+      id: t.id,
+      stream: this.stream,
+      seq: this.m.seq,
+      typeSeq: typeSeqOf(this.m.header),
+      type: t.type,
+      source: t.source,
+      time: t.time,
+      received: this.received.of(this.m.receivedMs),
+      producer: t.producer,
+      dataJson: t.data,
+      metaJson: t.meta,
+      schemaVersion: t.schemaVersion,
+    });
+  }
+
+  data(): string {
+    return this.t.data;
+  }
+}
+
+/** a message decoded whole (a body of another shape) */
+class DecodedEvent implements PageEvent {
+  readonly seq: number;
+  readonly type: string;
+
+  constructor(private readonly e: StoredEvent) {
+    this.seq = e.seq;
+    this.type = e.type;
+  }
+
+  time(): string {
+    return this.e.time;
+  }
+
+  json(): string {
+    return eventJson(this.e);
+  }
+
+  data(): string {
+    return JSON.stringify(this.e.data) ?? 'null';
+  }
 }
 
 class PageReader {
@@ -107,6 +186,7 @@ class PageReader {
   private readonly spares: Buffer[] = [];
   /** types' names by their JSON text */
   private readonly types = new Map<string, string>();
+  private readonly received = new ReceivedTimes();
 
   constructor(
     private readonly scan: NatsEventScan,
@@ -161,37 +241,9 @@ class PageReader {
   private pageEvent(name: string, stream: string, m: RawMessage): PageEvent {
     const body = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8');
     const t = bodyTexts(body);
-    if (!t) {
-      const e = decodeEvent(name, m);
-      return {
-        seq: e.seq,
-        type: e.type,
-        time: () => e.time,
-        json: () => eventJson(e),
-        data: () => JSON.stringify(e.data) ?? 'null',
-      };
-    }
-    return {
-      seq: m.seq,
-      type: this.typeOf(t.type),
-      time: () => JSON.parse(t.time) as string,
-      json: () =>
-        eventJsonOfTexts({
-          id: t.id,
-          stream,
-          seq: m.seq,
-          typeSeq: typeSeqOf(m.header),
-          type: t.type,
-          source: t.source,
-          time: t.time,
-          received: `"${new Date(m.receivedMs).toISOString()}"`,
-          producer: t.producer,
-          dataJson: t.data,
-          metaJson: t.meta,
-          schemaVersion: t.schemaVersion,
-        }),
-      data: () => t.data,
-    };
+    return t
+      ? new SplicedEvent(stream, m, t, this.typeOf(t.type), this.received)
+      : new DecodedEvent(decodeEvent(name, m));
   }
 
   /** a type's name from its JSON text: a stream has few types, so each is parsed once */
