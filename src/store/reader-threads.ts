@@ -27,6 +27,9 @@ interface Thread<J, R> {
   running: Map<number, Job<J, R>>;
 }
 
+/** how long a closing thread may take to finish its jobs and end */
+const CLOSE_WAIT_MS = 10_000;
+
 export interface ReaderThreadsOptions {
   /** starts one thread; it answers `{ kind: 'ready' }` once it can take jobs */
   spawn: () => Worker;
@@ -44,6 +47,7 @@ export class ReaderThreads<J, R> {
   private jobs = 0;
   private waitMs = 0;
   private closing = false;
+  private closed: Promise<void> | null = null;
 
   private constructor(private readonly options: ReaderThreadsOptions) {}
 
@@ -160,8 +164,13 @@ export class ReaderThreads<J, R> {
     );
   }
 
-  /** waits for running jobs, fails queued ones, and ends the threads */
-  async close(): Promise<void> {
+  /** waits for running jobs, fails queued ones, and ends the threads (once, however often asked) */
+  close(): Promise<void> {
+    this.closed ??= this.closeNow();
+    return this.closed;
+  }
+
+  private async closeNow(): Promise<void> {
     this.closing = true;
     for (const job of this.queue.splice(0)) job.reject(unavailable('the store is closing'));
     await Promise.all(
@@ -169,7 +178,10 @@ export class ReaderThreads<J, R> {
         const exited = new Promise((r) => t.worker.once('exit', r));
         t.worker.ref();
         t.worker.postMessage({ close: true });
+        // a thread that does not end in time (a read stuck on the network) is stopped
+        const timer = setTimeout(() => void t.worker.terminate(), CLOSE_WAIT_MS);
         await exited;
+        clearTimeout(timer);
       }),
     );
   }

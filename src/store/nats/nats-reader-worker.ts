@@ -33,6 +33,8 @@ const KEEP_SPARES = 4;
 /** room left around a JSON page for the native API's frame (as the SQLite reader threads leave) */
 const SPARE_BEFORE = 16;
 const SPARE_AFTER = 256;
+/** how long a closing thread waits for its connection to drain */
+const CLOSE_WAIT_MS = 2000;
 /** as the SQLite store's reader threads: reads yield the CPU to the event loop */
 const NICENESS = 10;
 
@@ -68,7 +70,10 @@ async function run(channel: NonNullable<typeof parentPort>, settings: NatsReader
     if ('close' in m) {
       void Promise.allSettled([...running]).then(async () => {
         reader.stop();
-        await nc.drain().catch(() => nc.close());
+        // a cluster that stopped answering must not hold the store's close
+        const late = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref());
+        await Promise.race([nc.drain().catch(() => {}), late]);
+        await nc.close().catch(() => {});
         channel.close();
       });
       return;

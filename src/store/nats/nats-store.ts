@@ -43,6 +43,8 @@ const READS_PER_THREAD = 4;
  * the SQLite threads, collection took a third of the thread's time; 16 MiB read ~20 % more.
  */
 const READER_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 512 };
+/** how long closing waits for the cluster before it lets go of the connection */
+const CLOSE_WAIT_MS = 10_000;
 /** the one key every process's readiness probe overwrites */
 const READINESS_KEY = '_readiness';
 
@@ -217,13 +219,28 @@ export class NatsStore implements Store {
     }
   }
 
+  /**
+   * Waits for in-flight writes and hands back what the process holds on the cluster, for at most
+   * CLOSE_WAIT_MS: a cluster that stopped answering (paused, partitioned) must not keep a
+   * process from exiting, so the connection is then closed without draining.
+   */
   close(): Promise<void> {
     this.closed ??= (async () => {
       if (!this.nc) return;
-      await Promise.all([this.eventLog?.drain(), this.consumerStore?.close(), this.readers?.close()]);
-      // their consumers go with them, rather than linger on the server
-      await Promise.all([this.catalog?.stop(), this.docs?.stopWatches()]);
-      if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+      const graceful = (async () => {
+        await Promise.all([this.eventLog?.drain(), this.consumerStore?.close(), this.readers?.close()]);
+        // their consumers go with them, rather than linger on the server
+        await Promise.all([this.catalog?.stop(), this.docs?.stopWatches()]);
+        if (!this.nc.isClosed()) await this.nc.drain();
+      })().catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      });
+      await Promise.race([graceful, late]);
+      clearTimeout(timer);
+      if (!this.nc.isClosed()) await this.nc.close().catch(() => {});
+      await this.readers?.close();
     })();
     return this.closed;
   }
