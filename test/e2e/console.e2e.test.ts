@@ -127,6 +127,8 @@ describe(
         await page.fill('form.filters input[name="seq"]', '1');
         await page.click('form.filters button[type="submit"]');
         await page.locator('table.events tr[data-seq="4"]').waitFor({ state: 'detached' });
+        // the old rows may go before the new ones arrive: wait for the answer's rows
+        await page.locator('table.events tr[data-seq="5"]').waitFor();
         assert.deepEqual(
           await page
             .locator('table.events tbody tr')
