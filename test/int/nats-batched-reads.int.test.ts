@@ -13,6 +13,7 @@ import type { StoredEvent } from '../../src/kernel/envelope.js';
 import { ReadService } from '../../src/core/events/read-events.js';
 import { renderEvent } from '../../src/http/routes/events-routes.js';
 import { newEvent } from '../conformance/store/store-suite.js';
+import { assertDataText, assertTexts } from '../conformance/store/page-texts.js';
 import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { NatsPageReader, type PageQuery } from '../../src/store/nats/nats-page-reader.js';
 import type { RawMessage } from '../../src/store/nats/nats-event-codec.js';
@@ -381,7 +382,7 @@ describe('nats store: reads by batches', () => {
       );
     }),
   );
-  it('without reader threads, pages are rendered on the event loop from parsed events, the same bytes', async () => {
+  it('without reader threads, pages are written on the event loop from decoded events, the same bytes', async () => {
     const threaded = await openNatsTestStore(nats.servers);
     const plain = await openNatsTestStore(nats.servers, threaded.names.prefix, 1, { readerThreads: 0 });
     try {
@@ -401,6 +402,12 @@ describe('nats store: reads by batches', () => {
           .join(',');
         assert.equal(await text(plain), expected);
         assert.equal(await text(threaded), expected);
+        // the store's own page calls answer alike with or without the thread (the Durable Streams
+        // mount and live backlogs call them on any store that has them)
+        for (const s of [plain, threaded]) {
+          await assertDataText(s, 'plain', request, 2_000);
+          await assertTexts(s, 'plain', request, 5_000);
+        }
       }
     } finally {
       await plain.close();

@@ -30,6 +30,7 @@ import { NatsPageReader } from './nats-page-reader.js';
 import { NatsEventScan, notFound, type MessageQuery } from './nats-event-scan.js';
 import { PubAckInbox } from './pub-ack-inbox.js';
 import type { NatsReaders, NatsReadJob, NatsReadResult } from './nats-reader-wire.js';
+import { DecodedEvent, PageWriter, type PageEvent, type PageSource } from './nats-pages.js';
 import { textPageOf, type PageQuery } from '../thread-wire.js';
 import { ReadTurns } from './read-turns.js';
 
@@ -65,6 +66,8 @@ export class NatsEventLog implements EventLog {
   private readonly origin = createInbox();
   private readonly pages: NatsPageReader;
   private readonly scanner: NatsEventScan;
+  /** writes pages on the event loop when there is no reader thread */
+  private readonly pageWriter = new PageWriter();
   /** appends between their start and their answer: reads step back while there are any */
   private appending = 0;
   private readonly turns = new ReadTurns(() => this.appending > 0);
@@ -243,21 +246,22 @@ export class NatsEventLog implements EventLog {
   }
 
   /**
-   * With reader threads (`capabilities.eventJson`): a page as the native API's JSON text, read,
-   * decoded and rendered on a reader thread as one job, so the event loop only sends its bytes.
+   * A page as the native API's JSON text, read and written on the reader thread as one job, so
+   * the event loop only sends its bytes (`capabilities.eventJson`); without a reader thread,
+   * written here from decoded events.
    */
   async *readJson(stream: string, query: ReadQuery): AsyncIterable<EventJsonSlice> {
     const page = await this.readPage(stream, { op: 'json', query: pageQuery(stream, query) });
     if (page.count > 0) yield { bytes: page.bytes, spare: page.spare, count: page.count, lastSeq: page.lastEventSeq };
   }
 
-  /** with reader threads: the data of a page (port.ts `readData`), as one job */
+  /** the data of a page (port.ts `readData`), as `readJson` reads a page */
   async readData(stream: string, query: ReadQuery, maxBytes: number): Promise<EventDataPage> {
     const page = await this.readPage(stream, { op: 'data', query: pageQuery(stream, query), maxBytes });
     return { bytes: page.bytes, count: page.count, lastSeq: page.lastEventSeq, more: page.more };
   }
 
-  /** with reader threads: a page of whole answers with where each ends (port.ts `readTexts`), as one job */
+  /** a page of whole answers with where each ends (port.ts `readTexts`), as `readJson` reads a page */
   async readTexts(
     stream: string,
     query: ReadQuery,
@@ -277,9 +281,12 @@ export class NatsEventLog implements EventLog {
     stream: string,
     job: Extract<NatsReadJob, { op: Op }>,
   ): Promise<Extract<NatsReadResult, { op: Op }>> {
-    if (!this.d.readers) throw new Error('the nats store was opened without reader threads');
     if (!(await this.d.catalog.get(stream))) throw notFound(stream);
-    return (await this.d.readers.run(job)) as Extract<NatsReadResult, { op: Op }>;
+    if (this.d.readers) return (await this.d.readers.run(job)) as Extract<NatsReadResult, { op: Op }>;
+    // without a reader thread: the same page, written here from the events `read` decodes
+    const q = job.query;
+    const events: PageSource = (extra) => decoded(this.read(stream, { ...q, limit: q.limit + extra }));
+    return (await this.pageWriter.write(events, job)) as Extract<NatsReadResult, { op: Op }>;
   }
 
   /** the events at these seqs (those still stored), in seq order: one read when they are close together */
@@ -417,6 +424,10 @@ export class NatsEventLog implements EventLog {
   async forgetKeysOf(stream: string): Promise<void> {
     for (const key of await this.d.idem.keys(`${token(stream)}.*`)) await this.d.idem.purge(key).catch(() => {});
   }
+}
+
+async function* decoded(events: AsyncIterable<StoredEvent>): AsyncIterable<PageEvent> {
+  for await (const e of events) yield new DecodedEvent(e);
 }
 
 function pageQuery(stream: string, q: ReadQuery): PageQuery {
