@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 
 const BINARY = process.env.NATS_SERVER_BIN ?? 'nats-server';
 const KEEP_OUTPUT = 32 * 1024;
@@ -109,6 +111,7 @@ export async function startNatsCluster(options: NatsServerOptions = {}): Promise
       const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failed) throw failed.reason;
       await waitForMetaLeader(started, options.startTimeoutMs ?? 20_000);
+      await waitForPlacement(started, options.startTimeoutMs ?? 20_000);
       return started;
     } catch (err) {
       await Promise.all(started.map((n) => n.kill()));
@@ -232,6 +235,35 @@ async function waitForPort(port: number, deadline: number): Promise<void> {
 }
 
 /** A cluster can only create streams once its JetStream meta group has a leader. */
+/**
+ * A meta leader is elected before every peer is known to it: until then a stream of three
+ * replicas is refused ("no suitable peers for placement"). Waits until one can be placed.
+ */
+async function waitForPlacement(nodes: NatsNode[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const nc = await connect({ servers: nodes.map((n) => n.url) });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5000 });
+    for (;;) {
+      try {
+        await jsm.streams.add({
+          name: 'placement_probe',
+          subjects: ['placement_probe.>'],
+          num_replicas: 3,
+          storage: StorageType.Memory,
+        });
+        await jsm.streams.delete('placement_probe');
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`the cluster cannot place 3 replicas in time: ${String(err)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
 async function waitForMetaLeader(nodes: NatsNode[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const pattern = /JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader/;
