@@ -27,7 +27,7 @@ import { writeModeOf, type WriteMode } from '../../kernel/write-mode.js';
 import { ConcurrentStreamWriter } from './nats-concurrent-writer.js';
 import { StreamWriter } from './nats-stream-writer.js';
 import { NatsPageReader } from './nats-page-reader.js';
-import { NatsEventScan, notFound, type MessageQuery } from './nats-event-scan.js';
+import { NatsEventScan, notFound, scanPlan, type MessageQuery } from './nats-event-scan.js';
 import { PubAckInbox } from './pub-ack-inbox.js';
 import type { NatsReaders, NatsReadJob, NatsReadResult } from './nats-reader-wire.js';
 import { DecodedEvent, PageWriter, type PageEvent, type PageSource } from './nats-pages.js';
@@ -200,26 +200,11 @@ export class NatsEventLog implements EventLog {
 
   async *read(stream: string, query: ReadQuery): AsyncIterable<StoredEvent> {
     if (!(await this.d.catalog.get(stream))) throw notFound(stream);
-    const types = query.types && query.types.length > 0 ? new Set(query.types) : null;
-    // one type is a server-side subject filter; several are filtered here (JetStream 2.9
-    // takes one filter subject per consumer)
-    const filter =
-      types?.size === 1 ? this.d.names.typeFilter(stream, [...types][0]!) : this.d.names.streamSubjects(stream);
-    const matches = (e: StoredEvent) =>
-      (!types || types.has(e.type)) &&
-      (query.fromTimeMs === undefined || Date.parse(e.time) >= query.fromTimeMs) &&
-      (query.toTimeMs === undefined || Date.parse(e.time) <= query.toTimeMs);
     let remaining = query.limit;
     if (remaining <= 0) return;
-    // with no filtering here, the page's size bounds what the server is asked for
-    const exact = (!types || types.size === 1) && query.fromTimeMs === undefined && query.toTimeMs === undefined;
-    for await (const e of this.scan(
-      stream,
-      (query.afterSeq ?? 0) + 1,
-      filter,
-      exact ? remaining : Number.POSITIVE_INFINITY,
-    )) {
-      if (!matches(e)) continue;
+    const plan = scanPlan(this.d.names, stream, query, remaining);
+    for await (const e of this.scan(stream, (query.afterSeq ?? 0) + 1, plan.filter, plan.max)) {
+      if (!plan.matches(e.type, () => e.time)) continue;
       yield e;
       if (--remaining === 0) return;
     }

@@ -16,6 +16,42 @@ const GET_WINDOW = 256;
 
 export type MessageQuery = { seq: number } | { seq: number; next_by_subj: string } | { last_by_subj: string };
 
+/** how a read's query is scanned: what the server filters, how much it is asked for, what is filtered here */
+export interface ScanPlan {
+  /** the subject filter of the read's consumer */
+  filter: string;
+  /** messages to ask for: `want` when the server's filter is the whole query, else no bound */
+  max: number;
+  /** whether an event the server gave matches the rest of the query (its time is asked only when needed) */
+  matches(type: string, time: () => string): boolean;
+}
+
+/**
+ * One type is a subject filter the server applies; several (JetStream 2.9 takes one filter
+ * subject per consumer) and times are filtered by the reader.
+ */
+export function scanPlan(
+  names: NatsNames,
+  stream: string,
+  q: { types?: string[]; fromTimeMs?: number; toTimeMs?: number },
+  want: number,
+): ScanPlan {
+  const types = q.types && q.types.length > 0 ? new Set(q.types) : null;
+  const filter = types?.size === 1 ? names.typeFilter(stream, [...types][0]!) : names.streamSubjects(stream);
+  const { fromTimeMs: from, toTimeMs: to } = q;
+  const exact = (!types || types.size === 1) && from === undefined && to === undefined;
+  return {
+    filter,
+    max: exact ? want : Number.POSITIVE_INFINITY,
+    matches(type, time) {
+      if (types && !types.has(type)) return false;
+      if (from === undefined && to === undefined) return true;
+      const ms = Date.parse(time());
+      return (from === undefined || ms >= from) && (to === undefined || ms <= to);
+    },
+  };
+}
+
 export class NatsEventScan {
   constructor(
     private readonly jsm: JetStreamManager,

@@ -10,10 +10,10 @@ import type { PageQuery } from '../thread-wire.js';
 import type { BodyTexts } from './nats-body-text.js';
 import { typeSeqOf, type RawMessage } from './nats-event-codec.js';
 import type { NatsReadJob, NatsReadResult } from './nats-reader-wire.js';
+import { grow, PageBuffers } from '../page-buffers.js';
 
-/** a page buffer kept between pages is at most this large, and at most this many are kept */
-const KEEP_OUT_BYTES = 8 * 1024 * 1024;
-const KEEP_SPARES = 4;
+/** page buffers kept between pages: as many as pages a reader thread writes at once */
+const KEEP_BUFFERS = 4;
 /** room left around a JSON page for the native API's frame (as the SQLite reader threads leave) */
 const SPARE_BEFORE = 16;
 const SPARE_AFTER = 256;
@@ -111,11 +111,8 @@ export class DecodedEvent implements PageEvent {
 }
 
 export class PageWriter {
-  /**
-   * Buffers pages are written in, kept between pages: a page takes one for itself (several
-   * pages are written at once, each between its own awaits) and gives it back when handed over.
-   */
-  private readonly spares: Buffer[] = [];
+  /** a page takes a buffer for itself: several pages are written at once, each between its own awaits */
+  private readonly buffers = new PageBuffers(KEEP_BUFFERS);
 
   /** the page a job asks for */
   write(events: PageSource, job: NatsReadJob): Promise<NatsReadResult> {
@@ -135,7 +132,7 @@ export class PageWriter {
    * the page moves out with room around it for the API's frame.
    */
   private async json(events: PageSource, q: PageQuery): Promise<NatsReadResult> {
-    let out = this.spares.pop() ?? Buffer.allocUnsafe(64 * 1024);
+    let out = this.buffers.take();
     let bytes = 0;
     let count = 0;
     let lastEventSeq = q.afterSeq;
@@ -147,13 +144,9 @@ export class PageWriter {
       count++;
       lastEventSeq = e.seq;
     }
-    // a buffer of its own (never the shared pool's, it is transferred), with room around the text
-    const page = new Uint8Array(SPARE_BEFORE + bytes + SPARE_AFTER);
-    page.set(out.subarray(0, bytes), SPARE_BEFORE);
-    this.keep(out);
     return {
       op: 'json',
-      bytes: new Uint8Array(page.buffer, SPARE_BEFORE, bytes),
+      bytes: this.buffers.handOver(out, bytes, SPARE_BEFORE, SPARE_AFTER),
       spare: { before: SPARE_BEFORE, after: SPARE_AFTER },
       count,
       lastEventSeq,
@@ -162,7 +155,7 @@ export class PageWriter {
 
   /** as the SQLite reader threads' `data`: each event counted with a byte for its separator */
   private async data(events: PageSource, q: PageQuery, maxBytes: number): Promise<NatsReadResult> {
-    let out = this.spares.pop() ?? Buffer.allocUnsafe(64 * 1024);
+    let out = this.buffers.take();
     let bytes = 0;
     let count = 0;
     let more = false;
@@ -179,7 +172,7 @@ export class PageWriter {
       count++;
       lastEventSeq = e.seq;
     }
-    return { op: 'data', bytes: this.handOver(out, Math.max(0, bytes - 1)), count, lastEventSeq, more };
+    return { op: 'data', bytes: this.buffers.handOver(out, Math.max(0, bytes - 1)), count, lastEventSeq, more };
   }
 
   /** as the SQLite reader threads' `texts`: the events' answers one after another, with where each ends */
@@ -187,7 +180,7 @@ export class PageWriter {
     const ends: number[] = [];
     const seqs: number[] = [];
     const types: string[] | null = withTypes ? [] : null;
-    let out = this.spares.pop() ?? Buffer.allocUnsafe(64 * 1024);
+    let out = this.buffers.take();
     let bytes = 0;
     let more = false;
     for await (const e of events(1)) {
@@ -204,7 +197,7 @@ export class PageWriter {
     }
     return {
       op: 'texts',
-      bytes: this.handOver(out, bytes),
+      bytes: this.buffers.handOver(out, bytes),
       ends: Uint32Array.from(ends),
       seqs: Float64Array.from(seqs),
       types,
@@ -212,23 +205,4 @@ export class PageWriter {
       more,
     };
   }
-
-  /** the first `length` bytes of a page, copied out to be handed over; the buffer is kept unless a page made it large */
-  private handOver(out: Buffer, length: number): Uint8Array {
-    const bytes = new Uint8Array(length);
-    bytes.set(out.subarray(0, length));
-    this.keep(out);
-    return bytes;
-  }
-
-  private keep(out: Buffer): void {
-    if (out.length <= KEEP_OUT_BYTES && this.spares.length < KEEP_SPARES) this.spares.push(out);
-  }
-}
-
-/** a larger buffer holding what `out` held */
-function grow(out: Buffer, atLeast: number): Buffer {
-  const bigger = Buffer.allocUnsafe(Math.max(atLeast, out.length * 2));
-  out.copy(bigger);
-  return bigger;
 }

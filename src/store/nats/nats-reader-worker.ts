@@ -14,7 +14,7 @@ import { dialNats } from './nats-connection.js';
 import { bodyTexts } from './nats-body-text.js';
 import { decodeEvent, type RawMessage } from './nats-event-codec.js';
 import { DecodedEvent, PageWriter, ReceivedTimes, SplicedEvent, type PageEvent } from './nats-pages.js';
-import { NatsEventScan } from './nats-event-scan.js';
+import { NatsEventScan, scanPlan } from './nats-event-scan.js';
 import { NatsNames } from './nats-names.js';
 import { NatsPageReader } from './nats-page-reader.js';
 import type {
@@ -112,23 +112,15 @@ class PageReader {
    * times, are filtered here, as the event log's `read` does.
    */
   private async *events(q: PageQuery, extra: number): AsyncIterable<PageEvent> {
-    const names = this.scan.names;
-    const types = q.types && q.types.length > 0 ? new Set(q.types) : null;
-    const filter = types?.size === 1 ? names.typeFilter(q.stream, [...types][0]!) : names.streamSubjects(q.stream);
-    const exact = (!types || types.size === 1) && q.fromTimeMs === undefined && q.toTimeMs === undefined;
     const want = q.limit + extra;
+    if (want <= 0) return;
+    const plan = scanPlan(this.scan.names, q.stream, q, want);
     const stream = JSON.stringify(q.stream);
     let n = 0;
-    if (want <= 0) return;
-    for await (const batch of this.scan.batches(q.stream, q.afterSeq + 1, filter, exact ? want : undefined)) {
+    for await (const batch of this.scan.batches(q.stream, q.afterSeq + 1, plan.filter, plan.max)) {
       for (const m of batch) {
         const e = this.pageEvent(q.stream, stream, m);
-        if (types && !types.has(e.type)) continue;
-        if (q.fromTimeMs !== undefined || q.toTimeMs !== undefined) {
-          const time = Date.parse(e.time());
-          if (q.fromTimeMs !== undefined && time < q.fromTimeMs) continue;
-          if (q.toTimeMs !== undefined && time > q.toTimeMs) continue;
-        }
+        if (!plan.matches(e.type, () => e.time())) continue;
         yield e;
         if (++n >= want) return;
       }

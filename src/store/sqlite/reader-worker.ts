@@ -14,11 +14,10 @@ import type { EventQuery, FromReader, ReadJob, ReaderSettings, ReadResult, ToRea
 import { EVENT_COLUMNS, eventJsonOfRow, type EventRow } from './event-row.js';
 import { eventDataText } from '../json-field.js';
 import { cacheSizePragma } from './page-cache.js';
+import { grow, PageBuffers } from '../page-buffers.js';
 
 /** rows fetched at a time for a page of data */
 const DATA_CHUNK = 1024;
-/** the page buffer a reader thread keeps between pages, at most */
-const KEEP_OUT_BYTES = 8 * 1024 * 1024;
 
 /**
  * Room left around a slice's text for the native API's frame of a page, `{"events":[` before
@@ -80,8 +79,8 @@ class Reader {
   private readonly bySeq: Statement;
   private readonly statements = new Map<string, Statement>();
   private readonly encoder = new TextEncoder();
-  /** where a page of data is written; kept between pages, grown as pages need */
-  private out: Buffer = Buffer.allocUnsafe(64 * 1024);
+  /** where a page is written: one at a time, as the thread reads one job at a time */
+  private readonly buffers = new PageBuffers(1);
 
   constructor(settings: ReaderSettings) {
     const db = new Database(settings.path, { fileMustExist: true });
@@ -203,7 +202,7 @@ class Reader {
   private data(streamId: number, lastSeq: number, q: EventQuery, maxBytes: number): ReadResult {
     const filtered = [q.fromTimeMs !== undefined, q.toTimeMs !== undefined, q.types?.length ?? 0] as const;
     const texts = this.statement('data', ...filtered);
-    let out = this.out;
+    let out = this.buffers.take();
     let count = 0;
     let bytes = 0;
     let more = false;
@@ -224,7 +223,7 @@ class Reader {
         // leading space (JSON.stringify never writes one)
         const text = row.charCodeAt(0) === 0x20 ? row.slice(1) : eventDataText(row)!;
         // at most 3 bytes of UTF-8 per UTF-16 unit, and a comma
-        if (out.length - bytes < text.length * 3 + 1) out = this.grow(out, bytes + text.length * 3 + 1);
+        if (out.length - bytes < text.length * 3 + 1) out = grow(out, bytes + text.length * 3 + 1);
         if (count > 0) out[bytes - 1] = 0x2c;
         bytes += out.write(text, bytes) + 1;
         count++;
@@ -238,7 +237,7 @@ class Reader {
       if (more || rows.length < want) break;
       after = lastEventSeq;
     }
-    const joined = this.handOver(out, Math.max(0, bytes - 1));
+    const joined = this.buffers.handOver(out, Math.max(0, bytes - 1));
     return { found: true, op: 'data', bytes: joined, count, lastEventSeq, more, lastSeq };
   }
 
@@ -258,13 +257,13 @@ class Reader {
     const ends = new Uint32Array(take);
     const seqs = new Float64Array(take);
     const types: string[] | null = withTypes ? [] : null;
-    let out = this.out;
+    let out = this.buffers.take();
     let bytes = 0;
     let count = 0;
     while (count < take && (count === 0 || bytes < maxBytes)) {
       const [seq, type, json] = rows[count]!;
       const text = json ?? eventJsonOfRow(q.stream, this.bySeq.get(streamId, seq) as EventRow);
-      if (out.length - bytes < text.length * 3) out = this.grow(out, bytes + text.length * 3);
+      if (out.length - bytes < text.length * 3) out = grow(out, bytes + text.length * 3);
       bytes += out.write(text, bytes);
       ends[count] = bytes;
       seqs[count] = seq;
@@ -274,7 +273,7 @@ class Reader {
     return {
       found: true,
       op: 'texts',
-      bytes: this.handOver(out, bytes),
+      bytes: this.buffers.handOver(out, bytes),
       // views of their own buffers, exactly as long as the page, so they can be handed over
       ends: count === take ? ends : ends.slice(0, count),
       seqs: count === take ? seqs : seqs.slice(0, count),
@@ -283,24 +282,6 @@ class Reader {
       more: rows.length > count,
       lastSeq,
     };
-  }
-
-  /**
-   * The first `length` bytes of a page written in `out`, copied out to be handed over: the buffer
-   * stays for the next page, unless an unusual page made it large.
-   */
-  private handOver(out: Buffer, length: number): Uint8Array {
-    const bytes = new Uint8Array(length);
-    bytes.set(out.subarray(0, length));
-    this.out = out.length <= KEEP_OUT_BYTES ? out : Buffer.allocUnsafe(64 * 1024);
-    return bytes;
-  }
-
-  /** a larger buffer holding what `out` held */
-  private grow(out: Buffer, atLeast: number): Buffer {
-    const bigger = Buffer.allocUnsafe(Math.max(atLeast, out.length * 2));
-    out.copy(bigger);
-    return bigger;
   }
 
   private select(_streamId: number, q: EventQuery): Statement {
