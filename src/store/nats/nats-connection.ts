@@ -57,6 +57,10 @@ export async function dialNats(options: NatsStoreOptions): Promise<NatsConnectio
     // every request would otherwise build an Error with a captured stack up front, in case it
     // fails: a large share of the CPU of a busy process (errors still carry their own stacks)
     noAsyncTraces: true,
+    // the store's only core-NATS subscription that this connection also publishes to is the
+    // append announcements, and a process has acted on its own before sending them: echoing
+    // each back would cost a socket read and a parse per append for nothing
+    noEcho: true,
     ...(options.credsFile ? { authenticator: credsAuthenticator(readFileSync(options.credsFile)) } : {}),
     ...(options.tlsCaFile ? { tls: { caFile: options.tlsCaFile } } : {}),
   });

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { type JetStreamManager } from '@nats-io/jetstream';
-import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { RivuletError } from '../../kernel/errors.js';
 import type { AppendResult, StoredEvent } from '../../kernel/envelope.js';
 import type {
@@ -29,6 +29,7 @@ import { StreamWriter } from './nats-stream-writer.js';
 import { NatsPageReader } from './nats-page-reader.js';
 import { NatsEventScan, notFound, scanPlan, type MessageQuery } from './nats-event-scan.js';
 import { PubAckInbox } from './pub-ack-inbox.js';
+import { AppendAnnouncer } from './append-announcer.js';
 import type { NatsReaders, NatsReadJob, NatsReadResult } from './nats-reader-wire.js';
 import { DecodedEvent, PageWriter, type PageEvent, type PageSource } from './nats-pages.js';
 import { textPageOf, type PageQuery } from '../thread-wire.js';
@@ -40,6 +41,12 @@ interface IdempotencyRecord {
   /** null while the first request holding the key is still being written */
   result: AppendResult | null;
 }
+
+/**
+ * How long an append's announcement to other processes may wait for the next chain's socket
+ * write (see append-announcer.ts): the cross-process wake-up's added latency at most
+ */
+const ANNOUNCE_DELAY_MS = 2;
 
 /** events decoded between two turns of the event loop */
 const DECODE_SLICE = 64;
@@ -62,8 +69,7 @@ export class NatsEventLog implements EventLog {
   private readonly emitter = new EventEmitter();
   private notifySub: Subscription | null = null;
   private readonly inbox: PubAckInbox;
-  /** the reply subject this process's announcements carry, so it can skip them when they come back */
-  private readonly origin = createInbox();
+  private readonly announcer: AppendAnnouncer;
   private readonly pages: NatsPageReader;
   private readonly scanner: NatsEventScan;
   /** writes pages on the event loop when there is no reader thread */
@@ -74,7 +80,8 @@ export class NatsEventLog implements EventLog {
 
   constructor(private readonly d: EventLogDeps) {
     this.emitter.setMaxListeners(0);
-    this.inbox = new PubAckInbox(d.nc);
+    this.announcer = new AppendAnnouncer(d.nc, d.names, ANNOUNCE_DELAY_MS);
+    this.inbox = new PubAckInbox(d.nc, () => this.announcer.flush());
     this.pages = new NatsPageReader(d.nc);
     this.scanner = new NatsEventScan(d.jsm, d.names, this.pages);
   }
@@ -84,8 +91,9 @@ export class NatsEventLog implements EventLog {
     this.pages.start();
     this.notifySub = this.d.nc.subscribe(this.d.names.notifyAll(), {
       callback: (err, msg) => {
-        // our own announcements were emitted here when they were made
-        if (err || msg.reply === this.origin) return;
+        // the connection is dialled with noEcho: our own announcements, emitted here when they
+        // were made, do not come back
+        if (err) return;
         const seq = Number(msg.string());
         if (Number.isSafeInteger(seq)) this.emitter.emit('append', this.d.names.streamOfNotify(msg.subject), seq);
       },
@@ -94,6 +102,7 @@ export class NatsEventLog implements EventLog {
 
   async drain(): Promise<void> {
     await Promise.all([...this.writers.values()].map((w) => w.idle()));
+    this.announcer.stop();
     this.notifySub?.unsubscribe();
     this.inbox.stop();
     this.pages.stop();
@@ -109,7 +118,7 @@ export class NatsEventLog implements EventLog {
     // a stream deleted and created again may have changed its mode
     if (!w || w instanceof ConcurrentStreamWriter !== (mode === 'concurrent')) {
       const notify = (s: string, seq: number) => {
-        this.d.nc.publish(this.d.names.notifySubject(s), String(seq), { reply: this.origin });
+        this.announcer.announce(s, seq);
         queueMicrotask(() => this.emitter.emit('append', s, seq));
       };
       w =

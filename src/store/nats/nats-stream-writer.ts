@@ -64,8 +64,6 @@ export class StreamWriter {
   private readonly typeSeqs = new Map<string, number>();
   /** `<prefix>.e.<stream>.<type>.` per type: an event's subject is this and its id's token */
   private readonly typeSubjects = new Map<string, string>();
-  /** the new last seq, announced to other processes with the next chain's messages (one socket write) */
-  private unannounced: number | null = null;
 
   constructor(
     private readonly stream: string,
@@ -111,7 +109,6 @@ export class StreamWriter {
         for (const r of group) r.reject(err);
       }
     }
-    this.announceNow();
   }
 
   private async writeGroup(group: WriteRequest[]): Promise<void> {
@@ -237,26 +234,8 @@ export class StreamWriter {
       answer.seq = first.answer.seq;
       answer.typeSeq = first.answer.typeSeq;
     }
-    if (this.lastSeq !== null) this.announce(this.lastSeq);
+    if (this.lastSeq !== null) this.onCommitted(this.stream, this.lastSeq);
     group.forEach((r, i) => r.resolve(answers[i]!));
-  }
-
-  /**
-   * Tells other processes about the new last seq. While more requests wait, the announcement
-   * goes out with the next chain, in the same socket write (the client flushes once per turn of
-   * the microtask queue): under load that halves the writes to NATS, each of which wakes the
-   * server. Nothing waits on the network in between (see `announceNow`).
-   */
-  private announce(lastSeq: number): void {
-    this.unannounced = lastSeq;
-    if (this.queue.length === 0) this.announceNow();
-  }
-
-  private announceNow(): void {
-    if (this.unannounced === null) return;
-    const seq = this.unannounced;
-    this.unannounced = null;
-    this.onCommitted(this.stream, seq);
   }
 
   private subjectOf(type: string, id: string): string {
@@ -276,7 +255,6 @@ export class StreamWriter {
    * do). The winner's chain carries `Rivulet-More` to its end, so the loser waits for it.
    */
   private async publish(messages: OutgoingMessage[]): Promise<PubOutcome[]> {
-    this.announceNow();
     if (messages.length < 2 || Date.now() > this.contendedUntil)
       return this.inbox.publishChain(messages, ACK_TIMEOUT_MS);
     const [first] = await this.inbox.publishChain(messages.slice(0, 1), ACK_TIMEOUT_MS);
@@ -291,7 +269,6 @@ export class StreamWriter {
    * to a writer that died mid-chain (see docs/store-nats.md); then append after it.
    */
   private async loadTail(): Promise<void> {
-    this.announceNow();
     const js = this.names.jsStream(this.stream);
     let seen = -1;
     let since = Date.now();
@@ -328,7 +305,6 @@ export class StreamWriter {
   private async lastTypeSeq(type: string): Promise<number> {
     const cached = this.typeSeqs.get(type);
     if (cached !== undefined) return cached;
-    this.announceNow();
     const last = await this.jsm.streams.getMessage(this.names.jsStream(this.stream), {
       last_by_subj: this.names.typeFilter(this.stream, type),
     });

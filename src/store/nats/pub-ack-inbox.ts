@@ -50,7 +50,11 @@ export class PubAckInbox {
   private nextChain = 0;
   private sub: Subscription | null = null;
 
-  constructor(private readonly nc: NatsConnection) {}
+  /** `beforePublish` runs before each chain's messages are written, to add others to the same write */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly beforePublish: () => void = () => {},
+  ) {}
 
   start(): void {
     this.sub = this.nc.subscribe(`${this.prefix}.>`, {
@@ -82,6 +86,7 @@ export class PubAckInbox {
         done: resolve,
       };
       this.chains.set(id, chain);
+      this.beforePublish();
       for (let i = 0; i < messages.length; i++) {
         const m = messages[i]!;
         try {
