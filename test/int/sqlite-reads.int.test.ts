@@ -126,6 +126,9 @@ describe('sqlite reads on reader threads', () => {
     try {
       const old = await eventsOf(store, { limit: 5000 });
       assert.deepEqual(old, before);
+      // the last few old rows, read on the event loop (the data in its own column)
+      await assertDataText(store, { afterSeq: 1190, limit: 20 });
+      await assertDataText(store, { afterSeq: 1185, limit: 6 }, 100);
       await store.events.append({ stream: 'orders', producer: null, events: eventsFor(1300).slice(1200) });
       for (const query of [
         { limit: 5000 },
@@ -307,7 +310,12 @@ describe('sqlite reads on reader threads', () => {
       ] as ReadQuery[]) {
         const before = pool.stats.jobs;
         const near = await eventsOf(store, query);
+        await store.events.readData('orders', query, 1 << 20);
+        await store.events.readData('orders', query, 90);
         assert.equal(pool.stats.jobs, before, JSON.stringify(query));
+        // the data pages as a reader thread would answer them
+        await assertDataText(store, query);
+        await assertDataText(store, query, 90);
         const expected = (await eventsOf(store, { ...query, afterSeq: 0, limit: 1000 }))
           .filter((e) => e.seq > query.afterSeq!)
           .slice(0, query.limit);

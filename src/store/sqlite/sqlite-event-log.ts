@@ -21,6 +21,7 @@ import type {
   StreamStats,
 } from '../port.js';
 import { EVENT_COLUMNS, toEvent, type EventRow } from './event-row.js';
+import { eventDataText } from '../json-field.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { EventQuery, ReadJob, ReadResult, SqliteReaders } from './reader-wire.js';
 import { textPageOf } from '../thread-wire.js';
@@ -153,6 +154,12 @@ export class SqliteEventLog implements EventLog {
     const afterSeq = query.afterSeq ?? 0;
     if (this.atTail(stream, afterSeq, true))
       return { bytes: new Uint8Array(0), count: 0, lastSeq: afterSeq, more: false };
+    // a live reader's next few messages: no hop to a thread (see `nearTail`)
+    if (query.fromTimeMs === undefined && query.toTimeMs === undefined) {
+      // one row past the limit says whether more follows, as on the thread
+      const near = this.tailRows(stream, query, 1);
+      if (near) return dataOfRows(near, query.limit, maxBytes, afterSeq);
+    }
     const page = await this.readJob(stream, {
       op: 'data',
       query: sliceOf(stream, query, afterSeq, query.limit),
@@ -290,12 +297,22 @@ export class SqliteEventLog implements EventLog {
    * Null when the read is longer, and goes to the reader threads. Not for reads by time.
    */
   private nearTail(stream: string, query: ReadQuery): EventRow[] | null {
+    return this.tailRows(stream, query);
+  }
+
+  /** `nearTail`'s rows, and `extra` more where the read goes on that far */
+  private tailRows(stream: string, query: ReadQuery, extra = 0): EventRow[] | null {
     const s = this.r.stream.get(stream) as { id: number; last_seq: number } | undefined;
     if (!s) throw notFound(stream);
     const after = query.afterSeq ?? 0;
     if (s.last_seq - after > NEAR_TAIL) return null;
     const types = query.types && query.types.length > 0 ? query.types : [];
-    return this.tailStatement(types.length).all(s.id, after, ...types, Math.min(query.limit, NEAR_TAIL)) as EventRow[];
+    return this.tailStatement(types.length).all(
+      s.id,
+      after,
+      ...types,
+      Math.min(query.limit, NEAR_TAIL) + extra,
+    ) as EventRow[];
   }
 
   private tailStatement(typeCount: number): Statement {
@@ -357,4 +374,27 @@ function prepareReadStatements(reader: Database) {
     firstTime: reader.prepare('SELECT time FROM events WHERE stream_id = ? ORDER BY seq ASC LIMIT 1'),
     lastTime: reader.prepare('SELECT time FROM events WHERE stream_id = ? ORDER BY seq DESC LIMIT 1'),
   };
+}
+
+/**
+ * The data of the rows, joined with commas, as the reader thread's `data` job answers it: at
+ * most `limit` messages, none past the one that reaches `maxBytes`, and `more` when a row is
+ * left over.
+ */
+function dataOfRows(rows: EventRow[], limit: number, maxBytes: number, afterSeq: number): EventDataPage {
+  const texts: string[] = [];
+  let bytes = 0;
+  let lastEventSeq = afterSeq;
+  let more = false;
+  for (const row of rows) {
+    if (texts.length === limit || bytes >= maxBytes) {
+      more = true;
+      break;
+    }
+    const text = row.json !== null ? eventDataText(row.json)! : row.data;
+    texts.push(text);
+    bytes += Buffer.byteLength(text) + 1;
+    lastEventSeq = row.seq;
+  }
+  return { bytes: Buffer.from(texts.join(',')), count: texts.length, lastSeq: lastEventSeq, more };
 }

@@ -557,6 +557,10 @@ export function defineStoreSuite(name: string, factory: StoreFactory): void {
             { types: ['order.created', 'order.paid'], afterSeq: 10, limit: 40 },
             { fromTimeMs: T0 + 100_000, toTimeMs: T0 + 700_000, limit: 5000 },
             { afterSeq: 1290, limit: 100 },
+            // near the tail, where a store may answer without its reader threads
+            { afterSeq: 1280, limit: 5 },
+            { afterSeq: 1275, types: ['order.paid'], limit: 3 },
+            { afterSeq: 1295, limit: 5 },
             { afterSeq: 1300, limit: 10 },
           ];
           for (const query of queries) {
