@@ -2,7 +2,8 @@
 import { Option, type Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { OPTIONS } from '../config/options.js';
-import type { startServer } from '../runtime/server.js';
+import type { RunningServer } from '../runtime/server.js';
+import { installSignalHandlers } from './signal-handlers.js';
 
 export function addServeCommand(program: Command): void {
   const serve = program.command('serve').description('start the Rivulet server');
@@ -37,11 +38,11 @@ export function addServeCommand(program: Command): void {
       }
       throw err;
     }
-    installSignalHandlers(server.close, server.log);
+    installSignalHandlers(server, server.log);
   });
 }
 
-function announce(url: string, adminKey: Awaited<ReturnType<typeof startServer>>['adminKey'], dataDir: string): void {
+function announce(url: string, adminKey: RunningServer['adminKey'], dataDir: string): void {
   const lines = [``, `Rivulet is listening on ${url}`, `  Console:   ${url}/console/`, `  API docs:  ${url}/docs`];
   if (adminKey.kind === 'generated') {
     lines.push(
@@ -57,29 +58,4 @@ function announce(url: string, adminKey: Awaited<ReturnType<typeof startServer>>
     );
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);
-}
-
-/** The one place signals are handled: the first signal drains and closes, a second exits at once. */
-function installSignalHandlers(
-  close: () => Promise<void>,
-  log: { info: (o: object, m: string) => void; error: (o: object, m: string) => void },
-): void {
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      log.info({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'shutting down: draining requests and workers');
-    close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
 }

@@ -48,7 +48,14 @@ export interface RunningServer {
   /** the process's metrics; `metrics.sinks` is the recorder the delivery engine reports to */
   metrics: RivuletMetrics;
   close(): Promise<void>;
+  /** what `close` is waiting for now (`http`, `sinks`, `store`, …); null before and after */
+  closingStep(): string | null;
+  /** how long `close` may take before the process should give up on it and exit */
+  closeDeadlineMs: number;
 }
+
+/** beyond the in-flight requests' time: sinks' grace (5 s), the store's bounded close (10 s), and slack */
+const CLOSE_MARGIN_MS = 30_000;
 
 export interface StartOptions {
   log?: Logger;
@@ -231,6 +238,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     let closing: Promise<void> | null = null;
+    let step: string | null = null;
+    /** each step is logged, so a shutdown that stalls says where */
+    const closeStep = async (name: string, close: () => Promise<void>): Promise<void> => {
+      step = name;
+      log.info({ step: name }, 'shutdown: closing');
+      await close();
+    };
     const running: RunningServer = {
       app,
       store,
@@ -239,19 +253,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       url: `http://${host}:${port}`,
       adminKey,
       metrics,
+      closeDeadlineMs: config.shutdownTimeout * 1000 + CLOSE_MARGIN_MS,
+      closingStep: () => step,
       close: () => {
         closing ??= (async () => {
           shuttingDown = true;
           // in-flight requests get shutdownTimeout to finish; then their connections are cut
           const force = setTimeout(() => app!.server.closeAllConnections(), config.shutdownTimeout * 1000);
           force.unref();
-          await app!.close();
+          await closeStep('http', () => app!.close());
           clearTimeout(force);
-          await sweeper.close();
-          await engine.close();
-          await scheduler.close();
-          await applier.close();
-          await store.close();
+          await closeStep('retention', () => sweeper.close());
+          await closeStep('sinks', () => engine.close());
+          await closeStep('rules', () => scheduler.close());
+          await closeStep('specs', () => applier.close());
+          await closeStep('store', () => store.close());
+          step = null;
         })();
         return closing;
       },
