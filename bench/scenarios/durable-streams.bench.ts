@@ -9,7 +9,9 @@
  * After the batched appends each server's stream is left to settle (the load ends with
  * requests in flight) before the reads. Rounds alternate between the servers; the median
  * round of each is reported, with the ratio Rivulet ÷ reference (for latency, reference ÷
- * Rivulet). Goals: appends ≥ 10×, the rest ≥ 2×.
+ * Rivulet). Goals: appends ≥ 10×, the rest ≥ 2×. The latency case also measures a server that
+ * does no work (bench/ds-latency-floor.mjs): the driver's and the loopback's own cost, which
+ * bounds what any server's ratio can be.
  *
  * Knobs: BENCH_DS_ROUNDS (5), BENCH_DS_CASES (comma-separated: single, batched, warm, cold,
  * latency; all by default), BENCH_DS_BASE=<another build's dist/cli/main.js> runs that build as
@@ -26,9 +28,10 @@ const CASES = new Set(
 const BASE = process.env.BENCH_DS_BASE;
 const PROF = process.env.BENCH_DS_PROF;
 const REFERENCE = fileURLToPath(new URL('../ds-reference-server.mjs', import.meta.url));
+const FLOOR = fileURLToPath(new URL('../ds-latency-floor.mjs', import.meta.url));
 
 interface Target {
-  name: 'rivulet' | 'reference' | 'base';
+  name: 'rivulet' | 'reference' | 'base' | 'floor';
   /** the base URL streams live under */
   base: string;
 }
@@ -114,6 +117,8 @@ export const scenario: Scenario = {
     const nodeArgs = PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : undefined;
     const rivulet = await ctx.startRivulet({ args, nodeArgs });
     const reference = await ctx.startCeiling(REFERENCE, [ctx.tempDir('ds-reference')]);
+    // the latency case's floor: a server that does nothing (bench/ds-latency-floor.mjs)
+    const floor = CASES.has('latency') ? await ctx.startCeiling(FLOOR) : null;
     const targets: Target[] = [
       { name: 'rivulet', base: `${rivulet.url}/ds/bench` },
       { name: 'reference', base: `${reference.url}/bench` },
@@ -121,7 +126,7 @@ export const scenario: Scenario = {
     if (BASE) targets.push({ name: 'base', base: `${(await ctx.startRivulet({ args, main: BASE })).url}/ds/bench` });
     const results: Record<string, Record<Target['name'], number[]>> = {};
     const record = (key: string, target: Target['name'], value: number) => {
-      results[key] ??= { rivulet: [], reference: [], base: [] };
+      results[key] ??= { rivulet: [], reference: [], base: [], floor: [] };
       results[key]![target].push(value);
     };
     try {
@@ -197,9 +202,14 @@ export const scenario: Scenario = {
             record('append → live reader p50', t.name, median(await latencies(`${t.base}/live-${round}`, 200)));
           }
         }
+        if (floor) {
+          await put(`${floor.url}/bench/live-${round}`, 'application/json');
+          record('append → live reader p50', 'floor', median(await latencies(`${floor.url}/bench/live-${round}`, 200)));
+        }
       }
     } finally {
       await reference.close();
+      await floor?.close();
     }
     const rows: Row[] = [];
     for (const [name, r] of Object.entries(results)) {
@@ -219,6 +229,19 @@ export const scenario: Scenario = {
         goal: `≥ ${goal}× reference`,
         pass: ratio >= goal,
       });
+      if (r.floor.length > 0) {
+        // no server answers faster than one that does nothing: the best ratio this driver can show
+        const least = median(r.floor);
+        rows.push({
+          scenario: 'durable-streams',
+          case: `${name}, a server doing no work (floor)`,
+          metric: 'median latency',
+          value: least,
+          unit: 'ms',
+          ceiling: ref,
+          ratio: ref / least,
+        });
+      }
       if (r.base.length > 0) {
         // the same case on the other build, and the median of each round's this ÷ base
         const base = median(r.base);
