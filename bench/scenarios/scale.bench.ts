@@ -4,9 +4,10 @@
  * generator (autocannon and the clients here) outside them. A 3-node cluster, replicas 3; for
  * N = 1, 2, 3, 4 Rivulet processes (started one after another, all kept):
  *
- * - produce, single events and batches of BATCH, over STREAMS streams and onto one hot stream,
- *   chained (the default write mode) and concurrent (`options.writeMode`), with the same
- *   connections and the same bodies;
+ * - produce, single events and batches of BATCH, over STREAMS streams (every stream through
+ *   every process, and each stream through one process, as a load balancer routing by the
+ *   stream's path does) and onto one hot stream, chained (the default write mode) and concurrent
+ *   (`options.writeMode`), with the same connections and the same bodies;
  * - leased consumers: one consumer shared by the processes, receive + ack loops on each;
  * - SINKS webhook sinks to a local receiver, spread over the processes by the delivery engine;
  * - live fan-out: WebSocket subscribers on every process, events produced through all of them.
@@ -16,6 +17,9 @@
  * Goals: events/s at N ≥ 0.8·N × events/s at 1, until the raw ceiling; the hot stream ≥ 0.8× the
  * same load spread over streams.
  *
+ * Each process is warmed (every measured path for BENCH_SCALE_WARM_UP_S, 1.5 s, at full CPU)
+ * before its quota applies, as a machine's long-running process would be.
+ * BENCH_SCALE_CASES (produce,consumer,sinks,live) picks groups of points;
  * BENCH_SCALE_DURATION_S (3) seconds per point, BENCH_SCALE_NATS_CPUS (0.4) and
  * BENCH_SCALE_RIVULET_CPUS (0.1) the quotas. Skipped, with the reason, where no CPU cgroup can
  * be written (not root, not Linux).
@@ -34,6 +38,12 @@ import type { BenchContext, Row, Scenario } from '../context.js';
 import { openCpuGroups, type CpuGroups } from '../cpu-groups.js';
 
 const DURATION_S = Number(process.env.BENCH_SCALE_DURATION_S ?? 3);
+/** which groups of points to measure: produce, consumer, sinks, live (all by default) */
+const CASES = new Set((process.env.BENCH_SCALE_CASES ?? 'produce,consumer,sinks,live').split(',').map((c) => c.trim()));
+/** seconds a process rests under its quota before the points are measured */
+const SETTLE_S = Number(process.env.BENCH_SCALE_SETTLE_S ?? 5);
+/** seconds of each path through a new process before its quota applies */
+const WARM_UP_S = Number(process.env.BENCH_SCALE_WARM_UP_S ?? 1.5);
 const NATS_CPUS = Number(process.env.BENCH_SCALE_NATS_CPUS ?? 0.4);
 const RIVULET_CPUS = Number(process.env.BENCH_SCALE_RIVULET_CPUS ?? 0.1);
 const RAW_CPUS = 1;
@@ -60,6 +70,7 @@ const auth = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'applicatio
 
 const WHERE = {
   spread: `over ${STREAMS} streams`,
+  routed: `over ${STREAMS} streams, each through one process`,
   hot: 'one hot stream',
   hotc: 'one hot stream, concurrent writers',
 } as const;
@@ -79,7 +90,7 @@ export const scenario: Scenario = {
       return [{ scenario: 'scale', case: `skipped: ${groups.unavailable}`, metric: '', value: 0, unit: '' }];
     }
     process.stderr.write(
-      `scale: ${groups.kind} at ${groups.root}; nats nodes ${NATS_CPUS} CPU each, Rivulet processes ${RIVULET_CPUS} CPU each\n`,
+      `scale: ${groups.kind} at ${groups.root}; nats nodes ${NATS_CPUS} CPU each, Rivulet processes ${RIVULET_CPUS} CPU each, quotas per ${groups.periodMs} ms\n`,
     );
     const http = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
     let cluster: NatsCluster | null = null;
@@ -142,30 +153,41 @@ async function measureAll(
       });
       processes.push(p);
       if (n === 1) await setUp(p, call);
+      await warmUp(p, n, call);
       groups.create(`rivulet-${n}`, RIVULET_CPUS).add(p.pid);
+      // what the warm-up left running (collection, compilation, closing sockets) ends under the
+      // quota before anything is measured: in a run without this, N = 1's first point carried
+      // 34 requests/s and the same load a moment later 252
+      await sleep(SETTLE_S * 1000);
       const running = processes.slice(0, n);
       process.stderr.write(`scale: ${n} process${n > 1 ? 'es' : ''}\n`);
 
       const single = JSON.stringify(oneEvent(1));
       const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => oneEvent(i)));
-      for (const c of [
-        { name: 'single event', body: single, events: 1 },
-        { name: `batch of ${BATCH}`, body: batch, events: BATCH },
-      ]) {
-        for (const where of ['spread', 'hot', 'hotc'] as const) {
-          const streams = where === 'spread' ? Array.from({ length: STREAMS }, (_, i) => `s${i}`) : [where];
-          await produce(running, streams, c.body, 1);
-          const rate = (await produce(running, streams, c.body, DURATION_S)) * c.events;
-          points.push({ case: `produce ${c.name}, ${WHERE[where]}`, n, value: rate });
+      if (CASES.has('produce'))
+        for (const c of [
+          { name: 'single event', body: single, events: 1 },
+          { name: `batch of ${BATCH}`, body: batch, events: BATCH },
+        ]) {
+          for (const where of ['spread', 'routed', 'hot', 'hotc'] as const) {
+            const several = where === 'spread' || where === 'routed';
+            const streams = several ? Array.from({ length: STREAMS }, (_, i) => `s${i}`) : [where];
+            const routed = where === 'routed';
+            await produce(running, streams, c.body, 1, routed);
+            const rate = (await produce(running, streams, c.body, DURATION_S, routed)) * c.events;
+            points.push({ case: `produce ${c.name}, ${WHERE[where]}`, n, value: rate });
+          }
         }
-      }
-      points.push({ case: 'leased consumer, receive + ack', n, value: await consume(running, `c${n}`, call) });
-      points.push({ case: `${SINKS} webhook sinks`, n, value: await sinks(running, n, receiver, call) });
-      points.push({
-        case: `live fan-out, ${LIVE_PER_PROCESS} subscribers per process`,
-        n,
-        value: await fanOut(running, batch, BATCH),
-      });
+      if (CASES.has('consumer'))
+        points.push({ case: 'leased consumer, receive + ack', n, value: await consume(running, `c${n}`, call) });
+      if (CASES.has('sinks'))
+        points.push({ case: `${SINKS} webhook sinks`, n, value: await sinks(running, n, receiver, call) });
+      if (CASES.has('live'))
+        points.push({
+          case: `live fan-out, ${LIVE_PER_PROCESS} subscribers per process`,
+          n,
+          value: await fanOut(running, batch, BATCH),
+        });
       for (const q of points.filter((x) => x.n === n))
         process.stderr.write(`scale: N=${n} ${q.case}: ${Math.round(q.value)}/s\n`);
     }
@@ -173,6 +195,37 @@ async function measureAll(
     await receiver.close();
   }
   return toRows(points, raw);
+}
+
+/**
+ * Runs each path the points measure through a new process before its quota applies. A
+ * machine's process serves from code V8 has already optimized; at 0.1 CPU a cold one spends
+ * its first tens of seconds compiling, which would be measured as the process's pace (N = 2
+ * fell below N = 1 in runs without this).
+ */
+async function warmUp(
+  p: ServerProcess,
+  n: number,
+  call: <T>(p: ServerProcess, path: string, body: unknown, method?: string) => Promise<T>,
+): Promise<void> {
+  const single = JSON.stringify(oneEvent(1));
+  const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => oneEvent(i)));
+  for (const body of [single, batch])
+    for (const streams of [Array.from({ length: STREAMS }, (_, i) => `s${i}`), ['hot'], ['hotc']])
+      await produce([p], streams, body, WARM_UP_S);
+  const consumer = `warm-${n}`;
+  await call(p, '/v1/streams/work/consumers', { name: consumer, start: { from: 'beginning' } });
+  const until = Date.now() + WARM_UP_S * 1000;
+  while (Date.now() < until) {
+    const got = await call<{ deliveries: { leaseToken: string }[] }>(
+      p,
+      `/v1/streams/work/consumers/${consumer}/receive`,
+      { max: CONSUMER_MAX, leaseMs: 60_000 },
+    );
+    await call(p, `/v1/streams/work/consumers/${consumer}/ack`, { tokens: got.deliveries.map((d) => d.leaseToken) });
+  }
+  await call(p, `/v1/streams/work/consumers/${consumer}`, undefined, 'DELETE');
+  await fanOut([p], batch, BATCH, WARM_UP_S);
 }
 
 async function setUp(
@@ -188,9 +241,21 @@ async function setUp(
   for (let i = 0; i < 6; i++) await call(p, '/v1/streams/sinksrc/events', JSON.parse(big));
 }
 
-/** closed-loop produce spread over the processes and the streams; answers requests/s */
-async function produce(processes: ServerProcess[], streams: string[], body: string, seconds: number): Promise<number> {
-  const pairs = processes.flatMap((p) => streams.map((s) => ({ p, s })));
+/**
+ * closed-loop produce spread over the processes and the streams, or with `routed` each stream's
+ * requests through one process (as a load balancer hashing the stream's path sends them, see
+ * docs/operations.md); answers requests/s
+ */
+async function produce(
+  processes: ServerProcess[],
+  streams: string[],
+  body: string,
+  seconds: number,
+  routed = false,
+): Promise<number> {
+  const pairs = routed
+    ? streams.map((s, i) => ({ p: processes[i % processes.length]!, s }))
+    : processes.flatMap((p) => streams.map((s) => ({ p, s })));
   const connections = Math.max(1, Math.round(CONNECTIONS / pairs.length));
   const runs = await Promise.all(
     pairs.map(({ p, s }) =>
@@ -312,7 +377,12 @@ async function sinks(
 }
 
 /** WebSocket subscribers on every process, batches produced through all of them; answers events delivered/s */
-async function fanOut(processes: ServerProcess[], batch: string, events: number): Promise<number> {
+async function fanOut(
+  processes: ServerProcess[],
+  batch: string,
+  events: number,
+  seconds = DURATION_S,
+): Promise<number> {
   let delivered = 0;
   const sockets = await Promise.all(
     processes.flatMap((p) =>
@@ -337,7 +407,7 @@ async function fanOut(processes: ServerProcess[], batch: string, events: number)
     await sleep(500);
     const from = delivered;
     const started = performance.now();
-    const produced = await produce(processes, ['live'], batch, DURATION_S);
+    const produced = await produce(processes, ['live'], batch, seconds);
     const rate = (delivered - from) / ((performance.now() - started) / 1000);
     process.stderr.write(
       `scale: live fan-out, ${processes.length} processes: ${Math.round(produced * events)} events/s produced, ${Math.round(rate)} delivered/s\n`,
@@ -403,7 +473,9 @@ function toRows(points: Point[], raw: { spread: number; hot: number }): Row[] {
   }
   for (const n of [...new Set(points.map((p) => p.n))]) {
     for (const kind of ['single event', `batch of ${BATCH}`]) {
-      const spread = points.find((p) => p.n === n && p.case === `produce ${kind}, ${WHERE.spread}`)!.value;
+      const spreadPoint = points.find((p) => p.n === n && p.case === `produce ${kind}, ${WHERE.spread}`);
+      if (!spreadPoint) continue;
+      const spread = spreadPoint.value;
       for (const [where, label] of [
         ['hot', 'hot stream'],
         ['hotc', 'hot stream, concurrent writers,'],
