@@ -23,8 +23,22 @@ export function haproxyAvailable(): boolean {
   return spawnSync(BINARY, ['-v'], { encoding: 'utf8' }).status === 0;
 }
 
+export interface HaproxyOptions {
+  /**
+   * a stream's appends and reads through one process (docs/operations.md#routing-by-stream):
+   * the by-stream backend the docs show beside the round-robin one
+   */
+  routeByStream?: boolean;
+}
+
 /** the configuration docs/operations.md shows, for `backends` (host:port each) */
-export function haproxyConfig(port: number, backends: string[]): string {
+export function haproxyConfig(port: number, backends: string[], options: HaproxyOptions = {}): string {
+  const checks = [
+    '  option httpchk GET /readyz',
+    '  http-check expect status 200',
+    '  default-server inter 500ms fall 1 rise 1',
+    ...backends.map((b, i) => `  server r${i + 1} ${b} check`),
+  ];
   return [
     'global',
     '  maxconn 1000',
@@ -38,13 +52,20 @@ export function haproxyConfig(port: number, backends: string[]): string {
     '  retry-on conn-failure empty-response response-timeout',
     'frontend rivulet',
     `  bind 127.0.0.1:${port}`,
+    ...(options.routeByStream
+      ? [
+          '  acl stream_path path_reg ^/v1/streams/[^/]+/events$',
+          '  acl ds_path path_beg /ds/',
+          '  use_backend rivulet_by_stream if stream_path || ds_path',
+        ]
+      : []),
     '  default_backend rivulet',
     'backend rivulet',
     '  balance roundrobin',
-    '  option httpchk GET /readyz',
-    '  http-check expect status 200',
-    '  default-server inter 500ms fall 1 rise 1',
-    ...backends.map((b, i) => `  server r${i + 1} ${b} check`),
+    ...checks,
+    ...(options.routeByStream
+      ? ['backend rivulet_by_stream', '  balance uri', '  hash-type consistent', ...checks]
+      : []),
     '',
   ].join('\n');
 }
@@ -53,10 +74,11 @@ export async function startHaproxy(
   dir: string,
   backends: string[],
   track?: <T>(name: string, resource: T, closed: () => boolean) => T,
+  options: HaproxyOptions = {},
 ): Promise<LoadBalancer> {
   const port = await freePort();
   const file = join(dir, 'haproxy.cfg');
-  writeFileSync(file, haproxyConfig(port, backends));
+  writeFileSync(file, haproxyConfig(port, backends, options));
   const check = spawnSync(BINARY, ['-c', '-f', file], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`haproxy refused its configuration: ${check.stdout}${check.stderr}`);
   const child = spawn(BINARY, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
