@@ -6,29 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
-import { newEvent } from '../conformance/store/store-suite.js';
+import { newEvent, streamRecord } from '../conformance/store/store-suite.js';
 import { AppendAnnouncer } from '../../src/store/nats/append-announcer.js';
 import { NatsNames } from '../../src/store/nats/nats-names.js';
-import type { NatsStore } from '../../src/store/nats/nats-store.js';
 import { startNatsServer } from '../support/nats-server.js';
 import { freshNamespace, openSharedNatsTestStores } from '../support/nats-store.js';
 
 const nats = await startNatsServer();
 after(() => nats.close());
-
-async function createStream(store: NatsStore, name: string): Promise<void> {
-  const now = new Date().toISOString();
-  await store.streams.create({
-    name,
-    owner: 'test',
-    description: '',
-    retention: {},
-    exclusiveProducer: false,
-    options: {},
-    createdAt: now,
-    updatedAt: now,
-  });
-}
 
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -41,8 +26,8 @@ async function until(what: string, check: () => boolean, ms = 5000): Promise<voi
 test('the other process hears every stream reach its last seq; the writer hears each append once, from itself', async () => {
   const [a, b] = await openSharedNatsTestStores(nats.servers, 2);
   try {
-    await createStream(a, 'x');
-    await createStream(a, 'y');
+    await a.streams.create(streamRecord('x'));
+    await a.streams.create(streamRecord('y'));
     const heardByA: [string, number][] = [];
     const heardByB: [string, number][] = [];
     const stopA = a.events.watch((s, seq) => heardByA.push([s, seq]));
