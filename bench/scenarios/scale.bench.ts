@@ -100,7 +100,16 @@ export const scenario: Scenario = {
       for (const node of cluster.nodes) groups.create(`nats-${node.name}`, NATS_CPUS).add(node.child.pid!);
       return await measureAll(ctx, groups, cluster, processes, http);
     } finally {
-      for (const p of processes) await p.close();
+      for (const [i, p] of processes.entries()) {
+        // still under its quota: a slow or failed shutdown is reported with what the process said
+        const started = performance.now();
+        const exit = await p.close();
+        const seconds = (performance.now() - started) / 1000;
+        if (exit.code !== 0 || seconds > 10)
+          process.stderr.write(
+            `scale: process ${i + 1} closed in ${seconds.toFixed(1)} s, exit ${exit.code ?? exit.signal}: ${p.output().stdout.slice(-600)}\n`,
+          );
+      }
       await cluster?.close();
       await http.close();
       groups.remove();
