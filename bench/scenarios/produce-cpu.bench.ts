@@ -10,7 +10,9 @@
  * append worker, nats' nothing). Goal: nats ≤ 1.2× SQLite on the main thread (medians).
  *
  * BENCH_CPU_ROUNDS (5) rounds of BENCH_CPU_DURATION_S (3) seconds each at BENCH_CPU_RATE (2000)
- * requests/s.
+ * requests/s. After each round, BENCH_CPU_SEQUENTIAL (1500; 0 skips it) requests sent one at a
+ * time, each after the last was answered: every request its own commit, chain and socket writes,
+ * where the open-loop rate shares them (reported beside it, with no goal).
  * BENCH_CPU_BASE=<another build's dist/cli/main.js> adds that build on nats to every round, so
  * a change is measured before and after side by side (it must sit inside this tree, where its
  * imports find node_modules).
@@ -30,11 +32,14 @@ const TICK_US = 10_000;
 const ADMIN_KEY = `bench-${randomUUID()}`;
 const BASE_MAIN = process.env.BENCH_CPU_BASE;
 
-const body = JSON.stringify({
+const event = {
   type: 'bench.reading',
   source: '/bench',
   data: { sensor: 's-1', value: 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true },
-});
+};
+const body = JSON.stringify(event);
+/** requests per round sent one at a time, each after the last was answered (0 skips it) */
+const SEQUENTIAL = Number(process.env.BENCH_CPU_SEQUENTIAL ?? 1500);
 
 /** user + system CPU of one thread (`tid`) or, with tid = pid and `whole`, of the process, in µs */
 function cpuUs(pid: number, whole: boolean): number {
@@ -48,6 +53,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 interface Round {
   mainUs: number;
+  /** main-thread CPU per request sent one at a time: every request its own chain and commit */
+  sequentialUs: number;
   processUs: number;
   perS: number;
   p99Ms: number;
@@ -66,9 +73,15 @@ async function round(ctx: BenchContext, p: ServerProcess, key: string): Promise<
     durationS: DURATION_S,
   });
   const seconds = (performance.now() - started) / 1000;
+  const mainUs = (cpuUs(p.pid, false) - main0) / r.sent;
+  const processUs = (cpuUs(p.pid, true) - all0) / r.sent;
+  const seq0 = cpuUs(p.pid, false);
+  for (let i = 0; i < SEQUENTIAL; i++)
+    await ctx.post(`${p.url}/v1/streams/bench/events`, { authorization: `Bearer ${key}` }, event);
   return {
-    mainUs: (cpuUs(p.pid, false) - main0) / r.sent,
-    processUs: (cpuUs(p.pid, true) - all0) / r.sent,
+    mainUs,
+    sequentialUs: SEQUENTIAL > 0 ? (cpuUs(p.pid, false) - seq0) / SEQUENTIAL : Number.NaN,
+    processUs,
     perS: r.sent / seconds,
     p99Ms: r.p99Ms,
   };
@@ -121,7 +134,7 @@ export const scenario: Scenario = {
             const r = await round(ctx, s.p, s.key);
             got[s.name]!.push(r);
             process.stderr.write(
-              `produce-cpu: round ${i + 1} ${s.name}: main thread ${r.mainUs.toFixed(1)} µs, process ${r.processUs.toFixed(1)} µs per request at ${Math.round(r.perS)}/s (p99 ${r.p99Ms.toFixed(1)} ms)\n`,
+              `produce-cpu: round ${i + 1} ${s.name}: main thread ${r.mainUs.toFixed(1)} µs, process ${r.processUs.toFixed(1)} µs per request at ${Math.round(r.perS)}/s (p99 ${r.p99Ms.toFixed(1)} ms); one at a time ${r.sequentialUs.toFixed(1)} µs\n`,
             );
           }
         }
@@ -129,6 +142,7 @@ export const scenario: Scenario = {
         const ratios = got['nats']!.map((r, i) => r.mainUs / got['sqlite']![i]!.mainUs);
         const ratio = median(ratios);
         const baseRatios = base ? got['nats (base build)']!.map((r, i) => r.mainUs / got['sqlite']![i]!.mainUs) : [];
+        const seqRatios = got['nats']!.map((r, i) => r.sequentialUs / got['sqlite']![i]!.sequentialUs);
         return [
           ...stores
             .map((s) => s.name)
@@ -147,6 +161,17 @@ export const scenario: Scenario = {
                 value: m(name, (r) => r.processUs),
                 unit: 'µs',
               },
+              ...(SEQUENTIAL > 0
+                ? [
+                    {
+                      scenario: 'produce-cpu',
+                      case: `${name}, one request at a time`,
+                      metric: 'main-thread CPU per request (median)',
+                      value: m(name, (r) => r.sequentialUs),
+                      unit: 'µs',
+                    },
+                  ]
+                : []),
               {
                 scenario: 'produce-cpu',
                 case: `${name}, single event`,
@@ -164,6 +189,17 @@ export const scenario: Scenario = {
             goal: `≤ ${GOAL}`,
             pass: ratio <= GOAL,
           },
+          ...(SEQUENTIAL > 0
+            ? [
+                {
+                  scenario: 'produce-cpu',
+                  case: 'nats ÷ sqlite, one request at a time, main thread per request',
+                  metric: `ratio (median of ${ROUNDS} paired rounds: ${seqRatios.map((x) => x.toFixed(2)).join(', ')})`,
+                  value: median(seqRatios),
+                  unit: '×',
+                },
+              ]
+            : []),
           ...(base
             ? [
                 {
