@@ -65,6 +65,9 @@ const oneEvent = (i: number) => ({
   source: '/bench',
   data: { sensor: `s-${i % 16}`, value: i * 1.5, unit: 'celsius', tags: ['a', 'b'], ok: true },
 });
+/** the request bodies every produce point sends: one event, and a batch of BATCH */
+const single = JSON.stringify(oneEvent(1));
+const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => oneEvent(i)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const auth = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 
@@ -171,8 +174,6 @@ async function measureAll(
       const running = processes.slice(0, n);
       process.stderr.write(`scale: ${n} process${n > 1 ? 'es' : ''}\n`);
 
-      const single = JSON.stringify(oneEvent(1));
-      const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => oneEvent(i)));
       if (CASES.has('produce'))
         for (const c of [
           { name: 'single event', body: single, events: 1 },
@@ -217,22 +218,11 @@ async function warmUp(
   n: number,
   call: <T>(p: ServerProcess, path: string, body: unknown, method?: string) => Promise<T>,
 ): Promise<void> {
-  const single = JSON.stringify(oneEvent(1));
-  const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => oneEvent(i)));
   for (const body of [single, batch])
     for (const streams of [Array.from({ length: STREAMS }, (_, i) => `s${i}`), ['hot'], ['hotc']])
       await produce([p], streams, body, WARM_UP_S);
   const consumer = `warm-${n}`;
-  await call(p, '/v1/streams/work/consumers', { name: consumer, start: { from: 'beginning' } });
-  const until = Date.now() + WARM_UP_S * 1000;
-  while (Date.now() < until) {
-    const got = await call<{ deliveries: { leaseToken: string }[] }>(
-      p,
-      `/v1/streams/work/consumers/${consumer}/receive`,
-      { max: CONSUMER_MAX, leaseMs: 60_000 },
-    );
-    await call(p, `/v1/streams/work/consumers/${consumer}/ack`, { tokens: got.deliveries.map((d) => d.leaseToken) });
-  }
+  await consume([p], consumer, call, WARM_UP_S);
   await call(p, `/v1/streams/work/consumers/${consumer}`, undefined, 'DELETE');
   await fanOut([p], batch, BATCH, WARM_UP_S);
 }
@@ -289,6 +279,7 @@ async function consume(
   processes: ServerProcess[],
   consumer: string,
   call: <T>(p: ServerProcess, path: string, body: unknown, method?: string) => Promise<T>,
+  seconds = DURATION_S,
 ): Promise<number> {
   await call(processes[0]!, '/v1/streams/work/consumers', { name: consumer, start: { from: 'beginning' } });
   // every process must find the consumer before the timed run starts
@@ -328,7 +319,7 @@ async function consume(
     return done / ((performance.now() - started) / 1000);
   };
   await run(1);
-  return run(DURATION_S);
+  return run(seconds);
 }
 
 async function startWebhookReceiver() {

@@ -9,19 +9,12 @@ import { connect } from '@nats-io/transport-node';
 import { newEvent, streamRecord } from '../conformance/store/store-suite.js';
 import { AppendAnnouncer } from '../../src/store/nats/append-announcer.js';
 import { NatsNames } from '../../src/store/nats/nats-names.js';
+import { until } from '../support/delivery-app.js';
 import { startNatsServer } from '../support/nats-server.js';
 import { freshNamespace, openSharedNatsTestStores } from '../support/nats-store.js';
 
 const nats = await startNatsServer();
 after(() => nats.close());
-
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 test('the other process hears every stream reach its last seq; the writer hears each append once, from itself', async () => {
   const [a, b] = await openSharedNatsTestStores(nats.servers, 2);

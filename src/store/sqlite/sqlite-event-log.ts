@@ -157,7 +157,7 @@ export class SqliteEventLog implements EventLog {
     // a live reader's next few messages: no hop to a thread (see `nearTail`)
     if (query.fromTimeMs === undefined && query.toTimeMs === undefined) {
       // one row past the limit says whether more follows, as on the thread
-      const near = this.tailRows(stream, query, 1);
+      const near = this.nearTail(stream, query, 1);
       if (near) return dataOfRows(near, query.limit, maxBytes, afterSeq);
     }
     const page = await this.readJob(stream, {
@@ -294,14 +294,10 @@ export class SqliteEventLog implements EventLog {
    * events, a consumer at the tail), read here on the event loop's own connection: a handful of
    * rows by the primary key cost less than the hop to a reader thread, and such reads must not
    * queue behind a large read's slice there, on threads that yield the CPU to everything else.
-   * Null when the read is longer, and goes to the reader threads. Not for reads by time.
+   * Null when the read is longer, and goes to the reader threads. Not for reads by time. `extra`
+   * rows past the limit say whether the read goes on.
    */
-  private nearTail(stream: string, query: ReadQuery): EventRow[] | null {
-    return this.tailRows(stream, query);
-  }
-
-  /** `nearTail`'s rows, and `extra` more where the read goes on that far */
-  private tailRows(stream: string, query: ReadQuery, extra = 0): EventRow[] | null {
+  private nearTail(stream: string, query: ReadQuery, extra = 0): EventRow[] | null {
     const s = this.r.stream.get(stream) as { id: number; last_seq: number } | undefined;
     if (!s) throw notFound(stream);
     const after = query.afterSeq ?? 0;
